@@ -1,0 +1,23 @@
+//! `usvc-core`: the ports (traits) and shared types every user-service crate speaks.
+//!
+//! Domain crates (`usvc-user`, `usvc-project`, `usvc-workflow`) depend on this crate only, so
+//! another team can reuse a domain by implementing these ports. Nothing here performs I/O:
+//! adapters in `infrastructure/` do that, and `apps/user-service` wires them together.
+//!
+//! With the `mock` feature every port gets a `mockall` double (`MockTenantRepository`, …) for
+//! unit tests in other crates.
+
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod page;
+pub mod ports;
+pub mod principal;
+pub mod tenant;
+
+pub use error::{CoreError, FieldError};
+pub use event::DomainEvent;
+pub use ids::{ExecutionId, ProjectId, SessionId, TenantId, UserId, WorkflowId};
+pub use page::{Cursor, Page, PageRequest};
+pub use principal::{Action, Principal, ResourceRef};
+pub use tenant::{NewTenant, Slug, Tenant, TenantStatus};

@@ -1,0 +1,30 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::CoreError;
+
+/// "This cache entry changed": sent by a writer, applied by every replica's cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidationMessage {
+    /// The named cache (`user-sessions`, `projects`, …).
+    pub cache: String,
+    /// The key's text form, or `None` to drop the whole cache.
+    pub key: Option<String>,
+}
+
+/// Called for every invalidation, local or from another replica.
+pub type InvalidationHandler = Arc<dyn Fn(&InvalidationMessage) + Send + Sync>;
+
+/// Broadcasts cache invalidations to every replica (in-process for SQLite, LISTEN/NOTIFY on
+/// Postgres), so a stale cache cannot outlive a logout or a role change.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Invalidation: Send + Sync {
+    /// Delivers `message` to every subscriber on every replica, this one included.
+    async fn publish(&self, message: InvalidationMessage) -> Result<(), CoreError>;
+
+    /// Registers a handler for every message from now on.
+    fn subscribe(&self, handler: InvalidationHandler);
+}
