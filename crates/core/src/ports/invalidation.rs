@@ -28,3 +28,31 @@ pub trait Invalidation: Send + Sync {
     /// Registers a handler for every message from now on.
     fn subscribe(&self, handler: InvalidationHandler);
 }
+
+/// The subscriber list every `Invalidation` adapter keeps; delivering runs each handler in
+/// subscription order.
+#[derive(Default, Clone)]
+pub struct InvalidationSubscribers {
+    handlers: Arc<std::sync::RwLock<Vec<InvalidationHandler>>>,
+}
+
+impl InvalidationSubscribers {
+    /// Adds a handler.
+    pub fn add(&self, handler: InvalidationHandler) {
+        match self.handlers.write() {
+            Ok(mut guard) => guard.push(handler),
+            Err(poisoned) => poisoned.into_inner().push(handler),
+        }
+    }
+
+    /// Runs every handler on `message`.
+    pub fn deliver(&self, message: &InvalidationMessage) {
+        let handlers = match self.handlers.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        for handler in handlers {
+            handler(message);
+        }
+    }
+}

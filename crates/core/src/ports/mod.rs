@@ -10,7 +10,9 @@ mod tenant_repository;
 pub use cache::{Cache, CacheLoad, CacheStats};
 pub use clock::{Clock, SystemClock};
 pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
-pub use invalidation::{Invalidation, InvalidationHandler, InvalidationMessage};
+pub use invalidation::{
+    Invalidation, InvalidationHandler, InvalidationMessage, InvalidationSubscribers,
+};
 pub use tenant_repository::TenantRepository;
 
 #[cfg(feature = "mock")]

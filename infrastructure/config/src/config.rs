@@ -1,0 +1,262 @@
+//! The typed, validated configuration.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::load::{ConfigError, ConfigSources, RawValues, Source};
+use crate::settings::SETTINGS;
+use crate::values;
+
+/// Development or production behaviour (log format, defaults that favour safety).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Human-readable logs.
+    Development,
+    /// JSON logs for collectors.
+    Production,
+}
+
+/// The minimum log level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Everything.
+    Trace,
+    /// Diagnostics.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Something needs attention.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl LogLevel {
+    /// The level's name as `tracing` filters spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// Which store adapter `DATABASE_URL` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// The embedded default.
+    Sqlite,
+    /// Production and multi-replica.
+    Postgres,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `ENV`.
+    pub environment: Environment,
+    /// `LOG_LEVEL`.
+    pub log_level: LogLevel,
+    /// `HOST`.
+    pub host: IpAddr,
+    /// `PORT`.
+    pub port: u16,
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// `DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// `DB_POOL_SIZE`.
+    pub db_pool_size: usize,
+    /// `DB_TIMEOUT`.
+    pub db_timeout: Duration,
+    /// `CACHE_SIZE`.
+    pub cache_size: u64,
+    /// `SESSION_TTL`.
+    pub session_ttl: Duration,
+    /// `JWT_EXPIRY`.
+    pub jwt_expiry: Duration,
+    /// `WORKERS`, with 0 resolved to the number of cores.
+    pub workers: usize,
+    /// `MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// `SHUTDOWN_TIMEOUT`.
+    pub shutdown_timeout: Duration,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub otlp_endpoint: Option<String>,
+    /// `OTEL_SERVICE_NAME`.
+    pub otel_service_name: String,
+    sources: Vec<(&'static str, String, Source)>,
+}
+
+impl Config {
+    /// Merges and validates the layers. The first invalid value is the error.
+    pub fn load(sources: &ConfigSources) -> Result<Self, ConfigError> {
+        let raw = RawValues::merge(sources)?;
+        let secs = |key, min, max| {
+            raw.parse(key, |v| values::number::<u64>(v, min, max))
+                .map(Duration::from_secs)
+        };
+        let workers = raw.parse("WORKERS", |v| values::number::<usize>(v, 0, 256))?;
+        let config = Self {
+            environment: raw.parse("ENV", |v| match v.trim().to_ascii_lowercase().as_str() {
+                "development" => Ok(Environment::Development),
+                "production" => Ok(Environment::Production),
+                _ => Err(()),
+            })?,
+            log_level: raw.parse("LOG_LEVEL", |v| match v.trim().to_ascii_lowercase().as_str() {
+                "trace" => Ok(LogLevel::Trace),
+                "debug" => Ok(LogLevel::Debug),
+                "info" => Ok(LogLevel::Info),
+                "warn" | "warning" => Ok(LogLevel::Warn),
+                "error" => Ok(LogLevel::Error),
+                _ => Err(()),
+            })?,
+            host: raw.parse("HOST", values::ip)?,
+            port: raw.parse("PORT", |v| values::number::<u16>(v, 0, u16::MAX))?,
+            database_url: raw.parse("DATABASE_URL", |v| {
+                let v = v.trim();
+                database_kind(v).map(|_| v.to_owned())
+            })?,
+            data_dir: raw.parse("DATA_DIR", values::non_empty)?.into(),
+            db_pool_size: raw.parse("DB_POOL_SIZE", |v| values::number::<usize>(v, 1, 256))?,
+            db_timeout: secs("DB_TIMEOUT", 1, 300)?,
+            cache_size: raw.parse("CACHE_SIZE", |v| values::number::<u64>(v, 1, 10_000_000))?,
+            session_ttl: secs("SESSION_TTL", 60, 31_536_000)?,
+            jwt_expiry: secs("JWT_EXPIRY", 60, 86_400)?,
+            workers: if workers == 0 {
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+            } else {
+                workers
+            },
+            max_body_bytes: raw.parse("MAX_BODY_BYTES", |v| {
+                values::number::<usize>(v, 1024, 104_857_600)
+            })?,
+            shutdown_timeout: secs("SHUTDOWN_TIMEOUT", 1, 300)?,
+            otlp_endpoint: raw.parse("OTEL_EXPORTER_OTLP_ENDPOINT", values::optional_http_url)?,
+            otel_service_name: raw.parse("OTEL_SERVICE_NAME", values::non_empty)?,
+            sources: SETTINGS
+                .iter()
+                .map(|s| {
+                    let (value, source) = raw.get(s.env).clone();
+                    (s.env, value, source)
+                })
+                .collect(),
+        };
+        Ok(config)
+    }
+
+    /// The store adapter the database URL selects.
+    pub fn database_kind(&self) -> DatabaseKind {
+        // The URL was validated by `load`, so the scheme is one of the two.
+        database_kind(&self.database_url).unwrap_or(DatabaseKind::Sqlite)
+    }
+
+    /// `KEY = value (source)` lines for `user-service config`, secrets redacted.
+    pub fn describe(&self) -> Vec<String> {
+        self.sources
+            .iter()
+            .map(|(key, value, source)| {
+                let shown = if *key == "DATABASE_URL" {
+                    values::redact_url(value)
+                } else {
+                    value.clone()
+                };
+                format!("{key} = {shown:?} ({source})")
+            })
+            .collect()
+    }
+}
+
+fn database_kind(url: &str) -> Result<DatabaseKind, ()> {
+    if url == "sqlite::memory:" || url.strip_prefix("sqlite://").is_some_and(|p| !p.is_empty()) {
+        Ok(DatabaseKind::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseKind::Postgres)
+    } else {
+        Err(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::io::Write;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> ConfigSources {
+        ConfigSources {
+            file: None,
+            env: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<HashMap<_, _>>(),
+        }
+    }
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let config = Config::load(&env(&[])).expect("defaults are valid");
+        assert_eq!(config.port, 8008);
+        assert_eq!(config.host.to_string(), "127.0.0.1");
+        assert_eq!(config.database_url, "sqlite://./data/user-service.db");
+        assert_eq!(config.database_kind(), DatabaseKind::Sqlite);
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.session_ttl, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn environment_beats_file_beats_default() {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(file, "port = 9000\nlog_level = \"debug\"\nenv = \"production\"").expect("write");
+        let mut sources = env(&[("PORT", "9100")]);
+        sources.file = Some(file.path().to_owned());
+        let config = Config::load(&sources).expect("valid");
+        assert_eq!(config.port, 9100, "environment wins over the file");
+        assert_eq!(config.log_level, LogLevel::Debug, "file wins over the default");
+        assert_eq!(config.environment, Environment::Production);
+        let described = config.describe().join("\n");
+        assert!(described.contains("PORT = \"9100\" (environment)"), "{described}");
+        assert!(described.contains("LOG_LEVEL = \"debug\" (file "), "{described}");
+    }
+
+    #[test]
+    fn invalid_value_names_key_source_and_allowed_values() {
+        let err = Config::load(&env(&[("ENV", "staging")])).expect_err("must fail");
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: ENV = \"staging\" (from environment): \
+             allowed values are development | production"
+        );
+        let err = Config::load(&env(&[("PORT", "99999")])).expect_err("must fail");
+        assert!(err.to_string().contains("PORT"), "{err}");
+        let err = Config::load(&env(&[("DATABASE_URL", "mysql://x")])).expect_err("must fail");
+        assert!(err.to_string().starts_with("invalid configuration: DATABASE_URL = \"***\""));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected_so_typos_do_not_pass_silently() {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        writeln!(file, "prot = 9000").expect("write");
+        let sources = ConfigSources {
+            file: Some(file.path().to_owned()),
+            env: HashMap::new(),
+        };
+        let err = Config::load(&sources).expect_err("must fail");
+        assert!(err.to_string().contains("unknown key `prot`"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_the_description() {
+        let config = Config::load(&env(&[("DATABASE_URL", "postgres://app:hunter2@db/users")]))
+            .expect("valid");
+        assert_eq!(config.database_kind(), DatabaseKind::Postgres);
+        let described = config.describe().join("\n");
+        assert!(!described.contains("hunter2"), "{described}");
+        assert!(described.contains("postgres://app:***@db/users"));
+    }
+}

@@ -1,0 +1,69 @@
+//! The catalogue of settings: one row each, the single source of truth for names and defaults.
+
+/// One configurable setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// Environment variable name; the TOML key is the same in lowercase.
+    pub env: &'static str,
+    /// The default, as text (empty: unset).
+    pub default: &'static str,
+    /// What is allowed, shown in errors and in the README table.
+    pub allowed: &'static str,
+    /// What it does.
+    pub help: &'static str,
+    /// Whether `user-service config` must redact it.
+    pub secret: bool,
+}
+
+impl Setting {
+    /// The key in a TOML config file.
+    pub fn toml_key(&self) -> String {
+        self.env.to_ascii_lowercase()
+    }
+}
+
+const fn s(
+    env: &'static str,
+    default: &'static str,
+    allowed: &'static str,
+    help: &'static str,
+) -> Setting {
+    Setting {
+        env,
+        default,
+        allowed,
+        help,
+        secret: false,
+    }
+}
+
+/// Every setting the service reads.
+pub const SETTINGS: &[Setting] = &[
+    s("ENV", "development", "development | production", "development: readable logs; production: JSON logs"),
+    s("LOG_LEVEL", "info", "trace | debug | info | warn | error", "the least severe level that is logged"),
+    s("HOST", "127.0.0.1", "an IP address", "address to listen on (0.0.0.0 in containers)"),
+    s("PORT", "8008", "0-65535 (0: any free port)", "port to listen on"),
+    Setting {
+        env: "DATABASE_URL",
+        default: "sqlite://./data/user-service.db",
+        allowed: "sqlite://PATH, sqlite::memory:, postgres://… or postgresql://…",
+        help: "which store to use; the scheme picks the adapter",
+        secret: true,
+    },
+    s("DATA_DIR", "./data", "a directory path", "where the embedded default keeps its files"),
+    s("DB_POOL_SIZE", "10", "1-256", "most database connections per replica"),
+    s("DB_TIMEOUT", "5", "1-300 (seconds)", "connect / wait-for-connection timeout"),
+    s("CACHE_SIZE", "1000", "1-10000000", "entries of the general caches (user-profiles, projects)"),
+    s("SESSION_TTL", "1800", "60-31536000 (seconds)", "idle session lifetime and user-sessions cache TTL"),
+    s("JWT_EXPIRY", "900", "60-86400 (seconds)", "access token lifetime"),
+    s("WORKERS", "0", "0-256 (0: one per core)", "HTTP worker threads"),
+    s("MAX_BODY_BYTES", "1048576", "1024-104857600", "largest accepted request body"),
+    s("SHUTDOWN_TIMEOUT", "30", "1-300 (seconds)", "grace period for in-flight requests on SIGTERM"),
+    s("OTEL_EXPORTER_OTLP_ENDPOINT", "", "empty or an http(s):// URL", "export trace spans over OTLP/HTTP when set"),
+    s("OTEL_SERVICE_NAME", "user-service", "non-empty text", "service.name of exported spans"),
+];
+
+/// Looks a setting up by its environment name.
+pub(crate) fn setting(env: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.env == env)
+}

@@ -1,0 +1,75 @@
+//! Parsers for setting values. Each returns `Err(())`; the caller adds the key, source and
+//! allowed values to the message, so every error reads the same way.
+
+use std::net::IpAddr;
+
+pub(crate) fn number<T: std::str::FromStr + PartialOrd>(raw: &str, min: T, max: T) -> Result<T, ()> {
+    let value: T = raw.trim().parse().map_err(|_| ())?;
+    if value < min || value > max {
+        return Err(());
+    }
+    Ok(value)
+}
+
+pub(crate) fn ip(raw: &str) -> Result<IpAddr, ()> {
+    raw.trim().parse().map_err(|_| ())
+}
+
+pub(crate) fn non_empty(raw: &str) -> Result<String, ()> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        Err(())
+    } else {
+        Ok(trimmed.to_owned())
+    }
+}
+
+pub(crate) fn optional_http_url(raw: &str) -> Result<Option<String>, ()> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        Ok(None)
+    } else if (trimmed.starts_with("http://") || trimmed.starts_with("https://"))
+        && trimmed.len() > "https://".len()
+    {
+        Ok(Some(trimmed.to_owned()))
+    } else {
+        Err(())
+    }
+}
+
+/// Hides the password of a `scheme://user:password@host/db` URL.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_range_checked() {
+        assert_eq!(number::<u16>("8008", 0, u16::MAX), Ok(8008));
+        assert_eq!(number::<u64>("0", 1, 5), Err(()));
+        assert_eq!(number::<u16>("70000", 0, u16::MAX), Err(()));
+        assert_eq!(number::<u16>("abc", 0, u16::MAX), Err(()));
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/users"),
+            "postgres://app:***@db:5432/users"
+        );
+        assert_eq!(redact_url("postgres://app@db/users"), "postgres://app@db/users");
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+}
