@@ -1,1 +1,24 @@
-//! placeholder
+//! `usvc-sqlite`: every repository port on SQLite, the zero-setup default.
+//!
+//! Connections are `SyncConnectionWrapper<SqliteConnection>` in a deadpool pool, tuned with WAL,
+//! `busy_timeout` and foreign keys. Queries live in `infrastructure/shared-queries` and are
+//! compiled here against this crate's [`schema`]; only connection set-up and migrations are
+//! SQLite-specific.
+
+mod backend;
+mod open;
+mod schema;
+mod sql_uuid;
+
+#[path = "../../shared-queries/errors.rs"]
+mod errors;
+#[path = "../../shared-queries/store.rs"]
+mod store;
+#[path = "../../shared-queries/tenants.rs"]
+mod tenants;
+
+pub use open::{migrate, open, path_of};
+pub use store::{Store as SqliteStore, StoreOptions};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+//! The store handle shared by both adapters (compiled into each; see README.md beside this file).
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use std::future::Future;
+use std::pin::Pin;
+use diesel_async::RunQueryDsl;
+use tokio::runtime::Handle;
+use usvc_core::ports::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
+use usvc_core::CoreError;
+
+use crate::backend::{Connection, Pool};
+use crate::errors;
+
+/// A unit of database work borrowing a connection, as `Store::run` takes it.
+pub(crate) type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> + Send + 'c>>;
+
+/// Pool settings for a store.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Most connections.
+    pub pool_size: usize,
+    /// How long to wait for a connection (and for a new one to be made) before answering
+    /// `Unavailable`, so a dead database fails requests fast instead of hanging them.
+    pub timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 10,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A connection pool plus the multi-threaded runtime every query runs on.
+///
+/// Each call is spawned as a task on that runtime and awaited through its join handle, so a
+/// caller that is dropped mid-query (a cancelled HTTP request on an actix worker) only drops
+/// the handle: the query finishes on the store runtime and the connection returns to the pool
+/// intact. This is what keeps SQLite's `SyncConnectionWrapper` from blocking (and panicking) a
+/// single-threaded actix worker in its `Drop`.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    runtime: Handle,
+    timeout: Duration,
+}
+
+impl Store {
+    pub(crate) fn from_parts(pool: Pool, runtime: Handle, timeout: Duration) -> Self {
+        Self {
+            pool,
+            runtime,
+            timeout,
+        }
+    }
+
+    /// Runs `work` with a pooled connection on the store runtime.
+    pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T>
+            + Send
+            + 'static,
+    {
+        let pool = self.pool.clone();
+        let task = self.runtime.spawn(async move {
+            let mut conn = pool.get().await.map_err(errors::pool)?;
+            work(&mut conn).await
+        });
+        task.await
+            .map_err(|e| CoreError::Internal(format!("store task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl HealthCheck for Store {
+    fn name(&self) -> &'static str {
+        "database_connection"
+    }
+
+    async fn check(&self) -> ComponentHealth {
+        let started = Instant::now();
+        let ping = self.run(|conn| {
+            Box::pin(async move {
+                diesel::sql_query("SELECT 1")
+                    .execute(conn)
+                    .await
+                    .map_err(errors::query)?;
+                Ok(())
+            })
+        });
+        let outcome = match tokio::time::timeout(self.timeout, ping).await {
+            Ok(result) => result,
+            Err(_) => Err(CoreError::Unavailable("database did not answer in time".into())),
+        };
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match outcome {
+            Ok(()) => ComponentHealth {
+                status: HealthStatus::Healthy,
+                latency_ms,
+                error: None,
+            },
+            Err(err) => ComponentHealth {
+                status: HealthStatus::Unhealthy,
+                latency_ms,
+                error: Some(err.to_string()),
+            },
+        }
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        let status = self.pool.status();
+        Some(PoolStats {
+            max_size: status.max_size as u64,
+            size: status.size as u64,
+            available: status.available as u64,
+            waiting: status.waiting as u64,
+        })
+    }
+}

@@ -1,0 +1,152 @@
+//! `TenantRepository` (compiled into each adapter against its own schema).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use usvc_core::ports::TenantRepository;
+use usvc_core::{CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantStatus};
+use uuid::Uuid;
+
+use crate::backend::DbId;
+use crate::errors;
+use crate::schema::tenants;
+use crate::store::Store;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants)]
+struct TenantRow {
+    id: DbId,
+    slug: String,
+    name: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TenantRow {
+    fn from_tenant(tenant: &Tenant) -> Self {
+        Self {
+            id: DbId::from(tenant.id.as_uuid()),
+            slug: tenant.slug.as_str().to_owned(),
+            name: tenant.name.clone(),
+            status: tenant.status.as_str().to_owned(),
+            created_at: tenant.created_at,
+            updated_at: tenant.updated_at,
+        }
+    }
+
+    fn into_tenant(self) -> Result<Tenant, CoreError> {
+        Ok(Tenant {
+            id: TenantId::from_uuid(Uuid::from(self.id)),
+            slug: Slug::parse(&self.slug)
+                .map_err(|_| CoreError::Internal(format!("stored slug {:?} is invalid", self.slug)))?,
+            name: self.name,
+            status: TenantStatus::parse(&self.status)?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[async_trait]
+impl TenantRepository for Store {
+    async fn create(&self, tenant: &Tenant) -> Result<(), CoreError> {
+        let row = TenantRow::from_tenant(tenant);
+        self.run(move |conn| {
+            Box::pin(async move {
+                diesel::insert_into(tenants::table)
+                    .values(&row)
+                    .execute(conn)
+                    .await
+                    .map_err(|e| errors::conflict(e, "a tenant with this slug already exists"))?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn get(&self, id: TenantId) -> Result<Option<Tenant>, CoreError> {
+        let id = DbId::from(id.as_uuid());
+        self.run(move |conn| {
+            Box::pin(async move {
+                tenants::table
+                    .find(id)
+                    .select(TenantRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()
+                    .map_err(errors::query)?
+                    .map(TenantRow::into_tenant)
+                    .transpose()
+            })
+        })
+        .await
+    }
+
+    async fn get_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>, CoreError> {
+        let slug = slug.as_str().to_owned();
+        self.run(move |conn| {
+            Box::pin(async move {
+                tenants::table
+                    .filter(tenants::slug.eq(slug))
+                    .select(TenantRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()
+                    .map_err(errors::query)?
+                    .map(TenantRow::into_tenant)
+                    .transpose()
+            })
+        })
+        .await
+    }
+
+    async fn list(&self, page: PageRequest) -> Result<Page<Tenant>, CoreError> {
+        let after = match &page.after {
+            Some(cursor) => Some(DbId::from(
+                cursor
+                    .decode()?
+                    .parse::<Uuid>()
+                    .map_err(|_| CoreError::invalid("cursor", "is not a cursor returned by this API"))?,
+            )),
+            None => None,
+        };
+        let limit = i64::from(page.limit) + 1;
+        let rows = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let mut query = tenants::table
+                        .select(TenantRow::as_select())
+                        .order(tenants::id.asc())
+                        .limit(limit)
+                        .into_boxed();
+                    if let Some(after) = after {
+                        query = query.filter(tenants::id.gt(after));
+                    }
+                    query.load(conn).await.map_err(errors::query)
+                })
+            })
+            .await?;
+        let tenants = rows
+            .into_iter()
+            .map(TenantRow::into_tenant)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(tenants, page.limit, |t| t.id.to_string()))
+    }
+
+    async fn count(&self) -> Result<u64, CoreError> {
+        let n: i64 = self
+            .run(|conn| {
+                Box::pin(async move {
+                    tenants::table
+                        .count()
+                        .get_result(conn)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+}

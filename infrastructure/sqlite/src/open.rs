@@ -1,0 +1,85 @@
+//! Opening the database file, tuning each connection and running the embedded migrations.
+
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::ConnectionError;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::AsyncConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use tokio::runtime::Handle;
+use usvc_core::CoreError;
+
+use crate::backend::{Connection, Pool};
+use crate::store::{Store, StoreOptions};
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Applied to every new connection: WAL lets readers run beside the single writer,
+/// `busy_timeout` makes writers queue instead of failing, foreign keys are off by default.
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// The file a `sqlite://PATH` URL names, or `None` for `sqlite::memory:`.
+pub fn path_of(url: &str) -> Option<PathBuf> {
+    url.strip_prefix("sqlite://").map(PathBuf::from)
+}
+
+/// Opens (creating if needed, with its directory) the database of `url`; call [`migrate`]
+/// before use. Queries run on `runtime`, which must be multi-threaded.
+pub async fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<Store, CoreError> {
+    let target = match path_of(url) {
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    CoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+            path.to_string_lossy().into_owned()
+        }
+        // One shared in-memory database per store, alive while the pool holds a connection.
+        None => format!("file:usvc-{}?mode=memory&cache=shared", uuid::Uuid::now_v7().simple()),
+    };
+    let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(|target| Box::pin(establish(target.to_owned())));
+    let manager = AsyncDieselConnectionManager::<Connection>::new_with_config(target, config);
+    let pool = Pool::builder(manager)
+        .max_size(options.pool_size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(options.timeout))
+        .create_timeout(Some(options.timeout))
+        .recycle_timeout(Some(options.timeout))
+        .build()
+        .map_err(|e| CoreError::Internal(format!("sqlite pool: {e}")))?;
+    Ok(Store::from_parts(pool, runtime, options.timeout))
+}
+
+async fn establish(target: String) -> diesel::ConnectionResult<Connection> {
+    let mut conn = Connection::establish(&target).await?;
+    conn.spawn_blocking(|c| c.batch_execute(PRAGMAS))
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// Applies pending migrations; returns how many ran. [`open`] calls it; `user-service migrate`
+/// reports its count.
+pub async fn migrate(store: &Store) -> Result<usize, CoreError> {
+    let applied = store
+        .run(|conn| {
+            Box::pin(async move {
+                conn.spawn_blocking(|c| {
+                    c.run_pending_migrations(MIGRATIONS)
+                        .map(|done| done.len())
+                        .map_err(|e| diesel::result::Error::QueryBuilderError(e))
+                })
+                .await
+                .map_err(|e| CoreError::Unavailable(format!("sqlite migration failed: {e}")))
+            })
+        })
+        .await?;
+    if applied > 0 {
+        tracing::info!(applied, "sqlite migrations applied");
+    }
+    Ok(applied)
+}
