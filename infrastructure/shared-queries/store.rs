@@ -10,6 +10,8 @@ use tokio::runtime::Handle;
 use usvc_core::ports::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
 use usvc_core::CoreError;
 
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+
 use crate::backend::{Connection, Pool};
 use crate::errors;
 
@@ -50,7 +52,25 @@ pub struct Store {
 }
 
 impl Store {
-    pub(crate) fn from_parts(pool: Pool, runtime: Handle, timeout: Duration) -> Self {
+    /// Builds the pool with the timeouts of `options` on the tokio runtime, so a dead database
+    /// fails fast and a restarted one is reconnected to without a restart of the service.
+    pub(crate) fn build(
+        manager: AsyncDieselConnectionManager<Connection>,
+        options: StoreOptions,
+        runtime: Handle,
+    ) -> Result<Self, CoreError> {
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size)
+            .runtime(deadpool::Runtime::Tokio1)
+            .wait_timeout(Some(options.timeout))
+            .create_timeout(Some(options.timeout))
+            .recycle_timeout(Some(options.timeout))
+            .build()
+            .map_err(|e| CoreError::Internal(format!("database pool: {e}")))?;
+        Ok(Self::from_parts(pool, runtime, options.timeout))
+    }
+
+    fn from_parts(pool: Pool, runtime: Handle, timeout: Duration) -> Self {
         Self {
             pool,
             runtime,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{CoreError, TenantId};
@@ -133,8 +133,10 @@ impl NewTenant {
         }
     }
 
-    /// The tenant this request creates, stamped with `now`.
+    /// The tenant this request creates, stamped with `now` (to the microsecond, the precision
+    /// both stores keep, so what is read back equals what was written).
     pub fn into_tenant(self, now: DateTime<Utc>) -> Tenant {
+        let now = now.trunc_subsecs(6);
         Tenant {
             id: TenantId::new(),
             slug: self.slug,

@@ -91,7 +91,8 @@ where
     }
 
     fn apply(&self, message: &InvalidationMessage) {
-        if message.cache != self.spec.name {
+        // `*` means every cache: a replica that may have missed messages starts afresh.
+        if message.cache != self.spec.name && message.cache != "*" {
             return;
         }
         match &message.key {

@@ -10,7 +10,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use tokio::runtime::Handle;
 use usvc_core::CoreError;
 
-use crate::backend::{Connection, Pool};
+use crate::backend::Connection;
 use crate::store::{Store, StoreOptions};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -43,15 +43,7 @@ pub async fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<S
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(|target| Box::pin(establish(target.to_owned())));
     let manager = AsyncDieselConnectionManager::<Connection>::new_with_config(target, config);
-    let pool = Pool::builder(manager)
-        .max_size(options.pool_size)
-        .runtime(deadpool::Runtime::Tokio1)
-        .wait_timeout(Some(options.timeout))
-        .create_timeout(Some(options.timeout))
-        .recycle_timeout(Some(options.timeout))
-        .build()
-        .map_err(|e| CoreError::Internal(format!("sqlite pool: {e}")))?;
-    Ok(Store::from_parts(pool, runtime, options.timeout))
+    Store::build(manager, options, runtime)
 }
 
 async fn establish(target: String) -> diesel::ConnectionResult<Connection> {

@@ -1,0 +1,8 @@
+//! What the shared query modules need to know about Postgres.
+
+/// The async connection type the pool hands out.
+pub(crate) type Connection = diesel_async::AsyncPgConnection;
+/// The pool.
+pub(crate) type Pool = diesel_async::pooled_connection::deadpool::Pool<Connection>;
+/// How ids are stored: the native `uuid` type.
+pub(crate) type DbId = uuid::Uuid;

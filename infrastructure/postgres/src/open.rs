@@ -1,0 +1,60 @@
+//! Connecting and migrating.
+
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use tokio::runtime::Handle;
+use usvc_core::CoreError;
+
+use crate::backend::Connection;
+use crate::store::{Store, StoreOptions};
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// Held while migrating, so replicas starting together migrate one after the other.
+const MIGRATION_LOCK: i64 = 0x7573_7663_6d69_6772; // "usvcmigr"
+
+/// A pool on `url`. Connections are made lazily, so this succeeds while the database is down;
+/// call [`migrate`] (which needs it up) before serving.
+pub fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<Store, CoreError> {
+    Store::build(
+        AsyncDieselConnectionManager::<Connection>::new(url),
+        options,
+        runtime,
+    )
+}
+
+/// Applies pending migrations under an advisory lock; returns how many ran.
+pub async fn migrate(url: &str, runtime: &Handle) -> Result<usize, CoreError> {
+    let url = url.to_owned();
+    let task = runtime.spawn(async move {
+        let unavailable = |e: &dyn std::fmt::Display| {
+            CoreError::Unavailable(format!("postgres migration failed: {e}"))
+        };
+        let mut conn = Connection::establish(&url)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut harness = AsyncMigrationHarness::new(conn);
+        let applied = harness
+            .run_pending_migrations(MIGRATIONS)
+            .map(|done| done.len())
+            .map_err(|e| unavailable(&e));
+        let mut conn = harness.into_inner();
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        applied
+    });
+    let applied = task
+        .await
+        .map_err(|e| CoreError::Internal(format!("migration task failed: {e}")))??;
+    if applied > 0 {
+        tracing::info!(applied, "postgres migrations applied");
+    }
+    Ok(applied)
+}
