@@ -3,9 +3,9 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use diesel_async::RunQueryDsl;
 use std::future::Future;
 use std::pin::Pin;
-use diesel_async::RunQueryDsl;
 use tokio::runtime::Handle;
 use usvc_core::ports::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
 use usvc_core::CoreError;
@@ -82,9 +82,7 @@ impl Store {
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, CoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T>
-            + Send
-            + 'static,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
     {
         let pool = self.pool.clone();
         let task = self.runtime.spawn(async move {
@@ -115,7 +113,9 @@ impl HealthCheck for Store {
         });
         let outcome = match tokio::time::timeout(self.timeout, ping).await {
             Ok(result) => result,
-            Err(_) => Err(CoreError::Unavailable("database did not answer in time".into())),
+            Err(_) => Err(CoreError::Unavailable(
+                "database did not answer in time".into(),
+            )),
         };
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         match outcome {

@@ -39,8 +39,9 @@ impl TenantRow {
     fn into_tenant(self) -> Result<Tenant, CoreError> {
         Ok(Tenant {
             id: TenantId::from_uuid(Uuid::from(self.id)),
-            slug: Slug::parse(&self.slug)
-                .map_err(|_| CoreError::Internal(format!("stored slug {:?} is invalid", self.slug)))?,
+            slug: Slug::parse(&self.slug).map_err(|_| {
+                CoreError::Internal(format!("stored slug {:?} is invalid", self.slug))
+            })?,
             name: self.name,
             status: TenantStatus::parse(&self.status)?,
             created_at: self.created_at,
@@ -104,12 +105,9 @@ impl TenantRepository for Store {
 
     async fn list(&self, page: PageRequest) -> Result<Page<Tenant>, CoreError> {
         let after = match &page.after {
-            Some(cursor) => Some(DbId::from(
-                cursor
-                    .decode()?
-                    .parse::<Uuid>()
-                    .map_err(|_| CoreError::invalid("cursor", "is not a cursor returned by this API"))?,
-            )),
+            Some(cursor) => Some(DbId::from(cursor.decode()?.parse::<Uuid>().map_err(
+                |_| CoreError::invalid("cursor", "is not a cursor returned by this API"),
+            )?)),
             None => None,
         };
         let limit = i64::from(page.limit) + 1;
@@ -132,7 +130,9 @@ impl TenantRepository for Store {
             .into_iter()
             .map(TenantRow::into_tenant)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(tenants, page.limit, |t| t.id.to_string()))
+        Ok(Page::from_overfetch(tenants, page.limit, |t| {
+            t.id.to_string()
+        }))
     }
 
     async fn count(&self) -> Result<u64, CoreError> {

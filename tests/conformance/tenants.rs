@@ -40,7 +40,10 @@ async fn a_taken_slug_is_a_conflict_and_writes_nothing(repo: &dyn TenantReposito
     let kept = repo.get_by_slug(&first.slug).await.expect("get");
     assert_eq!(kept.map(|t| t.id), Some(first.id));
 }
-conformance!(duplicate_slug, a_taken_slug_is_a_conflict_and_writes_nothing);
+conformance!(
+    duplicate_slug,
+    a_taken_slug_is_a_conflict_and_writes_nothing
+);
 
 async fn list_walks_every_tenant_once_in_creation_order(repo: &dyn TenantRepository) {
     let mut created = Vec::new();

@@ -93,7 +93,10 @@ mod tests {
         let a = TenantId::new();
         let b = TenantId::new();
         assert!(a < b, "UUID v7 ids must sort by creation");
-        assert!(a.to_string() < b.to_string(), "their text form must sort the same way");
+        assert!(
+            a.to_string() < b.to_string(),
+            "their text form must sort the same way"
+        );
         assert_eq!(a.to_string().parse::<TenantId>().ok(), Some(a));
         assert!("not-a-uuid".parse::<TenantId>().is_err());
     }

@@ -118,7 +118,10 @@ mod tests {
     fn overfetch_sets_cursor_only_when_more_rows_exist() {
         let page = Page::from_overfetch(vec![1, 2, 3], 2, ToString::to_string);
         assert_eq!(page.items, vec![1, 2]);
-        assert_eq!(page.next_cursor.map(|c| c.decode().ok()), Some(Some("2".into())));
+        assert_eq!(
+            page.next_cursor.map(|c| c.decode().ok()),
+            Some(Some("2".into()))
+        );
         let last = Page::from_overfetch(vec![1, 2], 2, ToString::to_string);
         assert_eq!(last.next_cursor, None);
     }

@@ -112,7 +112,14 @@ mod tests {
             Action::parse("projects:write").ok(),
             Some(Action::from_static("projects:write"))
         );
-        for bad in ["projects", "Projects:write", ":write", "projects:", "a:b:c", "x y:z"] {
+        for bad in [
+            "projects",
+            "Projects:write",
+            ":write",
+            "projects:",
+            "a:b:c",
+            "x y:z",
+        ] {
             assert!(Action::parse(bad).is_err(), "{bad} must be rejected");
         }
     }

@@ -81,7 +81,9 @@ impl TenantStatus {
         match raw {
             "active" => Ok(Self::Active),
             "disabled" => Ok(Self::Disabled),
-            other => Err(CoreError::Internal(format!("unknown tenant status {other:?}"))),
+            other => Err(CoreError::Internal(format!(
+                "unknown tenant status {other:?}"
+            ))),
         }
     }
 }
@@ -163,7 +165,15 @@ mod tests {
         for good in ["ab", "acme", "team-42", "0x"] {
             assert!(Slug::parse(good).is_ok(), "{good}");
         }
-        for bad in ["a", "-acme", "acme-", "Acme", "ac me", "ac_me", &"a".repeat(64)] {
+        for bad in [
+            "a",
+            "-acme",
+            "acme-",
+            "Acme",
+            "ac me",
+            "ac_me",
+            &"a".repeat(64),
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
     }
@@ -177,7 +187,9 @@ mod tests {
             }
             other => panic!("expected validation error, got {other:?}"),
         }
-        let ok = NewTenant::parse("acme", "  Acme Corp ").ok().map(|t| t.name);
+        let ok = NewTenant::parse("acme", "  Acme Corp ")
+            .ok()
+            .map(|t| t.name);
         assert_eq!(ok.as_deref(), Some("Acme Corp"));
     }
 }

@@ -131,7 +131,11 @@ where
 
     fn get(&self, key: &K) -> Option<V> {
         let found = self.fresh(key);
-        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         found
     }
@@ -260,10 +264,15 @@ mod tests {
     async fn failed_loads_are_not_cached() {
         let (cache, _) = cache(10, 60);
         let err = cache
-            .get_or_load(1, Box::pin(async { Err(CoreError::Unavailable("db".into())) }))
+            .get_or_load(
+                1,
+                Box::pin(async { Err(CoreError::Unavailable("db".into())) }),
+            )
             .await;
         assert!(err.is_err());
-        let ok = cache.get_or_load(1, Box::pin(async { Ok("one".to_owned()) })).await;
+        let ok = cache
+            .get_or_load(1, Box::pin(async { Ok("one".to_owned()) }))
+            .await;
         assert_eq!(ok.ok().as_deref(), Some("one"));
     }
 
@@ -290,7 +299,10 @@ mod tests {
         let here: Arc<NamedCache<u64, String>> = NamedCache::new(spec, Arc::new(bus.clone()));
         let there: Arc<NamedCache<u64, String>> = NamedCache::new(spec, Arc::new(bus.clone()));
         let other: Arc<NamedCache<u64, String>> = NamedCache::new(
-            CacheSpec { name: "other", ..spec },
+            CacheSpec {
+                name: "other",
+                ..spec
+            },
             Arc::new(bus.clone()),
         );
         for c in [&here, &there, &other] {

@@ -107,13 +107,15 @@ impl Config {
                 "production" => Ok(Environment::Production),
                 _ => Err(()),
             })?,
-            log_level: raw.parse("LOG_LEVEL", |v| match v.trim().to_ascii_lowercase().as_str() {
-                "trace" => Ok(LogLevel::Trace),
-                "debug" => Ok(LogLevel::Debug),
-                "info" => Ok(LogLevel::Info),
-                "warn" | "warning" => Ok(LogLevel::Warn),
-                "error" => Ok(LogLevel::Error),
-                _ => Err(()),
+            log_level: raw.parse("LOG_LEVEL", |v| {
+                match v.trim().to_ascii_lowercase().as_str() {
+                    "trace" => Ok(LogLevel::Trace),
+                    "debug" => Ok(LogLevel::Debug),
+                    "info" => Ok(LogLevel::Info),
+                    "warn" | "warning" => Ok(LogLevel::Warn),
+                    "error" => Ok(LogLevel::Error),
+                    _ => Err(()),
+                }
             })?,
             host: raw.parse("HOST", values::ip)?,
             port: raw.parse("PORT", |v| values::number::<u16>(v, 0, u16::MAX))?,
@@ -212,16 +214,30 @@ mod tests {
     #[test]
     fn environment_beats_file_beats_default() {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
-        writeln!(file, "port = 9000\nlog_level = \"debug\"\nenv = \"production\"").expect("write");
+        writeln!(
+            file,
+            "port = 9000\nlog_level = \"debug\"\nenv = \"production\""
+        )
+        .expect("write");
         let mut sources = env(&[("PORT", "9100")]);
         sources.file = Some(file.path().to_owned());
         let config = Config::load(&sources).expect("valid");
         assert_eq!(config.port, 9100, "environment wins over the file");
-        assert_eq!(config.log_level, LogLevel::Debug, "file wins over the default");
+        assert_eq!(
+            config.log_level,
+            LogLevel::Debug,
+            "file wins over the default"
+        );
         assert_eq!(config.environment, Environment::Production);
         let described = config.describe().join("\n");
-        assert!(described.contains("PORT = \"9100\" (environment)"), "{described}");
-        assert!(described.contains("LOG_LEVEL = \"debug\" (file "), "{described}");
+        assert!(
+            described.contains("PORT = \"9100\" (environment)"),
+            "{described}"
+        );
+        assert!(
+            described.contains("LOG_LEVEL = \"debug\" (file "),
+            "{described}"
+        );
     }
 
     #[test]
@@ -235,7 +251,9 @@ mod tests {
         let err = Config::load(&env(&[("PORT", "99999")])).expect_err("must fail");
         assert!(err.to_string().contains("PORT"), "{err}");
         let err = Config::load(&env(&[("DATABASE_URL", "mysql://x")])).expect_err("must fail");
-        assert!(err.to_string().starts_with("invalid configuration: DATABASE_URL = \"***\""));
+        assert!(err
+            .to_string()
+            .starts_with("invalid configuration: DATABASE_URL = \"***\""));
     }
 
     #[test]

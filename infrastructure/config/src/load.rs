@@ -53,7 +53,9 @@ impl fmt::Display for Source {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// A value is outside what the setting allows.
-    #[error("invalid configuration: {key} = {value:?} (from {origin}): allowed values are {allowed}")]
+    #[error(
+        "invalid configuration: {key} = {value:?} (from {origin}): allowed values are {allowed}"
+    )]
     Invalid {
         /// The setting's environment name.
         key: String,
@@ -90,7 +92,10 @@ impl RawValues {
             let chosen = if let Some(v) = sources.env.get(s.env) {
                 (v.clone(), Source::Environment)
             } else if let Some(v) = file_values.get(s.env) {
-                (v.clone(), Source::File(sources.file.clone().unwrap_or_default()))
+                (
+                    v.clone(),
+                    Source::File(sources.file.clone().unwrap_or_default()),
+                )
             } else {
                 (s.default.to_owned(), Source::Default)
             };

@@ -39,10 +39,30 @@ const fn s(
 
 /// Every setting the service reads.
 pub const SETTINGS: &[Setting] = &[
-    s("ENV", "development", "development | production", "development: readable logs; production: JSON logs"),
-    s("LOG_LEVEL", "info", "trace | debug | info | warn | error", "the least severe level that is logged"),
-    s("HOST", "127.0.0.1", "an IP address", "address to listen on (0.0.0.0 in containers)"),
-    s("PORT", "8008", "0-65535 (0: any free port)", "port to listen on"),
+    s(
+        "ENV",
+        "development",
+        "development | production",
+        "development: readable logs; production: JSON logs",
+    ),
+    s(
+        "LOG_LEVEL",
+        "info",
+        "trace | debug | info | warn | error",
+        "the least severe level that is logged",
+    ),
+    s(
+        "HOST",
+        "127.0.0.1",
+        "an IP address",
+        "address to listen on (0.0.0.0 in containers)",
+    ),
+    s(
+        "PORT",
+        "8008",
+        "0-65535 (0: any free port)",
+        "port to listen on",
+    ),
     Setting {
         env: "DATABASE_URL",
         default: "sqlite://./data/user-service.db",
@@ -50,17 +70,72 @@ pub const SETTINGS: &[Setting] = &[
         help: "which store to use; the scheme picks the adapter",
         secret: true,
     },
-    s("DATA_DIR", "./data", "a directory path", "where the embedded default keeps its files"),
-    s("DB_POOL_SIZE", "10", "1-256", "most database connections per replica"),
-    s("DB_TIMEOUT", "5", "1-300 (seconds)", "connect / wait-for-connection timeout"),
-    s("CACHE_SIZE", "1000", "1-10000000", "entries of the general caches (user-profiles, projects)"),
-    s("SESSION_TTL", "1800", "60-31536000 (seconds)", "idle session lifetime and user-sessions cache TTL"),
-    s("JWT_EXPIRY", "900", "60-86400 (seconds)", "access token lifetime"),
-    s("WORKERS", "0", "0-256 (0: one per core)", "HTTP worker threads"),
-    s("MAX_BODY_BYTES", "1048576", "1024-104857600", "largest accepted request body"),
-    s("SHUTDOWN_TIMEOUT", "30", "1-300 (seconds)", "grace period for in-flight requests on SIGTERM"),
-    s("OTEL_EXPORTER_OTLP_ENDPOINT", "", "empty or an http(s):// URL", "export trace spans over OTLP/HTTP when set"),
-    s("OTEL_SERVICE_NAME", "user-service", "non-empty text", "service.name of exported spans"),
+    s(
+        "DATA_DIR",
+        "./data",
+        "a directory path",
+        "where the embedded default keeps its files",
+    ),
+    s(
+        "DB_POOL_SIZE",
+        "10",
+        "1-256",
+        "most database connections per replica",
+    ),
+    s(
+        "DB_TIMEOUT",
+        "5",
+        "1-300 (seconds)",
+        "connect / wait-for-connection timeout",
+    ),
+    s(
+        "CACHE_SIZE",
+        "1000",
+        "1-10000000",
+        "entries of the general caches (user-profiles, projects)",
+    ),
+    s(
+        "SESSION_TTL",
+        "1800",
+        "60-31536000 (seconds)",
+        "idle session lifetime and user-sessions cache TTL",
+    ),
+    s(
+        "JWT_EXPIRY",
+        "900",
+        "60-86400 (seconds)",
+        "access token lifetime",
+    ),
+    s(
+        "WORKERS",
+        "0",
+        "0-256 (0: one per core)",
+        "HTTP worker threads",
+    ),
+    s(
+        "MAX_BODY_BYTES",
+        "1048576",
+        "1024-104857600",
+        "largest accepted request body",
+    ),
+    s(
+        "SHUTDOWN_TIMEOUT",
+        "30",
+        "1-300 (seconds)",
+        "grace period for in-flight requests on SIGTERM",
+    ),
+    s(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "",
+        "empty or an http(s):// URL",
+        "export trace spans over OTLP/HTTP when set",
+    ),
+    s(
+        "OTEL_SERVICE_NAME",
+        "user-service",
+        "non-empty text",
+        "service.name of exported spans",
+    ),
 ];
 
 /// Looks a setting up by its environment name.

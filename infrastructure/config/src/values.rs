@@ -3,7 +3,11 @@
 
 use std::net::IpAddr;
 
-pub(crate) fn number<T: std::str::FromStr + PartialOrd>(raw: &str, min: T, max: T) -> Result<T, ()> {
+pub(crate) fn number<T: std::str::FromStr + PartialOrd>(
+    raw: &str,
+    min: T,
+    max: T,
+) -> Result<T, ()> {
     let value: T = raw.trim().parse().map_err(|_| ())?;
     if value < min || value > max {
         return Err(());
@@ -69,7 +73,10 @@ mod tests {
             redact_url("postgres://app:s3cret@db:5432/users"),
             "postgres://app:***@db:5432/users"
         );
-        assert_eq!(redact_url("postgres://app@db/users"), "postgres://app@db/users");
+        assert_eq!(
+            redact_url("postgres://app@db/users"),
+            "postgres://app@db/users"
+        );
         assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
     }
 }

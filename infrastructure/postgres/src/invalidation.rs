@@ -45,11 +45,7 @@ pub struct PgInvalidation {
 impl PgInvalidation {
     /// Starts listening on `url` (on `runtime`) and publishes through `store`. Returns once the
     /// first `LISTEN` is in place, so nothing published after start-up is missed.
-    pub async fn start(
-        url: &str,
-        store: Store,
-        runtime: &Handle,
-    ) -> Result<Arc<Self>, CoreError> {
+    pub async fn start(url: &str, store: Store, runtime: &Handle) -> Result<Arc<Self>, CoreError> {
         let bus = Arc::new(Self {
             origin: Uuid::now_v7(),
             store,
@@ -81,7 +77,9 @@ async fn listen_forever(url: String, mut conn: Connection, bus: std::sync::Weak<
                 let Some(bus) = bus.upgrade() else { return };
                 match item {
                     Ok(note) => match serde_json::from_str::<Envelope>(&note.payload) {
-                        Ok(env) if env.origin != bus.origin => bus.subscribers.deliver(&env.message),
+                        Ok(env) if env.origin != bus.origin => {
+                            bus.subscribers.deliver(&env.message)
+                        }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "malformed invalidation payload"),
                     },

@@ -38,7 +38,10 @@ pub async fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<S
             path.to_string_lossy().into_owned()
         }
         // One shared in-memory database per store, alive while the pool holds a connection.
-        None => format!("file:usvc-{}?mode=memory&cache=shared", uuid::Uuid::now_v7().simple()),
+        None => format!(
+            "file:usvc-{}?mode=memory&cache=shared",
+            uuid::Uuid::now_v7().simple()
+        ),
     };
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(|target| Box::pin(establish(target.to_owned())));

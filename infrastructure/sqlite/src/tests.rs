@@ -50,7 +50,10 @@ fn a_cancelled_query_cannot_panic_a_single_threaded_worker() {
             })
         });
         let gave_up = tokio::time::timeout(Duration::from_millis(20), slow).await;
-        assert!(gave_up.is_err(), "the query must still be running when it is cancelled");
+        assert!(
+            gave_up.is_err(),
+            "the query must still be running when it is cancelled"
+        );
 
         // With a pool of one, this waits for the cancelled query to finish on the store
         // runtime and then reuses the very same connection.
@@ -64,10 +67,21 @@ async fn the_database_file_and_its_directory_are_created() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("nested/dir/usvc.db");
     let url = format!("sqlite://{}", path.display());
-    let store = open(&url, StoreOptions::default(), tokio::runtime::Handle::current())
-        .await
-        .expect("open");
-    assert!(migrate(&store).await.expect("migrate") > 0, "first run applies migrations");
-    assert_eq!(migrate(&store).await.expect("migrate again"), 0, "second run has nothing");
+    let store = open(
+        &url,
+        StoreOptions::default(),
+        tokio::runtime::Handle::current(),
+    )
+    .await
+    .expect("open");
+    assert!(
+        migrate(&store).await.expect("migrate") > 0,
+        "first run applies migrations"
+    );
+    assert_eq!(
+        migrate(&store).await.expect("migrate again"),
+        0,
+        "second run has nothing"
+    );
     assert!(path.exists());
 }
