@@ -7,6 +7,7 @@ use diesel_async::RunQueryDsl;
 use std::future::Future;
 use std::pin::Pin;
 use tokio::runtime::Handle;
+use tracing::Instrument as _;
 use usvc_core::ports::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
 use usvc_core::CoreError;
 
@@ -85,10 +86,13 @@ impl Store {
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let task = self.runtime.spawn(async move {
-            let mut conn = pool.get().await.map_err(errors::pool)?;
-            work(&mut conn).await
-        });
+        let task = self.runtime.spawn(
+            async move {
+                let mut conn = pool.get().await.map_err(errors::pool)?;
+                work(&mut conn).await
+            }
+            .in_current_span(),
+        );
         task.await
             .map_err(|e| CoreError::Internal(format!("store task failed: {e}")))?
     }

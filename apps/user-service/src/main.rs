@@ -1,1 +1,48 @@
-fn main() {}
+//! `user-service`: the binary. Parses the command line, loads the configuration, starts
+//! logging and the runtime, then serves, migrates or prints the configuration.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use user_service::cli::{Cli, Command};
+use user_service::{commands, runtime};
+use usvc_config::{Config, ConfigSources};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&ConfigSources::from_process(cli.config.clone())) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("user-service: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if matches!(cli.command, Some(Command::Config)) {
+        commands::print_config(&config);
+        return ExitCode::SUCCESS;
+    }
+    let _logs = match usvc_logger::init(&runtime::logger_config(&config)) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("user-service: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime::build(&config).and_then(|rt| {
+        rt.block_on(async {
+            match cli.command.unwrap_or(Command::Serve) {
+                Command::Serve => commands::serve(config).await,
+                Command::Migrate => commands::migrate(&config).await,
+                Command::Config => Ok(()),
+            }
+        })
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "user-service stopped with an error");
+            eprintln!("user-service: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Enterprise user management, access control, projects and workflows over HTTP.
+///
+/// Settings come from defaults < a TOML file (--config or CONFIG_FILE) < environment
+/// variables; `user-service config` shows the effective values and where each came from.
+#[derive(Debug, Parser)]
+#[command(name = "user-service", version, about, long_about)]
+pub struct Cli {
+    /// TOML configuration file (keys are the lowercase environment names, e.g. `port = 8008`).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The sub-commands.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default): migrates the database, then serves until SIGTERM or
+    /// SIGINT, finishing in-flight requests before exiting 0.
+    Serve,
+    /// Apply pending database migrations and exit (safe to run while replicas serve).
+    Migrate,
+    /// Print the effective configuration with the source of each value; secrets are redacted.
+    Config,
+}

@@ -1,0 +1,42 @@
+//! The sub-commands.
+
+use usvc_config::Config;
+
+use crate::http::server;
+use crate::state::AppState;
+use crate::wiring;
+
+/// `user-service config`.
+pub fn print_config(config: &Config) {
+    for line in config.describe() {
+        println!("{line}");
+    }
+}
+
+/// `user-service migrate`.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let applied = wiring::migrate(config).await?;
+    println!("{applied} migration(s) applied; the database is up to date");
+    Ok(())
+}
+
+/// `user-service serve` (the default).
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    create_data_dir(&config)?;
+    let db = wiring::connect(&config).await?;
+    server::run(&config, AppState::new(db)).await
+}
+
+/// The data directory holds the embedded database and, later, key material: owner-only.
+fn create_data_dir(config: &Config) -> anyhow::Result<()> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create DATA_DIR {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| anyhow::anyhow!("cannot restrict DATA_DIR {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! The actix-web inbound adapter: routes, error mapping and middleware.
+
+pub mod docs;
+pub mod health;
+pub mod metrics;
+pub mod problem;
+pub mod request_context;
+pub mod server;
+
+use actix_http::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App};
+
+use crate::state::AppState;
+
+/// The whole application: state, body limits, routes and middleware.
+pub fn build_app(
+    state: AppState,
+    max_body_bytes: usize,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    build_app_with(state, max_body_bytes, routes)
+}
+
+/// [`build_app`] with another route table: HTTP tests mount extra routes on exactly the stack
+/// the server runs.
+pub fn build_app_with(
+    state: AppState,
+    max_body_bytes: usize,
+    routes: impl FnOnce(&mut web::ServiceConfig),
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(max_body_bytes)
+                .error_handler(problem::json_error),
+        )
+        .app_data(web::PayloadConfig::new(max_body_bytes))
+        .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+        .app_data(web::PathConfig::default().error_handler(problem::path_error))
+        .configure(routes)
+        .default_service(web::to(problem::not_found))
+        .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem_body))
+        .wrap(from_fn(request_context::request_context))
+}
+
+/// Every route, in one table.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/health", "GET").route(web::get().to(health::health)))
+        .service(resource("/health/live", "GET").route(web::get().to(health::live)))
+        .service(resource("/health/ready", "GET").route(web::get().to(health::ready)))
+        .service(resource("/health/detailed", "GET").route(web::get().to(health::detailed)))
+        .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
+        .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi_json)))
+        .service(resource("/docs", "GET").route(web::get().to(docs::docs_page)));
+}
+
+/// A resource that answers a method it does not serve with 405 and its `Allow` list (the
+/// app-wide default would otherwise make it a 404).
+pub fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: actix_web::HttpRequest| async move {
+        problem::method_not_allowed(&req, allow)
+    }))
+}

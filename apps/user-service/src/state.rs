@@ -1,0 +1,90 @@
+//! What every handler can reach.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use metrics_exporter_prometheus::PrometheusHandle;
+use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
+
+use crate::wiring::Database;
+
+/// Aggregate counts are cached this long: monitors poll `/health/detailed` often, and
+/// `COUNT(*)` over a large table must not ride along with every poll.
+pub const ANALYTICS_CACHE: CacheSpec = CacheSpec {
+    name: "analytics",
+    capacity: 100,
+    ttl: Duration::from_secs(30),
+};
+
+/// Shared application state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub db: Database,
+    /// All named caches, for reporting.
+    pub caches: Arc<CacheRegistry>,
+    /// Aggregate figures (tenant count, …) by name.
+    pub analytics: Arc<NamedCache<String, u64>>,
+    /// The Prometheus recorder.
+    pub metrics: PrometheusHandle,
+    /// Request counters the health score is computed from.
+    pub http: Arc<HttpStats>,
+    /// When the process started serving.
+    pub started: Instant,
+    /// The same, as wall-clock time.
+    pub started_at: DateTime<Utc>,
+}
+
+impl AppState {
+    /// State around a connected database.
+    pub fn new(db: Database) -> Self {
+        let caches = Arc::new(CacheRegistry::new(db.invalidation.clone()));
+        let analytics = caches.create(ANALYTICS_CACHE);
+        Self {
+            db,
+            caches,
+            analytics,
+            metrics: crate::metrics_registry::handle(),
+            http: Arc::default(),
+            started: Instant::now(),
+            started_at: Utc::now(),
+        }
+    }
+}
+
+/// Totals since start, kept beside the Prometheus series so `/health/detailed` can compute its
+/// score without parsing its own metrics.
+#[derive(Debug, Default)]
+pub struct HttpStats {
+    requests: AtomicU64,
+    server_errors: AtomicU64,
+    latency_micros: AtomicU64,
+}
+
+impl HttpStats {
+    /// Counts one finished request.
+    pub fn record(&self, status: u16, elapsed: Duration) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if status >= 500 {
+            self.server_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.latency_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// (requests, 5xx responses, mean latency in ms).
+    #[allow(clippy::cast_precision_loss)]
+    pub fn snapshot(&self) -> (u64, u64, f64) {
+        let requests = self.requests.load(Ordering::Relaxed);
+        let errors = self.server_errors.load(Ordering::Relaxed);
+        let micros = self.latency_micros.load(Ordering::Relaxed);
+        let mean_ms = if requests == 0 {
+            0.0
+        } else {
+            micros as f64 / requests as f64 / 1000.0
+        };
+        (requests, errors, mean_ms)
+    }
+}

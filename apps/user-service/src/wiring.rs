@@ -1,0 +1,115 @@
+//! Chooses and connects the adapters: `DATABASE_URL`'s scheme picks SQLite or Postgres, and
+//! the rest of the app sees only ports.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::runtime::Handle;
+use usvc_cache::LocalInvalidation;
+use usvc_config::{Config, DatabaseKind};
+use usvc_core::ports::{HealthCheck, Invalidation, TenantRepository};
+
+/// The store behind its ports.
+#[derive(Clone)]
+pub struct Database {
+    /// `sqlite` or `postgres`, for `/health/detailed`.
+    pub backend: &'static str,
+    /// Tenants.
+    pub tenants: Arc<dyn TenantRepository>,
+    /// The database probe and pool figures.
+    pub health: Arc<dyn HealthCheck>,
+    /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
+    pub invalidation: Arc<dyn Invalidation>,
+}
+
+fn sqlite_options(config: &Config) -> usvc_sqlite::StoreOptions {
+    usvc_sqlite::StoreOptions {
+        pool_size: config.db_pool_size,
+        timeout: config.db_timeout,
+    }
+}
+
+fn postgres_options(config: &Config) -> usvc_postgres::StoreOptions {
+    usvc_postgres::StoreOptions {
+        pool_size: config.db_pool_size,
+        timeout: config.db_timeout,
+    }
+}
+
+/// Applies pending migrations; returns how many ran.
+pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
+    let runtime = Handle::current();
+    match config.database_kind() {
+        DatabaseKind::Sqlite => {
+            let store = usvc_sqlite::open(&config.database_url, sqlite_options(config), runtime)
+                .await
+                .context("opening the SQLite database")?;
+            Ok(usvc_sqlite::migrate(&store)
+                .await
+                .context("migrating SQLite")?)
+        }
+        DatabaseKind::Postgres => Ok(usvc_postgres::migrate(&config.database_url, &runtime)
+            .await
+            .context("migrating Postgres")?),
+    }
+}
+
+/// Migrates (retrying while the database comes up, as containers start together) and
+/// connects the store and its invalidation bus.
+pub async fn connect(config: &Config) -> anyhow::Result<Database> {
+    retry_while_unavailable(config, || migrate(config)).await?;
+    let runtime = Handle::current();
+    match config.database_kind() {
+        DatabaseKind::Sqlite => {
+            let store = Arc::new(
+                usvc_sqlite::open(&config.database_url, sqlite_options(config), runtime).await?,
+            );
+            Ok(Database {
+                backend: "sqlite",
+                tenants: store.clone(),
+                health: store,
+                invalidation: Arc::new(LocalInvalidation::new()),
+            })
+        }
+        DatabaseKind::Postgres => {
+            let store = usvc_postgres::open(
+                &config.database_url,
+                postgres_options(config),
+                runtime.clone(),
+            )?;
+            let invalidation =
+                usvc_postgres::PgInvalidation::start(&config.database_url, store.clone(), &runtime)
+                    .await
+                    .context("starting the invalidation listener")?;
+            let store = Arc::new(store);
+            Ok(Database {
+                backend: "postgres",
+                tenants: store.clone(),
+                health: store,
+                invalidation,
+            })
+        }
+    }
+}
+
+async fn retry_while_unavailable<F, Fut>(config: &Config, mut attempt: F) -> anyhow::Result<usize>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<usize>>,
+{
+    const ATTEMPTS: u32 = 10;
+    let mut delay = Duration::from_millis(500);
+    for n in 1..=ATTEMPTS {
+        match attempt().await {
+            Ok(applied) => return Ok(applied),
+            Err(e) if n < ATTEMPTS && config.database_kind() == DatabaseKind::Postgres => {
+                tracing::warn!(attempt = n, error = %format!("{e:#}"), "database not ready; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
