@@ -185,13 +185,14 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     .response()
 }
 
-/// The last line of defence: any error response that is not already problem+json (405 from
-/// the router, errors raised inside actix itself) is rewritten into one with the same status,
-/// keeping an `Allow` header if there was one.
+/// The last line of defence: an error response with no JSON body (an empty 405 from the
+/// router, a text error raised inside actix) is rewritten into a problem with the same status,
+/// keeping an `Allow` header if there was one. Deliberate JSON error bodies (a 503 from
+/// `/health` with its status document) pass through.
 pub fn ensure_problem_body<B>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    if is_problem(res.headers()) {
+    if is_json(res.headers()) {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let (req, res) = res.into_parts();
@@ -243,4 +244,13 @@ pub fn method_not_allowed(req: &HttpRequest, allow: &'static str) -> HttpRespons
         Some(HeaderValue::from_static(allow)),
         req,
     )
+}
+
+/// Whether a response carries JSON (`application/json` or any `+json` type).
+fn is_json(headers: &actix_web::http::header::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"))
 }

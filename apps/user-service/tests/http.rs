@@ -1,0 +1,458 @@
+//! HTTP behaviour of the whole stack (routes, middleware, error mapping) via `actix_web::test`.
+#![allow(missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{test, web, HttpResponse};
+use chrono::Utc;
+use serde_json::Value;
+use user_service::http::{build_app, build_app_with, resource, routes};
+use usvc_core::ports::{ComponentHealth, HealthStatus, MockHealthCheck};
+use usvc_core::NewTenant;
+
+const MAX_BODY: usize = 1024 * 1024;
+
+fn assert_problem<B>(res: &actix_web::dev::ServiceResponse<B>, status: StatusCode) {
+    assert_eq!(res.status(), status);
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert_eq!(content_type, "application/problem+json");
+}
+
+#[actix_web::test]
+async fn health_answers_the_seed_shape() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(body["service"], "user-service");
+    assert_eq!(body["status"], "healthy");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert!(body["uptime_seconds"].is_u64());
+}
+
+fn dead_database() -> Arc<MockHealthCheck> {
+    let mut probe = MockHealthCheck::new();
+    probe.expect_name().return_const("database_connection");
+    probe.expect_check().returning(|| ComponentHealth {
+        status: HealthStatus::Unhealthy,
+        latency_ms: 5000.0,
+        error: Some("cannot connect to the database".into()),
+    });
+    probe.expect_pool_stats().returning(|| None);
+    Arc::new(probe)
+}
+
+#[actix_web::test]
+async fn a_dead_database_makes_health_and_ready_503_but_not_live() {
+    let (state, _dir) = support::state().await;
+    let state = support::with_health(state, dead_database());
+    let app = test::init_service(build_app(state, MAX_BODY)).await;
+
+    let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(body["status"], "unhealthy");
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/health/ready").to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(
+        body["database_connection"]["error"],
+        "cannot connect to the database"
+    );
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/health/detailed")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(body["performance_score"], 0.0);
+    assert_eq!(
+        body["infrastructure_status"]["database_connection"]["status"],
+        "unhealthy"
+    );
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/health/live").to_request(),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "liveness must not depend on the database"
+    );
+}
+
+#[actix_web::test]
+async fn detailed_health_reports_measured_figures() {
+    let (state, _dir) = support::state().await;
+    for slug in ["acme", "globex"] {
+        let tenant = NewTenant::parse(slug, slug)
+            .expect("valid")
+            .into_tenant(Utc::now());
+        state.db.tenants.create(&tenant).await.expect("create");
+    }
+    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let get = || {
+        test::TestRequest::get()
+            .uri("/health/detailed")
+            .to_request()
+    };
+    let first: Value = test::read_body_json(test::call_service(&app, get()).await).await;
+    let second: Value = test::read_body_json(test::call_service(&app, get()).await).await;
+
+    assert_eq!(first["service"], "user-service");
+    assert_eq!(first["status"], "healthy");
+    assert_eq!(
+        first["business_metrics"]["tenants"], 2,
+        "counted from the database"
+    );
+    let db = &first["infrastructure_status"]["database_connection"];
+    assert_eq!(db["status"], "healthy");
+    assert_eq!(db["backend"], "sqlite");
+    assert!(db["latency_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{db}");
+    assert!(first["infrastructure_status"]["cache_service"]["status"].is_string());
+    let score = first["performance_score"].as_f64().expect("a number");
+    assert!((0.0..=100.0).contains(&score));
+    assert!(first["database_pool"]["max_size"].as_u64() >= Some(1));
+    assert!(first["performance"]["requests_total"].as_u64().is_some());
+
+    // The tenant count is cached: the second report is a hit in the analytics cache.
+    let analytics = second["caches"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "analytics"))
+        .cloned()
+        .expect("analytics cache listed");
+    assert_eq!(analytics["hits"], 1);
+    assert_eq!(analytics["misses"], 1);
+    assert_eq!(analytics["hit_rate"], 0.5);
+    assert!(second["performance"]["requests_total"].as_u64() >= Some(1));
+}
+
+#[actix_web::test]
+async fn unknown_routes_and_wrong_methods_are_problems() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY)).await;
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/no/such/thing").to_request(),
+    )
+    .await;
+    assert_problem(&res, StatusCode::NOT_FOUND);
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(body["code"], "not_found");
+    assert_eq!(body["status"], 404);
+    assert_eq!(body["detail"], "no resource at GET /no/such/thing");
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::delete().uri("/health").to_request(),
+    )
+    .await;
+    assert_problem(&res, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        res.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET")
+    );
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(body["code"], "method_not_allowed");
+}
+
+fn id_of<B>(res: &actix_web::dev::ServiceResponse<B>) -> String {
+    res.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("x-request-id on every response")
+}
+
+#[actix_web::test]
+async fn request_ids_are_honoured_made_and_sanitised() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY)).await;
+
+    let req = test::TestRequest::get()
+        .uri("/health/live")
+        .insert_header(("X-Request-Id", "trace-42.a:b_c"))
+        .to_request();
+    assert_eq!(
+        id_of(&test::call_service(&app, req).await),
+        "trace-42.a:b_c"
+    );
+
+    let made = id_of(
+        &test::call_service(
+            &app,
+            test::TestRequest::get().uri("/health/live").to_request(),
+        )
+        .await,
+    );
+    assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+
+    let req = test::TestRequest::get()
+        .uri("/health/live")
+        .insert_header(("X-Request-Id", "evil\tvalue with spaces"))
+        .to_request();
+    let replaced = id_of(&test::call_service(&app, req).await);
+    assert!(
+        uuid::Uuid::parse_str(&replaced).is_ok(),
+        "unsafe ids are replaced: {replaced}"
+    );
+
+    let res = test::call_service(&app, test::TestRequest::get().uri("/missing").to_request()).await;
+    id_of(&res); // errors carry one too
+}
+
+/// Checks the Prometheus text exposition format line by line.
+fn assert_prometheus_text(text: &str) {
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        if let Some(comment) = line.strip_prefix("# ") {
+            let mut parts = comment.split_whitespace();
+            let keyword = parts.next();
+            assert!(
+                matches!(keyword, Some("TYPE" | "HELP")),
+                "bad comment: {line}"
+            );
+            if keyword == Some("TYPE") {
+                let kind = parts.nth(1);
+                assert!(
+                    matches!(
+                        kind,
+                        Some("counter" | "gauge" | "histogram" | "summary" | "untyped")
+                    ),
+                    "bad type: {line}"
+                );
+            }
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("`series value`");
+        assert!(
+            value.parse::<f64>().is_ok() || ["+Inf", "-Inf", "NaN"].contains(&value),
+            "bad value: {line}"
+        );
+        let name_end = series.find('{').unwrap_or(series.len());
+        let name = &series[..name_end];
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad metric name: {line}"
+        );
+        if name_end < series.len() {
+            assert!(series.ends_with('}'), "unterminated labels: {line}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn metrics_are_prometheus_text_with_request_cache_pool_and_process_series() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    for uri in [
+        "/health",
+        "/health/live",
+        "/health/detailed",
+        "/health/detailed",
+        "/nowhere",
+    ] {
+        test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+    }
+    let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(
+        content_type.as_deref(),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = String::from_utf8(test::read_body(res).await.to_vec()).expect("utf-8");
+    assert_prometheus_text(&text);
+    for expected in [
+        "usvc_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"}",
+        "usvc_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}",
+        "usvc_http_request_duration_seconds_bucket{method=\"GET\",route=\"/health/live\",status=\"200\",le=\"0.001\"}",
+        "usvc_cache_hits_total{cache=\"analytics\"}",
+        "usvc_cache_misses_total{cache=\"analytics\"}",
+        "usvc_cache_size{cache=\"analytics\"}",
+        "usvc_db_pool_connections{state=\"max\"}",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in\n{text}");
+    }
+}
+
+#[actix_web::test]
+async fn openapi_and_docs_are_served() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/openapi.json").to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let spec: Value = test::read_body_json(res).await;
+    assert_eq!(spec["openapi"], "3.1.0");
+    for path in [
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/health/detailed",
+        "/metrics",
+    ] {
+        assert!(
+            spec["paths"][path]["get"].is_object(),
+            "{path} missing from the spec"
+        );
+    }
+    assert!(spec["components"]["schemas"]["Problem"].is_object());
+
+    let res = test::call_service(&app, test::TestRequest::get().uri("/docs").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = String::from_utf8(test::read_body(res).await.to_vec()).expect("utf-8");
+    assert!(html.contains("/openapi.json") && html.starts_with("<!doctype html>"));
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Echo {
+    name: String,
+}
+
+async fn echo(body: web::Json<Echo>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "name": body.name }))
+}
+
+async fn boom() -> HttpResponse {
+    panic!("a bug in a handler")
+}
+
+/// The real stack plus a JSON endpoint and a panicking one, to exercise body handling and the
+/// panic guard before the domain endpoints exist.
+fn test_routes(cfg: &mut web::ServiceConfig) {
+    routes(cfg);
+    cfg.service(resource("/test/echo", "POST").route(web::post().to(echo)))
+        .service(resource("/test/boom", "GET").route(web::get().to(boom)));
+}
+
+#[actix_web::test]
+async fn bad_bodies_are_clear_4xx_problems() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app_with(state, 64, test_routes)).await;
+    let post = |body: &'static str, content_type: &'static str| {
+        test::TestRequest::post()
+            .uri("/test/echo")
+            .insert_header(("content-type", content_type))
+            .set_payload(body)
+            .to_request()
+    };
+
+    let res = test::call_service(&app, post(r#"{"name":"ok"}"#, "application/json")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let cases = [
+        (
+            post(r#"{"name": "#, "application/json"),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            post(r#"{"name":"x","extra":1}"#, "application/json"),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        ),
+        (
+            post(r#"{"name":1}"#, "application/json"),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        ),
+        (
+            post(r#"{"name":"x"}"#, "text/plain"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            post(
+                r#"{"name":"this body is longer than the sixty-four byte limit of this app"}"#,
+                "application/json",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let res = test::call_service(&app, req).await;
+        assert_problem(&res, status);
+        let body: Value = test::read_body_json(res).await;
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+}
+
+#[actix_web::test]
+async fn a_panicking_handler_is_a_500_problem_and_the_app_keeps_serving() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app_with(state, MAX_BODY, test_routes)).await;
+    let res = test::try_call_service(
+        &app,
+        test::TestRequest::get().uri("/test/boom").to_request(),
+    )
+    .await;
+    // The guard answers through an error carrying the complete problem response.
+    let response = match res {
+        Ok(res) => panic!("expected the panic guard's error, got {}", res.status()),
+        Err(err) => err.error_response(),
+    };
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(response.headers().contains_key("x-request-id"));
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let body = actix_web::body::to_bytes(response.into_body())
+        .await
+        .expect("body");
+    let body: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(body["code"], "internal");
+    assert!(
+        !body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("a bug"),
+        "no internals leak"
+    );
+
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/health/live").to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
