@@ -1,4 +1,5 @@
 //! `TenantRepository` (compiled into each adapter against its own schema).
+#![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

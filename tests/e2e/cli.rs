@@ -1,0 +1,75 @@
+//! The command line: configuration errors, `config`, `migrate`, `--help`.
+
+use std::process::Command;
+
+use crate::service::binary;
+
+fn run(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut command = Command::new(binary());
+    command.current_dir(dir).env_clear().args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().expect("run user-service");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_invalid_setting_stops_start_up_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(dir.path(), &[], &[("PORT", "eighty")]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr.trim(),
+        "user-service: invalid configuration: PORT = \"eighty\" (from environment): \
+         allowed values are 0-65535 (0: any free port)"
+    );
+    let (code, _, stderr) = run(dir.path(), &[], &[("ENV", "staging")]);
+    assert_eq!(code, Some(2));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("ENV") && stderr.contains("development | production"));
+}
+
+#[test]
+fn config_prints_effective_values_with_sources_and_redacts_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("usvc.toml"), "log_level = \"debug\"\n").expect("write");
+    let (code, stdout, _) = run(
+        dir.path(),
+        &["config", "--config", "usvc.toml"],
+        &[("DATABASE_URL", "postgres://app:hunter2@db:5432/users"), ("PORT", "9000")],
+    );
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("PORT = \"9000\" (environment)"), "{stdout}");
+    assert!(stdout.contains("LOG_LEVEL = \"debug\" (file usvc.toml)"), "{stdout}");
+    assert!(stdout.contains("HOST = \"127.0.0.1\" (default)"), "{stdout}");
+    assert!(stdout.contains("postgres://app:***@db:5432/users"), "{stdout}");
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+}
+
+#[test]
+fn migrate_applies_then_reports_nothing_to_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, stderr) = run(dir.path(), &["migrate"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.starts_with("1 migration(s) applied"), "{stdout}");
+    let (_, stdout, _) = run(dir.path(), &["migrate"], &[]);
+    assert!(stdout.starts_with("0 migration(s) applied"), "{stdout}");
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, _) = run(dir.path(), &["--help"], &[]);
+    assert_eq!(code, Some(0));
+    for command in ["serve", "migrate", "config"] {
+        assert!(stdout.contains(command), "{stdout}");
+        let (code, help, _) = run(dir.path(), &[command, "--help"], &[]);
+        assert_eq!(code, Some(0));
+        assert!(help.contains("Usage: user-service"), "{help}");
+    }
+}
