@@ -24,26 +24,26 @@ async fn postgres_invalidation_reaches_the_other_replica_once() {
     let Some((store, db)) = usvc_tests::postgres_store().await else {
         return;
     };
-    let here = PgInvalidation::start(&db.url, store.clone(), &Handle::current())
+    let publisher = PgInvalidation::start(&db.url, store.clone(), &Handle::current())
         .await
-        .expect("listener here");
-    let there = PgInvalidation::start(&db.url, store, &Handle::current())
+        .expect("publisher listener");
+    let replica = PgInvalidation::start(&db.url, store, &Handle::current())
         .await
-        .expect("listener there");
-    let (inbox_here, inbox_there) = (inbox(&here), inbox(&there));
+        .expect("replica listener");
+    let (publisher_saw, replica_saw) = (inbox(&publisher), inbox(&replica));
 
     let message = InvalidationMessage {
         cache: "user-sessions".into(),
         key: Some("0190a0a0-0000-7000-8000-000000000000".into()),
     };
-    here.publish(message.clone()).await.expect("publish");
+    publisher.publish(message.clone()).await.expect("publish");
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while inbox_there.lock().expect("lock").is_empty() && tokio::time::Instant::now() < deadline {
+    while replica_saw.lock().expect("lock").is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(*inbox_there.lock().expect("lock"), vec![message.clone()]);
+    assert_eq!(*replica_saw.lock().expect("lock"), vec![message.clone()]);
     // The publisher applied it locally at once and ignores its own echo.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(*inbox_here.lock().expect("lock"), vec![message]);
+    assert_eq!(*publisher_saw.lock().expect("lock"), vec![message]);
 }

@@ -4,7 +4,11 @@ use std::process::Command;
 
 use crate::service::binary;
 
-fn run(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+fn run(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
     let mut command = Command::new(binary());
     command.current_dir(dir).env_clear().args(args);
     for (k, v) in env {
@@ -41,13 +45,25 @@ fn config_prints_effective_values_with_sources_and_redacts_secrets() {
     let (code, stdout, _) = run(
         dir.path(),
         &["config", "--config", "usvc.toml"],
-        &[("DATABASE_URL", "postgres://app:hunter2@db:5432/users"), ("PORT", "9000")],
+        &[
+            ("DATABASE_URL", "postgres://app:hunter2@db:5432/users"),
+            ("PORT", "9000"),
+        ],
     );
     assert_eq!(code, Some(0));
     assert!(stdout.contains("PORT = \"9000\" (environment)"), "{stdout}");
-    assert!(stdout.contains("LOG_LEVEL = \"debug\" (file usvc.toml)"), "{stdout}");
-    assert!(stdout.contains("HOST = \"127.0.0.1\" (default)"), "{stdout}");
-    assert!(stdout.contains("postgres://app:***@db:5432/users"), "{stdout}");
+    assert!(
+        stdout.contains("LOG_LEVEL = \"debug\" (file usvc.toml)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("HOST = \"127.0.0.1\" (default)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("postgres://app:***@db:5432/users"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("hunter2"), "{stdout}");
 }
 

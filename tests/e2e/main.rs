@@ -2,6 +2,7 @@
 //! driven over HTTP, stopped with a signal.
 //!
 //! The binary is the one `cargo test --workspace` builds beside this test executable.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
 
 mod cli;
 mod postgres;

@@ -78,7 +78,8 @@ fn migrates_serves_and_follows_postgres_down_and_back_up() {
     let proxy = runtime.block_on(Proxy::start(upstream.clone()));
     let url = db.url.replacen(&upstream, &proxy.addr.to_string(), 1);
     let url = if url == db.url {
-        db.url.replacen(authority(&db.url), &proxy.addr.to_string(), 1)
+        db.url
+            .replacen(authority(&db.url), &proxy.addr.to_string(), 1)
     } else {
         url
     };
@@ -108,7 +109,10 @@ fn migrates_serves_and_follows_postgres_down_and_back_up() {
 
 #[test]
 fn the_authority_is_found_in_urls() {
-    assert_eq!(authority("postgres://postgres@127.0.0.1:5432/test"), "127.0.0.1:5432");
+    assert_eq!(
+        authority("postgres://postgres@127.0.0.1:5432/test"),
+        "127.0.0.1:5432"
+    );
     assert_eq!(authority("postgres://u:p@db/x?sslmode=disable"), "db");
     assert_eq!(authority("postgresql://h:1/x"), "h:1");
 }

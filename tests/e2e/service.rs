@@ -60,13 +60,10 @@ impl Service {
                 }
             }
         });
-        let addr = match addr_rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                let logs: Vec<String> = err_rx.try_iter().collect();
-                panic!("user-service did not start:\n{}", logs.join("\n"));
-            }
+        let Ok(addr) = addr_rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            let logs: Vec<String> = err_rx.try_iter().collect();
+            panic!("user-service did not start:\n{}", logs.join("\n"));
         };
         Self {
             child,
@@ -99,7 +96,10 @@ impl Service {
                 let logs: Vec<String> = self.stderr.try_iter().collect();
                 return (status.code(), logs.join("\n"));
             }
-            assert!(Instant::now() < deadline, "user-service did not exit in time");
+            assert!(
+                Instant::now() < deadline,
+                "user-service did not exit in time"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -138,7 +138,12 @@ pub fn request(addr: &str, method: &str, path: &str) -> (u16, String) {
 }
 
 /// Polls `path` until it answers `status` (or the deadline passes); returns what it last said.
-pub fn wait_for_status(service: &Service, path: &str, status: u16, within: Duration) -> (u16, String) {
+pub fn wait_for_status(
+    service: &Service,
+    path: &str,
+    status: u16,
+    within: Duration,
+) -> (u16, String) {
     let deadline = Instant::now() + within;
     loop {
         let answer = service.get(path);

@@ -12,7 +12,10 @@ fn serves_health_on_sqlite_with_no_setup_and_creates_its_database() {
     assert_eq!(status, 200, "{body}");
     let body: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(body["status"], "healthy");
-    assert!(dir.path().join("data/user-service.db").exists(), "the default database file");
+    assert!(
+        dir.path().join("data/user-service.db").exists(),
+        "the default database file"
+    );
 }
 
 #[test]
@@ -38,6 +41,14 @@ fn metrics_show_request_and_cache_series_after_a_few_requests() {
     }
     let (status, text) = service.get("/metrics");
     assert_eq!(status, 200);
-    assert!(text.contains("usvc_http_requests_total{method=\"GET\",route=\"/health/detailed\",status=\"200\"} 2"), "{text}");
-    assert!(text.contains("usvc_cache_hits_total{cache=\"analytics\"} 1"), "{text}");
+    assert!(
+        text.contains(
+            "usvc_http_requests_total{method=\"GET\",route=\"/health/detailed\",status=\"200\"} 2"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("usvc_cache_hits_total{cache=\"analytics\"} 1"),
+        "{text}"
+    );
 }

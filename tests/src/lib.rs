@@ -2,6 +2,7 @@
 //!
 //! - `conformance/`: every repository port against SQLite and Postgres, same assertions.
 //! - `e2e/`: the real `user-service` binary, spawned and driven over HTTP.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! HTTP behaviour of the whole stack (routes, middleware, error mapping) via `actix_web::test`.
 #![allow(missing_docs)]
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
 
 mod support;
 

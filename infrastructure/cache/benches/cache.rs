@@ -1,6 +1,7 @@
 //! Criterion micro-benchmarks of the named cache: a hit, a miss that loads, and an insert.
 //! Results are recorded in docs/benchmarks.md.
 #![allow(missing_docs)]
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -72,14 +72,16 @@ where
             misses: AtomicU64::new(0),
             expirations: AtomicU64::new(0),
             evictions: evictions.0,
-            invalidation: Arc::clone(&invalidation),
+            invalidation,
         });
         let weak = Arc::downgrade(&cache);
-        invalidation.subscribe(Arc::new(move |message: &InvalidationMessage| {
-            if let Some(cache) = weak.upgrade() {
-                cache.apply(message);
-            }
-        }));
+        cache
+            .invalidation
+            .subscribe(Arc::new(move |message: &InvalidationMessage| {
+                if let Some(cache) = weak.upgrade() {
+                    cache.apply(message);
+                }
+            }));
         cache
     }
 
@@ -97,12 +99,13 @@ where
         }
         match &message.key {
             None => self.inner.clear(),
-            Some(raw) => match raw.parse::<K>() {
-                Ok(key) => {
+            Some(raw) => {
+                if let Ok(key) = raw.parse::<K>() {
                     self.inner.remove(&key);
+                } else {
+                    tracing::warn!(cache = self.spec.name, "unparseable invalidation key");
                 }
-                Err(_) => tracing::warn!(cache = self.spec.name, "unparseable invalidation key"),
-            },
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-pub(crate) fn number<T: std::str::FromStr + PartialOrd>(
+pub(crate) fn number<T: std::str::FromStr + PartialOrd + Copy>(
     raw: &str,
     min: T,
     max: T,

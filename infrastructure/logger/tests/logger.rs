@@ -1,6 +1,7 @@
 //! The logger's observable behaviour: operation timings reach the metrics recorder and spans
 //! reach an OTLP collector.
 #![allow(missing_docs)]
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -78,7 +78,7 @@ async fn listen_forever(url: String, mut conn: Connection, bus: std::sync::Weak<
                 match item {
                     Ok(note) => match serde_json::from_str::<Envelope>(&note.payload) {
                         Ok(env) if env.origin != bus.origin => {
-                            bus.subscribers.deliver(&env.message)
+                            bus.subscribers.deliver(&env.message);
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "malformed invalidation payload"),

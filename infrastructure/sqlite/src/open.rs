@@ -66,7 +66,7 @@ pub async fn migrate(store: &Store) -> Result<usize, CoreError> {
                 conn.spawn_blocking(|c| {
                     c.run_pending_migrations(MIGRATIONS)
                         .map(|done| done.len())
-                        .map_err(|e| diesel::result::Error::QueryBuilderError(e))
+                        .map_err(diesel::result::Error::QueryBuilderError)
                 })
                 .await
                 .map_err(|e| CoreError::Unavailable(format!("sqlite migration failed: {e}")))

@@ -119,12 +119,13 @@ impl ResponseError for ApiError {
 }
 
 /// A problem as an actix error (for extractor error handlers).
-fn as_error(problem: Problem) -> actix_web::Error {
+fn as_error(problem: &Problem) -> actix_web::Error {
     actix_web::error::InternalError::from_response(problem.detail.clone(), problem.response())
         .into()
 }
 
 /// Body problems: not JSON, wrong content type, too large, or fields that do not fit.
+#[allow(clippy::needless_pass_by_value)] // the signature actix's error_handler takes
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let problem = match &err {
         JsonPayloadError::ContentType => Problem::new(
@@ -154,12 +155,13 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
             format!("the body could not be read: {other}"),
         ),
     };
-    as_error(problem)
+    as_error(&problem)
 }
 
 /// Query-string problems (`?limit=abc`).
+#[allow(clippy::needless_pass_by_value)] // the signature actix's error_handler takes
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    as_error(Problem::new(
+    as_error(&Problem::new(
         StatusCode::BAD_REQUEST,
         "invalid_query",
         format!("the query string is invalid: {err}"),
@@ -167,8 +169,9 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
 }
 
 /// Path-parameter problems (`/users/not-a-uuid`).
+#[allow(clippy::needless_pass_by_value)] // the signature actix's error_handler takes
 pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    as_error(Problem::new(
+    as_error(&Problem::new(
         StatusCode::BAD_REQUEST,
         "invalid_path",
         format!("a path parameter is invalid: {err}"),

@@ -118,7 +118,7 @@ pub async fn request_context(
 /// Records the request's metrics and its log line.
 fn finish(
     span: &tracing::Span,
-    stats: Option<&crate::state::HttpStats>,
+    counters: Option<&crate::state::HttpStats>,
     method: &str,
     route: &str,
     status: u16,
@@ -129,8 +129,8 @@ fn finish(
         .increment(1);
     metrics::histogram!(REQUEST_DURATION, "method" => method.to_owned(), "route" => route.to_owned(), "status" => status.to_string())
         .record(elapsed.as_secs_f64());
-    if let Some(stats) = stats {
-        stats.record(status, elapsed);
+    if let Some(counters) = counters {
+        counters.record(status, elapsed);
     }
     span.in_scope(|| {
         tracing::info!(status, route = %route, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request finished");

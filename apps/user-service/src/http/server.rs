@@ -41,15 +41,14 @@ async fn shutdown_signal() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
                 _ = term.recv() => "SIGTERM",
                 _ = tokio::signal::ctrl_c() => "SIGINT",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
             }
+        } else {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
         }
     }
     #[cfg(not(unix))]

@@ -1,0 +1,205 @@
+//! The load loop: keep-alive connections, each sending requests back to back.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::scenarios::Scenario;
+
+/// Where to send requests.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port`.
+    pub authority: String,
+}
+
+impl Target {
+    /// Accepts `http://host:port` (plain HTTP on loopback is what the bench is for).
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        let Some(rest) = url.strip_prefix("http://") else {
+            bail!("--url must start with http://");
+        };
+        let authority = rest.trim_end_matches('/');
+        if authority.is_empty() || authority.contains('/') {
+            bail!("--url must be a base URL such as http://127.0.0.1:8008");
+        }
+        let authority = if authority.contains(':') {
+            authority.to_owned()
+        } else {
+            format!("{authority}:80")
+        };
+        Ok(Self { authority })
+    }
+}
+
+/// A whole run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The server.
+    pub target: Target,
+    /// What is measured.
+    pub scenario: Scenario,
+    /// What it is compared with, interleaved.
+    pub baseline: Option<Scenario>,
+    /// Concurrent connections.
+    pub connections: usize,
+    /// Measured duration (unless `requests` is set).
+    pub duration: Duration,
+    /// Total request budget, instead of a duration.
+    pub requests: Option<u64>,
+    /// Unmeasured warm-up.
+    pub warmup: Duration,
+}
+
+/// The measurements of one scenario.
+pub struct Measured {
+    /// Latencies in microseconds.
+    pub latencies: Histogram<u64>,
+    /// Requests with an unexpected status or a transport error.
+    pub errors: u64,
+}
+
+impl Measured {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            latencies: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+            errors: 0,
+        })
+    }
+
+    fn merge(&mut self, other: &Self) -> anyhow::Result<()> {
+        self.latencies.add(&other.latencies)?;
+        self.errors += other.errors;
+        Ok(())
+    }
+}
+
+/// Everything a run measured.
+pub struct Results {
+    /// The scenario's figures.
+    pub scenario: Measured,
+    /// The baseline's, when interleaved.
+    pub baseline: Option<Measured>,
+    /// Wall time of the measured part.
+    pub elapsed: Duration,
+}
+
+async fn connect(target: &Target) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    let stream = TcpStream::connect(&target.authority)
+        .await
+        .with_context(|| format!("connecting to {}", target.authority))?;
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+async fn send(
+    sender: &mut SendRequest<Full<Bytes>>,
+    target: &Target,
+    scenario: &Scenario,
+    seq: u64,
+) -> anyhow::Result<u16> {
+    let body = scenario.body.map(|build| build(seq)).unwrap_or_default();
+    let mut request = Request::builder()
+        .method(scenario.method)
+        .uri(scenario.path)
+        .header("host", &target.authority);
+    if scenario.body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    sender.ready().await?;
+    let response = sender
+        .send_request(request.body(Full::new(Bytes::from(body)))?)
+        .await?;
+    let status = response.status().as_u16();
+    response.into_body().collect().await?;
+    Ok(status)
+}
+
+/// One connection's loop.
+async fn worker(
+    plan: Arc<Plan>,
+    measure_from: Instant,
+    stop_at: Instant,
+    budget: Arc<AtomicU64>,
+) -> anyhow::Result<(Measured, Option<Measured>)> {
+    let mut scenario = Measured::new()?;
+    let mut baseline = plan.baseline.map(|_| Measured::new()).transpose()?;
+    let mut sender = connect(&plan.target).await?;
+    let mut seq = 0u64;
+    loop {
+        let now = Instant::now();
+        if now >= stop_at {
+            break;
+        }
+        let measuring = now >= measure_from;
+        if measuring && plan.requests.is_some() && budget.fetch_sub(1, Ordering::Relaxed) == 0 {
+            budget.store(0, Ordering::Relaxed);
+            break;
+        }
+        let use_baseline = plan.baseline.is_some() && seq % 2 == 1;
+        let (which, into) = match (&plan.baseline, baseline.as_mut()) {
+            (Some(b), Some(m)) if use_baseline => (b, m),
+            _ => (&plan.scenario, &mut scenario),
+        };
+        let started = Instant::now();
+        let outcome = send(&mut sender, &plan.target, which, seq).await;
+        let micros = u64::try_from(started.elapsed().as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        seq += 1;
+        let ok = matches!(outcome, Ok(status) if which.ok.contains(&status));
+        if measuring {
+            if ok {
+                into.latencies.saturating_record(micros);
+            } else {
+                into.errors += 1;
+            }
+        }
+        if outcome.is_err() {
+            sender = connect(&plan.target).await?;
+        }
+    }
+    Ok((scenario, baseline))
+}
+
+/// Runs the plan and merges every connection's figures.
+pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
+    let plan = Arc::new(plan.clone());
+    let started = Instant::now();
+    let measure_from = started + plan.warmup;
+    let stop_at = match plan.requests {
+        // A request budget still gets a ceiling, so a dead server cannot hang the run.
+        Some(_) => measure_from + Duration::from_secs(600),
+        None => measure_from + plan.duration,
+    };
+    let budget = Arc::new(AtomicU64::new(plan.requests.unwrap_or(u64::MAX)));
+    let tasks: Vec<_> = (0..plan.connections)
+        .map(|_| tokio::spawn(worker(plan.clone(), measure_from, stop_at, budget.clone())))
+        .collect();
+    let mut scenario = Measured::new()?;
+    let mut baseline = plan.baseline.map(|_| Measured::new()).transpose()?;
+    for task in tasks {
+        let (s, b) = task.await.context("load task")??;
+        scenario.merge(&s)?;
+        if let (Some(total), Some(b)) = (baseline.as_mut(), b) {
+            total.merge(&b)?;
+        }
+    }
+    let elapsed = Instant::now().saturating_duration_since(measure_from);
+    Ok(Results {
+        scenario,
+        baseline,
+        elapsed,
+    })
+}

@@ -1,0 +1,128 @@
+//! Turning measurements into a table or JSON.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::load::{Measured, Plan, Results};
+
+/// Figures of one scenario.
+#[derive(Debug, Serialize)]
+pub struct Line {
+    scenario: &'static str,
+    requests: u64,
+    errors: u64,
+    throughput_rps: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+/// Scenario relative to baseline.
+#[derive(Debug, Serialize)]
+pub struct Ratio {
+    /// Scenario throughput / baseline throughput.
+    throughput: f64,
+    /// Scenario p50 / baseline p50.
+    p50: f64,
+    /// Scenario p99 / baseline p99.
+    p99: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    connections: usize,
+    seconds: f64,
+    lines: Vec<Line>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ratio_to_baseline: Option<Ratio>,
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn line(name: &'static str, m: &Measured, seconds: f64) -> Line {
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    let requests = m.latencies.len();
+    Line {
+        scenario: name,
+        requests,
+        errors: m.errors,
+        throughput_rps: if seconds > 0.0 {
+            requests as f64 / seconds
+        } else {
+            0.0
+        },
+        p50_ms: ms(m.latencies.value_at_quantile(0.50)),
+        p95_ms: ms(m.latencies.value_at_quantile(0.95)),
+        p99_ms: ms(m.latencies.value_at_quantile(0.99)),
+        max_ms: ms(m.latencies.max()),
+    }
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        f64::NAN
+    }
+}
+
+impl Report {
+    /// Summarises a run.
+    pub fn new(plan: &Plan, results: &Results) -> Self {
+        let seconds = results.elapsed.as_secs_f64();
+        let mut lines = vec![line(plan.scenario.name, &results.scenario, seconds)];
+        if let (Some(b), Some(m)) = (plan.baseline, &results.baseline) {
+            lines.push(line(b.name, m, seconds));
+        }
+        let ratio_to_baseline = (lines.len() == 2).then(|| Ratio {
+            throughput: ratio(lines[0].throughput_rps, lines[1].throughput_rps),
+            p50: ratio(lines[0].p50_ms, lines[1].p50_ms),
+            p99: ratio(lines[0].p99_ms, lines[1].p99_ms),
+        });
+        Self {
+            connections: plan.connections,
+            seconds,
+            lines,
+            ratio_to_baseline,
+        }
+    }
+
+    /// A fixed-width table.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} connections, {:.1} s measured",
+            self.connections, self.seconds
+        );
+        let _ = writeln!(
+            out,
+            "{:<18} {:>9} {:>7} {:>11} {:>9} {:>9} {:>9} {:>9}",
+            "scenario", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"
+        );
+        for l in &self.lines {
+            let _ = writeln!(
+                out,
+                "{:<18} {:>9} {:>7} {:>11.0} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+                l.scenario,
+                l.requests,
+                l.errors,
+                l.throughput_rps,
+                l.p50_ms,
+                l.p95_ms,
+                l.p99_ms,
+                l.max_ms
+            );
+        }
+        if let Some(r) = &self.ratio_to_baseline {
+            let _ = writeln!(
+                out,
+                "ratio to baseline: throughput {:.3}, p50 {:.3}, p99 {:.3}",
+                r.throughput, r.p50, r.p99
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,105 @@
+//! Tenant use cases on top of the `TenantRepository` port.
+
+use std::sync::Arc;
+
+use usvc_core::ports::{Clock, TenantRepository};
+use usvc_core::{CoreError, NewTenant, Slug, Tenant};
+
+/// Creates and resolves tenants. Validation and "not found" semantics live here, not in the
+/// HTTP adapter or the stores.
+#[derive(Clone)]
+pub struct TenantService {
+    tenants: Arc<dyn TenantRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl TenantService {
+    /// A service over the given ports.
+    pub fn new(tenants: Arc<dyn TenantRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { tenants, clock }
+    }
+
+    /// Validates and stores a new tenant; a taken slug is `Conflict`.
+    pub async fn create(&self, slug: &str, name: &str) -> Result<Tenant, CoreError> {
+        let tenant = NewTenant::parse(slug, name)?.into_tenant(self.clock.now());
+        self.tenants.create(&tenant).await?;
+        Ok(tenant)
+    }
+
+    /// The tenant a login names. An invalid slug is reported as not found, exactly like an
+    /// unknown one, so the answer reveals nothing about which tenants exist.
+    pub async fn resolve(&self, slug: &str) -> Result<Tenant, CoreError> {
+        let not_found = || CoreError::NotFound("tenant".into());
+        let slug = Slug::parse(slug).map_err(|_| not_found())?;
+        self.tenants.get_by_slug(&slug).await?.ok_or_else(not_found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use usvc_core::ports::{MockClock, MockTenantRepository};
+
+    use super::*;
+
+    fn clock() -> Arc<MockClock> {
+        let mut clock = MockClock::new();
+        clock
+            .expect_now()
+            .returning(|| Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap());
+        Arc::new(clock)
+    }
+
+    #[tokio::test]
+    async fn create_validates_before_touching_the_store() {
+        let mut repo = MockTenantRepository::new();
+        repo.expect_create().never();
+        let service = TenantService::new(Arc::new(repo), clock());
+        let err = service.create("Not A Slug", "").await.unwrap_err();
+        assert!(
+            matches!(err, CoreError::Validation(ref f) if f.len() == 2),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn create_stamps_the_clock_and_stores_once() {
+        let mut repo = MockTenantRepository::new();
+        repo.expect_create()
+            .withf(|t| t.slug.as_str() == "acme" && t.name == "Acme")
+            .times(1)
+            .returning(|_| Ok(()));
+        let service = TenantService::new(Arc::new(repo), clock());
+        let tenant = service.create("acme", " Acme ").await.unwrap();
+        assert_eq!(
+            tenant.created_at,
+            Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_slug_surfaces_as_conflict() {
+        let mut repo = MockTenantRepository::new();
+        repo.expect_create().returning(|_| {
+            Err(CoreError::Conflict(
+                "a tenant with this slug already exists".into(),
+            ))
+        });
+        let service = TenantService::new(Arc::new(repo), clock());
+        assert!(matches!(
+            service.create("acme", "Acme").await,
+            Err(CoreError::Conflict(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn invalid_and_unknown_slugs_are_the_same_not_found() {
+        let mut repo = MockTenantRepository::new();
+        repo.expect_get_by_slug().times(1).returning(|_| Ok(None));
+        let service = TenantService::new(Arc::new(repo), clock());
+        let unknown = service.resolve("nobody").await.unwrap_err();
+        let invalid = service.resolve("NOT valid!").await.unwrap_err();
+        assert_eq!(unknown, invalid, "no hint which slugs are well-formed");
+        assert_eq!(unknown.to_string(), "tenant not found");
+    }
+}
