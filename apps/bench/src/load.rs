@@ -15,6 +15,9 @@ use tokio::net::TcpStream;
 
 use crate::scenarios::Scenario;
 
+/// How long each scenario runs before the connections switch to the other (with a baseline).
+pub const SLICE: Duration = Duration::from_millis(250);
+
 /// Where to send requests.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -147,7 +150,10 @@ async fn worker(
             budget.store(0, Ordering::Relaxed);
             break;
         }
-        let use_baseline = plan.baseline.is_some() && seq % 2 == 1;
+        // All connections switch together every SLICE, so each scenario gets half the time
+        // under the same conditions and its throughput can be compared with the other's.
+        let slice = now.saturating_duration_since(measure_from).as_millis() / SLICE.as_millis();
+        let use_baseline = plan.baseline.is_some() && slice % 2 == 1;
         let (which, into) = match (&plan.baseline, baseline.as_mut()) {
             (Some(b), Some(m)) if use_baseline => (b, m),
             _ => (&plan.scenario, &mut scenario),

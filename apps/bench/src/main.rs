@@ -2,9 +2,9 @@
 //!
 //! Runs a named scenario against a running server over N keep-alive HTTP/1.1 connections for a
 //! duration or a request count and prints throughput, latency percentiles and errors, as a table
-//! or (`--json`) as JSON. With `--baseline NAME` every connection alternates the scenario with
-//! the baseline request, so both see the same machine noise and their ratio is meaningful on a
-//! shared, noisy machine.
+//! or (`--json`) as JSON. With `--baseline NAME` all connections alternate between the scenario
+//! and the baseline in 250 ms slices, so both see the same machine noise and their ratio is
+//! meaningful on a shared, noisy machine.
 
 mod load;
 mod report;
@@ -48,7 +48,7 @@ struct RunArgs {
     /// Stop after this many requests in total instead of after --duration.
     #[arg(short = 'n', long)]
     requests: Option<u64>,
-    /// Interleave this scenario on every connection and report the ratio (e.g. health-live).
+    /// Alternate with this scenario in 250 ms slices and report the ratio (e.g. health-live).
     #[arg(long)]
     baseline: Option<String>,
     /// Seconds of unrecorded warm-up before measuring.

@@ -72,9 +72,11 @@ impl Report {
     /// Summarises a run.
     pub fn new(plan: &Plan, results: &Results) -> Self {
         let seconds = results.elapsed.as_secs_f64();
-        let mut lines = vec![line(plan.scenario.name, &results.scenario, seconds)];
+        // With a baseline the two alternate in equal time slices: each had half the time.
+        let share = if plan.baseline.is_some() { seconds / 2.0 } else { seconds };
+        let mut lines = vec![line(plan.scenario.name, &results.scenario, share)];
         if let (Some(b), Some(m)) = (plan.baseline, &results.baseline) {
-            lines.push(line(b.name, m, seconds));
+            lines.push(line(b.name, m, share));
         }
         let ratio_to_baseline = (lines.len() == 2).then(|| Ratio {
             throughput: ratio(lines[0].throughput_rps, lines[1].throughput_rps),

@@ -142,3 +142,24 @@ pub const SETTINGS: &[Setting] = &[
 pub(crate) fn setting(env: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.env == env)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SETTINGS;
+
+    /// The README's configuration table lists every setting with its default, so the docs
+    /// cannot drift from the code.
+    #[test]
+    fn the_readme_documents_every_setting_and_its_default() {
+        let readme = include_str!("../../../README.md");
+        for s in SETTINGS {
+            let default = if s.default.is_empty() {
+                "(unset)".to_owned()
+            } else {
+                format!("`{}`", s.default)
+            };
+            let row = format!("| `{}` | {default} |", s.env);
+            assert!(readme.contains(&row), "README.md lacks the row starting {row}");
+        }
+    }
+}
