@@ -73,7 +73,11 @@ impl Report {
     pub fn new(plan: &Plan, results: &Results) -> Self {
         let seconds = results.elapsed.as_secs_f64();
         // With a baseline the two alternate in equal time slices: each had half the time.
-        let share = if plan.baseline.is_some() { seconds / 2.0 } else { seconds };
+        let share = if plan.baseline.is_some() {
+            seconds / 2.0
+        } else {
+            seconds
+        };
         let mut lines = vec![line(plan.scenario.name, &results.scenario, share)];
         if let (Some(b), Some(m)) = (plan.baseline, &results.baseline) {
             lines.push(line(b.name, m, share));

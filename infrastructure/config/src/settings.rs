@@ -159,7 +159,10 @@ mod tests {
                 format!("`{}`", s.default)
             };
             let row = format!("| `{}` | {default} |", s.env);
-            assert!(readme.contains(&row), "README.md lacks the row starting {row}");
+            assert!(
+                readme.contains(&row),
+                "README.md lacks the row starting {row}"
+            );
         }
     }
 }
