@@ -27,6 +27,10 @@ pub struct StoreOptions {
     /// How long to wait for a connection (and for a new one to be made) before answering
     /// `Unavailable`, so a dead database fails requests fast instead of hanging them.
     pub timeout: Duration,
+    /// The longest any one unit of work may hold a connection. Past it the work is abandoned
+    /// and its connection discarded (never returned to the pool in an unknown state), so a
+    /// half-open TCP connection cannot pin a pool slot forever.
+    pub query_timeout: Duration,
 }
 
 impl Default for StoreOptions {
@@ -34,6 +38,7 @@ impl Default for StoreOptions {
         Self {
             pool_size: 10,
             timeout: Duration::from_secs(5),
+            query_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -50,6 +55,7 @@ pub struct Store {
     pool: Pool,
     runtime: Handle,
     timeout: Duration,
+    query_timeout: Duration,
 }
 
 impl Store {
@@ -68,15 +74,12 @@ impl Store {
             .recycle_timeout(Some(options.timeout))
             .build()
             .map_err(|e| CoreError::Internal(format!("database pool: {e}")))?;
-        Ok(Self::from_parts(pool, runtime, options.timeout))
-    }
-
-    fn from_parts(pool: Pool, runtime: Handle, timeout: Duration) -> Self {
-        Self {
+        Ok(Self {
             pool,
             runtime,
-            timeout,
-        }
+            timeout: options.timeout,
+            query_timeout: options.query_timeout,
+        })
     }
 
     /// Runs `work` with a pooled connection on the store runtime.
@@ -86,10 +89,20 @@ impl Store {
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let deadline = self.query_timeout;
         let task = self.runtime.spawn(
             async move {
                 let mut conn = pool.get().await.map_err(errors::pool)?;
-                work(&mut conn).await
+                if let Ok(result) = tokio::time::timeout(deadline, work(&mut conn)).await {
+                    result
+                } else {
+                    // The connection's state is unknown: detach it so it is closed.
+                    drop(deadpool::managed::Object::take(conn));
+                    Err(CoreError::Unavailable(format!(
+                        "the database did not finish within {} s",
+                        deadline.as_secs()
+                    )))
+                }
             }
             .in_current_span(),
         );

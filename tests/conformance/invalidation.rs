@@ -10,6 +10,8 @@ use usvc_postgres::PgInvalidation;
 
 type Inbox = Arc<Mutex<Vec<InvalidationMessage>>>;
 
+const TIMEOUT: Duration = Duration::from_secs(10);
+
 fn inbox(bus: &PgInvalidation) -> Inbox {
     let inbox: Inbox = Arc::default();
     let sink = Arc::clone(&inbox);
@@ -24,10 +26,10 @@ async fn postgres_invalidation_reaches_the_other_replica_once() {
     let Some((store, db)) = usvc_tests::postgres_store().await else {
         return;
     };
-    let publisher = PgInvalidation::start(&db.url, store.clone(), &Handle::current())
+    let publisher = PgInvalidation::start(&db.url, store.clone(), TIMEOUT, &Handle::current())
         .await
         .expect("publisher listener");
-    let replica = PgInvalidation::start(&db.url, store, &Handle::current())
+    let replica = PgInvalidation::start(&db.url, store, TIMEOUT, &Handle::current())
         .await
         .expect("replica listener");
     let (publisher_saw, replica_saw) = (inbox(&publisher), inbox(&replica));

@@ -98,11 +98,29 @@ fn migrates_serves_and_follows_postgres_down_and_back_up() {
     assert!(body.contains("\"status\":\"unhealthy\""), "{body}");
     assert_eq!(service.get("/health/ready").0, 503);
     assert_eq!(service.get("/health/live").0, 200);
+    let (_, detailed) = service.get("/health/detailed");
+    let detailed: serde_json::Value = serde_json::from_str(&detailed).expect("json");
+    assert_eq!(
+        detailed["infrastructure_status"]["invalidation"]["status"], "degraded",
+        "the listener lost its connection: {detailed}"
+    );
 
     proxy.restore();
     let (status, body) = wait_for_status(&service, "/health", 200, Duration::from_secs(30));
     assert_eq!(status, 200, "back without a restart: {body}");
     assert_eq!(service.get("/health/ready").0, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, detailed) = service.get("/health/detailed");
+        if detailed.contains("\"status\":\"healthy\",\"backend\":\"postgres-listen-notify\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "listener did not reconnect: {detailed}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     drop(service);
     drop(db);
 }

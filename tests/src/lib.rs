@@ -22,7 +22,11 @@ pub async fn sqlite_store() -> (SqliteStore, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}/test.db", dir.path().display());
     let (pool_size, timeout) = test_options();
-    let options = usvc_sqlite::StoreOptions { pool_size, timeout };
+    let options = usvc_sqlite::StoreOptions {
+        pool_size,
+        timeout,
+        ..usvc_sqlite::StoreOptions::default()
+    };
     let store = usvc_sqlite::open(&url, options, Handle::current())
         .await
         .expect("open sqlite");
@@ -34,11 +38,15 @@ pub async fn sqlite_store() -> (SqliteStore, TempDir) {
 /// configured (see `usvc_postgres::testing::test_database_url`).
 pub async fn postgres_store() -> Option<(PgStore, TestDatabase)> {
     let db = TestDatabase::from_env().await?;
-    usvc_postgres::migrate(&db.url, &Handle::current())
+    let (pool_size, timeout) = test_options();
+    usvc_postgres::migrate(&db.url, timeout, &Handle::current())
         .await
         .expect("migrate postgres");
-    let (pool_size, timeout) = test_options();
-    let options = usvc_postgres::StoreOptions { pool_size, timeout };
+    let options = usvc_postgres::StoreOptions {
+        pool_size,
+        timeout,
+        ..usvc_postgres::StoreOptions::default()
+    };
     let store = usvc_postgres::open(&db.url, options, Handle::current()).expect("open postgres");
     Some((store, db))
 }

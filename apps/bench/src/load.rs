@@ -35,7 +35,11 @@ impl Target {
         if authority.is_empty() || authority.contains('/') {
             bail!("--url must be a base URL such as http://127.0.0.1:8008");
         }
-        let authority = if authority.contains(':') {
+        let has_port = match authority.rsplit_once(']') {
+            Some((_, after)) => after.starts_with(':'), // [::1]:8008
+            None => authority.contains(':'),
+        };
+        let authority = if has_port {
             authority.to_owned()
         } else {
             format!("{authority}:80")
@@ -67,7 +71,8 @@ pub struct Plan {
 pub struct Measured {
     /// Latencies in microseconds.
     pub latencies: Histogram<u64>,
-    /// Requests with an unexpected status or a transport error.
+    /// Requests with an unexpected status or a transport error (not in `latencies`, which
+    /// holds successful requests only).
     pub errors: u64,
 }
 
@@ -130,8 +135,16 @@ async fn send(
 }
 
 /// One connection's loop.
+/// Takes one request from the budget; `false` once it is spent.
+fn take_one(budget: &AtomicU64) -> bool {
+    budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok()
+}
+
 async fn worker(
     plan: Arc<Plan>,
+    started: Instant,
     measure_from: Instant,
     stop_at: Instant,
     budget: Arc<AtomicU64>,
@@ -146,13 +159,12 @@ async fn worker(
             break;
         }
         let measuring = now >= measure_from;
-        if measuring && plan.requests.is_some() && budget.fetch_sub(1, Ordering::Relaxed) == 0 {
-            budget.store(0, Ordering::Relaxed);
+        if measuring && plan.requests.is_some() && !take_one(&budget) {
             break;
         }
-        // All connections switch together every SLICE, so each scenario gets half the time
-        // under the same conditions and its throughput can be compared with the other's.
-        let slice = now.saturating_duration_since(measure_from).as_millis() / SLICE.as_millis();
+        // All connections switch together every SLICE (warm-up included, so both scenarios
+        // are warm), giving each half the time under the same conditions.
+        let slice = now.saturating_duration_since(started).as_millis() / SLICE.as_millis();
         let use_baseline = plan.baseline.is_some() && slice % 2 == 1;
         let (which, into) = match (&plan.baseline, baseline.as_mut()) {
             (Some(b), Some(m)) if use_baseline => (b, m),
@@ -173,7 +185,19 @@ async fn worker(
             }
         }
         if outcome.is_err() {
-            sender = connect(&plan.target).await?;
+            // The server closed the connection or is restarting: reconnect until the run ends.
+            loop {
+                match connect(&plan.target).await {
+                    Ok(fresh) => {
+                        sender = fresh;
+                        break;
+                    }
+                    Err(_) if Instant::now() < stop_at => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
     }
     Ok((scenario, baseline))
@@ -191,7 +215,15 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
     };
     let budget = Arc::new(AtomicU64::new(plan.requests.unwrap_or(u64::MAX)));
     let tasks: Vec<_> = (0..plan.connections)
-        .map(|_| tokio::spawn(worker(plan.clone(), measure_from, stop_at, budget.clone())))
+        .map(|_| {
+            tokio::spawn(worker(
+                plan.clone(),
+                started,
+                measure_from,
+                stop_at,
+                budget.clone(),
+            ))
+        })
         .collect();
     let mut scenario = Measured::new()?;
     let mut baseline = plan.baseline.map(|_| Measured::new()).transpose()?;

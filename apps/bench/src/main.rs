@@ -62,8 +62,8 @@ struct RunArgs {
     json: bool,
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> std::process::ExitCode {
+    let outcome = match Cli::parse().command {
         Command::List => {
             for s in scenarios::all() {
                 println!("{:<18} {}", s.name, s.description);
@@ -71,6 +71,13 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run(args) => run(&args),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("usvc-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 
@@ -78,7 +85,14 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     let scenario = scenarios::find(&args.scenario)?;
     let baseline = args.baseline.as_deref().map(scenarios::find).transpose()?;
     anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
-    anyhow::ensure!(args.duration > 0.0, "--duration must be positive");
+    anyhow::ensure!(
+        args.duration.is_finite() && args.duration > 0.0 && args.duration <= 86_400.0,
+        "--duration must be between 0 and 86400 seconds"
+    );
+    anyhow::ensure!(
+        args.warmup.is_finite() && (0.0..=3600.0).contains(&args.warmup),
+        "--warmup must be between 0 and 3600 seconds"
+    );
     let plan = load::Plan {
         target: load::Target::parse(&args.url)?,
         scenario,
@@ -86,7 +100,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         connections: args.connections,
         duration: Duration::from_secs_f64(args.duration),
         requests: args.requests,
-        warmup: Duration::from_secs_f64(args.warmup.max(0.0)),
+        warmup: Duration::from_secs_f64(args.warmup),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))

@@ -22,14 +22,20 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// `user-service serve` (the default).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    create_data_dir(&config)?;
+    if config.database_kind() == usvc_config::DatabaseKind::Sqlite {
+        create_data_dir(&config)?;
+    }
     let db = wiring::connect(&config).await?;
     server::run(&config, AppState::new(db)).await
 }
 
-/// The data directory holds the embedded database and, later, key material: owner-only.
+/// The embedded deployment's data directory (the database and, later, key material) is
+/// created owner-only. An existing directory is the operator's: its permissions are left alone.
 fn create_data_dir(config: &Config) -> anyhow::Result<()> {
     let dir = &config.data_dir;
+    if dir.exists() {
+        return Ok(());
+    }
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create DATA_DIR {}: {e}", dir.display()))?;
     #[cfg(unix)]

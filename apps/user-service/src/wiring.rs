@@ -27,6 +27,7 @@ fn sqlite_options(config: &Config) -> usvc_sqlite::StoreOptions {
     usvc_sqlite::StoreOptions {
         pool_size: config.db_pool_size,
         timeout: config.db_timeout,
+        ..usvc_sqlite::StoreOptions::default()
     }
 }
 
@@ -34,6 +35,7 @@ fn postgres_options(config: &Config) -> usvc_postgres::StoreOptions {
     usvc_postgres::StoreOptions {
         pool_size: config.db_pool_size,
         timeout: config.db_timeout,
+        ..usvc_postgres::StoreOptions::default()
     }
 }
 
@@ -49,22 +51,30 @@ pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
                 .await
                 .context("migrating SQLite")?)
         }
-        DatabaseKind::Postgres => Ok(usvc_postgres::migrate(&config.database_url, &runtime)
-            .await
-            .context("migrating Postgres")?),
+        DatabaseKind::Postgres => {
+            Ok(
+                usvc_postgres::migrate(&config.database_url, config.db_timeout, &runtime)
+                    .await
+                    .context("migrating Postgres")?,
+            )
+        }
     }
 }
 
-/// Migrates (retrying while the database comes up, as containers start together) and
-/// connects the store and its invalidation bus.
+/// Migrates (on Postgres retrying while the database comes up, as containers start together)
+/// and connects the store and its invalidation bus.
 pub async fn connect(config: &Config) -> anyhow::Result<Database> {
-    retry_while_unavailable(config, || migrate(config)).await?;
     let runtime = Handle::current();
     match config.database_kind() {
         DatabaseKind::Sqlite => {
-            let store = Arc::new(
-                usvc_sqlite::open(&config.database_url, sqlite_options(config), runtime).await?,
-            );
+            // Open once and migrate that very store: `sqlite::memory:` is private to its pool.
+            let store = usvc_sqlite::open(&config.database_url, sqlite_options(config), runtime)
+                .await
+                .context("opening the SQLite database")?;
+            usvc_sqlite::migrate(&store)
+                .await
+                .context("migrating SQLite")?;
+            let store = Arc::new(store);
             Ok(Database {
                 backend: "sqlite",
                 tenants: store.clone(),
@@ -73,15 +83,20 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
             })
         }
         DatabaseKind::Postgres => {
+            retry_while_unavailable(|| migrate(config)).await?;
             let store = usvc_postgres::open(
                 &config.database_url,
                 postgres_options(config),
                 runtime.clone(),
             )?;
-            let invalidation =
-                usvc_postgres::PgInvalidation::start(&config.database_url, store.clone(), &runtime)
-                    .await
-                    .context("starting the invalidation listener")?;
+            let invalidation = usvc_postgres::PgInvalidation::start(
+                &config.database_url,
+                store.clone(),
+                config.db_timeout,
+                &runtime,
+            )
+            .await
+            .context("starting the invalidation listener")?;
             let store = Arc::new(store);
             Ok(Database {
                 backend: "postgres",
@@ -93,7 +108,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
     }
 }
 
-async fn retry_while_unavailable<F, Fut>(config: &Config, mut attempt: F) -> anyhow::Result<usize>
+async fn retry_while_unavailable<F, Fut>(mut attempt: F) -> anyhow::Result<usize>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<usize>>,
@@ -103,7 +118,7 @@ where
     for n in 1..=ATTEMPTS {
         match attempt().await {
             Ok(applied) => return Ok(applied),
-            Err(e) if n < ATTEMPTS && config.database_kind() == DatabaseKind::Postgres => {
+            Err(e) if n < ATTEMPTS => {
                 tracing::warn!(attempt = n, error = %format!("{e:#}"), "database not ready; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));

@@ -149,6 +149,42 @@ async fn detailed_health_reports_measured_figures() {
 }
 
 #[actix_web::test]
+async fn an_in_memory_database_is_migrated_and_served() {
+    let db = support::connect(support::config("sqlite::memory:")).await;
+    let app = test::init_service(build_app(user_service::state::AppState::new(db), MAX_BODY)).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/health/detailed")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(
+        body["business_metrics"]["tenants"], 0,
+        "the tenants table exists: {body}"
+    );
+}
+
+#[actix_web::test]
+async fn probes_answer_head_too() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    for uri in ["/health", "/health/live", "/health/ready"] {
+        let res = test::call_service(
+            &app,
+            test::TestRequest::default()
+                .method(actix_web::http::Method::HEAD)
+                .uri(uri)
+                .to_request(),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK, "HEAD {uri}");
+    }
+}
+
+#[actix_web::test]
 async fn unknown_routes_and_wrong_methods_are_problems() {
     let (state, _dir) = support::state().await;
     let app = test::init_service(build_app(state, MAX_BODY)).await;
@@ -172,7 +208,7 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
     assert_problem(&res, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(
         res.headers().get("allow").and_then(|v| v.to_str().ok()),
-        Some("GET")
+        Some("GET, HEAD")
     );
     let body: Value = test::read_body_json(res).await;
     assert_eq!(body["code"], "method_not_allowed");
@@ -278,6 +314,15 @@ async fn metrics_are_prometheus_text_with_request_cache_pool_and_process_series(
     ] {
         test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
     }
+    // Invented methods must not mint new series.
+    for invented in ["BREW", "XYZZY"] {
+        let method = actix_web::http::Method::from_bytes(invented.as_bytes()).expect("token");
+        let req = test::TestRequest::default()
+            .method(method)
+            .uri("/nowhere")
+            .to_request();
+        test::call_service(&app, req).await;
+    }
     let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let content_type = res
@@ -291,9 +336,11 @@ async fn metrics_are_prometheus_text_with_request_cache_pool_and_process_series(
     );
     let text = String::from_utf8(test::read_body(res).await.to_vec()).expect("utf-8");
     assert_prometheus_text(&text);
+    assert!(!text.contains("BREW") && !text.contains("XYZZY"), "{text}");
     for expected in [
         "usvc_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"}",
         "usvc_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"}",
+        "usvc_http_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"404\"} 2",
         "usvc_http_request_duration_seconds_bucket{method=\"GET\",route=\"/health/live\",status=\"200\",le=\"0.001\"}",
         "usvc_cache_hits_total{cache=\"analytics\"}",
         "usvc_cache_misses_total{cache=\"analytics\"}",

@@ -46,6 +46,8 @@ pub struct NamedCache<K, V> {
     misses: AtomicU64,
     expirations: AtomicU64,
     evictions: Arc<AtomicU64>,
+    /// Bumped by every invalidation; a load that saw it change does not cache its result.
+    epoch: AtomicU64,
     invalidation: Arc<dyn Invalidation>,
 }
 
@@ -72,6 +74,7 @@ where
             misses: AtomicU64::new(0),
             expirations: AtomicU64::new(0),
             evictions: evictions.0,
+            epoch: AtomicU64::new(0),
             invalidation,
         });
         let weak = Arc::downgrade(&cache);
@@ -97,6 +100,7 @@ where
         if message.cache != self.spec.name && message.cache != "*" {
             return;
         }
+        self.epoch.fetch_add(1, Ordering::SeqCst);
         match &message.key {
             None => self.inner.clear(),
             Some(raw) => {
@@ -110,11 +114,14 @@ where
     }
 
     fn fresh(&self, key: &K) -> Option<V> {
+        let now = Instant::now();
         match self.inner.get(key) {
-            Some(entry) if entry.expires_at > Instant::now() => Some(entry.value),
+            Some(entry) if entry.expires_at > now => Some(entry.value),
             Some(_) => {
-                self.inner.remove(key);
-                self.expirations.fetch_add(1, Ordering::Relaxed);
+                // Only the expired entry: another task may have stored a fresh one meanwhile.
+                if self.inner.remove_if(key, |e| e.expires_at <= now).is_some() {
+                    self.expirations.fetch_add(1, Ordering::Relaxed);
+                }
                 None
             }
             None => None,
@@ -147,18 +154,25 @@ where
         if let Some(value) = self.get(&key) {
             return Ok(value);
         }
-        let ttl = self.spec.ttl;
-        let entry = self
-            .inner
-            .get_or_insert_async(&key, async move {
+        // Read the epoch before the source is read: if any invalidation of this cache lands
+        // while the load runs, what was loaded may predate the change and is not cached.
+        // (quick_cache also drops a pending placeholder on `remove` today; the epoch keeps this
+        // guarantee independent of that detail, and covers `clear` and remote messages.)
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        match self.inner.get_value_or_guard_async(&key).await {
+            // Another task loaded it while this one waited (single flight).
+            Ok(entry) => Ok(entry.value),
+            Err(guard) => {
                 let value = load.await?;
-                Ok::<_, CoreError>(Entry {
-                    value,
-                    expires_at: Instant::now() + ttl,
-                })
-            })
-            .await?;
-        Ok(entry.value)
+                if self.epoch.load(Ordering::SeqCst) == epoch {
+                    let _ = guard.insert(Entry {
+                        value: value.clone(),
+                        expires_at: Instant::now() + self.spec.ttl,
+                    });
+                }
+                Ok(value)
+            }
+        }
     }
 
     fn insert(&self, key: K, value: V) {
@@ -166,6 +180,7 @@ where
     }
 
     async fn invalidate(&self, key: &K) -> Result<(), CoreError> {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
         self.inner.remove(key);
         self.invalidation
             .publish(InvalidationMessage {
@@ -176,6 +191,7 @@ where
     }
 
     async fn invalidate_all(&self) -> Result<(), CoreError> {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
         self.inner.clear();
         self.invalidation
             .publish(InvalidationMessage {
@@ -277,6 +293,48 @@ mod tests {
             .get_or_load(1, Box::pin(async { Ok("one".to_owned()) }))
             .await;
         assert_eq!(ok.ok().as_deref(), Some("one"));
+    }
+
+    /// A logout that lands while a session is being loaded must not leave the pre-logout
+    /// value cached: the load's result is returned to its caller but not stored.
+    #[tokio::test]
+    async fn a_load_overlapping_an_invalidation_is_not_cached() {
+        let (cache, _) = cache(10, 60);
+        let (loaded_tx, loaded_rx) = tokio::sync::oneshot::channel::<()>();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let loader = {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move {
+                cache
+                    .get_or_load(
+                        1,
+                        Box::pin(async move {
+                            let _ = loaded_tx.send(()); // the source was read: "alive"
+                            let _ = release_rx.await;
+                            Ok("alive".to_owned())
+                        }),
+                    )
+                    .await
+            })
+        };
+        loaded_rx.await.expect("loader started");
+        cache.invalidate(&1).await.expect("invalidate"); // the logout
+        release_tx.send(()).expect("release");
+        assert_eq!(loader.await.expect("join").ok().as_deref(), Some("alive"));
+        assert_eq!(
+            cache.get(&1),
+            None,
+            "the stale value must not be served later"
+        );
+        let reloaded = cache
+            .get_or_load(1, Box::pin(async { Ok("revoked".to_owned()) }))
+            .await;
+        assert_eq!(reloaded.ok().as_deref(), Some("revoked"));
+        assert_eq!(
+            cache.get(&1).as_deref(),
+            Some("revoked"),
+            "quiet loads are cached"
+        );
     }
 
     #[tokio::test]

@@ -54,8 +54,8 @@ pub enum DatabaseKind {
     Postgres,
 }
 
-/// The effective configuration.
-#[derive(Debug, Clone)]
+/// The effective configuration. Its `Debug` output is [`Config::describe`], secrets redacted.
+#[derive(Clone)]
 pub struct Config {
     /// `ENV`.
     pub environment: Environment,
@@ -162,7 +162,8 @@ impl Config {
         self.sources
             .iter()
             .map(|(key, value, source)| {
-                let shown = if *key == "DATABASE_URL" {
+                let secret = SETTINGS.iter().any(|s| s.env == *key && s.secret);
+                let shown = if secret {
                     values::redact_url(value)
                 } else {
                     value.clone()
@@ -170,6 +171,12 @@ impl Config {
                 format!("{key} = {shown:?} ({source})")
             })
             .collect()
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.describe()).finish()
     }
 }
 
@@ -276,5 +283,15 @@ mod tests {
         let described = config.describe().join("\n");
         assert!(!described.contains("hunter2"), "{described}");
         assert!(described.contains("postgres://app:***@db/users"));
+        assert!(
+            !format!("{config:?}").contains("hunter2"),
+            "Debug must redact too"
+        );
+        let otlp = Config::load(&env(&[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "https://user:s3cret@otel.example:4318",
+        )]))
+        .expect("valid");
+        assert!(!otlp.describe().join("\n").contains("s3cret"));
     }
 }

@@ -124,12 +124,13 @@ pub const SETTINGS: &[Setting] = &[
         "1-300 (seconds)",
         "grace period for in-flight requests on SIGTERM",
     ),
-    s(
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "",
-        "empty or an http(s):// URL",
-        "export trace spans over OTLP/HTTP when set",
-    ),
+    Setting {
+        env: "OTEL_EXPORTER_OTLP_ENDPOINT",
+        default: "",
+        allowed: "empty or an http(s):// URL",
+        help: "export trace spans over OTLP/HTTP when set",
+        secret: true,
+    },
     s(
         "OTEL_SERVICE_NAME",
         "user-service",

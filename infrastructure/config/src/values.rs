@@ -41,18 +41,39 @@ pub(crate) fn optional_http_url(raw: &str) -> Result<Option<String>, ()> {
     }
 }
 
-/// Hides the password of a `scheme://user:password@host/db` URL.
+/// Hides the secrets of a URL: the password of `scheme://user:password@host/db` and the value
+/// of any query parameter whose name suggests a secret (`password`, `token`, `secret`, `key`).
 pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
     };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_owned();
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => base.to_owned(),
+            },
+            None => base.to_owned(),
+        },
+        None => base.to_owned(),
     };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
+    let Some(query) = query else { return base };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_name(name) => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "secret", "token", "key", "auth"]
+        .iter()
+        .any(|s| name.contains(s))
 }
 
 #[cfg(test)]
@@ -78,5 +99,13 @@ mod tests {
             "postgres://app@db/users"
         );
         assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+        assert_eq!(
+            redact_url("postgres://db/users?sslmode=require&password=hunter2"),
+            "postgres://db/users?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("https://u:p@otel:4318?api_key=abc"),
+            "https://u:***@otel:4318?api_key=***"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Cache invalidation across replicas over `LISTEN/NOTIFY`.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,6 +10,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
+use tokio::task::AbortHandle;
 use usvc_core::ports::{
     Invalidation, InvalidationHandler, InvalidationMessage, InvalidationSubscribers,
 };
@@ -21,6 +23,9 @@ use crate::store::Store;
 
 const CHANNEL: &str = "usvc_invalidation";
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often an idle listener proves its connection is alive (a half-open TCP connection
+/// never reports an error by itself).
+const PING_EVERY: Duration = Duration::from_secs(15);
 
 /// The wire form of a notification: the message plus the replica that sent it.
 #[derive(Serialize, Deserialize)]
@@ -33,34 +38,74 @@ struct Envelope {
 /// `Invalidation` for many replicas on one Postgres database.
 ///
 /// `publish` applies the message locally at once, then `pg_notify`s it; a listener task on a
-/// dedicated connection applies other replicas' messages. If the listener loses its connection
-/// it reconnects with backoff and then clears every cache (cache `*`), because notifications
-/// sent while it was away are lost: staleness is bounded by the reconnect, never unbounded.
+/// dedicated connection applies other replicas' messages. Notifications sent while the listener
+/// is disconnected are lost, so on losing its connection it clears every cache (cache `*`) and
+/// keeps clearing them until it is back: a replica that cannot hear invalidations serves
+/// nothing from cache that it could not re-check. The listener pings its connection every 15 s
+/// to notice a silently dead one.
 pub struct PgInvalidation {
     origin: Uuid,
     store: Store,
     subscribers: InvalidationSubscribers,
+    connected: AtomicBool,
+    listener: Mutex<Option<AbortHandle>>,
 }
 
 impl PgInvalidation {
     /// Starts listening on `url` (on `runtime`) and publishes through `store`. Returns once the
     /// first `LISTEN` is in place, so nothing published after start-up is missed.
-    pub async fn start(url: &str, store: Store, runtime: &Handle) -> Result<Arc<Self>, CoreError> {
+    pub async fn start(
+        url: &str,
+        store: Store,
+        connect_timeout: Duration,
+        runtime: &Handle,
+    ) -> Result<Arc<Self>, CoreError> {
         let bus = Arc::new(Self {
             origin: Uuid::now_v7(),
             store,
             subscribers: InvalidationSubscribers::default(),
+            connected: AtomicBool::new(false),
+            listener: Mutex::new(None),
         });
-        let first = listen(url).await?;
-        runtime.spawn(listen_forever(url.to_owned(), first, Arc::downgrade(&bus)));
+        let first = listen(url, connect_timeout).await?;
+        bus.connected.store(true, Ordering::SeqCst);
+        let task = runtime.spawn(listen_forever(
+            url.to_owned(),
+            connect_timeout,
+            first,
+            Arc::downgrade(&bus),
+        ));
+        if let Ok(mut slot) = bus.listener.lock() {
+            *slot = Some(task.abort_handle());
+        }
         Ok(bus)
+    }
+
+    fn clear_all(&self) {
+        self.subscribers.deliver(&InvalidationMessage {
+            cache: "*".into(),
+            key: None,
+        });
     }
 }
 
-async fn listen(url: &str) -> Result<Connection, CoreError> {
-    let mut conn = Connection::establish(url)
+impl Drop for PgInvalidation {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.listener.lock() {
+            if let Some(task) = slot.take() {
+                task.abort();
+            }
+        }
+    }
+}
+
+async fn listen(url: &str, connect_timeout: Duration) -> Result<Connection, CoreError> {
+    let unavailable =
+        |e: &dyn std::fmt::Display| CoreError::Unavailable(format!("invalidation listener: {e}"));
+    let mut conn = tokio::time::timeout(connect_timeout, Connection::establish(url))
         .await
-        .map_err(|e| CoreError::Unavailable(format!("invalidation listener: {e}")))?;
+        .map_err(|e| unavailable(&e))?
+        .map_err(|e| unavailable(&e))?;
     diesel::sql_query(format!("LISTEN {CHANNEL}"))
         .execute(&mut conn)
         .await
@@ -68,49 +113,80 @@ async fn listen(url: &str) -> Result<Connection, CoreError> {
     Ok(conn)
 }
 
-async fn listen_forever(url: String, mut conn: Connection, bus: std::sync::Weak<PgInvalidation>) {
-    let mut backoff = Duration::from_millis(250);
+/// Applies notifications until the connection fails or a ping goes unanswered.
+async fn serve(conn: &mut Connection, bus: &Weak<PgInvalidation>, ping_timeout: Duration) {
     loop {
         {
             let mut stream = std::pin::pin!(conn.notifications_stream());
-            while let Some(item) = stream.next().await {
-                let Some(bus) = bus.upgrade() else { return };
-                match item {
-                    Ok(note) => match serde_json::from_str::<Envelope>(&note.payload) {
-                        Ok(env) if env.origin != bus.origin => {
-                            bus.subscribers.deliver(&env.message);
+            let deadline = tokio::time::sleep(PING_EVERY);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    item = stream.next() => {
+                        let Some(bus) = bus.upgrade() else { return };
+                        match item {
+                            Some(Ok(note)) => match serde_json::from_str::<Envelope>(&note.payload) {
+                                Ok(env) if env.origin != bus.origin => {
+                                    bus.subscribers.deliver(&env.message);
+                                }
+                                Ok(_) => {}
+                                Err(e) => tracing::warn!(error = %e, "malformed invalidation payload"),
+                            },
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, "invalidation listener error");
+                                return;
+                            }
+                            None => return,
                         }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "malformed invalidation payload"),
-                    },
-                    Err(e) => {
-                        tracing::warn!(error = %e, "invalidation listener error");
-                        break;
                     }
+                    () = &mut deadline => break,
                 }
             }
         }
-        tracing::warn!("invalidation listener disconnected; reconnecting");
+        // Notifications queue inside the connection while the stream is rebuilt: none are lost.
+        if bus.strong_count() == 0 {
+            return;
+        }
+        let ping = diesel::sql_query("SELECT 1").execute(conn);
+        if !matches!(tokio::time::timeout(ping_timeout, ping).await, Ok(Ok(_))) {
+            tracing::warn!("invalidation listener ping failed");
+            return;
+        }
+    }
+}
+
+async fn listen_forever(
+    url: String,
+    connect_timeout: Duration,
+    mut conn: Connection,
+    bus: Weak<PgInvalidation>,
+) {
+    loop {
+        serve(&mut conn, &bus, connect_timeout).await;
+        let Some(strong) = bus.upgrade() else { return };
+        strong.connected.store(false, Ordering::SeqCst);
+        tracing::warn!("invalidation listener disconnected; clearing caches and reconnecting");
+        strong.clear_all();
+        drop(strong);
+        let mut backoff = Duration::from_millis(250);
         conn = loop {
-            if bus.strong_count() == 0 {
-                return;
-            }
             tokio::time::sleep(backoff).await;
-            match listen(&url).await {
+            let Some(strong) = bus.upgrade() else { return };
+            match listen(&url, connect_timeout).await {
                 Ok(conn) => break conn,
                 Err(e) => {
                     tracing::warn!(error = %e, "invalidation listener reconnect failed");
+                    // Anything cached meanwhile was cached without invalidations: drop it.
+                    strong.clear_all();
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         };
-        backoff = Duration::from_millis(250);
-        let Some(bus) = bus.upgrade() else { return };
-        tracing::info!("invalidation listener reconnected; clearing caches");
-        bus.subscribers.deliver(&InvalidationMessage {
-            cache: "*".into(),
-            key: None,
-        });
+        let Some(strong) = bus.upgrade() else { return };
+        // Clear once more: entries loaded between the last clear and the LISTEN may be stale.
+        strong.clear_all();
+        strong.connected.store(true, Ordering::SeqCst);
+        tracing::info!("invalidation listener reconnected");
     }
 }
 
@@ -140,5 +216,9 @@ impl Invalidation for PgInvalidation {
 
     fn subscribe(&self, handler: InvalidationHandler) {
         self.subscribers.add(handler);
+    }
+
+    fn is_connected(&self) -> bool {
+        AtomicBool::load(&self.connected, Ordering::SeqCst)
     }
 }

@@ -24,15 +24,21 @@ pub fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<Store, 
     )
 }
 
-/// Applies pending migrations under an advisory lock; returns how many ran.
-pub async fn migrate(url: &str, runtime: &Handle) -> Result<usize, CoreError> {
+/// Applies pending migrations under an advisory lock; returns how many ran. Connecting may
+/// take at most `connect_timeout`.
+pub async fn migrate(
+    url: &str,
+    connect_timeout: std::time::Duration,
+    runtime: &Handle,
+) -> Result<usize, CoreError> {
     let url = url.to_owned();
     let task = runtime.spawn(async move {
         let unavailable = |e: &dyn std::fmt::Display| {
             CoreError::Unavailable(format!("postgres migration failed: {e}"))
         };
-        let mut conn = Connection::establish(&url)
+        let mut conn = tokio::time::timeout(connect_timeout, Connection::establish(&url))
             .await
+            .map_err(|e| unavailable(&e))?
             .map_err(|e| unavailable(&e))?;
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
             .execute(&mut conn)

@@ -1,6 +1,10 @@
 //! Test support: a fresh, migrated database per test, dropped when the test ends (even when it
 //! panics). Used by the conformance and end-to-end suites under `tests/`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use diesel::sql_types::Text;
+use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use usvc_core::CoreError;
 
@@ -39,6 +43,7 @@ impl TestDatabase {
         let mut admin = Connection::establish(admin_url)
             .await
             .map_err(|e| CoreError::Unavailable(format!("test postgres: {e}")))?;
+        sweep_leftovers(&mut admin).await;
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .await
@@ -82,6 +87,43 @@ impl Drop for TestDatabase {
         .join();
         if !matches!(dropped, Ok(Some(_))) {
             eprintln!("warning: could not drop test database {}", self.name);
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct DatabaseName {
+    #[diesel(sql_type = Text)]
+    datname: String,
+}
+
+/// Test databases older than an hour were left by a killed run (a SIGKILL skips `Drop`):
+/// drop them, once per test process. Names embed a UUID v7, which carries its creation time.
+async fn sweep_leftovers(admin: &mut Connection) {
+    static SWEPT: AtomicBool = AtomicBool::new(false);
+    if SWEPT.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let Ok(names) =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'usvc\\_test\\_%'")
+            .load::<DatabaseName>(admin)
+            .await
+    else {
+        return;
+    };
+    let hour_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs().saturating_sub(3600));
+    for DatabaseName { datname } in names {
+        let created = datname
+            .strip_prefix("usvc_test_")
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+            .and_then(|id| id.get_timestamp())
+            .map(|ts| ts.to_unix().0);
+        if created.is_some_and(|secs| secs < hour_ago) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"))
+                .execute(admin)
+                .await;
         }
     }
 }

@@ -15,9 +15,10 @@ use crate::store::{Store, StoreOptions};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
-/// Applied to every new connection: WAL lets readers run beside the single writer,
-/// `busy_timeout` makes writers queue instead of failing, foreign keys are off by default.
-const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+/// Applied to every new connection: `busy_timeout` first (so the rest queue rather than fail
+/// when many connections open at once), WAL lets readers run beside the single writer,
+/// foreign keys are off by default.
+const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
 /// The file a `sqlite://PATH` URL names, or `None` for `sqlite::memory:`.

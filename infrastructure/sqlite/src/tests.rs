@@ -28,6 +28,7 @@ fn a_cancelled_query_cannot_panic_a_single_threaded_worker() {
     let options = StoreOptions {
         pool_size: 1,
         timeout: Duration::from_secs(30),
+        ..StoreOptions::default()
     };
     let store = store_runtime
         .block_on(async {
@@ -84,4 +85,40 @@ async fn the_database_file_and_its_directory_are_created() {
         "second run has nothing"
     );
     assert!(path.exists());
+}
+
+/// Work that outlives `query_timeout` is abandoned with `Unavailable` and its connection is
+/// discarded; the (one-connection) pool then serves the next call on a fresh connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_past_the_query_timeout_fails_fast_and_frees_its_slot() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/deadline.db", dir.path().display());
+    let options = StoreOptions {
+        pool_size: 1,
+        timeout: Duration::from_secs(30),
+        query_timeout: Duration::from_millis(50),
+    };
+    // Migrate with generous defaults, so only the slow query meets the short deadline.
+    let setup = open(&url, StoreOptions::default(), tokio::runtime::Handle::current())
+        .await
+        .expect("open");
+    migrate(&setup).await.expect("migrate");
+    let store = open(&url, options, tokio::runtime::Handle::current())
+        .await
+        .expect("open");
+    let slow = store
+        .run(|conn| {
+            Box::pin(async move {
+                diesel::sql_query(SLOW_QUERY)
+                    .execute(conn)
+                    .await
+                    .map_err(crate::errors::query)
+            })
+        })
+        .await;
+    assert!(
+        matches!(slow, Err(usvc_core::CoreError::Unavailable(ref m)) if m.contains("did not finish")),
+        "{slow:?}"
+    );
+    assert_eq!(store.count().await.expect("the store still answers"), 0);
 }

@@ -317,7 +317,11 @@ pub async fn detailed(state: web::Data<AppState>) -> HttpResponse {
                 error: None,
             },
             invalidation: ComponentReport {
-                status: "healthy",
+                status: if state.db.invalidation.is_connected() {
+                    "healthy"
+                } else {
+                    "degraded"
+                },
                 backend: invalidation_backend,
                 latency_ms: None,
                 error: None,

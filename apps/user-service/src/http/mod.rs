@@ -63,13 +63,26 @@ pub fn build_app_with(
 
 /// Every route, in one table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health", "GET").route(web::get().to(health::health)))
-        .service(resource("/health/live", "GET").route(web::get().to(health::live)))
-        .service(resource("/health/ready", "GET").route(web::get().to(health::ready)))
-        .service(resource("/health/detailed", "GET").route(web::get().to(health::detailed)))
-        .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
-        .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi_json)))
-        .service(resource("/docs", "GET").route(web::get().to(docs::docs_page)));
+    // Probes also answer HEAD (some load balancers probe that way); actix sends no body.
+    cfg.service(
+        resource("/health", "GET, HEAD")
+            .route(web::get().to(health::health))
+            .route(web::head().to(health::health)),
+    )
+    .service(
+        resource("/health/live", "GET, HEAD")
+            .route(web::get().to(health::live))
+            .route(web::head().to(health::live)),
+    )
+    .service(
+        resource("/health/ready", "GET, HEAD")
+            .route(web::get().to(health::ready))
+            .route(web::head().to(health::ready)),
+    )
+    .service(resource("/health/detailed", "GET").route(web::get().to(health::detailed)))
+    .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
+    .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi_json)))
+    .service(resource("/docs", "GET").route(web::get().to(docs::docs_page)));
 }
 
 /// A resource that answers a method it does not serve with 405 and its `Allow` list (the

@@ -38,6 +38,20 @@ fn request_id(req: &ServiceRequest) -> String {
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
 }
 
+/// The method as a metric label: the standard methods by name, anything else (actix accepts
+/// any token) as `OTHER`, so a client cannot create unbounded series.
+fn method_label(method: &actix_web::http::Method) -> String {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    let name = method.as_str();
+    if KNOWN.contains(&name) {
+        name.to_owned()
+    } else {
+        "OTHER".to_owned()
+    }
+}
+
 /// The middleware (installed outermost by `build_app`).
 pub async fn request_context(
     req: ServiceRequest,
@@ -45,7 +59,7 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let id = request_id(&req);
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let span =
         tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
     let stats = req
@@ -69,8 +83,13 @@ pub async fn request_context(
             };
             Err((err.to_string(), response))
         }
-        Err(_panic) => {
-            span.in_scope(|| tracing::error!("request handler panicked"));
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            span.in_scope(|| tracing::error!(panic = %message, "request handler panicked"));
             let problem = Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

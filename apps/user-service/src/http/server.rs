@@ -12,6 +12,9 @@ use crate::state::AppState;
 /// `SHUTDOWN_TIMEOUT`) and returns. Prints `listening on http://ADDR` to stdout once bound, so
 /// scripts and tests can find a `PORT=0` server.
 pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
+    // Register the signal handlers before announcing the address: a SIGTERM right after
+    // "listening" must drain, not kill.
+    let mut signals = Signals::install()?;
     let max_body = config.max_body_bytes;
     let backend = state.db.backend;
     let server = HttpServer::new(move || build_app(state.clone(), max_body))
@@ -27,7 +30,7 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
         println!("listening on http://{addr}");
     }
     tokio::spawn(async move {
-        let signal = shutdown_signal().await;
+        let signal = signals.recv().await;
         tracing::info!(signal, "shutting down: finishing in-flight requests");
         handle.stop(true).await;
     });
@@ -36,24 +39,43 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits for SIGTERM (orchestrators) or SIGINT (Ctrl-C) and names it.
-async fn shutdown_signal() -> &'static str {
+/// SIGTERM (orchestrators) and SIGINT (Ctrl-C), registered at once when installed.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
+        }
+    }
+
+    /// Waits for the first of them and names it.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
             tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
             }
-        } else {
+        }
+        #[cfg(not(unix))]
+        {
             let _ = tokio::signal::ctrl_c().await;
             "SIGINT"
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "SIGINT"
     }
 }

@@ -21,19 +21,24 @@ fn store_runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// A configuration with a database under `dir`.
-pub fn config(dir: &TempDir) -> Config {
-    let env: HashMap<String, String> = [(
-        "DATABASE_URL".to_owned(),
-        format!("sqlite://{}/test.db", dir.path().display()),
-    )]
-    .into();
+/// A configuration with the given database URL.
+pub fn config(database_url: &str) -> Config {
+    let env: HashMap<String, String> =
+        [("DATABASE_URL".to_owned(), database_url.to_owned())].into();
     Config::load(&ConfigSources { file: None, env }).expect("valid config")
 }
 
-/// A migrated SQLite database behind the app's ports.
+/// A migrated SQLite database under `dir` behind the app's ports.
 pub async fn database(dir: &TempDir) -> Database {
-    let config = config(dir);
+    connect(config(&format!(
+        "sqlite://{}/test.db",
+        dir.path().display()
+    )))
+    .await
+}
+
+/// Connects (and migrates) what `config` names, as the server does.
+pub async fn connect(config: Config) -> Database {
     store_runtime()
         .spawn(async move { wiring::connect(&config).await })
         .await

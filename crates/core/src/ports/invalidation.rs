@@ -27,6 +27,12 @@ pub trait Invalidation: Send + Sync {
 
     /// Registers a handler for every message from now on.
     fn subscribe(&self, handler: InvalidationHandler);
+
+    /// Whether messages from other replicas are being received right now (`/health/detailed`
+    /// reports invalidation as degraded otherwise). In-process buses are always connected.
+    fn is_connected(&self) -> bool {
+        true
+    }
 }
 
 /// The subscriber list every `Invalidation` adapter keeps; delivering runs each handler in
