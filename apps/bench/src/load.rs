@@ -241,3 +241,32 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
         elapsed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_get_a_default_port_and_reject_paths() {
+        let t = |url: &str| Target::parse(url).map(|t| t.authority);
+        assert_eq!(
+            t("http://127.0.0.1:8008").ok().as_deref(),
+            Some("127.0.0.1:8008")
+        );
+        assert_eq!(t("http://localhost/").ok().as_deref(), Some("localhost:80"));
+        assert_eq!(t("http://[::1]").ok().as_deref(), Some("[::1]:80"));
+        assert_eq!(t("http://[::1]:9000").ok().as_deref(), Some("[::1]:9000"));
+        assert!(t("https://x").is_err());
+        assert!(t("http://x/api").is_err());
+    }
+
+    #[test]
+    fn the_request_budget_is_never_overspent() {
+        let budget = AtomicU64::new(2);
+        assert!(take_one(&budget));
+        assert!(take_one(&budget));
+        assert!(!take_one(&budget));
+        assert!(!take_one(&budget), "stays spent instead of wrapping around");
+        assert_eq!(budget.load(Ordering::Relaxed), 0);
+    }
+}

@@ -132,3 +132,60 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use hdrhistogram::Histogram;
+
+    use super::*;
+    use crate::load::{Target, SLICE};
+    use crate::scenarios;
+
+    fn measured(latencies_us: &[u64], errors: u64) -> Measured {
+        let mut h = Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+        for l in latencies_us {
+            h.record(*l).expect("record");
+        }
+        Measured {
+            latencies: h,
+            errors,
+        }
+    }
+
+    #[test]
+    fn with_a_baseline_each_scenario_gets_half_the_time_and_a_ratio() {
+        let plan = Plan {
+            target: Target::parse("http://127.0.0.1:8008").expect("target"),
+            scenario: scenarios::find("health").expect("scenario"),
+            baseline: Some(scenarios::find("health-live").expect("baseline")),
+            connections: 4,
+            duration: Duration::from_secs(10),
+            requests: None,
+            warmup: Duration::ZERO,
+        };
+        let results = Results {
+            scenario: measured(&[2000; 100], 1),
+            baseline: Some(measured(&[500; 400], 0)),
+            elapsed: Duration::from_secs(10),
+        };
+        let report = Report::new(&plan, &results);
+        assert!(
+            (report.lines[0].throughput_rps - 20.0).abs() < 1e-9,
+            "100 in 5 s"
+        );
+        assert!(
+            (report.lines[1].throughput_rps - 80.0).abs() < 1e-9,
+            "400 in 5 s"
+        );
+        assert_eq!(report.lines[0].errors, 1);
+        let ratio = report.ratio_to_baseline.as_ref().expect("ratio");
+        assert!((ratio.throughput - 0.25).abs() < 1e-9);
+        assert!((ratio.p50 - 4.0).abs() < 0.01);
+        assert!(report
+            .table()
+            .contains("ratio to baseline: throughput 0.250"));
+        assert_eq!(SLICE, Duration::from_millis(250));
+    }
+}

@@ -99,9 +99,13 @@ async fn work_past_the_query_timeout_fails_fast_and_frees_its_slot() {
         query_timeout: Duration::from_millis(50),
     };
     // Migrate with generous defaults, so only the slow query meets the short deadline.
-    let setup = open(&url, StoreOptions::default(), tokio::runtime::Handle::current())
-        .await
-        .expect("open");
+    let setup = open(
+        &url,
+        StoreOptions::default(),
+        tokio::runtime::Handle::current(),
+    )
+    .await
+    .expect("open");
     migrate(&setup).await.expect("migrate");
     let store = open(&url, options, tokio::runtime::Handle::current())
         .await

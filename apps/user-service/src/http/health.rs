@@ -50,7 +50,7 @@ fn respond<T: Serialize>(healthy: bool, body: &T) -> HttpResponse {
 #[utoipa::path(get, path = "/health", tag = "health",
     responses((status = 200, body = HealthBody), (status = 503, body = HealthBody)))]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let db = state.db.health.check().await;
+    let db = probe_database(&state).await;
     let healthy = db.status != HealthStatus::Unhealthy;
     respond(
         healthy,
@@ -90,7 +90,7 @@ pub struct ReadyBody {
 #[utoipa::path(get, path = "/health/ready", tag = "health",
     responses((status = 200, body = ReadyBody), (status = 503, body = ReadyBody)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let db = state.db.health.check().await;
+    let db = probe_database(&state).await;
     let ready = db.status != HealthStatus::Unhealthy;
     respond(
         ready,
@@ -224,12 +224,17 @@ pub fn performance_score(i: ScoreInputs) -> f64 {
     (score * 10.0).round() / 10.0
 }
 
+/// Probes the database, timed as `database.ping` in `usvc_operation_duration_seconds`.
+async fn probe_database(state: &AppState) -> ComponentHealth {
+    usvc_logger::timed("database.ping", state.db.health.check()).await
+}
+
 async fn tenant_count(state: &AppState) -> Option<u64> {
     let tenants = state.db.tenants.clone();
     usvc_core::ports::Cache::get_or_load(
         state.analytics.as_ref(),
         "tenants".to_owned(),
-        Box::pin(async move { tenants.count().await }),
+        Box::pin(async move { usvc_logger::timed("tenants.count", tenants.count()).await }),
     )
     .await
     .ok()
@@ -249,7 +254,7 @@ fn report(db: &ComponentHealth, backend: &'static str) -> ComponentReport {
     responses((status = 200, body = DetailedHealth), (status = 503, body = DetailedHealth)))]
 #[allow(clippy::cast_precision_loss)]
 pub async fn detailed(state: web::Data<AppState>) -> HttpResponse {
-    let db = state.db.health.check().await;
+    let db = probe_database(&state).await;
     let database_up = db.status != HealthStatus::Unhealthy;
     let tenants = if database_up {
         tenant_count(&state).await
