@@ -9,7 +9,7 @@ use usvc_core::ports::TenantRepository;
 use usvc_core::{CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantStatus};
 use uuid::Uuid;
 
-use crate::backend::DbId;
+use crate::backend::{Backend, DbId};
 use crate::errors;
 use crate::schema::tenants;
 use crate::store::Store;
@@ -51,6 +51,28 @@ impl TenantRow {
     }
 }
 
+impl Store {
+    /// The tenant the filtered query finds, if any.
+    async fn one_tenant<Q>(&self, query: Q) -> Result<Option<Tenant>, CoreError>
+    where
+        Q: FnOnce() -> tenants::BoxedQuery<'static, Backend> + Send + 'static,
+    {
+        self.run(move |conn| {
+            Box::pin(async move {
+                query()
+                    .select(TenantRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()
+                    .map_err(errors::query)?
+                    .map(TenantRow::into_tenant)
+                    .transpose()
+            })
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl TenantRepository for Store {
     async fn create(&self, tenant: &Tenant) -> Result<(), CoreError> {
@@ -70,38 +92,14 @@ impl TenantRepository for Store {
 
     async fn get(&self, id: TenantId) -> Result<Option<Tenant>, CoreError> {
         let id = DbId::from(id.as_uuid());
-        self.run(move |conn| {
-            Box::pin(async move {
-                tenants::table
-                    .find(id)
-                    .select(TenantRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()
-                    .map_err(errors::query)?
-                    .map(TenantRow::into_tenant)
-                    .transpose()
-            })
-        })
-        .await
+        self.one_tenant(move || tenants::table.filter(tenants::id.eq(id)).into_boxed())
+            .await
     }
 
     async fn get_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>, CoreError> {
         let slug = slug.as_str().to_owned();
-        self.run(move |conn| {
-            Box::pin(async move {
-                tenants::table
-                    .filter(tenants::slug.eq(slug))
-                    .select(TenantRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()
-                    .map_err(errors::query)?
-                    .map(TenantRow::into_tenant)
-                    .transpose()
-            })
-        })
-        .await
+        self.one_tenant(move || tenants::table.filter(tenants::slug.eq(slug)).into_boxed())
+            .await
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Tenant>, CoreError> {

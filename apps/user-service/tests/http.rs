@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{test, web, HttpResponse};
 use chrono::Utc;
 use serde_json::Value;
-use user_service::http::{build_app, build_app_with, resource, routes};
+use user_service::http::{build_app, resource, routes};
 use usvc_core::ports::{ComponentHealth, HealthStatus, MockHealthCheck};
 use usvc_core::NewTenant;
 
@@ -29,7 +29,7 @@ fn assert_problem<B>(res: &actix_web::dev::ServiceResponse<B>, status: StatusCod
 #[actix_web::test]
 async fn health_answers_the_seed_shape() {
     let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = test::read_body_json(res).await;
@@ -55,7 +55,7 @@ fn dead_database() -> Arc<MockHealthCheck> {
 async fn a_dead_database_makes_health_and_ready_503_but_not_live() {
     let (state, _dir) = support::state().await;
     let state = support::with_health(state, dead_database());
-    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
 
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -111,7 +111,7 @@ async fn detailed_health_reports_measured_figures() {
             .into_tenant(Utc::now());
         state.db.tenants.create(&tenant).await.expect("create");
     }
-    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let get = || {
         test::TestRequest::get()
             .uri("/health/detailed")
@@ -151,7 +151,12 @@ async fn detailed_health_reports_measured_figures() {
 #[actix_web::test]
 async fn an_in_memory_database_is_migrated_and_served() {
     let db = support::connect(support::config("sqlite::memory:")).await;
-    let app = test::init_service(build_app(user_service::state::AppState::new(db), MAX_BODY)).await;
+    let app = test::init_service(build_app(
+        user_service::state::AppState::new(db),
+        MAX_BODY,
+        routes,
+    ))
+    .await;
     let res = test::call_service(
         &app,
         test::TestRequest::get()
@@ -170,7 +175,7 @@ async fn an_in_memory_database_is_migrated_and_served() {
 #[actix_web::test]
 async fn probes_answer_head_too() {
     let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     for uri in ["/health", "/health/live", "/health/ready"] {
         let res = test::call_service(
             &app,
@@ -187,7 +192,7 @@ async fn probes_answer_head_too() {
 #[actix_web::test]
 async fn unknown_routes_and_wrong_methods_are_problems() {
     let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
 
     let res = test::call_service(
         &app,
@@ -225,7 +230,7 @@ fn id_of<B>(res: &actix_web::dev::ServiceResponse<B>) -> String {
 #[actix_web::test]
 async fn request_ids_are_honoured_made_and_sanitised() {
     let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
 
     let req = test::TestRequest::get()
         .uri("/health/live")
@@ -304,7 +309,7 @@ fn assert_prometheus_text(text: &str) {
 #[actix_web::test]
 async fn metrics_are_prometheus_text_with_request_cache_pool_and_process_series() {
     let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     for uri in [
         "/health",
         "/health/live",
@@ -358,7 +363,7 @@ async fn metrics_are_prometheus_text_with_request_cache_pool_and_process_series(
 #[actix_web::test]
 async fn openapi_and_docs_are_served() {
     let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY)).await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let res = test::call_service(
         &app,
         test::TestRequest::get().uri("/openapi.json").to_request(),
@@ -413,7 +418,7 @@ fn test_routes(cfg: &mut web::ServiceConfig) {
 #[actix_web::test]
 async fn bad_bodies_are_clear_4xx_problems() {
     let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app_with(state, 64, test_routes)).await;
+    let app = test::init_service(build_app(state, 64, test_routes)).await;
     let post = |body: &'static str, content_type: &'static str| {
         test::TestRequest::post()
             .uri("/test/echo")
@@ -467,7 +472,7 @@ async fn bad_bodies_are_clear_4xx_problems() {
 #[actix_web::test]
 async fn a_panicking_handler_is_a_500_problem_and_the_app_keeps_serving() {
     let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app_with(state, MAX_BODY, test_routes)).await;
+    let app = test::init_service(build_app(state, MAX_BODY, test_routes)).await;
     let res = test::try_call_service(
         &app,
         test::TestRequest::get().uri("/test/boom").to_request(),

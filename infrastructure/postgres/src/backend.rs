@@ -6,3 +6,5 @@ pub(crate) type Connection = diesel_async::AsyncPgConnection;
 pub(crate) type Pool = diesel_async::pooled_connection::deadpool::Pool<Connection>;
 /// How ids are stored: the native `uuid` type.
 pub(crate) type DbId = uuid::Uuid;
+/// The diesel backend, for boxed queries in the shared modules.
+pub(crate) type Backend = diesel::pg::Pg;

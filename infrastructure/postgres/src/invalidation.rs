@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use diesel::sql_types::Text;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
@@ -18,6 +18,7 @@ use usvc_core::CoreError;
 use uuid::Uuid;
 
 use crate::backend::Connection;
+use crate::connect::connect;
 use crate::errors;
 use crate::store::Store;
 
@@ -100,12 +101,7 @@ impl Drop for PgInvalidation {
 }
 
 async fn listen(url: &str, connect_timeout: Duration) -> Result<Connection, CoreError> {
-    let unavailable =
-        |e: &dyn std::fmt::Display| CoreError::Unavailable(format!("invalidation listener: {e}"));
-    let mut conn = tokio::time::timeout(connect_timeout, Connection::establish(url))
-        .await
-        .map_err(|e| unavailable(&e))?
-        .map_err(|e| unavailable(&e))?;
+    let mut conn = connect(url, connect_timeout, "invalidation listener").await?;
     diesel::sql_query(format!("LISTEN {CHANNEL}"))
         .execute(&mut conn)
         .await

@@ -7,6 +7,7 @@
 //! [`PgInvalidation`], cache invalidation across replicas over `LISTEN/NOTIFY`.
 
 mod backend;
+mod connect;
 mod invalidation;
 mod open;
 mod schema;

@@ -1,12 +1,13 @@
 //! Connecting and migrating.
 
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, RunQueryDsl};
+use diesel_async::{AsyncMigrationHarness, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use tokio::runtime::Handle;
 use usvc_core::CoreError;
 
 use crate::backend::Connection;
+use crate::connect::connect;
 use crate::store::{Store, StoreOptions};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -36,10 +37,7 @@ pub async fn migrate(
         let unavailable = |e: &dyn std::fmt::Display| {
             CoreError::Unavailable(format!("postgres migration failed: {e}"))
         };
-        let mut conn = tokio::time::timeout(connect_timeout, Connection::establish(&url))
-            .await
-            .map_err(|e| unavailable(&e))?
-            .map_err(|e| unavailable(&e))?;
+        let mut conn = connect(&url, connect_timeout, "postgres migration").await?;
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
             .execute(&mut conn)
             .await

@@ -9,3 +9,5 @@ pub(crate) type Connection = SyncConnectionWrapper<SqliteConnection>;
 pub(crate) type Pool = diesel_async::pooled_connection::deadpool::Pool<Connection>;
 /// How ids are stored: UUID text.
 pub(crate) use crate::sql_uuid::SqlUuid as DbId;
+/// The diesel backend, for boxed queries in the shared modules.
+pub(crate) type Backend = diesel::sqlite::Sqlite;

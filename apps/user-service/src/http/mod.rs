@@ -14,25 +14,9 @@ use actix_web::{web, App};
 
 use crate::state::AppState;
 
-/// The whole application: state, body limits, routes and middleware.
+/// The whole application: state, body limits, the route table (normally [`routes`]) and
+/// middleware. HTTP tests pass `routes` plus extra routes and so run exactly the server's stack.
 pub fn build_app(
-    state: AppState,
-    max_body_bytes: usize,
-) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    build_app_with(state, max_body_bytes, routes)
-}
-
-/// [`build_app`] with another route table: HTTP tests mount extra routes on exactly the stack
-/// the server runs.
-pub fn build_app_with(
     state: AppState,
     max_body_bytes: usize,
     routes: impl FnOnce(&mut web::ServiceConfig),

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use actix_web::HttpServer;
 use usvc_config::Config;
 
-use crate::http::build_app;
+use crate::http::{build_app, routes};
 use crate::state::AppState;
 
 /// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish (up to
@@ -17,7 +17,7 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     let mut signals = Signals::install()?;
     let max_body = config.max_body_bytes;
     let backend = state.db.backend;
-    let server = HttpServer::new(move || build_app(state.clone(), max_body))
+    let server = HttpServer::new(move || build_app(state.clone(), max_body, routes))
         .workers(config.workers)
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .disable_signals()
