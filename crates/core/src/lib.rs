@@ -13,6 +13,7 @@ pub mod ids;
 pub mod page;
 pub mod ports;
 pub mod principal;
+pub mod secret;
 pub mod tenant;
 
 pub use error::{CoreError, FieldError};
@@ -20,4 +21,5 @@ pub use event::DomainEvent;
 pub use ids::{ExecutionId, ProjectId, SessionId, TenantId, UserId, WorkflowId};
 pub use page::{Cursor, Page, PageRequest};
 pub use principal::{Action, Principal, ResourceRef};
+pub use secret::Password;
 pub use tenant::{NewTenant, Slug, Tenant, TenantStatus};

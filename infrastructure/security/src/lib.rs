@@ -1,7 +1,20 @@
-//! `usvc-security`: the security adapters — argon2id password hashing on a bounded blocking
-//! pool, JWT signing and verification with a key ring (EdDSA, `kid`, JWKS), TOTP, and AES-GCM
-//! encryption of secrets at rest.
+//! `usvc-security`: the security adapters.
 //!
-//! They implement the `PasswordHasher`, `TokenService`, `TotpService` and `SecretBox` ports,
-//! which arrive with the identity issue; keeping them out of the domain crates is what lets
-//! `usvc-user` stay free of argon2 and jsonwebtoken.
+//! - [`Argon2Hasher`] — `PasswordHasher`: argon2id at OWASP parameters (m = 19456 KiB, t = 2,
+//!   p = 1) on the blocking pool, at most one hash per core at a time, never on a request thread;
+//!   a dummy verification for unknown accounts; weaker hashes flagged for re-hashing.
+//! - [`AesGcmSecretBox`] and [`MasterKey`] — `SecretBox`: AES-256-GCM with a context bound as
+//!   associated data, under a master key from configuration or a 0600 file.
+//! - [`JwtService`] and [`SigningKey`] — `TokenService`: EdDSA (Ed25519) access tokens with a
+//!   `kid`, verification pinned to EdDSA, issuer, audience, `exp` and `nbf`, a key ring that
+//!   rotates without invalidating live tokens, and the JWKS that publishes it.
+//!
+//! Keeping these here is what lets the domain crates stay free of argon2 and jsonwebtoken.
+
+mod jwt;
+mod password;
+mod secret_box;
+
+pub use jwt::{JwtConfig, JwtService, SigningKey};
+pub use password::{Argon2Hasher, HashParams};
+pub use secret_box::{AesGcmSecretBox, MasterKey};

@@ -5,7 +5,10 @@ mod cache;
 mod clock;
 mod health;
 mod invalidation;
+mod password_hasher;
+mod secret_box;
 mod tenant_repository;
+mod token_service;
 
 pub use cache::{Cache, CacheLoad, CacheStats};
 pub use clock::{Clock, SystemClock};
@@ -13,7 +16,10 @@ pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
 pub use invalidation::{
     Invalidation, InvalidationHandler, InvalidationMessage, InvalidationSubscribers,
 };
+pub use password_hasher::{PasswordCheck, PasswordHasher};
+pub use secret_box::SecretBox;
 pub use tenant_repository::TenantRepository;
+pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 
 #[cfg(feature = "mock")]
 pub use cache::MockCache;
@@ -24,4 +30,10 @@ pub use health::MockHealthCheck;
 #[cfg(feature = "mock")]
 pub use invalidation::MockInvalidation;
 #[cfg(feature = "mock")]
+pub use password_hasher::MockPasswordHasher;
+#[cfg(feature = "mock")]
+pub use secret_box::MockSecretBox;
+#[cfg(feature = "mock")]
 pub use tenant_repository::MockTenantRepository;
+#[cfg(feature = "mock")]
+pub use token_service::MockTokenService;

@@ -1,0 +1,68 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{CoreError, SessionId, TenantId, UserId};
+
+/// The claims of an access token (DESIGN.md section 5): `iss aud sub tid sid roles iat exp
+/// jti`, plus `nbf`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer: this service's configured issuer URL or name.
+    pub iss: String,
+    /// Audience: who the token is for.
+    pub aud: String,
+    /// The user.
+    pub sub: UserId,
+    /// The user's tenant.
+    pub tid: TenantId,
+    /// The session the token belongs to (logout revokes it).
+    pub sid: SessionId,
+    /// Tenant-level roles at issue time.
+    pub roles: Vec<String>,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Not before (seconds since the epoch).
+    pub nbf: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+    /// Unique token id.
+    pub jti: String,
+}
+
+/// What to put in a new access token; the service adds `iss`, `aud`, times, `jti`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The user.
+    pub user: UserId,
+    /// The user's tenant.
+    pub tenant: TenantId,
+    /// The session.
+    pub session: SessionId,
+    /// Roles to embed.
+    pub roles: Vec<String>,
+}
+
+/// A signed access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The compact JWS.
+    pub token: String,
+    /// Its claims.
+    pub claims: AccessClaims,
+    /// `exp` as a time.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Issues and verifies access tokens, and publishes the public keys that verify them.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait TokenService: Send + Sync {
+    /// Signs a token for `request` with the active key.
+    fn issue(&self, request: &TokenRequest) -> Result<IssuedToken, CoreError>;
+
+    /// Verifies signature (pinned algorithm, known `kid`), issuer, audience, `exp` and `nbf`.
+    /// Every failure is `Unauthenticated` with a reason fit for logs, not for callers.
+    fn verify(&self, token: &str) -> Result<AccessClaims, CoreError>;
+
+    /// The JSON Web Key Set of every key that may still verify a live token.
+    fn jwks(&self) -> serde_json::Value;
+}

@@ -1,0 +1,285 @@
+//! EdDSA access tokens with a rotating key ring.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
+use serde_json::{json, Value};
+use usvc_core::ports::{AccessClaims, Clock, IssuedToken, TokenRequest, TokenService};
+use usvc_core::CoreError;
+
+/// One Ed25519 signing key with its id. `Debug` never shows the private half.
+#[derive(Clone)]
+pub struct SigningKey {
+    kid: String,
+    seed: [u8; 32],
+    public: [u8; 32],
+    created_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// A fresh random key with a fresh id.
+    pub fn generate(created_at: DateTime<Utc>) -> Result<Self, CoreError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| CoreError::Internal(format!("randomness: {e}")))?;
+        Ok(Self::from_seed(
+            uuid::Uuid::now_v7().simple().to_string(),
+            seed,
+            created_at,
+        ))
+    }
+
+    /// A key restored from storage (the seed decrypted by the `SecretBox`).
+    pub fn from_seed(kid: String, seed: [u8; 32], created_at: DateTime<Utc>) -> Self {
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes();
+        Self {
+            kid,
+            seed,
+            public,
+            created_at,
+        }
+    }
+
+    /// The key id (`kid` header).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The private seed, to be sealed before it is stored.
+    pub fn seed(&self) -> &[u8; 32] {
+        &self.seed
+    }
+
+    /// When the key was made.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    fn encoding_key(&self) -> Result<EncodingKey, CoreError> {
+        let der = ed25519_dalek::SigningKey::from_bytes(&self.seed)
+            .to_pkcs8_der()
+            .map_err(|e| CoreError::Internal(format!("signing key encoding: {e}")))?;
+        Ok(EncodingKey::from_ed_der(der.as_bytes()))
+    }
+
+    fn x(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.public)
+    }
+
+    fn jwk(&self) -> Value {
+        json!({"kty": "OKP", "crv": "Ed25519", "x": self.x(), "kid": self.kid, "use": "sig", "alg": "EdDSA"})
+    }
+}
+
+/// Issuer, audience and lifetimes of access tokens.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    /// `iss` of issued tokens; the only issuer accepted.
+    pub issuer: String,
+    /// `aud` of issued tokens; the only audience accepted.
+    pub audience: String,
+    /// Lifetime (`JWT_EXPIRY`).
+    pub ttl: Duration,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+}
+
+struct VerifyingKey {
+    kid: String,
+    key: DecodingKey,
+    jwk: Value,
+}
+
+struct Ring {
+    active: String,
+    signing: EncodingKey,
+    verifying: Vec<VerifyingKey>,
+}
+
+/// `TokenService` with a key ring: one active key signs; every key not yet retired verifies,
+/// so a rotation never invalidates tokens that are still live.
+pub struct JwtService {
+    config: JwtConfig,
+    clock: Arc<dyn Clock>,
+    ring: RwLock<Ring>,
+}
+
+fn verifying(key: &SigningKey) -> Result<VerifyingKey, CoreError> {
+    Ok(VerifyingKey {
+        kid: key.kid.clone(),
+        key: DecodingKey::from_ed_components(&key.x())
+            .map_err(|e| CoreError::Internal(format!("verifying key: {e}")))?,
+        jwk: key.jwk(),
+    })
+}
+
+impl JwtService {
+    /// A service signing with `active` and also verifying with `previous` (keys rotated out
+    /// whose tokens may still be live).
+    pub fn new(
+        config: JwtConfig,
+        clock: Arc<dyn Clock>,
+        active: &SigningKey,
+        previous: &[SigningKey],
+    ) -> Result<Self, CoreError> {
+        let mut keys = vec![verifying(active)?];
+        for key in previous.iter().filter(|k| k.kid != active.kid) {
+            keys.push(verifying(key)?);
+        }
+        Ok(Self {
+            config,
+            clock,
+            ring: RwLock::new(Ring {
+                active: active.kid.clone(),
+                signing: active.encoding_key()?,
+                verifying: keys,
+            }),
+        })
+    }
+
+    /// Makes `key` the signing key; the previous keys keep verifying until retired.
+    pub fn rotate(&self, key: &SigningKey) -> Result<(), CoreError> {
+        let signing = key.encoding_key()?;
+        let verifier = verifying(key)?;
+        let mut ring = self.write();
+        ring.verifying.retain(|k| k.kid != key.kid);
+        ring.verifying.insert(0, verifier);
+        ring.active.clone_from(&key.kid);
+        ring.signing = signing;
+        Ok(())
+    }
+
+    /// Stops accepting tokens signed with `kid` (once every token it signed has expired).
+    /// The active key cannot be retired.
+    pub fn retire(&self, kid: &str) {
+        let mut ring = self.write();
+        if ring.active != kid {
+            ring.verifying.retain(|k| k.kid != kid);
+        }
+    }
+
+    /// The id of the key new tokens are signed with.
+    pub fn active_kid(&self) -> String {
+        self.read().active.clone()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Ring> {
+        self.ring
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Ring> {
+        self.ring
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn validation(&self) -> Validation {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.algorithms = vec![Algorithm::EdDSA];
+        validation.set_issuer(&[&self.config.issuer]);
+        validation.set_audience(&[&self.config.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = self.config.leeway.as_secs();
+        validation
+    }
+}
+
+fn unauthenticated(reason: &str) -> CoreError {
+    CoreError::Unauthenticated(reason.to_owned())
+}
+
+fn reason(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ExpiredSignature => "token expired",
+        ErrorKind::ImmatureSignature => "token not valid yet",
+        ErrorKind::InvalidIssuer => "token issuer not accepted",
+        ErrorKind::InvalidAudience => "token audience not accepted",
+        ErrorKind::InvalidSignature => "token signature invalid",
+        ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
+        ErrorKind::InvalidAlgorithm => "token algorithm not accepted",
+        _ => "token invalid",
+    }
+}
+
+impl TokenService for JwtService {
+    fn issue(&self, request: &TokenRequest) -> Result<IssuedToken, CoreError> {
+        let now = self.clock.now();
+        let ttl = chrono::Duration::from_std(self.config.ttl)
+            .map_err(|e| CoreError::Internal(format!("token lifetime: {e}")))?;
+        let expires_at = now + ttl;
+        let claims = AccessClaims {
+            iss: self.config.issuer.clone(),
+            aud: self.config.audience.clone(),
+            sub: request.user,
+            tid: request.tenant,
+            sid: request.session,
+            roles: request.roles.clone(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: uuid::Uuid::now_v7().to_string(),
+        };
+        let ring = self.read();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(ring.active.clone());
+        let token = encode(&header, &claims, &ring.signing)
+            .map_err(|e| CoreError::Internal(format!("token signing: {e}")))?;
+        Ok(IssuedToken {
+            token,
+            claims,
+            expires_at,
+        })
+    }
+
+    fn verify(&self, token: &str) -> Result<AccessClaims, CoreError> {
+        // The header is read before any key is chosen: only EdDSA with a known `kid` goes on,
+        // so `none`, HMAC-with-the-public-key and foreign keys never reach a verifier.
+        let header = decode_header(token).map_err(|_| unauthenticated("token malformed"))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(unauthenticated("token algorithm not accepted"));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| unauthenticated("token has no key id"))?;
+        let ring = self.read();
+        let key = ring
+            .verifying
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| unauthenticated("token signed by an unknown key"))?;
+        decode::<AccessClaims>(token, &key.key, &self.validation())
+            .map(|data| data.claims)
+            .map_err(|e| unauthenticated(reason(e.kind())))
+    }
+
+    fn jwks(&self) -> Value {
+        let ring = self.read();
+        json!({"keys": ring.verifying.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()})
+    }
+}
+
+#[cfg(test)]
+mod tests;

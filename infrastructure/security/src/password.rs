@@ -1,0 +1,258 @@
+//! argon2id password hashing on a bounded blocking pool.
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use async_trait::async_trait;
+use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
+use usvc_core::ports::{PasswordCheck, PasswordHasher};
+use usvc_core::{CoreError, Password};
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Iterations.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl HashParams {
+    /// OWASP's minimum for argon2id (2023 cheat sheet): 19 MiB, 2 iterations, 1 lane.
+    pub const OWASP: Self = Self {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    fn argon2(self) -> Result<Argon2<'static>, CoreError> {
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| CoreError::Internal(format!("argon2 parameters: {e}")))?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+
+    /// Whether a stored hash is at least this strong.
+    fn satisfied_by(self, hash: &PasswordHash<'_>) -> bool {
+        let param = |name: &str| hash.params.get_decimal(name).unwrap_or(0);
+        hash.algorithm.as_str() == "argon2id"
+            && hash.version == Some(Version::V0x13 as u32)
+            && param("m") >= self.memory_kib
+            && param("t") >= self.iterations
+            && param("p") >= self.parallelism
+    }
+}
+
+/// `PasswordHasher` on argon2id. Every hash and verification runs on the runtime's blocking
+/// pool, admitted by a semaphore with one permit per core, so a login flood queues here instead
+/// of occupying every thread (the cached hot paths keep their CPU) and no actix worker ever
+/// computes a hash.
+pub struct Argon2Hasher {
+    params: HashParams,
+    permits: Arc<Semaphore>,
+    runtime: Handle,
+    dummy_hash: String,
+}
+
+impl Argon2Hasher {
+    /// A hasher with `params`, running at most `concurrency` hashes at once on `runtime`.
+    /// Computes the dummy hash for unknown accounts once, here.
+    pub fn new(params: HashParams, concurrency: usize, runtime: Handle) -> Result<Self, CoreError> {
+        let mut random = [0u8; 32];
+        getrandom::fill(&mut random)
+            .map_err(|e| CoreError::Internal(format!("randomness: {e}")))?;
+        let dummy_hash = hash_with(params, &random)?;
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            runtime,
+            dummy_hash,
+        })
+    }
+
+    /// The parameters new hashes use.
+    pub fn params(&self) -> HashParams {
+        self.params
+    }
+
+    /// Runs `work` on the blocking pool once a permit is free. The permit moves into the
+    /// blocking task, so a caller that gives up cannot let more hashes run than permits.
+    async fn bounded<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| CoreError::Internal("the hashing pool is closed".into()))?;
+        self.runtime
+            .spawn_blocking(move || {
+                let _permit = permit;
+                work()
+            })
+            .await
+            .map_err(|e| CoreError::Internal(format!("hashing task failed: {e}")))?
+    }
+}
+
+fn hash_with(params: HashParams, password: &[u8]) -> Result<String, CoreError> {
+    let salt = SaltString::generate(&mut OsRng);
+    params
+        .argon2()?
+        .hash_password(password, &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| CoreError::Internal(format!("argon2 hashing failed: {e}")))
+}
+
+fn verify_with(
+    policy: HashParams,
+    password: &[u8],
+    stored: &str,
+) -> Result<PasswordCheck, CoreError> {
+    let hash = PasswordHash::new(stored)
+        .map_err(|_| CoreError::Internal("a stored password hash is malformed".into()))?;
+    if !hash.algorithm.as_str().starts_with("argon2") {
+        return Err(CoreError::Internal(format!(
+            "unsupported password hash algorithm {}",
+            hash.algorithm
+        )));
+    }
+    // The stored hash carries its own parameters; verification uses those.
+    let matches = Argon2::default().verify_password(password, &hash).is_ok();
+    Ok(PasswordCheck {
+        matches,
+        needs_rehash: matches && !policy.satisfied_by(&hash),
+    })
+}
+
+#[async_trait]
+impl PasswordHasher for Argon2Hasher {
+    async fn hash(&self, password: &Password) -> Result<String, CoreError> {
+        let params = self.params;
+        let secret = password.expose().as_bytes().to_vec();
+        self.bounded(move || hash_with(params, &secret)).await
+    }
+
+    async fn verify(&self, password: &Password, hash: &str) -> Result<PasswordCheck, CoreError> {
+        let policy = self.params;
+        let secret = password.expose().as_bytes().to_vec();
+        let stored = hash.to_owned();
+        self.bounded(move || verify_with(policy, &secret, &stored))
+            .await
+    }
+
+    async fn verify_dummy(&self, password: &Password) -> Result<(), CoreError> {
+        self.verify(password, &self.dummy_hash.clone())
+            .await
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cheap parameters for tests that are about behaviour, not cost.
+    const WEAK: HashParams = HashParams {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn hasher(params: HashParams) -> Argon2Hasher {
+        Argon2Hasher::new(params, 2, Handle::current()).expect("hasher")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashes_are_owasp_argon2id_salted_and_verify() {
+        let hasher = hasher(HashParams::OWASP);
+        let password = Password::new("correct horse battery staple");
+        let first = hasher.hash(&password).await.expect("hash");
+        let second = hasher.hash(&password).await.expect("hash");
+        assert!(
+            first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{first}"
+        );
+        assert_ne!(first, second, "every hash has its own salt");
+        let ok = hasher.verify(&password, &first).await.expect("verify");
+        assert_eq!(
+            ok,
+            PasswordCheck {
+                matches: true,
+                needs_rehash: false
+            }
+        );
+        let wrong = hasher
+            .verify(&Password::new("Correct horse battery staple"), &first)
+            .await;
+        assert_eq!(
+            wrong.ok(),
+            Some(PasswordCheck {
+                matches: false,
+                needs_rehash: false
+            })
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn weaker_hashes_verify_and_are_flagged_for_rehash() {
+        let old = hasher(WEAK)
+            .hash(&Password::new("pa55word!"))
+            .await
+            .expect("hash");
+        let policy = hasher(HashParams::OWASP);
+        let check = policy
+            .verify(&Password::new("pa55word!"), &old)
+            .await
+            .expect("verify");
+        assert_eq!(
+            check,
+            PasswordCheck {
+                matches: true,
+                needs_rehash: true
+            }
+        );
+        let wrong = policy
+            .verify(&Password::new("nope"), &old)
+            .await
+            .expect("verify");
+        assert!(
+            !wrong.matches && !wrong.needs_rehash,
+            "only a proven password is re-hashed"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn malformed_and_foreign_hashes_are_errors_not_matches() {
+        let hasher = hasher(WEAK);
+        let p = Password::new("x");
+        for stored in [
+            "",
+            "plaintext",
+            "$2b$12$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01",
+        ] {
+            assert!(
+                matches!(hasher.verify(&p, stored).await, Err(CoreError::Internal(_))),
+                "{stored:?}"
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_dummy_verification_runs_a_real_hash_and_never_matches() {
+        let hasher = hasher(WEAK);
+        assert!(hasher
+            .verify_dummy(&Password::new("anything"))
+            .await
+            .is_ok());
+        let check = hasher
+            .verify(&Password::new("anything"), &hasher.dummy_hash.clone())
+            .await
+            .expect("verify");
+        assert!(!check.matches);
+    }
+}
