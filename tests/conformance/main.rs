@@ -4,4 +4,5 @@
 
 mod health;
 mod invalidation;
+mod signing_keys;
 mod tenants;

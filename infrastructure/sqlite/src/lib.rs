@@ -12,6 +12,8 @@ mod sql_uuid;
 
 #[path = "../../shared-queries/errors.rs"]
 mod errors;
+#[path = "../../shared-queries/signing_keys.rs"]
+mod signing_keys;
 #[path = "../../shared-queries/store.rs"]
 mod store;
 #[path = "../../shared-queries/tenants.rs"]

@@ -10,3 +10,14 @@ diesel::table! {
         updated_at -> TimestamptzSqlite,
     }
 }
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        public_key -> Text,
+        sealed_private_key -> Binary,
+        created_at -> TimestamptzSqlite,
+        retired_at -> Nullable<TimestamptzSqlite>,
+    }
+}

@@ -7,6 +7,7 @@ mod health;
 mod invalidation;
 mod password_hasher;
 mod secret_box;
+mod signing_key_repository;
 mod tenant_repository;
 mod token_service;
 
@@ -18,6 +19,7 @@ pub use invalidation::{
 };
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use secret_box::SecretBox;
+pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
 pub use tenant_repository::TenantRepository;
 pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 
@@ -33,6 +35,8 @@ pub use invalidation::MockInvalidation;
 pub use password_hasher::MockPasswordHasher;
 #[cfg(feature = "mock")]
 pub use secret_box::MockSecretBox;
+#[cfg(feature = "mock")]
+pub use signing_key_repository::MockSigningKeyRepository;
 #[cfg(feature = "mock")]
 pub use tenant_repository::MockTenantRepository;
 #[cfg(feature = "mock")]
