@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
 
 mod cli;
+mod keys;
 mod postgres;
 mod service;
 mod sqlite;

@@ -30,4 +30,16 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration with the source of each value; secrets are redacted.
     Config,
+    /// Administrative tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `user-service admin …`.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum AdminCommand {
+    /// Add a new access-token signing key. New tokens are signed with it on every replica
+    /// within seconds; tokens signed by the previous key stay valid until they expire; keys
+    /// whose tokens have all expired are retired.
+    RotateKeys,
 }

@@ -4,7 +4,7 @@ use usvc_config::Config;
 
 use crate::http::server;
 use crate::state::AppState;
-use crate::wiring;
+use crate::{keys, wiring};
 
 /// `user-service config`.
 pub fn print_config(config: &Config) {
@@ -26,7 +26,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         create_data_dir(&config)?;
     }
     let db = wiring::connect(&config).await?;
-    server::run(&config, AppState::new(db)).await
+    let tokens = keys::start(&config, db.signing_keys.clone(), keys::secret_box(&config)?).await?;
+    server::run(&config, AppState::new(db, tokens)).await
+}
+
+/// `user-service admin rotate-keys`.
+pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
+    let db = wiring::connect(config).await?;
+    let secrets = keys::secret_box(config)?;
+    let rotation = keys::rotate(config, db.signing_keys.as_ref(), secrets.as_ref()).await?;
+    println!(
+        "new signing key {}; every replica signs with it within {} s; {} expired key(s) retired",
+        rotation.new_kid,
+        keys::RELOAD_EVERY.as_secs(),
+        rotation.retired
+    );
+    Ok(())
 }
 
 /// The embedded deployment's data directory (the database and, later, key material) is

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use user_service::cli::{Cli, Command};
+use user_service::cli::{AdminCommand, Cli, Command};
 use user_service::{commands, runtime};
 use usvc_config::{Config, ConfigSources};
 
@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             match cli.command.unwrap_or(Command::Serve) {
                 Command::Serve => commands::serve(config).await,
                 Command::Migrate => commands::migrate(&config).await,
+                Command::Admin(AdminCommand::RotateKeys) => commands::rotate_keys(&config).await,
                 Command::Config => Ok(()),
             }
         })

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
+use usvc_security::JwtService;
 
 use crate::wiring::Database;
 
@@ -23,6 +24,8 @@ pub const ANALYTICS_CACHE: CacheSpec = CacheSpec {
 pub struct AppState {
     /// The store.
     pub db: Database,
+    /// Access tokens and the JWKS.
+    pub tokens: Arc<JwtService>,
     /// All named caches, for reporting.
     pub caches: Arc<CacheRegistry>,
     /// Aggregate figures (tenant count, …) by name.
@@ -38,12 +41,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State around a connected database.
-    pub fn new(db: Database) -> Self {
+    /// State around a connected database and a loaded key ring.
+    pub fn new(db: Database, tokens: Arc<JwtService>) -> Self {
         let caches = Arc::new(CacheRegistry::new(db.invalidation.clone()));
         let analytics = caches.create(ANALYTICS_CACHE);
         Self {
             db,
+            tokens,
             caches,
             analytics,
             metrics: crate::metrics_registry::handle(),

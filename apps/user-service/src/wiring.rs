@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
-use usvc_core::ports::{HealthCheck, Invalidation, TenantRepository};
+use usvc_core::ports::{HealthCheck, Invalidation, SigningKeyRepository, TenantRepository};
 
 /// The store behind its ports.
 #[derive(Clone)]
@@ -17,6 +17,8 @@ pub struct Database {
     pub backend: &'static str,
     /// Tenants.
     pub tenants: Arc<dyn TenantRepository>,
+    /// Access-token signing keys.
+    pub signing_keys: Arc<dyn SigningKeyRepository>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -78,6 +80,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
             Ok(Database {
                 backend: "sqlite",
                 tenants: store.clone(),
+                signing_keys: store.clone(),
                 health: store,
                 invalidation: Arc::new(LocalInvalidation::new()),
             })
@@ -101,6 +104,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
             Ok(Database {
                 backend: "postgres",
                 tenants: store.clone(),
+                signing_keys: store.clone(),
                 health: store,
                 invalidation,
             })

@@ -151,12 +151,7 @@ async fn detailed_health_reports_measured_figures() {
 #[actix_web::test]
 async fn an_in_memory_database_is_migrated_and_served() {
     let db = support::connect(support::config("sqlite::memory:")).await;
-    let app = test::init_service(build_app(
-        user_service::state::AppState::new(db),
-        MAX_BODY,
-        routes,
-    ))
-    .await;
+    let app = test::init_service(build_app(support::state_on(db).await, MAX_BODY, routes)).await;
     let res = test::call_service(
         &app,
         test::TestRequest::get()
@@ -169,6 +164,53 @@ async fn an_in_memory_database_is_migrated_and_served() {
     assert_eq!(
         body["business_metrics"]["tenants"], 0,
         "the tenants table exists: {body}"
+    );
+}
+
+#[actix_web::test]
+async fn jwks_publishes_the_ed25519_key_that_verifies_issued_tokens() {
+    use usvc_core::ports::{TokenRequest, TokenService as _};
+    let (state, _dir) = support::state().await;
+    let issued = state
+        .tokens
+        .issue(&TokenRequest {
+            user: usvc_core::UserId::new(),
+            tenant: usvc_core::TenantId::new(),
+            session: usvc_core::SessionId::new(),
+            roles: vec!["member".into()],
+        })
+        .expect("issue");
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/.well-known/jwks.json")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let cache = res
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    assert_eq!(cache.as_deref(), Some("public, max-age=60"));
+    let jwks: Value = test::read_body_json(res).await;
+    let keys = jwks["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1, "a fresh database gets exactly one key");
+    assert_eq!(keys[0]["kty"], "OKP");
+    assert_eq!(keys[0]["crv"], "Ed25519");
+    assert_eq!(keys[0]["alg"], "EdDSA");
+    assert!(keys[0].get("d").is_none(), "never the private part");
+    let header = issued.token.split('.').next().expect("header");
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+            .expect("b64"),
+    )
+    .expect("json");
+    assert_eq!(
+        header["kid"], keys[0]["kid"],
+        "tokens name the published key"
     );
 }
 

@@ -79,6 +79,12 @@ pub struct Config {
     pub session_ttl: Duration,
     /// `JWT_EXPIRY`.
     pub jwt_expiry: Duration,
+    /// `JWT_ISSUER`.
+    pub jwt_issuer: String,
+    /// `JWT_AUDIENCE`.
+    pub jwt_audience: String,
+    /// `MASTER_KEY` (base64), if configured.
+    pub master_key: Option<String>,
     /// `WORKERS`, with 0 resolved to the number of cores.
     pub workers: usize,
     /// `MAX_BODY_BYTES`.
@@ -129,6 +135,9 @@ impl Config {
             cache_size: raw.parse("CACHE_SIZE", |v| values::number::<u64>(v, 1, 10_000_000))?,
             session_ttl: secs("SESSION_TTL", 60, 31_536_000)?,
             jwt_expiry: secs("JWT_EXPIRY", 60, 86_400)?,
+            jwt_issuer: raw.parse("JWT_ISSUER", values::non_empty)?,
+            jwt_audience: raw.parse("JWT_AUDIENCE", values::non_empty)?,
+            master_key: raw.parse("MASTER_KEY", values::optional_base64_key)?,
             workers: if workers == 0 {
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
             } else {
@@ -163,10 +172,10 @@ impl Config {
             .iter()
             .map(|(key, value, source)| {
                 let secret = SETTINGS.iter().any(|s| s.env == *key && s.secret);
-                let shown = if secret {
-                    values::redact_url(value)
-                } else {
-                    value.clone()
+                let shown = match (secret, key.contains("URL") || key.contains("ENDPOINT")) {
+                    (true, true) => values::redact_url(value),
+                    (true, false) if !value.is_empty() => "***".to_owned(),
+                    _ => value.clone(),
                 };
                 format!("{key} = {shown:?} ({source})")
             })

@@ -101,6 +101,25 @@ pub const SETTINGS: &[Setting] = &[
         "idle session lifetime and user-sessions cache TTL",
     ),
     s(
+        "JWT_ISSUER",
+        "user-service",
+        "non-empty text (usually this service's public URL)",
+        "`iss` of issued access tokens; the only issuer accepted",
+    ),
+    s(
+        "JWT_AUDIENCE",
+        "user-service",
+        "non-empty text",
+        "`aud` of issued access tokens; the only audience accepted",
+    ),
+    Setting {
+        env: "MASTER_KEY",
+        default: "",
+        allowed: "empty or 32 bytes in base64",
+        help: "encrypts signing keys and secrets at rest; empty: DATA_DIR/master.key, made on first start (replicas must share one)",
+        secret: true,
+    },
+    s(
         "JWT_EXPIRY",
         "900",
         "60-86400 (seconds)",

@@ -41,6 +41,24 @@ pub(crate) fn optional_http_url(raw: &str) -> Result<Option<String>, ()> {
     }
 }
 
+/// Empty, or 32 bytes of standard base64 (44 characters ending in `=`).
+pub(crate) fn optional_base64_key(raw: &str) -> Result<Option<String>, ()> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let valid = trimmed.len() == 44
+        && trimmed.ends_with('=')
+        && trimmed[..43]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    if valid {
+        Ok(Some(trimmed.to_owned()))
+    } else {
+        Err(())
+    }
+}
+
 /// Hides the secrets of a URL: the password of `scheme://user:password@host/db` and the value
 /// of any query parameter whose name suggests a secret (`password`, `token`, `secret`, `key`).
 pub(crate) fn redact_url(url: &str) -> String {

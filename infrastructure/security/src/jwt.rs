@@ -81,8 +81,13 @@ impl SigningKey {
         Ok(EncodingKey::from_ed_der(der.as_bytes()))
     }
 
-    fn x(&self) -> String {
+    /// The public key, base64url (the JWK `x`).
+    pub fn public_key(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.public)
+    }
+
+    fn x(&self) -> String {
+        self.public_key()
     }
 
     fn jwk(&self) -> Value {
@@ -141,19 +146,17 @@ impl JwtService {
         active: &SigningKey,
         previous: &[SigningKey],
     ) -> Result<Self, CoreError> {
-        let mut keys = vec![verifying(active)?];
-        for key in previous.iter().filter(|k| k.kid != active.kid) {
-            keys.push(verifying(key)?);
-        }
-        Ok(Self {
+        let service = Self {
             config,
             clock,
             ring: RwLock::new(Ring {
                 active: active.kid.clone(),
                 signing: active.encoding_key()?,
-                verifying: keys,
+                verifying: vec![verifying(active)?],
             }),
-        })
+        };
+        service.replace_keys(active, previous)?;
+        Ok(service)
     }
 
     /// Makes `key` the signing key; the previous keys keep verifying until retired.
@@ -180,6 +183,36 @@ impl JwtService {
     /// The id of the key new tokens are signed with.
     pub fn active_kid(&self) -> String {
         self.read().active.clone()
+    }
+
+    /// The ids of every verifying key, active first.
+    pub fn kids(&self) -> Vec<String> {
+        self.read()
+            .verifying
+            .iter()
+            .map(|k| k.kid.clone())
+            .collect()
+    }
+
+    /// Replaces the whole ring (after reading the stored keys again): `active` signs, it and
+    /// `previous` verify, anything else stops verifying.
+    pub fn replace_keys(
+        &self,
+        active: &SigningKey,
+        previous: &[SigningKey],
+    ) -> Result<(), CoreError> {
+        let mut keys = vec![verifying(active)?];
+        for key in previous.iter().filter(|k| k.kid != active.kid) {
+            keys.push(verifying(key)?);
+        }
+        let signing = active.encoding_key()?;
+        let mut ring = self.write();
+        *ring = Ring {
+            active: active.kid.clone(),
+            signing,
+            verifying: keys,
+        };
+        Ok(())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Ring> {

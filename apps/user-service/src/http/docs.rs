@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::http::{health, metrics, problem};
+use crate::http::{health, jwks, metrics, problem};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -21,11 +21,13 @@ use crate::http::{health, metrics, problem};
         health::ready,
         health::detailed,
         metrics::metrics,
+        jwks::jwks,
     ),
     components(schemas(problem::Problem)),
     tags(
         (name = "health", description = "Liveness, readiness and detailed health"),
         (name = "operations", description = "Metrics for Prometheus"),
+        (name = "auth", description = "Authentication and token verification"),
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 
 pub mod docs;
 pub mod health;
+pub mod jwks;
 pub mod metrics;
 pub mod problem;
 pub mod request_context;
@@ -65,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/health/detailed", "GET").route(web::get().to(health::detailed)))
     .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
+    .service(resource("/.well-known/jwks.json", "GET").route(web::get().to(jwks::jwks)))
     .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi_json)))
     .service(resource("/docs", "GET").route(web::get().to(docs::docs_page)));
 }

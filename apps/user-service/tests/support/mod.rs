@@ -46,11 +46,26 @@ pub async fn connect(config: Config) -> Database {
         .expect("connect")
 }
 
+/// Application state on a connected database: a key ring under a fresh master key.
+pub async fn state_on(db: Database) -> AppState {
+    let config = config("sqlite::memory:");
+    let secrets: Arc<dyn usvc_core::ports::SecretBox> = Arc::new(
+        usvc_security::AesGcmSecretBox::new(&usvc_security::MasterKey::generate().expect("key")),
+    );
+    let repo = db.signing_keys.clone();
+    let tokens = store_runtime()
+        .spawn(async move { user_service::keys::start(&config, repo, secrets).await })
+        .await
+        .expect("join")
+        .expect("key ring");
+    AppState::new(db, tokens)
+}
+
 /// Application state on a fresh database (keep the directory alive for the test).
 pub async fn state() -> (AppState, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = database(&dir).await;
-    (AppState::new(db), dir)
+    (state_on(db).await, dir)
 }
 
 /// The same state with the database probe replaced.

@@ -1,0 +1,187 @@
+//! The access-token key ring: signing keys live in the store with their private half sealed
+//! under the master key; the ring is loaded (or its first key created) at start, re-read every
+//! few seconds so a rotation made by any replica or by `user-service admin rotate-keys` reaches
+//! every replica, and rotated without invalidating live tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use usvc_config::Config;
+use usvc_core::ports::{SecretBox, SigningKeyRepository, StoredSigningKey, SystemClock};
+use usvc_security::{AesGcmSecretBox, JwtConfig, JwtService, MasterKey, SigningKey};
+
+/// How often every replica re-reads the stored keys.
+pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
+/// Clock skew tolerated when verifying, and kept as margin before a key is retired.
+pub const LEEWAY: Duration = Duration::from_secs(30);
+
+/// `MASTER_KEY`, or the key in `DATA_DIR/master.key` (made, owner-only, on first start).
+pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(encoded) = &config.master_key {
+        return Ok(MasterKey::from_base64(encoded)?);
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
+    Ok(MasterKey::load_or_create(
+        &config.data_dir.join("master.key"),
+    )?)
+}
+
+/// The secret box under the configured master key.
+pub fn secret_box(config: &Config) -> anyhow::Result<Arc<dyn SecretBox>> {
+    Ok(Arc::new(AesGcmSecretBox::new(&master_key(config)?)))
+}
+
+fn context(kid: &str) -> Vec<u8> {
+    format!("jwt-key:{kid}").into_bytes()
+}
+
+fn unseal(stored: &StoredSigningKey, secrets: &dyn SecretBox) -> anyhow::Result<SigningKey> {
+    let seed = secrets
+        .open(&stored.sealed_private_key, &context(&stored.kid))
+        .with_context(|| {
+            format!(
+                "cannot decrypt signing key {} (is MASTER_KEY the one it was made with?)",
+                stored.kid
+            )
+        })?;
+    let seed: [u8; 32] = seed
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("signing key {} has a malformed seed", stored.kid))?;
+    Ok(SigningKey::from_seed(
+        stored.kid.clone(),
+        seed,
+        stored.created_at,
+    ))
+}
+
+/// Every live key, newest (the signing key) first.
+async fn load(
+    repo: &dyn SigningKeyRepository,
+    secrets: &dyn SecretBox,
+) -> anyhow::Result<Vec<SigningKey>> {
+    repo.live()
+        .await?
+        .iter()
+        .map(|stored| unseal(stored, secrets))
+        .collect()
+}
+
+/// Makes, seals and stores a new key; it signs from the next (re)load on.
+async fn create(
+    repo: &dyn SigningKeyRepository,
+    secrets: &dyn SecretBox,
+) -> anyhow::Result<SigningKey> {
+    let key = SigningKey::generate(Utc::now())?;
+    repo.insert(&StoredSigningKey {
+        kid: key.kid().to_owned(),
+        algorithm: "EdDSA".into(),
+        public_key: key.public_key(),
+        sealed_private_key: secrets.seal(key.seed(), &context(key.kid()))?,
+        created_at: key.created_at(),
+        retired_at: None,
+    })
+    .await?;
+    Ok(key)
+}
+
+fn jwt_config(config: &Config) -> JwtConfig {
+    JwtConfig {
+        issuer: config.jwt_issuer.clone(),
+        audience: config.jwt_audience.clone(),
+        ttl: config.jwt_expiry,
+        leeway: LEEWAY,
+    }
+}
+
+/// Loads the ring (creating the first key on a fresh database) and keeps it fresh.
+pub async fn start(
+    config: &Config,
+    repo: Arc<dyn SigningKeyRepository>,
+    secrets: Arc<dyn SecretBox>,
+) -> anyhow::Result<Arc<JwtService>> {
+    let mut keys = load(repo.as_ref(), secrets.as_ref()).await?;
+    if keys.is_empty() {
+        let key = create(repo.as_ref(), secrets.as_ref()).await?;
+        tracing::info!(kid = key.kid(), "created the first token signing key");
+        keys = load(repo.as_ref(), secrets.as_ref()).await?;
+    }
+    let (active, previous) = keys
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("no signing key could be loaded"))?;
+    let service = Arc::new(JwtService::new(
+        jwt_config(config),
+        Arc::new(SystemClock),
+        active,
+        previous,
+    )?);
+    tokio::spawn(reload_forever(Arc::downgrade(&service), repo, secrets));
+    Ok(service)
+}
+
+async fn reload_forever(
+    service: std::sync::Weak<JwtService>,
+    repo: Arc<dyn SigningKeyRepository>,
+    secrets: Arc<dyn SecretBox>,
+) {
+    loop {
+        tokio::time::sleep(RELOAD_EVERY).await;
+        let Some(service) = service.upgrade() else {
+            return;
+        };
+        match load(repo.as_ref(), secrets.as_ref()).await {
+            Ok(keys) => {
+                let kids: Vec<String> = keys.iter().map(|k| k.kid().to_owned()).collect();
+                if let (Some((active, previous)), true) =
+                    (keys.split_first(), kids != service.kids())
+                {
+                    match service.replace_keys(active, previous) {
+                        Ok(()) => tracing::info!(active = active.kid(), "signing keys reloaded"),
+                        Err(e) => tracing::warn!(error = %e, "signing keys could not be applied"),
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "signing keys could not be reloaded");
+            }
+        }
+    }
+}
+
+/// What `rotate` did.
+#[derive(Debug)]
+pub struct Rotation {
+    /// The new signing key.
+    pub new_kid: String,
+    /// Keys retired because every token they signed has expired.
+    pub retired: u64,
+}
+
+/// Adds a new signing key (it signs everywhere within [`RELOAD_EVERY`]). Keys superseded
+/// longer than a token lifetime (plus leeway) ago are retired; the previous key keeps verifying
+/// the tokens it signed until they expire.
+pub async fn rotate(
+    config: &Config,
+    repo: &dyn SigningKeyRepository,
+    secrets: &dyn SecretBox,
+) -> anyhow::Result<Rotation> {
+    let before = load(repo, secrets).await?;
+    let key = create(repo, secrets).await?;
+    let mut retired = 0;
+    if let Some(previous) = before.first() {
+        let lifetime = chrono::Duration::from_std(config.jwt_expiry + LEEWAY)?;
+        let now = Utc::now();
+        // Keys older than `previous` were superseded no later than it was created.
+        if previous.created_at() + lifetime <= now {
+            retired = repo
+                .retire_older(previous.created_at(), previous.kid(), now)
+                .await?;
+        }
+    }
+    Ok(Rotation {
+        new_kid: key.kid().to_owned(),
+        retired,
+    })
+}
