@@ -4,5 +4,7 @@
 
 mod health;
 mod invalidation;
+mod sessions;
 mod signing_keys;
 mod tenants;
+mod users;

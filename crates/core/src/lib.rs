@@ -14,7 +14,9 @@ pub mod page;
 pub mod ports;
 pub mod principal;
 pub mod secret;
+pub mod session;
 pub mod tenant;
+pub mod user;
 
 pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
@@ -22,4 +24,6 @@ pub use ids::{ExecutionId, ProjectId, SessionId, TenantId, UserId, WorkflowId};
 pub use page::{Cursor, Page, PageRequest};
 pub use principal::{Action, Principal, ResourceRef};
 pub use secret::Password;
+pub use session::{RefreshOutcome, Session};
 pub use tenant::{NewTenant, Slug, Tenant, TenantStatus};
+pub use user::{Email, User, UserStatus, BUILT_IN_ROLES};

@@ -21,3 +21,62 @@ diesel::table! {
         retired_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        email -> Text,
+        email_normalized -> Text,
+        email_verified -> Bool,
+        display_name -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        timezone -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        metadata -> Jsonb,
+        roles -> Jsonb,
+        status -> Text,
+        mfa_enabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_login_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    credentials (user_id) {
+        user_id -> Uuid,
+        password_hash -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        idle_expires_at -> Timestamptz,
+        absolute_expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (hash) {
+        hash -> Text,
+        session_id -> Uuid,
+        created_at -> Timestamptz,
+        spent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(credentials -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, credentials, sessions, refresh_tokens);

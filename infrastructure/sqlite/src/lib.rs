@@ -12,12 +12,16 @@ mod sql_uuid;
 
 #[path = "../../shared-queries/errors.rs"]
 mod errors;
+#[path = "../../shared-queries/sessions.rs"]
+mod sessions;
 #[path = "../../shared-queries/signing_keys.rs"]
 mod signing_keys;
 #[path = "../../shared-queries/store.rs"]
 mod store;
 #[path = "../../shared-queries/tenants.rs"]
 mod tenants;
+#[path = "../../shared-queries/users.rs"]
+mod users;
 
 pub use open::{migrate, open, path_of};
 pub use store::{Store as SqliteStore, StoreOptions};

@@ -21,3 +21,62 @@ diesel::table! {
         retired_at -> Nullable<TimestamptzSqlite>,
     }
 }
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        tenant_id -> Text,
+        email -> Text,
+        email_normalized -> Text,
+        email_verified -> Bool,
+        display_name -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        timezone -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        metadata -> Json,
+        roles -> Json,
+        status -> Text,
+        mfa_enabled -> Bool,
+        created_at -> TimestamptzSqlite,
+        updated_at -> TimestamptzSqlite,
+        last_login_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::table! {
+    credentials (user_id) {
+        user_id -> Text,
+        password_hash -> Text,
+        updated_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        created_at -> TimestamptzSqlite,
+        last_seen_at -> TimestamptzSqlite,
+        idle_expires_at -> TimestamptzSqlite,
+        absolute_expires_at -> TimestamptzSqlite,
+        revoked_at -> Nullable<TimestamptzSqlite>,
+        revoked_reason -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (hash) {
+        hash -> Text,
+        session_id -> Text,
+        created_at -> TimestamptzSqlite,
+        spent_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::joinable!(credentials -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, credentials, sessions, refresh_tokens);

@@ -7,9 +7,11 @@ mod health;
 mod invalidation;
 mod password_hasher;
 mod secret_box;
+mod session_repository;
 mod signing_key_repository;
 mod tenant_repository;
 mod token_service;
+mod user_repository;
 
 pub use cache::{Cache, CacheLoad, CacheStats};
 pub use clock::{Clock, SystemClock};
@@ -19,9 +21,11 @@ pub use invalidation::{
 };
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use secret_box::SecretBox;
+pub use session_repository::SessionRepository;
 pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
 pub use tenant_repository::TenantRepository;
 pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
+pub use user_repository::UserRepository;
 
 #[cfg(feature = "mock")]
 pub use cache::MockCache;
@@ -36,8 +40,12 @@ pub use password_hasher::MockPasswordHasher;
 #[cfg(feature = "mock")]
 pub use secret_box::MockSecretBox;
 #[cfg(feature = "mock")]
+pub use session_repository::MockSessionRepository;
+#[cfg(feature = "mock")]
 pub use signing_key_repository::MockSigningKeyRepository;
 #[cfg(feature = "mock")]
 pub use tenant_repository::MockTenantRepository;
 #[cfg(feature = "mock")]
 pub use token_service::MockTokenService;
+#[cfg(feature = "mock")]
+pub use user_repository::MockUserRepository;

@@ -1,0 +1,36 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{CoreError, RefreshOutcome, Session, SessionId, TenantId};
+
+/// Storage of sessions and their refresh tokens (kept only as SHA-256 hashes).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session and its first refresh token, in one transaction.
+    async fn create(&self, session: &Session, refresh_hash: String) -> Result<(), CoreError>;
+
+    /// The session with this id in this tenant.
+    async fn get(&self, tenant: TenantId, id: SessionId) -> Result<Option<Session>, CoreError>;
+
+    /// Presents a refresh token, atomically: if it is current and its session live, it is spent,
+    /// `new_hash` becomes current and the session's idle expiry moves to `idle_expires_at`; if it
+    /// was already spent, the session is revoked (`refresh_reuse`).
+    async fn rotate_refresh(
+        &self,
+        presented_hash: String,
+        new_hash: String,
+        now: DateTime<Utc>,
+        idle_expires_at: DateTime<Utc>,
+    ) -> Result<RefreshOutcome, CoreError>;
+
+    /// Revokes a session (idempotent: an already revoked session keeps its first reason).
+    /// Returns whether this call revoked it.
+    async fn revoke(
+        &self,
+        tenant: TenantId,
+        id: SessionId,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<bool, CoreError>;
+}

@@ -1,0 +1,237 @@
+//! `SessionRepository` (compiled into each adapter against its own schema).
+#![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use usvc_core::ports::SessionRepository;
+use usvc_core::{CoreError, RefreshOutcome, Session, SessionId, TenantId, UserId};
+use uuid::Uuid;
+
+use crate::backend::DbId;
+use crate::errors;
+use crate::schema::{refresh_tokens, sessions};
+use crate::store::Store;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+struct SessionRow {
+    id: DbId,
+    tenant_id: DbId,
+    user_id: DbId,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    idle_expires_at: DateTime<Utc>,
+    absolute_expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_reason: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl SessionRow {
+    fn from_session(s: &Session) -> Self {
+        Self {
+            id: DbId::from(s.id.as_uuid()),
+            tenant_id: DbId::from(s.tenant_id.as_uuid()),
+            user_id: DbId::from(s.user_id.as_uuid()),
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            idle_expires_at: s.idle_expires_at,
+            absolute_expires_at: s.absolute_expires_at,
+            revoked_at: s.revoked_at,
+            revoked_reason: s.revoked_reason.clone(),
+            ip: s.ip.clone(),
+            user_agent: s.user_agent.clone(),
+        }
+    }
+
+    fn into_session(self) -> Session {
+        Session {
+            id: SessionId::from_uuid(Uuid::from(self.id)),
+            tenant_id: TenantId::from_uuid(Uuid::from(self.tenant_id)),
+            user_id: UserId::from_uuid(Uuid::from(self.user_id)),
+            created_at: self.created_at,
+            last_seen_at: self.last_seen_at,
+            idle_expires_at: self.idle_expires_at,
+            absolute_expires_at: self.absolute_expires_at,
+            revoked_at: self.revoked_at,
+            revoked_reason: self.revoked_reason,
+            ip: self.ip,
+            user_agent: self.user_agent,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = refresh_tokens)]
+struct NewRefreshToken {
+    hash: String,
+    session_id: DbId,
+    created_at: DateTime<Utc>,
+}
+
+#[async_trait]
+impl SessionRepository for Store {
+    async fn create(&self, session: &Session, refresh_hash: String) -> Result<(), CoreError> {
+        let row = SessionRow::from_session(session);
+        let token = NewRefreshToken {
+            hash: refresh_hash,
+            session_id: DbId::from(session.id.as_uuid()),
+            created_at: session.created_at,
+        };
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    diesel::insert_into(sessions::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    diesel::insert_into(refresh_tokens::table)
+                        .values(&token)
+                        .execute(conn)
+                        .await?;
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .await
+                .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn get(&self, tenant: TenantId, id: SessionId) -> Result<Option<Session>, CoreError> {
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        self.run(move |conn| {
+            Box::pin(async move {
+                sessions::table
+                    .filter(sessions::tenant_id.eq(tenant))
+                    .filter(sessions::id.eq(id))
+                    .select(SessionRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()
+                    .map(|row| row.map(SessionRow::into_session))
+                    .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        presented_hash: String,
+        new_hash: String,
+        now: DateTime<Utc>,
+        idle_expires_at: DateTime<Utc>,
+    ) -> Result<RefreshOutcome, CoreError> {
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    // Spending is a conditional update: of two concurrent presentations of one
+                    // token exactly one spends it; the other sees a spent token (reuse).
+                    let spent_now = diesel::update(
+                        refresh_tokens::table
+                            .filter(refresh_tokens::hash.eq(&presented_hash))
+                            .filter(refresh_tokens::spent_at.is_null()),
+                    )
+                    .set(refresh_tokens::spent_at.eq(Some(now)))
+                    .execute(conn)
+                    .await?;
+                    let session_id: Option<DbId> = refresh_tokens::table
+                        .filter(refresh_tokens::hash.eq(&presented_hash))
+                        .select(refresh_tokens::session_id)
+                        .first(conn)
+                        .await
+                        .optional()?;
+                    let Some(session_id) = session_id else {
+                        return Ok(RefreshOutcome::Invalid);
+                    };
+                    if spent_now == 0 {
+                        diesel::update(
+                            sessions::table
+                                .filter(sessions::id.eq(session_id))
+                                .filter(sessions::revoked_at.is_null()),
+                        )
+                        .set((
+                            sessions::revoked_at.eq(Some(now)),
+                            sessions::revoked_reason.eq(Some("refresh_reuse")),
+                        ))
+                        .execute(conn)
+                        .await?;
+                        let session: SessionRow = sessions::table
+                            .find(session_id)
+                            .select(SessionRow::as_select())
+                            .first(conn)
+                            .await?;
+                        return Ok(RefreshOutcome::Reused(session.into_session()));
+                    }
+                    let session = sessions::table
+                        .find(session_id)
+                        .select(SessionRow::as_select())
+                        .first(conn)
+                        .await?
+                        .into_session();
+                    if !session.is_live(now) {
+                        return Ok(RefreshOutcome::Invalid);
+                    }
+                    diesel::insert_into(refresh_tokens::table)
+                        .values(NewRefreshToken {
+                            hash: new_hash,
+                            session_id,
+                            created_at: now,
+                        })
+                        .execute(conn)
+                        .await?;
+                    let idle = idle_expires_at.min(session.absolute_expires_at);
+                    diesel::update(sessions::table.find(session_id))
+                        .set((
+                            sessions::last_seen_at.eq(now),
+                            sessions::idle_expires_at.eq(idle),
+                        ))
+                        .execute(conn)
+                        .await?;
+                    Ok::<_, diesel::result::Error>(RefreshOutcome::Rotated(Session {
+                        last_seen_at: now,
+                        idle_expires_at: idle,
+                        ..session
+                    }))
+                })
+                .await
+                .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn revoke(
+        &self,
+        tenant: TenantId,
+        id: SessionId,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<bool, CoreError> {
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        let revoked = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::tenant_id.eq(tenant))
+                            .filter(sessions::id.eq(id))
+                            .filter(sessions::revoked_at.is_null()),
+                    )
+                    .set((
+                        sessions::revoked_at.eq(Some(now)),
+                        sessions::revoked_reason.eq(Some(reason)),
+                    ))
+                    .execute(conn)
+                    .await
+                    .map_err(errors::query)
+                })
+            })
+            .await?;
+        Ok(revoked == 1)
+    }
+}

@@ -1,0 +1,4 @@
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE credentials;
+DROP TABLE users;

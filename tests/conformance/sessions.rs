@@ -1,0 +1,186 @@
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use usvc_core::ports::{SessionRepository, TenantRepository, UserRepository};
+use usvc_core::{RefreshOutcome, Session, SessionId, Tenant, User};
+use usvc_tests::conformance;
+
+use crate::users::{tenant, user};
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn session(tenant: &Tenant, user: &User, idle: Duration) -> Session {
+    let now = now();
+    Session {
+        id: SessionId::new(),
+        tenant_id: tenant.id,
+        user_id: user.id,
+        created_at: now,
+        last_seen_at: now,
+        idle_expires_at: now + idle,
+        absolute_expires_at: now + Duration::hours(12),
+        revoked_at: None,
+        revoked_reason: None,
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("curl/8".into()),
+    }
+}
+
+async fn logged_in<S>(store: &S, idle: Duration) -> (Tenant, Session)
+where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    let acme = tenant(store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    UserRepository::create(store, &ada, None)
+        .await
+        .expect("user");
+    let s = session(&acme, &ada, idle);
+    SessionRepository::create(store, &s, "refresh-1".into())
+        .await
+        .expect("session");
+    (acme, s)
+}
+
+async fn sessions_round_trip_within_their_tenant<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    let (acme, s) = logged_in(store, Duration::minutes(30)).await;
+    let globex = tenant(store, "globex").await;
+    assert_eq!(
+        SessionRepository::get(store, acme.id, s.id)
+            .await
+            .expect("get"),
+        Some(s.clone())
+    );
+    assert_eq!(
+        SessionRepository::get(store, globex.id, s.id)
+            .await
+            .expect("get"),
+        None
+    );
+    assert!(!store
+        .revoke(globex.id, s.id, "logout".into(), now())
+        .await
+        .expect("revoke"));
+}
+conformance!(sessions_round_trip, sessions_round_trip_within_their_tenant);
+
+async fn a_refresh_token_rotates_once_and_its_replay_revokes_the_session<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    let (acme, s) = logged_in(store, Duration::minutes(30)).await;
+    let later = now() + Duration::minutes(1);
+    let idle = later + Duration::minutes(30);
+    match store
+        .rotate_refresh("refresh-1".into(), "refresh-2".into(), later, idle)
+        .await
+    {
+        Ok(RefreshOutcome::Rotated(rotated)) => {
+            assert_eq!(rotated.id, s.id);
+            assert_eq!(rotated.idle_expires_at, idle, "the idle lifetime moves on");
+            assert_eq!(rotated.last_seen_at, later);
+        }
+        other => panic!("expected a rotation, got {other:?}"),
+    }
+    // An attacker (or a confused client) presents the spent token: the session dies.
+    match store
+        .rotate_refresh("refresh-1".into(), "refresh-x".into(), later, idle)
+        .await
+    {
+        Ok(RefreshOutcome::Reused(revoked)) => {
+            assert_eq!(revoked.revoked_reason.as_deref(), Some("refresh_reuse"));
+        }
+        other => panic!("expected reuse detection, got {other:?}"),
+    }
+    let stored = SessionRepository::get(store, acme.id, s.id)
+        .await
+        .expect("get")
+        .expect("some");
+    assert!(!stored.is_live(later));
+    // …and the legitimate holder's newer token no longer works either.
+    let outcome = store
+        .rotate_refresh("refresh-2".into(), "refresh-3".into(), later, idle)
+        .await;
+    assert_eq!(outcome.ok(), Some(RefreshOutcome::Invalid));
+}
+conformance!(
+    refresh_rotation,
+    a_refresh_token_rotates_once_and_its_replay_revokes_the_session
+);
+
+async fn unknown_tokens_and_ended_sessions_do_not_refresh<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    let (acme, s) = logged_in(store, Duration::seconds(1)).await;
+    let t = now() + Duration::minutes(5);
+    let outcome = store.rotate_refresh("nope".into(), "x".into(), t, t).await;
+    assert_eq!(outcome.ok(), Some(RefreshOutcome::Invalid));
+    let outcome = store
+        .rotate_refresh("refresh-1".into(), "refresh-2".into(), t, t)
+        .await;
+    assert_eq!(
+        outcome.ok(),
+        Some(RefreshOutcome::Invalid),
+        "idle lifetime passed"
+    );
+    assert!(store
+        .revoke(acme.id, s.id, "logout".into(), t)
+        .await
+        .expect("revoke"));
+    assert!(!store
+        .revoke(acme.id, s.id, "admin".into(), t)
+        .await
+        .expect("again"));
+    let stored = SessionRepository::get(store, acme.id, s.id)
+        .await
+        .expect("get")
+        .expect("some");
+    assert_eq!(
+        stored.revoked_reason.as_deref(),
+        Some("logout"),
+        "the first reason stays"
+    );
+}
+conformance!(
+    ended_sessions,
+    unknown_tokens_and_ended_sessions_do_not_refresh
+);
+
+async fn concurrent_presentations_of_one_token_rotate_exactly_once<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + SessionRepository + Clone + 'static,
+{
+    let (_, _) = logged_in(store, Duration::minutes(30)).await;
+    let t = now() + Duration::seconds(1);
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .rotate_refresh(
+                        "refresh-1".into(),
+                        format!("next-{i}"),
+                        t,
+                        t + Duration::minutes(30),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut rotated = 0;
+    for task in tasks {
+        match task.await.expect("join").expect("outcome") {
+            RefreshOutcome::Rotated(_) => rotated += 1,
+            RefreshOutcome::Reused(_) | RefreshOutcome::Invalid => {}
+        }
+    }
+    assert_eq!(rotated, 1, "one token, one rotation");
+}
+conformance!(
+    concurrent_refresh,
+    concurrent_presentations_of_one_token_rotate_exactly_once
+);
