@@ -2,9 +2,11 @@
 //! sessions, tokens, MFA, roles and the `Authorizer`.
 //!
 //! It depends only on `usvc-core` ports, so another team can embed it with their own adapters.
-//! Today it holds [`TenantService`]; users, sessions and authorization arrive with the identity
-//! and access-control issues.
+//! Today it holds [`TenantService`] and [`AuthService`] (login, refresh with rotation and reuse
+//! detection, logout, bearer authentication); profiles, MFA and authorization come next.
 
+mod auth;
 mod tenants;
 
+pub use auth::{AuthPorts, AuthService, ClientInfo, SessionPolicy, TokenPair};
 pub use tenants::TenantService;

@@ -12,9 +12,11 @@
 //! Keeping these here is what lets the domain crates stay free of argon2 and jsonwebtoken.
 
 mod jwt;
+mod opaque;
 mod password;
 mod secret_box;
 
 pub use jwt::{JwtConfig, JwtService, SigningKey};
+pub use opaque::RandomTokens;
 pub use password::{Argon2Hasher, HashParams};
 pub use secret_box::{AesGcmSecretBox, MasterKey};

@@ -5,6 +5,7 @@ mod cache;
 mod clock;
 mod health;
 mod invalidation;
+mod opaque_tokens;
 mod password_hasher;
 mod secret_box;
 mod session_repository;
@@ -19,6 +20,7 @@ pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
 pub use invalidation::{
     Invalidation, InvalidationHandler, InvalidationMessage, InvalidationSubscribers,
 };
+pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use secret_box::SecretBox;
 pub use session_repository::SessionRepository;
@@ -35,6 +37,8 @@ pub use clock::MockClock;
 pub use health::MockHealthCheck;
 #[cfg(feature = "mock")]
 pub use invalidation::MockInvalidation;
+#[cfg(feature = "mock")]
+pub use opaque_tokens::MockOpaqueTokens;
 #[cfg(feature = "mock")]
 pub use password_hasher::MockPasswordHasher;
 #[cfg(feature = "mock")]

@@ -1,0 +1,297 @@
+//! Logging in, refreshing, logging out, and turning a bearer token into a principal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use usvc_core::ports::{
+    Clock, OpaqueTokens, PasswordHasher, SessionRepository, TenantRepository, TokenRequest,
+    TokenService, UserRepository,
+};
+use usvc_core::{
+    CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId, Slug, TenantStatus,
+    User, UserStatus,
+};
+
+/// Session lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// A session ends this long after its last refresh (`SESSION_TTL`).
+    pub idle: Duration,
+    /// …and this long after login, whatever happens.
+    pub absolute: Duration,
+}
+
+/// Where a login comes from, kept on the session (`GET /auth/sessions` shows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// Client address.
+    pub ip: Option<String>,
+    /// Client software.
+    pub user_agent: Option<String>,
+}
+
+/// What a successful login or refresh hands the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPair {
+    /// The signed access token (JWT).
+    pub access_token: String,
+    /// The opaque refresh token, usable once.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The session both belong to.
+    pub session_id: SessionId,
+}
+
+/// The one answer to every failed login, whatever failed: no hint whether the tenant, the
+/// email or the password was wrong.
+fn invalid_credentials() -> CoreError {
+    CoreError::Unauthenticated("invalid credentials".into())
+}
+
+/// The authentication use cases.
+pub struct AuthService {
+    tenants: Arc<dyn TenantRepository>,
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenService>,
+    opaque: Arc<dyn OpaqueTokens>,
+    clock: Arc<dyn Clock>,
+    policy: SessionPolicy,
+}
+
+/// The ports [`AuthService`] needs.
+pub struct AuthPorts {
+    /// Tenants (login names one by slug).
+    pub tenants: Arc<dyn TenantRepository>,
+    /// Users and credentials.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions and refresh tokens.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Access tokens.
+    pub tokens: Arc<dyn TokenService>,
+    /// Refresh tokens.
+    pub opaque: Arc<dyn OpaqueTokens>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
+    chrono::Duration::from_std(d)
+        .map(|d| now + d)
+        .map_err(|e| CoreError::Internal(format!("session lifetime: {e}")))
+}
+
+impl AuthService {
+    /// A service over `ports` with `policy`.
+    pub fn new(ports: AuthPorts, policy: SessionPolicy) -> Self {
+        Self {
+            tenants: ports.tenants,
+            users: ports.users,
+            sessions: ports.sessions,
+            hasher: ports.hasher,
+            tokens: ports.tokens,
+            opaque: ports.opaque,
+            clock: ports.clock,
+            policy,
+        }
+    }
+
+    /// Checks a password login. Every path through it hashes once, so a wrong tenant, an
+    /// unknown email and a wrong password cost the same time and get the same answer.
+    pub async fn login(
+        &self,
+        tenant: &str,
+        email: &str,
+        password: &Password,
+        client: ClientInfo,
+    ) -> Result<TokenPair, CoreError> {
+        let Some((user, hash)) = self.find_account(tenant, email).await? else {
+            self.hasher.verify_dummy(password).await?;
+            return Err(invalid_credentials());
+        };
+        let Some(hash) = hash else {
+            self.hasher.verify_dummy(password).await?;
+            return Err(invalid_credentials());
+        };
+        let check = self.hasher.verify(password, &hash).await?;
+        if !check.matches {
+            return Err(invalid_credentials());
+        }
+        if user.status != UserStatus::Active {
+            return Err(CoreError::Forbidden("this account is not active".into()));
+        }
+        let now = self.clock.now();
+        if check.needs_rehash {
+            self.upgrade_hash(&user, password, now).await;
+        }
+        let pair = self.open_session(&user, client, now).await?;
+        self.users
+            .record_login(user.tenant_id, user.id, now)
+            .await?;
+        Ok(pair)
+    }
+
+    /// The active account a login names, with its password hash; `None` for anything that
+    /// must look like a wrong password.
+    async fn find_account(
+        &self,
+        tenant: &str,
+        email: &str,
+    ) -> Result<Option<(User, Option<String>)>, CoreError> {
+        let (Ok(slug), Ok(email)) = (Slug::parse(tenant), Email::parse(email)) else {
+            return Ok(None);
+        };
+        match self.tenants.get_by_slug(&slug).await? {
+            Some(t) if t.status == TenantStatus::Active => {
+                self.users.find_for_login(t.id, &email).await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Re-hashes a proven password at the current parameters; a failure only costs the
+    /// upgrade, never the login.
+    async fn upgrade_hash(&self, user: &User, password: &Password, now: DateTime<Utc>) {
+        let upgraded = match self.hasher.hash(password).await {
+            Ok(hash) => {
+                self.users
+                    .set_password_hash(user.tenant_id, user.id, hash, now)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = upgraded {
+            tracing::warn!(error = %e, user = %user.id, "password hash upgrade failed");
+        }
+    }
+
+    async fn open_session(
+        &self,
+        user: &User,
+        client: ClientInfo,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, CoreError> {
+        let now = chrono::SubsecRound::trunc_subsecs(now, 6);
+        let session = Session {
+            id: SessionId::new(),
+            tenant_id: user.tenant_id,
+            user_id: user.id,
+            created_at: now,
+            last_seen_at: now,
+            idle_expires_at: after(now, self.policy.idle)?,
+            absolute_expires_at: after(now, self.policy.absolute)?,
+            revoked_at: None,
+            revoked_reason: None,
+            ip: client.ip,
+            user_agent: client.user_agent,
+        };
+        let refresh = self.opaque.generate()?;
+        self.sessions.create(&session, refresh.hash).await?;
+        self.pair(user, session.id, refresh.token, now)
+    }
+
+    fn pair(
+        &self,
+        user: &User,
+        session: SessionId,
+        refresh_token: String,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, CoreError> {
+        let issued = self.tokens.issue(&TokenRequest {
+            user: user.id,
+            tenant: user.tenant_id,
+            session,
+            roles: user.roles.clone(),
+        })?;
+        Ok(TokenPair {
+            access_token: issued.token,
+            refresh_token,
+            expires_in: u64::try_from((issued.expires_at - now).num_seconds()).unwrap_or(0),
+            session_id: session,
+        })
+    }
+
+    /// Trades a refresh token for a new pair. The presented token is spent; presenting a spent
+    /// one revokes the whole session (RFC 9700 reuse detection).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, CoreError> {
+        let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
+        let presented = self.opaque.hash(refresh_token);
+        let next = self.opaque.generate()?;
+        let outcome = self
+            .sessions
+            .rotate_refresh(presented, next.hash, now, after(now, self.policy.idle)?)
+            .await?;
+        match outcome {
+            RefreshOutcome::Rotated(session) => {
+                let user = self
+                    .users
+                    .get(session.tenant_id, session.user_id)
+                    .await?
+                    .filter(|u| u.status == UserStatus::Active);
+                let Some(user) = user else {
+                    self.sessions
+                        .revoke(
+                            session.tenant_id,
+                            session.id,
+                            "account_inactive".into(),
+                            now,
+                        )
+                        .await?;
+                    return Err(CoreError::Unauthenticated(
+                        "the account is not active".into(),
+                    ));
+                };
+                self.pair(&user, session.id, next.token, now)
+            }
+            RefreshOutcome::Reused(session) => {
+                tracing::warn!(session = %session.id, "refresh token reuse; session revoked");
+                Err(CoreError::Unauthenticated(
+                    "refresh token already used; the session has been revoked".into(),
+                ))
+            }
+            RefreshOutcome::Invalid => {
+                Err(CoreError::Unauthenticated("invalid refresh token".into()))
+            }
+        }
+    }
+
+    /// Ends the caller's session: its access and refresh tokens stop working.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), CoreError> {
+        self.sessions
+            .revoke(
+                principal.tenant,
+                principal.session,
+                "logout".into(),
+                self.clock.now(),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// The principal a bearer token stands for, if its signature, claims and session hold.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Principal, CoreError> {
+        let claims = self.tokens.verify(bearer)?;
+        let live = self
+            .sessions
+            .get(claims.tid, claims.sid)
+            .await?
+            .is_some_and(|s| s.user_id == claims.sub && s.is_live(self.clock.now()));
+        if !live {
+            return Err(CoreError::Unauthenticated("the session has ended".into()));
+        }
+        Ok(Principal {
+            user: claims.sub,
+            tenant: claims.tid,
+            session: claims.sid,
+            roles: claims.roles,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

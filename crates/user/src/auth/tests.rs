@@ -1,0 +1,477 @@
+use chrono::TimeZone;
+use usvc_core::ports::{
+    AccessClaims, IssuedToken, MockClock, MockOpaqueTokens, MockPasswordHasher,
+    MockSessionRepository, MockTenantRepository, MockTokenService, MockUserRepository, OpaqueToken,
+    PasswordCheck,
+};
+use usvc_core::{NewTenant, Tenant, TenantId, UserId};
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0)
+        .single()
+        .expect("time")
+}
+
+fn policy() -> SessionPolicy {
+    SessionPolicy {
+        idle: Duration::from_secs(1800),
+        absolute: Duration::from_secs(12 * 3600),
+    }
+}
+
+fn acme() -> Tenant {
+    NewTenant::parse("acme", "Acme")
+        .expect("valid")
+        .into_tenant(now())
+}
+
+fn ada(tenant: &Tenant) -> User {
+    User::new(
+        tenant.id,
+        Email::parse("ada@example.com").expect("email"),
+        vec!["admin".into()],
+        now(),
+    )
+}
+
+/// Mocks with the defaults every test shares; each test adds the expectations it is about.
+struct Mocks {
+    tenants: MockTenantRepository,
+    users: MockUserRepository,
+    sessions: MockSessionRepository,
+    hasher: MockPasswordHasher,
+    tokens: MockTokenService,
+    opaque: MockOpaqueTokens,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        let mut tokens = MockTokenService::new();
+        tokens.expect_issue().returning(|r| {
+            Ok(IssuedToken {
+                token: format!("jwt-for-{}", r.user),
+                claims: claims(r.user, r.tenant, r.session),
+                expires_at: now() + chrono::Duration::seconds(900),
+            })
+        });
+        let mut opaque = MockOpaqueTokens::new();
+        opaque.expect_generate().returning(|| {
+            Ok(OpaqueToken {
+                token: "refresh-token".into(),
+                hash: "refresh-hash".into(),
+            })
+        });
+        opaque.expect_hash().returning(|t| format!("hash-of-{t}"));
+        Self {
+            tenants: MockTenantRepository::new(),
+            users: MockUserRepository::new(),
+            sessions: MockSessionRepository::new(),
+            hasher: MockPasswordHasher::new(),
+            tokens,
+            opaque,
+        }
+    }
+
+    fn with_account(mut self, tenant: &Tenant, user: &User, hash: Option<&str>) -> Self {
+        let t = tenant.clone();
+        self.tenants
+            .expect_get_by_slug()
+            .returning(move |_| Ok(Some(t.clone())));
+        let found = (user.clone(), hash.map(str::to_owned));
+        self.users
+            .expect_find_for_login()
+            .returning(move |_, _| Ok(Some(found.clone())));
+        self
+    }
+
+    fn service(self) -> AuthService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        AuthService::new(
+            AuthPorts {
+                tenants: Arc::new(self.tenants),
+                users: Arc::new(self.users),
+                sessions: Arc::new(self.sessions),
+                hasher: Arc::new(self.hasher),
+                tokens: Arc::new(self.tokens),
+                opaque: Arc::new(self.opaque),
+                clock: Arc::new(clock),
+            },
+            policy(),
+        )
+    }
+}
+
+fn claims(user: UserId, tenant: TenantId, session: SessionId) -> AccessClaims {
+    AccessClaims {
+        iss: "i".into(),
+        aud: "a".into(),
+        sub: user,
+        tid: tenant,
+        sid: session,
+        roles: vec!["admin".into()],
+        iat: 0,
+        nbf: 0,
+        exp: 0,
+        jti: "j".into(),
+    }
+}
+
+fn password() -> Password {
+    Password::new("correct horse battery staple")
+}
+
+#[tokio::test]
+async fn every_failed_lookup_costs_one_dummy_hash_and_says_the_same() {
+    let tenant = acme();
+    let user = ada(&tenant);
+    let cases: Vec<(&str, &str, Mocks)> = vec![
+        ("acme", "ada@example.com", {
+            let mut m = Mocks::new();
+            m.tenants.expect_get_by_slug().returning(|_| Ok(None));
+            m
+        }),
+        ("Not A Slug", "ada@example.com", Mocks::new()),
+        ("acme", "not-an-email", Mocks::new()),
+        ("acme", "nobody@example.com", {
+            let mut m = Mocks::new();
+            let t = tenant.clone();
+            m.tenants
+                .expect_get_by_slug()
+                .returning(move |_| Ok(Some(t.clone())));
+            m.users.expect_find_for_login().returning(|_, _| Ok(None));
+            m
+        }),
+        (
+            "acme",
+            "ada@example.com",
+            Mocks::new().with_account(&tenant, &user, None),
+        ),
+    ];
+    for (slug, email, mut mocks) in cases {
+        mocks
+            .hasher
+            .expect_verify_dummy()
+            .times(1)
+            .returning(|_| Ok(()));
+        mocks.hasher.expect_verify().never();
+        mocks.sessions.expect_create().never();
+        let err = mocks
+            .service()
+            .login(slug, email, &password(), ClientInfo::default())
+            .await
+            .expect_err("must fail");
+        assert_eq!(
+            err,
+            CoreError::Unauthenticated("invalid credentials".into()),
+            "{slug} {email}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_the_same_answer_and_opens_nothing() {
+    let tenant = acme();
+    let mut mocks = Mocks::new().with_account(&tenant, &ada(&tenant), Some("$argon2id$x"));
+    mocks.hasher.expect_verify().returning(|_, _| {
+        Ok(PasswordCheck {
+            matches: false,
+            needs_rehash: false,
+        })
+    });
+    mocks.sessions.expect_create().never();
+    mocks.users.expect_record_login().never();
+    let err = mocks
+        .service()
+        .login(
+            "acme",
+            "ada@example.com",
+            &Password::new("wrong"),
+            ClientInfo::default(),
+        )
+        .await;
+    assert_eq!(
+        err,
+        Err(CoreError::Unauthenticated("invalid credentials".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_good_login_opens_a_session_and_returns_the_pair() {
+    let tenant = acme();
+    let user = ada(&tenant);
+    let mut mocks = Mocks::new().with_account(&tenant, &user, Some("$argon2id$x"));
+    mocks.hasher.expect_verify().returning(|_, _| {
+        Ok(PasswordCheck {
+            matches: true,
+            needs_rehash: false,
+        })
+    });
+    mocks.hasher.expect_hash().never();
+    let (user_id, tenant_id) = (user.id, tenant.id);
+    mocks
+        .sessions
+        .expect_create()
+        .withf(move |s, hash| {
+            s.user_id == user_id
+                && s.tenant_id == tenant_id
+                && s.idle_expires_at == now() + chrono::Duration::seconds(1800)
+                && s.absolute_expires_at == now() + chrono::Duration::hours(12)
+                && s.ip.as_deref() == Some("203.0.113.7")
+                && hash == "refresh-hash"
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    mocks
+        .users
+        .expect_record_login()
+        .withf(move |t, u, at| *t == tenant_id && *u == user_id && *at == now())
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let client = ClientInfo {
+        ip: Some("203.0.113.7".into()),
+        user_agent: Some("curl".into()),
+    };
+    let pair = mocks
+        .service()
+        .login("acme", "ADA@example.com", &password(), client)
+        .await
+        .expect("login");
+    assert_eq!(pair.access_token, format!("jwt-for-{user_id}"));
+    assert_eq!(pair.refresh_token, "refresh-token");
+    assert_eq!(pair.expires_in, 900);
+}
+
+#[tokio::test]
+async fn weak_hashes_are_upgraded_on_a_good_login() {
+    let tenant = acme();
+    let mut mocks = Mocks::new().with_account(&tenant, &ada(&tenant), Some("$argon2id$weak"));
+    mocks.hasher.expect_verify().returning(|_, _| {
+        Ok(PasswordCheck {
+            matches: true,
+            needs_rehash: true,
+        })
+    });
+    mocks
+        .hasher
+        .expect_hash()
+        .times(1)
+        .returning(|_| Ok("$argon2id$strong".into()));
+    mocks
+        .users
+        .expect_set_password_hash()
+        .withf(|_, _, hash, _| hash == "$argon2id$strong")
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    mocks.sessions.expect_create().returning(|_, _| Ok(()));
+    mocks
+        .users
+        .expect_record_login()
+        .returning(|_, _, _| Ok(()));
+    assert!(mocks
+        .service()
+        .login(
+            "acme",
+            "ada@example.com",
+            &password(),
+            ClientInfo::default()
+        )
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn an_inactive_account_with_the_right_password_is_forbidden() {
+    let tenant = acme();
+    let mut user = ada(&tenant);
+    user.status = UserStatus::Disabled;
+    let mut mocks = Mocks::new().with_account(&tenant, &user, Some("$argon2id$x"));
+    mocks.hasher.expect_verify().returning(|_, _| {
+        Ok(PasswordCheck {
+            matches: true,
+            needs_rehash: false,
+        })
+    });
+    mocks.sessions.expect_create().never();
+    let err = mocks
+        .service()
+        .login(
+            "acme",
+            "ada@example.com",
+            &password(),
+            ClientInfo::default(),
+        )
+        .await;
+    assert!(matches!(err, Err(CoreError::Forbidden(_))), "{err:?}");
+}
+
+fn live_session(user: &User) -> Session {
+    Session {
+        id: SessionId::new(),
+        tenant_id: user.tenant_id,
+        user_id: user.id,
+        created_at: now(),
+        last_seen_at: now(),
+        idle_expires_at: now() + chrono::Duration::minutes(30),
+        absolute_expires_at: now() + chrono::Duration::hours(12),
+        revoked_at: None,
+        revoked_reason: None,
+        ip: None,
+        user_agent: None,
+    }
+}
+
+#[tokio::test]
+async fn refresh_spends_the_presented_token_and_hands_out_the_next() {
+    let tenant = acme();
+    let user = ada(&tenant);
+    let session = live_session(&user);
+    let mut mocks = Mocks::new();
+    let rotated = session.clone();
+    mocks
+        .sessions
+        .expect_rotate_refresh()
+        .withf(|presented, next, at, idle| {
+            presented == "hash-of-old-token"
+                && next == "refresh-hash"
+                && *at == now()
+                && *idle == now() + chrono::Duration::seconds(1800)
+        })
+        .returning(move |_, _, _, _| Ok(RefreshOutcome::Rotated(rotated.clone())));
+    let u = user.clone();
+    mocks
+        .users
+        .expect_get()
+        .returning(move |_, _| Ok(Some(u.clone())));
+    let pair = mocks.service().refresh("old-token").await.expect("refresh");
+    assert_eq!(pair.session_id, session.id);
+    assert_eq!(pair.refresh_token, "refresh-token");
+}
+
+#[tokio::test]
+async fn a_replayed_or_unknown_refresh_token_is_refused() {
+    let user = ada(&acme());
+    let session = live_session(&user);
+    let mut mocks = Mocks::new();
+    mocks
+        .sessions
+        .expect_rotate_refresh()
+        .returning(move |_, _, _, _| Ok(RefreshOutcome::Reused(session.clone())));
+    let err = mocks.service().refresh("spent").await.expect_err("reuse");
+    assert!(err.to_string().contains("revoked"), "{err}");
+
+    let mut mocks = Mocks::new();
+    mocks
+        .sessions
+        .expect_rotate_refresh()
+        .returning(|_, _, _, _| Ok(RefreshOutcome::Invalid));
+    let err = mocks.service().refresh("garbage").await;
+    assert_eq!(
+        err,
+        Err(CoreError::Unauthenticated("invalid refresh token".into()))
+    );
+}
+
+#[tokio::test]
+async fn refresh_for_a_disabled_account_revokes_the_session() {
+    let mut user = ada(&acme());
+    user.status = UserStatus::Disabled;
+    let session = live_session(&user);
+    let mut mocks = Mocks::new();
+    let rotated = session.clone();
+    mocks
+        .sessions
+        .expect_rotate_refresh()
+        .returning(move |_, _, _, _| Ok(RefreshOutcome::Rotated(rotated.clone())));
+    let u = user.clone();
+    mocks
+        .users
+        .expect_get()
+        .returning(move |_, _| Ok(Some(u.clone())));
+    let id = session.id;
+    mocks
+        .sessions
+        .expect_revoke()
+        .withf(move |_, s, reason, _| *s == id && reason == "account_inactive")
+        .times(1)
+        .returning(|_, _, _, _| Ok(true));
+    assert!(matches!(
+        mocks.service().refresh("t").await,
+        Err(CoreError::Unauthenticated(_))
+    ));
+}
+
+#[tokio::test]
+async fn bearer_tokens_authenticate_only_while_their_session_lives() {
+    let user = ada(&acme());
+    let session = live_session(&user);
+    let (uid, tid, sid) = (user.id, user.tenant_id, session.id);
+    let mut mocks = Mocks::new();
+    mocks
+        .tokens
+        .expect_verify()
+        .returning(move |_| Ok(claims(uid, tid, sid)));
+    let live = session.clone();
+    mocks
+        .sessions
+        .expect_get()
+        .returning(move |_, _| Ok(Some(live.clone())));
+    let principal = mocks
+        .service()
+        .authenticate("jwt")
+        .await
+        .expect("principal");
+    assert_eq!(
+        (principal.user, principal.tenant, principal.session),
+        (uid, tid, sid)
+    );
+
+    let mut mocks = Mocks::new();
+    mocks
+        .tokens
+        .expect_verify()
+        .returning(move |_| Ok(claims(uid, tid, sid)));
+    let mut revoked = session.clone();
+    revoked.revoked_at = Some(now());
+    mocks
+        .sessions
+        .expect_get()
+        .returning(move |_, _| Ok(Some(revoked.clone())));
+    assert_eq!(
+        mocks.service().authenticate("jwt").await,
+        Err(CoreError::Unauthenticated("the session has ended".into()))
+    );
+
+    let mut mocks = Mocks::new();
+    mocks
+        .tokens
+        .expect_verify()
+        .returning(|_| Err(CoreError::Unauthenticated("token expired".into())));
+    mocks.sessions.expect_get().never();
+    assert_eq!(
+        mocks.service().authenticate("jwt").await,
+        Err(CoreError::Unauthenticated("token expired".into()))
+    );
+}
+
+#[tokio::test]
+async fn logout_revokes_the_callers_session() {
+    let user = ada(&acme());
+    let principal = Principal {
+        user: user.id,
+        tenant: user.tenant_id,
+        session: SessionId::new(),
+        roles: vec![],
+    };
+    let mut mocks = Mocks::new();
+    let sid = principal.session;
+    mocks
+        .sessions
+        .expect_revoke()
+        .withf(move |_, s, reason, _| *s == sid && reason == "logout")
+        .times(1)
+        .returning(|_, _, _, _| Ok(true));
+    assert!(mocks.service().logout(&principal).await.is_ok());
+}
