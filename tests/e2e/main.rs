@@ -6,6 +6,7 @@
 
 mod cli;
 mod keys;
+mod login;
 mod postgres;
 mod service;
 mod sqlite;

@@ -1,5 +1,6 @@
 //! Spawning the binary and talking HTTP/1.1 to it with nothing but the standard library.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -77,6 +78,22 @@ impl Service {
         request(&self.addr, "GET", path)
     }
 
+    /// A request with optional bearer token and JSON body → (status, body).
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        json: Option<&serde_json::Value>,
+    ) -> (u16, String) {
+        send(&self.addr, method, path, token, json)
+    }
+
+    /// What the service has written to stderr so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.try_iter().collect()
+    }
+
     /// Sends a signal (`TERM`, `INT`) with the system's `kill`.
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
@@ -114,15 +131,34 @@ impl Drop for Service {
 
 /// One HTTP/1.1 request on a fresh connection → (status, body).
 pub fn request(addr: &str, method: &str, path: &str) -> (u16, String) {
+    send(addr, method, path, None, None)
+}
+
+/// One HTTP/1.1 request with an optional bearer token and JSON body → (status, body).
+pub fn send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    json: Option<&serde_json::Value>,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write request");
+    let body = json.map(ToString::to_string).unwrap_or_default();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        let _ = write!(head, "Authorization: Bearer {token}\r\n");
+    }
+    if json.is_some() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    let _ = write!(head, "Content-Length: {}\r\n\r\n", body.len());
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body.as_bytes()))
+        .expect("write request");
     let mut raw = String::new();
     stream.read_to_string(&mut raw).expect("read response");
     let status = raw

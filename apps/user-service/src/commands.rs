@@ -4,7 +4,7 @@ use usvc_config::Config;
 
 use crate::http::server;
 use crate::state::AppState;
-use crate::{keys, wiring};
+use crate::{identity, keys, wiring};
 
 /// `user-service config`.
 pub fn print_config(config: &Config) {
@@ -27,7 +27,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let db = wiring::connect(&config).await?;
     let tokens = keys::start(&config, db.signing_keys.clone(), keys::secret_box(&config)?).await?;
-    server::run(&config, AppState::new(db, tokens)).await
+    let hasher = identity::hasher()?;
+    identity::bootstrap(&config, &db, &hasher).await?;
+    let auth = identity::auth(&config, &db, tokens.clone(), hasher);
+    server::run(&config, AppState::new(db, tokens, auth)).await
 }
 
 /// `user-service admin rotate-keys`.

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod commands;
 pub mod http;
+pub mod identity;
 pub mod keys;
 pub mod metrics_registry;
 pub mod process_stats;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_security::JwtService;
+use usvc_user::AuthService;
 
 use crate::wiring::Database;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub db: Database,
     /// Access tokens and the JWKS.
     pub tokens: Arc<JwtService>,
+    /// Login, refresh, logout, bearer authentication.
+    pub auth: Arc<AuthService>,
     /// All named caches, for reporting.
     pub caches: Arc<CacheRegistry>,
     /// Aggregate figures (tenant count, …) by name.
@@ -41,13 +44,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State around a connected database and a loaded key ring.
-    pub fn new(db: Database, tokens: Arc<JwtService>) -> Self {
+    /// State around a connected database, a loaded key ring and the auth service.
+    pub fn new(db: Database, tokens: Arc<JwtService>, auth: Arc<AuthService>) -> Self {
         let caches = Arc::new(CacheRegistry::new(db.invalidation.clone()));
         let analytics = caches.create(ANALYTICS_CACHE);
         Self {
             db,
             tokens,
+            auth,
             caches,
             analytics,
             metrics: crate::metrics_registry::handle(),

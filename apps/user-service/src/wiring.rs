@@ -8,7 +8,10 @@ use anyhow::Context as _;
 use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
-use usvc_core::ports::{HealthCheck, Invalidation, SigningKeyRepository, TenantRepository};
+use usvc_core::ports::{
+    HealthCheck, Invalidation, SessionRepository, SigningKeyRepository, TenantRepository,
+    UserRepository,
+};
 
 /// The store behind its ports.
 #[derive(Clone)]
@@ -19,6 +22,10 @@ pub struct Database {
     pub tenants: Arc<dyn TenantRepository>,
     /// Access-token signing keys.
     pub signing_keys: Arc<dyn SigningKeyRepository>,
+    /// Users and credentials.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions and refresh tokens.
+    pub sessions: Arc<dyn SessionRepository>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -81,6 +88,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
                 backend: "sqlite",
                 tenants: store.clone(),
                 signing_keys: store.clone(),
+                users: store.clone(),
+                sessions: store.clone(),
                 health: store,
                 invalidation: Arc::new(LocalInvalidation::new()),
             })
@@ -105,6 +114,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
                 backend: "postgres",
                 tenants: store.clone(),
                 signing_keys: store.clone(),
+                users: store.clone(),
+                sessions: store.clone(),
                 health: store,
                 invalidation,
             })

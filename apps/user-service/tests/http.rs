@@ -123,8 +123,8 @@ async fn detailed_health_reports_measured_figures() {
     assert_eq!(first["service"], "user-service");
     assert_eq!(first["status"], "healthy");
     assert_eq!(
-        first["business_metrics"]["tenants"], 2,
-        "counted from the database"
+        first["business_metrics"]["tenants"], 3,
+        "counted from the database: `default` (bootstrap) and the two created here"
     );
     let db = &first["infrastructure_status"]["database_connection"];
     assert_eq!(db["status"], "healthy");
@@ -162,8 +162,8 @@ async fn an_in_memory_database_is_migrated_and_served() {
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = test::read_body_json(res).await;
     assert_eq!(
-        body["business_metrics"]["tenants"], 0,
-        "the tenants table exists: {body}"
+        body["business_metrics"]["tenants"], 1,
+        "migrated and bootstrapped in the one in-memory database: {body}"
     );
 }
 

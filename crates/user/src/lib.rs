@@ -6,7 +6,9 @@
 //! detection, logout, bearer authentication); profiles, MFA and authorization come next.
 
 mod auth;
+mod bootstrap;
 mod tenants;
 
 pub use auth::{AuthPorts, AuthService, ClientInfo, SessionPolicy, TokenPair};
+pub use bootstrap::{bootstrap, Bootstrap, DEFAULT_TENANT};
 pub use tenants::TenantService;

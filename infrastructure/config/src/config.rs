@@ -85,6 +85,10 @@ pub struct Config {
     pub jwt_audience: String,
     /// `MASTER_KEY` (base64), if configured.
     pub master_key: Option<String>,
+    /// `BOOTSTRAP_ADMIN_EMAIL`.
+    pub bootstrap_admin_email: String,
+    /// `BOOTSTRAP_ADMIN_PASSWORD`, if configured.
+    pub bootstrap_admin_password: Option<String>,
     /// `WORKERS`, with 0 resolved to the number of cores.
     pub workers: usize,
     /// `MAX_BODY_BYTES`.
@@ -138,6 +142,21 @@ impl Config {
             jwt_issuer: raw.parse("JWT_ISSUER", values::non_empty)?,
             jwt_audience: raw.parse("JWT_AUDIENCE", values::non_empty)?,
             master_key: raw.parse("MASTER_KEY", values::optional_base64_key)?,
+            bootstrap_admin_email: raw.parse("BOOTSTRAP_ADMIN_EMAIL", |v| {
+                let v = v.trim();
+                if v.contains('@') && v.len() >= 3 {
+                    Ok(v.to_owned())
+                } else {
+                    Err(())
+                }
+            })?,
+            bootstrap_admin_password: raw.parse("BOOTSTRAP_ADMIN_PASSWORD", |v| {
+                match v.chars().count() {
+                    0 => Ok(None),
+                    8..=256 => Ok(Some(v.to_owned())),
+                    _ => Err(()),
+                }
+            })?,
             workers: if workers == 0 {
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
             } else {

@@ -112,6 +112,19 @@ pub const SETTINGS: &[Setting] = &[
         "non-empty text",
         "`aud` of issued access tokens; the only audience accepted",
     ),
+    s(
+        "BOOTSTRAP_ADMIN_EMAIL",
+        "admin@user-service.local",
+        "an email address",
+        "owner of tenant `default`, created when the database has no tenant yet",
+    ),
+    Setting {
+        env: "BOOTSTRAP_ADMIN_PASSWORD",
+        default: "",
+        allowed: "empty or 8-256 characters",
+        help: "that owner's password; empty: a random one, printed once to stderr",
+        secret: true,
+    },
     Setting {
         env: "MASTER_KEY",
         default: "",

@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::http::{health, jwks, metrics, problem};
+use crate::http::{auth, health, jwks, metrics, problem, profile};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -22,15 +22,40 @@ use crate::http::{health, jwks, metrics, problem};
         health::detailed,
         metrics::metrics,
         jwks::jwks,
+        auth::login,
+        auth::refresh,
+        auth::logout,
+        profile::get_profile,
     ),
     components(schemas(problem::Problem)),
+    modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness, readiness and detailed health"),
         (name = "operations", description = "Metrics for Prometheus"),
         (name = "auth", description = "Authentication and token verification"),
+        (name = "users", description = "Users and profiles"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the authenticated operations refer to.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The OpenAPI document.
 pub async fn openapi_json() -> HttpResponse {

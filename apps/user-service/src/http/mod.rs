@@ -1,10 +1,13 @@
 //! The actix-web inbound adapter: routes, error mapping and middleware.
 
+pub mod auth;
+pub mod authenticated;
 pub mod docs;
 pub mod health;
 pub mod jwks;
 pub mod metrics;
 pub mod problem;
+pub mod profile;
 pub mod request_context;
 pub mod server;
 
@@ -67,6 +70,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/health/detailed", "GET").route(web::get().to(health::detailed)))
     .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
     .service(resource("/.well-known/jwks.json", "GET").route(web::get().to(jwks::jwks)))
+    .service(resource("/api/v1/auth/login", "POST").route(web::post().to(auth::login)))
+    .service(resource("/api/v1/auth/refresh", "POST").route(web::post().to(auth::refresh)))
+    .service(resource("/api/v1/auth/logout", "POST").route(web::post().to(auth::logout)))
+    .service(resource("/api/v1/users/profile", "GET").route(web::get().to(profile::get_profile)))
     .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi_json)))
     .service(resource("/docs", "GET").route(web::get().to(docs::docs_page)));
 }

@@ -109,6 +109,11 @@ impl ResponseError for ApiError {
             tracing::error!(error = %message, "internal error");
         }
         let mut response = self.problem().response();
+        if let CoreError::Unauthenticated(_) = &self.0 {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let CoreError::RateLimited { retry_after_secs } = &self.0 {
             if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

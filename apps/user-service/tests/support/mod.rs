@@ -1,4 +1,6 @@
 //! Builds the real application stack for `actix_web::test`, on a fresh SQLite database.
+//! (Each test binary uses a different subset of these helpers.)
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -21,10 +23,21 @@ fn store_runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// A configuration with the given database URL.
+/// The bootstrap owner every test state starts with.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// Their password.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A configuration with the given database URL (and the bootstrap owner above).
 pub fn config(database_url: &str) -> Config {
-    let env: HashMap<String, String> =
-        [("DATABASE_URL".to_owned(), database_url.to_owned())].into();
+    let env: HashMap<String, String> = [
+        ("DATABASE_URL", database_url),
+        ("BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
+        ("BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
     Config::load(&ConfigSources { file: None, env }).expect("valid config")
 }
 
@@ -46,19 +59,27 @@ pub async fn connect(config: Config) -> Database {
         .expect("connect")
 }
 
-/// Application state on a connected database: a key ring under a fresh master key.
+/// Application state on a connected database, wired as `serve` wires it: a key ring under a
+/// fresh master key, the bootstrap owner, the auth service.
 pub async fn state_on(db: Database) -> AppState {
     let config = config("sqlite::memory:");
     let secrets: Arc<dyn usvc_core::ports::SecretBox> = Arc::new(
         usvc_security::AesGcmSecretBox::new(&usvc_security::MasterKey::generate().expect("key")),
     );
-    let repo = db.signing_keys.clone();
-    let tokens = store_runtime()
-        .spawn(async move { user_service::keys::start(&config, repo, secrets).await })
+    store_runtime()
+        .spawn(async move {
+            let tokens = user_service::keys::start(&config, db.signing_keys.clone(), secrets)
+                .await
+                .expect("key ring");
+            let hasher = user_service::identity::hasher().expect("hasher");
+            user_service::identity::bootstrap(&config, &db, &hasher)
+                .await
+                .expect("bootstrap");
+            let auth = user_service::identity::auth(&config, &db, tokens.clone(), hasher);
+            AppState::new(db, tokens, auth)
+        })
         .await
         .expect("join")
-        .expect("key ring");
-    AppState::new(db, tokens)
 }
 
 /// Application state on a fresh database (keep the directory alive for the test).

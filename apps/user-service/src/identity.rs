@@ -1,0 +1,87 @@
+//! Wiring of the identity domain: the password hasher, the auth service and the first-start
+//! bootstrap.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use usvc_config::Config;
+use usvc_core::ports::{Clock, OpaqueTokens, PasswordHasher, SystemClock};
+use usvc_core::Password;
+use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens};
+use usvc_user::{AuthPorts, AuthService, Bootstrap, SessionPolicy};
+
+use crate::wiring::Database;
+
+/// A session ends this long after login whatever happens (a tenant setting arrives later).
+pub const ABSOLUTE_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+
+/// argon2id at OWASP parameters, one hash per core at a time, on the current (multi-threaded)
+/// runtime's blocking pool.
+pub fn hasher() -> anyhow::Result<Arc<dyn PasswordHasher>> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    Ok(Arc::new(Argon2Hasher::new(
+        HashParams::OWASP,
+        cores,
+        tokio::runtime::Handle::current(),
+    )?))
+}
+
+/// The auth service over the database, the key ring and the hasher.
+pub fn auth(
+    config: &Config,
+    db: &Database,
+    tokens: Arc<JwtService>,
+    hasher: Arc<dyn PasswordHasher>,
+) -> Arc<AuthService> {
+    Arc::new(AuthService::new(
+        AuthPorts {
+            tenants: db.tenants.clone(),
+            users: db.users.clone(),
+            sessions: db.sessions.clone(),
+            hasher,
+            tokens,
+            opaque: Arc::new(RandomTokens),
+            clock: Arc::new(SystemClock),
+        },
+        SessionPolicy {
+            idle: config.session_ttl,
+            absolute: ABSOLUTE_SESSION_LIFETIME,
+        },
+    ))
+}
+
+/// Creates tenant `default` and its owner on an empty database. A generated password is
+/// printed once to stderr (not to the log, which may be shipped elsewhere).
+pub async fn bootstrap(
+    config: &Config,
+    db: &Database,
+    hasher: &Arc<dyn PasswordHasher>,
+) -> anyhow::Result<()> {
+    let opaque: Arc<dyn OpaqueTokens> = Arc::new(RandomTokens);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let outcome = usvc_user::bootstrap(
+        &db.tenants,
+        &db.users,
+        hasher,
+        &opaque,
+        &clock,
+        &config.bootstrap_admin_email,
+        config.bootstrap_admin_password.clone().map(Password::new),
+    )
+    .await?;
+    if let Bootstrap::Created {
+        email,
+        generated_password,
+    } = outcome
+    {
+        tracing::info!(email = %email, "created tenant `default` and its owner");
+        if let Some(password) = generated_password {
+            eprintln!(
+                "user-service: created tenant `default` with owner {email} and password {} \
+                 (shown only now; set BOOTSTRAP_ADMIN_PASSWORD to choose it)",
+                password.expose()
+            );
+        }
+    }
+    Ok(())
+}

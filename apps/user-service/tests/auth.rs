@@ -1,0 +1,241 @@
+//! The login flow over HTTP: login, the authenticated profile, refresh with rotation and reuse
+//! detection, logout — and every way in that must stay shut.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use actix_http::body::MessageBody;
+use actix_http::Request;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::{test, Error};
+use serde_json::{json, Value};
+use user_service::http::{build_app, routes};
+
+const MAX_BODY: usize = 1024 * 1024;
+
+async fn post<S, B>(app: &S, uri: &str, body: Value) -> (StatusCode, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(
+        app,
+        test::TestRequest::post()
+            .uri(uri)
+            .set_json(body)
+            .to_request(),
+    )
+    .await;
+    let status = res.status();
+    let bytes = test::read_body(res).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn get_with<S, B>(app: &S, uri: &str, token: &str) -> ServiceResponse<B>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    let req = test::TestRequest::get()
+        .uri(uri)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .to_request();
+    test::call_service(app, req).await
+}
+
+fn admin_login() -> Value {
+    json!({"email": support::ADMIN_EMAIL, "password": support::ADMIN_PASSWORD})
+}
+
+#[actix_web::test]
+async fn the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+
+    let (status, pair) = post(&app, "/api/v1/auth/login", admin_login()).await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    assert_eq!(pair["token_type"], "Bearer");
+    assert!(pair["expires_in"].as_u64().is_some_and(|s| s > 0));
+    let access = pair["access_token"].as_str().expect("access").to_owned();
+    let refresh = pair["refresh_token"].as_str().expect("refresh").to_owned();
+
+    let res = get_with(&app, "/api/v1/users/profile", &access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let profile: Value = test::read_body_json(res).await;
+    assert_eq!(profile["email"], support::ADMIN_EMAIL);
+    assert_eq!(profile["roles"], json!(["owner"]));
+    assert_eq!(profile["status"], "active");
+    assert!(
+        profile["last_login_at"].is_string(),
+        "the login was recorded"
+    );
+
+    let (status, next) = post(
+        &app,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": refresh}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{next}");
+    assert_ne!(next["refresh_token"], pair["refresh_token"], "rotated");
+    assert_eq!(next["session_id"], pair["session_id"], "same session");
+    let access2 = next["access_token"].as_str().expect("access").to_owned();
+
+    let req = test::TestRequest::post()
+        .uri("/api/v1/auth/logout")
+        .insert_header(("Authorization", format!("Bearer {access2}")))
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, req).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    for token in [&access, &access2] {
+        let res = get_with(&app, "/api/v1/users/profile", token).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "tokens of a logged-out session die"
+        );
+    }
+    let (status, _) = post(
+        &app,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": next["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn wrong_tenant_email_or_password_all_get_the_same_401() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let attempts = [
+        json!({"email": support::ADMIN_EMAIL, "password": "wrong password"}),
+        json!({"email": "nobody@example.com", "password": support::ADMIN_PASSWORD}),
+        json!({"tenant": "other", "email": support::ADMIN_EMAIL, "password": support::ADMIN_PASSWORD}),
+        json!({"tenant": "NOT a slug", "email": support::ADMIN_EMAIL, "password": support::ADMIN_PASSWORD}),
+        json!({"email": "not-an-email", "password": support::ADMIN_PASSWORD}),
+    ];
+    let mut bodies = Vec::new();
+    for attempt in attempts {
+        let (status, body) = post(&app, "/api/v1/auth/login", attempt).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["code"], "unauthenticated");
+        bodies.push(body["detail"].clone());
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "one answer for all: {bodies:?}"
+    );
+}
+
+#[actix_web::test]
+async fn bad_login_bodies_are_400_problems() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    for body in [
+        json!({"email": support::ADMIN_EMAIL}),
+        json!({"email": support::ADMIN_EMAIL, "password": "x", "admin": true}),
+        json!({"email": 42, "password": "x"}),
+    ] {
+        let (status, problem) = post(&app, "/api/v1/auth/login", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["code"], "invalid_body");
+    }
+}
+
+#[actix_web::test]
+async fn a_replayed_refresh_token_revokes_the_session() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (_, pair) = post(&app, "/api/v1/auth/login", admin_login()).await;
+    let first = pair["refresh_token"].clone();
+    let (status, next) = post(
+        &app,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": first}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, problem) = post(
+        &app,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": first}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("revoked"),
+        "{problem}"
+    );
+    // The thief's replay killed the session for the holder of the newer tokens too.
+    let (status, _) = post(
+        &app,
+        "/api/v1/auth/refresh",
+        json!({"refresh_token": next["refresh_token"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let res = get_with(
+        &app,
+        "/api/v1/users/profile",
+        next["access_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn the_profile_needs_a_valid_bearer_token() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/api/v1/users/profile")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    for header in [
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer",
+        "Bearer not.a.jwt",
+        "Token abc",
+    ] {
+        let req = test::TestRequest::get()
+            .uri("/api/v1/users/profile")
+            .insert_header(("Authorization", header))
+            .to_request();
+        assert_eq!(
+            test::call_service(&app, req).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{header}"
+        );
+    }
+    // A token that is well formed but has never been issued by us.
+    let forged = "eyJhbGciOiJub25lIiwia2lkIjoieCJ9.eyJzdWIiOiJ4In0.";
+    let res = get_with(&app, "/api/v1/users/profile", forged).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,185 @@
+//! First start: an empty database gets tenant `default` and its first owner.
+
+use std::sync::Arc;
+
+use usvc_core::ports::{Clock, OpaqueTokens, PasswordHasher, TenantRepository, UserRepository};
+use usvc_core::{CoreError, Email, NewTenant, Password, User};
+
+/// The tenant every installation starts with (logins without `tenant` use it).
+pub const DEFAULT_TENANT: &str = "default";
+
+/// What bootstrapping did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// The database already had tenants; nothing was touched.
+    AlreadyDone,
+    /// Tenant `default` and its owner were created. `generated_password` is set when no
+    /// password was configured: it must be shown to the operator once and never again.
+    Created {
+        /// The owner's email.
+        email: Email,
+        /// The password made up for the owner, if none was configured.
+        generated_password: Option<Password>,
+    },
+}
+
+/// Creates tenant `default` with an owner `email` / `password` (a random one if `None`) when
+/// no tenant exists yet. Safe when several replicas start at once: the losers of the race see
+/// the slug taken and report `AlreadyDone`.
+pub async fn bootstrap(
+    tenants: &Arc<dyn TenantRepository>,
+    users: &Arc<dyn UserRepository>,
+    hasher: &Arc<dyn PasswordHasher>,
+    opaque: &Arc<dyn OpaqueTokens>,
+    clock: &Arc<dyn Clock>,
+    email: &str,
+    password: Option<Password>,
+) -> Result<Bootstrap, CoreError> {
+    if tenants.count().await? > 0 {
+        return Ok(Bootstrap::AlreadyDone);
+    }
+    let email = Email::parse(email)
+        .map_err(|_| CoreError::invalid("BOOTSTRAP_ADMIN_EMAIL", "is not a valid email address"))?;
+    let (password, generated) = match password {
+        Some(p) => (p, false),
+        None => (Password::new(opaque.generate()?.token), true),
+    };
+    let now = clock.now();
+    let tenant = NewTenant::parse(DEFAULT_TENANT, "Default")?.into_tenant(now);
+    match tenants.create(&tenant).await {
+        Ok(()) => {}
+        Err(CoreError::Conflict(_)) => return Ok(Bootstrap::AlreadyDone),
+        Err(e) => return Err(e),
+    }
+    let owner = User::new(tenant.id, email.clone(), vec!["owner".into()], now);
+    let hash = hasher.hash(&password).await?;
+    users.create(&owner, Some(hash)).await?;
+    Ok(Bootstrap::Created {
+        email,
+        generated_password: generated.then_some(password),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use usvc_core::ports::{
+        MockClock, MockOpaqueTokens, MockPasswordHasher, MockTenantRepository, MockUserRepository,
+        OpaqueToken,
+    };
+
+    use super::*;
+
+    fn clock() -> Arc<dyn Clock> {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(Utc::now);
+        Arc::new(clock)
+    }
+
+    fn opaque() -> Arc<dyn OpaqueTokens> {
+        let mut opaque = MockOpaqueTokens::new();
+        opaque.expect_generate().returning(|| {
+            Ok(OpaqueToken {
+                token: "generated-secret".into(),
+                hash: "h".into(),
+            })
+        });
+        Arc::new(opaque)
+    }
+
+    #[tokio::test]
+    async fn an_empty_database_gets_the_default_tenant_and_an_owner() {
+        let mut tenants = MockTenantRepository::new();
+        tenants.expect_count().returning(|| Ok(0));
+        tenants
+            .expect_create()
+            .withf(|t| t.slug.as_str() == "default")
+            .times(1)
+            .returning(|_| Ok(()));
+        let mut users = MockUserRepository::new();
+        users
+            .expect_create()
+            .withf(|u, hash| {
+                u.roles == ["owner"]
+                    && u.email.as_str() == "root@example.com"
+                    && hash.as_deref() == Some("$hash")
+            })
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .withf(|p| p.expose() == "generated-secret")
+            .returning(|_| Ok("$hash".into()));
+        let (tenants, users, hasher): (
+            Arc<dyn TenantRepository>,
+            Arc<dyn UserRepository>,
+            Arc<dyn PasswordHasher>,
+        ) = (Arc::new(tenants), Arc::new(users), Arc::new(hasher));
+        let outcome = bootstrap(
+            &tenants,
+            &users,
+            &hasher,
+            &opaque(),
+            &clock(),
+            "root@example.com",
+            None,
+        )
+        .await
+        .expect("bootstrap");
+        match outcome {
+            Bootstrap::Created {
+                email,
+                generated_password: Some(p),
+            } => {
+                assert_eq!(email.as_str(), "root@example.com");
+                assert_eq!(p.expose(), "generated-secret");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_database_with_tenants_or_a_lost_race_is_left_alone() {
+        let mut tenants = MockTenantRepository::new();
+        tenants.expect_count().returning(|| Ok(3));
+        tenants.expect_create().never();
+        let tenants: Arc<dyn TenantRepository> = Arc::new(tenants);
+        let users: Arc<dyn UserRepository> = Arc::new(MockUserRepository::new());
+        let hasher: Arc<dyn PasswordHasher> = Arc::new(MockPasswordHasher::new());
+        let pw = Some(Password::new("configured"));
+        assert_eq!(
+            bootstrap(
+                &tenants,
+                &users,
+                &hasher,
+                &opaque(),
+                &clock(),
+                "a@example.com",
+                pw.clone()
+            )
+            .await,
+            Ok(Bootstrap::AlreadyDone)
+        );
+
+        let mut racing = MockTenantRepository::new();
+        racing.expect_count().returning(|| Ok(0));
+        racing
+            .expect_create()
+            .returning(|_| Err(CoreError::Conflict("slug taken".into())));
+        let racing: Arc<dyn TenantRepository> = Arc::new(racing);
+        assert_eq!(
+            bootstrap(
+                &racing,
+                &users,
+                &hasher,
+                &opaque(),
+                &clock(),
+                "a@example.com",
+                pw
+            )
+            .await,
+            Ok(Bootstrap::AlreadyDone)
+        );
+    }
+}
