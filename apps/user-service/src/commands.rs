@@ -29,8 +29,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let tokens = keys::start(&config, db.signing_keys.clone(), keys::secret_box(&config)?).await?;
     let hasher = identity::hasher()?;
     identity::bootstrap(&config, &db, &hasher).await?;
-    let auth = identity::auth(&config, &db, tokens.clone(), hasher);
-    server::run(&config, AppState::new(db, tokens, auth)).await
+    let caches = AppState::caches(&db);
+    let auth = identity::auth(&config, &db, tokens.clone(), hasher, &caches);
+    server::run(&config, AppState::new(db, tokens, auth, caches)).await
 }
 
 /// `user-service admin rotate-keys`.

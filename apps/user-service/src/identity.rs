@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use usvc_cache::{CacheRegistry, CacheSpec};
 use usvc_config::Config;
 use usvc_core::ports::{Clock, OpaqueTokens, PasswordHasher, SystemClock};
 use usvc_core::Password;
@@ -26,12 +27,14 @@ pub fn hasher() -> anyhow::Result<Arc<dyn PasswordHasher>> {
     )?))
 }
 
-/// The auth service over the database, the key ring and the hasher.
+/// The auth service over the database, the key ring and the hasher, with its hot-path caches
+/// (`jwt-tokens`, and `user-sessions` with `SESSION_TTL`) registered in `caches`.
 pub fn auth(
     config: &Config,
     db: &Database,
     tokens: Arc<JwtService>,
     hasher: Arc<dyn PasswordHasher>,
+    caches: &CacheRegistry,
 ) -> Arc<AuthService> {
     Arc::new(AuthService::new(
         AuthPorts {
@@ -42,6 +45,8 @@ pub fn auth(
             tokens,
             opaque: Arc::new(RandomTokens),
             clock: Arc::new(SystemClock),
+            verified_tokens: caches.create(CacheSpec::JWT_TOKENS),
+            live_sessions: caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl)),
         },
         SessionPolicy {
             idle: config.session_ttl,

@@ -44,9 +44,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State around a connected database, a loaded key ring and the auth service.
-    pub fn new(db: Database, tokens: Arc<JwtService>, auth: Arc<AuthService>) -> Self {
-        let caches = Arc::new(CacheRegistry::new(db.invalidation.clone()));
+    /// The cache registry on the database's invalidation bus (create it first: the domain
+    /// services register their named caches in it).
+    pub fn caches(db: &Database) -> Arc<CacheRegistry> {
+        Arc::new(CacheRegistry::new(db.invalidation.clone()))
+    }
+
+    /// State around a connected database, a loaded key ring, the auth service and the caches.
+    pub fn new(
+        db: Database,
+        tokens: Arc<JwtService>,
+        auth: Arc<AuthService>,
+        caches: Arc<CacheRegistry>,
+    ) -> Self {
         let analytics = caches.create(ANALYTICS_CACHE);
         Self {
             db,

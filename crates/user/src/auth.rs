@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use usvc_core::ports::{
-    Clock, OpaqueTokens, PasswordHasher, SessionRepository, TenantRepository, TokenRequest,
-    TokenService, UserRepository,
+    AccessClaims, Cache, Clock, OpaqueTokens, PasswordHasher, SessionRepository, TenantRepository,
+    TokenRequest, TokenService, UserRepository,
 };
 use usvc_core::{
     CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId, Slug, TenantStatus,
@@ -59,6 +59,8 @@ pub struct AuthService {
     tokens: Arc<dyn TokenService>,
     opaque: Arc<dyn OpaqueTokens>,
     clock: Arc<dyn Clock>,
+    verified_tokens: Arc<dyn Cache<String, AccessClaims>>,
+    live_sessions: Arc<dyn Cache<SessionId, Session>>,
     policy: SessionPolicy,
 }
 
@@ -78,6 +80,10 @@ pub struct AuthPorts {
     pub opaque: Arc<dyn OpaqueTokens>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// `jwt-tokens`: verified claims by SHA-256 of the token, kept no longer than its `exp`.
+    pub verified_tokens: Arc<dyn Cache<String, AccessClaims>>,
+    /// `user-sessions`: sessions by id; every revocation invalidates its entry everywhere.
+    pub live_sessions: Arc<dyn Cache<SessionId, Session>>,
 }
 
 fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
@@ -97,6 +103,8 @@ impl AuthService {
             tokens: ports.tokens,
             opaque: ports.opaque,
             clock: ports.clock,
+            verified_tokens: ports.verified_tokens,
+            live_sessions: ports.live_sessions,
             policy,
         }
     }
@@ -228,6 +236,7 @@ impl AuthService {
             .await?;
         match outcome {
             RefreshOutcome::Rotated(session) => {
+                self.forget_session(session.id).await?;
                 let user = self
                     .users
                     .get(session.tenant_id, session.user_id)
@@ -242,6 +251,7 @@ impl AuthService {
                             now,
                         )
                         .await?;
+                    self.forget_session(session.id).await?;
                     return Err(CoreError::Unauthenticated(
                         "the account is not active".into(),
                     ));
@@ -250,6 +260,7 @@ impl AuthService {
             }
             RefreshOutcome::Reused(session) => {
                 tracing::warn!(session = %session.id, "refresh token reuse; session revoked");
+                self.forget_session(session.id).await?;
                 Err(CoreError::Unauthenticated(
                     "refresh token already used; the session has been revoked".into(),
                 ))
@@ -260,28 +271,81 @@ impl AuthService {
         }
     }
 
-    /// Ends the caller's session: its access and refresh tokens stop working.
+    /// Ends the caller's session: its access and refresh tokens stop working, here at once and
+    /// on every other replica as soon as the invalidation reaches it.
     pub async fn logout(&self, principal: &Principal) -> Result<(), CoreError> {
+        let now = self.clock.now();
         self.sessions
-            .revoke(
-                principal.tenant,
-                principal.session,
-                "logout".into(),
-                self.clock.now(),
-            )
-            .await
-            .map(|_| ())
+            .revoke(principal.tenant, principal.session, "logout".into(), now)
+            .await?;
+        self.forget_session(principal.session).await
+    }
+
+    /// Drops a session from the `user-sessions` cache on every replica.
+    async fn forget_session(&self, id: SessionId) -> Result<(), CoreError> {
+        self.live_sessions.invalidate(&id).await
+    }
+
+    /// The claims of a bearer token: from the `jwt-tokens` cache, or verified (signature,
+    /// algorithm, `kid`, issuer, audience, `exp`, `nbf`) and then cached until its `exp`.
+    fn verified(&self, bearer: &str, now: DateTime<Utc>) -> Result<AccessClaims, CoreError> {
+        let key = self.opaque.hash(bearer);
+        if let Some(claims) = self.verified_tokens.get(&key) {
+            if claims.exp > now.timestamp() {
+                return Ok(claims);
+            }
+        }
+        let claims = self.tokens.verify(bearer)?;
+        let remaining = u64::try_from(claims.exp - now.timestamp()).unwrap_or(0);
+        self.verified_tokens
+            .insert_for(key, claims.clone(), Duration::from_secs(remaining));
+        Ok(claims)
+    }
+
+    /// The session, from the `user-sessions` cache (one load per session, single flight).
+    /// A cached session that looks expired is re-read: another replica may have extended it.
+    async fn session(
+        &self,
+        claims: &AccessClaims,
+        now: DateTime<Utc>,
+    ) -> Result<Session, CoreError> {
+        let ended = || CoreError::Unauthenticated("the session has ended".into());
+        let (sessions, tenant, id) = (self.sessions.clone(), claims.tid, claims.sid);
+        let load = move || -> usvc_core::ports::CacheLoad<'static, Session> {
+            let sessions = sessions.clone();
+            Box::pin(async move {
+                sessions
+                    .get(tenant, id)
+                    .await?
+                    .ok_or_else(|| CoreError::NotFound("session".into()))
+            })
+        };
+        let cached = match self.live_sessions.get_or_load(id, load()).await {
+            Ok(session) => session,
+            Err(CoreError::NotFound(_)) => return Err(ended()),
+            Err(e) => return Err(e),
+        };
+        if cached.is_live(now) || cached.revoked_at.is_some() {
+            return Ok(cached);
+        }
+        match load().await {
+            Ok(fresh) => {
+                self.live_sessions.insert(id, fresh.clone());
+                Ok(fresh)
+            }
+            Err(CoreError::NotFound(_)) => Err(ended()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The principal a bearer token stands for, if its signature, claims and session hold.
+    /// The hot path: a repeat caller costs a hash and two cache hits, no I/O.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, CoreError> {
-        let claims = self.tokens.verify(bearer)?;
-        let live = self
-            .sessions
-            .get(claims.tid, claims.sid)
-            .await?
-            .is_some_and(|s| s.user_id == claims.sub && s.is_live(self.clock.now()));
-        if !live {
+        let now = self.clock.now();
+        let claims = self.verified(bearer, now)?;
+        let session = self.session(&claims, now).await?;
+        let owned = session.user_id == claims.sub && session.tenant_id == claims.tid;
+        if !owned || !session.is_live(now) {
             return Err(CoreError::Unauthenticated("the session has ended".into()));
         }
         Ok(Principal {

@@ -88,13 +88,6 @@ where
         cache
     }
 
-    /// Stores a value that must not outlive `ttl` even if the cache's TTL is longer
-    /// (a token cached until its `exp`).
-    pub fn insert_for(&self, key: K, value: V, ttl: Duration) {
-        let expires_at = Instant::now() + ttl.min(self.spec.ttl);
-        self.inner.insert(key, Entry { value, expires_at });
-    }
-
     fn apply(&self, message: &InvalidationMessage) {
         // `*` means every cache: a replica that may have missed messages starts afresh.
         if message.cache != self.spec.name && message.cache != "*" {
@@ -177,6 +170,11 @@ where
 
     fn insert(&self, key: K, value: V) {
         self.insert_for(key, value, self.spec.ttl);
+    }
+
+    fn insert_for(&self, key: K, value: V, ttl: Duration) {
+        let expires_at = Instant::now() + ttl.min(self.spec.ttl);
+        self.inner.insert(key, Entry { value, expires_at });
     }
 
     async fn invalidate(&self, key: &K) -> Result<(), CoreError> {

@@ -75,8 +75,9 @@ pub async fn state_on(db: Database) -> AppState {
             user_service::identity::bootstrap(&config, &db, &hasher)
                 .await
                 .expect("bootstrap");
-            let auth = user_service::identity::auth(&config, &db, tokens.clone(), hasher);
-            AppState::new(db, tokens, auth)
+            let caches = AppState::caches(&db);
+            let auth = user_service::identity::auth(&config, &db, tokens.clone(), hasher, &caches);
+            AppState::new(db, tokens, auth, caches)
         })
         .await
         .expect("join")

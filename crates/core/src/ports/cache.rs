@@ -32,6 +32,10 @@ where
     /// Stores a value with the cache's TTL.
     fn insert(&self, key: K, value: V);
 
+    /// Stores a value that must not be served after `ttl` (nor after the cache's own TTL):
+    /// a verified token is cached until its `exp`, never longer.
+    fn insert_for(&self, key: K, value: V, ttl: std::time::Duration);
+
     /// Drops one key here and on every other replica.
     async fn invalidate(&self, key: &K) -> Result<(), CoreError>;
 

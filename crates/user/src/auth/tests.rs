@@ -89,6 +89,8 @@ impl Mocks {
     fn service(self) -> AuthService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
+        let bus: Arc<dyn usvc_core::ports::Invalidation> =
+            Arc::new(usvc_cache::LocalInvalidation::new());
         AuthService::new(
             AuthPorts {
                 tenants: Arc::new(self.tenants),
@@ -98,6 +100,14 @@ impl Mocks {
                 tokens: Arc::new(self.tokens),
                 opaque: Arc::new(self.opaque),
                 clock: Arc::new(clock),
+                verified_tokens: usvc_cache::NamedCache::new(
+                    usvc_cache::CacheSpec::JWT_TOKENS,
+                    bus.clone(),
+                ),
+                live_sessions: usvc_cache::NamedCache::new(
+                    usvc_cache::CacheSpec::USER_SESSIONS,
+                    bus,
+                ),
             },
             policy(),
         )
@@ -474,4 +484,64 @@ async fn logout_revokes_the_callers_session() {
         .times(1)
         .returning(|_, _, _, _| Ok(true));
     assert!(mocks.service().logout(&principal).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_repeat_caller_is_verified_and_loaded_once() {
+    let user = ada(&acme());
+    let session = live_session(&user);
+    let (uid, tid, sid) = (user.id, user.tenant_id, session.id);
+    let mut mocks = Mocks::new();
+    mocks.tokens.expect_verify().times(1).returning(move |_| {
+        let mut c = claims(uid, tid, sid);
+        c.exp = (now() + chrono::Duration::minutes(15)).timestamp();
+        Ok(c)
+    });
+    let live = session.clone();
+    mocks
+        .sessions
+        .expect_get()
+        .times(1)
+        .returning(move |_, _| Ok(Some(live.clone())));
+    let service = mocks.service();
+    for _ in 0..5 {
+        let principal = service.authenticate("jwt").await.expect("principal");
+        assert_eq!(principal.session, sid);
+    }
+}
+
+#[tokio::test]
+async fn a_logout_reaches_the_cached_hot_path_at_once() {
+    let user = ada(&acme());
+    let session = live_session(&user);
+    let (uid, tid, sid) = (user.id, user.tenant_id, session.id);
+    let mut mocks = Mocks::new();
+    mocks.tokens.expect_verify().returning(move |_| {
+        let mut c = claims(uid, tid, sid);
+        c.exp = (now() + chrono::Duration::minutes(15)).timestamp();
+        Ok(c)
+    });
+    let revoked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = revoked.clone();
+    let stored = session.clone();
+    mocks.sessions.expect_get().times(2).returning(move |_, _| {
+        let mut s = stored.clone();
+        if seen.load(std::sync::atomic::Ordering::SeqCst) {
+            s.revoked_at = Some(now());
+        }
+        Ok(Some(s))
+    });
+    let flag = revoked.clone();
+    mocks.sessions.expect_revoke().returning(move |_, _, _, _| {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(true)
+    });
+    let service = mocks.service();
+    let principal = service.authenticate("jwt").await.expect("cached now");
+    service.logout(&principal).await.expect("logout");
+    assert_eq!(
+        service.authenticate("jwt").await,
+        Err(CoreError::Unauthenticated("the session has ended".into())),
+        "the cached session was invalidated, the revoked one re-read"
+    );
 }
