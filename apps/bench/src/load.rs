@@ -13,7 +13,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::scenarios::Scenario;
+use crate::scenarios::{Credentials, Scenario};
 
 /// How long each scenario runs before the connections switch to the other (with a baseline).
 pub const SLICE: Duration = Duration::from_millis(250);
@@ -65,6 +65,8 @@ pub struct Plan {
     pub requests: Option<u64>,
     /// Unmeasured warm-up.
     pub warmup: Duration,
+    /// The account logins and bearer scenarios use.
+    pub credentials: Credentials,
 }
 
 /// The measurements of one scenario.
@@ -111,30 +113,65 @@ async fn connect(target: &Target) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     Ok(sender)
 }
 
+/// What every request of a run shares.
+struct Context<'a> {
+    target: &'a Target,
+    credentials: &'a Credentials,
+    bearer: Option<&'a str>,
+}
+
 async fn send(
     sender: &mut SendRequest<Full<Bytes>>,
-    target: &Target,
+    cx: &Context<'_>,
     scenario: &Scenario,
     seq: u64,
-) -> anyhow::Result<u16> {
-    let body = scenario.body.map(|build| build(seq)).unwrap_or_default();
+) -> anyhow::Result<(u16, Bytes)> {
+    let body = scenario
+        .body
+        .map(|build| build(seq, cx.credentials))
+        .unwrap_or_default();
     let mut request = Request::builder()
         .method(scenario.method)
         .uri(scenario.path)
-        .header("host", &target.authority);
+        .header("host", &cx.target.authority);
     if scenario.body.is_some() {
         request = request.header("content-type", "application/json");
+    }
+    if let (true, Some(token)) = (scenario.bearer, cx.bearer) {
+        request = request.header("authorization", format!("Bearer {token}"));
     }
     sender.ready().await?;
     let response = sender
         .send_request(request.body(Full::new(Bytes::from(body)))?)
         .await?;
     let status = response.status().as_u16();
-    response.into_body().collect().await?;
-    Ok(status)
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((status, bytes))
 }
 
-/// One connection's loop.
+/// Logs in once for the bearer scenarios.
+async fn access_token(target: &Target, credentials: &Credentials) -> anyhow::Result<String> {
+    let mut sender = connect(target).await?;
+    let login = crate::scenarios::find("login")?;
+    let cx = Context {
+        target,
+        credentials,
+        bearer: None,
+    };
+    let (status, body) = send(&mut sender, &cx, &login, 0).await?;
+    anyhow::ensure!(
+        status == 200,
+        "logging in as {} failed with {status}: {}",
+        credentials.email,
+        String::from_utf8_lossy(&body)
+    );
+    let pair: serde_json::Value = serde_json::from_slice(&body)?;
+    pair["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the login answer has no access_token")
+}
+
 /// Takes one request from the budget; `false` once it is spent.
 fn take_one(budget: &AtomicU64) -> bool {
     budget
@@ -144,11 +181,17 @@ fn take_one(budget: &AtomicU64) -> bool {
 
 async fn worker(
     plan: Arc<Plan>,
+    bearer: Option<Arc<str>>,
     started: Instant,
     measure_from: Instant,
     stop_at: Instant,
     budget: Arc<AtomicU64>,
 ) -> anyhow::Result<(Measured, Option<Measured>)> {
+    let cx = Context {
+        target: &plan.target,
+        credentials: &plan.credentials,
+        bearer: bearer.as_deref(),
+    };
     let mut scenario = Measured::new()?;
     let mut baseline = plan.baseline.map(|_| Measured::new()).transpose()?;
     let mut sender = connect(&plan.target).await?;
@@ -171,7 +214,9 @@ async fn worker(
             _ => (&plan.scenario, &mut scenario),
         };
         let started = Instant::now();
-        let outcome = send(&mut sender, &plan.target, which, seq).await;
+        let outcome = send(&mut sender, &cx, which, seq)
+            .await
+            .map(|(status, _)| status);
         let micros = u64::try_from(started.elapsed().as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -206,6 +251,12 @@ async fn worker(
 /// Runs the plan and merges every connection's figures.
 pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
     let plan = Arc::new(plan.clone());
+    let needs_token = plan.scenario.bearer || plan.baseline.is_some_and(|b| b.bearer);
+    let bearer: Option<Arc<str>> = if needs_token {
+        Some(access_token(&plan.target, &plan.credentials).await?.into())
+    } else {
+        None
+    };
     let started = Instant::now();
     let measure_from = started + plan.warmup;
     let stop_at = match plan.requests {
@@ -218,6 +269,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
         .map(|_| {
             tokio::spawn(worker(
                 plan.clone(),
+                bearer.clone(),
                 started,
                 measure_from,
                 stop_at,

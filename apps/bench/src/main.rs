@@ -60,6 +60,19 @@ struct RunArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Tenant of the account `login` and authenticated scenarios use.
+    #[arg(long, default_value = "default")]
+    tenant: String,
+    /// Email of that account (the bootstrap owner by default).
+    #[arg(
+        long,
+        env = "BOOTSTRAP_ADMIN_EMAIL",
+        default_value = "admin@user-service.local"
+    )]
+    email: String,
+    /// Its password.
+    #[arg(long, env = "BOOTSTRAP_ADMIN_PASSWORD", default_value = "")]
+    password: String,
 }
 
 fn main() -> std::process::ExitCode {
@@ -101,6 +114,11 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         duration: Duration::from_secs_f64(args.duration),
         requests: args.requests,
         warmup: Duration::from_secs_f64(args.warmup),
+        credentials: scenarios::Credentials {
+            tenant: args.tenant.clone(),
+            email: args.email.clone(),
+            password: args.password.clone(),
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))

@@ -164,6 +164,11 @@ mod tests {
             duration: Duration::from_secs(10),
             requests: None,
             warmup: Duration::ZERO,
+            credentials: scenarios::Credentials {
+                tenant: "default".into(),
+                email: "a@example.com".into(),
+                password: "p".into(),
+            },
         };
         let results = Results {
             scenario: measured(&[2000; 100], 1),

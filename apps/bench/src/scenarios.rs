@@ -1,5 +1,6 @@
 //! The scenario registry. A scenario is one kind of request; later issues add theirs here
-//! (with a body builder for writes, and the status codes that count as success).
+//! (with a body builder for writes, the status codes that count as success, and whether it
+//! needs a bearer token, which the runner gets by logging in once before the run).
 
 use anyhow::bail;
 
@@ -15,9 +16,34 @@ pub struct Scenario {
     /// Path (and query).
     pub path: &'static str,
     /// Builds the JSON body of request number `seq` (unique bodies for creates), if any.
-    pub body: Option<fn(seq: u64) -> String>,
+    pub body: Option<fn(seq: u64, credentials: &Credentials) -> String>,
     /// Statuses that count as success.
     pub ok: &'static [u16],
+    /// Whether requests carry `Authorization: Bearer` (from one login before the run).
+    pub bearer: bool,
+}
+
+/// The account scenarios log in with (`--email`, `--password`).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Tenant slug.
+    pub tenant: String,
+    /// Email.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+impl Credentials {
+    /// The login request body.
+    pub fn login_body(&self) -> String {
+        serde_json::json!({"tenant": self.tenant, "email": self.email, "password": self.password})
+            .to_string()
+    }
+}
+
+fn login_body(_seq: u64, credentials: &Credentials) -> String {
+    credentials.login_body()
 }
 
 const fn get(name: &'static str, description: &'static str, path: &'static str) -> Scenario {
@@ -28,6 +54,7 @@ const fn get(name: &'static str, description: &'static str, path: &'static str) 
         path,
         body: None,
         ok: &[200],
+        bearer: false,
     }
 }
 
@@ -51,6 +78,29 @@ pub fn all() -> &'static [Scenario] {
             "GET /openapi.json: a large generated document",
             "/openapi.json",
         ),
+        get(
+            "jwks",
+            "GET /.well-known/jwks.json: the public signing keys",
+            "/.well-known/jwks.json",
+        ),
+        Scenario {
+            name: "login",
+            description: "POST /api/v1/auth/login: one argon2id verification + a session",
+            method: "POST",
+            path: "/api/v1/auth/login",
+            body: Some(login_body),
+            ok: &[200],
+            bearer: false,
+        },
+        Scenario {
+            name: "profile",
+            description: "GET /api/v1/users/profile: the authenticated, cached hot path",
+            method: "GET",
+            path: "/api/v1/users/profile",
+            body: None,
+            ok: &[200],
+            bearer: true,
+        },
     ];
     ALL
 }

@@ -16,13 +16,19 @@ use crate::wiring::Database;
 /// A session ends this long after login whatever happens (a tenant setting arrives later).
 pub const ABSOLUTE_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
-/// argon2id at OWASP parameters, one hash per core at a time, on the current (multi-threaded)
-/// runtime's blocking pool.
-pub fn hasher() -> anyhow::Result<Arc<dyn PasswordHasher>> {
+/// How many password hashes may run at once: all cores but one, so a login flood can never
+/// take the last core from the cached hot paths (see docs/benchmarks.md).
+pub fn hash_concurrency() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    cores.saturating_sub(1).max(1)
+}
+
+/// argon2id at OWASP parameters, [`hash_concurrency`] at a time, on the current
+/// (multi-threaded) runtime's blocking pool.
+pub fn hasher() -> anyhow::Result<Arc<dyn PasswordHasher>> {
     Ok(Arc::new(Argon2Hasher::new(
         HashParams::OWASP,
-        cores,
+        hash_concurrency(),
         tokio::runtime::Handle::current(),
     )?))
 }
@@ -47,6 +53,7 @@ pub fn auth(
             clock: Arc::new(SystemClock),
             verified_tokens: caches.create(CacheSpec::JWT_TOKENS),
             live_sessions: caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl)),
+            profiles: caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size)),
         },
         SessionPolicy {
             idle: config.session_ttl,

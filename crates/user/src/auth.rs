@@ -10,7 +10,7 @@ use usvc_core::ports::{
 };
 use usvc_core::{
     CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId, Slug, TenantStatus,
-    User, UserStatus,
+    User, UserId, UserStatus,
 };
 
 /// Session lifetimes.
@@ -61,6 +61,7 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     verified_tokens: Arc<dyn Cache<String, AccessClaims>>,
     live_sessions: Arc<dyn Cache<SessionId, Session>>,
+    profiles: Arc<dyn Cache<UserId, User>>,
     policy: SessionPolicy,
 }
 
@@ -84,6 +85,8 @@ pub struct AuthPorts {
     pub verified_tokens: Arc<dyn Cache<String, AccessClaims>>,
     /// `user-sessions`: sessions by id; every revocation invalidates its entry everywhere.
     pub live_sessions: Arc<dyn Cache<SessionId, Session>>,
+    /// `user-profiles`: users by id; every change to a user invalidates its entry everywhere.
+    pub profiles: Arc<dyn Cache<UserId, User>>,
 }
 
 fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
@@ -105,6 +108,7 @@ impl AuthService {
             clock: ports.clock,
             verified_tokens: ports.verified_tokens,
             live_sessions: ports.live_sessions,
+            profiles: ports.profiles,
             policy,
         }
     }
@@ -141,6 +145,8 @@ impl AuthService {
         self.users
             .record_login(user.tenant_id, user.id, now)
             .await?;
+        // `last_login_at` changed: every replica re-reads the profile.
+        self.profiles.invalidate(&user.id).await?;
         Ok(pair)
     }
 
@@ -279,6 +285,31 @@ impl AuthService {
             .revoke(principal.tenant, principal.session, "logout".into(), now)
             .await?;
         self.forget_session(principal.session).await
+    }
+
+    /// The caller's own profile, from the `user-profiles` cache (one load per user).
+    pub async fn profile(&self, principal: &Principal) -> Result<User, CoreError> {
+        let (users, tenant, id) = (self.users.clone(), principal.tenant, principal.user);
+        let user = self
+            .profiles
+            .get_or_load(
+                id,
+                Box::pin(async move {
+                    users
+                        .get(tenant, id)
+                        .await?
+                        .ok_or_else(|| CoreError::NotFound("user".into()))
+                }),
+            )
+            .await;
+        match user {
+            // The cache is keyed by id alone; the tenant check keeps the wall intact.
+            Ok(user) if user.tenant_id == principal.tenant => Ok(user),
+            Ok(_) | Err(CoreError::NotFound(_)) => Err(CoreError::Unauthenticated(
+                "the account no longer exists".into(),
+            )),
+            Err(e) => Err(e),
+        }
     }
 
     /// Drops a session from the `user-sessions` cache on every replica.

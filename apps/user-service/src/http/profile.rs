@@ -1,7 +1,6 @@
 //! `GET /api/v1/users/profile`: the caller's own profile.
 
 use actix_web::{web, HttpResponse};
-use usvc_core::CoreError;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{ApiError, Problem};
@@ -18,13 +17,7 @@ pub async fn get_profile(
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = caller.0;
-    let user = state
-        .db
-        .users
-        .get(principal.tenant, principal.user)
-        .await?
-        .ok_or_else(|| CoreError::Unauthenticated("the account no longer exists".into()))?;
+    let user = state.auth.profile(&caller.0).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(user))

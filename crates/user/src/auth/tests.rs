@@ -106,8 +106,9 @@ impl Mocks {
                 ),
                 live_sessions: usvc_cache::NamedCache::new(
                     usvc_cache::CacheSpec::USER_SESSIONS,
-                    bus,
+                    bus.clone(),
                 ),
+                profiles: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::USER_PROFILES, bus),
             },
             policy(),
         )
@@ -543,5 +544,67 @@ async fn a_logout_reaches_the_cached_hot_path_at_once() {
         service.authenticate("jwt").await,
         Err(CoreError::Unauthenticated("the session has ended".into())),
         "the cached session was invalidated, the revoked one re-read"
+    );
+}
+
+#[tokio::test]
+async fn profiles_are_read_once_and_refreshed_by_a_login() {
+    let tenant = acme();
+    let user = ada(&tenant);
+    let principal = Principal {
+        user: user.id,
+        tenant: tenant.id,
+        session: SessionId::new(),
+        roles: vec![],
+    };
+    let mut mocks = Mocks::new().with_account(&tenant, &user, Some("$argon2id$x"));
+    let stored = user.clone();
+    mocks
+        .users
+        .expect_get()
+        .times(2)
+        .returning(move |_, _| Ok(Some(stored.clone())));
+    mocks.hasher.expect_verify().returning(|_, _| {
+        Ok(PasswordCheck {
+            matches: true,
+            needs_rehash: false,
+        })
+    });
+    mocks.sessions.expect_create().returning(|_, _| Ok(()));
+    mocks
+        .users
+        .expect_record_login()
+        .returning(|_, _, _| Ok(()));
+    let service = mocks.service();
+    for _ in 0..3 {
+        assert_eq!(
+            service.profile(&principal).await.expect("profile").id,
+            user.id
+        );
+    }
+    service
+        .login(
+            "acme",
+            "ada@example.com",
+            &password(),
+            ClientInfo::default(),
+        )
+        .await
+        .expect("login");
+    assert!(
+        service.profile(&principal).await.is_ok(),
+        "re-read after the login changed it"
+    );
+
+    let stranger = Principal {
+        tenant: TenantId::new(),
+        ..principal
+    };
+    assert!(
+        matches!(
+            service.profile(&stranger).await,
+            Err(CoreError::Unauthenticated(_))
+        ),
+        "a cached profile is never served across tenants"
     );
 }
