@@ -4,6 +4,7 @@
 
 mod health;
 mod invalidation;
+mod login_throttle;
 mod sessions;
 mod signing_keys;
 mod tenants;

@@ -51,6 +51,7 @@ pub fn auth(
             tokens,
             opaque: Arc::new(RandomTokens),
             clock: Arc::new(SystemClock),
+            throttle: db.login_throttle.clone(),
             verified_tokens: caches.create(CacheSpec::JWT_TOKENS),
             live_sessions: caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl)),
             profiles: caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size)),

@@ -9,8 +9,8 @@ use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
-    HealthCheck, Invalidation, SessionRepository, SigningKeyRepository, TenantRepository,
-    UserRepository,
+    HealthCheck, Invalidation, LoginThrottle, SessionRepository, SigningKeyRepository,
+    TenantRepository, UserRepository,
 };
 
 /// The store behind its ports.
@@ -26,6 +26,8 @@ pub struct Database {
     pub users: Arc<dyn UserRepository>,
     /// Sessions and refresh tokens.
     pub sessions: Arc<dyn SessionRepository>,
+    /// Failed-login counters (the lockout).
+    pub login_throttle: Arc<dyn LoginThrottle>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -90,6 +92,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
                 signing_keys: store.clone(),
                 users: store.clone(),
                 sessions: store.clone(),
+                login_throttle: store.clone(),
                 health: store,
                 invalidation: Arc::new(LocalInvalidation::new()),
             })
@@ -116,6 +119,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
                 signing_keys: store.clone(),
                 users: store.clone(),
                 sessions: store.clone(),
+                login_throttle: store.clone(),
                 health: store,
                 invalidation,
             })

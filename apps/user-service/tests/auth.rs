@@ -239,3 +239,42 @@ async fn the_profile_needs_a_valid_bearer_token() {
     let res = get_with(&app, "/api/v1/users/profile", forged).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[actix_web::test]
+async fn repeated_failures_lock_the_account_name_with_retry_after_even_for_unknown_emails() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    for email in [support::ADMIN_EMAIL, "nobody@example.com"] {
+        for _ in 0..5 {
+            let (status, _) = post(
+                &app,
+                "/api/v1/auth/login",
+                json!({"email": email, "password": "wrong password"}),
+            )
+            .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let req = test::TestRequest::post()
+            .uri("/api/v1/auth/login")
+            .set_json(json!({"email": email, "password": support::ADMIN_PASSWORD}))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{email}: locked, even with the right password"
+        );
+        let retry = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        assert_eq!(retry, Some(1), "{email}: the first lock lasts one second");
+        let body: Value = test::read_body_json(res).await;
+        assert_eq!(body["code"], "rate_limited");
+    }
+    // The lock passes; the right password works and clears the count.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _) = post(&app, "/api/v1/auth/login", admin_login()).await;
+    assert_eq!(status, StatusCode::OK);
+}

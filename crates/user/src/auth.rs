@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use usvc_core::ports::{
-    AccessClaims, Cache, Clock, OpaqueTokens, PasswordHasher, SessionRepository, TenantRepository,
-    TokenRequest, TokenService, UserRepository,
+    AccessClaims, Cache, Clock, LoginThrottle, OpaqueTokens, PasswordHasher, SessionRepository,
+    TenantRepository, TokenRequest, TokenService, UserRepository,
 };
 use usvc_core::{
     CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId, Slug, TenantStatus,
@@ -44,6 +44,22 @@ pub struct TokenPair {
     pub session_id: SessionId,
 }
 
+/// Failures in a row that are free; from the next one on, each locks the account name.
+pub const FREE_FAILURES: u32 = 4;
+/// The longest lock.
+pub const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
+
+/// The lock after `failures` consecutive failures: none for the first [`FREE_FAILURES`], then
+/// 1 s, doubling with every further failure, capped at [`MAX_LOCK`].
+pub fn lockout(failures: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let beyond = failures.checked_sub(FREE_FAILURES + 1)?;
+    let seconds = 1u64
+        .checked_shl(beyond.min(20))
+        .unwrap_or(u64::MAX)
+        .min(MAX_LOCK.as_secs());
+    Some(now + chrono::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX)))
+}
+
 /// The one answer to every failed login, whatever failed: no hint whether the tenant, the
 /// email or the password was wrong.
 fn invalid_credentials() -> CoreError {
@@ -59,6 +75,7 @@ pub struct AuthService {
     tokens: Arc<dyn TokenService>,
     opaque: Arc<dyn OpaqueTokens>,
     clock: Arc<dyn Clock>,
+    throttle: Arc<dyn LoginThrottle>,
     verified_tokens: Arc<dyn Cache<String, AccessClaims>>,
     live_sessions: Arc<dyn Cache<SessionId, Session>>,
     profiles: Arc<dyn Cache<UserId, User>>,
@@ -81,6 +98,8 @@ pub struct AuthPorts {
     pub opaque: Arc<dyn OpaqueTokens>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Consecutive failures per account name (the lockout).
+    pub throttle: Arc<dyn LoginThrottle>,
     /// `jwt-tokens`: verified claims by SHA-256 of the token, kept no longer than its `exp`.
     pub verified_tokens: Arc<dyn Cache<String, AccessClaims>>,
     /// `user-sessions`: sessions by id; every revocation invalidates its entry everywhere.
@@ -106,6 +125,7 @@ impl AuthService {
             tokens: ports.tokens,
             opaque: ports.opaque,
             clock: ports.clock,
+            throttle: ports.throttle,
             verified_tokens: ports.verified_tokens,
             live_sessions: ports.live_sessions,
             profiles: ports.profiles,
@@ -113,8 +133,10 @@ impl AuthService {
         }
     }
 
-    /// Checks a password login. Every path through it hashes once, so a wrong tenant, an
-    /// unknown email and a wrong password cost the same time and get the same answer.
+    /// Checks a password login. Every path through it that can reach a password check hashes
+    /// once, so a wrong tenant, an unknown email and a wrong password cost the same time and get
+    /// the same answer. After [`FREE_FAILURES`] failures in a row an account name is locked for
+    /// a growing delay (429 with `Retry-After`), whether or not the account exists.
     pub async fn login(
         &self,
         tenant: &str,
@@ -122,22 +144,43 @@ impl AuthService {
         password: &Password,
         client: ClientInfo,
     ) -> Result<TokenPair, CoreError> {
-        let Some((user, hash)) = self.find_account(tenant, email).await? else {
+        let now = self.clock.now();
+        let (Ok(slug), Ok(email)) = (Slug::parse(tenant), Email::parse(email)) else {
             self.hasher.verify_dummy(password).await?;
             return Err(invalid_credentials());
         };
-        let Some(hash) = hash else {
-            self.hasher.verify_dummy(password).await?;
-            return Err(invalid_credentials());
+        let tenant = match self.tenants.get_by_slug(&slug).await? {
+            Some(t) if t.status == TenantStatus::Active => t,
+            _ => {
+                self.hasher.verify_dummy(password).await?;
+                return Err(invalid_credentials());
+            }
         };
-        let check = self.hasher.verify(password, &hash).await?;
-        if !check.matches {
-            return Err(invalid_credentials());
+        let name = email.normalized();
+        if let Some(until) = self
+            .throttle
+            .locked_until(tenant.id, name.clone(), now)
+            .await?
+        {
+            let millis = u64::try_from((until - now).num_milliseconds()).unwrap_or(0);
+            return Err(CoreError::RateLimited {
+                retry_after_secs: millis.div_ceil(1000).max(1),
+            });
         }
+        let Some((user, check)) = self.check_password(tenant.id, &email, password).await? else {
+            let failures = self
+                .throttle
+                .record_failure(tenant.id, name, now, lockout)
+                .await?;
+            if failures > FREE_FAILURES {
+                tracing::warn!(tenant = %tenant.id, failures, "login locked after repeated failures");
+            }
+            return Err(invalid_credentials());
+        };
+        self.throttle.reset(tenant.id, name).await?;
         if user.status != UserStatus::Active {
             return Err(CoreError::Forbidden("this account is not active".into()));
         }
-        let now = self.clock.now();
         if check.needs_rehash {
             self.upgrade_hash(&user, password, now).await;
         }
@@ -150,21 +193,20 @@ impl AuthService {
         Ok(pair)
     }
 
-    /// The active account a login names, with its password hash; `None` for anything that
-    /// must look like a wrong password.
-    async fn find_account(
+    /// The account and its password check, if the password is right; `None` (after exactly one
+    /// hash, real or dummy) otherwise.
+    async fn check_password(
         &self,
-        tenant: &str,
-        email: &str,
-    ) -> Result<Option<(User, Option<String>)>, CoreError> {
-        let (Ok(slug), Ok(email)) = (Slug::parse(tenant), Email::parse(email)) else {
-            return Ok(None);
-        };
-        match self.tenants.get_by_slug(&slug).await? {
-            Some(t) if t.status == TenantStatus::Active => {
-                self.users.find_for_login(t.id, &email).await
-            }
-            _ => Ok(None),
+        tenant: usvc_core::TenantId,
+        email: &Email,
+        password: &Password,
+    ) -> Result<Option<(User, usvc_core::ports::PasswordCheck)>, CoreError> {
+        if let Some((user, Some(hash))) = self.users.find_for_login(tenant, email).await? {
+            let check = self.hasher.verify(password, &hash).await?;
+            Ok(check.matches.then_some((user, check)))
+        } else {
+            self.hasher.verify_dummy(password).await?;
+            Ok(None)
         }
     }
 

@@ -9,6 +9,8 @@ mod auth;
 mod bootstrap;
 mod tenants;
 
-pub use auth::{AuthPorts, AuthService, ClientInfo, SessionPolicy, TokenPair};
+pub use auth::{
+    lockout, AuthPorts, AuthService, ClientInfo, SessionPolicy, TokenPair, FREE_FAILURES, MAX_LOCK,
+};
 pub use bootstrap::{bootstrap, Bootstrap, DEFAULT_TENANT};
 pub use tenants::TenantService;

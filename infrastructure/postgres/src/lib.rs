@@ -16,6 +16,8 @@ pub mod testing;
 
 #[path = "../../shared-queries/errors.rs"]
 mod errors;
+#[path = "../../shared-queries/login_throttle.rs"]
+mod login_throttle;
 #[path = "../../shared-queries/sessions.rs"]
 mod sessions;
 #[path = "../../shared-queries/signing_keys.rs"]

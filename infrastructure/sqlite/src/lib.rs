@@ -12,6 +12,8 @@ mod sql_uuid;
 
 #[path = "../../shared-queries/errors.rs"]
 mod errors;
+#[path = "../../shared-queries/login_throttle.rs"]
+mod login_throttle;
 #[path = "../../shared-queries/sessions.rs"]
 mod sessions;
 #[path = "../../shared-queries/signing_keys.rs"]

@@ -80,3 +80,13 @@ diesel::table! {
 
 diesel::joinable!(credentials -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, credentials, sessions, refresh_tokens);
+
+diesel::table! {
+    login_failures (tenant_id, email_normalized) {
+        tenant_id -> Text,
+        email_normalized -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<TimestamptzSqlite>,
+        updated_at -> TimestamptzSqlite,
+    }
+}

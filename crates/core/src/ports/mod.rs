@@ -5,6 +5,7 @@ mod cache;
 mod clock;
 mod health;
 mod invalidation;
+mod login_throttle;
 mod opaque_tokens;
 mod password_hasher;
 mod secret_box;
@@ -20,6 +21,7 @@ pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
 pub use invalidation::{
     Invalidation, InvalidationHandler, InvalidationMessage, InvalidationSubscribers,
 };
+pub use login_throttle::LoginThrottle;
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use secret_box::SecretBox;
@@ -37,6 +39,8 @@ pub use clock::MockClock;
 pub use health::MockHealthCheck;
 #[cfg(feature = "mock")]
 pub use invalidation::MockInvalidation;
+#[cfg(feature = "mock")]
+pub use login_throttle::MockLoginThrottle;
 #[cfg(feature = "mock")]
 pub use opaque_tokens::MockOpaqueTokens;
 #[cfg(feature = "mock")]

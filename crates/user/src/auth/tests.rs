@@ -1,6 +1,6 @@
 use chrono::TimeZone;
 use usvc_core::ports::{
-    AccessClaims, IssuedToken, MockClock, MockOpaqueTokens, MockPasswordHasher,
+    AccessClaims, IssuedToken, MockClock, MockLoginThrottle, MockOpaqueTokens, MockPasswordHasher,
     MockSessionRepository, MockTenantRepository, MockTokenService, MockUserRepository, OpaqueToken,
     PasswordCheck,
 };
@@ -44,6 +44,18 @@ struct Mocks {
     hasher: MockPasswordHasher,
     tokens: MockTokenService,
     opaque: MockOpaqueTokens,
+    throttle: MockLoginThrottle,
+}
+
+/// A throttle that never locks and accepts every count and reset.
+fn open_throttle() -> MockLoginThrottle {
+    let mut throttle = MockLoginThrottle::new();
+    throttle.expect_locked_until().returning(|_, _, _| Ok(None));
+    throttle
+        .expect_record_failure()
+        .returning(|_, _, _, _| Ok(1));
+    throttle.expect_reset().returning(|_, _| Ok(()));
+    throttle
 }
 
 impl Mocks {
@@ -71,6 +83,7 @@ impl Mocks {
             hasher: MockPasswordHasher::new(),
             tokens,
             opaque,
+            throttle: open_throttle(),
         }
     }
 
@@ -100,6 +113,7 @@ impl Mocks {
                 tokens: Arc::new(self.tokens),
                 opaque: Arc::new(self.opaque),
                 clock: Arc::new(clock),
+                throttle: Arc::new(self.throttle),
                 verified_tokens: usvc_cache::NamedCache::new(
                     usvc_cache::CacheSpec::JWT_TOKENS,
                     bus.clone(),
@@ -607,4 +621,98 @@ async fn profiles_are_read_once_and_refreshed_by_a_login() {
         ),
         "a cached profile is never served across tenants"
     );
+}
+
+#[test]
+fn the_lock_grows_from_one_second_to_fifteen_minutes() {
+    let t = now();
+    let lock = |n| lockout(n, t).map(|until| (until - t).num_seconds());
+    assert_eq!((lock(1), lock(4)), (None, None), "four failures are free");
+    assert_eq!((lock(5), lock(6), lock(7)), (Some(1), Some(2), Some(4)));
+    assert_eq!(lock(15), Some(900), "capped at 15 minutes");
+    assert_eq!(lock(u32::MAX), Some(900));
+}
+
+#[tokio::test]
+async fn a_locked_account_name_answers_429_without_hashing() {
+    let tenant = acme();
+    let mut mocks = Mocks::new().with_account(&tenant, &ada(&tenant), Some("$argon2id$x"));
+    mocks.throttle = MockLoginThrottle::new();
+    mocks
+        .throttle
+        .expect_locked_until()
+        .returning(|_, _, at| Ok(Some(at + chrono::Duration::milliseconds(7_500))));
+    mocks.hasher.expect_verify().never();
+    mocks.hasher.expect_verify_dummy().never();
+    let err = mocks
+        .service()
+        .login(
+            "acme",
+            "ada@example.com",
+            &password(),
+            ClientInfo::default(),
+        )
+        .await;
+    assert_eq!(
+        err,
+        Err(CoreError::RateLimited {
+            retry_after_secs: 8
+        })
+    );
+}
+
+#[tokio::test]
+async fn failures_are_counted_per_account_name_and_a_success_clears_them() {
+    let tenant = acme();
+    let mut mocks = Mocks::new().with_account(&tenant, &ada(&tenant), Some("$argon2id$x"));
+    mocks.throttle = MockLoginThrottle::new();
+    mocks
+        .throttle
+        .expect_locked_until()
+        .returning(|_, _, _| Ok(None));
+    mocks
+        .throttle
+        .expect_record_failure()
+        .withf(|_, name, _, _| name == "ada@example.com")
+        .times(1)
+        .returning(|_, _, _, _| Ok(5));
+    mocks
+        .throttle
+        .expect_reset()
+        .withf(|_, name| name == "ada@example.com")
+        .times(1)
+        .returning(|_, _| Ok(()));
+    mocks.hasher.expect_verify().returning(|p, _| {
+        Ok(PasswordCheck {
+            matches: p.expose() == "correct horse battery staple",
+            needs_rehash: false,
+        })
+    });
+    mocks.sessions.expect_create().returning(|_, _| Ok(()));
+    mocks
+        .users
+        .expect_record_login()
+        .returning(|_, _, _| Ok(()));
+    let service = mocks.service();
+    let wrong = service
+        .login(
+            "acme",
+            "Ada@Example.com",
+            &Password::new("nope"),
+            ClientInfo::default(),
+        )
+        .await;
+    assert_eq!(
+        wrong,
+        Err(CoreError::Unauthenticated("invalid credentials".into()))
+    );
+    assert!(service
+        .login(
+            "acme",
+            "ada@example.com",
+            &password(),
+            ClientInfo::default()
+        )
+        .await
+        .is_ok());
 }
