@@ -34,6 +34,49 @@ pub struct Database {
     pub invalidation: Arc<dyn Invalidation>,
 }
 
+/// Every port a store adapter implements (both adapters implement them all).
+pub trait Store:
+    TenantRepository
+    + SigningKeyRepository
+    + UserRepository
+    + SessionRepository
+    + LoginThrottle
+    + HealthCheck
+    + 'static
+{
+}
+
+impl<S> Store for S where
+    S: TenantRepository
+        + SigningKeyRepository
+        + UserRepository
+        + SessionRepository
+        + LoginThrottle
+        + HealthCheck
+        + 'static
+{
+}
+
+impl Database {
+    /// One store behind every port, with its invalidation bus.
+    fn over<S: Store>(
+        backend: &'static str,
+        store: Arc<S>,
+        invalidation: Arc<dyn Invalidation>,
+    ) -> Self {
+        Self {
+            backend,
+            tenants: store.clone(),
+            signing_keys: store.clone(),
+            users: store.clone(),
+            sessions: store.clone(),
+            login_throttle: store.clone(),
+            health: store,
+            invalidation,
+        }
+    }
+}
+
 fn sqlite_options(config: &Config) -> usvc_sqlite::StoreOptions {
     usvc_sqlite::StoreOptions {
         pool_size: config.db_pool_size,
@@ -85,17 +128,11 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
             usvc_sqlite::migrate(&store)
                 .await
                 .context("migrating SQLite")?;
-            let store = Arc::new(store);
-            Ok(Database {
-                backend: "sqlite",
-                tenants: store.clone(),
-                signing_keys: store.clone(),
-                users: store.clone(),
-                sessions: store.clone(),
-                login_throttle: store.clone(),
-                health: store,
-                invalidation: Arc::new(LocalInvalidation::new()),
-            })
+            Ok(Database::over(
+                "sqlite",
+                Arc::new(store),
+                Arc::new(LocalInvalidation::new()),
+            ))
         }
         DatabaseKind::Postgres => {
             retry_while_unavailable(|| migrate(config)).await?;
@@ -112,17 +149,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
             )
             .await
             .context("starting the invalidation listener")?;
-            let store = Arc::new(store);
-            Ok(Database {
-                backend: "postgres",
-                tenants: store.clone(),
-                signing_keys: store.clone(),
-                users: store.clone(),
-                sessions: store.clone(),
-                login_throttle: store.clone(),
-                health: store,
-                invalidation,
-            })
+            Ok(Database::over("postgres", Arc::new(store), invalidation))
         }
     }
 }
