@@ -234,4 +234,69 @@ impl SessionRepository for Store {
             .await?;
         Ok(revoked == 1)
     }
+
+    async fn list_live(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, CoreError> {
+        let (tenant, user) = (DbId::from(tenant.as_uuid()), DbId::from(user.as_uuid()));
+        self.run(move |conn| {
+            Box::pin(async move {
+                sessions::table
+                    .filter(sessions::tenant_id.eq(tenant))
+                    .filter(sessions::user_id.eq(user))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::idle_expires_at.gt(now))
+                    .filter(sessions::absolute_expires_at.gt(now))
+                    .order((sessions::last_seen_at.desc(), sessions::id.desc()))
+                    .select(SessionRow::as_select())
+                    .load(conn)
+                    .await
+                    .map(|rows| rows.into_iter().map(SessionRow::into_session).collect())
+                    .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn revoke_all(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        except: Option<SessionId>,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionId>, CoreError> {
+        let (tenant, user) = (DbId::from(tenant.as_uuid()), DbId::from(user.as_uuid()));
+        let except = except.map(|id| DbId::from(id.as_uuid()));
+        self.run(move |conn| {
+            Box::pin(async move {
+                let mut target = diesel::update(sessions::table)
+                    .filter(sessions::tenant_id.eq(tenant))
+                    .filter(sessions::user_id.eq(user))
+                    .filter(sessions::revoked_at.is_null())
+                    .into_boxed();
+                if let Some(except) = except {
+                    target = target.filter(sessions::id.ne(except));
+                }
+                target
+                    .set((
+                        sessions::revoked_at.eq(Some(now)),
+                        sessions::revoked_reason.eq(Some(reason)),
+                    ))
+                    .returning(sessions::id)
+                    .get_results::<DbId>(conn)
+                    .await
+                    .map(|ids| {
+                        ids.into_iter()
+                            .map(|id| SessionId::from_uuid(Uuid::from(id)))
+                            .collect()
+                    })
+                    .map_err(errors::query)
+            })
+        })
+        .await
+    }
 }

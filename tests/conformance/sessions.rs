@@ -184,3 +184,90 @@ conformance!(
     concurrent_refresh,
     concurrent_presentations_of_one_token_rotate_exactly_once
 );
+
+async fn live_sessions_are_listed_and_revoked_together<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    let (acme, first) = logged_in(store, Duration::minutes(30)).await;
+    let mut second = session(
+        &acme,
+        &User {
+            id: first.user_id,
+            ..user(&acme, "x@example.com")
+        },
+        Duration::minutes(30),
+    );
+    second.last_seen_at += Duration::seconds(10);
+    SessionRepository::create(store, &second, "refresh-b".into())
+        .await
+        .expect("second");
+    let mut ended = session(
+        &acme,
+        &User {
+            id: first.user_id,
+            ..user(&acme, "x@example.com")
+        },
+        Duration::minutes(30),
+    );
+    ended.idle_expires_at = now() - Duration::seconds(1);
+    SessionRepository::create(store, &ended, "refresh-c".into())
+        .await
+        .expect("ended");
+
+    let t = now();
+    let live: Vec<SessionId> = store
+        .list_live(acme.id, first.user_id, t)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        live,
+        [second.id, first.id],
+        "live only, most recently used first"
+    );
+    let globex = tenant(store, "globex").await;
+    assert!(store
+        .list_live(globex.id, first.user_id, t)
+        .await
+        .expect("list")
+        .is_empty());
+
+    let revoked = store
+        .revoke_all(
+            acme.id,
+            first.user_id,
+            Some(first.id),
+            "password_change".into(),
+            t,
+        )
+        .await
+        .expect("revoke all");
+    let mut expected = vec![second.id, ended.id];
+    expected.sort();
+    let mut revoked_sorted = revoked.clone();
+    revoked_sorted.sort();
+    assert_eq!(
+        revoked_sorted, expected,
+        "every unrevoked session but the kept one"
+    );
+    let live: Vec<SessionId> = store
+        .list_live(acme.id, first.user_id, t)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(live, [first.id]);
+    let again = store
+        .revoke_all(acme.id, first.user_id, None, "logout_all".into(), t)
+        .await
+        .expect("all");
+    assert_eq!(again, [first.id]);
+}
+conformance!(
+    list_and_revoke_all,
+    live_sessions_are_listed_and_revoked_together
+);

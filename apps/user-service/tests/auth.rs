@@ -278,3 +278,79 @@ async fn repeated_failures_lock_the_account_name_with_retry_after_even_for_unkno
     let (status, _) = post(&app, "/api/v1/auth/login", admin_login()).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn users_list_end_and_end_all_their_sessions() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (_, laptop) = post(&app, "/api/v1/auth/login", admin_login()).await;
+    let (_, phone) = post(&app, "/api/v1/auth/login", admin_login()).await;
+    let laptop_token = laptop["access_token"].as_str().unwrap().to_owned();
+    let phone_token = phone["access_token"].as_str().unwrap().to_owned();
+
+    let res = get_with(&app, "/api/v1/auth/sessions", &laptop_token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let list: Value = test::read_body_json(res).await;
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    let current: Vec<&Value> = items.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["id"], laptop["session_id"]);
+    assert!(items
+        .iter()
+        .all(|s| s["expires_at"].is_string() && s.get("ip").is_some()));
+
+    let delete = |uri: String, token: String| {
+        test::TestRequest::delete()
+            .uri(&uri)
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request()
+    };
+    let phone_session = phone["session_id"].as_str().unwrap();
+    let res = test::call_service(
+        &app,
+        delete(
+            format!("/api/v1/auth/sessions/{phone_session}"),
+            laptop_token.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = get_with(&app, "/api/v1/users/profile", &phone_token).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "the lost phone's token is dead"
+    );
+
+    let unknown = uuid::Uuid::now_v7();
+    let res = test::call_service(
+        &app,
+        delete(
+            format!("/api/v1/auth/sessions/{unknown}"),
+            laptop_token.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = test::call_service(
+        &app,
+        delete(
+            "/api/v1/auth/sessions/not-a-uuid".into(),
+            laptop_token.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    let req = test::TestRequest::post()
+        .uri("/api/v1/auth/logout-all")
+        .insert_header(("Authorization", format!("Bearer {laptop_token}")))
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, req).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let res = get_with(&app, "/api/v1/users/profile", &laptop_token).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -354,6 +354,57 @@ impl AuthService {
         }
     }
 
+    /// The caller's live sessions, most recently used first.
+    pub async fn sessions(&self, principal: &Principal) -> Result<Vec<Session>, CoreError> {
+        self.sessions
+            .list_live(principal.tenant, principal.user, self.clock.now())
+            .await
+    }
+
+    /// Ends one of the caller's own sessions. Another user's session, or one that does not
+    /// exist, is `NotFound` alike.
+    pub async fn revoke_session(
+        &self,
+        principal: &Principal,
+        id: SessionId,
+    ) -> Result<(), CoreError> {
+        let owned = self
+            .sessions
+            .get(principal.tenant, id)
+            .await?
+            .is_some_and(|s| s.user_id == principal.user);
+        if !owned {
+            return Err(CoreError::NotFound("session".into()));
+        }
+        self.sessions
+            .revoke(
+                principal.tenant,
+                id,
+                "revoked_by_user".into(),
+                self.clock.now(),
+            )
+            .await?;
+        self.forget_session(id).await
+    }
+
+    /// Ends every session of the caller, the current one included.
+    pub async fn logout_all(&self, principal: &Principal) -> Result<(), CoreError> {
+        let revoked = self
+            .sessions
+            .revoke_all(
+                principal.tenant,
+                principal.user,
+                None,
+                "logout_all".into(),
+                self.clock.now(),
+            )
+            .await?;
+        for id in revoked {
+            self.forget_session(id).await?;
+        }
+        Ok(())
+    }
+
     /// Drops a session from the `user-sessions` cache on every replica.
     async fn forget_session(&self, id: SessionId) -> Result<(), CoreError> {
         self.live_sessions.invalidate(&id).await

@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::http::{auth, health, jwks, metrics, problem, profile};
+use crate::http::{auth, health, jwks, metrics, problem, profile, sessions};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -26,6 +26,9 @@ use crate::http::{auth, health, jwks, metrics, problem, profile};
         auth::refresh,
         auth::logout,
         profile::get_profile,
+        sessions::list,
+        sessions::revoke,
+        sessions::logout_all,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerAuth),

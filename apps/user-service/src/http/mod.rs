@@ -10,6 +10,7 @@ pub mod problem;
 pub mod profile;
 pub mod request_context;
 pub mod server;
+pub mod sessions;
 
 use actix_http::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -74,6 +75,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/v1/auth/refresh", "POST").route(web::post().to(auth::refresh)))
     .service(resource("/api/v1/auth/logout", "POST").route(web::post().to(auth::logout)))
     .service(resource("/api/v1/users/profile", "GET").route(web::get().to(profile::get_profile)))
+    .service(resource("/api/v1/auth/sessions", "GET").route(web::get().to(sessions::list)))
+    .service(
+        resource("/api/v1/auth/sessions/{session_id}", "DELETE")
+            .route(web::delete().to(sessions::revoke)),
+    )
+    .service(
+        resource("/api/v1/auth/logout-all", "POST").route(web::post().to(sessions::logout_all)),
+    )
     .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi_json)))
     .service(resource("/docs", "GET").route(web::get().to(docs::docs_page)));
 }

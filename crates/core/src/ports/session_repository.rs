@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{CoreError, RefreshOutcome, Session, SessionId, TenantId};
+use crate::{CoreError, RefreshOutcome, Session, SessionId, TenantId, UserId};
 
 /// Storage of sessions and their refresh tokens (kept only as SHA-256 hashes).
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -33,4 +33,23 @@ pub trait SessionRepository: Send + Sync {
         reason: String,
         now: DateTime<Utc>,
     ) -> Result<bool, CoreError>;
+
+    /// The user's sessions that are live at `now`, most recently used first.
+    async fn list_live(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, CoreError>;
+
+    /// Revokes every live session of the user (but `except`, if given); returns the ids it
+    /// revoked so their cache entries can be invalidated.
+    async fn revoke_all(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        except: Option<SessionId>,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionId>, CoreError>;
 }

@@ -716,3 +716,27 @@ async fn failures_are_counted_per_account_name_and_a_success_clears_them() {
         .await
         .is_ok());
 }
+
+#[tokio::test]
+async fn another_users_session_is_not_found_and_untouched() {
+    let user = ada(&acme());
+    let mut other = live_session(&user);
+    other.user_id = UserId::new();
+    let principal = Principal {
+        user: user.id,
+        tenant: user.tenant_id,
+        session: SessionId::new(),
+        roles: vec![],
+    };
+    let mut mocks = Mocks::new();
+    let theirs = other.clone();
+    mocks
+        .sessions
+        .expect_get()
+        .returning(move |_, _| Ok(Some(theirs.clone())));
+    mocks.sessions.expect_revoke().never();
+    assert_eq!(
+        mocks.service().revoke_session(&principal, other.id).await,
+        Err(CoreError::NotFound("session".into()))
+    );
+}
