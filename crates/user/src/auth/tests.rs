@@ -99,6 +99,24 @@ impl Mocks {
         self
     }
 
+    /// Every password verification answers `matches` / `needs_rehash`.
+    fn password_check(mut self, matches: bool, needs_rehash: bool) -> Self {
+        self.hasher.expect_verify().returning(move |_, _| {
+            Ok(PasswordCheck {
+                matches,
+                needs_rehash,
+            })
+        });
+        self
+    }
+
+    /// Sessions are stored and logins recorded without complaint.
+    fn accepting_logins(mut self) -> Self {
+        self.sessions.expect_create().returning(|_, _| Ok(()));
+        self.users.expect_record_login().returning(|_, _, _| Ok(()));
+        self
+    }
+
     fn service(self) -> AuthService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
@@ -200,12 +218,7 @@ async fn every_failed_lookup_costs_one_dummy_hash_and_says_the_same() {
 async fn a_wrong_password_is_the_same_answer_and_opens_nothing() {
     let tenant = acme();
     let mut mocks = Mocks::new().with_account(&tenant, &ada(&tenant), Some("$argon2id$x"));
-    mocks.hasher.expect_verify().returning(|_, _| {
-        Ok(PasswordCheck {
-            matches: false,
-            needs_rehash: false,
-        })
-    });
+    mocks = mocks.password_check(false, false);
     mocks.sessions.expect_create().never();
     mocks.users.expect_record_login().never();
     let err = mocks
@@ -228,12 +241,7 @@ async fn a_good_login_opens_a_session_and_returns_the_pair() {
     let tenant = acme();
     let user = ada(&tenant);
     let mut mocks = Mocks::new().with_account(&tenant, &user, Some("$argon2id$x"));
-    mocks.hasher.expect_verify().returning(|_, _| {
-        Ok(PasswordCheck {
-            matches: true,
-            needs_rehash: false,
-        })
-    });
+    mocks = mocks.password_check(true, false);
     mocks.hasher.expect_hash().never();
     let (user_id, tenant_id) = (user.id, tenant.id);
     mocks
@@ -273,12 +281,7 @@ async fn a_good_login_opens_a_session_and_returns_the_pair() {
 async fn weak_hashes_are_upgraded_on_a_good_login() {
     let tenant = acme();
     let mut mocks = Mocks::new().with_account(&tenant, &ada(&tenant), Some("$argon2id$weak"));
-    mocks.hasher.expect_verify().returning(|_, _| {
-        Ok(PasswordCheck {
-            matches: true,
-            needs_rehash: true,
-        })
-    });
+    mocks = mocks.password_check(true, true);
     mocks
         .hasher
         .expect_hash()
@@ -290,11 +293,7 @@ async fn weak_hashes_are_upgraded_on_a_good_login() {
         .withf(|_, _, hash, _| hash == "$argon2id$strong")
         .times(1)
         .returning(|_, _, _, _| Ok(()));
-    mocks.sessions.expect_create().returning(|_, _| Ok(()));
-    mocks
-        .users
-        .expect_record_login()
-        .returning(|_, _, _| Ok(()));
+    mocks = mocks.accepting_logins();
     assert!(mocks
         .service()
         .login(
@@ -313,12 +312,7 @@ async fn an_inactive_account_with_the_right_password_is_forbidden() {
     let mut user = ada(&tenant);
     user.status = UserStatus::Disabled;
     let mut mocks = Mocks::new().with_account(&tenant, &user, Some("$argon2id$x"));
-    mocks.hasher.expect_verify().returning(|_, _| {
-        Ok(PasswordCheck {
-            matches: true,
-            needs_rehash: false,
-        })
-    });
+    mocks = mocks.password_check(true, false);
     mocks.sessions.expect_create().never();
     let err = mocks
         .service()
@@ -578,17 +572,8 @@ async fn profiles_are_read_once_and_refreshed_by_a_login() {
         .expect_get()
         .times(2)
         .returning(move |_, _| Ok(Some(stored.clone())));
-    mocks.hasher.expect_verify().returning(|_, _| {
-        Ok(PasswordCheck {
-            matches: true,
-            needs_rehash: false,
-        })
-    });
-    mocks.sessions.expect_create().returning(|_, _| Ok(()));
-    mocks
-        .users
-        .expect_record_login()
-        .returning(|_, _, _| Ok(()));
+    mocks = mocks.password_check(true, false);
+    mocks = mocks.accepting_logins();
     let service = mocks.service();
     for _ in 0..3 {
         assert_eq!(
@@ -688,11 +673,7 @@ async fn failures_are_counted_per_account_name_and_a_success_clears_them() {
             needs_rehash: false,
         })
     });
-    mocks.sessions.expect_create().returning(|_, _| Ok(()));
-    mocks
-        .users
-        .expect_record_login()
-        .returning(|_, _, _| Ok(()));
+    mocks = mocks.accepting_logins();
     let service = mocks.service();
     let wrong = service
         .login(
