@@ -124,7 +124,6 @@ impl SessionRepository for Store {
         presented_hash: String,
         new_hash: String,
         now: DateTime<Utc>,
-        idle_expires_at: DateTime<Utc>,
     ) -> Result<RefreshOutcome, CoreError> {
         self.run(move |conn| {
             Box::pin(async move {
@@ -184,7 +183,8 @@ impl SessionRepository for Store {
                         })
                         .execute(conn)
                         .await?;
-                    let idle = idle_expires_at.min(session.absolute_expires_at);
+                    let window = session.idle_expires_at - session.last_seen_at;
+                    let idle = (now + window).min(session.absolute_expires_at);
                     diesel::update(sessions::table.find(session_id))
                         .set((
                             sessions::last_seen_at.eq(now),

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use usvc_core::ports::TenantRepository;
-use usvc_core::{CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantStatus};
+use usvc_core::{
+    CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantSettings, TenantStatus,
+};
 use uuid::Uuid;
 
 use crate::backend::{Backend, DbId};
@@ -21,6 +23,7 @@ struct TenantRow {
     slug: String,
     name: String,
     status: String,
+    settings: serde_json::Value,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -32,6 +35,7 @@ impl TenantRow {
             slug: tenant.slug.as_str().to_owned(),
             name: tenant.name.clone(),
             status: tenant.status.as_str().to_owned(),
+            settings: serde_json::to_value(tenant.settings).unwrap_or_default(),
             created_at: tenant.created_at,
             updated_at: tenant.updated_at,
         }
@@ -45,6 +49,8 @@ impl TenantRow {
             })?,
             name: self.name,
             status: TenantStatus::parse(&self.status)?,
+            settings: serde_json::from_value(self.settings)
+                .map_err(|e| CoreError::Internal(format!("stored tenant settings: {e}")))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -100,6 +106,32 @@ impl TenantRepository for Store {
         let slug = slug.as_str().to_owned();
         self.one_tenant(move || tenants::table.filter(tenants::slug.eq(slug)).into_boxed())
             .await
+    }
+
+    async fn update_settings(
+        &self,
+        id: TenantId,
+        settings: TenantSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Tenant>, CoreError> {
+        let db_id = DbId::from(id.as_uuid());
+        let json = serde_json::to_value(settings)
+            .map_err(|e| CoreError::Internal(format!("tenant settings: {e}")))?;
+        let updated = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    diesel::update(tenants::table.filter(tenants::id.eq(db_id)))
+                        .set((tenants::settings.eq(json), tenants::updated_at.eq(now)))
+                        .execute(conn)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        if updated == 0 {
+            return Ok(None);
+        }
+        self.get(id).await
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Tenant>, CoreError> {

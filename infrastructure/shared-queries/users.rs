@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::UserRepository;
-use usvc_core::{CoreError, Email, TenantId, User, UserId, UserStatus};
+use usvc_core::{
+    CoreError, Email, Page, PageRequest, SessionId, TenantId, User, UserFilter, UserId, UserStatus,
+};
 use uuid::Uuid;
 
-use crate::backend::DbId;
+use crate::backend::{has_role, DbId};
 use crate::errors;
-use crate::schema::{credentials, users};
+use crate::schema::{credentials, sessions, users};
 use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -88,6 +90,62 @@ impl UserRow {
     }
 }
 
+/// The columns an update may change.
+#[derive(AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct UserChanges {
+    email: String,
+    email_normalized: String,
+    email_verified: bool,
+    display_name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    locale: Option<String>,
+    timezone: Option<String>,
+    avatar_url: Option<String>,
+    metadata: serde_json::Value,
+    roles: serde_json::Value,
+    status: String,
+    mfa_enabled: bool,
+    updated_at: DateTime<Utc>,
+}
+
+impl UserChanges {
+    fn from_row(row: UserRow) -> Self {
+        Self {
+            email: row.email,
+            email_normalized: row.email_normalized,
+            email_verified: row.email_verified,
+            display_name: row.display_name,
+            given_name: row.given_name,
+            family_name: row.family_name,
+            locale: row.locale,
+            timezone: row.timezone,
+            avatar_url: row.avatar_url,
+            metadata: row.metadata,
+            roles: row.roles,
+            status: row.status,
+            mfa_enabled: row.mfa_enabled,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Escapes `LIKE` wildcards so a prefix matches literally (`\` is the escape character).
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
 #[derive(Insertable)]
 #[diesel(table_name = credentials)]
 struct CredentialRow {
@@ -134,6 +192,7 @@ impl UserRepository for Store {
                 users::table
                     .filter(users::tenant_id.eq(tenant))
                     .filter(users::id.eq(id))
+                    .filter(users::deleted_at.is_null())
                     .select(UserRow::as_select())
                     .first(conn)
                     .await
@@ -158,6 +217,7 @@ impl UserRepository for Store {
                     .left_join(credentials::table)
                     .filter(users::tenant_id.eq(tenant))
                     .filter(users::email_normalized.eq(email))
+                    .filter(users::deleted_at.is_null())
                     .select((UserRow::as_select(), credentials::password_hash.nullable()))
                     .first(conn)
                     .await
@@ -186,6 +246,7 @@ impl UserRepository for Store {
                         let exists: i64 = users::table
                             .filter(users::tenant_id.eq(tenant))
                             .filter(users::id.eq(id))
+                            .filter(users::deleted_at.is_null())
                             .count()
                             .get_result(conn)
                             .await?;
@@ -253,7 +314,9 @@ impl UserRepository for Store {
         let n: i64 = self
             .run(move |conn| {
                 Box::pin(async move {
-                    let mut query = users::table.into_boxed();
+                    let mut query = users::table
+                        .filter(users::deleted_at.is_null())
+                        .into_boxed();
                     if let Some(tenant) = tenant {
                         query = query.filter(users::tenant_id.eq(tenant));
                     }
@@ -262,5 +325,260 @@ impl UserRepository for Store {
             })
             .await?;
         Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    async fn update(&self, user: &User) -> Result<(), CoreError> {
+        let (tenant, id) = (
+            DbId::from(user.tenant_id.as_uuid()),
+            DbId::from(user.id.as_uuid()),
+        );
+        let changes = UserChanges::from_row(UserRow::from_user(user));
+        let updated = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    diesel::update(
+                        users::table
+                            .filter(users::tenant_id.eq(tenant))
+                            .filter(users::id.eq(id))
+                            .filter(users::deleted_at.is_null()),
+                    )
+                    .set(&changes)
+                    .execute(conn)
+                    .await
+                    .map_err(|e| errors::conflict(e, "a user with this email already exists"))
+                })
+            })
+            .await?;
+        if updated == 0 {
+            return Err(CoreError::NotFound("user".into()));
+        }
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, CoreError> {
+        let after = match &page.after {
+            Some(cursor) => Some(DbId::from(cursor.decode()?.parse::<Uuid>().map_err(
+                |_| CoreError::invalid("cursor", "is not a cursor returned by this API"),
+            )?)),
+            None => None,
+        };
+        let tenant = DbId::from(tenant.as_uuid());
+        let limit = i64::from(page.limit) + 1;
+        let rows = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let mut query = users::table
+                        .filter(users::tenant_id.eq(tenant))
+                        .filter(users::deleted_at.is_null())
+                        .select(UserRow::as_select())
+                        .order(users::id.asc())
+                        .limit(limit)
+                        .into_boxed();
+                    if let Some(after) = after {
+                        query = query.filter(users::id.gt(after));
+                    }
+                    if let Some(status) = filter.status {
+                        query = query.filter(users::status.eq(status.as_str()));
+                    }
+                    if let Some(role) = filter.role {
+                        query = query.filter(has_role(role));
+                    }
+                    if let Some(prefix) = filter.prefix {
+                        let pattern = like_prefix(&prefix);
+                        query = query.filter(
+                            users::email_normalized
+                                .nullable()
+                                .like(pattern.clone())
+                                .escape('\\')
+                                .or(lower(users::display_name)
+                                    .like(pattern.clone())
+                                    .escape('\\'))
+                                .or(lower(users::given_name).like(pattern.clone()).escape('\\'))
+                                .or(lower(users::family_name).like(pattern).escape('\\'))
+                                .assume_not_null(),
+                        );
+                    }
+                    query.load(conn).await.map_err(errors::query)
+                })
+            })
+            .await?;
+        let users = rows
+            .into_iter()
+            .map(UserRow::into_user)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(users, page.limit, |u| {
+            u.id.to_string()
+        }))
+    }
+
+    async fn get_many(&self, tenant: TenantId, ids: Vec<UserId>) -> Result<Vec<User>, CoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tenant = DbId::from(tenant.as_uuid());
+        let ids: Vec<DbId> = ids.into_iter().map(|id| DbId::from(id.as_uuid())).collect();
+        let rows = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    users::table
+                        .filter(users::tenant_id.eq(tenant))
+                        .filter(users::id.eq_any(ids))
+                        .filter(users::deleted_at.is_null())
+                        .select(UserRow::as_select())
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+
+    async fn taken_emails(
+        &self,
+        tenant: TenantId,
+        emails: Vec<String>,
+    ) -> Result<Vec<String>, CoreError> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tenant = DbId::from(tenant.as_uuid());
+        self.run(move |conn| {
+            Box::pin(async move {
+                let mut taken = Vec::new();
+                // Bounded IN lists: SQLite allows 32766 bound parameters, Postgres 65535.
+                for chunk in emails.chunks(1000) {
+                    let found: Vec<String> = users::table
+                        .filter(users::tenant_id.eq(tenant))
+                        .filter(users::email_normalized.eq_any(chunk))
+                        .select(users::email_normalized)
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)?;
+                    taken.extend(found);
+                }
+                Ok(taken)
+            })
+        })
+        .await
+    }
+
+    async fn create_many(&self, users: Vec<(User, Option<String>)>) -> Result<(), CoreError> {
+        let mut user_rows = Vec::with_capacity(users.len());
+        let mut credential_rows = Vec::new();
+        for (user, hash) in &users {
+            user_rows.push(UserRow::from_user(user));
+            if let Some(hash) = hash {
+                credential_rows.push(CredentialRow {
+                    user_id: DbId::from(user.id.as_uuid()),
+                    password_hash: hash.clone(),
+                    updated_at: user.created_at,
+                });
+            }
+        }
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    // One statement per row: diesel-async cannot run SQLite multi-row inserts,
+                    // and inside one transaction a row costs microseconds on either store.
+                    for row in &user_rows {
+                        diesel::insert_into(users::table)
+                            .values(row)
+                            .execute(conn)
+                            .await?;
+                    }
+                    for row in &credential_rows {
+                        diesel::insert_into(credentials::table)
+                            .values(row)
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .await
+                .map_err(|e| errors::conflict(e, "a user with one of these emails already exists"))
+            })
+        })
+        .await
+    }
+
+    async fn erase(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionId>, CoreError> {
+        let (tenant, id_db) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        // A placeholder that frees the address for reuse and can never be logged in with.
+        let placeholder = format!("erased-{id}@erased.invalid");
+        let revoked = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    conn.transaction(async move |conn| {
+                        let erased = diesel::update(
+                            users::table
+                                .filter(users::tenant_id.eq(tenant))
+                                .filter(users::id.eq(id_db))
+                                .filter(users::deleted_at.is_null()),
+                        )
+                        .set((
+                            users::email.eq(&placeholder),
+                            users::email_normalized.eq(&placeholder),
+                            users::email_verified.eq(false),
+                            users::display_name.eq(None::<String>),
+                            users::given_name.eq(None::<String>),
+                            users::family_name.eq(None::<String>),
+                            users::locale.eq(None::<String>),
+                            users::timezone.eq(None::<String>),
+                            users::avatar_url.eq(None::<String>),
+                            users::metadata.eq(serde_json::json!({})),
+                            users::roles.eq(serde_json::json!([])),
+                            users::status.eq(UserStatus::Disabled.as_str()),
+                            users::mfa_enabled.eq(false),
+                            users::updated_at.eq(now),
+                            users::deleted_at.eq(Some(now)),
+                        ))
+                        .execute(conn)
+                        .await?;
+                        if erased == 0 {
+                            return Ok(None);
+                        }
+                        diesel::delete(credentials::table.filter(credentials::user_id.eq(id_db)))
+                            .execute(conn)
+                            .await?;
+                        let live: Vec<DbId> = sessions::table
+                            .filter(sessions::user_id.eq(id_db))
+                            .filter(sessions::revoked_at.is_null())
+                            .select(sessions::id)
+                            .load(conn)
+                            .await?;
+                        diesel::update(
+                            sessions::table
+                                .filter(sessions::user_id.eq(id_db))
+                                .filter(sessions::revoked_at.is_null()),
+                        )
+                        .set((
+                            sessions::revoked_at.eq(Some(now)),
+                            sessions::revoked_reason.eq(Some("user_deleted")),
+                        ))
+                        .execute(conn)
+                        .await?;
+                        Ok::<_, diesel::result::Error>(Some(live))
+                    })
+                    .await
+                    .map_err(errors::query)
+                })
+            })
+            .await?;
+        let revoked = revoked.ok_or_else(|| CoreError::NotFound("user".into()))?;
+        Ok(revoked
+            .into_iter()
+            .map(|id| SessionId::from_uuid(Uuid::from(id)))
+            .collect())
     }
 }

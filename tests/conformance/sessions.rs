@@ -72,22 +72,25 @@ where
     S: TenantRepository + UserRepository + SessionRepository,
 {
     let (acme, s) = logged_in(store, Duration::minutes(30)).await;
-    let later = now() + Duration::minutes(1);
+    let later = s.last_seen_at + Duration::minutes(1);
     let idle = later + Duration::minutes(30);
     match store
-        .rotate_refresh("refresh-1".into(), "refresh-2".into(), later, idle)
+        .rotate_refresh("refresh-1".into(), "refresh-2".into(), later)
         .await
     {
         Ok(RefreshOutcome::Rotated(rotated)) => {
             assert_eq!(rotated.id, s.id);
-            assert_eq!(rotated.idle_expires_at, idle, "the idle lifetime moves on");
+            assert_eq!(
+                rotated.idle_expires_at, idle,
+                "the idle window (30 min at login) moves on"
+            );
             assert_eq!(rotated.last_seen_at, later);
         }
         other => panic!("expected a rotation, got {other:?}"),
     }
     // An attacker (or a confused client) presents the spent token: the session dies.
     match store
-        .rotate_refresh("refresh-1".into(), "refresh-x".into(), later, idle)
+        .rotate_refresh("refresh-1".into(), "refresh-x".into(), later)
         .await
     {
         Ok(RefreshOutcome::Reused(revoked)) => {
@@ -102,7 +105,7 @@ where
     assert!(!stored.is_live(later));
     // …and the legitimate holder's newer token no longer works either.
     let outcome = store
-        .rotate_refresh("refresh-2".into(), "refresh-3".into(), later, idle)
+        .rotate_refresh("refresh-2".into(), "refresh-3".into(), later)
         .await;
     assert_eq!(outcome.ok(), Some(RefreshOutcome::Invalid));
 }
@@ -117,10 +120,10 @@ where
 {
     let (acme, s) = logged_in(store, Duration::seconds(1)).await;
     let t = now() + Duration::minutes(5);
-    let outcome = store.rotate_refresh("nope".into(), "x".into(), t, t).await;
+    let outcome = store.rotate_refresh("nope".into(), "x".into(), t).await;
     assert_eq!(outcome.ok(), Some(RefreshOutcome::Invalid));
     let outcome = store
-        .rotate_refresh("refresh-1".into(), "refresh-2".into(), t, t)
+        .rotate_refresh("refresh-1".into(), "refresh-2".into(), t)
         .await;
     assert_eq!(
         outcome.ok(),
@@ -161,12 +164,7 @@ where
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .rotate_refresh(
-                        "refresh-1".into(),
-                        format!("next-{i}"),
-                        t,
-                        t + Duration::minutes(30),
-                    )
+                    .rotate_refresh("refresh-1".into(), format!("next-{i}"), t)
                     .await
             })
         })

@@ -21,7 +21,7 @@ pub struct Cli {
 }
 
 /// The sub-commands.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the HTTP service (the default): migrates the database, then serves until SIGTERM or
     /// SIGINT, finishing in-flight requests before exiting 0.
@@ -36,8 +36,25 @@ pub enum Command {
 }
 
 /// `user-service admin …`.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum AdminCommand {
+    /// Create a user (and its tenant, if new). Without --password-stdin a strong password is
+    /// generated and printed once to stderr.
+    CreateUser {
+        /// Tenant slug; created (named after the slug) if it does not exist.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// The user's login email.
+        #[arg(long)]
+        email: String,
+        /// One of owner, admin, member, viewer.
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Read the password from the first line of stdin (never from an argument, which
+        /// other users of the machine can see in the process list).
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Add a new access-token signing key. New tokens are signed with it on every replica
     /// within seconds; tokens signed by the previous key stay valid until they expire; keys
     /// whose tokens have all expired are retired.

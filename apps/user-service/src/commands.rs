@@ -29,9 +29,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let tokens = keys::start(&config, db.signing_keys.clone(), keys::secret_box(&config)?).await?;
     let hasher = identity::hasher()?;
     identity::bootstrap(&config, &db, &hasher).await?;
-    let caches = AppState::caches(&db);
-    let auth = identity::auth(&config, &db, tokens.clone(), hasher, &caches);
-    server::run(&config, AppState::new(db, tokens, auth, caches)).await
+    server::run(&config, AppState::assemble(&config, db, tokens, hasher)).await
 }
 
 /// `user-service admin rotate-keys`.
@@ -45,6 +43,64 @@ pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
         keys::RELOAD_EVERY.as_secs(),
         rotation.retired
     );
+    Ok(())
+}
+
+/// `user-service admin create-user`.
+pub async fn create_user(
+    config: &Config,
+    tenant: &str,
+    email: &str,
+    role: &str,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
+        Some(usvc_core::Password::new(
+            line.trim_end_matches(['\r', '\n']),
+        ))
+    } else {
+        None
+    };
+    if config.database_kind() == usvc_config::DatabaseKind::Sqlite {
+        create_data_dir(config)?;
+    }
+    let db = wiring::connect(config).await?;
+    let hasher = identity::hasher()?;
+    let opaque: std::sync::Arc<dyn usvc_core::ports::OpaqueTokens> =
+        std::sync::Arc::new(usvc_security::RandomTokens);
+    let clock: std::sync::Arc<dyn usvc_core::ports::Clock> =
+        std::sync::Arc::new(usvc_core::ports::SystemClock);
+    let done = usvc_user::provision(
+        &db.tenants,
+        &db.users,
+        &hasher,
+        &opaque,
+        &clock,
+        tenant,
+        email,
+        role,
+        password,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if done.tenant_created {
+        println!("created tenant {tenant}");
+    }
+    println!(
+        "created user {} ({}) with role {role} in tenant {tenant}",
+        done.user.id, done.user.email
+    );
+    if let Some(password) = done.generated_password {
+        eprintln!(
+            "password for {}: {} (shown only now)",
+            done.user.email,
+            password.expose()
+        );
+    }
     Ok(())
 }
 

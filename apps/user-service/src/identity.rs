@@ -2,19 +2,34 @@
 //! bootstrap.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use usvc_cache::{CacheRegistry, CacheSpec};
 use usvc_config::Config;
-use usvc_core::ports::{Clock, OpaqueTokens, PasswordHasher, SystemClock};
+use usvc_core::ports::{Authorizer, Clock, OpaqueTokens, PasswordHasher, SystemClock};
 use usvc_core::Password;
 use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens};
-use usvc_user::{AuthPorts, AuthService, Bootstrap, SessionPolicy};
+use usvc_user::{
+    AuthPorts, AuthService, Bootstrap, RoleAuthorizer, SessionPolicy, TenantService, UserPorts,
+    UserService,
+};
 
+use crate::events::EventBus;
 use crate::wiring::Database;
 
-/// A session ends this long after login whatever happens (a tenant setting arrives later).
-pub const ABSOLUTE_SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+/// The identity domain's services, sharing one set of caches.
+#[derive(Clone)]
+pub struct Identity {
+    /// Login, refresh, logout, sessions, password change, bearer authentication.
+    pub auth: Arc<AuthService>,
+    /// User administration, profiles, lookup, import, registration.
+    pub users: Arc<UserService>,
+    /// Tenants and their settings.
+    pub tenants: TenantService,
+    /// Who may do what.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// Domain events (subscribe for the audit log, tests, …).
+    pub events: EventBus,
+}
 
 /// How many password hashes may run at once: all cores but one, so a login flood can never
 /// take the last core from the cached hot paths (see docs/benchmarks.md).
@@ -33,34 +48,58 @@ pub fn hasher() -> anyhow::Result<Arc<dyn PasswordHasher>> {
     )?))
 }
 
-/// The auth service over the database, the key ring and the hasher, with its hot-path caches
-/// (`jwt-tokens`, and `user-sessions` with `SESSION_TTL`) registered in `caches`.
-pub fn auth(
+/// The identity services over the database, the key ring and the hasher, with their caches
+/// (`jwt-tokens`, `user-sessions` with `SESSION_TTL`, `user-profiles` with `CACHE_SIZE`)
+/// registered in `caches`, so one invalidation reaches every service that reads them.
+pub fn services(
     config: &Config,
     db: &Database,
     tokens: Arc<JwtService>,
     hasher: Arc<dyn PasswordHasher>,
     caches: &CacheRegistry,
-) -> Arc<AuthService> {
-    Arc::new(AuthService::new(
+) -> Identity {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let events = EventBus::new();
+    let authorizer: Arc<dyn Authorizer> = Arc::new(RoleAuthorizer);
+    let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
+    let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
+    let auth = Arc::new(AuthService::new(
         AuthPorts {
             tenants: db.tenants.clone(),
             users: db.users.clone(),
             sessions: db.sessions.clone(),
-            hasher,
+            hasher: hasher.clone(),
             tokens,
             opaque: Arc::new(RandomTokens),
-            clock: Arc::new(SystemClock),
+            clock: clock.clone(),
             throttle: db.login_throttle.clone(),
             verified_tokens: caches.create(CacheSpec::JWT_TOKENS),
-            live_sessions: caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl)),
-            profiles: caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size)),
+            live_sessions: live_sessions.clone(),
+            profiles: profiles.clone(),
+            events: Arc::new(events.clone()),
         },
         SessionPolicy {
             idle: config.session_ttl,
-            absolute: ABSOLUTE_SESSION_LIFETIME,
         },
-    ))
+    ));
+    let users = Arc::new(UserService::new(UserPorts {
+        tenants: db.tenants.clone(),
+        users: db.users.clone(),
+        sessions: db.sessions.clone(),
+        hasher,
+        clock: clock.clone(),
+        authorizer: authorizer.clone(),
+        events: Arc::new(events.clone()),
+        profiles,
+        live_sessions,
+    }));
+    Identity {
+        auth,
+        users,
+        tenants: TenantService::new(db.tenants.clone(), clock),
+        authorizer,
+        events,
+    }
 }
 
 /// Creates tenant `default` and its owner on an empty database. A generated password is

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod events;
 pub mod http;
 pub mod identity;
 pub mod keys;

@@ -30,10 +30,16 @@ fn main() -> ExitCode {
     };
     let result = runtime::build(&config).and_then(|rt| {
         rt.block_on(async {
-            match cli.command.unwrap_or(Command::Serve) {
+            match cli.command.clone().unwrap_or(Command::Serve) {
                 Command::Serve => commands::serve(config).await,
                 Command::Migrate => commands::migrate(&config).await,
                 Command::Admin(AdminCommand::RotateKeys) => commands::rotate_keys(&config).await,
+                Command::Admin(AdminCommand::CreateUser {
+                    tenant,
+                    email,
+                    role,
+                    password_stdin,
+                }) => commands::create_user(&config, &tenant, &email, &role, password_stdin).await,
                 Command::Config => Ok(()),
             }
         })

@@ -7,9 +7,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
+use usvc_config::Config;
+use usvc_core::ports::{Authorizer, PasswordHasher};
 use usvc_security::JwtService;
-use usvc_user::AuthService;
+use usvc_user::{AuthService, TenantService, UserService};
 
+use crate::events::EventBus;
+use crate::identity::{self, Identity};
 use crate::wiring::Database;
 
 /// Aggregate counts are cached this long: monitors poll `/health/detailed` often, and
@@ -29,6 +33,14 @@ pub struct AppState {
     pub tokens: Arc<JwtService>,
     /// Login, refresh, logout, bearer authentication.
     pub auth: Arc<AuthService>,
+    /// User administration and profiles.
+    pub users: Arc<UserService>,
+    /// Tenants and their settings.
+    pub tenants: TenantService,
+    /// Who may do what.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// Domain events.
+    pub events: EventBus,
     /// All named caches, for reporting.
     pub caches: Arc<CacheRegistry>,
     /// Aggregate figures (tenant count, …) by name.
@@ -44,24 +56,31 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The cache registry on the database's invalidation bus (create it first: the domain
-    /// services register their named caches in it).
-    pub fn caches(db: &Database) -> Arc<CacheRegistry> {
-        Arc::new(CacheRegistry::new(db.invalidation.clone()))
-    }
-
-    /// State around a connected database, a loaded key ring, the auth service and the caches.
-    pub fn new(
+    /// The state `serve` runs with: the caches on the database's invalidation bus and the
+    /// identity services over them. Tests build theirs the same way.
+    pub fn assemble(
+        config: &Config,
         db: Database,
         tokens: Arc<JwtService>,
-        auth: Arc<AuthService>,
-        caches: Arc<CacheRegistry>,
+        hasher: Arc<dyn PasswordHasher>,
     ) -> Self {
+        let caches = Arc::new(CacheRegistry::new(db.invalidation.clone()));
+        let Identity {
+            auth,
+            users,
+            tenants,
+            authorizer,
+            events,
+        } = identity::services(config, &db, tokens.clone(), hasher, &caches);
         let analytics = caches.create(ANALYTICS_CACHE);
         Self {
             db,
             tokens,
             auth,
+            users,
+            tenants,
+            authorizer,
+            events,
             caches,
             analytics,
             metrics: crate::metrics_registry::handle(),

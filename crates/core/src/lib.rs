@@ -25,5 +25,5 @@ pub use page::{Cursor, Page, PageRequest};
 pub use principal::{Action, Principal, ResourceRef};
 pub use secret::Password;
 pub use session::{RefreshOutcome, Session};
-pub use tenant::{NewTenant, Slug, Tenant, TenantStatus};
-pub use user::{Email, User, UserStatus, BUILT_IN_ROLES};
+pub use tenant::{NewTenant, Slug, Tenant, TenantSettings, TenantStatus};
+pub use user::{Email, User, UserFilter, UserStatus, BUILT_IN_ROLES};

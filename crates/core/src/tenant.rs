@@ -88,6 +88,65 @@ impl TenantStatus {
     }
 }
 
+/// How a tenant runs its identity: who may sign up, whether MFA is mandatory, how long
+/// sessions live. Stored as one JSON document so a new setting needs no migration; a missing
+/// key takes its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Whether `POST /api/v1/auth/register` creates accounts (as `member`).
+    pub self_registration: bool,
+    /// Whether every user must pass a TOTP check at login; users without TOTP are asked to
+    /// enrol before they get tokens.
+    pub mfa_required: bool,
+    /// Idle lifetime of new sessions in seconds; `None` uses the service's `SESSION_TTL`.
+    pub session_idle_secs: Option<u64>,
+    /// Absolute lifetime of new sessions in seconds, counted from login.
+    pub session_absolute_secs: u64,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            self_registration: false,
+            mfa_required: false,
+            session_idle_secs: None,
+            session_absolute_secs: Self::DEFAULT_ABSOLUTE_SECS,
+        }
+    }
+}
+
+impl TenantSettings {
+    /// Twelve hours: a working day and then some, as Keycloak's SSO session max.
+    pub const DEFAULT_ABSOLUTE_SECS: u64 = 12 * 3600;
+    /// Session lifetimes must lie in this range (one minute to 90 days).
+    pub const LIFETIME_RANGE: std::ops::RangeInclusive<u64> = 60..=90 * 24 * 3600;
+
+    /// Checks the lifetimes; both are reported at once.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let mut errors = Vec::new();
+        let range = Self::LIFETIME_RANGE;
+        let message = format!("must be {}-{} seconds", range.start(), range.end());
+        if self.session_idle_secs.is_some_and(|s| !range.contains(&s)) {
+            errors.push(crate::FieldError {
+                field: "session_idle_secs".into(),
+                message: message.clone(),
+            });
+        }
+        if !range.contains(&self.session_absolute_secs) {
+            errors.push(crate::FieldError {
+                field: "session_absolute_secs".into(),
+                message,
+            });
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CoreError::Validation(errors))
+        }
+    }
+}
+
 /// A tenant as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -99,6 +158,8 @@ pub struct Tenant {
     pub name: String,
     /// Active or disabled.
     pub status: TenantStatus,
+    /// Identity settings.
+    pub settings: TenantSettings,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -144,6 +205,7 @@ impl NewTenant {
             slug: self.slug,
             name: self.name,
             status: TenantStatus::Active,
+            settings: TenantSettings::default(),
             created_at: now,
             updated_at: now,
         }

@@ -167,6 +167,18 @@ impl User {
     }
 }
 
+/// Which of a tenant's users a listing returns. Every given condition must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Only users in this state.
+    pub status: Option<UserStatus>,
+    /// Only users holding this role.
+    pub role: Option<String>,
+    /// Only users whose email, display name, given or family name starts with this text
+    /// (case-insensitive).
+    pub prefix: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

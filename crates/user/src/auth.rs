@@ -3,23 +3,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::events::{self, emit};
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use usvc_core::ports::{
-    AccessClaims, Cache, Clock, LoginThrottle, OpaqueTokens, PasswordHasher, SessionRepository,
-    TenantRepository, TokenRequest, TokenService, UserRepository,
+    AccessClaims, Cache, Clock, EventPublisher, LoginThrottle, OpaqueTokens, PasswordHasher,
+    SessionRepository, TenantRepository, TokenRequest, TokenService, UserRepository,
 };
 use usvc_core::{
-    CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId, Slug, TenantStatus,
-    User, UserId, UserStatus,
+    CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId, Slug, Tenant,
+    TenantStatus, User, UserId, UserStatus,
 };
 
-/// Session lifetimes.
+/// Service-wide session defaults; each tenant's settings may override them.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
-    /// A session ends this long after its last refresh (`SESSION_TTL`).
+    /// A session ends this long after its last refresh (`SESSION_TTL`), unless the tenant
+    /// sets its own idle lifetime. The absolute lifetime is always the tenant's.
     pub idle: Duration,
-    /// …and this long after login, whatever happens.
-    pub absolute: Duration,
 }
 
 /// Where a login comes from, kept on the session (`GET /auth/sessions` shows it).
@@ -79,6 +80,7 @@ pub struct AuthService {
     verified_tokens: Arc<dyn Cache<String, AccessClaims>>,
     live_sessions: Arc<dyn Cache<SessionId, Session>>,
     profiles: Arc<dyn Cache<UserId, User>>,
+    events: Arc<dyn EventPublisher>,
     policy: SessionPolicy,
 }
 
@@ -106,6 +108,8 @@ pub struct AuthPorts {
     pub live_sessions: Arc<dyn Cache<SessionId, Session>>,
     /// `user-profiles`: users by id; every change to a user invalidates its entry everywhere.
     pub profiles: Arc<dyn Cache<UserId, User>>,
+    /// Where `user.logged_in`, `session.revoked`, … go.
+    pub events: Arc<dyn EventPublisher>,
 }
 
 fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
@@ -129,6 +133,7 @@ impl AuthService {
             verified_tokens: ports.verified_tokens,
             live_sessions: ports.live_sessions,
             profiles: ports.profiles,
+            events: ports.events,
             policy,
         }
     }
@@ -174,6 +179,17 @@ impl AuthService {
                 .await?;
             if failures > FREE_FAILURES {
                 tracing::warn!(tenant = %tenant.id, failures, "login locked after repeated failures");
+                let payload =
+                    json!({ "failures": failures, "locked_until": lockout(failures, now) });
+                emit(
+                    &self.events,
+                    tenant.id,
+                    events::LOCKED_OUT,
+                    now,
+                    None,
+                    payload,
+                )
+                .await;
             }
             return Err(invalid_credentials());
         };
@@ -184,12 +200,22 @@ impl AuthService {
         if check.needs_rehash {
             self.upgrade_hash(&user, password, now).await;
         }
-        let pair = self.open_session(&user, client, now).await?;
+        let pair = self.open_session(&tenant, &user, client, now).await?;
         self.users
             .record_login(user.tenant_id, user.id, now)
             .await?;
         // `last_login_at` changed: every replica re-reads the profile.
         self.profiles.invalidate(&user.id).await?;
+        let payload = json!({ "user_id": user.id, "session_id": pair.session_id });
+        emit(
+            &self.events,
+            user.tenant_id,
+            events::USER_LOGGED_IN,
+            now,
+            Some(user.id),
+            payload,
+        )
+        .await;
         Ok(pair)
     }
 
@@ -226,21 +252,28 @@ impl AuthService {
         }
     }
 
+    /// Opens a session with the tenant's lifetimes and hands out its first token pair.
     async fn open_session(
         &self,
+        tenant: &Tenant,
         user: &User,
         client: ClientInfo,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(now, 6);
+        let idle = tenant
+            .settings
+            .session_idle_secs
+            .map_or(self.policy.idle, Duration::from_secs);
+        let absolute = Duration::from_secs(tenant.settings.session_absolute_secs);
         let session = Session {
             id: SessionId::new(),
             tenant_id: user.tenant_id,
             user_id: user.id,
             created_at: now,
             last_seen_at: now,
-            idle_expires_at: after(now, self.policy.idle)?,
-            absolute_expires_at: after(now, self.policy.absolute)?,
+            idle_expires_at: after(now, idle.min(absolute))?,
+            absolute_expires_at: after(now, absolute)?,
             revoked_at: None,
             revoked_reason: None,
             ip: client.ip,
@@ -280,7 +313,7 @@ impl AuthService {
         let next = self.opaque.generate()?;
         let outcome = self
             .sessions
-            .rotate_refresh(presented, next.hash, now, after(now, self.policy.idle)?)
+            .rotate_refresh(presented, next.hash, now)
             .await?;
         match outcome {
             RefreshOutcome::Rotated(session) => {
@@ -309,6 +342,16 @@ impl AuthService {
             RefreshOutcome::Reused(session) => {
                 tracing::warn!(session = %session.id, "refresh token reuse; session revoked");
                 self.forget_session(session.id).await?;
+                let payload = json!({ "user_id": session.user_id, "session_id": session.id });
+                emit(
+                    &self.events,
+                    session.tenant_id,
+                    events::REFRESH_REUSE_DETECTED,
+                    now,
+                    None,
+                    payload,
+                )
+                .await;
                 Err(CoreError::Unauthenticated(
                     "refresh token already used; the session has been revoked".into(),
                 ))
@@ -326,7 +369,30 @@ impl AuthService {
         self.sessions
             .revoke(principal.tenant, principal.session, "logout".into(), now)
             .await?;
-        self.forget_session(principal.session).await
+        self.forget_session(principal.session).await?;
+        self.revoked(principal, principal.session, "logout", now)
+            .await;
+        Ok(())
+    }
+
+    /// Announces a session that ended before its time.
+    async fn revoked(
+        &self,
+        principal: &Principal,
+        session: SessionId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) {
+        let payload = json!({ "user_id": principal.user, "session_id": session, "reason": reason });
+        emit(
+            &self.events,
+            principal.tenant,
+            events::SESSION_REVOKED,
+            now,
+            Some(principal.user),
+            payload,
+        )
+        .await;
     }
 
     /// The caller's own profile, from the `user-profiles` cache (one load per user).
@@ -376,19 +442,18 @@ impl AuthService {
         if !owned {
             return Err(CoreError::NotFound("session".into()));
         }
+        let now = self.clock.now();
         self.sessions
-            .revoke(
-                principal.tenant,
-                id,
-                "revoked_by_user".into(),
-                self.clock.now(),
-            )
+            .revoke(principal.tenant, id, "revoked_by_user".into(), now)
             .await?;
-        self.forget_session(id).await
+        self.forget_session(id).await?;
+        self.revoked(principal, id, "revoked_by_user", now).await;
+        Ok(())
     }
 
     /// Ends every session of the caller, the current one included.
     pub async fn logout_all(&self, principal: &Principal) -> Result<(), CoreError> {
+        let now = self.clock.now();
         let revoked = self
             .sessions
             .revoke_all(
@@ -396,12 +461,81 @@ impl AuthService {
                 principal.user,
                 None,
                 "logout_all".into(),
-                self.clock.now(),
+                now,
             )
             .await?;
         for id in revoked {
             self.forget_session(id).await?;
+            self.revoked(principal, id, "logout_all", now).await;
         }
+        Ok(())
+    }
+
+    /// Changes the caller's password after checking the current one. Every other session of
+    /// the user ends (whoever else held them no longer gets in); the caller's stays. A wrong
+    /// current password counts towards the account's lockout like a failed login.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &Password,
+        new: &Password,
+    ) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        let user = self.profile(principal).await?;
+        let name = user.email.normalized();
+        if let Some(until) = self
+            .throttle
+            .locked_until(user.tenant_id, name.clone(), now)
+            .await?
+        {
+            let millis = u64::try_from((until - now).num_milliseconds()).unwrap_or(0);
+            return Err(CoreError::RateLimited {
+                retry_after_secs: millis.div_ceil(1000).max(1),
+            });
+        }
+        crate::password_policy::check(new, &user.email, "new_password")?;
+        if self
+            .check_password(user.tenant_id, &user.email, current)
+            .await?
+            .is_none()
+        {
+            self.throttle
+                .record_failure(user.tenant_id, name, now, lockout)
+                .await?;
+            return Err(CoreError::invalid(
+                "current_password",
+                "is not your current password",
+            ));
+        }
+        self.throttle.reset(user.tenant_id, name).await?;
+        let hash = self.hasher.hash(new).await?;
+        self.users
+            .set_password_hash(user.tenant_id, user.id, hash, now)
+            .await?;
+        let revoked = self
+            .sessions
+            .revoke_all(
+                principal.tenant,
+                principal.user,
+                Some(principal.session),
+                "password_change".into(),
+                now,
+            )
+            .await?;
+        for id in revoked {
+            self.forget_session(id).await?;
+            self.revoked(principal, id, "password_change", now).await;
+        }
+        let payload = json!({ "user_id": user.id, "fields": ["password"] });
+        emit(
+            &self.events,
+            user.tenant_id,
+            events::USER_UPDATED,
+            now,
+            Some(user.id),
+            payload,
+        )
+        .await;
         Ok(())
     }
 
@@ -462,8 +596,9 @@ impl AuthService {
         }
     }
 
-    /// The principal a bearer token stands for, if its signature, claims and session hold.
-    /// The hot path: a repeat caller costs a hash and two cache hits, no I/O.
+    /// The principal a bearer token stands for, if its signature, claims and session hold and
+    /// the account is active. The hot path: a repeat caller costs a hash and three cache hits
+    /// (token, session, profile), no I/O.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, CoreError> {
         let now = self.clock.now();
         let claims = self.verified(bearer, now)?;
@@ -472,11 +607,23 @@ impl AuthService {
         if !owned || !session.is_live(now) {
             return Err(CoreError::Unauthenticated("the session has ended".into()));
         }
-        Ok(Principal {
+        let principal = Principal {
             user: claims.sub,
             tenant: claims.tid,
             session: claims.sid,
-            roles: claims.roles,
+            roles: Vec::new(),
+        };
+        // Roles and status come from the cached profile, not the token: a role change, a
+        // disable or a delete takes effect on the next request, not at the token's `exp`.
+        let user = self.profile(&principal).await?;
+        if user.status != UserStatus::Active {
+            return Err(CoreError::Unauthenticated(
+                "the account is not active".into(),
+            ));
+        }
+        Ok(Principal {
+            roles: user.roles,
+            ..principal
         })
     }
 }

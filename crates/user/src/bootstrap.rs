@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use usvc_core::ports::{Clock, OpaqueTokens, PasswordHasher, TenantRepository, UserRepository};
-use usvc_core::{CoreError, Email, NewTenant, Password, User};
+use usvc_core::{CoreError, Email, NewTenant, Password, Slug, User};
 
 /// The tenant every installation starts with (logins without `tenant` use it).
 pub const DEFAULT_TENANT: &str = "default";
@@ -56,6 +56,75 @@ pub async fn bootstrap(
     users.create(&owner, Some(hash)).await?;
     Ok(Bootstrap::Created {
         email,
+        generated_password: generated.then_some(password),
+    })
+}
+
+/// What [`provision`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioned {
+    /// Whether the tenant had to be created.
+    pub tenant_created: bool,
+    /// The new user.
+    pub user: User,
+    /// The password made up for the user, if none was given: show it once.
+    pub generated_password: Option<Password>,
+}
+
+/// Creates a user with `role` in tenant `slug` from the command line, creating the tenant
+/// (named after its slug) if it does not exist. A given password must pass the policy; without
+/// one a strong password is generated.
+#[allow(clippy::too_many_arguments)] // the ports plus the three things an operator types
+pub async fn provision(
+    tenants: &Arc<dyn TenantRepository>,
+    users: &Arc<dyn UserRepository>,
+    hasher: &Arc<dyn PasswordHasher>,
+    opaque: &Arc<dyn OpaqueTokens>,
+    clock: &Arc<dyn Clock>,
+    slug: &str,
+    email: &str,
+    role: &str,
+    password: Option<Password>,
+) -> Result<Provisioned, CoreError> {
+    let email = Email::parse(email)?;
+    if !usvc_core::BUILT_IN_ROLES.contains(&role) {
+        return Err(CoreError::invalid(
+            "role",
+            format!("must be one of {}", usvc_core::BUILT_IN_ROLES.join(", ")),
+        ));
+    }
+    if let Some(p) = &password {
+        crate::password_policy::check(p, &email, "password")?;
+    }
+    let now = clock.now();
+    let parsed = Slug::parse(slug)?;
+    let (tenant, tenant_created) = if let Some(t) = tenants.get_by_slug(&parsed).await? {
+        (t, false)
+    } else {
+        let tenant = NewTenant::parse(slug, slug)?.into_tenant(now);
+        match tenants.create(&tenant).await {
+            Ok(()) => (tenant, true),
+            // Created concurrently: use the winner's.
+            Err(CoreError::Conflict(_)) => (
+                tenants
+                    .get_by_slug(&parsed)
+                    .await?
+                    .ok_or_else(|| CoreError::NotFound("tenant".into()))?,
+                false,
+            ),
+            Err(e) => return Err(e),
+        }
+    };
+    let (password, generated) = match password {
+        Some(p) => (p, false),
+        None => (Password::new(opaque.generate()?.token), true),
+    };
+    let user = User::new(tenant.id, email, vec![role.to_owned()], now);
+    let hash = hasher.hash(&password).await?;
+    users.create(&user, Some(hash)).await?;
+    Ok(Provisioned {
+        tenant_created,
+        user,
         generated_password: generated.then_some(password),
     })
 }

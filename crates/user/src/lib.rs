@@ -2,15 +2,25 @@
 //! sessions, tokens, MFA, roles and the `Authorizer`.
 //!
 //! It depends only on `usvc-core` ports, so another team can embed it with their own adapters.
-//! Today it holds [`TenantService`] and [`AuthService`] (login, refresh with rotation and reuse
-//! detection, logout, bearer authentication); profiles, MFA and authorization come next.
+//! It holds [`TenantService`], [`AuthService`] (login, refresh with rotation and reuse
+//! detection, logout, sessions, bearer authentication), [`UserService`] (user administration,
+//! profiles, lookup, import, registration) and the built-in [`RoleAuthorizer`].
 
 mod auth;
+pub mod authorization;
 mod bootstrap;
+pub mod events;
+pub mod password_policy;
 mod tenants;
+mod users;
 
 pub use auth::{
     lockout, AuthPorts, AuthService, ClientInfo, SessionPolicy, TokenPair, FREE_FAILURES, MAX_LOCK,
 };
-pub use bootstrap::{bootstrap, Bootstrap, DEFAULT_TENANT};
+pub use authorization::RoleAuthorizer;
+pub use bootstrap::{bootstrap, provision, Bootstrap, Provisioned, DEFAULT_TENANT};
 pub use tenants::TenantService;
+pub use users::{
+    AdminChanges, ImportOutcome, ImportRow, Lookup, NewUser, ProfileChanges, Registration,
+    UserPorts, UserService, MAX_IMPORT_ROWS, MAX_LOOKUP_IDS, MAX_METADATA_BYTES,
+};

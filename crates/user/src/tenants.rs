@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
-use usvc_core::ports::{Clock, TenantRepository};
-use usvc_core::{CoreError, NewTenant, Slug, Tenant};
+use usvc_core::ports::{Authorizer, Clock, TenantRepository};
+use usvc_core::{CoreError, NewTenant, Principal, ResourceRef, Slug, Tenant, TenantSettings};
+
+use crate::authorization::actions;
 
 /// Creates and resolves tenants. Validation and "not found" semantics live here, not in the
 /// HTTP adapter or the stores.
@@ -32,6 +34,47 @@ impl TenantService {
         let not_found = || CoreError::NotFound("tenant".into());
         let slug = Slug::parse(slug).map_err(|_| not_found())?;
         self.tenants.get_by_slug(&slug).await?.ok_or_else(not_found)
+    }
+
+    /// The caller's own tenant (`tenant:read`).
+    pub async fn current(
+        &self,
+        authorizer: &dyn Authorizer,
+        principal: &Principal,
+    ) -> Result<Tenant, CoreError> {
+        authorizer
+            .authorize(
+                principal,
+                &actions::TENANT_READ,
+                &ResourceRef::one("tenant", principal.tenant),
+            )
+            .await?;
+        self.tenants
+            .get(principal.tenant)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("tenant".into()))
+    }
+
+    /// Replaces the caller's tenant's settings (`tenant:write`). New lifetimes apply to
+    /// sessions opened from now on.
+    pub async fn update_settings(
+        &self,
+        authorizer: &dyn Authorizer,
+        principal: &Principal,
+        settings: TenantSettings,
+    ) -> Result<Tenant, CoreError> {
+        authorizer
+            .authorize(
+                principal,
+                &actions::TENANT_WRITE,
+                &ResourceRef::one("tenant", principal.tenant),
+            )
+            .await?;
+        settings.validate()?;
+        self.tenants
+            .update_settings(principal.tenant, settings, self.clock.now())
+            .await?
+            .ok_or_else(|| CoreError::NotFound("tenant".into()))
     }
 }
 

@@ -177,6 +177,24 @@ where
         self.inner.insert(key, Entry { value, expires_at });
     }
 
+    fn generation(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    fn insert_if_unchanged(&self, key: K, value: V, generation: u64) -> bool {
+        if self.epoch.load(Ordering::SeqCst) != generation {
+            return false;
+        }
+        self.insert(key.clone(), value);
+        // An invalidation between the check and the insert may have run its `remove` before
+        // the insert landed: look again, and take the entry back out if so.
+        if self.epoch.load(Ordering::SeqCst) != generation {
+            self.inner.remove(&key);
+            return false;
+        }
+        true
+    }
+
     async fn invalidate(&self, key: &K) -> Result<(), CoreError> {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.inner.remove(key);
@@ -227,6 +245,22 @@ mod tests {
             ttl: Duration::from_secs(ttl_secs),
         };
         (NamedCache::new(spec, Arc::new(bus.clone())), bus)
+    }
+
+    #[tokio::test]
+    async fn a_batch_load_read_before_an_invalidation_is_not_cached() {
+        let (cache, _) = cache(10, 60);
+        let generation = cache.generation();
+        assert!(cache.insert_if_unchanged(1, "fresh".into(), generation));
+        assert_eq!(cache.get(&1).as_deref(), Some("fresh"));
+
+        let before_write = cache.generation();
+        cache.invalidate(&2).await.expect("invalidate");
+        assert!(
+            !cache.insert_if_unchanged(2, "stale".into(), before_write),
+            "read before the invalidation: must not be served"
+        );
+        assert_eq!(cache.get(&2), None);
     }
 
     #[tokio::test(start_paused = true)]

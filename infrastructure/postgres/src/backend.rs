@@ -8,3 +8,20 @@ pub(crate) type Pool = diesel_async::pooled_connection::deadpool::Pool<Connectio
 pub(crate) type DbId = uuid::Uuid;
 /// The diesel backend, for boxed queries in the shared modules.
 pub(crate) type Backend = diesel::pg::Pg;
+
+/// Users holding `role`: JSONB containment on the role array.
+pub(crate) fn has_role(
+    role: String,
+) -> Box<
+    dyn diesel::BoxableExpression<
+        crate::schema::users::table,
+        Backend,
+        SqlType = diesel::sql_types::Bool,
+    >,
+> {
+    Box::new(
+        diesel::dsl::sql::<diesel::sql_types::Bool>("users.roles @> jsonb_build_array(")
+            .bind::<diesel::sql_types::Text, _>(role)
+            .sql("::text)"),
+    )
+}

@@ -108,11 +108,28 @@ fn hash_with(params: HashParams, password: &[u8]) -> Result<String, CoreError> {
         .map_err(|e| CoreError::Internal(format!("argon2 hashing failed: {e}")))
 }
 
+/// Whether `stored` is a bcrypt hash (`$2a$`, `$2b$`, `$2y$` with a cost and 53 characters
+/// of salt and digest), as other systems export them.
+fn is_bcrypt(stored: &str) -> bool {
+    let parts: Vec<&str> = stored.split('$').collect();
+    matches!(parts.as_slice(), ["", "2a" | "2b" | "2y", cost, rest]
+        if cost.len() == 2 && cost.bytes().all(|b| b.is_ascii_digit()) && rest.len() == 53)
+}
+
 fn verify_with(
     policy: HashParams,
     password: &[u8],
     stored: &str,
 ) -> Result<PasswordCheck, CoreError> {
+    if is_bcrypt(stored) {
+        // Imported from another system: always re-hashed as argon2id once proven.
+        let matches = bcrypt::verify(password, stored)
+            .map_err(|_| CoreError::Internal("a stored bcrypt hash is malformed".into()))?;
+        return Ok(PasswordCheck {
+            matches,
+            needs_rehash: matches,
+        });
+    }
     let hash = PasswordHash::new(stored)
         .map_err(|_| CoreError::Internal("a stored password hash is malformed".into()))?;
     if !hash.algorithm.as_str().starts_with("argon2") {
@@ -121,7 +138,6 @@ fn verify_with(
             hash.algorithm
         )));
     }
-    // The stored hash carries its own parameters; verification uses those.
     let matches = Argon2::default().verify_password(password, &hash).is_ok();
     Ok(PasswordCheck {
         matches,
@@ -143,6 +159,15 @@ impl PasswordHasher for Argon2Hasher {
         let stored = hash.to_owned();
         self.bounded(move || verify_with(policy, &secret, &stored))
             .await
+    }
+
+    fn accepts_hash(&self, hash: &str) -> bool {
+        is_bcrypt(hash)
+            || PasswordHash::new(hash).is_ok_and(|h| {
+                matches!(h.algorithm.as_str(), "argon2id" | "argon2i" | "argon2d")
+                    && h.hash.is_some()
+                    && h.salt.is_some()
+            })
     }
 
     async fn verify_dummy(&self, password: &Password) -> Result<(), CoreError> {
@@ -239,6 +264,48 @@ mod tests {
                 matches!(hasher.verify(&p, stored).await, Err(CoreError::Internal(_))),
                 "{stored:?}"
             );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn imported_bcrypt_hashes_verify_and_are_always_upgraded() {
+        let hasher = hasher(WEAK);
+        let imported = bcrypt::hash("tr0ub4dor&3", 4).expect("bcrypt");
+        assert!(hasher.accepts_hash(&imported), "{imported}");
+        let check = hasher
+            .verify(&Password::new("tr0ub4dor&3"), &imported)
+            .await
+            .expect("verify");
+        assert_eq!(
+            check,
+            PasswordCheck {
+                matches: true,
+                needs_rehash: true
+            }
+        );
+        let wrong = hasher
+            .verify(&Password::new("tr0ub4dor&4"), &imported)
+            .await
+            .expect("verify");
+        assert!(!wrong.matches);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_verifiable_hashes_are_accepted_for_import() {
+        let hasher = hasher(WEAK);
+        let argon = hasher
+            .hash(&Password::new("pa55word!"))
+            .await
+            .expect("hash");
+        assert!(hasher.accepts_hash(&argon));
+        for foreign in [
+            "",
+            "plaintext",
+            "$pbkdf2-sha256$29000$N2bsvbfWeu/d2/t/7z3nvA$9s5ZqEWRMKmwNn3KuXzmT4ydFhn3Fv5H3fCSB3Uh2Qw",
+            "$2b$12$tooshort",
+            "$argon2id$v=19$m=19456,t=2,p=1",
+        ] {
+            assert!(!hasher.accepts_hash(foreign), "{foreign:?}");
         }
     }
 

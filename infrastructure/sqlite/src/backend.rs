@@ -11,3 +11,22 @@ pub(crate) type Pool = diesel_async::pooled_connection::deadpool::Pool<Connectio
 pub(crate) use crate::sql_uuid::SqlUuid as DbId;
 /// The diesel backend, for boxed queries in the shared modules.
 pub(crate) type Backend = diesel::sqlite::Sqlite;
+
+/// Users holding `role`: the role list is a JSON array in a text column.
+pub(crate) fn has_role(
+    role: String,
+) -> Box<
+    dyn diesel::BoxableExpression<
+        crate::schema::users::table,
+        Backend,
+        SqlType = diesel::sql_types::Bool,
+    >,
+> {
+    Box::new(
+        diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "EXISTS (SELECT 1 FROM json_each(users.roles) WHERE json_each.value = ",
+        )
+        .bind::<diesel::sql_types::Text, _>(role)
+        .sql(")"),
+    )
+}

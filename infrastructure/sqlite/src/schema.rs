@@ -6,6 +6,7 @@ diesel::table! {
         slug -> Text,
         name -> Text,
         status -> Text,
+        settings -> Json,
         created_at -> TimestamptzSqlite,
         updated_at -> TimestamptzSqlite,
     }
@@ -42,6 +43,7 @@ diesel::table! {
         created_at -> TimestamptzSqlite,
         updated_at -> TimestamptzSqlite,
         last_login_at -> Nullable<TimestamptzSqlite>,
+        deleted_at -> Nullable<TimestamptzSqlite>,
     }
 }
 

@@ -127,3 +127,101 @@ pub async fn logout(
     state.auth.logout(&caller.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Self-registration input.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// Tenant slug; `default` when omitted.
+    pub tenant: Option<String>,
+    /// Email address.
+    pub email: String,
+    /// Password: 8-256 characters, not the email, not a common password.
+    #[schema(value_type = String, format = Password)]
+    pub password: Password,
+    /// Name to show.
+    pub display_name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// BCP 47 tag.
+    pub locale: Option<String>,
+    /// IANA zone.
+    pub timezone: Option<String>,
+}
+
+/// The registration answer: the same whether or not the address was free.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterResponse {
+    /// Always `accepted`.
+    pub status: &'static str,
+    /// What to do next.
+    pub message: &'static str,
+}
+
+/// Registers a `member` where the tenant allows self-registration. The answer does not say
+/// whether the email already had an account (no account enumeration).
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 202, body = RegisterResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Self-registration is closed (or the tenant unknown)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let registration = usvc_user::Registration {
+        tenant: b.tenant.unwrap_or_else(|| DEFAULT_TENANT.to_owned()),
+        email: b.email,
+        password: b.password,
+        profile: usvc_user::ProfileChanges {
+            display_name: b.display_name.map(Some),
+            given_name: b.given_name.map(Some),
+            family_name: b.family_name.map(Some),
+            locale: b.locale.map(Some),
+            timezone: b.timezone.map(Some),
+            ..usvc_user::ProfileChanges::default()
+        },
+    };
+    state.users.register(registration).await?;
+    Ok(HttpResponse::Accepted().json(RegisterResponse {
+        status: "accepted",
+        message: "If this address can be registered, its account is ready: log in with it.",
+    }))
+}
+
+/// Password change input.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password in use now.
+    #[schema(value_type = String, format = Password)]
+    pub current_password: Password,
+    /// The new one (policy-checked).
+    #[schema(value_type = String, format = Password)]
+    pub new_password: Password,
+}
+
+/// Changes the caller's password; every other session of theirs ends.
+#[utoipa::path(post, path = "/api/v1/auth/password/change", tag = "auth", request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed; other sessions revoked"),
+        (status = 400, description = "Wrong current password or a weak new one", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .auth
+        .change_password(&caller.0, &body.current_password, &body.new_password)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

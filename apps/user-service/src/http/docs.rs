@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::http::{auth, health, jwks, metrics, problem, profile, sessions};
+use crate::http::{auth, health, jwks, metrics, problem, sessions, tenant, users};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -25,7 +25,19 @@ use crate::http::{auth, health, jwks, metrics, problem, profile, sessions};
         auth::login,
         auth::refresh,
         auth::logout,
-        profile::get_profile,
+        auth::register,
+        auth::change_password,
+        users::get_profile,
+        users::update_profile,
+        users::create,
+        users::list,
+        users::get,
+        users::update,
+        users::delete,
+        users::lookup,
+        users::import,
+        tenant::get,
+        tenant::update_settings,
         sessions::list,
         sessions::revoke,
         sessions::logout_all,
@@ -37,6 +49,7 @@ use crate::http::{auth, health, jwks, metrics, problem, profile, sessions};
         (name = "operations", description = "Metrics for Prometheus"),
         (name = "auth", description = "Authentication and token verification"),
         (name = "users", description = "Users and profiles"),
+        (name = "tenant", description = "The caller's tenant and its identity settings"),
     )
 )]
 pub struct ApiDoc;

@@ -7,10 +7,12 @@ pub mod health;
 pub mod jwks;
 pub mod metrics;
 pub mod problem;
-pub mod profile;
 pub mod request_context;
 pub mod server;
 pub mod sessions;
+pub mod tenant;
+pub mod user_view;
+pub mod users;
 
 use actix_http::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -74,7 +76,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/v1/auth/login", "POST").route(web::post().to(auth::login)))
     .service(resource("/api/v1/auth/refresh", "POST").route(web::post().to(auth::refresh)))
     .service(resource("/api/v1/auth/logout", "POST").route(web::post().to(auth::logout)))
-    .service(resource("/api/v1/users/profile", "GET").route(web::get().to(profile::get_profile)))
+    .service(resource("/api/v1/auth/register", "POST").route(web::post().to(auth::register)))
+    .service(
+        resource("/api/v1/auth/password/change", "POST")
+            .route(web::post().to(auth::change_password)),
+    )
+    .service(
+        resource("/api/v1/users/profile", "GET, POST, PATCH")
+            .route(web::get().to(users::get_profile))
+            .route(web::post().to(users::update_profile))
+            .route(web::patch().to(users::update_profile)),
+    )
+    .service(
+        resource("/api/v1/users", "GET, POST")
+            .route(web::get().to(users::list))
+            .route(web::post().to(users::create)),
+    )
+    .service(resource("/api/v1/users/lookup", "POST").route(web::post().to(users::lookup)))
+    .service(
+        resource("/api/v1/users/import", "POST")
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(users::IMPORT_BODY_LIMIT)
+                    .error_handler(problem::json_error),
+            )
+            .route(web::post().to(users::import)),
+    )
+    .service(
+        resource("/api/v1/users/{user_id}", "GET, PATCH, DELETE")
+            .route(web::get().to(users::get))
+            .route(web::patch().to(users::update))
+            .route(web::delete().to(users::delete)),
+    )
+    .service(resource("/api/v1/tenant", "GET").route(web::get().to(tenant::get)))
+    .service(
+        resource("/api/v1/tenant/settings", "PATCH")
+            .route(web::patch().to(tenant::update_settings)),
+    )
     .service(resource("/api/v1/auth/sessions", "GET").route(web::get().to(sessions::list)))
     .service(
         resource("/api/v1/auth/sessions/{session_id}", "DELETE")

@@ -75,9 +75,7 @@ pub async fn state_on(db: Database) -> AppState {
             user_service::identity::bootstrap(&config, &db, &hasher)
                 .await
                 .expect("bootstrap");
-            let caches = AppState::caches(&db);
-            let auth = user_service::identity::auth(&config, &db, tokens.clone(), hasher, &caches);
-            AppState::new(db, tokens, auth, caches)
+            AppState::assemble(&config, db, tokens, hasher)
         })
         .await
         .expect("join")

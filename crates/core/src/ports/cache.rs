@@ -36,6 +36,15 @@ where
     /// a verified token is cached until its `exp`, never longer.
     fn insert_for(&self, key: K, value: V, ttl: std::time::Duration);
 
+    /// A number that changes with every invalidation of this cache (local or remote). Read it
+    /// before reading the source, then store with [`Cache::insert_if_unchanged`].
+    fn generation(&self) -> u64;
+
+    /// Stores a value read from the source after [`Cache::generation`] returned `generation`,
+    /// unless an invalidation happened since (then the value may be stale and is dropped).
+    /// Returns whether it was kept. Batch loads use this where `get_or_load` does not fit.
+    fn insert_if_unchanged(&self, key: K, value: V, generation: u64) -> bool;
+
     /// Drops one key here and on every other replica.
     async fn invalidate(&self, key: &K) -> Result<(), CoreError>;
 

@@ -1,8 +1,10 @@
 //! Ports: the traits domains call and adapters implement. All are object-safe and used as
 //! `Arc<dyn Port>`; with the `mock` feature each has a `mockall` double.
 
+mod authorizer;
 mod cache;
 mod clock;
+mod event_publisher;
 mod health;
 mod invalidation;
 mod login_throttle;
@@ -15,8 +17,10 @@ mod tenant_repository;
 mod token_service;
 mod user_repository;
 
+pub use authorizer::Authorizer;
 pub use cache::{Cache, CacheLoad, CacheStats};
 pub use clock::{Clock, SystemClock};
+pub use event_publisher::EventPublisher;
 pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
 pub use invalidation::{
     Invalidation, InvalidationHandler, InvalidationMessage, InvalidationSubscribers,
@@ -32,9 +36,13 @@ pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 pub use user_repository::UserRepository;
 
 #[cfg(feature = "mock")]
+pub use authorizer::MockAuthorizer;
+#[cfg(feature = "mock")]
 pub use cache::MockCache;
 #[cfg(feature = "mock")]
 pub use clock::MockClock;
+#[cfg(feature = "mock")]
+pub use event_publisher::MockEventPublisher;
 #[cfg(feature = "mock")]
 pub use health::MockHealthCheck;
 #[cfg(feature = "mock")]

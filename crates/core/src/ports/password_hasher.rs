@@ -22,6 +22,10 @@ pub trait PasswordHasher: Send + Sync {
     /// Checks `password` against `hash`. A malformed hash is `Internal`, never a match.
     async fn verify(&self, password: &Password, hash: &str) -> Result<PasswordCheck, CoreError>;
 
+    /// Whether [`PasswordHasher::verify`] can check this stored hash: the import accepts
+    /// argon2 (PHC strings) and bcrypt (`$2b$…`) hashes from other systems.
+    fn accepts_hash(&self, hash: &str) -> bool;
+
     /// Costs what [`PasswordHasher::verify`] costs and never matches: run it for unknown
     /// accounts so their login takes as long as a wrong password for a real one.
     async fn verify_dummy(&self, password: &Password) -> Result<(), CoreError>;

@@ -14,14 +14,14 @@ pub trait SessionRepository: Send + Sync {
     async fn get(&self, tenant: TenantId, id: SessionId) -> Result<Option<Session>, CoreError>;
 
     /// Presents a refresh token, atomically: if it is current and its session live, it is spent,
-    /// `new_hash` becomes current and the session's idle expiry moves to `idle_expires_at`; if it
-    /// was already spent, the session is revoked (`refresh_reuse`).
+    /// `new_hash` becomes current and the session's idle expiry moves on by the session's own
+    /// idle window (fixed at login from the tenant's setting, never past the absolute expiry);
+    /// if it was already spent, the session is revoked (`refresh_reuse`).
     async fn rotate_refresh(
         &self,
         presented_hash: String,
         new_hash: String,
         now: DateTime<Utc>,
-        idle_expires_at: DateTime<Utc>,
     ) -> Result<RefreshOutcome, CoreError>;
 
     /// Revokes a session (idempotent: an already revoked session keeps its first reason).

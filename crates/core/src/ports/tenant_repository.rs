@@ -1,6 +1,8 @@
 use async_trait::async_trait;
 
-use crate::{CoreError, Page, PageRequest, Slug, Tenant, TenantId};
+use chrono::{DateTime, Utc};
+
+use crate::{CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantSettings};
 
 /// Storage of tenants.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -14,6 +16,14 @@ pub trait TenantRepository: Send + Sync {
 
     /// The tenant with this slug, if any (login resolves `tenant` this way).
     async fn get_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>, CoreError>;
+
+    /// Replaces the tenant's settings; the updated tenant, or `None` if it does not exist.
+    async fn update_settings(
+        &self,
+        id: TenantId,
+        settings: TenantSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Tenant>, CoreError>;
 
     /// Tenants in creation order, one page at a time.
     async fn list(&self, page: PageRequest) -> Result<Page<Tenant>, CoreError>;

@@ -1,10 +1,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{CoreError, Email, TenantId, User, UserId};
+use crate::{CoreError, Email, Page, PageRequest, SessionId, TenantId, User, UserFilter, UserId};
 
 /// Storage of users and their password credentials. Every call is scoped by tenant: a user id
-/// of another tenant is simply not found.
+/// of another tenant is simply not found. Erased (deleted) users are never returned.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -41,4 +41,42 @@ pub trait UserRepository: Send + Sync {
 
     /// How many users the tenant has (`None`: all tenants).
     async fn count(&self, tenant: Option<TenantId>) -> Result<u64, CoreError>;
+
+    /// Saves the profile fields, email, roles and status of an existing user (matched by
+    /// tenant and id). A clash with another user's email is `Conflict`; an unknown or erased
+    /// user is `NotFound`.
+    async fn update(&self, user: &User) -> Result<(), CoreError>;
+
+    /// The tenant's users matching `filter`, in id (creation) order, one page at a time.
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, CoreError>;
+
+    /// The users with these ids in this tenant, in one query; unknown ids are left out.
+    async fn get_many(&self, tenant: TenantId, ids: Vec<UserId>) -> Result<Vec<User>, CoreError>;
+
+    /// Which of these normalised emails are already taken in the tenant (the import checks a
+    /// whole batch with one query).
+    async fn taken_emails(
+        &self,
+        tenant: TenantId,
+        emails: Vec<String>,
+    ) -> Result<Vec<String>, CoreError>;
+
+    /// Stores many users (each with an optional password hash) in one transaction: all of them
+    /// or, on any clash, none (`Conflict`).
+    async fn create_many(&self, users: Vec<(User, Option<String>)>) -> Result<(), CoreError>;
+
+    /// Erases a user in one transaction: personal data removed (email, names, metadata,
+    /// credentials), status disabled, every live session revoked; the id stays for history.
+    /// Returns the revoked sessions, or `NotFound`.
+    async fn erase(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionId>, CoreError>;
 }

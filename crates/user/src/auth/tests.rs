@@ -1,8 +1,8 @@
 use chrono::TimeZone;
 use usvc_core::ports::{
-    AccessClaims, IssuedToken, MockClock, MockLoginThrottle, MockOpaqueTokens, MockPasswordHasher,
-    MockSessionRepository, MockTenantRepository, MockTokenService, MockUserRepository, OpaqueToken,
-    PasswordCheck,
+    AccessClaims, IssuedToken, MockClock, MockEventPublisher, MockLoginThrottle, MockOpaqueTokens,
+    MockPasswordHasher, MockSessionRepository, MockTenantRepository, MockTokenService,
+    MockUserRepository, OpaqueToken, PasswordCheck,
 };
 use usvc_core::{NewTenant, Tenant, TenantId, UserId};
 
@@ -17,7 +17,6 @@ fn now() -> DateTime<Utc> {
 fn policy() -> SessionPolicy {
     SessionPolicy {
         idle: Duration::from_secs(1800),
-        absolute: Duration::from_secs(12 * 3600),
     }
 }
 
@@ -45,6 +44,7 @@ struct Mocks {
     tokens: MockTokenService,
     opaque: MockOpaqueTokens,
     throttle: MockLoginThrottle,
+    events: MockEventPublisher,
 }
 
 /// A throttle that never locks and accepts every count and reset.
@@ -84,6 +84,7 @@ impl Mocks {
             tokens,
             opaque,
             throttle: open_throttle(),
+            events: MockEventPublisher::new(),
         }
     }
 
@@ -117,7 +118,18 @@ impl Mocks {
         self
     }
 
-    fn service(self) -> AuthService {
+    /// The user's profile loads from the repository (bearer authentication reads it).
+    fn with_profile(mut self, user: &User) -> Self {
+        let u = user.clone();
+        self.users
+            .expect_get()
+            .returning(move |_, _| Ok(Some(u.clone())));
+        self
+    }
+
+    fn service(mut self) -> AuthService {
+        // After the tests' own expectations, which mockall tries first.
+        self.events.expect_publish().returning(|_| Ok(()));
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
         let bus: Arc<dyn usvc_core::ports::Invalidation> =
@@ -141,6 +153,7 @@ impl Mocks {
                     bus.clone(),
                 ),
                 profiles: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::USER_PROFILES, bus),
+                events: Arc::new(self.events),
             },
             policy(),
         )
@@ -352,13 +365,10 @@ async fn refresh_spends_the_presented_token_and_hands_out_the_next() {
     mocks
         .sessions
         .expect_rotate_refresh()
-        .withf(|presented, next, at, idle| {
-            presented == "hash-of-old-token"
-                && next == "refresh-hash"
-                && *at == now()
-                && *idle == now() + chrono::Duration::seconds(1800)
+        .withf(|presented, next, at| {
+            presented == "hash-of-old-token" && next == "refresh-hash" && *at == now()
         })
-        .returning(move |_, _, _, _| Ok(RefreshOutcome::Rotated(rotated.clone())));
+        .returning(move |_, _, _| Ok(RefreshOutcome::Rotated(rotated.clone())));
     let u = user.clone();
     mocks
         .users
@@ -377,7 +387,7 @@ async fn a_replayed_or_unknown_refresh_token_is_refused() {
     mocks
         .sessions
         .expect_rotate_refresh()
-        .returning(move |_, _, _, _| Ok(RefreshOutcome::Reused(session.clone())));
+        .returning(move |_, _, _| Ok(RefreshOutcome::Reused(session.clone())));
     let err = mocks.service().refresh("spent").await.expect_err("reuse");
     assert!(err.to_string().contains("revoked"), "{err}");
 
@@ -385,7 +395,7 @@ async fn a_replayed_or_unknown_refresh_token_is_refused() {
     mocks
         .sessions
         .expect_rotate_refresh()
-        .returning(|_, _, _, _| Ok(RefreshOutcome::Invalid));
+        .returning(|_, _, _| Ok(RefreshOutcome::Invalid));
     let err = mocks.service().refresh("garbage").await;
     assert_eq!(
         err,
@@ -403,7 +413,7 @@ async fn refresh_for_a_disabled_account_revokes_the_session() {
     mocks
         .sessions
         .expect_rotate_refresh()
-        .returning(move |_, _, _, _| Ok(RefreshOutcome::Rotated(rotated.clone())));
+        .returning(move |_, _, _| Ok(RefreshOutcome::Rotated(rotated.clone())));
     let u = user.clone();
     mocks
         .users
@@ -427,7 +437,7 @@ async fn bearer_tokens_authenticate_only_while_their_session_lives() {
     let user = ada(&acme());
     let session = live_session(&user);
     let (uid, tid, sid) = (user.id, user.tenant_id, session.id);
-    let mut mocks = Mocks::new();
+    let mut mocks = Mocks::new().with_profile(&user);
     mocks
         .tokens
         .expect_verify()
@@ -447,7 +457,7 @@ async fn bearer_tokens_authenticate_only_while_their_session_lives() {
         (uid, tid, sid)
     );
 
-    let mut mocks = Mocks::new();
+    let mut mocks = Mocks::new().with_profile(&user);
     mocks
         .tokens
         .expect_verify()
@@ -463,7 +473,7 @@ async fn bearer_tokens_authenticate_only_while_their_session_lives() {
         Err(CoreError::Unauthenticated("the session has ended".into()))
     );
 
-    let mut mocks = Mocks::new();
+    let mut mocks = Mocks::new().with_profile(&user);
     mocks
         .tokens
         .expect_verify()
@@ -500,7 +510,7 @@ async fn a_repeat_caller_is_verified_and_loaded_once() {
     let user = ada(&acme());
     let session = live_session(&user);
     let (uid, tid, sid) = (user.id, user.tenant_id, session.id);
-    let mut mocks = Mocks::new();
+    let mut mocks = Mocks::new().with_profile(&user);
     mocks.tokens.expect_verify().times(1).returning(move |_| {
         let mut c = claims(uid, tid, sid);
         c.exp = (now() + chrono::Duration::minutes(15)).timestamp();
@@ -524,7 +534,7 @@ async fn a_logout_reaches_the_cached_hot_path_at_once() {
     let user = ada(&acme());
     let session = live_session(&user);
     let (uid, tid, sid) = (user.id, user.tenant_id, session.id);
-    let mut mocks = Mocks::new();
+    let mut mocks = Mocks::new().with_profile(&user);
     mocks.tokens.expect_verify().returning(move |_| {
         let mut c = claims(uid, tid, sid);
         c.exp = (now() + chrono::Duration::minutes(15)).timestamp();
@@ -720,4 +730,88 @@ async fn another_users_session_is_not_found_and_untouched() {
         mocks.service().revoke_session(&principal, other.id).await,
         Err(CoreError::NotFound("session".into()))
     );
+}
+
+#[tokio::test]
+async fn roles_and_status_come_from_the_current_profile_not_the_token() {
+    let mut user = ada(&acme());
+    user.roles = vec!["viewer".into()];
+    let session = live_session(&user);
+    let (uid, tid, sid) = (user.id, user.tenant_id, session.id);
+    let mut mocks = Mocks::new().with_profile(&user);
+    // The token was issued while the user was an admin.
+    mocks
+        .tokens
+        .expect_verify()
+        .returning(move |_| Ok(claims(uid, tid, sid)));
+    mocks
+        .sessions
+        .expect_get()
+        .returning(move |_, _| Ok(Some(session.clone())));
+    let principal = mocks
+        .service()
+        .authenticate("jwt")
+        .await
+        .expect("principal");
+    assert_eq!(principal.roles, ["viewer"], "the demotion applies at once");
+
+    let mut disabled = ada(&acme());
+    disabled.status = UserStatus::Disabled;
+    let session = live_session(&disabled);
+    let (uid, tid, sid) = (disabled.id, disabled.tenant_id, session.id);
+    let mut mocks = Mocks::new().with_profile(&disabled);
+    mocks
+        .tokens
+        .expect_verify()
+        .returning(move |_| Ok(claims(uid, tid, sid)));
+    mocks
+        .sessions
+        .expect_get()
+        .returning(move |_, _| Ok(Some(session.clone())));
+    assert_eq!(
+        mocks.service().authenticate("jwt").await,
+        Err(CoreError::Unauthenticated(
+            "the account is not active".into()
+        ))
+    );
+}
+
+#[tokio::test]
+async fn a_login_and_a_replayed_refresh_token_are_announced() {
+    let tenant = acme();
+    let user = ada(&tenant);
+    let mut mocks = Mocks::new()
+        .with_account(&tenant, &user, Some("hash"))
+        .password_check(true, false)
+        .accepting_logins();
+    mocks
+        .events
+        .expect_publish()
+        .withf(|e| e.kind == "user.logged_in")
+        .times(1)
+        .returning(|_| Ok(()));
+    mocks
+        .service()
+        .login(
+            "acme",
+            "ada@example.com",
+            &password(),
+            ClientInfo::default(),
+        )
+        .await
+        .expect("login");
+
+    let session = live_session(&user);
+    let mut mocks = Mocks::new();
+    mocks
+        .sessions
+        .expect_rotate_refresh()
+        .returning(move |_, _, _| Ok(RefreshOutcome::Reused(session.clone())));
+    mocks
+        .events
+        .expect_publish()
+        .withf(|e| e.kind == "auth.refresh_reuse_detected")
+        .times(1)
+        .returning(|_| Ok(()));
+    assert!(mocks.service().refresh("spent").await.is_err());
 }

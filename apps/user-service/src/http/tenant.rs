@@ -1,0 +1,132 @@
+//! `GET /api/v1/tenant`, `PATCH /api/v1/tenant/settings`: the caller's tenant and its identity
+//! settings.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use usvc_core::{Tenant, TenantSettings};
+use utoipa::ToSchema;
+
+use crate::http::authenticated::Authenticated;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::user_view::nullable;
+use crate::state::AppState;
+
+/// Identity settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsView {
+    /// Whether `POST /api/v1/auth/register` is open.
+    pub self_registration: bool,
+    /// Whether every login needs a TOTP code.
+    pub mfa_required: bool,
+    /// Idle lifetime of new sessions (s); `null`: the service's `SESSION_TTL`.
+    pub session_idle_secs: Option<u64>,
+    /// Absolute lifetime of new sessions (s).
+    pub session_absolute_secs: u64,
+}
+
+/// A tenant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenantView {
+    /// Stable id.
+    pub id: String,
+    /// Login handle.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// Identity settings.
+    pub settings: SettingsView,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Tenant> for TenantView {
+    fn from(t: Tenant) -> Self {
+        Self {
+            id: t.id.to_string(),
+            slug: t.slug.as_str().to_owned(),
+            name: t.name,
+            status: t.status.as_str().to_owned(),
+            settings: SettingsView {
+                self_registration: t.settings.self_registration,
+                mfa_required: t.settings.mfa_required,
+                session_idle_secs: t.settings.session_idle_secs,
+                session_absolute_secs: t.settings.session_absolute_secs,
+            },
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// The caller's tenant (`tenant:read`).
+#[utoipa::path(get, path = "/api/v1/tenant", tag = "tenant", security(("bearer" = [])),
+    responses(
+        (status = 200, body = TenantView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = state
+        .tenants
+        .current(state.authorizer.as_ref(), &caller.0)
+        .await?;
+    Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
+}
+
+/// A partial settings change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// Open or close self-registration.
+    pub self_registration: Option<bool>,
+    /// Require TOTP at every login.
+    pub mfa_required: Option<bool>,
+    /// Idle lifetime of new sessions, 60 s to 90 days; `null` returns to `SESSION_TTL`.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u64>)]
+    pub session_idle_secs: Option<Option<u64>>,
+    /// Absolute lifetime of new sessions, 60 s to 90 days.
+    pub session_absolute_secs: Option<u64>,
+}
+
+/// Changes the caller's tenant's identity settings (`tenant:write`); new lifetimes apply to
+/// sessions opened afterwards.
+#[utoipa::path(patch, path = "/api/v1/tenant/settings", tag = "tenant", request_body = SettingsUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = TenantView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_settings(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<SettingsUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let current = state
+        .tenants
+        .current(state.authorizer.as_ref(), &caller.0)
+        .await?;
+    let b = body.into_inner();
+    let s = current.settings;
+    let settings = TenantSettings {
+        self_registration: b.self_registration.unwrap_or(s.self_registration),
+        mfa_required: b.mfa_required.unwrap_or(s.mfa_required),
+        session_idle_secs: b.session_idle_secs.unwrap_or(s.session_idle_secs),
+        session_absolute_secs: b.session_absolute_secs.unwrap_or(s.session_absolute_secs),
+    };
+    let tenant = state
+        .tenants
+        .update_settings(state.authorizer.as_ref(), &caller.0, settings)
+        .await?;
+    Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
+}

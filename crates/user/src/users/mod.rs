@@ -1,0 +1,449 @@
+//! Users as administrators and the users themselves manage them: create, list, read, update,
+//! erase, bulk lookup and import, self-registration.
+
+mod changes;
+mod import;
+mod registration;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::json;
+use usvc_core::ports::{
+    Authorizer, Cache, Clock, EventPublisher, PasswordHasher, SessionRepository, TenantRepository,
+    UserRepository,
+};
+use usvc_core::{
+    Action, CoreError, Email, Page, PageRequest, Password, Principal, ResourceRef, Session,
+    SessionId, User, UserFilter, UserId, UserStatus,
+};
+
+use crate::authorization::actions;
+use crate::events::{self, emit};
+use crate::password_policy;
+
+pub use changes::{AdminChanges, ProfileChanges, MAX_METADATA_BYTES};
+pub use import::{ImportOutcome, ImportRow, MAX_IMPORT_ROWS};
+pub use registration::Registration;
+
+/// Most ids one lookup may ask for.
+pub const MAX_LOOKUP_IDS: usize = 1000;
+
+/// A user an administrator creates.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// Login email, unique in the tenant.
+    pub email: String,
+    /// Initial password (policy-checked); without one the user cannot log in until a reset.
+    pub password: Option<Password>,
+    /// Roles; `member` when omitted.
+    pub roles: Option<Vec<String>>,
+    /// Whether the email is already proven (an admin vouching for it).
+    pub email_verified: bool,
+    /// Profile fields.
+    pub profile: ProfileChanges,
+}
+
+/// The answer to a bulk lookup: the users found, in request order, and the ids that are not
+/// (or not in the caller's tenant, which is the same to the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// Found users, in the order their ids were asked for.
+    pub users: Vec<User>,
+    /// Ids with no user.
+    pub missing: Vec<UserId>,
+}
+
+/// The ports [`UserService`] needs.
+pub struct UserPorts {
+    /// Tenants (settings for registration).
+    pub tenants: Arc<dyn TenantRepository>,
+    /// Users and credentials.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions (a disable revokes them).
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Who may do what.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// Where `user.created`, … go.
+    pub events: Arc<dyn EventPublisher>,
+    /// `user-profiles`: shared with the auth service; every change invalidates its entry.
+    pub profiles: Arc<dyn Cache<UserId, User>>,
+    /// `user-sessions`: shared with the auth service; revocations invalidate entries.
+    pub live_sessions: Arc<dyn Cache<SessionId, Session>>,
+}
+
+/// The user-management use cases.
+pub struct UserService {
+    ports: UserPorts,
+}
+
+fn user_ref(id: UserId) -> ResourceRef {
+    ResourceRef::one("user", id)
+}
+
+impl UserService {
+    /// A service over `ports`.
+    pub fn new(ports: UserPorts) -> Self {
+        Self { ports }
+    }
+
+    async fn allow(
+        &self,
+        principal: &Principal,
+        action: &Action,
+        resource: &ResourceRef,
+    ) -> Result<(), CoreError> {
+        self.ports
+            .authorizer
+            .authorize(principal, action, resource)
+            .await
+    }
+
+    /// A user of the caller's tenant from the `user-profiles` cache (one load per user).
+    async fn cached(&self, principal: &Principal, id: UserId) -> Result<User, CoreError> {
+        let (users, tenant) = (self.ports.users.clone(), principal.tenant);
+        let user = self
+            .ports
+            .profiles
+            .get_or_load(
+                id,
+                Box::pin(async move {
+                    users
+                        .get(tenant, id)
+                        .await?
+                        .ok_or_else(|| CoreError::NotFound("user".into()))
+                }),
+            )
+            .await?;
+        // The cache is keyed by id alone; another tenant's user is simply not found.
+        if user.tenant_id == principal.tenant {
+            Ok(user)
+        } else {
+            Err(CoreError::NotFound("user".into()))
+        }
+    }
+
+    /// A user of the caller's tenant, read from the store (before a change).
+    async fn fresh(&self, principal: &Principal, id: UserId) -> Result<User, CoreError> {
+        self.ports
+            .users
+            .get(principal.tenant, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("user".into()))
+    }
+
+    /// One user of the caller's tenant. Reading someone else needs `users:read`.
+    pub async fn get(&self, principal: &Principal, id: UserId) -> Result<User, CoreError> {
+        if id != principal.user {
+            self.allow(principal, &actions::USERS_READ, &user_ref(id))
+                .await?;
+        }
+        self.cached(principal, id).await
+    }
+
+    /// The caller's tenant's users matching `filter`, a page at a time.
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        filter: UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, CoreError> {
+        self.allow(principal, &actions::USERS_READ, &ResourceRef::any("user"))
+            .await?;
+        if filter
+            .prefix
+            .as_ref()
+            .is_some_and(|p| p.chars().count() > 254)
+        {
+            return Err(CoreError::invalid("q", "must be at most 254 characters"));
+        }
+        self.ports.users.list(principal.tenant, filter, page).await
+    }
+
+    /// Many users at once: cache first, then one query for every miss. Results follow the
+    /// request order; repeated ids are answered once.
+    pub async fn lookup(
+        &self,
+        principal: &Principal,
+        ids: Vec<UserId>,
+    ) -> Result<Lookup, CoreError> {
+        self.allow(principal, &actions::USERS_READ, &ResourceRef::any("user"))
+            .await?;
+        if ids.len() > MAX_LOOKUP_IDS {
+            return Err(CoreError::invalid(
+                "ids",
+                format!("at most {MAX_LOOKUP_IDS} ids per lookup"),
+            ));
+        }
+        let mut order = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !order.contains(&id) {
+                order.push(id);
+            }
+        }
+        let mut found: HashMap<UserId, User> = HashMap::with_capacity(order.len());
+        let mut misses = Vec::new();
+        for id in &order {
+            match self.ports.profiles.get(id) {
+                Some(user) if user.tenant_id == principal.tenant => {
+                    found.insert(*id, user);
+                }
+                Some(_) => {}
+                None => misses.push(*id),
+            }
+        }
+        if !misses.is_empty() {
+            let generation = self.ports.profiles.generation();
+            for user in self.ports.users.get_many(principal.tenant, misses).await? {
+                self.ports
+                    .profiles
+                    .insert_if_unchanged(user.id, user.clone(), generation);
+                found.insert(user.id, user);
+            }
+        }
+        let mut lookup = Lookup {
+            users: Vec::with_capacity(found.len()),
+            missing: Vec::new(),
+        };
+        for id in order {
+            match found.remove(&id) {
+                Some(user) => lookup.users.push(user),
+                None => lookup.missing.push(id),
+            }
+        }
+        Ok(lookup)
+    }
+
+    /// An administrator creates a user in their tenant.
+    pub async fn create(&self, principal: &Principal, new: NewUser) -> Result<User, CoreError> {
+        self.allow(principal, &actions::USERS_WRITE, &ResourceRef::any("user"))
+            .await?;
+        let now = self.ports.clock.now();
+        let mut errors = Vec::new();
+        let email = Email::parse(&new.email)
+            .map_err(|_| changes_error(&mut errors, "email", "is not a valid email address"))
+            .ok();
+        let roles = changes::roles(
+            new.roles.unwrap_or_else(|| vec!["member".into()]),
+            &mut errors,
+        );
+        if let (Some(email), Some(password)) = (&email, &new.password) {
+            if let Err(CoreError::Validation(mut fields)) =
+                password_policy::check(password, email, "password")
+            {
+                errors.append(&mut fields);
+            }
+        }
+        let Some(email) = email else {
+            return Err(CoreError::Validation(errors));
+        };
+        let mut user = User::new(principal.tenant, email, roles, now);
+        user.email_verified = new.email_verified;
+        new.profile.apply(&mut user, &mut errors);
+        changes::verdict(errors)?;
+        if user.roles.iter().any(|r| r == "owner") {
+            self.allow(
+                principal,
+                &actions::USERS_MANAGE_OWNERS,
+                &ResourceRef::any("user"),
+            )
+            .await?;
+        }
+        let hash = match &new.password {
+            Some(password) => Some(self.ports.hasher.hash(password).await?),
+            None => None,
+        };
+        self.ports.users.create(&user, hash).await?;
+        let payload = json!({ "user_id": user.id, "roles": user.roles, "source": "admin" });
+        emit(
+            &self.ports.events,
+            user.tenant_id,
+            events::USER_CREATED,
+            now,
+            Some(principal.user),
+            payload,
+        )
+        .await;
+        Ok(user)
+    }
+
+    /// The caller changes their own profile (not their email, roles or status).
+    pub async fn update_own_profile(
+        &self,
+        principal: &Principal,
+        changes: ProfileChanges,
+    ) -> Result<User, CoreError> {
+        let mut user = self.fresh(principal, principal.user).await?;
+        let mut errors = Vec::new();
+        let fields = changes.apply(&mut user, &mut errors);
+        changes::verdict(errors)?;
+        self.save(principal, user, fields).await
+    }
+
+    /// An administrator changes a user's profile, email, roles or status. Owners are managed
+    /// only by owners, and the last active owner cannot be demoted or disabled. Disabling or
+    /// locking ends every session of the user.
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: UserId,
+        changes: AdminChanges,
+    ) -> Result<User, CoreError> {
+        self.allow(principal, &actions::USERS_WRITE, &user_ref(id))
+            .await?;
+        let before = self.fresh(principal, id).await?;
+        let mut user = before.clone();
+        let mut errors = Vec::new();
+        let fields = changes.apply(&mut user, &mut errors);
+        changes::verdict(errors)?;
+        let owner_before = is_active_owner(&before);
+        if owner_before || user.roles.iter().any(|r| r == "owner") {
+            self.allow(principal, &actions::USERS_MANAGE_OWNERS, &user_ref(id))
+                .await?;
+        }
+        if owner_before && !is_active_owner(&user) {
+            self.keep_an_owner(principal, id).await?;
+        }
+        let ended = before.status == UserStatus::Active && user.status != UserStatus::Active;
+        let user = self.save(principal, user, fields).await?;
+        if ended {
+            self.end_sessions(principal, id, "account_disabled").await?;
+        }
+        Ok(user)
+    }
+
+    /// Stores a changed user, drops its cached profile everywhere and announces the change.
+    async fn save(
+        &self,
+        principal: &Principal,
+        mut user: User,
+        changed: Vec<&'static str>,
+    ) -> Result<User, CoreError> {
+        let now = chrono::SubsecRound::trunc_subsecs(self.ports.clock.now(), 6);
+        user.updated_at = now;
+        self.ports.users.update(&user).await?;
+        self.ports.profiles.invalidate(&user.id).await?;
+        let payload = json!({ "user_id": user.id, "fields": changed });
+        emit(
+            &self.ports.events,
+            user.tenant_id,
+            events::USER_UPDATED,
+            now,
+            Some(principal.user),
+            payload,
+        )
+        .await;
+        Ok(user)
+    }
+
+    /// Refuses to remove the tenant's last active owner (`id`).
+    async fn keep_an_owner(&self, principal: &Principal, id: UserId) -> Result<(), CoreError> {
+        let owners = self
+            .ports
+            .users
+            .list(
+                principal.tenant,
+                UserFilter {
+                    status: Some(UserStatus::Active),
+                    role: Some("owner".into()),
+                    prefix: None,
+                },
+                PageRequest::new(Some(2), None)?,
+            )
+            .await?;
+        if owners.items.iter().any(|u| u.id != id) {
+            Ok(())
+        } else {
+            Err(CoreError::Conflict(
+                "this is the tenant's last active owner; make someone else owner first".into(),
+            ))
+        }
+    }
+
+    /// Revokes every session of `user` and drops them from the cache everywhere.
+    async fn end_sessions(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        reason: &str,
+    ) -> Result<(), CoreError> {
+        let now = self.ports.clock.now();
+        let revoked = self
+            .ports
+            .sessions
+            .revoke_all(principal.tenant, user, None, reason.to_owned(), now)
+            .await?;
+        self.forget_sessions(principal, user, revoked, reason).await
+    }
+
+    async fn forget_sessions(
+        &self,
+        principal: &Principal,
+        user: UserId,
+        sessions: Vec<SessionId>,
+        reason: &str,
+    ) -> Result<(), CoreError> {
+        let now = self.ports.clock.now();
+        for id in sessions {
+            self.ports.live_sessions.invalidate(&id).await?;
+            let payload = json!({ "user_id": user, "session_id": id, "reason": reason });
+            emit(
+                &self.ports.events,
+                principal.tenant,
+                events::SESSION_REVOKED,
+                now,
+                Some(principal.user),
+                payload,
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Erases a user: every session revoked, personal data removed, the id kept for history.
+    pub async fn delete(&self, principal: &Principal, id: UserId) -> Result<(), CoreError> {
+        self.allow(principal, &actions::USERS_DELETE, &user_ref(id))
+            .await?;
+        let user = self.fresh(principal, id).await?;
+        if user.roles.iter().any(|r| r == "owner") {
+            self.allow(principal, &actions::USERS_MANAGE_OWNERS, &user_ref(id))
+                .await?;
+            if is_active_owner(&user) {
+                self.keep_an_owner(principal, id).await?;
+            }
+        }
+        let now = self.ports.clock.now();
+        let revoked = self.ports.users.erase(principal.tenant, id, now).await?;
+        self.ports.profiles.invalidate(&id).await?;
+        self.forget_sessions(principal, id, revoked, "user_deleted")
+            .await?;
+        emit(
+            &self.ports.events,
+            principal.tenant,
+            events::USER_DELETED,
+            now,
+            Some(principal.user),
+            json!({ "user_id": id }),
+        )
+        .await;
+        Ok(())
+    }
+}
+
+fn is_active_owner(user: &User) -> bool {
+    user.status == UserStatus::Active && user.roles.iter().any(|r| r == "owner")
+}
+
+fn changes_error(errors: &mut Vec<usvc_core::FieldError>, field: &str, message: &str) {
+    errors.push(usvc_core::FieldError {
+        field: field.into(),
+        message: message.into(),
+    });
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,456 @@
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeZone, Utc};
+use usvc_core::ports::{
+    MockAuthorizer, MockClock, MockEventPublisher, MockPasswordHasher, MockSessionRepository,
+    MockTenantRepository, MockUserRepository,
+};
+use usvc_core::{
+    CoreError, DomainEvent, Email, NewTenant, Page, Password, Principal, SessionId, Tenant,
+    TenantId, User, UserId, UserStatus,
+};
+
+use super::*;
+use crate::authorization::roles_allow;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0)
+        .single()
+        .expect("time")
+}
+
+fn acme() -> Tenant {
+    NewTenant::parse("acme", "Acme")
+        .expect("valid")
+        .into_tenant(now())
+}
+
+fn user(tenant: TenantId, email: &str, roles: &[&str]) -> User {
+    User::new(
+        tenant,
+        Email::parse(email).expect("email"),
+        roles.iter().map(|r| (*r).to_owned()).collect(),
+        now(),
+    )
+}
+
+fn caller(of: &User) -> Principal {
+    Principal {
+        user: of.id,
+        tenant: of.tenant_id,
+        session: SessionId::new(),
+        roles: of.roles.clone(),
+    }
+}
+
+struct Mocks {
+    tenants: MockTenantRepository,
+    users: MockUserRepository,
+    sessions: MockSessionRepository,
+    hasher: MockPasswordHasher,
+    events: Arc<Mutex<Vec<DomainEvent>>>,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|p| Ok(format!("argon2-of-{}", p.expose().len())));
+        hasher
+            .expect_accepts_hash()
+            .returning(|h| h.starts_with("$argon2id$") || h.starts_with("$2b$"));
+        Self {
+            tenants: MockTenantRepository::new(),
+            users: MockUserRepository::new(),
+            sessions: MockSessionRepository::new(),
+            hasher,
+            events: Arc::default(),
+        }
+    }
+
+    fn service(self) -> (UserService, Arc<Mutex<Vec<DomainEvent>>>) {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        let mut authorizer = MockAuthorizer::new();
+        authorizer.expect_authorize().returning(|p, action, _| {
+            if roles_allow(&p.roles, action) {
+                Ok(())
+            } else {
+                Err(CoreError::Forbidden(format!("no {action}")))
+            }
+        });
+        let seen = self.events.clone();
+        let mut events = MockEventPublisher::new();
+        events.expect_publish().returning(move |e| {
+            seen.lock().expect("lock").push(e);
+            Ok(())
+        });
+        let bus: Arc<dyn usvc_core::ports::Invalidation> =
+            Arc::new(usvc_cache::LocalInvalidation::new());
+        let service = UserService::new(UserPorts {
+            tenants: Arc::new(self.tenants),
+            users: Arc::new(self.users),
+            sessions: Arc::new(self.sessions),
+            hasher: Arc::new(self.hasher),
+            clock: Arc::new(clock),
+            authorizer: Arc::new(authorizer),
+            events: Arc::new(events),
+            profiles: usvc_cache::NamedCache::new(
+                usvc_cache::CacheSpec::USER_PROFILES,
+                bus.clone(),
+            ),
+            live_sessions: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::USER_SESSIONS, bus),
+        });
+        (service, self.events)
+    }
+}
+
+fn kinds(events: &Arc<Mutex<Vec<DomainEvent>>>) -> Vec<String> {
+    events
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|e| e.kind.clone())
+        .collect()
+}
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        password: Some(Password::new("correct horse battery staple")),
+        ..NewUser::default()
+    }
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_member_with_a_hashed_password_and_it_is_announced() {
+    let t = acme();
+    let admin = user(t.id, "root@example.com", &["admin"]);
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_create()
+        .withf(|u, hash| {
+            u.roles == ["member"] && u.email.as_str() == "bob@example.com" && hash.is_some()
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let (service, events) = mocks.service();
+    let created = service
+        .create(&caller(&admin), new_user("bob@example.com"))
+        .await
+        .expect("created");
+    assert_eq!(created.tenant_id, t.id, "always in the caller's tenant");
+    assert_eq!(kinds(&events), ["user.created"]);
+}
+
+#[tokio::test]
+async fn members_cannot_create_users_and_admins_cannot_make_owners() {
+    let t = acme();
+    let member = user(t.id, "m@example.com", &["member"]);
+    let admin = user(t.id, "a@example.com", &["admin"]);
+    let mut mocks = Mocks::new();
+    mocks.users.expect_create().never();
+    let (service, events) = mocks.service();
+    let refused = service
+        .create(&caller(&member), new_user("x@example.com"))
+        .await;
+    assert!(
+        matches!(refused, Err(CoreError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let owner = NewUser {
+        roles: Some(vec!["owner".into()]),
+        ..new_user("y@example.com")
+    };
+    let refused = service.create(&caller(&admin), owner).await;
+    assert!(
+        matches!(refused, Err(CoreError::Forbidden(_))),
+        "{refused:?}"
+    );
+    assert!(kinds(&events).is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_is_reported_field_by_field_and_nothing_is_stored() {
+    let t = acme();
+    let admin = user(t.id, "a@example.com", &["admin"]);
+    let mut mocks = Mocks::new();
+    mocks.users.expect_create().never();
+    let (service, _) = mocks.service();
+    let bad = NewUser {
+        email: "bob@example.com".into(),
+        password: Some(Password::new("password1")),
+        roles: Some(vec!["root".into()]),
+        profile: ProfileChanges {
+            locale: Some(Some("??".into())),
+            ..ProfileChanges::default()
+        },
+        ..NewUser::default()
+    };
+    match service.create(&caller(&admin), bad).await {
+        Err(CoreError::Validation(fields)) => {
+            let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(names, ["roles", "password", "locale"]);
+        }
+        other => panic!("expected validation, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_last_active_owner_cannot_be_demoted_or_deleted() {
+    let t = acme();
+    let owner = user(t.id, "o@example.com", &["owner"]);
+    let mut mocks = Mocks::new();
+    let stored = owner.clone();
+    mocks
+        .users
+        .expect_get()
+        .returning(move |_, _| Ok(Some(stored.clone())));
+    let only = owner.clone();
+    mocks.users.expect_list().returning(move |_, _, _| {
+        Ok(Page::from_overfetch(vec![only.clone()], 2, |u| {
+            u.id.to_string()
+        }))
+    });
+    mocks.users.expect_update().never();
+    mocks.users.expect_erase().never();
+    let (service, _) = mocks.service();
+    let demote = AdminChanges {
+        roles: Some(vec!["member".into()]),
+        ..AdminChanges::default()
+    };
+    let outcome = service.update(&caller(&owner), owner.id, demote).await;
+    assert!(
+        matches!(outcome, Err(CoreError::Conflict(_))),
+        "{outcome:?}"
+    );
+    let outcome = service.delete(&caller(&owner), owner.id).await;
+    assert!(
+        matches!(outcome, Err(CoreError::Conflict(_))),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn disabling_a_user_ends_every_session_and_refreshes_the_cached_profile() {
+    let t = acme();
+    let admin = user(t.id, "a@example.com", &["admin"]);
+    let target = user(t.id, "bob@example.com", &["member"]);
+    let mut mocks = Mocks::new();
+    let stored = target.clone();
+    mocks
+        .users
+        .expect_get()
+        .returning(move |_, _| Ok(Some(stored.clone())));
+    mocks
+        .users
+        .expect_update()
+        .withf(|u| u.status == UserStatus::Disabled)
+        .times(1)
+        .returning(|_| Ok(()));
+    let tid = target.id;
+    mocks
+        .sessions
+        .expect_revoke_all()
+        .withf(move |_, u, except, reason, _| {
+            *u == tid && except.is_none() && reason == "account_disabled"
+        })
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(vec![SessionId::new(), SessionId::new()]));
+    let (service, events) = mocks.service();
+    let updated = service
+        .update(
+            &caller(&admin),
+            target.id,
+            AdminChanges {
+                status: Some(UserStatus::Disabled),
+                ..AdminChanges::default()
+            },
+        )
+        .await
+        .expect("updated");
+    assert_eq!(updated.status, UserStatus::Disabled);
+    assert_eq!(
+        kinds(&events),
+        ["user.updated", "session.revoked", "session.revoked"]
+    );
+}
+
+#[tokio::test]
+async fn lookup_answers_from_the_cache_then_one_query_in_request_order() {
+    let t = acme();
+    let admin = user(t.id, "a@example.com", &["admin"]);
+    let known: Vec<User> = (0..3)
+        .map(|i| user(t.id, &format!("u{i}@example.com"), &["member"]))
+        .collect();
+    let unknown = UserId::new();
+    let mut mocks = Mocks::new();
+    let all = known.clone();
+    let queries = Arc::new(Mutex::new(Vec::new()));
+    let log = queries.clone();
+    // The first lookup loads every miss in one query; the second is served from the cache
+    // and asks the store only for the id it could not find.
+    mocks
+        .users
+        .expect_get_many()
+        .times(2)
+        .returning(move |_, ids| {
+            log.lock().expect("lock").push(ids.clone());
+            Ok(all
+                .iter()
+                .filter(|u| ids.contains(&u.id))
+                .cloned()
+                .collect())
+        });
+    let (service, _) = mocks.service();
+    let ids = vec![known[2].id, unknown, known[0].id, known[1].id, known[2].id];
+    let first = service
+        .lookup(&caller(&admin), ids.clone())
+        .await
+        .expect("lookup");
+    let order: Vec<_> = first.users.iter().map(|u| u.id).collect();
+    assert_eq!(order, [known[2].id, known[0].id, known[1].id]);
+    assert_eq!(first.missing, [unknown]);
+    let again = service.lookup(&caller(&admin), ids).await.expect("cached");
+    assert_eq!(again, first);
+    let queries = queries.lock().expect("lock").clone();
+    assert_eq!(
+        queries[0].len(),
+        4,
+        "one query for all misses, each id once"
+    );
+    assert_eq!(queries[1], [unknown]);
+
+    let too_many = vec![UserId::new(); MAX_LOOKUP_IDS + 1];
+    assert!(matches!(
+        service.lookup(&caller(&admin), too_many).await,
+        Err(CoreError::Validation(_))
+    ));
+}
+
+#[tokio::test]
+async fn import_reports_every_row_and_stores_only_the_valid_ones_at_once() {
+    let t = acme();
+    let admin = user(t.id, "a@example.com", &["admin"]);
+    let mut mocks = Mocks::new();
+    mocks
+        .users
+        .expect_taken_emails()
+        .returning(|_, _| Ok(vec!["taken@example.com".into()]));
+    let stored = Arc::new(Mutex::new(Vec::new()));
+    let sink = stored.clone();
+    mocks
+        .users
+        .expect_create_many()
+        .times(1)
+        .returning(move |rows| {
+            sink.lock().expect("lock").extend(rows);
+            Ok(())
+        });
+    let (service, events) = mocks.service();
+    let row = |email: &str| ImportRow {
+        email: email.into(),
+        password_hash: Some("$2b$10$abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz1".into()),
+        ..ImportRow::default()
+    };
+    let rows = vec![
+        row("one@example.com"),
+        row("not-an-email"),
+        row("ONE@example.com"),
+        row("taken@example.com"),
+        ImportRow {
+            password_hash: Some("md5:5f4dcc3b".into()),
+            ..row("two@example.com")
+        },
+        ImportRow {
+            password: Some(Password::new("correct horse battery staple")),
+            password_hash: None,
+            ..row("three@example.com")
+        },
+    ];
+    let outcomes = service.import(&caller(&admin), rows).await.expect("import");
+    let created: Vec<bool> = outcomes
+        .iter()
+        .map(|o| matches!(o, ImportOutcome::Created(_)))
+        .collect();
+    assert_eq!(created, [true, false, false, false, false, true]);
+    let stored = stored.lock().expect("lock");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(
+        stored[1].1.as_deref(),
+        Some("argon2-of-28"),
+        "plain passwords are hashed"
+    );
+    assert_eq!(kinds(&events), ["user.created", "user.created"]);
+}
+
+#[tokio::test]
+async fn registration_needs_an_open_tenant_and_never_reveals_a_taken_email() {
+    let mut closed = acme();
+    closed.settings.self_registration = false;
+    let mut mocks = Mocks::new();
+    let c = closed.clone();
+    mocks
+        .tenants
+        .expect_get_by_slug()
+        .returning(move |_| Ok(Some(c.clone())));
+    mocks.users.expect_create().never();
+    let (service, _) = mocks.service();
+    let visitor = Registration {
+        tenant: "acme".into(),
+        email: "eve@example.com".into(),
+        password: Password::new("correct horse battery staple"),
+        profile: ProfileChanges::default(),
+    };
+    assert!(matches!(
+        service.register(visitor.clone()).await,
+        Err(CoreError::Forbidden(_))
+    ));
+
+    let mut open = acme();
+    open.settings.self_registration = true;
+    let mut mocks = Mocks::new();
+    mocks
+        .tenants
+        .expect_get_by_slug()
+        .returning(move |_| Ok(Some(open.clone())));
+    mocks
+        .users
+        .expect_create()
+        .returning(|_, _| Err(CoreError::Conflict("taken".into())));
+    let (service, events) = mocks.service();
+    assert_eq!(
+        service.register(visitor).await,
+        Ok(None),
+        "no error to tell apart"
+    );
+    assert!(kinds(&events).is_empty());
+}
+
+#[tokio::test]
+async fn deleting_a_user_erases_it_and_ends_its_sessions_everywhere() {
+    let t = acme();
+    let admin = user(t.id, "a@example.com", &["admin"]);
+    let target = user(t.id, "bob@example.com", &["member"]);
+    let mut mocks = Mocks::new();
+    let stored = target.clone();
+    mocks
+        .users
+        .expect_get()
+        .returning(move |_, _| Ok(Some(stored.clone())));
+    let tid = target.id;
+    mocks
+        .users
+        .expect_erase()
+        .withf(move |_, id, _| *id == tid)
+        .times(1)
+        .returning(|_, _, _| Ok(vec![SessionId::new()]));
+    let (service, events) = mocks.service();
+    service
+        .delete(&caller(&admin), target.id)
+        .await
+        .expect("deleted");
+    assert_eq!(kinds(&events), ["session.revoked", "user.deleted"]);
+}
