@@ -8,4 +8,5 @@ mod login_throttle;
 mod sessions;
 mod signing_keys;
 mod tenants;
+mod user_admin;
 mod users;

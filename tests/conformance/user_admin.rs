@@ -1,0 +1,417 @@
+//! The user-administration half of `UserRepository`: update, filtered listing, batch reads,
+//! bulk creation and erasure; and tenant settings.
+
+use chrono::{SubsecRound, Utc};
+use usvc_core::ports::{SessionRepository, TenantRepository, UserRepository};
+use usvc_core::{
+    CoreError, Cursor, Email, PageRequest, Session, SessionId, TenantSettings, User, UserFilter,
+    UserStatus,
+};
+use usvc_tests::conformance;
+
+use crate::users::{tenant, user};
+
+async fn updates_change_every_mutable_field_and_respect_email_uniqueness<S>(store: &S)
+where
+    S: TenantRepository + UserRepository,
+{
+    let users: &dyn UserRepository = store;
+    let acme = tenant(store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    let bob = user(&acme, "bob@example.com");
+    users.create(&ada, None).await.expect("ada");
+    users.create(&bob, None).await.expect("bob");
+
+    let mut changed = ada.clone();
+    changed.email = Email::parse("Ada@Lovelace.org").expect("email");
+    changed.display_name = Some("Ada L.".into());
+    changed.given_name = None;
+    changed.metadata = serde_json::json!({"k": [1, 2]});
+    changed.roles = vec!["admin".into()];
+    changed.status = UserStatus::Locked;
+    changed.updated_at = Utc::now().trunc_subsecs(6);
+    users.update(&changed).await.expect("update");
+    assert_eq!(
+        users.get(acme.id, ada.id).await.expect("get"),
+        Some(changed.clone())
+    );
+    let by_new_email = Email::parse("ada@lovelace.org").expect("email");
+    assert!(users
+        .find_for_login(acme.id, &by_new_email)
+        .await
+        .expect("find")
+        .is_some());
+
+    let mut clash = bob.clone();
+    clash.email = Email::parse("ADA@lovelace.org").expect("email");
+    assert!(matches!(
+        users.update(&clash).await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert_eq!(
+        users.get(acme.id, bob.id).await.expect("get"),
+        Some(bob.clone()),
+        "unchanged"
+    );
+
+    let globex = tenant(store, "globex").await;
+    let mut foreign = bob.clone();
+    foreign.tenant_id = globex.id;
+    assert!(
+        matches!(users.update(&foreign).await, Err(CoreError::NotFound(_))),
+        "tenant-scoped"
+    );
+}
+conformance!(
+    user_updates,
+    updates_change_every_mutable_field_and_respect_email_uniqueness
+);
+
+async fn listing_filters_by_status_role_and_prefix_and_pages_in_id_order<S>(store: &S)
+where
+    S: TenantRepository + UserRepository,
+{
+    let users: &dyn UserRepository = store;
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let mut created = Vec::new();
+    for (email, name, role, status) in [
+        (
+            "ada@example.com",
+            "Ada Lovelace",
+            "admin",
+            UserStatus::Active,
+        ),
+        (
+            "alan@example.com",
+            "Alan Turing",
+            "member",
+            UserStatus::Active,
+        ),
+        (
+            "grace@example.com",
+            "Grace Hopper",
+            "member",
+            UserStatus::Disabled,
+        ),
+        (
+            "edsger@example.com",
+            "Edsger 100%_Dijkstra",
+            "viewer",
+            UserStatus::Active,
+        ),
+    ] {
+        let mut u = user(&acme, email);
+        u.display_name = Some(name.into());
+        u.roles = vec![role.into()];
+        u.status = status;
+        users.create(&u, None).await.expect("create");
+        created.push(u);
+    }
+    users
+        .create(&user(&globex, "ada@globex.com"), None)
+        .await
+        .expect("other tenant");
+
+    let page = |limit| PageRequest::new(Some(limit), None).expect("page");
+    let emails = |items: &[User]| {
+        items
+            .iter()
+            .map(|u| u.email.to_string())
+            .collect::<Vec<_>>()
+    };
+
+    let all = users
+        .list(acme.id, UserFilter::default(), page(50))
+        .await
+        .expect("list");
+    assert_eq!(all.items.len(), 4, "the other tenant's user is not listed");
+    assert!(all.next_cursor.is_none());
+
+    let first = users
+        .list(acme.id, UserFilter::default(), page(3))
+        .await
+        .expect("page 1");
+    let cursor = first.next_cursor.clone().expect("more");
+    let rest = users
+        .list(
+            acme.id,
+            UserFilter::default(),
+            PageRequest::new(Some(3), Some(cursor)).expect("page"),
+        )
+        .await
+        .expect("page 2");
+    let mut walked = emails(&first.items);
+    walked.extend(emails(&rest.items));
+    assert_eq!(
+        walked,
+        emails(&created),
+        "every user once, in creation order"
+    );
+
+    let active = UserFilter {
+        status: Some(UserStatus::Active),
+        ..UserFilter::default()
+    };
+    assert_eq!(
+        users
+            .list(acme.id, active, page(50))
+            .await
+            .expect("list")
+            .items
+            .len(),
+        3
+    );
+    let members = UserFilter {
+        role: Some("member".into()),
+        ..UserFilter::default()
+    };
+    assert_eq!(
+        emails(
+            &users
+                .list(acme.id, members, page(50))
+                .await
+                .expect("list")
+                .items
+        ),
+        ["alan@example.com", "grace@example.com"]
+    );
+    let a = UserFilter {
+        prefix: Some("A".into()),
+        ..UserFilter::default()
+    };
+    assert_eq!(
+        emails(&users.list(acme.id, a, page(50)).await.expect("list").items),
+        ["ada@example.com", "alan@example.com"],
+        "email or name prefix, case-insensitive, this tenant only"
+    );
+    let hopper = UserFilter {
+        prefix: Some("hop".into()),
+        ..UserFilter::default()
+    };
+    assert!(
+        users
+            .list(acme.id, hopper, page(50))
+            .await
+            .expect("list")
+            .items
+            .is_empty(),
+        "a prefix, not a substring"
+    );
+    let wildcard = UserFilter {
+        prefix: Some("%".into()),
+        ..UserFilter::default()
+    };
+    assert!(
+        users
+            .list(acme.id, wildcard, page(50))
+            .await
+            .expect("list")
+            .items
+            .is_empty(),
+        "LIKE wildcards match literally"
+    );
+    let forged = PageRequest::new(Some(5), Some(Cursor::from_wire("bm9wZQ"))).expect("page");
+    assert!(matches!(
+        users.list(acme.id, UserFilter::default(), forged).await,
+        Err(CoreError::Validation(_))
+    ));
+}
+conformance!(
+    user_listing,
+    listing_filters_by_status_role_and_prefix_and_pages_in_id_order
+);
+
+async fn batch_reads_and_email_checks_stay_in_the_tenant<S>(store: &S)
+where
+    S: TenantRepository + UserRepository,
+{
+    let users: &dyn UserRepository = store;
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let ada = user(&acme, "ada@example.com");
+    let bob = user(&acme, "bob@example.com");
+    let eve = user(&globex, "eve@example.com");
+    for u in [&ada, &bob, &eve] {
+        users.create(u, None).await.expect("create");
+    }
+    let mut found = users
+        .get_many(
+            acme.id,
+            vec![bob.id, eve.id, ada.id, usvc_core::UserId::new()],
+        )
+        .await
+        .expect("get_many");
+    found.sort_by_key(|u| u.id);
+    assert_eq!(found, [ada.clone(), bob.clone()]);
+    assert!(users
+        .get_many(acme.id, Vec::new())
+        .await
+        .expect("empty")
+        .is_empty());
+
+    let mut taken = users
+        .taken_emails(
+            acme.id,
+            vec![
+                "ada@example.com".into(),
+                "eve@example.com".into(),
+                "new@example.com".into(),
+            ],
+        )
+        .await
+        .expect("taken");
+    taken.sort();
+    assert_eq!(taken, ["ada@example.com"]);
+}
+conformance!(
+    user_batch_reads,
+    batch_reads_and_email_checks_stay_in_the_tenant
+);
+
+async fn bulk_creation_stores_all_or_nothing<S>(store: &S)
+where
+    S: TenantRepository + UserRepository,
+{
+    let users: &dyn UserRepository = store;
+    let acme = tenant(store, "acme").await;
+    let batch: Vec<(User, Option<String>)> = (0..300)
+        .map(|i| {
+            (
+                user(&acme, &format!("u{i}@example.com")),
+                (i % 2 == 0).then(|| format!("$argon2id$h{i}")),
+            )
+        })
+        .collect();
+    users.create_many(batch.clone()).await.expect("bulk");
+    assert_eq!(users.count(Some(acme.id)).await.expect("count"), 300);
+    let (_, hash) = users
+        .find_for_login(acme.id, &Email::parse("u4@example.com").expect("email"))
+        .await
+        .expect("find")
+        .expect("some");
+    assert_eq!(hash.as_deref(), Some("$argon2id$h4"));
+
+    let clash = vec![
+        (user(&acme, "fresh@example.com"), None),
+        (user(&acme, "U7@example.com"), None),
+    ];
+    assert!(matches!(
+        users.create_many(clash).await,
+        Err(CoreError::Conflict(_))
+    ));
+    let fresh = Email::parse("fresh@example.com").expect("email");
+    assert!(
+        users
+            .find_for_login(acme.id, &fresh)
+            .await
+            .expect("find")
+            .is_none(),
+        "the clash rolled back the whole batch"
+    );
+}
+conformance!(bulk_creation, bulk_creation_stores_all_or_nothing);
+
+async fn erasure_removes_personal_data_and_ends_sessions_but_keeps_the_id<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    let users: &dyn UserRepository = store;
+    let sessions: &dyn SessionRepository = store;
+    let acme = tenant(store, "acme").await;
+    let mut ada = user(&acme, "ada@example.com");
+    ada.display_name = Some("Ada".into());
+    users
+        .create(&ada, Some("$argon2id$h".into()))
+        .await
+        .expect("create");
+    let now = Utc::now().trunc_subsecs(6);
+    let session = Session {
+        id: SessionId::new(),
+        tenant_id: acme.id,
+        user_id: ada.id,
+        created_at: now,
+        last_seen_at: now,
+        idle_expires_at: now + chrono::Duration::minutes(30),
+        absolute_expires_at: now + chrono::Duration::hours(12),
+        revoked_at: None,
+        revoked_reason: None,
+        ip: None,
+        user_agent: None,
+    };
+    sessions
+        .create(&session, "r1".into())
+        .await
+        .expect("session");
+
+    let globex = tenant(store, "globex").await;
+    assert!(matches!(
+        users.erase(globex.id, ada.id, now).await,
+        Err(CoreError::NotFound(_))
+    ));
+
+    let revoked = users.erase(acme.id, ada.id, now).await.expect("erase");
+    assert_eq!(revoked, [session.id]);
+    assert_eq!(
+        users.get(acme.id, ada.id).await.expect("get"),
+        None,
+        "gone from reads"
+    );
+    let email = Email::parse("ada@example.com").expect("email");
+    assert!(users
+        .find_for_login(acme.id, &email)
+        .await
+        .expect("find")
+        .is_none());
+    let ended = sessions
+        .get(acme.id, session.id)
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(ended.revoked_reason.as_deref(), Some("user_deleted"));
+    assert_eq!(users.count(Some(acme.id)).await.expect("count"), 0);
+    assert!(matches!(
+        users.erase(acme.id, ada.id, now).await,
+        Err(CoreError::NotFound(_))
+    ));
+
+    // The address is free again.
+    users
+        .create(&user(&acme, "ada@example.com"), None)
+        .await
+        .expect("re-use");
+}
+conformance!(
+    user_erasure,
+    erasure_removes_personal_data_and_ends_sessions_but_keeps_the_id
+);
+
+async fn tenant_settings_round_trip(repo: &dyn TenantRepository) {
+    let acme = tenant(repo, "acme").await;
+    assert_eq!(acme.settings, TenantSettings::default());
+    let settings = TenantSettings {
+        self_registration: true,
+        mfa_required: true,
+        session_idle_secs: Some(600),
+        session_absolute_secs: 3600,
+    };
+    let now = Utc::now().trunc_subsecs(6);
+    let updated = repo
+        .update_settings(acme.id, settings, now)
+        .await
+        .expect("update")
+        .expect("some");
+    assert_eq!(updated.settings, settings);
+    assert_eq!(updated.updated_at, now);
+    assert_eq!(
+        repo.get(acme.id).await.expect("get").map(|t| t.settings),
+        Some(settings)
+    );
+    assert_eq!(
+        repo.update_settings(usvc_core::TenantId::new(), settings, now)
+            .await
+            .expect("update"),
+        None
+    );
+}
+conformance!(tenant_settings, tenant_settings_round_trip);
