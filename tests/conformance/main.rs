@@ -1,6 +1,7 @@
 //! The store conformance suite: every repository port, the same assertions on SQLite and on
 //! Postgres (when `TEST_DATABASE_URL` is set; required in CI by `REQUIRE_POSTGRES=1`).
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
+#![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
 mod health;
 mod invalidation;

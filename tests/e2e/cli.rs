@@ -106,3 +106,113 @@ fn every_command_has_help() {
     assert_eq!(code, Some(0));
     assert!(help.contains("signing key"), "{help}");
 }
+
+#[test]
+fn admin_create_user_makes_the_tenant_and_a_user_who_can_log_in() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, stderr) = run(
+        dir.path(),
+        &[
+            "admin",
+            "create-user",
+            "--tenant",
+            "acme",
+            "--email",
+            "ops@acme.io",
+            "--role",
+            "admin",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("created tenant acme"), "{stdout}");
+    assert!(
+        stdout.contains("with role admin in tenant acme"),
+        "{stdout}"
+    );
+    let generated = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("password for ops@acme.io: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("a generated password on stderr: {stderr}"));
+    assert!(generated.len() >= 32);
+
+    let (code, _, stderr) = run(
+        dir.path(),
+        &[
+            "admin",
+            "create-user",
+            "--tenant",
+            "acme",
+            "--email",
+            "OPS@acme.io",
+        ],
+        &[],
+    );
+    assert_ne!(code, Some(0), "a taken email fails");
+    assert!(stderr.contains("already exists"), "{stderr}");
+    let (code, _, stderr) = run(
+        dir.path(),
+        &[
+            "admin",
+            "create-user",
+            "--email",
+            "x@acme.io",
+            "--role",
+            "root",
+        ],
+        &[],
+    );
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("role"), "{stderr}");
+
+    // --password-stdin: the password never appears in the process list.
+    let mut child = Command::new(binary())
+        .current_dir(dir.path())
+        .env_clear()
+        .args([
+            "admin",
+            "create-user",
+            "--tenant",
+            "acme",
+            "--email",
+            "dev@acme.io",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a chosen and unusual passphrase\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("password for"),
+        "nothing generated"
+    );
+
+    let service = crate::service::Service::start(dir.path(), &[]);
+    for (email, password) in [
+        ("ops@acme.io", generated),
+        ("dev@acme.io", "a chosen and unusual passphrase"),
+    ] {
+        let (status, body) = service.send(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&serde_json::json!({"tenant": "acme", "email": email, "password": password})),
+        );
+        assert_eq!(status, 200, "{email}: {body}");
+    }
+}

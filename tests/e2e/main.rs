@@ -3,6 +3,7 @@
 //!
 //! The binary is the one `cargo test --workspace` builds beside this test executable.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
+#![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
 mod cli;
 mod keys;

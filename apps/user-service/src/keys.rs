@@ -57,8 +57,8 @@ fn unseal(stored: &StoredSigningKey, secrets: &dyn SecretBox) -> anyhow::Result<
     ))
 }
 
-/// Every live key, newest (the signing key) first.
-async fn load(
+/// Every live key, newest (the signing key) first, unsealed.
+pub async fn load(
     repo: &dyn SigningKeyRepository,
     secrets: &dyn SecretBox,
 ) -> anyhow::Result<Vec<SigningKey>> {
@@ -87,7 +87,8 @@ async fn create(
     Ok(key)
 }
 
-fn jwt_config(config: &Config) -> JwtConfig {
+/// Issuer, audience, lifetime and leeway from the configuration.
+pub fn jwt_config(config: &Config) -> JwtConfig {
     JwtConfig {
         issuer: config.jwt_issuer.clone(),
         audience: config.jwt_audience.clone(),

@@ -427,6 +427,34 @@ async fn openapi_and_docs_are_served() {
         );
     }
     assert!(spec["components"]["schemas"]["Problem"].is_object());
+    for (method, path) in [
+        ("post", "/api/v1/auth/login"),
+        ("post", "/api/v1/auth/refresh"),
+        ("post", "/api/v1/auth/logout"),
+        ("post", "/api/v1/auth/logout-all"),
+        ("post", "/api/v1/auth/register"),
+        ("post", "/api/v1/auth/password/change"),
+        ("get", "/api/v1/auth/sessions"),
+        ("delete", "/api/v1/auth/sessions/{session_id}"),
+        ("get", "/api/v1/users/profile"),
+        ("post", "/api/v1/users/profile"),
+        ("patch", "/api/v1/users/profile"),
+        ("get", "/api/v1/users"),
+        ("post", "/api/v1/users"),
+        ("get", "/api/v1/users/{user_id}"),
+        ("patch", "/api/v1/users/{user_id}"),
+        ("delete", "/api/v1/users/{user_id}"),
+        ("post", "/api/v1/users/lookup"),
+        ("post", "/api/v1/users/import"),
+        ("get", "/api/v1/tenant"),
+        ("patch", "/api/v1/tenant/settings"),
+        ("get", "/.well-known/jwks.json"),
+    ] {
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} missing from the spec"
+        );
+    }
 
     let res = test::call_service(&app, test::TestRequest::get().uri("/docs").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);

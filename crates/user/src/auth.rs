@@ -149,7 +149,8 @@ impl AuthService {
         password: &Password,
         client: ClientInfo,
     ) -> Result<TokenPair, CoreError> {
-        let now = self.clock.now();
+        // Microseconds: what both stores keep, so a stored time reads back equal.
+        let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let (Ok(slug), Ok(email)) = (Slug::parse(tenant), Email::parse(email)) else {
             self.hasher.verify_dummy(password).await?;
             return Err(invalid_credentials());

@@ -145,4 +145,38 @@ mod tests {
         assert_eq!(unknown, invalid, "no hint which slugs are well-formed");
         assert_eq!(unknown.to_string(), "tenant not found");
     }
+
+    #[tokio::test]
+    async fn settings_change_needs_tenant_write_and_valid_lifetimes() {
+        let mut repo = MockTenantRepository::new();
+        repo.expect_update_settings().never();
+        let service = TenantService::new(Arc::new(repo), clock());
+        let member = Principal {
+            user: usvc_core::UserId::new(),
+            tenant: usvc_core::TenantId::new(),
+            session: usvc_core::SessionId::new(),
+            roles: vec!["member".into()],
+        };
+        let authorizer = crate::RoleAuthorizer;
+        let outcome = service
+            .update_settings(&authorizer, &member, TenantSettings::default())
+            .await;
+        assert!(
+            matches!(outcome, Err(CoreError::Forbidden(_))),
+            "{outcome:?}"
+        );
+        let owner = Principal {
+            roles: vec!["owner".into()],
+            ..member
+        };
+        let silly = TenantSettings {
+            session_idle_secs: Some(1),
+            ..TenantSettings::default()
+        };
+        let outcome = service.update_settings(&authorizer, &owner, silly).await;
+        assert!(
+            matches!(outcome, Err(CoreError::Validation(_))),
+            "{outcome:?}"
+        );
+    }
 }

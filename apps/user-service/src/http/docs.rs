@@ -29,6 +29,7 @@ use crate::http::{auth, health, jwks, metrics, problem, sessions, tenant, users}
         auth::change_password,
         users::get_profile,
         users::update_profile,
+        users::patch_profile,
         users::create,
         users::list,
         users::get,

@@ -85,7 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/api/v1/users/profile", "GET, POST, PATCH")
             .route(web::get().to(users::get_profile))
             .route(web::post().to(users::update_profile))
-            .route(web::patch().to(users::update_profile)),
+            .route(web::patch().to(users::patch_profile)),
     )
     .service(
         resource("/api/v1/users", "GET, POST")

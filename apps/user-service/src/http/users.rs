@@ -143,6 +143,23 @@ pub async fn update_profile(
     ))
 }
 
+/// The same update as `POST /api/v1/users/profile`, under the verb HTTP gives partial
+/// updates.
+#[utoipa::path(patch, path = "/api/v1/users/profile", tag = "users", request_body = ProfileUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn patch_profile(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<ProfileUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    update_profile(state, caller, body).await
+}
+
 /// A user an administrator creates.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

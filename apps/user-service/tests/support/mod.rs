@@ -62,10 +62,23 @@ pub async fn connect(config: Config) -> Database {
 /// Application state on a connected database, wired as `serve` wires it: a key ring under a
 /// fresh master key, the bootstrap owner, the auth service.
 pub async fn state_on(db: Database) -> AppState {
+    state_sealed_by(db, secret_box()).await
+}
+
+/// A secret box under a fresh master key.
+pub fn secret_box() -> Arc<dyn usvc_core::ports::SecretBox> {
+    Arc::new(usvc_security::AesGcmSecretBox::new(
+        &usvc_security::MasterKey::generate().expect("key"),
+    ))
+}
+
+/// The same, with the key ring sealed by `secrets` (tests that mint their own tokens with
+/// the service's key keep it).
+pub async fn state_sealed_by(
+    db: Database,
+    secrets: Arc<dyn usvc_core::ports::SecretBox>,
+) -> AppState {
     let config = config("sqlite::memory:");
-    let secrets: Arc<dyn usvc_core::ports::SecretBox> = Arc::new(
-        usvc_security::AesGcmSecretBox::new(&usvc_security::MasterKey::generate().expect("key")),
-    );
     store_runtime()
         .spawn(async move {
             let tokens = user_service::keys::start(&config, db.signing_keys.clone(), secrets)

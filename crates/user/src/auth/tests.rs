@@ -815,3 +815,66 @@ async fn a_login_and_a_replayed_refresh_token_are_announced() {
         .returning(|_| Ok(()));
     assert!(mocks.service().refresh("spent").await.is_err());
 }
+
+#[tokio::test]
+async fn a_password_change_checks_the_current_one_and_revokes_only_the_others() {
+    let tenant = acme();
+    let user = ada(&tenant);
+    let principal = Principal {
+        user: user.id,
+        tenant: user.tenant_id,
+        session: SessionId::new(),
+        roles: user.roles.clone(),
+    };
+    let mut mocks = Mocks::new()
+        .with_account(&tenant, &user, Some("old-hash"))
+        .with_profile(&user)
+        .password_check(true, false);
+    mocks
+        .hasher
+        .expect_hash()
+        .returning(|_| Ok("new-hash".into()));
+    mocks
+        .users
+        .expect_set_password_hash()
+        .withf(|_, _, hash, _| hash == "new-hash")
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    let current = principal.session;
+    let other = SessionId::new();
+    mocks
+        .sessions
+        .expect_revoke_all()
+        .withf(move |_, _, except, reason, _| {
+            *except == Some(current) && reason == "password_change"
+        })
+        .times(1)
+        .returning(move |_, _, _, _, _| Ok(vec![other]));
+    mocks
+        .events
+        .expect_publish()
+        .withf(move |e| e.kind == "session.revoked" && e.payload["session_id"] == other.to_string())
+        .times(1)
+        .returning(|_| Ok(()));
+    let new = Password::new("another fine passphrase");
+    mocks
+        .service()
+        .change_password(&principal, &password(), &new)
+        .await
+        .expect("changed");
+
+    let mut mocks = Mocks::new()
+        .with_account(&tenant, &user, Some("old-hash"))
+        .with_profile(&user)
+        .password_check(false, false);
+    mocks.users.expect_set_password_hash().never();
+    mocks.sessions.expect_revoke_all().never();
+    let wrong = mocks
+        .service()
+        .change_password(&principal, &password(), &new)
+        .await;
+    assert!(
+        matches!(&wrong, Err(CoreError::Validation(f)) if f[0].field == "current_password"),
+        "{wrong:?}"
+    );
+}
