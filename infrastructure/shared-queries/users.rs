@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use crate::backend::{has_role, DbId};
 use crate::errors;
-use crate::schema::{credentials, sessions, users};
+use crate::schema::{
+    credentials, mfa_challenges, recovery_codes, sessions, totp_credentials, users,
+};
 use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -551,6 +553,21 @@ impl UserRepository for Store {
                         diesel::delete(credentials::table.filter(credentials::user_id.eq(id_db)))
                             .execute(conn)
                             .await?;
+                        diesel::delete(
+                            totp_credentials::table.filter(totp_credentials::user_id.eq(id_db)),
+                        )
+                        .execute(conn)
+                        .await?;
+                        diesel::delete(
+                            recovery_codes::table.filter(recovery_codes::user_id.eq(id_db)),
+                        )
+                        .execute(conn)
+                        .await?;
+                        diesel::delete(
+                            mfa_challenges::table.filter(mfa_challenges::user_id.eq(id_db)),
+                        )
+                        .execute(conn)
+                        .await?;
                         let live: Vec<DbId> = sessions::table
                             .filter(sessions::user_id.eq(id_db))
                             .filter(sessions::revoked_at.is_null())

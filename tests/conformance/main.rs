@@ -6,6 +6,7 @@
 mod health;
 mod invalidation;
 mod login_throttle;
+mod mfa;
 mod sessions;
 mod signing_keys;
 mod tenants;

@@ -26,10 +26,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         create_data_dir(&config)?;
     }
     let db = wiring::connect(&config).await?;
-    let tokens = keys::start(&config, db.signing_keys.clone(), keys::secret_box(&config)?).await?;
+    let secrets = keys::secret_box(&config)?;
+    let tokens = keys::start(&config, db.signing_keys.clone(), secrets.clone()).await?;
     let hasher = identity::hasher()?;
     identity::bootstrap(&config, &db, &hasher).await?;
-    server::run(&config, AppState::assemble(&config, db, tokens, hasher)).await
+    server::run(
+        &config,
+        AppState::assemble(&config, db, tokens, hasher, secrets),
+    )
+    .await
 }
 
 /// `user-service admin rotate-keys`.

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use usvc_cache::{CacheRegistry, CacheSpec};
 use usvc_config::Config;
-use usvc_core::ports::{Authorizer, Clock, OpaqueTokens, PasswordHasher, SystemClock};
+use usvc_core::ports::{Authorizer, Clock, OpaqueTokens, PasswordHasher, SecretBox, SystemClock};
 use usvc_core::Password;
-use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens};
+use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens, Totp};
 use usvc_user::{
     AuthPorts, AuthService, Bootstrap, RoleAuthorizer, SessionPolicy, TenantService, UserPorts,
     UserService,
@@ -56,6 +56,7 @@ pub fn services(
     db: &Database,
     tokens: Arc<JwtService>,
     hasher: Arc<dyn PasswordHasher>,
+    secrets: Arc<dyn SecretBox>,
     caches: &CacheRegistry,
 ) -> Identity {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -77,6 +78,9 @@ pub fn services(
             live_sessions: live_sessions.clone(),
             profiles: profiles.clone(),
             events: Arc::new(events.clone()),
+            mfa: db.mfa.clone(),
+            totp: Arc::new(Totp::new(&config.totp_issuer)),
+            secrets,
         },
         SessionPolicy {
             idle: config.session_ttl,

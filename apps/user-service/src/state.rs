@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_config::Config;
-use usvc_core::ports::{Authorizer, PasswordHasher};
+use usvc_core::ports::{Authorizer, PasswordHasher, SecretBox};
 use usvc_security::JwtService;
 use usvc_user::{AuthService, TenantService, UserService};
 
@@ -63,6 +63,7 @@ impl AppState {
         db: Database,
         tokens: Arc<JwtService>,
         hasher: Arc<dyn PasswordHasher>,
+        secrets: Arc<dyn SecretBox>,
     ) -> Self {
         let caches = Arc::new(CacheRegistry::new(db.invalidation.clone()));
         let Identity {
@@ -71,7 +72,7 @@ impl AppState {
             tenants,
             authorizer,
             events,
-        } = identity::services(config, &db, tokens.clone(), hasher, &caches);
+        } = identity::services(config, &db, tokens.clone(), hasher, secrets, &caches);
         let analytics = caches.create(ANALYTICS_CACHE);
         Self {
             db,

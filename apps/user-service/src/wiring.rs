@@ -9,8 +9,8 @@ use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
-    HealthCheck, Invalidation, LoginThrottle, SessionRepository, SigningKeyRepository,
-    TenantRepository, UserRepository,
+    HealthCheck, Invalidation, LoginThrottle, MfaRepository, SessionRepository,
+    SigningKeyRepository, TenantRepository, UserRepository,
 };
 
 /// The store behind its ports.
@@ -28,6 +28,8 @@ pub struct Database {
     pub sessions: Arc<dyn SessionRepository>,
     /// Failed-login counters (the lockout).
     pub login_throttle: Arc<dyn LoginThrottle>,
+    /// TOTP credentials, recovery codes, MFA challenges.
+    pub mfa: Arc<dyn MfaRepository>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -41,6 +43,7 @@ pub trait Store:
     + UserRepository
     + SessionRepository
     + LoginThrottle
+    + MfaRepository
     + HealthCheck
     + 'static
 {
@@ -52,6 +55,7 @@ impl<S> Store for S where
         + UserRepository
         + SessionRepository
         + LoginThrottle
+        + MfaRepository
         + HealthCheck
         + 'static
 {
@@ -71,6 +75,7 @@ impl Database {
             users: store.clone(),
             sessions: store.clone(),
             login_throttle: store.clone(),
+            mfa: store.clone(),
             health: store,
             invalidation,
         }

@@ -449,6 +449,11 @@ async fn openapi_and_docs_are_served() {
         ("get", "/api/v1/tenant"),
         ("patch", "/api/v1/tenant/settings"),
         ("get", "/.well-known/jwks.json"),
+        ("post", "/api/v1/auth/mfa/verify"),
+        ("post", "/api/v1/auth/mfa/totp/enroll"),
+        ("post", "/api/v1/auth/mfa/totp/confirm"),
+        ("delete", "/api/v1/auth/mfa/totp"),
+        ("post", "/api/v1/auth/mfa/recovery-codes"),
     ] {
         assert!(
             spec["paths"][path][method].is_object(),

@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::{call, login};
+
 use std::sync::Arc;
 
 use actix_http::body::MessageBody;
@@ -18,54 +20,6 @@ use user_service::http::{build_app, routes};
 
 const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
-
-async fn call<S, B>(
-    app: &S,
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value)
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    let mut req = test::TestRequest::default().method(method).uri(uri);
-    if let Some(token) = token {
-        req = req.insert_header(("Authorization", format!("Bearer {token}")));
-    }
-    if let Some(body) = body {
-        req = req.set_json(body);
-    }
-    let res = test::call_service(app, req.to_request()).await;
-    let status = res.status();
-    let bytes = test::read_body(res).await;
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-/// Logs in; returns (access token, refresh token).
-async fn login<S, B>(app: &S, tenant: &str, email: &str, password: &str) -> (String, String)
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    let (status, body) = call(
-        app,
-        Method::POST,
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"tenant": tenant, "email": email, "password": password})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "login {email}: {body}");
-    (
-        body["access_token"].as_str().unwrap().to_owned(),
-        body["refresh_token"].as_str().unwrap().to_owned(),
-    )
-}
 
 async fn admin<S, B>(app: &S) -> String
 where

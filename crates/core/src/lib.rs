@@ -10,6 +10,7 @@
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod mfa;
 pub mod page;
 pub mod ports;
 pub mod principal;
@@ -21,6 +22,7 @@ pub mod user;
 pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
 pub use ids::{ExecutionId, ProjectId, SessionId, TenantId, UserId, WorkflowId};
+pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};
 pub use page::{Cursor, Page, PageRequest};
 pub use principal::{Action, Principal, ResourceRef};
 pub use secret::Password;

@@ -7,12 +7,13 @@ use crate::events::{self, emit};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    AccessClaims, Cache, Clock, EventPublisher, LoginThrottle, OpaqueTokens, PasswordHasher,
-    SessionRepository, TenantRepository, TokenRequest, TokenService, UserRepository,
+    AccessClaims, Cache, Clock, EventPublisher, LoginThrottle, MfaRepository, OpaqueTokens,
+    PasswordHasher, SecretBox, SessionRepository, TenantRepository, TokenRequest, TokenService,
+    TotpService, UserRepository,
 };
 use usvc_core::{
-    CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId, Slug, Tenant,
-    TenantStatus, User, UserId, UserStatus,
+    ChallengePurpose, CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId,
+    Slug, Tenant, TenantStatus, User, UserId, UserStatus,
 };
 
 /// Service-wide session defaults; each tenant's settings may override them.
@@ -43,6 +44,32 @@ pub struct TokenPair {
     pub expires_in: u64,
     /// The session both belong to.
     pub session_id: SessionId,
+}
+
+/// What a correct password leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Logged in.
+    Tokens(TokenPair),
+    /// A second factor is needed: present a code with this token at `/auth/mfa/verify`, or,
+    /// when `enroll` is set (the tenant requires MFA and the user has none), enrol TOTP with it
+    /// first.
+    MfaRequired {
+        /// The opaque `mfa_token` (five minutes, five wrong codes).
+        mfa_token: String,
+        /// Whether TOTP must be enrolled before tokens are issued.
+        enroll: bool,
+    },
+}
+
+impl LoginOutcome {
+    /// The token pair, if the login is complete.
+    pub fn tokens(self) -> Option<TokenPair> {
+        match self {
+            Self::Tokens(pair) => Some(pair),
+            Self::MfaRequired { .. } => None,
+        }
+    }
 }
 
 /// Failures in a row that are free; from the next one on, each locks the account name.
@@ -81,6 +108,9 @@ pub struct AuthService {
     live_sessions: Arc<dyn Cache<SessionId, Session>>,
     profiles: Arc<dyn Cache<UserId, User>>,
     events: Arc<dyn EventPublisher>,
+    mfa: Arc<dyn MfaRepository>,
+    totp: Arc<dyn TotpService>,
+    secrets: Arc<dyn SecretBox>,
     policy: SessionPolicy,
 }
 
@@ -110,6 +140,12 @@ pub struct AuthPorts {
     pub profiles: Arc<dyn Cache<UserId, User>>,
     /// Where `user.logged_in`, `session.revoked`, … go.
     pub events: Arc<dyn EventPublisher>,
+    /// TOTP credentials, recovery codes, MFA challenges.
+    pub mfa: Arc<dyn MfaRepository>,
+    /// TOTP codes and enrolment material.
+    pub totp: Arc<dyn TotpService>,
+    /// Seals TOTP secrets at rest.
+    pub secrets: Arc<dyn SecretBox>,
 }
 
 fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
@@ -134,6 +170,9 @@ impl AuthService {
             live_sessions: ports.live_sessions,
             profiles: ports.profiles,
             events: ports.events,
+            mfa: ports.mfa,
+            totp: ports.totp,
+            secrets: ports.secrets,
             policy,
         }
     }
@@ -141,14 +180,15 @@ impl AuthService {
     /// Checks a password login. Every path through it that can reach a password check hashes
     /// once, so a wrong tenant, an unknown email and a wrong password cost the same time and get
     /// the same answer. After [`FREE_FAILURES`] failures in a row an account name is locked for
-    /// a growing delay (429 with `Retry-After`), whether or not the account exists.
+    /// a growing delay (429 with `Retry-After`), whether or not the account exists. A user with
+    /// TOTP (or in a tenant that requires MFA) gets an MFA challenge instead of tokens.
     pub async fn login(
         &self,
         tenant: &str,
         email: &str,
         password: &Password,
         client: ClientInfo,
-    ) -> Result<TokenPair, CoreError> {
+    ) -> Result<LoginOutcome, CoreError> {
         // Microseconds: what both stores keep, so a stored time reads back equal.
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let (Ok(slug), Ok(email)) = (Slug::parse(tenant), Email::parse(email)) else {
@@ -163,35 +203,9 @@ impl AuthService {
             }
         };
         let name = email.normalized();
-        if let Some(until) = self
-            .throttle
-            .locked_until(tenant.id, name.clone(), now)
-            .await?
-        {
-            let millis = u64::try_from((until - now).num_milliseconds()).unwrap_or(0);
-            return Err(CoreError::RateLimited {
-                retry_after_secs: millis.div_ceil(1000).max(1),
-            });
-        }
+        self.refuse_if_locked(&tenant, &name, now).await?;
         let Some((user, check)) = self.check_password(tenant.id, &email, password).await? else {
-            let failures = self
-                .throttle
-                .record_failure(tenant.id, name, now, lockout)
-                .await?;
-            if failures > FREE_FAILURES {
-                tracing::warn!(tenant = %tenant.id, failures, "login locked after repeated failures");
-                let payload =
-                    json!({ "failures": failures, "locked_until": lockout(failures, now) });
-                emit(
-                    &self.events,
-                    tenant.id,
-                    events::LOCKED_OUT,
-                    now,
-                    None,
-                    payload,
-                )
-                .await;
-            }
+            self.count_failure(&tenant, name, now).await?;
             return Err(invalid_credentials());
         };
         self.throttle.reset(tenant.id, name).await?;
@@ -201,13 +215,87 @@ impl AuthService {
         if check.needs_rehash {
             self.upgrade_hash(&user, password, now).await;
         }
-        let pair = self.open_session(&tenant, &user, client, now).await?;
+        if user.mfa_enabled {
+            return self
+                .challenge(&user, ChallengePurpose::Verify, client, now)
+                .await;
+        }
+        if tenant.settings.mfa_required {
+            return self
+                .challenge(&user, ChallengePurpose::Enroll, client, now)
+                .await;
+        }
+        let pair = self
+            .finish_login(&tenant, &user, client, "password", now)
+            .await?;
+        Ok(LoginOutcome::Tokens(pair))
+    }
+
+    /// 429 with `Retry-After` while the account name is locked.
+    async fn refuse_if_locked(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), CoreError> {
+        if let Some(until) = self
+            .throttle
+            .locked_until(tenant.id, name.to_owned(), now)
+            .await?
+        {
+            let millis = u64::try_from((until - now).num_milliseconds()).unwrap_or(0);
+            return Err(CoreError::RateLimited {
+                retry_after_secs: millis.div_ceil(1000).max(1),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts a failed password or code against the account name; past the free failures
+    /// the name is locked and `auth.locked_out` announced.
+    async fn count_failure(
+        &self,
+        tenant: &Tenant,
+        name: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), CoreError> {
+        let failures = self
+            .throttle
+            .record_failure(tenant.id, name, now, lockout)
+            .await?;
+        if failures > FREE_FAILURES {
+            tracing::warn!(tenant = %tenant.id, failures, "login locked after repeated failures");
+            let payload = json!({ "failures": failures, "locked_until": lockout(failures, now) });
+            emit(
+                &self.events,
+                tenant.id,
+                events::LOCKED_OUT,
+                now,
+                None,
+                payload,
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// Opens the session of a completed login (password, and the second factor if any).
+    async fn finish_login(
+        &self,
+        tenant: &Tenant,
+        user: &User,
+        client: ClientInfo,
+        method: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, CoreError> {
+        let pair = self.open_session(tenant, user, client, now).await?;
         self.users
             .record_login(user.tenant_id, user.id, now)
             .await?;
         // `last_login_at` changed: every replica re-reads the profile.
         self.profiles.invalidate(&user.id).await?;
-        let payload = json!({ "user_id": user.id, "session_id": pair.session_id });
+        let payload =
+            json!({ "user_id": user.id, "session_id": pair.session_id, "method": method });
         emit(
             &self.events,
             user.tenant_id,
@@ -628,6 +716,8 @@ impl AuthService {
         })
     }
 }
+
+pub mod mfa;
 
 #[cfg(test)]
 mod tests;

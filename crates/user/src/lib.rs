@@ -14,8 +14,10 @@ pub mod password_policy;
 mod tenants;
 mod users;
 
+pub use auth::mfa::{ConfirmedTotp, MfaSubject, MFA_MAX_ATTEMPTS, RECOVERY_CODES};
 pub use auth::{
-    lockout, AuthPorts, AuthService, ClientInfo, SessionPolicy, TokenPair, FREE_FAILURES, MAX_LOCK,
+    lockout, AuthPorts, AuthService, ClientInfo, LoginOutcome, SessionPolicy, TokenPair,
+    FREE_FAILURES, MAX_LOCK,
 };
 pub use authorization::RoleAuthorizer;
 pub use bootstrap::{bootstrap, provision, Bootstrap, Provisioned, DEFAULT_TENANT};

@@ -83,6 +83,8 @@ pub struct Config {
     pub jwt_issuer: String,
     /// `JWT_AUDIENCE`.
     pub jwt_audience: String,
+    /// `TOTP_ISSUER`.
+    pub totp_issuer: String,
     /// `MASTER_KEY` (base64), if configured.
     pub master_key: Option<String>,
     /// `BOOTSTRAP_ADMIN_EMAIL`.
@@ -141,6 +143,9 @@ impl Config {
             jwt_expiry: secs("JWT_EXPIRY", 60, 86_400)?,
             jwt_issuer: raw.parse("JWT_ISSUER", values::non_empty)?,
             jwt_audience: raw.parse("JWT_AUDIENCE", values::non_empty)?,
+            totp_issuer: raw.parse("TOTP_ISSUER", |v| {
+                values::non_empty(v).and_then(|v| if v.contains(':') { Err(()) } else { Ok(v) })
+            })?,
             master_key: raw.parse("MASTER_KEY", values::optional_base64_key)?,
             bootstrap_admin_email: raw.parse("BOOTSTRAP_ADMIN_EMAIL", |v| {
                 let v = v.trim();

@@ -113,6 +113,12 @@ pub const SETTINGS: &[Setting] = &[
         "`aud` of issued access tokens; the only audience accepted",
     ),
     s(
+        "TOTP_ISSUER",
+        "user-service",
+        "non-empty text without `:`",
+        "the name authenticator apps show next to the account",
+    ),
+    s(
         "BOOTSTRAP_ADMIN_EMAIL",
         "admin@user-service.local",
         "an email address",

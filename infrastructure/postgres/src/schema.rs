@@ -92,3 +92,44 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    totp_credentials (user_id) {
+        user_id -> Uuid,
+        tenant_id -> Uuid,
+        sealed_secret -> Binary,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_used_step -> BigInt,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    recovery_codes (hash) {
+        hash -> Text,
+        user_id -> Uuid,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (hash) {
+        hash -> Text,
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        attempts -> Integer,
+        consumed_at -> Nullable<Timestamptz>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    totp_credentials,
+    recovery_codes,
+    mfa_challenges
+);

@@ -15,8 +15,10 @@ mod jwt;
 mod opaque;
 mod password;
 mod secret_box;
+mod totp;
 
 pub use jwt::{JwtConfig, JwtService, SigningKey};
 pub use opaque::RandomTokens;
 pub use password::{Argon2Hasher, HashParams};
 pub use secret_box::{AesGcmSecretBox, MasterKey};
+pub use totp::Totp;

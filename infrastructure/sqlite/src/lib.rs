@@ -14,6 +14,8 @@ mod sql_uuid;
 mod errors;
 #[path = "../../shared-queries/login_throttle.rs"]
 mod login_throttle;
+#[path = "../../shared-queries/mfa.rs"]
+mod mfa;
 #[path = "../../shared-queries/sessions.rs"]
 mod sessions;
 #[path = "../../shared-queries/signing_keys.rs"]

@@ -92,3 +92,44 @@ diesel::table! {
         updated_at -> TimestamptzSqlite,
     }
 }
+
+diesel::table! {
+    totp_credentials (user_id) {
+        user_id -> Text,
+        tenant_id -> Text,
+        sealed_secret -> Binary,
+        confirmed_at -> Nullable<TimestamptzSqlite>,
+        last_used_step -> BigInt,
+        created_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    recovery_codes (hash) {
+        hash -> Text,
+        user_id -> Text,
+        used_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (hash) {
+        hash -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        created_at -> TimestamptzSqlite,
+        expires_at -> TimestamptzSqlite,
+        attempts -> Integer,
+        consumed_at -> Nullable<TimestamptzSqlite>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    totp_credentials,
+    recovery_codes,
+    mfa_challenges
+);

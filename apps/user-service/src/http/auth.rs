@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use usvc_core::Password;
-use usvc_user::{ClientInfo, TokenPair, DEFAULT_TENANT};
+use usvc_user::{ClientInfo, LoginOutcome, TokenPair, DEFAULT_TENANT};
 use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
@@ -51,14 +51,28 @@ impl From<TokenPair> for TokenResponse {
     }
 }
 
+/// The login answer when a second factor is needed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaRequired {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// Present with a code at `/api/v1/auth/mfa/verify` (five minutes, five tries); with
+    /// `enrollment_required`, use it at `/api/v1/auth/mfa/totp/enroll` and `/confirm` instead.
+    pub mfa_token: String,
+    /// `totp`, `recovery_code`.
+    pub methods: Vec<&'static str>,
+    /// The tenant requires MFA and the user has none: enrol TOTP first.
+    pub enrollment_required: bool,
+}
+
 /// Tokens must not be cached anywhere (RFC 6749 section 5.1).
-fn tokens(pair: TokenPair) -> HttpResponse {
+pub(crate) fn tokens(pair: TokenPair) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(TokenResponse::from(pair))
 }
 
-fn client(req: &HttpRequest) -> ClientInfo {
+pub(crate) fn client(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
         ip: req.peer_addr().map(|a| a.ip().to_string()),
         user_agent: req
@@ -69,10 +83,11 @@ fn client(req: &HttpRequest) -> ClientInfo {
     }
 }
 
-/// Logs in with a password.
+/// Logs in with a password. With MFA on, the answer is an `mfa_token` to complete at
+/// `/api/v1/auth/mfa/verify` instead of tokens.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, description = "Tokens, or an MFA challenge", body = TokenResponse),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong tenant, email or password (one answer for all)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is not active", body = Problem, content_type = "application/problem+json"),
@@ -84,11 +99,25 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let tenant = body.tenant.as_deref().unwrap_or(DEFAULT_TENANT);
-    let pair = state
+    let outcome = state
         .auth
         .login(tenant, &body.email, &body.password, client(&req))
         .await?;
-    Ok(tokens(pair))
+    Ok(match outcome {
+        LoginOutcome::Tokens(pair) => tokens(pair),
+        LoginOutcome::MfaRequired { mfa_token, enroll } => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(MfaRequired {
+                mfa_required: true,
+                mfa_token,
+                methods: if enroll {
+                    vec!["totp"]
+                } else {
+                    vec!["totp", "recovery_code"]
+                },
+                enrollment_required: enroll,
+            }),
+    })
 }
 
 /// Refresh input.

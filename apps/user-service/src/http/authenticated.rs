@@ -52,3 +52,14 @@ impl FromRequest for Authenticated {
         })
     }
 }
+
+/// The caller if the request carries an `Authorization` header (which must then be valid),
+/// `None` if it carries none: for endpoints a bearer token or another proof can open.
+pub async fn optional(req: &HttpRequest, state: &AppState) -> Result<Option<Principal>, ApiError> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        let token = bearer(req)?;
+        Ok(Some(state.auth.authenticate(&token).await?))
+    } else {
+        Ok(None)
+    }
+}

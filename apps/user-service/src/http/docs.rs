@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::http::{auth, health, jwks, metrics, problem, sessions, tenant, users};
+use crate::http::{auth, health, jwks, metrics, mfa, problem, sessions, tenant, users};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -27,6 +27,11 @@ use crate::http::{auth, health, jwks, metrics, problem, sessions, tenant, users}
         auth::logout,
         auth::register,
         auth::change_password,
+        mfa::verify,
+        mfa::enroll,
+        mfa::confirm,
+        mfa::disable,
+        mfa::regenerate,
         users::get_profile,
         users::update_profile,
         users::patch_profile,
@@ -50,6 +55,7 @@ use crate::http::{auth, health, jwks, metrics, problem, sessions, tenant, users}
         (name = "operations", description = "Metrics for Prometheus"),
         (name = "auth", description = "Authentication and token verification"),
         (name = "users", description = "Users and profiles"),
+        (name = "mfa", description = "TOTP second factor and recovery codes"),
         (name = "tenant", description = "The caller's tenant and its identity settings"),
     )
 )]

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod health;
 pub mod jwks;
 pub mod metrics;
+pub mod mfa;
 pub mod problem;
 pub mod request_context;
 pub mod server;
@@ -77,6 +78,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/v1/auth/refresh", "POST").route(web::post().to(auth::refresh)))
     .service(resource("/api/v1/auth/logout", "POST").route(web::post().to(auth::logout)))
     .service(resource("/api/v1/auth/register", "POST").route(web::post().to(auth::register)))
+    .service(resource("/api/v1/auth/mfa/verify", "POST").route(web::post().to(mfa::verify)))
+    .service(resource("/api/v1/auth/mfa/totp/enroll", "POST").route(web::post().to(mfa::enroll)))
+    .service(resource("/api/v1/auth/mfa/totp/confirm", "POST").route(web::post().to(mfa::confirm)))
+    .service(resource("/api/v1/auth/mfa/totp", "DELETE").route(web::delete().to(mfa::disable)))
+    .service(
+        resource("/api/v1/auth/mfa/recovery-codes", "POST").route(web::post().to(mfa::regenerate)),
+    )
     .service(
         resource("/api/v1/auth/password/change", "POST")
             .route(web::post().to(auth::change_password)),

@@ -5,6 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use actix_http::body::MessageBody;
+use actix_http::Request;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::Error;
+use serde_json::{json, Value};
 use tempfile::TempDir;
 use user_service::state::AppState;
 use user_service::wiring::{self, Database};
@@ -81,14 +87,15 @@ pub async fn state_sealed_by(
     let config = config("sqlite::memory:");
     store_runtime()
         .spawn(async move {
-            let tokens = user_service::keys::start(&config, db.signing_keys.clone(), secrets)
-                .await
-                .expect("key ring");
+            let tokens =
+                user_service::keys::start(&config, db.signing_keys.clone(), secrets.clone())
+                    .await
+                    .expect("key ring");
             let hasher = user_service::identity::hasher().expect("hasher");
             user_service::identity::bootstrap(&config, &db, &hasher)
                 .await
                 .expect("bootstrap");
-            AppState::assemble(&config, db, tokens, hasher)
+            AppState::assemble(&config, db, tokens, hasher, secrets)
         })
         .await
         .expect("join")
@@ -108,4 +115,56 @@ pub fn with_health(
 ) -> AppState {
     state.db.health = health;
     state
+}
+
+/// One request through the app: method, path, optional bearer token and JSON body; the status
+/// and the JSON answer (`null` when the body is not JSON).
+pub async fn call<S, B>(
+    app: &S,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    let mut req = actix_web::test::TestRequest::default()
+        .method(method)
+        .uri(uri);
+    if let Some(token) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    if let Some(body) = body {
+        req = req.set_json(body);
+    }
+    let res = actix_web::test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    let bytes = actix_web::test::read_body(res).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Logs in; returns (access token, refresh token).
+pub async fn login<S, B>(app: &S, tenant: &str, email: &str, password: &str) -> (String, String)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    let (status, body) = call(
+        app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"tenant": tenant, "email": email, "password": password})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "login {email}: {body}");
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
 }

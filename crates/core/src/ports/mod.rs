@@ -8,6 +8,7 @@ mod event_publisher;
 mod health;
 mod invalidation;
 mod login_throttle;
+mod mfa_repository;
 mod opaque_tokens;
 mod password_hasher;
 mod secret_box;
@@ -15,6 +16,7 @@ mod session_repository;
 mod signing_key_repository;
 mod tenant_repository;
 mod token_service;
+mod totp_service;
 mod user_repository;
 
 pub use authorizer::Authorizer;
@@ -26,6 +28,7 @@ pub use invalidation::{
     Invalidation, InvalidationHandler, InvalidationMessage, InvalidationSubscribers,
 };
 pub use login_throttle::LoginThrottle;
+pub use mfa_repository::MfaRepository;
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use secret_box::SecretBox;
@@ -33,6 +36,7 @@ pub use session_repository::SessionRepository;
 pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
 pub use tenant_repository::TenantRepository;
 pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
+pub use totp_service::{TotpEnrollment, TotpService};
 pub use user_repository::UserRepository;
 
 #[cfg(feature = "mock")]
@@ -50,6 +54,8 @@ pub use invalidation::MockInvalidation;
 #[cfg(feature = "mock")]
 pub use login_throttle::MockLoginThrottle;
 #[cfg(feature = "mock")]
+pub use mfa_repository::MockMfaRepository;
+#[cfg(feature = "mock")]
 pub use opaque_tokens::MockOpaqueTokens;
 #[cfg(feature = "mock")]
 pub use password_hasher::MockPasswordHasher;
@@ -63,5 +69,7 @@ pub use signing_key_repository::MockSigningKeyRepository;
 pub use tenant_repository::MockTenantRepository;
 #[cfg(feature = "mock")]
 pub use token_service::MockTokenService;
+#[cfg(feature = "mock")]
+pub use totp_service::MockTotpService;
 #[cfg(feature = "mock")]
 pub use user_repository::MockUserRepository;

@@ -1,10 +1,11 @@
 use chrono::TimeZone;
 use usvc_core::ports::{
-    AccessClaims, IssuedToken, MockClock, MockEventPublisher, MockLoginThrottle, MockOpaqueTokens,
-    MockPasswordHasher, MockSessionRepository, MockTenantRepository, MockTokenService,
-    MockUserRepository, OpaqueToken, PasswordCheck,
+    AccessClaims, IssuedToken, MockClock, MockEventPublisher, MockLoginThrottle, MockMfaRepository,
+    MockOpaqueTokens, MockPasswordHasher, MockSecretBox, MockSessionRepository,
+    MockTenantRepository, MockTokenService, MockTotpService, MockUserRepository, OpaqueToken,
+    PasswordCheck,
 };
-use usvc_core::{NewTenant, Tenant, TenantId, UserId};
+use usvc_core::{MfaChallenge, NewTenant, Tenant, TenantId, TotpCredential, UserId};
 
 use super::*;
 
@@ -45,6 +46,9 @@ struct Mocks {
     opaque: MockOpaqueTokens,
     throttle: MockLoginThrottle,
     events: MockEventPublisher,
+    mfa: MockMfaRepository,
+    totp: MockTotpService,
+    secrets: MockSecretBox,
 }
 
 /// A throttle that never locks and accepts every count and reset.
@@ -85,6 +89,9 @@ impl Mocks {
             opaque,
             throttle: open_throttle(),
             events: MockEventPublisher::new(),
+            mfa: MockMfaRepository::new(),
+            totp: MockTotpService::new(),
+            secrets: MockSecretBox::new(),
         }
     }
 
@@ -154,6 +161,9 @@ impl Mocks {
                 ),
                 profiles: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::USER_PROFILES, bus),
                 events: Arc::new(self.events),
+                mfa: Arc::new(self.mfa),
+                totp: Arc::new(self.totp),
+                secrets: Arc::new(self.secrets),
             },
             policy(),
         )
@@ -284,7 +294,9 @@ async fn a_good_login_opens_a_session_and_returns_the_pair() {
         .service()
         .login("acme", "ADA@example.com", &password(), client)
         .await
-        .expect("login");
+        .expect("login")
+        .tokens()
+        .expect("no MFA");
     assert_eq!(pair.access_token, format!("jwt-for-{user_id}"));
     assert_eq!(pair.refresh_token, "refresh-token");
     assert_eq!(pair.expires_in, 900);
@@ -876,5 +888,141 @@ async fn a_password_change_checks_the_current_one_and_revokes_only_the_others() 
     assert!(
         matches!(&wrong, Err(CoreError::Validation(f)) if f[0].field == "current_password"),
         "{wrong:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_with_totp_gets_a_challenge_and_no_session_from_the_password() {
+    let tenant = acme();
+    let mut user = ada(&tenant);
+    user.mfa_enabled = true;
+    let mut mocks = Mocks::new()
+        .with_account(&tenant, &user, Some("hash"))
+        .password_check(true, false);
+    mocks.sessions.expect_create().never();
+    let uid = user.id;
+    mocks
+        .mfa
+        .expect_create_challenge()
+        .withf(move |c| {
+            c.user_id == uid
+                && c.purpose == ChallengePurpose::Verify
+                && c.hash == "refresh-hash"
+                && c.expires_at == now() + chrono::Duration::minutes(5)
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let outcome = mocks
+        .service()
+        .login(
+            "acme",
+            "ada@example.com",
+            &password(),
+            ClientInfo::default(),
+        )
+        .await
+        .expect("login");
+    assert_eq!(
+        outcome,
+        LoginOutcome::MfaRequired {
+            mfa_token: "refresh-token".into(),
+            enroll: false
+        }
+    );
+
+    let plain = ada(&tenant);
+    let mut strict = acme();
+    strict.settings.mfa_required = true;
+    let mut mocks = Mocks::new()
+        .with_account(&strict, &plain, Some("hash"))
+        .password_check(true, false);
+    mocks.sessions.expect_create().never();
+    mocks
+        .mfa
+        .expect_create_challenge()
+        .withf(|c| c.purpose == ChallengePurpose::Enroll)
+        .times(1)
+        .returning(|_| Ok(()));
+    let outcome = mocks
+        .service()
+        .login(
+            "acme",
+            "ada@example.com",
+            &password(),
+            ClientInfo::default(),
+        )
+        .await
+        .expect("login");
+    assert!(matches!(
+        outcome,
+        LoginOutcome::MfaRequired { enroll: true, .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_wrong_second_factor_counts_against_token_and_account_and_opens_nothing() {
+    let tenant = acme();
+    let mut user = ada(&tenant);
+    user.mfa_enabled = true;
+    let mut mocks = Mocks::new().with_profile(&user);
+    let t = tenant.clone();
+    mocks
+        .tenants
+        .expect_get()
+        .returning(move |_| Ok(Some(t.clone())));
+    let (tid, uid) = (user.tenant_id, user.id);
+    mocks.mfa.expect_challenge().returning(move |hash, _, max| {
+        assert_eq!(max, 5);
+        Ok(Some(MfaChallenge {
+            hash,
+            tenant_id: tid,
+            user_id: uid,
+            purpose: ChallengePurpose::Verify,
+            created_at: now(),
+            expires_at: now() + chrono::Duration::minutes(5),
+            attempts: 0,
+            ip: None,
+            user_agent: None,
+        }))
+    });
+    let credential = TotpCredential {
+        user_id: uid,
+        tenant_id: tid,
+        sealed_secret: b"sealed".to_vec(),
+        confirmed_at: Some(now()),
+        last_used_step: 0,
+        created_at: now(),
+    };
+    mocks
+        .mfa
+        .expect_totp()
+        .returning(move |_, _| Ok(Some(credential.clone())));
+    mocks
+        .secrets
+        .expect_open()
+        .returning(|_, _| Ok(b"secret".to_vec()));
+    mocks.totp.expect_matching_step().returning(|_, _, _| None);
+    mocks
+        .mfa
+        .expect_fail_challenge()
+        .withf(|h| h == "hash-of-mfa-token")
+        .times(1)
+        .returning(|_| Ok(()));
+    mocks.mfa.expect_consume_challenge().never();
+    mocks.sessions.expect_create().never();
+    mocks.throttle = MockLoginThrottle::new();
+    mocks
+        .throttle
+        .expect_locked_until()
+        .returning(|_, _, _| Ok(None));
+    mocks
+        .throttle
+        .expect_record_failure()
+        .times(1)
+        .returning(|_, _, _, _| Ok(1));
+    let outcome = mocks.service().verify_mfa("mfa-token", "123456").await;
+    assert_eq!(
+        outcome,
+        Err(CoreError::Unauthenticated("invalid code".into()))
     );
 }

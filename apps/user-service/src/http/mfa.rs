@@ -1,0 +1,234 @@
+//! `/api/v1/auth/mfa/…`: TOTP enrolment and confirmation, the code check that completes a
+//! login, recovery codes, turning TOTP off.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use usvc_core::{CoreError, Password};
+use usvc_user::MfaSubject;
+use utoipa::ToSchema;
+
+use crate::http::auth::{tokens, TokenResponse};
+use crate::http::authenticated::{optional, Authenticated};
+use crate::http::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// A second-factor check completing a login.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// The `mfa_token` the login returned.
+    pub mfa_token: String,
+    /// A 6-digit TOTP code, or an unused recovery code (`xxxx-xxxx-xxxx-xxxx`).
+    pub code: String,
+}
+
+/// Completes a login with a TOTP or recovery code.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/verify", tag = "mfa", request_body = VerifyRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "Wrong code, or an unknown, spent or expired mfa_token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn verify(
+    state: web::Data<AppState>,
+    body: web::Json<VerifyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(tokens(
+        state.auth.verify_mfa(&body.mfa_token, &body.code).await?,
+    ))
+}
+
+/// Enrolment (and confirmation) by a caller without a session yet.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The `mfa_token` of a login that answered `enrollment_required`; omit when sending a
+    /// bearer token.
+    pub mfa_token: Option<String>,
+}
+
+/// What an authenticator app needs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollResponse {
+    /// The secret in base32, to type in by hand.
+    pub secret: String,
+    /// `otpauth://totp/…`, for apps that take a link.
+    pub otpauth_uri: String,
+    /// The same as a QR code (an SVG document).
+    pub qr_svg: String,
+}
+
+/// Who is asking: the bearer token's caller, or the holder of an enrolment `mfa_token`.
+async fn subject(
+    req: &HttpRequest,
+    state: &AppState,
+    mfa_token: Option<&str>,
+) -> Result<(Option<usvc_core::Principal>, Option<String>), ApiError> {
+    let caller = optional(req, state).await?;
+    match (caller, mfa_token) {
+        (Some(p), None) => Ok((Some(p), None)),
+        (None, Some(t)) => Ok((None, Some(t.to_owned()))),
+        (Some(_), Some(_)) => Err(CoreError::invalid(
+            "mfa_token",
+            "send a bearer token or an mfa_token, not both",
+        )
+        .into()),
+        (None, None) => Err(CoreError::Unauthenticated(
+            "a bearer token or an mfa_token is required".into(),
+        )
+        .into()),
+    }
+}
+
+/// Starts TOTP enrolment (again, if not yet confirmed): a new secret, its URI and QR code.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/totp/enroll", tag = "mfa", request_body = EnrollRequest,
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, body = EnrollResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "TOTP is already on", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn enroll(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Option<web::Json<EnrollRequest>>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let (caller, token) = subject(&req, &state, body.mfa_token.as_deref()).await?;
+    let who = match (&caller, &token) {
+        (Some(p), _) => MfaSubject::Caller(p),
+        (None, Some(t)) => MfaSubject::EnrollmentToken(t),
+        (None, None) => return Err(CoreError::Internal("no subject".into()).into()),
+    };
+    let e = state.auth.enroll_totp(who).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(EnrollResponse {
+            secret: e.secret_base32,
+            otpauth_uri: e.otpauth_uri,
+            qr_svg: e.qr_svg,
+        }))
+}
+
+/// A code from the freshly set-up authenticator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// The current 6-digit code.
+    pub code: String,
+    /// As for enrol: the enrolment `mfa_token` when there is no bearer token.
+    pub mfa_token: Option<String>,
+}
+
+/// TOTP is on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfirmResponse {
+    /// Ten single-use recovery codes. Shown only now: store them somewhere safe.
+    pub recovery_codes: Vec<String>,
+    /// For an enrolment-required login: the tokens that complete it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenResponse>,
+}
+
+/// Turns TOTP on with a current code; returns ten recovery codes (and, after an
+/// enrolment-required login, the tokens).
+#[utoipa::path(post, path = "/api/v1/auth/mfa/totp/confirm", tag = "mfa", request_body = ConfirmRequest,
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, body = ConfirmResponse),
+        (status = 400, description = "Not the current code", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No pending enrolment", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ConfirmRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let (caller, token) = subject(&req, &state, body.mfa_token.as_deref()).await?;
+    let who = match (&caller, &token) {
+        (Some(p), _) => MfaSubject::Caller(p),
+        (None, Some(t)) => MfaSubject::EnrollmentToken(t),
+        (None, None) => return Err(CoreError::Internal("no subject".into()).into()),
+    };
+    let done = state.auth.confirm_totp(who, &body.code).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ConfirmResponse {
+            recovery_codes: done.recovery_codes,
+            tokens: done.tokens.map(TokenResponse::from),
+        }))
+}
+
+/// Proof for turning TOTP off: a current code or the password.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisableRequest {
+    /// A current TOTP code.
+    pub code: Option<String>,
+    /// Or the account password.
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<Password>,
+}
+
+/// Turns TOTP off (not where the tenant requires MFA).
+#[utoipa::path(delete, path = "/api/v1/auth/mfa/totp", tag = "mfa", request_body = DisableRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "TOTP is off; recovery codes are gone"),
+        (status = 400, description = "Missing or wrong code/password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The tenant requires MFA", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "TOTP is not on", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn disable(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<DisableRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .auth
+        .disable_totp(&caller.0, body.code.as_deref(), body.password.as_ref())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A current code, to prove the authenticator is still in hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegenerateRequest {
+    /// A current 6-digit TOTP code.
+    pub code: String,
+}
+
+/// New recovery codes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten single-use codes; the previous ones no longer work.
+    pub recovery_codes: Vec<String>,
+}
+
+/// Replaces the recovery codes.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/recovery-codes", tag = "mfa", request_body = RegenerateRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RecoveryCodes),
+        (status = 400, description = "Not the current code", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "TOTP is not on", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn regenerate(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<RegenerateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let recovery_codes = state
+        .auth
+        .regenerate_recovery_codes(&caller.0, &body.code)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(RecoveryCodes { recovery_codes }))
+}

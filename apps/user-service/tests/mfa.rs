@@ -1,0 +1,445 @@
+//! TOTP over HTTP: enrolment, login with a code or a recovery code, replays, the five-try
+//! limit on an `mfa_token`, turning it off, and tenants that require MFA.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
+
+mod support;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test;
+use serde_json::{json, Value};
+use support::{call, login};
+use totp_rs::{Algorithm, Secret, TOTP};
+use user_service::http::{build_app, routes};
+
+const MAX_BODY: usize = 1024 * 1024;
+
+/// The code an authenticator app would show for `secret` at `steps` steps from now.
+fn code(secret: &str, steps: i64) -> String {
+    let bytes = Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("base32");
+    let totp = TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, bytes, None, String::new());
+    let now = chrono::Utc::now().timestamp() + steps * 30;
+    totp.generate(u64::try_from(now).expect("after 1970"))
+}
+
+fn password_login(tenant: &str, email: &str, password: &str) -> Value {
+    json!({"tenant": tenant, "email": email, "password": password})
+}
+
+#[actix_web::test]
+async fn totp_enrolment_then_logins_with_codes_and_recovery_codes() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (token, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+
+    let (status, enrol) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/enroll",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{enrol}");
+    let secret = enrol["secret"].as_str().unwrap().to_owned();
+    assert!(enrol["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
+    assert!(enrol["qr_svg"].as_str().unwrap().contains("<svg"));
+
+    let confirm = |c: String| json!({"code": c});
+    let (status, problem) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/confirm",
+        Some(&token),
+        Some(confirm("000000".into())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    let (status, done) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/confirm",
+        Some(&token),
+        Some(confirm(code(&secret, 0))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let recovery: Vec<String> = done["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+    let (_, me) = call(
+        &app,
+        Method::GET,
+        "/api/v1/users/profile",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(me["mfa_enabled"], true);
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/enroll",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "already on");
+
+    // The password alone now yields a challenge, not tokens.
+    let challenge = |app| async move {
+        let (status, body) = call(
+            app,
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(password_login(
+                "default",
+                support::ADMIN_EMAIL,
+                support::ADMIN_PASSWORD,
+            )),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["mfa_required"], true, "{body}");
+        assert!(body.get("access_token").is_none());
+        body["mfa_token"].as_str().unwrap().to_owned()
+    };
+    let verify = |t: &str, c: &str| json!({"mfa_token": t, "code": c});
+    let mfa_token = challenge(&app).await;
+    assert_eq!(
+        call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/mfa/verify",
+            None,
+            Some(verify(&mfa_token, "123456"))
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The code used to confirm cannot be used again (a replay), even within its step.
+    assert_eq!(
+        call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/mfa/verify",
+            None,
+            Some(verify(&mfa_token, &code(&secret, 0)))
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Regenerating needs a current code; the old recovery codes stop working.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/recovery-codes",
+        Some(&token),
+        Some(json!({"code": "000000"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, fresh) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/recovery-codes",
+        Some(&token),
+        Some(json!({"code": code(&secret, 1)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    let mfa_token = challenge(&app).await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(verify(&mfa_token, &recovery[5])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "replaced");
+    let new_code = fresh["recovery_codes"][0].as_str().unwrap();
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(verify(&mfa_token, new_code)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let recovery: Vec<String> = fresh["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    // A recovery code works once, in any case and spacing.
+    let mfa_token = challenge(&app).await;
+    let typed = recovery[3].to_lowercase().replace('-', " ");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(verify(&mfa_token, &typed)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mfa_token = challenge(&app).await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(verify(&mfa_token, &recovery[3])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "spent");
+
+    // Off: needs proof; then the password alone logs in again.
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/auth/mfa/totp",
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/auth/mfa/totp",
+        Some(&token),
+        Some(json!({"password": "not my password"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/auth/mfa/totp",
+        Some(&token),
+        Some(json!({"password": support::ADMIN_PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let password = "a long and unusual passphrase";
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        Some(&root),
+        Some(json!({"email": "bob@example.com", "password": password})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/tenant/settings",
+        Some(&root),
+        Some(json!({"mfa_required": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(password_login("default", "bob@example.com", password)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            body["mfa_required"].clone(),
+            body["enrollment_required"].clone()
+        ),
+        (json!(true), json!(true))
+    );
+    let mfa_token = body["mfa_token"].as_str().unwrap();
+    // An enrolment token cannot be spent as a verification.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(json!({"mfa_token": mfa_token, "code": "123456"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, enrol) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/enroll",
+        None,
+        Some(json!({"mfa_token": mfa_token})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{enrol}");
+    let secret = enrol["secret"].as_str().unwrap();
+    let (status, done) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/confirm",
+        None,
+        Some(json!({"mfa_token": mfa_token, "code": code(secret, 0)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["recovery_codes"].as_array().map(Vec::len), Some(10));
+    let bob = done["tokens"]["access_token"]
+        .as_str()
+        .expect("the login completes");
+    let (status, me) = call(&app, Method::GET, "/api/v1/users/profile", Some(bob), None).await;
+    assert_eq!(
+        (status, me["mfa_enabled"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        "/api/v1/auth/mfa/totp",
+        Some(bob),
+        Some(json!({"password": password})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "required by the tenant");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/enroll",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "neither a bearer token nor an mfa_token"
+    );
+    // The next login asks for a code; one from the next step (clock drift) is accepted once.
+    let bob_login = || password_login("default", "bob@example.com", password);
+    let (_, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(bob_login()),
+    )
+    .await;
+    assert_eq!(body["enrollment_required"], false, "{body}");
+    let next = code(secret, 1);
+    let verify = |t: &str, c: &str| json!({"mfa_token": t, "code": c});
+    let second = body["mfa_token"].as_str().unwrap().to_owned();
+    let (status, pair) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(verify(&second, &next)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let (_, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(bob_login()),
+    )
+    .await;
+    let third = body["mfa_token"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(verify(&third, &next)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a code works once");
+
+    // Five wrong codes kill the token, even for a right code after them, and wrong codes
+    // count towards the account's lockout like wrong passwords.
+    for _ in 0..4 {
+        call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/mfa/verify",
+            None,
+            Some(verify(&third, "999999")),
+        )
+        .await;
+    }
+    let recovery = done["recovery_codes"][0].as_str().unwrap();
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(verify(&third, recovery)),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "five wrong codes: the token is dead"
+    );
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(bob_login()),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the account name is locked"
+    );
+}
