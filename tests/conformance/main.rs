@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
 #![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
+mod action_tokens;
 mod health;
 mod invalidation;
 mod login_throttle;

@@ -32,7 +32,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     identity::bootstrap(&config, &db, &hasher).await?;
     server::run(
         &config,
-        AppState::assemble(&config, db, tokens, hasher, secrets),
+        AppState::assemble(
+            &config,
+            db,
+            tokens,
+            hasher,
+            secrets,
+            identity::notifier(&config)?,
+        ),
     )
     .await
 }

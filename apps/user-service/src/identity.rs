@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use usvc_cache::{CacheRegistry, CacheSpec};
 use usvc_config::Config;
-use usvc_core::ports::{Authorizer, Clock, OpaqueTokens, PasswordHasher, SecretBox, SystemClock};
+use usvc_core::ports::{
+    Authorizer, Clock, Notifier, OpaqueTokens, PasswordHasher, SecretBox, SystemClock,
+};
 use usvc_core::Password;
 use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens, Totp};
 use usvc_user::{
@@ -57,6 +59,7 @@ pub fn services(
     tokens: Arc<JwtService>,
     hasher: Arc<dyn PasswordHasher>,
     secrets: Arc<dyn SecretBox>,
+    notifier: Arc<dyn Notifier>,
     caches: &CacheRegistry,
 ) -> Identity {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -81,6 +84,9 @@ pub fn services(
             mfa: db.mfa.clone(),
             totp: Arc::new(Totp::new(&config.totp_issuer)),
             secrets,
+            action_tokens: db.action_tokens.clone(),
+            notifier,
+            links: config.public_url.clone(),
         },
         SessionPolicy {
             idle: config.session_ttl,
@@ -104,6 +110,18 @@ pub fn services(
         authorizer,
         events,
     }
+}
+
+/// Mail goes through SMTP when `SMTP_URL` is set, else to the log (development).
+pub fn notifier(config: &Config) -> anyhow::Result<Arc<dyn Notifier>> {
+    if let Some(url) = &config.smtp_url {
+        return Ok(Arc::new(
+            usvc_notifier::SmtpNotifier::new(url, &config.mail_from)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ));
+    }
+    tracing::warn!("SMTP_URL is not set: mail (with its links) is written to the log");
+    Ok(Arc::new(usvc_notifier::LogNotifier))
 }
 
 /// Creates tenant `default` and its owner on an empty database. A generated password is

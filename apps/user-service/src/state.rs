@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_config::Config;
-use usvc_core::ports::{Authorizer, PasswordHasher, SecretBox};
+use usvc_core::ports::{Authorizer, Notifier, PasswordHasher, SecretBox};
 use usvc_security::JwtService;
 use usvc_user::{AuthService, TenantService, UserService};
 
@@ -64,6 +64,7 @@ impl AppState {
         tokens: Arc<JwtService>,
         hasher: Arc<dyn PasswordHasher>,
         secrets: Arc<dyn SecretBox>,
+        notifier: Arc<dyn Notifier>,
     ) -> Self {
         let caches = Arc::new(CacheRegistry::new(db.invalidation.clone()));
         let Identity {
@@ -72,7 +73,15 @@ impl AppState {
             tenants,
             authorizer,
             events,
-        } = identity::services(config, &db, tokens.clone(), hasher, secrets, &caches);
+        } = identity::services(
+            config,
+            &db,
+            tokens.clone(),
+            hasher,
+            secrets,
+            notifier,
+            &caches,
+        );
         let analytics = caches.create(ANALYTICS_CACHE);
         Self {
             db,

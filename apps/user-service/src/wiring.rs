@@ -9,8 +9,8 @@ use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
-    HealthCheck, Invalidation, LoginThrottle, MfaRepository, SessionRepository,
-    SigningKeyRepository, TenantRepository, UserRepository,
+    ActionTokenRepository, HealthCheck, Invalidation, LoginThrottle, MfaRepository,
+    SessionRepository, SigningKeyRepository, TenantRepository, UserRepository,
 };
 
 /// The store behind its ports.
@@ -30,6 +30,8 @@ pub struct Database {
     pub login_throttle: Arc<dyn LoginThrottle>,
     /// TOTP credentials, recovery codes, MFA challenges.
     pub mfa: Arc<dyn MfaRepository>,
+    /// Mailed single-use tokens.
+    pub action_tokens: Arc<dyn ActionTokenRepository>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -44,6 +46,7 @@ pub trait Store:
     + SessionRepository
     + LoginThrottle
     + MfaRepository
+    + ActionTokenRepository
     + HealthCheck
     + 'static
 {
@@ -56,6 +59,7 @@ impl<S> Store for S where
         + SessionRepository
         + LoginThrottle
         + MfaRepository
+        + ActionTokenRepository
         + HealthCheck
         + 'static
 {
@@ -76,6 +80,7 @@ impl Database {
             sessions: store.clone(),
             login_throttle: store.clone(),
             mfa: store.clone(),
+            action_tokens: store.clone(),
             health: store,
             invalidation,
         }

@@ -7,6 +7,7 @@
 //! With the `mock` feature every port gets a `mockall` double (`MockTenantRepository`, …) for
 //! unit tests in other crates.
 
+pub mod action_token;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -19,6 +20,7 @@ pub mod session;
 pub mod tenant;
 pub mod user;
 
+pub use action_token::{ActionPurpose, ActionToken};
 pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
 pub use ids::{ExecutionId, ProjectId, SessionId, TenantId, UserId, WorkflowId};

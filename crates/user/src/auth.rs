@@ -7,9 +7,9 @@ use crate::events::{self, emit};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    AccessClaims, Cache, Clock, EventPublisher, LoginThrottle, MfaRepository, OpaqueTokens,
-    PasswordHasher, SecretBox, SessionRepository, TenantRepository, TokenRequest, TokenService,
-    TotpService, UserRepository,
+    AccessClaims, ActionTokenRepository, Cache, Clock, EventPublisher, LoginThrottle,
+    MfaRepository, Notifier, OpaqueTokens, PasswordHasher, SecretBox, SessionRepository,
+    TenantRepository, TokenRequest, TokenService, TotpService, UserRepository,
 };
 use usvc_core::{
     ChallengePurpose, CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId,
@@ -111,6 +111,9 @@ pub struct AuthService {
     mfa: Arc<dyn MfaRepository>,
     totp: Arc<dyn TotpService>,
     secrets: Arc<dyn SecretBox>,
+    action_tokens: Arc<dyn ActionTokenRepository>,
+    notifier: Arc<dyn Notifier>,
+    links: String,
     policy: SessionPolicy,
 }
 
@@ -146,6 +149,12 @@ pub struct AuthPorts {
     pub totp: Arc<dyn TotpService>,
     /// Seals TOTP secrets at rest.
     pub secrets: Arc<dyn SecretBox>,
+    /// Mailed single-use tokens (password reset, email verification).
+    pub action_tokens: Arc<dyn ActionTokenRepository>,
+    /// Sends that mail.
+    pub notifier: Arc<dyn Notifier>,
+    /// The service's public base URL (`PUBLIC_URL`), for links in mail.
+    pub links: String,
 }
 
 fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
@@ -173,6 +182,9 @@ impl AuthService {
             mfa: ports.mfa,
             totp: ports.totp,
             secrets: ports.secrets,
+            action_tokens: ports.action_tokens,
+            notifier: ports.notifier,
+            links: ports.links,
             policy,
         }
     }
@@ -718,6 +730,7 @@ impl AuthService {
 }
 
 pub mod mfa;
+pub mod recovery;
 
 #[cfg(test)]
 mod tests;

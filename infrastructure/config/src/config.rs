@@ -101,6 +101,12 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     /// `OTEL_SERVICE_NAME`.
     pub otel_service_name: String,
+    /// `SMTP_URL`, if mail is to be sent.
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM`.
+    pub mail_from: String,
+    /// `PUBLIC_URL`, without a trailing slash.
+    pub public_url: String,
     sources: Vec<(&'static str, String, Source)>,
 }
 
@@ -172,6 +178,22 @@ impl Config {
             })?,
             shutdown_timeout: secs("SHUTDOWN_TIMEOUT", 1, 300)?,
             otlp_endpoint: raw.parse("OTEL_EXPORTER_OTLP_ENDPOINT", values::optional_http_url)?,
+            smtp_url: raw.parse("SMTP_URL", |v| {
+                let v = v.trim();
+                if v.is_empty() {
+                    Ok(None)
+                } else if v.starts_with("smtp://") || v.starts_with("smtps://") {
+                    Ok(Some(v.to_owned()))
+                } else {
+                    Err(())
+                }
+            })?,
+            mail_from: raw.parse("MAIL_FROM", values::non_empty)?,
+            public_url: raw.parse("PUBLIC_URL", |v| {
+                values::optional_http_url(v)?
+                    .map(|u| u.trim_end_matches('/').to_owned())
+                    .ok_or(())
+            })?,
             otel_service_name: raw.parse("OTEL_SERVICE_NAME", values::non_empty)?,
             sources: SETTINGS
                 .iter()

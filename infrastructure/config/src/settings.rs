@@ -169,6 +169,25 @@ pub const SETTINGS: &[Setting] = &[
         help: "export trace spans over OTLP/HTTP when set",
         secret: true,
     },
+    Setting {
+        env: "SMTP_URL",
+        default: "",
+        allowed: "empty, or smtp:// / smtps:// with optional user:password@",
+        help: "mail relay for reset and verification mail; empty: mail is written to the log (development)",
+        secret: true,
+    },
+    s(
+        "MAIL_FROM",
+        "user-service <no-reply@user-service.local>",
+        "an address, optionally with a display name",
+        "sender of the service's mail",
+    ),
+    s(
+        "PUBLIC_URL",
+        "http://localhost:8008",
+        "an http(s):// URL",
+        "where users reach the service; the base of links in mail",
+    ),
     s(
         "OTEL_SERVICE_NAME",
         "user-service",

@@ -7,6 +7,9 @@
 //! [`PgInvalidation`], cache invalidation across replicas over `LISTEN/NOTIFY`.
 
 mod backend;
+
+#[path = "../../shared-queries/action_tokens.rs"]
+mod action_tokens;
 mod connect;
 mod invalidation;
 mod open;

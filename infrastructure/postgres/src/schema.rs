@@ -133,3 +133,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     mfa_challenges
 );
+
+diesel::table! {
+    action_tokens (hash) {
+        hash -> Text,
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        email -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(action_tokens, users);

@@ -6,6 +6,9 @@
 //! SQLite-specific.
 
 mod backend;
+
+#[path = "../../shared-queries/action_tokens.rs"]
+mod action_tokens;
 mod open;
 mod schema;
 mod sql_uuid;

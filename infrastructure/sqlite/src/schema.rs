@@ -133,3 +133,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     mfa_challenges
 );
+
+diesel::table! {
+    action_tokens (hash) {
+        hash -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        email -> Text,
+        created_at -> TimestamptzSqlite,
+        expires_at -> TimestamptzSqlite,
+        used_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(action_tokens, users);

@@ -215,10 +215,16 @@ pub async fn register(
             ..usvc_user::ProfileChanges::default()
         },
     };
-    state.users.register(registration).await?;
+    if let Some(user) = state.users.register(registration).await? {
+        // The account exists either way; a mail problem must not turn it into an error.
+        if let Err(e) = state.auth.send_verification_to(&user).await {
+            tracing::warn!(error = %e, "verification mail not sent");
+        }
+    }
     Ok(HttpResponse::Accepted().json(RegisterResponse {
         status: "accepted",
-        message: "If this address can be registered, its account is ready: log in with it.",
+        message: "If this address can be registered, its account is ready: log in with it, \
+                  and confirm the address with the link we mailed.",
     }))
 }
 

@@ -5,7 +5,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::http::{auth, health, jwks, metrics, mfa, problem, sessions, tenant, users};
+use crate::http::{auth, health, jwks, metrics, mfa, problem, recovery, sessions, tenant, users};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -27,6 +27,10 @@ use crate::http::{auth, health, jwks, metrics, mfa, problem, sessions, tenant, u
         auth::logout,
         auth::register,
         auth::change_password,
+        recovery::forgot,
+        recovery::reset,
+        recovery::verify_email,
+        recovery::send_verification,
         mfa::verify,
         mfa::enroll,
         mfa::confirm,

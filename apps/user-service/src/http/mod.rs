@@ -8,6 +8,7 @@ pub mod jwks;
 pub mod metrics;
 pub mod mfa;
 pub mod problem;
+pub mod recovery;
 pub mod request_context;
 pub mod server;
 pub mod sessions;
@@ -78,6 +79,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/v1/auth/refresh", "POST").route(web::post().to(auth::refresh)))
     .service(resource("/api/v1/auth/logout", "POST").route(web::post().to(auth::logout)))
     .service(resource("/api/v1/auth/register", "POST").route(web::post().to(auth::register)))
+    .service(
+        resource("/api/v1/auth/password/forgot", "POST").route(web::post().to(recovery::forgot)),
+    )
+    .service(resource("/api/v1/auth/password/reset", "POST").route(web::post().to(recovery::reset)))
+    .service(
+        resource("/api/v1/auth/verify-email", "POST").route(web::post().to(recovery::verify_email)),
+    )
+    .service(
+        resource("/api/v1/auth/verify-email/send", "POST")
+            .route(web::post().to(recovery::send_verification)),
+    )
     .service(resource("/api/v1/auth/mfa/verify", "POST").route(web::post().to(mfa::verify)))
     .service(resource("/api/v1/auth/mfa/totp/enroll", "POST").route(web::post().to(mfa::enroll)))
     .service(resource("/api/v1/auth/mfa/totp/confirm", "POST").route(web::post().to(mfa::confirm)))

@@ -84,6 +84,63 @@ pub async fn state_sealed_by(
     db: Database,
     secrets: Arc<dyn usvc_core::ports::SecretBox>,
 ) -> AppState {
+    state_with(db, secrets, Outbox::default()).await
+}
+
+/// The mail the service sent, kept for the test to read (links included).
+#[derive(Clone, Default)]
+pub struct Outbox(Arc<std::sync::Mutex<Vec<usvc_core::ports::Message>>>);
+
+#[async_trait::async_trait]
+impl usvc_core::ports::Notifier for Outbox {
+    async fn send(&self, message: usvc_core::ports::Message) -> Result<(), usvc_core::CoreError> {
+        self.0.lock().expect("outbox").push(message);
+        Ok(())
+    }
+}
+
+impl Outbox {
+    /// Every message sent to `to`, oldest first.
+    pub fn to(&self, to: &str) -> Vec<usvc_core::ports::Message> {
+        self.0
+            .lock()
+            .expect("outbox")
+            .iter()
+            .filter(|m| m.to.eq_ignore_ascii_case(to))
+            .cloned()
+            .collect()
+    }
+
+    /// The token in the newest link sent to `to`.
+    pub fn token_for(&self, to: &str) -> Option<String> {
+        let last = self.to(to).pop()?;
+        let start = last.text.find("?token=")? + "?token=".len();
+        Some(
+            last.text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect(),
+        )
+    }
+}
+
+/// Application state on a fresh database whose mail lands in the returned outbox.
+pub async fn state_with_outbox() -> (AppState, TempDir, Outbox) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = database(&dir).await;
+    let outbox = Outbox::default();
+    (
+        state_with(db, secret_box(), outbox.clone()).await,
+        dir,
+        outbox,
+    )
+}
+
+async fn state_with(
+    db: Database,
+    secrets: Arc<dyn usvc_core::ports::SecretBox>,
+    outbox: Outbox,
+) -> AppState {
     let config = config("sqlite::memory:");
     store_runtime()
         .spawn(async move {
@@ -95,7 +152,7 @@ pub async fn state_sealed_by(
             user_service::identity::bootstrap(&config, &db, &hasher)
                 .await
                 .expect("bootstrap");
-            AppState::assemble(&config, db, tokens, hasher, secrets)
+            AppState::assemble(&config, db, tokens, hasher, secrets, Arc::new(outbox))
         })
         .await
         .expect("join")

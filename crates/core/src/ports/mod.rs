@@ -1,6 +1,7 @@
 //! Ports: the traits domains call and adapters implement. All are object-safe and used as
 //! `Arc<dyn Port>`; with the `mock` feature each has a `mockall` double.
 
+mod action_token_repository;
 mod authorizer;
 mod cache;
 mod clock;
@@ -9,6 +10,7 @@ mod health;
 mod invalidation;
 mod login_throttle;
 mod mfa_repository;
+mod notifier;
 mod opaque_tokens;
 mod password_hasher;
 mod secret_box;
@@ -19,6 +21,7 @@ mod token_service;
 mod totp_service;
 mod user_repository;
 
+pub use action_token_repository::ActionTokenRepository;
 pub use authorizer::Authorizer;
 pub use cache::{Cache, CacheLoad, CacheStats};
 pub use clock::{Clock, SystemClock};
@@ -29,6 +32,7 @@ pub use invalidation::{
 };
 pub use login_throttle::LoginThrottle;
 pub use mfa_repository::MfaRepository;
+pub use notifier::{Message, Notifier};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use secret_box::SecretBox;
@@ -39,6 +43,8 @@ pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 pub use totp_service::{TotpEnrollment, TotpService};
 pub use user_repository::UserRepository;
 
+#[cfg(feature = "mock")]
+pub use action_token_repository::MockActionTokenRepository;
 #[cfg(feature = "mock")]
 pub use authorizer::MockAuthorizer;
 #[cfg(feature = "mock")]
@@ -55,6 +61,8 @@ pub use invalidation::MockInvalidation;
 pub use login_throttle::MockLoginThrottle;
 #[cfg(feature = "mock")]
 pub use mfa_repository::MockMfaRepository;
+#[cfg(feature = "mock")]
+pub use notifier::MockNotifier;
 #[cfg(feature = "mock")]
 pub use opaque_tokens::MockOpaqueTokens;
 #[cfg(feature = "mock")]

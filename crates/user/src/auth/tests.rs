@@ -1,11 +1,11 @@
 use chrono::TimeZone;
 use usvc_core::ports::{
-    AccessClaims, IssuedToken, MockClock, MockEventPublisher, MockLoginThrottle, MockMfaRepository,
-    MockOpaqueTokens, MockPasswordHasher, MockSecretBox, MockSessionRepository,
-    MockTenantRepository, MockTokenService, MockTotpService, MockUserRepository, OpaqueToken,
-    PasswordCheck,
+    AccessClaims, IssuedToken, MockActionTokenRepository, MockClock, MockEventPublisher,
+    MockLoginThrottle, MockMfaRepository, MockNotifier, MockOpaqueTokens, MockPasswordHasher,
+    MockSecretBox, MockSessionRepository, MockTenantRepository, MockTokenService, MockTotpService,
+    MockUserRepository, OpaqueToken, PasswordCheck,
 };
-use usvc_core::{MfaChallenge, NewTenant, Tenant, TenantId, TotpCredential, UserId};
+use usvc_core::{ActionPurpose, MfaChallenge, NewTenant, Tenant, TenantId, TotpCredential, UserId};
 
 use super::*;
 
@@ -49,6 +49,8 @@ struct Mocks {
     mfa: MockMfaRepository,
     totp: MockTotpService,
     secrets: MockSecretBox,
+    action_tokens: MockActionTokenRepository,
+    notifier: MockNotifier,
 }
 
 /// A throttle that never locks and accepts every count and reset.
@@ -92,6 +94,8 @@ impl Mocks {
             mfa: MockMfaRepository::new(),
             totp: MockTotpService::new(),
             secrets: MockSecretBox::new(),
+            action_tokens: MockActionTokenRepository::new(),
+            notifier: MockNotifier::new(),
         }
     }
 
@@ -164,6 +168,9 @@ impl Mocks {
                 mfa: Arc::new(self.mfa),
                 totp: Arc::new(self.totp),
                 secrets: Arc::new(self.secrets),
+                action_tokens: Arc::new(self.action_tokens),
+                notifier: Arc::new(self.notifier),
+                links: "https://id.example.com".into(),
             },
             policy(),
         )
@@ -1024,5 +1031,58 @@ async fn a_wrong_second_factor_counts_against_token_and_account_and_opens_nothin
     assert_eq!(
         outcome,
         Err(CoreError::Unauthenticated("invalid code".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_reset_link_is_mailed_only_to_a_real_account_and_stored_hashed() {
+    let tenant = acme();
+    let user = ada(&tenant);
+    let mut mocks = Mocks::new().with_account(&tenant, &user, Some("hash"));
+    mocks
+        .action_tokens
+        .expect_issue()
+        .withf(|t| {
+            t.hash == "refresh-hash"
+                && t.purpose == ActionPurpose::PasswordReset
+                && t.expires_at == now() + chrono::Duration::minutes(30)
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    mocks
+        .notifier
+        .expect_send()
+        .withf(|m| {
+            m.to == "ada@example.com"
+                && m.text
+                    .contains("https://id.example.com/reset-password?token=refresh-token")
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    mocks
+        .service()
+        .forgot_password("acme", "ada@example.com")
+        .await
+        .expect("accepted");
+
+    let mut mocks = Mocks::new();
+    let t = tenant.clone();
+    mocks
+        .tenants
+        .expect_get_by_slug()
+        .returning(move |_| Ok(Some(t.clone())));
+    mocks
+        .users
+        .expect_find_for_login()
+        .returning(|_, _| Ok(None));
+    mocks.action_tokens.expect_issue().never();
+    mocks.notifier.expect_send().never();
+    assert_eq!(
+        mocks
+            .service()
+            .forgot_password("acme", "nobody@example.com")
+            .await,
+        Ok(()),
+        "the same answer, and nothing sent"
     );
 }

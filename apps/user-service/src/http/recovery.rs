@@ -1,0 +1,118 @@
+//! `/api/v1/auth/password/forgot`, `/password/reset`, `/verify-email`: the mailed-link flows.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use usvc_core::Password;
+use usvc_user::DEFAULT_TENANT;
+use utoipa::ToSchema;
+
+use crate::http::authenticated::Authenticated;
+use crate::http::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+/// Who forgot their password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotRequest {
+    /// Tenant slug; `default` when omitted.
+    pub tenant: Option<String>,
+    /// The account's email.
+    pub email: String,
+}
+
+/// The same answer whatever happened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    /// Always `accepted`.
+    pub status: &'static str,
+    /// What to expect.
+    pub message: &'static str,
+}
+
+/// Mails a reset link (30 minutes, single use) if the account exists; answers the same
+/// either way.
+#[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", request_body = ForgotRequest,
+    responses(
+        (status = 202, body = Accepted),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn forgot(
+    state: web::Data<AppState>,
+    body: web::Json<ForgotRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = body.tenant.as_deref().unwrap_or(DEFAULT_TENANT);
+    state.auth.forgot_password(tenant, &body.email).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "accepted",
+        message: "If an account has this address, a reset link is on its way.",
+    }))
+}
+
+/// A new password with the token from the reset link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    /// The token from the link.
+    pub token: String,
+    /// The new password (policy-checked).
+    #[schema(value_type = String, format = Password)]
+    pub new_password: Password,
+}
+
+/// Sets a new password; every session of the account ends.
+#[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", request_body = ResetRequest,
+    responses(
+        (status = 204, description = "Changed; log in with the new password"),
+        (status = 400, description = "Invalid, used or expired token, or a weak password", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reset(
+    state: web::Data<AppState>,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .auth
+        .reset_password(&body.token, &body.new_password)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The token from a verification link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmailRequest {
+    /// The token from the link.
+    pub token: String,
+}
+
+/// Proves the address the link was sent to.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = VerifyEmailRequest,
+    responses(
+        (status = 204, description = "The address is verified"),
+        (status = 400, description = "Invalid, used or expired token (or the address changed since)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    body: web::Json<VerifyEmailRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.verify_email(&body.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mails the caller a new verification link (24 hours).
+#[utoipa::path(post, path = "/api/v1/auth/verify-email/send", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, body = Accepted),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already verified", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn send_verification(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.send_verification(&caller.0).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "accepted",
+        message: "A verification link is on its way.",
+    }))
+}
