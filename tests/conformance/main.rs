@@ -8,6 +8,7 @@ mod health;
 mod invalidation;
 mod login_throttle;
 mod mfa;
+mod rate_limits;
 mod sessions;
 mod signing_keys;
 mod tenants;

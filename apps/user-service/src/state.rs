@@ -13,6 +13,7 @@ use usvc_security::JwtService;
 use usvc_user::{AuthService, TenantService, UserService};
 
 use crate::events::EventBus;
+use crate::http::client_limit::AuthRateLimit;
 use crate::identity::{self, Identity};
 use crate::wiring::Database;
 
@@ -41,6 +42,8 @@ pub struct AppState {
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events.
     pub events: EventBus,
+    /// The per-client-IP limit on the unauthenticated auth endpoints.
+    pub auth_limit: AuthRateLimit,
     /// All named caches, for reporting.
     pub caches: Arc<CacheRegistry>,
     /// Aggregate figures (tenant count, …) by name.
@@ -83,6 +86,7 @@ impl AppState {
             &caches,
         );
         let analytics = caches.create(ANALYTICS_CACHE);
+        let auth_limit = AuthRateLimit::new(db.rate_limits.clone(), config.auth_rate_limit);
         Self {
             db,
             tokens,
@@ -91,6 +95,7 @@ impl AppState {
             tenants,
             authorizer,
             events,
+            auth_limit,
             caches,
             analytics,
             metrics: crate::metrics_registry::handle(),

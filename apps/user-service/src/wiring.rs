@@ -9,7 +9,7 @@ use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
-    ActionTokenRepository, HealthCheck, Invalidation, LoginThrottle, MfaRepository,
+    ActionTokenRepository, HealthCheck, Invalidation, LoginThrottle, MfaRepository, RateLimiter,
     SessionRepository, SigningKeyRepository, TenantRepository, UserRepository,
 };
 
@@ -32,6 +32,8 @@ pub struct Database {
     pub mfa: Arc<dyn MfaRepository>,
     /// Mailed single-use tokens.
     pub action_tokens: Arc<dyn ActionTokenRepository>,
+    /// Request counters (the per-IP limit).
+    pub rate_limits: Arc<dyn RateLimiter>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -47,6 +49,7 @@ pub trait Store:
     + LoginThrottle
     + MfaRepository
     + ActionTokenRepository
+    + RateLimiter
     + HealthCheck
     + 'static
 {
@@ -60,6 +63,7 @@ impl<S> Store for S where
         + LoginThrottle
         + MfaRepository
         + ActionTokenRepository
+        + RateLimiter
         + HealthCheck
         + 'static
 {
@@ -81,6 +85,7 @@ impl Database {
             login_throttle: store.clone(),
             mfa: store.clone(),
             action_tokens: store.clone(),
+            rate_limits: store.clone(),
             health: store,
             invalidation,
         }

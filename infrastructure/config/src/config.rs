@@ -85,6 +85,8 @@ pub struct Config {
     pub jwt_audience: String,
     /// `TOTP_ISSUER`.
     pub totp_issuer: String,
+    /// `AUTH_RATE_LIMIT` (requests per minute per client IP; 0: off).
+    pub auth_rate_limit: u32,
     /// `MASTER_KEY` (base64), if configured.
     pub master_key: Option<String>,
     /// `BOOTSTRAP_ADMIN_EMAIL`.
@@ -149,6 +151,9 @@ impl Config {
             jwt_expiry: secs("JWT_EXPIRY", 60, 86_400)?,
             jwt_issuer: raw.parse("JWT_ISSUER", values::non_empty)?,
             jwt_audience: raw.parse("JWT_AUDIENCE", values::non_empty)?,
+            auth_rate_limit: raw.parse("AUTH_RATE_LIMIT", |v| {
+                values::number::<u32>(v, 0, 1_000_000)
+            })?,
             totp_issuer: raw.parse("TOTP_ISSUER", |v| {
                 values::non_empty(v).and_then(|v| if v.contains(':') { Err(()) } else { Ok(v) })
             })?,

@@ -113,6 +113,12 @@ pub const SETTINGS: &[Setting] = &[
         "`aud` of issued access tokens; the only audience accepted",
     ),
     s(
+        "AUTH_RATE_LIMIT",
+        "300",
+        "0-1000000 (0: off)",
+        "requests per minute one client IP may make to the unauthenticated auth endpoints (login, refresh, register, MFA verify, password reset), counted in the database across replicas",
+    ),
+    s(
         "TOTP_ISSUER",
         "user-service",
         "non-empty text without `:`",

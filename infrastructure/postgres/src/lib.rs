@@ -23,6 +23,8 @@ mod errors;
 mod login_throttle;
 #[path = "../../shared-queries/mfa.rs"]
 mod mfa;
+#[path = "../../shared-queries/rate_limits.rs"]
+mod rate_limits;
 #[path = "../../shared-queries/sessions.rs"]
 mod sessions;
 #[path = "../../shared-queries/signing_keys.rs"]

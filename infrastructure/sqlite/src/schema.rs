@@ -148,3 +148,11 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(action_tokens, users);
+
+diesel::table! {
+    rate_limits (key, window_start) {
+        key -> Text,
+        window_start -> TimestamptzSqlite,
+        hits -> Integer,
+    }
+}

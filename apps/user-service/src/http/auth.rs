@@ -8,6 +8,7 @@ use usvc_user::{ClientInfo, LoginOutcome, TokenPair, DEFAULT_TENANT};
 use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
+use crate::http::client_limit::ClientLimit;
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -91,9 +92,11 @@ pub(crate) fn client(req: &HttpRequest) -> ClientInfo {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong tenant, email or password (one answer for all)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is not active", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (AUTH_RATE_LIMIT per client IP, or the account lockout)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
     state: web::Data<AppState>,
+    _limit: ClientLimit,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -134,9 +137,11 @@ pub struct RefreshRequest {
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "Unknown, spent or expired refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (AUTH_RATE_LIMIT per client IP, or the account lockout)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
     state: web::Data<AppState>,
+    _limit: ClientLimit,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(tokens(state.auth.refresh(&body.refresh_token).await?))
@@ -196,9 +201,11 @@ pub struct RegisterResponse {
         (status = 202, body = RegisterResponse),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Self-registration is closed (or the tenant unknown)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (AUTH_RATE_LIMIT per client IP, or the account lockout)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn register(
     state: web::Data<AppState>,
+    _limit: ClientLimit,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::http::auth::{tokens, TokenResponse};
 use crate::http::authenticated::{optional, Authenticated};
+use crate::http::client_limit::ClientLimit;
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -32,6 +33,7 @@ pub struct VerifyRequest {
     ))]
 pub async fn verify(
     state: web::Data<AppState>,
+    _limit: ClientLimit,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(tokens(

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod authenticated;
+pub mod client_limit;
 pub mod docs;
 pub mod health;
 pub mod jwks;

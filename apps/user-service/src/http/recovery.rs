@@ -7,6 +7,7 @@ use usvc_user::DEFAULT_TENANT;
 use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
+use crate::http::client_limit::ClientLimit;
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -35,9 +36,11 @@ pub struct Accepted {
     responses(
         (status = 202, body = Accepted),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (AUTH_RATE_LIMIT per client IP, or the account lockout)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn forgot(
     state: web::Data<AppState>,
+    _limit: ClientLimit,
     body: web::Json<ForgotRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = body.tenant.as_deref().unwrap_or(DEFAULT_TENANT);
@@ -64,9 +67,11 @@ pub struct ResetRequest {
     responses(
         (status = 204, description = "Changed; log in with the new password"),
         (status = 400, description = "Invalid, used or expired token, or a weak password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (AUTH_RATE_LIMIT per client IP, or the account lockout)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn reset(
     state: web::Data<AppState>,
+    _limit: ClientLimit,
     body: web::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state
@@ -89,9 +94,11 @@ pub struct VerifyEmailRequest {
     responses(
         (status = 204, description = "The address is verified"),
         (status = 400, description = "Invalid, used or expired token (or the address changed since)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (AUTH_RATE_LIMIT per client IP, or the account lockout)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn verify_email(
     state: web::Data<AppState>,
+    _limit: ClientLimit,
     body: web::Json<VerifyEmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.auth.verify_email(&body.token).await?;

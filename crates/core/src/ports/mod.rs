@@ -13,6 +13,7 @@ mod mfa_repository;
 mod notifier;
 mod opaque_tokens;
 mod password_hasher;
+mod rate_limiter;
 mod secret_box;
 mod session_repository;
 mod signing_key_repository;
@@ -35,6 +36,7 @@ pub use mfa_repository::MfaRepository;
 pub use notifier::{Message, Notifier};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
+pub use rate_limiter::RateLimiter;
 pub use secret_box::SecretBox;
 pub use session_repository::SessionRepository;
 pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
@@ -67,6 +69,8 @@ pub use notifier::MockNotifier;
 pub use opaque_tokens::MockOpaqueTokens;
 #[cfg(feature = "mock")]
 pub use password_hasher::MockPasswordHasher;
+#[cfg(feature = "mock")]
+pub use rate_limiter::MockRateLimiter;
 #[cfg(feature = "mock")]
 pub use secret_box::MockSecretBox;
 #[cfg(feature = "mock")]
