@@ -11,7 +11,7 @@ use usvc_core::{CoreError, TenantId};
 
 use crate::backend::DbId;
 use crate::errors;
-use crate::schema::login_failures;
+use crate::schema::{login_failure_days, login_failures};
 use crate::store::Store;
 
 #[async_trait]
@@ -66,6 +66,18 @@ impl LoginThrottle for Store {
                         ))
                         .returning(login_failures::failures)
                         .get_result(conn)
+                        .await?;
+                    // Kept for analytics: failures per UTC day, never reset by a success.
+                    diesel::insert_into(login_failure_days::table)
+                        .values((
+                            login_failure_days::tenant_id.eq(tenant),
+                            login_failure_days::day.eq(now.format("%Y-%m-%d").to_string()),
+                            login_failure_days::failures.eq(1),
+                        ))
+                        .on_conflict((login_failure_days::tenant_id, login_failure_days::day))
+                        .do_update()
+                        .set(login_failure_days::failures.eq(login_failure_days::failures + 1))
+                        .execute(conn)
                         .await?;
                     let count = u32::try_from(failures).unwrap_or(u32::MAX);
                     diesel::update(

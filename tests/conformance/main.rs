@@ -13,4 +13,5 @@ mod sessions;
 mod signing_keys;
 mod tenants;
 mod user_admin;
+mod user_analytics;
 mod users;

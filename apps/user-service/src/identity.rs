@@ -102,6 +102,7 @@ pub fn services(
         events: Arc::new(events.clone()),
         profiles,
         live_sessions,
+        analytics: db.user_analytics.clone(),
     }));
     Identity {
         auth,

@@ -10,7 +10,7 @@ use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, HealthCheck, Invalidation, LoginThrottle, MfaRepository, RateLimiter,
-    SessionRepository, SigningKeyRepository, TenantRepository, UserRepository,
+    SessionRepository, SigningKeyRepository, TenantRepository, UserAnalytics, UserRepository,
 };
 
 /// The store behind its ports.
@@ -34,6 +34,8 @@ pub struct Database {
     pub action_tokens: Arc<dyn ActionTokenRepository>,
     /// Request counters (the per-IP limit).
     pub rate_limits: Arc<dyn RateLimiter>,
+    /// User figures for analytics.
+    pub user_analytics: Arc<dyn UserAnalytics>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -50,6 +52,7 @@ pub trait Store:
     + MfaRepository
     + ActionTokenRepository
     + RateLimiter
+    + UserAnalytics
     + HealthCheck
     + 'static
 {
@@ -64,6 +67,7 @@ impl<S> Store for S where
         + MfaRepository
         + ActionTokenRepository
         + RateLimiter
+        + UserAnalytics
         + HealthCheck
         + 'static
 {
@@ -86,6 +90,7 @@ impl Database {
             mfa: store.clone(),
             action_tokens: store.clone(),
             rate_limits: store.clone(),
+            user_analytics: store.clone(),
             health: store,
             invalidation,
         }

@@ -1031,3 +1031,69 @@ async fn every_rejected_token_case_is_a_401_on_every_new_endpoint() {
     let (status, _) = call(&app, Method::GET, "/api/v1/users", Some(&valid), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked session");
 }
+
+#[actix_web::test]
+async fn analytics_count_users_logins_and_failures_from_the_database() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let root = admin(&app).await;
+    let bob = create(&app, &root, "bob@example.com", &["member"]).await;
+    create(&app, &root, "carol@example.com", &["viewer"]).await;
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{bob}"),
+        Some(&root),
+        Some(json!({"status": "disabled"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    login(&app, "default", "carol@example.com", PASSWORD).await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": "carol@example.com", "password": "not the password"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, figures) = call(
+        &app,
+        Method::GET,
+        "/api/v1/analytics/users",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{figures}");
+    assert_eq!(figures["total"], 3);
+    assert_eq!(
+        figures["by_status"],
+        json!({"active": 2, "disabled": 1, "locked": 0})
+    );
+    assert_eq!(figures["active"]["1d"], 2, "admin and carol logged in");
+    assert_eq!(figures["mfa"]["enabled"], 0);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let last = |series: &str| figures[series].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        figures["signups_per_day"].as_array().map(Vec::len),
+        Some(30)
+    );
+    assert_eq!(last("signups_per_day"), json!({"day": today, "count": 3}));
+    assert_eq!(last("logins_per_day")["count"], 2);
+    assert_eq!(last("failed_logins_per_day")["count"], 1);
+    assert_eq!(figures["failed_logins_30d"], 1);
+
+    let (carol, _) = login(&app, "default", "carol@example.com", PASSWORD).await;
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/analytics/users",
+        Some(&carol),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer sees no analytics");
+}

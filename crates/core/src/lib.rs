@@ -8,6 +8,7 @@
 //! unit tests in other crates.
 
 pub mod action_token;
+pub mod analytics;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -21,6 +22,7 @@ pub mod tenant;
 pub mod user;
 
 pub use action_token::{ActionPurpose, ActionToken};
+pub use analytics::{DayCount, UserStats};
 pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
 pub use ids::{ExecutionId, ProjectId, SessionId, TenantId, UserId, WorkflowId};

@@ -156,3 +156,11 @@ diesel::table! {
         hits -> Integer,
     }
 }
+
+diesel::table! {
+    login_failure_days (tenant_id, day) {
+        tenant_id -> Uuid,
+        day -> Text,
+        failures -> Integer,
+    }
+}

@@ -29,6 +29,8 @@ mod signing_keys;
 mod store;
 #[path = "../../shared-queries/tenants.rs"]
 mod tenants;
+#[path = "../../shared-queries/user_analytics.rs"]
+mod user_analytics;
 #[path = "../../shared-queries/users.rs"]
 mod users;
 

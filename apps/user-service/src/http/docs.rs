@@ -5,7 +5,9 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
-use crate::http::{auth, health, jwks, metrics, mfa, problem, recovery, sessions, tenant, users};
+use crate::http::{
+    analytics, auth, health, jwks, metrics, mfa, problem, recovery, sessions, tenant, users,
+};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -46,6 +48,7 @@ use crate::http::{auth, health, jwks, metrics, mfa, problem, recovery, sessions,
         users::delete,
         users::lookup,
         users::import,
+        analytics::users,
         tenant::get,
         tenant::update_settings,
         sessions::list,
@@ -60,6 +63,7 @@ use crate::http::{auth, health, jwks, metrics, mfa, problem, recovery, sessions,
         (name = "auth", description = "Authentication and token verification"),
         (name = "users", description = "Users and profiles"),
         (name = "mfa", description = "TOTP second factor and recovery codes"),
+        (name = "analytics", description = "Figures from the database"),
         (name = "tenant", description = "The caller's tenant and its identity settings"),
     )
 )]

@@ -1,5 +1,6 @@
 //! The actix-web inbound adapter: routes, error mapping and middleware.
 
+pub mod analytics;
 pub mod auth;
 pub mod authenticated;
 pub mod client_limit;
@@ -129,6 +130,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(users::update))
             .route(web::delete().to(users::delete)),
     )
+    .service(resource("/api/v1/analytics/users", "GET").route(web::get().to(analytics::users)))
     .service(resource("/api/v1/tenant", "GET").route(web::get().to(tenant::get)))
     .service(
         resource("/api/v1/tenant/settings", "PATCH")

@@ -20,6 +20,7 @@ mod signing_key_repository;
 mod tenant_repository;
 mod token_service;
 mod totp_service;
+mod user_analytics;
 mod user_repository;
 
 pub use action_token_repository::ActionTokenRepository;
@@ -43,6 +44,7 @@ pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
 pub use tenant_repository::TenantRepository;
 pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 pub use totp_service::{TotpEnrollment, TotpService};
+pub use user_analytics::UserAnalytics;
 pub use user_repository::UserRepository;
 
 #[cfg(feature = "mock")]
@@ -83,5 +85,7 @@ pub use tenant_repository::MockTenantRepository;
 pub use token_service::MockTokenService;
 #[cfg(feature = "mock")]
 pub use totp_service::MockTotpService;
+#[cfg(feature = "mock")]
+pub use user_analytics::MockUserAnalytics;
 #[cfg(feature = "mock")]
 pub use user_repository::MockUserRepository;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::json;
 use usvc_core::ports::{
     Authorizer, Cache, Clock, EventPublisher, PasswordHasher, SessionRepository, TenantRepository,
-    UserRepository,
+    UserAnalytics, UserRepository,
 };
 use usvc_core::{
     Action, CoreError, Email, Page, PageRequest, Password, Principal, ResourceRef, Session,
@@ -74,6 +74,8 @@ pub struct UserPorts {
     pub profiles: Arc<dyn Cache<UserId, User>>,
     /// `user-sessions`: shared with the auth service; revocations invalidate entries.
     pub live_sessions: Arc<dyn Cache<SessionId, Session>>,
+    /// Aggregates for `GET /analytics/users`.
+    pub analytics: Arc<dyn UserAnalytics>,
 }
 
 /// The user-management use cases.
@@ -402,6 +404,23 @@ impl UserService {
             .await;
         }
         Ok(())
+    }
+
+    /// The tenant's user figures (`analytics:read`), straight from the database.
+    pub async fn analytics(
+        &self,
+        principal: &Principal,
+    ) -> Result<usvc_core::UserStats, CoreError> {
+        self.allow(
+            principal,
+            &actions::ANALYTICS_READ,
+            &ResourceRef::any("user"),
+        )
+        .await?;
+        self.ports
+            .analytics
+            .user_stats(principal.tenant, self.ports.clock.now())
+            .await
     }
 
     /// Erases a user: every session revoked, personal data removed, the id kept for history.

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 use usvc_core::ports::{
     MockAuthorizer, MockClock, MockEventPublisher, MockPasswordHasher, MockSessionRepository,
-    MockTenantRepository, MockUserRepository,
+    MockTenantRepository, MockUserAnalytics, MockUserRepository,
 };
 use usvc_core::{
     CoreError, DomainEvent, Email, NewTenant, Page, Password, Principal, SessionId, Tenant,
@@ -49,6 +49,7 @@ struct Mocks {
     sessions: MockSessionRepository,
     hasher: MockPasswordHasher,
     events: Arc<Mutex<Vec<DomainEvent>>>,
+    analytics: MockUserAnalytics,
 }
 
 impl Mocks {
@@ -66,6 +67,7 @@ impl Mocks {
             sessions: MockSessionRepository::new(),
             hasher,
             events: Arc::default(),
+            analytics: MockUserAnalytics::new(),
         }
     }
 
@@ -101,6 +103,7 @@ impl Mocks {
                 bus.clone(),
             ),
             live_sessions: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::USER_SESSIONS, bus),
+            analytics: Arc::new(self.analytics),
         });
         (service, self.events)
     }
@@ -453,4 +456,40 @@ async fn deleting_a_user_erases_it_and_ends_its_sessions_everywhere() {
         .await
         .expect("deleted");
     assert_eq!(kinds(&events), ["session.revoked", "user.deleted"]);
+}
+
+#[tokio::test]
+async fn analytics_are_for_admins_and_scoped_to_the_callers_tenant() {
+    let t = acme();
+    let admin = user(t.id, "a@example.com", &["admin"]);
+    let member = user(t.id, "m@example.com", &["member"]);
+    let mut mocks = Mocks::new();
+    let tenant = t.id;
+    mocks
+        .analytics
+        .expect_user_stats()
+        .withf(move |id, at| *id == tenant && *at == now())
+        .times(1)
+        .returning(|_, _| {
+            Ok(usvc_core::UserStats {
+                total: 3,
+                by_status: std::collections::BTreeMap::new(),
+                active_1d: 1,
+                active_7d: 2,
+                active_30d: 3,
+                mfa_enabled: 1,
+                signups_per_day: Vec::new(),
+                logins_per_day: Vec::new(),
+                failed_logins_per_day: Vec::new(),
+            })
+        });
+    let (service, _) = mocks.service();
+    assert_eq!(
+        service.analytics(&caller(&admin)).await.map(|s| s.total),
+        Ok(3)
+    );
+    assert!(matches!(
+        service.analytics(&caller(&member)).await,
+        Err(CoreError::Forbidden(_))
+    ));
 }

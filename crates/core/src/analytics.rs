@@ -1,0 +1,39 @@
+//! Figures about a tenant's users, computed from the database (never from counters that a
+//! restart would reset).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// A count for one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayCount {
+    /// The day (UTC).
+    pub day: NaiveDate,
+    /// How many.
+    pub count: u64,
+}
+
+/// The user figures of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserStats {
+    /// Users (erased ones excluded).
+    pub total: u64,
+    /// Users per status (`active`, `disabled`, `locked`; every status present).
+    pub by_status: BTreeMap<String, u64>,
+    /// Users who logged in within the last day.
+    pub active_1d: u64,
+    /// …the last 7 days.
+    pub active_7d: u64,
+    /// …the last 30 days.
+    pub active_30d: u64,
+    /// Users with TOTP on.
+    pub mfa_enabled: u64,
+    /// New users per day, the last 30 days oldest first (today included).
+    pub signups_per_day: Vec<DayCount>,
+    /// Successful logins (sessions opened) per day, same days.
+    pub logins_per_day: Vec<DayCount>,
+    /// Failed logins (wrong password or second factor) per day, same days.
+    pub failed_logins_per_day: Vec<DayCount>,
+}
