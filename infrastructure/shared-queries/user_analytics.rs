@@ -23,6 +23,48 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or_default()
 }
 
+fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Sign-ups and logins (sessions opened) for each of `days`.
+async fn per_day(
+    conn: &mut crate::backend::Connection,
+    tenant: DbId,
+    days: &[NaiveDate],
+) -> Result<(Vec<DayCount>, Vec<DayCount>), CoreError> {
+    let mut signups = Vec::with_capacity(days.len());
+    let mut logins = Vec::with_capacity(days.len());
+    for day in days {
+        let (from, to) = (start_of(*day), start_of(*day + Duration::days(1)));
+        let n: i64 = users::table
+            .filter(users::tenant_id.eq(tenant))
+            .filter(users::created_at.ge(from))
+            .filter(users::created_at.lt(to))
+            .count()
+            .get_result(conn)
+            .await
+            .map_err(errors::query)?;
+        signups.push(DayCount {
+            day: *day,
+            count: count(n),
+        });
+        let n: i64 = sessions::table
+            .filter(sessions::tenant_id.eq(tenant))
+            .filter(sessions::created_at.ge(from))
+            .filter(sessions::created_at.lt(to))
+            .count()
+            .get_result(conn)
+            .await
+            .map_err(errors::query)?;
+        logins.push(DayCount {
+            day: *day,
+            count: count(n),
+        });
+    }
+    Ok((signups, logins))
+}
+
 #[async_trait]
 impl UserAnalytics for Store {
     async fn user_stats(
@@ -36,7 +78,6 @@ impl UserAnalytics for Store {
             .rev()
             .map(|back| today - Duration::days(back))
             .collect();
-        let start_of = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
         self.run(move |conn| {
             Box::pin(async move {
                 let live = || {
@@ -74,40 +115,11 @@ impl UserAnalytics for Store {
                     .get_result(conn)
                     .await
                     .map_err(errors::query)?;
-                let mut signups = Vec::with_capacity(days.len());
-                let mut logins = Vec::with_capacity(days.len());
-                for day in &days {
-                    let (from, to) = (start_of(*day), start_of(*day + Duration::days(1)));
-                    let n: i64 = users::table
-                        .filter(users::tenant_id.eq(tenant))
-                        .filter(users::created_at.ge(from))
-                        .filter(users::created_at.lt(to))
-                        .count()
-                        .get_result(conn)
-                        .await
-                        .map_err(errors::query)?;
-                    signups.push(DayCount {
-                        day: *day,
-                        count: count(n),
-                    });
-                    let n: i64 = sessions::table
-                        .filter(sessions::tenant_id.eq(tenant))
-                        .filter(sessions::created_at.ge(from))
-                        .filter(sessions::created_at.lt(to))
-                        .count()
-                        .get_result(conn)
-                        .await
-                        .map_err(errors::query)?;
-                    logins.push(DayCount {
-                        day: *day,
-                        count: count(n),
-                    });
-                }
-                let first = days
-                    .iter()
-                    .next()
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .unwrap_or_default();
+                let (signups, logins) = per_day(conn, tenant, &days).await?;
+                let first = match days.as_slice() {
+                    [d, ..] => d.format("%Y-%m-%d").to_string(),
+                    [] => String::new(),
+                };
                 let failures: Vec<(String, i32)> = login_failure_days::table
                     .filter(login_failure_days::tenant_id.eq(tenant))
                     .filter(login_failure_days::day.ge(first))
