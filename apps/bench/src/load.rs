@@ -13,7 +13,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::scenarios::{Credentials, Scenario};
+use crate::scenarios::{BodyInput, Credentials, Kind, Scenario};
 
 /// How long each scenario runs before the connections switch to the other (with a baseline).
 pub const SLICE: Duration = Duration::from_millis(250);
@@ -118,6 +118,7 @@ struct Context<'a> {
     target: &'a Target,
     credentials: &'a Credentials,
     bearer: Option<&'a str>,
+    lookup: Option<&'a str>,
 }
 
 async fn send(
@@ -125,10 +126,16 @@ async fn send(
     cx: &Context<'_>,
     scenario: &Scenario,
     seq: u64,
+    refresh_token: Option<&str>,
 ) -> anyhow::Result<(u16, Bytes)> {
+    let input = BodyInput {
+        credentials: cx.credentials,
+        refresh_token,
+        lookup: cx.lookup,
+    };
     let body = scenario
         .body
-        .map(|build| build(seq, cx.credentials))
+        .map(|build| build(seq, &input))
         .unwrap_or_default();
     let mut request = Request::builder()
         .method(scenario.method)
@@ -149,27 +156,97 @@ async fn send(
     Ok((status, bytes))
 }
 
-/// Logs in once for the bearer scenarios.
-async fn access_token(target: &Target, credentials: &Credentials) -> anyhow::Result<String> {
+/// Logs in once; the token pair's (access, refresh) tokens.
+async fn log_in(target: &Target, credentials: &Credentials) -> anyhow::Result<(String, String)> {
     let mut sender = connect(target).await?;
     let login = crate::scenarios::find("login")?;
     let cx = Context {
         target,
         credentials,
         bearer: None,
+        lookup: None,
     };
-    let (status, body) = send(&mut sender, &cx, &login, 0).await?;
+    let (status, body) = send(&mut sender, &cx, &login, 0, None).await?;
     anyhow::ensure!(
         status == 200,
-        "logging in as {} failed with {status}: {}",
+        "logging in as {} failed with {status}: {} (an account with MFA cannot be used; \
+         run the server with AUTH_RATE_LIMIT=0 for load tests)",
         credentials.email,
         String::from_utf8_lossy(&body)
     );
     let pair: serde_json::Value = serde_json::from_slice(&body)?;
-    pair["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("the login answer has no access_token")
+    let token = |name: &str| {
+        pair[name]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("the login answer has no {name}"))
+    };
+    Ok((token("access_token")?, token("refresh_token")?))
+}
+
+/// Users the lookup scenario asks for.
+const LOOKUP_IDS: usize = 100;
+
+/// One request outside the measured loop, with a bearer token and a JSON body.
+async fn call(
+    target: &Target,
+    bearer: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut sender = connect(target).await?;
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", &target.authority)
+        .header("authorization", format!("Bearer {bearer}"));
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let response = sender
+        .send_request(request.body(Full::new(Bytes::from(payload)))?)
+        .await?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    anyhow::ensure!(
+        status.is_success(),
+        "{method} {path} failed with {status}: {}",
+        String::from_utf8_lossy(&bytes)
+    );
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// Makes sure the tenant has [`LOOKUP_IDS`] users (importing `bench-N@bench.example` as
+/// needed) and returns the lookup body asking for them.
+async fn prepare_lookup(target: &Target, bearer: &str) -> anyhow::Result<String> {
+    let path = format!("/api/v1/users?limit={LOOKUP_IDS}");
+    let mut page = call(target, bearer, "GET", &path, None).await?;
+    let have = page["items"].as_array().map_or(0, Vec::len);
+    if have < LOOKUP_IDS {
+        let rows: Vec<serde_json::Value> = (0..LOOKUP_IDS)
+            .map(|i| serde_json::json!({"email": format!("bench-{i}@bench.example"), "display_name": format!("Bench user {i}")}))
+            .collect();
+        call(
+            target,
+            bearer,
+            "POST",
+            "/api/v1/users/import",
+            Some(serde_json::Value::from(rows)),
+        )
+        .await?;
+        page = call(target, bearer, "GET", &path, None).await?;
+    }
+    let ids: Vec<serde_json::Value> = page["items"]
+        .as_array()
+        .map(|items| items.iter().map(|u| u["id"].clone()).collect())
+        .unwrap_or_default();
+    anyhow::ensure!(
+        ids.len() == LOOKUP_IDS,
+        "could not get {LOOKUP_IDS} users to look up"
+    );
+    Ok(serde_json::json!({ "ids": ids }).to_string())
 }
 
 /// Takes one request from the budget; `false` once it is spent.
@@ -182,6 +259,7 @@ fn take_one(budget: &AtomicU64) -> bool {
 async fn worker(
     plan: Arc<Plan>,
     bearer: Option<Arc<str>>,
+    lookup: Option<Arc<str>>,
     started: Instant,
     measure_from: Instant,
     stop_at: Instant,
@@ -191,6 +269,15 @@ async fn worker(
         target: &plan.target,
         credentials: &plan.credentials,
         bearer: bearer.as_deref(),
+        lookup: lookup.as_deref(),
+    };
+    let chained = plan.scenario.kind == Kind::RefreshChain
+        || plan.baseline.is_some_and(|b| b.kind == Kind::RefreshChain);
+    // Each connection is its own session: its refresh tokens form one chain.
+    let mut refresh = if chained {
+        Some(log_in(&plan.target, &plan.credentials).await?.1)
+    } else {
+        None
     };
     let mut scenario = Measured::new()?;
     let mut baseline = plan.baseline.map(|_| Measured::new()).transpose()?;
@@ -214,9 +301,14 @@ async fn worker(
             _ => (&plan.scenario, &mut scenario),
         };
         let started = Instant::now();
-        let outcome = send(&mut sender, &cx, which, seq)
-            .await
-            .map(|(status, _)| status);
+        let outcome = send(&mut sender, &cx, which, seq, refresh.as_deref()).await;
+        if which.kind == Kind::RefreshChain {
+            if let Ok((200, body)) = &outcome {
+                let pair: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+                refresh = pair["refresh_token"].as_str().map(str::to_owned);
+            }
+        }
+        let outcome = outcome.map(|(status, _)| status);
         let micros = u64::try_from(started.elapsed().as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -253,9 +345,15 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
     let plan = Arc::new(plan.clone());
     let needs_token = plan.scenario.bearer || plan.baseline.is_some_and(|b| b.bearer);
     let bearer: Option<Arc<str>> = if needs_token {
-        Some(access_token(&plan.target, &plan.credentials).await?.into())
+        Some(log_in(&plan.target, &plan.credentials).await?.0.into())
     } else {
         None
+    };
+    let wants_lookup =
+        plan.scenario.kind == Kind::Lookup || plan.baseline.is_some_and(|b| b.kind == Kind::Lookup);
+    let lookup: Option<Arc<str>> = match (&bearer, wants_lookup) {
+        (Some(token), true) => Some(prepare_lookup(&plan.target, token).await?.into()),
+        _ => None,
     };
     let started = Instant::now();
     let measure_from = started + plan.warmup;
@@ -270,6 +368,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
             tokio::spawn(worker(
                 plan.clone(),
                 bearer.clone(),
+                lookup.clone(),
                 started,
                 measure_from,
                 stop_at,

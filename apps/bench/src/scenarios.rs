@@ -16,11 +16,35 @@ pub struct Scenario {
     /// Path (and query).
     pub path: &'static str,
     /// Builds the JSON body of request number `seq` (unique bodies for creates), if any.
-    pub body: Option<fn(seq: u64, credentials: &Credentials) -> String>,
+    pub body: Option<fn(seq: u64, input: &BodyInput<'_>) -> String>,
     /// Statuses that count as success.
     pub ok: &'static [u16],
     /// Whether requests carry `Authorization: Bearer` (from one login before the run).
     pub bearer: bool,
+    /// What the scenario needs beyond a token.
+    pub kind: Kind,
+}
+
+/// State a scenario carries between requests or prepares before the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Independent requests.
+    Plain,
+    /// Each connection logs in once; every answer's `refresh_token` is the next request's.
+    RefreshChain,
+    /// The run first makes sure 100 users exist and asks for all of them in every request.
+    Lookup,
+}
+
+/// What a body builder may use.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyInput<'a> {
+    /// The account.
+    pub credentials: &'a Credentials,
+    /// The connection's current refresh token ([`Kind::RefreshChain`]).
+    pub refresh_token: Option<&'a str>,
+    /// The prepared lookup body ([`Kind::Lookup`]).
+    pub lookup: Option<&'a str>,
 }
 
 /// The account scenarios log in with (`--email`, `--password`).
@@ -42,8 +66,16 @@ impl Credentials {
     }
 }
 
-fn login_body(_seq: u64, credentials: &Credentials) -> String {
-    credentials.login_body()
+fn login_body(_seq: u64, input: &BodyInput<'_>) -> String {
+    input.credentials.login_body()
+}
+
+fn refresh_body(_seq: u64, input: &BodyInput<'_>) -> String {
+    serde_json::json!({"refresh_token": input.refresh_token.unwrap_or_default()}).to_string()
+}
+
+fn lookup_body(_seq: u64, input: &BodyInput<'_>) -> String {
+    input.lookup.unwrap_or(r#"{"ids":[]}"#).to_owned()
 }
 
 const fn get(name: &'static str, description: &'static str, path: &'static str) -> Scenario {
@@ -55,6 +87,7 @@ const fn get(name: &'static str, description: &'static str, path: &'static str) 
         body: None,
         ok: &[200],
         bearer: false,
+        kind: Kind::Plain,
     }
 }
 
@@ -91,6 +124,27 @@ pub fn all() -> &'static [Scenario] {
             body: Some(login_body),
             ok: &[200],
             bearer: false,
+            kind: Kind::Plain,
+        },
+        Scenario {
+            name: "refresh",
+            description: "POST /api/v1/auth/refresh: a rotation (spend one token, store the next, sign a JWT)",
+            method: "POST",
+            path: "/api/v1/auth/refresh",
+            body: Some(refresh_body),
+            ok: &[200],
+            bearer: false,
+            kind: Kind::RefreshChain,
+        },
+        Scenario {
+            name: "lookup",
+            description: "POST /api/v1/users/lookup: 100 profiles by id, from the user-profiles cache",
+            method: "POST",
+            path: "/api/v1/users/lookup",
+            body: Some(lookup_body),
+            ok: &[200],
+            bearer: true,
+            kind: Kind::Lookup,
         },
         Scenario {
             name: "profile",
@@ -100,6 +154,7 @@ pub fn all() -> &'static [Scenario] {
             body: None,
             ok: &[200],
             bearer: true,
+            kind: Kind::Plain,
         },
     ];
     ALL
