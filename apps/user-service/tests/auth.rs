@@ -2,6 +2,7 @@
 //! detection, logout — and every way in that must stay shut.
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
+#[macro_use]
 mod support;
 
 use actix_http::body::MessageBody;
@@ -51,9 +52,10 @@ fn admin_login() -> Value {
     json!({"email": support::ADMIN_EMAIL, "password": support::ADMIN_PASSWORD})
 }
 
-#[actix_web::test]
-async fn the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out() {
-    let (state, _dir) = support::state().await;
+async fn the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
 
     let (status, pair) = post(&app, "/api/v1/auth/login", admin_login()).await;
@@ -110,9 +112,10 @@ async fn the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out() 
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[actix_web::test]
-async fn wrong_tenant_email_or_password_all_get_the_same_401() {
-    let (state, _dir) = support::state().await;
+async fn wrong_tenant_email_or_password_all_get_the_same_401(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let attempts = [
         json!({"email": support::ADMIN_EMAIL, "password": "wrong password"}),
@@ -134,9 +137,10 @@ async fn wrong_tenant_email_or_password_all_get_the_same_401() {
     );
 }
 
-#[actix_web::test]
-async fn bad_login_bodies_are_400_problems() {
-    let (state, _dir) = support::state().await;
+async fn bad_login_bodies_are_400_problems(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     for body in [
         json!({"email": support::ADMIN_EMAIL}),
@@ -149,9 +153,10 @@ async fn bad_login_bodies_are_400_problems() {
     }
 }
 
-#[actix_web::test]
-async fn a_replayed_refresh_token_revokes_the_session() {
-    let (state, _dir) = support::state().await;
+async fn a_replayed_refresh_token_revokes_the_session(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let (_, pair) = post(&app, "/api/v1/auth/login", admin_login()).await;
     let first = pair["refresh_token"].clone();
@@ -194,9 +199,10 @@ async fn a_replayed_refresh_token_revokes_the_session() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[actix_web::test]
-async fn the_profile_needs_a_valid_bearer_token() {
-    let (state, _dir) = support::state().await;
+async fn the_profile_needs_a_valid_bearer_token(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let res = test::call_service(
         &app,
@@ -240,9 +246,10 @@ async fn the_profile_needs_a_valid_bearer_token() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
-#[actix_web::test]
-async fn repeated_failures_lock_the_account_name_with_retry_after_even_for_unknown_emails() {
-    let (state, _dir) = support::state().await;
+async fn repeated_failures_lock_the_account_name_with_retry_after_even_for_unknown_emails(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     for email in [support::ADMIN_EMAIL, "nobody@example.com"] {
         for _ in 0..5 {
@@ -279,9 +286,10 @@ async fn repeated_failures_lock_the_account_name_with_retry_after_even_for_unkno
     assert_eq!(status, StatusCode::OK);
 }
 
-#[actix_web::test]
-async fn users_list_end_and_end_all_their_sessions() {
-    let (state, _dir) = support::state().await;
+async fn users_list_end_and_end_all_their_sessions(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let (_, laptop) = post(&app, "/api/v1/auth/login", admin_login()).await;
     let (_, phone) = post(&app, "/api/v1/auth/login", admin_login()).await;
@@ -354,3 +362,11 @@ async fn users_list_end_and_end_all_their_sessions() {
     let res = get_with(&app, "/api/v1/users/profile", &laptop_token).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+on_both_stores!(the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out);
+on_both_stores!(wrong_tenant_email_or_password_all_get_the_same_401);
+on_both_stores!(bad_login_bodies_are_400_problems);
+on_both_stores!(a_replayed_refresh_token_revokes_the_session);
+on_both_stores!(the_profile_needs_a_valid_bearer_token);
+on_both_stores!(repeated_failures_lock_the_account_name_with_retry_after_even_for_unknown_emails);
+on_both_stores!(users_list_end_and_end_all_their_sessions);

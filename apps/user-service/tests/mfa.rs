@@ -3,6 +3,7 @@
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 #![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
+#[macro_use]
 mod support;
 
 use actix_web::http::{Method, StatusCode};
@@ -28,9 +29,10 @@ fn password_login(tenant: &str, email: &str, password: &str) -> Value {
     json!({"tenant": tenant, "email": email, "password": password})
 }
 
-#[actix_web::test]
-async fn totp_enrolment_then_logins_with_codes_and_recovery_codes() {
-    let (state, _dir) = support::state().await;
+async fn totp_enrolment_then_logins_with_codes_and_recovery_codes(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let (token, _) = login(
         &app,
@@ -253,9 +255,10 @@ async fn totp_enrolment_then_logins_with_codes_and_recovery_codes() {
     .await;
 }
 
-#[actix_web::test]
-async fn a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens() {
-    let (state, _dir) = support::state().await;
+async fn a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let (root, _) = login(
         &app,
@@ -443,3 +446,6 @@ async fn a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens() {
         "the account name is locked"
     );
 }
+
+on_both_stores!(totp_enrolment_then_logins_with_codes_and_recovery_codes);
+on_both_stores!(a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens);

@@ -2,6 +2,7 @@
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 #![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
+#[macro_use]
 mod support;
 
 use actix_web::http::{Method, StatusCode};
@@ -13,9 +14,10 @@ use user_service::http::{build_app, routes};
 const MAX_BODY: usize = 1024 * 1024;
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
-#[actix_web::test]
-async fn a_forgotten_password_is_reset_once_with_the_mailed_link() {
-    let (state, _dir, outbox) = support::state_with_outbox().await;
+async fn a_forgotten_password_is_reset_once_with_the_mailed_link(
+    state: user_service::state::AppState,
+    outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let (old_token, old_refresh) = login(
         &app,
@@ -171,9 +173,10 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "superseded");
 }
 
-#[actix_web::test]
-async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accounts() {
-    let (state, _dir, outbox) = support::state_with_outbox().await;
+async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accounts(
+    state: user_service::state::AppState,
+    outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let (root, _) = login(
         &app,
@@ -303,3 +306,6 @@ async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accoun
     .await;
     assert_eq!(me["email_verified"], false);
 }
+
+on_both_stores!(a_forgotten_password_is_reset_once_with_the_mailed_link);
+on_both_stores!(an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accounts);

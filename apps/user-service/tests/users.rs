@@ -4,6 +4,7 @@
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 #![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
+#[macro_use]
 mod support;
 
 use support::{call, login};
@@ -65,9 +66,10 @@ fn fields(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[actix_web::test]
-async fn an_admin_creates_reads_lists_and_erases_users() {
-    let (state, _dir) = support::state().await;
+async fn an_admin_creates_reads_lists_and_erases_users(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let mut events = state.events.subscribe();
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
@@ -207,9 +209,10 @@ async fn an_admin_creates_reads_lists_and_erases_users() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[actix_web::test]
-async fn bad_input_gets_a_400_naming_each_field_and_changes_nothing() {
-    let (state, _dir) = support::state().await;
+async fn bad_input_gets_a_400_naming_each_field_and_changes_nothing(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
     let cases = [
@@ -318,9 +321,10 @@ async fn bad_input_gets_a_400_naming_each_field_and_changes_nothing() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-#[actix_web::test]
-async fn own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass() {
-    let (state, _dir) = support::state().await;
+async fn own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
     let (status, me) = call(
@@ -364,9 +368,10 @@ async fn own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass()
     );
 }
 
-#[actix_web::test]
-async fn roles_decide_and_a_demotion_or_disable_applies_to_the_next_request() {
-    let (state, _dir) = support::state().await;
+async fn roles_decide_and_a_demotion_or_disable_applies_to_the_next_request(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
     let admin_id = create(&app, &root, "second@example.com", &["admin"]).await;
@@ -501,9 +506,10 @@ async fn roles_decide_and_a_demotion_or_disable_applies_to_the_next_request() {
     assert_eq!(status, StatusCode::CONFLICT);
 }
 
-#[actix_web::test]
-async fn another_tenants_users_do_not_exist_for_me() {
-    let (state, _dir) = support::state().await;
+async fn another_tenants_users_do_not_exist_for_me(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let db = state.db.clone();
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
@@ -560,9 +566,10 @@ async fn another_tenants_users_do_not_exist_for_me() {
     assert_eq!(tenant["slug"], "globex");
 }
 
-#[actix_web::test]
-async fn lookup_returns_request_order_and_lists_the_missing() {
-    let (state, _dir) = support::state().await;
+async fn lookup_returns_request_order_and_lists_the_missing(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
     let a = create(&app, &root, "a@example.com", &["member"]).await;
@@ -589,9 +596,10 @@ async fn lookup_returns_request_order_and_lists_the_missing() {
     }
 }
 
-#[actix_web::test]
-async fn import_reports_each_row_and_imported_bcrypt_users_log_in() {
-    let (state, _dir) = support::state().await;
+async fn import_reports_each_row_and_imported_bcrypt_users_log_in(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
     let bcrypt = bcrypt::hash("tr0ub4dor&3", 4).expect("bcrypt"); // as another system exported it
@@ -644,9 +652,10 @@ async fn import_reports_each_row_and_imported_bcrypt_users_log_in() {
     );
 }
 
-#[actix_web::test]
-async fn registration_opens_with_the_tenant_setting_and_never_reveals_accounts() {
-    let (state, _dir) = support::state().await;
+async fn registration_opens_with_the_tenant_setting_and_never_reveals_accounts(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let visitor = json!({"email": "new@example.com", "password": PASSWORD, "display_name": "New"});
     let (status, _) = call(
@@ -746,9 +755,10 @@ async fn registration_opens_with_the_tenant_setting_and_never_reveals_accounts()
     );
 }
 
-#[actix_web::test]
-async fn a_password_change_needs_the_current_password_and_ends_other_sessions() {
-    let (state, _dir) = support::state().await;
+async fn a_password_change_needs_the_current_password_and_ends_other_sessions(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
     create(&app, &root, "ada@example.com", &["member"]).await;
@@ -1032,9 +1042,10 @@ async fn every_rejected_token_case_is_a_401_on_every_new_endpoint() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked session");
 }
 
-#[actix_web::test]
-async fn analytics_count_users_logins_and_failures_from_the_database() {
-    let (state, _dir) = support::state().await;
+async fn analytics_count_users_logins_and_failures_from_the_database(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
     let bob = create(&app, &root, "bob@example.com", &["member"]).await;
@@ -1097,3 +1108,14 @@ async fn analytics_count_users_logins_and_failures_from_the_database() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer sees no analytics");
 }
+
+on_both_stores!(an_admin_creates_reads_lists_and_erases_users);
+on_both_stores!(bad_input_gets_a_400_naming_each_field_and_changes_nothing);
+on_both_stores!(own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass);
+on_both_stores!(roles_decide_and_a_demotion_or_disable_applies_to_the_next_request);
+on_both_stores!(another_tenants_users_do_not_exist_for_me);
+on_both_stores!(lookup_returns_request_order_and_lists_the_missing);
+on_both_stores!(import_reports_each_row_and_imported_bcrypt_users_log_in);
+on_both_stores!(registration_opens_with_the_tenant_setting_and_never_reveals_accounts);
+on_both_stores!(a_password_change_needs_the_current_password_and_ends_other_sessions);
+on_both_stores!(analytics_count_users_logins_and_failures_from_the_database);

@@ -225,3 +225,43 @@ where
         body["refresh_token"].as_str().unwrap().to_owned(),
     )
 }
+
+/// What keeps a test's database alive: a temporary directory or a Postgres database.
+pub enum Guard {
+    /// SQLite under a temporary directory.
+    Sqlite(TempDir),
+    /// A Postgres database of its own, dropped with the guard.
+    Postgres(usvc_postgres::testing::TestDatabase),
+}
+
+/// Application state on a fresh Postgres database (mail into the outbox), or `None` when
+/// `TEST_DATABASE_URL` is not set (with `REQUIRE_POSTGRES=1` that is a failure instead).
+pub async fn postgres_state() -> Option<(AppState, Guard, Outbox)> {
+    let db = usvc_postgres::testing::TestDatabase::from_env().await?;
+    let database = connect(config(&db.url)).await;
+    let outbox = Outbox::default();
+    let state = state_with(database, secret_box(), outbox.clone()).await;
+    Some((state, Guard::Postgres(db), outbox))
+}
+
+/// The same scenario on SQLite and on Postgres: `scenario(state, outbox)` runs once per store.
+#[allow(unused_macros)] // each test binary uses the support module differently
+macro_rules! on_both_stores {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[actix_web::test]
+            async fn sqlite() {
+                let (state, _dir, outbox) = super::support::state_with_outbox().await;
+                super::$scenario(state, outbox).await;
+            }
+
+            #[actix_web::test]
+            async fn postgres() {
+                let Some((state, _db, outbox)) = super::support::postgres_state().await else {
+                    return;
+                };
+                super::$scenario(state, outbox).await;
+            }
+        }
+    };
+}
