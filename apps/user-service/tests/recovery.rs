@@ -268,7 +268,7 @@ async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accoun
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let stale = outbox.token_for(support::ADMIN_EMAIL).expect("link");
+    let old_address = outbox.token_for(support::ADMIN_EMAIL).expect("link");
     let (_, me) = call(
         &app,
         Method::GET,
@@ -292,7 +292,7 @@ async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accoun
         Method::POST,
         "/api/v1/auth/verify-email",
         None,
-        Some(json!({"token": stale})),
+        Some(json!({"token": old_address})),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
