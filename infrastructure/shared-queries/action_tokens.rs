@@ -154,8 +154,10 @@ impl ActionTokenRepository for Store {
                             return Ok(None);
                         };
                         let user = token.user_id;
+                        // Only while the account still has the address the link went to.
                         let live_user: i64 = users::table
                             .filter(users::id.eq(user))
+                            .filter(users::email_normalized.eq(token.email.to_lowercase()))
                             .filter(users::deleted_at.is_null())
                             .count()
                             .get_result(conn)

@@ -410,7 +410,7 @@ impl MfaRepository for Store {
         .await
     }
 
-    async fn challenge(
+    async fn take_attempt(
         &self,
         hash: String,
         now: DateTime<Utc>,
@@ -419,32 +419,23 @@ impl MfaRepository for Store {
         let max = i32::try_from(max_attempts).unwrap_or(i32::MAX);
         self.run(move |conn| {
             Box::pin(async move {
-                mfa_challenges::table
-                    .filter(mfa_challenges::hash.eq(hash))
-                    .filter(mfa_challenges::expires_at.gt(now))
-                    .filter(mfa_challenges::consumed_at.is_null())
-                    .filter(mfa_challenges::attempts.lt(max))
-                    .select(ChallengeRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()
-                    .map_err(errors::query)?
-                    .map(ChallengeRow::into_challenge)
-                    .transpose()
-            })
-        })
-        .await
-    }
-
-    async fn fail_challenge(&self, hash: String) -> Result<(), CoreError> {
-        self.run(move |conn| {
-            Box::pin(async move {
-                diesel::update(mfa_challenges::table.filter(mfa_challenges::hash.eq(hash)))
-                    .set(mfa_challenges::attempts.eq(mfa_challenges::attempts + 1))
-                    .execute(conn)
-                    .await
-                    .map_err(errors::query)?;
-                Ok(())
+                // One conditional update: of any number of parallel attempts, at most `max`
+                // find the counter below the limit.
+                diesel::update(
+                    mfa_challenges::table
+                        .filter(mfa_challenges::hash.eq(hash))
+                        .filter(mfa_challenges::expires_at.gt(now))
+                        .filter(mfa_challenges::consumed_at.is_null())
+                        .filter(mfa_challenges::attempts.lt(max)),
+                )
+                .set(mfa_challenges::attempts.eq(mfa_challenges::attempts + 1))
+                .returning(ChallengeRow::as_returning())
+                .get_result(conn)
+                .await
+                .optional()
+                .map_err(errors::query)?
+                .map(ChallengeRow::into_challenge)
+                .transpose()
             })
         })
         .await

@@ -5,13 +5,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
-use usvc_core::ports::UserRepository;
+use usvc_core::ports::{UpdateOutcome, UserRepository};
 use usvc_core::{
     CoreError, Email, Page, PageRequest, SessionId, TenantId, User, UserFilter, UserId, UserStatus,
 };
 use uuid::Uuid;
 
-use crate::backend::{has_role, DbId};
+use crate::backend::{has_role, lock_tenant, DbId};
 use crate::errors;
 use crate::schema::{
     credentials, mfa_challenges, recovery_codes, sessions, totp_credentials, users,
@@ -108,7 +108,6 @@ struct UserChanges {
     metadata: serde_json::Value,
     roles: serde_json::Value,
     status: String,
-    mfa_enabled: bool,
     updated_at: DateTime<Utc>,
 }
 
@@ -127,10 +126,30 @@ impl UserChanges {
             metadata: row.metadata,
             roles: row.roles,
             status: row.status,
-            mfa_enabled: row.mfa_enabled,
             updated_at: row.updated_at,
         }
     }
+}
+
+/// Active owners of the tenant, inside the guarded transaction.
+async fn active_owners(
+    conn: &mut crate::backend::Connection,
+    tenant: DbId,
+) -> Result<i64, diesel::result::Error> {
+    users::table
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::deleted_at.is_null())
+        .filter(users::status.eq(UserStatus::Active.as_str()))
+        .filter(has_role("owner".to_owned()))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+fn last_owner() -> CoreError {
+    CoreError::Conflict(
+        "this is the tenant's last active owner; make someone else owner first".into(),
+    )
 }
 
 /// Escapes `LIKE` wildcards so a prefix matches literally (`\` is the escape character).
@@ -329,32 +348,53 @@ impl UserRepository for Store {
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
-    async fn update(&self, user: &User) -> Result<(), CoreError> {
+    async fn update(
+        &self,
+        user: &User,
+        expected_updated_at: DateTime<Utc>,
+        keep_an_owner: bool,
+    ) -> Result<UpdateOutcome, CoreError> {
         let (tenant, id) = (
             DbId::from(user.tenant_id.as_uuid()),
             DbId::from(user.id.as_uuid()),
         );
         let changes = UserChanges::from_row(UserRow::from_user(user));
-        let updated = self
+        let outcome = self
             .run(move |conn| {
                 Box::pin(async move {
-                    diesel::update(
-                        users::table
-                            .filter(users::tenant_id.eq(tenant))
-                            .filter(users::id.eq(id))
-                            .filter(users::deleted_at.is_null()),
-                    )
-                    .set(&changes)
-                    .execute(conn)
-                    .await
-                    .map_err(|e| errors::conflict(e, "a user with this email already exists"))
+                    Ok(conn
+                        .transaction(async move |conn| {
+                            if keep_an_owner {
+                                lock_tenant(conn, tenant).await?;
+                            }
+                            let updated = diesel::update(
+                                users::table
+                                    .filter(users::tenant_id.eq(tenant))
+                                    .filter(users::id.eq(id))
+                                    .filter(users::deleted_at.is_null())
+                                    .filter(users::updated_at.eq(expected_updated_at)),
+                            )
+                            .set(&changes)
+                            .execute(conn)
+                            .await?;
+                            if updated == 0 {
+                                return Ok(UpdateOutcome::Stale);
+                            }
+                            if keep_an_owner && active_owners(conn, tenant).await? == 0 {
+                                return Err(diesel::result::Error::RollbackTransaction);
+                            }
+                            Ok(UpdateOutcome::Updated)
+                        })
+                        .await)
                 })
             })
             .await?;
-        if updated == 0 {
-            return Err(CoreError::NotFound("user".into()));
+        match outcome {
+            Err(diesel::result::Error::RollbackTransaction) => Ok(UpdateOutcome::LastOwner),
+            other => {
+                other.map_err(|e| errors::conflict(e, "a user with this email already exists"))
+            }
         }
-        Ok(())
     }
 
     async fn list(
@@ -514,6 +554,7 @@ impl UserRepository for Store {
         tenant: TenantId,
         id: UserId,
         now: DateTime<Utc>,
+        keep_an_owner: bool,
     ) -> Result<Vec<SessionId>, CoreError> {
         let (tenant, id_db) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
         // A placeholder that frees the address for reuse and can never be logged in with.
@@ -521,77 +562,89 @@ impl UserRepository for Store {
         let revoked = self
             .run(move |conn| {
                 Box::pin(async move {
-                    conn.transaction(async move |conn| {
-                        let erased = diesel::update(
-                            users::table
-                                .filter(users::tenant_id.eq(tenant))
-                                .filter(users::id.eq(id_db))
-                                .filter(users::deleted_at.is_null()),
-                        )
-                        .set((
-                            users::email.eq(&placeholder),
-                            users::email_normalized.eq(&placeholder),
-                            users::email_verified.eq(false),
-                            users::display_name.eq(None::<String>),
-                            users::given_name.eq(None::<String>),
-                            users::family_name.eq(None::<String>),
-                            users::locale.eq(None::<String>),
-                            users::timezone.eq(None::<String>),
-                            users::avatar_url.eq(None::<String>),
-                            users::metadata.eq(serde_json::json!({})),
-                            users::roles.eq(serde_json::json!([])),
-                            users::status.eq(UserStatus::Disabled.as_str()),
-                            users::mfa_enabled.eq(false),
-                            users::updated_at.eq(now),
-                            users::deleted_at.eq(Some(now)),
-                        ))
-                        .execute(conn)
-                        .await?;
-                        if erased == 0 {
-                            return Ok(None);
-                        }
-                        diesel::delete(credentials::table.filter(credentials::user_id.eq(id_db)))
+                    Ok(conn
+                        .transaction(async move |conn| {
+                            if keep_an_owner {
+                                lock_tenant(conn, tenant).await?;
+                            }
+                            let erased = diesel::update(
+                                users::table
+                                    .filter(users::tenant_id.eq(tenant))
+                                    .filter(users::id.eq(id_db))
+                                    .filter(users::deleted_at.is_null()),
+                            )
+                            .set((
+                                users::email.eq(&placeholder),
+                                users::email_normalized.eq(&placeholder),
+                                users::email_verified.eq(false),
+                                users::display_name.eq(None::<String>),
+                                users::given_name.eq(None::<String>),
+                                users::family_name.eq(None::<String>),
+                                users::locale.eq(None::<String>),
+                                users::timezone.eq(None::<String>),
+                                users::avatar_url.eq(None::<String>),
+                                users::metadata.eq(serde_json::json!({})),
+                                users::roles.eq(serde_json::json!([])),
+                                users::status.eq(UserStatus::Disabled.as_str()),
+                                users::mfa_enabled.eq(false),
+                                users::updated_at.eq(now),
+                                users::deleted_at.eq(Some(now)),
+                            ))
                             .execute(conn)
                             .await?;
-                        diesel::delete(
-                            totp_credentials::table.filter(totp_credentials::user_id.eq(id_db)),
-                        )
-                        .execute(conn)
-                        .await?;
-                        diesel::delete(
-                            recovery_codes::table.filter(recovery_codes::user_id.eq(id_db)),
-                        )
-                        .execute(conn)
-                        .await?;
-                        diesel::delete(
-                            mfa_challenges::table.filter(mfa_challenges::user_id.eq(id_db)),
-                        )
-                        .execute(conn)
-                        .await?;
-                        let live: Vec<DbId> = sessions::table
-                            .filter(sessions::user_id.eq(id_db))
-                            .filter(sessions::revoked_at.is_null())
-                            .select(sessions::id)
-                            .load(conn)
+                            if erased == 0 {
+                                return Ok(None);
+                            }
+                            if keep_an_owner && active_owners(conn, tenant).await? == 0 {
+                                return Err(diesel::result::Error::RollbackTransaction);
+                            }
+                            diesel::delete(
+                                credentials::table.filter(credentials::user_id.eq(id_db)),
+                            )
+                            .execute(conn)
                             .await?;
-                        diesel::update(
-                            sessions::table
+                            diesel::delete(
+                                totp_credentials::table.filter(totp_credentials::user_id.eq(id_db)),
+                            )
+                            .execute(conn)
+                            .await?;
+                            diesel::delete(
+                                recovery_codes::table.filter(recovery_codes::user_id.eq(id_db)),
+                            )
+                            .execute(conn)
+                            .await?;
+                            diesel::delete(
+                                mfa_challenges::table.filter(mfa_challenges::user_id.eq(id_db)),
+                            )
+                            .execute(conn)
+                            .await?;
+                            let live: Vec<DbId> = sessions::table
                                 .filter(sessions::user_id.eq(id_db))
-                                .filter(sessions::revoked_at.is_null()),
-                        )
-                        .set((
-                            sessions::revoked_at.eq(Some(now)),
-                            sessions::revoked_reason.eq(Some("user_deleted")),
-                        ))
-                        .execute(conn)
-                        .await?;
-                        Ok::<_, diesel::result::Error>(Some(live))
-                    })
-                    .await
-                    .map_err(errors::query)
+                                .filter(sessions::revoked_at.is_null())
+                                .select(sessions::id)
+                                .load(conn)
+                                .await?;
+                            diesel::update(
+                                sessions::table
+                                    .filter(sessions::user_id.eq(id_db))
+                                    .filter(sessions::revoked_at.is_null()),
+                            )
+                            .set((
+                                sessions::revoked_at.eq(Some(now)),
+                                sessions::revoked_reason.eq(Some("user_deleted")),
+                            ))
+                            .execute(conn)
+                            .await?;
+                            Ok::<_, diesel::result::Error>(Some(live))
+                        })
+                        .await)
                 })
             })
             .await?;
+        let revoked = match revoked {
+            Err(diesel::result::Error::RollbackTransaction) => return Err(last_owner()),
+            other => other.map_err(errors::query)?,
+        };
         let revoked = revoked.ok_or_else(|| CoreError::NotFound("user".into()))?;
         Ok(revoked
             .into_iter()

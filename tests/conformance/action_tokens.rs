@@ -160,9 +160,11 @@ where
         .issue(&token(&moved, "v2", ActionPurpose::EmailVerification, 60))
         .await
         .expect("issue");
+    let read_at = moved.updated_at;
     moved.email = Email::parse("ada@elsewhere.org").expect("email");
     moved.email_verified = false;
-    users.update(&moved).await.expect("update");
+    moved.updated_at = read_at + Duration::seconds(1);
+    users.update(&moved, read_at, false).await.expect("update");
     assert!(
         !tokens
             .redeem_email_verification("v2".into(), now)

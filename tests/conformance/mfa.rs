@@ -192,7 +192,7 @@ conformance!(
 
 async fn challenges_expire_count_attempts_and_are_consumed_once<S>(store: &S)
 where
-    S: TenantRepository + UserRepository + MfaRepository,
+    S: TenantRepository + UserRepository + MfaRepository + Clone + 'static,
 {
     let mfa: &dyn MfaRepository = store;
     let (acme, ada) = enrolled(store).await;
@@ -209,33 +209,47 @@ where
         user_agent: None,
     };
     mfa.create_challenge(&challenge).await.expect("create");
+    let first = mfa
+        .take_attempt("mfa-1".into(), now, 5)
+        .await
+        .expect("take");
     assert_eq!(
-        mfa.challenge("mfa-1".into(), now, 5).await.expect("get"),
-        Some(challenge.clone())
+        first,
+        Some(MfaChallenge {
+            attempts: 1,
+            ..challenge.clone()
+        }),
+        "the attempt is counted before anything is checked"
     );
     assert_eq!(
-        mfa.challenge("nope".into(), now, 5).await.expect("get"),
+        mfa.take_attempt("nope".into(), now, 5).await.expect("take"),
         None
     );
     assert_eq!(
-        mfa.challenge("mfa-1".into(), now + Duration::minutes(6), 5)
+        mfa.take_attempt("mfa-1".into(), now + Duration::minutes(6), 5)
             .await
-            .expect("get"),
+            .expect("take"),
         None,
         "expired"
     );
-    for _ in 0..2 {
-        mfa.fail_challenge("mfa-1".into()).await.expect("fail");
+    // Parallel guesses: of ten, exactly the four attempts left are granted.
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_attempt("mfa-1".into(), now, 5).await })
+        })
+        .collect();
+    let mut granted = 0;
+    for task in tasks {
+        if task.await.expect("join").expect("take").is_some() {
+            granted += 1;
+        }
     }
+    assert_eq!(granted, 4);
     assert_eq!(
-        mfa.challenge("mfa-1".into(), now, 5)
+        mfa.take_attempt("mfa-1".into(), now, 5)
             .await
-            .expect("get")
-            .map(|c| c.attempts),
-        Some(2)
-    );
-    assert_eq!(
-        mfa.challenge("mfa-1".into(), now, 2).await.expect("get"),
+            .expect("take"),
         None,
         "at the limit"
     );
@@ -248,7 +262,9 @@ where
         .await
         .expect("again"));
     assert_eq!(
-        mfa.challenge("mfa-1".into(), now, 5).await.expect("get"),
+        mfa.take_attempt("mfa-1".into(), now, 10)
+            .await
+            .expect("take"),
         None,
         "consumed"
     );

@@ -2,7 +2,7 @@
 //! bulk creation and erasure; and tenant settings.
 
 use chrono::{SubsecRound, Utc};
-use usvc_core::ports::{SessionRepository, TenantRepository, UserRepository};
+use usvc_core::ports::{SessionRepository, TenantRepository, UpdateOutcome, UserRepository};
 use usvc_core::{
     CoreError, Cursor, Email, PageRequest, Session, SessionId, TenantSettings, User, UserFilter,
     UserStatus,
@@ -30,7 +30,15 @@ where
     changed.roles = vec!["admin".into()];
     changed.status = UserStatus::Locked;
     changed.updated_at = Utc::now().trunc_subsecs(6);
-    users.update(&changed).await.expect("update");
+    changed.mfa_enabled = true;
+    assert_eq!(
+        users
+            .update(&changed, ada.updated_at, false)
+            .await
+            .expect("update"),
+        UpdateOutcome::Updated
+    );
+    changed.mfa_enabled = false; // MFA state belongs to the MfaRepository, not to updates
     assert_eq!(
         users.get(acme.id, ada.id).await.expect("get"),
         Some(changed.clone())
@@ -45,9 +53,19 @@ where
     let mut clash = bob.clone();
     clash.email = Email::parse("ADA@lovelace.org").expect("email");
     assert!(matches!(
-        users.update(&clash).await,
+        users.update(&clash, bob.updated_at, false).await,
         Err(CoreError::Conflict(_))
     ));
+    let mut late = bob.clone();
+    late.display_name = Some("written from an old read".into());
+    assert_eq!(
+        users
+            .update(&late, bob.updated_at - chrono::Duration::seconds(1), false)
+            .await
+            .expect("update"),
+        UpdateOutcome::Stale,
+        "a write based on an older version is refused"
+    );
     assert_eq!(
         users.get(acme.id, bob.id).await.expect("get"),
         Some(bob.clone()),
@@ -58,8 +76,11 @@ where
     let mut foreign = bob.clone();
     foreign.tenant_id = globex.id;
     assert!(
-        matches!(users.update(&foreign).await, Err(CoreError::NotFound(_))),
-        "tenant-scoped"
+        matches!(
+            users.update(&foreign, bob.updated_at, false).await,
+            Ok(UpdateOutcome::Stale)
+        ),
+        "tenant-scoped: another tenant's user is not there to update"
     );
 }
 conformance!(
@@ -346,11 +367,14 @@ where
 
     let globex = tenant(store, "globex").await;
     assert!(matches!(
-        users.erase(globex.id, ada.id, now).await,
+        users.erase(globex.id, ada.id, now, false).await,
         Err(CoreError::NotFound(_))
     ));
 
-    let revoked = users.erase(acme.id, ada.id, now).await.expect("erase");
+    let revoked = users
+        .erase(acme.id, ada.id, now, false)
+        .await
+        .expect("erase");
     assert_eq!(revoked, [session.id]);
     assert_eq!(
         users.get(acme.id, ada.id).await.expect("get"),
@@ -371,7 +395,7 @@ where
     assert_eq!(ended.revoked_reason.as_deref(), Some("user_deleted"));
     assert_eq!(users.count(Some(acme.id)).await.expect("count"), 0);
     assert!(matches!(
-        users.erase(acme.id, ada.id, now).await,
+        users.erase(acme.id, ada.id, now, false).await,
         Err(CoreError::NotFound(_))
     ));
 
@@ -415,3 +439,75 @@ async fn tenant_settings_round_trip(repo: &dyn TenantRepository) {
     );
 }
 conformance!(tenant_settings, tenant_settings_round_trip);
+
+async fn two_owners_demoting_each_other_at_once_leave_one_owner<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + Clone + 'static,
+{
+    let users: &dyn UserRepository = store;
+    let acme = tenant(store, "acme").await;
+    let mut owners = Vec::new();
+    for email in ["a@example.com", "b@example.com"] {
+        let mut u = user(&acme, email);
+        u.roles = vec!["owner".into()];
+        users.create(&u, None).await.expect("owner");
+        owners.push(u);
+    }
+    for _ in 0..5 {
+        let tasks: Vec<_> = owners
+            .iter()
+            .map(|owner| {
+                let store = store.clone();
+                let mut demoted = owner.clone();
+                demoted.roles = vec!["admin".into()];
+                demoted.updated_at = owner.updated_at + chrono::Duration::microseconds(1);
+                let expected = owner.updated_at;
+                tokio::spawn(async move { store.update(&demoted, expected, true).await })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.expect("join").expect("update"));
+        }
+        outcomes.sort_by_key(|o| format!("{o:?}"));
+        assert_eq!(
+            outcomes,
+            [UpdateOutcome::LastOwner, UpdateOutcome::Updated],
+            "exactly one demotion wins"
+        );
+        // Put both back as owners for the next round.
+        for owner in &mut owners {
+            let current = users
+                .get(acme.id, owner.id)
+                .await
+                .expect("get")
+                .expect("some");
+            let mut again = current.clone();
+            again.roles = vec!["owner".into()];
+            again.updated_at = current.updated_at + chrono::Duration::microseconds(1);
+            users
+                .update(&again, current.updated_at, false)
+                .await
+                .expect("restore");
+            *owner = again;
+        }
+    }
+    let last = &owners[0];
+    let other = &owners[1];
+    users
+        .erase(acme.id, other.id, Utc::now(), true)
+        .await
+        .expect("one of two owners may go");
+    assert!(matches!(
+        users.erase(acme.id, last.id, Utc::now(), true).await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert!(
+        users.get(acme.id, last.id).await.expect("get").is_some(),
+        "rolled back"
+    );
+}
+conformance!(
+    last_owner_guard,
+    two_owners_demoting_each_other_at_once_leave_one_owner
+);

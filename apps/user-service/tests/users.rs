@@ -1109,7 +1109,53 @@ async fn analytics_count_users_logins_and_failures_from_the_database(
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer sees no analytics");
 }
 
+/// Postgres cannot store U+0000: such input must be a 4xx on both stores, never a 500.
+async fn nul_characters_are_refused_with_a_4xx(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let root = admin(&app).await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": "a\u{0}@example.com", "password": "whatever it is"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for (method, uri, body) in [
+        (
+            Method::PATCH,
+            "/api/v1/users/profile",
+            json!({"metadata": {"k": "a\u{0}b"}}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/users",
+            json!({"email": "b\u{0}@example.com"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/password/forgot",
+            json!({"email": "c\u{0}@example.com"}),
+        ),
+    ] {
+        let (status, problem) = call(&app, method.clone(), uri, Some(&root), Some(body)).await;
+        assert!(
+            status.is_client_error() || status == StatusCode::ACCEPTED,
+            "{method} {uri}: {status} {problem}"
+        );
+    }
+    for uri in ["/api/v1/users?q=%00", "/api/v1/users?role=%00"] {
+        let (status, _) = call(&app, Method::GET, uri, Some(&root), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+    }
+}
+
 on_both_stores!(an_admin_creates_reads_lists_and_erases_users);
+on_both_stores!(nul_characters_are_refused_with_a_4xx);
 on_both_stores!(bad_input_gets_a_400_naming_each_field_and_changes_nothing);
 on_both_stores!(own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass);
 on_both_stores!(roles_decide_and_a_demotion_or_disable_applies_to_the_next_request);

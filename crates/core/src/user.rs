@@ -18,7 +18,9 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, CoreError> {
         let email = raw.trim();
         let invalid = || CoreError::invalid("email", "is not a valid email address");
-        if !(3..=254).contains(&email.len()) || email.chars().any(char::is_whitespace) {
+        if !(3..=254).contains(&email.len())
+            || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid());
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
@@ -198,6 +200,7 @@ mod tests {
             "ada@.com",
             "ada@example.",
             "a@b@c.com",
+            "ada\u{0}@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }

@@ -25,3 +25,14 @@ pub(crate) fn has_role(
             .sql("::text)"),
     )
 }
+
+/// Serialises owner-guarded writes of one tenant for the rest of the transaction (a
+/// transaction-scoped advisory lock keyed by the tenant id).
+pub(crate) async fn lock_tenant(conn: &mut Connection, tenant: DbId) -> diesel::QueryResult<()> {
+    use diesel_async::RunQueryDsl as _;
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+        .bind::<diesel::sql_types::Text, _>(tenant.to_string())
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

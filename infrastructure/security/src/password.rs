@@ -108,12 +108,33 @@ fn hash_with(params: HashParams, password: &[u8]) -> Result<String, CoreError> {
         .map_err(|e| CoreError::Internal(format!("argon2 hashing failed: {e}")))
 }
 
+/// Costs an imported bcrypt hash may have. Anything dearer would let whoever imports hashes
+/// hold the hashing pool (one slot per core, shared by every tenant) for minutes per login.
+const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=14;
+/// Limits on the parameters of a stored argon2 hash, for the same reason (and so no hash can
+/// ask for gigabytes of memory): 256 MiB, 10 passes, 16 lanes.
+const ARGON2_MAX: HashParams = HashParams {
+    memory_kib: 256 * 1024,
+    iterations: 10,
+    parallelism: 16,
+};
+
 /// Whether `stored` is a bcrypt hash (`$2a$`, `$2b$`, `$2y$` with a cost and 53 characters
-/// of salt and digest), as other systems export them.
+/// of salt and digest) at an affordable cost, as other systems export them.
 fn is_bcrypt(stored: &str) -> bool {
     let parts: Vec<&str> = stored.split('$').collect();
     matches!(parts.as_slice(), ["", "2a" | "2b" | "2y", cost, rest]
-        if cost.len() == 2 && cost.bytes().all(|b| b.is_ascii_digit()) && rest.len() == 53)
+        if cost.len() == 2
+            && cost.parse::<u32>().is_ok_and(|c| BCRYPT_COSTS.contains(&c))
+            && rest.len() == 53)
+}
+
+/// Whether an argon2 hash's parameters are within [`ARGON2_MAX`].
+fn affordable(hash: &PasswordHash<'_>) -> bool {
+    let param = |name: &str| hash.params.get_decimal(name).unwrap_or(u32::MAX);
+    param("m") <= ARGON2_MAX.memory_kib
+        && param("t") <= ARGON2_MAX.iterations
+        && param("p") <= ARGON2_MAX.parallelism
 }
 
 fn verify_with(
@@ -137,6 +158,13 @@ fn verify_with(
             "unsupported password hash algorithm {}",
             hash.algorithm
         )));
+    }
+    if !affordable(&hash) {
+        tracing::warn!("a stored argon2 hash has parameters above the limits; it never matches");
+        return Ok(PasswordCheck {
+            matches: false,
+            needs_rehash: false,
+        });
     }
     let matches = Argon2::default().verify_password(password, &hash).is_ok();
     Ok(PasswordCheck {
@@ -167,6 +195,7 @@ impl PasswordHasher for Argon2Hasher {
                 matches!(h.algorithm.as_str(), "argon2id" | "argon2i" | "argon2d")
                     && h.hash.is_some()
                     && h.salt.is_some()
+                    && affordable(&h)
             })
     }
 
@@ -303,7 +332,9 @@ mod tests {
             "plaintext",
             "$pbkdf2-sha256$29000$N2bsvbfWeu/d2/t/7z3nvA$9s5ZqEWRMKmwNn3KuXzmT4ydFhn3Fv5H3fCSB3Uh2Qw",
             "$2b$12$tooshort",
+            "$2b$31$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY",
             "$argon2id$v=19$m=19456,t=2,p=1",
+            "$argon2id$v=19$m=4194304,t=4294967295,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
         ] {
             assert!(!hasher.accepts_hash(foreign), "{foreign:?}");
         }

@@ -67,16 +67,16 @@ pub trait MfaRepository: Send + Sync {
     /// Stores a new challenge.
     async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), CoreError>;
 
-    /// The live challenge with this hash: not expired, not consumed, attempts under `max`.
-    async fn challenge(
+    /// Takes one attempt on the live challenge with this hash (not expired, not consumed,
+    /// fewer than `max_attempts` taken), atomically, and returns it with the attempt counted;
+    /// `None` if there is no such challenge. Taking the attempt before the code is checked
+    /// means parallel guesses cannot exceed the limit.
+    async fn take_attempt(
         &self,
         hash: String,
         now: DateTime<Utc>,
         max_attempts: u32,
     ) -> Result<Option<MfaChallenge>, CoreError>;
-
-    /// Counts a wrong code against the challenge.
-    async fn fail_challenge(&self, hash: String) -> Result<(), CoreError>;
 
     /// Consumes the challenge; `false` if it was already consumed (two concurrent
     /// verifications: exactly one wins).

@@ -45,7 +45,7 @@ pub use tenant_repository::TenantRepository;
 pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 pub use totp_service::{TotpEnrollment, TotpService};
 pub use user_analytics::UserAnalytics;
-pub use user_repository::UserRepository;
+pub use user_repository::{UpdateOutcome, UserRepository};
 
 #[cfg(feature = "mock")]
 pub use action_token_repository::MockActionTokenRepository;

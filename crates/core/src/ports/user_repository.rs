@@ -3,6 +3,17 @@ use chrono::{DateTime, Utc};
 
 use crate::{CoreError, Email, Page, PageRequest, SessionId, TenantId, User, UserFilter, UserId};
 
+/// What a versioned user update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// Stored.
+    Updated,
+    /// The user changed since it was read (or is gone): read again and re-apply.
+    Stale,
+    /// Refused: the tenant would have no active owner left.
+    LastOwner,
+}
+
 /// Storage of users and their password credentials. Every call is scoped by tenant: a user id
 /// of another tenant is simply not found. Erased (deleted) users are never returned.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -43,9 +54,16 @@ pub trait UserRepository: Send + Sync {
     async fn count(&self, tenant: Option<TenantId>) -> Result<u64, CoreError>;
 
     /// Saves the profile fields, email, roles and status of an existing user (matched by
-    /// tenant and id). A clash with another user's email is `Conflict`; an unknown or erased
-    /// user is `NotFound`.
-    async fn update(&self, user: &User) -> Result<(), CoreError>;
+    /// tenant and id) if it is still the version read (`expected_updated_at`); MFA state is
+    /// not written here (the `MfaRepository` owns it). With `keep_an_owner` the write is
+    /// refused when it would leave the tenant without an active owner — checked in the same
+    /// transaction, serialised per tenant, so two owners demoting each other cannot both win.
+    async fn update(
+        &self,
+        user: &User,
+        expected_updated_at: DateTime<Utc>,
+        keep_an_owner: bool,
+    ) -> Result<UpdateOutcome, CoreError>;
 
     /// The tenant's users matching `filter`, in id (creation) order, one page at a time.
     async fn list(
@@ -71,12 +89,14 @@ pub trait UserRepository: Send + Sync {
     async fn create_many(&self, users: Vec<(User, Option<String>)>) -> Result<(), CoreError>;
 
     /// Erases a user in one transaction: personal data removed (email, names, metadata,
-    /// credentials), status disabled, every live session revoked; the id stays for history.
-    /// Returns the revoked sessions, or `NotFound`.
+    /// credentials, second factors), status disabled, every live session revoked; the id stays
+    /// for history. Returns the revoked sessions, or `NotFound`; with `keep_an_owner`,
+    /// `Conflict` if the tenant would be left without an active owner.
     async fn erase(
         &self,
         tenant: TenantId,
         id: UserId,
         now: DateTime<Utc>,
+        keep_an_owner: bool,
     ) -> Result<Vec<SessionId>, CoreError>;
 }

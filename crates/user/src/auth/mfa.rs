@@ -102,7 +102,7 @@ impl AuthService {
     ) -> Result<(MfaChallenge, User, Tenant), CoreError> {
         let challenge = self
             .mfa
-            .challenge(self.opaque.hash(mfa_token), now, MFA_MAX_ATTEMPTS)
+            .take_attempt(self.opaque.hash(mfa_token), now, MFA_MAX_ATTEMPTS)
             .await?
             .filter(|c| c.purpose == purpose)
             .ok_or_else(invalid_mfa_token)?;
@@ -116,6 +116,7 @@ impl AuthService {
             .tenants
             .get(challenge.tenant_id)
             .await?
+            .filter(|t| t.status == usvc_core::TenantStatus::Active)
             .ok_or_else(invalid_mfa_token)?;
         Ok((challenge, user, tenant))
     }
@@ -194,7 +195,7 @@ impl AuthService {
         let name = user.email.normalized();
         self.refuse_if_locked(&tenant, &name, now).await?;
         if !self.second_factor_ok(&user, code, now).await? {
-            self.mfa.fail_challenge(challenge.hash).await?;
+            // The attempt was taken when the challenge was opened.
             self.count_failure(&tenant, name, now).await?;
             return Err(invalid_code());
         }
@@ -247,9 +248,6 @@ impl AuthService {
             .secrets
             .open(&pending.sealed_secret, &secret_context(&user))?;
         let Some(step) = self.totp.matching_step(&secret, code, now) else {
-            if let Some((challenge, _)) = login {
-                self.mfa.fail_challenge(challenge.hash).await?;
-            }
             return Err(CoreError::invalid(
                 "code",
                 "is not the current code of your authenticator",

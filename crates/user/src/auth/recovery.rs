@@ -100,8 +100,15 @@ impl AuthService {
         if user.status != UserStatus::Active {
             return Ok(());
         }
-        self.mail_link(&user, ActionPurpose::PasswordReset, now)
+        // The caller gets the same answer whatever happens from here (a full mail queue, a
+        // store hiccup): anything else would tell that the account exists.
+        if let Err(e) = self
+            .mail_link(&user, ActionPurpose::PasswordReset, now)
             .await
+        {
+            tracing::warn!(error = %e, "password reset link not sent");
+        }
+        Ok(())
     }
 
     /// Sets a new password with a reset link's token (once, within 30 minutes). Every session

@@ -978,20 +978,23 @@ async fn a_wrong_second_factor_counts_against_token_and_account_and_opens_nothin
         .expect_get()
         .returning(move |_| Ok(Some(t.clone())));
     let (tid, uid) = (user.tenant_id, user.id);
-    mocks.mfa.expect_challenge().returning(move |hash, _, max| {
-        assert_eq!(max, 5);
-        Ok(Some(MfaChallenge {
-            hash,
-            tenant_id: tid,
-            user_id: uid,
-            purpose: ChallengePurpose::Verify,
-            created_at: now(),
-            expires_at: now() + chrono::Duration::minutes(5),
-            attempts: 0,
-            ip: None,
-            user_agent: None,
-        }))
-    });
+    mocks
+        .mfa
+        .expect_take_attempt()
+        .returning(move |hash, _, max| {
+            assert_eq!(max, 5);
+            Ok(Some(MfaChallenge {
+                hash,
+                tenant_id: tid,
+                user_id: uid,
+                purpose: ChallengePurpose::Verify,
+                created_at: now(),
+                expires_at: now() + chrono::Duration::minutes(5),
+                attempts: 0,
+                ip: None,
+                user_agent: None,
+            }))
+        });
     let credential = TotpCredential {
         user_id: uid,
         tenant_id: tid,
@@ -1009,12 +1012,6 @@ async fn a_wrong_second_factor_counts_against_token_and_account_and_opens_nothin
         .expect_open()
         .returning(|_, _| Ok(b"secret".to_vec()));
     mocks.totp.expect_matching_step().returning(|_, _, _| None);
-    mocks
-        .mfa
-        .expect_fail_challenge()
-        .withf(|h| h == "hash-of-mfa-token")
-        .times(1)
-        .returning(|_| Ok(()));
     mocks.mfa.expect_consume_challenge().never();
     mocks.sessions.expect_create().never();
     mocks.throttle = MockLoginThrottle::new();

@@ -151,6 +151,8 @@ impl ProfileChanges {
         if let Some(v) = self.metadata {
             if !v.is_object() {
                 error(errors, "metadata", "must be a JSON object");
+            } else if has_nul(&v) {
+                error(errors, "metadata", "must not contain NUL characters");
             } else if serde_json::to_vec(&v).map_or(usize::MAX, |b| b.len()) > MAX_METADATA_BYTES {
                 error(
                     errors,
@@ -162,6 +164,16 @@ impl ProfileChanges {
             changed.push("metadata");
         }
         changed
+    }
+}
+
+/// Whether any key or string in `value` holds U+0000, which Postgres cannot store.
+fn has_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(has_nul),
+        serde_json::Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::json;
 use usvc_core::ports::{
     Authorizer, Cache, Clock, EventPublisher, PasswordHasher, SessionRepository, TenantRepository,
-    UserAnalytics, UserRepository,
+    UpdateOutcome, UserAnalytics, UserRepository,
 };
 use usvc_core::{
     Action, CoreError, Email, Page, PageRequest, Password, Principal, ResourceRef, Session,
@@ -156,12 +156,18 @@ impl UserService {
     ) -> Result<Page<User>, CoreError> {
         self.allow(principal, &actions::USERS_READ, &ResourceRef::any("user"))
             .await?;
-        if filter
-            .prefix
-            .as_ref()
-            .is_some_and(|p| p.chars().count() > 254)
-        {
-            return Err(CoreError::invalid("q", "must be at most 254 characters"));
+        let bad = |t: &String| t.chars().count() > 254 || t.chars().any(char::is_control);
+        if filter.prefix.as_ref().is_some_and(bad) {
+            return Err(CoreError::invalid(
+                "q",
+                "must be at most 254 characters, without control characters",
+            ));
+        }
+        if filter.role.as_ref().is_some_and(bad) {
+            return Err(CoreError::invalid(
+                "role",
+                "must be at most 254 characters, without control characters",
+            ));
         }
         self.ports.users.list(principal.tenant, filter, page).await
     }
@@ -279,11 +285,17 @@ impl UserService {
         principal: &Principal,
         changes: ProfileChanges,
     ) -> Result<User, CoreError> {
-        let mut user = self.fresh(principal, principal.user).await?;
-        let mut errors = Vec::new();
-        let fields = changes.apply(&mut user, &mut errors);
-        changes::verdict(errors)?;
-        self.save(principal, user, fields).await
+        for _ in 0..SAVE_ATTEMPTS {
+            let before = self.fresh(principal, principal.user).await?;
+            let mut user = before.clone();
+            let mut errors = Vec::new();
+            let fields = changes.clone().apply(&mut user, &mut errors);
+            changes::verdict(errors)?;
+            if let Some(saved) = self.save(principal, &before, user, fields, false).await? {
+                return Ok(saved);
+            }
+        }
+        Err(busy())
     }
 
     /// An administrator changes a user's profile, email, roles or status. Owners are managed
@@ -297,37 +309,52 @@ impl UserService {
     ) -> Result<User, CoreError> {
         self.allow(principal, &actions::USERS_WRITE, &user_ref(id))
             .await?;
-        let before = self.fresh(principal, id).await?;
-        let mut user = before.clone();
-        let mut errors = Vec::new();
-        let fields = changes.apply(&mut user, &mut errors);
-        changes::verdict(errors)?;
-        let owner_before = is_active_owner(&before);
-        if owner_before || user.roles.iter().any(|r| r == "owner") {
-            self.allow(principal, &actions::USERS_MANAGE_OWNERS, &user_ref(id))
-                .await?;
+        for _ in 0..SAVE_ATTEMPTS {
+            let before = self.fresh(principal, id).await?;
+            let mut user = before.clone();
+            let mut errors = Vec::new();
+            let fields = changes.clone().apply(&mut user, &mut errors);
+            changes::verdict(errors)?;
+            let owner_before = is_active_owner(&before);
+            if owner_before || user.roles.iter().any(|r| r == "owner") {
+                self.allow(principal, &actions::USERS_MANAGE_OWNERS, &user_ref(id))
+                    .await?;
+            }
+            let guard = owner_before && !is_active_owner(&user);
+            let ended = before.status == UserStatus::Active && user.status != UserStatus::Active;
+            if let Some(saved) = self.save(principal, &before, user, fields, guard).await? {
+                if ended {
+                    self.end_sessions(principal, id, "account_disabled").await?;
+                }
+                return Ok(saved);
+            }
         }
-        if owner_before && !is_active_owner(&user) {
-            self.keep_an_owner(principal, id).await?;
-        }
-        let ended = before.status == UserStatus::Active && user.status != UserStatus::Active;
-        let user = self.save(principal, user, fields).await?;
-        if ended {
-            self.end_sessions(principal, id, "account_disabled").await?;
-        }
-        Ok(user)
+        Err(busy())
     }
 
-    /// Stores a changed user, drops its cached profile everywhere and announces the change.
+    /// Stores a changed user if it is still the version `before` (else `None`: read again),
+    /// drops its cached profile everywhere and announces the change. With `keep_an_owner` the
+    /// store refuses to leave the tenant without an active owner.
     async fn save(
         &self,
         principal: &Principal,
+        before: &User,
         mut user: User,
         changed: Vec<&'static str>,
-    ) -> Result<User, CoreError> {
+        keep_an_owner: bool,
+    ) -> Result<Option<User>, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(self.ports.clock.now(), 6);
-        user.updated_at = now;
-        self.ports.users.update(&user).await?;
+        user.updated_at = now.max(before.updated_at + chrono::Duration::microseconds(1));
+        match self
+            .ports
+            .users
+            .update(&user, before.updated_at, keep_an_owner)
+            .await?
+        {
+            UpdateOutcome::Updated => {}
+            UpdateOutcome::Stale => return Ok(None),
+            UpdateOutcome::LastOwner => return Err(last_owner()),
+        }
         self.ports.profiles.invalidate(&user.id).await?;
         let payload = json!({ "user_id": user.id, "fields": changed });
         emit(
@@ -339,31 +366,7 @@ impl UserService {
             payload,
         )
         .await;
-        Ok(user)
-    }
-
-    /// Refuses to remove the tenant's last active owner (`id`).
-    async fn keep_an_owner(&self, principal: &Principal, id: UserId) -> Result<(), CoreError> {
-        let owners = self
-            .ports
-            .users
-            .list(
-                principal.tenant,
-                UserFilter {
-                    status: Some(UserStatus::Active),
-                    role: Some("owner".into()),
-                    prefix: None,
-                },
-                PageRequest::new(Some(2), None)?,
-            )
-            .await?;
-        if owners.items.iter().any(|u| u.id != id) {
-            Ok(())
-        } else {
-            Err(CoreError::Conflict(
-                "this is the tenant's last active owner; make someone else owner first".into(),
-            ))
-        }
+        Ok(Some(user))
     }
 
     /// Revokes every session of `user` and drops them from the cache everywhere.
@@ -431,12 +434,13 @@ impl UserService {
         if user.roles.iter().any(|r| r == "owner") {
             self.allow(principal, &actions::USERS_MANAGE_OWNERS, &user_ref(id))
                 .await?;
-            if is_active_owner(&user) {
-                self.keep_an_owner(principal, id).await?;
-            }
         }
         let now = self.ports.clock.now();
-        let revoked = self.ports.users.erase(principal.tenant, id, now).await?;
+        let revoked = self
+            .ports
+            .users
+            .erase(principal.tenant, id, now, is_active_owner(&user))
+            .await?;
         self.ports.profiles.invalidate(&id).await?;
         self.forget_sessions(principal, id, revoked, "user_deleted")
             .await?;
@@ -451,6 +455,19 @@ impl UserService {
         .await;
         Ok(())
     }
+}
+
+/// How often a change is re-applied when the user changed between read and write.
+const SAVE_ATTEMPTS: usize = 3;
+
+fn busy() -> CoreError {
+    CoreError::Conflict("the user is being changed by someone else right now; try again".into())
+}
+
+fn last_owner() -> CoreError {
+    CoreError::Conflict(
+        "this is the tenant's last active owner; make someone else owner first".into(),
+    )
 }
 
 fn is_active_owner(user: &User) -> bool {

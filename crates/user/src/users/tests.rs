@@ -6,8 +6,8 @@ use usvc_core::ports::{
     MockTenantRepository, MockUserAnalytics, MockUserRepository,
 };
 use usvc_core::{
-    CoreError, DomainEvent, Email, NewTenant, Page, Password, Principal, SessionId, Tenant,
-    TenantId, User, UserId, UserStatus,
+    CoreError, DomainEvent, Email, NewTenant, Password, Principal, SessionId, Tenant, TenantId,
+    User, UserId, UserStatus,
 };
 
 use super::*;
@@ -211,14 +211,19 @@ async fn the_last_active_owner_cannot_be_demoted_or_deleted() {
         .users
         .expect_get()
         .returning(move |_, _| Ok(Some(stored.clone())));
-    let only = owner.clone();
-    mocks.users.expect_list().returning(move |_, _, _| {
-        Ok(Page::from_overfetch(vec![only.clone()], 2, |u| {
-            u.id.to_string()
-        }))
-    });
-    mocks.users.expect_update().never();
-    mocks.users.expect_erase().never();
+    // The store checks, in the write's own transaction, that an owner remains.
+    mocks
+        .users
+        .expect_update()
+        .withf(|_, _, guard| *guard)
+        .times(1)
+        .returning(|_, _, _| Ok(UpdateOutcome::LastOwner));
+    mocks
+        .users
+        .expect_erase()
+        .withf(|_, _, _, guard| *guard)
+        .times(1)
+        .returning(|_, _, _, _| Err(CoreError::Conflict("last active owner".into())));
     let (service, _) = mocks.service();
     let demote = AdminChanges {
         roles: Some(vec!["member".into()]),
@@ -250,9 +255,9 @@ async fn disabling_a_user_ends_every_session_and_refreshes_the_cached_profile() 
     mocks
         .users
         .expect_update()
-        .withf(|u| u.status == UserStatus::Disabled)
+        .withf(|u, _, guard| u.status == UserStatus::Disabled && !guard)
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _, _| Ok(UpdateOutcome::Updated));
     let tid = target.id;
     mocks
         .sessions
@@ -447,9 +452,9 @@ async fn deleting_a_user_erases_it_and_ends_its_sessions_everywhere() {
     mocks
         .users
         .expect_erase()
-        .withf(move |_, id, _| *id == tid)
+        .withf(move |_, id, _, guard| *id == tid && !guard)
         .times(1)
-        .returning(|_, _, _| Ok(vec![SessionId::new()]));
+        .returning(|_, _, _, _| Ok(vec![SessionId::new()]));
     let (service, events) = mocks.service();
     service
         .delete(&caller(&admin), target.id)
@@ -492,4 +497,55 @@ async fn analytics_are_for_admins_and_scoped_to_the_callers_tenant() {
         service.analytics(&caller(&member)).await,
         Err(CoreError::Forbidden(_))
     ));
+}
+
+#[tokio::test]
+async fn a_change_that_lost_a_race_is_re_read_and_re_applied() {
+    let t = acme();
+    let ada = user(t.id, "ada@example.com", &["member"]);
+    let mut mocks = Mocks::new();
+    // Between the first read and write an admin made Ada a viewer.
+    let reads = Arc::new(Mutex::new(0));
+    let count = reads.clone();
+    let first = ada.clone();
+    let mut demoted = ada.clone();
+    demoted.roles = vec!["viewer".into()];
+    demoted.updated_at = now() + chrono::Duration::seconds(1);
+    mocks.users.expect_get().returning(move |_, _| {
+        let mut n = count.lock().expect("lock");
+        *n += 1;
+        Ok(Some(if *n == 1 {
+            first.clone()
+        } else {
+            demoted.clone()
+        }))
+    });
+    let stale = ada.updated_at;
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let log = writes.clone();
+    mocks
+        .users
+        .expect_update()
+        .returning(move |u, expected, _| {
+            log.lock().expect("lock").push(u.clone());
+            Ok(if expected == stale {
+                UpdateOutcome::Stale
+            } else {
+                UpdateOutcome::Updated
+            })
+        });
+    let (service, _) = mocks.service();
+    let saved = service
+        .update_own_profile(
+            &caller(&ada),
+            ProfileChanges {
+                display_name: Some(Some("Ada".into())),
+                ..ProfileChanges::default()
+            },
+        )
+        .await
+        .expect("saved on the second try");
+    assert_eq!(saved.roles, ["viewer"], "the concurrent demotion is kept");
+    assert_eq!(saved.display_name.as_deref(), Some("Ada"));
+    assert_eq!(writes.lock().expect("lock").len(), 2);
 }
