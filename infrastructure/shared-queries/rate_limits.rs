@@ -23,10 +23,10 @@ impl RateLimiter for Store {
             .run(move |conn| {
                 Box::pin(async move {
                     conn.transaction(async move |conn| {
+                        // Every key's old windows, not only this one's: addresses that never
+                        // come back must not pile up (an index range scan on `window_start`).
                         diesel::delete(
-                            rate_limits::table
-                                .filter(rate_limits::key.eq(&key))
-                                .filter(rate_limits::window_start.lt(forget_before)),
+                            rate_limits::table.filter(rate_limits::window_start.lt(forget_before)),
                         )
                         .execute(conn)
                         .await?;

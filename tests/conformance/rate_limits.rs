@@ -44,7 +44,11 @@ where
         (1..=8).collect::<Vec<u32>>(),
         "a new window; concurrent hits all count"
     );
-    // Forgetting everything before this window drops the old one: it starts again at 1.
+    limiter
+        .hit("ip:c".into(), previous, previous - Duration::minutes(1))
+        .await
+        .expect("hit");
+    // Forgetting everything before this window drops the old ones, of every key.
     assert_eq!(
         limiter
             .hit("ip:a".into(), previous, window)
@@ -52,7 +56,16 @@ where
             .expect("hit"),
         1
     );
+    assert_eq!(
+        limiter
+            .hit("ip:c".into(), previous, previous - Duration::minutes(1))
+            .await
+            .expect("hit"),
+        1,
+        "another key's old window went too"
+    );
 }
+
 conformance!(
     rate_limits,
     windows_count_every_hit_once_and_old_ones_are_forgotten

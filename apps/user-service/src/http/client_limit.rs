@@ -58,6 +58,21 @@ impl AuthRateLimit {
     }
 }
 
+/// The bucket an address counts in: the address itself for IPv4, its /64 network for IPv6
+/// (one host usually holds a whole /64 and could otherwise rotate through it).
+fn client_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// Proof that the request is within its IP's limit.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientLimit;
@@ -68,7 +83,7 @@ impl FromRequest for ClientLimit {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         // The socket's peer, not a forwarding header a client could set to dodge the limit.
-        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        let ip = req.peer_addr().map(|a| client_key(a.ip()));
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let state =
@@ -88,6 +103,15 @@ mod tests {
     use usvc_core::ports::MockRateLimiter;
 
     use super::*;
+
+    #[test]
+    fn ipv6_clients_count_per_64_and_mapped_ipv4_as_ipv4() {
+        let key = |ip: &str| client_key(ip.parse().expect("ip"));
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    }
 
     #[tokio::test]
     async fn over_the_limit_is_429_until_the_next_minute() {

@@ -9,8 +9,8 @@ use crate::CoreError;
 #[async_trait]
 pub trait RateLimiter: Send + Sync {
     /// Counts one request for `key` in the window starting at `window_start` (atomically) and
-    /// returns the window's count including this one. Windows older than `forget_before` are
-    /// dropped on the way.
+    /// returns the window's count including this one. Windows (of every key) older than
+    /// `forget_before` are dropped on the way.
     async fn hit(
         &self,
         key: String,
