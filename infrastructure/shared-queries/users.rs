@@ -11,7 +11,7 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::backend::{has_role, lock_tenant, DbId};
+use crate::backend::{has_role, insert_users, lock_tenant, DbId};
 use crate::errors;
 use crate::schema::{
     credentials, mfa_challenges, recovery_codes, sessions, totp_credentials, users,
@@ -20,7 +20,7 @@ use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: DbId,
     tenant_id: DbId,
     email: String,
@@ -169,7 +169,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql
 
 #[derive(Insertable)]
 #[diesel(table_name = credentials)]
-struct CredentialRow {
+pub(crate) struct CredentialRow {
     user_id: DbId,
     password_hash: String,
     updated_at: DateTime<Utc>,
@@ -526,20 +526,7 @@ impl UserRepository for Store {
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
-                    // One statement per row: diesel-async cannot run SQLite multi-row inserts,
-                    // and inside one transaction a row costs microseconds on either store.
-                    for row in &user_rows {
-                        diesel::insert_into(users::table)
-                            .values(row)
-                            .execute(conn)
-                            .await?;
-                    }
-                    for row in &credential_rows {
-                        diesel::insert_into(credentials::table)
-                            .values(row)
-                            .execute(conn)
-                            .await?;
-                    }
+                    insert_users(conn, &user_rows, &credential_rows).await?;
                     Ok::<_, diesel::result::Error>(())
                 })
                 .await

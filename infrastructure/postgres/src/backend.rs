@@ -36,3 +36,26 @@ pub(crate) async fn lock_tenant(conn: &mut Connection, tenant: DbId) -> diesel::
         .await
         .map(|_| ())
 }
+
+/// Stores many users and credentials inside the caller's transaction, in multi-row inserts
+/// of a few hundred rows (well under Postgres's 65 535 bind parameters per statement).
+pub(crate) async fn insert_users(
+    conn: &mut Connection,
+    users: &[crate::users::UserRow],
+    credentials: &[crate::users::CredentialRow],
+) -> diesel::QueryResult<()> {
+    use diesel_async::RunQueryDsl as _;
+    for chunk in users.chunks(500) {
+        diesel::insert_into(crate::schema::users::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    for chunk in credentials.chunks(2000) {
+        diesel::insert_into(crate::schema::credentials::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}

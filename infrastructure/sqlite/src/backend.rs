@@ -37,3 +37,27 @@ pub(crate) fn has_role(
 pub(crate) async fn lock_tenant(_conn: &mut Connection, _tenant: DbId) -> diesel::QueryResult<()> {
     Ok(())
 }
+
+/// Stores many users and credentials inside the caller's transaction. One statement per row:
+/// diesel-async's SQLite wrapper cannot run multi-row inserts, and inside one transaction a
+/// row costs microseconds here.
+pub(crate) async fn insert_users(
+    conn: &mut Connection,
+    users: &[crate::users::UserRow],
+    credentials: &[crate::users::CredentialRow],
+) -> diesel::QueryResult<()> {
+    use diesel_async::RunQueryDsl as _;
+    for row in users {
+        diesel::insert_into(crate::schema::users::table)
+            .values(row)
+            .execute(conn)
+            .await?;
+    }
+    for row in credentials {
+        diesel::insert_into(crate::schema::credentials::table)
+            .values(row)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
