@@ -2,29 +2,14 @@
 
 use async_trait::async_trait;
 use usvc_core::ports::Authorizer;
-use usvc_core::{Action, CoreError, Principal, ResourceRef};
+use usvc_core::{Action, CoreError, Decision, Principal, ResourceRef};
 
-/// The actions the identity domain checks. Other domains name theirs the same way
-/// (`projects:write`); a role grants `resource:*` or exact actions.
+/// The actions the identity domain checks (the catalogue lives in `usvc_core::permissions`).
 pub mod actions {
-    use usvc_core::Action;
-
-    /// See other users' profiles (directory, lookup).
-    pub const USERS_READ: Action = Action::from_static("users:read");
-    /// Create users and change their profile, roles or status.
-    pub const USERS_WRITE: Action = Action::from_static("users:write");
-    /// Erase users.
-    pub const USERS_DELETE: Action = Action::from_static("users:delete");
-    /// Bulk-create users.
-    pub const USERS_IMPORT: Action = Action::from_static("users:import");
-    /// Grant or take the `owner` role, or change, disable or delete an owner.
-    pub const USERS_MANAGE_OWNERS: Action = Action::from_static("users:manage_owners");
-    /// See the tenant and its settings.
-    pub const TENANT_READ: Action = Action::from_static("tenant:read");
-    /// Change the tenant's settings.
-    pub const TENANT_WRITE: Action = Action::from_static("tenant:write");
-    /// Read tenant analytics.
-    pub const ANALYTICS_READ: Action = Action::from_static("analytics:read");
+    pub use usvc_core::permissions::{
+        ANALYTICS_READ, TENANT_READ, TENANT_WRITE, USERS_DELETE, USERS_IMPORT, USERS_MANAGE_OWNERS,
+        USERS_READ, USERS_WRITE,
+    };
 }
 
 /// What each built-in role grants. `*` is everything; `users:*` every users action.
@@ -39,8 +24,10 @@ const GRANTS: [(&str, &[&str]); 4] = [
             "users:import",
             "tenant:*",
             "analytics:*",
+            "roles:manage",
             "projects:*",
             "workflows:*",
+            "tasks:*",
             "audit:read",
         ],
     ),
@@ -49,11 +36,13 @@ const GRANTS: [(&str, &[&str]); 4] = [
         &[
             "users:read",
             "tenant:read",
+            "projects:create",
             "projects:read",
             "projects:write",
             "workflows:read",
             "workflows:write",
             "workflows:execute",
+            "tasks:complete",
         ],
     ),
     (
@@ -78,14 +67,34 @@ fn covers(grant: &str, action: &str) -> bool {
     }
 }
 
+/// The first of `roles` that grants `action`, if any.
+fn granting_role<'r>(roles: &'r [String], action: &Action) -> Option<&'r str> {
+    roles
+        .iter()
+        .find(|role| {
+            GRANTS
+                .iter()
+                .filter(|(name, _)| name == role)
+                .any(|(_, grants)| grants.iter().any(|g| covers(g, action.as_str())))
+        })
+        .map(String::as_str)
+}
+
 /// Whether any of `roles` grants `action`.
 pub fn roles_allow(roles: &[String], action: &Action) -> bool {
-    roles.iter().any(|role| {
-        GRANTS
-            .iter()
-            .filter(|(name, _)| name == role)
-            .any(|(_, grants)| grants.iter().any(|g| covers(g, action.as_str())))
-    })
+    granting_role(roles, action).is_some()
+}
+
+/// The decision for `roles` on `action`, with the role that granted it or why none did.
+pub fn decide(roles: &[String], action: &Action) -> Decision {
+    match granting_role(roles, action) {
+        Some(role) => Decision::allow(format!("granted by role {role}")),
+        None if roles.is_empty() => Decision::deny(format!("you hold no role, so not {action}")),
+        None => Decision::deny(format!(
+            "no role of yours ({}) grants {action}",
+            roles.join(", ")
+        )),
+    }
 }
 
 /// The built-in `Authorizer`: tenant roles from the caller's (freshly cached) profile, mapped
@@ -95,19 +104,13 @@ pub struct RoleAuthorizer;
 
 #[async_trait]
 impl Authorizer for RoleAuthorizer {
-    async fn authorize(
+    async fn check(
         &self,
         principal: &Principal,
         action: &Action,
         _resource: &ResourceRef,
-    ) -> Result<(), CoreError> {
-        if roles_allow(&principal.roles, action) {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden(format!(
-                "your role does not allow `{action}`"
-            )))
-        }
+    ) -> Result<Decision, CoreError> {
+        Ok(decide(&principal.roles, action))
     }
 }
 
@@ -147,6 +150,22 @@ mod tests {
     }
 
     #[test]
+    fn every_catalogued_action_is_granted_to_owners_and_some_to_nobody_else() {
+        let owner = roles(&["owner"]);
+        for action in &usvc_core::permissions::ALL {
+            assert!(roles_allow(&owner, action), "owner lacks {action}");
+        }
+        let viewer = roles(&["viewer"]);
+        let all = usvc_core::permissions::ALL;
+        let writes = all
+            .iter()
+            .filter(|a| roles_allow(&viewer, a))
+            .filter(|a| !a.as_str().ends_with(":read"))
+            .count();
+        assert_eq!(writes, 0, "a viewer only reads");
+    }
+
+    #[test]
     fn a_resource_wildcard_does_not_leak_into_other_resources() {
         assert!(covers("tenant:*", "tenant:write"));
         assert!(!covers("tenant:*", "tenants_extra:write"));
@@ -164,6 +183,15 @@ mod tests {
         let outcome = RoleAuthorizer
             .authorize(&principal, &USERS_WRITE, &ResourceRef::any("user"))
             .await;
-        assert!(matches!(outcome, Err(CoreError::Forbidden(_))));
+        assert_eq!(
+            outcome,
+            Err(CoreError::Forbidden(
+                "no role of yours (viewer) grants users:write".into()
+            ))
+        );
+        let decision = RoleAuthorizer
+            .check(&principal, &USERS_READ, &ResourceRef::any("user"))
+            .await;
+        assert_eq!(decision, Ok(Decision::allow("granted by role viewer")));
     }
 }

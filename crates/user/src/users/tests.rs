@@ -11,7 +11,7 @@ use usvc_core::{
 };
 
 use super::*;
-use crate::authorization::roles_allow;
+use crate::authorization::decide;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0)
@@ -75,13 +75,12 @@ impl Mocks {
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
         let mut authorizer = MockAuthorizer::new();
-        authorizer.expect_authorize().returning(|p, action, _| {
-            if roles_allow(&p.roles, action) {
-                Ok(())
-            } else {
-                Err(CoreError::Forbidden(format!("no {action}")))
-            }
-        });
+        authorizer
+            .expect_authorize()
+            .returning(|p, action, _| match decide(&p.roles, action) {
+                d if d.allowed => Ok(()),
+                d => Err(CoreError::Forbidden(d.reason)),
+            });
         let seen = self.events.clone();
         let mut events = MockEventPublisher::new();
         events.expect_publish().returning(move |e| {
