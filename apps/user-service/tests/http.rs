@@ -451,6 +451,8 @@ async fn openapi_and_docs_are_served() {
         ("get", "/.well-known/jwks.json"),
         ("post", "/api/v1/auth/mfa/verify"),
         ("get", "/api/v1/analytics/users"),
+        ("post", "/api/v1/authz/check"),
+        ("post", "/api/v1/authz/check-batch"),
         ("post", "/api/v1/auth/password/forgot"),
         ("post", "/api/v1/auth/password/reset"),
         ("post", "/api/v1/auth/verify-email"),

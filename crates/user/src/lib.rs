@@ -8,6 +8,7 @@
 
 mod auth;
 pub mod authorization;
+pub mod authz;
 mod bootstrap;
 pub mod events;
 pub mod password_policy;

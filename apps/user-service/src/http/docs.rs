@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::http::{
-    analytics, auth, health, jwks, metrics, mfa, problem, recovery, sessions, tenant, users,
+    analytics, auth, authz, health, jwks, metrics, mfa, problem, recovery, sessions, tenant, users,
 };
 
 /// The API description.
@@ -49,6 +49,8 @@ use crate::http::{
         users::lookup,
         users::import,
         analytics::users,
+        authz::check,
+        authz::check_batch,
         tenant::get,
         tenant::update_settings,
         sessions::list,
@@ -63,6 +65,7 @@ use crate::http::{
         (name = "auth", description = "Authentication and token verification"),
         (name = "users", description = "Users and profiles"),
         (name = "mfa", description = "TOTP second factor and recovery codes"),
+        (name = "authz", description = "Permission questions for other services"),
         (name = "analytics", description = "Figures from the database"),
         (name = "tenant", description = "The caller's tenant and its identity settings"),
     )

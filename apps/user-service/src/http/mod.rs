@@ -3,6 +3,7 @@
 pub mod analytics;
 pub mod auth;
 pub mod authenticated;
+pub mod authz;
 pub mod client_limit;
 pub mod docs;
 pub mod health;
@@ -129,6 +130,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(users::get))
             .route(web::patch().to(users::update))
             .route(web::delete().to(users::delete)),
+    )
+    .service(resource("/api/v1/authz/check", "POST").route(web::post().to(authz::check)))
+    .service(
+        resource("/api/v1/authz/check-batch", "POST").route(web::post().to(authz::check_batch)),
     )
     .service(resource("/api/v1/analytics/users", "GET").route(web::get().to(analytics::users)))
     .service(resource("/api/v1/tenant", "GET").route(web::get().to(tenant::get)))

@@ -80,7 +80,7 @@ pub struct UserPorts {
 
 /// The user-management use cases.
 pub struct UserService {
-    ports: UserPorts,
+    pub(crate) ports: UserPorts,
 }
 
 fn user_ref(id: UserId) -> ResourceRef {
@@ -93,7 +93,7 @@ impl UserService {
         Self { ports }
     }
 
-    async fn allow(
+    pub(crate) async fn allow(
         &self,
         principal: &Principal,
         action: &Action,

@@ -81,6 +81,9 @@ impl Mocks {
                 d if d.allowed => Ok(()),
                 d => Err(CoreError::Forbidden(d.reason)),
             });
+        authorizer
+            .expect_check()
+            .returning(|p, action, _| Ok(decide(&p.roles, action)));
         let seen = self.events.clone();
         let mut events = MockEventPublisher::new();
         events.expect_publish().returning(move |e| {
@@ -547,4 +550,45 @@ async fn a_change_that_lost_a_race_is_re_read_and_re_applied() {
     assert_eq!(saved.roles, ["viewer"], "the concurrent demotion is kept");
     assert_eq!(saved.display_name.as_deref(), Some("Ada"));
     assert_eq!(writes.lock().expect("lock").len(), 2);
+}
+
+#[tokio::test]
+async fn permission_questions_are_checked_for_wording_and_answered_for_the_subject() {
+    use crate::authz::Question;
+    let t = acme();
+    let admin = user(t.id, "a@example.com", &["admin"]);
+    let viewer = user(t.id, "v@example.com", &["viewer"]);
+    let mut mocks = Mocks::new();
+    let stored = viewer.clone();
+    mocks
+        .users
+        .expect_get()
+        .returning(move |_, _| Ok(Some(stored.clone())));
+    let (service, _) = mocks.service();
+    let q = |user: Option<UserId>, action: &str, kind: &str| Question {
+        user,
+        action: action.into(),
+        resource_type: kind.into(),
+        resource_id: None,
+    };
+    let answers = service
+        .check(
+            &caller(&admin),
+            vec![
+                q(None, "users:delete", "user"),
+                q(Some(viewer.id), "users:delete", "user"),
+            ],
+        )
+        .await
+        .expect("answers");
+    let allowed: Vec<bool> = answers.iter().map(|d| d.allowed).collect();
+    assert_eq!(
+        allowed,
+        [true, false],
+        "the second is about the viewer's roles"
+    );
+    let bad = service
+        .check(&caller(&admin), vec![q(None, "users:fly", "user")])
+        .await;
+    assert!(matches!(bad, Err(CoreError::Validation(_))), "{bad:?}");
 }

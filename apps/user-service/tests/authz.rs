@@ -1,0 +1,161 @@
+//! The permission check API other services use.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
+
+#[macro_use]
+mod support;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test;
+use serde_json::{json, Value};
+use support::{call, login};
+use user_service::http::{build_app, routes};
+
+const MAX_BODY: usize = 1024 * 1024;
+const PASSWORD: &str = "a long and unusual passphrase";
+
+fn ask(user: Option<&str>, action: &str, kind: &str) -> Value {
+    json!({"user_id": user, "action": action, "resource": {"type": kind}})
+}
+
+async fn checks_answer_with_reasons_for_the_caller_and_for_others(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (status, viewer) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        Some(&root),
+        Some(json!({"email": "v@example.com", "password": PASSWORD, "roles": ["viewer"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let viewer_id = viewer["id"].as_str().unwrap().to_owned();
+    let (vtoken, _) = login(&app, "default", "v@example.com", PASSWORD).await;
+
+    let (status, answer) = call(
+        &app,
+        Method::POST,
+        "/api/v1/authz/check",
+        Some(&vtoken),
+        Some(ask(None, "projects:write", "project")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        answer,
+        json!({"allowed": false, "reason": "no role of yours (viewer) grants projects:write"})
+    );
+    let (_, answer) = call(
+        &app,
+        Method::POST,
+        "/api/v1/authz/check",
+        Some(&root),
+        Some(ask(Some(&viewer_id), "projects:read", "project")),
+    )
+    .await;
+    assert_eq!(
+        answer,
+        json!({"allowed": true, "reason": "granted by role viewer"})
+    );
+
+    let (status, batch) = call(
+        &app,
+        Method::POST,
+        "/api/v1/authz/check-batch",
+        Some(&root),
+        Some(json!({"checks": [
+            ask(None, "users:delete", "user"),
+            ask(Some(&viewer_id), "users:delete", "user"),
+            {"action": "audit:read", "resource": {"type": "audit", "id": "x"}},
+        ]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{batch}");
+    let allowed: Vec<bool> = batch["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["allowed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(allowed, [true, false, true]);
+
+    // Bad wording: 400 naming the field; too many: 400; other tenants' ids: 404.
+    let (status, problem) = call(
+        &app,
+        Method::POST,
+        "/api/v1/authz/check-batch",
+        Some(&root),
+        Some(json!({"checks": [ask(None, "users:read", "user"), ask(None, "users:fly", "spaceship")]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["checks[1].action", "checks[1].resource.type"]);
+    let many: Vec<Value> = (0..101).map(|_| ask(None, "users:read", "user")).collect();
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/authz/check-batch",
+        Some(&root),
+        Some(json!({"checks": many})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for unknown in [usvc_core::UserId::new().to_string(), "not-an-id".to_owned()] {
+        let (status, _) = call(
+            &app,
+            Method::POST,
+            "/api/v1/authz/check",
+            Some(&root),
+            Some(ask(Some(&unknown), "users:read", "user")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");
+    }
+
+    // A demotion changes the answer at the next request.
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{viewer_id}"),
+        Some(&root),
+        Some(json!({"roles": ["member"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, answer) = call(
+        &app,
+        Method::POST,
+        "/api/v1/authz/check",
+        Some(&vtoken),
+        Some(ask(None, "projects:write", "project")),
+    )
+    .await;
+    assert_eq!(answer["allowed"], true, "{answer}");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/authz/check",
+        None,
+        Some(ask(None, "projects:write", "project")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+on_both_stores!(checks_answer_with_reasons_for_the_caller_and_for_others);
