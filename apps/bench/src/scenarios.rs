@@ -74,6 +74,10 @@ fn refresh_body(_seq: u64, input: &BodyInput<'_>) -> String {
     serde_json::json!({"refresh_token": input.refresh_token.unwrap_or_default()}).to_string()
 }
 
+fn authz_body(_seq: u64, _input: &BodyInput<'_>) -> String {
+    r#"{"action":"projects:write","resource":{"type":"project","id":"p-1"}}"#.to_owned()
+}
+
 fn lookup_body(_seq: u64, input: &BodyInput<'_>) -> String {
     input.lookup.unwrap_or(r#"{"ids":[]}"#).to_owned()
 }
@@ -135,6 +139,16 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: false,
             kind: Kind::RefreshChain,
+        },
+        Scenario {
+            name: "authz-check",
+            description: "POST /api/v1/authz/check: a permission question for the caller (cached token, session, profile; one decision)",
+            method: "POST",
+            path: "/api/v1/authz/check",
+            body: Some(authz_body),
+            ok: &[200],
+            bearer: true,
+            kind: Kind::Plain,
         },
         Scenario {
             name: "lookup",
