@@ -9,6 +9,7 @@ mod invalidation;
 mod login_throttle;
 mod mfa;
 mod rate_limits;
+mod roles;
 mod sessions;
 mod signing_keys;
 mod tenants;

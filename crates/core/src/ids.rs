@@ -72,6 +72,10 @@ id_type!(
     SessionId
 );
 id_type!(
+    /// Identifies a custom role of a tenant.
+    RoleId
+);
+id_type!(
     /// Identifies a project.
     ProjectId
 );

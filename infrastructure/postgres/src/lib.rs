@@ -25,6 +25,8 @@ mod login_throttle;
 mod mfa;
 #[path = "../../shared-queries/rate_limits.rs"]
 mod rate_limits;
+#[path = "../../shared-queries/roles.rs"]
+mod roles;
 #[path = "../../shared-queries/sessions.rs"]
 mod sessions;
 #[path = "../../shared-queries/signing_keys.rs"]

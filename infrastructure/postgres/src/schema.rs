@@ -164,3 +164,17 @@ diesel::table! {
         failures -> Integer,
     }
 }
+
+diesel::table! {
+    roles (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        description -> Text,
+        permissions -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(roles, users);

@@ -14,6 +14,7 @@ mod notifier;
 mod opaque_tokens;
 mod password_hasher;
 mod rate_limiter;
+mod role_repository;
 mod secret_box;
 mod session_repository;
 mod signing_key_repository;
@@ -38,6 +39,7 @@ pub use notifier::{Message, Notifier};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use rate_limiter::RateLimiter;
+pub use role_repository::RoleRepository;
 pub use secret_box::SecretBox;
 pub use session_repository::SessionRepository;
 pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
@@ -73,6 +75,8 @@ pub use opaque_tokens::MockOpaqueTokens;
 pub use password_hasher::MockPasswordHasher;
 #[cfg(feature = "mock")]
 pub use rate_limiter::MockRateLimiter;
+#[cfg(feature = "mock")]
+pub use role_repository::MockRoleRepository;
 #[cfg(feature = "mock")]
 pub use secret_box::MockSecretBox;
 #[cfg(feature = "mock")]
