@@ -150,37 +150,36 @@ impl RoleRepository for Store {
         let outcome: Result<(), CoreError> = self
             .run(move |conn| {
                 Box::pin(async move {
-                    Ok(conn
-                        .transaction(async move |conn| {
-                            let name: Option<String> = roles::table
-                                .filter(roles::tenant_id.eq(tenant))
-                                .filter(roles::id.eq(id))
-                                .select(roles::name)
-                                .first(conn)
-                                .await
-                                .optional()?;
-                            let Some(name) = name else {
-                                return Ok(Err(CoreError::NotFound("role".into())));
-                            };
-                            let holders: i64 = users::table
-                                .filter(users::tenant_id.eq(tenant))
-                                .filter(users::deleted_at.is_null())
-                                .filter(has_role(name))
-                                .count()
-                                .get_result(conn)
-                                .await?;
-                            if holders > 0 {
-                                return Ok(Err(CoreError::Conflict(format!(
-                                    "{holders} user(s) hold this role; assign them other roles first"
-                                ))));
-                            }
-                            diesel::delete(roles::table.filter(roles::id.eq(id)))
-                                .execute(conn)
-                                .await?;
-                            Ok::<_, diesel::result::Error>(Ok(()))
-                        })
-                        .await
-                        .map_err(errors::query)?)
+                    conn.transaction(async move |conn| {
+                        let name: Option<String> = roles::table
+                            .filter(roles::tenant_id.eq(tenant))
+                            .filter(roles::id.eq(id))
+                            .select(roles::name)
+                            .first(conn)
+                            .await
+                            .optional()?;
+                        let Some(name) = name else {
+                            return Ok(Err(CoreError::NotFound("role".into())));
+                        };
+                        let holders: i64 = users::table
+                            .filter(users::tenant_id.eq(tenant))
+                            .filter(users::deleted_at.is_null())
+                            .filter(has_role(name))
+                            .count()
+                            .get_result(conn)
+                            .await?;
+                        if holders > 0 {
+                            return Ok(Err(CoreError::Conflict(format!(
+                                "{holders} user(s) hold this role; assign them other roles first"
+                            ))));
+                        }
+                        diesel::delete(roles::table.filter(roles::id.eq(id)))
+                            .execute(conn)
+                            .await?;
+                        Ok::<_, diesel::result::Error>(Ok(()))
+                    })
+                    .await
+                    .map_err(errors::query)
                 })
             })
             .await?;

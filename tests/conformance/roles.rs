@@ -42,7 +42,10 @@ where
         Some(auditor.clone())
     );
     assert_eq!(roles.get(globex.id, auditor.id).await.expect("get"), None);
-    assert_eq!(roles.list(acme.id).await.expect("list"), [auditor.clone()]);
+    assert_eq!(
+        roles.list(acme.id).await.expect("list"),
+        std::slice::from_ref(&auditor)
+    );
 
     let mut renamed = auditor.clone();
     renamed.name = "compliance".into();
