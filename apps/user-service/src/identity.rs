@@ -11,8 +11,8 @@ use usvc_core::ports::{
 use usvc_core::Password;
 use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens, Totp};
 use usvc_user::{
-    AuthPorts, AuthService, Bootstrap, RoleAuthorizer, SessionPolicy, TenantService, UserPorts,
-    UserService,
+    AuthPorts, AuthService, Bootstrap, RoleService, SessionPolicy, TenantAuthorizer, TenantService,
+    UserPorts, UserService,
 };
 
 use crate::events::EventBus;
@@ -27,6 +27,8 @@ pub struct Identity {
     pub users: Arc<UserService>,
     /// Tenants and their settings.
     pub tenants: TenantService,
+    /// Custom roles.
+    pub roles: Arc<RoleService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events (subscribe for the audit log, tests, …).
@@ -64,7 +66,10 @@ pub fn services(
 ) -> Identity {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let events = EventBus::new();
-    let authorizer: Arc<dyn Authorizer> = Arc::new(RoleAuthorizer);
+    // Role definitions per tenant; every role change invalidates its tenant's entry everywhere.
+    let definitions = caches.create(CacheSpec::PERMISSIONS);
+    let authorizer: Arc<dyn Authorizer> =
+        Arc::new(TenantAuthorizer::new(db.roles.clone(), definitions.clone()));
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
     let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
     let auth = Arc::new(AuthService::new(
@@ -103,11 +108,18 @@ pub fn services(
         profiles,
         live_sessions,
         analytics: db.user_analytics.clone(),
+        roles: db.roles.clone(),
     }));
     Identity {
         auth,
         users,
-        tenants: TenantService::new(db.tenants.clone(), clock),
+        tenants: TenantService::new(db.tenants.clone(), clock.clone()),
+        roles: Arc::new(RoleService::new(
+            db.roles.clone(),
+            authorizer.clone(),
+            clock,
+            definitions,
+        )),
         authorizer,
         events,
     }

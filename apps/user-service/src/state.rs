@@ -10,7 +10,7 @@ use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_config::Config;
 use usvc_core::ports::{Authorizer, Notifier, PasswordHasher, SecretBox};
 use usvc_security::JwtService;
-use usvc_user::{AuthService, TenantService, UserService};
+use usvc_user::{AuthService, RoleService, TenantService, UserService};
 
 use crate::events::EventBus;
 use crate::http::client_limit::AuthRateLimit;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub users: Arc<UserService>,
     /// Tenants and their settings.
     pub tenants: TenantService,
+    /// Custom roles.
+    pub roles: Arc<RoleService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events.
@@ -74,6 +76,7 @@ impl AppState {
             auth,
             users,
             tenants,
+            roles,
             authorizer,
             events,
         } = identity::services(
@@ -93,6 +96,7 @@ impl AppState {
             auth,
             users,
             tenants,
+            roles,
             authorizer,
             events,
             auth_limit,

@@ -10,7 +10,8 @@ use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, HealthCheck, Invalidation, LoginThrottle, MfaRepository, RateLimiter,
-    SessionRepository, SigningKeyRepository, TenantRepository, UserAnalytics, UserRepository,
+    RoleRepository, SessionRepository, SigningKeyRepository, TenantRepository, UserAnalytics,
+    UserRepository,
 };
 
 /// The store behind its ports.
@@ -36,6 +37,8 @@ pub struct Database {
     pub rate_limits: Arc<dyn RateLimiter>,
     /// User figures for analytics.
     pub user_analytics: Arc<dyn UserAnalytics>,
+    /// Custom roles.
+    pub roles: Arc<dyn RoleRepository>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -53,6 +56,7 @@ pub trait Store:
     + ActionTokenRepository
     + RateLimiter
     + UserAnalytics
+    + RoleRepository
     + HealthCheck
     + 'static
 {
@@ -68,6 +72,7 @@ impl<S> Store for S where
         + ActionTokenRepository
         + RateLimiter
         + UserAnalytics
+        + RoleRepository
         + HealthCheck
         + 'static
 {
@@ -91,6 +96,7 @@ impl Database {
             action_tokens: store.clone(),
             rate_limits: store.clone(),
             user_analytics: store.clone(),
+            roles: store.clone(),
             health: store,
             invalidation,
         }

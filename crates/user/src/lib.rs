@@ -12,6 +12,7 @@ pub mod authz;
 mod bootstrap;
 pub mod events;
 pub mod password_policy;
+pub mod roles;
 mod tenants;
 mod users;
 
@@ -20,8 +21,9 @@ pub use auth::{
     lockout, AuthPorts, AuthService, ClientInfo, LoginOutcome, SessionPolicy, TokenPair,
     FREE_FAILURES, MAX_LOCK,
 };
-pub use authorization::RoleAuthorizer;
+pub use authorization::{RoleAuthorizer, TenantAuthorizer};
 pub use bootstrap::{bootstrap, provision, Bootstrap, Provisioned, DEFAULT_TENANT};
+pub use roles::{RoleInput, RoleService, RoleSummary};
 pub use tenants::TenantService;
 pub use users::{
     AdminChanges, ImportOutcome, ImportRow, Lookup, NewUser, ProfileChanges, Registration,

@@ -6,7 +6,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::http::{
-    analytics, auth, authz, health, jwks, metrics, mfa, problem, recovery, sessions, tenant, users,
+    analytics, auth, authz, health, jwks, metrics, mfa, problem, recovery, roles, sessions, tenant,
+    users,
 };
 
 /// The API description.
@@ -49,6 +50,12 @@ use crate::http::{
         users::lookup,
         users::import,
         analytics::users,
+        roles::list,
+        roles::create,
+        roles::get,
+        roles::update,
+        roles::delete,
+        roles::assign,
         authz::check,
         authz::check_batch,
         tenant::get,
@@ -65,6 +72,7 @@ use crate::http::{
         (name = "auth", description = "Authentication and token verification"),
         (name = "users", description = "Users and profiles"),
         (name = "mfa", description = "TOTP second factor and recovery codes"),
+        (name = "roles", description = "Built-in and custom roles, and their assignment"),
         (name = "authz", description = "Permission questions for other services"),
         (name = "analytics", description = "Figures from the database"),
         (name = "tenant", description = "The caller's tenant and its identity settings"),

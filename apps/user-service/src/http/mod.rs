@@ -13,6 +13,7 @@ pub mod mfa;
 pub mod problem;
 pub mod recovery;
 pub mod request_context;
+pub mod roles;
 pub mod server;
 pub mod sessions;
 pub mod tenant;
@@ -58,6 +59,7 @@ pub fn build_app(
 }
 
 /// Every route, in one table.
+#[allow(clippy::too_many_lines)] // one list of every route is the point: grep it, read it
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Probes also answer HEAD (some load balancers probe that way); actix sends no body.
     cfg.service(
@@ -131,6 +133,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(users::update))
             .route(web::delete().to(users::delete)),
     )
+    .service(
+        resource("/api/v1/roles", "GET, POST")
+            .route(web::get().to(roles::list))
+            .route(web::post().to(roles::create)),
+    )
+    .service(
+        resource("/api/v1/roles/{role_id}", "GET, PUT, DELETE")
+            .route(web::get().to(roles::get))
+            .route(web::put().to(roles::update))
+            .route(web::delete().to(roles::delete)),
+    )
+    .service(resource("/api/v1/users/{user_id}/roles", "PUT").route(web::put().to(roles::assign)))
     .service(resource("/api/v1/authz/check", "POST").route(web::post().to(authz::check)))
     .service(
         resource("/api/v1/authz/check-batch", "POST").route(web::post().to(authz::check_batch)),

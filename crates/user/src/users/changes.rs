@@ -177,19 +177,19 @@ fn has_nul(value: &serde_json::Value) -> bool {
     }
 }
 
-/// Validates a role set: non-empty, built-in roles only, no repeats (kept in the given order).
-pub fn roles(roles: Vec<String>, errors: &mut Vec<FieldError>) -> Vec<String> {
+/// Validates a role set: non-empty, built-in roles or the tenant's `custom` roles only, no
+/// repeats (kept in the given order).
+pub fn roles(roles: Vec<String>, custom: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
     let mut seen = Vec::with_capacity(roles.len());
     let before = errors.len();
     for role in roles {
-        if !BUILT_IN_ROLES.contains(&role.as_str()) {
+        if !BUILT_IN_ROLES.contains(&role.as_str()) && !custom.contains(&role) {
+            let mut known: Vec<&str> = BUILT_IN_ROLES.to_vec();
+            known.extend(custom.iter().map(String::as_str));
             error(
                 errors,
                 "roles",
-                format!(
-                    "unknown role `{role}`; the roles are {}",
-                    BUILT_IN_ROLES.join(", ")
-                ),
+                format!("unknown role `{role}`; the roles are {}", known.join(", ")),
             );
         } else if !seen.contains(&role) {
             seen.push(role);
@@ -204,7 +204,12 @@ pub fn roles(roles: Vec<String>, errors: &mut Vec<FieldError>) -> Vec<String> {
 impl AdminChanges {
     /// Applies the changes to `user`, collecting every rejected field; returns the names of
     /// the fields that were given.
-    pub fn apply(self, user: &mut User, errors: &mut Vec<FieldError>) -> Vec<&'static str> {
+    pub fn apply(
+        self,
+        user: &mut User,
+        custom: &[String],
+        errors: &mut Vec<FieldError>,
+    ) -> Vec<&'static str> {
         let mut changed = self.profile.apply(user, errors);
         if let Some(raw) = self.email {
             match Email::parse(&raw) {
@@ -223,7 +228,7 @@ impl AdminChanges {
             changed.push("email_verified");
         }
         if let Some(new_roles) = self.roles {
-            user.roles = roles(new_roles, errors);
+            user.roles = roles(new_roles, custom, errors);
             changed.push("roles");
         }
         if let Some(status) = self.status {
@@ -306,12 +311,18 @@ mod tests {
         let mut errors = Vec::new();
         let kept = roles(
             vec!["admin".into(), "admin".into(), "viewer".into()],
+            &[],
             &mut errors,
         );
         assert!(errors.is_empty());
         assert_eq!(kept, ["admin", "viewer"]);
-        roles(vec!["root".into()], &mut errors);
-        roles(Vec::new(), &mut errors);
+        roles(vec!["root".into()], &[], &mut errors);
+        roles(Vec::new(), &[], &mut errors);
+        let custom = vec!["auditor".to_owned()];
+        assert_eq!(
+            roles(vec!["auditor".into()], &custom, &mut errors),
+            ["auditor"]
+        );
         assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
@@ -324,7 +335,7 @@ mod tests {
             email: Some("ada@lovelace.org".into()),
             ..AdminChanges::default()
         }
-        .apply(&mut u, &mut errors);
+        .apply(&mut u, &[], &mut errors);
         assert!(errors.is_empty());
         assert!(!u.email_verified);
         assert_eq!(u.email.as_str(), "ada@lovelace.org");

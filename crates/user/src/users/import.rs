@@ -84,12 +84,13 @@ impl UserService {
             )
             .await
             .is_ok();
+        let custom = self.custom_role_names(principal).await?;
         let total = rows.len();
         let mut outcomes: Vec<Option<ImportOutcome>> = vec![None; total];
         let mut valid = Vec::new();
         let mut seen = HashSet::new();
         for (index, row) in rows.into_iter().enumerate() {
-            match self.check_row(principal, row, may_make_owners, &mut seen) {
+            match self.check_row(principal, row, may_make_owners, &custom, &mut seen) {
                 Ok(v) => valid.push(Valid { index, ..v }),
                 Err(errors) => outcomes[index] = Some(ImportOutcome::Rejected(errors)),
             }
@@ -127,6 +128,7 @@ impl UserService {
         principal: &Principal,
         row: ImportRow,
         may_make_owners: bool,
+        custom: &[String],
         seen: &mut HashSet<String>,
     ) -> Result<Valid, Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -140,6 +142,7 @@ impl UserService {
         }
         let roles = changes::roles(
             row.roles.unwrap_or_else(|| vec!["member".into()]),
+            custom,
             &mut errors,
         );
         if roles.iter().any(|r| r == "owner") && !may_make_owners {

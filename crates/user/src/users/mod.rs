@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 use usvc_core::ports::{
-    Authorizer, Cache, Clock, EventPublisher, PasswordHasher, SessionRepository, TenantRepository,
-    UpdateOutcome, UserAnalytics, UserRepository,
+    Authorizer, Cache, Clock, EventPublisher, PasswordHasher, RoleRepository, SessionRepository,
+    TenantRepository, UpdateOutcome, UserAnalytics, UserRepository,
 };
 use usvc_core::{
     Action, CoreError, Email, Page, PageRequest, Password, Principal, ResourceRef, Session,
@@ -74,6 +74,8 @@ pub struct UserPorts {
     pub profiles: Arc<dyn Cache<UserId, User>>,
     /// `user-sessions`: shared with the auth service; revocations invalidate entries.
     pub live_sessions: Arc<dyn Cache<SessionId, Session>>,
+    /// The tenant's custom roles (assignable besides the built-in ones).
+    pub roles: Arc<dyn RoleRepository>,
     /// Aggregates for `GET /analytics/users`.
     pub analytics: Arc<dyn UserAnalytics>,
 }
@@ -136,6 +138,21 @@ impl UserService {
             .get(principal.tenant, id)
             .await?
             .ok_or_else(|| CoreError::NotFound("user".into()))
+    }
+
+    /// Names of the caller's tenant's custom roles (assignable like the built-in ones).
+    pub(crate) async fn custom_role_names(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<String>, CoreError> {
+        Ok(self
+            .ports
+            .roles
+            .list(principal.tenant)
+            .await?
+            .into_iter()
+            .map(|r| r.name)
+            .collect())
     }
 
     /// One user of the caller's tenant. Reading someone else needs `users:read`.
@@ -235,8 +252,10 @@ impl UserService {
         let email = Email::parse(&new.email)
             .map_err(|_| changes_error(&mut errors, "email", "is not a valid email address"))
             .ok();
+        let custom = self.custom_role_names(principal).await?;
         let roles = changes::roles(
             new.roles.unwrap_or_else(|| vec!["member".into()]),
+            &custom,
             &mut errors,
         );
         if let (Some(email), Some(password)) = (&email, &new.password) {
@@ -309,11 +328,16 @@ impl UserService {
     ) -> Result<User, CoreError> {
         self.allow(principal, &actions::USERS_WRITE, &user_ref(id))
             .await?;
+        let custom = if changes.roles.is_some() {
+            self.custom_role_names(principal).await?
+        } else {
+            Vec::new()
+        };
         for _ in 0..SAVE_ATTEMPTS {
             let before = self.fresh(principal, id).await?;
             let mut user = before.clone();
             let mut errors = Vec::new();
-            let fields = changes.clone().apply(&mut user, &mut errors);
+            let fields = changes.clone().apply(&mut user, &custom, &mut errors);
             changes::verdict(errors)?;
             let owner_before = is_active_owner(&before);
             if owner_before || user.roles.iter().any(|r| r == "owner") {

@@ -2,8 +2,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use usvc_core::ports::{
-    MockAuthorizer, MockClock, MockEventPublisher, MockPasswordHasher, MockSessionRepository,
-    MockTenantRepository, MockUserAnalytics, MockUserRepository,
+    MockAuthorizer, MockClock, MockEventPublisher, MockPasswordHasher, MockRoleRepository,
+    MockSessionRepository, MockTenantRepository, MockUserAnalytics, MockUserRepository,
 };
 use usvc_core::{
     CoreError, DomainEvent, Email, NewTenant, Password, Principal, SessionId, Tenant, TenantId,
@@ -50,6 +50,7 @@ struct Mocks {
     hasher: MockPasswordHasher,
     events: Arc<Mutex<Vec<DomainEvent>>>,
     analytics: MockUserAnalytics,
+    roles: MockRoleRepository,
 }
 
 impl Mocks {
@@ -68,6 +69,11 @@ impl Mocks {
             hasher,
             events: Arc::default(),
             analytics: MockUserAnalytics::new(),
+            roles: {
+                let mut roles = MockRoleRepository::new();
+                roles.expect_list().returning(|_| Ok(Vec::new()));
+                roles
+            },
         }
     }
 
@@ -106,6 +112,7 @@ impl Mocks {
             ),
             live_sessions: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::USER_SESSIONS, bus),
             analytics: Arc::new(self.analytics),
+            roles: Arc::new(self.roles),
         });
         (service, self.events)
     }

@@ -1,0 +1,258 @@
+//! Custom roles: a tenant's own named sets of actions, managed with `roles:manage`.
+
+use std::sync::Arc;
+
+use usvc_core::ports::{Authorizer, Cache, Clock, RoleRepository};
+use usvc_core::{
+    permissions, Action, CoreError, FieldError, Principal, ResourceRef, Role, RoleId, TenantId,
+    BUILT_IN_ROLES,
+};
+
+use crate::authorization::actions;
+
+/// What a caller sends to define (or redefine) a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleInput {
+    /// `a-z`, `0-9`, `-`, `_`, 2-50 characters, starting with a letter; not a built-in name.
+    pub name: String,
+    /// Up to 500 characters.
+    pub description: String,
+    /// Actions of the catalogue (at least one; `users:manage_owners` stays with owners).
+    pub permissions: Vec<String>,
+}
+
+/// A role as listed: the built-in ones (no id) and the tenant's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSummary {
+    /// The custom role's id; `None` for built-in roles.
+    pub id: Option<RoleId>,
+    /// Name users are assigned by.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// The actions it grants (`*` and `resource:*` patterns for built-in roles).
+    pub permissions: Vec<String>,
+    /// Whether it is one of `owner`, `admin`, `member`, `viewer`.
+    pub built_in: bool,
+}
+
+/// Custom role administration.
+pub struct RoleService {
+    roles: Arc<dyn RoleRepository>,
+    authorizer: Arc<dyn Authorizer>,
+    clock: Arc<dyn Clock>,
+    definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+}
+
+fn name_ok(name: &str) -> bool {
+    (2..=50).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Validates a definition; every problem at once.
+fn validate(input: &RoleInput) -> Result<Vec<Action>, CoreError> {
+    let mut errors = Vec::new();
+    let mut push = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            message,
+        });
+    };
+    if !name_ok(&input.name) {
+        push(
+            "name",
+            "must be 2-50 characters of a-z, 0-9, '-' and '_', starting with a letter".into(),
+        );
+    } else if BUILT_IN_ROLES.contains(&input.name.as_str()) {
+        push("name", format!("`{}` is a built-in role", input.name));
+    }
+    if input.description.chars().count() > 500 {
+        push("description", "must be at most 500 characters".into());
+    }
+    let mut granted = Vec::new();
+    for (i, raw) in input.permissions.iter().enumerate() {
+        match Action::parse(raw) {
+            Ok(a) if a == permissions::USERS_MANAGE_OWNERS => push(
+                &format!("permissions[{i}]"),
+                "owners only: this action cannot be given to a custom role".into(),
+            ),
+            Ok(a) if permissions::ALL.contains(&a) => {
+                if !granted.contains(&a) {
+                    granted.push(a);
+                }
+            }
+            _ => push(
+                &format!("permissions[{i}]"),
+                format!("`{raw}` is not an action of the catalogue"),
+            ),
+        }
+    }
+    if input.permissions.is_empty() {
+        push("permissions", "must grant at least one action".into());
+    }
+    if errors.is_empty() {
+        Ok(granted)
+    } else {
+        Err(CoreError::Validation(errors))
+    }
+}
+
+impl RoleService {
+    /// A service over the role store, the authorizer and the `permissions` cache of role
+    /// definitions (invalidated here on every change, on every replica).
+    pub fn new(
+        roles: Arc<dyn RoleRepository>,
+        authorizer: Arc<dyn Authorizer>,
+        clock: Arc<dyn Clock>,
+        definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+    ) -> Self {
+        Self {
+            roles,
+            authorizer,
+            clock,
+            definitions,
+        }
+    }
+
+    async fn allow(&self, principal: &Principal, action: &Action) -> Result<(), CoreError> {
+        self.authorizer
+            .authorize(principal, action, &ResourceRef::any("role"))
+            .await
+    }
+
+    /// Built-in and custom roles of the caller's tenant (`users:read`).
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<RoleSummary>, CoreError> {
+        self.allow(principal, &actions::USERS_READ).await?;
+        let mut all: Vec<RoleSummary> = crate::authorization::built_in_grants()
+            .map(|(name, grants)| RoleSummary {
+                id: None,
+                name: name.to_owned(),
+                description: format!("built-in role {name}"),
+                permissions: grants.iter().map(|g| (*g).to_owned()).collect(),
+                built_in: true,
+            })
+            .collect();
+        all.extend(
+            self.roles
+                .list(principal.tenant)
+                .await?
+                .into_iter()
+                .map(|r| RoleSummary {
+                    id: Some(r.id),
+                    name: r.name,
+                    description: r.description,
+                    permissions: r
+                        .permissions
+                        .iter()
+                        .map(|a| a.as_str().to_owned())
+                        .collect(),
+                    built_in: false,
+                }),
+        );
+        Ok(all)
+    }
+
+    /// One custom role (`users:read`); another tenant's is `NotFound`.
+    pub async fn get(&self, principal: &Principal, id: RoleId) -> Result<Role, CoreError> {
+        self.allow(principal, &actions::USERS_READ).await?;
+        self.roles
+            .get(principal.tenant, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("role".into()))
+    }
+
+    /// Defines a role (`roles:manage`).
+    pub async fn create(&self, principal: &Principal, input: RoleInput) -> Result<Role, CoreError> {
+        self.allow(principal, &permissions::ROLES_MANAGE).await?;
+        let granted = validate(&input)?;
+        let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
+        let role = Role {
+            id: RoleId::new(),
+            tenant_id: principal.tenant,
+            name: input.name,
+            description: input.description.trim().to_owned(),
+            permissions: granted,
+            created_at: now,
+            updated_at: now,
+        };
+        self.roles.create(&role).await?;
+        self.definitions.invalidate(&principal.tenant).await?;
+        Ok(role)
+    }
+
+    /// Redefines a role's description and permissions (`roles:manage`). Its name is how users
+    /// hold it, so it cannot change. Holders get the new permissions at their next request.
+    pub async fn update(
+        &self,
+        principal: &Principal,
+        id: RoleId,
+        input: RoleInput,
+    ) -> Result<Role, CoreError> {
+        self.allow(principal, &permissions::ROLES_MANAGE).await?;
+        let current = self
+            .roles
+            .get(principal.tenant, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("role".into()))?;
+        let granted = validate(&input)?;
+        if input.name != current.name {
+            return Err(CoreError::invalid(
+                "name",
+                "a role's name cannot change (users hold it by name); create a new role",
+            ));
+        }
+        let role = Role {
+            description: input.description.trim().to_owned(),
+            permissions: granted,
+            updated_at: chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6),
+            ..current
+        };
+        self.roles.update(&role).await?;
+        self.definitions.invalidate(&principal.tenant).await?;
+        Ok(role)
+    }
+
+    /// Deletes a role no user holds (`roles:manage`).
+    pub async fn delete(&self, principal: &Principal, id: RoleId) -> Result<(), CoreError> {
+        self.allow(principal, &permissions::ROLES_MANAGE).await?;
+        self.roles.delete(principal.tenant, id).await?;
+        self.definitions.invalidate(&principal.tenant).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, permissions: &[&str]) -> RoleInput {
+        RoleInput {
+            name: name.into(),
+            description: "d".into(),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn definitions_are_validated_field_by_field() {
+        assert_eq!(
+            validate(&input(
+                "auditor",
+                &["audit:read", "audit:read", "users:read"]
+            )),
+            Ok(vec![permissions::AUDIT_READ, permissions::USERS_READ])
+        );
+        let fields = |i: RoleInput| match validate(&i) {
+            Err(CoreError::Validation(f)) => f.into_iter().map(|e| e.field).collect::<Vec<_>>(),
+            other => panic!("expected validation, got {other:?}"),
+        };
+        assert_eq!(fields(input("admin", &["users:read"])), ["name"]);
+        assert_eq!(fields(input("Bad Name", &[])), ["name", "permissions"]);
+        assert_eq!(
+            fields(input("ops", &["users:fly", "users:manage_owners"])),
+            ["permissions[0]", "permissions[1]"]
+        );
+    }
+}
