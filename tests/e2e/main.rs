@@ -9,5 +9,6 @@ mod cli;
 mod keys;
 mod login;
 mod postgres;
+mod roles;
 mod service;
 mod sqlite;
