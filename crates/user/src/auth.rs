@@ -215,7 +215,7 @@ impl AuthService {
             }
         };
         let name = email.normalized();
-        self.refuse_if_locked(&tenant, &name, now).await?;
+        self.refuse_if_locked(tenant.id, &name, now).await?;
         let Some((user, check)) = self.check_password(tenant.id, &email, password).await? else {
             self.count_failure(&tenant, name, now).await?;
             return Err(invalid_credentials());
@@ -246,13 +246,13 @@ impl AuthService {
     /// 429 with `Retry-After` while the account name is locked.
     async fn refuse_if_locked(
         &self,
-        tenant: &Tenant,
+        tenant: usvc_core::TenantId,
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<(), CoreError> {
         if let Some(until) = self
             .throttle
-            .locked_until(tenant.id, name.to_owned(), now)
+            .locked_until(tenant, name.to_owned(), now)
             .await?
         {
             let millis = u64::try_from((until - now).num_milliseconds()).unwrap_or(0);
@@ -584,16 +584,7 @@ impl AuthService {
         let now = self.clock.now();
         let user = self.profile(principal).await?;
         let name = user.email.normalized();
-        if let Some(until) = self
-            .throttle
-            .locked_until(user.tenant_id, name.clone(), now)
-            .await?
-        {
-            let millis = u64::try_from((until - now).num_milliseconds()).unwrap_or(0);
-            return Err(CoreError::RateLimited {
-                retry_after_secs: millis.div_ceil(1000).max(1),
-            });
-        }
+        self.refuse_if_locked(user.tenant_id, &name, now).await?;
         crate::password_policy::check(new, &user.email, "new_password")?;
         if self
             .check_password(user.tenant_id, &user.email, current)

@@ -5,7 +5,6 @@ use usvc_core::{
     Action, CoreError, Decision, FieldError, Principal, ResourceRef, UserId, UserStatus,
 };
 
-use crate::authorization::actions;
 use crate::users::UserService;
 
 /// Resource types a question may name.
@@ -117,12 +116,7 @@ impl UserService {
                 None => principal.clone(),
                 Some(id) if id == principal.user => principal.clone(),
                 Some(id) => {
-                    self.allow(
-                        principal,
-                        &actions::USERS_READ,
-                        &ResourceRef::one("user", id),
-                    )
-                    .await?;
+                    // `get` asks for `users:read` about another user, scoped to the tenant.
                     let user = self.get(principal, id).await?;
                     if user.status != UserStatus::Active {
                         decisions.push(Decision::deny("the account is not active"));

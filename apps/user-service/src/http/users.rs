@@ -268,19 +268,7 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let status = match q.status.as_deref() {
-        None => None,
-        Some("active") => Some(UserStatus::Active),
-        Some("disabled") => Some(UserStatus::Disabled),
-        Some("locked") => Some(UserStatus::Locked),
-        Some(_) => {
-            return Err(usvc_core::CoreError::invalid(
-                "status",
-                "must be active, disabled or locked",
-            )
-            .into())
-        }
-    };
+    let status = status(q.status.as_deref())?;
     let page = PageRequest::new(q.limit, q.cursor.map(Cursor::from_wire))?;
     let filter = UserFilter {
         status,
@@ -295,6 +283,16 @@ pub async fn list(
         items: page.items.into_iter().map(UserView::from).collect(),
         next_cursor: page.next_cursor.map(|c| c.as_str().to_owned()),
     }))
+}
+
+/// A `status` as callers write it (the stored form), or a 400 naming the field.
+fn status(raw: Option<&str>) -> Result<Option<UserStatus>, usvc_core::CoreError> {
+    raw.map(|s| {
+        UserStatus::parse(s).map_err(|_| {
+            usvc_core::CoreError::invalid("status", "must be active, disabled or locked")
+        })
+    })
+    .transpose()
 }
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
@@ -400,19 +398,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = user_id(&path)?;
     let b = body.into_inner();
-    let status = match b.status.as_deref() {
-        None => None,
-        Some("active") => Some(UserStatus::Active),
-        Some("disabled") => Some(UserStatus::Disabled),
-        Some("locked") => Some(UserStatus::Locked),
-        Some(_) => {
-            return Err(usvc_core::CoreError::invalid(
-                "status",
-                "must be active, disabled or locked",
-            )
-            .into())
-        }
-    };
+    let status = status(b.status.as_deref())?;
     let echoed = [
         ("id", &b.id),
         ("tenant_id", &b.tenant_id),

@@ -65,6 +65,17 @@ fn secret_context(user: &User) -> Vec<u8> {
 }
 
 impl AuthService {
+    /// [`RECOVERY_CODES`] new recovery codes (shown once) and the hashes that are stored.
+    fn new_recovery_codes(&self) -> Result<(Vec<String>, Vec<String>), CoreError> {
+        let codes = self.totp.recovery_codes(RECOVERY_CODES)?;
+        let hashes = codes
+            .iter()
+            .filter_map(|c| canonical_recovery_code(c))
+            .map(|c| self.opaque.hash(&c))
+            .collect();
+        Ok((codes, hashes))
+    }
+
     /// Stores a challenge for `user` and hands its token out instead of tokens.
     pub(super) async fn challenge(
         &self,
@@ -193,7 +204,7 @@ impl AuthService {
             .open_challenge(mfa_token, ChallengePurpose::Verify, now)
             .await?;
         let name = user.email.normalized();
-        self.refuse_if_locked(&tenant, &name, now).await?;
+        self.refuse_if_locked(tenant.id, &name, now).await?;
         if !self.second_factor_ok(&user, code, now).await? {
             // The attempt was taken when the challenge was opened.
             self.count_failure(&tenant, name, now).await?;
@@ -253,12 +264,7 @@ impl AuthService {
                 "is not the current code of your authenticator",
             ));
         };
-        let codes = self.totp.recovery_codes(super::mfa::RECOVERY_CODES)?;
-        let hashes = codes
-            .iter()
-            .filter_map(|c| canonical_recovery_code(c))
-            .map(|c| self.opaque.hash(&c))
-            .collect();
+        let (codes, hashes) = self.new_recovery_codes()?;
         self.mfa
             .confirm_totp(user.tenant_id, user.id, step, hashes, now)
             .await?;
@@ -316,7 +322,7 @@ impl AuthService {
             ));
         }
         let name = user.email.normalized();
-        self.refuse_if_locked(&tenant, &name, now).await?;
+        self.refuse_if_locked(tenant.id, &name, now).await?;
         let proven = match (code, password) {
             (Some(code), _) => self.totp_code_ok(&user, code, now).await?,
             (None, Some(password)) => self
@@ -371,12 +377,7 @@ impl AuthService {
                 "is not the current code of your authenticator",
             ));
         }
-        let codes = self.totp.recovery_codes(RECOVERY_CODES)?;
-        let hashes = codes
-            .iter()
-            .filter_map(|c| canonical_recovery_code(c))
-            .map(|c| self.opaque.hash(&c))
-            .collect();
+        let (codes, hashes) = self.new_recovery_codes()?;
         self.mfa
             .replace_recovery_codes(user.tenant_id, user.id, hashes)
             .await?;

@@ -39,7 +39,8 @@ pub struct AdminChanges {
     pub status: Option<UserStatus>,
 }
 
-fn error(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
+/// Records one rejected field.
+pub(crate) fn error(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
     errors.push(FieldError {
         field: field.into(),
         message: message.into(),

@@ -250,7 +250,7 @@ impl UserService {
         let now = self.ports.clock.now();
         let mut errors = Vec::new();
         let email = Email::parse(&new.email)
-            .map_err(|_| changes_error(&mut errors, "email", "is not a valid email address"))
+            .map_err(|_| changes::error(&mut errors, "email", "is not a valid email address"))
             .ok();
         let custom = self.custom_role_names(principal).await?;
         let roles = changes::roles(
@@ -496,13 +496,6 @@ fn last_owner() -> CoreError {
 
 fn is_active_owner(user: &User) -> bool {
     user.status == UserStatus::Active && user.roles.iter().any(|r| r == "owner")
-}
-
-fn changes_error(errors: &mut Vec<usvc_core::FieldError>, field: &str, message: &str) {
-    errors.push(usvc_core::FieldError {
-        field: field.into(),
-        message: message.into(),
-    });
 }
 
 #[cfg(test)]
