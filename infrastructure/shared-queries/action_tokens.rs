@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::ActionTokenRepository;
-use usvc_core::{ActionPurpose, ActionToken, CoreError, SessionId, TenantId, UserId};
+use usvc_core::{ActionPurpose, ActionToken, AuditEntry, CoreError, SessionId, TenantId, UserId};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
 use crate::schema::{action_tokens, credentials, sessions, users};
@@ -143,7 +144,9 @@ impl ActionTokenRepository for Store {
         hash: String,
         password_hash: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<Option<Vec<SessionId>>, CoreError> {
+        let audit = audit.clone();
         let revoked = self
             .run(move |conn| {
                 Box::pin(async move {
@@ -196,6 +199,7 @@ impl ActionTokenRepository for Store {
                         ))
                         .execute(conn)
                         .await?;
+                        audit::append(conn, &audit).await?;
                         Ok::<_, diesel::result::Error>(Some(live))
                     })
                     .await
@@ -214,7 +218,9 @@ impl ActionTokenRepository for Store {
         &self,
         hash: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<bool, CoreError> {
+        let audit = audit.clone();
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
@@ -233,6 +239,9 @@ impl ActionTokenRepository for Store {
                     .set((users::email_verified.eq(true), users::updated_at.eq(now)))
                     .execute(conn)
                     .await?;
+                    if verified == 1 {
+                        audit::append(conn, &audit).await?;
+                    }
                     Ok::<_, diesel::result::Error>(verified == 1)
                 })
                 .await

@@ -7,8 +7,9 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::LoginThrottle;
-use usvc_core::{CoreError, TenantId};
+use usvc_core::{AuditEntry, CoreError, TenantId};
 
+use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
 use crate::schema::{login_failure_days, login_failures};
@@ -45,8 +46,10 @@ impl LoginThrottle for Store {
         email: String,
         now: DateTime<Utc>,
         lock: fn(u32, DateTime<Utc>) -> Option<DateTime<Utc>>,
+        audit: &AuditEntry,
     ) -> Result<u32, CoreError> {
         let tenant = DbId::from(tenant.as_uuid());
+        let audit = audit.clone();
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
@@ -88,6 +91,7 @@ impl LoginThrottle for Store {
                     .set(login_failures::locked_until.eq(lock(count, now)))
                     .execute(conn)
                     .await?;
+                    audit::append(conn, &audit).await?;
                     Ok::<_, diesel::result::Error>(count)
                 })
                 .await

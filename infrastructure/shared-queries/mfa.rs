@@ -6,9 +6,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::MfaRepository;
-use usvc_core::{ChallengePurpose, CoreError, MfaChallenge, TenantId, TotpCredential, UserId};
+use usvc_core::{
+    AuditEntry, ChallengePurpose, CoreError, MfaChallenge, TenantId, TotpCredential, UserId,
+};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
 use crate::schema::{mfa_challenges, recovery_codes, totp_credentials, users};
@@ -161,8 +164,10 @@ impl MfaRepository for Store {
         step: i64,
         recovery_hashes: Vec<String>,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<(), CoreError> {
         let (tenant, user) = ids(tenant, user);
+        let audit = audit.clone();
         let confirmed = self
             .run(move |conn| {
                 Box::pin(async move {
@@ -200,6 +205,7 @@ impl MfaRepository for Store {
                             .set((users::mfa_enabled.eq(true), users::updated_at.eq(now)))
                             .execute(conn)
                             .await?;
+                        audit::append(conn, &audit).await?;
                         Ok::<_, diesel::result::Error>(true)
                     })
                     .await
@@ -279,8 +285,10 @@ impl MfaRepository for Store {
         tenant: TenantId,
         user: UserId,
         hashes: Vec<String>,
+        audit: &AuditEntry,
     ) -> Result<(), CoreError> {
         let (tenant, user) = ids(tenant, user);
+        let audit = audit.clone();
         let replaced = self
             .run(move |conn| {
                 Box::pin(async move {
@@ -309,6 +317,7 @@ impl MfaRepository for Store {
                                 .execute(conn)
                                 .await?;
                         }
+                        audit::append(conn, &audit).await?;
                         Ok::<_, diesel::result::Error>(true)
                     })
                     .await
@@ -345,8 +354,14 @@ impl MfaRepository for Store {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    async fn disable(&self, tenant: TenantId, user: UserId) -> Result<bool, CoreError> {
+    async fn disable(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError> {
         let (tenant, user) = ids(tenant, user);
+        let audit = audit.clone();
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
@@ -367,6 +382,7 @@ impl MfaRepository for Store {
                         .set(users::mfa_enabled.eq(false))
                         .execute(conn)
                         .await?;
+                    audit::append(conn, &audit).await?;
                     Ok::<_, diesel::result::Error>(true)
                 })
                 .await

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::RoleRepository;
-use usvc_core::{Action, CoreError, Role, RoleId, TenantId};
+use usvc_core::{Action, AuditEntry, CoreError, Role, RoleId, TenantId};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::backend::{has_role, DbId};
 use crate::errors;
 use crate::schema::{roles, users};
@@ -65,16 +66,20 @@ impl RoleRow {
 
 #[async_trait]
 impl RoleRepository for Store {
-    async fn create(&self, role: &Role) -> Result<(), CoreError> {
+    async fn create(&self, role: &Role, audit: &AuditEntry) -> Result<(), CoreError> {
         let row = RoleRow::from_role(role);
+        let audit = audit.clone();
         self.run(move |conn| {
             Box::pin(async move {
-                diesel::insert_into(roles::table)
-                    .values(&row)
-                    .execute(conn)
-                    .await
-                    .map_err(|e| errors::conflict(e, "a role with this name already exists"))?;
-                Ok(())
+                conn.transaction(async move |conn| {
+                    diesel::insert_into(roles::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    audit::append(conn, &audit).await
+                })
+                .await
+                .map_err(|e| errors::conflict(e, "a role with this name already exists"))
             })
         })
         .await
@@ -117,23 +122,31 @@ impl RoleRepository for Store {
         .await
     }
 
-    async fn update(&self, role: &Role) -> Result<(), CoreError> {
+    async fn update(&self, role: &Role, audit: &AuditEntry) -> Result<(), CoreError> {
         let row = RoleRow::from_role(role);
+        let audit = audit.clone();
         let updated = self
             .run(move |conn| {
                 Box::pin(async move {
-                    diesel::update(
-                        roles::table
-                            .filter(roles::tenant_id.eq(row.tenant_id))
-                            .filter(roles::id.eq(row.id)),
-                    )
-                    .set((
-                        roles::name.eq(&row.name),
-                        roles::description.eq(&row.description),
-                        roles::permissions.eq(&row.permissions),
-                        roles::updated_at.eq(row.updated_at),
-                    ))
-                    .execute(conn)
+                    conn.transaction(async move |conn| {
+                        let updated = diesel::update(
+                            roles::table
+                                .filter(roles::tenant_id.eq(row.tenant_id))
+                                .filter(roles::id.eq(row.id)),
+                        )
+                        .set((
+                            roles::name.eq(&row.name),
+                            roles::description.eq(&row.description),
+                            roles::permissions.eq(&row.permissions),
+                            roles::updated_at.eq(row.updated_at),
+                        ))
+                        .execute(conn)
+                        .await?;
+                        if updated > 0 {
+                            audit::append(conn, &audit).await?;
+                        }
+                        Ok::<_, diesel::result::Error>(updated)
+                    })
                     .await
                     .map_err(|e| errors::conflict(e, "a role with this name already exists"))
                 })
@@ -145,8 +158,14 @@ impl RoleRepository for Store {
         Ok(())
     }
 
-    async fn delete(&self, tenant: TenantId, id: RoleId) -> Result<(), CoreError> {
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        id: RoleId,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError> {
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        let audit = audit.clone();
         let outcome: Result<(), CoreError> = self
             .run(move |conn| {
                 Box::pin(async move {
@@ -176,6 +195,7 @@ impl RoleRepository for Store {
                         diesel::delete(roles::table.filter(roles::id.eq(id)))
                             .execute(conn)
                             .await?;
+                        audit::append(conn, &audit).await?;
                         Ok::<_, diesel::result::Error>(Ok(()))
                     })
                     .await

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::SessionRepository;
-use usvc_core::{CoreError, RefreshOutcome, Session, SessionId, TenantId, UserId};
+use usvc_core::{AuditEntry, CoreError, RefreshOutcome, Session, SessionId, TenantId, UserId};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
 use crate::schema::{refresh_tokens, sessions};
@@ -211,22 +212,31 @@ impl SessionRepository for Store {
         id: SessionId,
         reason: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<bool, CoreError> {
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        let audit = audit.clone();
         let revoked = self
             .run(move |conn| {
                 Box::pin(async move {
-                    diesel::update(
-                        sessions::table
-                            .filter(sessions::tenant_id.eq(tenant))
-                            .filter(sessions::id.eq(id))
-                            .filter(sessions::revoked_at.is_null()),
-                    )
-                    .set((
-                        sessions::revoked_at.eq(Some(now)),
-                        sessions::revoked_reason.eq(Some(reason)),
-                    ))
-                    .execute(conn)
+                    conn.transaction(async move |conn| {
+                        let revoked = diesel::update(
+                            sessions::table
+                                .filter(sessions::tenant_id.eq(tenant))
+                                .filter(sessions::id.eq(id))
+                                .filter(sessions::revoked_at.is_null()),
+                        )
+                        .set((
+                            sessions::revoked_at.eq(Some(now)),
+                            sessions::revoked_reason.eq(Some(reason)),
+                        ))
+                        .execute(conn)
+                        .await?;
+                        if revoked > 0 {
+                            audit::append(conn, &audit).await?;
+                        }
+                        Ok::<_, diesel::result::Error>(revoked)
+                    })
                     .await
                     .map_err(errors::query)
                 })
@@ -268,33 +278,41 @@ impl SessionRepository for Store {
         except: Option<SessionId>,
         reason: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<Vec<SessionId>, CoreError> {
         let (tenant, user) = (DbId::from(tenant.as_uuid()), DbId::from(user.as_uuid()));
         let except = except.map(|id| DbId::from(id.as_uuid()));
+        let audit = audit.clone();
         self.run(move |conn| {
             Box::pin(async move {
-                let mut target = diesel::update(sessions::table)
-                    .filter(sessions::tenant_id.eq(tenant))
-                    .filter(sessions::user_id.eq(user))
-                    .filter(sessions::revoked_at.is_null())
-                    .into_boxed();
-                if let Some(except) = except {
-                    target = target.filter(sessions::id.ne(except));
-                }
-                target
-                    .set((
-                        sessions::revoked_at.eq(Some(now)),
-                        sessions::revoked_reason.eq(Some(reason)),
-                    ))
-                    .returning(sessions::id)
-                    .get_results::<DbId>(conn)
-                    .await
-                    .map(|ids| {
+                conn.transaction(async move |conn| {
+                    let mut target = diesel::update(sessions::table)
+                        .filter(sessions::tenant_id.eq(tenant))
+                        .filter(sessions::user_id.eq(user))
+                        .filter(sessions::revoked_at.is_null())
+                        .into_boxed();
+                    if let Some(except) = except {
+                        target = target.filter(sessions::id.ne(except));
+                    }
+                    let ids = target
+                        .set((
+                            sessions::revoked_at.eq(Some(now)),
+                            sessions::revoked_reason.eq(Some(reason)),
+                        ))
+                        .returning(sessions::id)
+                        .get_results::<DbId>(conn)
+                        .await?;
+                    if !ids.is_empty() {
+                        audit::append(conn, &audit).await?;
+                    }
+                    Ok::<_, diesel::result::Error>(
                         ids.into_iter()
                             .map(|id| SessionId::from_uuid(Uuid::from(id)))
-                            .collect()
-                    })
-                    .map_err(errors::query)
+                            .collect(),
+                    )
+                })
+                .await
+                .map_err(errors::query)
             })
         })
         .await

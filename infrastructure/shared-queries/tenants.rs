@@ -4,13 +4,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::TenantRepository;
 use usvc_core::{
-    CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantSettings, TenantStatus,
+    AuditEntry, CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantSettings, TenantStatus,
 };
 use uuid::Uuid;
 
+use crate::audit;
 use crate::backend::{Backend, DbId};
 use crate::errors;
 use crate::schema::tenants;
@@ -81,16 +82,20 @@ impl Store {
 
 #[async_trait]
 impl TenantRepository for Store {
-    async fn create(&self, tenant: &Tenant) -> Result<(), CoreError> {
+    async fn create(&self, tenant: &Tenant, audit: &AuditEntry) -> Result<(), CoreError> {
         let row = TenantRow::from_tenant(tenant);
+        let audit = audit.clone();
         self.run(move |conn| {
             Box::pin(async move {
-                diesel::insert_into(tenants::table)
-                    .values(&row)
-                    .execute(conn)
-                    .await
-                    .map_err(|e| errors::conflict(e, "a tenant with this slug already exists"))?;
-                Ok(())
+                conn.transaction(async move |conn| {
+                    diesel::insert_into(tenants::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    audit::append(conn, &audit).await
+                })
+                .await
+                .map_err(|e| errors::conflict(e, "a tenant with this slug already exists"))
             })
         })
         .await
@@ -113,18 +118,27 @@ impl TenantRepository for Store {
         id: TenantId,
         settings: TenantSettings,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<Option<Tenant>, CoreError> {
         let db_id = DbId::from(id.as_uuid());
         let json = serde_json::to_value(settings)
             .map_err(|e| CoreError::Internal(format!("tenant settings: {e}")))?;
+        let audit = audit.clone();
         let updated = self
             .run(move |conn| {
                 Box::pin(async move {
-                    diesel::update(tenants::table.filter(tenants::id.eq(db_id)))
-                        .set((tenants::settings.eq(json), tenants::updated_at.eq(now)))
-                        .execute(conn)
-                        .await
-                        .map_err(errors::query)
+                    conn.transaction(async move |conn| {
+                        let updated = diesel::update(tenants::table.filter(tenants::id.eq(db_id)))
+                            .set((tenants::settings.eq(json), tenants::updated_at.eq(now)))
+                            .execute(conn)
+                            .await?;
+                        if updated > 0 {
+                            audit::append(conn, &audit).await?;
+                        }
+                        Ok::<_, diesel::result::Error>(updated)
+                    })
+                    .await
+                    .map_err(errors::query)
                 })
             })
             .await?;

@@ -7,10 +7,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::{UpdateOutcome, UserRepository};
 use usvc_core::{
-    CoreError, Email, Page, PageRequest, SessionId, TenantId, User, UserFilter, UserId, UserStatus,
+    AuditEntry, CoreError, Email, Page, PageRequest, SessionId, TenantId, User, UserFilter, UserId,
+    UserStatus,
 };
 use uuid::Uuid;
 
+use crate::audit;
 use crate::backend::{has_role, insert_users, lock_tenant, DbId};
 use crate::errors;
 use crate::schema::{
@@ -177,8 +179,14 @@ pub(crate) struct CredentialRow {
 
 #[async_trait]
 impl UserRepository for Store {
-    async fn create(&self, user: &User, password_hash: Option<String>) -> Result<(), CoreError> {
+    async fn create(
+        &self,
+        user: &User,
+        password_hash: Option<String>,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError> {
         let row = UserRow::from_user(user);
+        let audit = audit.clone();
         let credential = password_hash.map(|password_hash| CredentialRow {
             user_id: DbId::from(user.id.as_uuid()),
             password_hash,
@@ -197,7 +205,7 @@ impl UserRepository for Store {
                             .execute(conn)
                             .await?;
                     }
-                    Ok::<_, diesel::result::Error>(())
+                    audit::append(conn, &audit).await
                 })
                 .await
                 .map_err(|e| errors::conflict(e, "a user with this email already exists"))
@@ -258,8 +266,10 @@ impl UserRepository for Store {
         id: UserId,
         hash: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<(), CoreError> {
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        let audit = audit.clone();
         let found = self
             .run(move |conn| {
                 Box::pin(async move {
@@ -288,6 +298,7 @@ impl UserRepository for Store {
                             ))
                             .execute(conn)
                             .await?;
+                        audit::append(conn, &audit).await?;
                         Ok::<_, diesel::result::Error>(true)
                     })
                     .await
@@ -307,18 +318,27 @@ impl UserRepository for Store {
         tenant: TenantId,
         id: UserId,
         at: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<(), CoreError> {
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        let audit = audit.clone();
         let updated = self
             .run(move |conn| {
                 Box::pin(async move {
-                    diesel::update(
-                        users::table
-                            .filter(users::tenant_id.eq(tenant))
-                            .filter(users::id.eq(id)),
-                    )
-                    .set(users::last_login_at.eq(Some(at)))
-                    .execute(conn)
+                    conn.transaction(async move |conn| {
+                        let updated = diesel::update(
+                            users::table
+                                .filter(users::tenant_id.eq(tenant))
+                                .filter(users::id.eq(id)),
+                        )
+                        .set(users::last_login_at.eq(Some(at)))
+                        .execute(conn)
+                        .await?;
+                        if updated > 0 {
+                            audit::append(conn, &audit).await?;
+                        }
+                        Ok::<_, diesel::result::Error>(updated)
+                    })
                     .await
                     .map_err(errors::query)
                 })
@@ -353,7 +373,9 @@ impl UserRepository for Store {
         user: &User,
         expected_updated_at: DateTime<Utc>,
         keep_an_owner: bool,
+        audit: &AuditEntry,
     ) -> Result<UpdateOutcome, CoreError> {
+        let audit = audit.clone();
         let (tenant, id) = (
             DbId::from(user.tenant_id.as_uuid()),
             DbId::from(user.id.as_uuid()),
@@ -383,6 +405,7 @@ impl UserRepository for Store {
                             if keep_an_owner && active_owners(conn, tenant).await? == 0 {
                                 return Err(diesel::result::Error::RollbackTransaction);
                             }
+                            audit::append(conn, &audit).await?;
                             Ok(UpdateOutcome::Updated)
                         })
                         .await)
@@ -510,7 +533,12 @@ impl UserRepository for Store {
         .await
     }
 
-    async fn create_many(&self, users: Vec<(User, Option<String>)>) -> Result<(), CoreError> {
+    async fn create_many(
+        &self,
+        users: Vec<(User, Option<String>)>,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError> {
+        let audit = audit.clone();
         let mut user_rows = Vec::with_capacity(users.len());
         let mut credential_rows = Vec::new();
         for (user, hash) in &users {
@@ -527,7 +555,7 @@ impl UserRepository for Store {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     insert_users(conn, &user_rows, &credential_rows).await?;
-                    Ok::<_, diesel::result::Error>(())
+                    audit::append(conn, &audit).await
                 })
                 .await
                 .map_err(|e| errors::conflict(e, "a user with one of these emails already exists"))
@@ -542,7 +570,9 @@ impl UserRepository for Store {
         id: UserId,
         now: DateTime<Utc>,
         keep_an_owner: bool,
+        audit: &AuditEntry,
     ) -> Result<Vec<SessionId>, CoreError> {
+        let audit = audit.clone();
         let (tenant, id_db) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
         // A placeholder that frees the address for reuse and can never be logged in with.
         let placeholder = format!("erased-{id}@erased.invalid");
@@ -622,6 +652,7 @@ impl UserRepository for Store {
                             ))
                             .execute(conn)
                             .await?;
+                            audit::append(conn, &audit).await?;
                             Ok::<_, diesel::result::Error>(Some(live))
                         })
                         .await)

@@ -9,6 +9,7 @@
 
 pub mod action_token;
 pub mod analytics;
+pub mod audit;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -25,6 +26,10 @@ pub mod user;
 
 pub use action_token::{ActionPurpose, ActionToken};
 pub use analytics::{DayCount, UserStats};
+pub use audit::{
+    chain_hash, Actor, AuditEntry, AuditFilter, AuditId, AuditRecord, ChainHead, ChainReport,
+    Origin, Outcome,
+};
 pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
 pub use ids::{ExecutionId, ProjectId, RoleId, SessionId, TenantId, UserId, WorkflowId};

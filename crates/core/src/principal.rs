@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CoreError, SessionId, TenantId, UserId};
+use crate::{CoreError, Origin, SessionId, TenantId, UserId};
 
 /// An authenticated caller, as the HTTP adapter reconstructs it from a verified token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +18,9 @@ pub struct Principal {
     pub session: SessionId,
     /// Tenant-level role names held at token issue time.
     pub roles: Vec<String>,
+    /// Where the request came from, for the audit trail.
+    #[serde(default)]
+    pub origin: Origin,
 }
 
 /// A permission in `resource:verb` form (`projects:write`), checked by the `Authorizer`.

@@ -12,6 +12,7 @@ fn benches(c: &mut Criterion) {
         tenant: TenantId::new(),
         session: SessionId::new(),
         roles: vec!["viewer".into(), "member".into()],
+        origin: usvc_core::Origin::default(),
     };
     let resource = ResourceRef::one("project", "p-1");
     let mut group = c.benchmark_group("authorizer");

@@ -3,17 +3,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::actions as audit;
 use crate::events::{self, emit};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    AccessClaims, ActionTokenRepository, Cache, Clock, EventPublisher, LoginThrottle,
+    AccessClaims, ActionTokenRepository, AuditLog, Cache, Clock, EventPublisher, LoginThrottle,
     MfaRepository, Notifier, OpaqueTokens, PasswordHasher, SecretBox, SessionRepository,
     TenantRepository, TokenRequest, TokenService, TotpService, UserRepository,
 };
 use usvc_core::{
-    ChallengePurpose, CoreError, Email, Password, Principal, RefreshOutcome, Session, SessionId,
-    Slug, Tenant, TenantStatus, User, UserId, UserStatus,
+    Actor, AuditEntry, ChallengePurpose, CoreError, Email, Origin, Outcome, Password, Principal,
+    RefreshOutcome, ResourceRef, Session, SessionId, Slug, Tenant, TenantStatus, User, UserId,
+    UserStatus,
 };
 
 /// Service-wide session defaults; each tenant's settings may override them.
@@ -22,15 +24,6 @@ pub struct SessionPolicy {
     /// A session ends this long after its last refresh (`SESSION_TTL`), unless the tenant
     /// sets its own idle lifetime. The absolute lifetime is always the tenant's.
     pub idle: Duration,
-}
-
-/// Where a login comes from, kept on the session (`GET /auth/sessions` shows it).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientInfo {
-    /// Client address.
-    pub ip: Option<String>,
-    /// Client software.
-    pub user_agent: Option<String>,
 }
 
 /// What a successful login or refresh hands the client.
@@ -113,6 +106,7 @@ pub struct AuthService {
     secrets: Arc<dyn SecretBox>,
     action_tokens: Arc<dyn ActionTokenRepository>,
     notifier: Arc<dyn Notifier>,
+    audit: Arc<dyn AuditLog>,
     links: String,
     policy: SessionPolicy,
 }
@@ -153,6 +147,8 @@ pub struct AuthPorts {
     pub action_tokens: Arc<dyn ActionTokenRepository>,
     /// Sends that mail.
     pub notifier: Arc<dyn Notifier>,
+    /// The audit trail, for attempts that change nothing else (refused reuse, lockouts).
+    pub audit: Arc<dyn AuditLog>,
     /// The service's public base URL (`PUBLIC_URL`), for links in mail.
     pub links: String,
 }
@@ -184,6 +180,7 @@ impl AuthService {
             secrets: ports.secrets,
             action_tokens: ports.action_tokens,
             notifier: ports.notifier,
+            audit: ports.audit,
             links: ports.links,
             policy,
         }
@@ -199,7 +196,7 @@ impl AuthService {
         tenant: &str,
         email: &str,
         password: &Password,
-        client: ClientInfo,
+        client: Origin,
     ) -> Result<LoginOutcome, CoreError> {
         // Microseconds: what both stores keep, so a stored time reads back equal.
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
@@ -217,7 +214,8 @@ impl AuthService {
         let name = email.normalized();
         self.refuse_if_locked(tenant.id, &name, now).await?;
         let Some((user, check)) = self.check_password(tenant.id, &email, password).await? else {
-            self.count_failure(&tenant, name, now).await?;
+            self.count_failure(&tenant, name, Actor::Anonymous, &client, now)
+                .await?;
             return Err(invalid_credentials());
         };
         self.throttle.reset(tenant.id, name).await?;
@@ -225,7 +223,7 @@ impl AuthService {
             return Err(CoreError::Forbidden("this account is not active".into()));
         }
         if check.needs_rehash {
-            self.upgrade_hash(&user, password, now).await;
+            self.upgrade_hash(&user, password, &client, now).await;
         }
         if user.mfa_enabled {
             return self
@@ -263,21 +261,31 @@ impl AuthService {
         Ok(())
     }
 
-    /// Counts a failed password or code against the account name; past the free failures
-    /// the name is locked and `auth.locked_out` announced.
+    /// Counts a failed password or code against the account name (and audits it); past the
+    /// free failures the name is locked, and that is audited and announced as
+    /// `auth.locked_out`.
     async fn count_failure(
         &self,
         tenant: &Tenant,
         name: String,
+        actor: Actor,
+        origin: &Origin,
         now: DateTime<Utc>,
     ) -> Result<(), CoreError> {
+        let failed = AuditEntry::system(tenant.id, audit::LOGIN_FAILED, now)
+            .from(actor, origin)
+            .outcome(Outcome::Failure)
+            .details(json!({ "email": name }));
         let failures = self
             .throttle
-            .record_failure(tenant.id, name, now, lockout)
+            .record_failure(tenant.id, name, now, lockout, &failed)
             .await?;
         if failures > FREE_FAILURES {
             tracing::warn!(tenant = %tenant.id, failures, "login locked after repeated failures");
             let payload = json!({ "failures": failures, "locked_until": lockout(failures, now) });
+            let mut locked = failed.details(payload.clone());
+            locked.action = audit::LOCKED_OUT.to_owned();
+            self.audit.append(locked).await?;
             emit(
                 &self.events,
                 tenant.id,
@@ -296,13 +304,21 @@ impl AuthService {
         &self,
         tenant: &Tenant,
         user: &User,
-        client: ClientInfo,
+        client: Origin,
         method: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, CoreError> {
-        let pair = self.open_session(tenant, user, client, now).await?;
+        let pair = self.open_session(tenant, user, client.clone(), now).await?;
+        let actor = Actor::User {
+            id: user.id,
+            session: Some(pair.session_id),
+        };
+        let entry = AuditEntry::system(user.tenant_id, audit::LOGIN, now)
+            .from(actor, &client)
+            .on(ResourceRef::one("user", user.id))
+            .details(json!({ "method": method }));
         self.users
-            .record_login(user.tenant_id, user.id, now)
+            .record_login(user.tenant_id, user.id, now, &entry)
             .await?;
         // `last_login_at` changed: every replica re-reads the profile.
         self.profiles.invalidate(&user.id).await?;
@@ -339,11 +355,24 @@ impl AuthService {
 
     /// Re-hashes a proven password at the current parameters; a failure only costs the
     /// upgrade, never the login.
-    async fn upgrade_hash(&self, user: &User, password: &Password, now: DateTime<Utc>) {
+    async fn upgrade_hash(
+        &self,
+        user: &User,
+        password: &Password,
+        origin: &Origin,
+        now: DateTime<Utc>,
+    ) {
+        let actor = Actor::User {
+            id: user.id,
+            session: None,
+        };
+        let entry = AuditEntry::system(user.tenant_id, audit::PASSWORD_REHASHED, now)
+            .from(actor, origin)
+            .on(ResourceRef::one("user", user.id));
         let upgraded = match self.hasher.hash(password).await {
             Ok(hash) => {
                 self.users
-                    .set_password_hash(user.tenant_id, user.id, hash, now)
+                    .set_password_hash(user.tenant_id, user.id, hash, now, &entry)
                     .await
             }
             Err(e) => Err(e),
@@ -358,7 +387,7 @@ impl AuthService {
         &self,
         tenant: &Tenant,
         user: &User,
-        client: ClientInfo,
+        client: Origin,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(now, 6);
@@ -408,7 +437,11 @@ impl AuthService {
 
     /// Trades a refresh token for a new pair. The presented token is spent; presenting a spent
     /// one revokes the whole session (RFC 9700 reuse detection).
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, CoreError> {
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        origin: &Origin,
+    ) -> Result<TokenPair, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let presented = self.opaque.hash(refresh_token);
         let next = self.opaque.generate()?;
@@ -425,12 +458,16 @@ impl AuthService {
                     .await?
                     .filter(|u| u.status == UserStatus::Active);
                 let Some(user) = user else {
+                    let entry = AuditEntry::system(session.tenant_id, audit::SESSION_REVOKED, now)
+                        .on(ResourceRef::one("session", session.id))
+                        .details(json!({ "reason": "account_inactive" }));
                     self.sessions
                         .revoke(
                             session.tenant_id,
                             session.id,
                             "account_inactive".into(),
                             now,
+                            &entry,
                         )
                         .await?;
                     self.forget_session(session.id).await?;
@@ -443,6 +480,15 @@ impl AuthService {
             RefreshOutcome::Reused(session) => {
                 tracing::warn!(session = %session.id, "refresh token reuse; session revoked");
                 self.forget_session(session.id).await?;
+                let actor = Actor::User {
+                    id: session.user_id,
+                    session: Some(session.id),
+                };
+                let entry = AuditEntry::system(session.tenant_id, audit::REFRESH_REUSED, now)
+                    .from(actor, origin)
+                    .on(ResourceRef::one("session", session.id))
+                    .outcome(Outcome::Failure);
+                self.audit.append(entry).await?;
                 let payload = json!({ "user_id": session.user_id, "session_id": session.id });
                 emit(
                     &self.events,
@@ -467,8 +513,16 @@ impl AuthService {
     /// on every other replica as soon as the invalidation reaches it.
     pub async fn logout(&self, principal: &Principal) -> Result<(), CoreError> {
         let now = self.clock.now();
+        let entry = AuditEntry::by(principal, audit::LOGOUT, now)
+            .on(ResourceRef::one("session", principal.session));
         self.sessions
-            .revoke(principal.tenant, principal.session, "logout".into(), now)
+            .revoke(
+                principal.tenant,
+                principal.session,
+                "logout".into(),
+                now,
+                &entry,
+            )
             .await?;
         self.forget_session(principal.session).await?;
         self.revoked(principal, principal.session, "logout", now)
@@ -544,8 +598,11 @@ impl AuthService {
             return Err(CoreError::NotFound("session".into()));
         }
         let now = self.clock.now();
+        let entry = AuditEntry::by(principal, audit::SESSION_REVOKED, now)
+            .on(ResourceRef::one("session", id))
+            .details(json!({ "reason": "revoked_by_user" }));
         self.sessions
-            .revoke(principal.tenant, id, "revoked_by_user".into(), now)
+            .revoke(principal.tenant, id, "revoked_by_user".into(), now, &entry)
             .await?;
         self.forget_session(id).await?;
         self.revoked(principal, id, "revoked_by_user", now).await;
@@ -555,6 +612,8 @@ impl AuthService {
     /// Ends every session of the caller, the current one included.
     pub async fn logout_all(&self, principal: &Principal) -> Result<(), CoreError> {
         let now = self.clock.now();
+        let entry = AuditEntry::by(principal, audit::LOGOUT_ALL, now)
+            .on(ResourceRef::one("user", principal.user));
         let revoked = self
             .sessions
             .revoke_all(
@@ -563,6 +622,7 @@ impl AuthService {
                 None,
                 "logout_all".into(),
                 now,
+                &entry,
             )
             .await?;
         for id in revoked {
@@ -591,8 +651,16 @@ impl AuthService {
             .await?
             .is_none()
         {
-            self.throttle
-                .record_failure(user.tenant_id, name, now, lockout)
+            let tenant = self
+                .tenants
+                .get(user.tenant_id)
+                .await?
+                .ok_or_else(|| CoreError::NotFound("tenant".into()))?;
+            let actor = Actor::User {
+                id: principal.user,
+                session: Some(principal.session),
+            };
+            self.count_failure(&tenant, name, actor, &principal.origin, now)
                 .await?;
             return Err(CoreError::invalid(
                 "current_password",
@@ -601,9 +669,14 @@ impl AuthService {
         }
         self.throttle.reset(user.tenant_id, name).await?;
         let hash = self.hasher.hash(new).await?;
+        let entry = AuditEntry::by(principal, audit::PASSWORD_CHANGED, now)
+            .on(ResourceRef::one("user", user.id));
         self.users
-            .set_password_hash(user.tenant_id, user.id, hash, now)
+            .set_password_hash(user.tenant_id, user.id, hash, now, &entry)
             .await?;
+        let entry = AuditEntry::by(principal, audit::SESSION_REVOKED, now)
+            .on(ResourceRef::one("user", user.id))
+            .details(json!({ "reason": "password_change" }));
         let revoked = self
             .sessions
             .revoke_all(
@@ -612,6 +685,7 @@ impl AuthService {
                 Some(principal.session),
                 "password_change".into(),
                 now,
+                &entry,
             )
             .await?;
         for id in revoked {
@@ -704,6 +778,7 @@ impl AuthService {
             tenant: claims.tid,
             session: claims.sid,
             roles: Vec::new(),
+            origin: usvc_core::Origin::default(),
         };
         // Roles and status come from the cached profile, not the token: a role change, a
         // disable or a delete takes effect on the next request, not at the token's `exp`.

@@ -184,6 +184,7 @@ mod tests {
             tenant: usvc_core::TenantId::new(),
             session: usvc_core::SessionId::new(),
             roles: roles(&["viewer"]),
+            origin: usvc_core::Origin::default(),
         };
         let outcome = RoleAuthorizer
             .authorize(&principal, &USERS_WRITE, &ResourceRef::any("user"))
@@ -198,123 +199,5 @@ mod tests {
             .check(&principal, &USERS_READ, &ResourceRef::any("user"))
             .await;
         assert_eq!(decision, Ok(Decision::allow("granted by role viewer")));
-    }
-}
-
-/// The `Authorizer` of a running service: the built-in roles, then the tenant's custom roles
-/// (loaded once per tenant into the `permissions` cache, which every role change invalidates on
-/// every replica, so a new definition applies at the next request).
-pub struct TenantAuthorizer {
-    roles: std::sync::Arc<dyn usvc_core::ports::RoleRepository>,
-    definitions:
-        std::sync::Arc<dyn usvc_core::ports::Cache<usvc_core::TenantId, Vec<usvc_core::Role>>>,
-}
-
-impl TenantAuthorizer {
-    /// An authorizer over the role store and the definitions cache.
-    pub fn new(
-        roles: std::sync::Arc<dyn usvc_core::ports::RoleRepository>,
-        definitions: std::sync::Arc<
-            dyn usvc_core::ports::Cache<usvc_core::TenantId, Vec<usvc_core::Role>>,
-        >,
-    ) -> Self {
-        Self { roles, definitions }
-    }
-}
-
-#[async_trait]
-impl Authorizer for TenantAuthorizer {
-    async fn check(
-        &self,
-        principal: &Principal,
-        action: &Action,
-        resource: &ResourceRef,
-    ) -> Result<Decision, CoreError> {
-        let built_in = decide(&principal.roles, action);
-        let custom_held = principal
-            .roles
-            .iter()
-            .any(|r| !usvc_core::BUILT_IN_ROLES.contains(&r.as_str()));
-        if built_in.allowed || !custom_held {
-            return Ok(built_in);
-        }
-        let (roles, tenant) = (self.roles.clone(), principal.tenant);
-        let definitions = self
-            .definitions
-            .get_or_load(tenant, Box::pin(async move { roles.list(tenant).await }))
-            .await?;
-        let granted = definitions.iter().find(|role| {
-            role.tenant_id == principal.tenant
-                && principal.roles.contains(&role.name)
-                && role.permissions.contains(action)
-        });
-        let _ = resource;
-        Ok(match granted {
-            Some(role) => Decision::allow(format!("granted by role {}", role.name)),
-            None => built_in,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tenant_authorizer_tests {
-    use std::sync::Arc;
-
-    use usvc_core::ports::{Authorizer, MockRoleRepository};
-    use usvc_core::{
-        permissions, Principal, ResourceRef, Role, RoleId, SessionId, TenantId, UserId,
-    };
-
-    use super::TenantAuthorizer;
-
-    #[tokio::test]
-    async fn custom_roles_are_loaded_once_per_tenant_and_reloaded_after_a_change() {
-        let tenant = TenantId::new();
-        let now = chrono::Utc::now();
-        let auditor = Role {
-            id: RoleId::new(),
-            tenant_id: tenant,
-            name: "auditor".into(),
-            description: String::new(),
-            permissions: vec![permissions::AUDIT_READ],
-            created_at: now,
-            updated_at: now,
-        };
-        let mut roles = MockRoleRepository::new();
-        roles
-            .expect_list()
-            .times(2)
-            .returning(move |_| Ok(vec![auditor.clone()]));
-        let bus: Arc<dyn usvc_core::ports::Invalidation> =
-            Arc::new(usvc_cache::LocalInvalidation::new());
-        let cache = usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PERMISSIONS, bus);
-        let authorizer = TenantAuthorizer::new(Arc::new(roles), cache.clone());
-        let principal = Principal {
-            user: UserId::new(),
-            tenant,
-            session: SessionId::new(),
-            roles: vec!["auditor".into()],
-        };
-        let audit = ResourceRef::any("audit");
-        for _ in 0..3 {
-            let d = authorizer
-                .check(&principal, &permissions::AUDIT_READ, &audit)
-                .await
-                .expect("decision");
-            assert_eq!(d.reason, "granted by role auditor");
-        }
-        let denied = authorizer
-            .check(&principal, &permissions::USERS_WRITE, &audit)
-            .await
-            .expect("decision");
-        assert!(!denied.allowed);
-        usvc_core::ports::Cache::invalidate(cache.as_ref(), &tenant)
-            .await
-            .expect("invalidate");
-        let again = authorizer
-            .check(&principal, &permissions::AUDIT_READ, &audit)
-            .await
-            .expect("decision");
-        assert!(again.allowed, "reloaded after the role change");
     }
 }

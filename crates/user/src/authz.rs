@@ -127,6 +127,7 @@ impl UserService {
                         tenant: user.tenant_id,
                         session: principal.session,
                         roles: user.roles,
+                        origin: principal.origin.clone(),
                     }
                 }
             };

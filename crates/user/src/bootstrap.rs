@@ -2,8 +2,14 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use serde_json::json;
 use usvc_core::ports::{Clock, OpaqueTokens, PasswordHasher, TenantRepository, UserRepository};
-use usvc_core::{CoreError, Email, NewTenant, Password, Slug, User};
+use usvc_core::{
+    AuditEntry, CoreError, Email, NewTenant, Password, ResourceRef, Slug, Tenant, User,
+};
+
+use crate::audit::actions as audit;
 
 /// The tenant every installation starts with (logins without `tenant` use it).
 pub const DEFAULT_TENANT: &str = "default";
@@ -46,18 +52,34 @@ pub async fn bootstrap(
     };
     let now = clock.now();
     let tenant = NewTenant::parse(DEFAULT_TENANT, "Default")?.into_tenant(now);
-    match tenants.create(&tenant).await {
+    match tenants.create(&tenant, &created_tenant(&tenant, now)).await {
         Ok(()) => {}
         Err(CoreError::Conflict(_)) => return Ok(Bootstrap::AlreadyDone),
         Err(e) => return Err(e),
     }
     let owner = User::new(tenant.id, email.clone(), vec!["owner".into()], now);
     let hash = hasher.hash(&password).await?;
-    users.create(&owner, Some(hash)).await?;
+    users
+        .create(&owner, Some(hash), &created_user(&owner, now))
+        .await?;
     Ok(Bootstrap::Created {
         email,
         generated_password: generated.then_some(password),
     })
+}
+
+/// The audit row of a tenant made by the service or an operator.
+fn created_tenant(tenant: &Tenant, now: DateTime<Utc>) -> AuditEntry {
+    AuditEntry::system(tenant.id, audit::TENANT_CREATED, now)
+        .on(ResourceRef::one("tenant", tenant.id))
+        .details(json!({ "slug": tenant.slug.as_str() }))
+}
+
+/// The audit row of a user made by the service or an operator.
+fn created_user(user: &User, now: DateTime<Utc>) -> AuditEntry {
+    AuditEntry::system(user.tenant_id, audit::USER_CREATED, now)
+        .on(ResourceRef::one("user", user.id))
+        .details(json!({ "roles": user.roles }))
 }
 
 /// What [`provision`] did.
@@ -102,7 +124,7 @@ pub async fn provision(
         (t, false)
     } else {
         let tenant = NewTenant::parse(slug, slug)?.into_tenant(now);
-        match tenants.create(&tenant).await {
+        match tenants.create(&tenant, &created_tenant(&tenant, now)).await {
             Ok(()) => (tenant, true),
             // Created concurrently: use the winner's.
             Err(CoreError::Conflict(_)) => (
@@ -121,7 +143,9 @@ pub async fn provision(
     };
     let user = User::new(tenant.id, email, vec![role.to_owned()], now);
     let hash = hasher.hash(&password).await?;
-    users.create(&user, Some(hash)).await?;
+    users
+        .create(&user, Some(hash), &created_user(&user, now))
+        .await?;
     Ok(Provisioned {
         tenant_created,
         user,
@@ -162,19 +186,19 @@ mod tests {
         tenants.expect_count().returning(|| Ok(0));
         tenants
             .expect_create()
-            .withf(|t| t.slug.as_str() == "default")
+            .withf(|t, _| t.slug.as_str() == "default")
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         let mut users = MockUserRepository::new();
         users
             .expect_create()
-            .withf(|u, hash| {
+            .withf(|u, hash, _| {
                 u.roles == ["owner"]
                     && u.email.as_str() == "root@example.com"
                     && hash.as_deref() == Some("$hash")
             })
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         let mut hasher = MockPasswordHasher::new();
         hasher
             .expect_hash()
@@ -235,7 +259,7 @@ mod tests {
         racing.expect_count().returning(|| Ok(0));
         racing
             .expect_create()
-            .returning(|_| Err(CoreError::Conflict("slug taken".into())));
+            .returning(|_, _| Err(CoreError::Conflict("slug taken".into())));
         let racing: Arc<dyn TenantRepository> = Arc::new(racing);
         assert_eq!(
             bootstrap(

@@ -6,6 +6,7 @@
 //! detection, logout, sessions, bearer authentication), [`UserService`] (user administration,
 //! profiles, lookup, import, registration) and the built-in [`RoleAuthorizer`].
 
+pub mod audit;
 mod auth;
 pub mod authorization;
 pub mod authz;
@@ -13,17 +14,20 @@ mod bootstrap;
 pub mod events;
 pub mod password_policy;
 pub mod roles;
+mod tenant_authorizer;
 mod tenants;
 mod users;
 
+pub use audit::AuditService;
 pub use auth::mfa::{ConfirmedTotp, MfaSubject, MFA_MAX_ATTEMPTS, RECOVERY_CODES};
 pub use auth::{
-    lockout, AuthPorts, AuthService, ClientInfo, LoginOutcome, SessionPolicy, TokenPair,
-    FREE_FAILURES, MAX_LOCK,
+    lockout, AuthPorts, AuthService, LoginOutcome, SessionPolicy, TokenPair, FREE_FAILURES,
+    MAX_LOCK,
 };
-pub use authorization::{RoleAuthorizer, TenantAuthorizer};
+pub use authorization::RoleAuthorizer;
 pub use bootstrap::{bootstrap, provision, Bootstrap, Provisioned, DEFAULT_TENANT};
 pub use roles::{RoleInput, RoleService, RoleSummary};
+pub use tenant_authorizer::TenantAuthorizer;
 pub use tenants::TenantService;
 pub use users::{
     AdminChanges, ImportOutcome, ImportRow, Lookup, NewUser, ProfileChanges, Registration,

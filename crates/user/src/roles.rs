@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use usvc_core::ports::{Authorizer, Cache, Clock, RoleRepository};
 use usvc_core::{
-    permissions, Action, CoreError, FieldError, Principal, ResourceRef, Role, RoleId, TenantId,
-    BUILT_IN_ROLES,
+    permissions, Action, AuditEntry, CoreError, FieldError, Principal, ResourceRef, Role, RoleId,
+    TenantId, BUILT_IN_ROLES,
 };
 
+use crate::audit::actions as audit;
 use crate::authorization::actions;
 
 /// What a caller sends to define (or redefine) a role.
@@ -178,7 +179,10 @@ impl RoleService {
             created_at: now,
             updated_at: now,
         };
-        self.roles.create(&role).await?;
+        let entry = AuditEntry::by(principal, audit::ROLE_CREATED, now)
+            .on(ResourceRef::one("role", role.id))
+            .details(definition(&role));
+        self.roles.create(&role, &entry).await?;
         self.definitions.invalidate(&principal.tenant).await?;
         Ok(role)
     }
@@ -210,7 +214,10 @@ impl RoleService {
             updated_at: chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6),
             ..current
         };
-        self.roles.update(&role).await?;
+        let entry = AuditEntry::by(principal, audit::ROLE_UPDATED, role.updated_at)
+            .on(ResourceRef::one("role", role.id))
+            .details(definition(&role));
+        self.roles.update(&role, &entry).await?;
         self.definitions.invalidate(&principal.tenant).await?;
         Ok(role)
     }
@@ -218,9 +225,16 @@ impl RoleService {
     /// Deletes a role no user holds (`roles:manage`).
     pub async fn delete(&self, principal: &Principal, id: RoleId) -> Result<(), CoreError> {
         self.allow(principal, &permissions::ROLES_MANAGE).await?;
-        self.roles.delete(principal.tenant, id).await?;
+        let entry = AuditEntry::by(principal, audit::ROLE_DELETED, self.clock.now())
+            .on(ResourceRef::one("role", id));
+        self.roles.delete(principal.tenant, id, &entry).await?;
         self.definitions.invalidate(&principal.tenant).await
     }
+}
+
+/// What an auditor needs to know about a role's definition.
+fn definition(role: &Role) -> serde_json::Value {
+    serde_json::json!({ "name": role.name, "permissions": role.permissions })
 }
 
 #[cfg(test)]

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use usvc_core::ports::{Authorizer, Clock, TenantRepository};
-use usvc_core::{CoreError, NewTenant, Principal, ResourceRef, Slug, Tenant, TenantSettings};
+use usvc_core::{
+    AuditEntry, CoreError, NewTenant, Principal, ResourceRef, Slug, Tenant, TenantSettings,
+};
 
+use crate::audit::actions as audit;
 use crate::authorization::actions;
 
 /// Creates and resolves tenants. Validation and "not found" semantics live here, not in the
@@ -24,7 +27,9 @@ impl TenantService {
     /// Validates and stores a new tenant; a taken slug is `Conflict`.
     pub async fn create(&self, slug: &str, name: &str) -> Result<Tenant, CoreError> {
         let tenant = NewTenant::parse(slug, name)?.into_tenant(self.clock.now());
-        self.tenants.create(&tenant).await?;
+        let entry = AuditEntry::system(tenant.id, audit::TENANT_CREATED, tenant.created_at)
+            .on(ResourceRef::one("tenant", tenant.id));
+        self.tenants.create(&tenant, &entry).await?;
         Ok(tenant)
     }
 
@@ -71,8 +76,12 @@ impl TenantService {
             )
             .await?;
         settings.validate()?;
+        let now = self.clock.now();
+        let entry = AuditEntry::by(principal, audit::TENANT_UPDATED, now)
+            .on(ResourceRef::one("tenant", principal.tenant))
+            .details(serde_json::json!({ "settings": settings }));
         self.tenants
-            .update_settings(principal.tenant, settings, self.clock.now())
+            .update_settings(principal.tenant, settings, now, &entry)
             .await?
             .ok_or_else(|| CoreError::NotFound("tenant".into()))
     }
@@ -109,9 +118,9 @@ mod tests {
     async fn create_stamps_the_clock_and_stores_once() {
         let mut repo = MockTenantRepository::new();
         repo.expect_create()
-            .withf(|t| t.slug.as_str() == "acme" && t.name == "Acme")
+            .withf(|t, _| t.slug.as_str() == "acme" && t.name == "Acme")
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         let service = TenantService::new(Arc::new(repo), clock());
         let tenant = service.create("acme", " Acme ").await.unwrap();
         assert_eq!(
@@ -123,7 +132,7 @@ mod tests {
     #[tokio::test]
     async fn a_taken_slug_surfaces_as_conflict() {
         let mut repo = MockTenantRepository::new();
-        repo.expect_create().returning(|_| {
+        repo.expect_create().returning(|_, _| {
             Err(CoreError::Conflict(
                 "a tenant with this slug already exists".into(),
             ))
@@ -156,6 +165,7 @@ mod tests {
             tenant: usvc_core::TenantId::new(),
             session: usvc_core::SessionId::new(),
             roles: vec!["member".into()],
+            origin: usvc_core::Origin::default(),
         };
         let authorizer = crate::RoleAuthorizer;
         let outcome = service

@@ -10,6 +10,8 @@ mod backend;
 
 #[path = "../../shared-queries/action_tokens.rs"]
 mod action_tokens;
+#[path = "../../shared-queries/audit.rs"]
+mod audit;
 mod connect;
 mod invalidation;
 mod open;

@@ -178,3 +178,33 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(roles, users);
+
+diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        seq -> Int8,
+        at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Nullable<Uuid>,
+        session_id -> Nullable<Uuid>,
+        action -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        outcome -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_heads (tenant_id) {
+        tenant_id -> Uuid,
+        seq -> Int8,
+        hash -> Text,
+    }
+}

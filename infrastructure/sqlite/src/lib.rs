@@ -9,6 +9,8 @@ mod backend;
 
 #[path = "../../shared-queries/action_tokens.rs"]
 mod action_tokens;
+#[path = "../../shared-queries/audit.rs"]
+mod audit;
 mod open;
 mod schema;
 mod sql_uuid;

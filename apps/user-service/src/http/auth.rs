@@ -3,8 +3,8 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use usvc_core::Password;
-use usvc_user::{ClientInfo, LoginOutcome, TokenPair, DEFAULT_TENANT};
+use usvc_core::{Origin, Password};
+use usvc_user::{LoginOutcome, TokenPair, DEFAULT_TENANT};
 use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
@@ -73,8 +73,8 @@ pub(crate) fn tokens(pair: TokenPair) -> HttpResponse {
         .json(TokenResponse::from(pair))
 }
 
-pub(crate) fn client(req: &HttpRequest) -> ClientInfo {
-    ClientInfo {
+pub(crate) fn client(req: &HttpRequest) -> Origin {
+    Origin {
         ip: req.peer_addr().map(|a| a.ip().to_string()),
         user_agent: req
             .headers()

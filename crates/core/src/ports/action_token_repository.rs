@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{ActionPurpose, ActionToken, CoreError, SessionId};
+use crate::{ActionPurpose, ActionToken, AuditEntry, CoreError, SessionId};
 
 /// Storage of mailed single-use tokens. Redeeming is one transaction with what the token does.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -27,6 +27,7 @@ pub trait ActionTokenRepository: Send + Sync {
         hash: String,
         password_hash: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<Option<Vec<SessionId>>, CoreError>;
 
     /// Spends an email-verification token and marks the user's email verified, if it is still
@@ -36,5 +37,6 @@ pub trait ActionTokenRepository: Send + Sync {
         &self,
         hash: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<bool, CoreError>;
 }

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{CoreError, TenantId};
+use crate::{AuditEntry, CoreError, TenantId};
 
 /// Consecutive failed logins per account name, shared by every replica and kept across
 /// restarts. Keyed by the normalised email, not the user, so an unknown email is throttled
@@ -25,6 +25,7 @@ pub trait LoginThrottle: Send + Sync {
         email: String,
         now: DateTime<Utc>,
         lock: fn(u32, DateTime<Utc>) -> Option<DateTime<Utc>>,
+        audit: &AuditEntry,
     ) -> Result<u32, CoreError>;
 
     /// Forgets the failures (a successful login).

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{CoreError, MfaChallenge, TenantId, TotpCredential, UserId};
+use crate::{AuditEntry, CoreError, MfaChallenge, TenantId, TotpCredential, UserId};
 
 /// Storage of second factors. Every call is scoped by tenant. Each method that must be atomic
 /// (a code used once, a challenge consumed once) is one statement or one transaction.
@@ -29,6 +29,7 @@ pub trait MfaRepository: Send + Sync {
         step: i64,
         recovery_hashes: Vec<String>,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<(), CoreError>;
 
     /// Records that a code for `step` was accepted, if no code for this or a later step was:
@@ -55,6 +56,7 @@ pub trait MfaRepository: Send + Sync {
         tenant: TenantId,
         user: UserId,
         hashes: Vec<String>,
+        audit: &AuditEntry,
     ) -> Result<(), CoreError>;
 
     /// How many unused recovery codes the user has left.
@@ -62,7 +64,12 @@ pub trait MfaRepository: Send + Sync {
 
     /// Removes the TOTP credential and recovery codes and clears `mfa_enabled`, in one
     /// transaction. Returns whether there was anything to remove.
-    async fn disable(&self, tenant: TenantId, user: UserId) -> Result<bool, CoreError>;
+    async fn disable(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError>;
 
     /// Stores a new challenge.
     async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), CoreError>;

@@ -2,6 +2,7 @@
 //! `Arc<dyn Port>`; with the `mock` feature each has a `mockall` double.
 
 mod action_token_repository;
+mod audit_log;
 mod authorizer;
 mod cache;
 mod clock;
@@ -25,6 +26,7 @@ mod user_analytics;
 mod user_repository;
 
 pub use action_token_repository::ActionTokenRepository;
+pub use audit_log::AuditLog;
 pub use authorizer::Authorizer;
 pub use cache::{Cache, CacheLoad, CacheStats};
 pub use clock::{Clock, SystemClock};
@@ -51,6 +53,8 @@ pub use user_repository::{UpdateOutcome, UserRepository};
 
 #[cfg(feature = "mock")]
 pub use action_token_repository::MockActionTokenRepository;
+#[cfg(feature = "mock")]
+pub use audit_log::MockAuditLog;
 #[cfg(feature = "mock")]
 pub use authorizer::MockAuthorizer;
 #[cfg(feature = "mock")]

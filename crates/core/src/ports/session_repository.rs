@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{CoreError, RefreshOutcome, Session, SessionId, TenantId, UserId};
+use crate::{AuditEntry, CoreError, RefreshOutcome, Session, SessionId, TenantId, UserId};
 
 /// Storage of sessions and their refresh tokens (kept only as SHA-256 hashes).
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -32,6 +32,7 @@ pub trait SessionRepository: Send + Sync {
         id: SessionId,
         reason: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<bool, CoreError>;
 
     /// The user's sessions that are live at `now`, most recently used first.
@@ -51,5 +52,6 @@ pub trait SessionRepository: Send + Sync {
         except: Option<SessionId>,
         reason: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<Vec<SessionId>, CoreError>;
 }

@@ -2,14 +2,14 @@ use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
 
-use crate::{CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantSettings};
+use crate::{AuditEntry, CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantSettings};
 
 /// Storage of tenants.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait TenantRepository: Send + Sync {
     /// Stores a new tenant. A taken slug is `Conflict` and writes nothing.
-    async fn create(&self, tenant: &Tenant) -> Result<(), CoreError>;
+    async fn create(&self, tenant: &Tenant, audit: &AuditEntry) -> Result<(), CoreError>;
 
     /// The tenant with this id, if any.
     async fn get(&self, id: TenantId) -> Result<Option<Tenant>, CoreError>;
@@ -23,6 +23,7 @@ pub trait TenantRepository: Send + Sync {
         id: TenantId,
         settings: TenantSettings,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<Option<Tenant>, CoreError>;
 
     /// Tenants in creation order, one page at a time.

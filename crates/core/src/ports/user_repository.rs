@@ -1,7 +1,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{CoreError, Email, Page, PageRequest, SessionId, TenantId, User, UserFilter, UserId};
+use crate::{
+    AuditEntry, CoreError, Email, Page, PageRequest, SessionId, TenantId, User, UserFilter, UserId,
+};
 
 /// What a versioned user update did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +23,12 @@ pub enum UpdateOutcome {
 pub trait UserRepository: Send + Sync {
     /// Stores a user and, if given, its password hash, in one transaction. An email already
     /// used in the tenant (case-insensitively) is `Conflict` and writes nothing.
-    async fn create(&self, user: &User, password_hash: Option<String>) -> Result<(), CoreError>;
+    async fn create(
+        &self,
+        user: &User,
+        password_hash: Option<String>,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError>;
 
     /// The user with this id in this tenant.
     async fn get(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, CoreError>;
@@ -40,6 +47,7 @@ pub trait UserRepository: Send + Sync {
         id: UserId,
         hash: String,
         now: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<(), CoreError>;
 
     /// Records a successful login.
@@ -48,6 +56,7 @@ pub trait UserRepository: Send + Sync {
         tenant: TenantId,
         id: UserId,
         at: DateTime<Utc>,
+        audit: &AuditEntry,
     ) -> Result<(), CoreError>;
 
     /// How many users the tenant has (`None`: all tenants).
@@ -63,6 +72,7 @@ pub trait UserRepository: Send + Sync {
         user: &User,
         expected_updated_at: DateTime<Utc>,
         keep_an_owner: bool,
+        audit: &AuditEntry,
     ) -> Result<UpdateOutcome, CoreError>;
 
     /// The tenant's users matching `filter`, in id (creation) order, one page at a time.
@@ -86,7 +96,11 @@ pub trait UserRepository: Send + Sync {
 
     /// Stores many users (each with an optional password hash) in one transaction: all of them
     /// or, on any clash, none (`Conflict`).
-    async fn create_many(&self, users: Vec<(User, Option<String>)>) -> Result<(), CoreError>;
+    async fn create_many(
+        &self,
+        users: Vec<(User, Option<String>)>,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError>;
 
     /// Erases a user in one transaction: personal data removed (email, names, metadata,
     /// credentials, second factors), status disabled, every live session revoked; the id stays
@@ -98,5 +112,6 @@ pub trait UserRepository: Send + Sync {
         id: UserId,
         now: DateTime<Utc>,
         keep_an_owner: bool,
+        audit: &AuditEntry,
     ) -> Result<Vec<SessionId>, CoreError>;
 }

@@ -5,11 +5,12 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::TotpEnrollment;
 use usvc_core::{
-    ChallengePurpose, CoreError, MfaChallenge, Password, Principal, Tenant, TotpCredential, User,
-    UserStatus,
+    Actor, AuditEntry, ChallengePurpose, CoreError, MfaChallenge, Origin, Password, Principal,
+    ResourceRef, Tenant, TotpCredential, User, UserId, UserStatus,
 };
 
-use super::{AuthService, ClientInfo, LoginOutcome, TokenPair};
+use super::{AuthService, LoginOutcome, TokenPair};
+use crate::audit::actions as audit;
 use crate::events::{self, emit};
 
 /// How long an `mfa_token` lives.
@@ -25,8 +26,30 @@ pub const RECOVERY_CODES: usize = 10;
 pub enum MfaSubject<'a> {
     /// A bearer-authenticated caller.
     Caller(&'a Principal),
-    /// The `mfa_token` of an enrolment-required login.
-    EnrollmentToken(&'a str),
+    /// The `mfa_token` of an enrolment-required login, and where the request came from.
+    EnrollmentToken(&'a str, &'a Origin),
+}
+
+impl MfaSubject<'_> {
+    /// The audit actor (once the user is known) and the request's origin.
+    fn audit_actor(&self, user: UserId) -> (Actor, Origin) {
+        match self {
+            Self::Caller(principal) => (
+                Actor::User {
+                    id: principal.user,
+                    session: Some(principal.session),
+                },
+                principal.origin.clone(),
+            ),
+            Self::EnrollmentToken(_, origin) => (
+                Actor::User {
+                    id: user,
+                    session: None,
+                },
+                (*origin).clone(),
+            ),
+        }
+    }
 }
 
 /// What confirming TOTP hands back.
@@ -81,7 +104,7 @@ impl AuthService {
         &self,
         user: &User,
         purpose: ChallengePurpose,
-        client: ClientInfo,
+        client: Origin,
         now: DateTime<Utc>,
     ) -> Result<LoginOutcome, CoreError> {
         let token = self.opaque.generate()?;
@@ -140,7 +163,7 @@ impl AuthService {
     ) -> Result<(User, Option<(MfaChallenge, Tenant)>), CoreError> {
         match subject {
             MfaSubject::Caller(principal) => Ok((self.profile(principal).await?, None)),
-            MfaSubject::EnrollmentToken(token) => {
+            MfaSubject::EnrollmentToken(token, _) => {
                 let (challenge, user, tenant) = self
                     .open_challenge(token, ChallengePurpose::Enroll, now)
                     .await?;
@@ -198,7 +221,12 @@ impl AuthService {
 
     /// Completes a login with a TOTP code or a recovery code. A wrong code counts against the
     /// token (five tries) and against the account's lockout, like a wrong password.
-    pub async fn verify_mfa(&self, mfa_token: &str, code: &str) -> Result<TokenPair, CoreError> {
+    pub async fn verify_mfa(
+        &self,
+        mfa_token: &str,
+        code: &str,
+        origin: &Origin,
+    ) -> Result<TokenPair, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let (challenge, user, tenant) = self
             .open_challenge(mfa_token, ChallengePurpose::Verify, now)
@@ -207,16 +235,22 @@ impl AuthService {
         self.refuse_if_locked(tenant.id, &name, now).await?;
         if !self.second_factor_ok(&user, code, now).await? {
             // The attempt was taken when the challenge was opened.
-            self.count_failure(&tenant, name, now).await?;
+            let actor = Actor::User {
+                id: user.id,
+                session: None,
+            };
+            self.count_failure(&tenant, name, actor, origin, now)
+                .await?;
             return Err(invalid_code());
         }
         if !self.mfa.consume_challenge(challenge.hash, now).await? {
             return Err(invalid_mfa_token());
         }
         self.throttle.reset(tenant.id, name).await?;
-        let client = ClientInfo {
+        let client = Origin {
             ip: challenge.ip,
             user_agent: challenge.user_agent,
+            request_id: origin.request_id.clone(),
         };
         self.finish_login(&tenant, &user, client, "mfa", now).await
     }
@@ -249,6 +283,7 @@ impl AuthService {
     ) -> Result<ConfirmedTotp, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let (user, login) = self.subject_user(subject, now).await?;
+        let (actor, origin) = subject.audit_actor(user.id);
         let pending = self
             .mfa
             .totp(user.tenant_id, user.id)
@@ -265,8 +300,12 @@ impl AuthService {
             ));
         };
         let (codes, hashes) = self.new_recovery_codes()?;
+        let entry = AuditEntry::system(user.tenant_id, audit::MFA_ENABLED, now)
+            .from(actor, &origin)
+            .on(ResourceRef::one("user", user.id))
+            .details(json!({ "method": "totp" }));
         self.mfa
-            .confirm_totp(user.tenant_id, user.id, step, hashes, now)
+            .confirm_totp(user.tenant_id, user.id, step, hashes, now, &entry)
             .await?;
         self.profiles.invalidate(&user.id).await?;
         let payload = json!({ "user_id": user.id, "fields": ["mfa_enabled"] });
@@ -284,9 +323,10 @@ impl AuthService {
                 if !self.mfa.consume_challenge(challenge.hash, now).await? {
                     return Err(invalid_mfa_token());
                 }
-                let client = ClientInfo {
+                let client = Origin {
                     ip: challenge.ip,
                     user_agent: challenge.user_agent,
+                    request_id: origin.request_id.clone(),
                 };
                 Some(
                     self.finish_login(&tenant, &user, client, "mfa", now)
@@ -337,13 +377,21 @@ impl AuthService {
             }
         };
         if !proven {
-            self.count_failure(&tenant, name, now).await?;
+            let actor = Actor::User {
+                id: principal.user,
+                session: Some(principal.session),
+            };
+            self.count_failure(&tenant, name, actor, &principal.origin, now)
+                .await?;
             return Err(CoreError::invalid(
                 if code.is_some() { "code" } else { "password" },
                 "is not right",
             ));
         }
-        if !self.mfa.disable(user.tenant_id, user.id).await? {
+        let entry = AuditEntry::by(principal, audit::MFA_DISABLED, now)
+            .on(ResourceRef::one("user", user.id))
+            .details(json!({ "proof": if code.is_some() { "code" } else { "password" } }));
+        if !self.mfa.disable(user.tenant_id, user.id, &entry).await? {
             return Err(CoreError::NotFound("TOTP credential".into()));
         }
         self.profiles.invalidate(&user.id).await?;
@@ -378,8 +426,10 @@ impl AuthService {
             ));
         }
         let (codes, hashes) = self.new_recovery_codes()?;
+        let entry = AuditEntry::by(principal, audit::RECOVERY_CODES_REGENERATED, now)
+            .on(ResourceRef::one("user", user.id));
         self.mfa
-            .replace_recovery_codes(user.tenant_id, user.id, hashes)
+            .replace_recovery_codes(user.tenant_id, user.id, hashes, &entry)
             .await?;
         Ok(codes)
     }

@@ -4,11 +4,12 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::Message;
 use usvc_core::{
-    ActionPurpose, ActionToken, CoreError, Email, Password, Principal, Slug, TenantStatus, User,
-    UserStatus,
+    ActionPurpose, ActionToken, Actor, AuditEntry, CoreError, Email, Origin, Password, Principal,
+    ResourceRef, Slug, TenantStatus, User, UserId, UserStatus,
 };
 
 use super::AuthService;
+use crate::audit::actions as audit;
 use crate::events::{self, emit};
 
 /// How long a password-reset link works.
@@ -113,7 +114,12 @@ impl AuthService {
 
     /// Sets a new password with a reset link's token (once, within 30 minutes). Every session
     /// of the account ends and its lockout is cleared: whoever holds the mailbox is back in.
-    pub async fn reset_password(&self, token: &str, new: &Password) -> Result<(), CoreError> {
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new: &Password,
+        origin: &Origin,
+    ) -> Result<(), CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let hash = self.opaque.hash(token);
         let found = self
@@ -128,9 +134,12 @@ impl AuthService {
             .ok_or_else(invalid_token)?;
         crate::password_policy::check(new, &user.email, "new_password")?;
         let password_hash = self.hasher.hash(new).await?;
+        let entry = AuditEntry::system(user.tenant_id, audit::PASSWORD_RESET, now)
+            .from(link_holder(user.id), origin)
+            .on(ResourceRef::one("user", user.id));
         let revoked = self
             .action_tokens
-            .redeem_password_reset(hash, password_hash, now)
+            .redeem_password_reset(hash, password_hash, now, &entry)
             .await?
             .ok_or_else(invalid_token)?;
         self.throttle
@@ -141,6 +150,7 @@ impl AuthService {
             tenant: user.tenant_id,
             session: usvc_core::SessionId::new(),
             roles: Vec::new(),
+            origin: origin.clone(),
         };
         for id in revoked {
             self.forget_session(id).await?;
@@ -179,7 +189,7 @@ impl AuthService {
 
     /// Marks an address verified with a verification link's token (once, within 24 hours,
     /// and only if the account still has the address the link was sent to).
-    pub async fn verify_email(&self, token: &str) -> Result<(), CoreError> {
+    pub async fn verify_email(&self, token: &str, origin: &Origin) -> Result<(), CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let hash = self.opaque.hash(token);
         let found = self
@@ -187,9 +197,12 @@ impl AuthService {
             .find(hash.clone(), ActionPurpose::EmailVerification, now)
             .await?
             .ok_or_else(invalid_token)?;
+        let entry = AuditEntry::system(found.tenant_id, audit::EMAIL_VERIFIED, now)
+            .from(link_holder(found.user_id), origin)
+            .on(ResourceRef::one("user", found.user_id));
         if !self
             .action_tokens
-            .redeem_email_verification(hash, now)
+            .redeem_email_verification(hash, now, &entry)
             .await?
         {
             return Err(invalid_token());
@@ -206,5 +219,13 @@ impl AuthService {
         )
         .await;
         Ok(())
+    }
+}
+
+/// Whoever holds a mailed link acts as its user, without a session.
+const fn link_holder(user: UserId) -> Actor {
+    Actor::User {
+        id: user,
+        session: None,
     }
 }

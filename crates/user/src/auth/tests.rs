@@ -1,9 +1,9 @@
 use chrono::TimeZone;
 use usvc_core::ports::{
-    AccessClaims, IssuedToken, MockActionTokenRepository, MockClock, MockEventPublisher,
-    MockLoginThrottle, MockMfaRepository, MockNotifier, MockOpaqueTokens, MockPasswordHasher,
-    MockSecretBox, MockSessionRepository, MockTenantRepository, MockTokenService, MockTotpService,
-    MockUserRepository, OpaqueToken, PasswordCheck,
+    AccessClaims, IssuedToken, MockActionTokenRepository, MockAuditLog, MockClock,
+    MockEventPublisher, MockLoginThrottle, MockMfaRepository, MockNotifier, MockOpaqueTokens,
+    MockPasswordHasher, MockSecretBox, MockSessionRepository, MockTenantRepository,
+    MockTokenService, MockTotpService, MockUserRepository, OpaqueToken, PasswordCheck,
 };
 use usvc_core::{ActionPurpose, MfaChallenge, NewTenant, Tenant, TenantId, TotpCredential, UserId};
 
@@ -51,6 +51,7 @@ struct Mocks {
     secrets: MockSecretBox,
     action_tokens: MockActionTokenRepository,
     notifier: MockNotifier,
+    audit: MockAuditLog,
 }
 
 /// A throttle that never locks and accepts every count and reset.
@@ -59,7 +60,7 @@ fn open_throttle() -> MockLoginThrottle {
     throttle.expect_locked_until().returning(|_, _, _| Ok(None));
     throttle
         .expect_record_failure()
-        .returning(|_, _, _, _| Ok(1));
+        .returning(|_, _, _, _, _| Ok(1));
     throttle.expect_reset().returning(|_, _| Ok(()));
     throttle
 }
@@ -96,6 +97,7 @@ impl Mocks {
             secrets: MockSecretBox::new(),
             action_tokens: MockActionTokenRepository::new(),
             notifier: MockNotifier::new(),
+            audit: MockAuditLog::new(),
         }
     }
 
@@ -103,6 +105,10 @@ impl Mocks {
         let t = tenant.clone();
         self.tenants
             .expect_get_by_slug()
+            .returning(move |_| Ok(Some(t.clone())));
+        let t = tenant.clone();
+        self.tenants
+            .expect_get()
             .returning(move |_| Ok(Some(t.clone())));
         let found = (user.clone(), hash.map(str::to_owned));
         self.users
@@ -125,7 +131,9 @@ impl Mocks {
     /// Sessions are stored and logins recorded without complaint.
     fn accepting_logins(mut self) -> Self {
         self.sessions.expect_create().returning(|_, _| Ok(()));
-        self.users.expect_record_login().returning(|_, _, _| Ok(()));
+        self.users
+            .expect_record_login()
+            .returning(|_, _, _, _| Ok(()));
         self
     }
 
@@ -141,6 +149,7 @@ impl Mocks {
     fn service(mut self) -> AuthService {
         // After the tests' own expectations, which mockall tries first.
         self.events.expect_publish().returning(|_| Ok(()));
+        self.audit.expect_append().returning(|_| Ok(()));
         let mut clock = MockClock::new();
         clock.expect_now().returning(now);
         let bus: Arc<dyn usvc_core::ports::Invalidation> =
@@ -170,6 +179,7 @@ impl Mocks {
                 secrets: Arc::new(self.secrets),
                 action_tokens: Arc::new(self.action_tokens),
                 notifier: Arc::new(self.notifier),
+                audit: Arc::new(self.audit),
                 links: "https://id.example.com".into(),
             },
             policy(),
@@ -233,7 +243,7 @@ async fn every_failed_lookup_costs_one_dummy_hash_and_says_the_same() {
         mocks.sessions.expect_create().never();
         let err = mocks
             .service()
-            .login(slug, email, &password(), ClientInfo::default())
+            .login(slug, email, &password(), Origin::default())
             .await
             .expect_err("must fail");
         assert_eq!(
@@ -257,7 +267,7 @@ async fn a_wrong_password_is_the_same_answer_and_opens_nothing() {
             "acme",
             "ada@example.com",
             &Password::new("wrong"),
-            ClientInfo::default(),
+            Origin::default(),
         )
         .await;
     assert_eq!(
@@ -290,12 +300,13 @@ async fn a_good_login_opens_a_session_and_returns_the_pair() {
     mocks
         .users
         .expect_record_login()
-        .withf(move |t, u, at| *t == tenant_id && *u == user_id && *at == now())
+        .withf(move |t, u, at, _| *t == tenant_id && *u == user_id && *at == now())
         .times(1)
-        .returning(|_, _, _| Ok(()));
-    let client = ClientInfo {
+        .returning(|_, _, _, _| Ok(()));
+    let client = Origin {
         ip: Some("203.0.113.7".into()),
         user_agent: Some("curl".into()),
+        request_id: None,
     };
     let pair = mocks
         .service()
@@ -322,18 +333,13 @@ async fn weak_hashes_are_upgraded_on_a_good_login() {
     mocks
         .users
         .expect_set_password_hash()
-        .withf(|_, _, hash, _| hash == "$argon2id$strong")
+        .withf(|_, _, hash, _, _| hash == "$argon2id$strong")
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(()));
     mocks = mocks.accepting_logins();
     assert!(mocks
         .service()
-        .login(
-            "acme",
-            "ada@example.com",
-            &password(),
-            ClientInfo::default()
-        )
+        .login("acme", "ada@example.com", &password(), Origin::default())
         .await
         .is_ok());
 }
@@ -348,12 +354,7 @@ async fn an_inactive_account_with_the_right_password_is_forbidden() {
     mocks.sessions.expect_create().never();
     let err = mocks
         .service()
-        .login(
-            "acme",
-            "ada@example.com",
-            &password(),
-            ClientInfo::default(),
-        )
+        .login("acme", "ada@example.com", &password(), Origin::default())
         .await;
     assert!(matches!(err, Err(CoreError::Forbidden(_))), "{err:?}");
 }
@@ -393,7 +394,11 @@ async fn refresh_spends_the_presented_token_and_hands_out_the_next() {
         .users
         .expect_get()
         .returning(move |_, _| Ok(Some(u.clone())));
-    let pair = mocks.service().refresh("old-token").await.expect("refresh");
+    let pair = mocks
+        .service()
+        .refresh("old-token", &Origin::default())
+        .await
+        .expect("refresh");
     assert_eq!(pair.session_id, session.id);
     assert_eq!(pair.refresh_token, "refresh-token");
 }
@@ -407,7 +412,11 @@ async fn a_replayed_or_unknown_refresh_token_is_refused() {
         .sessions
         .expect_rotate_refresh()
         .returning(move |_, _, _| Ok(RefreshOutcome::Reused(session.clone())));
-    let err = mocks.service().refresh("spent").await.expect_err("reuse");
+    let err = mocks
+        .service()
+        .refresh("spent", &Origin::default())
+        .await
+        .expect_err("reuse");
     assert!(err.to_string().contains("revoked"), "{err}");
 
     let mut mocks = Mocks::new();
@@ -415,7 +424,7 @@ async fn a_replayed_or_unknown_refresh_token_is_refused() {
         .sessions
         .expect_rotate_refresh()
         .returning(|_, _, _| Ok(RefreshOutcome::Invalid));
-    let err = mocks.service().refresh("garbage").await;
+    let err = mocks.service().refresh("garbage", &Origin::default()).await;
     assert_eq!(
         err,
         Err(CoreError::Unauthenticated("invalid refresh token".into()))
@@ -442,11 +451,11 @@ async fn refresh_for_a_disabled_account_revokes_the_session() {
     mocks
         .sessions
         .expect_revoke()
-        .withf(move |_, s, reason, _| *s == id && reason == "account_inactive")
+        .withf(move |_, s, reason, _, _| *s == id && reason == "account_inactive")
         .times(1)
-        .returning(|_, _, _, _| Ok(true));
+        .returning(|_, _, _, _, _| Ok(true));
     assert!(matches!(
-        mocks.service().refresh("t").await,
+        mocks.service().refresh("t", &Origin::default()).await,
         Err(CoreError::Unauthenticated(_))
     ));
 }
@@ -512,15 +521,16 @@ async fn logout_revokes_the_callers_session() {
         tenant: user.tenant_id,
         session: SessionId::new(),
         roles: vec![],
+        origin: usvc_core::Origin::default(),
     };
     let mut mocks = Mocks::new();
     let sid = principal.session;
     mocks
         .sessions
         .expect_revoke()
-        .withf(move |_, s, reason, _| *s == sid && reason == "logout")
+        .withf(move |_, s, reason, _, _| *s == sid && reason == "logout")
         .times(1)
-        .returning(|_, _, _, _| Ok(true));
+        .returning(|_, _, _, _, _| Ok(true));
     assert!(mocks.service().logout(&principal).await.is_ok());
 }
 
@@ -570,10 +580,13 @@ async fn a_logout_reaches_the_cached_hot_path_at_once() {
         Ok(Some(s))
     });
     let flag = revoked.clone();
-    mocks.sessions.expect_revoke().returning(move |_, _, _, _| {
-        flag.store(true, std::sync::atomic::Ordering::SeqCst);
-        Ok(true)
-    });
+    mocks
+        .sessions
+        .expect_revoke()
+        .returning(move |_, _, _, _, _| {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(true)
+        });
     let service = mocks.service();
     let principal = service.authenticate("jwt").await.expect("cached now");
     service.logout(&principal).await.expect("logout");
@@ -593,6 +606,7 @@ async fn profiles_are_read_once_and_refreshed_by_a_login() {
         tenant: tenant.id,
         session: SessionId::new(),
         roles: vec![],
+        origin: usvc_core::Origin::default(),
     };
     let mut mocks = Mocks::new().with_account(&tenant, &user, Some("$argon2id$x"));
     let stored = user.clone();
@@ -611,12 +625,7 @@ async fn profiles_are_read_once_and_refreshed_by_a_login() {
         );
     }
     service
-        .login(
-            "acme",
-            "ada@example.com",
-            &password(),
-            ClientInfo::default(),
-        )
+        .login("acme", "ada@example.com", &password(), Origin::default())
         .await
         .expect("login");
     assert!(
@@ -660,12 +669,7 @@ async fn a_locked_account_name_answers_429_without_hashing() {
     mocks.hasher.expect_verify_dummy().never();
     let err = mocks
         .service()
-        .login(
-            "acme",
-            "ada@example.com",
-            &password(),
-            ClientInfo::default(),
-        )
+        .login("acme", "ada@example.com", &password(), Origin::default())
         .await;
     assert_eq!(
         err,
@@ -687,9 +691,9 @@ async fn failures_are_counted_per_account_name_and_a_success_clears_them() {
     mocks
         .throttle
         .expect_record_failure()
-        .withf(|_, name, _, _| name == "ada@example.com")
+        .withf(|_, name, _, _, _| name == "ada@example.com")
         .times(1)
-        .returning(|_, _, _, _| Ok(5));
+        .returning(|_, _, _, _, _| Ok(5));
     mocks
         .throttle
         .expect_reset()
@@ -709,7 +713,7 @@ async fn failures_are_counted_per_account_name_and_a_success_clears_them() {
             "acme",
             "Ada@Example.com",
             &Password::new("nope"),
-            ClientInfo::default(),
+            Origin::default(),
         )
         .await;
     assert_eq!(
@@ -717,12 +721,7 @@ async fn failures_are_counted_per_account_name_and_a_success_clears_them() {
         Err(CoreError::Unauthenticated("invalid credentials".into()))
     );
     assert!(service
-        .login(
-            "acme",
-            "ada@example.com",
-            &password(),
-            ClientInfo::default()
-        )
+        .login("acme", "ada@example.com", &password(), Origin::default())
         .await
         .is_ok());
 }
@@ -737,6 +736,7 @@ async fn another_users_session_is_not_found_and_untouched() {
         tenant: user.tenant_id,
         session: SessionId::new(),
         roles: vec![],
+        origin: usvc_core::Origin::default(),
     };
     let mut mocks = Mocks::new();
     let theirs = other.clone();
@@ -811,12 +811,7 @@ async fn a_login_and_a_replayed_refresh_token_are_announced() {
         .returning(|_| Ok(()));
     mocks
         .service()
-        .login(
-            "acme",
-            "ada@example.com",
-            &password(),
-            ClientInfo::default(),
-        )
+        .login("acme", "ada@example.com", &password(), Origin::default())
         .await
         .expect("login");
 
@@ -832,7 +827,11 @@ async fn a_login_and_a_replayed_refresh_token_are_announced() {
         .withf(|e| e.kind == "auth.refresh_reuse_detected")
         .times(1)
         .returning(|_| Ok(()));
-    assert!(mocks.service().refresh("spent").await.is_err());
+    assert!(mocks
+        .service()
+        .refresh("spent", &Origin::default())
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -844,6 +843,7 @@ async fn a_password_change_checks_the_current_one_and_revokes_only_the_others() 
         tenant: user.tenant_id,
         session: SessionId::new(),
         roles: user.roles.clone(),
+        origin: usvc_core::Origin::default(),
     };
     let mut mocks = Mocks::new()
         .with_account(&tenant, &user, Some("old-hash"))
@@ -856,19 +856,19 @@ async fn a_password_change_checks_the_current_one_and_revokes_only_the_others() 
     mocks
         .users
         .expect_set_password_hash()
-        .withf(|_, _, hash, _| hash == "new-hash")
+        .withf(|_, _, hash, _, audit| hash == "new-hash" && audit.action == "auth.password_changed")
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _, _, _| Ok(()));
     let current = principal.session;
     let other = SessionId::new();
     mocks
         .sessions
         .expect_revoke_all()
-        .withf(move |_, _, except, reason, _| {
+        .withf(move |_, _, except, reason, _, _| {
             *except == Some(current) && reason == "password_change"
         })
         .times(1)
-        .returning(move |_, _, _, _, _| Ok(vec![other]));
+        .returning(move |_, _, _, _, _, _| Ok(vec![other]));
     mocks
         .events
         .expect_publish()
@@ -921,12 +921,7 @@ async fn a_user_with_totp_gets_a_challenge_and_no_session_from_the_password() {
         .returning(|_| Ok(()));
     let outcome = mocks
         .service()
-        .login(
-            "acme",
-            "ada@example.com",
-            &password(),
-            ClientInfo::default(),
-        )
+        .login("acme", "ada@example.com", &password(), Origin::default())
         .await
         .expect("login");
     assert_eq!(
@@ -952,12 +947,7 @@ async fn a_user_with_totp_gets_a_challenge_and_no_session_from_the_password() {
         .returning(|_| Ok(()));
     let outcome = mocks
         .service()
-        .login(
-            "acme",
-            "ada@example.com",
-            &password(),
-            ClientInfo::default(),
-        )
+        .login("acme", "ada@example.com", &password(), Origin::default())
         .await
         .expect("login");
     assert!(matches!(
@@ -1023,8 +1013,11 @@ async fn a_wrong_second_factor_counts_against_token_and_account_and_opens_nothin
         .throttle
         .expect_record_failure()
         .times(1)
-        .returning(|_, _, _, _| Ok(1));
-    let outcome = mocks.service().verify_mfa("mfa-token", "123456").await;
+        .returning(|_, _, _, _, _| Ok(1));
+    let outcome = mocks
+        .service()
+        .verify_mfa("mfa-token", "123456", &Origin::default())
+        .await;
     assert_eq!(
         outcome,
         Err(CoreError::Unauthenticated("invalid code".into()))

@@ -4,10 +4,13 @@ use std::collections::HashSet;
 
 use futures::stream::{self, StreamExt};
 use serde_json::json;
-use usvc_core::{CoreError, Email, FieldError, Password, Principal, ResourceRef, User, UserId};
+use usvc_core::{
+    AuditEntry, CoreError, Email, FieldError, Password, Principal, ResourceRef, User, UserId,
+};
 
 use super::changes::{self, ProfileChanges};
 use super::UserService;
+use crate::audit::actions as audit;
 use crate::authorization::actions;
 use crate::events::{self, emit};
 use crate::password_policy;
@@ -224,7 +227,12 @@ impl UserService {
             .iter()
             .map(|v| (v.user.clone(), v.hash.clone()))
             .collect();
-        match self.ports.users.create_many(rows).await {
+        let now = self.ports.clock.now();
+        let ids: Vec<UserId> = batch.iter().map(|v| v.user.id).collect();
+        let entry = AuditEntry::by(principal, audit::USERS_IMPORTED, now)
+            .on(ResourceRef::any("user"))
+            .details(json!({ "count": ids.len(), "user_ids": ids }));
+        match self.ports.users.create_many(rows, &entry).await {
             Ok(()) => {
                 for v in batch {
                     outcomes[v.index] = Some(ImportOutcome::Created(v.user.id));
@@ -233,7 +241,12 @@ impl UserService {
             Err(CoreError::Conflict(_)) => {
                 for v in batch {
                     outcomes[v.index] = Some(
-                        match self.ports.users.create(&v.user, v.hash.clone()).await {
+                        match self
+                            .ports
+                            .users
+                            .create(&v.user, v.hash.clone(), &created(principal, &v.user))
+                            .await
+                        {
                             Ok(()) => ImportOutcome::Created(v.user.id),
                             Err(CoreError::Conflict(message)) => {
                                 ImportOutcome::Rejected(vec![field("email", message)])
@@ -263,4 +276,11 @@ impl UserService {
         }
         Ok(())
     }
+}
+
+/// The audit row of one imported user stored on its own (after a batch clash).
+fn created(principal: &Principal, user: &User) -> AuditEntry {
+    AuditEntry::by(principal, audit::USER_CREATED, user.created_at)
+        .on(ResourceRef::one("user", user.id))
+        .details(json!({ "roles": user.roles, "source": "import" }))
 }

@@ -10,14 +10,15 @@ use std::sync::Arc;
 
 use serde_json::json;
 use usvc_core::ports::{
-    Authorizer, Cache, Clock, EventPublisher, PasswordHasher, RoleRepository, SessionRepository,
-    TenantRepository, UpdateOutcome, UserAnalytics, UserRepository,
+    AuditLog, Authorizer, Cache, Clock, EventPublisher, PasswordHasher, RoleRepository,
+    SessionRepository, TenantRepository, UpdateOutcome, UserAnalytics, UserRepository,
 };
 use usvc_core::{
-    Action, CoreError, Email, Page, PageRequest, Password, Principal, ResourceRef, Session,
-    SessionId, User, UserFilter, UserId, UserStatus,
+    Action, AuditEntry, CoreError, Email, Page, PageRequest, Password, Principal, ResourceRef,
+    Session, SessionId, User, UserFilter, UserId, UserStatus,
 };
 
+use crate::audit::actions as audit;
 use crate::authorization::actions;
 use crate::events::{self, emit};
 use crate::password_policy;
@@ -78,6 +79,8 @@ pub struct UserPorts {
     pub roles: Arc<dyn RoleRepository>,
     /// Aggregates for `GET /analytics/users`.
     pub analytics: Arc<dyn UserAnalytics>,
+    /// The audit trail, for reads of other users' data.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 /// The user-management use cases.
@@ -157,11 +160,28 @@ impl UserService {
 
     /// One user of the caller's tenant. Reading someone else needs `users:read`.
     pub async fn get(&self, principal: &Principal, id: UserId) -> Result<User, CoreError> {
-        if id != principal.user {
-            self.allow(principal, &actions::USERS_READ, &user_ref(id))
-                .await?;
+        if id == principal.user {
+            return self.cached(principal, id).await;
         }
-        self.cached(principal, id).await
+        self.allow(principal, &actions::USERS_READ, &user_ref(id))
+            .await?;
+        let user = self.cached(principal, id).await?;
+        self.record_read(principal, user_ref(id), serde_json::Value::Null)
+            .await?;
+        Ok(user)
+    }
+
+    /// Audits a read of other users' data (the seed's `user_data_access`).
+    async fn record_read(
+        &self,
+        principal: &Principal,
+        resource: ResourceRef,
+        details: serde_json::Value,
+    ) -> Result<(), CoreError> {
+        let entry = AuditEntry::by(principal, audit::USER_READ, self.ports.clock.now())
+            .on(resource)
+            .details(details);
+        self.ports.audit.append(entry).await
     }
 
     /// The caller's tenant's users matching `filter`, a page at a time.
@@ -186,7 +206,22 @@ impl UserService {
                 "must be at most 254 characters, without control characters",
             ));
         }
-        self.ports.users.list(principal.tenant, filter, page).await
+        let query = json!({
+            "status": filter.status, "role": filter.role, "q": filter.prefix,
+        });
+        let page = self
+            .ports
+            .users
+            .list(principal.tenant, filter, page)
+            .await?;
+        let ids: Vec<UserId> = page.items.iter().map(|u| u.id).collect();
+        self.record_read(
+            principal,
+            ResourceRef::any("user"),
+            json!({ "filter": query, "user_ids": ids }),
+        )
+        .await?;
+        Ok(page)
     }
 
     /// Many users at once: cache first, then one query for every miss. Results follow the
@@ -240,6 +275,13 @@ impl UserService {
                 None => lookup.missing.push(id),
             }
         }
+        let ids: Vec<UserId> = lookup.users.iter().map(|u| u.id).collect();
+        self.record_read(
+            principal,
+            ResourceRef::any("user"),
+            json!({ "user_ids": ids }),
+        )
+        .await?;
         Ok(lookup)
     }
 
@@ -284,7 +326,10 @@ impl UserService {
             Some(password) => Some(self.ports.hasher.hash(password).await?),
             None => None,
         };
-        self.ports.users.create(&user, hash).await?;
+        let entry = AuditEntry::by(principal, audit::USER_CREATED, now)
+            .on(user_ref(user.id))
+            .details(json!({ "roles": user.roles }));
+        self.ports.users.create(&user, hash, &entry).await?;
         let payload = json!({ "user_id": user.id, "roles": user.roles, "source": "admin" });
         emit(
             &self.ports.events,
@@ -369,10 +414,20 @@ impl UserService {
     ) -> Result<Option<User>, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(self.ports.clock.now(), 6);
         user.updated_at = now.max(before.updated_at + chrono::Duration::microseconds(1));
+        let mut details = json!({ "fields": changed });
+        if before.roles != user.roles {
+            details["roles"] = json!({ "from": before.roles, "to": user.roles });
+        }
+        if before.status != user.status {
+            details["status"] = json!({ "from": before.status, "to": user.status });
+        }
+        let entry = AuditEntry::by(principal, audit::USER_UPDATED, now)
+            .on(user_ref(user.id))
+            .details(details);
         match self
             .ports
             .users
-            .update(&user, before.updated_at, keep_an_owner)
+            .update(&user, before.updated_at, keep_an_owner, &entry)
             .await?
         {
             UpdateOutcome::Updated => {}
@@ -401,10 +456,13 @@ impl UserService {
         reason: &str,
     ) -> Result<(), CoreError> {
         let now = self.ports.clock.now();
+        let entry = AuditEntry::by(principal, audit::SESSION_REVOKED, now)
+            .on(user_ref(user))
+            .details(json!({ "reason": reason }));
         let revoked = self
             .ports
             .sessions
-            .revoke_all(principal.tenant, user, None, reason.to_owned(), now)
+            .revoke_all(principal.tenant, user, None, reason.to_owned(), now, &entry)
             .await?;
         self.forget_sessions(principal, user, revoked, reason).await
     }
@@ -460,10 +518,11 @@ impl UserService {
                 .await?;
         }
         let now = self.ports.clock.now();
+        let entry = AuditEntry::by(principal, audit::USER_DELETED, now).on(user_ref(id));
         let revoked = self
             .ports
             .users
-            .erase(principal.tenant, id, now, is_active_owner(&user))
+            .erase(principal.tenant, id, now, is_active_owner(&user), &entry)
             .await?;
         self.ports.profiles.invalidate(&id).await?;
         self.forget_sessions(principal, id, revoked, "user_deleted")

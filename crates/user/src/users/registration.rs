@@ -1,10 +1,13 @@
 //! Self-registration: a visitor creates their own account where the tenant allows it.
 
 use serde_json::json;
-use usvc_core::{CoreError, Email, Password, Slug, TenantStatus, User};
+use usvc_core::{
+    Actor, AuditEntry, CoreError, Email, Origin, Password, ResourceRef, Slug, TenantStatus, User,
+};
 
 use super::changes::{self, ProfileChanges};
 use super::UserService;
+use crate::audit::actions as audit;
 use crate::events::{self, emit};
 use crate::password_policy;
 
@@ -26,7 +29,11 @@ impl UserService {
     /// whether or not the email was free, so registration cannot be used to find accounts;
     /// the new user is returned only for the caller's own logging and tests (`None` when the
     /// address was taken). A closed or unknown tenant is `Forbidden` alike.
-    pub async fn register(&self, registration: Registration) -> Result<Option<User>, CoreError> {
+    pub async fn register(
+        &self,
+        registration: Registration,
+        origin: &Origin,
+    ) -> Result<Option<User>, CoreError> {
         let closed =
             || CoreError::Forbidden("self-registration is not open for this tenant".into());
         let slug = Slug::parse(&registration.tenant).map_err(|_| closed())?;
@@ -47,7 +54,14 @@ impl UserService {
         registration.profile.apply(&mut user, &mut errors);
         changes::verdict(errors)?;
         let hash = self.ports.hasher.hash(&registration.password).await?;
-        match self.ports.users.create(&user, Some(hash)).await {
+        let actor = Actor::User {
+            id: user.id,
+            session: None,
+        };
+        let entry = AuditEntry::system(tenant.id, audit::USER_REGISTERED, now)
+            .from(actor, origin)
+            .on(ResourceRef::one("user", user.id));
+        match self.ports.users.create(&user, Some(hash), &entry).await {
             Ok(()) => {}
             Err(CoreError::Conflict(_)) => return Ok(None),
             Err(e) => return Err(e),

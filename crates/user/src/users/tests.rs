@@ -2,12 +2,13 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use usvc_core::ports::{
-    MockAuthorizer, MockClock, MockEventPublisher, MockPasswordHasher, MockRoleRepository,
-    MockSessionRepository, MockTenantRepository, MockUserAnalytics, MockUserRepository,
+    MockAuditLog, MockAuthorizer, MockClock, MockEventPublisher, MockPasswordHasher,
+    MockRoleRepository, MockSessionRepository, MockTenantRepository, MockUserAnalytics,
+    MockUserRepository,
 };
 use usvc_core::{
-    CoreError, DomainEvent, Email, NewTenant, Password, Principal, SessionId, Tenant, TenantId,
-    User, UserId, UserStatus,
+    AuditEntry, CoreError, DomainEvent, Email, NewTenant, Origin, Password, Principal, SessionId,
+    Tenant, TenantId, User, UserId, UserStatus,
 };
 
 use super::*;
@@ -40,6 +41,7 @@ fn caller(of: &User) -> Principal {
         tenant: of.tenant_id,
         session: SessionId::new(),
         roles: of.roles.clone(),
+        origin: usvc_core::Origin::default(),
     }
 }
 
@@ -51,6 +53,7 @@ struct Mocks {
     events: Arc<Mutex<Vec<DomainEvent>>>,
     analytics: MockUserAnalytics,
     roles: MockRoleRepository,
+    audit: Arc<Mutex<Vec<AuditEntry>>>,
 }
 
 impl Mocks {
@@ -68,6 +71,7 @@ impl Mocks {
             sessions: MockSessionRepository::new(),
             hasher,
             events: Arc::default(),
+            audit: Arc::default(),
             analytics: MockUserAnalytics::new(),
             roles: {
                 let mut roles = MockRoleRepository::new();
@@ -96,6 +100,12 @@ impl Mocks {
             seen.lock().expect("lock").push(e);
             Ok(())
         });
+        let recorded = self.audit.clone();
+        let mut audit = MockAuditLog::new();
+        audit.expect_append().returning(move |e| {
+            recorded.lock().expect("lock").push(e);
+            Ok(())
+        });
         let bus: Arc<dyn usvc_core::ports::Invalidation> =
             Arc::new(usvc_cache::LocalInvalidation::new());
         let service = UserService::new(UserPorts {
@@ -106,6 +116,7 @@ impl Mocks {
             clock: Arc::new(clock),
             authorizer: Arc::new(authorizer),
             events: Arc::new(events),
+            audit: Arc::new(audit),
             profiles: usvc_cache::NamedCache::new(
                 usvc_cache::CacheSpec::USER_PROFILES,
                 bus.clone(),
@@ -143,11 +154,11 @@ async fn an_admin_creates_a_member_with_a_hashed_password_and_it_is_announced() 
     mocks
         .users
         .expect_create()
-        .withf(|u, hash| {
+        .withf(|u, hash, _| {
             u.roles == ["member"] && u.email.as_str() == "bob@example.com" && hash.is_some()
         })
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     let (service, events) = mocks.service();
     let created = service
         .create(&caller(&admin), new_user("bob@example.com"))
@@ -224,15 +235,15 @@ async fn the_last_active_owner_cannot_be_demoted_or_deleted() {
     mocks
         .users
         .expect_update()
-        .withf(|_, _, guard| *guard)
+        .withf(|_, _, guard, _| *guard)
         .times(1)
-        .returning(|_, _, _| Ok(UpdateOutcome::LastOwner));
+        .returning(|_, _, _, _| Ok(UpdateOutcome::LastOwner));
     mocks
         .users
         .expect_erase()
-        .withf(|_, _, _, guard| *guard)
+        .withf(|_, _, _, guard, _| *guard)
         .times(1)
-        .returning(|_, _, _, _| Err(CoreError::Conflict("last active owner".into())));
+        .returning(|_, _, _, _, _| Err(CoreError::Conflict("last active owner".into())));
     let (service, _) = mocks.service();
     let demote = AdminChanges {
         roles: Some(vec!["member".into()]),
@@ -264,18 +275,18 @@ async fn disabling_a_user_ends_every_session_and_refreshes_the_cached_profile() 
     mocks
         .users
         .expect_update()
-        .withf(|u, _, guard| u.status == UserStatus::Disabled && !guard)
+        .withf(|u, _, guard, _| u.status == UserStatus::Disabled && !guard)
         .times(1)
-        .returning(|_, _, _| Ok(UpdateOutcome::Updated));
+        .returning(|_, _, _, _| Ok(UpdateOutcome::Updated));
     let tid = target.id;
     mocks
         .sessions
         .expect_revoke_all()
-        .withf(move |_, u, except, reason, _| {
+        .withf(move |_, u, except, reason, _, _| {
             *u == tid && except.is_none() && reason == "account_disabled"
         })
         .times(1)
-        .returning(|_, _, _, _, _| Ok(vec![SessionId::new(), SessionId::new()]));
+        .returning(|_, _, _, _, _, _| Ok(vec![SessionId::new(), SessionId::new()]));
     let (service, events) = mocks.service();
     let updated = service
         .update(
@@ -362,7 +373,7 @@ async fn import_reports_every_row_and_stores_only_the_valid_ones_at_once() {
         .users
         .expect_create_many()
         .times(1)
-        .returning(move |rows| {
+        .returning(move |rows, _| {
             sink.lock().expect("lock").extend(rows);
             Ok(())
         });
@@ -422,7 +433,7 @@ async fn registration_needs_an_open_tenant_and_never_reveals_a_taken_email() {
         profile: ProfileChanges::default(),
     };
     assert!(matches!(
-        service.register(visitor.clone()).await,
+        service.register(visitor.clone(), &Origin::default()).await,
         Err(CoreError::Forbidden(_))
     ));
 
@@ -436,10 +447,10 @@ async fn registration_needs_an_open_tenant_and_never_reveals_a_taken_email() {
     mocks
         .users
         .expect_create()
-        .returning(|_, _| Err(CoreError::Conflict("taken".into())));
+        .returning(|_, _, _| Err(CoreError::Conflict("taken".into())));
     let (service, events) = mocks.service();
     assert_eq!(
-        service.register(visitor).await,
+        service.register(visitor, &Origin::default()).await,
         Ok(None),
         "no error to tell apart"
     );
@@ -461,9 +472,9 @@ async fn deleting_a_user_erases_it_and_ends_its_sessions_everywhere() {
     mocks
         .users
         .expect_erase()
-        .withf(move |_, id, _, guard| *id == tid && !guard)
+        .withf(move |_, id, _, guard, _| *id == tid && !guard)
         .times(1)
-        .returning(|_, _, _, _| Ok(vec![SessionId::new()]));
+        .returning(|_, _, _, _, _| Ok(vec![SessionId::new()]));
     let (service, events) = mocks.service();
     service
         .delete(&caller(&admin), target.id)
@@ -535,7 +546,7 @@ async fn a_change_that_lost_a_race_is_re_read_and_re_applied() {
     mocks
         .users
         .expect_update()
-        .returning(move |u, expected, _| {
+        .returning(move |u, expected, _, _| {
             log.lock().expect("lock").push(u.clone());
             Ok(if expected == stale {
                 UpdateOutcome::Stale

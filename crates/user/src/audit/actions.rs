@@ -1,0 +1,56 @@
+//! The names of audited actions, one place for the whole domain, so filters and reports can
+//! rely on them. Rows about changes name the change; rows about attempts name the attempt
+//! and carry the outcome.
+
+/// A password (and, if on, second factor) login opened a session.
+pub const LOGIN: &str = "auth.login";
+/// A login attempt failed (wrong tenant, email, password or code).
+pub const LOGIN_FAILED: &str = "auth.login_failed";
+/// An account name was locked after repeated failures.
+pub const LOCKED_OUT: &str = "auth.locked_out";
+/// The caller ended their session.
+pub const LOGOUT: &str = "auth.logout";
+/// The caller ended all their sessions.
+pub const LOGOUT_ALL: &str = "auth.logout_all";
+/// A session was ended by someone or something other than its own logout.
+pub const SESSION_REVOKED: &str = "session.revoked";
+/// A spent refresh token was presented again; its session was revoked.
+pub const REFRESH_REUSED: &str = "auth.refresh_reused";
+/// The user changed their password.
+pub const PASSWORD_CHANGED: &str = "auth.password_changed";
+/// A password was set through a reset link.
+pub const PASSWORD_RESET: &str = "auth.password_reset";
+/// A proven password was re-hashed at the current parameters.
+pub const PASSWORD_REHASHED: &str = "auth.password_rehashed";
+/// An email address was proven through a verification link.
+pub const EMAIL_VERIFIED: &str = "user.email_verified";
+/// TOTP was confirmed and switched on.
+pub const MFA_ENABLED: &str = "mfa.enabled";
+/// TOTP was switched off.
+pub const MFA_DISABLED: &str = "mfa.disabled";
+/// A new set of recovery codes replaced the old one.
+pub const RECOVERY_CODES_REGENERATED: &str = "mfa.recovery_codes_regenerated";
+/// A user was created by an administrator, the CLI or the bootstrap.
+pub const USER_CREATED: &str = "user.created";
+/// A user signed themselves up.
+pub const USER_REGISTERED: &str = "user.registered";
+/// A batch of users was imported.
+pub const USERS_IMPORTED: &str = "user.imported";
+/// A user's profile, email, status or roles changed.
+pub const USER_UPDATED: &str = "user.updated";
+/// A user was erased.
+pub const USER_DELETED: &str = "user.deleted";
+/// Someone read another user's profile (the seed's `user_data_access`).
+pub const USER_READ: &str = "user.read";
+/// A custom role was created.
+pub const ROLE_CREATED: &str = "role.created";
+/// A custom role was redefined.
+pub const ROLE_UPDATED: &str = "role.updated";
+/// A custom role was deleted.
+pub const ROLE_DELETED: &str = "role.deleted";
+/// A tenant was created.
+pub const TENANT_CREATED: &str = "tenant.created";
+/// A tenant's name, status or settings changed.
+pub const TENANT_UPDATED: &str = "tenant.updated";
+/// The authorizer refused an action (the seed's `access_denied`).
+pub const ACCESS_DENIED: &str = "authz.denied";

@@ -1,0 +1,223 @@
+//! The authorizer the service runs with: built-in roles, then the tenant's custom roles, and
+//! every refusal on the audit trail.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::json;
+use usvc_core::ports::{AuditLog, Authorizer, Cache, Clock, RoleRepository};
+use usvc_core::{
+    Action, AuditEntry, CoreError, Decision, Outcome, Principal, ResourceRef, Role, TenantId,
+};
+
+use crate::audit::actions as audit;
+use crate::authorization::decide;
+
+/// The `Authorizer` of a running service: the built-in roles, then the tenant's custom roles
+/// (loaded once per tenant into the `permissions` cache, which every role change invalidates on
+/// every replica, so a new definition applies at the next request).
+pub struct TenantAuthorizer {
+    roles: Arc<dyn RoleRepository>,
+    definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+    audit: Arc<dyn AuditLog>,
+    clock: Arc<dyn Clock>,
+}
+
+impl TenantAuthorizer {
+    /// An authorizer over the role store and the definitions cache; refusals go to `audit`.
+    pub fn new(
+        roles: Arc<dyn RoleRepository>,
+        definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+        audit: Arc<dyn AuditLog>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            roles,
+            definitions,
+            audit,
+            clock,
+        }
+    }
+}
+
+#[async_trait]
+impl Authorizer for TenantAuthorizer {
+    async fn check(
+        &self,
+        principal: &Principal,
+        action: &Action,
+        resource: &ResourceRef,
+    ) -> Result<Decision, CoreError> {
+        let built_in = decide(&principal.roles, action);
+        let custom_held = principal
+            .roles
+            .iter()
+            .any(|r| !usvc_core::BUILT_IN_ROLES.contains(&r.as_str()));
+        if built_in.allowed || !custom_held {
+            return Ok(built_in);
+        }
+        let (roles, tenant) = (self.roles.clone(), principal.tenant);
+        let definitions = self
+            .definitions
+            .get_or_load(tenant, Box::pin(async move { roles.list(tenant).await }))
+            .await?;
+        let granted = definitions.iter().find(|role| {
+            role.tenant_id == principal.tenant
+                && principal.roles.contains(&role.name)
+                && role.permissions.contains(action)
+        });
+        let _ = resource;
+        Ok(match granted {
+            Some(role) => Decision::allow(format!("granted by role {}", role.name)),
+            None => built_in,
+        })
+    }
+
+    /// The guard every endpoint uses; a refusal is audited (the seed's `access_denied`)
+    /// before it is returned. Plain `check`s (the check API's questions) are not.
+    async fn authorize(
+        &self,
+        principal: &Principal,
+        action: &Action,
+        resource: &ResourceRef,
+    ) -> Result<(), CoreError> {
+        let decision = self.check(principal, action, resource).await?;
+        if decision.allowed {
+            return Ok(());
+        }
+        let entry = AuditEntry::by(principal, audit::ACCESS_DENIED, self.clock.now())
+            .on(resource.clone())
+            .outcome(Outcome::Denied)
+            .details(json!({ "action": action, "reason": decision.reason }));
+        self.audit.append(entry).await?;
+        Err(CoreError::Forbidden(decision.reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use usvc_core::ports::{Authorizer, MockAuditLog, MockRoleRepository, SystemClock};
+    use usvc_core::{
+        permissions, CoreError, Outcome, Principal, ResourceRef, Role, RoleId, SessionId, TenantId,
+        UserId,
+    };
+
+    use super::TenantAuthorizer;
+
+    fn permissions_cache() -> Arc<usvc_cache::NamedCache<TenantId, Vec<Role>>> {
+        let bus: Arc<dyn usvc_core::ports::Invalidation> =
+            Arc::new(usvc_cache::LocalInvalidation::new());
+        usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PERMISSIONS, bus)
+    }
+
+    fn member(tenant: TenantId) -> Principal {
+        Principal {
+            user: UserId::new(),
+            tenant,
+            session: SessionId::new(),
+            roles: vec!["member".into()],
+            origin: usvc_core::Origin {
+                ip: Some("203.0.113.9".into()),
+                user_agent: None,
+                request_id: Some("req-1".into()),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_guard_is_audited_and_a_plain_question_is_not() {
+        let tenant = TenantId::new();
+        let principal = member(tenant);
+        let mut audit = MockAuditLog::new();
+        let who = principal.user;
+        audit
+            .expect_append()
+            .withf(move |e| {
+                e.tenant == tenant
+                    && e.actor.user() == Some(who)
+                    && e.action == "authz.denied"
+                    && e.outcome == Outcome::Denied
+                    && e.origin.request_id.as_deref() == Some("req-1")
+                    && e.details["action"] == "users:delete"
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let authorizer = TenantAuthorizer::new(
+            Arc::new(MockRoleRepository::new()),
+            permissions_cache(),
+            Arc::new(audit),
+            Arc::new(SystemClock),
+        );
+        let target = ResourceRef::one("user", UserId::new());
+        let question = authorizer
+            .check(&principal, &permissions::USERS_DELETE, &target)
+            .await
+            .expect("decision");
+        assert!(!question.allowed);
+        let refused = authorizer
+            .authorize(&principal, &permissions::USERS_DELETE, &target)
+            .await;
+        assert!(matches!(refused, Err(CoreError::Forbidden(_))));
+        authorizer
+            .authorize(&principal, &permissions::USERS_READ, &target)
+            .await
+            .expect("members may read users");
+    }
+
+    #[tokio::test]
+    async fn custom_roles_are_loaded_once_per_tenant_and_reloaded_after_a_change() {
+        let tenant = TenantId::new();
+        let now = chrono::Utc::now();
+        let auditor = Role {
+            id: RoleId::new(),
+            tenant_id: tenant,
+            name: "auditor".into(),
+            description: String::new(),
+            permissions: vec![permissions::AUDIT_READ],
+            created_at: now,
+            updated_at: now,
+        };
+        let mut roles = MockRoleRepository::new();
+        roles
+            .expect_list()
+            .times(2)
+            .returning(move |_| Ok(vec![auditor.clone()]));
+        let cache = permissions_cache();
+        let authorizer = TenantAuthorizer::new(
+            Arc::new(roles),
+            cache.clone(),
+            Arc::new(MockAuditLog::new()),
+            Arc::new(SystemClock),
+        );
+        let principal = Principal {
+            user: UserId::new(),
+            tenant,
+            session: SessionId::new(),
+            roles: vec!["auditor".into()],
+            origin: usvc_core::Origin::default(),
+        };
+        let audit = ResourceRef::any("audit");
+        for _ in 0..3 {
+            let d = authorizer
+                .check(&principal, &permissions::AUDIT_READ, &audit)
+                .await
+                .expect("decision");
+            assert_eq!(d.reason, "granted by role auditor");
+        }
+        let denied = authorizer
+            .check(&principal, &permissions::USERS_WRITE, &audit)
+            .await
+            .expect("decision");
+        assert!(!denied.allowed);
+        usvc_core::ports::Cache::invalidate(cache.as_ref(), &tenant)
+            .await
+            .expect("invalidate");
+        let again = authorizer
+            .check(&principal, &permissions::AUDIT_READ, &audit)
+            .await
+            .expect("decision");
+        assert!(again.allowed, "reloaded after the role change");
+    }
+}
