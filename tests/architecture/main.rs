@@ -18,6 +18,7 @@ const PURE: &[&str] = &[
     "minijinja",
     "futures",
     "base64",
+    "sha2", // the audit chain hash: computation only
     "tracing",
     "mockall",
     "jsonschema",

@@ -5,7 +5,7 @@ use usvc_core::ports::{
     ActionTokenRepository, SessionRepository, TenantRepository, UserRepository,
 };
 use usvc_core::{ActionPurpose, ActionToken, Email, Session, SessionId, User};
-use usvc_tests::conformance;
+use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -30,7 +30,10 @@ where
     let users: &dyn UserRepository = store;
     let acme = tenant(store, "acme").await;
     let ada = user(&acme, "ada@example.com");
-    users.create(&ada, Some("$old".into())).await.expect("user");
+    users
+        .create(&ada, Some("$old".into()), &audit(ada.tenant_id))
+        .await
+        .expect("user");
     let now = Utc::now().trunc_subsecs(6);
     let session = Session {
         id: SessionId::new(),
@@ -92,7 +95,7 @@ where
         .is_some());
 
     let revoked = tokens
-        .redeem_password_reset("t2".into(), "$new".into(), now)
+        .redeem_password_reset("t2".into(), "$new".into(), now, &audit(ada.tenant_id))
         .await
         .expect("redeem");
     assert_eq!(revoked, Some(vec![session.id]));
@@ -109,7 +112,7 @@ where
     assert_eq!(ended.revoked_reason.as_deref(), Some("password_reset"));
     assert_eq!(
         tokens
-            .redeem_password_reset("t2".into(), "$x".into(), now)
+            .redeem_password_reset("t2".into(), "$x".into(), now, &audit(ada.tenant_id))
             .await
             .expect("again"),
         None
@@ -128,14 +131,17 @@ where
     let users: &dyn UserRepository = store;
     let acme = tenant(store, "acme").await;
     let ada = user(&acme, "Ada@example.com");
-    users.create(&ada, None).await.expect("user");
+    users
+        .create(&ada, None, &audit(ada.tenant_id))
+        .await
+        .expect("user");
     let now = Utc::now().trunc_subsecs(6);
     tokens
         .issue(&token(&ada, "v1", ActionPurpose::EmailVerification, 60))
         .await
         .expect("issue");
     assert!(tokens
-        .redeem_email_verification("v1".into(), now)
+        .redeem_email_verification("v1".into(), now, &audit(ada.tenant_id))
         .await
         .expect("redeem"));
     assert!(
@@ -147,7 +153,7 @@ where
             .email_verified
     );
     assert!(!tokens
-        .redeem_email_verification("v1".into(), now)
+        .redeem_email_verification("v1".into(), now, &audit(ada.tenant_id))
         .await
         .expect("again"));
 
@@ -164,10 +170,13 @@ where
     moved.email = Email::parse("ada@elsewhere.org").expect("email");
     moved.email_verified = false;
     moved.updated_at = read_at + Duration::seconds(1);
-    users.update(&moved, read_at, false).await.expect("update");
+    users
+        .update(&moved, read_at, false, &audit(moved.tenant_id))
+        .await
+        .expect("update");
     assert!(
         !tokens
-            .redeem_email_verification("v2".into(), now)
+            .redeem_email_verification("v2".into(), now, &audit(ada.tenant_id))
             .await
             .expect("redeem"),
         "the address changed"

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use usvc_core::ports::{LoginThrottle, TenantRepository};
-use usvc_tests::conformance;
+use usvc_tests::{audit, conformance};
 
 use crate::users::tenant;
 
@@ -18,7 +18,7 @@ where
     let email = || "ada@example.com".to_owned();
     for expected in 1..=2 {
         let n = store
-            .record_failure(acme.id, email(), now, lock_after_three)
+            .record_failure(acme.id, email(), now, lock_after_three, &audit(acme.id))
             .await
             .expect("fail");
         assert_eq!(n, expected);
@@ -32,7 +32,7 @@ where
     }
     assert_eq!(
         store
-            .record_failure(acme.id, email(), now, lock_after_three)
+            .record_failure(acme.id, email(), now, lock_after_three, &audit(acme.id))
             .await
             .expect("fail"),
         3
@@ -71,7 +71,7 @@ where
     );
     assert_eq!(
         store
-            .record_failure(acme.id, email(), now, lock_after_three)
+            .record_failure(acme.id, email(), now, lock_after_three, &audit(acme.id))
             .await
             .expect("fail"),
         1
@@ -90,7 +90,13 @@ where
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .record_failure(acme.id, "bob@example.com".into(), now, lock_after_three)
+                    .record_failure(
+                        acme.id,
+                        "bob@example.com".into(),
+                        now,
+                        lock_after_three,
+                        &audit(acme.id),
+                    )
                     .await
             })
         })

@@ -3,7 +3,7 @@
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{MfaRepository, TenantRepository, UserRepository};
 use usvc_core::{ChallengePurpose, CoreError, MfaChallenge, Tenant, TotpCredential, User};
-use usvc_tests::conformance;
+use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -13,7 +13,7 @@ where
 {
     let acme = tenant(store, "acme").await;
     let ada = user(&acme, "ada@example.com");
-    UserRepository::create(store, &ada, None)
+    UserRepository::create(store, &ada, None, &audit(ada.tenant_id))
         .await
         .expect("user");
     (acme, ada)
@@ -55,7 +55,7 @@ where
     );
 
     let hashes: Vec<String> = (0..10).map(|i| format!("h{i}")).collect();
-    mfa.confirm_totp(acme.id, ada.id, 100, hashes, now)
+    mfa.confirm_totp(acme.id, ada.id, 100, hashes, now, &audit(acme.id))
         .await
         .expect("confirm");
     assert!(
@@ -67,7 +67,8 @@ where
             .mfa_enabled
     );
     assert!(matches!(
-        mfa.confirm_totp(acme.id, ada.id, 101, vec![], now).await,
+        mfa.confirm_totp(acme.id, ada.id, 101, vec![], now, &audit(acme.id))
+            .await,
         Err(CoreError::NotFound(_))
     ));
     assert!(matches!(
@@ -114,7 +115,7 @@ where
     let now = Utc::now().trunc_subsecs(6);
     assert!(
         matches!(
-            mfa.replace_recovery_codes(acme.id, ada.id, vec!["x".into()])
+            mfa.replace_recovery_codes(acme.id, ada.id, vec!["x".into()], &audit(acme.id))
                 .await,
             Err(CoreError::NotFound(_)),
         ),
@@ -123,9 +124,16 @@ where
     mfa.begin_totp(&credential(&ada, b"s"))
         .await
         .expect("begin");
-    mfa.confirm_totp(acme.id, ada.id, 1, vec!["a".into(), "b".into()], now)
-        .await
-        .expect("confirm");
+    mfa.confirm_totp(
+        acme.id,
+        ada.id,
+        1,
+        vec!["a".into(), "b".into()],
+        now,
+        &audit(acme.id),
+    )
+    .await
+    .expect("confirm");
     assert_eq!(
         mfa.recovery_codes_left(acme.id, ada.id)
             .await
@@ -153,7 +161,7 @@ where
             .expect("left"),
         1
     );
-    mfa.replace_recovery_codes(acme.id, ada.id, vec!["c".into()])
+    mfa.replace_recovery_codes(acme.id, ada.id, vec!["c".into()], &audit(acme.id))
         .await
         .expect("replace");
     assert!(
@@ -167,8 +175,14 @@ where
         .await
         .expect("use"));
 
-    assert!(mfa.disable(acme.id, ada.id).await.expect("disable"));
-    assert!(!mfa.disable(acme.id, ada.id).await.expect("again"));
+    assert!(mfa
+        .disable(acme.id, ada.id, &audit(acme.id))
+        .await
+        .expect("disable"));
+    assert!(!mfa
+        .disable(acme.id, ada.id, &audit(acme.id))
+        .await
+        .expect("again"));
     assert_eq!(mfa.totp(acme.id, ada.id).await.expect("get"), None);
     assert!(
         !users

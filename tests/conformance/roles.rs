@@ -3,7 +3,7 @@
 use chrono::{SubsecRound, Utc};
 use usvc_core::ports::{RoleRepository, TenantRepository, UserRepository};
 use usvc_core::{permissions, CoreError, Role, RoleId, Tenant};
-use usvc_tests::conformance;
+use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -28,13 +28,16 @@ where
     let acme = tenant(store, "acme").await;
     let globex = tenant(store, "globex").await;
     let auditor = role(&acme, "auditor");
-    roles.create(&auditor).await.expect("create");
+    roles
+        .create(&auditor, &audit(auditor.tenant_id))
+        .await
+        .expect("create");
     assert!(matches!(
-        roles.create(&role(&acme, "auditor")).await,
+        roles.create(&role(&acme, "auditor"), &audit(acme.id)).await,
         Err(CoreError::Conflict(_))
     ));
     roles
-        .create(&role(&globex, "auditor"))
+        .create(&role(&globex, "auditor"), &audit(globex.id))
         .await
         .expect("same name, other tenant");
     assert_eq!(
@@ -50,7 +53,10 @@ where
     let mut renamed = auditor.clone();
     renamed.name = "compliance".into();
     renamed.permissions = vec![permissions::AUDIT_READ];
-    roles.update(&renamed).await.expect("update");
+    roles
+        .update(&renamed, &audit(renamed.tenant_id))
+        .await
+        .expect("update");
     assert_eq!(
         roles.get(acme.id, auditor.id).await.expect("get"),
         Some(renamed.clone())
@@ -58,30 +64,30 @@ where
     let mut foreign = renamed.clone();
     foreign.tenant_id = globex.id;
     assert!(matches!(
-        roles.update(&foreign).await,
+        roles.update(&foreign, &audit(foreign.tenant_id)).await,
         Err(CoreError::NotFound(_))
     ));
 
     let mut holder = user(&acme, "c@example.com");
     holder.roles = vec!["member".into(), "compliance".into()];
-    UserRepository::create(store, &holder, None)
+    UserRepository::create(store, &holder, None, &audit(holder.tenant_id))
         .await
         .expect("user");
     assert!(matches!(
-        roles.delete(acme.id, auditor.id).await,
+        roles.delete(acme.id, auditor.id, &audit(acme.id)).await,
         Err(CoreError::Conflict(_))
     ));
     assert!(matches!(
-        roles.delete(globex.id, auditor.id).await,
+        roles.delete(globex.id, auditor.id, &audit(globex.id)).await,
         Err(CoreError::NotFound(_))
     ));
     let users: &dyn UserRepository = store;
     users
-        .erase(acme.id, holder.id, Utc::now(), false)
+        .erase(acme.id, holder.id, Utc::now(), false, &audit(acme.id))
         .await
         .expect("erase");
     roles
-        .delete(acme.id, auditor.id)
+        .delete(acme.id, auditor.id, &audit(acme.id))
         .await
         .expect("no holder left");
     assert_eq!(roles.list(acme.id).await.expect("list"), []);

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use usvc_core::ports::{SessionRepository, TenantRepository, UserRepository};
 use usvc_core::{RefreshOutcome, Session, SessionId, Tenant, User};
-use usvc_tests::conformance;
+use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -32,7 +32,7 @@ where
 {
     let acme = tenant(store, "acme").await;
     let ada = user(&acme, "ada@example.com");
-    UserRepository::create(store, &ada, None)
+    UserRepository::create(store, &ada, None, &audit(ada.tenant_id))
         .await
         .expect("user");
     let s = session(&acme, &ada, idle);
@@ -61,7 +61,7 @@ where
         None
     );
     assert!(!store
-        .revoke(globex.id, s.id, "logout".into(), now())
+        .revoke(globex.id, s.id, "logout".into(), now(), &audit(globex.id))
         .await
         .expect("revoke"));
 }
@@ -131,11 +131,11 @@ where
         "idle lifetime passed"
     );
     assert!(store
-        .revoke(acme.id, s.id, "logout".into(), t)
+        .revoke(acme.id, s.id, "logout".into(), t, &audit(acme.id))
         .await
         .expect("revoke"));
     assert!(!store
-        .revoke(acme.id, s.id, "admin".into(), t)
+        .revoke(acme.id, s.id, "admin".into(), t, &audit(acme.id))
         .await
         .expect("again"));
     let stored = SessionRepository::get(store, acme.id, s.id)
@@ -240,6 +240,7 @@ where
             Some(first.id),
             "password_change".into(),
             t,
+            &audit(acme.id),
         )
         .await
         .expect("revoke all");
@@ -260,7 +261,14 @@ where
         .collect();
     assert_eq!(live, [first.id]);
     let again = store
-        .revoke_all(acme.id, first.user_id, None, "logout_all".into(), t)
+        .revoke_all(
+            acme.id,
+            first.user_id,
+            None,
+            "logout_all".into(),
+            t,
+            &audit(acme.id),
+        )
         .await
         .expect("all");
     assert_eq!(again, [first.id]);

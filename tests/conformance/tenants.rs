@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use chrono::Utc;
 use usvc_core::ports::TenantRepository;
 use usvc_core::{CoreError, Cursor, NewTenant, PageRequest, Slug, Tenant, TenantId};
-use usvc_tests::conformance;
+use usvc_tests::{audit, conformance};
 
 fn tenant(slug: &str) -> Tenant {
     NewTenant::parse(slug, &format!("Tenant {slug}"))
@@ -13,7 +13,7 @@ fn tenant(slug: &str) -> Tenant {
 
 async fn create_then_read_back_by_id_and_slug(repo: &dyn TenantRepository) {
     let acme = tenant("acme");
-    repo.create(&acme).await.expect("create");
+    repo.create(&acme, &audit(acme.id)).await.expect("create");
     assert_eq!(repo.get(acme.id).await.expect("get"), Some(acme.clone()));
     let by_slug = repo.get_by_slug(&acme.slug).await.expect("get by slug");
     assert_eq!(by_slug, Some(acme));
@@ -29,9 +29,9 @@ conformance!(unknown_is_none, unknown_ids_and_slugs_are_none);
 
 async fn a_taken_slug_is_a_conflict_and_writes_nothing(repo: &dyn TenantRepository) {
     let first = tenant("taken");
-    repo.create(&first).await.expect("create");
+    repo.create(&first, &audit(first.id)).await.expect("create");
     let second = tenant("taken");
-    match repo.create(&second).await {
+    match repo.create(&second, &audit(second.id)).await {
         Err(CoreError::Conflict(message)) => assert!(message.contains("slug"), "{message}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
@@ -49,7 +49,7 @@ async fn list_walks_every_tenant_once_in_creation_order(repo: &dyn TenantReposit
     let mut created = Vec::new();
     for i in 0..5 {
         let t = tenant(&format!("t{i}"));
-        repo.create(&t).await.expect("create");
+        repo.create(&t, &audit(t.id)).await.expect("create");
         created.push(t.id);
     }
     let mut seen = Vec::new();

@@ -7,7 +7,7 @@ use usvc_core::{
     CoreError, Cursor, Email, PageRequest, Session, SessionId, TenantSettings, User, UserFilter,
     UserStatus,
 };
-use usvc_tests::conformance;
+use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -19,8 +19,14 @@ where
     let acme = tenant(store, "acme").await;
     let ada = user(&acme, "ada@example.com");
     let bob = user(&acme, "bob@example.com");
-    users.create(&ada, None).await.expect("ada");
-    users.create(&bob, None).await.expect("bob");
+    users
+        .create(&ada, None, &audit(ada.tenant_id))
+        .await
+        .expect("ada");
+    users
+        .create(&bob, None, &audit(bob.tenant_id))
+        .await
+        .expect("bob");
 
     let mut changed = ada.clone();
     changed.email = Email::parse("Ada@Lovelace.org").expect("email");
@@ -33,7 +39,7 @@ where
     changed.mfa_enabled = true;
     assert_eq!(
         users
-            .update(&changed, ada.updated_at, false)
+            .update(&changed, ada.updated_at, false, &audit(changed.tenant_id))
             .await
             .expect("update"),
         UpdateOutcome::Updated
@@ -53,14 +59,21 @@ where
     let mut clash = bob.clone();
     clash.email = Email::parse("ADA@lovelace.org").expect("email");
     assert!(matches!(
-        users.update(&clash, bob.updated_at, false).await,
+        users
+            .update(&clash, bob.updated_at, false, &audit(clash.tenant_id))
+            .await,
         Err(CoreError::Conflict(_))
     ));
     let mut late = bob.clone();
     late.display_name = Some("written from an old read".into());
     assert_eq!(
         users
-            .update(&late, bob.updated_at - chrono::Duration::seconds(1), false)
+            .update(
+                &late,
+                bob.updated_at - chrono::Duration::seconds(1),
+                false,
+                &audit(late.tenant_id)
+            )
             .await
             .expect("update"),
         UpdateOutcome::Stale,
@@ -77,7 +90,9 @@ where
     foreign.tenant_id = globex.id;
     assert!(
         matches!(
-            users.update(&foreign, bob.updated_at, false).await,
+            users
+                .update(&foreign, bob.updated_at, false, &audit(foreign.tenant_id))
+                .await,
             Ok(UpdateOutcome::Stale)
         ),
         "tenant-scoped: another tenant's user is not there to update"
@@ -126,11 +141,14 @@ where
         u.display_name = Some(name.into());
         u.roles = vec![role.into()];
         u.status = status;
-        users.create(&u, None).await.expect("create");
+        users
+            .create(&u, None, &audit(u.tenant_id))
+            .await
+            .expect("create");
         created.push(u);
     }
     users
-        .create(&user(&globex, "ada@globex.com"), None)
+        .create(&user(&globex, "ada@globex.com"), None, &audit(globex.id))
         .await
         .expect("other tenant");
 
@@ -254,7 +272,10 @@ where
     let bob = user(&acme, "bob@example.com");
     let eve = user(&globex, "eve@example.com");
     for u in [&ada, &bob, &eve] {
-        users.create(u, None).await.expect("create");
+        users
+            .create(u, None, &audit(u.tenant_id))
+            .await
+            .expect("create");
     }
     let mut found = users
         .get_many(
@@ -304,7 +325,10 @@ where
             )
         })
         .collect();
-    users.create_many(batch.clone()).await.expect("bulk");
+    users
+        .create_many(batch.clone(), &audit(batch[0].0.tenant_id))
+        .await
+        .expect("bulk");
     assert_eq!(users.count(Some(acme.id)).await.expect("count"), 300);
     let (_, hash) = users
         .find_for_login(acme.id, &Email::parse("u4@example.com").expect("email"))
@@ -318,7 +342,7 @@ where
         (user(&acme, "U7@example.com"), None),
     ];
     assert!(matches!(
-        users.create_many(clash).await,
+        users.create_many(clash, &audit(acme.id)).await,
         Err(CoreError::Conflict(_))
     ));
     let fresh = Email::parse("fresh@example.com").expect("email");
@@ -343,7 +367,7 @@ where
     let mut ada = user(&acme, "ada@example.com");
     ada.display_name = Some("Ada".into());
     users
-        .create(&ada, Some("$argon2id$h".into()))
+        .create(&ada, Some("$argon2id$h".into()), &audit(ada.tenant_id))
         .await
         .expect("create");
     let now = Utc::now().trunc_subsecs(6);
@@ -367,12 +391,14 @@ where
 
     let globex = tenant(store, "globex").await;
     assert!(matches!(
-        users.erase(globex.id, ada.id, now, false).await,
+        users
+            .erase(globex.id, ada.id, now, false, &audit(globex.id))
+            .await,
         Err(CoreError::NotFound(_))
     ));
 
     let revoked = users
-        .erase(acme.id, ada.id, now, false)
+        .erase(acme.id, ada.id, now, false, &audit(acme.id))
         .await
         .expect("erase");
     assert_eq!(revoked, [session.id]);
@@ -395,13 +421,19 @@ where
     assert_eq!(ended.revoked_reason.as_deref(), Some("user_deleted"));
     assert_eq!(users.count(Some(acme.id)).await.expect("count"), 0);
     assert!(matches!(
-        users.erase(acme.id, ada.id, now, false).await,
+        users
+            .erase(acme.id, ada.id, now, false, &audit(acme.id))
+            .await,
         Err(CoreError::NotFound(_))
     ));
 
     // The address is free again.
     users
-        .create(&user(&acme, "ada@example.com"), None)
+        .create(
+            &user(&acme, "ada@example.com"),
+            None,
+            &audit((user(&acme, "ada@example.com")).tenant_id),
+        )
         .await
         .expect("re-use");
 }
@@ -421,7 +453,7 @@ async fn tenant_settings_round_trip(repo: &dyn TenantRepository) {
     };
     let now = Utc::now().trunc_subsecs(6);
     let updated = repo
-        .update_settings(acme.id, settings, now)
+        .update_settings(acme.id, settings, now, &audit(acme.id))
         .await
         .expect("update")
         .expect("some");
@@ -432,9 +464,14 @@ async fn tenant_settings_round_trip(repo: &dyn TenantRepository) {
         Some(settings)
     );
     assert_eq!(
-        repo.update_settings(usvc_core::TenantId::new(), settings, now)
-            .await
-            .expect("update"),
+        repo.update_settings(
+            usvc_core::TenantId::new(),
+            settings,
+            now,
+            &audit(usvc_core::TenantId::new())
+        )
+        .await
+        .expect("update"),
         None
     );
 }
@@ -450,7 +487,10 @@ where
     for email in ["a@example.com", "b@example.com"] {
         let mut u = user(&acme, email);
         u.roles = vec!["owner".into()];
-        users.create(&u, None).await.expect("owner");
+        users
+            .create(&u, None, &audit(u.tenant_id))
+            .await
+            .expect("owner");
         owners.push(u);
     }
     for _ in 0..5 {
@@ -462,7 +502,11 @@ where
                 demoted.roles = vec!["admin".into()];
                 demoted.updated_at = owner.updated_at + chrono::Duration::microseconds(1);
                 let expected = owner.updated_at;
-                tokio::spawn(async move { store.update(&demoted, expected, true).await })
+                tokio::spawn(async move {
+                    store
+                        .update(&demoted, expected, true, &audit(demoted.tenant_id))
+                        .await
+                })
             })
             .collect();
         let mut outcomes = Vec::new();
@@ -486,7 +530,7 @@ where
             again.roles = vec!["owner".into()];
             again.updated_at = current.updated_at + chrono::Duration::microseconds(1);
             users
-                .update(&again, current.updated_at, false)
+                .update(&again, current.updated_at, false, &audit(again.tenant_id))
                 .await
                 .expect("restore");
             *owner = again;
@@ -495,11 +539,13 @@ where
     let last = &owners[0];
     let other = &owners[1];
     users
-        .erase(acme.id, other.id, Utc::now(), true)
+        .erase(acme.id, other.id, Utc::now(), true, &audit(acme.id))
         .await
         .expect("one of two owners may go");
     assert!(matches!(
-        users.erase(acme.id, last.id, Utc::now(), true).await,
+        users
+            .erase(acme.id, last.id, Utc::now(), true, &audit(acme.id))
+            .await,
         Err(CoreError::Conflict(_))
     ));
     assert!(

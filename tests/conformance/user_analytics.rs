@@ -5,7 +5,7 @@ use usvc_core::ports::{
     LoginThrottle, SessionRepository, TenantRepository, UserAnalytics, UserRepository,
 };
 use usvc_core::{Session, SessionId, UserStatus};
-use usvc_tests::conformance;
+use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -26,7 +26,10 @@ where
     let mut old = user(&acme, "old@example.com");
     old.created_at = now - Duration::days(3);
     for u in [&ada, &bob, &old, &user(&globex, "eve@globex.com")] {
-        users.create(u, None).await.expect("user");
+        users
+            .create(u, None, &audit(u.tenant_id))
+            .await
+            .expect("user");
     }
     let session = Session {
         id: SessionId::new(),
@@ -46,7 +49,13 @@ where
         .expect("session");
     for _ in 0..2 {
         store
-            .record_failure(acme.id, "ada@example.com".into(), now, |_, _| None)
+            .record_failure(
+                acme.id,
+                "ada@example.com".into(),
+                now,
+                |_, _| None,
+                &audit(acme.id),
+            )
             .await
             .expect("failure");
     }

@@ -1,13 +1,15 @@
 use chrono::{Duration, Utc};
 use usvc_core::ports::{TenantRepository, UserRepository};
 use usvc_core::{CoreError, Email, NewTenant, Tenant, User};
-use usvc_tests::conformance;
+use usvc_tests::{audit, conformance};
 
 pub(crate) async fn tenant(repo: &dyn TenantRepository, slug: &str) -> Tenant {
     let tenant = NewTenant::parse(slug, slug)
         .expect("valid")
         .into_tenant(Utc::now());
-    repo.create(&tenant).await.expect("tenant");
+    repo.create(&tenant, &audit(tenant.id))
+        .await
+        .expect("tenant");
     tenant
 }
 
@@ -31,7 +33,7 @@ where
     ada.metadata = serde_json::json!({"team": "engines", "level": 3});
     ada.roles = vec!["admin".into(), "member".into()];
     users
-        .create(&ada, Some("$argon2id$hash".into()))
+        .create(&ada, Some("$argon2id$hash".into()), &audit(ada.tenant_id))
         .await
         .expect("create");
 
@@ -62,11 +64,18 @@ where
     let acme = tenant(store, "acme").await;
     let globex = tenant(store, "globex").await;
     users
-        .create(&user(&acme, "bob@example.com"), None)
+        .create(
+            &user(&acme, "bob@example.com"),
+            None,
+            &audit((user(&acme, "bob@example.com")).tenant_id),
+        )
         .await
         .expect("create");
     let clash = user(&acme, "BOB@example.com");
-    match users.create(&clash, Some("hash".into())).await {
+    match users
+        .create(&clash, Some("hash".into()), &audit(clash.tenant_id))
+        .await
+    {
         Err(CoreError::Conflict(message)) => assert!(message.contains("email"), "{message}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
@@ -77,7 +86,11 @@ where
     );
     assert_eq!(users.count(Some(acme.id)).await.expect("count"), 1);
     users
-        .create(&user(&globex, "bob@example.com"), None)
+        .create(
+            &user(&globex, "bob@example.com"),
+            None,
+            &audit((user(&globex, "bob@example.com")).tenant_id),
+        )
         .await
         .expect("the same email in another tenant is another user");
     assert_eq!(users.count(None).await.expect("count"), 2);
@@ -96,7 +109,7 @@ where
     let globex = tenant(store, "globex").await;
     let ada = user(&acme, "ada@example.com");
     users
-        .create(&ada, Some("hash".into()))
+        .create(&ada, Some("hash".into()), &audit(ada.tenant_id))
         .await
         .expect("create");
     assert_eq!(users.get(globex.id, ada.id).await.expect("get"), None);
@@ -107,12 +120,14 @@ where
     );
     assert!(matches!(
         users
-            .set_password_hash(globex.id, ada.id, "x".into(), Utc::now())
+            .set_password_hash(globex.id, ada.id, "x".into(), Utc::now(), &audit(globex.id))
             .await,
         Err(CoreError::NotFound(_))
     ));
     assert!(matches!(
-        users.record_login(globex.id, ada.id, Utc::now()).await,
+        users
+            .record_login(globex.id, ada.id, Utc::now(), &audit(globex.id))
+            .await,
         Err(CoreError::NotFound(_))
     ));
 }
@@ -125,7 +140,10 @@ where
     let users: &dyn UserRepository = store;
     let acme = tenant(store, "acme").await;
     let invited = user(&acme, "new@example.com");
-    users.create(&invited, None).await.expect("create");
+    users
+        .create(&invited, None, &audit(invited.tenant_id))
+        .await
+        .expect("create");
     let email = Email::parse("new@example.com").expect("email");
     let (_, hash) = users
         .find_for_login(acme.id, &email)
@@ -135,11 +153,11 @@ where
     assert_eq!(hash, None, "created without a password");
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
     users
-        .set_password_hash(acme.id, invited.id, "first".into(), now)
+        .set_password_hash(acme.id, invited.id, "first".into(), now, &audit(acme.id))
         .await
         .expect("set");
     users
-        .set_password_hash(acme.id, invited.id, "second".into(), now)
+        .set_password_hash(acme.id, invited.id, "second".into(), now, &audit(acme.id))
         .await
         .expect("replace");
     let (_, hash) = users
@@ -150,7 +168,7 @@ where
     assert_eq!(hash.as_deref(), Some("second"));
     let at = now + Duration::seconds(5);
     users
-        .record_login(acme.id, invited.id, at)
+        .record_login(acme.id, invited.id, at, &audit(acme.id))
         .await
         .expect("record");
     let user = users

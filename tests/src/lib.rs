@@ -73,3 +73,9 @@ macro_rules! conformance {
         }
     };
 }
+
+/// An audit entry for a change made directly through a repository in a test: the repositories
+/// append it in the change's transaction, so the tests exercise that path too.
+pub fn audit(tenant: usvc_core::TenantId) -> usvc_core::AuditEntry {
+    usvc_core::AuditEntry::system(tenant, "test.change", chrono::Utc::now())
+}

@@ -11,8 +11,8 @@ use usvc_core::ports::{
 use usvc_core::Password;
 use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens, Totp};
 use usvc_user::{
-    AuthPorts, AuthService, Bootstrap, RoleService, SessionPolicy, TenantAuthorizer, TenantService,
-    UserPorts, UserService,
+    AuditService, AuthPorts, AuthService, Bootstrap, RoleService, SessionPolicy, TenantAuthorizer,
+    TenantService, UserPorts, UserService,
 };
 
 use crate::events::EventBus;
@@ -29,6 +29,8 @@ pub struct Identity {
     pub tenants: TenantService,
     /// Custom roles.
     pub roles: Arc<RoleService>,
+    /// Reading and verifying the audit trail.
+    pub audit: Arc<AuditService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events (subscribe for the audit log, tests, …).
@@ -68,8 +70,12 @@ pub fn services(
     let events = EventBus::new();
     // Role definitions per tenant; every role change invalidates its tenant's entry everywhere.
     let definitions = caches.create(CacheSpec::PERMISSIONS);
-    let authorizer: Arc<dyn Authorizer> =
-        Arc::new(TenantAuthorizer::new(db.roles.clone(), definitions.clone()));
+    let authorizer: Arc<dyn Authorizer> = Arc::new(TenantAuthorizer::new(
+        db.roles.clone(),
+        definitions.clone(),
+        db.audit.clone(),
+        clock.clone(),
+    ));
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
     let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
     let auth = Arc::new(AuthService::new(
@@ -91,6 +97,7 @@ pub fn services(
             secrets,
             action_tokens: db.action_tokens.clone(),
             notifier,
+            audit: db.audit.clone(),
             links: config.public_url.clone(),
         },
         SessionPolicy {
@@ -109,6 +116,7 @@ pub fn services(
         live_sessions,
         analytics: db.user_analytics.clone(),
         roles: db.roles.clone(),
+        audit: db.audit.clone(),
     }));
     Identity {
         auth,
@@ -120,6 +128,7 @@ pub fn services(
             clock,
             definitions,
         )),
+        audit: Arc::new(AuditService::new(db.audit.clone(), authorizer.clone())),
         authorizer,
         events,
     }

@@ -10,7 +10,7 @@ use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_config::Config;
 use usvc_core::ports::{Authorizer, Notifier, PasswordHasher, SecretBox};
 use usvc_security::JwtService;
-use usvc_user::{AuthService, RoleService, TenantService, UserService};
+use usvc_user::{AuditService, AuthService, RoleService, TenantService, UserService};
 
 use crate::events::EventBus;
 use crate::http::client_limit::AuthRateLimit;
@@ -40,6 +40,8 @@ pub struct AppState {
     pub tenants: TenantService,
     /// Custom roles.
     pub roles: Arc<RoleService>,
+    /// Reading and verifying the audit trail.
+    pub audit: Arc<AuditService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events.
@@ -77,6 +79,7 @@ impl AppState {
             users,
             tenants,
             roles,
+            audit,
             authorizer,
             events,
         } = identity::services(
@@ -97,6 +100,7 @@ impl AppState {
             users,
             tenants,
             roles,
+            audit,
             authorizer,
             events,
             auth_limit,

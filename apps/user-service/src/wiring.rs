@@ -9,9 +9,9 @@ use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
-    ActionTokenRepository, HealthCheck, Invalidation, LoginThrottle, MfaRepository, RateLimiter,
-    RoleRepository, SessionRepository, SigningKeyRepository, TenantRepository, UserAnalytics,
-    UserRepository,
+    ActionTokenRepository, AuditLog, HealthCheck, Invalidation, LoginThrottle, MfaRepository,
+    RateLimiter, RoleRepository, SessionRepository, SigningKeyRepository, TenantRepository,
+    UserAnalytics, UserRepository,
 };
 
 /// The store behind its ports.
@@ -39,6 +39,8 @@ pub struct Database {
     pub user_analytics: Arc<dyn UserAnalytics>,
     /// Custom roles.
     pub roles: Arc<dyn RoleRepository>,
+    /// The audit trail.
+    pub audit: Arc<dyn AuditLog>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -57,6 +59,7 @@ pub trait Store:
     + RateLimiter
     + UserAnalytics
     + RoleRepository
+    + AuditLog
     + HealthCheck
     + 'static
 {
@@ -73,6 +76,7 @@ impl<S> Store for S where
         + RateLimiter
         + UserAnalytics
         + RoleRepository
+        + AuditLog
         + HealthCheck
         + 'static
 {
@@ -97,6 +101,7 @@ impl Database {
             rate_limits: store.clone(),
             user_analytics: store.clone(),
             roles: store.clone(),
+            audit: store.clone(),
             health: store,
             invalidation,
         }

@@ -109,7 +109,13 @@ async fn detailed_health_reports_measured_figures() {
         let tenant = NewTenant::parse(slug, slug)
             .expect("valid")
             .into_tenant(Utc::now());
-        state.db.tenants.create(&tenant).await.expect("create");
+        let entry = usvc_core::AuditEntry::system(tenant.id, "tenant.created", Utc::now());
+        state
+            .db
+            .tenants
+            .create(&tenant, &entry)
+            .await
+            .expect("create");
     }
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let get = || {

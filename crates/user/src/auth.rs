@@ -284,7 +284,7 @@ impl AuthService {
             tracing::warn!(tenant = %tenant.id, failures, "login locked after repeated failures");
             let payload = json!({ "failures": failures, "locked_until": lockout(failures, now) });
             let mut locked = failed.details(payload.clone());
-            locked.action = audit::LOCKED_OUT.to_owned();
+            audit::LOCKED_OUT.clone_into(&mut locked.action);
             self.audit.append(locked).await?;
             emit(
                 &self.events,

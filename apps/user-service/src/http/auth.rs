@@ -3,12 +3,13 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use usvc_core::{Origin, Password};
+use usvc_core::Password;
 use usvc_user::{LoginOutcome, TokenPair, DEFAULT_TENANT};
 use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::client_limit::ClientLimit;
+use crate::http::origin::{self, ClientOrigin};
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -73,17 +74,6 @@ pub(crate) fn tokens(pair: TokenPair) -> HttpResponse {
         .json(TokenResponse::from(pair))
 }
 
-pub(crate) fn client(req: &HttpRequest) -> Origin {
-    Origin {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(256).collect()),
-    }
-}
-
 /// Logs in with a password. With MFA on, the answer is an `mfa_token` to complete at
 /// `/api/v1/auth/mfa/verify` instead of tokens.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
@@ -104,7 +94,7 @@ pub async fn login(
     let tenant = body.tenant.as_deref().unwrap_or(DEFAULT_TENANT);
     let outcome = state
         .auth
-        .login(tenant, &body.email, &body.password, client(&req))
+        .login(tenant, &body.email, &body.password, origin::of(&req))
         .await?;
     Ok(match outcome {
         LoginOutcome::Tokens(pair) => tokens(pair),
@@ -142,9 +132,12 @@ pub struct RefreshRequest {
 pub async fn refresh(
     state: web::Data<AppState>,
     _limit: ClientLimit,
+    origin: ClientOrigin,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(tokens(state.auth.refresh(&body.refresh_token).await?))
+    Ok(tokens(
+        state.auth.refresh(&body.refresh_token, &origin.0).await?,
+    ))
 }
 
 /// Ends the caller's session; its tokens stop working.
@@ -206,6 +199,7 @@ pub struct RegisterResponse {
 pub async fn register(
     state: web::Data<AppState>,
     _limit: ClientLimit,
+    origin: ClientOrigin,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
@@ -222,7 +216,7 @@ pub async fn register(
             ..usvc_user::ProfileChanges::default()
         },
     };
-    if let Some(user) = state.users.register(registration).await? {
+    if let Some(user) = state.users.register(registration, &origin.0).await? {
         // The account exists either way; a mail problem must not turn it into an error.
         if let Err(e) = state.auth.send_verification_to(&user).await {
             tracing::warn!(error = %e, "verification mail not sent");

@@ -44,10 +44,12 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let origin = crate::http::origin::of(req);
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| CoreError::Internal("application state missing".into()))?;
-            let principal = state.auth.authenticate(&token?).await?;
+            let mut principal = state.auth.authenticate(&token?).await?;
+            principal.origin = origin;
             Ok(Self(principal))
         })
     }
@@ -58,7 +60,9 @@ impl FromRequest for Authenticated {
 pub async fn optional(req: &HttpRequest, state: &AppState) -> Result<Option<Principal>, ApiError> {
     if req.headers().contains_key(header::AUTHORIZATION) {
         let token = bearer(req)?;
-        Ok(Some(state.auth.authenticate(&token).await?))
+        let mut principal = state.auth.authenticate(&token).await?;
+        principal.origin = crate::http::origin::of(req);
+        Ok(Some(principal))
     } else {
         Ok(None)
     }

@@ -6,8 +6,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::http::{
-    analytics, auth, authz, health, jwks, metrics, mfa, problem, recovery, roles, sessions, tenant,
-    users,
+    analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, recovery, roles, sessions,
+    tenant, users,
 };
 
 /// The API description.
@@ -58,6 +58,9 @@ use crate::http::{
         roles::assign,
         authz::check,
         authz::check_batch,
+        audit::list,
+        audit::verify,
+        audit::export,
         tenant::get,
         tenant::update_settings,
         sessions::list,
@@ -76,6 +79,7 @@ use crate::http::{
         (name = "authz", description = "Permission questions for other services"),
         (name = "analytics", description = "Figures from the database"),
         (name = "tenant", description = "The caller's tenant and its identity settings"),
+        (name = "audit", description = "The tamper-evident audit trail"),
     )
 )]
 pub struct ApiDoc;

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::http::auth::{tokens, TokenResponse};
 use crate::http::authenticated::{optional, Authenticated};
 use crate::http::client_limit::ClientLimit;
+use crate::http::origin::{self, ClientOrigin};
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -34,10 +35,14 @@ pub struct VerifyRequest {
 pub async fn verify(
     state: web::Data<AppState>,
     _limit: ClientLimit,
+    origin: ClientOrigin,
     body: web::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(tokens(
-        state.auth.verify_mfa(&body.mfa_token, &body.code).await?,
+        state
+            .auth
+            .verify_mfa(&body.mfa_token, &body.code, &origin.0)
+            .await?,
     ))
 }
 
@@ -98,9 +103,10 @@ pub async fn enroll(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
     let (caller, token) = subject(&req, &state, body.mfa_token.as_deref()).await?;
+    let origin = origin::of(&req);
     let who = match (&caller, &token) {
         (Some(p), _) => MfaSubject::Caller(p),
-        (None, Some(t)) => MfaSubject::EnrollmentToken(t),
+        (None, Some(t)) => MfaSubject::EnrollmentToken(t, &origin),
         (None, None) => return Err(CoreError::Internal("no subject".into()).into()),
     };
     let e = state.auth.enroll_totp(who).await?;
@@ -150,9 +156,10 @@ pub async fn confirm(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let (caller, token) = subject(&req, &state, body.mfa_token.as_deref()).await?;
+    let origin = origin::of(&req);
     let who = match (&caller, &token) {
         (Some(p), _) => MfaSubject::Caller(p),
-        (None, Some(t)) => MfaSubject::EnrollmentToken(t),
+        (None, Some(t)) => MfaSubject::EnrollmentToken(t, &origin),
         (None, None) => return Err(CoreError::Internal("no subject".into()).into()),
     };
     let done = state.auth.confirm_totp(who, &body.code).await?;

@@ -1,6 +1,7 @@
 //! The actix-web inbound adapter: routes, error mapping and middleware.
 
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod authenticated;
 pub mod authz;
@@ -10,6 +11,7 @@ pub mod health;
 pub mod jwks;
 pub mod metrics;
 pub mod mfa;
+pub mod origin;
 pub mod problem;
 pub mod recovery;
 pub mod request_context;
@@ -150,6 +152,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/api/v1/authz/check-batch", "POST").route(web::post().to(authz::check_batch)),
     )
     .service(resource("/api/v1/analytics/users", "GET").route(web::get().to(analytics::users)))
+    .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
+    .service(resource("/api/v1/audit/verify", "GET").route(web::get().to(audit::verify)))
+    .service(resource("/api/v1/audit/export", "GET").route(web::get().to(audit::export)))
     .service(resource("/api/v1/tenant", "GET").route(web::get().to(tenant::get)))
     .service(
         resource("/api/v1/tenant/settings", "PATCH")

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::client_limit::ClientLimit;
+use crate::http::origin::ClientOrigin;
 use crate::http::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -72,11 +73,12 @@ pub struct ResetRequest {
 pub async fn reset(
     state: web::Data<AppState>,
     _limit: ClientLimit,
+    origin: ClientOrigin,
     body: web::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .auth
-        .reset_password(&body.token, &body.new_password)
+        .reset_password(&body.token, &body.new_password, &origin.0)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -99,9 +101,10 @@ pub struct VerifyEmailRequest {
 pub async fn verify_email(
     state: web::Data<AppState>,
     _limit: ClientLimit,
+    origin: ClientOrigin,
     body: web::Json<VerifyEmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.auth.verify_email(&body.token).await?;
+    state.auth.verify_email(&body.token, &origin.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
