@@ -4,6 +4,7 @@
 #![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
 mod action_tokens;
+mod audit;
 mod health;
 mod invalidation;
 mod login_throttle;

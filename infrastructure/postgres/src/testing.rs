@@ -55,6 +55,18 @@ impl TestDatabase {
         })
     }
 
+    /// Runs raw SQL as the database owner, past every port: for tests that play an attacker
+    /// with database access (editing the audit trail).
+    pub async fn execute(&self, sql: &str) -> Result<usize, CoreError> {
+        let mut conn = Connection::establish(&self.url)
+            .await
+            .map_err(|e| CoreError::Unavailable(format!("test postgres: {e}")))?;
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))
+    }
+
     /// [`TestDatabase::create`] from `TEST_DATABASE_URL`, or `None` to skip (see
     /// [`test_database_url`]).
     pub async fn from_env() -> Option<Self> {

@@ -39,6 +39,9 @@ mod user_analytics;
 mod users;
 
 pub use open::{migrate, open, path_of};
+
+#[cfg(feature = "testing")]
+pub mod testing;
 pub use store::{Store as SqliteStore, StoreOptions};
 
 #[cfg(test)]

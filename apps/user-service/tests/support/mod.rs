@@ -234,6 +234,17 @@ pub enum Guard {
     Postgres(usvc_postgres::testing::TestDatabase),
 }
 
+impl Guard {
+    /// Runs one raw SQL statement on the test's database, past every port (an attacker or a
+    /// careless operator with database access).
+    pub async fn execute(&self, sql: &str) -> Result<usize, usvc_core::CoreError> {
+        match self {
+            Self::Sqlite(dir) => usvc_sqlite::testing::execute(&dir.path().join("test.db"), sql),
+            Self::Postgres(db) => db.execute(sql).await,
+        }
+    }
+}
+
 /// Application state on a fresh Postgres database (mail into the outbox), or `None` when
 /// `TEST_DATABASE_URL` is not set (with `REQUIRE_POSTGRES=1` that is a failure instead).
 pub async fn postgres_state() -> Option<(AppState, Guard, Outbox)> {
