@@ -7,15 +7,16 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::TenantRepository;
 use usvc_core::{
-    AuditEntry, CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantSettings, TenantStatus,
+    AuditEntry, CoreError, Page, PageRequest, SessionId, Slug, Tenant, TenantId, TenantStatus, User,
 };
 use uuid::Uuid;
 
 use crate::audit;
-use crate::backend::{Backend, DbId};
+use crate::backend::{insert_users, Backend, DbId};
 use crate::errors;
-use crate::schema::tenants;
+use crate::schema::{sessions, tenants};
 use crate::store::Store;
+use crate::users::{CredentialRow, UserRow};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = tenants)]
@@ -113,39 +114,94 @@ impl TenantRepository for Store {
             .await
     }
 
-    async fn update_settings(
+    async fn create_with_owner(
         &self,
-        id: TenantId,
-        settings: TenantSettings,
-        now: DateTime<Utc>,
+        tenant: &Tenant,
+        owner: &User,
+        password_hash: String,
+        audit: &[AuditEntry],
+    ) -> Result<(), CoreError> {
+        let row = TenantRow::from_tenant(tenant);
+        let owner_row = UserRow::from_user(owner);
+        let credential = CredentialRow::of(owner, password_hash);
+        let entries = audit.to_vec();
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    diesel::insert_into(tenants::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    insert_users(conn, &[owner_row], &[credential]).await?;
+                    for entry in &entries {
+                        audit::append(conn, entry).await?;
+                    }
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .await
+                .map_err(|e| errors::conflict(e, "a tenant with this slug already exists"))
+            })
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        tenant: &Tenant,
+        expected_updated_at: DateTime<Utc>,
         audit: &AuditEntry,
-    ) -> Result<Option<Tenant>, CoreError> {
-        let db_id = DbId::from(id.as_uuid());
-        let json = serde_json::to_value(settings)
-            .map_err(|e| CoreError::Internal(format!("tenant settings: {e}")))?;
+    ) -> Result<Option<Vec<SessionId>>, CoreError> {
+        let row = TenantRow::from_tenant(tenant);
+        let disabled = tenant.status == TenantStatus::Disabled;
         let audit = audit.clone();
-        let updated = self
+        let revoked = self
             .run(move |conn| {
                 Box::pin(async move {
                     conn.transaction(async move |conn| {
-                        let updated = diesel::update(tenants::table.filter(tenants::id.eq(db_id)))
-                            .set((tenants::settings.eq(json), tenants::updated_at.eq(now)))
-                            .execute(conn)
-                            .await?;
-                        if updated > 0 {
-                            audit::append(conn, &audit).await?;
+                        let updated = diesel::update(
+                            tenants::table
+                                .filter(tenants::id.eq(row.id))
+                                .filter(tenants::updated_at.eq(expected_updated_at)),
+                        )
+                        .set((
+                            tenants::name.eq(&row.name),
+                            tenants::status.eq(&row.status),
+                            tenants::settings.eq(&row.settings),
+                            tenants::updated_at.eq(row.updated_at),
+                        ))
+                        .execute(conn)
+                        .await?;
+                        if updated == 0 {
+                            return Ok(None);
                         }
-                        Ok::<_, diesel::result::Error>(updated)
+                        let mut revoked = Vec::new();
+                        if disabled {
+                            revoked = diesel::update(
+                                sessions::table
+                                    .filter(sessions::tenant_id.eq(row.id))
+                                    .filter(sessions::revoked_at.is_null()),
+                            )
+                            .set((
+                                sessions::revoked_at.eq(Some(row.updated_at)),
+                                sessions::revoked_reason.eq(Some("tenant_disabled")),
+                            ))
+                            .returning(sessions::id)
+                            .get_results::<DbId>(conn)
+                            .await?;
+                        }
+                        audit::append(conn, &audit).await?;
+                        Ok::<_, diesel::result::Error>(Some(revoked))
                     })
                     .await
                     .map_err(errors::query)
                 })
             })
             .await?;
-        if updated == 0 {
-            return Ok(None);
-        }
-        self.get(id).await
+        Ok(revoked.map(|ids| {
+            ids.into_iter()
+                .map(|id| SessionId::from_uuid(Uuid::from(id)))
+                .collect()
+        }))
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Tenant>, CoreError> {

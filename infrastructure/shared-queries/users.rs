@@ -44,7 +44,8 @@ pub(crate) struct UserRow {
 }
 
 impl UserRow {
-    fn from_user(user: &User) -> Self {
+    /// The row of `user`.
+    pub(crate) fn from_user(user: &User) -> Self {
         Self {
             id: DbId::from(user.id.as_uuid()),
             tenant_id: DbId::from(user.tenant_id.as_uuid()),
@@ -175,6 +176,17 @@ pub(crate) struct CredentialRow {
     user_id: DbId,
     password_hash: String,
     updated_at: DateTime<Utc>,
+}
+
+impl CredentialRow {
+    /// The password credential of a new user.
+    pub(crate) fn of(user: &User, password_hash: String) -> Self {
+        Self {
+            user_id: DbId::from(user.id.as_uuid()),
+            password_hash,
+            updated_at: user.created_at,
+        }
+    }
 }
 
 #[async_trait]

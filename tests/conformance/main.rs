@@ -9,6 +9,7 @@ mod health;
 mod invalidation;
 mod login_throttle;
 mod mfa;
+mod platform;
 mod rate_limits;
 mod roles;
 mod sessions;

@@ -9,7 +9,7 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-fn session(tenant: &Tenant, user: &User, idle: Duration) -> Session {
+pub(crate) fn session(tenant: &Tenant, user: &User, idle: Duration) -> Session {
     let now = now();
     Session {
         id: SessionId::new(),

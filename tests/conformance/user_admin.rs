@@ -4,8 +4,8 @@
 use chrono::{SubsecRound, Utc};
 use usvc_core::ports::{SessionRepository, TenantRepository, UpdateOutcome, UserRepository};
 use usvc_core::{
-    CoreError, Cursor, Email, PageRequest, Session, SessionId, TenantSettings, User, UserFilter,
-    UserStatus,
+    CoreError, Cursor, Email, PageRequest, Session, SessionId, Tenant, TenantSettings, User,
+    UserFilter, UserStatus,
 };
 use usvc_tests::{audit, conformance};
 
@@ -452,26 +452,26 @@ async fn tenant_settings_round_trip(repo: &dyn TenantRepository) {
         session_absolute_secs: 3600,
     };
     let now = Utc::now().trunc_subsecs(6);
-    let updated = repo
-        .update_settings(acme.id, settings, now, &audit(acme.id))
-        .await
-        .expect("update")
-        .expect("some");
-    assert_eq!(updated.settings, settings);
-    assert_eq!(updated.updated_at, now);
+    let changed = Tenant {
+        settings,
+        updated_at: now,
+        ..acme.clone()
+    };
     assert_eq!(
-        repo.get(acme.id).await.expect("get").map(|t| t.settings),
-        Some(settings)
+        repo.update(&changed, acme.updated_at, &audit(acme.id))
+            .await
+            .expect("update"),
+        Some(vec![])
     );
+    assert_eq!(repo.get(acme.id).await.expect("get"), Some(changed.clone()));
+    let missing = Tenant {
+        id: usvc_core::TenantId::new(),
+        ..changed
+    };
     assert_eq!(
-        repo.update_settings(
-            usvc_core::TenantId::new(),
-            settings,
-            now,
-            &audit(usvc_core::TenantId::new())
-        )
-        .await
-        .expect("update"),
+        repo.update(&missing, now, &audit(acme.id))
+            .await
+            .expect("update"),
         None
     );
 }
@@ -503,9 +503,14 @@ where
                 demoted.updated_at = owner.updated_at + chrono::Duration::microseconds(1);
                 let expected = owner.updated_at;
                 tokio::spawn(async move {
-                    store
-                        .update(&demoted, expected, true, &audit(demoted.tenant_id))
-                        .await
+                    UserRepository::update(
+                        &store,
+                        &demoted,
+                        expected,
+                        true,
+                        &audit(demoted.tenant_id),
+                    )
+                    .await
                 })
             })
             .collect();

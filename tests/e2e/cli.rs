@@ -215,4 +215,65 @@ fn admin_create_user_makes_the_tenant_and_a_user_who_can_log_in() {
         );
         assert_eq!(status, 200, "{email}: {body}");
     }
+
+    // The platform grant comes from the command line only.
+    let token = |service: &crate::service::Service| {
+        let (_, body) = service.send(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&serde_json::json!({"tenant": "acme", "email": "dev@acme.io", "password": "a chosen and unusual passphrase"})),
+        );
+        let body: serde_json::Value = serde_json::from_str(&body).expect("json");
+        body["access_token"].as_str().expect("token").to_owned()
+    };
+    let dev = token(&service);
+    let (status, _) = service.send("GET", "/api/v1/tenants", Some(&dev), None);
+    assert_eq!(status, 403, "not without the grant");
+    let grant = [
+        "admin",
+        "grant-platform",
+        "--tenant",
+        "acme",
+        "--email",
+        "dev@acme.io",
+    ];
+    let (code, stdout, stderr) = run(dir.path(), &grant, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("platform grant granted for dev@acme.io"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(
+        dir.path(),
+        &[
+            "admin",
+            "grant-platform",
+            "--tenant",
+            "acme",
+            "--email",
+            "nobody@acme.io",
+        ],
+        &[],
+    );
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("not found"), "{stderr}");
+    // A fresh login: the refusal above was cached for this user for up to 30 s.
+    drop(service);
+    let service = crate::service::Service::start(dir.path(), &[]);
+    let dev = token(&service);
+    let (status, body) = service.send("GET", "/api/v1/tenants", Some(&dev), None);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"slug\":\"acme\""), "{body}");
+    let revoke = [
+        "admin",
+        "revoke-platform",
+        "--tenant",
+        "acme",
+        "--email",
+        "dev@acme.io",
+    ];
+    let (code, stdout, stderr) = run(dir.path(), &revoke, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("platform grant revoked"), "{stdout}");
 }

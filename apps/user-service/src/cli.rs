@@ -55,6 +55,26 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Give a user the platform grant (`tenants:manage`: create, list, change and disable
+    /// tenants through `/api/v1/tenants`).
+    GrantPlatform {
+        /// The user's tenant slug.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// The user's login email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Take the platform grant back. Running replicas stop honouring it at once on
+    /// Postgres, within 30 s otherwise.
+    RevokePlatform {
+        /// The user's tenant slug.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// The user's login email.
+        #[arg(long)]
+        email: String,
+    },
     /// Add a new access-token signing key. New tokens are signed with it on every replica
     /// within seconds; tokens signed by the previous key stay valid until they expire; keys
     /// whose tokens have all expired are retired.

@@ -82,16 +82,8 @@ pub async fn create_user(
     }
     let db = wiring::connect(config).await?;
     let hasher = identity::hasher()?;
-    let opaque: std::sync::Arc<dyn usvc_core::ports::OpaqueTokens> =
-        std::sync::Arc::new(usvc_security::RandomTokens);
-    let clock: std::sync::Arc<dyn usvc_core::ports::Clock> =
-        std::sync::Arc::new(usvc_core::ports::SystemClock);
     let done = usvc_user::provision(
-        &db.tenants,
-        &db.users,
-        &hasher,
-        &opaque,
-        &clock,
+        &identity::bootstrap_ports(&db, &hasher),
         tenant,
         email,
         role,
@@ -131,5 +123,40 @@ fn create_data_dir(config: &Config) -> anyhow::Result<()> {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .map_err(|e| anyhow::anyhow!("cannot restrict DATA_DIR {}: {e}", dir.display()))?;
     }
+    Ok(())
+}
+
+/// `user-service admin grant-platform` / `revoke-platform`.
+pub async fn set_platform_grant(
+    config: &Config,
+    tenant: &str,
+    email: &str,
+    grant: bool,
+) -> anyhow::Result<()> {
+    let db = wiring::connect(config).await?;
+    let user = usvc_user::set_platform_grant(
+        db.tenants.as_ref(),
+        db.users.as_ref(),
+        db.platform.as_ref(),
+        &usvc_core::ports::SystemClock,
+        tenant,
+        email,
+        grant,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Replicas listening on Postgres drop their cached answer now; the others within 30 s.
+    let forget = usvc_core::ports::InvalidationMessage {
+        cache: usvc_cache::CacheSpec::PLATFORM_ADMINS.name.to_owned(),
+        key: Some(user.id.to_string()),
+    };
+    if let Err(e) = db.invalidation.publish(forget).await {
+        tracing::warn!(error = %e, "cache invalidation not sent; replicas catch up within 30 s");
+    }
+    let verb = if grant { "granted" } else { "revoked" };
+    println!(
+        "platform grant {verb} for {} in tenant {tenant}",
+        user.email
+    );
     Ok(())
 }

@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use usvc_cache::{CacheRegistry, CacheSpec};
 use usvc_config::Config;
-use usvc_core::ports::{
-    Authorizer, Clock, Notifier, OpaqueTokens, PasswordHasher, SecretBox, SystemClock,
-};
+use usvc_core::ports::{Authorizer, Clock, Notifier, PasswordHasher, SecretBox, SystemClock};
 use usvc_core::Password;
 use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens, Totp};
 use usvc_user::{
-    AuditService, AuthPorts, AuthService, Bootstrap, RoleService, SessionPolicy, TenantAuthorizer,
-    TenantService, UserPorts, UserService,
+    AuditService, AuthPorts, AuthService, AuthorizerPorts, Bootstrap, BootstrapPorts,
+    PlatformPorts, PlatformService, RoleService, SessionPolicy, TenantAuthorizer, TenantService,
+    UserPorts, UserService,
 };
 
 use crate::events::EventBus;
@@ -31,6 +30,8 @@ pub struct Identity {
     pub roles: Arc<RoleService>,
     /// Reading and verifying the audit trail.
     pub audit: Arc<AuditService>,
+    /// Tenant administration (the platform grant).
+    pub platform: Arc<PlatformService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events (subscribe for the audit log, tests, …).
@@ -70,12 +71,14 @@ pub fn services(
     let events = EventBus::new();
     // Role definitions per tenant; every role change invalidates its tenant's entry everywhere.
     let definitions = caches.create(CacheSpec::PERMISSIONS);
-    let authorizer: Arc<dyn Authorizer> = Arc::new(TenantAuthorizer::new(
-        db.roles.clone(),
-        definitions.clone(),
-        db.audit.clone(),
-        clock.clone(),
-    ));
+    let authorizer: Arc<dyn Authorizer> = Arc::new(TenantAuthorizer::new(AuthorizerPorts {
+        roles: db.roles.clone(),
+        definitions: definitions.clone(),
+        platform: db.platform.clone(),
+        platform_grants: caches.create(CacheSpec::PLATFORM_ADMINS),
+        audit: db.audit.clone(),
+        clock: clock.clone(),
+    }));
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
     let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
     let auth = Arc::new(AuthService::new(
@@ -104,6 +107,13 @@ pub fn services(
             idle: config.session_ttl,
         },
     ));
+    let platform = Arc::new(PlatformService::new(PlatformPorts {
+        tenants: db.tenants.clone(),
+        hasher: hasher.clone(),
+        authorizer: authorizer.clone(),
+        clock: clock.clone(),
+        live_sessions: live_sessions.clone(),
+    }));
     let users = Arc::new(UserService::new(UserPorts {
         tenants: db.tenants.clone(),
         users: db.users.clone(),
@@ -129,6 +139,7 @@ pub fn services(
             definitions,
         )),
         audit: Arc::new(AuditService::new(db.audit.clone(), authorizer.clone())),
+        platform,
         authorizer,
         events,
     }
@@ -146,6 +157,18 @@ pub fn notifier(config: &Config) -> anyhow::Result<Arc<dyn Notifier>> {
     Ok(Arc::new(usvc_notifier::LogNotifier))
 }
 
+/// The ports the start-up and the command line set tenants and users up through.
+pub fn bootstrap_ports(db: &Database, hasher: &Arc<dyn PasswordHasher>) -> BootstrapPorts {
+    BootstrapPorts {
+        tenants: db.tenants.clone(),
+        users: db.users.clone(),
+        hasher: hasher.clone(),
+        opaque: Arc::new(RandomTokens),
+        clock: Arc::new(SystemClock),
+        platform: db.platform.clone(),
+    }
+}
+
 /// Creates tenant `default` and its owner on an empty database. A generated password is
 /// printed once to stderr (not to the log, which may be shipped elsewhere).
 pub async fn bootstrap(
@@ -153,14 +176,8 @@ pub async fn bootstrap(
     db: &Database,
     hasher: &Arc<dyn PasswordHasher>,
 ) -> anyhow::Result<()> {
-    let opaque: Arc<dyn OpaqueTokens> = Arc::new(RandomTokens);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let outcome = usvc_user::bootstrap(
-        &db.tenants,
-        &db.users,
-        hasher,
-        &opaque,
-        &clock,
+        &bootstrap_ports(db, hasher),
         &config.bootstrap_admin_email,
         config.bootstrap_admin_password.clone().map(Password::new),
     )

@@ -40,6 +40,12 @@ fn main() -> ExitCode {
                     role,
                     password_stdin,
                 }) => commands::create_user(&config, &tenant, &email, &role, password_stdin).await,
+                Command::Admin(AdminCommand::GrantPlatform { tenant, email }) => {
+                    commands::set_platform_grant(&config, &tenant, &email, true).await
+                }
+                Command::Admin(AdminCommand::RevokePlatform { tenant, email }) => {
+                    commands::set_platform_grant(&config, &tenant, &email, false).await
+                }
                 Command::Config => Ok(()),
             }
         })

@@ -10,7 +10,9 @@ use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_config::Config;
 use usvc_core::ports::{Authorizer, Notifier, PasswordHasher, SecretBox};
 use usvc_security::JwtService;
-use usvc_user::{AuditService, AuthService, RoleService, TenantService, UserService};
+use usvc_user::{
+    AuditService, AuthService, PlatformService, RoleService, TenantService, UserService,
+};
 
 use crate::events::EventBus;
 use crate::http::client_limit::AuthRateLimit;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub roles: Arc<RoleService>,
     /// Reading and verifying the audit trail.
     pub audit: Arc<AuditService>,
+    /// Tenant administration (the platform grant).
+    pub platform: Arc<PlatformService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events.
@@ -80,6 +84,7 @@ impl AppState {
             tenants,
             roles,
             audit,
+            platform,
             authorizer,
             events,
         } = identity::services(
@@ -101,6 +106,7 @@ impl AppState {
             tenants,
             roles,
             audit,
+            platform,
             authorizer,
             events,
             auth_limit,

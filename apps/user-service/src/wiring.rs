@@ -10,8 +10,8 @@ use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, AuditLog, HealthCheck, Invalidation, LoginThrottle, MfaRepository,
-    RateLimiter, RoleRepository, SessionRepository, SigningKeyRepository, TenantRepository,
-    UserAnalytics, UserRepository,
+    PlatformAdmins, RateLimiter, RoleRepository, SessionRepository, SigningKeyRepository,
+    TenantRepository, UserAnalytics, UserRepository,
 };
 
 /// The store behind its ports.
@@ -41,6 +41,8 @@ pub struct Database {
     pub roles: Arc<dyn RoleRepository>,
     /// The audit trail.
     pub audit: Arc<dyn AuditLog>,
+    /// Holders of the platform grant.
+    pub platform: Arc<dyn PlatformAdmins>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -60,6 +62,7 @@ pub trait Store:
     + UserAnalytics
     + RoleRepository
     + AuditLog
+    + PlatformAdmins
     + HealthCheck
     + 'static
 {
@@ -77,6 +80,7 @@ impl<S> Store for S where
         + UserAnalytics
         + RoleRepository
         + AuditLog
+        + PlatformAdmins
         + HealthCheck
         + 'static
 {
@@ -102,6 +106,7 @@ impl Database {
             user_analytics: store.clone(),
             roles: store.clone(),
             audit: store.clone(),
+            platform: store.clone(),
             health: store,
             invalidation,
         }

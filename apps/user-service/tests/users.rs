@@ -514,14 +514,8 @@ async fn another_tenants_users_do_not_exist_for_me(
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
     let hasher = user_service::identity::hasher().expect("hasher");
-    let opaque: Arc<dyn usvc_core::ports::OpaqueTokens> = Arc::new(usvc_security::RandomTokens);
-    let clock: Arc<dyn usvc_core::ports::Clock> = Arc::new(usvc_core::ports::SystemClock);
     let other = usvc_user::provision(
-        &db.tenants,
-        &db.users,
-        &hasher,
-        &opaque,
-        &clock,
+        &user_service::identity::bootstrap_ports(&db, &hasher),
         "globex",
         "ceo@globex.com",
         "owner",

@@ -46,8 +46,15 @@ pub const WORKFLOWS_EXECUTE: Action = Action::from_static("workflows:execute");
 /// Complete human tasks of workflow runs.
 pub const TASKS_COMPLETE: Action = Action::from_static("tasks:complete");
 
+/// Create, list, change and disable tenants: a platform grant (held by the bootstrap admin,
+/// given with `user-service admin grant-platform`), never part of a tenant role.
+pub const TENANTS_MANAGE: Action = Action::from_static("tenants:manage");
+
+/// The platform-level actions: no tenant role, built-in or custom, grants them.
+pub const PLATFORM: [Action; 1] = [TENANTS_MANAGE];
+
 /// Every action, for listings and for validating custom roles.
-pub const ALL: [Action; 19] = [
+pub const ALL: [Action; 20] = [
     USERS_READ,
     USERS_WRITE,
     USERS_DELETE,
@@ -67,6 +74,7 @@ pub const ALL: [Action; 19] = [
     WORKFLOWS_WRITE,
     WORKFLOWS_EXECUTE,
     TASKS_COMPLETE,
+    TENANTS_MANAGE,
 ];
 
 /// An authorization answer with its explanation (which role granted it, or why not), so a

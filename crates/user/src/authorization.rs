@@ -92,6 +92,11 @@ pub fn roles_allow(roles: &[String], action: &Action) -> bool {
 
 /// The decision for `roles` on `action`, with the role that granted it or why none did.
 pub fn decide(roles: &[String], action: &Action) -> Decision {
+    if usvc_core::permissions::PLATFORM.contains(action) {
+        return Decision::deny(format!(
+            "{action} is a platform grant, which no tenant role carries"
+        ));
+    }
     match granting_role(roles, action) {
         Some(role) => Decision::allow(format!("granted by role {role}")),
         None if roles.is_empty() => Decision::deny(format!("you hold no role, so not {action}")),

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use usvc_core::ports::{Clock, OpaqueTokens, PasswordHasher, TenantRepository, UserRepository};
+use usvc_core::ports::{
+    Clock, OpaqueTokens, PasswordHasher, PlatformAdmins, TenantRepository, UserRepository,
+};
 use usvc_core::{
     AuditEntry, CoreError, Email, NewTenant, Password, ResourceRef, Slug, Tenant, User,
 };
@@ -13,6 +15,22 @@ use crate::audit::actions as audit;
 
 /// The tenant every installation starts with (logins without `tenant` use it).
 pub const DEFAULT_TENANT: &str = "default";
+
+/// What the start-up and command-line set-up write through.
+pub struct BootstrapPorts {
+    /// Tenants.
+    pub tenants: Arc<dyn TenantRepository>,
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Hashes the passwords.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Makes up passwords when none is given.
+    pub opaque: Arc<dyn OpaqueTokens>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// The platform grant the first owner receives.
+    pub platform: Arc<dyn PlatformAdmins>,
+}
 
 /// What bootstrapping did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,39 +47,41 @@ pub enum Bootstrap {
     },
 }
 
-/// Creates tenant `default` with an owner `email` / `password` (a random one if `None`) when
-/// no tenant exists yet. Safe when several replicas start at once: the losers of the race see
-/// the slug taken and report `AlreadyDone`.
+/// Creates tenant `default` with an owner `email` / `password` (a random one if `None`),
+/// who also receives the platform grant, when no tenant exists yet. Safe when several
+/// replicas start at once: the losers of the race see the slug taken and report
+/// `AlreadyDone`.
 pub async fn bootstrap(
-    tenants: &Arc<dyn TenantRepository>,
-    users: &Arc<dyn UserRepository>,
-    hasher: &Arc<dyn PasswordHasher>,
-    opaque: &Arc<dyn OpaqueTokens>,
-    clock: &Arc<dyn Clock>,
+    ports: &BootstrapPorts,
     email: &str,
     password: Option<Password>,
 ) -> Result<Bootstrap, CoreError> {
-    if tenants.count().await? > 0 {
+    if ports.tenants.count().await? > 0 {
         return Ok(Bootstrap::AlreadyDone);
     }
     let email = Email::parse(email)
         .map_err(|_| CoreError::invalid("BOOTSTRAP_ADMIN_EMAIL", "is not a valid email address"))?;
     let (password, generated) = match password {
         Some(p) => (p, false),
-        None => (Password::new(opaque.generate()?.token), true),
+        None => (Password::new(ports.opaque.generate()?.token), true),
     };
-    let now = clock.now();
+    let now = ports.clock.now();
     let tenant = NewTenant::parse(DEFAULT_TENANT, "Default")?.into_tenant(now);
-    match tenants.create(&tenant, &created_tenant(&tenant, now)).await {
+    let owner = User::new(tenant.id, email.clone(), vec!["owner".into()], now);
+    let hash = ports.hasher.hash(&password).await?;
+    let entries = [created_tenant(&tenant, now), created_user(&owner, now)];
+    match ports
+        .tenants
+        .create_with_owner(&tenant, &owner, hash, &entries)
+        .await
+    {
         Ok(()) => {}
         Err(CoreError::Conflict(_)) => return Ok(Bootstrap::AlreadyDone),
         Err(e) => return Err(e),
     }
-    let owner = User::new(tenant.id, email.clone(), vec!["owner".into()], now);
-    let hash = hasher.hash(&password).await?;
-    users
-        .create(&owner, Some(hash), &created_user(&owner, now))
-        .await?;
+    let granted = AuditEntry::system(tenant.id, audit::PLATFORM_GRANTED, now)
+        .on(ResourceRef::one("user", owner.id));
+    ports.platform.grant(tenant.id, owner.id, &granted).await?;
     Ok(Bootstrap::Created {
         email,
         generated_password: generated.then_some(password),
@@ -96,13 +116,8 @@ pub struct Provisioned {
 /// Creates a user with `role` in tenant `slug` from the command line, creating the tenant
 /// (named after its slug) if it does not exist. A given password must pass the policy; without
 /// one a strong password is generated.
-#[allow(clippy::too_many_arguments)] // the ports plus the three things an operator types
 pub async fn provision(
-    tenants: &Arc<dyn TenantRepository>,
-    users: &Arc<dyn UserRepository>,
-    hasher: &Arc<dyn PasswordHasher>,
-    opaque: &Arc<dyn OpaqueTokens>,
-    clock: &Arc<dyn Clock>,
+    ports: &BootstrapPorts,
     slug: &str,
     email: &str,
     role: &str,
@@ -118,7 +133,7 @@ pub async fn provision(
     if let Some(p) = &password {
         crate::password_policy::check(p, &email, "password")?;
     }
-    let now = clock.now();
+    let (tenants, now) = (&ports.tenants, ports.clock.now());
     let parsed = Slug::parse(slug)?;
     let (tenant, tenant_created) = if let Some(t) = tenants.get_by_slug(&parsed).await? {
         (t, false)
@@ -139,11 +154,12 @@ pub async fn provision(
     };
     let (password, generated) = match password {
         Some(p) => (p, false),
-        None => (Password::new(opaque.generate()?.token), true),
+        None => (Password::new(ports.opaque.generate()?.token), true),
     };
     let user = User::new(tenant.id, email, vec![role.to_owned()], now);
-    let hash = hasher.hash(&password).await?;
-    users
+    let hash = ports.hasher.hash(&password).await?;
+    ports
+        .users
         .create(&user, Some(hash), &created_user(&user, now))
         .await?;
     Ok(Provisioned {
@@ -157,8 +173,8 @@ pub async fn provision(
 mod tests {
     use chrono::Utc;
     use usvc_core::ports::{
-        MockClock, MockOpaqueTokens, MockPasswordHasher, MockTenantRepository, MockUserRepository,
-        OpaqueToken,
+        MockClock, MockOpaqueTokens, MockPasswordHasher, MockPlatformAdmins, MockTenantRepository,
+        MockUserRepository, OpaqueToken,
     };
 
     use super::*;
@@ -185,41 +201,34 @@ mod tests {
         let mut tenants = MockTenantRepository::new();
         tenants.expect_count().returning(|| Ok(0));
         tenants
-            .expect_create()
-            .withf(|t, _| t.slug.as_str() == "default")
-            .times(1)
-            .returning(|_, _| Ok(()));
-        let mut users = MockUserRepository::new();
-        users
-            .expect_create()
-            .withf(|u, hash, _| {
-                u.roles == ["owner"]
+            .expect_create_with_owner()
+            .withf(|t, u, hash, audit| {
+                t.slug.as_str() == "default"
+                    && u.roles == ["owner"]
                     && u.email.as_str() == "root@example.com"
-                    && hash.as_deref() == Some("$hash")
+                    && hash == "$hash"
+                    && audit.len() == 2
             })
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _, _, _| Ok(()));
         let mut hasher = MockPasswordHasher::new();
         hasher
             .expect_hash()
             .withf(|p| p.expose() == "generated-secret")
             .returning(|_| Ok("$hash".into()));
-        let (tenants, users, hasher): (
-            Arc<dyn TenantRepository>,
-            Arc<dyn UserRepository>,
-            Arc<dyn PasswordHasher>,
-        ) = (Arc::new(tenants), Arc::new(users), Arc::new(hasher));
-        let outcome = bootstrap(
-            &tenants,
-            &users,
-            &hasher,
-            &opaque(),
-            &clock(),
-            "root@example.com",
-            None,
-        )
-        .await
-        .expect("bootstrap");
+        let mut platform = MockPlatformAdmins::new();
+        platform.expect_grant().times(1).returning(|_, _, _| Ok(()));
+        let ports = BootstrapPorts {
+            tenants: Arc::new(tenants),
+            users: Arc::new(MockUserRepository::new()),
+            hasher: Arc::new(hasher),
+            opaque: opaque(),
+            clock: clock(),
+            platform: Arc::new(platform),
+        };
+        let outcome = bootstrap(&ports, "root@example.com", None)
+            .await
+            .expect("bootstrap");
         match outcome {
             Bootstrap::Created {
                 email,
@@ -234,44 +243,36 @@ mod tests {
 
     #[tokio::test]
     async fn a_database_with_tenants_or_a_lost_race_is_left_alone() {
+        let ports = |tenants: MockTenantRepository| {
+            let mut hasher = MockPasswordHasher::new();
+            hasher.expect_hash().returning(|_| Ok("$hash".into()));
+            let mut platform = MockPlatformAdmins::new();
+            platform.expect_grant().never();
+            BootstrapPorts {
+                tenants: Arc::new(tenants),
+                users: Arc::new(MockUserRepository::new()),
+                hasher: Arc::new(hasher),
+                opaque: opaque(),
+                clock: clock(),
+                platform: Arc::new(platform),
+            }
+        };
         let mut tenants = MockTenantRepository::new();
         tenants.expect_count().returning(|| Ok(3));
-        tenants.expect_create().never();
-        let tenants: Arc<dyn TenantRepository> = Arc::new(tenants);
-        let users: Arc<dyn UserRepository> = Arc::new(MockUserRepository::new());
-        let hasher: Arc<dyn PasswordHasher> = Arc::new(MockPasswordHasher::new());
+        tenants.expect_create_with_owner().never();
         let pw = Some(Password::new("configured"));
         assert_eq!(
-            bootstrap(
-                &tenants,
-                &users,
-                &hasher,
-                &opaque(),
-                &clock(),
-                "a@example.com",
-                pw.clone()
-            )
-            .await,
+            bootstrap(&ports(tenants), "a@example.com", pw.clone()).await,
             Ok(Bootstrap::AlreadyDone)
         );
 
         let mut racing = MockTenantRepository::new();
         racing.expect_count().returning(|| Ok(0));
         racing
-            .expect_create()
-            .returning(|_, _| Err(CoreError::Conflict("slug taken".into())));
-        let racing: Arc<dyn TenantRepository> = Arc::new(racing);
+            .expect_create_with_owner()
+            .returning(|_, _, _, _| Err(CoreError::Conflict("slug taken".into())));
         assert_eq!(
-            bootstrap(
-                &racing,
-                &users,
-                &hasher,
-                &opaque(),
-                &clock(),
-                "a@example.com",
-                pw
-            )
-            .await,
+            bootstrap(&ports(racing), "a@example.com", pw).await,
             Ok(Bootstrap::AlreadyDone)
         );
     }

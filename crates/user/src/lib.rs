@@ -13,6 +13,7 @@ pub mod authz;
 mod bootstrap;
 pub mod events;
 pub mod password_policy;
+mod platform;
 pub mod roles;
 mod tenant_authorizer;
 mod tenants;
@@ -25,9 +26,12 @@ pub use auth::{
     MAX_LOCK,
 };
 pub use authorization::RoleAuthorizer;
-pub use bootstrap::{bootstrap, provision, Bootstrap, Provisioned, DEFAULT_TENANT};
+pub use bootstrap::{bootstrap, provision, Bootstrap, BootstrapPorts, Provisioned, DEFAULT_TENANT};
+pub use platform::{
+    set_platform_grant, NewTenantWithOwner, PlatformPorts, PlatformService, TenantChanges,
+};
 pub use roles::{RoleInput, RoleService, RoleSummary};
-pub use tenant_authorizer::TenantAuthorizer;
+pub use tenant_authorizer::{AuthorizerPorts, TenantAuthorizer};
 pub use tenants::TenantService;
 pub use users::{
     AdminChanges, ImportOutcome, ImportRow, Lookup, NewUser, ProfileChanges, Registration,

@@ -80,6 +80,10 @@ fn validate(input: &RoleInput) -> Result<Vec<Action>, CoreError> {
                 &format!("permissions[{i}]"),
                 "owners only: this action cannot be given to a custom role".into(),
             ),
+            Ok(a) if permissions::PLATFORM.contains(&a) => push(
+                &format!("permissions[{i}]"),
+                "a platform grant (user-service admin grant-platform), not a role's".into(),
+            ),
             Ok(a) if permissions::ALL.contains(&a) => {
                 if !granted.contains(&a) {
                     granted.push(a);

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::json;
-use usvc_core::ports::{AuditLog, Authorizer, Cache, Clock, RoleRepository};
+use usvc_core::ports::{AuditLog, Authorizer, Cache, Clock, PlatformAdmins, RoleRepository};
 use usvc_core::{
     Action, AuditEntry, CoreError, Decision, Outcome, Principal, ResourceRef, Role, TenantId,
+    UserId,
 };
 
 use crate::audit::actions as audit;
@@ -19,24 +20,62 @@ use crate::authorization::decide;
 pub struct TenantAuthorizer {
     roles: Arc<dyn RoleRepository>,
     definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+    platform: Arc<dyn PlatformAdmins>,
+    platform_grants: Arc<dyn Cache<UserId, bool>>,
     audit: Arc<dyn AuditLog>,
     clock: Arc<dyn Clock>,
 }
 
+/// What [`TenantAuthorizer`] reads and writes.
+pub struct AuthorizerPorts {
+    /// Custom role definitions.
+    pub roles: Arc<dyn RoleRepository>,
+    /// `permissions`: role definitions per tenant, invalidated on every role change.
+    pub definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+    /// Holders of the platform grant.
+    pub platform: Arc<dyn PlatformAdmins>,
+    /// `platform-admins`: whether a user holds it, briefly cached.
+    pub platform_grants: Arc<dyn Cache<UserId, bool>>,
+    /// Where refusals are recorded.
+    pub audit: Arc<dyn AuditLog>,
+    /// Time, for the audit rows.
+    pub clock: Arc<dyn Clock>,
+}
+
 impl TenantAuthorizer {
-    /// An authorizer over the role store and the definitions cache; refusals go to `audit`.
-    pub fn new(
-        roles: Arc<dyn RoleRepository>,
-        definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
-        audit: Arc<dyn AuditLog>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    /// An authorizer over `ports`.
+    pub fn new(ports: AuthorizerPorts) -> Self {
         Self {
-            roles,
-            definitions,
-            audit,
-            clock,
+            roles: ports.roles,
+            definitions: ports.definitions,
+            platform: ports.platform,
+            platform_grants: ports.platform_grants,
+            audit: ports.audit,
+            clock: ports.clock,
         }
+    }
+
+    /// The answer for a platform action: only the platform grant allows it.
+    async fn platform_decision(
+        &self,
+        principal: &Principal,
+        action: &Action,
+    ) -> Result<Decision, CoreError> {
+        let (platform, user) = (self.platform.clone(), principal.user);
+        let held = self
+            .platform_grants
+            .get_or_load(
+                user,
+                Box::pin(async move { platform.is_platform_admin(user).await }),
+            )
+            .await?;
+        Ok(if held {
+            Decision::allow("granted by the platform grant")
+        } else {
+            Decision::deny(format!(
+                "{action} needs the platform grant, which you do not hold"
+            ))
+        })
     }
 }
 
@@ -48,6 +87,9 @@ impl Authorizer for TenantAuthorizer {
         action: &Action,
         resource: &ResourceRef,
     ) -> Result<Decision, CoreError> {
+        if usvc_core::permissions::PLATFORM.contains(action) {
+            return self.platform_decision(principal, action).await;
+        }
         let built_in = decide(&principal.roles, action);
         let custom_held = principal
             .roles
@@ -98,13 +140,36 @@ impl Authorizer for TenantAuthorizer {
 mod tests {
     use std::sync::Arc;
 
-    use usvc_core::ports::{Authorizer, MockAuditLog, MockRoleRepository, SystemClock};
+    use usvc_core::ports::{
+        Authorizer, MockAuditLog, MockPlatformAdmins, MockRoleRepository, SystemClock,
+    };
     use usvc_core::{
         permissions, CoreError, Outcome, Principal, ResourceRef, Role, RoleId, SessionId, TenantId,
         UserId,
     };
 
-    use super::TenantAuthorizer;
+    use super::{AuthorizerPorts, TenantAuthorizer};
+
+    fn authorizer(
+        roles: MockRoleRepository,
+        definitions: Arc<usvc_cache::NamedCache<TenantId, Vec<Role>>>,
+        platform: MockPlatformAdmins,
+        audit: MockAuditLog,
+    ) -> TenantAuthorizer {
+        let bus: Arc<dyn usvc_core::ports::Invalidation> =
+            Arc::new(usvc_cache::LocalInvalidation::new());
+        TenantAuthorizer::new(AuthorizerPorts {
+            roles: Arc::new(roles),
+            definitions,
+            platform: Arc::new(platform),
+            platform_grants: usvc_cache::NamedCache::new(
+                usvc_cache::CacheSpec::PLATFORM_ADMINS,
+                bus,
+            ),
+            audit: Arc::new(audit),
+            clock: Arc::new(SystemClock),
+        })
+    }
 
     fn permissions_cache() -> Arc<usvc_cache::NamedCache<TenantId, Vec<Role>>> {
         let bus: Arc<dyn usvc_core::ports::Invalidation> =
@@ -144,11 +209,11 @@ mod tests {
             })
             .times(1)
             .returning(|_| Ok(()));
-        let authorizer = TenantAuthorizer::new(
-            Arc::new(MockRoleRepository::new()),
+        let authorizer = authorizer(
+            MockRoleRepository::new(),
             permissions_cache(),
-            Arc::new(audit),
-            Arc::new(SystemClock),
+            MockPlatformAdmins::new(),
+            audit,
         );
         let target = ResourceRef::one("user", UserId::new());
         let question = authorizer
@@ -185,11 +250,11 @@ mod tests {
             .times(2)
             .returning(move |_| Ok(vec![auditor.clone()]));
         let cache = permissions_cache();
-        let authorizer = TenantAuthorizer::new(
-            Arc::new(roles),
+        let authorizer = authorizer(
+            roles,
             cache.clone(),
-            Arc::new(MockAuditLog::new()),
-            Arc::new(SystemClock),
+            MockPlatformAdmins::new(),
+            MockAuditLog::new(),
         );
         let principal = Principal {
             user: UserId::new(),
@@ -219,5 +284,38 @@ mod tests {
             .await
             .expect("decision");
         assert!(again.allowed, "reloaded after the role change");
+    }
+
+    #[tokio::test]
+    async fn only_the_platform_grant_allows_platform_actions_not_even_an_owner_role() {
+        let tenant = TenantId::new();
+        let mut owner = member(tenant);
+        owner.roles = vec!["owner".into()];
+        let operator = member(tenant);
+        let who = operator.user;
+        let mut platform = MockPlatformAdmins::new();
+        platform
+            .expect_is_platform_admin()
+            .times(2)
+            .returning(move |u| Ok(u == who));
+        let authorizer = authorizer(
+            MockRoleRepository::new(),
+            permissions_cache(),
+            platform,
+            MockAuditLog::new(),
+        );
+        let tenants = ResourceRef::any("tenant");
+        for _ in 0..3 {
+            let d = authorizer
+                .check(&operator, &permissions::TENANTS_MANAGE, &tenants)
+                .await
+                .expect("decision");
+            assert!(d.allowed, "{d:?}");
+        }
+        let d = authorizer
+            .check(&owner, &permissions::TENANTS_MANAGE, &tenants)
+            .await
+            .expect("decision");
+        assert!(!d.allowed, "an owner's `*` does not reach the platform");
     }
 }

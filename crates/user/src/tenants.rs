@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use usvc_core::ports::{Authorizer, Clock, TenantRepository};
 use usvc_core::{
-    AuditEntry, CoreError, NewTenant, Principal, ResourceRef, Slug, Tenant, TenantSettings,
+    AuditEntry, CoreError, NewTenant, Principal, ResourceRef, SessionId, Slug, Tenant, TenantId,
+    TenantSettings,
 };
 
 use crate::audit::actions as audit;
@@ -80,11 +82,46 @@ impl TenantService {
         let entry = AuditEntry::by(principal, audit::TENANT_UPDATED, now)
             .on(ResourceRef::one("tenant", principal.tenant))
             .details(serde_json::json!({ "settings": settings }));
-        self.tenants
-            .update_settings(principal.tenant, settings, now, &entry)
-            .await?
-            .ok_or_else(|| CoreError::NotFound("tenant".into()))
+        let (tenant, _) = save(
+            self.tenants.as_ref(),
+            principal.tenant,
+            now,
+            &|t| Ok(Tenant { settings, ..t }),
+            &entry,
+        )
+        .await?;
+        Ok(tenant)
     }
+}
+
+/// How often a tenant save is tried when someone else saved in between.
+const SAVE_ATTEMPTS: usize = 3;
+
+/// Reads tenant `id`, applies `change`, and saves the result if nobody saved in between
+/// (reading again otherwise): the saved tenant and the sessions a disable revoked.
+pub(crate) async fn save(
+    tenants: &dyn TenantRepository,
+    id: TenantId,
+    now: DateTime<Utc>,
+    change: &(dyn Fn(Tenant) -> Result<Tenant, CoreError> + Send + Sync),
+    entry: &AuditEntry,
+) -> Result<(Tenant, Vec<SessionId>), CoreError> {
+    let now = chrono::SubsecRound::trunc_subsecs(now, 6);
+    for _ in 0..SAVE_ATTEMPTS {
+        let current = tenants
+            .get(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("tenant".into()))?;
+        let read_at = current.updated_at;
+        let mut next = change(current)?;
+        next.updated_at = now.max(read_at + chrono::Duration::microseconds(1));
+        if let Some(revoked) = tenants.update(&next, read_at, entry).await? {
+            return Ok((next, revoked));
+        }
+    }
+    Err(CoreError::Conflict(
+        "the tenant is being changed by someone else right now; try again".into(),
+    ))
 }
 
 #[cfg(test)]
@@ -158,7 +195,7 @@ mod tests {
     #[tokio::test]
     async fn settings_change_needs_tenant_write_and_valid_lifetimes() {
         let mut repo = MockTenantRepository::new();
-        repo.expect_update_settings().never();
+        repo.expect_update().never();
         let service = TenantService::new(Arc::new(repo), clock());
         let member = Principal {
             user: usvc_core::UserId::new(),

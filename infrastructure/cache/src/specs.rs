@@ -34,15 +34,19 @@ impl CacheSpec {
     pub const PROJECTS: Self = spec("projects", 1000, 3600);
     /// A tenant's user list by tenant id.
     pub const TENANT_USERS: Self = spec("tenant-users", 100, 600);
+    /// Whether a user holds the platform grant, by user id. Short-lived, so a grant taken
+    /// back from the command line ends within 30 s even where no invalidation reaches.
+    pub const PLATFORM_ADMINS: Self = spec("platform-admins", 100, 30);
 
     /// Every named cache of the design, in display order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::USER_SESSIONS,
         Self::JWT_TOKENS,
         Self::USER_PROFILES,
         Self::PERMISSIONS,
         Self::PROJECTS,
         Self::TENANT_USERS,
+        Self::PLATFORM_ADMINS,
     ];
 
     /// The same cache with another capacity (from `CACHE_SIZE`).

@@ -208,3 +208,13 @@ diesel::table! {
         hash -> Text,
     }
 }
+
+diesel::table! {
+    platform_admins (user_id) {
+        user_id -> Uuid,
+        tenant_id -> Uuid,
+        granted_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(platform_admins, users);

@@ -21,6 +21,8 @@ mod errors;
 mod login_throttle;
 #[path = "../../shared-queries/mfa.rs"]
 mod mfa;
+#[path = "../../shared-queries/platform_admins.rs"]
+mod platform_admins;
 #[path = "../../shared-queries/rate_limits.rs"]
 mod rate_limits;
 #[path = "../../shared-queries/roles.rs"]

@@ -208,3 +208,13 @@ diesel::table! {
         hash -> Text,
     }
 }
+
+diesel::table! {
+    platform_admins (user_id) {
+        user_id -> Text,
+        tenant_id -> Text,
+        granted_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(platform_admins, users);

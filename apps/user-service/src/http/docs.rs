@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 
 use crate::http::{
     analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, recovery, roles, sessions,
-    tenant, users,
+    tenant, tenants, users,
 };
 
 /// The API description.
@@ -63,6 +63,10 @@ use crate::http::{
         audit::export,
         tenant::get,
         tenant::update_settings,
+        tenants::list,
+        tenants::create,
+        tenants::get,
+        tenants::update,
         sessions::list,
         sessions::revoke,
         sessions::logout_all,
@@ -80,6 +84,7 @@ use crate::http::{
         (name = "analytics", description = "Figures from the database"),
         (name = "tenant", description = "The caller's tenant and its identity settings"),
         (name = "audit", description = "The tamper-evident audit trail"),
+        (name = "tenants", description = "Tenant administration (platform grant)"),
     )
 )]
 pub struct ApiDoc;

@@ -19,6 +19,7 @@ pub mod roles;
 pub mod server;
 pub mod sessions;
 pub mod tenant;
+pub mod tenants;
 pub mod user_view;
 pub mod users;
 
@@ -156,6 +157,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/v1/audit/verify", "GET").route(web::get().to(audit::verify)))
     .service(resource("/api/v1/audit/export", "GET").route(web::get().to(audit::export)))
     .service(resource("/api/v1/tenant", "GET").route(web::get().to(tenant::get)))
+    .service(
+        resource("/api/v1/tenants", "GET, POST")
+            .route(web::get().to(tenants::list))
+            .route(web::post().to(tenants::create)),
+    )
+    .service(
+        resource("/api/v1/tenants/{tenant_id}", "GET, PATCH")
+            .route(web::get().to(tenants::get))
+            .route(web::patch().to(tenants::update)),
+    )
     .service(
         resource("/api/v1/tenant/settings", "PATCH")
             .route(web::patch().to(tenant::update_settings)),

@@ -97,6 +97,20 @@ pub struct SettingsUpdate {
     pub session_absolute_secs: Option<u64>,
 }
 
+impl SettingsUpdate {
+    /// `current` with the fields this update sets.
+    pub fn apply(self, current: TenantSettings) -> TenantSettings {
+        TenantSettings {
+            self_registration: self.self_registration.unwrap_or(current.self_registration),
+            mfa_required: self.mfa_required.unwrap_or(current.mfa_required),
+            session_idle_secs: self.session_idle_secs.unwrap_or(current.session_idle_secs),
+            session_absolute_secs: self
+                .session_absolute_secs
+                .unwrap_or(current.session_absolute_secs),
+        }
+    }
+}
+
 /// Changes the caller's tenant's identity settings (`tenant:write`); new lifetimes apply to
 /// sessions opened afterwards.
 #[utoipa::path(patch, path = "/api/v1/tenant/settings", tag = "tenant", request_body = SettingsUpdate,
@@ -116,14 +130,7 @@ pub async fn update_settings(
         .tenants
         .current(state.authorizer.as_ref(), &caller.0)
         .await?;
-    let b = body.into_inner();
-    let s = current.settings;
-    let settings = TenantSettings {
-        self_registration: b.self_registration.unwrap_or(s.self_registration),
-        mfa_required: b.mfa_required.unwrap_or(s.mfa_required),
-        session_idle_secs: b.session_idle_secs.unwrap_or(s.session_idle_secs),
-        session_absolute_secs: b.session_absolute_secs.unwrap_or(s.session_absolute_secs),
-    };
+    let settings = body.into_inner().apply(current.settings);
     let tenant = state
         .tenants
         .update_settings(state.authorizer.as_ref(), &caller.0, settings)

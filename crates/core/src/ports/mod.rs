@@ -14,6 +14,7 @@ mod mfa_repository;
 mod notifier;
 mod opaque_tokens;
 mod password_hasher;
+mod platform_admins;
 mod rate_limiter;
 mod role_repository;
 mod secret_box;
@@ -40,6 +41,7 @@ pub use mfa_repository::MfaRepository;
 pub use notifier::{Message, Notifier};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
+pub use platform_admins::PlatformAdmins;
 pub use rate_limiter::RateLimiter;
 pub use role_repository::RoleRepository;
 pub use secret_box::SecretBox;
@@ -77,6 +79,8 @@ pub use notifier::MockNotifier;
 pub use opaque_tokens::MockOpaqueTokens;
 #[cfg(feature = "mock")]
 pub use password_hasher::MockPasswordHasher;
+#[cfg(feature = "mock")]
+pub use platform_admins::MockPlatformAdmins;
 #[cfg(feature = "mock")]
 pub use rate_limiter::MockRateLimiter;
 #[cfg(feature = "mock")]

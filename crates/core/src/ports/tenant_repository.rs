@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
 
-use crate::{AuditEntry, CoreError, Page, PageRequest, Slug, Tenant, TenantId, TenantSettings};
+use crate::{AuditEntry, CoreError, Page, PageRequest, SessionId, Slug, Tenant, TenantId, User};
 
 /// Storage of tenants.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -17,14 +17,26 @@ pub trait TenantRepository: Send + Sync {
     /// The tenant with this slug, if any (login resolves `tenant` this way).
     async fn get_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>, CoreError>;
 
-    /// Replaces the tenant's settings; the updated tenant, or `None` if it does not exist.
-    async fn update_settings(
+    /// Stores a new tenant and its first owner (with a password hash) in one transaction,
+    /// with every entry of `audit`: both or neither. A taken slug is `Conflict`.
+    async fn create_with_owner(
         &self,
-        id: TenantId,
-        settings: TenantSettings,
-        now: DateTime<Utc>,
+        tenant: &Tenant,
+        owner: &User,
+        password_hash: String,
+        audit: &[AuditEntry],
+    ) -> Result<(), CoreError>;
+
+    /// Saves the tenant's name, status and settings if it is still the version read
+    /// (`expected_updated_at`). Saving it `Disabled` revokes every live session of the tenant
+    /// in the same transaction; those sessions are returned. `None`: the tenant changed since
+    /// it was read, or is gone (read again).
+    async fn update(
+        &self,
+        tenant: &Tenant,
+        expected_updated_at: DateTime<Utc>,
         audit: &AuditEntry,
-    ) -> Result<Option<Tenant>, CoreError>;
+    ) -> Result<Option<Vec<SessionId>>, CoreError>;
 
     /// Tenants in creation order, one page at a time.
     async fn list(&self, page: PageRequest) -> Result<Page<Tenant>, CoreError>;

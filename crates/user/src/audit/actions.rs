@@ -52,5 +52,9 @@ pub const ROLE_DELETED: &str = "role.deleted";
 pub const TENANT_CREATED: &str = "tenant.created";
 /// A tenant's name, status or settings changed.
 pub const TENANT_UPDATED: &str = "tenant.updated";
+/// A user was given the platform grant (from the command line).
+pub const PLATFORM_GRANTED: &str = "platform.granted";
+/// A user's platform grant was taken back (from the command line).
+pub const PLATFORM_REVOKED: &str = "platform.revoked";
 /// The authorizer refused an action (the seed's `access_denied`).
 pub const ACCESS_DENIED: &str = "authz.denied";
