@@ -13,14 +13,15 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::backend::{Connection, DbId};
+use crate::backend::{insert_audit_rows, Connection, DbId};
 use crate::errors;
 use crate::schema::{audit_heads, audit_log};
 use crate::store::Store;
 
+/// One stored audit row.
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_log)]
-struct AuditRow {
+pub(crate) struct AuditRow {
     id: DbId,
     tenant_id: DbId,
     seq: i64,
@@ -116,34 +117,55 @@ impl AuditRow {
 }
 
 /// Appends `entry` to its tenant's chain on `conn`, inside the caller's transaction.
-///
-/// The head row is bumped first: on Postgres that row lock serialises concurrent appends to
-/// one chain until commit; SQLite serialises all writers anyway. A rolled-back change takes
-/// its audit row and the head bump with it.
 pub(crate) async fn append(
     conn: &mut Connection,
     entry: &AuditEntry,
 ) -> Result<(), diesel::result::Error> {
-    let tenant = DbId::from(entry.tenant.as_uuid());
-    let (seq, prev_hash): (i64, String) = diesel::insert_into(audit_heads::table)
+    append_run(conn, std::slice::from_ref(entry)).await
+}
+
+/// Appends entries of one tenant, in order, inside the caller's transaction: three
+/// statements however many rows (bump the head by their number, insert the rows, store the
+/// new head hash).
+///
+/// The head row is bumped first: on Postgres that row lock serialises concurrent appends to
+/// one chain until commit; SQLite serialises all writers anyway. A rolled-back change takes
+/// its audit rows and the head bump with it.
+async fn append_run(
+    conn: &mut Connection,
+    run: &[AuditEntry],
+) -> Result<(), diesel::result::Error> {
+    let Some(first) = run.first() else {
+        return Ok(());
+    };
+    let tenant = DbId::from(first.tenant.as_uuid());
+    let count = i64::try_from(run.len()).unwrap_or(i64::MAX);
+    let (last, mut prev): (i64, String) = diesel::insert_into(audit_heads::table)
         .values((
             audit_heads::tenant_id.eq(tenant),
-            audit_heads::seq.eq(1_i64),
+            audit_heads::seq.eq(count),
             audit_heads::hash.eq(""),
         ))
         .on_conflict(audit_heads::tenant_id)
         .do_update()
-        .set(audit_heads::seq.eq(audit_heads::seq + 1_i64))
+        .set(audit_heads::seq.eq(audit_heads::seq + count))
         .returning((audit_heads::seq, audit_heads::hash))
         .get_result(conn)
         .await?;
-    let record = AuditRecord::chained(AuditId::new(), seq, entry.clone(), prev_hash);
-    diesel::insert_into(audit_log::table)
-        .values(AuditRow::from_record(&record))
-        .execute(conn)
-        .await?;
+    let mut rows = Vec::with_capacity(run.len());
+    for (seq, entry) in (last - count + 1..).zip(run) {
+        let record = AuditRecord::chained(
+            AuditId::new(),
+            seq,
+            entry.clone(),
+            std::mem::take(&mut prev),
+        );
+        prev.clone_from(&record.hash);
+        rows.push(AuditRow::from_record(&record));
+    }
+    insert_audit_rows(conn, &rows).await?;
     diesel::update(audit_heads::table.filter(audit_heads::tenant_id.eq(tenant)))
-        .set(audit_heads::hash.eq(&record.hash))
+        .set(audit_heads::hash.eq(&prev))
         .execute(conn)
         .await?;
     Ok(())
@@ -169,6 +191,25 @@ impl AuditLog for Store {
                 conn.transaction(async move |conn| append(conn, &entry).await)
                     .await
                     .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn append_many(&self, mut entries: Vec<AuditEntry>) -> Result<(), CoreError> {
+        // One lock order for every batch (tenants ascending; a stable sort keeps each chain's
+        // order), so two replicas' batches cannot deadlock on each other's chain heads.
+        entries.sort_by_key(|e| e.tenant);
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    for run in entries.chunk_by(|a, b| a.tenant == b.tenant) {
+                        append_run(conn, run).await?;
+                    }
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .await
+                .map_err(errors::query)
             })
         })
         .await

@@ -151,6 +151,26 @@ where
         .await
         .expect("page 2");
     assert_eq!(second.items[0].seq, 13);
+
+    // Many rows in one transaction keep each chain's order, whatever the tenants' order.
+    let initech = tenant(store, "initech").await;
+    let numbered = |t: TenantId, n: u32| {
+        AuditEntry::system(t, "user.read", Utc::now()).details(serde_json::json!({ "n": n }))
+    };
+    log.append_many(vec![
+        numbered(initech.id, 1),
+        numbered(globex.id, 2),
+        numbered(initech.id, 3),
+    ])
+    .await
+    .expect("append many");
+    let rows = checked_chain(log, initech.id).await;
+    let order: Vec<_> = rows[1..]
+        .iter()
+        .map(|r| r.entry.details["n"].clone())
+        .collect();
+    assert_eq!(order, [1, 3]);
+    assert_eq!(checked_chain(log, globex.id).await.len(), 2);
 }
 conformance!(
     audit_chains,

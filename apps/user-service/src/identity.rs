@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use usvc_cache::{CacheRegistry, CacheSpec};
 use usvc_config::Config;
-use usvc_core::ports::{Authorizer, Clock, Notifier, PasswordHasher, SecretBox, SystemClock};
+use usvc_core::ports::{
+    AuditLog, Authorizer, Clock, Notifier, PasswordHasher, SecretBox, SystemClock,
+};
 use usvc_core::Password;
 use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens, Totp};
 use usvc_user::{
@@ -14,6 +16,7 @@ use usvc_user::{
     UserPorts, UserService,
 };
 
+use crate::audit_batch::GroupCommitAuditLog;
 use crate::events::EventBus;
 use crate::wiring::Database;
 
@@ -69,6 +72,8 @@ pub fn services(
 ) -> Identity {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let events = EventBus::new();
+    // Rows written on their own (refusals, reads, failed attempts) share transactions.
+    let audit: Arc<dyn AuditLog> = GroupCommitAuditLog::start(db.audit.clone());
     // Role definitions per tenant; every role change invalidates its tenant's entry everywhere.
     let definitions = caches.create(CacheSpec::PERMISSIONS);
     let authorizer: Arc<dyn Authorizer> = Arc::new(TenantAuthorizer::new(AuthorizerPorts {
@@ -76,7 +81,7 @@ pub fn services(
         definitions: definitions.clone(),
         platform: db.platform.clone(),
         platform_grants: caches.create(CacheSpec::PLATFORM_ADMINS),
-        audit: db.audit.clone(),
+        audit: audit.clone(),
         clock: clock.clone(),
     }));
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
@@ -100,7 +105,7 @@ pub fn services(
             secrets,
             action_tokens: db.action_tokens.clone(),
             notifier,
-            audit: db.audit.clone(),
+            audit: audit.clone(),
             links: config.public_url.clone(),
         },
         SessionPolicy {
@@ -126,7 +131,7 @@ pub fn services(
         live_sessions,
         analytics: db.user_analytics.clone(),
         roles: db.roles.clone(),
-        audit: db.audit.clone(),
+        audit: audit.clone(),
     }));
     Identity {
         auth,
@@ -138,7 +143,7 @@ pub fn services(
             clock,
             definitions,
         )),
-        audit: Arc::new(AuditService::new(db.audit.clone(), authorizer.clone())),
+        audit: Arc::new(AuditService::new(audit.clone(), authorizer.clone())),
         platform,
         authorizer,
         events,

@@ -2,9 +2,43 @@
 #![allow(missing_docs, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use std::sync::Arc;
 use usvc_core::ports::Authorizer as _;
-use usvc_core::{permissions, Principal, ResourceRef, SessionId, TenantId, UserId};
-use usvc_user::RoleAuthorizer;
+
+use usvc_core::ports::{MockAuditLog, MockPlatformAdmins, MockRoleRepository, SystemClock};
+use usvc_core::{permissions, Principal, ResourceRef, Role, RoleId, SessionId, TenantId, UserId};
+use usvc_user::{AuthorizerPorts, RoleAuthorizer, TenantAuthorizer};
+
+/// The service's authorizer with one custom role (`auditor`: `audit:read`) in the tenant and
+/// the caller holding the platform grant; both answers come from their caches after the
+/// first call.
+fn tenant_authorizer(tenant: TenantId) -> TenantAuthorizer {
+    let auditor = Role {
+        id: RoleId::new(),
+        tenant_id: tenant,
+        name: "auditor".into(),
+        description: String::new(),
+        permissions: vec![permissions::AUDIT_READ],
+        created_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+    };
+    let mut roles = MockRoleRepository::new();
+    roles
+        .expect_list()
+        .returning(move |_| Ok(vec![auditor.clone()]));
+    let mut platform = MockPlatformAdmins::new();
+    platform.expect_is_platform_admin().returning(|_| Ok(true));
+    let bus: Arc<dyn usvc_core::ports::Invalidation> =
+        Arc::new(usvc_cache::LocalInvalidation::new());
+    TenantAuthorizer::new(AuthorizerPorts {
+        roles: Arc::new(roles),
+        definitions: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PERMISSIONS, bus.clone()),
+        platform: Arc::new(platform),
+        platform_grants: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PLATFORM_ADMINS, bus),
+        audit: Arc::new(MockAuditLog::new()),
+        clock: Arc::new(SystemClock),
+    })
+}
 
 fn benches(c: &mut Criterion) {
     let principal = Principal {
@@ -34,6 +68,31 @@ fn benches(c: &mut Criterion) {
                 &resource,
             ))
             .expect("decision")
+        });
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let custom = Principal {
+        roles: vec!["viewer".into(), "auditor".into()],
+        ..principal.clone()
+    };
+    let authorizer = tenant_authorizer(custom.tenant);
+    let audit = ResourceRef::any("audit");
+    group.bench_function("tenant_check_custom_role_cached", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(authorizer.check(&custom, &permissions::AUDIT_READ, &audit))
+                .expect("decision")
+        });
+    });
+    let tenants = ResourceRef::any("tenant");
+    group.bench_function("tenant_check_platform_grant_cached", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(authorizer.check(&custom, &permissions::TENANTS_MANAGE, &tenants))
+                .expect("decision")
         });
     });
     group.finish();

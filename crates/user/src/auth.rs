@@ -220,6 +220,16 @@ impl AuthService {
         };
         self.throttle.reset(tenant.id, name).await?;
         if user.status != UserStatus::Active {
+            let actor = Actor::User {
+                id: user.id,
+                session: None,
+            };
+            let refused = AuditEntry::system(tenant.id, audit::LOGIN_FAILED, now)
+                .from(actor, &client)
+                .on(ResourceRef::one("user", user.id))
+                .outcome(Outcome::Failure)
+                .details(json!({ "reason": "account_not_active", "status": user.status }));
+            self.audit.append(refused).await?;
             return Err(CoreError::Forbidden("this account is not active".into()));
         }
         if check.needs_rehash {

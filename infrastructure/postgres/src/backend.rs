@@ -59,3 +59,19 @@ pub(crate) async fn insert_users(
     }
     Ok(())
 }
+
+/// Stores audit rows inside the caller's transaction, in multi-row inserts of up to 500 rows
+/// (17 columns each, well under the 65 535 bind parameters of one statement).
+pub(crate) async fn insert_audit_rows(
+    conn: &mut Connection,
+    rows: &[crate::audit::AuditRow],
+) -> diesel::QueryResult<()> {
+    use diesel_async::RunQueryDsl as _;
+    for chunk in rows.chunks(500) {
+        diesel::insert_into(crate::schema::audit_log::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}

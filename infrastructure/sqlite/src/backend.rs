@@ -61,3 +61,19 @@ pub(crate) async fn insert_users(
     }
     Ok(())
 }
+
+/// Stores audit rows inside the caller's transaction, one statement per row (see
+/// `insert_users`).
+pub(crate) async fn insert_audit_rows(
+    conn: &mut Connection,
+    rows: &[crate::audit::AuditRow],
+) -> diesel::QueryResult<()> {
+    use diesel_async::RunQueryDsl as _;
+    for row in rows {
+        diesel::insert_into(crate::schema::audit_log::table)
+            .values(row)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -14,6 +14,10 @@ pub trait AuditLog: Send + Sync {
     /// Appends one entry to its tenant's chain.
     async fn append(&self, entry: AuditEntry) -> Result<(), CoreError>;
 
+    /// Appends several entries in one transaction (each to its tenant's chain, in order):
+    /// all of them or none. Group commit uses it to write many requests' rows at once.
+    async fn append_many(&self, entries: Vec<AuditEntry>) -> Result<(), CoreError>;
+
     /// The tenant's rows matching `filter`, newest first.
     async fn list(
         &self,
