@@ -89,7 +89,8 @@ impl AuditRow {
         };
         let details = serde_json::from_str(&self.details).ok();
         let outcome = self.outcome.parse().ok();
-        let intact = actor.is_some() && details.is_some() && outcome.is_some();
+        let resource_whole = self.resource_type.is_some() || self.resource_id.is_none();
+        let intact = actor.is_some() && details.is_some() && outcome.is_some() && resource_whole;
         AuditRecord {
             id: AuditId::from_uuid(Uuid::from(self.id)),
             seq: self.seq,

@@ -9,6 +9,11 @@ use usvc_core::CoreError;
 pub(crate) fn query(err: Error) -> CoreError {
     match err {
         Error::NotFound => CoreError::NotFound("record".into()),
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, ref info)
+            if touches_audit_trail(info.as_ref()) =>
+        {
+            CoreError::Internal(format!("the audit trail disagrees with its head: {err}"))
+        }
         Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             CoreError::Conflict("a record with the same unique value already exists".into())
         }
@@ -29,11 +34,22 @@ pub(crate) fn query(err: Error) -> CoreError {
 /// A failed query where a unique violation means `message` (a taken slug, an existing email).
 pub(crate) fn conflict(err: Error, message: &str) -> CoreError {
     match err {
-        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, ref info)
+            if !touches_audit_trail(info.as_ref()) =>
+        {
             CoreError::Conflict(message.to_owned())
         }
         other => query(other),
     }
+}
+
+/// Whether a database error comes from the audit tables: a clash there is a damaged trail,
+/// never the caller's taken email or slug. (Postgres names the table; SQLite only the
+/// columns, in its message.)
+fn touches_audit_trail(info: &dyn diesel::result::DatabaseErrorInformation) -> bool {
+    info.table_name().is_some_and(|t| t.starts_with("audit_"))
+        || info.message().contains("audit_log.")
+        || info.message().contains("audit_heads.")
 }
 
 /// No connection could be had: the database is down, unreachable or saturated.

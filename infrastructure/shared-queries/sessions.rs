@@ -6,13 +6,16 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::SessionRepository;
-use usvc_core::{AuditEntry, CoreError, RefreshOutcome, Session, SessionId, TenantId, UserId};
+use usvc_core::{
+    AuditEntry, CoreError, RefreshOutcome, Session, SessionId, TenantId, TenantStatus, UserId,
+    UserStatus,
+};
 use uuid::Uuid;
 
 use crate::audit;
-use crate::backend::DbId;
+use crate::backend::{tenant_status_locked, DbId};
 use crate::errors;
-use crate::schema::{refresh_tokens, sessions};
+use crate::schema::{refresh_tokens, sessions, users};
 use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -75,8 +78,14 @@ struct NewRefreshToken {
 
 #[async_trait]
 impl SessionRepository for Store {
-    async fn create(&self, session: &Session, refresh_hash: String) -> Result<(), CoreError> {
+    async fn create(
+        &self,
+        session: &Session,
+        refresh_hash: String,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError> {
         let row = SessionRow::from_session(session);
+        let audit = audit.clone();
         let token = NewRefreshToken {
             hash: refresh_hash,
             session_id: DbId::from(session.id.as_uuid()),
@@ -93,10 +102,31 @@ impl SessionRepository for Store {
                         .values(&token)
                         .execute(conn)
                         .await?;
-                    Ok::<_, diesel::result::Error>(())
+                    // Checked after writing, so the write lock (SQLite) or the share lock
+                    // (Postgres) orders this login against a concurrent disable or erase.
+                    let tenant_active = tenant_status_locked(conn, row.tenant_id)
+                        .await?
+                        .is_some_and(|s| s == TenantStatus::Active.as_str());
+                    let user_active: i64 = users::table
+                        .filter(users::id.eq(row.user_id))
+                        .filter(users::tenant_id.eq(row.tenant_id))
+                        .filter(users::deleted_at.is_null())
+                        .filter(users::status.eq(UserStatus::Active.as_str()))
+                        .count()
+                        .get_result(conn)
+                        .await?;
+                    if !tenant_active || user_active == 0 {
+                        return Err(diesel::result::Error::RollbackTransaction);
+                    }
+                    audit::append(conn, &audit).await
                 })
                 .await
-                .map_err(errors::query)
+                .map_err(|e| match e {
+                    diesel::result::Error::RollbackTransaction => CoreError::Unauthenticated(
+                        "the account or its tenant is no longer active".into(),
+                    ),
+                    other => errors::query(other),
+                })
             })
         })
         .await

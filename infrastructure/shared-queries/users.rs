@@ -330,27 +330,18 @@ impl UserRepository for Store {
         tenant: TenantId,
         id: UserId,
         at: DateTime<Utc>,
-        audit: &AuditEntry,
     ) -> Result<(), CoreError> {
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
-        let audit = audit.clone();
         let updated = self
             .run(move |conn| {
                 Box::pin(async move {
-                    conn.transaction(async move |conn| {
-                        let updated = diesel::update(
-                            users::table
-                                .filter(users::tenant_id.eq(tenant))
-                                .filter(users::id.eq(id)),
-                        )
-                        .set(users::last_login_at.eq(Some(at)))
-                        .execute(conn)
-                        .await?;
-                        if updated > 0 {
-                            audit::append(conn, &audit).await?;
-                        }
-                        Ok::<_, diesel::result::Error>(updated)
-                    })
+                    diesel::update(
+                        users::table
+                            .filter(users::tenant_id.eq(tenant))
+                            .filter(users::id.eq(id)),
+                    )
+                    .set(users::last_login_at.eq(Some(at)))
+                    .execute(conn)
                     .await
                     .map_err(errors::query)
                 })

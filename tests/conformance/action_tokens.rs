@@ -48,7 +48,7 @@ where
         ip: None,
         user_agent: None,
     };
-    SessionRepository::create(store, &session, "r".into())
+    SessionRepository::create(store, &session, "r".into(), &audit(session.tenant_id))
         .await
         .expect("session");
 

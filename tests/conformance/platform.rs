@@ -70,7 +70,7 @@ where
             .await
             .expect("user");
         let s = session(t, &u, Duration::hours(1));
-        SessionRepository::create(store, &s, format!("refresh-{}", s.id))
+        SessionRepository::create(store, &s, format!("refresh-{}", s.id), &audit(s.tenant_id))
             .await
             .expect("session");
         live.push(s);
@@ -125,6 +125,23 @@ where
     assert_eq!(
         globex_session.revoked_at, None,
         "other tenants are untouched"
+    );
+
+    // A login that finishes after the disable opens nothing.
+    let late_user = UserRepository::get(store, acme.id, live[0].user_id)
+        .await
+        .expect("get")
+        .expect("user");
+    let late = session(&acme, &late_user, Duration::hours(1));
+    assert!(matches!(
+        SessionRepository::create(store, &late, "refresh-late".into(), &audit(acme.id)).await,
+        Err(CoreError::Unauthenticated(_))
+    ));
+    assert_eq!(
+        SessionRepository::get(store, acme.id, late.id)
+            .await
+            .expect("get"),
+        None
     );
 }
 conformance!(

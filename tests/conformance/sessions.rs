@@ -36,7 +36,7 @@ where
         .await
         .expect("user");
     let s = session(&acme, &ada, idle);
-    SessionRepository::create(store, &s, "refresh-1".into())
+    SessionRepository::create(store, &s, "refresh-1".into(), &audit(s.tenant_id))
         .await
         .expect("session");
     (acme, s)
@@ -197,7 +197,7 @@ where
         Duration::minutes(30),
     );
     second.last_seen_at += Duration::seconds(10);
-    SessionRepository::create(store, &second, "refresh-b".into())
+    SessionRepository::create(store, &second, "refresh-b".into(), &audit(second.tenant_id))
         .await
         .expect("second");
     let mut ended = session(
@@ -209,7 +209,7 @@ where
         Duration::minutes(30),
     );
     ended.idle_expires_at = now() - Duration::seconds(1);
-    SessionRepository::create(store, &ended, "refresh-c".into())
+    SessionRepository::create(store, &ended, "refresh-c".into(), &audit(ended.tenant_id))
         .await
         .expect("ended");
 

@@ -385,7 +385,7 @@ where
         user_agent: None,
     };
     sessions
-        .create(&session, "r1".into())
+        .create(&session, "r1".into(), &audit(session.tenant_id))
         .await
         .expect("session");
 

@@ -125,9 +125,7 @@ where
         Err(CoreError::NotFound(_))
     ));
     assert!(matches!(
-        users
-            .record_login(globex.id, ada.id, Utc::now(), &audit(globex.id))
-            .await,
+        users.record_login(globex.id, ada.id, Utc::now()).await,
         Err(CoreError::NotFound(_))
     ));
 }
@@ -168,7 +166,7 @@ where
     assert_eq!(hash.as_deref(), Some("second"));
     let at = now + Duration::seconds(5);
     users
-        .record_login(acme.id, invited.id, at, &audit(acme.id))
+        .record_login(acme.id, invited.id, at)
         .await
         .expect("record");
     let user = users

@@ -39,6 +39,8 @@ impl GroupCommitAuditLog {
 
 /// Takes whatever is waiting (at least one row), writes it in one transaction, answers
 /// every caller. A failed batch is retried row by row, so one bad row fails only its caller.
+/// (Should a commit succeed but its answer be lost with the connection, the retry writes those
+/// rows twice: a duplicate, never a gap, and the chain stays valid.)
 async fn write_batches(store: Arc<dyn AuditLog>, mut pending: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {

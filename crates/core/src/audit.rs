@@ -321,7 +321,7 @@ pub fn chain_hash(id: AuditId, seq: i64, entry: &AuditEntry, prev_hash: &str) ->
         entry.origin.ip,
         entry.origin.user_agent,
         entry.origin.request_id,
-        entry.details,
+        sorted_keys(&entry.details),
     ]);
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().fold(String::with_capacity(64), |mut hex, b| {
@@ -329,6 +329,27 @@ pub fn chain_hash(id: AuditId, seq: i64, entry: &AuditEntry, prev_hash: &str) ->
         let _ = write!(hex, "{b:02x}");
         hex
     })
+}
+
+/// `value` with every object's keys in sorted order, so the hash does not depend on whether
+/// some dependency switched serde_json's `preserve_order` on.
+fn sorted_keys(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            serde_json::Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), sorted_keys(v)))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(sorted_keys).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]

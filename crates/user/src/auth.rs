@@ -318,17 +318,11 @@ impl AuthService {
         method: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, CoreError> {
-        let pair = self.open_session(tenant, user, client.clone(), now).await?;
-        let actor = Actor::User {
-            id: user.id,
-            session: Some(pair.session_id),
-        };
-        let entry = AuditEntry::system(user.tenant_id, audit::LOGIN, now)
-            .from(actor, &client)
-            .on(ResourceRef::one("user", user.id))
-            .details(json!({ "method": method }));
+        let pair = self
+            .open_session(tenant, user, &client, method, now)
+            .await?;
         self.users
-            .record_login(user.tenant_id, user.id, now, &entry)
+            .record_login(user.tenant_id, user.id, now)
             .await?;
         // `last_login_at` changed: every replica re-reads the profile.
         self.profiles.invalidate(&user.id).await?;
@@ -392,12 +386,14 @@ impl AuthService {
         }
     }
 
-    /// Opens a session with the tenant's lifetimes and hands out its first token pair.
+    /// Opens a session with the tenant's lifetimes, recording the login (`method`) with it,
+    /// and hands out its first token pair.
     async fn open_session(
         &self,
         tenant: &Tenant,
         user: &User,
-        client: Origin,
+        client: &Origin,
+        method: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(now, 6);
@@ -416,11 +412,19 @@ impl AuthService {
             absolute_expires_at: after(now, absolute)?,
             revoked_at: None,
             revoked_reason: None,
-            ip: client.ip,
-            user_agent: client.user_agent,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
         };
+        let actor = Actor::User {
+            id: user.id,
+            session: Some(session.id),
+        };
+        let entry = AuditEntry::system(user.tenant_id, audit::LOGIN, now)
+            .from(actor, client)
+            .on(ResourceRef::one("user", user.id))
+            .details(json!({ "method": method }));
         let refresh = self.opaque.generate()?;
-        self.sessions.create(&session, refresh.hash).await?;
+        self.sessions.create(&session, refresh.hash, &entry).await?;
         self.pair(user, session.id, refresh.token, now)
     }
 

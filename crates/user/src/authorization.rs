@@ -85,9 +85,9 @@ fn granting_role<'r>(roles: &'r [String], action: &Action) -> Option<&'r str> {
         .map(String::as_str)
 }
 
-/// Whether any of `roles` grants `action`.
+/// Whether any of `roles` grants `action` (never a platform action: no role carries those).
 pub fn roles_allow(roles: &[String], action: &Action) -> bool {
-    granting_role(roles, action).is_some()
+    !usvc_core::permissions::PLATFORM.contains(action) && granting_role(roles, action).is_some()
 }
 
 /// The decision for `roles` on `action`, with the role that granted it or why none did.
@@ -163,7 +163,12 @@ mod tests {
     fn every_catalogued_action_is_granted_to_owners_and_some_to_nobody_else() {
         let owner = roles(&["owner"]);
         for action in &usvc_core::permissions::ALL {
-            assert!(roles_allow(&owner, action), "owner lacks {action}");
+            let platform = usvc_core::permissions::PLATFORM.contains(action);
+            assert_eq!(
+                roles_allow(&owner, action),
+                !platform,
+                "owners hold every tenant action and no platform one: {action}"
+            );
         }
         let viewer = roles(&["viewer"]);
         let all = usvc_core::permissions::ALL;

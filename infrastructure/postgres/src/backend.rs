@@ -75,3 +75,21 @@ pub(crate) async fn insert_audit_rows(
     }
     Ok(())
 }
+
+/// The tenant's status, read under a share lock held to the end of the caller's transaction:
+/// a concurrent disable (which updates the row) waits for a login in progress to commit, then
+/// revokes its session too; a login behind a disable sees it.
+pub(crate) async fn tenant_status_locked(
+    conn: &mut Connection,
+    tenant: DbId,
+) -> diesel::QueryResult<Option<String>> {
+    use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
+    use diesel_async::RunQueryDsl as _;
+    crate::schema::tenants::table
+        .filter(crate::schema::tenants::id.eq(tenant))
+        .select(crate::schema::tenants::status)
+        .for_share()
+        .first(conn)
+        .await
+        .optional()
+}

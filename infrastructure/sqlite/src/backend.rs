@@ -77,3 +77,19 @@ pub(crate) async fn insert_audit_rows(
     }
     Ok(())
 }
+
+/// The tenant's status, read inside the caller's write transaction (SQLite has one writer at
+/// a time, so a disable cannot interleave once this transaction has written).
+pub(crate) async fn tenant_status_locked(
+    conn: &mut Connection,
+    tenant: DbId,
+) -> diesel::QueryResult<Option<String>> {
+    use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
+    use diesel_async::RunQueryDsl as _;
+    crate::schema::tenants::table
+        .filter(crate::schema::tenants::id.eq(tenant))
+        .select(crate::schema::tenants::status)
+        .first(conn)
+        .await
+        .optional()
+}

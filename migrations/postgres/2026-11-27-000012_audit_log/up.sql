@@ -40,3 +40,15 @@ END;
 $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- The heads only move forward: never deleted, their position never lowered.
+CREATE FUNCTION audit_heads_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR NEW.seq < OLD.seq THEN
+        RAISE EXCEPTION 'audit_heads only move forward';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER audit_heads_forward_only BEFORE UPDATE OR DELETE ON audit_heads
+    FOR EACH ROW EXECUTE FUNCTION audit_heads_forward_only();

@@ -41,3 +41,14 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN
     SELECT RAISE(ABORT, 'audit_log rows are never updated or deleted');
 END;
+
+-- The heads only move forward: never deleted, their position never lowered.
+CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads
+BEGIN
+    SELECT RAISE(ABORT, 'audit_heads only move forward');
+END;
+CREATE TRIGGER audit_heads_no_rewind BEFORE UPDATE ON audit_heads
+WHEN NEW.seq < OLD.seq
+BEGIN
+    SELECT RAISE(ABORT, 'audit_heads only move forward');
+END;

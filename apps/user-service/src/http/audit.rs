@@ -236,12 +236,14 @@ pub async fn verify(
     Ok(HttpResponse::Ok().json(VerifyResponse::from(report)))
 }
 
-/// The tenant's whole chain in order as JSON Lines, streamed (`audit:read`). Each line is an
-/// audit row with its hashes, so the export can be verified on its own.
+/// The tenant's whole chain in order as JSON Lines, streamed (`audit:read`). Each line is a
+/// `usvc_core::AuditRecord` (the archive format: the entry's fields, `origin` and `actor` as
+/// stored, with `seq`, `prev_hash` and `hash`), so an export can be re-verified on its own
+/// with `usvc_user::audit::ChainVerifier`.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One audit row per line, oldest first", content_type = "application/x-ndjson"),
+        (status = 200, description = "One `AuditRecord` per line, oldest first", content_type = "application/x-ndjson"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -252,7 +254,7 @@ pub async fn export(
     let rows = state.audit.export(&caller.0).await?;
     let lines = rows.map(|row| match row {
         Ok(row) => {
-            let mut line = serde_json::to_vec(&AuditRecordView::from(row))
+            let mut line = serde_json::to_vec(&row)
                 .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
             line.push(b'\n');
             Ok::<_, actix_web::Error>(Bytes::from(line))

@@ -8,7 +8,16 @@ use crate::{AuditEntry, CoreError, RefreshOutcome, Session, SessionId, TenantId,
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
     /// Stores a new session and its first refresh token, in one transaction.
-    async fn create(&self, session: &Session, refresh_hash: String) -> Result<(), CoreError>;
+    ///
+    /// The session opens only while its tenant is active and its user live and active, checked
+    /// in the same transaction (a disable or erase that won the race leaves no session behind:
+    /// `Unauthenticated`); `audit` (the login) is appended in it too.
+    async fn create(
+        &self,
+        session: &Session,
+        refresh_hash: String,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError>;
 
     /// The session with this id in this tenant.
     async fn get(&self, tenant: TenantId, id: SessionId) -> Result<Option<Session>, CoreError>;

@@ -56,7 +56,6 @@ pub trait UserRepository: Send + Sync {
         tenant: TenantId,
         id: UserId,
         at: DateTime<Utc>,
-        audit: &AuditEntry,
     ) -> Result<(), CoreError>;
 
     /// How many users the tenant has (`None`: all tenants).

@@ -89,11 +89,17 @@ impl AuditService {
     }
 }
 
-/// Walks one tenant's chain batch by batch and checks its head.
+/// Walks one tenant's chain batch by batch up to the head read first, so rows appended while
+/// it walks (a busy tenant keeps writing) are left for the next check rather than mistaken
+/// for a head that ran ahead of its rows.
 async fn verify_tenant(log: &dyn AuditLog, tenant: TenantId) -> Result<ChainReport, CoreError> {
+    let head = log.head(tenant).await?;
+    let end = head.as_ref().map_or(0, |h| h.seq);
     let mut verifier = ChainVerifier::new(tenant);
-    loop {
-        let rows = log.chain(tenant, verifier.position(), CHAIN_BATCH).await?;
+    while verifier.position() < end {
+        let wanted =
+            u32::try_from(end - verifier.position()).map_or(CHAIN_BATCH, |n| n.min(CHAIN_BATCH));
+        let rows = log.chain(tenant, verifier.position(), wanted).await?;
         if rows.is_empty() {
             break;
         }
@@ -103,5 +109,50 @@ async fn verify_tenant(log: &dyn AuditLog, tenant: TenantId) -> Result<ChainRepo
             }
         }
     }
-    Ok(verifier.finish(log.head(tenant).await?.as_ref()))
+    Ok(verifier.finish(head.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use usvc_core::ports::MockAuditLog;
+    use usvc_core::{AuditEntry, AuditId, ChainHead};
+
+    use super::*;
+
+    fn chain(tenant: TenantId, n: i64) -> Vec<AuditRecord> {
+        let mut prev = String::new();
+        (1..=n)
+            .map(|seq| {
+                let entry = AuditEntry::system(tenant, "user.read", Utc::now());
+                let row = AuditRecord::chained(AuditId::new(), seq, entry, prev.clone());
+                prev.clone_from(&row.hash);
+                row
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn rows_appended_while_verifying_are_not_mistaken_for_damage() {
+        let tenant = TenantId::new();
+        let rows = chain(tenant, 4);
+        // The head was read at row 3; row 4 arrived before the rows were read.
+        let head = ChainHead {
+            seq: 3,
+            hash: rows[2].hash.clone(),
+        };
+        let mut log = MockAuditLog::new();
+        log.expect_head().returning(move |_| Ok(Some(head.clone())));
+        log.expect_chain().returning(move |_, after, limit| {
+            Ok(rows
+                .iter()
+                .filter(|r| r.seq > after)
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .cloned()
+                .collect())
+        });
+        let report = verify_tenant(&log, tenant).await.expect("report");
+        assert!(report.valid, "{report:?}");
+        assert_eq!(report.checked, 3);
+    }
 }

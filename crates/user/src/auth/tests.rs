@@ -130,10 +130,8 @@ impl Mocks {
 
     /// Sessions are stored and logins recorded without complaint.
     fn accepting_logins(mut self) -> Self {
-        self.sessions.expect_create().returning(|_, _| Ok(()));
-        self.users
-            .expect_record_login()
-            .returning(|_, _, _, _| Ok(()));
+        self.sessions.expect_create().returning(|_, _, _| Ok(()));
+        self.users.expect_record_login().returning(|_, _, _| Ok(()));
         self
     }
 
@@ -287,7 +285,7 @@ async fn a_good_login_opens_a_session_and_returns_the_pair() {
     mocks
         .sessions
         .expect_create()
-        .withf(move |s, hash| {
+        .withf(move |s, hash, _| {
             s.user_id == user_id
                 && s.tenant_id == tenant_id
                 && s.idle_expires_at == now() + chrono::Duration::seconds(1800)
@@ -296,13 +294,13 @@ async fn a_good_login_opens_a_session_and_returns_the_pair() {
                 && hash == "refresh-hash"
         })
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     mocks
         .users
         .expect_record_login()
-        .withf(move |t, u, at, _| *t == tenant_id && *u == user_id && *at == now())
+        .withf(move |t, u, at| *t == tenant_id && *u == user_id && *at == now())
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     let client = Origin {
         ip: Some("203.0.113.7".into()),
         user_agent: Some("curl".into()),
