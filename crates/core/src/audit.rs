@@ -82,6 +82,27 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The signed-in caller, through their session.
+    pub const fn caller(principal: &Principal) -> Self {
+        Self::User {
+            id: principal.user,
+            session: Some(principal.session),
+        }
+    }
+
+    /// A user through one of their sessions (a session just opened, a refresh).
+    pub const fn in_session(id: UserId, session: SessionId) -> Self {
+        Self::User {
+            id,
+            session: Some(session),
+        }
+    }
+
+    /// A user acting without a session (a login attempt, a mailed link, a registration).
+    pub const fn sessionless(id: UserId) -> Self {
+        Self::User { id, session: None }
+    }
+
     /// The user behind the action, if a user acted.
     pub const fn user(&self) -> Option<UserId> {
         match self {
@@ -167,10 +188,7 @@ impl AuditEntry {
         Self {
             tenant: principal.tenant,
             at: chrono::SubsecRound::trunc_subsecs(at, 6),
-            actor: Actor::User {
-                id: principal.user,
-                session: Some(principal.session),
-            },
+            actor: Actor::caller(principal),
             action: action.to_owned(),
             resource: None,
             outcome: Outcome::Success,

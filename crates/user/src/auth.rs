@@ -220,10 +220,7 @@ impl AuthService {
         };
         self.throttle.reset(tenant.id, name).await?;
         if user.status != UserStatus::Active {
-            let actor = Actor::User {
-                id: user.id,
-                session: None,
-            };
+            let actor = Actor::sessionless(user.id);
             let refused = AuditEntry::system(tenant.id, audit::LOGIN_FAILED, now)
                 .from(actor, &client)
                 .on(ResourceRef::one("user", user.id))
@@ -366,10 +363,7 @@ impl AuthService {
         origin: &Origin,
         now: DateTime<Utc>,
     ) {
-        let actor = Actor::User {
-            id: user.id,
-            session: None,
-        };
+        let actor = Actor::sessionless(user.id);
         let entry = AuditEntry::system(user.tenant_id, audit::PASSWORD_REHASHED, now)
             .from(actor, origin)
             .on(ResourceRef::one("user", user.id));
@@ -415,10 +409,7 @@ impl AuthService {
             ip: client.ip.clone(),
             user_agent: client.user_agent.clone(),
         };
-        let actor = Actor::User {
-            id: user.id,
-            session: Some(session.id),
-        };
+        let actor = Actor::in_session(user.id, session.id);
         let entry = AuditEntry::system(user.tenant_id, audit::LOGIN, now)
             .from(actor, client)
             .on(ResourceRef::one("user", user.id))
@@ -494,10 +485,7 @@ impl AuthService {
             RefreshOutcome::Reused(session) => {
                 tracing::warn!(session = %session.id, "refresh token reuse; session revoked");
                 self.forget_session(session.id).await?;
-                let actor = Actor::User {
-                    id: session.user_id,
-                    session: Some(session.id),
-                };
+                let actor = Actor::in_session(session.user_id, session.id);
                 let entry = AuditEntry::system(session.tenant_id, audit::REFRESH_REUSED, now)
                     .from(actor, origin)
                     .on(ResourceRef::one("session", session.id))
@@ -670,10 +658,7 @@ impl AuthService {
                 .get(user.tenant_id)
                 .await?
                 .ok_or_else(|| CoreError::NotFound("tenant".into()))?;
-            let actor = Actor::User {
-                id: principal.user,
-                session: Some(principal.session),
-            };
+            let actor = Actor::caller(principal);
             self.count_failure(&tenant, name, actor, &principal.origin, now)
                 .await?;
             return Err(CoreError::invalid(

@@ -34,20 +34,8 @@ impl MfaSubject<'_> {
     /// The audit actor (once the user is known) and the request's origin.
     fn audit_actor(&self, user: UserId) -> (Actor, Origin) {
         match self {
-            Self::Caller(principal) => (
-                Actor::User {
-                    id: principal.user,
-                    session: Some(principal.session),
-                },
-                principal.origin.clone(),
-            ),
-            Self::EnrollmentToken(_, origin) => (
-                Actor::User {
-                    id: user,
-                    session: None,
-                },
-                (*origin).clone(),
-            ),
+            Self::Caller(principal) => (Actor::caller(principal), principal.origin.clone()),
+            Self::EnrollmentToken(_, origin) => (Actor::sessionless(user), (*origin).clone()),
         }
     }
 }
@@ -235,10 +223,7 @@ impl AuthService {
         self.refuse_if_locked(tenant.id, &name, now).await?;
         if !self.second_factor_ok(&user, code, now).await? {
             // The attempt was taken when the challenge was opened.
-            let actor = Actor::User {
-                id: user.id,
-                session: None,
-            };
+            let actor = Actor::sessionless(user.id);
             self.count_failure(&tenant, name, actor, origin, now)
                 .await?;
             return Err(invalid_code());
@@ -377,10 +362,7 @@ impl AuthService {
             }
         };
         if !proven {
-            let actor = Actor::User {
-                id: principal.user,
-                session: Some(principal.session),
-            };
+            let actor = Actor::caller(principal);
             self.count_failure(&tenant, name, actor, &principal.origin, now)
                 .await?;
             return Err(CoreError::invalid(

@@ -5,7 +5,7 @@ use serde_json::json;
 use usvc_core::ports::Message;
 use usvc_core::{
     ActionPurpose, ActionToken, Actor, AuditEntry, CoreError, Email, Origin, Password, Principal,
-    ResourceRef, Slug, TenantStatus, User, UserId, UserStatus,
+    ResourceRef, Slug, TenantStatus, User, UserStatus,
 };
 
 use super::AuthService;
@@ -135,7 +135,7 @@ impl AuthService {
         crate::password_policy::check(new, &user.email, "new_password")?;
         let password_hash = self.hasher.hash(new).await?;
         let entry = AuditEntry::system(user.tenant_id, audit::PASSWORD_RESET, now)
-            .from(link_holder(user.id), origin)
+            .from(Actor::sessionless(user.id), origin)
             .on(ResourceRef::one("user", user.id));
         let revoked = self
             .action_tokens
@@ -198,7 +198,7 @@ impl AuthService {
             .await?
             .ok_or_else(invalid_token)?;
         let entry = AuditEntry::system(found.tenant_id, audit::EMAIL_VERIFIED, now)
-            .from(link_holder(found.user_id), origin)
+            .from(Actor::sessionless(found.user_id), origin)
             .on(ResourceRef::one("user", found.user_id));
         if !self
             .action_tokens
@@ -219,13 +219,5 @@ impl AuthService {
         )
         .await;
         Ok(())
-    }
-}
-
-/// Whoever holds a mailed link acts as its user, without a session.
-const fn link_holder(user: UserId) -> Actor {
-    Actor::User {
-        id: user,
-        session: None,
     }
 }

@@ -54,10 +54,7 @@ impl UserService {
         registration.profile.apply(&mut user, &mut errors);
         changes::verdict(errors)?;
         let hash = self.ports.hasher.hash(&registration.password).await?;
-        let actor = Actor::User {
-            id: user.id,
-            session: None,
-        };
+        let actor = Actor::sessionless(user.id);
         let entry = AuditEntry::system(tenant.id, audit::USER_REGISTERED, now)
             .from(actor, origin)
             .on(ResourceRef::one("user", user.id));
