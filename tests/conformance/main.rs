@@ -10,6 +10,7 @@ mod invalidation;
 mod login_throttle;
 mod mfa;
 mod platform;
+mod projects;
 mod rate_limits;
 mod roles;
 mod sessions;

@@ -18,6 +18,7 @@ pub mod page;
 pub mod permissions;
 pub mod ports;
 pub mod principal;
+pub mod project;
 pub mod role;
 pub mod secret;
 pub mod session;
@@ -37,6 +38,10 @@ pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};
 pub use page::{Cursor, Page, PageRequest};
 pub use permissions::Decision;
 pub use principal::{Action, Principal, ResourceRef};
+pub use project::{
+    slugify, Project, ProjectFilter, ProjectMember, ProjectRole, ProjectStatus, ProjectVersion,
+    Visibility,
+};
 pub use role::Role;
 pub use secret::Password;
 pub use session::{RefreshOutcome, Session};

@@ -26,6 +26,23 @@ pub(crate) fn has_role(
     )
 }
 
+/// Projects carrying `tag`: JSONB containment on the tag array.
+pub(crate) fn has_tag(
+    tag: String,
+) -> Box<
+    dyn diesel::BoxableExpression<
+        crate::schema::projects::table,
+        Backend,
+        SqlType = diesel::sql_types::Bool,
+    >,
+> {
+    Box::new(
+        diesel::dsl::sql::<diesel::sql_types::Bool>("projects.tags @> jsonb_build_array(")
+            .bind::<diesel::sql_types::Text, _>(tag)
+            .sql("::text)"),
+    )
+}
+
 /// Serialises owner-guarded writes of one tenant for the rest of the transaction (a
 /// transaction-scoped advisory lock keyed by the tenant id).
 pub(crate) async fn lock_tenant(conn: &mut Connection, tenant: DbId) -> diesel::QueryResult<()> {

@@ -218,3 +218,48 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(platform_admins, users);
+
+diesel::table! {
+    projects (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        name_key -> Text,
+        slug -> Text,
+        description -> Text,
+        status -> Text,
+        visibility -> Text,
+        tags -> Jsonb,
+        settings -> Jsonb,
+        owner_id -> Uuid,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, user_id) {
+        project_id -> Uuid,
+        user_id -> Uuid,
+        tenant_id -> Uuid,
+        role -> Text,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    project_versions (project_id, version) {
+        project_id -> Uuid,
+        version -> Int8,
+        tenant_id -> Uuid,
+        snapshot -> Jsonb,
+        changed -> Jsonb,
+        actor_id -> Nullable<Uuid>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(projects, project_members);

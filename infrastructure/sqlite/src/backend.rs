@@ -31,6 +31,25 @@ pub(crate) fn has_role(
     )
 }
 
+/// Projects carrying `tag`: a scan of the tag array.
+pub(crate) fn has_tag(
+    tag: String,
+) -> Box<
+    dyn diesel::BoxableExpression<
+        crate::schema::projects::table,
+        Backend,
+        SqlType = diesel::sql_types::Bool,
+    >,
+> {
+    Box::new(
+        diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "EXISTS (SELECT 1 FROM json_each(projects.tags) WHERE json_each.value = ",
+        )
+        .bind::<diesel::sql_types::Text, _>(tag)
+        .sql(")"),
+    )
+}
+
 /// Serialises owner-guarded writes of one tenant. SQLite already runs one write transaction at
 /// a time, and a transaction's first statement being a write makes it read the latest state.
 #[allow(clippy::unused_async)] // the Postgres version awaits; both share one call site

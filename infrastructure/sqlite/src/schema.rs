@@ -218,3 +218,48 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(platform_admins, users);
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        slug -> Text,
+        description -> Text,
+        status -> Text,
+        visibility -> Text,
+        tags -> Json,
+        settings -> Json,
+        owner_id -> Text,
+        version -> BigInt,
+        created_at -> TimestamptzSqlite,
+        updated_at -> TimestamptzSqlite,
+        archived_at -> Nullable<TimestamptzSqlite>,
+        deleted_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, user_id) {
+        project_id -> Text,
+        user_id -> Text,
+        tenant_id -> Text,
+        role -> Text,
+        added_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    project_versions (project_id, version) {
+        project_id -> Text,
+        version -> BigInt,
+        tenant_id -> Text,
+        snapshot -> Json,
+        changed -> Json,
+        actor_id -> Nullable<Text>,
+        at -> TimestamptzSqlite,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(projects, project_members);

@@ -15,6 +15,7 @@ mod notifier;
 mod opaque_tokens;
 mod password_hasher;
 mod platform_admins;
+mod project_repository;
 mod rate_limiter;
 mod role_repository;
 mod secret_box;
@@ -42,6 +43,7 @@ pub use notifier::{Message, Notifier};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use platform_admins::PlatformAdmins;
+pub use project_repository::ProjectRepository;
 pub use rate_limiter::RateLimiter;
 pub use role_repository::RoleRepository;
 pub use secret_box::SecretBox;
@@ -81,6 +83,8 @@ pub use opaque_tokens::MockOpaqueTokens;
 pub use password_hasher::MockPasswordHasher;
 #[cfg(feature = "mock")]
 pub use platform_admins::MockPlatformAdmins;
+#[cfg(feature = "mock")]
+pub use project_repository::MockProjectRepository;
 #[cfg(feature = "mock")]
 pub use rate_limiter::MockRateLimiter;
 #[cfg(feature = "mock")]

@@ -1,0 +1,86 @@
+use async_trait::async_trait;
+
+use crate::{
+    AuditEntry, CoreError, Page, PageRequest, Project, ProjectFilter, ProjectId, ProjectMember,
+    ProjectRole, ProjectVersion, TenantId, UserId,
+};
+
+/// Storage of projects, their members and their history, scoped by tenant. Every write is
+/// one transaction with its version row and its audit row.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ProjectRepository: Send + Sync {
+    /// Stores a new project with its first member (the owner) and version 1, in one
+    /// transaction. A name already used by a live project of the tenant
+    /// (case-insensitively), or a taken slug, is `Conflict` and writes nothing.
+    async fn create(
+        &self,
+        project: &Project,
+        owner: &ProjectMember,
+        first: &ProjectVersion,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError>;
+
+    /// A live (not deleted) project of the tenant.
+    async fn get(&self, tenant: TenantId, id: ProjectId) -> Result<Option<Project>, CoreError>;
+
+    /// The tenant's live projects matching `filter`, in creation order, a page at a time.
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: ProjectFilter,
+        page: PageRequest,
+    ) -> Result<Page<Project>, CoreError>;
+
+    /// Saves `project` (whose `version` is one more than `expected_version`) and its history
+    /// entry, if the stored project is still at `expected_version`; `false` if it moved on or
+    /// is gone. A name clash is `Conflict`.
+    async fn update(
+        &self,
+        project: &Project,
+        expected_version: i64,
+        entry: &ProjectVersion,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError>;
+
+    /// Deletes a live project (its history stays, its name is free again) if it is still at
+    /// `expected_version`; `false` if it moved on or is gone.
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        expected_version: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError>;
+
+    /// The project's history, newest first, a page at a time.
+    async fn versions(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<ProjectVersion>, CoreError>;
+
+    /// One entry of the project's history.
+    async fn version(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        version: i64,
+    ) -> Result<Option<ProjectVersion>, CoreError>;
+
+    /// The project's members, strongest role first.
+    async fn members(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+    ) -> Result<Vec<ProjectMember>, CoreError>;
+
+    /// A user's role on a project, if they are a member (what the authorizer asks).
+    async fn member_role(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        user: UserId,
+    ) -> Result<Option<ProjectRole>, CoreError>;
+}

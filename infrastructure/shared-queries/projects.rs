@@ -1,0 +1,517 @@
+//! `ProjectRepository` (compiled into each adapter against its own schema).
+#![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use usvc_core::ports::ProjectRepository;
+use usvc_core::{
+    AuditEntry, CoreError, Page, PageRequest, Project, ProjectFilter, ProjectId, ProjectMember,
+    ProjectRole, ProjectVersion, TenantId, UserId,
+};
+use uuid::Uuid;
+
+use crate::audit;
+use crate::backend::{has_tag, DbId};
+use crate::errors;
+use crate::schema::{project_members, project_versions, projects};
+use crate::store::Store;
+
+const NAME_TAKEN: &str = "a project with this name (or the same slug) already exists";
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = projects)]
+struct ProjectRow {
+    id: DbId,
+    tenant_id: DbId,
+    name: String,
+    name_key: String,
+    slug: String,
+    description: String,
+    status: String,
+    visibility: String,
+    tags: serde_json::Value,
+    settings: serde_json::Value,
+    owner_id: DbId,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    archived_at: Option<DateTime<Utc>>,
+}
+
+impl ProjectRow {
+    fn from_project(p: &Project) -> Self {
+        Self {
+            id: DbId::from(p.id.as_uuid()),
+            tenant_id: DbId::from(p.tenant_id.as_uuid()),
+            name: p.name.clone(),
+            name_key: p.name.to_lowercase(),
+            slug: p.slug.clone(),
+            description: p.description.clone(),
+            status: p.status.as_str().to_owned(),
+            visibility: p.visibility.as_str().to_owned(),
+            tags: serde_json::Value::from(p.tags.clone()),
+            settings: p.settings.clone(),
+            owner_id: DbId::from(p.owner_id.as_uuid()),
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            archived_at: p.archived_at,
+        }
+    }
+
+    fn into_project(self) -> Result<Project, CoreError> {
+        let stored = |what: &str| CoreError::Internal(format!("stored project {what}"));
+        Ok(Project {
+            id: ProjectId::from_uuid(Uuid::from(self.id)),
+            tenant_id: TenantId::from_uuid(Uuid::from(self.tenant_id)),
+            name: self.name,
+            slug: self.slug,
+            description: self.description,
+            status: self.status.parse().map_err(|_| stored("status"))?,
+            visibility: self.visibility.parse().map_err(|_| stored("visibility"))?,
+            tags: serde_json::from_value(self.tags).map_err(|_| stored("tags"))?,
+            settings: self.settings,
+            owner_id: UserId::from_uuid(Uuid::from(self.owner_id)),
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            archived_at: self.archived_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = project_versions)]
+struct VersionRow {
+    project_id: DbId,
+    version: i64,
+    tenant_id: DbId,
+    snapshot: serde_json::Value,
+    changed: serde_json::Value,
+    actor_id: Option<DbId>,
+    at: DateTime<Utc>,
+}
+
+impl VersionRow {
+    fn from_version(v: &ProjectVersion) -> Result<Self, CoreError> {
+        Ok(Self {
+            project_id: DbId::from(v.project_id.as_uuid()),
+            version: v.version,
+            tenant_id: DbId::from(v.snapshot.tenant_id.as_uuid()),
+            snapshot: serde_json::to_value(&v.snapshot)
+                .map_err(|e| CoreError::Internal(format!("project snapshot: {e}")))?,
+            changed: serde_json::Value::from(v.changed.clone()),
+            actor_id: v.actor.map(|a| DbId::from(a.as_uuid())),
+            at: v.at,
+        })
+    }
+
+    fn into_version(self) -> Result<ProjectVersion, CoreError> {
+        let stored = || CoreError::Internal("stored project version".into());
+        Ok(ProjectVersion {
+            project_id: ProjectId::from_uuid(Uuid::from(self.project_id)),
+            version: self.version,
+            snapshot: serde_json::from_value(self.snapshot).map_err(|_| stored())?,
+            changed: serde_json::from_value(self.changed).map_err(|_| stored())?,
+            actor: self.actor_id.map(|a| UserId::from_uuid(Uuid::from(a))),
+            at: self.at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = project_members)]
+struct MemberRow {
+    project_id: DbId,
+    user_id: DbId,
+    tenant_id: DbId,
+    role: String,
+    added_at: DateTime<Utc>,
+}
+
+impl MemberRow {
+    fn into_member(self) -> Result<ProjectMember, CoreError> {
+        Ok(ProjectMember {
+            project_id: ProjectId::from_uuid(Uuid::from(self.project_id)),
+            user_id: UserId::from_uuid(Uuid::from(self.user_id)),
+            role: self
+                .role
+                .parse()
+                .map_err(|_| CoreError::Internal("stored project role".into()))?,
+            added_at: self.added_at,
+        })
+    }
+}
+
+/// `%text%` for LIKE, with the wildcards of `text` escaped.
+fn like_contains(text: &str) -> String {
+    let escaped: String = text
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+fn cursor_id(page: &PageRequest) -> Result<Option<DbId>, CoreError> {
+    page.after
+        .as_ref()
+        .map(|cursor| {
+            cursor
+                .decode()?
+                .parse::<Uuid>()
+                .map(DbId::from)
+                .map_err(|_| CoreError::invalid("cursor", "is not a cursor returned by this API"))
+        })
+        .transpose()
+}
+
+#[async_trait]
+impl ProjectRepository for Store {
+    async fn create(
+        &self,
+        project: &Project,
+        owner: &ProjectMember,
+        first: &ProjectVersion,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError> {
+        let row = ProjectRow::from_project(project);
+        let member = MemberRow {
+            project_id: row.id,
+            user_id: DbId::from(owner.user_id.as_uuid()),
+            tenant_id: row.tenant_id,
+            role: owner.role.as_str().to_owned(),
+            added_at: owner.added_at,
+        };
+        let version = VersionRow::from_version(first)?;
+        let audit = audit.clone();
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    diesel::insert_into(projects::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    diesel::insert_into(project_members::table)
+                        .values(&member)
+                        .execute(conn)
+                        .await?;
+                    diesel::insert_into(project_versions::table)
+                        .values(&version)
+                        .execute(conn)
+                        .await?;
+                    audit::append(conn, &audit).await
+                })
+                .await
+                .map_err(|e| errors::conflict(e, NAME_TAKEN))
+            })
+        })
+        .await
+    }
+
+    async fn get(&self, tenant: TenantId, id: ProjectId) -> Result<Option<Project>, CoreError> {
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        self.run(move |conn| {
+            Box::pin(async move {
+                projects::table
+                    .filter(projects::tenant_id.eq(tenant))
+                    .filter(projects::id.eq(id))
+                    .filter(projects::deleted_at.is_null())
+                    .select(ProjectRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()
+                    .map_err(errors::query)?
+                    .map(ProjectRow::into_project)
+                    .transpose()
+            })
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        tenant: TenantId,
+        filter: ProjectFilter,
+        page: PageRequest,
+    ) -> Result<Page<Project>, CoreError> {
+        let after = cursor_id(&page)?;
+        let tenant = DbId::from(tenant.as_uuid());
+        let limit = i64::from(page.limit) + 1;
+        let rows = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let mut query = projects::table
+                        .filter(projects::tenant_id.eq(tenant))
+                        .filter(projects::deleted_at.is_null())
+                        .select(ProjectRow::as_select())
+                        .order(projects::id.asc())
+                        .limit(limit)
+                        .into_boxed();
+                    if let Some(after) = after {
+                        query = query.filter(projects::id.gt(after));
+                    }
+                    if let Some(status) = filter.status {
+                        query = query.filter(projects::status.eq(status.as_str()));
+                    }
+                    if let Some(tag) = filter.tag {
+                        query = query.filter(has_tag(tag));
+                    }
+                    if let Some(search) = filter.search {
+                        query = query
+                            .filter(projects::name_key.like(like_contains(&search)).escape('\\'));
+                    }
+                    if let Some(member) = filter.member {
+                        let theirs = project_members::table
+                            .filter(project_members::tenant_id.eq(tenant))
+                            .filter(project_members::user_id.eq(DbId::from(member.as_uuid())))
+                            .select(project_members::project_id);
+                        query = query.filter(projects::id.eq_any(theirs));
+                    }
+                    if let Some(viewer) = filter.visible_to {
+                        let theirs = project_members::table
+                            .filter(project_members::tenant_id.eq(tenant))
+                            .filter(project_members::user_id.eq(DbId::from(viewer.as_uuid())))
+                            .select(project_members::project_id);
+                        query = query.filter(
+                            projects::visibility
+                                .eq(usvc_core::Visibility::Tenant.as_str())
+                                .or(projects::id.eq_any(theirs)),
+                        );
+                    }
+                    query.load(conn).await.map_err(errors::query)
+                })
+            })
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(ProjectRow::into_project)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |p: &Project| {
+            p.id.to_string()
+        }))
+    }
+
+    async fn update(
+        &self,
+        project: &Project,
+        expected_version: i64,
+        entry: &ProjectVersion,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError> {
+        let row = ProjectRow::from_project(project);
+        let version = VersionRow::from_version(entry)?;
+        let audit = audit.clone();
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    let updated = diesel::update(
+                        projects::table
+                            .filter(projects::tenant_id.eq(row.tenant_id))
+                            .filter(projects::id.eq(row.id))
+                            .filter(projects::deleted_at.is_null())
+                            .filter(projects::version.eq(expected_version)),
+                    )
+                    .set((
+                        projects::name.eq(&row.name),
+                        projects::name_key.eq(&row.name_key),
+                        projects::description.eq(&row.description),
+                        projects::status.eq(&row.status),
+                        projects::visibility.eq(&row.visibility),
+                        projects::tags.eq(&row.tags),
+                        projects::settings.eq(&row.settings),
+                        projects::owner_id.eq(row.owner_id),
+                        projects::version.eq(row.version),
+                        projects::updated_at.eq(row.updated_at),
+                        projects::archived_at.eq(row.archived_at),
+                    ))
+                    .execute(conn)
+                    .await?;
+                    if updated == 0 {
+                        return Ok(false);
+                    }
+                    diesel::insert_into(project_versions::table)
+                        .values(&version)
+                        .execute(conn)
+                        .await?;
+                    audit::append(conn, &audit).await?;
+                    Ok::<_, diesel::result::Error>(true)
+                })
+                .await
+                .map_err(|e| errors::conflict(e, NAME_TAKEN))
+            })
+        })
+        .await
+    }
+
+    async fn delete(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        expected_version: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError> {
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        let (audit, at) = (audit.clone(), audit.at);
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    let deleted = diesel::update(
+                        projects::table
+                            .filter(projects::tenant_id.eq(tenant))
+                            .filter(projects::id.eq(id))
+                            .filter(projects::deleted_at.is_null())
+                            .filter(projects::version.eq(expected_version)),
+                    )
+                    .set(projects::deleted_at.eq(Some(at)))
+                    .execute(conn)
+                    .await?;
+                    if deleted == 0 {
+                        return Ok(false);
+                    }
+                    audit::append(conn, &audit).await?;
+                    Ok::<_, diesel::result::Error>(true)
+                })
+                .await
+                .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn versions(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        page: PageRequest,
+    ) -> Result<Page<ProjectVersion>, CoreError> {
+        let before = page
+            .after
+            .as_ref()
+            .map(|c| {
+                c.decode()?.parse::<i64>().map_err(|_| {
+                    CoreError::invalid("cursor", "is not a cursor returned by this API")
+                })
+            })
+            .transpose()?;
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        let limit = i64::from(page.limit) + 1;
+        let rows = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let mut query = project_versions::table
+                        .filter(project_versions::tenant_id.eq(tenant))
+                        .filter(project_versions::project_id.eq(id))
+                        .select(VersionRow::as_select())
+                        .order(project_versions::version.desc())
+                        .limit(limit)
+                        .into_boxed();
+                    if let Some(before) = before {
+                        query = query.filter(project_versions::version.lt(before));
+                    }
+                    query.load(conn).await.map_err(errors::query)
+                })
+            })
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(VersionRow::into_version)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(
+            items,
+            page.limit,
+            |v: &ProjectVersion| v.version.to_string(),
+        ))
+    }
+
+    async fn version(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        version: i64,
+    ) -> Result<Option<ProjectVersion>, CoreError> {
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        self.run(move |conn| {
+            Box::pin(async move {
+                project_versions::table
+                    .filter(project_versions::tenant_id.eq(tenant))
+                    .filter(project_versions::project_id.eq(id))
+                    .filter(project_versions::version.eq(version))
+                    .select(VersionRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()
+                    .map_err(errors::query)?
+                    .map(VersionRow::into_version)
+                    .transpose()
+            })
+        })
+        .await
+    }
+
+    async fn members(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+    ) -> Result<Vec<ProjectMember>, CoreError> {
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        let rows = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    project_members::table
+                        .filter(project_members::tenant_id.eq(tenant))
+                        .filter(project_members::project_id.eq(id))
+                        .select(MemberRow::as_select())
+                        .order(project_members::added_at.asc())
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        let mut members = rows
+            .into_iter()
+            .map(MemberRow::into_member)
+            .collect::<Result<Vec<_>, _>>()?;
+        members.sort_by_key(|m| m.role);
+        Ok(members)
+    }
+
+    async fn member_role(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        user: UserId,
+    ) -> Result<Option<ProjectRole>, CoreError> {
+        let (tenant, id, user) = (
+            DbId::from(tenant.as_uuid()),
+            DbId::from(id.as_uuid()),
+            DbId::from(user.as_uuid()),
+        );
+        let role: Option<String> = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    project_members::table
+                        .filter(project_members::tenant_id.eq(tenant))
+                        .filter(project_members::project_id.eq(id))
+                        .filter(project_members::user_id.eq(user))
+                        .select(project_members::role)
+                        .first(conn)
+                        .await
+                        .optional()
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        role.map(|r| {
+            r.parse()
+                .map_err(|_| CoreError::Internal("stored project role".into()))
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE project_versions;
+DROP TABLE project_members;
+DROP TABLE projects;

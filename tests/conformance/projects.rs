@@ -1,0 +1,348 @@
+//! `ProjectRepository`: projects with their owner and history, scoped by tenant.
+
+use chrono::{Duration, SubsecRound, Utc};
+use usvc_core::ports::{AuditLog, ProjectRepository, TenantRepository, UserRepository};
+use usvc_core::{
+    slugify, CoreError, PageRequest, Project, ProjectFilter, ProjectId, ProjectMember, ProjectRole,
+    ProjectStatus, ProjectVersion, Tenant, User, Visibility,
+};
+use usvc_tests::{audit, conformance};
+
+use crate::users::{tenant, user};
+
+fn project(t: &Tenant, owner: &User, name: &str) -> Project {
+    let now = Utc::now().trunc_subsecs(6);
+    Project {
+        id: ProjectId::new(),
+        tenant_id: t.id,
+        name: name.into(),
+        slug: slugify(name),
+        description: String::new(),
+        status: ProjectStatus::Active,
+        visibility: Visibility::Tenant,
+        tags: vec![],
+        settings: serde_json::json!({}),
+        owner_id: owner.id,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        archived_at: None,
+    }
+}
+
+fn history(p: &Project, changed: &[&str], actor: &User) -> ProjectVersion {
+    ProjectVersion {
+        project_id: p.id,
+        version: p.version,
+        snapshot: p.clone(),
+        changed: changed.iter().map(|c| (*c).to_owned()).collect(),
+        actor: Some(actor.id),
+        at: p.updated_at,
+    }
+}
+
+/// Creates `p` owned by `owner` the way the domain does: owner membership and version 1.
+async fn create(repo: &dyn ProjectRepository, p: &Project, owner: &User) -> Result<(), CoreError> {
+    let member = ProjectMember {
+        project_id: p.id,
+        user_id: owner.id,
+        role: ProjectRole::Owner,
+        added_at: p.created_at,
+    };
+    repo.create(
+        p,
+        &member,
+        &history(p, &["created"], owner),
+        &audit(p.tenant_id),
+    )
+    .await
+}
+
+async fn projects_round_trip_with_owner_and_history_and_stay_in_their_tenant<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository + AuditLog,
+{
+    let repo: &dyn ProjectRepository = store;
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let ada = user(&acme, "ada@example.com");
+    let gus = user(&globex, "gus@example.com");
+    for u in [&ada, &gus] {
+        UserRepository::create(store, u, None, &audit(u.tenant_id))
+            .await
+            .expect("user");
+    }
+    let mut apollo = project(&acme, &ada, "Apollo");
+    apollo.tags = vec!["space".into(), "nasa".into()];
+    apollo.settings = serde_json::json!({"color": "blue", "limits": {"seats": 3}});
+    create(repo, &apollo, &ada).await.expect("create");
+    assert_eq!(
+        repo.get(acme.id, apollo.id).await.expect("get"),
+        Some(apollo.clone())
+    );
+    assert_eq!(repo.get(globex.id, apollo.id).await.expect("get"), None);
+    assert_eq!(
+        repo.member_role(acme.id, apollo.id, ada.id)
+            .await
+            .expect("role"),
+        Some(ProjectRole::Owner)
+    );
+    assert_eq!(
+        repo.member_role(globex.id, apollo.id, ada.id)
+            .await
+            .expect("role"),
+        None
+    );
+    let first = repo
+        .version(acme.id, apollo.id, 1)
+        .await
+        .expect("v1")
+        .expect("some");
+    assert_eq!(first.snapshot, apollo);
+    assert_eq!(store.chain(acme.id, 0, 10).await.expect("chain").len(), 3);
+
+    // Names are unique per tenant, case-insensitively; a clash writes nothing.
+    let clash = project(&acme, &ada, "APOLLO");
+    assert!(matches!(
+        create(repo, &clash, &ada).await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert_eq!(repo.get(acme.id, clash.id).await.expect("get"), None);
+    assert_eq!(repo.version(acme.id, clash.id, 1).await.expect("v"), None);
+    let elsewhere = project(&globex, &gus, "Apollo");
+    create(repo, &elsewhere, &gus)
+        .await
+        .expect("another tenant may");
+
+    // A versioned update: the right version wins once, a stale one changes nothing.
+    let mut renamed = Project {
+        name: "Apollo 11".into(),
+        version: 2,
+        updated_at: apollo.updated_at + Duration::seconds(1),
+        ..apollo.clone()
+    };
+    assert!(repo
+        .update(
+            &renamed,
+            1,
+            &history(&renamed, &["name"], &ada),
+            &audit(acme.id)
+        )
+        .await
+        .expect("update"));
+    assert!(!repo
+        .update(
+            &renamed,
+            1,
+            &history(&renamed, &["name"], &ada),
+            &audit(acme.id)
+        )
+        .await
+        .expect("stale"));
+    assert_eq!(
+        repo.get(acme.id, apollo.id).await.expect("get"),
+        Some(renamed.clone())
+    );
+    let gemini = project(&acme, &ada, "Gemini");
+    create(repo, &gemini, &ada).await.expect("create");
+    let taken = Project {
+        name: "apollo 11".into(),
+        version: 2,
+        ..gemini.clone()
+    };
+    assert!(matches!(
+        repo.update(
+            &taken,
+            1,
+            &history(&taken, &["name"], &ada),
+            &audit(acme.id)
+        )
+        .await,
+        Err(CoreError::Conflict(_))
+    ));
+    let page = repo
+        .versions(
+            acme.id,
+            apollo.id,
+            PageRequest::new(Some(1), None).expect("page"),
+        )
+        .await
+        .expect("versions");
+    assert_eq!(page.items[0].version, 2);
+    assert_eq!(page.items[0].changed, ["name"]);
+    let older = repo
+        .versions(
+            acme.id,
+            apollo.id,
+            PageRequest::new(Some(1), page.next_cursor).expect("page"),
+        )
+        .await
+        .expect("versions");
+    assert_eq!(older.items[0].version, 1);
+    assert!(older.next_cursor.is_none());
+
+    // Deleting: versioned too; the history stays and the name is free again.
+    assert!(!repo
+        .delete(acme.id, apollo.id, 1, &audit(acme.id))
+        .await
+        .expect("stale"));
+    assert!(repo
+        .delete(acme.id, apollo.id, 2, &audit(acme.id))
+        .await
+        .expect("delete"));
+    assert_eq!(repo.get(acme.id, apollo.id).await.expect("get"), None);
+    assert!(repo
+        .version(acme.id, apollo.id, 2)
+        .await
+        .expect("v2")
+        .is_some());
+    renamed.id = ProjectId::new();
+    renamed.version = 1;
+    create(repo, &renamed, &ada)
+        .await
+        .expect("the name is free");
+}
+conformance!(
+    project_round_trip,
+    projects_round_trip_with_owner_and_history_and_stay_in_their_tenant
+);
+
+async fn listing_filters_by_status_tag_member_name_and_visibility<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository,
+{
+    let repo: &dyn ProjectRepository = store;
+    let acme = tenant(store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    let bob = user(&acme, "bob@example.com");
+    for u in [&ada, &bob] {
+        UserRepository::create(store, u, None, &audit(acme.id))
+            .await
+            .expect("user");
+    }
+    let mut all = Vec::new();
+    for (i, name) in ["Alpha 100%", "Beta", "Gamma", "Delta"]
+        .into_iter()
+        .enumerate()
+    {
+        let owner = if i % 2 == 0 { &ada } else { &bob };
+        let mut p = project(&acme, owner, name);
+        p.tags = if i < 2 {
+            vec!["red".into()]
+        } else {
+            vec!["blue".into()]
+        };
+        if i == 3 {
+            p.visibility = Visibility::Private;
+            p.status = ProjectStatus::Archived;
+            p.archived_at = Some(p.created_at);
+        }
+        create(repo, &p, owner).await.expect("create");
+        all.push(p);
+    }
+    let names = |filter: ProjectFilter| async move {
+        repo.list(acme.id, filter, PageRequest::first())
+            .await
+            .expect("list")
+            .items
+            .into_iter()
+            .map(|p| p.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(ProjectFilter::default()).await.len(), 4);
+    assert_eq!(
+        names(ProjectFilter {
+            status: Some(ProjectStatus::Archived),
+            ..ProjectFilter::default()
+        })
+        .await,
+        ["Delta"]
+    );
+    assert_eq!(
+        names(ProjectFilter {
+            tag: Some("red".into()),
+            ..ProjectFilter::default()
+        })
+        .await,
+        ["Alpha 100%", "Beta"]
+    );
+    assert_eq!(
+        names(ProjectFilter {
+            member: Some(bob.id),
+            ..ProjectFilter::default()
+        })
+        .await,
+        ["Beta", "Delta"]
+    );
+    assert_eq!(
+        names(ProjectFilter {
+            search: Some("ALPHA 100%".into()),
+            ..ProjectFilter::default()
+        })
+        .await,
+        ["Alpha 100%"]
+    );
+    assert!(
+        names(ProjectFilter {
+            search: Some("%".into()),
+            tag: Some("blue".into()),
+            ..ProjectFilter::default()
+        })
+        .await
+        .is_empty(),
+        "a % in a search is a character, not a wildcard"
+    );
+    // Ada sees every tenant-visible project, not Bob's private one; Bob sees it.
+    assert_eq!(
+        names(ProjectFilter {
+            visible_to: Some(ada.id),
+            ..ProjectFilter::default()
+        })
+        .await,
+        ["Alpha 100%", "Beta", "Gamma"]
+    );
+    assert_eq!(
+        names(ProjectFilter {
+            visible_to: Some(bob.id),
+            ..ProjectFilter::default()
+        })
+        .await
+        .len(),
+        4
+    );
+    // Pages walk every project once, in creation order.
+    let first = repo
+        .list(
+            acme.id,
+            ProjectFilter::default(),
+            PageRequest::new(Some(3), None).expect("page"),
+        )
+        .await
+        .expect("page 1");
+    let rest = repo
+        .list(
+            acme.id,
+            ProjectFilter::default(),
+            PageRequest::new(Some(3), first.next_cursor).expect("page"),
+        )
+        .await
+        .expect("page 2");
+    let ids: Vec<_> = first
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(ids, all.iter().map(|p| p.id).collect::<Vec<_>>());
+    assert!(rest.next_cursor.is_none());
+    let members = repo.members(acme.id, all[1].id).await.expect("members");
+    assert_eq!(members.len(), 1);
+    assert_eq!(
+        (members[0].user_id, members[0].role),
+        (bob.id, ProjectRole::Owner)
+    );
+}
+conformance!(
+    project_listing,
+    listing_filters_by_status_tag_member_name_and_visibility
+);
