@@ -13,9 +13,9 @@ use usvc_core::{
 use uuid::Uuid;
 
 use crate::audit;
-use crate::backend::{has_tag, DbId};
+use crate::backend::{has_tag, Connection, DbId};
 use crate::errors;
-use crate::schema::{project_members, project_versions, projects};
+use crate::schema::{project_members, project_versions, projects, users};
 use crate::store::Store;
 
 const NAME_TAKEN: &str = "a project with this name (or the same slug) already exists";
@@ -169,6 +169,77 @@ fn cursor_id(page: &PageRequest) -> Result<Option<DbId>, CoreError> {
                 .map_err(|_| CoreError::invalid("cursor", "is not a cursor returned by this API"))
         })
         .transpose()
+}
+
+/// Takes the project's row lock (a no-op update: portable, and on Postgres held to the end of
+/// the transaction) so membership changes of one project run one at a time; `false` if there
+/// is no such live project.
+async fn lock_live_project(
+    conn: &mut Connection,
+    tenant: DbId,
+    id: DbId,
+) -> Result<bool, diesel::result::Error> {
+    let locked = diesel::update(
+        projects::table
+            .filter(projects::tenant_id.eq(tenant))
+            .filter(projects::id.eq(id))
+            .filter(projects::deleted_at.is_null()),
+    )
+    .set(projects::version.eq(projects::version))
+    .execute(conn)
+    .await?;
+    Ok(locked > 0)
+}
+
+impl Store {
+    /// Runs `change` on a live project's members under its lock, refusing (and undoing) it
+    /// when the project would be left without an owner.
+    async fn change_members<F>(&self, tenant: DbId, id: DbId, change: F) -> Result<bool, CoreError>
+    where
+        F: for<'c> FnOnce(
+                &'c mut Connection,
+            ) -> std::pin::Pin<
+                Box<
+                    dyn std::future::Future<Output = Result<bool, diesel::result::Error>>
+                        + Send
+                        + 'c,
+                >,
+            > + Send
+            + 'static,
+    {
+        let outcome = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    Ok(conn
+                        .transaction(async move |conn| {
+                            if !lock_live_project(conn, tenant, id).await? {
+                                return Ok(false);
+                            }
+                            if !change(conn).await? {
+                                return Ok(false);
+                            }
+                            let owners: i64 = project_members::table
+                                .filter(project_members::project_id.eq(id))
+                                .filter(project_members::role.eq(ProjectRole::Owner.as_str()))
+                                .count()
+                                .get_result(conn)
+                                .await?;
+                            if owners == 0 {
+                                return Err(diesel::result::Error::RollbackTransaction);
+                            }
+                            Ok(true)
+                        })
+                        .await)
+                })
+            })
+            .await?;
+        match outcome {
+            Err(diesel::result::Error::RollbackTransaction) => Err(CoreError::Conflict(
+                "a project always keeps an owner; make someone else owner first".into(),
+            )),
+            other => other.map_err(errors::query),
+        }
+    }
 }
 
 #[async_trait]
@@ -480,6 +551,117 @@ impl ProjectRepository for Store {
             .collect::<Result<Vec<_>, _>>()?;
         members.sort_by_key(|m| m.role);
         Ok(members)
+    }
+
+    async fn add_member(
+        &self,
+        tenant: TenantId,
+        member: &ProjectMember,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError> {
+        let tenant = DbId::from(tenant.as_uuid());
+        let row = MemberRow {
+            project_id: DbId::from(member.project_id.as_uuid()),
+            user_id: DbId::from(member.user_id.as_uuid()),
+            tenant_id: tenant,
+            role: member.role.as_str().to_owned(),
+            added_at: member.added_at,
+        };
+        let audit = audit.clone();
+        let outcome = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    conn.transaction(async move |conn| {
+                        if !lock_live_project(conn, tenant, row.project_id).await? {
+                            return Ok(Err(CoreError::NotFound("project".into())));
+                        }
+                        let live_user: i64 = users::table
+                            .filter(users::tenant_id.eq(tenant))
+                            .filter(users::id.eq(row.user_id))
+                            .filter(users::deleted_at.is_null())
+                            .count()
+                            .get_result(conn)
+                            .await?;
+                        if live_user == 0 {
+                            return Ok(Err(CoreError::NotFound("user".into())));
+                        }
+                        diesel::insert_into(project_members::table)
+                            .values(&row)
+                            .execute(conn)
+                            .await?;
+                        audit::append(conn, &audit).await?;
+                        Ok::<_, diesel::result::Error>(Ok(()))
+                    })
+                    .await
+                    .map_err(|e| errors::conflict(e, "the user is a member already"))
+                })
+            })
+            .await?;
+        outcome
+    }
+
+    async fn set_member_role(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        user: UserId,
+        role: ProjectRole,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError> {
+        let (tenant, id, user) = (
+            DbId::from(tenant.as_uuid()),
+            DbId::from(id.as_uuid()),
+            DbId::from(user.as_uuid()),
+        );
+        let audit = audit.clone();
+        self.change_members(tenant, id, move |conn| {
+            Box::pin(async move {
+                let changed = diesel::update(
+                    project_members::table
+                        .filter(project_members::project_id.eq(id))
+                        .filter(project_members::user_id.eq(user)),
+                )
+                .set(project_members::role.eq(role.as_str()))
+                .execute(conn)
+                .await?;
+                if changed > 0 {
+                    audit::append(conn, &audit).await?;
+                }
+                Ok(changed > 0)
+            })
+        })
+        .await
+    }
+
+    async fn remove_member(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError> {
+        let (tenant, id, user) = (
+            DbId::from(tenant.as_uuid()),
+            DbId::from(id.as_uuid()),
+            DbId::from(user.as_uuid()),
+        );
+        let audit = audit.clone();
+        self.change_members(tenant, id, move |conn| {
+            Box::pin(async move {
+                let removed = diesel::delete(
+                    project_members::table
+                        .filter(project_members::project_id.eq(id))
+                        .filter(project_members::user_id.eq(user)),
+                )
+                .execute(conn)
+                .await?;
+                if removed > 0 {
+                    audit::append(conn, &audit).await?;
+                }
+                Ok(removed > 0)
+            })
+        })
+        .await
     }
 
     async fn member_role(

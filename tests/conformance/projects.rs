@@ -346,3 +346,170 @@ conformance!(
     project_listing,
     listing_filters_by_status_tag_member_name_and_visibility
 );
+
+async fn members_come_and_go_but_a_project_keeps_an_owner<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository + Clone + 'static,
+{
+    let repo: &dyn ProjectRepository = store;
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let ada = user(&acme, "ada@example.com");
+    let bob = user(&acme, "bob@example.com");
+    let gus = user(&globex, "gus@example.com");
+    for u in [&ada, &bob, &gus] {
+        UserRepository::create(store, u, None, &audit(u.tenant_id))
+            .await
+            .expect("user");
+    }
+    let apollo = project(&acme, &ada, "Apollo");
+    create(repo, &apollo, &ada).await.expect("create");
+    let member = |u: &User, role| ProjectMember {
+        project_id: apollo.id,
+        user_id: u.id,
+        role,
+        added_at: Utc::now().trunc_subsecs(6),
+    };
+
+    repo.add_member(acme.id, &member(&bob, ProjectRole::Editor), &audit(acme.id))
+        .await
+        .expect("add");
+    assert!(matches!(
+        repo.add_member(acme.id, &member(&bob, ProjectRole::Viewer), &audit(acme.id))
+            .await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert!(
+        matches!(
+            repo.add_member(acme.id, &member(&gus, ProjectRole::Viewer), &audit(acme.id))
+                .await,
+            Err(CoreError::NotFound(_))
+        ),
+        "another tenant's user is not found"
+    );
+    assert!(
+        matches!(
+            repo.add_member(
+                globex.id,
+                &member(&gus, ProjectRole::Viewer),
+                &audit(globex.id)
+            )
+            .await,
+            Err(CoreError::NotFound(_))
+        ),
+        "another tenant's project is not found"
+    );
+    assert_eq!(
+        repo.member_role(acme.id, apollo.id, bob.id)
+            .await
+            .expect("role"),
+        Some(ProjectRole::Editor)
+    );
+
+    // The only owner can be neither demoted nor removed; after a second owner, either can go.
+    assert!(matches!(
+        repo.set_member_role(
+            acme.id,
+            apollo.id,
+            ada.id,
+            ProjectRole::Editor,
+            &audit(acme.id)
+        )
+        .await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        repo.remove_member(acme.id, apollo.id, ada.id, &audit(acme.id))
+            .await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert_eq!(
+        repo.member_role(acme.id, apollo.id, ada.id)
+            .await
+            .expect("role"),
+        Some(ProjectRole::Owner),
+        "the refused change left nothing behind"
+    );
+    assert!(repo
+        .set_member_role(
+            acme.id,
+            apollo.id,
+            bob.id,
+            ProjectRole::Owner,
+            &audit(acme.id)
+        )
+        .await
+        .expect("promote"));
+    assert!(!repo
+        .set_member_role(
+            acme.id,
+            apollo.id,
+            gus.id,
+            ProjectRole::Owner,
+            &audit(acme.id)
+        )
+        .await
+        .expect("not a member"));
+
+    // Two owners demoting each other at once: one wins, an owner remains.
+    let tasks: Vec<_> = [ada.id, bob.id]
+        .into_iter()
+        .map(|u| {
+            let store = store.clone();
+            let (tenant, project) = (acme.id, apollo.id);
+            tokio::spawn(async move {
+                ProjectRepository::set_member_role(
+                    &store,
+                    tenant,
+                    project,
+                    u,
+                    ProjectRole::Viewer,
+                    &audit(tenant),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("join"));
+    }
+    let owners: Vec<_> = repo
+        .members(acme.id, apollo.id)
+        .await
+        .expect("members")
+        .into_iter()
+        .filter(|m| m.role == ProjectRole::Owner)
+        .collect();
+    assert_eq!(owners.len(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        1,
+        "{outcomes:?}"
+    );
+
+    let demoted = if owners[0].user_id == ada.id {
+        &bob
+    } else {
+        &ada
+    };
+    assert!(repo
+        .remove_member(acme.id, apollo.id, demoted.id, &audit(acme.id))
+        .await
+        .expect("remove"));
+    assert!(!repo
+        .remove_member(acme.id, apollo.id, demoted.id, &audit(acme.id))
+        .await
+        .expect("gone already"));
+    assert_eq!(
+        repo.members(acme.id, apollo.id)
+            .await
+            .expect("members")
+            .len(),
+        1
+    );
+}
+conformance!(
+    project_members,
+    members_come_and_go_but_a_project_keeps_an_owner
+);

@@ -76,6 +76,36 @@ pub trait ProjectRepository: Send + Sync {
         id: ProjectId,
     ) -> Result<Vec<ProjectMember>, CoreError>;
 
+    /// Adds a live user of the tenant to a live project. `NotFound` if either is missing,
+    /// `Conflict` if the user is a member already.
+    async fn add_member(
+        &self,
+        tenant: TenantId,
+        member: &ProjectMember,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError>;
+
+    /// Changes a member's role; `false` if the user is not a member (or the project is gone).
+    /// `Conflict` if the project would be left without an owner. Changes to one project's
+    /// members are serialised, so two owners demoting each other cannot both win.
+    async fn set_member_role(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        user: UserId,
+        role: ProjectRole,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError>;
+
+    /// Removes a member; `false` if the user is not a member. `Conflict` for the last owner.
+    async fn remove_member(
+        &self,
+        tenant: TenantId,
+        id: ProjectId,
+        user: UserId,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError>;
+
     /// A user's role on a project, if they are a member (what the authorizer asks).
     async fn member_role(
         &self,
