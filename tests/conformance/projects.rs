@@ -1,7 +1,9 @@
 //! `ProjectRepository`: projects with their owner and history, scoped by tenant.
 
 use chrono::{Duration, SubsecRound, Utc};
-use usvc_core::ports::{AuditLog, ProjectRepository, TenantRepository, UserRepository};
+use usvc_core::ports::{
+    AuditLog, ProjectAccess, ProjectRepository, TenantRepository, UserRepository,
+};
 use usvc_core::{
     slugify, CoreError, PageRequest, Project, ProjectFilter, ProjectId, ProjectMember, ProjectRole,
     ProjectStatus, ProjectVersion, Tenant, User, Visibility,
@@ -512,4 +514,65 @@ where
 conformance!(
     project_members,
     members_come_and_go_but_a_project_keeps_an_owner
+);
+
+async fn access_lists_name_visibility_and_member_roles<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository + ProjectAccess,
+{
+    let repo: &dyn ProjectRepository = store;
+    let access: &dyn ProjectAccess = store;
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let ada = user(&acme, "ada@example.com");
+    let bob = user(&acme, "bob@example.com");
+    for u in [&ada, &bob] {
+        UserRepository::create(store, u, None, &audit(acme.id))
+            .await
+            .expect("user");
+    }
+    let mut secret = project(&acme, &ada, "Secret");
+    secret.visibility = Visibility::Private;
+    create(repo, &secret, &ada).await.expect("create");
+    let bob_views = ProjectMember {
+        project_id: secret.id,
+        user_id: bob.id,
+        role: ProjectRole::Viewer,
+        added_at: Utc::now().trunc_subsecs(6),
+    };
+    repo.add_member(acme.id, &bob_views, &audit(acme.id))
+        .await
+        .expect("add");
+    let list = access
+        .access_list(acme.id, secret.id)
+        .await
+        .expect("access")
+        .expect("some");
+    assert_eq!(list.tenant, acme.id);
+    assert_eq!(list.visibility, Visibility::Private);
+    assert_eq!(list.role_of(ada.id), Some(ProjectRole::Owner));
+    assert_eq!(list.role_of(bob.id), Some(ProjectRole::Viewer));
+    assert_eq!(list.members.len(), 2);
+    assert_eq!(
+        access
+            .access_list(globex.id, secret.id)
+            .await
+            .expect("access"),
+        None
+    );
+    assert!(repo
+        .delete(acme.id, secret.id, 1, &audit(acme.id))
+        .await
+        .expect("delete"));
+    assert_eq!(
+        access
+            .access_list(acme.id, secret.id)
+            .await
+            .expect("access"),
+        None
+    );
+}
+conformance!(
+    project_access,
+    access_lists_name_visibility_and_member_roles
 );

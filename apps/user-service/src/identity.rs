@@ -81,6 +81,8 @@ pub fn services(
         definitions: definitions.clone(),
         platform: db.platform.clone(),
         platform_grants: caches.create(CacheSpec::PLATFORM_ADMINS),
+        projects: db.project_access.clone(),
+        project_access: caches.create(CacheSpec::PROJECT_ACCESS),
         audit: audit.clone(),
         clock: clock.clone(),
     }));

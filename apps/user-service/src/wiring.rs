@@ -10,8 +10,8 @@ use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, AuditLog, HealthCheck, Invalidation, LoginThrottle, MfaRepository,
-    PlatformAdmins, RateLimiter, RoleRepository, SessionRepository, SigningKeyRepository,
-    TenantRepository, UserAnalytics, UserRepository,
+    PlatformAdmins, ProjectAccess, ProjectRepository, RateLimiter, RoleRepository,
+    SessionRepository, SigningKeyRepository, TenantRepository, UserAnalytics, UserRepository,
 };
 
 /// The store behind its ports.
@@ -43,6 +43,10 @@ pub struct Database {
     pub audit: Arc<dyn AuditLog>,
     /// Holders of the platform grant.
     pub platform: Arc<dyn PlatformAdmins>,
+    /// Projects.
+    pub projects: Arc<dyn ProjectRepository>,
+    /// Project access lists (visibility and member roles) for the authorizer.
+    pub project_access: Arc<dyn ProjectAccess>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -63,6 +67,8 @@ pub trait Store:
     + RoleRepository
     + AuditLog
     + PlatformAdmins
+    + ProjectRepository
+    + ProjectAccess
     + HealthCheck
     + 'static
 {
@@ -81,6 +87,8 @@ impl<S> Store for S where
         + RoleRepository
         + AuditLog
         + PlatformAdmins
+        + ProjectRepository
+        + ProjectAccess
         + HealthCheck
         + 'static
 {
@@ -107,6 +115,8 @@ impl Database {
             roles: store.clone(),
             audit: store.clone(),
             platform: store.clone(),
+            projects: store.clone(),
+            project_access: store.clone(),
             health: store,
             invalidation,
         }

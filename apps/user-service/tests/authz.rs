@@ -143,7 +143,7 @@ async fn checks_answer_with_reasons_for_the_caller_and_for_others(
         Method::POST,
         "/api/v1/authz/check",
         Some(&vtoken),
-        Some(ask(None, "projects:write", "project")),
+        Some(ask(None, "projects:create", "project")),
     )
     .await;
     assert_eq!(answer["allowed"], true, "{answer}");
@@ -152,7 +152,7 @@ async fn checks_answer_with_reasons_for_the_caller_and_for_others(
         Method::POST,
         "/api/v1/authz/check",
         None,
-        Some(ask(None, "projects:write", "project")),
+        Some(ask(None, "projects:create", "project")),
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

@@ -59,7 +59,6 @@ fn allowed(role: &str) -> Vec<&'static str> {
             "tenant:read",
             "projects:create",
             "projects:read",
-            "projects:write",
             "workflows:read",
             "workflows:write",
             "workflows:execute",

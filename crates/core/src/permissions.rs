@@ -77,6 +77,27 @@ pub const ALL: [Action; 20] = [
     TENANTS_MANAGE,
 ];
 
+/// What each project role grants on its project.
+static OWNER_GRANTS: [Action; 4] = [
+    PROJECTS_READ,
+    PROJECTS_WRITE,
+    PROJECTS_DELETE,
+    PROJECTS_MANAGE_MEMBERS,
+];
+static MAINTAINER_GRANTS: [Action; 3] = [PROJECTS_READ, PROJECTS_WRITE, PROJECTS_MANAGE_MEMBERS];
+static EDITOR_GRANTS: [Action; 2] = [PROJECTS_READ, PROJECTS_WRITE];
+static VIEWER_GRANTS: [Action; 1] = [PROJECTS_READ];
+
+/// What a role on one project grants on that project, whatever the holder's tenant roles.
+pub fn project_role_grants(role: crate::ProjectRole) -> &'static [Action] {
+    match role {
+        crate::ProjectRole::Owner => &OWNER_GRANTS,
+        crate::ProjectRole::Maintainer => &MAINTAINER_GRANTS,
+        crate::ProjectRole::Editor => &EDITOR_GRANTS,
+        crate::ProjectRole::Viewer => &VIEWER_GRANTS,
+    }
+}
+
 /// An authorization answer with its explanation (which role granted it, or why not), so a
 /// refusal can be understood without reading code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

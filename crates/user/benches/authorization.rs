@@ -26,6 +26,7 @@ fn tenant_authorizer(tenant: TenantId) -> TenantAuthorizer {
     roles
         .expect_list()
         .returning(move |_| Ok(vec![auditor.clone()]));
+    let projects = usvc_core::ports::MockProjectAccess::new();
     let mut platform = MockPlatformAdmins::new();
     platform.expect_is_platform_admin().returning(|_| Ok(true));
     let bus: Arc<dyn usvc_core::ports::Invalidation> =
@@ -34,7 +35,12 @@ fn tenant_authorizer(tenant: TenantId) -> TenantAuthorizer {
         roles: Arc::new(roles),
         definitions: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PERMISSIONS, bus.clone()),
         platform: Arc::new(platform),
-        platform_grants: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PLATFORM_ADMINS, bus),
+        platform_grants: usvc_cache::NamedCache::new(
+            usvc_cache::CacheSpec::PLATFORM_ADMINS,
+            bus.clone(),
+        ),
+        projects: Arc::new(projects),
+        project_access: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PROJECT_ACCESS, bus),
         audit: Arc::new(MockAuditLog::new()),
         clock: Arc::new(SystemClock),
     })
@@ -54,7 +60,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             futures::executor::block_on(RoleAuthorizer.check(
                 &principal,
-                &permissions::PROJECTS_WRITE,
+                &permissions::PROJECTS_CREATE,
                 &resource,
             ))
             .expect("decision")

@@ -38,7 +38,6 @@ const GRANTS: [(&str, &[&str]); 4] = [
             "tenant:read",
             "projects:create",
             "projects:read",
-            "projects:write",
             "workflows:read",
             "workflows:write",
             "workflows:execute",
@@ -150,10 +149,17 @@ mod tests {
         );
         assert!(roles_allow(&member, &USERS_READ));
         assert!(!roles_allow(&member, &USERS_WRITE));
-        assert!(roles_allow(&member, &Action::from_static("projects:write")));
+        assert!(roles_allow(
+            &member,
+            &Action::from_static("projects:create")
+        ));
+        assert!(
+            !roles_allow(&member, &Action::from_static("projects:write")),
+            "members change projects through a project role"
+        );
         assert!(!roles_allow(
             &viewer,
-            &Action::from_static("projects:write")
+            &Action::from_static("projects:create")
         ));
         assert!(!roles_allow(&[], &USERS_READ), "no role, no access");
         assert!(!roles_allow(&roles(&["superuser"]), &USERS_READ));

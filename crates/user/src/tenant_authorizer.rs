@@ -5,10 +5,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::json;
-use usvc_core::ports::{AuditLog, Authorizer, Cache, Clock, PlatformAdmins, RoleRepository};
+use usvc_core::ports::{
+    AuditLog, Authorizer, Cache, Clock, PlatformAdmins, ProjectAccess, ProjectAccessList,
+    RoleRepository,
+};
 use usvc_core::{
-    Action, AuditEntry, CoreError, Decision, Outcome, Principal, ResourceRef, Role, TenantId,
-    UserId,
+    permissions, Action, AuditEntry, CoreError, Decision, Outcome, Principal, ProjectId,
+    ResourceRef, Role, TenantId, UserId, Visibility,
 };
 
 use crate::audit::actions as audit;
@@ -22,6 +25,8 @@ pub struct TenantAuthorizer {
     definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
     platform: Arc<dyn PlatformAdmins>,
     platform_grants: Arc<dyn Cache<UserId, bool>>,
+    projects: Arc<dyn ProjectAccess>,
+    project_access: Arc<dyn Cache<ProjectId, ProjectAccessList>>,
     audit: Arc<dyn AuditLog>,
     clock: Arc<dyn Clock>,
 }
@@ -36,6 +41,11 @@ pub struct AuthorizerPorts {
     pub platform: Arc<dyn PlatformAdmins>,
     /// `platform-admins`: whether a user holds it, briefly cached.
     pub platform_grants: Arc<dyn Cache<UserId, bool>>,
+    /// Project access lists: the resource-scoped grants.
+    pub projects: Arc<dyn ProjectAccess>,
+    /// `project-access`: access lists by project, dropped on every membership or visibility
+    /// change.
+    pub project_access: Arc<dyn Cache<ProjectId, ProjectAccessList>>,
     /// Where refusals are recorded.
     pub audit: Arc<dyn AuditLog>,
     /// Time, for the audit rows.
@@ -50,9 +60,81 @@ impl TenantAuthorizer {
             definitions: ports.definitions,
             platform: ports.platform,
             platform_grants: ports.platform_grants,
+            projects: ports.projects,
+            project_access: ports.project_access,
             audit: ports.audit,
             clock: ports.clock,
         }
+    }
+
+    /// The answer about one project: its members' project roles grant on it whatever their
+    /// tenant roles; a private project exists only for its members; otherwise the tenant
+    /// roles decide, as for any resource.
+    async fn project_decision(
+        &self,
+        principal: &Principal,
+        action: &Action,
+        id: ProjectId,
+    ) -> Result<Decision, CoreError> {
+        let (projects, tenant) = (self.projects.clone(), principal.tenant);
+        let loaded = self
+            .project_access
+            .get_or_load(
+                id,
+                Box::pin(async move {
+                    projects
+                        .access_list(tenant, id)
+                        .await?
+                        .ok_or_else(|| CoreError::NotFound("project".into()))
+                }),
+            )
+            .await;
+        let list = match loaded {
+            Ok(list) if list.tenant == principal.tenant => list,
+            Ok(_) | Err(CoreError::NotFound(_)) => {
+                return Ok(Decision::deny("there is no such project"));
+            }
+            Err(e) => return Err(e),
+        };
+        match list.role_of(principal.user) {
+            Some(role) if permissions::project_role_grants(role).contains(action) => Ok(
+                Decision::allow(format!("granted by your project role {role}")),
+            ),
+            None if list.visibility == Visibility::Private => Ok(Decision::deny(
+                "the project is private and you are not a member",
+            )),
+            _ => self.tenant_decision(principal, action).await,
+        }
+    }
+
+    /// The answer from the caller's tenant roles: the built-in table, then custom roles.
+    async fn tenant_decision(
+        &self,
+        principal: &Principal,
+        action: &Action,
+    ) -> Result<Decision, CoreError> {
+        let built_in = decide(&principal.roles, action);
+        let custom_held = principal
+            .roles
+            .iter()
+            .any(|r| !usvc_core::BUILT_IN_ROLES.contains(&r.as_str()));
+        if built_in.allowed || !custom_held {
+            return Ok(built_in);
+        }
+        let (roles, tenant) = (self.roles.clone(), principal.tenant);
+        let definitions = self
+            .definitions
+            .get_or_load(tenant, Box::pin(async move { roles.list(tenant).await }))
+            .await?;
+        let granted = definitions.iter().find(|role| {
+            role.tenant_id == principal.tenant
+                && principal.roles.contains(&role.name)
+                && role.permissions.contains(action)
+        });
+        Ok(match granted {
+            Some(role) => Decision::allow(format!("granted by role {}", role.name)),
+            None => built_in,
+        })
     }
 
     /// The answer for a platform action: only the platform grant allows it.
@@ -87,32 +169,15 @@ impl Authorizer for TenantAuthorizer {
         action: &Action,
         resource: &ResourceRef,
     ) -> Result<Decision, CoreError> {
-        if usvc_core::permissions::PLATFORM.contains(action) {
+        if permissions::PLATFORM.contains(action) {
             return self.platform_decision(principal, action).await;
         }
-        let built_in = decide(&principal.roles, action);
-        let custom_held = principal
-            .roles
-            .iter()
-            .any(|r| !usvc_core::BUILT_IN_ROLES.contains(&r.as_str()));
-        if built_in.allowed || !custom_held {
-            return Ok(built_in);
+        if resource.kind == "project" {
+            if let Some(id) = resource.id.as_deref().and_then(|id| id.parse().ok()) {
+                return self.project_decision(principal, action, id).await;
+            }
         }
-        let (roles, tenant) = (self.roles.clone(), principal.tenant);
-        let definitions = self
-            .definitions
-            .get_or_load(tenant, Box::pin(async move { roles.list(tenant).await }))
-            .await?;
-        let granted = definitions.iter().find(|role| {
-            role.tenant_id == principal.tenant
-                && principal.roles.contains(&role.name)
-                && role.permissions.contains(action)
-        });
-        let _ = resource;
-        Ok(match granted {
-            Some(role) => Decision::allow(format!("granted by role {}", role.name)),
-            None => built_in,
-        })
+        self.tenant_decision(principal, action).await
     }
 
     /// The guard every endpoint uses; a refusal is audited (the seed's `access_denied`)
@@ -141,11 +206,12 @@ mod tests {
     use std::sync::Arc;
 
     use usvc_core::ports::{
-        Authorizer, MockAuditLog, MockPlatformAdmins, MockRoleRepository, SystemClock,
+        Authorizer, MockAuditLog, MockPlatformAdmins, MockProjectAccess, MockRoleRepository,
+        ProjectAccessList, SystemClock,
     };
     use usvc_core::{
-        permissions, CoreError, Outcome, Principal, ResourceRef, Role, RoleId, SessionId, TenantId,
-        UserId,
+        permissions, CoreError, Outcome, Principal, ProjectId, ResourceRef, Role, RoleId,
+        SessionId, TenantId, UserId, Visibility,
     };
 
     use super::{AuthorizerPorts, TenantAuthorizer};
@@ -156,6 +222,22 @@ mod tests {
         platform: MockPlatformAdmins,
         audit: MockAuditLog,
     ) -> TenantAuthorizer {
+        with_projects(
+            roles,
+            definitions,
+            platform,
+            audit,
+            MockProjectAccess::new(),
+        )
+    }
+
+    fn with_projects(
+        roles: MockRoleRepository,
+        definitions: Arc<usvc_cache::NamedCache<TenantId, Vec<Role>>>,
+        platform: MockPlatformAdmins,
+        audit: MockAuditLog,
+        projects: MockProjectAccess,
+    ) -> TenantAuthorizer {
         let bus: Arc<dyn usvc_core::ports::Invalidation> =
             Arc::new(usvc_cache::LocalInvalidation::new());
         TenantAuthorizer::new(AuthorizerPorts {
@@ -164,8 +246,10 @@ mod tests {
             platform: Arc::new(platform),
             platform_grants: usvc_cache::NamedCache::new(
                 usvc_cache::CacheSpec::PLATFORM_ADMINS,
-                bus,
+                bus.clone(),
             ),
+            projects: Arc::new(projects),
+            project_access: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PROJECT_ACCESS, bus),
             audit: Arc::new(audit),
             clock: Arc::new(SystemClock),
         })
@@ -317,5 +401,78 @@ mod tests {
             .await
             .expect("decision");
         assert!(!d.allowed, "an owner's `*` does not reach the platform");
+    }
+
+    #[tokio::test]
+    async fn project_roles_grant_on_their_project_and_private_projects_exist_for_members_only() {
+        let tenant = TenantId::new();
+        let editor = member(tenant);
+        let outsider = member(tenant);
+        let mut admin = member(tenant);
+        admin.roles = vec!["admin".into()];
+        let (open, private) = (ProjectId::new(), ProjectId::new());
+        let who = editor.user;
+        let mut projects = MockProjectAccess::new();
+        projects
+            .expect_access_list()
+            .times(2)
+            .returning(move |t, p| {
+                Ok(Some(ProjectAccessList {
+                    tenant: t,
+                    visibility: if p == private {
+                        Visibility::Private
+                    } else {
+                        Visibility::Tenant
+                    },
+                    members: vec![(who, usvc_core::ProjectRole::Editor)],
+                }))
+            });
+        let authorizer = with_projects(
+            MockRoleRepository::new(),
+            permissions_cache(),
+            MockPlatformAdmins::new(),
+            MockAuditLog::new(),
+            projects,
+        );
+        let ask = |who: &Principal, action: &usvc_core::Action, project: ProjectId| {
+            let resource = ResourceRef::one("project", project);
+            let (authorizer, who, action) = (&authorizer, who.clone(), action.clone());
+            async move {
+                authorizer
+                    .check(&who, &action, &resource)
+                    .await
+                    .expect("decision")
+            }
+        };
+        let write = permissions::PROJECTS_WRITE;
+        let read = permissions::PROJECTS_READ;
+        let granted = ask(&editor, &write, open).await;
+        assert!(granted.allowed);
+        assert_eq!(granted.reason, "granted by your project role editor");
+        assert!(ask(&editor, &write, private).await.allowed);
+        assert!(
+            !ask(&editor, &permissions::PROJECTS_DELETE, open)
+                .await
+                .allowed
+        );
+        // A tenant member reads the open project through their tenant role, writes neither.
+        assert!(ask(&outsider, &read, open).await.allowed);
+        assert!(!ask(&outsider, &write, open).await.allowed);
+        let hidden = ask(&outsider, &read, private).await;
+        assert!(!hidden.allowed);
+        assert!(hidden.reason.contains("private"), "{hidden:?}");
+        // A tenant admin manages open projects, not private ones they are not in.
+        assert!(
+            ask(&admin, &permissions::PROJECTS_DELETE, open)
+                .await
+                .allowed
+        );
+        assert!(!ask(&admin, &read, private).await.allowed);
+        // Another tenant's principal asking about these ids: nothing there.
+        let stranger = member(TenantId::new());
+        assert_eq!(
+            ask(&stranger, &read, open).await.reason,
+            "there is no such project"
+        );
     }
 }

@@ -34,18 +34,22 @@ impl CacheSpec {
     pub const PROJECTS: Self = spec("projects", 1000, 3600);
     /// A tenant's user list by tenant id.
     pub const TENANT_USERS: Self = spec("tenant-users", 100, 600);
+    /// A project's visibility and members' roles (its access list), by project id: the
+    /// authorizer's source of resource-scoped grants.
+    pub const PROJECT_ACCESS: Self = spec("project-access", 2000, 900);
     /// Whether a user holds the platform grant, by user id. Short-lived, so a grant taken
     /// back from the command line ends within 30 s even where no invalidation reaches.
     pub const PLATFORM_ADMINS: Self = spec("platform-admins", 100, 30);
 
     /// Every named cache of the design, in display order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::USER_SESSIONS,
         Self::JWT_TOKENS,
         Self::USER_PROFILES,
         Self::PERMISSIONS,
         Self::PROJECTS,
         Self::TENANT_USERS,
+        Self::PROJECT_ACCESS,
         Self::PLATFORM_ADMINS,
     ];
 

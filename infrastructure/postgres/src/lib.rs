@@ -27,6 +27,8 @@ mod login_throttle;
 mod mfa;
 #[path = "../../shared-queries/platform_admins.rs"]
 mod platform_admins;
+#[path = "../../shared-queries/project_access.rs"]
+mod project_access;
 #[path = "../../shared-queries/projects.rs"]
 mod projects;
 #[path = "../../shared-queries/rate_limits.rs"]

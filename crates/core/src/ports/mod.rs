@@ -15,6 +15,7 @@ mod notifier;
 mod opaque_tokens;
 mod password_hasher;
 mod platform_admins;
+mod project_access;
 mod project_repository;
 mod rate_limiter;
 mod role_repository;
@@ -43,6 +44,7 @@ pub use notifier::{Message, Notifier};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use platform_admins::PlatformAdmins;
+pub use project_access::{ProjectAccess, ProjectAccessList};
 pub use project_repository::ProjectRepository;
 pub use rate_limiter::RateLimiter;
 pub use role_repository::RoleRepository;
@@ -83,6 +85,8 @@ pub use opaque_tokens::MockOpaqueTokens;
 pub use password_hasher::MockPasswordHasher;
 #[cfg(feature = "mock")]
 pub use platform_admins::MockPlatformAdmins;
+#[cfg(feature = "mock")]
+pub use project_access::MockProjectAccess;
 #[cfg(feature = "mock")]
 pub use project_repository::MockProjectRepository;
 #[cfg(feature = "mock")]

@@ -1,0 +1,38 @@
+use async_trait::async_trait;
+
+use crate::{CoreError, ProjectId, ProjectRole, TenantId, UserId, Visibility};
+
+/// Who may reach one project: its visibility and its members' roles. The authorizer's source
+/// of resource-scoped grants (a user's role on one project), cached per project and dropped on
+/// every membership or visibility change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectAccessList {
+    /// The project's tenant (the cache is keyed by project id alone).
+    pub tenant: TenantId,
+    /// Private projects exist only for their members.
+    pub visibility: Visibility,
+    /// Every member with their role.
+    pub members: Vec<(UserId, ProjectRole)>,
+}
+
+impl ProjectAccessList {
+    /// `user`'s role on the project, if a member.
+    pub fn role_of(&self, user: UserId) -> Option<ProjectRole> {
+        self.members
+            .iter()
+            .find(|(member, _)| *member == user)
+            .map(|(_, role)| *role)
+    }
+}
+
+/// Reads a project's access list (implemented by the project store).
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ProjectAccess: Send + Sync {
+    /// The access list of a live project of the tenant; `None` if there is none.
+    async fn access_list(
+        &self,
+        tenant: TenantId,
+        project: ProjectId,
+    ) -> Result<Option<ProjectAccessList>, CoreError>;
+}
