@@ -17,6 +17,10 @@ pub enum CoreError {
     /// The write clashes with the current state (duplicate key, stale version, …).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The caller's precondition does not hold: the resource changed since the version they
+    /// read (`If-Match`); read it again and re-apply.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     /// The caller is not authenticated (missing, expired or invalid credentials).
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
@@ -61,6 +65,7 @@ impl CoreError {
             Self::Validation(_) => "validation",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::PreconditionFailed(_) => "precondition_failed",
             Self::Unauthenticated(_) => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
             Self::RateLimited { .. } => "rate_limited",

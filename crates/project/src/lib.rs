@@ -2,12 +2,15 @@
 //! with restore, and bulk operations.
 //!
 //! Like every domain crate it depends only on `usvc-core`: authorization goes through the
-//! `Authorizer` port, storage through the `ProjectRepository` port. So far it holds the
-//! validation of a project's fields and the diff between two versions; the service and its
-//! endpoints come next in the projects issue.
+//! `Authorizer` port, storage through the `ProjectRepository` port. It holds the validation
+//! of a project's fields, the diff between two versions and the `ProjectService` (create, read,
+//! list, change, archive, delete); members, history, bulk operations and the HTTP endpoints
+//! come next in the projects issue.
 
 pub mod diff;
 pub mod fields;
+pub mod service;
 
 pub use diff::{diff, FieldChange};
 pub use fields::ProjectFields;
+pub use service::{ProjectPorts, ProjectService};

@@ -96,6 +96,7 @@ impl ResponseError for ApiError {
             CoreError::Validation(_) => StatusCode::BAD_REQUEST,
             CoreError::NotFound(_) => StatusCode::NOT_FOUND,
             CoreError::Conflict(_) => StatusCode::CONFLICT,
+            CoreError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
             CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
