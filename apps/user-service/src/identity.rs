@@ -16,6 +16,8 @@ use usvc_user::{
     UserPorts, UserService,
 };
 
+use usvc_project::{ProjectPorts, ProjectService};
+
 use crate::audit_batch::GroupCommitAuditLog;
 use crate::events::EventBus;
 use crate::wiring::Database;
@@ -35,6 +37,8 @@ pub struct Identity {
     pub audit: Arc<AuditService>,
     /// Tenant administration (the platform grant).
     pub platform: Arc<PlatformService>,
+    /// Projects (the project domain shares the authorizer and its access-list cache).
+    pub projects: Arc<ProjectService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events (subscribe for the audit log, tests, …).
@@ -74,6 +78,8 @@ pub fn services(
     let events = EventBus::new();
     // Rows written on their own (refusals, reads, failed attempts) share transactions.
     let audit: Arc<dyn AuditLog> = GroupCommitAuditLog::start(db.audit.clone());
+    // Project access lists: read by the authorizer, dropped by the project service.
+    let project_access = caches.create(CacheSpec::PROJECT_ACCESS);
     // Role definitions per tenant; every role change invalidates its tenant's entry everywhere.
     let definitions = caches.create(CacheSpec::PERMISSIONS);
     let authorizer: Arc<dyn Authorizer> = Arc::new(TenantAuthorizer::new(AuthorizerPorts {
@@ -82,7 +88,7 @@ pub fn services(
         platform: db.platform.clone(),
         platform_grants: caches.create(CacheSpec::PLATFORM_ADMINS),
         projects: db.project_access.clone(),
-        project_access: caches.create(CacheSpec::PROJECT_ACCESS),
+        project_access: project_access.clone(),
         audit: audit.clone(),
         clock: clock.clone(),
     }));
@@ -142,11 +148,19 @@ pub fn services(
         roles: Arc::new(RoleService::new(
             db.roles.clone(),
             authorizer.clone(),
-            clock,
+            clock.clone(),
             definitions,
         )),
         audit: Arc::new(AuditService::new(audit.clone(), authorizer.clone())),
         platform,
+        projects: Arc::new(ProjectService::new(ProjectPorts {
+            projects: db.projects.clone(),
+            authorizer: authorizer.clone(),
+            clock,
+            events: Arc::new(events.clone()),
+            cache: caches.create(CacheSpec::PROJECTS),
+            access: project_access,
+        })),
         authorizer,
         events,
     }

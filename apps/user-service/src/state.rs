@@ -46,6 +46,8 @@ pub struct AppState {
     pub audit: Arc<AuditService>,
     /// Tenant administration (the platform grant).
     pub platform: Arc<PlatformService>,
+    /// Projects.
+    pub projects: Arc<usvc_project::ProjectService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events.
@@ -85,6 +87,7 @@ impl AppState {
             roles,
             audit,
             platform,
+            projects,
             authorizer,
             events,
         } = identity::services(
@@ -107,6 +110,7 @@ impl AppState {
             roles,
             audit,
             platform,
+            projects,
             authorizer,
             events,
             auth_limit,

@@ -79,6 +79,22 @@ fn id_probes() -> Vec<Probe> {
                 r#"{"checks": [{"user_id": "{}", "action": "users:read", "resource": {"type": "user"}}]}"#,
             ),
         ),
+        probe(Method::GET, "/api/v1/projects/{}", None),
+        probe(Method::PUT, "/api/v1/projects/{}", Some(r#"{"name": "x"}"#)),
+        probe(
+            Method::PATCH,
+            "/api/v1/projects/{}",
+            Some(r#"{"description": "x"}"#),
+        ),
+        probe(Method::DELETE, "/api/v1/projects/{}", None),
+        probe(Method::POST, "/api/v1/projects/{}/archive", None),
+        probe(Method::POST, "/api/v1/projects/{}/unarchive", None),
+        probe(Method::GET, "/api/v1/projects?member={}", None),
+        probe(
+            Method::POST,
+            "/api/v1/authz/check",
+            Some(r#"{"action": "projects:read", "resource": {"type": "project", "id": "{}"}}"#),
+        ),
         probe(Method::GET, "/api/v1/audit?actor={}", None),
         probe(Method::GET, "/api/v1/audit?resource=user:{}", None),
     ]
@@ -101,6 +117,7 @@ fn name_probes() -> Vec<Probe> {
             Some(r#"{"tenant": "acme", "email": "{}"}"#),
         ),
         probe(Method::GET, "/api/v1/users?role={}", None),
+        probe(Method::GET, "/api/v1/projects?q={}", None),
     ]
 }
 
@@ -180,6 +197,15 @@ async fn tenant_b_is_invisible_to_tenant_a(
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{b_role}");
+    let (status, b_project) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&b_owner),
+        Some(json!({"name": "globexsecretplan", "visibility": "tenant"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{b_project}");
     let (_, b_sessions) = call(
         &app,
         Method::GET,
@@ -203,12 +229,14 @@ async fn tenant_b_is_invisible_to_tenant_a(
         b_role["id"].as_str().unwrap().to_owned(),
         b_sessions["items"][0]["id"].as_str().unwrap().to_owned(),
         b_tenant["id"].as_str().unwrap().to_owned(),
+        b_project["id"].as_str().unwrap().to_owned(),
     ];
     let b_names = [
         "secret.agent@globex.test",
         "boss@globex.test",
         "secret.agent",
         "globexspy",
+        "globexsecretplan",
     ];
 
     let made_up_id = || uuid::Uuid::now_v7().to_string();
@@ -260,6 +288,7 @@ async fn tenant_b_is_invisible_to_tenant_a(
             probe(Method::DELETE, "/api/v1/auth/sessions/{}", None),
             &b_ids[3],
         ),
+        (probe(Method::GET, "/api/v1/projects/{}", None), &b_ids[5]),
     ] {
         let (status, _) = answer(&app, &a_owner, &probe, real).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{}", probe.path);

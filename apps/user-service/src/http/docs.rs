@@ -6,8 +6,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::http::{
-    analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, recovery, roles, sessions,
-    tenant, tenants, users,
+    analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, projects, recovery, roles,
+    sessions, tenant, tenants, users,
 };
 
 /// The API description.
@@ -58,6 +58,14 @@ use crate::http::{
         roles::assign,
         authz::check,
         authz::check_batch,
+        projects::create,
+        projects::list,
+        projects::get,
+        projects::replace,
+        projects::patch,
+        projects::delete,
+        projects::archive,
+        projects::unarchive,
         audit::list,
         audit::verify,
         audit::export,
@@ -85,6 +93,7 @@ use crate::http::{
         (name = "tenant", description = "The caller's tenant and its identity settings"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "tenants", description = "Tenant administration (platform grant)"),
+        (name = "projects", description = "Projects, with ETag / If-Match on their version"),
     )
 )]
 pub struct ApiDoc;

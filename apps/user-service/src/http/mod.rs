@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod mfa;
 pub mod origin;
 pub mod problem;
+pub mod projects;
 pub mod recovery;
 pub mod request_context;
 pub mod roles;
@@ -153,6 +154,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/api/v1/authz/check-batch", "POST").route(web::post().to(authz::check_batch)),
     )
     .service(resource("/api/v1/analytics/users", "GET").route(web::get().to(analytics::users)))
+    .service(
+        resource("/api/v1/projects", "GET, POST")
+            .route(web::get().to(projects::list))
+            .route(web::post().to(projects::create)),
+    )
+    .service(
+        resource("/api/v1/projects/{project_id}", "GET, PUT, PATCH, DELETE")
+            .route(web::get().to(projects::get))
+            .route(web::put().to(projects::replace))
+            .route(web::patch().to(projects::patch))
+            .route(web::delete().to(projects::delete)),
+    )
+    .service(
+        resource("/api/v1/projects/{project_id}/archive", "POST")
+            .route(web::post().to(projects::archive)),
+    )
+    .service(
+        resource("/api/v1/projects/{project_id}/unarchive", "POST")
+            .route(web::post().to(projects::unarchive)),
+    )
     .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
     .service(resource("/api/v1/audit/verify", "GET").route(web::get().to(audit::verify)))
     .service(resource("/api/v1/audit/export", "GET").route(web::get().to(audit::export)))

@@ -1,0 +1,306 @@
+//! Projects over HTTP: create, read, list, change with `ETag` / `If-Match`, archive, delete,
+//! and who may do which.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
+
+#[macro_use]
+mod support;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test;
+use serde_json::{json, Value};
+use support::{call, login};
+use user_service::http::{build_app, routes};
+
+const MAX_BODY: usize = 1024 * 1024;
+const PASSWORD: &str = "a long and unusual passphrase";
+
+/// A request with an `If-Match` header: status, `ETag` and body.
+async fn with_if_match<S, B>(
+    app: &S,
+    method: Method,
+    uri: &str,
+    token: &str,
+    etag: &str,
+    body: Option<Value>,
+) -> (StatusCode, Option<String>, Value)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_http::body::MessageBody,
+{
+    let mut req = test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("If-Match", etag));
+    if let Some(body) = body {
+        req = req.set_json(body);
+    }
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    let etag = res
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = test::read_body(res).await;
+    (
+        status,
+        etag,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn projects_live_change_and_end_under_their_versions(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    for (email, role) in [("mia@example.com", "member"), ("vic@example.com", "viewer")] {
+        let (status, _) = call(
+            &app,
+            Method::POST,
+            "/api/v1/users",
+            Some(&root),
+            Some(json!({"email": email, "password": PASSWORD, "roles": [role]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (mia, _) = login(&app, "default", "mia@example.com", PASSWORD).await;
+    let (vic, _) = login(&app, "default", "vic@example.com", PASSWORD).await;
+
+    // A member creates a project and owns it; a viewer may not create one.
+    let (status, apollo) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&mia),
+        Some(json!({"name": "Apollo 11", "tags": ["space"], "settings": {"color": "blue"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{apollo}");
+    assert_eq!(apollo["slug"], "apollo-11");
+    assert_eq!(apollo["version"], 1);
+    assert_eq!(apollo["visibility"], "tenant");
+    let id = apollo["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/projects/{id}");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&vic),
+        Some(json!({"name": "Nope"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (json!({"name": ""}), "name"),
+        (json!({"name": "x", "visibility": "public"}), "visibility"),
+        (json!({"name": "x", "settings": [1]}), "settings"),
+    ] {
+        let (status, problem) = call(
+            &app,
+            Method::POST,
+            "/api/v1/projects",
+            Some(&mia),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&root),
+        Some(json!({"name": "APOLLO 11"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "names are unique, case-insensitively"
+    );
+
+    // Reads carry the version as ETag; a viewer reads a tenant project, cannot change it.
+    let (status, etag, _) = with_if_match(&app, Method::GET, &path, &vic, "*", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(etag.as_deref(), Some("\"1\""));
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&vic),
+        Some(json!({"description": "hijacked"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Changes: PATCH keeps absent fields, PUT resets them; a stale If-Match is 412.
+    let (status, etag, patched) = with_if_match(
+        &app,
+        Method::PATCH,
+        &path,
+        &mia,
+        "\"1\"",
+        Some(json!({"description": "To the moon"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(etag.as_deref(), Some("\"2\""));
+    assert_eq!(patched["tags"], json!(["space"]));
+    let (status, _, problem) = with_if_match(
+        &app,
+        Method::PATCH,
+        &path,
+        &mia,
+        "\"1\"",
+        Some(json!({"description": "late"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{problem}");
+    let mut echoed = patched.clone();
+    echoed["name"] = json!("Apollo XI");
+    echoed.as_object_mut().unwrap().remove("tags");
+    let (status, _, replaced) =
+        with_if_match(&app, Method::PUT, &path, &mia, "\"2\"", Some(echoed)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "read-only fields echoed back are fine: {replaced}"
+    );
+    assert_eq!(replaced["name"], "Apollo XI");
+    assert_eq!(replaced["tags"], json!([]), "PUT resets what it leaves out");
+    assert_eq!(replaced["version"], 3);
+
+    // Private: invisible to non-members, the tenant owner included.
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&mia),
+        Some(json!({"visibility": "private"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for token in [&vic, &root] {
+        let (status, _) = call(&app, Method::GET, &path, Some(token), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let (_, listed) = call(&app, Method::GET, "/api/v1/projects", Some(&vic), None).await;
+    assert_eq!(listed["items"], json!([]));
+    let (_, mine) = call(
+        &app,
+        Method::GET,
+        "/api/v1/projects?member=me&q=apollo",
+        Some(&mia),
+        None,
+    )
+    .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+
+    // Archived projects are read-only until unarchived.
+    let (status, archived) = call(
+        &app,
+        Method::POST,
+        &format!("{path}/archive"),
+        Some(&mia),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(archived["status"], "archived");
+    assert!(archived["archived_at"].is_string());
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&mia),
+        Some(json!({"description": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, active) = call(
+        &app,
+        Method::POST,
+        &format!("{path}/unarchive"),
+        Some(&mia),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(active["status"], "active");
+
+    // Deleting: If-Match honoured; afterwards the project is gone.
+    let version = active["version"].as_i64().unwrap();
+    let (status, _, _) = with_if_match(
+        &app,
+        Method::DELETE,
+        &path,
+        &mia,
+        &format!("\"{}\"", version - 1),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (status, _, _) = with_if_match(
+        &app,
+        Method::DELETE,
+        &path,
+        &mia,
+        &format!("\"{version}\""),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&app, Method::GET, &path, Some(&mia), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/projects/not-an-id",
+        Some(&mia),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The trail has every step.
+    let (_, trail) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/audit?resource=project:{id}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    let actions: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "project.created",
+        "project.updated",
+        "project.archived",
+        "project.unarchived",
+        "project.deleted",
+        "authz.denied",
+    ] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+}
+on_both_stores!(projects_live_change_and_end_under_their_versions);
