@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::AuditLog;
 use usvc_core::{
-    Actor, AuditEntry, AuditFilter, AuditId, AuditRecord, ChainHead, CoreError, Cursor, Origin,
-    Page, PageRequest, ResourceRef, SessionId, TenantId, UserId,
+    Actor, AuditEntry, AuditFilter, AuditId, AuditRecord, ChainHead, CoreError, Origin, Page,
+    PageRequest, ResourceRef, SessionId, TenantId, UserId,
 };
 use uuid::Uuid;
 
@@ -172,18 +172,6 @@ async fn append_run(
     Ok(())
 }
 
-fn after_seq(page: &PageRequest) -> Result<Option<i64>, CoreError> {
-    page.after
-        .as_ref()
-        .map(|cursor: &Cursor| {
-            cursor
-                .decode()?
-                .parse::<i64>()
-                .map_err(|_| CoreError::invalid("cursor", "is not a cursor returned by this API"))
-        })
-        .transpose()
-}
-
 #[async_trait]
 impl AuditLog for Store {
     async fn append(&self, entry: AuditEntry) -> Result<(), CoreError> {
@@ -222,7 +210,7 @@ impl AuditLog for Store {
         filter: AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditRecord>, CoreError> {
-        let before = after_seq(&page)?;
+        let before = page.after_position::<i64>()?;
         let tenant = DbId::from(tenant.as_uuid());
         let limit = i64::from(page.limit) + 1;
         let rows = self

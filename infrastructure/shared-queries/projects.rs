@@ -158,19 +158,6 @@ fn like_contains(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-fn cursor_id(page: &PageRequest) -> Result<Option<DbId>, CoreError> {
-    page.after
-        .as_ref()
-        .map(|cursor| {
-            cursor
-                .decode()?
-                .parse::<Uuid>()
-                .map(DbId::from)
-                .map_err(|_| CoreError::invalid("cursor", "is not a cursor returned by this API"))
-        })
-        .transpose()
-}
-
 /// Takes the project's row lock (a no-op update: portable, and on Postgres held to the end of
 /// the transaction) so membership changes of one project run one at a time; `false` if there
 /// is no such live project.
@@ -311,7 +298,7 @@ impl ProjectRepository for Store {
         filter: ProjectFilter,
         page: PageRequest,
     ) -> Result<Page<Project>, CoreError> {
-        let after = cursor_id(&page)?;
+        let after = page.after_position::<Uuid>()?.map(DbId::from);
         let tenant = DbId::from(tenant.as_uuid());
         let limit = i64::from(page.limit) + 1;
         let rows = self
@@ -461,15 +448,7 @@ impl ProjectRepository for Store {
         id: ProjectId,
         page: PageRequest,
     ) -> Result<Page<ProjectVersion>, CoreError> {
-        let before = page
-            .after
-            .as_ref()
-            .map(|c| {
-                c.decode()?.parse::<i64>().map_err(|_| {
-                    CoreError::invalid("cursor", "is not a cursor returned by this API")
-                })
-            })
-            .transpose()?;
+        let before = page.after_position::<i64>()?;
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
         let limit = i64::from(page.limit) + 1;
         let rows = self

@@ -205,12 +205,7 @@ impl TenantRepository for Store {
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Tenant>, CoreError> {
-        let after = match &page.after {
-            Some(cursor) => Some(DbId::from(cursor.decode()?.parse::<Uuid>().map_err(
-                |_| CoreError::invalid("cursor", "is not a cursor returned by this API"),
-            )?)),
-            None => None,
-        };
+        let after = page.after_position::<Uuid>()?.map(DbId::from);
         let limit = i64::from(page.limit) + 1;
         let rows = self
             .run(move |conn| {

@@ -429,12 +429,7 @@ impl UserRepository for Store {
         filter: UserFilter,
         page: PageRequest,
     ) -> Result<Page<User>, CoreError> {
-        let after = match &page.after {
-            Some(cursor) => Some(DbId::from(cursor.decode()?.parse::<Uuid>().map_err(
-                |_| CoreError::invalid("cursor", "is not a cursor returned by this API"),
-            )?)),
-            None => None,
-        };
+        let after = page.after_position::<Uuid>()?.map(DbId::from);
         let tenant = DbId::from(tenant.as_uuid());
         let limit = i64::from(page.limit) + 1;
         let rows = self

@@ -68,6 +68,19 @@ impl PageRequest {
         Ok(Self { limit, after })
     }
 
+    /// The position to continue after, parsed as the listing's keyset type (an id, a
+    /// sequence number); a cursor that does not parse is a validation error naming `cursor`.
+    pub fn after_position<T: std::str::FromStr>(&self) -> Result<Option<T>, CoreError> {
+        self.after
+            .as_ref()
+            .map(|cursor| {
+                cursor.decode()?.parse::<T>().map_err(|_| {
+                    CoreError::invalid("cursor", "is not a cursor returned by this API")
+                })
+            })
+            .transpose()
+    }
+
     /// The first page with the default size.
     pub fn first() -> Self {
         Self {

@@ -72,6 +72,13 @@ impl From<CoreError> for ApiError {
     }
 }
 
+/// An id from the request path. One that does not even parse is `404 <what> not found`, the
+/// same answer as an unknown or another tenant's id.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse::<T>()
+        .map_err(|_| ApiError(CoreError::NotFound(what.into())))
+}
+
 impl ApiError {
     fn problem(&self) -> Problem {
         let status = self.status_code();

@@ -11,7 +11,7 @@ use usvc_project::ProjectFields;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::user_view::nullable;
 use crate::state::AppState;
 
@@ -92,11 +92,6 @@ fn if_match(req: &HttpRequest) -> Result<Option<i64>, CoreError> {
         .parse::<i64>()
         .map(Some)
         .map_err(|_| CoreError::invalid("If-Match", "must be the ETag of the project (\"3\")"))
-}
-
-fn project_id(raw: &str) -> Result<ProjectId, ApiError> {
-    raw.parse::<ProjectId>()
-        .map_err(|_| ApiError(CoreError::NotFound("project".into())))
 }
 
 fn visibility(raw: Option<&str>) -> Result<Option<Visibility>, CoreError> {
@@ -225,7 +220,10 @@ pub async fn get(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = state.projects.get(&caller.0, project_id(&path)?).await?;
+    let project = state
+        .projects
+        .get(&caller.0, path_id::<ProjectId>(&path, "project")?)
+        .await?;
     Ok(with_etag(HttpResponse::Ok(), project))
 }
 
@@ -327,7 +325,12 @@ async fn change(
 ) -> Result<HttpResponse, ApiError> {
     let project = state
         .projects
-        .update(&caller.0, project_id(path)?, if_match(req)?, fields)
+        .update(
+            &caller.0,
+            path_id::<ProjectId>(path, "project")?,
+            if_match(req)?,
+            fields,
+        )
         .await?;
     Ok(with_etag(HttpResponse::Ok(), project))
 }
@@ -396,7 +399,11 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     state
         .projects
-        .delete(&caller.0, project_id(&path)?, if_match(&req)?)
+        .delete(
+            &caller.0,
+            path_id::<ProjectId>(&path, "project")?,
+            if_match(&req)?,
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -410,7 +417,12 @@ async fn archive_to(
 ) -> Result<HttpResponse, ApiError> {
     let project = state
         .projects
-        .set_archived(&caller.0, project_id(path)?, if_match(req)?, archived)
+        .set_archived(
+            &caller.0,
+            path_id::<ProjectId>(path, "project")?,
+            if_match(req)?,
+            archived,
+        )
         .await?;
     Ok(with_etag(HttpResponse::Ok(), project))
 }

@@ -8,7 +8,7 @@ use usvc_user::{AdminChanges, RoleInput, RoleSummary};
 use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::user_view::UserView;
 use crate::state::AppState;
 
@@ -112,11 +112,6 @@ pub struct RoleList {
     pub next_cursor: Option<String>,
 }
 
-fn role_id(raw: &str) -> Result<RoleId, ApiError> {
-    raw.parse::<RoleId>()
-        .map_err(|_| ApiError(CoreError::NotFound("role".into())))
-}
-
 /// Built-in and custom roles of the caller's tenant (`users:read`).
 #[utoipa::path(get, path = "/api/v1/roles", tag = "roles", security(("bearer" = [])),
     responses(
@@ -172,7 +167,10 @@ pub async fn get(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let role = state.roles.get(&caller.0, role_id(&path)?).await?;
+    let role = state
+        .roles
+        .get(&caller.0, path_id::<RoleId>(&path, "role")?)
+        .await?;
     Ok(HttpResponse::Ok().json(RoleView::from(role)))
 }
 
@@ -193,7 +191,7 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Json<RoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = role_id(&path)?;
+    let id = path_id::<RoleId>(&path, "role")?;
     let role = state
         .roles
         .update(&caller.0, id, body.into_inner().into())
@@ -216,7 +214,10 @@ pub async fn delete(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state.roles.delete(&caller.0, role_id(&path)?).await?;
+    state
+        .roles
+        .delete(&caller.0, path_id::<RoleId>(&path, "role")?)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -7,7 +7,7 @@ use usvc_user::{NewTenantWithOwner, TenantChanges};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::tenant::{SettingsUpdate, TenantView};
 use crate::state::AppState;
 
@@ -132,11 +132,6 @@ pub async fn create(
         }))
 }
 
-fn tenant_id(raw: &str) -> Result<TenantId, ApiError> {
-    raw.parse::<TenantId>()
-        .map_err(|_| ApiError(CoreError::NotFound("tenant".into())))
-}
-
 /// One tenant (platform grant).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant_id}", tag = "tenants",
     params(("tenant_id" = String, Path, description = "Tenant id")),
@@ -152,7 +147,7 @@ pub async fn get(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = tenant_id(&path)?;
+    let id = path_id::<TenantId>(&path, "tenant")?;
     let tenant = state.platform.get(&caller.0, id).await?;
     Ok(HttpResponse::Ok().json(TenantView::from(tenant)))
 }
@@ -187,7 +182,7 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Json<TenantUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = tenant_id(&path)?;
+    let id = path_id::<TenantId>(&path, "tenant")?;
     let b = body.into_inner();
     let status = b
         .status

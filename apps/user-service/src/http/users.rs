@@ -7,7 +7,7 @@ use usvc_user::{AdminChanges, ImportOutcome, ImportRow, NewUser, ProfileChanges}
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::user_view::{nullable, unchanged, UserView};
 use crate::state::AppState;
 
@@ -295,11 +295,6 @@ fn status(raw: Option<&str>) -> Result<Option<UserStatus>, usvc_core::CoreError>
     .transpose()
 }
 
-fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    raw.parse::<UserId>()
-        .map_err(|_| ApiError(usvc_core::CoreError::NotFound("user".into())))
-}
-
 /// One user of the caller's tenant (`users:read`, or the caller themself).
 #[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "users",
     params(("user_id" = String, Path, description = "User id")),
@@ -315,7 +310,7 @@ pub async fn get(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user_id(&path)?;
+    let id = path_id::<UserId>(&path, "user")?;
     Ok(json(state.users.get(&caller.0, id).await?))
 }
 
@@ -396,7 +391,7 @@ pub async fn update(
     path: web::Path<String>,
     body: web::Json<AdminUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user_id(&path)?;
+    let id = path_id::<UserId>(&path, "user")?;
     let b = body.into_inner();
     let status = status(b.status.as_deref())?;
     let echoed = [
@@ -446,7 +441,7 @@ pub async fn delete(
     caller: Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user_id(&path)?;
+    let id = path_id::<UserId>(&path, "user")?;
     state.users.delete(&caller.0, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
