@@ -3,10 +3,11 @@
 #![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use usvc_core::ports::{ProjectAccess, ProjectAccessList};
-use usvc_core::{CoreError, ProjectId, TenantId, UserId};
+use usvc_core::{CoreError, ProjectId, ProjectMember, TenantId, UserId};
 use uuid::Uuid;
 
 use crate::backend::DbId;
@@ -38,10 +39,15 @@ impl ProjectAccess for Store {
                     let Some(visibility) = visibility else {
                         return Ok(None);
                     };
-                    let members: Vec<(DbId, String)> = project_members::table
+                    let members: Vec<(DbId, String, DateTime<Utc>)> = project_members::table
                         .filter(project_members::tenant_id.eq(tenant))
                         .filter(project_members::project_id.eq(project))
-                        .select((project_members::user_id, project_members::role))
+                        .select((
+                            project_members::user_id,
+                            project_members::role,
+                            project_members::added_at,
+                        ))
+                        .order(project_members::added_at.asc())
                         .load(conn)
                         .await
                         .map_err(errors::query)?;
@@ -53,18 +59,23 @@ impl ProjectAccess for Store {
             return Ok(None);
         };
         let stored = |what: &str| CoreError::Internal(format!("stored project {what}"));
+        let mut members = members
+            .into_iter()
+            .map(|(user, role, added_at)| {
+                Ok(ProjectMember {
+                    project_id: ProjectId::from_uuid(Uuid::from(project)),
+                    user_id: UserId::from_uuid(Uuid::from(user)),
+                    role: role.parse().map_err(|_| stored("role"))?,
+                    added_at,
+                })
+            })
+            .collect::<Result<Vec<_>, CoreError>>()?;
+        // Stable: members of one role stay in the order they joined.
+        members.sort_by_key(|m| m.role);
         Ok(Some(ProjectAccessList {
             tenant: TenantId::from_uuid(Uuid::from(owner_tenant)),
             visibility: visibility.parse().map_err(|_| stored("visibility"))?,
-            members: members
-                .into_iter()
-                .map(|(user, role)| {
-                    Ok((
-                        UserId::from_uuid(Uuid::from(user)),
-                        role.parse().map_err(|_| stored("role"))?,
-                    ))
-                })
-                .collect::<Result<_, CoreError>>()?,
+            members,
         }))
     }
 }

@@ -205,13 +205,20 @@ impl Store {
                             if !change(conn).await? {
                                 return Ok(false);
                             }
-                            let owners: i64 = project_members::table
+                            // The owner of record must still hold the owner role (and so
+                            // the project keeps at least one owner).
+                            let of_record: i64 = project_members::table
+                                .inner_join(
+                                    projects::table.on(projects::id
+                                        .eq(project_members::project_id)
+                                        .and(projects::owner_id.eq(project_members::user_id))),
+                                )
                                 .filter(project_members::project_id.eq(id))
                                 .filter(project_members::role.eq(ProjectRole::Owner.as_str()))
                                 .count()
                                 .get_result(conn)
                                 .await?;
-                            if owners == 0 {
+                            if of_record == 0 {
                                 return Err(diesel::result::Error::RollbackTransaction);
                             }
                             Ok(true)
@@ -222,7 +229,8 @@ impl Store {
             .await?;
         match outcome {
             Err(diesel::result::Error::RollbackTransaction) => Err(CoreError::Conflict(
-                "a project always keeps an owner; make someone else owner first".into(),
+                "the project's owner of record keeps the owner role; transfer ownership first"
+                    .into(),
             )),
             other => other.map_err(errors::query),
         }

@@ -408,7 +408,7 @@ where
         Some(ProjectRole::Editor)
     );
 
-    // The only owner can be neither demoted nor removed; after a second owner, either can go.
+    // The owner of record can be neither demoted nor removed, not even with a second owner.
     assert!(matches!(
         repo.set_member_role(
             acme.id,
@@ -453,7 +453,13 @@ where
         .await
         .expect("not a member"));
 
-    // Two owners demoting each other at once: one wins, an owner remains.
+    assert!(matches!(
+        repo.remove_member(acme.id, apollo.id, ada.id, &audit(acme.id))
+            .await,
+        Err(CoreError::Conflict(_))
+    ));
+
+    // Two owners demoting each other at once: the owner of record stays owner.
     let tasks: Vec<_> = [ada.id, bob.id]
         .into_iter()
         .map(|u| {
@@ -484,6 +490,7 @@ where
         .filter(|m| m.role == ProjectRole::Owner)
         .collect();
     assert_eq!(owners.len(), 1, "{outcomes:?}");
+    assert_eq!(owners[0].user_id, ada.id, "{outcomes:?}");
     assert_eq!(
         outcomes.iter().filter(|o| o.is_ok()).count(),
         1,

@@ -160,6 +160,7 @@ pub fn services(
             events: Arc::new(events.clone()),
             cache: caches.create(CacheSpec::PROJECTS),
             access: project_access,
+            access_lists: db.project_access.clone(),
         })),
         authorizer,
         events,

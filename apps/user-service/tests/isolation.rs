@@ -90,6 +90,37 @@ fn id_probes() -> Vec<Probe> {
         probe(Method::POST, "/api/v1/projects/{}/archive", None),
         probe(Method::POST, "/api/v1/projects/{}/unarchive", None),
         probe(Method::GET, "/api/v1/projects?member={}", None),
+        probe(Method::GET, "/api/v1/projects/{}/members", None),
+        probe(
+            Method::POST,
+            "/api/v1/projects/{}/members",
+            Some(r#"{"user_id": "0190c6a2-0000-7000-8000-000000000001", "role": "viewer"}"#),
+        ),
+        probe(
+            Method::PATCH,
+            "/api/v1/projects/{}/members/0190c6a2-0000-7000-8000-000000000001",
+            Some(r#"{"role": "viewer"}"#),
+        ),
+        probe(Method::GET, "/api/v1/projects/{}/versions", None),
+        probe(Method::GET, "/api/v1/projects/{}/versions/1", None),
+        probe(
+            Method::GET,
+            "/api/v1/projects/{}/versions/1/diff?against=1",
+            None,
+        ),
+        probe(Method::POST, "/api/v1/projects/{}/versions/1/restore", None),
+        // Tenant A's own project with B's user in it.
+        probe(
+            Method::POST,
+            "/api/v1/projects/{a}/members",
+            Some(r#"{"user_id": "{}", "role": "viewer"}"#),
+        ),
+        probe(
+            Method::PATCH,
+            "/api/v1/projects/{a}/members/{}",
+            Some(r#"{"role": "viewer"}"#),
+        ),
+        probe(Method::DELETE, "/api/v1/projects/{a}/members/{}", None),
         probe(
             Method::POST,
             "/api/v1/authz/check",
@@ -121,8 +152,15 @@ fn name_probes() -> Vec<Probe> {
     ]
 }
 
-/// The answer to `probe` with `value` filled in, the value masked in the answer.
-async fn answer<S, B>(app: &S, token: &str, probe: &Probe, value: &str) -> (StatusCode, String)
+/// The answer to `probe` with `value` filled in (and `{a}` with tenant A's project), the
+/// value masked in the answer.
+async fn answer<S, B>(
+    app: &S,
+    token: &str,
+    probe: &Probe,
+    value: &str,
+    a_project: &str,
+) -> (StatusCode, String)
 where
     S: actix_web::dev::Service<
         actix_http::Request,
@@ -131,7 +169,7 @@ where
     >,
     B: actix_http::body::MessageBody,
 {
-    let path = probe.path.replace("{}", value);
+    let path = probe.path.replace("{a}", a_project).replace("{}", value);
     let body = probe
         .body
         .map(|b| serde_json::from_str::<Value>(&b.replace("{}", value)).expect("probe body"));
@@ -177,6 +215,18 @@ async fn tenant_b_is_invisible_to_tenant_a(
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let (a_viewer, _) = login(&app, "acme", "vic@acme.test", PASSWORD).await;
+
+    // Tenant A: a project of its owner's.
+    let (status, a_project) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&a_owner),
+        Some(json!({"name": "acmeplan"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{a_project}");
+    let a_project = a_project["id"].as_str().unwrap().to_owned();
 
     // Tenant B: a user, a custom role, a live session, and the tenant itself.
     let (status, b_user) = call(
@@ -244,8 +294,8 @@ async fn tenant_b_is_invisible_to_tenant_a(
     for caller in [&a_owner, &a_viewer] {
         for probe in id_probes() {
             for real in &b_ids {
-                let theirs = answer(&app, caller, &probe, real).await;
-                let nobodys = answer(&app, caller, &probe, &made_up_id()).await;
+                let theirs = answer(&app, caller, &probe, real, &a_project).await;
+                let nobodys = answer(&app, caller, &probe, &made_up_id(), &a_project).await;
                 assert_eq!(
                     theirs, nobodys,
                     "{} {} tells B's {real} from a made-up id",
@@ -263,14 +313,14 @@ async fn tenant_b_is_invisible_to_tenant_a(
         }
         for probe in name_probes() {
             for real in b_names {
-                let theirs = answer(&app, caller, &probe, real).await;
+                let theirs = answer(&app, caller, &probe, real, &a_project).await;
                 // Fresh each time, like B's names are to A: a repeated one would be locked out.
                 let made_up = if real.contains('@') {
                     format!("made.up{walked}@nowhere.test")
                 } else {
                     format!("madeup{walked}")
                 };
-                let nobodys = answer(&app, caller, &probe, &made_up).await;
+                let nobodys = answer(&app, caller, &probe, &made_up, &a_project).await;
                 assert_eq!(
                     theirs, nobodys,
                     "{} {} tells B's {real} from a made-up name",
@@ -290,7 +340,7 @@ async fn tenant_b_is_invisible_to_tenant_a(
         ),
         (probe(Method::GET, "/api/v1/projects/{}", None), &b_ids[5]),
     ] {
-        let (status, _) = answer(&app, &a_owner, &probe, real).await;
+        let (status, _) = answer(&app, &a_owner, &probe, real, &a_project).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{}", probe.path);
     }
     assert!(walked > 150, "{walked} probes");

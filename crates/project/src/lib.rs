@@ -4,11 +4,13 @@
 //! Like every domain crate it depends only on `usvc-core`: authorization goes through the
 //! `Authorizer` port, storage through the `ProjectRepository` port. It holds the validation
 //! of a project's fields, the diff between two versions and the `ProjectService` (create, read,
-//! list, change, archive, delete); members, history, bulk operations and the HTTP endpoints
-//! come next in the projects issue.
+//! list, change, archive, delete), collaboration (`members`), history (`history`) and bulk
+//! operations (`bulk`), each in its own module.
 
 pub mod diff;
 pub mod fields;
+pub mod history;
+pub mod members;
 pub mod service;
 
 pub use diff::{diff, FieldChange};

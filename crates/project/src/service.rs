@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    Authorizer, Cache, Clock, EventPublisher, ProjectAccessList, ProjectRepository,
+    Authorizer, Cache, Clock, EventPublisher, ProjectAccess, ProjectAccessList, ProjectRepository,
 };
 use usvc_core::{
     permissions, slugify, Action, AuditEntry, CoreError, DomainEvent, Page, PageRequest, Principal,
@@ -29,6 +29,14 @@ pub mod events {
     pub const UNARCHIVED: &str = "project.unarchived";
     /// A project was deleted.
     pub const DELETED: &str = "project.deleted";
+    /// A project was set back to an earlier version's fields.
+    pub const RESTORED: &str = "project.restored";
+    /// A user joined a project.
+    pub const MEMBER_ADDED: &str = "project.member_added";
+    /// A user left (or was removed from) a project.
+    pub const MEMBER_REMOVED: &str = "project.member_removed";
+    /// A member's project role changed.
+    pub const MEMBER_ROLE_CHANGED: &str = "project.member_role_changed";
 }
 
 /// The ports [`ProjectService`] needs.
@@ -43,20 +51,23 @@ pub struct ProjectPorts {
     pub events: Arc<dyn EventPublisher>,
     /// `projects`: projects by id; every change drops its entry on every replica.
     pub cache: Arc<dyn Cache<ProjectId, Project>>,
-    /// `project-access`: the authorizer's access lists; dropped when visibility changes.
+    /// `project-access`: the authorizer's access lists (also the member lists); dropped on
+    /// every membership or visibility change.
     pub access: Arc<dyn Cache<ProjectId, ProjectAccessList>>,
+    /// Loads an access list into `access` on a miss.
+    pub access_lists: Arc<dyn ProjectAccess>,
 }
 
 /// The project use cases.
 pub struct ProjectService {
-    ports: ProjectPorts,
+    pub(crate) ports: ProjectPorts,
 }
 
-fn project_ref(id: ProjectId) -> ResourceRef {
+pub(crate) fn project_ref(id: ProjectId) -> ResourceRef {
     ResourceRef::one("project", id)
 }
 
-fn not_found() -> CoreError {
+pub(crate) fn not_found() -> CoreError {
     CoreError::NotFound("project".into())
 }
 
@@ -66,7 +77,7 @@ impl ProjectService {
         Self { ports }
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.ports.clock.now().trunc_subsecs(6)
     }
 
@@ -245,22 +256,38 @@ impl ProjectService {
     }
 
     /// Stores `next` as the version after `current`, with its history and audit rows.
-    async fn save(
+    pub(crate) async fn save(
+        &self,
+        principal: &Principal,
+        current: Project,
+        next: Project,
+        changed: &[&str],
+        kind: &str,
+    ) -> Result<Project, CoreError> {
+        self.save_with(principal, current, next, changed, kind, json!({}))
+            .await
+    }
+
+    /// [`Self::save`] with `extra` details for the audit row and the event.
+    pub(crate) async fn save_with(
         &self,
         principal: &Principal,
         current: Project,
         mut next: Project,
         changed: &[&str],
         kind: &str,
+        extra: serde_json::Value,
     ) -> Result<Project, CoreError> {
         let now = self.now();
         next.version = current.version + 1;
         next.updated_at = now.max(current.updated_at + chrono::Duration::microseconds(1));
         let changed: Vec<String> = changed.iter().map(|c| (*c).to_owned()).collect();
         let entry = history(&next, changed.clone(), principal, next.updated_at);
+        let mut details = json!({ "fields": changed, "version": next.version });
+        merge(&mut details, &extra);
         let audit = AuditEntry::by(principal, kind, now)
             .on(project_ref(next.id))
-            .details(json!({ "fields": changed, "version": next.version }));
+            .details(details.clone());
         if !self
             .ports
             .projects
@@ -270,14 +297,13 @@ impl ProjectService {
             return Err(stale());
         }
         self.ports.cache.invalidate(&next.id).await?;
-        self.emit(principal, kind, &next, json!({ "fields": changed }))
-            .await;
+        self.emit(principal, kind, &next, details).await;
         Ok(next)
     }
 
     /// The project, from the `projects` cache, if the caller may do `action` to it. A
     /// project the caller may not even see is `NotFound`, like a missing one.
-    async fn allowed(
+    pub(crate) async fn allowed(
         &self,
         principal: &Principal,
         action: &Action,
@@ -319,7 +345,7 @@ impl ProjectService {
         Ok(project)
     }
 
-    async fn emit(
+    pub(crate) async fn emit(
         &self,
         principal: &Principal,
         kind: &str,
@@ -328,9 +354,7 @@ impl ProjectService {
     ) {
         let mut payload =
             json!({ "project_id": project.id, "name": project.name, "version": project.version });
-        if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
-            p.extend(e.clone());
-        }
+        merge(&mut payload, &extra);
         let event = DomainEvent::new(
             principal.tenant,
             kind,
@@ -345,18 +369,25 @@ impl ProjectService {
     }
 }
 
-fn stale() -> CoreError {
+/// Adds the keys of `extra` (an object) to `into` (an object).
+fn merge(into: &mut serde_json::Value, extra: &serde_json::Value) {
+    if let (Some(into), Some(extra)) = (into.as_object_mut(), extra.as_object()) {
+        into.extend(extra.clone());
+    }
+}
+
+pub(crate) fn stale() -> CoreError {
     CoreError::PreconditionFailed("the project changed since it was read".into())
 }
 
-fn check_version(current: &Project, expected: Option<i64>) -> Result<(), CoreError> {
+pub(crate) fn check_version(current: &Project, expected: Option<i64>) -> Result<(), CoreError> {
     match expected {
         Some(v) if v != current.version => Err(stale()),
         _ => Ok(()),
     }
 }
 
-fn history(
+pub(crate) fn history(
     project: &Project,
     changed: Vec<String>,
     principal: &Principal,
@@ -373,17 +404,18 @@ fn history(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Mutex;
 
     use usvc_core::ports::{
-        Invalidation, MockAuthorizer, MockClock, MockEventPublisher, MockProjectRepository,
+        Invalidation, MockAuthorizer, MockClock, MockEventPublisher, MockProjectAccess,
+        MockProjectRepository,
     };
     use usvc_core::{Decision, SessionId, TenantId, UserId};
 
     use super::*;
 
-    fn caller(roles: &[&str]) -> Principal {
+    pub(crate) fn caller(roles: &[&str]) -> Principal {
         Principal {
             user: UserId::new(),
             tenant: TenantId::new(),
@@ -394,7 +426,7 @@ mod tests {
     }
 
     /// Allows exactly the listed actions; every refusal is `Forbidden`, as the real guard.
-    fn authorizer(allowed: &[Action]) -> MockAuthorizer {
+    pub(crate) fn authorizer(allowed: &[Action]) -> MockAuthorizer {
         let allowed: Arc<Vec<Action>> = Arc::new(allowed.to_vec());
         let guard = allowed.clone();
         let mut authorizer = MockAuthorizer::new();
@@ -422,6 +454,14 @@ mod tests {
         projects: MockProjectRepository,
         authorizer: MockAuthorizer,
     ) -> ProjectService {
+        with_access(projects, authorizer, MockProjectAccess::new())
+    }
+
+    pub(crate) fn with_access(
+        projects: MockProjectRepository,
+        authorizer: MockAuthorizer,
+        access_lists: MockProjectAccess,
+    ) -> ProjectService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
         let mut events = MockEventPublisher::new();
@@ -434,10 +474,11 @@ mod tests {
             events: Arc::new(events),
             cache: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PROJECTS, bus.clone()),
             access: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PROJECT_ACCESS, bus),
+            access_lists: Arc::new(access_lists),
         })
     }
 
-    fn stored(principal: &Principal, name: &str) -> Project {
+    pub(crate) fn stored(principal: &Principal, name: &str) -> Project {
         let now = Utc::now().trunc_subsecs(6);
         Project {
             id: ProjectId::new(),

@@ -424,7 +424,12 @@ mod tests {
                     } else {
                         Visibility::Tenant
                     },
-                    members: vec![(who, usvc_core::ProjectRole::Editor)],
+                    members: vec![usvc_core::ProjectMember {
+                        project_id: p,
+                        user_id: who,
+                        role: usvc_core::ProjectRole::Editor,
+                        added_at: chrono::Utc::now(),
+                    }],
                 }))
             });
         let authorizer = with_projects(

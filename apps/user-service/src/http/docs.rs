@@ -6,8 +6,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::http::{
-    analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, projects, recovery, roles,
-    sessions, tenant, tenants, users,
+    analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, project_members,
+    project_versions, projects, recovery, roles, sessions, tenant, tenants, users,
 };
 
 /// The API description.
@@ -66,6 +66,14 @@ use crate::http::{
         projects::delete,
         projects::archive,
         projects::unarchive,
+        project_members::list,
+        project_members::add,
+        project_members::change,
+        project_members::remove,
+        project_versions::list,
+        project_versions::get,
+        project_versions::diff,
+        project_versions::restore,
         audit::list,
         audit::verify,
         audit::export,

@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod mfa;
 pub mod origin;
 pub mod problem;
+pub mod project_members;
+pub mod project_versions;
 pub mod projects;
 pub mod recovery;
 pub mod request_context;
@@ -173,6 +175,41 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/api/v1/projects/{project_id}/unarchive", "POST")
             .route(web::post().to(projects::unarchive)),
+    )
+    .service(
+        resource("/api/v1/projects/{project_id}/members", "GET, POST")
+            .route(web::get().to(project_members::list))
+            .route(web::post().to(project_members::add)),
+    )
+    .service(
+        resource(
+            "/api/v1/projects/{project_id}/members/{user_id}",
+            "PATCH, DELETE",
+        )
+        .route(web::patch().to(project_members::change))
+        .route(web::delete().to(project_members::remove)),
+    )
+    .service(
+        resource("/api/v1/projects/{project_id}/versions", "GET")
+            .route(web::get().to(project_versions::list)),
+    )
+    .service(
+        resource("/api/v1/projects/{project_id}/versions/{version}", "GET")
+            .route(web::get().to(project_versions::get)),
+    )
+    .service(
+        resource(
+            "/api/v1/projects/{project_id}/versions/{version}/diff",
+            "GET",
+        )
+        .route(web::get().to(project_versions::diff)),
+    )
+    .service(
+        resource(
+            "/api/v1/projects/{project_id}/versions/{version}/restore",
+            "POST",
+        )
+        .route(web::post().to(project_versions::restore)),
     )
     .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
     .service(resource("/api/v1/audit/verify", "GET").route(web::get().to(audit::verify)))

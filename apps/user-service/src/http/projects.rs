@@ -71,14 +71,17 @@ impl From<Project> for ProjectView {
 }
 
 /// The answer for one project: its view with its version as the `ETag`.
-fn with_etag(mut response: actix_web::HttpResponseBuilder, project: Project) -> HttpResponse {
+pub(crate) fn with_etag(
+    mut response: actix_web::HttpResponseBuilder,
+    project: Project,
+) -> HttpResponse {
     response
         .insert_header((header::ETAG, format!("\"{}\"", project.version)))
         .json(ProjectView::from(project))
 }
 
 /// The version an `If-Match` header demands: `None` without the header or with `*`.
-fn if_match(req: &HttpRequest) -> Result<Option<i64>, CoreError> {
+pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, CoreError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };

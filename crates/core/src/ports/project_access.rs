@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use crate::{CoreError, ProjectId, ProjectRole, TenantId, UserId, Visibility};
+use crate::{CoreError, ProjectId, ProjectMember, ProjectRole, TenantId, UserId, Visibility};
 
 /// Who may reach one project: its visibility and its members' roles. The authorizer's source
 /// of resource-scoped grants (a user's role on one project), cached per project and dropped on
@@ -11,8 +11,9 @@ pub struct ProjectAccessList {
     pub tenant: TenantId,
     /// Private projects exist only for their members.
     pub visibility: Visibility,
-    /// Every member with their role.
-    pub members: Vec<(UserId, ProjectRole)>,
+    /// Every member with their role, strongest role first (also what the member list
+    /// endpoint answers, so one cache serves both).
+    pub members: Vec<ProjectMember>,
 }
 
 impl ProjectAccessList {
@@ -20,8 +21,8 @@ impl ProjectAccessList {
     pub fn role_of(&self, user: UserId) -> Option<ProjectRole> {
         self.members
             .iter()
-            .find(|(member, _)| *member == user)
-            .map(|(_, role)| *role)
+            .find(|member| member.user_id == user)
+            .map(|member| member.role)
     }
 }
 

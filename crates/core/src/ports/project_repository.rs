@@ -86,8 +86,9 @@ pub trait ProjectRepository: Send + Sync {
     ) -> Result<(), CoreError>;
 
     /// Changes a member's role; `false` if the user is not a member (or the project is gone).
-    /// `Conflict` if the project would be left without an owner. Changes to one project's
-    /// members are serialised, so two owners demoting each other cannot both win.
+    /// `Conflict` if the project's owner of record (`owner_id`) would lose the owner role, so
+    /// a project always keeps an owner. Changes to one project's members are serialised, so two
+    /// owners demoting each other cannot both win.
     async fn set_member_role(
         &self,
         tenant: TenantId,
@@ -97,7 +98,8 @@ pub trait ProjectRepository: Send + Sync {
         audit: &AuditEntry,
     ) -> Result<bool, CoreError>;
 
-    /// Removes a member; `false` if the user is not a member. `Conflict` for the last owner.
+    /// Removes a member; `false` if the user is not a member. `Conflict` for the owner of
+    /// record.
     async fn remove_member(
         &self,
         tenant: TenantId,
