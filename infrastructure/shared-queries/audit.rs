@@ -132,7 +132,7 @@ pub(crate) async fn append(
 /// The head row is bumped first: on Postgres that row lock serialises concurrent appends to
 /// one chain until commit; SQLite serialises all writers anyway. A rolled-back change takes
 /// its audit rows and the head bump with it.
-async fn append_run(
+pub(crate) async fn append_run(
     conn: &mut Connection,
     run: &[AuditEntry],
 ) -> Result<(), diesel::result::Error> {

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::ProjectRepository;
 use usvc_core::{
-    AuditEntry, CoreError, Page, PageRequest, Project, ProjectFilter, ProjectId, ProjectMember,
-    ProjectRole, ProjectVersion, TenantId, UserId,
+    AuditEntry, BulkBatch, CoreError, Page, PageRequest, Project, ProjectFilter, ProjectId,
+    ProjectMember, ProjectRole, ProjectVersion, TenantId, UserId,
 };
 use uuid::Uuid;
 
@@ -84,7 +84,7 @@ impl ProjectRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = project_versions)]
-struct VersionRow {
+pub(crate) struct VersionRow {
     project_id: DbId,
     version: i64,
     tenant_id: DbId,
@@ -95,7 +95,7 @@ struct VersionRow {
 }
 
 impl VersionRow {
-    fn from_version(v: &ProjectVersion) -> Result<Self, CoreError> {
+    pub(crate) fn from_version(v: &ProjectVersion) -> Result<Self, CoreError> {
         Ok(Self {
             project_id: DbId::from(v.project_id.as_uuid()),
             version: v.version,
@@ -123,12 +123,12 @@ impl VersionRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = project_members)]
-struct MemberRow {
-    project_id: DbId,
-    user_id: DbId,
-    tenant_id: DbId,
-    role: String,
-    added_at: DateTime<Utc>,
+pub(crate) struct MemberRow {
+    pub(crate) project_id: DbId,
+    pub(crate) user_id: DbId,
+    pub(crate) tenant_id: DbId,
+    pub(crate) role: String,
+    pub(crate) added_at: DateTime<Utc>,
 }
 
 impl MemberRow {
@@ -298,6 +298,39 @@ impl ProjectRepository for Store {
             })
         })
         .await
+    }
+
+    async fn get_many(
+        &self,
+        tenant: TenantId,
+        ids: &[ProjectId],
+    ) -> Result<Vec<Project>, CoreError> {
+        let tenant = DbId::from(tenant.as_uuid());
+        let ids: Vec<DbId> = ids.iter().map(|id| DbId::from(id.as_uuid())).collect();
+        let rows = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    projects::table
+                        .filter(projects::tenant_id.eq(tenant))
+                        .filter(projects::id.eq_any(ids))
+                        .filter(projects::deleted_at.is_null())
+                        .select(ProjectRow::as_select())
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        rows.into_iter().map(ProjectRow::into_project).collect()
+    }
+
+    async fn apply_bulk(
+        &self,
+        tenant: TenantId,
+        batch: &BulkBatch,
+    ) -> Result<Vec<(ProjectId, CoreError)>, CoreError> {
+        self.apply_bulk_batch(DbId::from(tenant.as_uuid()), batch.clone())
+            .await
     }
 
     async fn list(

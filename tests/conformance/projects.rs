@@ -5,8 +5,9 @@ use usvc_core::ports::{
     AuditLog, ProjectAccess, ProjectRepository, TenantRepository, UserRepository,
 };
 use usvc_core::{
-    slugify, CoreError, PageRequest, Project, ProjectFilter, ProjectId, ProjectMember, ProjectRole,
-    ProjectStatus, ProjectVersion, Tenant, User, Visibility,
+    slugify, BulkAction, BulkBatch, BulkItem, CoreError, PageRequest, Project, ProjectFilter,
+    ProjectId, ProjectMember, ProjectRole, ProjectStatus, ProjectVersion, Tenant, User, UserId,
+    Visibility,
 };
 use usvc_tests::{audit, conformance};
 
@@ -582,4 +583,266 @@ where
 conformance!(
     project_access,
     access_lists_name_visibility_and_member_roles
+);
+
+/// A batch item for `p` as the domain would build it (history for versioned actions).
+fn item(p: &Project, action: BulkAction, actor: &User) -> BulkItem {
+    let mut next = p.clone();
+    next.version += 1;
+    let entry = match action {
+        BulkAction::Archive => {
+            next.status = ProjectStatus::Archived;
+            Some(history(&next, &["status"], actor))
+        }
+        BulkAction::TransferOwner { to } => {
+            next.owner_id = to;
+            Some(history(&next, &["owner_id"], actor))
+        }
+        _ => None,
+    };
+    BulkItem {
+        id: p.id,
+        expected_version: p.version,
+        entry,
+        audit: audit(p.tenant_id),
+    }
+}
+
+fn batch(action: BulkAction, items: Vec<BulkItem>) -> BulkBatch {
+    BulkBatch {
+        action,
+        at: Utc::now().trunc_subsecs(6),
+        items,
+    }
+}
+
+async fn bulk_changes_apply_to_what_is_still_as_read_and_report_the_rest<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository + ProjectAccess + AuditLog,
+{
+    let repo: &dyn ProjectRepository = store;
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let ada = user(&acme, "ada@example.com");
+    let bob = user(&acme, "bob@example.com");
+    let gus = user(&globex, "gus@example.com");
+    for u in [&ada, &bob, &gus] {
+        UserRepository::create(store, u, None, &audit(u.tenant_id))
+            .await
+            .expect("user");
+    }
+    let mut ours = Vec::new();
+    for name in ["One", "Two", "Three"] {
+        let p = project(&acme, &ada, name);
+        create(repo, &p, &ada).await.expect("create");
+        ours.push(p);
+    }
+    let theirs = project(&globex, &gus, "Theirs");
+    create(repo, &theirs, &gus).await.expect("create");
+    let audit_before = AuditLog::head(store, acme.id)
+        .await
+        .expect("head")
+        .map_or(0, |h| h.seq);
+
+    // Archive: two as read, one whose version moved on, one of another tenant, one unknown.
+    let mut moved_on = item(&ours[2], BulkAction::Archive, &ada);
+    moved_on.expected_version = 7;
+    let refused = repo
+        .apply_bulk(
+            acme.id,
+            &batch(
+                BulkAction::Archive,
+                vec![
+                    item(&ours[0], BulkAction::Archive, &ada),
+                    item(&ours[1], BulkAction::Archive, &ada),
+                    moved_on,
+                    item(&theirs, BulkAction::Archive, &ada),
+                    item(&project(&acme, &ada, "Ghost"), BulkAction::Archive, &ada),
+                ],
+            ),
+        )
+        .await
+        .expect("bulk");
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(refused
+        .iter()
+        .any(|(id, e)| *id == ours[2].id && matches!(e, CoreError::PreconditionFailed(_))));
+    assert!(refused
+        .iter()
+        .any(|(id, e)| *id == theirs.id && matches!(e, CoreError::NotFound(_))));
+    for p in &ours[..2] {
+        let now = repo.get(acme.id, p.id).await.expect("get").expect("live");
+        assert_eq!((now.status, now.version), (ProjectStatus::Archived, 2));
+        assert!(now.archived_at.is_some());
+        let v2 = repo
+            .version(acme.id, p.id, 2)
+            .await
+            .expect("v")
+            .expect("v2");
+        assert_eq!(v2.changed, ["status"]);
+    }
+    assert_eq!(
+        repo.get(acme.id, ours[2].id)
+            .await
+            .expect("get")
+            .expect("live")
+            .status,
+        ProjectStatus::Active
+    );
+    assert_eq!(
+        repo.get(globex.id, theirs.id)
+            .await
+            .expect("get")
+            .expect("live")
+            .status,
+        ProjectStatus::Active,
+        "another tenant's project is untouched"
+    );
+    let audit_after = AuditLog::head(store, acme.id)
+        .await
+        .expect("head")
+        .map_or(0, |h| h.seq);
+    assert_eq!(
+        audit_after - audit_before,
+        2,
+        "an audit row per changed project"
+    );
+
+    // Transfer to bob: he becomes owner of record with the owner role; ada stays an owner.
+    let to_bob = BulkAction::TransferOwner { to: bob.id };
+    let mut current = Vec::new();
+    for p in &ours {
+        current.push(repo.get(acme.id, p.id).await.expect("get").expect("live"));
+    }
+    let refused = repo
+        .apply_bulk(
+            acme.id,
+            &batch(
+                to_bob,
+                current.iter().map(|p| item(p, to_bob, &ada)).collect(),
+            ),
+        )
+        .await
+        .expect("transfer");
+    assert!(refused.is_empty(), "{refused:?}");
+    for p in &ours {
+        let now = repo.get(acme.id, p.id).await.expect("get").expect("live");
+        assert_eq!(now.owner_id, bob.id);
+        let list = ProjectAccess::access_list(store, acme.id, p.id)
+            .await
+            .expect("access")
+            .expect("list");
+        assert_eq!(list.role_of(bob.id), Some(ProjectRole::Owner));
+        assert_eq!(list.role_of(ada.id), Some(ProjectRole::Owner));
+    }
+    let nobody = BulkAction::TransferOwner { to: UserId::new() };
+    assert!(matches!(
+        repo.apply_bulk(
+            acme.id,
+            &batch(nobody, vec![item(&current[0], nobody, &ada)])
+        )
+        .await,
+        Err(CoreError::NotFound(_))
+    ));
+    let outsider = BulkAction::AddMember {
+        user: gus.id,
+        role: ProjectRole::Viewer,
+    };
+    assert!(
+        matches!(
+            repo.apply_bulk(
+                acme.id,
+                &batch(outsider, vec![item(&current[0], outsider, &ada)])
+            )
+            .await,
+            Err(CoreError::NotFound(_))
+        ),
+        "another tenant's user cannot join"
+    );
+
+    // Members: adding someone already on is a conflict; the owner of record stays.
+    let carol = user(&acme, "carol@example.com");
+    UserRepository::create(store, &carol, None, &audit(acme.id))
+        .await
+        .expect("user");
+    let add = BulkAction::AddMember {
+        user: carol.id,
+        role: ProjectRole::Editor,
+    };
+    let refused = repo
+        .apply_bulk(acme.id, &batch(add, vec![item(&current[0], add, &ada)]))
+        .await
+        .expect("add");
+    assert!(refused.is_empty());
+    let refused = repo
+        .apply_bulk(
+            acme.id,
+            &batch(add, current.iter().map(|p| item(p, add, &ada)).collect()),
+        )
+        .await
+        .expect("add");
+    assert_eq!(refused.len(), 1);
+    assert!(matches!(refused[0], (id, CoreError::Conflict(_)) if id == ours[0].id));
+    let remove_bob = BulkAction::RemoveMember { user: bob.id };
+    let refused = repo
+        .apply_bulk(
+            acme.id,
+            &batch(
+                remove_bob,
+                current.iter().map(|p| item(p, remove_bob, &ada)).collect(),
+            ),
+        )
+        .await
+        .expect("remove");
+    assert_eq!(refused.len(), 3, "bob is owner of record everywhere");
+    let remove_ada = BulkAction::RemoveMember { user: ada.id };
+    let refused = repo
+        .apply_bulk(
+            acme.id,
+            &batch(
+                remove_ada,
+                current.iter().map(|p| item(p, remove_ada, &ada)).collect(),
+            ),
+        )
+        .await
+        .expect("remove");
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(
+        repo.member_role(acme.id, ours[1].id, ada.id)
+            .await
+            .expect("role"),
+        None
+    );
+
+    // Delete: gone from reads, history kept.
+    let delete = BulkAction::Delete;
+    let mut latest = Vec::new();
+    for p in &ours {
+        latest.push(repo.get(acme.id, p.id).await.expect("get").expect("live"));
+    }
+    let refused = repo
+        .apply_bulk(
+            acme.id,
+            &batch(
+                delete,
+                latest.iter().map(|p| item(p, delete, &ada)).collect(),
+            ),
+        )
+        .await
+        .expect("delete");
+    assert!(refused.is_empty());
+    assert!(repo
+        .get_many(acme.id, &ours.iter().map(|p| p.id).collect::<Vec<_>>())
+        .await
+        .expect("read")
+        .is_empty());
+    assert!(repo
+        .version(acme.id, ours[0].id, 1)
+        .await
+        .expect("history")
+        .is_some());
+}
+conformance!(
+    project_bulk,
+    bulk_changes_apply_to_what_is_still_as_read_and_report_the_rest
 );

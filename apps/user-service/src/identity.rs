@@ -161,6 +161,7 @@ pub fn services(
             cache: caches.create(CacheSpec::PROJECTS),
             access: project_access,
             access_lists: db.project_access.clone(),
+            audit: audit.clone(),
         })),
         authorizer,
         events,

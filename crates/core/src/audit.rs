@@ -160,6 +160,9 @@ impl FromStr for Outcome {
     }
 }
 
+/// The action name of a refusal by the authorizer (the seed's `access_denied`).
+pub const ACCESS_DENIED: &str = "authz.denied";
+
 /// What to record: built by the domain next to the change it describes and handed to the
 /// repository that makes the change, which appends it in the same transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +212,22 @@ impl AuditEntry {
             origin: Origin::default(),
             details: serde_json::Value::Null,
         }
+    }
+
+    /// The refusal of `action` on `resource` to `principal`, and why (the seed's
+    /// `access_denied`): written by the authorizer's guard and by bulk requests, which ask
+    /// per project and record every refusal in one append.
+    pub fn denied(
+        principal: &Principal,
+        action: &crate::Action,
+        resource: &ResourceRef,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self::by(principal, ACCESS_DENIED, at)
+            .on(resource.clone())
+            .outcome(Outcome::Denied)
+            .details(serde_json::json!({ "action": action, "reason": reason }))
     }
 
     /// The same entry about `resource`.

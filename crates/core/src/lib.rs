@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod ports;
 pub mod principal;
 pub mod project;
+pub mod project_bulk;
 pub mod role;
 pub mod secret;
 pub mod session;
@@ -42,6 +43,7 @@ pub use project::{
     slugify, Project, ProjectFilter, ProjectMember, ProjectRole, ProjectStatus, ProjectVersion,
     Visibility,
 };
+pub use project_bulk::{BulkAction, BulkBatch, BulkItem, MAX_BULK};
 pub use role::Role;
 pub use secret::Password;
 pub use session::{RefreshOutcome, Session};

@@ -7,12 +7,14 @@
 //! list, change, archive, delete), collaboration (`members`), history (`history`) and bulk
 //! operations (`bulk`), each in its own module.
 
+pub mod bulk;
 pub mod diff;
 pub mod fields;
 pub mod history;
 pub mod members;
 pub mod service;
 
+pub use bulk::BulkOutcome;
 pub use diff::{diff, FieldChange};
 pub use fields::ProjectFields;
 pub use service::{ProjectPorts, ProjectService};

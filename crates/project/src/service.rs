@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    Authorizer, Cache, Clock, EventPublisher, ProjectAccess, ProjectAccessList, ProjectRepository,
+    AuditLog, Authorizer, Cache, Clock, EventPublisher, ProjectAccess, ProjectAccessList,
+    ProjectRepository,
 };
 use usvc_core::{
     permissions, slugify, Action, AuditEntry, CoreError, DomainEvent, Page, PageRequest, Principal,
@@ -56,6 +57,9 @@ pub struct ProjectPorts {
     pub access: Arc<dyn Cache<ProjectId, ProjectAccessList>>,
     /// Loads an access list into `access` on a miss.
     pub access_lists: Arc<dyn ProjectAccess>,
+    /// Where a bulk request records its refusals (single requests' refusals are recorded by
+    /// the authorizer's guard).
+    pub audit: Arc<dyn AuditLog>,
 }
 
 /// The project use cases.
@@ -408,8 +412,8 @@ pub(crate) mod tests {
     use std::sync::Mutex;
 
     use usvc_core::ports::{
-        Invalidation, MockAuthorizer, MockClock, MockEventPublisher, MockProjectAccess,
-        MockProjectRepository,
+        Invalidation, MockAuditLog, MockAuthorizer, MockClock, MockEventPublisher,
+        MockProjectAccess, MockProjectRepository,
     };
     use usvc_core::{Decision, SessionId, TenantId, UserId};
 
@@ -462,6 +466,15 @@ pub(crate) mod tests {
         authorizer: MockAuthorizer,
         access_lists: MockProjectAccess,
     ) -> ProjectService {
+        with_audit(projects, authorizer, access_lists, MockAuditLog::new())
+    }
+
+    pub(crate) fn with_audit(
+        projects: MockProjectRepository,
+        authorizer: MockAuthorizer,
+        access_lists: MockProjectAccess,
+        audit: MockAuditLog,
+    ) -> ProjectService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
         let mut events = MockEventPublisher::new();
@@ -475,6 +488,7 @@ pub(crate) mod tests {
             cache: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PROJECTS, bus.clone()),
             access: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PROJECT_ACCESS, bus),
             access_lists: Arc::new(access_lists),
+            audit: Arc::new(audit),
         })
     }
 

@@ -4,17 +4,15 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::json;
 use usvc_core::ports::{
     AuditLog, Authorizer, Cache, Clock, PlatformAdmins, ProjectAccess, ProjectAccessList,
     RoleRepository,
 };
 use usvc_core::{
-    permissions, Action, AuditEntry, CoreError, Decision, Outcome, Principal, ProjectId,
-    ResourceRef, Role, TenantId, UserId, Visibility,
+    permissions, Action, AuditEntry, CoreError, Decision, Principal, ProjectId, ResourceRef, Role,
+    TenantId, UserId, Visibility,
 };
 
-use crate::audit::actions as audit;
 use crate::authorization::decide;
 
 /// The `Authorizer` of a running service: the built-in roles, then the tenant's custom roles
@@ -192,10 +190,13 @@ impl Authorizer for TenantAuthorizer {
         if decision.allowed {
             return Ok(());
         }
-        let entry = AuditEntry::by(principal, audit::ACCESS_DENIED, self.clock.now())
-            .on(resource.clone())
-            .outcome(Outcome::Denied)
-            .details(json!({ "action": action, "reason": decision.reason }));
+        let entry = AuditEntry::denied(
+            principal,
+            action,
+            resource,
+            &decision.reason,
+            self.clock.now(),
+        );
         self.audit.append(entry).await?;
         Err(CoreError::Forbidden(decision.reason))
     }

@@ -110,3 +110,18 @@ pub(crate) async fn tenant_status_locked(
         .await
         .optional()
 }
+
+/// Inserts `rows` (a `Vec` of one table's insertable rows) into `table` inside the caller's
+/// transaction, 500 rows per statement (well inside Postgres' 65 535 bind parameters). A
+/// macro because the two backends' diesel bounds differ.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        for chunk in $rows.chunks(500) {
+            diesel::insert_into($table)
+                .values(chunk)
+                .execute($conn)
+                .await?;
+        }
+    };
+}
+pub(crate) use insert_all;

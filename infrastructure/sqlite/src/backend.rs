@@ -112,3 +112,18 @@ pub(crate) async fn tenant_status_locked(
         .await
         .optional()
 }
+
+/// Inserts `rows` (a `Vec` of one table's insertable rows) into `table` inside the caller's
+/// transaction: one statement per row here (see `insert_users`), a multi-row insert on
+/// Postgres. A macro because the two backends' diesel bounds differ.
+macro_rules! insert_all {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        for row in &$rows {
+            diesel::insert_into($table)
+                .values(row)
+                .execute($conn)
+                .await?;
+        }
+    };
+}
+pub(crate) use insert_all;

@@ -6,8 +6,8 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::http::{
-    analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, project_members,
-    project_versions, projects, recovery, roles, sessions, tenant, tenants, users,
+    analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, project_bulk,
+    project_members, project_versions, projects, recovery, roles, sessions, tenant, tenants, users,
 };
 
 /// The API description.
@@ -66,6 +66,7 @@ use crate::http::{
         projects::delete,
         projects::archive,
         projects::unarchive,
+        project_bulk::bulk,
         project_members::list,
         project_members::add,
         project_members::change,

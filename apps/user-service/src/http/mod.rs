@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod mfa;
 pub mod origin;
 pub mod problem;
+pub mod project_bulk;
 pub mod project_members;
 pub mod project_versions;
 pub mod projects;
@@ -161,6 +162,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(projects::list))
             .route(web::post().to(projects::create)),
     )
+    .service(resource("/api/v1/projects/bulk", "POST").route(web::post().to(project_bulk::bulk)))
     .service(
         resource("/api/v1/projects/{project_id}", "GET, PUT, PATCH, DELETE")
             .route(web::get().to(projects::get))

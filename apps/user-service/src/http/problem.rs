@@ -80,7 +80,8 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiErro
 }
 
 impl ApiError {
-    fn problem(&self) -> Problem {
+    /// The problem document for this error (also used per item in bulk answers).
+    pub fn problem(&self) -> Problem {
         let status = self.status_code();
         match &self.0 {
             CoreError::Validation(fields) => Problem {

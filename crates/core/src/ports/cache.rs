@@ -9,6 +9,9 @@ use crate::CoreError;
 /// A loader future run on a cache miss.
 pub type CacheLoad<'a, V> = Pin<Box<dyn Future<Output = Result<V, CoreError>> + Send + 'a>>;
 
+/// Past this many keys [`Cache::invalidate_many`] drops the whole cache instead.
+pub const INVALIDATE_KEY_BY_KEY: usize = 8;
+
 /// A named, bounded, expiring cache in front of a slower source.
 ///
 /// Keys have a text form (`Display` + `FromStr`) so invalidations can cross replicas.
@@ -50,6 +53,19 @@ where
 
     /// Drops every key here and on every other replica.
     async fn invalidate_all(&self) -> Result<(), CoreError>;
+
+    /// Drops `keys` here and on every other replica: one message per key for a few, one
+    /// "drop everything" past [`INVALIDATE_KEY_BY_KEY`], so a bulk change costs a bounded
+    /// number of messages (database round trips on Postgres) however many rows it touched.
+    async fn invalidate_many(&self, keys: &[K]) -> Result<(), CoreError> {
+        if keys.len() > INVALIDATE_KEY_BY_KEY {
+            return self.invalidate_all().await;
+        }
+        for key in keys {
+            self.invalidate(key).await?;
+        }
+        Ok(())
+    }
 
     /// Hit, miss, size and eviction counters.
     fn stats(&self) -> CacheStats;

@@ -31,7 +31,7 @@ mod user_repository;
 pub use action_token_repository::ActionTokenRepository;
 pub use audit_log::AuditLog;
 pub use authorizer::Authorizer;
-pub use cache::{Cache, CacheLoad, CacheStats};
+pub use cache::{Cache, CacheLoad, CacheStats, INVALIDATE_KEY_BY_KEY};
 pub use clock::{Clock, SystemClock};
 pub use event_publisher::EventPublisher;
 pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};

@@ -36,4 +36,12 @@ pub trait ProjectAccess: Send + Sync {
         tenant: TenantId,
         project: ProjectId,
     ) -> Result<Option<ProjectAccessList>, CoreError>;
+
+    /// The access lists of the tenant's live projects among `projects`, in two reads however
+    /// many (a bulk request primes the cache with them).
+    async fn access_lists(
+        &self,
+        tenant: TenantId,
+        projects: &[ProjectId],
+    ) -> Result<Vec<(ProjectId, ProjectAccessList)>, CoreError>;
 }

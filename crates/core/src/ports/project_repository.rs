@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    AuditEntry, CoreError, Page, PageRequest, Project, ProjectFilter, ProjectId, ProjectMember,
-    ProjectRole, ProjectVersion, TenantId, UserId,
+    AuditEntry, BulkBatch, CoreError, Page, PageRequest, Project, ProjectFilter, ProjectId,
+    ProjectMember, ProjectRole, ProjectVersion, TenantId, UserId,
 };
 
 /// Storage of projects, their members and their history, scoped by tenant. Every write is
@@ -23,6 +23,26 @@ pub trait ProjectRepository: Send + Sync {
 
     /// A live (not deleted) project of the tenant.
     async fn get(&self, tenant: TenantId, id: ProjectId) -> Result<Option<Project>, CoreError>;
+
+    /// The tenant's live projects among `ids`, in one read (the start of a bulk request).
+    async fn get_many(
+        &self,
+        tenant: TenantId,
+        ids: &[ProjectId],
+    ) -> Result<Vec<Project>, CoreError>;
+
+    /// Applies a bulk action in one transaction with a constant number of statements: locks
+    /// the named projects, leaves alone those gone (`NotFound`), moved on past their
+    /// `expected_version` (`PreconditionFailed`, versioned actions only), or where the
+    /// membership change does not apply (`Conflict`: a member already, the owner of record;
+    /// `NotFound`: not a member), and writes the rest with their history and audit rows.
+    /// Returns the projects left alone with why. A user the action names who is not a live
+    /// user of the tenant fails the whole batch (`NotFound`).
+    async fn apply_bulk(
+        &self,
+        tenant: TenantId,
+        batch: &BulkBatch,
+    ) -> Result<Vec<(ProjectId, CoreError)>, CoreError>;
 
     /// The tenant's live projects matching `filter`, in creation order, a page at a time.
     async fn list(

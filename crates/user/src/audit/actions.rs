@@ -56,5 +56,4 @@ pub const TENANT_UPDATED: &str = "tenant.updated";
 pub const PLATFORM_GRANTED: &str = "platform.granted";
 /// A user's platform grant was taken back (from the command line).
 pub const PLATFORM_REVOKED: &str = "platform.revoked";
-/// The authorizer refused an action (the seed's `access_denied`).
-pub const ACCESS_DENIED: &str = "authz.denied";
+pub use usvc_core::audit::ACCESS_DENIED;
