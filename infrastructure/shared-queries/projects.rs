@@ -7,14 +7,15 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::ProjectRepository;
 use usvc_core::{
-    AuditEntry, BulkBatch, CoreError, Page, PageRequest, Project, ProjectFilter, ProjectId,
-    ProjectMember, ProjectRole, ProjectVersion, TenantId, UserId,
+    AuditEntry, BulkBatch, CoreError, IdempotencyRecord, Page, PageRequest, Project, ProjectFilter,
+    ProjectId, ProjectMember, ProjectRole, ProjectVersion, TenantId, UserId,
 };
 use uuid::Uuid;
 
 use crate::audit;
 use crate::backend::{has_tag, Connection, DbId};
 use crate::errors;
+use crate::idempotency;
 use crate::schema::{project_members, project_versions, projects, users};
 use crate::store::Store;
 
@@ -245,6 +246,7 @@ impl ProjectRepository for Store {
         owner: &ProjectMember,
         first: &ProjectVersion,
         audit: &AuditEntry,
+        key: Option<IdempotencyRecord>,
     ) -> Result<(), CoreError> {
         let row = ProjectRow::from_project(project);
         let member = MemberRow {
@@ -271,6 +273,9 @@ impl ProjectRepository for Store {
                         .values(&version)
                         .execute(conn)
                         .await?;
+                    if let Some(key) = &key {
+                        idempotency::remember(conn, key).await?;
+                    }
                     audit::append(conn, &audit).await
                 })
                 .await

@@ -2,12 +2,12 @@
 
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{
-    AuditLog, ProjectAccess, ProjectRepository, TenantRepository, UserRepository,
+    AuditLog, IdempotencyKeys, ProjectAccess, ProjectRepository, TenantRepository, UserRepository,
 };
 use usvc_core::{
-    slugify, BulkAction, BulkBatch, BulkItem, CoreError, PageRequest, Project, ProjectFilter,
-    ProjectId, ProjectMember, ProjectRole, ProjectStatus, ProjectVersion, Tenant, User, UserId,
-    Visibility,
+    slugify, BulkAction, BulkBatch, BulkItem, CoreError, IdempotencyKey, IdempotencyRecord,
+    PageRequest, Project, ProjectFilter, ProjectId, ProjectMember, ProjectRole, ProjectStatus,
+    ProjectVersion, Tenant, User, UserId, Visibility,
 };
 use usvc_tests::{audit, conformance};
 
@@ -57,6 +57,7 @@ async fn create(repo: &dyn ProjectRepository, p: &Project, owner: &User) -> Resu
         &member,
         &history(p, &["created"], owner),
         &audit(p.tenant_id),
+        None,
     )
     .await
 }
@@ -845,4 +846,100 @@ where
 conformance!(
     project_bulk,
     bulk_changes_apply_to_what_is_still_as_read_and_report_the_rest
+);
+
+async fn an_idempotency_key_is_kept_with_its_project_and_only_with_it<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository + IdempotencyKeys,
+{
+    let repo: &dyn ProjectRepository = store;
+    let keys: &dyn IdempotencyKeys = store;
+    let acme = tenant(store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    let bob = user(&acme, "bob@example.com");
+    for u in [&ada, &bob] {
+        UserRepository::create(store, u, None, &audit(acme.id))
+            .await
+            .expect("user");
+    }
+    let record = |p: &Project, key: &str| IdempotencyRecord {
+        tenant: acme.id,
+        user: ada.id,
+        scope: "projects.create".into(),
+        key: IdempotencyKey::new(key, "f1".into()).expect("key"),
+        resource_id: p.id.as_uuid(),
+        created_at: Utc::now().trunc_subsecs(6),
+    };
+    let first = project(&acme, &ada, "Vostok");
+    let member = |p: &Project| ProjectMember {
+        project_id: p.id,
+        user_id: ada.id,
+        role: ProjectRole::Owner,
+        added_at: p.created_at,
+    };
+    repo.create(
+        &first,
+        &member(&first),
+        &history(&first, &["created"], &ada),
+        &audit(acme.id),
+        Some(record(&first, "k1")),
+    )
+    .await
+    .expect("create");
+    let found = keys
+        .find(acme.id, ada.id, "projects.create", "k1")
+        .await
+        .expect("find")
+        .expect("recorded");
+    assert_eq!(found.resource_id, first.id.as_uuid());
+    assert_eq!(found.key.fingerprint, "f1");
+    for (user, scope, key) in [
+        (bob.id, "projects.create", "k1"),
+        (ada.id, "executions.start", "k1"),
+        (ada.id, "projects.create", "k2"),
+    ] {
+        assert!(
+            keys.find(acme.id, user, scope, key)
+                .await
+                .expect("find")
+                .is_none(),
+            "{scope} {key}"
+        );
+    }
+    // A create that fails (the name is taken) leaves no key behind.
+    let clash = project(&acme, &ada, "VOSTOK");
+    assert!(matches!(
+        repo.create(
+            &clash,
+            &member(&clash),
+            &history(&clash, &["created"], &ada),
+            &audit(acme.id),
+            Some(record(&clash, "k2")),
+        )
+        .await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert!(keys
+        .find(acme.id, ada.id, "projects.create", "k2")
+        .await
+        .expect("find")
+        .is_none());
+    // The same key again is refused in the store too (a racing request).
+    let other = project(&acme, &ada, "Voskhod");
+    assert!(matches!(
+        repo.create(
+            &other,
+            &member(&other),
+            &history(&other, &["created"], &ada),
+            &audit(acme.id),
+            Some(record(&other, "k1")),
+        )
+        .await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert!(repo.get(acme.id, other.id).await.expect("get").is_none());
+}
+conformance!(
+    project_idempotency,
+    an_idempotency_key_is_kept_with_its_project_and_only_with_it
 );

@@ -162,6 +162,7 @@ pub fn services(
             access: project_access,
             access_lists: db.project_access.clone(),
             audit: audit.clone(),
+            idempotency: db.idempotency.clone(),
         })),
         authorizer,
         events,

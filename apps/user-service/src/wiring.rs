@@ -9,8 +9,8 @@ use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
-    ActionTokenRepository, AuditLog, HealthCheck, Invalidation, LoginThrottle, MfaRepository,
-    PlatformAdmins, ProjectAccess, ProjectRepository, RateLimiter, RoleRepository,
+    ActionTokenRepository, AuditLog, HealthCheck, IdempotencyKeys, Invalidation, LoginThrottle,
+    MfaRepository, PlatformAdmins, ProjectAccess, ProjectRepository, RateLimiter, RoleRepository,
     SessionRepository, SigningKeyRepository, TenantRepository, UserAnalytics, UserRepository,
 };
 
@@ -47,6 +47,8 @@ pub struct Database {
     pub projects: Arc<dyn ProjectRepository>,
     /// Project access lists (visibility and member roles) for the authorizer.
     pub project_access: Arc<dyn ProjectAccess>,
+    /// What `Idempotency-Key`s already did.
+    pub idempotency: Arc<dyn IdempotencyKeys>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -69,6 +71,7 @@ pub trait Store:
     + PlatformAdmins
     + ProjectRepository
     + ProjectAccess
+    + IdempotencyKeys
     + HealthCheck
     + 'static
 {
@@ -89,6 +92,7 @@ impl<S> Store for S where
         + PlatformAdmins
         + ProjectRepository
         + ProjectAccess
+        + IdempotencyKeys
         + HealthCheck
         + 'static
 {
@@ -117,6 +121,7 @@ impl Database {
             platform: store.clone(),
             projects: store.clone(),
             project_access: store.clone(),
+            idempotency: store.clone(),
             health: store,
             invalidation,
         }

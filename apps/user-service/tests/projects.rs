@@ -304,3 +304,113 @@ async fn projects_live_change_and_end_under_their_versions(
     }
 }
 on_both_stores!(projects_live_change_and_end_under_their_versions);
+
+/// A POST with an `Idempotency-Key`: status, `Idempotent-Replayed` and body.
+async fn create_with_key<S, B>(
+    app: &S,
+    token: &str,
+    key: &str,
+    body: Value,
+) -> (StatusCode, bool, Value)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_http::body::MessageBody,
+{
+    let req = test::TestRequest::post()
+        .uri("/api/v1/projects")
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Idempotency-Key", key))
+        .set_json(body)
+        .to_request();
+    let res = test::call_service(app, req).await;
+    let status = res.status();
+    let replayed = res.headers().get("idempotent-replayed").is_some();
+    let bytes = test::read_body(res).await;
+    (
+        status,
+        replayed,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn creates_with_one_idempotency_key_happen_once(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        Some(&root),
+        Some(json!({"email": "mia@example.com", "password": PASSWORD, "roles": ["member"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (mia, _) = login(&app, "default", "mia@example.com", PASSWORD).await;
+
+    let body = json!({"name": "Vostok", "tags": ["a"]});
+    let (status, replayed, first) = create_with_key(&app, &mia, "key-1", body.clone()).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{first}");
+    let (status, replayed, again) = create_with_key(
+        &app,
+        &mia,
+        "key-1",
+        json!({"tags": ["a"], "name": "Vostok"}),
+    )
+    .await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true), "{again}");
+    assert_eq!(
+        again["id"], first["id"],
+        "the same project, not a second one"
+    );
+    let (status, _, problem) =
+        create_with_key(&app, &mia, "key-1", json!({"name": "Voskhod"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+    for bad in ["", &"k".repeat(256)] {
+        let (status, _, _) = create_with_key(&app, &mia, bad, json!({"name": "Bad"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+    // Keys are the caller's own: the same key from someone else is a new request.
+    let (status, replayed, roots) =
+        create_with_key(&app, &root, "key-1", json!({"name": "Root's"})).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, false), "{roots}");
+
+    // Eight retries racing each other create one project.
+    let racing = (0..8).map(|_| create_with_key(&app, &mia, "key-race", json!({"name": "Race"})));
+    let answers = futures::future::join_all(racing).await;
+    let ids: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|(status, _, body)| {
+            assert_eq!(*status, StatusCode::CREATED, "{body}");
+            body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    assert_eq!(
+        answers.iter().filter(|(_, replayed, _)| !replayed).count(),
+        1
+    );
+    let (_, listed) = call(
+        &app,
+        Method::GET,
+        "/api/v1/projects?q=race",
+        Some(&mia),
+        None,
+    )
+    .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+}
+on_both_stores!(creates_with_one_idempotency_key_happen_once);

@@ -11,7 +11,6 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{CoreError, Principal, ResourceRef, SessionId, TenantId, UserId};
@@ -360,12 +359,7 @@ pub fn chain_hash(id: AuditId, seq: i64, entry: &AuditEntry, prev_hash: &str) ->
         entry.origin.request_id,
         sorted_keys(&entry.details),
     ]);
-    let digest = Sha256::digest(canonical.to_string().as_bytes());
-    digest.iter().fold(String::with_capacity(64), |mut hex, b| {
-        use std::fmt::Write as _;
-        let _ = write!(hex, "{b:02x}");
-        hex
-    })
+    crate::idempotency::sha256_hex(canonical.to_string().as_bytes())
 }
 
 /// `value` with every object's keys in sorted order, so the hash does not depend on whether

@@ -12,6 +12,7 @@ pub mod analytics;
 pub mod audit;
 pub mod error;
 pub mod event;
+pub mod idempotency;
 pub mod ids;
 pub mod mfa;
 pub mod page;
@@ -34,6 +35,7 @@ pub use audit::{
 };
 pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
+pub use idempotency::{IdempotencyKey, IdempotencyRecord, IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY};
 pub use ids::{ExecutionId, ProjectId, RoleId, SessionId, TenantId, UserId, WorkflowId};
 pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};
 pub use page::{Cursor, Page, PageRequest};

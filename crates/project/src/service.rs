@@ -7,13 +7,13 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    AuditLog, Authorizer, Cache, Clock, EventPublisher, ProjectAccess, ProjectAccessList,
-    ProjectRepository,
+    AuditLog, Authorizer, Cache, Clock, EventPublisher, IdempotencyKeys, ProjectAccess,
+    ProjectAccessList, ProjectRepository,
 };
 use usvc_core::{
-    permissions, slugify, Action, AuditEntry, CoreError, DomainEvent, Page, PageRequest, Principal,
-    Project, ProjectFilter, ProjectId, ProjectMember, ProjectRole, ProjectStatus, ProjectVersion,
-    ResourceRef, Visibility,
+    permissions, slugify, Action, AuditEntry, CoreError, DomainEvent, IdempotencyKey,
+    IdempotencyRecord, Page, PageRequest, Principal, Project, ProjectFilter, ProjectId,
+    ProjectMember, ProjectRole, ProjectStatus, ProjectVersion, ResourceRef, Visibility,
 };
 
 use crate::fields::ProjectFields;
@@ -40,6 +40,9 @@ pub mod events {
     pub const MEMBER_ROLE_CHANGED: &str = "project.member_role_changed";
 }
 
+/// The `Idempotency-Key` scope of project creation.
+pub const CREATE_SCOPE: &str = "projects.create";
+
 /// The ports [`ProjectService`] needs.
 pub struct ProjectPorts {
     /// Projects, members, history.
@@ -60,6 +63,8 @@ pub struct ProjectPorts {
     /// Where a bulk request records its refusals (single requests' refusals are recorded by
     /// the authorizer's guard).
     pub audit: Arc<dyn AuditLog>,
+    /// What `Idempotency-Key`s of earlier creates did.
+    pub idempotency: Arc<dyn IdempotencyKeys>,
 }
 
 /// The project use cases.
@@ -91,6 +96,71 @@ impl ProjectService {
         &self,
         principal: &Principal,
         fields: ProjectFields,
+    ) -> Result<Project, CoreError> {
+        self.create_once(principal, fields, None)
+            .await
+            .map(|(project, _)| project)
+    }
+
+    /// [`Self::create`] under an `Idempotency-Key`: the first request with the key creates
+    /// the project and records the key in the same transaction; a repeat within 24 hours
+    /// (even one racing the first) answers that project again, `true` meaning replayed. The
+    /// same key with a different request is a `Validation` error and creates nothing.
+    pub async fn create_once(
+        &self,
+        principal: &Principal,
+        fields: ProjectFields,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(Project, bool), CoreError> {
+        if let Some(key) = &key {
+            if let Some(done) = self.replay(principal, key).await? {
+                return Ok((done, true));
+            }
+        }
+        match self.create_new(principal, fields, key.clone()).await {
+            Ok(project) => Ok((project, false)),
+            // A concurrent request with the same key won the race: answer what it made.
+            Err(CoreError::Conflict(reason)) => match &key {
+                Some(key) => match self.replay(principal, key).await? {
+                    Some(done) => Ok((done, true)),
+                    None => Err(CoreError::Conflict(reason)),
+                },
+                None => Err(CoreError::Conflict(reason)),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The project an earlier request with `key` created, if any.
+    async fn replay(
+        &self,
+        principal: &Principal,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Project>, CoreError> {
+        let Some(done) = self
+            .ports
+            .idempotency
+            .find(principal.tenant, principal.user, CREATE_SCOPE, &key.key)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if done.key.fingerprint != key.fingerprint {
+            return Err(CoreError::invalid(
+                "Idempotency-Key",
+                "was used for a different request; use a new key for a new project",
+            ));
+        }
+        self.get(principal, ProjectId::from_uuid(done.resource_id))
+            .await
+            .map(Some)
+    }
+
+    async fn create_new(
+        &self,
+        principal: &Principal,
+        fields: ProjectFields,
+        key: Option<IdempotencyKey>,
     ) -> Result<Project, CoreError> {
         self.ports
             .authorizer
@@ -132,9 +202,17 @@ impl ProjectService {
         let entry = AuditEntry::by(principal, events::CREATED, now)
             .on(project_ref(project.id))
             .details(json!({ "name": project.name, "visibility": project.visibility }));
+        let key = key.map(|key| IdempotencyRecord {
+            tenant: principal.tenant,
+            user: principal.user,
+            scope: CREATE_SCOPE.to_owned(),
+            key,
+            resource_id: project.id.as_uuid(),
+            created_at: now,
+        });
         self.ports
             .projects
-            .create(&project, &owner, &first, &entry)
+            .create(&project, &owner, &first, &entry, key)
             .await?;
         self.emit(principal, events::CREATED, &project, json!({}))
             .await;
@@ -413,7 +491,7 @@ pub(crate) mod tests {
 
     use usvc_core::ports::{
         Invalidation, MockAuditLog, MockAuthorizer, MockClock, MockEventPublisher,
-        MockProjectAccess, MockProjectRepository,
+        MockIdempotencyKeys, MockProjectAccess, MockProjectRepository,
     };
     use usvc_core::{Decision, SessionId, TenantId, UserId};
 
@@ -475,6 +553,22 @@ pub(crate) mod tests {
         access_lists: MockProjectAccess,
         audit: MockAuditLog,
     ) -> ProjectService {
+        with_keys(
+            projects,
+            authorizer,
+            access_lists,
+            audit,
+            MockIdempotencyKeys::new(),
+        )
+    }
+
+    pub(crate) fn with_keys(
+        projects: MockProjectRepository,
+        authorizer: MockAuthorizer,
+        access_lists: MockProjectAccess,
+        audit: MockAuditLog,
+        idempotency: MockIdempotencyKeys,
+    ) -> ProjectService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
         let mut events = MockEventPublisher::new();
@@ -489,6 +583,7 @@ pub(crate) mod tests {
             access: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PROJECT_ACCESS, bus),
             access_lists: Arc::new(access_lists),
             audit: Arc::new(audit),
+            idempotency: Arc::new(idempotency),
         })
     }
 
@@ -519,7 +614,7 @@ pub(crate) mod tests {
         let mut projects = MockProjectRepository::new();
         projects
             .expect_create()
-            .withf(move |p, owner, first, audit| {
+            .withf(move |p, owner, first, audit, _| {
                 p.slug == "apollo-11"
                     && p.version == 1
                     && owner.user_id == who
@@ -529,7 +624,7 @@ pub(crate) mod tests {
                     && audit.action == events::CREATED
             })
             .times(1)
-            .returning(|_, _, _, _| Ok(()));
+            .returning(|_, _, _, _, _| Ok(()));
         let service = project_service(projects, authorizer(&[permissions::PROJECTS_CREATE]));
         let project = service
             .create(

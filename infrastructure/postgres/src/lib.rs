@@ -21,6 +21,8 @@ pub mod testing;
 
 #[path = "../../shared-queries/errors.rs"]
 mod errors;
+#[path = "../../shared-queries/idempotency.rs"]
+mod idempotency;
 #[path = "../../shared-queries/login_throttle.rs"]
 mod login_throttle;
 #[path = "../../shared-queries/mfa.rs"]

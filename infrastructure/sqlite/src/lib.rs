@@ -17,6 +17,8 @@ mod sql_uuid;
 
 #[path = "../../shared-queries/errors.rs"]
 mod errors;
+#[path = "../../shared-queries/idempotency.rs"]
+mod idempotency;
 #[path = "../../shared-queries/login_throttle.rs"]
 mod login_throttle;
 #[path = "../../shared-queries/mfa.rs"]

@@ -263,3 +263,15 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(projects, project_members);
+
+diesel::table! {
+    idempotency_keys (tenant_id, user_id, scope, key) {
+        tenant_id -> Text,
+        user_id -> Text,
+        scope -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        resource_id -> Text,
+        created_at -> TimestamptzSqlite,
+    }
+}

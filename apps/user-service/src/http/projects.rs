@@ -5,7 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use usvc_core::{
-    CoreError, Cursor, PageRequest, Project, ProjectFilter, ProjectId, UserId, Visibility,
+    CoreError, Cursor, IdempotencyKey, PageRequest, Project, ProjectFilter, ProjectId, UserId,
+    Visibility,
 };
 use usvc_project::ProjectFields;
 use utoipa::{IntoParams, ToSchema};
@@ -102,7 +103,7 @@ fn visibility(raw: Option<&str>) -> Result<Option<Visibility>, CoreError> {
 }
 
 /// A new project.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProject {
     /// Display name, unique in the tenant (1-200 characters).
@@ -118,8 +119,26 @@ pub struct CreateProject {
     pub settings: Option<serde_json::Value>,
 }
 
-/// Creates a project owned by the caller (`projects:create`).
+/// The `Idempotency-Key` of a request, with the fingerprint of its body.
+fn idempotency_key<T: Serialize>(
+    req: &HttpRequest,
+    body: &T,
+) -> Result<Option<IdempotencyKey>, CoreError> {
+    let Some(value) = req.headers().get("Idempotency-Key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| CoreError::invalid("Idempotency-Key", "must be visible ASCII characters"))?;
+    IdempotencyKey::for_request(key, body).map(Some)
+}
+
+/// Creates a project owned by the caller (`projects:create`). With an `Idempotency-Key`
+/// header, a repeat of the request within 24 hours answers the project the first one created
+/// (with `Idempotent-Replayed: true`) instead of creating another; the same key with a
+/// different body is a `400`.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateProject,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters, e.g. a UUID")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = ProjectView),
@@ -130,8 +149,10 @@ pub struct CreateProject {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
+    req: HttpRequest,
     body: web::Json<CreateProject>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&req, &*body)?;
     let b = body.into_inner();
     let fields = ProjectFields {
         name: Some(b.name),
@@ -140,10 +161,13 @@ pub async fn create(
         tags: b.tags,
         settings: b.settings,
     };
-    let project = state.projects.create(&caller.0, fields).await?;
+    let (project, replayed) = state.projects.create_once(&caller.0, fields, key).await?;
     let location = format!("/api/v1/projects/{}", project.id);
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, location));
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
     Ok(with_etag(response, project))
 }
 

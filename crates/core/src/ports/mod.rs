@@ -8,6 +8,7 @@ mod cache;
 mod clock;
 mod event_publisher;
 mod health;
+mod idempotency_keys;
 mod invalidation;
 mod login_throttle;
 mod mfa_repository;
@@ -35,6 +36,7 @@ pub use cache::{Cache, CacheLoad, CacheStats, INVALIDATE_KEY_BY_KEY};
 pub use clock::{Clock, SystemClock};
 pub use event_publisher::EventPublisher;
 pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
+pub use idempotency_keys::IdempotencyKeys;
 pub use invalidation::{
     Invalidation, InvalidationHandler, InvalidationMessage, InvalidationSubscribers,
 };
@@ -71,6 +73,8 @@ pub use clock::MockClock;
 pub use event_publisher::MockEventPublisher;
 #[cfg(feature = "mock")]
 pub use health::MockHealthCheck;
+#[cfg(feature = "mock")]
+pub use idempotency_keys::MockIdempotencyKeys;
 #[cfg(feature = "mock")]
 pub use invalidation::MockInvalidation;
 #[cfg(feature = "mock")]

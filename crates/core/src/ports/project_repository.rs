@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    AuditEntry, BulkBatch, CoreError, Page, PageRequest, Project, ProjectFilter, ProjectId,
-    ProjectMember, ProjectRole, ProjectVersion, TenantId, UserId,
+    AuditEntry, BulkBatch, CoreError, IdempotencyRecord, Page, PageRequest, Project, ProjectFilter,
+    ProjectId, ProjectMember, ProjectRole, ProjectVersion, TenantId, UserId,
 };
 
 /// Storage of projects, their members and their history, scoped by tenant. Every write is
@@ -10,15 +10,17 @@ use crate::{
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ProjectRepository: Send + Sync {
-    /// Stores a new project with its first member (the owner) and version 1, in one
-    /// transaction. A name already used by a live project of the tenant
-    /// (case-insensitively), or a taken slug, is `Conflict` and writes nothing.
+    /// Stores a new project with its first member (the owner), version 1, the audit row and,
+    /// for a request with an `Idempotency-Key`, the key's record, in one transaction. A name
+    /// already used by a live project of the tenant (case-insensitively), a taken slug, or a
+    /// key recorded meanwhile by a concurrent request is `Conflict` and writes nothing.
     async fn create(
         &self,
         project: &Project,
         owner: &ProjectMember,
         first: &ProjectVersion,
         audit: &AuditEntry,
+        key: Option<IdempotencyRecord>,
     ) -> Result<(), CoreError>;
 
     /// A live (not deleted) project of the tenant.

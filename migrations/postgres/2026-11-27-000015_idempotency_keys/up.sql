@@ -1,0 +1,14 @@
+-- Idempotency-Key: what a key already did, written in the transaction of the change it made,
+-- so a retried request finds it and never does the work twice. Keys are per caller and per
+-- operation (`scope`) and are kept for 24 hours.
+CREATE TABLE idempotency_keys (
+    tenant_id uuid NOT NULL REFERENCES tenants (id),
+    user_id uuid NOT NULL REFERENCES users (id),
+    scope text NOT NULL,
+    key text NOT NULL,
+    fingerprint text NOT NULL,
+    resource_id uuid NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, user_id, scope, key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
