@@ -2,7 +2,8 @@
 
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{
-    AuditLog, IdempotencyKeys, ProjectAccess, ProjectRepository, TenantRepository, UserRepository,
+    AuditLog, IdempotencyKeys, ProjectAccess, ProjectAnalytics, ProjectRepository,
+    TenantRepository, UserRepository,
 };
 use usvc_core::{
     slugify, BulkAction, BulkBatch, BulkItem, CoreError, IdempotencyKey, IdempotencyRecord,
@@ -942,4 +943,85 @@ where
 conformance!(
     project_idempotency,
     an_idempotency_key_is_kept_with_its_project_and_only_with_it
+);
+
+async fn analytics_count_live_projects_and_name_only_visible_ones<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository + ProjectAnalytics,
+{
+    let repo: &dyn ProjectRepository = store;
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let ada = user(&acme, "ada@example.com");
+    let bob = user(&acme, "bob@example.com");
+    let gus = user(&globex, "gus@example.com");
+    for u in [&ada, &bob, &gus] {
+        UserRepository::create(store, u, None, &audit(u.tenant_id))
+            .await
+            .expect("user");
+    }
+    let empty = ProjectAnalytics::project_stats(store, acme.id, ada.id, Utc::now())
+        .await
+        .expect("stats");
+    assert_eq!((empty.total, empty.largest_members), (0, 0));
+    assert!(empty.average_members.abs() < f64::EPSILON);
+    assert_eq!(empty.created_per_day.len(), 30);
+
+    let mut open = project(&acme, &ada, "Open");
+    open.version = 3;
+    let mut secret = project(&acme, &bob, "Secret");
+    secret.visibility = Visibility::Private;
+    secret.version = 9;
+    let mut old = project(&acme, &ada, "Old");
+    old.status = ProjectStatus::Archived;
+    let gone = project(&acme, &ada, "Gone");
+    create(repo, &open, &ada).await.expect("open");
+    create(repo, &secret, &bob).await.expect("secret");
+    create(repo, &old, &ada).await.expect("old");
+    create(repo, &gone, &ada).await.expect("gone");
+    create(repo, &project(&globex, &gus, "Theirs"), &gus)
+        .await
+        .expect("theirs");
+    repo.add_member(
+        acme.id,
+        &ProjectMember {
+            project_id: open.id,
+            user_id: bob.id,
+            role: ProjectRole::Editor,
+            added_at: Utc::now().trunc_subsecs(6),
+        },
+        &audit(acme.id),
+    )
+    .await
+    .expect("member");
+    assert!(repo
+        .delete(acme.id, gone.id, 1, &audit(acme.id))
+        .await
+        .expect("delete"));
+
+    let stats = ProjectAnalytics::project_stats(store, acme.id, ada.id, Utc::now())
+        .await
+        .expect("stats");
+    assert_eq!(
+        stats.total, 3,
+        "deleted and other tenants' projects do not count"
+    );
+    assert_eq!(stats.by_status["active"], 2);
+    assert_eq!(stats.by_status["archived"], 1);
+    assert_eq!(stats.by_visibility["private"], 1);
+    assert_eq!(stats.by_visibility["tenant"], 2);
+    assert_eq!(stats.created_per_day.last().expect("today").count, 3);
+    let named: Vec<&str> = stats.most_changed.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(named, ["Open", "Old"], "ada cannot see Secret");
+    assert_eq!(stats.most_changed[0].version, 3);
+    assert_eq!(stats.largest_members, 2);
+    assert!((stats.average_members - 4.0 / 3.0).abs() < 1e-9);
+    let bobs = ProjectAnalytics::project_stats(store, acme.id, bob.id, Utc::now())
+        .await
+        .expect("stats");
+    assert_eq!(bobs.most_changed[0].name, "Secret", "a member sees it");
+}
+conformance!(
+    project_analytics,
+    analytics_count_live_projects_and_name_only_visible_ones
 );

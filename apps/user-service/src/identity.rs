@@ -163,6 +163,7 @@ pub fn services(
             access_lists: db.project_access.clone(),
             audit: audit.clone(),
             idempotency: db.idempotency.clone(),
+            analytics: db.project_analytics.clone(),
         })),
         authorizer,
         events,

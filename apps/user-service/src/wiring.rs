@@ -10,8 +10,9 @@ use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, AuditLog, HealthCheck, IdempotencyKeys, Invalidation, LoginThrottle,
-    MfaRepository, PlatformAdmins, ProjectAccess, ProjectRepository, RateLimiter, RoleRepository,
-    SessionRepository, SigningKeyRepository, TenantRepository, UserAnalytics, UserRepository,
+    MfaRepository, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository, RateLimiter,
+    RoleRepository, SessionRepository, SigningKeyRepository, TenantRepository, UserAnalytics,
+    UserRepository,
 };
 
 /// The store behind its ports.
@@ -49,6 +50,8 @@ pub struct Database {
     pub project_access: Arc<dyn ProjectAccess>,
     /// What `Idempotency-Key`s already did.
     pub idempotency: Arc<dyn IdempotencyKeys>,
+    /// Project figures for analytics.
+    pub project_analytics: Arc<dyn ProjectAnalytics>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -72,6 +75,7 @@ pub trait Store:
     + ProjectRepository
     + ProjectAccess
     + IdempotencyKeys
+    + ProjectAnalytics
     + HealthCheck
     + 'static
 {
@@ -93,6 +97,7 @@ impl<S> Store for S where
         + ProjectRepository
         + ProjectAccess
         + IdempotencyKeys
+        + ProjectAnalytics
         + HealthCheck
         + 'static
 {
@@ -122,6 +127,7 @@ impl Database {
             projects: store.clone(),
             project_access: store.clone(),
             idempotency: store.clone(),
+            project_analytics: store.clone(),
             health: store,
             invalidation,
         }

@@ -414,3 +414,125 @@ async fn creates_with_one_idempotency_key_happen_once(
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }
 on_both_stores!(creates_with_one_idempotency_key_happen_once);
+
+async fn analytics_and_the_projects_cache_are_reported(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        Some(&root),
+        Some(json!({"email": "mia@example.com", "password": PASSWORD, "roles": ["member"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (mia, _) = login(&app, "default", "mia@example.com", PASSWORD).await;
+    let mut ids = Vec::new();
+    for (token, name, visibility) in [
+        (&root, "Alpha", "tenant"),
+        (&root, "Beta", "tenant"),
+        (&mia, "Hidden", "private"),
+    ] {
+        let (status, project) = call(
+            &app,
+            Method::POST,
+            "/api/v1/projects",
+            Some(token),
+            Some(json!({"name": name, "visibility": visibility})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        ids.push(project["id"].as_str().unwrap().to_owned());
+    }
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/projects/{}", ids[1]),
+        Some(&root),
+        Some(json!({"description": "changed"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/analytics/projects",
+        Some(&mia),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "members do not read analytics"
+    );
+    let (status, figures) = call(
+        &app,
+        Method::GET,
+        "/api/v1/analytics/projects",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{figures}");
+    assert_eq!(figures["total"], 3);
+    assert_eq!(figures["by_visibility"], json!({"private": 1, "tenant": 2}));
+    assert_eq!(figures["by_status"], json!({"active": 3, "archived": 0}));
+    assert_eq!(figures["created_per_day"].as_array().unwrap().len(), 30);
+    assert_eq!(figures["created_per_day"][29]["count"], 3);
+    let named: Vec<&str> = figures["most_changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["Beta", "Alpha"], "the private project is not named");
+    assert_eq!(figures["members"], json!({"average": 1.0, "largest": 1}));
+
+    // Reads are served by the `projects` cache; its hit rate is on /health/detailed and /metrics.
+    for _ in 0..3 {
+        let (status, _) = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/projects/{}", ids[0]),
+            Some(&root),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/health/detailed")
+            .to_request(),
+    )
+    .await;
+    let health: Value = test::read_body_json(res).await;
+    let cache = health["caches"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "projects"))
+        .cloned()
+        .expect("projects cache listed");
+    assert!(cache["hits"].as_u64() >= Some(2), "{cache}");
+    assert!(cache["hit_rate"].as_f64() > Some(0.0), "{cache}");
+    let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    let metrics = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(
+        metrics.contains("usvc_cache_hits_total{cache=\"projects\"}")
+            && metrics.contains("usvc_cache_hit_ratio{cache=\"projects\"}"),
+        "projects cache on /metrics"
+    );
+}
+on_both_stores!(analytics_and_the_projects_cache_are_reported);

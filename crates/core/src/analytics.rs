@@ -1,9 +1,9 @@
-//! Figures about a tenant's users, computed from the database (never from counters that a
+//! Figures about a tenant's users and projects, computed from the database (never from counters that a
 //! restart would reset).
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 /// A count for one UTC day.
@@ -36,4 +36,36 @@ pub struct UserStats {
     pub logins_per_day: Vec<DayCount>,
     /// Failed logins (wrong password or second factor) per day, same days.
     pub failed_logins_per_day: Vec<DayCount>,
+}
+
+/// A project that changed often, for the analytics view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectActivity {
+    /// The project.
+    pub id: crate::ProjectId,
+    /// Its name.
+    pub name: String,
+    /// Its version (1 + the number of changes).
+    pub version: i64,
+    /// Its last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The project figures of one tenant (live projects; deleted ones excluded).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProjectStats {
+    /// Projects.
+    pub total: u64,
+    /// Projects per status (`active`, `archived`; every status present).
+    pub by_status: BTreeMap<String, u64>,
+    /// Projects per visibility (`private`, `tenant`; every visibility present).
+    pub by_visibility: BTreeMap<String, u64>,
+    /// New projects per day, the last 30 days oldest first (today included).
+    pub created_per_day: Vec<DayCount>,
+    /// The most changed projects the caller can see, most changes first (at most 10).
+    pub most_changed: Vec<ProjectActivity>,
+    /// Members per project, on average (0 with no projects).
+    pub average_members: f64,
+    /// The most members any one project has.
+    pub largest_members: u64,
 }

@@ -28,7 +28,7 @@ pub mod tenant;
 pub mod user;
 
 pub use action_token::{ActionPurpose, ActionToken};
-pub use analytics::{DayCount, UserStats};
+pub use analytics::{DayCount, ProjectActivity, ProjectStats, UserStats};
 pub use audit::{
     chain_hash, Actor, AuditEntry, AuditFilter, AuditId, AuditRecord, ChainHead, ChainReport,
     Origin, Outcome,

@@ -8,12 +8,13 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
 use usvc_core::ports::{
     AuditLog, Authorizer, Cache, Clock, EventPublisher, IdempotencyKeys, ProjectAccess,
-    ProjectAccessList, ProjectRepository,
+    ProjectAccessList, ProjectAnalytics, ProjectRepository,
 };
 use usvc_core::{
     permissions, slugify, Action, AuditEntry, CoreError, DomainEvent, IdempotencyKey,
     IdempotencyRecord, Page, PageRequest, Principal, Project, ProjectFilter, ProjectId,
-    ProjectMember, ProjectRole, ProjectStatus, ProjectVersion, ResourceRef, Visibility,
+    ProjectMember, ProjectRole, ProjectStats, ProjectStatus, ProjectVersion, ResourceRef,
+    Visibility,
 };
 
 use crate::fields::ProjectFields;
@@ -65,6 +66,8 @@ pub struct ProjectPorts {
     pub audit: Arc<dyn AuditLog>,
     /// What `Idempotency-Key`s of earlier creates did.
     pub idempotency: Arc<dyn IdempotencyKeys>,
+    /// Figures over the tenant's projects.
+    pub analytics: Arc<dyn ProjectAnalytics>,
 }
 
 /// The project use cases.
@@ -217,6 +220,23 @@ impl ProjectService {
         self.emit(principal, events::CREATED, &project, json!({}))
             .await;
         Ok(project)
+    }
+
+    /// The tenant's project figures (`analytics:read`). Counts cover every live project;
+    /// the most-changed list names only projects the caller can see.
+    pub async fn analytics(&self, principal: &Principal) -> Result<ProjectStats, CoreError> {
+        self.ports
+            .authorizer
+            .authorize(
+                principal,
+                &permissions::ANALYTICS_READ,
+                &ResourceRef::any("project"),
+            )
+            .await?;
+        self.ports
+            .analytics
+            .project_stats(principal.tenant, principal.user, self.ports.clock.now())
+            .await
     }
 
     /// One project, if the caller may read it: `NotFound` for a missing project and for a
@@ -491,7 +511,7 @@ pub(crate) mod tests {
 
     use usvc_core::ports::{
         Invalidation, MockAuditLog, MockAuthorizer, MockClock, MockEventPublisher,
-        MockIdempotencyKeys, MockProjectAccess, MockProjectRepository,
+        MockIdempotencyKeys, MockProjectAccess, MockProjectAnalytics, MockProjectRepository,
     };
     use usvc_core::{Decision, SessionId, TenantId, UserId};
 
@@ -584,6 +604,7 @@ pub(crate) mod tests {
             access_lists: Arc::new(access_lists),
             audit: Arc::new(audit),
             idempotency: Arc::new(idempotency),
+            analytics: Arc::new(MockProjectAnalytics::new()),
         })
     }
 

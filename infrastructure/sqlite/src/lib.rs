@@ -27,6 +27,8 @@ mod mfa;
 mod platform_admins;
 #[path = "../../shared-queries/project_access.rs"]
 mod project_access;
+#[path = "../../shared-queries/project_analytics.rs"]
+mod project_analytics;
 #[path = "../../shared-queries/project_bulk.rs"]
 mod project_bulk;
 #[path = "../../shared-queries/projects.rs"]

@@ -111,3 +111,80 @@ pub async fn users(
             failed_logins_30d,
         }))
 }
+
+/// A project that changed often.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectActivityView {
+    /// The project.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its version (1 + the number of changes).
+    pub version: i64,
+    /// Its last change.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Members per project.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberFigures {
+    /// On average (0 with no projects).
+    pub average: f64,
+    /// The most any one project has.
+    pub largest: u64,
+}
+
+/// The tenant's project figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectAnalyticsView {
+    /// Live projects (deleted ones excluded).
+    pub total: u64,
+    /// Per status (`active`, `archived`).
+    #[schema(value_type = Object)]
+    pub by_status: std::collections::BTreeMap<String, u64>,
+    /// Per visibility (`private`, `tenant`).
+    #[schema(value_type = Object)]
+    pub by_visibility: std::collections::BTreeMap<String, u64>,
+    /// New projects per day, last 30 days, oldest first.
+    pub created_per_day: Vec<DayCountView>,
+    /// The most changed projects you can see (at most 10), most changes first.
+    pub most_changed: Vec<ProjectActivityView>,
+    /// Members per project.
+    pub members: MemberFigures,
+}
+
+/// The caller's tenant's project figures (`analytics:read`).
+#[utoipa::path(get, path = "/api/v1/analytics/projects", tag = "analytics", security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProjectAnalyticsView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn projects(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let s = state.projects.analytics(&caller.0).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(ProjectAnalyticsView {
+            total: s.total,
+            by_status: s.by_status,
+            by_visibility: s.by_visibility,
+            created_per_day: days(s.created_per_day),
+            most_changed: s
+                .most_changed
+                .into_iter()
+                .map(|p| ProjectActivityView {
+                    id: p.id.to_string(),
+                    name: p.name,
+                    version: p.version,
+                    updated_at: p.updated_at,
+                })
+                .collect(),
+            members: MemberFigures {
+                average: s.average_members,
+                largest: s.largest_members,
+            },
+        }))
+}

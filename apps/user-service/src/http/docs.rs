@@ -50,6 +50,7 @@ use crate::http::{
         users::lookup,
         users::import,
         analytics::users,
+        analytics::projects,
         roles::list,
         roles::create,
         roles::get,

@@ -24,8 +24,11 @@ fn refresh(state: &AppState) {
         #[allow(clippy::cast_precision_loss)]
         {
             metrics::gauge!("usvc_cache_size", "cache" => cache.clone()).set(stats.size as f64);
-            metrics::gauge!("usvc_cache_capacity", "cache" => cache).set(stats.capacity as f64);
+            metrics::gauge!("usvc_cache_capacity", "cache" => cache.clone())
+                .set(stats.capacity as f64);
         }
+        // Also derivable from the two counters; exported for dashboards that want one series.
+        metrics::gauge!("usvc_cache_hit_ratio", "cache" => cache).set(stats.hit_rate());
     }
     if let Some(pool) = state.db.health.pool_stats() {
         #[allow(clippy::cast_precision_loss)]

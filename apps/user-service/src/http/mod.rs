@@ -158,6 +158,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/api/v1/analytics/users", "GET").route(web::get().to(analytics::users)))
     .service(
+        resource("/api/v1/analytics/projects", "GET").route(web::get().to(analytics::projects)),
+    )
+    .service(
         resource("/api/v1/projects", "GET, POST")
             .route(web::get().to(projects::list))
             .route(web::post().to(projects::create)),

@@ -17,6 +17,7 @@ mod opaque_tokens;
 mod password_hasher;
 mod platform_admins;
 mod project_access;
+mod project_analytics;
 mod project_repository;
 mod rate_limiter;
 mod role_repository;
@@ -47,6 +48,7 @@ pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use platform_admins::PlatformAdmins;
 pub use project_access::{ProjectAccess, ProjectAccessList};
+pub use project_analytics::ProjectAnalytics;
 pub use project_repository::ProjectRepository;
 pub use rate_limiter::RateLimiter;
 pub use role_repository::RoleRepository;
@@ -91,6 +93,8 @@ pub use password_hasher::MockPasswordHasher;
 pub use platform_admins::MockPlatformAdmins;
 #[cfg(feature = "mock")]
 pub use project_access::MockProjectAccess;
+#[cfg(feature = "mock")]
+pub use project_analytics::MockProjectAnalytics;
 #[cfg(feature = "mock")]
 pub use project_repository::MockProjectRepository;
 #[cfg(feature = "mock")]
