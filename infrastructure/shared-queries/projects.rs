@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::ProjectRepository;
 use usvc_core::{
     AuditEntry, BulkBatch, CoreError, IdempotencyRecord, Page, PageRequest, Project, ProjectFilter,
-    ProjectId, ProjectMember, ProjectRole, ProjectVersion, TenantId, UserId,
+    ProjectId, ProjectMember, ProjectRole, ProjectSort, ProjectVersion, TenantId, UserId,
 };
 use uuid::Uuid;
 
@@ -142,6 +142,47 @@ impl MemberRow {
                 .parse()
                 .map_err(|_| CoreError::Internal("stored project role".into()))?,
             added_at: self.added_at,
+        })
+    }
+}
+
+/// Where a page of a sorted listing ends: the last project's id and sort value. The cursor
+/// text is the 36-character id followed by the value.
+enum Keyset {
+    Id(DbId),
+    Name(DbId, String),
+    Updated(DbId, DateTime<Utc>),
+}
+
+impl Keyset {
+    fn position(sort: ProjectSort, p: &Project) -> String {
+        match sort {
+            ProjectSort::Created | ProjectSort::CreatedDesc => p.id.to_string(),
+            ProjectSort::Name | ProjectSort::NameDesc => {
+                format!("{}{}", p.id, p.name.to_lowercase())
+            }
+            ProjectSort::Updated | ProjectSort::UpdatedDesc => {
+                format!("{}{}", p.id, p.updated_at.to_rfc3339())
+            }
+        }
+    }
+
+    fn parse(sort: ProjectSort, position: &str) -> Result<Self, CoreError> {
+        let wrong = || CoreError::invalid("cursor", "is not a cursor of this listing and sort");
+        let (id, value) = (position.get(..36), position.get(36..));
+        let id = DbId::from(id.and_then(|i| i.parse::<Uuid>().ok()).ok_or_else(wrong)?);
+        Ok(match (sort, value) {
+            (ProjectSort::Created | ProjectSort::CreatedDesc, Some("")) => Self::Id(id),
+            (ProjectSort::Name | ProjectSort::NameDesc, Some(name)) => {
+                Self::Name(id, name.to_owned())
+            }
+            (ProjectSort::Updated | ProjectSort::UpdatedDesc, Some(at)) => Self::Updated(
+                id,
+                DateTime::parse_from_rfc3339(at)
+                    .map_err(|_| wrong())?
+                    .with_timezone(&Utc),
+            ),
+            _ => return Err(wrong()),
         })
     }
 }
@@ -344,7 +385,11 @@ impl ProjectRepository for Store {
         filter: ProjectFilter,
         page: PageRequest,
     ) -> Result<Page<Project>, CoreError> {
-        let after = page.after_position::<Uuid>()?.map(DbId::from);
+        let sort = filter.sort;
+        let after = page
+            .after_position::<String>()?
+            .map(|position| Keyset::parse(sort, &position))
+            .transpose()?;
         let tenant = DbId::from(tenant.as_uuid());
         let limit = i64::from(page.limit) + 1;
         let rows = self
@@ -354,12 +399,53 @@ impl ProjectRepository for Store {
                         .filter(projects::tenant_id.eq(tenant))
                         .filter(projects::deleted_at.is_null())
                         .select(ProjectRow::as_select())
-                        .order(projects::id.asc())
                         .limit(limit)
                         .into_boxed();
-                    if let Some(after) = after {
-                        query = query.filter(projects::id.gt(after));
-                    }
+                    query = match sort {
+                        ProjectSort::Created => query.order(projects::id.asc()),
+                        ProjectSort::CreatedDesc => query.order(projects::id.desc()),
+                        ProjectSort::Name => {
+                            query.order((projects::name_key.asc(), projects::id.asc()))
+                        }
+                        ProjectSort::NameDesc => {
+                            query.order((projects::name_key.desc(), projects::id.desc()))
+                        }
+                        ProjectSort::Updated => {
+                            query.order((projects::updated_at.asc(), projects::id.asc()))
+                        }
+                        ProjectSort::UpdatedDesc => {
+                            query.order((projects::updated_at.desc(), projects::id.desc()))
+                        }
+                    };
+                    query = match after {
+                        None => query,
+                        Some(Keyset::Id(id)) if sort == ProjectSort::CreatedDesc => {
+                            query.filter(projects::id.lt(id))
+                        }
+                        Some(Keyset::Id(id)) => query.filter(projects::id.gt(id)),
+                        Some(Keyset::Name(id, name)) if sort == ProjectSort::NameDesc => query
+                            .filter(
+                                projects::name_key
+                                    .lt(name.clone())
+                                    .or(projects::name_key.eq(name).and(projects::id.lt(id))),
+                            ),
+                        Some(Keyset::Name(id, name)) => query.filter(
+                            projects::name_key
+                                .gt(name.clone())
+                                .or(projects::name_key.eq(name).and(projects::id.gt(id))),
+                        ),
+                        Some(Keyset::Updated(id, at)) if sort == ProjectSort::UpdatedDesc => query
+                            .filter(
+                                projects::updated_at
+                                    .lt(at)
+                                    .or(projects::updated_at.eq(at).and(projects::id.lt(id))),
+                            ),
+                        Some(Keyset::Updated(id, at)) => query.filter(
+                            projects::updated_at
+                                .gt(at)
+                                .or(projects::updated_at.eq(at).and(projects::id.gt(id))),
+                        ),
+                    };
                     if let Some(status) = filter.status {
                         query = query.filter(projects::status.eq(status.as_str()));
                     }
@@ -397,7 +483,7 @@ impl ProjectRepository for Store {
             .map(ProjectRow::into_project)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, page.limit, |p: &Project| {
-            p.id.to_string()
+            Keyset::position(sort, p)
         }))
     }
 

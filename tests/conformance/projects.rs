@@ -7,8 +7,8 @@ use usvc_core::ports::{
 };
 use usvc_core::{
     slugify, BulkAction, BulkBatch, BulkItem, CoreError, IdempotencyKey, IdempotencyRecord,
-    PageRequest, Project, ProjectFilter, ProjectId, ProjectMember, ProjectRole, ProjectStatus,
-    ProjectVersion, Tenant, User, UserId, Visibility,
+    PageRequest, Project, ProjectFilter, ProjectId, ProjectMember, ProjectRole, ProjectSort,
+    ProjectStatus, ProjectVersion, Tenant, User, UserId, Visibility,
 };
 use usvc_tests::{audit, conformance};
 
@@ -1025,3 +1025,101 @@ conformance!(
     project_analytics,
     analytics_count_live_projects_and_name_only_visible_ones
 );
+
+async fn every_sort_pages_through_every_project_once<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository,
+{
+    let repo: &dyn ProjectRepository = store;
+    let acme = tenant(store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    UserRepository::create(store, &ada, None, &audit(acme.id))
+        .await
+        .expect("user");
+    let base = Utc::now().trunc_subsecs(6);
+    let mut made = Vec::new();
+    // Names out of creation order, one pair equal but for case, and two equal update times.
+    for (i, (name, minutes)) in [
+        ("delta", 5),
+        ("Alpha", 1),
+        ("charlie", 5),
+        ("bravo", 3),
+        ("echo", 2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut p = project(&acme, &ada, name);
+        p.updated_at = base + Duration::minutes(minutes);
+        p.created_at = base + Duration::seconds(i64::try_from(i).expect("small"));
+        create(repo, &p, &ada).await.expect("create");
+        made.push(p);
+    }
+    let by = |key: &dyn Fn(&Project) -> (String, ProjectId)| {
+        let mut sorted = made.clone();
+        sorted.sort_by_key(|p| key(p));
+        sorted.into_iter().map(|p| p.name).collect::<Vec<_>>()
+    };
+    let created = by(&|p| (String::new(), p.id));
+    let named = by(&|p| (p.name.to_lowercase(), p.id));
+    let updated = by(&|p| (p.updated_at.to_rfc3339(), p.id));
+    let reversed = |mut v: Vec<String>| {
+        v.reverse();
+        v
+    };
+    for (sort, expected) in [
+        (ProjectSort::Created, created.clone()),
+        (ProjectSort::CreatedDesc, reversed(created)),
+        (ProjectSort::Name, named.clone()),
+        (ProjectSort::NameDesc, reversed(named)),
+        (ProjectSort::Updated, updated.clone()),
+        (ProjectSort::UpdatedDesc, reversed(updated)),
+    ] {
+        let mut seen = Vec::new();
+        let mut page = PageRequest::new(Some(2), None).expect("page");
+        loop {
+            let got = repo
+                .list(
+                    acme.id,
+                    ProjectFilter {
+                        sort,
+                        ..ProjectFilter::default()
+                    },
+                    page,
+                )
+                .await
+                .expect("list");
+            seen.extend(got.items.into_iter().map(|p| p.name));
+            match got.next_cursor {
+                Some(cursor) => page = PageRequest::new(Some(2), Some(cursor)).expect("page"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "{sort:?}");
+    }
+    // A cursor of one sort is refused by another.
+    let first = repo
+        .list(
+            acme.id,
+            ProjectFilter {
+                sort: ProjectSort::Name,
+                ..ProjectFilter::default()
+            },
+            PageRequest::new(Some(1), None).expect("page"),
+        )
+        .await
+        .expect("list");
+    assert!(matches!(
+        repo.list(
+            acme.id,
+            ProjectFilter {
+                sort: ProjectSort::Updated,
+                ..ProjectFilter::default()
+            },
+            PageRequest::new(Some(1), first.next_cursor).expect("page"),
+        )
+        .await,
+        Err(CoreError::Validation(_))
+    ));
+}
+conformance!(project_sorting, every_sort_pages_through_every_project_once);

@@ -464,6 +464,32 @@ async fn analytics_and_the_projects_cache_are_reported(
     .await;
     assert_eq!(status, StatusCode::OK);
 
+    let (status, listed) = call(
+        &app,
+        Method::GET,
+        "/api/v1/projects?sort=-name",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let by_name: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(by_name, ["Beta", "Alpha"]);
+    let (status, problem) = call(
+        &app,
+        Method::GET,
+        "/api/v1/projects?sort=size",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["errors"][0]["field"], "sort");
     let (status, _) = call(
         &app,
         Method::GET,

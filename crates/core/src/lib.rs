@@ -42,8 +42,8 @@ pub use page::{Cursor, Page, PageRequest};
 pub use permissions::Decision;
 pub use principal::{Action, Principal, ResourceRef};
 pub use project::{
-    slugify, Project, ProjectFilter, ProjectMember, ProjectRole, ProjectStatus, ProjectVersion,
-    Visibility,
+    slugify, Project, ProjectFilter, ProjectMember, ProjectRole, ProjectSort, ProjectStatus,
+    ProjectVersion, Visibility,
 };
 pub use project_bulk::{BulkAction, BulkBatch, BulkItem, MAX_BULK};
 pub use role::Role;

@@ -163,6 +163,36 @@ pub struct ProjectMember {
     pub added_at: DateTime<Utc>,
 }
 
+/// The order of a project listing. Every order is total (ties broken by id), so keyset
+/// cursors never skip or repeat a project.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProjectSort {
+    /// Oldest first (the default).
+    #[default]
+    Created,
+    /// Newest first.
+    CreatedDesc,
+    /// By name, A to Z (case-insensitive).
+    Name,
+    /// By name, Z to A.
+    NameDesc,
+    /// Least recently changed first.
+    Updated,
+    /// Most recently changed first.
+    UpdatedDesc,
+}
+
+text_enum!(
+    ProjectSort,
+    "sort",
+    Created = "created_at",
+    CreatedDesc = "-created_at",
+    Name = "name",
+    NameDesc = "-name",
+    Updated = "updated_at",
+    UpdatedDesc = "-updated_at"
+);
+
 /// Narrows a project listing; every field set must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectFilter {
@@ -177,6 +207,8 @@ pub struct ProjectFilter {
     /// Leave out private projects this user is not a member of (`None`: the caller may see
     /// every project of the tenant).
     pub visible_to: Option<UserId>,
+    /// The order.
+    pub sort: ProjectSort,
 }
 
 /// The URL-friendly form of a name: lowercase ASCII letters and digits, other runs become

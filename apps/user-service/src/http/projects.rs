@@ -187,12 +187,14 @@ pub struct ProjectQuery {
     pub member: Option<String>,
     /// Only projects whose name contains this text.
     pub q: Option<String>,
+    /// `created_at` (default), `name`, `updated_at`; a leading `-` reverses.
+    pub sort: Option<String>,
 }
 
 /// A page of projects.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectPage {
-    /// The projects, oldest first.
+    /// The projects, in the order asked for (oldest first by default).
     pub items: Vec<ProjectView>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
@@ -225,6 +227,12 @@ pub async fn list(
         member,
         search: q.q.filter(|s| !s.trim().is_empty()),
         visible_to: None,
+        sort: q
+            .sort
+            .as_deref()
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default(),
     };
     let page = PageRequest::new(q.limit, q.cursor.map(Cursor::from_wire))?;
     let page = state.projects.list(&caller.0, filter, page).await?;
