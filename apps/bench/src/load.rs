@@ -13,6 +13,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::raw_commit::RawCommit;
 use crate::scenarios::{BodyInput, Credentials, Kind, Scenario};
 
 /// How long each scenario runs before the connections switch to the other (with a baseline).
@@ -67,6 +68,15 @@ pub struct Plan {
     pub warmup: Duration,
     /// The account logins and bearer scenarios use.
     pub credentials: Credentials,
+    /// The server's database, for the `raw-commit` yardstick.
+    pub database_url: Option<String>,
+}
+
+impl Plan {
+    /// Whether the scenario or its baseline is of `kind`.
+    fn involves(&self, kind: Kind) -> bool {
+        self.scenario.kind == kind || self.baseline.is_some_and(|b| b.kind == kind)
+    }
 }
 
 /// The measurements of one scenario.
@@ -119,6 +129,8 @@ struct Context<'a> {
     credentials: &'a Credentials,
     bearer: Option<&'a str>,
     lookup: Option<&'a str>,
+    /// The path of the project [`Kind::ProjectGet`] reads.
+    project: Option<&'a str>,
 }
 
 async fn send(
@@ -139,7 +151,10 @@ async fn send(
         .unwrap_or_default();
     let mut request = Request::builder()
         .method(scenario.method)
-        .uri(scenario.path)
+        .uri(match (scenario.kind, cx.project) {
+            (Kind::ProjectGet, Some(path)) => path,
+            _ => scenario.path,
+        })
         .header("host", &cx.target.authority);
     if scenario.body.is_some() {
         request = request.header("content-type", "application/json");
@@ -165,6 +180,7 @@ async fn log_in(target: &Target, credentials: &Credentials) -> anyhow::Result<(S
         credentials,
         bearer: None,
         lookup: None,
+        project: None,
     };
     let (status, body) = send(&mut sender, &cx, &login, 0, None).await?;
     anyhow::ensure!(
@@ -182,6 +198,16 @@ async fn log_in(target: &Target, credentials: &Credentials) -> anyhow::Result<(S
             .with_context(|| format!("the login answer has no {name}"))
     };
     Ok((token("access_token")?, token("refresh_token")?))
+}
+
+/// Creates the project [`Kind::ProjectGet`] reads; its path.
+async fn prepare_project(target: &Target, bearer: &str) -> anyhow::Result<String> {
+    let body = serde_json::json!({"name": format!("bench read {}", uuid::Uuid::now_v7())});
+    let created = call(target, bearer, "POST", "/api/v1/projects", Some(body)).await?;
+    let id = created["id"]
+        .as_str()
+        .context("the created project has no id")?;
+    Ok(format!("/api/v1/projects/{id}"))
 }
 
 /// Users the lookup scenario asks for.
@@ -256,10 +282,12 @@ fn take_one(budget: &AtomicU64) -> bool {
         .is_ok()
 }
 
+#[allow(clippy::too_many_arguments)] // the run's shared state, passed once per connection
 async fn worker(
     plan: Arc<Plan>,
     bearer: Option<Arc<str>>,
     lookup: Option<Arc<str>>,
+    project: Option<Arc<str>>,
     started: Instant,
     measure_from: Instant,
     stop_at: Instant,
@@ -270,6 +298,12 @@ async fn worker(
         credentials: &plan.credentials,
         bearer: bearer.as_deref(),
         lookup: lookup.as_deref(),
+        project: project.as_deref(),
+    };
+    // Each connection of the yardstick is its own database connection.
+    let mut raw = match (&plan.database_url, plan.involves(Kind::RawCommit)) {
+        (Some(url), true) => Some(RawCommit::connect(url).await?),
+        _ => None,
     };
     let chained = plan.scenario.kind == Kind::RefreshChain
         || plan.baseline.is_some_and(|b| b.kind == Kind::RefreshChain);
@@ -301,7 +335,10 @@ async fn worker(
             _ => (&plan.scenario, &mut scenario),
         };
         let started = Instant::now();
-        let outcome = send(&mut sender, &cx, which, seq, refresh.as_deref()).await;
+        let outcome = match (which.kind, raw.as_mut()) {
+            (Kind::RawCommit, Some(raw)) => raw.insert_one(seq).await.map(|()| (200, Bytes::new())),
+            _ => send(&mut sender, &cx, which, seq, refresh.as_deref()).await,
+        };
         if which.kind == Kind::RefreshChain {
             if let Ok((200, body)) = &outcome {
                 let pair: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
@@ -321,7 +358,7 @@ async fn worker(
                 into.errors += 1;
             }
         }
-        if outcome.is_err() {
+        if outcome.is_err() && which.kind != Kind::RawCommit {
             // The server closed the connection or is restarting: reconnect until the run ends.
             loop {
                 match connect(&plan.target).await {
@@ -349,12 +386,21 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
     } else {
         None
     };
-    let wants_lookup =
-        plan.scenario.kind == Kind::Lookup || plan.baseline.is_some_and(|b| b.kind == Kind::Lookup);
-    let lookup: Option<Arc<str>> = match (&bearer, wants_lookup) {
+    let lookup: Option<Arc<str>> = match (&bearer, plan.involves(Kind::Lookup)) {
         (Some(token), true) => Some(prepare_lookup(&plan.target, token).await?.into()),
         _ => None,
     };
+    let project: Option<Arc<str>> = match (&bearer, plan.involves(Kind::ProjectGet)) {
+        (Some(token), true) => Some(prepare_project(&plan.target, token).await?.into()),
+        _ => None,
+    };
+    if plan.involves(Kind::RawCommit) {
+        let url = plan
+            .database_url
+            .as_deref()
+            .context("raw-commit needs --database-url (the server's DATABASE_URL)")?;
+        RawCommit::prepare(url).await?;
+    }
     let started = Instant::now();
     let measure_from = started + plan.warmup;
     let stop_at = match plan.requests {
@@ -369,6 +415,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
                 plan.clone(),
                 bearer.clone(),
                 lookup.clone(),
+                project.clone(),
                 started,
                 measure_from,
                 stop_at,
@@ -386,6 +433,9 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
         }
     }
     let elapsed = Instant::now().saturating_duration_since(measure_from);
+    if let (Some(url), true) = (&plan.database_url, plan.involves(Kind::RawCommit)) {
+        RawCommit::clean_up(url).await?;
+    }
     Ok(Results {
         scenario,
         baseline,

@@ -7,6 +7,7 @@
 //! meaningful on a shared, noisy machine.
 
 mod load;
+mod raw_commit;
 mod report;
 mod scenarios;
 
@@ -28,7 +29,7 @@ enum Command {
     /// List the scenarios.
     List,
     /// Run one scenario (optionally interleaved with a baseline).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 /// What to run, against what, for how long.
@@ -73,6 +74,9 @@ struct RunArgs {
     /// Its password.
     #[arg(long, env = "BOOTSTRAP_ADMIN_PASSWORD", default_value = "")]
     password: String,
+    /// The server's database (its DATABASE_URL), for the `raw-commit` yardstick.
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -119,6 +123,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             email: args.email.clone(),
             password: args.password.clone(),
         },
+        database_url: args.database_url.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))

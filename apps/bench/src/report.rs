@@ -169,6 +169,7 @@ mod tests {
                 email: "a@example.com".into(),
                 password: "p".into(),
             },
+            database_url: None,
         };
         let results = Results {
             scenario: measured(&[2000; 100], 1),

@@ -34,6 +34,10 @@ pub enum Kind {
     RefreshChain,
     /// The run first makes sure 100 users exist and asks for all of them in every request.
     Lookup,
+    /// The run first creates one project and reads it in every request.
+    ProjectGet,
+    /// Not HTTP: one single-row INSERT committed straight into `--database-url`.
+    RawCommit,
 }
 
 /// What a body builder may use.
@@ -78,6 +82,16 @@ fn authz_body(_seq: u64, _input: &BodyInput<'_>) -> String {
     r#"{"action":"projects:write","resource":{"type":"project","id":"p-1"}}"#.to_owned()
 }
 
+fn project_body(_seq: u64, _input: &BodyInput<'_>) -> String {
+    // Names are unique in a tenant: a fresh UUID keeps runs and connections apart.
+    serde_json::json!({
+        "name": format!("bench {}", uuid::Uuid::now_v7()),
+        "tags": ["bench"],
+        "settings": {"owner": "usvc-bench"},
+    })
+    .to_string()
+}
+
 fn lookup_body(_seq: u64, input: &BodyInput<'_>) -> String {
     input.lookup.unwrap_or(r#"{"ids":[]}"#).to_owned()
 }
@@ -96,6 +110,7 @@ const fn get(name: &'static str, description: &'static str, path: &'static str) 
 }
 
 /// Every scenario.
+#[allow(clippy::too_many_lines)] // one table, one entry per scenario
 pub fn all() -> &'static [Scenario] {
     const ALL: &[Scenario] = &[
         get(
@@ -159,6 +174,36 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: true,
             kind: Kind::Lookup,
+        },
+        Scenario {
+            name: "project-create",
+            description: "POST /api/v1/projects: project, owner membership, version 1 and audit row in one transaction",
+            method: "POST",
+            path: "/api/v1/projects",
+            body: Some(project_body),
+            ok: &[201],
+            bearer: true,
+            kind: Kind::Plain,
+        },
+        Scenario {
+            name: "project-get",
+            description: "GET /api/v1/projects/{id}: one project from the projects cache, access decided from the project-access cache",
+            method: "GET",
+            path: "/api/v1/projects/{id}",
+            body: None,
+            ok: &[200],
+            bearer: true,
+            kind: Kind::ProjectGet,
+        },
+        Scenario {
+            name: "raw-commit",
+            description: "not HTTP: one single-row INSERT committed into --database-url (the yardstick for writes)",
+            method: "INSERT",
+            path: "-",
+            body: None,
+            ok: &[200],
+            bearer: false,
+            kind: Kind::RawCommit,
         },
         Scenario {
             name: "profile",

@@ -50,7 +50,7 @@ mod user_analytics;
 #[path = "../../shared-queries/users.rs"]
 mod users;
 
-pub use open::{migrate, open, path_of};
+pub use open::{migrate, open, path_of, PRAGMAS};
 
 #[cfg(feature = "testing")]
 pub mod testing;

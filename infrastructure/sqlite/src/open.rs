@@ -17,8 +17,9 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlit
 
 /// Applied to every new connection: `busy_timeout` first (so the rest queue rather than fail
 /// when many connections open at once), WAL lets readers run beside the single writer,
-/// foreign keys are off by default.
-const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+/// foreign keys are off by default. Public so the benchmark's raw-commit yardstick runs with
+/// exactly the service's settings.
+pub const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
 /// The file a `sqlite://PATH` URL names, or `None` for `sqlite::memory:`.
