@@ -67,10 +67,11 @@ impl IdempotencyKeys for Store {
         user: UserId,
         scope: &str,
         key: &str,
+        now: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, CoreError> {
         let (tenant_id, user_id) = (DbId::from(tenant.as_uuid()), DbId::from(user.as_uuid()));
         let (scope, key) = (scope.to_owned(), key.to_owned());
-        let since = Utc::now() - IDEMPOTENCY_WINDOW;
+        let since = now - IDEMPOTENCY_WINDOW;
         let row = self
             .run(move |conn| {
                 Box::pin(async move {

@@ -90,6 +90,16 @@ async fn apply(
             return Ok(Err(CoreError::NotFound("user".into())));
         }
     }
+    // History rows are built before anything is written, so a failure leaves nothing.
+    let mut entries = Vec::new();
+    for item in &batch.items {
+        if let Some(entry) = &item.entry {
+            match VersionRow::from_version(entry) {
+                Ok(row) => entries.push((DbId::from(item.id.as_uuid()), row)),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+    }
     let mut refused = Refusals::new();
     let mut ready = Vec::new();
     for item in &batch.items {
@@ -118,17 +128,11 @@ async fn apply(
         action => edit(conn, &ready, action, batch.at, tenant).await?,
     };
     // 5. History and audit of what changed.
-    let entries = batch
-        .items
-        .iter()
-        .filter(|i| applied.contains(&DbId::from(i.id.as_uuid())))
-        .filter_map(|i| i.entry.as_ref())
-        .map(VersionRow::from_version)
-        .collect::<Result<Vec<_>, _>>();
-    let entries = match entries {
-        Ok(entries) => entries,
-        Err(e) => return Ok(Err(e)),
-    };
+    let entries: Vec<VersionRow> = entries
+        .into_iter()
+        .filter(|(id, _)| applied.contains(id))
+        .map(|(_, row)| row)
+        .collect();
     insert_all!(conn, project_versions::table, entries);
     let audits: Vec<AuditEntry> = batch
         .items
@@ -275,20 +279,30 @@ async fn remove_member(
 ) -> Result<HashSet<DbId>, diesel::result::Error> {
     let user = DbId::from(user.as_uuid());
     let ids: Vec<DbId> = ready.iter().map(|(_, id, _)| *id).collect();
-    let on: HashSet<DbId> = project_members::table
+    // The roles as they are now, under the lock (the domain decided on cached ones).
+    let on: HashMap<DbId, String> = project_members::table
         .filter(project_members::project_id.eq_any(ids))
         .filter(project_members::user_id.eq(user))
-        .select(project_members::project_id)
-        .load::<DbId>(conn)
+        .select((project_members::project_id, project_members::role))
+        .load::<(DbId, String)>(conn)
         .await?
         .into_iter()
         .collect();
     let mut removing = Vec::new();
-    for (_, id, owner) in ready {
-        if !on.contains(id) {
+    for (item, id, owner) in ready {
+        let role = on.get(id).map(String::as_str);
+        if role.is_none() {
             refused.push((
                 project_id(*id),
                 CoreError::NotFound("project member".into()),
+            ));
+        } else if role == Some(ProjectRole::Owner.as_str()) && !item.owner_powers {
+            refused.push((
+                project_id(*id),
+                CoreError::Forbidden(
+                    "only the project's owners and tenant admins grant or take the owner role"
+                        .into(),
+                ),
             ));
         } else if *owner == user {
             refused.push((

@@ -19,6 +19,10 @@ use crate::idempotency;
 use crate::schema::{project_members, project_versions, projects, users};
 use crate::store::Store;
 
+/// Why a change of an owner's membership was refused.
+const OWNERS_ONLY: &str =
+    "only the project's owners and tenant admins grant or take the owner role";
+
 const NAME_TAKEN: &str = "a project with this name (or the same slug) already exists";
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -147,7 +151,8 @@ impl MemberRow {
 }
 
 /// Where a page of a sorted listing ends: the last project's id and sort value. The cursor
-/// text is the 36-character id followed by the value.
+/// text names its sort (`n` name, `u` updated, nothing for creation order), then the
+/// 36-character id, then the value, so a cursor of one sort is refused by another.
 enum Keyset {
     Id(DbId),
     Name(DbId, String),
@@ -159,30 +164,34 @@ impl Keyset {
         match sort {
             ProjectSort::Created | ProjectSort::CreatedDesc => p.id.to_string(),
             ProjectSort::Name | ProjectSort::NameDesc => {
-                format!("{}{}", p.id, p.name.to_lowercase())
+                format!("n{}{}", p.id, p.name.to_lowercase())
             }
             ProjectSort::Updated | ProjectSort::UpdatedDesc => {
-                format!("{}{}", p.id, p.updated_at.to_rfc3339())
+                format!("u{}{}", p.id, p.updated_at.to_rfc3339())
             }
         }
     }
 
     fn parse(sort: ProjectSort, position: &str) -> Result<Self, CoreError> {
         let wrong = || CoreError::invalid("cursor", "is not a cursor of this listing and sort");
-        let (id, value) = (position.get(..36), position.get(36..));
+        let tag = match sort {
+            ProjectSort::Created | ProjectSort::CreatedDesc => "",
+            ProjectSort::Name | ProjectSort::NameDesc => "n",
+            ProjectSort::Updated | ProjectSort::UpdatedDesc => "u",
+        };
+        let rest = position.strip_prefix(tag).ok_or_else(wrong)?;
+        let (id, value) = (rest.get(..36), rest.get(36..).unwrap_or_default());
         let id = DbId::from(id.and_then(|i| i.parse::<Uuid>().ok()).ok_or_else(wrong)?);
-        Ok(match (sort, value) {
-            (ProjectSort::Created | ProjectSort::CreatedDesc, Some("")) => Self::Id(id),
-            (ProjectSort::Name | ProjectSort::NameDesc, Some(name)) => {
-                Self::Name(id, name.to_owned())
-            }
-            (ProjectSort::Updated | ProjectSort::UpdatedDesc, Some(at)) => Self::Updated(
+        Ok(match sort {
+            ProjectSort::Created | ProjectSort::CreatedDesc if value.is_empty() => Self::Id(id),
+            ProjectSort::Created | ProjectSort::CreatedDesc => return Err(wrong()),
+            ProjectSort::Name | ProjectSort::NameDesc => Self::Name(id, value.to_owned()),
+            ProjectSort::Updated | ProjectSort::UpdatedDesc => Self::Updated(
                 id,
-                DateTime::parse_from_rfc3339(at)
+                DateTime::parse_from_rfc3339(value)
                     .map_err(|_| wrong())?
                     .with_timezone(&Utc),
             ),
-            _ => return Err(wrong()),
         })
     }
 }
@@ -220,7 +229,37 @@ async fn lock_live_project(
     Ok(locked > 0)
 }
 
+/// The role a membership change must leave alone: `owner` for a caller without the owner's
+/// powers (so a role read from a cache that is a moment behind cannot let a maintainer demote
+/// or remove an owner), none otherwise (no stored role is empty).
+fn spared_role(owner_powers: bool) -> &'static str {
+    if owner_powers {
+        ""
+    } else {
+        ProjectRole::Owner.as_str()
+    }
+}
+
 impl Store {
+    /// `changed` as the answer of a membership change, unless nothing changed because the
+    /// member is an owner the caller may not touch: then `Forbidden`.
+    async fn owner_spared(
+        &self,
+        changed: bool,
+        owner_powers: bool,
+        tenant: TenantId,
+        id: ProjectId,
+        user: UserId,
+    ) -> Result<bool, CoreError> {
+        if changed || owner_powers {
+            return Ok(changed);
+        }
+        match ProjectRepository::member_role(self, tenant, id, user).await? {
+            Some(ProjectRole::Owner) => Err(CoreError::Forbidden(OWNERS_ONLY.into())),
+            _ => Ok(false),
+        }
+    }
+
     /// Runs `change` on a live project's members under its lock, refusing (and undoing) it
     /// when the project would be left without an owner.
     async fn change_members<F>(&self, tenant: DbId, id: DbId, change: F) -> Result<bool, CoreError>
@@ -717,31 +756,38 @@ impl ProjectRepository for Store {
         id: ProjectId,
         user: UserId,
         role: ProjectRole,
+        owner_powers: bool,
         audit: &AuditEntry,
     ) -> Result<bool, CoreError> {
+        let (tenant_id, project_id, user_id) = (tenant, id, user);
         let (tenant, id, user) = (
             DbId::from(tenant.as_uuid()),
             DbId::from(id.as_uuid()),
             DbId::from(user.as_uuid()),
         );
         let audit = audit.clone();
-        self.change_members(tenant, id, move |conn| {
-            Box::pin(async move {
-                let changed = diesel::update(
-                    project_members::table
-                        .filter(project_members::project_id.eq(id))
-                        .filter(project_members::user_id.eq(user)),
-                )
-                .set(project_members::role.eq(role.as_str()))
-                .execute(conn)
-                .await?;
-                if changed > 0 {
-                    audit::append(conn, &audit).await?;
-                }
-                Ok(changed > 0)
+        let spared = spared_role(owner_powers);
+        let changed = self
+            .change_members(tenant, id, move |conn| {
+                Box::pin(async move {
+                    let changed = diesel::update(
+                        project_members::table
+                            .filter(project_members::project_id.eq(id))
+                            .filter(project_members::user_id.eq(user))
+                            .filter(project_members::role.ne(spared)),
+                    )
+                    .set(project_members::role.eq(role.as_str()))
+                    .execute(conn)
+                    .await?;
+                    if changed > 0 {
+                        audit::append(conn, &audit).await?;
+                    }
+                    Ok(changed > 0)
+                })
             })
-        })
-        .await
+            .await?;
+        self.owner_spared(changed, owner_powers, tenant_id, project_id, user_id)
+            .await
     }
 
     async fn remove_member(
@@ -749,30 +795,37 @@ impl ProjectRepository for Store {
         tenant: TenantId,
         id: ProjectId,
         user: UserId,
+        owner_powers: bool,
         audit: &AuditEntry,
     ) -> Result<bool, CoreError> {
+        let (tenant_id, project_id, user_id) = (tenant, id, user);
         let (tenant, id, user) = (
             DbId::from(tenant.as_uuid()),
             DbId::from(id.as_uuid()),
             DbId::from(user.as_uuid()),
         );
         let audit = audit.clone();
-        self.change_members(tenant, id, move |conn| {
-            Box::pin(async move {
-                let removed = diesel::delete(
-                    project_members::table
-                        .filter(project_members::project_id.eq(id))
-                        .filter(project_members::user_id.eq(user)),
-                )
-                .execute(conn)
-                .await?;
-                if removed > 0 {
-                    audit::append(conn, &audit).await?;
-                }
-                Ok(removed > 0)
+        let spared = spared_role(owner_powers);
+        let removed = self
+            .change_members(tenant, id, move |conn| {
+                Box::pin(async move {
+                    let removed = diesel::delete(
+                        project_members::table
+                            .filter(project_members::project_id.eq(id))
+                            .filter(project_members::user_id.eq(user))
+                            .filter(project_members::role.ne(spared)),
+                    )
+                    .execute(conn)
+                    .await?;
+                    if removed > 0 {
+                        audit::append(conn, &audit).await?;
+                    }
+                    Ok(removed > 0)
+                })
             })
-        })
-        .await
+            .await?;
+        self.owner_spared(removed, owner_powers, tenant_id, project_id, user_id)
+            .await
     }
 
     async fn member_role(

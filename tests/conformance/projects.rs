@@ -418,13 +418,14 @@ where
             apollo.id,
             ada.id,
             ProjectRole::Editor,
+            true,
             &audit(acme.id)
         )
         .await,
         Err(CoreError::Conflict(_))
     ));
     assert!(matches!(
-        repo.remove_member(acme.id, apollo.id, ada.id, &audit(acme.id))
+        repo.remove_member(acme.id, apollo.id, ada.id, true, &audit(acme.id))
             .await,
         Err(CoreError::Conflict(_))
     ));
@@ -441,23 +442,45 @@ where
             apollo.id,
             bob.id,
             ProjectRole::Owner,
+            true,
             &audit(acme.id)
         )
         .await
         .expect("promote"));
+    // A caller without the owner's powers cannot demote or remove an owner, whatever role it
+    // read before.
+    for refused in [
+        repo.set_member_role(
+            acme.id,
+            apollo.id,
+            bob.id,
+            ProjectRole::Viewer,
+            false,
+            &audit(acme.id),
+        )
+        .await,
+        repo.remove_member(acme.id, apollo.id, bob.id, false, &audit(acme.id))
+            .await,
+    ] {
+        assert!(
+            matches!(refused, Err(CoreError::Forbidden(_))),
+            "{refused:?}"
+        );
+    }
     assert!(!repo
         .set_member_role(
             acme.id,
             apollo.id,
             gus.id,
             ProjectRole::Owner,
+            true,
             &audit(acme.id)
         )
         .await
         .expect("not a member"));
 
     assert!(matches!(
-        repo.remove_member(acme.id, apollo.id, ada.id, &audit(acme.id))
+        repo.remove_member(acme.id, apollo.id, ada.id, true, &audit(acme.id))
             .await,
         Err(CoreError::Conflict(_))
     ));
@@ -475,6 +498,7 @@ where
                     project,
                     u,
                     ProjectRole::Viewer,
+                    true,
                     &audit(tenant),
                 )
                 .await
@@ -506,11 +530,11 @@ where
         &ada
     };
     assert!(repo
-        .remove_member(acme.id, apollo.id, demoted.id, &audit(acme.id))
+        .remove_member(acme.id, apollo.id, demoted.id, true, &audit(acme.id))
         .await
         .expect("remove"));
     assert!(!repo
-        .remove_member(acme.id, apollo.id, demoted.id, &audit(acme.id))
+        .remove_member(acme.id, apollo.id, demoted.id, true, &audit(acme.id))
         .await
         .expect("gone already"));
     assert_eq!(
@@ -607,6 +631,7 @@ fn item(p: &Project, action: BulkAction, actor: &User) -> BulkItem {
         expected_version: p.version,
         entry,
         audit: audit(p.tenant_id),
+        owner_powers: true,
     }
 }
 
@@ -798,6 +823,21 @@ where
         .expect("remove");
     assert_eq!(refused.len(), 3, "bob is owner of record everywhere");
     let remove_ada = BulkAction::RemoveMember { user: ada.id };
+    let powerless: Vec<BulkItem> = current
+        .iter()
+        .map(|p| BulkItem {
+            owner_powers: false,
+            ..item(p, remove_ada, &bob)
+        })
+        .collect();
+    let refused = repo
+        .apply_bulk(acme.id, &batch(remove_ada, powerless))
+        .await
+        .expect("remove");
+    assert_eq!(refused.len(), 3, "ada is an owner: {refused:?}");
+    assert!(refused
+        .iter()
+        .all(|(_, e)| matches!(e, CoreError::Forbidden(_))));
     let refused = repo
         .apply_bulk(
             acme.id,
@@ -888,7 +928,7 @@ where
     .await
     .expect("create");
     let found = keys
-        .find(acme.id, ada.id, "projects.create", "k1")
+        .find(acme.id, ada.id, "projects.create", "k1", Utc::now())
         .await
         .expect("find")
         .expect("recorded");
@@ -900,7 +940,7 @@ where
         (ada.id, "projects.create", "k2"),
     ] {
         assert!(
-            keys.find(acme.id, user, scope, key)
+            keys.find(acme.id, user, scope, key, Utc::now())
                 .await
                 .expect("find")
                 .is_none(),
@@ -921,7 +961,7 @@ where
         Err(CoreError::Conflict(_))
     ));
     assert!(keys
-        .find(acme.id, ada.id, "projects.create", "k2")
+        .find(acme.id, ada.id, "projects.create", "k2", Utc::now())
         .await
         .expect("find")
         .is_none());
@@ -1041,9 +1081,9 @@ where
     // Names out of creation order, one pair equal but for case, and two equal update times.
     for (i, (name, minutes)) in [
         ("delta", 5),
-        ("Alpha", 1),
+        ("alpha", 1),
         ("charlie", 5),
-        ("bravo", 3),
+        ("Bravo", 3),
         ("echo", 2),
     ]
     .into_iter()
@@ -1097,7 +1137,40 @@ where
         }
         assert_eq!(seen, expected, "{sort:?}");
     }
-    // A cursor of one sort is refused by another.
+    // A cursor of one sort is refused by every other.
+    for (from, to) in [
+        (ProjectSort::Name, ProjectSort::Updated),
+        (ProjectSort::Created, ProjectSort::Name),
+        (ProjectSort::Updated, ProjectSort::NameDesc),
+        (ProjectSort::Name, ProjectSort::CreatedDesc),
+    ] {
+        let first = repo
+            .list(
+                acme.id,
+                ProjectFilter {
+                    sort: from,
+                    ..ProjectFilter::default()
+                },
+                PageRequest::new(Some(1), None).expect("page"),
+            )
+            .await
+            .expect("list");
+        assert!(
+            matches!(
+                repo.list(
+                    acme.id,
+                    ProjectFilter {
+                        sort: to,
+                        ..ProjectFilter::default()
+                    },
+                    PageRequest::new(Some(1), first.next_cursor).expect("page"),
+                )
+                .await,
+                Err(CoreError::Validation(_))
+            ),
+            "{from:?} cursor used for {to:?}"
+        );
+    }
     let first = repo
         .list(
             acme.id,

@@ -101,6 +101,23 @@ fn id_probes() -> Vec<Probe> {
             "/api/v1/projects/{}/members/0190c6a2-0000-7000-8000-000000000001",
             Some(r#"{"role": "viewer"}"#),
         ),
+        probe(
+            Method::DELETE,
+            "/api/v1/projects/{}/members/0190c6a2-0000-7000-8000-000000000001",
+            None,
+        ),
+        probe(
+            Method::POST,
+            "/api/v1/projects/bulk",
+            Some(r#"{"action": "archive", "ids": ["{}"]}"#),
+        ),
+        probe(
+            Method::POST,
+            "/api/v1/projects/bulk",
+            Some(
+                r#"{"action": "add_member", "ids": ["{a}"], "params": {"user_id": "{}", "role": "viewer"}}"#,
+            ),
+        ),
         probe(Method::GET, "/api/v1/projects/{}/versions", None),
         probe(Method::GET, "/api/v1/projects/{}/versions/1", None),
         probe(
@@ -170,9 +187,10 @@ where
     B: actix_http::body::MessageBody,
 {
     let path = probe.path.replace("{a}", a_project).replace("{}", value);
-    let body = probe
-        .body
-        .map(|b| serde_json::from_str::<Value>(&b.replace("{}", value)).expect("probe body"));
+    let body = probe.body.map(|b| {
+        let b = b.replace("{a}", a_project).replace("{}", value);
+        serde_json::from_str::<Value>(&b).expect("probe body")
+    });
     let (status, answer) = call(app, probe.method.clone(), &path, Some(token), body).await;
     (status, answer.to_string().replace(value, "<probed>"))
 }

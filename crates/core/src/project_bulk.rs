@@ -61,6 +61,9 @@ pub struct BulkItem {
     pub entry: Option<ProjectVersion>,
     /// The audit row, written only if the project is changed.
     pub audit: AuditEntry,
+    /// Whether the caller holds the owner's powers on this project. Without them a
+    /// membership action leaves an owner alone (`Forbidden`), checked under the lock.
+    pub owner_powers: bool,
 }
 
 /// The projects a bulk action applies to, all of one tenant.

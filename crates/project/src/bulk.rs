@@ -218,11 +218,20 @@ impl ProjectService {
                 &changed,
                 entry.as_ref().map(|e| e.version),
             ));
+        // Removing someone the (cached) list shows below owner: the store re-checks the role
+        // under its lock, with the caller's real powers.
+        let owner_powers = match action {
+            BulkAction::RemoveMember { user } if user != principal.user => {
+                self.may_touch_owners(principal, project.id).await?
+            }
+            _ => true,
+        };
         Ok(Plan::Change(Box::new(BulkItem {
             id: project.id,
             expected_version: project.version,
             entry,
             audit,
+            owner_powers,
         })))
     }
 

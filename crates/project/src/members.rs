@@ -85,9 +85,12 @@ impl ProjectService {
         if before == role {
             return Ok(member);
         }
-        if before == ProjectRole::Owner || role == ProjectRole::Owner {
+        let touches_owner = before == ProjectRole::Owner || role == ProjectRole::Owner;
+        if touches_owner {
             self.owner_powers(principal, id).await?;
         }
+        // The role above came from a cache; the store re-checks it under the project's lock.
+        let owner_powers = touches_owner || self.may_touch_owners(principal, id).await?;
         let details = json!({ "user_id": user, "from": before, "to": role });
         let audit = AuditEntry::by(principal, events::MEMBER_ROLE_CHANGED, self.now())
             .on(project_ref(id))
@@ -95,7 +98,7 @@ impl ProjectService {
         let changed = self
             .ports
             .projects
-            .set_member_role(principal.tenant, id, user, role, &audit)
+            .set_member_role(principal.tenant, id, user, role, owner_powers, &audit)
             .await?;
         if !changed {
             // The cached list was behind the store: drop it.
@@ -126,9 +129,11 @@ impl ProjectService {
         let project = self.allowed(principal, &needs, id).await?;
         let list = self.access_list(principal, id).await?;
         let role = list.role_of(user).ok_or_else(no_member)?;
-        if role == ProjectRole::Owner && !leaving {
+        let touches_owner = role == ProjectRole::Owner && !leaving;
+        if touches_owner {
             self.owner_powers(principal, id).await?;
         }
+        let owner_powers = leaving || touches_owner || self.may_touch_owners(principal, id).await?;
         let details = json!({ "user_id": user, "role": role });
         let audit = AuditEntry::by(principal, events::MEMBER_REMOVED, self.now())
             .on(project_ref(id))
@@ -136,7 +141,7 @@ impl ProjectService {
         let removed = self
             .ports
             .projects
-            .remove_member(principal.tenant, id, user, &audit)
+            .remove_member(principal.tenant, id, user, owner_powers, &audit)
             .await?;
         if !removed {
             self.ports.access.invalidate(&id).await?;
@@ -188,6 +193,21 @@ impl ProjectService {
             ))),
             other => other,
         }
+    }
+
+    /// Whether the caller holds the owner's powers on the project (asked, not enforced: no
+    /// refusal is recorded).
+    pub(crate) async fn may_touch_owners(
+        &self,
+        principal: &Principal,
+        id: ProjectId,
+    ) -> Result<bool, CoreError> {
+        Ok(self
+            .ports
+            .authorizer
+            .check(principal, &permissions::PROJECTS_DELETE, &project_ref(id))
+            .await?
+            .allowed)
     }
 
     /// Drops the project's access list everywhere, then announces the change.
@@ -316,9 +336,9 @@ mod tests {
             .returning(move |_, _| Ok(Some(project.clone())));
         projects
             .expect_remove_member()
-            .withf(|_, _, _, audit| audit.action == events::MEMBER_REMOVED)
+            .withf(|_, _, _, powers, audit| *powers && audit.action == events::MEMBER_REMOVED)
             .times(1)
-            .returning(|_, _, _, _| Ok(true));
+            .returning(|_, _, _, _, _| Ok(true));
         let service = with_access(
             projects,
             authorizer(&[permissions::PROJECTS_READ]),

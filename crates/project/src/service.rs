@@ -143,7 +143,13 @@ impl ProjectService {
         let Some(done) = self
             .ports
             .idempotency
-            .find(principal.tenant, principal.user, CREATE_SCOPE, &key.key)
+            .find(
+                principal.tenant,
+                principal.user,
+                CREATE_SCOPE,
+                &key.key,
+                self.now(),
+            )
             .await?
         else {
             return Ok(None);
@@ -233,10 +239,26 @@ impl ProjectService {
                 &ResourceRef::any("project"),
             )
             .await?;
-        self.ports
+        let mut stats = self
+            .ports
             .analytics
             .project_stats(principal.tenant, principal.user, self.ports.clock.now())
-            .await
+            .await?;
+        // Names are for those who may read projects (a custom analytics-only role sees counts).
+        if !self
+            .ports
+            .authorizer
+            .check(
+                principal,
+                &permissions::PROJECTS_READ,
+                &ResourceRef::any("project"),
+            )
+            .await?
+            .allowed
+        {
+            stats.most_changed.clear();
+        }
+        Ok(stats)
     }
 
     /// One project, if the caller may read it: `NotFound` for a missing project and for a

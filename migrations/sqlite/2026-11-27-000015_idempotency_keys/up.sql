@@ -11,4 +11,4 @@ CREATE TABLE idempotency_keys (
     created_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, user_id, scope, key)
 );
-CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+CREATE INDEX idempotency_keys_created ON idempotency_keys (tenant_id, created_at);

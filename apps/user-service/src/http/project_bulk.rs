@@ -146,15 +146,19 @@ pub async fn bulk(
         }])
         .into());
     }
-    // Ids that do not parse are answered like unknown ones, per item.
+    // Ids that do not parse are answered like unknown ones, per item; one project named
+    // twice (even spelled differently) is answered once.
     let mut raw_ids: Vec<String> = Vec::with_capacity(body.ids.len());
     let mut parsed: HashMap<String, ProjectId> = HashMap::new();
-    let mut seen = HashSet::new();
+    let (mut seen_raw, mut seen_ids) = (HashSet::new(), HashSet::new());
     for raw in body.ids {
-        if !seen.insert(raw.clone()) {
+        if !seen_raw.insert(raw.clone()) {
             continue;
         }
         if let Ok(id) = raw.parse::<ProjectId>() {
+            if !seen_ids.insert(id) {
+                continue;
+            }
             parsed.insert(raw.clone(), id);
         }
         raw_ids.push(raw);

@@ -10,7 +10,7 @@ use crate::CoreError;
 pub type CacheLoad<'a, V> = Pin<Box<dyn Future<Output = Result<V, CoreError>> + Send + 'a>>;
 
 /// Past this many keys [`Cache::invalidate_many`] drops the whole cache instead.
-pub const INVALIDATE_KEY_BY_KEY: usize = 8;
+pub const INVALIDATE_KEY_BY_KEY: usize = 64;
 
 /// A named, bounded, expiring cache in front of a slower source.
 ///

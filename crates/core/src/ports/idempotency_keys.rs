@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::{CoreError, IdempotencyRecord, TenantId, UserId};
 
@@ -8,12 +9,13 @@ use crate::{CoreError, IdempotencyRecord, TenantId, UserId};
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait IdempotencyKeys: Send + Sync {
-    /// The caller's record for `key` in `scope`, if made within the last 24 hours.
+    /// The caller's record for `key` in `scope`, if made within the 24 hours before `now`.
     async fn find(
         &self,
         tenant: TenantId,
         user: UserId,
         scope: &str,
         key: &str,
+        now: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, CoreError>;
 }

@@ -108,6 +108,8 @@ pub trait ProjectRepository: Send + Sync {
     ) -> Result<(), CoreError>;
 
     /// Changes a member's role; `false` if the user is not a member (or the project is gone).
+    /// Without `owner_powers` an owner's role is left alone (`Forbidden`), checked under the
+    /// project's lock, whatever role the caller saw.
     /// `Conflict` if the project's owner of record (`owner_id`) would lose the owner role, so
     /// a project always keeps an owner. Changes to one project's members are serialised, so two
     /// owners demoting each other cannot both win.
@@ -117,16 +119,18 @@ pub trait ProjectRepository: Send + Sync {
         id: ProjectId,
         user: UserId,
         role: ProjectRole,
+        owner_powers: bool,
         audit: &AuditEntry,
     ) -> Result<bool, CoreError>;
 
     /// Removes a member; `false` if the user is not a member. `Conflict` for the owner of
-    /// record.
+    /// record; without `owner_powers`, `Forbidden` for any owner.
     async fn remove_member(
         &self,
         tenant: TenantId,
         id: ProjectId,
         user: UserId,
+        owner_powers: bool,
         audit: &AuditEntry,
     ) -> Result<bool, CoreError>;
 
