@@ -10,9 +10,9 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::{AuditEntry, BulkAction, BulkBatch, CoreError, ProjectId, ProjectRole};
 use uuid::Uuid;
 
-use crate::audit;
 use crate::backend::{insert_all, Connection, DbId};
 use crate::errors;
+use crate::outbox;
 use crate::projects::{MemberRow, VersionRow};
 use crate::schema::{project_members, project_versions, projects, users};
 use crate::store::Store;
@@ -140,7 +140,7 @@ async fn apply(
         .filter(|i| applied.contains(&DbId::from(i.id.as_uuid())))
         .map(|i| i.audit.clone())
         .collect();
-    audit::append_run(conn, &audits).await?;
+    outbox::record(conn, &audits).await?;
     Ok(Ok(refused))
 }
 

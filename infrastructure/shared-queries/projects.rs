@@ -12,10 +12,10 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::audit;
 use crate::backend::{has_tag, Connection, DbId};
 use crate::errors;
 use crate::idempotency;
+use crate::outbox;
 use crate::schema::{project_members, project_versions, projects, users};
 use crate::store::Store;
 
@@ -356,7 +356,7 @@ impl ProjectRepository for Store {
                     if let Some(key) = &key {
                         idempotency::remember(conn, key).await?;
                     }
-                    audit::append(conn, &audit).await
+                    outbox::record(conn, std::slice::from_ref(&audit)).await
                 })
                 .await
                 .map_err(|e| errors::conflict(e, NAME_TAKEN))
@@ -568,7 +568,7 @@ impl ProjectRepository for Store {
                         .values(&version)
                         .execute(conn)
                         .await?;
-                    audit::append(conn, &audit).await?;
+                    outbox::record(conn, std::slice::from_ref(&audit)).await?;
                     Ok::<_, diesel::result::Error>(true)
                 })
                 .await
@@ -603,7 +603,7 @@ impl ProjectRepository for Store {
                     if deleted == 0 {
                         return Ok(false);
                     }
-                    audit::append(conn, &audit).await?;
+                    outbox::record(conn, std::slice::from_ref(&audit)).await?;
                     Ok::<_, diesel::result::Error>(true)
                 })
                 .await
@@ -739,7 +739,7 @@ impl ProjectRepository for Store {
                             .values(&row)
                             .execute(conn)
                             .await?;
-                        audit::append(conn, &audit).await?;
+                        outbox::record(conn, std::slice::from_ref(&audit)).await?;
                         Ok::<_, diesel::result::Error>(Ok(()))
                     })
                     .await
@@ -780,7 +780,7 @@ impl ProjectRepository for Store {
                     .execute(conn)
                     .await?;
                     if changed > 0 {
-                        audit::append(conn, &audit).await?;
+                        outbox::record(conn, std::slice::from_ref(&audit)).await?;
                     }
                     Ok(changed > 0)
                 })
@@ -818,7 +818,7 @@ impl ProjectRepository for Store {
                     .execute(conn)
                     .await?;
                     if removed > 0 {
-                        audit::append(conn, &audit).await?;
+                        outbox::record(conn, std::slice::from_ref(&audit)).await?;
                     }
                     Ok(removed > 0)
                 })

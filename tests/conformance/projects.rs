@@ -2,7 +2,7 @@
 
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{
-    AuditLog, IdempotencyKeys, ProjectAccess, ProjectAnalytics, ProjectRepository,
+    AuditLog, IdempotencyKeys, Outbox, ProjectAccess, ProjectAnalytics, ProjectRepository,
     TenantRepository, UserRepository,
 };
 use usvc_core::{
@@ -1196,3 +1196,96 @@ where
     ));
 }
 conformance!(project_sorting, every_sort_pages_through_every_project_once);
+
+async fn every_change_stages_its_event_in_its_own_transaction<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository + Outbox + Clone + 'static,
+{
+    let repo: &dyn ProjectRepository = store;
+    let outbox: &dyn Outbox = store;
+    let acme = tenant(store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    UserRepository::create(store, &ada, None, &audit(acme.id))
+        .await
+        .expect("user");
+    let now = Utc::now();
+    let apollo = project(&acme, &ada, "Apollo");
+    let entry = usvc_core::AuditEntry::system(acme.id, "project.created", now)
+        .on(usvc_core::ResourceRef::one("project", apollo.id))
+        .details(serde_json::json!({"name": "Apollo"}));
+    repo.create(
+        &apollo,
+        &ProjectMember {
+            project_id: apollo.id,
+            user_id: ada.id,
+            role: ProjectRole::Owner,
+            added_at: apollo.created_at,
+        },
+        &history(&apollo, &["created"], &ada),
+        &entry,
+        None,
+    )
+    .await
+    .expect("create");
+    let events = outbox.claim(100, now).await.expect("claim");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, "project.created");
+    assert_eq!(events[0].tenant, acme.id);
+    assert_eq!(events[0].payload["project_id"], apollo.id.to_string());
+    assert_eq!(events[0].payload["name"], "Apollo");
+    assert!(
+        outbox.claim(100, now).await.expect("claim").is_empty(),
+        "taken once"
+    );
+
+    // A change that rolls back announces nothing.
+    let clash = project(&acme, &ada, "APOLLO");
+    assert!(create(repo, &clash, &ada).await.is_err());
+    assert!(outbox.claim(100, now).await.expect("claim").is_empty());
+
+    // A bulk change stages one event per project it changed; concurrent relays split them.
+    let mut more = Vec::new();
+    for i in 0..30 {
+        let p = project(&acme, &ada, &format!("P{i}"));
+        create(repo, &p, &ada).await.expect("create");
+        more.push(p);
+    }
+    let archive = BulkAction::Archive;
+    let refused = repo
+        .apply_bulk(
+            acme.id,
+            &batch(
+                archive,
+                more.iter().map(|p| item(p, archive, &ada)).collect(),
+            ),
+        )
+        .await
+        .expect("bulk");
+    assert!(refused.is_empty());
+    let relays: Vec<_> = (0..3)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut taken = Vec::new();
+                loop {
+                    let batch = Outbox::claim(&store, 7, Utc::now()).await.expect("claim");
+                    if batch.is_empty() {
+                        return taken;
+                    }
+                    taken.extend(batch.into_iter().map(|e| (e.id, e.kind)));
+                }
+            })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for relay in relays {
+        taken.extend(relay.await.expect("join"));
+    }
+    assert_eq!(taken.len(), 60, "30 creates and 30 archives, each once");
+    let ids: std::collections::HashSet<_> = taken.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids.len(), 60, "no event taken twice");
+}
+conformance!(
+    project_outbox,
+    every_change_stages_its_event_in_its_own_transaction
+);

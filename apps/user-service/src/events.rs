@@ -1,7 +1,7 @@
 //! The in-process event bus behind the `EventPublisher` port: every domain event is logged
 //! (type, tenant, id; never the payload, which may name people) and fanned out to in-process
-//! subscribers. The audit log and workflow triggers subscribe here; a durable outbox takes
-//! over delivery when they arrive (see docs/architecture.md).
+//! subscribers. Project events arrive here through the transactional outbox and its relay
+//! (`outbox_relay.rs`); the identity domain's events are published directly.
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;

@@ -20,6 +20,7 @@ use usvc_project::{ProjectPorts, ProjectService};
 
 use crate::audit_batch::GroupCommitAuditLog;
 use crate::events::EventBus;
+use crate::outbox_relay::OutboxRelay;
 use crate::wiring::Database;
 
 /// The identity domain's services, sharing one set of caches.
@@ -157,7 +158,7 @@ pub fn services(
             projects: db.projects.clone(),
             authorizer: authorizer.clone(),
             clock,
-            events: Arc::new(events.clone()),
+            relay: OutboxRelay::start(db.outbox.clone(), events.clone()),
             cache: caches.create(CacheSpec::PROJECTS),
             access: project_access,
             access_lists: db.project_access.clone(),

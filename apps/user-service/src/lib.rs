@@ -10,6 +10,7 @@ pub mod http;
 pub mod identity;
 pub mod keys;
 pub mod metrics_registry;
+pub mod outbox_relay;
 pub mod process_stats;
 pub mod runtime;
 pub mod state;

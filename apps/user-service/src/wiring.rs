@@ -10,9 +10,9 @@ use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, AuditLog, HealthCheck, IdempotencyKeys, Invalidation, LoginThrottle,
-    MfaRepository, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository, RateLimiter,
-    RoleRepository, SessionRepository, SigningKeyRepository, TenantRepository, UserAnalytics,
-    UserRepository,
+    MfaRepository, Outbox, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
+    RateLimiter, RoleRepository, SessionRepository, SigningKeyRepository, TenantRepository,
+    UserAnalytics, UserRepository,
 };
 
 /// The store behind its ports.
@@ -52,6 +52,8 @@ pub struct Database {
     pub idempotency: Arc<dyn IdempotencyKeys>,
     /// Project figures for analytics.
     pub project_analytics: Arc<dyn ProjectAnalytics>,
+    /// The outbox's reading side, for the relay.
+    pub outbox: Arc<dyn Outbox>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -76,6 +78,7 @@ pub trait Store:
     + ProjectAccess
     + IdempotencyKeys
     + ProjectAnalytics
+    + Outbox
     + HealthCheck
     + 'static
 {
@@ -98,6 +101,7 @@ impl<S> Store for S where
         + ProjectAccess
         + IdempotencyKeys
         + ProjectAnalytics
+        + Outbox
         + HealthCheck
         + 'static
 {
@@ -128,6 +132,7 @@ impl Database {
             project_access: store.clone(),
             idempotency: store.clone(),
             project_analytics: store.clone(),
+            outbox: store.clone(),
             health: store,
             invalidation,
         }

@@ -562,3 +562,51 @@ async fn analytics_and_the_projects_cache_are_reported(
     );
 }
 on_both_stores!(analytics_and_the_projects_cache_are_reported);
+
+async fn project_changes_are_announced_through_the_outbox(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let mut events = state.events.subscribe();
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (status, project) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&root),
+        Some(json!({"name": "Announced"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!(
+            "/api/v1/projects/{}/archive",
+            project["id"].as_str().unwrap()
+        ),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+            .await
+            .expect("relayed in time")
+            .expect("an event");
+        if event.payload["project_id"] == project["id"] {
+            seen.push(event.kind);
+        }
+    }
+    assert_eq!(seen, ["project.created", "project.archived"]);
+}
+on_both_stores!(project_changes_are_announced_through_the_outbox);

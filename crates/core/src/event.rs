@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{TenantId, UserId};
+use crate::{Actor, AuditEntry, TenantId, UserId};
 
 /// Something that happened in a tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,5 +42,38 @@ impl DomainEvent {
             actor,
             payload,
         }
+    }
+}
+
+impl DomainEvent {
+    /// The event announcing the change `audit` records: its action is the event type, its
+    /// details the payload, with the resource's id as `<type>_id` (`project_id`). Repositories
+    /// stage it in the outbox in the change's own transaction.
+    pub fn of_change(audit: &AuditEntry) -> Self {
+        let mut payload = match &audit.details {
+            serde_json::Value::Object(map) => map.clone(),
+            serde_json::Value::Null => serde_json::Map::new(),
+            other => {
+                let mut map = serde_json::Map::new();
+                map.insert("details".into(), other.clone());
+                map
+            }
+        };
+        if let Some(resource) = &audit.resource {
+            if let Some(id) = &resource.id {
+                payload.insert(format!("{}_id", resource.kind), id.clone().into());
+            }
+        }
+        let actor = match audit.actor {
+            Actor::User { id, .. } => Some(id),
+            Actor::System | Actor::Anonymous => None,
+        };
+        Self::new(
+            audit.tenant,
+            audit.action.clone(),
+            audit.at,
+            actor,
+            serde_json::Value::Object(payload),
+        )
     }
 }

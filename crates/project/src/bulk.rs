@@ -103,8 +103,7 @@ impl ProjectService {
             .filter(|(id, plan)| matches!(plan, Plan::Change(_)) && !refused.contains_key(id))
             .map(|(id, _)| *id)
             .collect();
-        self.bulk_changed(principal, action, &changed, &projects)
-            .await?;
+        self.bulk_changed(action, &changed).await?;
         Ok(plans
             .into_iter()
             .map(|(id, plan)| BulkOutcome {
@@ -235,13 +234,12 @@ impl ProjectService {
         })))
     }
 
-    /// Drops the changed projects from the caches (on every replica) and announces each.
+    /// Drops the changed projects from the caches (on every replica) and wakes the relay for
+    /// their events (staged with the change).
     async fn bulk_changed(
         &self,
-        principal: &Principal,
         action: BulkAction,
         changed: &[ProjectId],
-        projects: &HashMap<ProjectId, Project>,
     ) -> Result<(), CoreError> {
         if changed.is_empty() {
             return Ok(());
@@ -252,20 +250,7 @@ impl ProjectService {
         if !matches!(action, BulkAction::Archive | BulkAction::Unarchive) {
             self.ports.access.invalidate_many(changed).await?;
         }
-        let kind = match action {
-            BulkAction::Archive => events::ARCHIVED,
-            BulkAction::Unarchive => events::UNARCHIVED,
-            BulkAction::Delete => events::DELETED,
-            BulkAction::TransferOwner { .. } => events::UPDATED,
-            BulkAction::AddMember { .. } => events::MEMBER_ADDED,
-            BulkAction::RemoveMember { .. } => events::MEMBER_REMOVED,
-        };
-        for id in changed {
-            if let Some(project) = projects.get(id) {
-                self.emit(principal, kind, project, bulk_details(action, &[], None))
-                    .await;
-            }
-        }
+        self.announce();
         Ok(())
     }
 }

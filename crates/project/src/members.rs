@@ -5,8 +5,7 @@
 use serde_json::json;
 use usvc_core::ports::ProjectAccessList;
 use usvc_core::{
-    permissions, AuditEntry, CoreError, Principal, Project, ProjectId, ProjectMember, ProjectRole,
-    UserId,
+    permissions, AuditEntry, CoreError, Principal, ProjectId, ProjectMember, ProjectRole, UserId,
 };
 
 use crate::service::{events, project_ref, ProjectService};
@@ -57,8 +56,7 @@ impl ProjectService {
             .projects
             .add_member(principal.tenant, &member, &audit)
             .await?;
-        self.membership_changed(principal, events::MEMBER_ADDED, &project, details)
-            .await?;
+        self.membership_changed(project.id).await?;
         Ok(member)
     }
 
@@ -105,8 +103,7 @@ impl ProjectService {
             self.ports.access.invalidate(&id).await?;
             return Err(no_member());
         }
-        self.membership_changed(principal, events::MEMBER_ROLE_CHANGED, &project, details)
-            .await?;
+        self.membership_changed(project.id).await?;
         member.role = role;
         Ok(member)
     }
@@ -147,8 +144,7 @@ impl ProjectService {
             self.ports.access.invalidate(&id).await?;
             return Err(no_member());
         }
-        self.membership_changed(principal, events::MEMBER_REMOVED, &project, details)
-            .await
+        self.membership_changed(project.id).await
     }
 
     /// The project's access list through the `project-access` cache.
@@ -211,15 +207,9 @@ impl ProjectService {
     }
 
     /// Drops the project's access list everywhere, then announces the change.
-    async fn membership_changed(
-        &self,
-        principal: &Principal,
-        kind: &str,
-        project: &Project,
-        details: serde_json::Value,
-    ) -> Result<(), CoreError> {
-        self.ports.access.invalidate(&project.id).await?;
-        self.emit(principal, kind, project, details).await;
+    async fn membership_changed(&self, id: ProjectId) -> Result<(), CoreError> {
+        self.ports.access.invalidate(&id).await?;
+        self.announce();
         Ok(())
     }
 }

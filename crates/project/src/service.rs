@@ -7,14 +7,13 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    AuditLog, Authorizer, Cache, Clock, EventPublisher, IdempotencyKeys, ProjectAccess,
+    AuditLog, Authorizer, Cache, Clock, EventRelay, IdempotencyKeys, ProjectAccess,
     ProjectAccessList, ProjectAnalytics, ProjectRepository,
 };
 use usvc_core::{
-    permissions, slugify, Action, AuditEntry, CoreError, DomainEvent, IdempotencyKey,
-    IdempotencyRecord, Page, PageRequest, Principal, Project, ProjectFilter, ProjectId,
-    ProjectMember, ProjectRole, ProjectStats, ProjectStatus, ProjectVersion, ResourceRef,
-    Visibility,
+    permissions, slugify, Action, AuditEntry, CoreError, IdempotencyKey, IdempotencyRecord, Page,
+    PageRequest, Principal, Project, ProjectFilter, ProjectId, ProjectMember, ProjectRole,
+    ProjectStats, ProjectStatus, ProjectVersion, ResourceRef, Visibility,
 };
 
 use crate::fields::ProjectFields;
@@ -52,8 +51,9 @@ pub struct ProjectPorts {
     pub authorizer: Arc<dyn Authorizer>,
     /// Time.
     pub clock: Arc<dyn Clock>,
-    /// Where `project.*` events go.
-    pub events: Arc<dyn EventPublisher>,
+    /// Woken after each change, whose events the store staged in the outbox in the same
+    /// transaction, so they go out at once.
+    pub relay: Arc<dyn EventRelay>,
     /// `projects`: projects by id; every change drops its entry on every replica.
     pub cache: Arc<dyn Cache<ProjectId, Project>>,
     /// `project-access`: the authorizer's access lists (also the member lists); dropped on
@@ -223,8 +223,7 @@ impl ProjectService {
             .projects
             .create(&project, &owner, &first, &entry, key)
             .await?;
-        self.emit(principal, events::CREATED, &project, json!({}))
-            .await;
+        self.announce();
         Ok(project)
     }
 
@@ -374,8 +373,7 @@ impl ProjectService {
         }
         self.ports.cache.invalidate(&id).await?;
         self.ports.access.invalidate(&id).await?;
-        self.emit(principal, events::DELETED, &current, json!({}))
-            .await;
+        self.announce();
         Ok(())
     }
 
@@ -421,7 +419,7 @@ impl ProjectService {
             return Err(stale());
         }
         self.ports.cache.invalidate(&next.id).await?;
-        self.emit(principal, kind, &next, details).await;
+        self.announce();
         Ok(next)
     }
 
@@ -469,27 +467,9 @@ impl ProjectService {
         Ok(project)
     }
 
-    pub(crate) async fn emit(
-        &self,
-        principal: &Principal,
-        kind: &str,
-        project: &Project,
-        extra: serde_json::Value,
-    ) {
-        let mut payload =
-            json!({ "project_id": project.id, "name": project.name, "version": project.version });
-        merge(&mut payload, &extra);
-        let event = DomainEvent::new(
-            principal.tenant,
-            kind,
-            self.now(),
-            Some(principal.user),
-            payload,
-        );
-        // The change happened; a publisher failure is logged, not returned.
-        if let Err(e) = self.ports.events.publish(event).await {
-            tracing::warn!(error = %e, kind, "event not published");
-        }
+    /// Wakes the outbox relay: the change's events were staged in its transaction.
+    pub(crate) fn announce(&self) {
+        self.ports.relay.wake();
     }
 }
 
@@ -532,8 +512,8 @@ pub(crate) mod tests {
     use std::sync::Mutex;
 
     use usvc_core::ports::{
-        Invalidation, MockAuditLog, MockAuthorizer, MockClock, MockEventPublisher,
-        MockIdempotencyKeys, MockProjectAccess, MockProjectAnalytics, MockProjectRepository,
+        Invalidation, MockAuditLog, MockAuthorizer, MockClock, MockEventRelay, MockIdempotencyKeys,
+        MockProjectAccess, MockProjectAnalytics, MockProjectRepository,
     };
     use usvc_core::{Decision, SessionId, TenantId, UserId};
 
@@ -613,14 +593,14 @@ pub(crate) mod tests {
     ) -> ProjectService {
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
-        let mut events = MockEventPublisher::new();
-        events.expect_publish().returning(|_| Ok(()));
+        let mut relay = MockEventRelay::new();
+        relay.expect_wake().return_const(());
         let bus: Arc<dyn Invalidation> = Arc::new(usvc_cache::LocalInvalidation::new());
         ProjectService::new(ProjectPorts {
             projects: Arc::new(projects),
             authorizer: Arc::new(authorizer),
             clock: Arc::new(clock),
-            events: Arc::new(events),
+            relay: Arc::new(relay),
             cache: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PROJECTS, bus.clone()),
             access: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::PROJECT_ACCESS, bus),
             access_lists: Arc::new(access_lists),

@@ -125,3 +125,12 @@ macro_rules! insert_all {
     };
 }
 pub(crate) use insert_all;
+
+/// A claiming query that skips rows another transaction (another replica's relay or worker)
+/// holds, so each row is claimed once without waiting.
+macro_rules! claim_lock {
+    ($query:expr) => {
+        $query.for_update().skip_locked()
+    };
+}
+pub(crate) use claim_lock;

@@ -27,6 +27,8 @@ mod idempotency;
 mod login_throttle;
 #[path = "../../shared-queries/mfa.rs"]
 mod mfa;
+#[path = "../../shared-queries/outbox.rs"]
+mod outbox;
 #[path = "../../shared-queries/platform_admins.rs"]
 mod platform_admins;
 #[path = "../../shared-queries/project_access.rs"]

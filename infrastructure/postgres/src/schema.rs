@@ -275,3 +275,15 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    outbox_events (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        kind -> Text,
+        occurred_at -> Timestamptz,
+        actor_id -> Nullable<Uuid>,
+        payload -> Text,
+        relayed_at -> Nullable<Timestamptz>,
+    }
+}

@@ -127,3 +127,12 @@ macro_rules! insert_all {
     };
 }
 pub(crate) use insert_all;
+
+/// A claiming query as it is: SQLite runs one writer at a time, and one relay per process
+/// claims (Postgres adds `FOR UPDATE SKIP LOCKED`).
+macro_rules! claim_lock {
+    ($query:expr) => {
+        $query
+    };
+}
+pub(crate) use claim_lock;

@@ -275,3 +275,15 @@ diesel::table! {
         created_at -> TimestamptzSqlite,
     }
 }
+
+diesel::table! {
+    outbox_events (id) {
+        id -> Text,
+        tenant_id -> Text,
+        kind -> Text,
+        occurred_at -> TimestamptzSqlite,
+        actor_id -> Nullable<Text>,
+        payload -> Text,
+        relayed_at -> Nullable<TimestamptzSqlite>,
+    }
+}

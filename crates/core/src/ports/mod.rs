@@ -14,6 +14,7 @@ mod login_throttle;
 mod mfa_repository;
 mod notifier;
 mod opaque_tokens;
+mod outbox;
 mod password_hasher;
 mod platform_admins;
 mod project_access;
@@ -45,6 +46,7 @@ pub use login_throttle::LoginThrottle;
 pub use mfa_repository::MfaRepository;
 pub use notifier::{Message, Notifier};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
+pub use outbox::{EventRelay, Outbox};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use platform_admins::PlatformAdmins;
 pub use project_access::{ProjectAccess, ProjectAccessList};
@@ -87,6 +89,8 @@ pub use mfa_repository::MockMfaRepository;
 pub use notifier::MockNotifier;
 #[cfg(feature = "mock")]
 pub use opaque_tokens::MockOpaqueTokens;
+#[cfg(feature = "mock")]
+pub use outbox::{MockEventRelay, MockOutbox};
 #[cfg(feature = "mock")]
 pub use password_hasher::MockPasswordHasher;
 #[cfg(feature = "mock")]

@@ -6,7 +6,9 @@ use crate::{
 };
 
 /// Storage of projects, their members and their history, scoped by tenant. Every write is
-/// one transaction with its version row and its audit row.
+/// one transaction with its version row, its audit row and, in the outbox, the event the
+/// audit row describes (`DomainEvent::of_change`): a change, its record and its announcement
+/// commit or roll back together.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ProjectRepository: Send + Sync {

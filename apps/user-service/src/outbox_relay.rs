@@ -1,0 +1,107 @@
+//! The outbox relay: takes the domain events that changes staged in the outbox (in their own
+//! transactions) and hands them to the in-process [`EventBus`] — at once when woken after a
+//! commit, and every second for what another replica or a crash left behind.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use usvc_core::ports::{EventPublisher, EventRelay, Outbox};
+
+use crate::events::EventBus;
+
+/// How often the relay looks without being woken (events of other replicas, leftovers).
+const POLL: Duration = Duration::from_secs(1);
+/// Events taken per claim.
+const BATCH: u32 = 200;
+
+/// The handle changes wake; the relay task ends once the last handle is gone.
+pub struct OutboxRelay {
+    wake: Arc<Notify>,
+}
+
+impl OutboxRelay {
+    /// Starts the relay task on the current runtime.
+    pub fn start(outbox: Arc<dyn Outbox>, bus: EventBus) -> Arc<Self> {
+        let wake = Arc::new(Notify::new());
+        let relay = Arc::new(Self { wake: wake.clone() });
+        let alive = Arc::downgrade(&relay);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(POLL) => {}
+                }
+                if alive.strong_count() == 0 {
+                    break;
+                }
+                relay_pending(outbox.as_ref(), &bus).await;
+            }
+        });
+        relay
+    }
+}
+
+impl EventRelay for OutboxRelay {
+    fn wake(&self) {
+        // A permit is kept if the task is busy, so a wake is never lost.
+        self.wake.notify_one();
+    }
+}
+
+/// Relays until the outbox is empty; a store error waits for the next round.
+async fn relay_pending(outbox: &dyn Outbox, bus: &EventBus) {
+    loop {
+        match outbox.claim(BATCH, chrono::Utc::now()).await {
+            Ok(events) if events.is_empty() => return,
+            Ok(events) => {
+                for event in events {
+                    // The bus only logs, counts and fans out in memory: it does not fail.
+                    let _ = bus.publish(event).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox relay: claiming events failed; retrying");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use usvc_core::ports::MockOutbox;
+    use usvc_core::{DomainEvent, TenantId};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wake_relays_what_the_outbox_holds_to_the_bus() {
+        let tenant = TenantId::new();
+        let mut outbox = MockOutbox::new();
+        let mut rounds = 0;
+        outbox.expect_claim().returning(move |_, at| {
+            rounds += 1;
+            Ok(if rounds == 1 {
+                vec![DomainEvent::new(
+                    tenant,
+                    "project.created",
+                    at,
+                    None,
+                    serde_json::json!({}),
+                )]
+            } else {
+                vec![]
+            })
+        });
+        let bus = EventBus::new();
+        let mut events = bus.subscribe();
+        let relay = OutboxRelay::start(Arc::new(outbox), bus);
+        relay.wake();
+        let got = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("relayed in time")
+            .expect("an event");
+        assert_eq!((got.kind.as_str(), got.tenant), ("project.created", tenant));
+    }
+}

@@ -1,0 +1,118 @@
+//! The transactional outbox (compiled into each adapter against its own schema): `stage`
+//! runs inside a change's transaction; `Outbox::claim` is the relay's side.
+#![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use usvc_core::ports::Outbox;
+use usvc_core::{AuditEntry, CoreError, DomainEvent, TenantId, UserId};
+use uuid::Uuid;
+
+use crate::audit;
+use crate::backend::{claim_lock, insert_all, Connection, DbId};
+use crate::errors;
+use crate::schema::outbox_events;
+use crate::store::Store;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox_events)]
+struct EventRow {
+    id: DbId,
+    tenant_id: DbId,
+    kind: String,
+    occurred_at: DateTime<Utc>,
+    actor_id: Option<DbId>,
+    payload: String,
+    relayed_at: Option<DateTime<Utc>>,
+}
+
+impl EventRow {
+    fn from_event(e: &DomainEvent) -> Self {
+        Self {
+            id: DbId::from(e.id),
+            tenant_id: DbId::from(e.tenant.as_uuid()),
+            kind: e.kind.clone(),
+            occurred_at: e.occurred_at,
+            actor_id: e.actor.map(|a| DbId::from(a.as_uuid())),
+            payload: e.payload.to_string(),
+            relayed_at: None,
+        }
+    }
+
+    fn into_event(self) -> Result<DomainEvent, CoreError> {
+        Ok(DomainEvent {
+            id: Uuid::from(self.id),
+            tenant: TenantId::from_uuid(Uuid::from(self.tenant_id)),
+            kind: self.kind,
+            occurred_at: self.occurred_at,
+            actor: self.actor_id.map(|a| UserId::from_uuid(Uuid::from(a))),
+            payload: serde_json::from_str(&self.payload)
+                .map_err(|_| CoreError::Internal("stored event payload".into()))?,
+        })
+    }
+}
+
+/// Stages `events` inside the caller's transaction.
+pub(crate) async fn stage(
+    conn: &mut Connection,
+    events: &[DomainEvent],
+) -> Result<(), diesel::result::Error> {
+    let rows: Vec<EventRow> = events.iter().map(EventRow::from_event).collect();
+    insert_all!(conn, outbox_events::table, rows);
+    Ok(())
+}
+
+/// Records a change the way every announced change is recorded, inside its transaction: the
+/// audit rows (one tenant's, in order) and, for each, its event in the outbox.
+pub(crate) async fn record(
+    conn: &mut Connection,
+    entries: &[AuditEntry],
+) -> Result<(), diesel::result::Error> {
+    audit::append_run(conn, entries).await?;
+    let events: Vec<DomainEvent> = entries.iter().map(DomainEvent::of_change).collect();
+    stage(conn, &events).await
+}
+
+#[async_trait]
+impl Outbox for Store {
+    async fn claim(&self, limit: u32, at: DateTime<Utc>) -> Result<Vec<DomainEvent>, CoreError> {
+        let rows: Vec<EventRow> = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    conn.transaction(async move |conn| {
+                        // A write first (matching nothing): SQLite then holds the write lock
+                        // from the start, so concurrent claims queue instead of failing to
+                        // upgrade a read; on Postgres it touches no row.
+                        diesel::update(
+                            outbox_events::table.filter(outbox_events::id.ne(outbox_events::id)),
+                        )
+                        .set(outbox_events::relayed_at.eq(outbox_events::relayed_at))
+                        .execute(conn)
+                        .await?;
+                        let pending = outbox_events::table
+                            .filter(outbox_events::relayed_at.is_null())
+                            .order(outbox_events::id.asc())
+                            .limit(i64::from(limit))
+                            .select(EventRow::as_select());
+                        let rows: Vec<EventRow> = claim_lock!(pending).load(conn).await?;
+                        let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
+                        if !ids.is_empty() {
+                            diesel::update(
+                                outbox_events::table.filter(outbox_events::id.eq_any(ids)),
+                            )
+                            .set(outbox_events::relayed_at.eq(Some(at)))
+                            .execute(conn)
+                            .await?;
+                        }
+                        Ok::<_, diesel::result::Error>(rows)
+                    })
+                    .await
+                    .map_err(errors::query)
+                })
+            })
+            .await?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+}
