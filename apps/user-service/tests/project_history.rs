@@ -201,6 +201,29 @@ async fn history_keeps_every_version_and_restore_adds_one(
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
 
+    // A private project's history is as invisible as the project to non-members.
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&mia),
+        Some(json!({"visibility": "private"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for uri in [
+        format!("{path}/versions"),
+        format!("{path}/versions/1"),
+        format!("{path}/versions/2/diff?against=1"),
+    ] {
+        let (status, _) = call(&app, Method::GET, &uri, Some(&vic), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        let (status, _) = call(&app, Method::GET, &uri, Some(&mia), None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+    }
+    let (status, _) = call(&app, Method::POST, &restore, Some(&vic), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // Restores are audited as such.
     let (_, trail) = call(
         &app,
