@@ -94,7 +94,8 @@ impl ProjectService {
     }
 
     /// Creates a project owned by the caller (`projects:create`): the project, the caller's
-    /// `owner` membership, version 1 and the audit row in one transaction.
+    /// `owner` membership, version 1, the audit row and the `project.created` event (in the
+    /// outbox) in one transaction.
     pub async fn create(
         &self,
         principal: &Principal,
