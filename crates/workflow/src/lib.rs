@@ -2,5 +2,9 @@
 //! workers, step kinds, human tasks, and event and cron triggers.
 //!
 //! It depends only on `usvc-core`; projects are created through the `ProjectActions` port, never
-//! by importing `usvc-project`. The engine arrives with the workflow issue; the crate exists now
-//! so the workspace has its final shape and the dependency rule is checked from the start.
+//! by importing `usvc-project`. So far it holds the definition format and its structural
+//! validation (`definition`); storage, the engine, step kinds and triggers follow.
+
+pub mod definition;
+
+pub use definition::{Definition, OnFailure, Step, Trigger, STEP_KINDS};

@@ -1,0 +1,438 @@
+//! The workflow definition format (DESIGN.md section 7) and its structural validation: what a
+//! save must refuse before anything runs. Every error names the step and the field, so a
+//! person can fix the document without reading code.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use usvc_core::{CoreError, FieldError};
+
+/// The step kinds the engine knows; adding one touches its own file and this list.
+pub const STEP_KINDS: [&str; 9] = [
+    "noop",
+    "transform",
+    "condition",
+    "delay",
+    "approval",
+    "http",
+    "event",
+    "project.create",
+    "project.update",
+];
+
+/// The most steps one workflow may have.
+pub const MAX_STEPS: usize = 200;
+
+/// A workflow as saved: a DAG of steps with its triggers and failure policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    /// Display name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// What starts an execution besides a manual start.
+    #[serde(default)]
+    pub triggers: Vec<Trigger>,
+    /// A JSON Schema the inputs of an execution must match.
+    #[serde(default)]
+    pub inputs: Option<serde_json::Value>,
+    /// The steps; order does not matter, `depends_on` does.
+    pub steps: Vec<Step>,
+    /// What a failed step does to the rest.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// How many executions may run at once.
+    #[serde(default)]
+    pub concurrency: Option<Concurrency>,
+}
+
+/// What starts an execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trigger {
+    /// Only `POST …/executions`.
+    Manual,
+    /// A domain event of `event` type (`project.created`), if `filter` (an expression) holds.
+    Event {
+        /// The event type.
+        event: String,
+        /// An expression over `event`; absent means every event of the type.
+        #[serde(default)]
+        filter: Option<String>,
+    },
+    /// A cron schedule.
+    Schedule {
+        /// Five-field cron expression.
+        cron: String,
+        /// IANA time zone (default UTC).
+        #[serde(default)]
+        timezone: Option<String>,
+    },
+}
+
+/// One step of the DAG.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Unique in the workflow: letters, digits, `_` and `-`, starting with a letter.
+    pub id: String,
+    /// One of [`STEP_KINDS`].
+    pub kind: String,
+    /// Steps that must succeed (or be skipped) before this one runs.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// The kind's parameters; every string in it is a template.
+    #[serde(default)]
+    pub with: BTreeMap<String, serde_json::Value>,
+    /// An expression; false skips the step.
+    #[serde(default, rename = "if")]
+    pub condition: Option<String>,
+    /// Retries of a failed attempt.
+    #[serde(default)]
+    pub retry: Option<Retry>,
+    /// How long one attempt may run (`"30s"`, `"5m"`).
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// Retries with exponential backoff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    /// Attempts in all, the first included (1-20).
+    pub max_attempts: u32,
+    /// The wait before the second attempt (`"1s"`); doubled each time.
+    #[serde(default)]
+    pub initial: Option<String>,
+    /// The longest wait between attempts.
+    #[serde(default)]
+    pub max: Option<String>,
+}
+
+/// What a failed step does to the rest of the execution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    /// Cancel what runs, start nothing more.
+    #[default]
+    FailFast,
+    /// Run every branch that does not depend on the failed step.
+    Continue,
+}
+
+/// A limit on concurrent executions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Concurrency {
+    /// Executions running at once (at least 1).
+    pub limit: u32,
+    /// An expression over `inputs`: the limit applies per distinct value.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+fn err(errors: &mut Vec<FieldError>, field: String, message: impl Into<String>) {
+    errors.push(FieldError {
+        field,
+        message: message.into(),
+    });
+}
+
+fn valid_id(id: &str) -> bool {
+    id.len() <= 64
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A duration as the format writes it: a whole number and `ms`, `s`, `m`, `h` or `d`.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n.checked_mul(1_000)?,
+        "m" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        "d" => n.checked_mul(86_400_000)?,
+        _ => return None,
+    };
+    (ms > 0).then(|| std::time::Duration::from_millis(ms))
+}
+
+impl Definition {
+    /// Checks what a save must refuse: a name, 1-200 steps with unique well-formed ids, known
+    /// kinds, dependencies on existing steps, no cycle, sane retries, timeouts and limits.
+    /// Every problem is reported, each with its field (`steps[2].depends_on[0]`).
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let mut errors = Vec::new();
+        if self.name.trim().is_empty() || self.name.chars().count() > 200 {
+            err(&mut errors, "name".into(), "must be 1-200 characters");
+        }
+        if self.steps.is_empty() || self.steps.len() > MAX_STEPS {
+            err(
+                &mut errors,
+                "steps".into(),
+                format!("must hold 1-{MAX_STEPS} steps"),
+            );
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            let at = |field: &str| format!("steps[{i}].{field}");
+            if !valid_id(&step.id) {
+                err(
+                    &mut errors,
+                    at("id"),
+                    "must be 1-64 letters, digits, `_` or `-`, starting with a letter",
+                );
+            } else if let Some(first) = seen.insert(&step.id, i) {
+                err(
+                    &mut errors,
+                    at("id"),
+                    format!("`{}` is also the id of steps[{first}]", step.id),
+                );
+            }
+            if !STEP_KINDS.contains(&step.kind.as_str()) {
+                err(
+                    &mut errors,
+                    at("kind"),
+                    format!("`{}` is not one of {}", step.kind, STEP_KINDS.join(", ")),
+                );
+            }
+            if let Some(timeout) = &step.timeout {
+                if parse_duration(timeout).is_none() {
+                    err(
+                        &mut errors,
+                        at("timeout"),
+                        "must be like `30s`, `5m` or `1h`",
+                    );
+                }
+            }
+            if let Some(retry) = &step.retry {
+                if !(1..=20).contains(&retry.max_attempts) {
+                    err(&mut errors, at("retry.max_attempts"), "must be 1-20");
+                }
+                for (name, value) in [("initial", &retry.initial), ("max", &retry.max)] {
+                    if value
+                        .as_deref()
+                        .is_some_and(|v| parse_duration(v).is_none())
+                    {
+                        err(
+                            &mut errors,
+                            at(&format!("retry.{name}")),
+                            "must be like `1s` or `5m`",
+                        );
+                    }
+                }
+            }
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            let mut deps = HashSet::new();
+            for (j, dep) in step.depends_on.iter().enumerate() {
+                let field = format!("steps[{i}].depends_on[{j}]");
+                if dep == &step.id {
+                    err(&mut errors, field, "a step cannot depend on itself");
+                } else if !seen.contains_key(dep.as_str()) {
+                    err(&mut errors, field, format!("no step has the id `{dep}`"));
+                } else if !deps.insert(dep) {
+                    err(&mut errors, field, format!("`{dep}` is listed twice"));
+                }
+            }
+        }
+        if let Some(c) = &self.concurrency {
+            if c.limit == 0 {
+                err(
+                    &mut errors,
+                    "concurrency.limit".into(),
+                    "must be at least 1",
+                );
+            }
+        }
+        if errors.is_empty() {
+            if let Some(cycle) = self.cycle() {
+                err(
+                    &mut errors,
+                    "steps".into(),
+                    format!("the dependencies form a cycle: {}", cycle.join(" → ")),
+                );
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CoreError::Validation(errors))
+        }
+    }
+
+    /// A dependency cycle, as step ids, if there is one (ids and references already valid).
+    fn cycle(&self) -> Option<Vec<String>> {
+        // Kahn's algorithm: what cannot be ordered lies on or behind a cycle.
+        let mut waiting: HashMap<&str, usize> = self
+            .steps
+            .iter()
+            .map(|s| (s.id.as_str(), s.depends_on.len()))
+            .collect();
+        let mut ready: Vec<&str> = waiting
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(id, _)| *id)
+            .collect();
+        while let Some(done) = ready.pop() {
+            waiting.remove(done);
+            for step in &self.steps {
+                if step.depends_on.iter().any(|d| d == done) {
+                    if let Some(n) = waiting.get_mut(step.id.as_str()) {
+                        *n -= 1;
+                        if *n == 0 {
+                            ready.push(&step.id);
+                        }
+                    }
+                }
+            }
+        }
+        if waiting.is_empty() {
+            return None;
+        }
+        // Walk dependencies among the leftovers until a step repeats: that loop is a cycle.
+        let by_id: HashMap<&str, &Step> = self.steps.iter().map(|s| (s.id.as_str(), s)).collect();
+        let mut path: Vec<&str> = Vec::new();
+        let mut at = self
+            .steps
+            .iter()
+            .map(|s| s.id.as_str())
+            .find(|id| waiting.contains_key(id))?;
+        loop {
+            if let Some(start) = path.iter().position(|p| *p == at) {
+                let mut cycle: Vec<String> =
+                    path[start..].iter().map(|s| (*s).to_owned()).collect();
+                cycle.push(at.to_owned());
+                return Some(cycle);
+            }
+            path.push(at);
+            at = by_id
+                .get(at)?
+                .depends_on
+                .iter()
+                .map(String::as_str)
+                .find(|d| waiting.contains_key(d))?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: serde_json::Value) -> Definition {
+        serde_json::from_value(json).expect("parses")
+    }
+
+    fn fields(result: Result<(), CoreError>) -> Vec<String> {
+        match result {
+            Err(CoreError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_issue_example_is_valid() {
+        let review = parse(serde_json::json!({"name": "review", "steps": [
+          {"id": "start", "kind": "transform", "with": {"n": "{{ inputs.n }}"}},
+          {"id": "double", "kind": "transform", "depends_on": ["start"], "with": {"v": "{{ steps.start.output.n * 2 }}"}},
+          {"id": "gate", "kind": "condition", "depends_on": ["start"], "with": {"expr": "inputs.n > 10"}},
+          {"id": "big", "kind": "noop", "depends_on": ["gate"]},
+          {"id": "approve", "kind": "approval", "depends_on": ["double"],
+           "with": {"assignee_role": "admin", "title": "Approve {{ inputs.n }}"}}
+        ]}));
+        assert_eq!(review.validate(), Ok(()));
+        assert_eq!(review.on_failure, OnFailure::FailFast);
+    }
+
+    #[test]
+    fn every_structural_problem_is_named_with_its_step_and_field() {
+        let bad = parse(serde_json::json!({"name": "", "steps": [
+          {"id": "a", "kind": "noop"},
+          {"id": "a", "kind": "teleport", "timeout": "soon"},
+          {"id": "9lives", "kind": "noop", "depends_on": ["ghost", "9lives"]},
+          {"id": "c", "kind": "http", "depends_on": ["a", "a"], "retry": {"max_attempts": 0, "initial": "x"}}
+        ], "concurrency": {"limit": 0}}));
+        assert_eq!(
+            fields(bad.validate()),
+            [
+                "name",
+                "steps[1].id",
+                "steps[1].kind",
+                "steps[1].timeout",
+                "steps[2].id",
+                "steps[3].retry.max_attempts",
+                "steps[3].retry.initial",
+                "steps[2].depends_on[0]",
+                "steps[2].depends_on[1]",
+                "steps[3].depends_on[1]",
+                "concurrency.limit",
+            ]
+        );
+        assert_eq!(
+            fields(parse(serde_json::json!({"name": "x", "steps": []})).validate()),
+            ["steps"]
+        );
+    }
+
+    #[test]
+    fn a_cycle_is_refused_and_spelled_out() {
+        let looped = parse(serde_json::json!({"name": "loop", "steps": [
+          {"id": "start", "kind": "noop"},
+          {"id": "a", "kind": "noop", "depends_on": ["start", "c"]},
+          {"id": "b", "kind": "noop", "depends_on": ["a"]},
+          {"id": "c", "kind": "noop", "depends_on": ["b"]},
+          {"id": "after", "kind": "noop", "depends_on": ["c"]}
+        ]}));
+        match looped.validate() {
+            Err(CoreError::Validation(errors)) => {
+                assert_eq!(errors.len(), 1);
+                assert_eq!(errors[0].field, "steps");
+                assert!(
+                    errors[0].message.ends_with("a → c → b → a"),
+                    "{}",
+                    errors[0].message
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_triggers_do_not_parse() {
+        assert!(serde_json::from_value::<Definition>(
+            serde_json::json!({"name": "x", "steps": [], "colour": "red"})
+        )
+        .is_err());
+        let triggered = parse(
+            serde_json::json!({"name": "x", "steps": [{"id": "a", "kind": "noop"}],
+            "triggers": [{"type": "event", "event": "project.created", "filter": "event.payload.name != ''"},
+                         {"type": "schedule", "cron": "0 9 * * 1", "timezone": "Europe/Paris"},
+                         {"type": "manual"}]}),
+        );
+        assert_eq!(triggered.triggers.len(), 3);
+        assert!(serde_json::from_value::<Trigger>(serde_json::json!({"type": "webhook"})).is_err());
+    }
+
+    #[test]
+    fn durations_are_whole_numbers_with_a_unit() {
+        assert_eq!(
+            parse_duration("1h"),
+            Some(std::time::Duration::from_secs(3600))
+        );
+        assert_eq!(
+            parse_duration("250ms"),
+            Some(std::time::Duration::from_millis(250))
+        );
+        for bad in ["", "h", "0s", "1.5s", "10", "5 m", "-1s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+}
