@@ -13,7 +13,6 @@ use support::{call, login};
 use user_service::http::{build_app, routes};
 
 const MAX_BODY: usize = 1024 * 1024;
-const PASSWORD: &str = "a long and unusual passphrase";
 
 async fn history_keeps_every_version_and_restore_adds_one(
     state: user_service::state::AppState,
@@ -27,19 +26,8 @@ async fn history_keeps_every_version_and_restore_adds_one(
         support::ADMIN_PASSWORD,
     )
     .await;
-    for (email, role) in [("mia@example.com", "member"), ("vic@example.com", "viewer")] {
-        let (status, _) = call(
-            &app,
-            Method::POST,
-            "/api/v1/users",
-            Some(&root),
-            Some(json!({"email": email, "password": PASSWORD, "roles": [role]})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED);
-    }
-    let (mia, _) = login(&app, "default", "mia@example.com", PASSWORD).await;
-    let (vic, _) = login(&app, "default", "vic@example.com", PASSWORD).await;
+    let (mia, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
+    let (vic, _) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
     let (status, project) = call(
         &app,
         Method::POST,

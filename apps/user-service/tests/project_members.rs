@@ -37,17 +37,8 @@ async fn project_roles_decide_who_does_what_on_one_project(
         ("eve", "member"),
         ("vic", "viewer"),
     ] {
-        let (status, user) = call(
-            &app,
-            Method::POST,
-            "/api/v1/users",
-            Some(&root),
-            Some(json!({"email": format!("{name}@example.com"), "password": PASSWORD, "roles": [role]})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::CREATED, "{user}");
-        ids.insert(name, user["id"].as_str().unwrap().to_owned());
-        let (token, _) = login(&app, "default", &format!("{name}@example.com"), PASSWORD).await;
+        let (token, id) = support::join(&app, &root, &format!("{name}@example.com"), &[role]).await;
+        ids.insert(name, id);
         tokens.insert(name, token);
     }
     let t = |name: &str| tokens[name].clone();
@@ -292,24 +283,16 @@ async fn project_roles_decide_who_does_what_on_one_project(
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Every change is on the trail.
-    let (_, trail) = call(
+    let actions = support::audit_actions(
         &app,
-        Method::GET,
+        &root,
         &format!(
-            "/api/v1/audit?resource=project:{}&limit=200",
+            "resource=project:{}&limit=200",
             project["id"].as_str().unwrap()
         ),
-        Some(&root),
-        None,
     )
     .await;
-    let actions: Vec<&str> = trail["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
-    let count = |a: &str| actions.iter().filter(|x| **x == a).count();
+    let count = |a: &str| actions.iter().filter(|x| *x == a).count();
     assert_eq!(count("project.member_added"), 4, "{actions:?}");
     assert_eq!(count("project.member_role_changed"), 2, "{actions:?}");
     assert_eq!(count("project.member_removed"), 2, "{actions:?}");

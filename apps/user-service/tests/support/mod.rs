@@ -226,6 +226,52 @@ where
     )
 }
 
+/// The password [`join`] gives the users it creates.
+pub const USER_PASSWORD: &str = "a long and unusual passphrase";
+
+/// Creates a user of the default tenant with `roles` (as `admin`, an access token allowed to)
+/// and logs them in; returns (access token, user id).
+pub async fn join<S, B>(app: &S, admin: &str, email: &str, roles: &[&str]) -> (String, String)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    let (status, user) = call(
+        app,
+        Method::POST,
+        "/api/v1/users",
+        Some(admin),
+        Some(json!({"email": email, "password": USER_PASSWORD, "roles": roles})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let (token, _) = login(app, "default", email, USER_PASSWORD).await;
+    (token, user["id"].as_str().unwrap().to_owned())
+}
+
+/// The actions of the audit rows `query` selects (`resource=project:…`), newest first.
+pub async fn audit_actions<S, B>(app: &S, token: &str, query: &str) -> Vec<String>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    let (status, trail) = call(
+        app,
+        Method::GET,
+        &format!("/api/v1/audit?{query}"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// What keeps a test's database alive: a temporary directory or a Postgres database.
 pub enum Guard {
     /// SQLite under a temporary directory.
