@@ -24,6 +24,7 @@ const PURE: &[&str] = &[
     "jsonschema",
     "cron",
     "serde_yaml",
+    "serde_path_to_error", // field paths in deserialisation errors: computation only
 ];
 
 fn normal_dependencies(crate_dir: &str) -> Vec<String> {

@@ -19,3 +19,4 @@ mod tenants;
 mod user_admin;
 mod user_analytics;
 mod users;
+mod workflows;

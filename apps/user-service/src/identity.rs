@@ -17,6 +17,7 @@ use usvc_user::{
 };
 
 use usvc_project::{ProjectPorts, ProjectService};
+use usvc_workflow::{WorkflowPorts, WorkflowService};
 
 use crate::audit_batch::GroupCommitAuditLog;
 use crate::events::EventBus;
@@ -40,6 +41,8 @@ pub struct Identity {
     pub platform: Arc<PlatformService>,
     /// Projects (the project domain shares the authorizer and its access-list cache).
     pub projects: Arc<ProjectService>,
+    /// Workflow definitions.
+    pub workflows: Arc<WorkflowService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events (subscribe for the audit log, tests, …).
@@ -142,6 +145,7 @@ pub fn services(
         roles: db.roles.clone(),
         audit: audit.clone(),
     }));
+    let relay = OutboxRelay::start(db.outbox.clone(), events.clone());
     Identity {
         auth,
         users,
@@ -157,14 +161,21 @@ pub fn services(
         projects: Arc::new(ProjectService::new(ProjectPorts {
             projects: db.projects.clone(),
             authorizer: authorizer.clone(),
-            clock,
-            relay: OutboxRelay::start(db.outbox.clone(), events.clone()),
+            clock: clock.clone(),
+            relay: relay.clone(),
             cache: caches.create(CacheSpec::PROJECTS),
             access: project_access,
             access_lists: db.project_access.clone(),
             audit: audit.clone(),
             idempotency: db.idempotency.clone(),
             analytics: db.project_analytics.clone(),
+        })),
+        workflows: Arc::new(WorkflowService::new(WorkflowPorts {
+            workflows: db.workflows.clone(),
+            authorizer: authorizer.clone(),
+            clock,
+            relay,
+            cache: caches.create(CacheSpec::WORKFLOWS),
         })),
         authorizer,
         events,

@@ -48,6 +48,8 @@ pub struct AppState {
     pub platform: Arc<PlatformService>,
     /// Projects.
     pub projects: Arc<usvc_project::ProjectService>,
+    /// Workflow definitions.
+    pub workflows: Arc<usvc_workflow::WorkflowService>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events.
@@ -88,6 +90,7 @@ impl AppState {
             audit,
             platform,
             projects,
+            workflows,
             authorizer,
             events,
         } = identity::services(
@@ -111,6 +114,7 @@ impl AppState {
             audit,
             platform,
             projects,
+            workflows,
             authorizer,
             events,
             auth_limit,

@@ -12,7 +12,7 @@ use usvc_core::ports::{
     ActionTokenRepository, AuditLog, HealthCheck, IdempotencyKeys, Invalidation, LoginThrottle,
     MfaRepository, Outbox, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
     RateLimiter, RoleRepository, SessionRepository, SigningKeyRepository, TenantRepository,
-    UserAnalytics, UserRepository,
+    UserAnalytics, UserRepository, WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -54,6 +54,8 @@ pub struct Database {
     pub project_analytics: Arc<dyn ProjectAnalytics>,
     /// The outbox's reading side, for the relay.
     pub outbox: Arc<dyn Outbox>,
+    /// Workflow definitions and their versions.
+    pub workflows: Arc<dyn WorkflowRepository>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -79,6 +81,7 @@ pub trait Store:
     + IdempotencyKeys
     + ProjectAnalytics
     + Outbox
+    + WorkflowRepository
     + HealthCheck
     + 'static
 {
@@ -102,6 +105,7 @@ impl<S> Store for S where
         + IdempotencyKeys
         + ProjectAnalytics
         + Outbox
+        + WorkflowRepository
         + HealthCheck
         + 'static
 {
@@ -133,6 +137,7 @@ impl Database {
             idempotency: store.clone(),
             project_analytics: store.clone(),
             outbox: store.clone(),
+            workflows: store.clone(),
             health: store,
             invalidation,
         }

@@ -26,6 +26,7 @@ pub mod secret;
 pub mod session;
 pub mod tenant;
 pub mod user;
+pub mod workflow;
 
 pub use action_token::{ActionPurpose, ActionToken};
 pub use analytics::{DayCount, ProjectActivity, ProjectStats, UserStats};
@@ -51,3 +52,4 @@ pub use secret::Password;
 pub use session::{RefreshOutcome, Session};
 pub use tenant::{NewTenant, Slug, Tenant, TenantSettings, TenantStatus};
 pub use user::{Email, User, UserFilter, UserStatus, BUILT_IN_ROLES};
+pub use workflow::{Workflow, WorkflowStatus, WorkflowVersion};

@@ -79,6 +79,8 @@ macro_rules! text_enum {
     };
 }
 
+pub(crate) use text_enum;
+
 text_enum!(
     ProjectStatus,
     "status",

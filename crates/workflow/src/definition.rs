@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use usvc_core::{CoreError, FieldError};
 
+use crate::template::{check_expression, check_template};
+
 /// The step kinds the engine knows; adding one touches its own file and this list.
 pub const STEP_KINDS: [&str; 9] = [
     "noop",
@@ -30,13 +32,13 @@ pub struct Definition {
     /// Display name.
     pub name: String,
     /// Free text.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// What starts an execution besides a manual start.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggers: Vec<Trigger>,
     /// A JSON Schema the inputs of an execution must match.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<serde_json::Value>,
     /// The steps; order does not matter, `depends_on` does.
     pub steps: Vec<Step>,
@@ -44,7 +46,7 @@ pub struct Definition {
     #[serde(default)]
     pub on_failure: OnFailure,
     /// How many executions may run at once.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<Concurrency>,
 }
 
@@ -81,19 +83,19 @@ pub struct Step {
     /// One of [`STEP_KINDS`].
     pub kind: String,
     /// Steps that must succeed (or be skipped) before this one runs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
     /// The kind's parameters; every string in it is a template.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub with: BTreeMap<String, serde_json::Value>,
     /// An expression; false skips the step.
-    #[serde(default, rename = "if")]
+    #[serde(default, rename = "if", skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     /// Retries of a failed attempt.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
     /// How long one attempt may run (`"30s"`, `"5m"`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
 }
 
@@ -133,6 +135,57 @@ pub struct Concurrency {
     pub key: Option<String>,
 }
 
+/// The variables a step's templates see.
+pub const TEMPLATE_ROOTS: [&str; 4] = ["inputs", "steps", "execution", "workflow"];
+
+/// The `with` fields of a kind that hold a bare expression rather than a template.
+fn expression_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "condition" => &["expr"],
+        _ => &[],
+    }
+}
+
+/// Every string inside `value`, with its field path; `bare` marks expressions (only a
+/// top-level string of an expression field is one).
+fn strings<'a>(
+    value: &'a serde_json::Value,
+    path: String,
+    bare: bool,
+    out: &mut Vec<(String, &'a str, bool)>,
+) {
+    match value {
+        serde_json::Value::String(s) => out.push((path, s, bare)),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                strings(item, format!("{path}[{i}]"), false, out);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (key, item) in fields {
+                strings(item, format!("{path}.{key}"), false, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Compiles a bare expression that may read only `roots`.
+fn check_bare(errors: &mut Vec<FieldError>, field: String, source: &str, roots: &[&str]) {
+    match check_expression(source) {
+        Err(message) => err(errors, field, message),
+        Ok(refs) => {
+            if let Some(root) = refs.unknown_root(roots) {
+                err(
+                    errors,
+                    field,
+                    format!("reads `{root}`; it may read only {}", roots.join(", ")),
+                );
+            }
+        }
+    }
+}
+
 fn err(errors: &mut Vec<FieldError>, field: String, message: impl Into<String>) {
     errors.push(FieldError {
         field,
@@ -165,6 +218,28 @@ pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
 }
 
 impl Definition {
+    /// Reads a definition document (JSON, or YAML already turned into JSON) and validates
+    /// it. A document that does not have the format's shape is a `Validation` error naming
+    /// the field (`steps[1].retry.max_attempts`), like every other mistake.
+    pub fn from_document(document: serde_json::Value) -> Result<Self, CoreError> {
+        let definition: Self = serde_path_to_error::deserialize(document).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "definition".to_owned()
+            } else {
+                path
+            };
+            CoreError::invalid(field, e.into_inner().to_string())
+        })?;
+        definition.validate()?;
+        Ok(definition)
+    }
+
+    /// The document as stored: the definition with its defaults filled in.
+    pub fn to_document(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
     /// Checks what a save must refuse: a name, 1-200 steps with unique well-formed ids, known
     /// kinds, dependencies on existing steps, no cycle, sane retries, timeouts and limits.
     /// Every problem is reported, each with its field (`steps[2].depends_on[0]`).
@@ -252,8 +327,10 @@ impl Definition {
                 );
             }
         }
-        if errors.is_empty() {
+        let mut graph_ok = errors.is_empty();
+        if graph_ok {
             if let Some(cycle) = self.cycle() {
+                graph_ok = false;
                 err(
                     &mut errors,
                     "steps".into(),
@@ -261,11 +338,99 @@ impl Definition {
                 );
             }
         }
+        self.check_templates(graph_ok, &mut errors);
         if errors.is_empty() {
             Ok(())
         } else {
             Err(CoreError::Validation(errors))
         }
+    }
+
+    /// Compiles every template and expression. Each may read only what exists when it runs:
+    /// the template roots, and the outputs of steps upstream of its own (checked when the
+    /// graph itself is sound, `graph_ok`).
+    fn check_templates(&self, graph_ok: bool, errors: &mut Vec<FieldError>) {
+        let upstream = graph_ok.then(|| self.upstream());
+        for (i, step) in self.steps.iter().enumerate() {
+            let mut sources: Vec<(String, &str, bool)> = Vec::new();
+            if let Some(condition) = &step.condition {
+                sources.push((format!("steps[{i}].if"), condition, true));
+            }
+            for (key, value) in &step.with {
+                let bare = expression_fields(&step.kind).contains(&key.as_str());
+                strings(value, format!("steps[{i}].with.{key}"), bare, &mut sources);
+            }
+            for (field, source, bare) in sources {
+                let compiled = if bare {
+                    check_expression(source)
+                } else {
+                    check_template(source)
+                };
+                let refs = match compiled {
+                    Ok(refs) => refs,
+                    Err(message) => {
+                        err(errors, field, message);
+                        continue;
+                    }
+                };
+                if let Some(root) = refs.unknown_root(&TEMPLATE_ROOTS) {
+                    err(
+                        errors,
+                        field,
+                        format!(
+                            "reads `{root}`; templates see only {}",
+                            TEMPLATE_ROOTS.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+                let Some(upstream) = &upstream else { continue };
+                for read in &refs.steps {
+                    if !upstream[i].contains(read.as_str()) {
+                        err(
+                            errors,
+                            field.clone(),
+                            format!(
+                                "reads `steps.{read}`, but `{read}` is not a step that `{}` depends on, directly or through others",
+                                step.id
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        for (i, trigger) in self.triggers.iter().enumerate() {
+            if let Trigger::Event {
+                filter: Some(filter),
+                ..
+            } = trigger
+            {
+                check_bare(errors, format!("triggers[{i}].filter"), filter, &["event"]);
+            }
+        }
+        if let Some(Concurrency { key: Some(key), .. }) = &self.concurrency {
+            check_bare(errors, "concurrency.key".into(), key, &["inputs"]);
+        }
+    }
+
+    /// For each step (by index), the ids of every step it depends on, directly or not.
+    fn upstream(&self) -> Vec<HashSet<&str>> {
+        let by_id: HashMap<&str, &Step> = self.steps.iter().map(|s| (s.id.as_str(), s)).collect();
+        self.steps
+            .iter()
+            .map(|step| {
+                let mut seen: HashSet<&str> = HashSet::new();
+                let mut todo: Vec<&str> = step.depends_on.iter().map(String::as_str).collect();
+                while let Some(id) = todo.pop() {
+                    if seen.insert(id) {
+                        if let Some(dep) = by_id.get(id) {
+                            todo.extend(dep.depends_on.iter().map(String::as_str));
+                        }
+                    }
+                }
+                seen
+            })
+            .collect()
     }
 
     /// A dependency cycle, as step ids, if there is one (ids and references already valid).
@@ -380,6 +545,35 @@ mod tests {
             fields(parse(serde_json::json!({"name": "x", "steps": []})).validate()),
             ["steps"]
         );
+    }
+
+    #[test]
+    fn templates_must_compile_and_read_only_upstream_steps() {
+        let bad = parse(serde_json::json!({"name": "t", "steps": [
+          {"id": "a", "kind": "transform", "with": {"x": "{{ inputs.n "}},
+          {"id": "b", "kind": "transform", "depends_on": ["a"],
+           "with": {"ok": "{{ steps.a.output.x }}", "deep": {"list": ["{% if %}"]}}},
+          {"id": "c", "kind": "condition", "depends_on": ["a"], "with": {"expr": "steps.b.output.ok >"}},
+          {"id": "d", "kind": "noop", "depends_on": ["a"], "if": "steps.b.output.ok",
+           "with": {"note": "{{ secrets.key }}"}}
+        ], "triggers": [{"type": "event", "event": "project.created", "filter": "inputs.x"}],
+           "concurrency": {"limit": 1, "key": "inputs.tenant"}}));
+        let Err(CoreError::Validation(errors)) = bad.validate() else {
+            panic!("must be refused")
+        };
+        let got: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert!(got[0].0 == "steps[0].with.x" && got[0].1.contains("syntax error"));
+        assert!(got[1].0 == "steps[1].with.deep.list[0]" && got[1].1.contains("syntax error"));
+        assert!(got[2].0 == "steps[2].with.expr" && got[2].1.contains("syntax error"));
+        assert!(
+            got[3].0 == "steps[3].if" && got[3].1.contains("`b` is not a step that `d` depends on")
+        );
+        assert!(got[4].0 == "steps[3].with.note" && got[4].1.contains("reads `secrets`"));
+        assert!(got[5].0 == "triggers[0].filter" && got[5].1.contains("reads `inputs`"));
     }
 
     #[test]

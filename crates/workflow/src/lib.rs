@@ -3,8 +3,11 @@
 //!
 //! It depends only on `usvc-core`; projects are created through the `ProjectActions` port, never
 //! by importing `usvc-project`. So far it holds the definition format and its structural
-//! validation (`definition`); storage, the engine, step kinds and triggers follow.
+//! validation (`definition`) and its templates and expressions (`template`); storage, the engine, step kinds and triggers follow.
 
 pub mod definition;
+pub mod template;
+pub mod workflows;
 
 pub use definition::{Definition, OnFailure, Step, Trigger, STEP_KINDS};
+pub use workflows::{events, WorkflowPorts, WorkflowService};

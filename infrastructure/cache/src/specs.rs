@@ -41,8 +41,12 @@ impl CacheSpec {
     /// back from the command line ends within 30 s even where no invalidation reaches.
     pub const PLATFORM_ADMINS: Self = spec("platform-admins", 100, 30);
 
+    /// Workflows at their current version, by workflow id: every read of a definition and
+    /// every start of an execution.
+    pub const WORKFLOWS: Self = spec("workflows", 1000, 3600);
+
     /// Every named cache of the design, in display order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::USER_SESSIONS,
         Self::JWT_TOKENS,
         Self::USER_PROFILES,
@@ -51,6 +55,7 @@ impl CacheSpec {
         Self::TENANT_USERS,
         Self::PROJECT_ACCESS,
         Self::PLATFORM_ADMINS,
+        Self::WORKFLOWS,
     ];
 
     /// The same cache with another capacity (from `CACHE_SIZE`).

@@ -55,6 +55,8 @@ mod tenants;
 mod user_analytics;
 #[path = "../../shared-queries/users.rs"]
 mod users;
+#[path = "../../shared-queries/workflows.rs"]
+mod workflows;
 
 pub use invalidation::PgInvalidation;
 pub use open::{migrate, open};

@@ -287,3 +287,30 @@ diesel::table! {
         relayed_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    workflows (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        status -> Text,
+        version -> Int8,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    workflow_versions (workflow_id, version) {
+        workflow_id -> Uuid,
+        version -> Int8,
+        tenant_id -> Uuid,
+        definition -> Jsonb,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(workflows, workflow_versions);

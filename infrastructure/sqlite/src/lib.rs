@@ -51,6 +51,8 @@ mod tenants;
 mod user_analytics;
 #[path = "../../shared-queries/users.rs"]
 mod users;
+#[path = "../../shared-queries/workflows.rs"]
+mod workflows;
 
 pub use open::{migrate, open, path_of, PRAGMAS};
 

@@ -287,3 +287,30 @@ diesel::table! {
         relayed_at -> Nullable<TimestamptzSqlite>,
     }
 }
+
+diesel::table! {
+    workflows (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        status -> Text,
+        version -> BigInt,
+        created_by -> Nullable<Text>,
+        created_at -> TimestamptzSqlite,
+        updated_at -> TimestamptzSqlite,
+        deleted_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::table! {
+    workflow_versions (workflow_id, version) {
+        workflow_id -> Text,
+        version -> BigInt,
+        tenant_id -> Text,
+        definition -> Json,
+        created_by -> Nullable<Text>,
+        created_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(workflows, workflow_versions);

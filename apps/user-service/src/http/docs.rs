@@ -8,6 +8,7 @@ use utoipa::OpenApi;
 use crate::http::{
     analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, project_bulk,
     project_members, project_versions, projects, recovery, roles, sessions, tenant, tenants, users,
+    workflows,
 };
 
 /// The API description.
@@ -88,6 +89,15 @@ use crate::http::{
         sessions::list,
         sessions::revoke,
         sessions::logout_all,
+        workflows::create,
+        workflows::list,
+        workflows::get,
+        workflows::replace,
+        workflows::delete,
+        workflows::pause,
+        workflows::resume,
+        workflows::versions,
+        workflows::version,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerAuth),
@@ -104,6 +114,7 @@ use crate::http::{
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "tenants", description = "Tenant administration (platform grant)"),
         (name = "projects", description = "Projects, with ETag / If-Match on their version"),
+        (name = "workflows", description = "Workflow definitions (JSON or YAML) and their versions"),
     )
 )]
 pub struct ApiDoc;

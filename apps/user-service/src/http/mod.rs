@@ -26,6 +26,7 @@ pub mod tenant;
 pub mod tenants;
 pub mod user_view;
 pub mod users;
+pub mod workflows;
 
 use actix_http::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -215,6 +216,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "POST",
         )
         .route(web::post().to(project_versions::restore)),
+    )
+    .service(
+        resource("/api/v1/workflows", "GET, POST")
+            .route(web::get().to(workflows::list))
+            .route(web::post().to(workflows::create)),
+    )
+    .service(
+        resource("/api/v1/workflows/{workflow_id}", "GET, PUT, DELETE")
+            .route(web::get().to(workflows::get))
+            .route(web::put().to(workflows::replace))
+            .route(web::delete().to(workflows::delete)),
+    )
+    .service(
+        resource("/api/v1/workflows/{workflow_id}/pause", "POST")
+            .route(web::post().to(workflows::pause)),
+    )
+    .service(
+        resource("/api/v1/workflows/{workflow_id}/resume", "POST")
+            .route(web::post().to(workflows::resume)),
+    )
+    .service(
+        resource("/api/v1/workflows/{workflow_id}/versions", "GET")
+            .route(web::get().to(workflows::versions)),
+    )
+    .service(
+        resource("/api/v1/workflows/{workflow_id}/versions/{version}", "GET")
+            .route(web::get().to(workflows::version)),
     )
     .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
     .service(resource("/api/v1/audit/verify", "GET").route(web::get().to(audit::verify)))

@@ -95,7 +95,7 @@ pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, CoreError> {
         .trim_matches('"')
         .parse::<i64>()
         .map(Some)
-        .map_err(|_| CoreError::invalid("If-Match", "must be the ETag of the project (\"3\")"))
+        .map_err(|_| CoreError::invalid("If-Match", "must be an ETag this API returned (\"3\")"))
 }
 
 fn visibility(raw: Option<&str>) -> Result<Option<Visibility>, CoreError> {

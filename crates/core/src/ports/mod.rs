@@ -30,6 +30,7 @@ mod token_service;
 mod totp_service;
 mod user_analytics;
 mod user_repository;
+mod workflow_repository;
 
 pub use action_token_repository::ActionTokenRepository;
 pub use audit_log::AuditLog;
@@ -62,6 +63,7 @@ pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 pub use totp_service::{TotpEnrollment, TotpService};
 pub use user_analytics::UserAnalytics;
 pub use user_repository::{UpdateOutcome, UserRepository};
+pub use workflow_repository::WorkflowRepository;
 
 #[cfg(feature = "mock")]
 pub use action_token_repository::MockActionTokenRepository;
@@ -121,3 +123,5 @@ pub use totp_service::MockTotpService;
 pub use user_analytics::MockUserAnalytics;
 #[cfg(feature = "mock")]
 pub use user_repository::MockUserRepository;
+#[cfg(feature = "mock")]
+pub use workflow_repository::MockWorkflowRepository;

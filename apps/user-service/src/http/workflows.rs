@@ -1,0 +1,350 @@
+//! `/api/v1/workflows`: definitions (JSON or YAML), their versions, pause and resume.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use usvc_core::{Cursor, PageRequest, Workflow, WorkflowId, WorkflowStatus, WorkflowVersion};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::http::authenticated::Authenticated;
+use crate::http::problem::{path_id, ApiError, Problem};
+use crate::http::projects::if_match;
+use crate::state::AppState;
+
+/// A workflow at its current version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowView {
+    /// Stable id across versions.
+    pub id: String,
+    /// The current version's name.
+    pub name: String,
+    /// `active` (starts executions) or `paused`.
+    pub status: &'static str,
+    /// The current version (the `ETag`).
+    pub version: i64,
+    /// The current version's definition, with defaults filled in.
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Value,
+    /// Who created the workflow.
+    pub created_by: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last save, pause or resume.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Workflow> for WorkflowView {
+    fn from(w: Workflow) -> Self {
+        Self {
+            id: w.id.to_string(),
+            name: w.name,
+            status: w.status.as_str(),
+            version: w.version,
+            definition: w.definition,
+            created_by: w.created_by.map(|u| u.to_string()),
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        }
+    }
+}
+
+/// One saved version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionView {
+    /// Its number (1 for the first save).
+    pub version: i64,
+    /// The definition as saved.
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Value,
+    /// Who saved it.
+    pub created_by: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<WorkflowVersion> for VersionView {
+    fn from(v: WorkflowVersion) -> Self {
+        Self {
+            version: v.version,
+            definition: v.definition,
+            created_by: v.created_by.map(|u| u.to_string()),
+            created_at: v.created_at,
+        }
+    }
+}
+
+/// A page of workflows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkflowPage {
+    /// Oldest first.
+    pub items: Vec<WorkflowView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of versions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionPage {
+    /// Newest first.
+    pub items: Vec<VersionView>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Page size, 1-200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    fn page(self) -> Result<PageRequest, ApiError> {
+        Ok(PageRequest::new(
+            self.limit,
+            self.cursor.map(Cursor::from_wire),
+        )?)
+    }
+}
+
+/// The definition document in the body: JSON (the default), or YAML with
+/// `Content-Type: application/yaml` (also `application/x-yaml`, `text/yaml`). Either becomes
+/// the same JSON value, so both formats are validated and stored alike.
+fn document(req: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, Box<Problem>> {
+    let media = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let parsed = match media.as_str() {
+        "application/json" | "" => serde_json::from_slice(body)
+            .map_err(|e| ("malformed_json", format!("the body is not valid JSON: {e}"))),
+        "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml_ng::from_slice(body)
+            .map_err(|e| ("malformed_yaml", format!("the body is not valid YAML: {e}"))),
+        other => {
+            return Err(Box::new(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("`{other}` is not accepted: send application/json or application/yaml"),
+            )))
+        }
+    };
+    parsed.map_err(|(code, detail)| Box::new(Problem::new(StatusCode::BAD_REQUEST, code, detail)))
+}
+
+fn with_etag(mut response: actix_web::HttpResponseBuilder, workflow: Workflow) -> HttpResponse {
+    response
+        .insert_header((header::ETAG, format!("\"{}\"", workflow.version)))
+        .json(WorkflowView::from(workflow))
+}
+
+/// Saves a new workflow (`workflows:write`) as version 1. The body is the definition (see
+/// docs/workflows.md), as JSON or YAML; every problem with it is reported with its field.
+#[utoipa::path(post, path = "/api/v1/workflows", tag = "workflows",
+    request_body(content = Object, description = "The definition", content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = WorkflowView),
+        (status = 400, description = "Not a valid definition; `errors` names each field", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let document = match document(&req, &body) {
+        Ok(d) => d,
+        Err(problem) => return Ok(problem.response()),
+    };
+    let workflow = state.workflows.create(&caller.0, document).await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((
+        header::LOCATION,
+        format!("/api/v1/workflows/{}", workflow.id),
+    ));
+    Ok(with_etag(response, workflow))
+}
+
+/// The tenant's workflows, oldest first (`workflows:read`).
+#[utoipa::path(get, path = "/api/v1/workflows", tag = "workflows", params(PageQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = WorkflowPage)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = state
+        .workflows
+        .list(&caller.0, query.into_inner().page()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(WorkflowPage {
+        items: page.items.into_iter().map(WorkflowView::from).collect(),
+        next_cursor: page.next_cursor.map(|c| c.as_str().to_owned()),
+    }))
+}
+
+/// One workflow at its current version, with the version as `ETag` (`workflows:read`).
+#[utoipa::path(get, path = "/api/v1/workflows/{workflow_id}", tag = "workflows",
+    params(("workflow_id" = String, Path, description = "Workflow id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = WorkflowView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<WorkflowId>(&path, "workflow")?;
+    let workflow = state.workflows.get(&caller.0, id).await?;
+    Ok(with_etag(HttpResponse::Ok(), workflow))
+}
+
+/// Saves a new version of a workflow (`workflows:write`); executions already started keep
+/// their version. With `If-Match`, a workflow saved meanwhile is a `412`.
+#[utoipa::path(put, path = "/api/v1/workflows/{workflow_id}", tag = "workflows",
+    params(("workflow_id" = String, Path, description = "Workflow id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read")),
+    request_body(content = Object, description = "The definition", content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = WorkflowView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<WorkflowId>(&path, "workflow")?;
+    let expected = if_match(&req)?;
+    let document = match document(&req, &body) {
+        Ok(d) => d,
+        Err(problem) => return Ok(problem.response()),
+    };
+    let workflow = state
+        .workflows
+        .update(&caller.0, id, expected, document)
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), workflow))
+}
+
+/// Deletes a workflow (`workflows:write`): it starts nothing more; its versions stay for the
+/// executions that ran them.
+#[utoipa::path(delete, path = "/api/v1/workflows/{workflow_id}", tag = "workflows",
+    params(("workflow_id" = String, Path, description = "Workflow id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<WorkflowId>(&path, "workflow")?;
+    state.workflows.delete(&caller.0, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn set_status(
+    state: &AppState,
+    caller: &Authenticated,
+    path: &str,
+    status: WorkflowStatus,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<WorkflowId>(path, "workflow")?;
+    let workflow = state.workflows.set_status(&caller.0, id, status).await?;
+    Ok(with_etag(HttpResponse::Ok(), workflow))
+}
+
+/// Pauses a workflow (`workflows:write`): no new executions start, by any trigger, until it
+/// is resumed; running ones go on.
+#[utoipa::path(post, path = "/api/v1/workflows/{workflow_id}/pause", tag = "workflows",
+    params(("workflow_id" = String, Path, description = "Workflow id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = WorkflowView)))]
+pub async fn pause(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_status(&state, &caller, &path, WorkflowStatus::Paused).await
+}
+
+/// Resumes a paused workflow (`workflows:write`).
+#[utoipa::path(post, path = "/api/v1/workflows/{workflow_id}/resume", tag = "workflows",
+    params(("workflow_id" = String, Path, description = "Workflow id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = WorkflowView)))]
+pub async fn resume(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    set_status(&state, &caller, &path, WorkflowStatus::Active).await
+}
+
+/// A workflow's saved versions, newest first (`workflows:read`).
+#[utoipa::path(get, path = "/api/v1/workflows/{workflow_id}/versions", tag = "workflows",
+    params(("workflow_id" = String, Path, description = "Workflow id"), PageQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = VersionPage)))]
+pub async fn versions(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<WorkflowId>(&path, "workflow")?;
+    let page = state
+        .workflows
+        .versions(&caller.0, id, query.into_inner().page()?)
+        .await?;
+    Ok(HttpResponse::Ok().json(VersionPage {
+        items: page.items.into_iter().map(VersionView::from).collect(),
+        next_cursor: page.next_cursor.map(|c| c.as_str().to_owned()),
+    }))
+}
+
+/// One saved version (`workflows:read`).
+#[utoipa::path(get, path = "/api/v1/workflows/{workflow_id}/versions/{version}", tag = "workflows",
+    params(("workflow_id" = String, Path, description = "Workflow id"),
+        ("version" = i64, Path, description = "Version number")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = VersionView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn version(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, n) = path.into_inner();
+    let id = path_id::<WorkflowId>(&id, "workflow")?;
+    let n = path_id::<i64>(&n, "workflow version")?;
+    let version = state.workflows.version(&caller.0, id, n).await?;
+    Ok(HttpResponse::Ok().json(VersionView::from(version)))
+}

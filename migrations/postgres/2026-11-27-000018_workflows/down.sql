@@ -1,0 +1,2 @@
+DROP TABLE workflow_versions;
+DROP TABLE workflows;
