@@ -9,10 +9,10 @@ use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
-    ActionTokenRepository, AuditLog, HealthCheck, IdempotencyKeys, Invalidation, LoginThrottle,
-    MfaRepository, Outbox, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
-    RateLimiter, RoleRepository, SessionRepository, SigningKeyRepository, TenantRepository,
-    UserAnalytics, UserRepository, WorkflowRepository,
+    ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
+    Invalidation, LoginThrottle, MfaRepository, Outbox, PlatformAdmins, ProjectAccess,
+    ProjectAnalytics, ProjectRepository, RateLimiter, RoleRepository, SessionRepository,
+    SigningKeyRepository, TenantRepository, UserAnalytics, UserRepository, WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -56,6 +56,8 @@ pub struct Database {
     pub outbox: Arc<dyn Outbox>,
     /// Workflow definitions and their versions.
     pub workflows: Arc<dyn WorkflowRepository>,
+    /// Workflow executions, step runs and timelines.
+    pub executions: Arc<dyn ExecutionRepository>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -82,6 +84,7 @@ pub trait Store:
     + ProjectAnalytics
     + Outbox
     + WorkflowRepository
+    + ExecutionRepository
     + HealthCheck
     + 'static
 {
@@ -106,6 +109,7 @@ impl<S> Store for S where
         + ProjectAnalytics
         + Outbox
         + WorkflowRepository
+        + ExecutionRepository
         + HealthCheck
         + 'static
 {
@@ -138,6 +142,7 @@ impl Database {
             project_analytics: store.clone(),
             outbox: store.clone(),
             workflows: store.clone(),
+            executions: store.clone(),
             health: store,
             invalidation,
         }

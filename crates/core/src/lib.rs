@@ -12,6 +12,7 @@ pub mod analytics;
 pub mod audit;
 pub mod error;
 pub mod event;
+pub mod execution;
 pub mod idempotency;
 pub mod ids;
 pub mod mfa;
@@ -36,6 +37,10 @@ pub use audit::{
 };
 pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
+pub use execution::{
+    ClaimedStep, Execution, ExecutionChange, ExecutionState, ExecutionStatus, StepRun, StepStatus,
+    TimelineEntry,
+};
 pub use idempotency::{IdempotencyKey, IdempotencyRecord, IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY};
 pub use ids::{ExecutionId, ProjectId, RoleId, SessionId, TenantId, UserId, WorkflowId};
 pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};

@@ -6,8 +6,11 @@
 //! validation (`definition`) and its templates and expressions (`template`); storage, the engine, step kinds and triggers follow.
 
 pub mod definition;
+pub mod kinds;
+pub mod plan;
 pub mod template;
 pub mod workflows;
 
-pub use definition::{Definition, OnFailure, Step, Trigger, STEP_KINDS};
+pub use definition::{Definition, OnFailure, Step, Trigger};
+pub use kinds::{Kinds, StepCall, StepKind, StepOutcome};
 pub use workflows::{events, WorkflowPorts, WorkflowService};

@@ -134,3 +134,12 @@ macro_rules! claim_lock {
     };
 }
 pub(crate) use claim_lock;
+
+/// A read that locks its rows to the end of the transaction (`FOR UPDATE`): changes to one
+/// execution wait for each other and each sees the last.
+macro_rules! row_lock {
+    ($query:expr) => {
+        $query.for_update()
+    };
+}
+pub(crate) use row_lock;

@@ -21,6 +21,8 @@ pub mod testing;
 
 #[path = "../../shared-queries/errors.rs"]
 mod errors;
+#[path = "../../shared-queries/executions.rs"]
+mod executions;
 #[path = "../../shared-queries/idempotency.rs"]
 mod idempotency;
 #[path = "../../shared-queries/login_throttle.rs"]

@@ -314,3 +314,57 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(workflows, workflow_versions);
+
+diesel::table! {
+    workflow_executions (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        workflow_id -> Uuid,
+        version -> Int8,
+        status -> Text,
+        inputs -> Jsonb,
+        output -> Nullable<Jsonb>,
+        error -> Nullable<Text>,
+        trigger -> Text,
+        started_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        deadline -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    workflow_step_runs (execution_id, step_id) {
+        execution_id -> Uuid,
+        step_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        status -> Text,
+        attempts -> Integer,
+        output -> Nullable<Jsonb>,
+        error -> Nullable<Text>,
+        skip -> Nullable<Text>,
+        state -> Nullable<Jsonb>,
+        ready_at -> Nullable<Timestamptz>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    workflow_timeline (id) {
+        id -> Uuid,
+        execution_id -> Uuid,
+        at -> Timestamptz,
+        step_id -> Nullable<Text>,
+        status -> Text,
+        attempt -> Nullable<Integer>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(workflow_step_runs -> workflow_executions (execution_id));
+diesel::allow_tables_to_appear_in_same_query!(workflow_executions, workflow_step_runs);

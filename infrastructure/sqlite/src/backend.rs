@@ -136,3 +136,12 @@ macro_rules! claim_lock {
     };
 }
 pub(crate) use claim_lock;
+
+/// A locking read as it is: SQLite's write transactions already run one at a time (the
+/// transaction starts with a write, so it holds the lock from its first statement).
+macro_rules! row_lock {
+    ($query:expr) => {
+        $query
+    };
+}
+pub(crate) use row_lock;

@@ -17,6 +17,8 @@ mod sql_uuid;
 
 #[path = "../../shared-queries/errors.rs"]
 mod errors;
+#[path = "../../shared-queries/executions.rs"]
+mod executions;
 #[path = "../../shared-queries/idempotency.rs"]
 mod idempotency;
 #[path = "../../shared-queries/login_throttle.rs"]

@@ -314,3 +314,57 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(workflows, workflow_versions);
+
+diesel::table! {
+    workflow_executions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        workflow_id -> Text,
+        version -> BigInt,
+        status -> Text,
+        inputs -> Json,
+        output -> Nullable<Json>,
+        error -> Nullable<Text>,
+        trigger -> Text,
+        started_by -> Nullable<Text>,
+        created_at -> TimestamptzSqlite,
+        started_at -> Nullable<TimestamptzSqlite>,
+        finished_at -> Nullable<TimestamptzSqlite>,
+        deadline -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::table! {
+    workflow_step_runs (execution_id, step_id) {
+        execution_id -> Text,
+        step_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        status -> Text,
+        attempts -> Integer,
+        output -> Nullable<Json>,
+        error -> Nullable<Text>,
+        skip -> Nullable<Text>,
+        state -> Nullable<Json>,
+        ready_at -> Nullable<TimestamptzSqlite>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<TimestamptzSqlite>,
+        started_at -> Nullable<TimestamptzSqlite>,
+        finished_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::table! {
+    workflow_timeline (id) {
+        id -> Text,
+        execution_id -> Text,
+        at -> TimestamptzSqlite,
+        step_id -> Nullable<Text>,
+        status -> Text,
+        attempt -> Nullable<Integer>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(workflow_step_runs -> workflow_executions (execution_id));
+diesel::allow_tables_to_appear_in_same_query!(workflow_executions, workflow_step_runs);

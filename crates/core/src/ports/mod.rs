@@ -7,6 +7,7 @@ mod authorizer;
 mod cache;
 mod clock;
 mod event_publisher;
+mod execution_repository;
 mod health;
 mod idempotency_keys;
 mod invalidation;
@@ -38,6 +39,7 @@ pub use authorizer::Authorizer;
 pub use cache::{Cache, CacheLoad, CacheStats, INVALIDATE_KEY_BY_KEY};
 pub use clock::{Clock, SystemClock};
 pub use event_publisher::EventPublisher;
+pub use execution_repository::ExecutionRepository;
 pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
 pub use idempotency_keys::IdempotencyKeys;
 pub use invalidation::{
@@ -77,6 +79,8 @@ pub use cache::MockCache;
 pub use clock::MockClock;
 #[cfg(feature = "mock")]
 pub use event_publisher::MockEventPublisher;
+#[cfg(feature = "mock")]
+pub use execution_repository::MockExecutionRepository;
 #[cfg(feature = "mock")]
 pub use health::MockHealthCheck;
 #[cfg(feature = "mock")]

@@ -1,0 +1,222 @@
+//! Executions and their step runs as the stores keep them: rows whose state changes are
+//! computed by the workflow domain (`ExecutionChange`) inside the store's transaction, so
+//! every transition happens once, whoever races for it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::project::text_enum;
+use crate::{CoreError, ExecutionId, TenantId, UserId, WorkflowId};
+
+/// Where an execution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// Started; no step has run yet.
+    Pending,
+    /// At least one step is ready or running.
+    Running,
+    /// Nothing can run until a timer fires or a person answers.
+    Waiting,
+    /// Every step succeeded or was skipped.
+    Succeeded,
+    /// A step failed for good.
+    Failed,
+    /// Cancelled by a person.
+    Cancelled,
+}
+
+text_enum!(
+    ExecutionStatus,
+    "status",
+    Pending = "pending",
+    Running = "running",
+    Waiting = "waiting",
+    Succeeded = "succeeded",
+    Failed = "failed",
+    Cancelled = "cancelled"
+);
+
+impl ExecutionStatus {
+    /// Whether the execution is over (nothing will change it but a retry).
+    pub const fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// Where one step of an execution is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Waiting for its dependencies.
+    Pending,
+    /// May be claimed by a worker (from `ready_at` on).
+    Ready,
+    /// A worker holds its lease.
+    Running,
+    /// Parked: a durable timer (`ready_at`) or a human task.
+    Waiting,
+    /// Done, with its output.
+    Succeeded,
+    /// Failed for good (retries spent).
+    Failed,
+    /// Will not run (`skip` says why).
+    Skipped,
+    /// Stopped by a cancel or by a sibling's failure under `fail_fast`.
+    Cancelled,
+}
+
+text_enum!(
+    StepStatus,
+    "status",
+    Pending = "pending",
+    Ready = "ready",
+    Running = "running",
+    Waiting = "waiting",
+    Succeeded = "succeeded",
+    Failed = "failed",
+    Skipped = "skipped",
+    Cancelled = "cancelled"
+);
+
+impl StepStatus {
+    /// Whether the step is over.
+    pub const fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Skipped | Self::Cancelled
+        )
+    }
+}
+
+/// An execution's own row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    /// Stable id.
+    pub id: ExecutionId,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// The workflow.
+    pub workflow_id: WorkflowId,
+    /// The version it pinned at start.
+    pub version: i64,
+    /// Where it is.
+    pub status: ExecutionStatus,
+    /// What it was started with.
+    pub inputs: serde_json::Value,
+    /// The outputs of its final steps, once it succeeded.
+    pub output: Option<serde_json::Value>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// `manual`, `event` or `schedule`.
+    pub trigger: String,
+    /// Who started it (manual starts).
+    pub started_by: Option<UserId>,
+    /// When it was started.
+    pub created_at: DateTime<Utc>,
+    /// When its first step ran.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The latest time it may run to (its timeout), if any.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// One step of one execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRun {
+    /// The step's id in the definition.
+    pub step_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// Where it is.
+    pub status: StepStatus,
+    /// Attempts started so far.
+    pub attempts: i32,
+    /// What it produced.
+    pub output: Option<serde_json::Value>,
+    /// Why its last attempt failed.
+    pub error: Option<String>,
+    /// Why it was skipped: `if` (its own condition), `condition` (a false condition
+    /// upstream), `failure` (a failed step upstream, under `continue`).
+    pub skip: Option<String>,
+    /// What a parked step keeps between its attempts (a timer's deadline).
+    pub state: Option<serde_json::Value>,
+    /// When it may be claimed (ready, or parked on a timer).
+    pub ready_at: Option<DateTime<Utc>>,
+    /// The worker holding it, while running.
+    pub lease_owner: Option<String>,
+    /// Until when the lease holds; past it another worker may take the step.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// When its first attempt started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// An execution with all its steps: what a transition reads and rewrites.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionState {
+    /// The execution row.
+    pub execution: Execution,
+    /// Its steps, in definition order.
+    pub steps: Vec<StepRun>,
+}
+
+impl ExecutionState {
+    /// The step with this id.
+    pub fn step(&self, id: &str) -> Option<&StepRun> {
+        self.steps.iter().find(|s| s.step_id == id)
+    }
+
+    /// The step with this id, to change it.
+    pub fn step_mut(&mut self, id: &str) -> Option<&mut StepRun> {
+        self.steps.iter_mut().find(|s| s.step_id == id)
+    }
+}
+
+/// One state change, for the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The step, or `None` for the execution itself.
+    pub step_id: Option<String>,
+    /// The status entered.
+    pub status: String,
+    /// The attempt, for steps.
+    pub attempt: Option<i32>,
+    /// An error or a reason, when there is one.
+    pub detail: Option<String>,
+}
+
+/// A step a worker claimed: enough to run it without another read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimedStep {
+    /// The execution's tenant.
+    pub tenant_id: TenantId,
+    /// The execution.
+    pub execution_id: ExecutionId,
+    /// Its workflow and pinned version.
+    pub workflow_id: WorkflowId,
+    /// The pinned version.
+    pub version: i64,
+    /// The step.
+    pub step_id: String,
+    /// This attempt's number (1 for the first).
+    pub attempt: i32,
+    /// What the step kept from an earlier attempt (a timer's deadline).
+    pub state: Option<serde_json::Value>,
+}
+
+/// A change to one execution, computed by the workflow domain over its current state inside
+/// the store's transaction (the execution row locked), so concurrent changes to one execution
+/// apply one after the other and each sees the last.
+pub trait ExecutionChange: Send + Sync {
+    /// Changes `state` in place; `Ok(false)` means nothing to do (written: nothing). The
+    /// store writes what differs, with a timeline entry per status change.
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError>;
+}

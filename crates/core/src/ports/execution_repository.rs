@@ -1,0 +1,81 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
+    ExecutionStatus, IdempotencyRecord, Page, PageRequest, TenantId, TimelineEntry, WorkflowId,
+};
+
+/// Storage of executions, their step runs and timelines. State changes go through
+/// [`ExecutionRepository::change`], which runs the domain's [`ExecutionChange`] on the
+/// execution's current state inside one transaction.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ExecutionRepository: Send + Sync {
+    /// Stores a new execution with its step runs and its first timeline entries and, for a
+    /// start with an `Idempotency-Key`, the key's record, in one transaction. A key recorded
+    /// meanwhile by a concurrent start is `Conflict` and writes nothing.
+    async fn start(
+        &self,
+        state: &ExecutionState,
+        key: Option<IdempotencyRecord>,
+    ) -> Result<(), CoreError>;
+
+    /// An execution of the tenant with all its steps.
+    async fn get(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+    ) -> Result<Option<ExecutionState>, CoreError>;
+
+    /// A workflow's executions, newest first, optionally of one status, a page at a time.
+    async fn list(
+        &self,
+        tenant: TenantId,
+        workflow: WorkflowId,
+        status: Option<ExecutionStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Execution>, CoreError>;
+
+    /// Every state change of an execution, in order.
+    async fn timeline(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+    ) -> Result<Vec<TimelineEntry>, CoreError>;
+
+    /// Takes up to `limit` steps that are due — ready from `ready_at` on, parked on a timer
+    /// that has run out, or running under a lease that expired (a dead worker's) — and leases
+    /// them to `owner` until `now + lease`, counting an attempt for each. Steps another
+    /// worker is taking at the same moment are skipped (`SKIP LOCKED` on Postgres), so each
+    /// attempt has one owner.
+    async fn claim(
+        &self,
+        owner: &str,
+        limit: u32,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedStep>, CoreError>;
+
+    /// Applies `change` to the execution's current state in one transaction (the execution
+    /// row locked, so changes to one execution serialise) and writes what differs, with a
+    /// timeline entry per status change. The state after, or `None` if there is no such
+    /// execution.
+    async fn change(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+        change: Arc<dyn ExecutionChange>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ExecutionState>, CoreError>;
+
+    /// Hands back every lease `owner` holds (a graceful shutdown): its running steps become
+    /// ready again at once, their unfinished attempt not counted. How many.
+    async fn release(&self, owner: &str) -> Result<u64, CoreError>;
+
+    /// When the next step becomes due (the earliest `ready_at` of a ready or parked step, or
+    /// lease expiry of a running one), so an idle worker can sleep exactly until then.
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, CoreError>;
+}

@@ -1,0 +1,65 @@
+//! `condition`: evaluates `with.expr`; its output is `{"result": bool}`, and when false its
+//! dependents (and theirs) are skipped — early termination of a branch.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{StepCall, StepKind, StepOutcome};
+use crate::template;
+
+/// The `condition` kind.
+pub(super) struct Condition;
+
+#[async_trait]
+impl StepKind for Condition {
+    fn name(&self) -> &'static str {
+        "condition"
+    }
+
+    fn expression_fields(&self) -> &'static [&'static str] {
+        &["expr"]
+    }
+
+    fn check(&self, with: &BTreeMap<String, serde_json::Value>) -> Vec<(String, String)> {
+        match with.get("expr") {
+            Some(serde_json::Value::String(_)) => Vec::new(),
+            _ => vec![(
+                "expr".into(),
+                "is required: an expression such as `inputs.n > 10`".into(),
+            )],
+        }
+    }
+
+    async fn run(&self, call: StepCall) -> StepOutcome {
+        let expr = match call.text("expr") {
+            Ok(expr) => expr,
+            Err(e) => return StepOutcome::Failed(e),
+        };
+        match template::holds(expr, &call.context) {
+            Ok(result) => StepOutcome::Succeeded(json!({ "result": result })),
+            Err(e) => StepOutcome::Failed(format!("`with.expr`: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::tests::call;
+
+    #[tokio::test]
+    async fn the_result_is_the_expression_s_truth() {
+        let ctx = json!({"inputs": {"n": 12}});
+        let out = Condition
+            .run(call(json!({"expr": "inputs.n > 10"}), ctx.clone()))
+            .await;
+        assert_eq!(out, StepOutcome::Succeeded(json!({"result": true})));
+        let out = Condition
+            .run(call(json!({"expr": "inputs.n > 20"}), ctx))
+            .await;
+        assert_eq!(out, StepOutcome::Succeeded(json!({"result": false})));
+        assert!(!Condition.check(&BTreeMap::new()).is_empty());
+    }
+}

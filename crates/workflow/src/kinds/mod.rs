@@ -1,0 +1,128 @@
+//! Step kinds: one [`StepKind`] per file, listed once in [`Kinds::builtin`]. Adding a kind
+//! touches its file and that list.
+
+mod condition;
+mod delay;
+mod noop;
+mod transform;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// What a kind is given to run one attempt of a step.
+#[derive(Debug, Clone)]
+pub struct StepCall {
+    /// The step's `with`, templates rendered (a kind's expression fields left as written).
+    pub with: serde_json::Map<String, serde_json::Value>,
+    /// What templates see: `inputs`, `steps.<id>.output`, `execution`, `workflow`.
+    pub context: serde_json::Value,
+    /// What an earlier attempt of this step kept (a timer's deadline).
+    pub state: Option<serde_json::Value>,
+    /// This attempt's number, 1 for the first.
+    pub attempt: i32,
+    /// The same for every attempt of this step of this execution: what an outside call
+    /// sends as its `Idempotency-Key`.
+    pub idempotency_key: String,
+    /// Now, by the engine's clock.
+    pub now: DateTime<Utc>,
+}
+
+impl StepCall {
+    /// A required string parameter.
+    pub fn text(&self, field: &str) -> Result<&str, String> {
+        self.with
+            .get(field)
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| format!("`with.{field}` must be a string"))
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepOutcome {
+    /// Done; the output is what dependents read as `steps.<id>.output`.
+    Succeeded(serde_json::Value),
+    /// Failed; retried per the step's `retry`, else the step fails.
+    Failed(String),
+    /// Not done yet: park the step until `until` (a durable timer), keeping `state` for the
+    /// next attempt; `None` parks it until something outside (a person) resumes it.
+    Park {
+        /// When to run it again.
+        until: Option<DateTime<Utc>>,
+        /// What the next attempt is given as `state`.
+        state: serde_json::Value,
+    },
+}
+
+/// One kind of step.
+#[async_trait]
+pub trait StepKind: Send + Sync {
+    /// The name definitions use (`kind: transform`).
+    fn name(&self) -> &'static str;
+
+    /// `with` fields holding a bare expression instead of a template (rendered by the kind,
+    /// not the engine).
+    fn expression_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Checks a step's `with` when the workflow is saved: required fields and the types of
+    /// literal values. Errors are (field under `with`, message).
+    fn check(&self, _with: &BTreeMap<String, serde_json::Value>) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Runs one attempt.
+    async fn run(&self, call: StepCall) -> StepOutcome;
+}
+
+/// The kinds an engine runs, by name.
+#[derive(Clone)]
+pub struct Kinds {
+    by_name: BTreeMap<&'static str, Arc<dyn StepKind>>,
+}
+
+impl Kinds {
+    /// Every built-in kind.
+    pub fn builtin() -> Self {
+        let kinds: [Arc<dyn StepKind>; 4] = [
+            Arc::new(noop::Noop),
+            Arc::new(transform::Transform),
+            Arc::new(condition::Condition),
+            Arc::new(delay::Delay),
+        ];
+        Self {
+            by_name: kinds.into_iter().map(|k| (k.name(), k)).collect(),
+        }
+    }
+
+    /// The kind called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn StepKind>> {
+        self.by_name.get(name)
+    }
+
+    /// Every name, sorted.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.by_name.keys().copied().collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    #[allow(clippy::needless_pass_by_value)] // tests pass json!(…) literals
+    pub(crate) fn call(with: serde_json::Value, context: serde_json::Value) -> StepCall {
+        StepCall {
+            with: with.as_object().cloned().unwrap_or_default(),
+            context,
+            state: None,
+            attempt: 1,
+            idempotency_key: "e:s".into(),
+            now: Utc::now(),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! `noop`: does nothing and succeeds; a join point or a placeholder in a DAG.
+
+use async_trait::async_trait;
+
+use super::{StepCall, StepKind, StepOutcome};
+
+/// The `noop` kind.
+pub(super) struct Noop;
+
+#[async_trait]
+impl StepKind for Noop {
+    fn name(&self) -> &'static str {
+        "noop"
+    }
+
+    async fn run(&self, _call: StepCall) -> StepOutcome {
+        StepOutcome::Succeeded(serde_json::json!({}))
+    }
+}

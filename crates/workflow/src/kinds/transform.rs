@@ -1,0 +1,36 @@
+//! `transform`: its output is its `with`, rendered — an object built from templates over
+//! the inputs and upstream outputs, types kept (`"{{ steps.a.output.n * 2 }}"` is a number).
+
+use async_trait::async_trait;
+
+use super::{StepCall, StepKind, StepOutcome};
+
+/// The `transform` kind.
+pub(super) struct Transform;
+
+#[async_trait]
+impl StepKind for Transform {
+    fn name(&self) -> &'static str {
+        "transform"
+    }
+
+    async fn run(&self, call: StepCall) -> StepOutcome {
+        StepOutcome::Succeeded(serde_json::Value::Object(call.with))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::kinds::tests::call;
+
+    #[tokio::test]
+    async fn the_output_is_the_rendered_with() {
+        let out = Transform
+            .run(call(json!({"v": 14, "s": "x"}), json!({})))
+            .await;
+        assert_eq!(out, StepOutcome::Succeeded(json!({"v": 14, "s": "x"})));
+    }
+}

@@ -1,0 +1,640 @@
+//! The execution state machine, as pure functions over an `ExecutionState`: the first state
+//! of an execution, what a finished step unlocks, cancel and retry. The store runs them
+//! (as `ExecutionChange`s) inside the transaction that holds the execution, so each
+//! transition happens exactly once however many workers race.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use usvc_core::{
+    CoreError, Execution, ExecutionChange, ExecutionState, ExecutionStatus, StepRun, StepStatus,
+};
+
+use crate::definition::{parse_duration, Definition, OnFailure, Retry};
+use crate::kinds::StepOutcome;
+
+/// Why a step was skipped, as stored in `skip`.
+pub mod skip {
+    /// Its own `if` was false; dependents still run.
+    pub const IF: &str = "if";
+    /// A `condition` upstream was false; its branch ends here.
+    pub const CONDITION: &str = "condition";
+    /// A step upstream failed (under `on_failure: continue`); a retry runs it again.
+    pub const FAILURE: &str = "failure";
+}
+
+/// The first wait before a retry when the step names none.
+const DEFAULT_INITIAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// The longest wait between retries when the step names none.
+const DEFAULT_MAX: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn step_run(id: &str, kind: &str) -> StepRun {
+    StepRun {
+        step_id: id.to_owned(),
+        kind: kind.to_owned(),
+        status: StepStatus::Pending,
+        attempts: 0,
+        output: None,
+        error: None,
+        skip: None,
+        state: None,
+        ready_at: None,
+        lease_owner: None,
+        lease_until: None,
+        started_at: None,
+        finished_at: None,
+    }
+}
+
+/// A new execution's state: steps without dependencies ready now, the rest pending.
+pub fn initial(
+    definition: &Definition,
+    execution: Execution,
+    now: DateTime<Utc>,
+) -> ExecutionState {
+    let steps = definition
+        .steps
+        .iter()
+        .map(|s| {
+            let mut run = step_run(&s.id, &s.kind);
+            if s.depends_on.is_empty() {
+                run.status = StepStatus::Ready;
+                run.ready_at = Some(now);
+            }
+            run
+        })
+        .collect();
+    ExecutionState { execution, steps }
+}
+
+/// The wait before attempt `attempt + 1`: `initial` doubled per attempt, capped at `max`,
+/// less up to a fifth drawn from `seed` (jitter, so retries of many executions do not
+/// arrive together).
+pub fn backoff(retry: &Retry, attempt: i32, seed: u128) -> chrono::Duration {
+    let initial = retry
+        .initial
+        .as_deref()
+        .and_then(parse_duration)
+        .unwrap_or(DEFAULT_INITIAL);
+    let max = retry
+        .max
+        .as_deref()
+        .and_then(parse_duration)
+        .unwrap_or(DEFAULT_MAX)
+        .max(initial);
+    let doublings = u32::try_from(attempt.saturating_sub(1))
+        .unwrap_or(0)
+        .min(30);
+    let wait = initial.saturating_mul(1 << doublings).min(max);
+    let fifth = wait / 5;
+    let jitter_ms = u64::try_from(fifth.as_millis()).unwrap_or(0);
+    let jitter = if jitter_ms == 0 {
+        std::time::Duration::ZERO
+    } else {
+        let mixed = (seed ^ (seed >> 64)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 64;
+        std::time::Duration::from_millis(u64::try_from(mixed % u128::from(jitter_ms)).unwrap_or(0))
+    };
+    chrono::Duration::from_std(wait.saturating_sub(jitter)).unwrap_or(chrono::Duration::MAX)
+}
+
+/// What one dependency's end means for a step waiting on it.
+fn blocks(dep: &StepRun) -> Option<(StepStatus, &'static str)> {
+    match dep.status {
+        StepStatus::Failed => Some((StepStatus::Skipped, skip::FAILURE)),
+        StepStatus::Skipped if dep.skip.as_deref() == Some(skip::FAILURE) => {
+            Some((StepStatus::Skipped, skip::FAILURE))
+        }
+        StepStatus::Cancelled => Some((StepStatus::Cancelled, "")),
+        StepStatus::Skipped if dep.skip.as_deref() == Some(skip::CONDITION) => {
+            Some((StepStatus::Skipped, skip::CONDITION))
+        }
+        StepStatus::Succeeded
+            if dep.kind == "condition"
+                && dep.output.as_ref().and_then(|o| o.get("result")) == Some(&json!(false)) =>
+        {
+            Some((StepStatus::Skipped, skip::CONDITION))
+        }
+        _ => None,
+    }
+}
+
+/// Moves every pending step whose dependencies have all ended (ready, or skipped or
+/// cancelled along with its branch), then sets the execution's status from its steps'.
+pub fn settle(definition: &Definition, state: &mut ExecutionState, now: DateTime<Utc>) {
+    loop {
+        let mut moved = false;
+        for (i, step) in definition.steps.iter().enumerate() {
+            if state
+                .steps
+                .get(i)
+                .is_none_or(|s| s.status != StepStatus::Pending)
+            {
+                continue;
+            }
+            let deps: Vec<&StepRun> = step
+                .depends_on
+                .iter()
+                .filter_map(|d| state.step(d))
+                .collect();
+            if deps.iter().any(|d| !d.status.is_final()) {
+                continue;
+            }
+            // The strongest reason wins: failure, then cancellation, then a false condition.
+            let verdict = deps
+                .iter()
+                .filter_map(|d| blocks(d))
+                .min_by_key(|(status, why)| match (*status, *why) {
+                    (_, skip::FAILURE) => 0,
+                    (StepStatus::Cancelled, _) => 1,
+                    _ => 2,
+                });
+            let run = &mut state.steps[i];
+            if let Some((status, why)) = verdict {
+                run.status = status;
+                run.skip = (!why.is_empty()).then(|| why.to_owned());
+                run.finished_at = Some(now);
+            } else {
+                run.status = StepStatus::Ready;
+                run.ready_at = Some(now);
+            }
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
+    }
+    settle_execution(definition, state, now);
+}
+
+fn settle_execution(definition: &Definition, state: &mut ExecutionState, now: DateTime<Utc>) {
+    if state.execution.status.is_final() {
+        return;
+    }
+    let failed: Vec<&StepRun> = state
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Failed)
+        .collect();
+    let failure = failed.first().map(|s| {
+        format!(
+            "step `{}` failed: {}",
+            s.step_id,
+            s.error.as_deref().unwrap_or("no reason given")
+        )
+    });
+    if let (Some(error), OnFailure::FailFast) = (&failure, definition.on_failure) {
+        let error = error.clone();
+        cancel_open_steps(state, now);
+        end(state, ExecutionStatus::Failed, Some(error), now);
+        return;
+    }
+    if state.steps.iter().all(|s| s.status.is_final()) {
+        if let Some(error) = failure {
+            end(state, ExecutionStatus::Failed, Some(error), now);
+        } else {
+            let output = leaf_outputs(definition, state);
+            state.execution.output = Some(output);
+            end(state, ExecutionStatus::Succeeded, None, now);
+        }
+        return;
+    }
+    let active = state
+        .steps
+        .iter()
+        .any(|s| matches!(s.status, StepStatus::Ready | StepStatus::Running));
+    let begun = state.steps.iter().any(|s| s.started_at.is_some());
+    state.execution.status = if active {
+        if begun {
+            ExecutionStatus::Running
+        } else {
+            state.execution.status
+        }
+    } else {
+        ExecutionStatus::Waiting
+    };
+}
+
+/// The outputs of the steps nothing depends on, by id: what the execution produced.
+fn leaf_outputs(definition: &Definition, state: &ExecutionState) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for step in &definition.steps {
+        let is_leaf = !definition
+            .steps
+            .iter()
+            .any(|s| s.depends_on.iter().any(|d| d == &step.id));
+        if let Some(run) = state.step(&step.id) {
+            if is_leaf && run.status == StepStatus::Succeeded {
+                out.insert(step.id.clone(), run.output.clone().unwrap_or(json!({})));
+            }
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+fn cancel_open_steps(state: &mut ExecutionState, now: DateTime<Utc>) {
+    for step in &mut state.steps {
+        if !step.status.is_final() {
+            step.status = StepStatus::Cancelled;
+            step.lease_owner = None;
+            step.lease_until = None;
+            step.ready_at = None;
+            step.finished_at = Some(now);
+        }
+    }
+}
+
+fn end(
+    state: &mut ExecutionState,
+    status: ExecutionStatus,
+    error: Option<String>,
+    now: DateTime<Utc>,
+) {
+    state.execution.status = status;
+    state.execution.error = error;
+    state.execution.finished_at = Some(now);
+}
+
+/// How a worker's attempt at a step ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    /// The kind ran (or could not: a template that failed to render is a `Failed`).
+    Ran(StepOutcome),
+    /// The step's `if` was false.
+    SkippedByIf,
+}
+
+/// A worker's attempt at a step ended: record it if the worker still holds the step (its
+/// lease, this attempt), retry or fail it, and move what it unlocks.
+pub struct FinishStep {
+    /// The pinned version's definition.
+    pub definition: Arc<Definition>,
+    /// The step.
+    pub step_id: String,
+    /// The worker that ran it.
+    pub owner: String,
+    /// The attempt it ran.
+    pub attempt: i32,
+    /// How it ended.
+    pub finish: Finish,
+}
+
+impl ExecutionChange for FinishStep {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        if state.execution.status.is_final() {
+            return Ok(false);
+        }
+        let seed = state.execution.id.as_uuid().as_u128();
+        let retry = self
+            .definition
+            .steps
+            .iter()
+            .find(|s| s.id == self.step_id)
+            .and_then(|s| s.retry.clone());
+        let Some(run) = state.step_mut(&self.step_id) else {
+            return Ok(false);
+        };
+        // A lease that expired and was taken by another worker, or a step cancelled
+        // meanwhile: this attempt's result no longer counts.
+        if run.status != StepStatus::Running
+            || run.lease_owner.as_deref() != Some(self.owner.as_str())
+            || run.attempts != self.attempt
+        {
+            return Ok(false);
+        }
+        run.lease_owner = None;
+        run.lease_until = None;
+        match &self.finish {
+            Finish::SkippedByIf => {
+                run.status = StepStatus::Skipped;
+                run.skip = Some(skip::IF.into());
+                run.finished_at = Some(now);
+            }
+            Finish::Ran(StepOutcome::Succeeded(output)) => {
+                run.status = StepStatus::Succeeded;
+                run.output = Some(output.clone());
+                run.error = None;
+                run.state = None;
+                run.ready_at = None;
+                run.finished_at = Some(now);
+            }
+            Finish::Ran(StepOutcome::Failed(error)) => {
+                run.error = Some(error.clone());
+                if let Some(retry) =
+                    retry.filter(|r| i64::from(run.attempts) < i64::from(r.max_attempts))
+                {
+                    run.status = StepStatus::Ready;
+                    run.ready_at = Some(now + backoff(&retry, run.attempts, seed));
+                } else {
+                    run.status = StepStatus::Failed;
+                    run.ready_at = None;
+                    run.finished_at = Some(now);
+                }
+            }
+            Finish::Ran(StepOutcome::Park { until, state: kept }) => {
+                run.status = StepStatus::Waiting;
+                run.ready_at = *until;
+                run.state = Some(kept.clone());
+                // Parking is not a try: the attempt resumes when the step does.
+                run.attempts -= 1;
+            }
+        }
+        settle(&self.definition, state, now);
+        Ok(true)
+    }
+}
+
+/// A person cancels an execution: every step not over is cancelled (a running attempt's
+/// result will be ignored), and the execution ends `cancelled`.
+pub struct CancelExecution;
+
+impl ExecutionChange for CancelExecution {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        if state.execution.status.is_final() {
+            return Err(CoreError::Conflict(format!(
+                "the execution already ended ({})",
+                state.execution.status
+            )));
+        }
+        cancel_open_steps(state, now);
+        end(state, ExecutionStatus::Cancelled, None, now);
+        Ok(true)
+    }
+}
+
+/// A person retries a failed execution: failed steps, the steps cancelled with them and
+/// those skipped because of them run again (their attempts counted afresh); succeeded and
+/// deliberately skipped steps keep their results.
+pub struct RetryExecution {
+    /// The pinned version's definition.
+    pub definition: Arc<Definition>,
+}
+
+impl ExecutionChange for RetryExecution {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        if state.execution.status != ExecutionStatus::Failed {
+            return Err(CoreError::Conflict(format!(
+                "only a failed execution can be retried; this one is {}",
+                state.execution.status
+            )));
+        }
+        for step in &mut state.steps {
+            let again = matches!(step.status, StepStatus::Failed | StepStatus::Cancelled)
+                || (step.status == StepStatus::Skipped
+                    && step.skip.as_deref() == Some(skip::FAILURE));
+            if again {
+                *step = StepRun {
+                    started_at: None,
+                    ..step_run(&step.step_id, &step.kind)
+                };
+            }
+        }
+        let definition = &self.definition;
+        for (i, step) in definition.steps.iter().enumerate() {
+            if state.steps[i].status == StepStatus::Pending && step.depends_on.is_empty() {
+                state.steps[i].status = StepStatus::Ready;
+                state.steps[i].ready_at = Some(now);
+            }
+        }
+        state.execution.status = ExecutionStatus::Running;
+        state.execution.error = None;
+        state.execution.output = None;
+        state.execution.finished_at = None;
+        settle(definition, state, now);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use usvc_core::{ExecutionId, TenantId, WorkflowId};
+
+    use super::*;
+
+    fn definition(json: serde_json::Value) -> Arc<Definition> {
+        Arc::new(Definition::from_document(json).unwrap())
+    }
+
+    fn start(def: &Definition) -> ExecutionState {
+        let now = Utc::now();
+        initial(
+            def,
+            Execution {
+                id: ExecutionId::new(),
+                tenant_id: TenantId::new(),
+                workflow_id: WorkflowId::new(),
+                version: 1,
+                status: ExecutionStatus::Pending,
+                inputs: json!({}),
+                output: None,
+                error: None,
+                trigger: "manual".into(),
+                started_by: None,
+                created_at: now,
+                started_at: None,
+                finished_at: None,
+                deadline: None,
+            },
+            now,
+        )
+    }
+
+    /// Claims `step` as the test worker would, then finishes it with `finish`.
+    fn run(def: &Arc<Definition>, state: &mut ExecutionState, step: &str, finish: Finish) -> bool {
+        let run = state.step_mut(step).unwrap();
+        assert!(
+            matches!(run.status, StepStatus::Ready | StepStatus::Waiting),
+            "{step} is {:?}",
+            run.status
+        );
+        run.status = StepStatus::Running;
+        run.attempts += 1;
+        run.lease_owner = Some("w".into());
+        run.started_at = Some(Utc::now());
+        let attempt = run.attempts;
+        FinishStep {
+            definition: def.clone(),
+            step_id: step.into(),
+            owner: "w".into(),
+            attempt,
+            finish,
+        }
+        .apply(state, Utc::now())
+        .unwrap()
+    }
+
+    fn ok(v: serde_json::Value) -> Finish {
+        Finish::Ran(StepOutcome::Succeeded(v))
+    }
+
+    fn failed() -> Finish {
+        Finish::Ran(StepOutcome::Failed("boom".into()))
+    }
+
+    fn status(state: &ExecutionState, id: &str) -> (StepStatus, Option<String>) {
+        let s = state.step(id).unwrap();
+        (s.status, s.skip.clone())
+    }
+
+    #[test]
+    fn a_false_condition_skips_exactly_its_branch() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "start", "kind": "noop"},
+            {"id": "gate", "kind": "condition", "depends_on": ["start"], "with": {"expr": "false"}},
+            {"id": "big", "kind": "noop", "depends_on": ["gate"]},
+            {"id": "bigger", "kind": "noop", "depends_on": ["big"]},
+            {"id": "other", "kind": "noop", "depends_on": ["start"]}
+        ]}));
+        let mut state = start(&def);
+        assert_eq!(status(&state, "start").0, StepStatus::Ready);
+        assert_eq!(status(&state, "gate").0, StepStatus::Pending);
+        run(&def, &mut state, "start", ok(json!({})));
+        assert_eq!(state.execution.status, ExecutionStatus::Running);
+        run(&def, &mut state, "gate", ok(json!({"result": false})));
+        assert_eq!(
+            status(&state, "big"),
+            (StepStatus::Skipped, Some("condition".into()))
+        );
+        assert_eq!(
+            status(&state, "bigger"),
+            (StepStatus::Skipped, Some("condition".into()))
+        );
+        assert_eq!(status(&state, "other").0, StepStatus::Ready);
+        run(&def, &mut state, "other", ok(json!({"x": 1})));
+        assert_eq!(state.execution.status, ExecutionStatus::Succeeded);
+        assert_eq!(state.execution.output, Some(json!({"other": {"x": 1}})));
+    }
+
+    #[test]
+    fn an_if_skip_lets_dependents_run() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "a", "kind": "noop", "if": "false"},
+            {"id": "b", "kind": "noop", "depends_on": ["a"]}
+        ]}));
+        let mut state = start(&def);
+        run(&def, &mut state, "a", Finish::SkippedByIf);
+        assert_eq!(
+            status(&state, "a"),
+            (StepStatus::Skipped, Some("if".into()))
+        );
+        assert_eq!(status(&state, "b").0, StepStatus::Ready);
+    }
+
+    #[test]
+    fn fail_fast_cancels_the_rest_and_continue_runs_every_branch_it_can() {
+        let steps = json!([
+            {"id": "a", "kind": "noop"},
+            {"id": "b", "kind": "noop"},
+            {"id": "after_a", "kind": "noop", "depends_on": ["a"]},
+            {"id": "after_b", "kind": "noop", "depends_on": ["b"]}
+        ]);
+        let def = definition(json!({"name": "w", "steps": steps}));
+        let mut state = start(&def);
+        run(&def, &mut state, "a", failed());
+        assert_eq!(state.execution.status, ExecutionStatus::Failed);
+        assert_eq!(status(&state, "b").0, StepStatus::Cancelled);
+        assert_eq!(status(&state, "after_b").0, StepStatus::Cancelled);
+        assert!(state
+            .execution
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("step `a` failed: boom"));
+
+        let def = definition(json!({"name": "w", "steps": steps, "on_failure": "continue"}));
+        let mut state = start(&def);
+        run(&def, &mut state, "a", failed());
+        assert_eq!(state.execution.status, ExecutionStatus::Running);
+        assert_eq!(
+            status(&state, "after_a"),
+            (StepStatus::Skipped, Some("failure".into()))
+        );
+        run(&def, &mut state, "b", ok(json!({})));
+        run(&def, &mut state, "after_b", ok(json!({})));
+        assert_eq!(state.execution.status, ExecutionStatus::Failed);
+
+        // Retry: the failed step and what it skipped run again; the rest keep their results.
+        RetryExecution {
+            definition: def.clone(),
+        }
+        .apply(&mut state, Utc::now())
+        .unwrap();
+        assert_eq!(state.execution.status, ExecutionStatus::Running);
+        assert_eq!(status(&state, "a").0, StepStatus::Ready);
+        assert_eq!(status(&state, "after_a").0, StepStatus::Pending);
+        assert_eq!(status(&state, "after_b").0, StepStatus::Succeeded);
+        run(&def, &mut state, "a", ok(json!({})));
+        run(&def, &mut state, "after_a", ok(json!({})));
+        assert_eq!(state.execution.status, ExecutionStatus::Succeeded);
+    }
+
+    #[test]
+    fn retries_back_off_and_a_stale_worker_cannot_finish() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "a", "kind": "noop", "retry": {"max_attempts": 3, "initial": "2s"}}
+        ]}));
+        let mut state = start(&def);
+        let before = Utc::now();
+        run(&def, &mut state, "a", failed());
+        let a = state.step("a").unwrap();
+        assert_eq!(a.status, StepStatus::Ready);
+        let wait = a.ready_at.unwrap() - before;
+        assert!(
+            wait > chrono::Duration::milliseconds(1500) && wait <= chrono::Duration::seconds(3),
+            "{wait}"
+        );
+        run(&def, &mut state, "a", failed());
+        let wait = state.step("a").unwrap().ready_at.unwrap() - before;
+        assert!(
+            wait > chrono::Duration::milliseconds(3100),
+            "doubled: {wait}"
+        );
+        // Another worker's result for an attempt it no longer holds changes nothing.
+        let late = FinishStep {
+            definition: def.clone(),
+            step_id: "a".into(),
+            owner: "someone-else".into(),
+            attempt: 2,
+            finish: ok(json!({})),
+        };
+        assert!(!late.apply(&mut state, Utc::now()).unwrap());
+        run(&def, &mut state, "a", failed());
+        assert_eq!(status(&state, "a").0, StepStatus::Failed);
+        assert_eq!(state.execution.status, ExecutionStatus::Failed);
+        assert!(matches!(
+            CancelExecution.apply(&mut state, Utc::now()),
+            Err(CoreError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn a_parked_step_waits_and_cancel_ends_everything() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "wait", "kind": "delay", "with": {"duration": "1h"}},
+            {"id": "then", "kind": "noop", "depends_on": ["wait"]}
+        ]}));
+        let mut state = start(&def);
+        let until = Utc::now() + chrono::Duration::hours(1);
+        run(
+            &def,
+            &mut state,
+            "wait",
+            Finish::Ran(StepOutcome::Park {
+                until: Some(until),
+                state: json!({"until": until.to_rfc3339()}),
+            }),
+        );
+        let wait = state.step("wait").unwrap();
+        assert_eq!(
+            (wait.status, wait.ready_at, wait.attempts),
+            (StepStatus::Waiting, Some(until), 0)
+        );
+        assert_eq!(state.execution.status, ExecutionStatus::Waiting);
+        CancelExecution.apply(&mut state, Utc::now()).unwrap();
+        assert_eq!(state.execution.status, ExecutionStatus::Cancelled);
+        assert!(state
+            .steps
+            .iter()
+            .all(|s| s.status == StepStatus::Cancelled));
+    }
+}

@@ -1,0 +1,724 @@
+//! `ExecutionRepository` (compiled into each adapter against its own schema): executions,
+//! step runs and the timeline, claimed by workers and changed by the workflow domain's
+//! `ExecutionChange`s inside one transaction each.
+#![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use usvc_core::ports::ExecutionRepository;
+use usvc_core::{
+    ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
+    ExecutionStatus, IdempotencyRecord, Page, PageRequest, StepRun, StepStatus, TenantId,
+    TimelineEntry, UserId, WorkflowId,
+};
+use uuid::Uuid;
+
+use crate::backend::{claim_lock, insert_all, row_lock, Connection, DbId};
+use crate::errors;
+use crate::idempotency;
+use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
+use crate::store::Store;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = workflow_executions, treat_none_as_null = true)]
+struct ExecutionRow {
+    id: DbId,
+    tenant_id: DbId,
+    workflow_id: DbId,
+    version: i64,
+    status: String,
+    inputs: serde_json::Value,
+    output: Option<serde_json::Value>,
+    error: Option<String>,
+    trigger: String,
+    started_by: Option<DbId>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    deadline: Option<DateTime<Utc>>,
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = workflow_step_runs, treat_none_as_null = true)]
+struct StepRow {
+    execution_id: DbId,
+    step_id: String,
+    position: i32,
+    kind: String,
+    status: String,
+    attempts: i32,
+    output: Option<serde_json::Value>,
+    error: Option<String>,
+    skip: Option<String>,
+    state: Option<serde_json::Value>,
+    ready_at: Option<DateTime<Utc>>,
+    lease_owner: Option<String>,
+    lease_until: Option<DateTime<Utc>>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = workflow_timeline)]
+struct TimelineRow {
+    id: DbId,
+    execution_id: DbId,
+    at: DateTime<Utc>,
+    step_id: Option<String>,
+    status: String,
+    attempt: Option<i32>,
+    detail: Option<String>,
+}
+
+fn stored(what: &str) -> CoreError {
+    CoreError::Internal(format!("stored {what}"))
+}
+
+impl ExecutionRow {
+    fn of(e: &Execution) -> Self {
+        Self {
+            id: DbId::from(e.id.as_uuid()),
+            tenant_id: DbId::from(e.tenant_id.as_uuid()),
+            workflow_id: DbId::from(e.workflow_id.as_uuid()),
+            version: e.version,
+            status: e.status.as_str().to_owned(),
+            inputs: e.inputs.clone(),
+            output: e.output.clone(),
+            error: e.error.clone(),
+            trigger: e.trigger.clone(),
+            started_by: e.started_by.map(|u| DbId::from(u.as_uuid())),
+            created_at: e.created_at,
+            started_at: e.started_at,
+            finished_at: e.finished_at,
+            deadline: e.deadline,
+        }
+    }
+
+    fn into_execution(self) -> Result<Execution, CoreError> {
+        Ok(Execution {
+            id: ExecutionId::from_uuid(Uuid::from(self.id)),
+            tenant_id: TenantId::from_uuid(Uuid::from(self.tenant_id)),
+            workflow_id: WorkflowId::from_uuid(Uuid::from(self.workflow_id)),
+            version: self.version,
+            status: self
+                .status
+                .parse()
+                .map_err(|_| stored("execution status"))?,
+            inputs: self.inputs,
+            output: self.output,
+            error: self.error,
+            trigger: self.trigger,
+            started_by: self.started_by.map(|u| UserId::from_uuid(Uuid::from(u))),
+            created_at: self.created_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            deadline: self.deadline,
+        })
+    }
+}
+
+impl StepRow {
+    fn of(execution: ExecutionId, position: usize, s: &StepRun) -> Self {
+        Self {
+            execution_id: DbId::from(execution.as_uuid()),
+            step_id: s.step_id.clone(),
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            kind: s.kind.clone(),
+            status: s.status.as_str().to_owned(),
+            attempts: s.attempts,
+            output: s.output.clone(),
+            error: s.error.clone(),
+            skip: s.skip.clone(),
+            state: s.state.clone(),
+            ready_at: s.ready_at,
+            lease_owner: s.lease_owner.clone(),
+            lease_until: s.lease_until,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+        }
+    }
+
+    fn into_step(self) -> Result<StepRun, CoreError> {
+        Ok(StepRun {
+            step_id: self.step_id,
+            kind: self.kind,
+            status: self.status.parse().map_err(|_| stored("step status"))?,
+            attempts: self.attempts,
+            output: self.output,
+            error: self.error,
+            skip: self.skip,
+            state: self.state,
+            ready_at: self.ready_at,
+            lease_owner: self.lease_owner,
+            lease_until: self.lease_until,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+        })
+    }
+}
+
+fn entry(
+    execution: ExecutionId,
+    at: DateTime<Utc>,
+    step: Option<&StepRun>,
+    status: &str,
+    detail: Option<String>,
+) -> TimelineRow {
+    TimelineRow {
+        id: DbId::from(Uuid::now_v7()),
+        execution_id: DbId::from(execution.as_uuid()),
+        at,
+        step_id: step.map(|s| s.step_id.clone()),
+        status: status.to_owned(),
+        attempt: step.map(|s| s.attempts),
+        detail,
+    }
+}
+
+/// What a step's status change says in the timeline beside the status.
+fn step_detail(step: &StepRun) -> Option<String> {
+    match step.status {
+        StepStatus::Skipped => step.skip.clone(),
+        StepStatus::Failed | StepStatus::Ready => step.error.clone(),
+        _ => None,
+    }
+}
+
+/// The timeline rows of the changes from `before` to `after`.
+fn changes(before: &ExecutionState, after: &ExecutionState, at: DateTime<Utc>) -> Vec<TimelineRow> {
+    let id = after.execution.id;
+    let mut rows = Vec::new();
+    let old: HashMap<&str, &StepRun> = before
+        .steps
+        .iter()
+        .map(|s| (s.step_id.as_str(), s))
+        .collect();
+    for step in &after.steps {
+        let moved = old
+            .get(step.step_id.as_str())
+            .is_none_or(|o| o.status != step.status || o.attempts != step.attempts);
+        if moved {
+            rows.push(entry(
+                id,
+                at,
+                Some(step),
+                step.status.as_str(),
+                step_detail(step),
+            ));
+        }
+    }
+    if before.execution.status != after.execution.status {
+        rows.push(entry(
+            id,
+            at,
+            None,
+            after.execution.status.as_str(),
+            after.execution.error.clone(),
+        ));
+    }
+    rows
+}
+
+#[allow(clippy::if_same_then_else)] // `row_lock!` is the identity on SQLite
+async fn load_state(
+    conn: &mut Connection,
+    tenant: DbId,
+    id: DbId,
+    lock: bool,
+) -> Result<Option<ExecutionState>, diesel::result::Error> {
+    let query = workflow_executions::table
+        .filter(workflow_executions::id.eq(id))
+        .filter(workflow_executions::tenant_id.eq(tenant))
+        .select(ExecutionRow::as_select());
+    let row: Option<ExecutionRow> = if lock {
+        row_lock!(query).first(conn).await.optional()?
+    } else {
+        query.first(conn).await.optional()?
+    };
+    let Some(row) = row else { return Ok(None) };
+    let steps: Vec<StepRow> = workflow_step_runs::table
+        .filter(workflow_step_runs::execution_id.eq(id))
+        .order(workflow_step_runs::position.asc())
+        .select(StepRow::as_select())
+        .load(conn)
+        .await?;
+    let convert = || -> Result<ExecutionState, CoreError> {
+        Ok(ExecutionState {
+            execution: row.into_execution()?,
+            steps: steps
+                .into_iter()
+                .map(StepRow::into_step)
+                .collect::<Result<_, _>>()?,
+        })
+    };
+    convert()
+        .map(Some)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+/// A write matching nothing: on SQLite the transaction then holds the write lock from its
+/// first statement, so concurrent writers queue instead of failing to upgrade a read.
+async fn take_write_lock(conn: &mut Connection) -> Result<(), diesel::result::Error> {
+    diesel::update(
+        workflow_step_runs::table
+            .filter(workflow_step_runs::step_id.ne(workflow_step_runs::step_id)),
+    )
+    .set(workflow_step_runs::attempts.eq(workflow_step_runs::attempts))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Pending or waiting executions whose steps were just claimed now run. Best effort under
+/// contention: an execution another transaction holds is left alone (no waiting, so no
+/// deadlock with a change that locks the execution, then its steps); that change sets the
+/// status from the steps anyway.
+async fn mark_running(
+    conn: &mut Connection,
+    ids: Vec<DbId>,
+    now: DateTime<Utc>,
+    timeline: &mut Vec<TimelineRow>,
+) -> Result<(), diesel::result::Error> {
+    let starting = claim_lock!(workflow_executions::table
+        .filter(workflow_executions::id.eq_any(ids))
+        .filter(workflow_executions::status.eq_any(["pending", "waiting"]))
+        .select(workflow_executions::id))
+    .load::<DbId>(conn)
+    .await?;
+    if !starting.is_empty() {
+        diesel::update(
+            workflow_executions::table
+                .filter(workflow_executions::id.eq_any(starting.clone()))
+                .filter(workflow_executions::started_at.is_null()),
+        )
+        .set(workflow_executions::started_at.eq(Some(now)))
+        .execute(conn)
+        .await?;
+        diesel::update(
+            workflow_executions::table.filter(workflow_executions::id.eq_any(starting.clone())),
+        )
+        .set(workflow_executions::status.eq("running"))
+        .execute(conn)
+        .await?;
+        for id in &starting {
+            timeline.push(TimelineRow {
+                id: DbId::from(Uuid::now_v7()),
+                execution_id: *id,
+                at: now,
+                step_id: None,
+                status: "running".into(),
+                attempt: None,
+                detail: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ExecutionRepository for Store {
+    async fn start(
+        &self,
+        state: &ExecutionState,
+        key: Option<IdempotencyRecord>,
+    ) -> Result<(), CoreError> {
+        let execution = ExecutionRow::of(&state.execution);
+        let id = state.execution.id;
+        let steps: Vec<StepRow> = state
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StepRow::of(id, i, s))
+            .collect();
+        let empty = ExecutionState {
+            execution: Execution {
+                status: ExecutionStatus::Pending,
+                ..state.execution.clone()
+            },
+            steps: Vec::new(),
+        };
+        let mut timeline = vec![entry(id, state.execution.created_at, None, "pending", None)];
+        timeline.extend(
+            changes(&empty, state, state.execution.created_at)
+                .into_iter()
+                .filter(|row| row.step_id.is_some() && row.status != "pending"),
+        );
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    diesel::insert_into(workflow_executions::table)
+                        .values(&execution)
+                        .execute(conn)
+                        .await?;
+                    insert_all!(conn, workflow_step_runs::table, steps);
+                    insert_all!(conn, workflow_timeline::table, timeline);
+                    if let Some(key) = &key {
+                        idempotency::remember(conn, key).await?;
+                    }
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .await
+                .map_err(|e| {
+                    errors::conflict(e, "an execution was started with this key meanwhile")
+                })
+            })
+        })
+        .await
+    }
+
+    async fn get(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+    ) -> Result<Option<ExecutionState>, CoreError> {
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        self.run(move |conn| {
+            Box::pin(async move {
+                load_state(conn, tenant, id, false)
+                    .await
+                    .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        tenant: TenantId,
+        workflow: WorkflowId,
+        status: Option<ExecutionStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Execution>, CoreError> {
+        let before = page.after_position::<Uuid>()?.map(DbId::from);
+        let (tenant, workflow) = (DbId::from(tenant.as_uuid()), DbId::from(workflow.as_uuid()));
+        let limit = i64::from(page.limit) + 1;
+        let rows: Vec<ExecutionRow> = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let mut query = workflow_executions::table
+                        .filter(workflow_executions::tenant_id.eq(tenant))
+                        .filter(workflow_executions::workflow_id.eq(workflow))
+                        .order(workflow_executions::id.desc())
+                        .limit(limit)
+                        .select(ExecutionRow::as_select())
+                        .into_boxed();
+                    if let Some(status) = status {
+                        query = query.filter(workflow_executions::status.eq(status.as_str()));
+                    }
+                    if let Some(before) = before {
+                        query = query.filter(workflow_executions::id.lt(before));
+                    }
+                    query.load(conn).await.map_err(errors::query)
+                })
+            })
+            .await?;
+        let items = rows
+            .into_iter()
+            .map(ExecutionRow::into_execution)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |e: &Execution| {
+            e.id.to_string()
+        }))
+    }
+
+    async fn timeline(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+    ) -> Result<Vec<TimelineEntry>, CoreError> {
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        let rows: Vec<TimelineRow> = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let owned = workflow_executions::table
+                        .filter(workflow_executions::tenant_id.eq(tenant))
+                        .filter(workflow_executions::id.eq(id))
+                        .select(workflow_executions::id)
+                        .first::<DbId>(conn)
+                        .await
+                        .optional()
+                        .map_err(errors::query)?;
+                    if owned.is_none() {
+                        return Ok(Vec::new());
+                    }
+                    workflow_timeline::table
+                        .filter(workflow_timeline::execution_id.eq(id))
+                        .order(workflow_timeline::id.asc())
+                        .select(TimelineRow::as_select())
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TimelineEntry {
+                at: r.at,
+                step_id: r.step_id,
+                status: r.status,
+                attempt: r.attempt,
+                detail: r.detail,
+            })
+            .collect())
+    }
+
+    async fn claim(
+        &self,
+        owner: &str,
+        limit: u32,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedStep>, CoreError> {
+        let owner = owner.to_owned();
+        let until = now + lease;
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    take_write_lock(conn).await?;
+                    let due = workflow_step_runs::table
+                        .filter(
+                            workflow_step_runs::status
+                                .eq_any(["ready", "waiting"])
+                                .and(workflow_step_runs::ready_at.le(now))
+                                .or(workflow_step_runs::status
+                                    .eq("running")
+                                    .and(workflow_step_runs::lease_until.lt(now))),
+                        )
+                        .order(workflow_step_runs::ready_at.asc())
+                        .limit(i64::from(limit))
+                        .select(StepRow::as_select());
+                    let mut rows: Vec<StepRow> = claim_lock!(due).load(conn).await?;
+                    if rows.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut timeline = Vec::with_capacity(rows.len() + 1);
+                    for row in &mut rows {
+                        row.attempts += 1;
+                        row.status = "running".into();
+                        row.lease_owner = Some(owner.clone());
+                        row.lease_until = Some(until);
+                        row.started_at = row.started_at.or(Some(now));
+                        diesel::update(
+                            workflow_step_runs::table
+                                .filter(workflow_step_runs::execution_id.eq(row.execution_id))
+                                .filter(workflow_step_runs::step_id.eq(&row.step_id)),
+                        )
+                        .set((
+                            workflow_step_runs::status.eq("running"),
+                            workflow_step_runs::attempts.eq(row.attempts),
+                            workflow_step_runs::lease_owner.eq(&row.lease_owner),
+                            workflow_step_runs::lease_until.eq(row.lease_until),
+                            workflow_step_runs::started_at.eq(row.started_at),
+                        ))
+                        .execute(conn)
+                        .await?;
+                        timeline.push(TimelineRow {
+                            id: DbId::from(Uuid::now_v7()),
+                            execution_id: row.execution_id,
+                            at: now,
+                            step_id: Some(row.step_id.clone()),
+                            status: "running".into(),
+                            attempt: Some(row.attempts),
+                            detail: None,
+                        });
+                    }
+                    let mut ids: Vec<DbId> = rows.iter().map(|r| r.execution_id).collect();
+                    ids.sort_by_key(|id| Uuid::from(*id));
+                    ids.dedup_by_key(|id| Uuid::from(*id));
+                    let executions: Vec<ExecutionRow> = workflow_executions::table
+                        .filter(workflow_executions::id.eq_any(ids.clone()))
+                        .select(ExecutionRow::as_select())
+                        .load(conn)
+                        .await?;
+                    mark_running(conn, ids.clone(), now, &mut timeline).await?;
+                    insert_all!(conn, workflow_timeline::table, timeline);
+                    let by_id: HashMap<DbId, &ExecutionRow> =
+                        executions.iter().map(|e| (e.id, e)).collect();
+                    Ok::<_, diesel::result::Error>(
+                        rows.iter()
+                            .filter_map(|r| {
+                                let e = by_id.get(&r.execution_id)?;
+                                Some(ClaimedStep {
+                                    tenant_id: TenantId::from_uuid(Uuid::from(e.tenant_id)),
+                                    execution_id: ExecutionId::from_uuid(Uuid::from(e.id)),
+                                    workflow_id: WorkflowId::from_uuid(Uuid::from(e.workflow_id)),
+                                    version: e.version,
+                                    step_id: r.step_id.clone(),
+                                    attempt: r.attempts,
+                                    state: r.state.clone(),
+                                })
+                            })
+                            .collect(),
+                    )
+                })
+                .await
+                .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn change(
+        &self,
+        tenant: TenantId,
+        id: ExecutionId,
+        change: Arc<dyn ExecutionChange>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ExecutionState>, CoreError> {
+        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+        self.run(move |conn| {
+            Box::pin(async move {
+                let outcome: Result<Option<ExecutionState>, ChangeError> = conn
+                    .transaction(async move |conn| {
+                        take_write_lock(conn).await?;
+                        let Some(before) = load_state(conn, tenant, id, true).await? else {
+                            return Ok(None);
+                        };
+                        let mut after = before.clone();
+                        if !change
+                            .apply(&mut after, now)
+                            .map_err(ChangeError::Refused)?
+                        {
+                            return Ok(Some(after));
+                        }
+                        if after.execution != before.execution {
+                            diesel::update(
+                                workflow_executions::table.filter(workflow_executions::id.eq(id)),
+                            )
+                            .set(&ExecutionRow::of(&after.execution))
+                            .execute(conn)
+                            .await?;
+                        }
+                        let old: HashMap<&str, &StepRun> = before
+                            .steps
+                            .iter()
+                            .map(|s| (s.step_id.as_str(), s))
+                            .collect();
+                        for (i, step) in after.steps.iter().enumerate() {
+                            if old.get(step.step_id.as_str()).is_some_and(|o| *o == step) {
+                                continue;
+                            }
+                            diesel::update(
+                                workflow_step_runs::table
+                                    .filter(workflow_step_runs::execution_id.eq(id))
+                                    .filter(workflow_step_runs::step_id.eq(&step.step_id)),
+                            )
+                            .set(&StepRow::of(after.execution.id, i, step))
+                            .execute(conn)
+                            .await?;
+                        }
+                        let timeline = changes(&before, &after, now);
+                        insert_all!(conn, workflow_timeline::table, timeline);
+                        Ok(Some(after))
+                    })
+                    .await;
+                match outcome {
+                    Ok(state) => Ok(state),
+                    Err(ChangeError::Refused(e)) => Err(e),
+                    Err(ChangeError::Query(e)) => Err(errors::query(e)),
+                }
+            })
+        })
+        .await
+    }
+
+    async fn release(&self, owner: &str) -> Result<u64, CoreError> {
+        let owner = owner.to_owned();
+        let now = Utc::now();
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    take_write_lock(conn).await?;
+                    let held: Vec<StepRow> = workflow_step_runs::table
+                        .filter(workflow_step_runs::status.eq("running"))
+                        .filter(workflow_step_runs::lease_owner.eq(&owner))
+                        .select(StepRow::as_select())
+                        .load(conn)
+                        .await?;
+                    let mut timeline = Vec::with_capacity(held.len());
+                    for row in &held {
+                        diesel::update(
+                            workflow_step_runs::table
+                                .filter(workflow_step_runs::execution_id.eq(row.execution_id))
+                                .filter(workflow_step_runs::step_id.eq(&row.step_id))
+                                .filter(workflow_step_runs::lease_owner.eq(&owner)),
+                        )
+                        .set((
+                            workflow_step_runs::status.eq("ready"),
+                            workflow_step_runs::attempts.eq(row.attempts - 1),
+                            workflow_step_runs::ready_at.eq(Some(now)),
+                            workflow_step_runs::lease_owner.eq(None::<String>),
+                            workflow_step_runs::lease_until.eq(None::<DateTime<Utc>>),
+                        ))
+                        .execute(conn)
+                        .await?;
+                        timeline.push(TimelineRow {
+                            id: DbId::from(Uuid::now_v7()),
+                            execution_id: row.execution_id,
+                            at: now,
+                            step_id: Some(row.step_id.clone()),
+                            status: "ready".into(),
+                            attempt: Some(row.attempts - 1),
+                            detail: Some("lease handed back at shutdown".into()),
+                        });
+                    }
+                    insert_all!(conn, workflow_timeline::table, timeline);
+                    Ok::<_, diesel::result::Error>(held.len() as u64)
+                })
+                .await
+                .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, CoreError> {
+        self.run(move |conn| {
+            Box::pin(async move {
+                // Earliest first by index order (no MIN: SQLite's timestamps are text).
+                let due: Option<DateTime<Utc>> = workflow_step_runs::table
+                    .filter(workflow_step_runs::status.eq_any(["ready", "waiting"]))
+                    .filter(workflow_step_runs::ready_at.is_not_null())
+                    .order(workflow_step_runs::ready_at.asc())
+                    .select(workflow_step_runs::ready_at)
+                    .first::<Option<DateTime<Utc>>>(conn)
+                    .await
+                    .optional()
+                    .map_err(errors::query)?
+                    .flatten();
+                let expiry: Option<DateTime<Utc>> = workflow_step_runs::table
+                    .filter(workflow_step_runs::status.eq("running"))
+                    .order(workflow_step_runs::lease_until.asc())
+                    .select(workflow_step_runs::lease_until)
+                    .first::<Option<DateTime<Utc>>>(conn)
+                    .await
+                    .optional()
+                    .map_err(errors::query)?
+                    .flatten();
+                Ok(match (due, expiry) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                })
+            })
+        })
+        .await
+    }
+}
+
+/// Why a change's transaction rolled back: the domain refused it, or the database failed.
+enum ChangeError {
+    Refused(CoreError),
+    Query(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for ChangeError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Query(e)
+    }
+}
