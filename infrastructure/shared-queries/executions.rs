@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::ExecutionRepository;
@@ -476,7 +476,6 @@ impl ExecutionRepository for Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<ClaimedStep>, CoreError> {
         let owner = owner.to_owned();
-        let until = now + lease;
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
@@ -497,6 +496,9 @@ impl ExecutionRepository for Store {
                     if rows.is_empty() {
                         return Ok(Vec::new());
                     }
+                    // Read under the locks, like `change` (timeline times in commit order).
+                    let now = now.max(Utc::now().trunc_subsecs(6));
+                    let until = now + lease;
                     let mut timeline = Vec::with_capacity(rows.len() + 1);
                     for row in &mut rows {
                         row.attempts += 1;
@@ -580,6 +582,10 @@ impl ExecutionRepository for Store {
                         let Some(before) = load_state(conn, tenant, id, true).await? else {
                             return Ok(None);
                         };
+                        // The time is read under the lock, so the timeline's times follow
+                        // the order the changes really took (a change that waited for the
+                        // lock is later than the one it waited for).
+                        let now = now.max(Utc::now().trunc_subsecs(6));
                         let mut after = before.clone();
                         if !change
                             .apply(&mut after, now)

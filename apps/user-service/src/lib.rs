@@ -15,3 +15,4 @@ pub mod process_stats;
 pub mod runtime;
 pub mod state;
 pub mod wiring;
+pub mod workflow_worker;

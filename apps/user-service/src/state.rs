@@ -18,6 +18,7 @@ use crate::events::EventBus;
 use crate::http::client_limit::AuthRateLimit;
 use crate::identity::{self, Identity};
 use crate::wiring::Database;
+use crate::workflow_worker::{WorkerConfig, WorkflowWorker};
 
 /// Aggregate counts are cached this long: monitors poll `/health/detailed` often, and
 /// `COUNT(*)` over a large table must not ride along with every poll.
@@ -50,6 +51,10 @@ pub struct AppState {
     pub projects: Arc<usvc_project::ProjectService>,
     /// Workflow definitions.
     pub workflows: Arc<usvc_workflow::WorkflowService>,
+    /// Workflow executions.
+    pub executions: Arc<usvc_workflow::ExecutionService>,
+    /// This process's workflow worker.
+    pub worker: Arc<WorkflowWorker>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events.
@@ -102,6 +107,7 @@ impl AppState {
             notifier,
             &caches,
         );
+        let (executions, worker) = workflow_engine(&db, &caches, &authorizer, &workflows);
         let analytics = caches.create(ANALYTICS_CACHE);
         let auth_limit = AuthRateLimit::new(db.rate_limits.clone(), config.auth_rate_limit);
         Self {
@@ -115,6 +121,8 @@ impl AppState {
             platform,
             projects,
             workflows,
+            executions,
+            worker,
             authorizer,
             events,
             auth_limit,
@@ -126,6 +134,40 @@ impl AppState {
             started_at: Utc::now(),
         }
     }
+}
+
+/// The workflow engine over the store: the worker (started here) and the execution use
+/// cases, which wake it.
+fn workflow_engine(
+    db: &Database,
+    caches: &CacheRegistry,
+    authorizer: &Arc<dyn Authorizer>,
+    workflows: &Arc<usvc_workflow::WorkflowService>,
+) -> (Arc<usvc_workflow::ExecutionService>, Arc<WorkflowWorker>) {
+    let engine = Arc::new(usvc_workflow::Engine::new(usvc_workflow::EnginePorts {
+        executions: db.executions.clone(),
+        workflows: db.workflows.clone(),
+        clock: Arc::new(usvc_core::ports::SystemClock),
+        versions: caches.create(CacheSpec::WORKFLOW_VERSIONS),
+        kinds: usvc_workflow::Kinds::builtin(),
+    }));
+    let worker = WorkflowWorker::start(
+        engine.clone(),
+        db.executions.clone(),
+        db.invalidation.clone(),
+        WorkerConfig::default(),
+    );
+    let executions = Arc::new(usvc_workflow::ExecutionService::new(
+        usvc_workflow::ExecutionPorts {
+            executions: db.executions.clone(),
+            workflows: workflows.clone(),
+            engine,
+            authorizer: authorizer.clone(),
+            idempotency: db.idempotency.clone(),
+            signal: worker.clone(),
+        },
+    ));
+    (executions, worker)
 }
 
 /// Totals since start, kept beside the Prometheus series so `/health/detailed` can compute its

@@ -1,16 +1,25 @@
 //! `usvc-workflow`: the workflow domain — versioned DAG definitions, durable executions,
-//! workers, step kinds, human tasks, and event and cron triggers.
+//! step kinds, and (to come) human tasks and event and cron triggers.
 //!
-//! It depends only on `usvc-core`; projects are created through the `ProjectActions` port, never
-//! by importing `usvc-project`. So far it holds the definition format and its structural
-//! validation (`definition`) and its templates and expressions (`template`); storage, the engine, step kinds and triggers follow.
+//! It depends only on `usvc-core`. The modules, in the order a newcomer needs them:
+//! - `definition`: the format and what a save refuses; `template`: templates and expressions;
+//! - `workflows`: saving, versions, pause and resume (`WorkflowService`);
+//! - `kinds`: the `StepKind` trait and the built-in kinds, one file each;
+//! - `plan`: the execution state machine, pure functions run inside the store's transaction;
+//! - `engine`: what a worker does with a claimed step (the loop itself is in the app);
+//! - `executions`: start, read, cancel, retry, timeline (`ExecutionService`).
 
 pub mod definition;
+pub mod engine;
+pub mod executions;
 pub mod kinds;
 pub mod plan;
 pub mod template;
 pub mod workflows;
 
 pub use definition::{Definition, OnFailure, Step, Trigger};
+pub use engine::{Engine, EnginePorts, Prepared, VersionKey};
+pub use executions::{ExecutionPorts, ExecutionService};
 pub use kinds::{Kinds, StepCall, StepKind, StepOutcome};
+pub use plan::Finish;
 pub use workflows::{events, WorkflowPorts, WorkflowService};

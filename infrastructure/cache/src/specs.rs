@@ -45,8 +45,12 @@ impl CacheSpec {
     /// every start of an execution.
     pub const WORKFLOWS: Self = spec("workflows", 1000, 3600);
 
+    /// Parsed workflow definitions by version (`<workflow>@<version>`): what every step
+    /// attempt runs. Versions never change, so entries are only evicted.
+    pub const WORKFLOW_VERSIONS: Self = spec("workflow-versions", 1000, 3600);
+
     /// Every named cache of the design, in display order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::USER_SESSIONS,
         Self::JWT_TOKENS,
         Self::USER_PROFILES,
@@ -56,6 +60,7 @@ impl CacheSpec {
         Self::PROJECT_ACCESS,
         Self::PLATFORM_ADMINS,
         Self::WORKFLOWS,
+        Self::WORKFLOW_VERSIONS,
     ];
 
     /// The same cache with another capacity (from `CACHE_SIZE`).

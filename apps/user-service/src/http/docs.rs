@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::http::{
-    analytics, audit, auth, authz, health, jwks, metrics, mfa, problem, project_bulk,
+    analytics, audit, auth, authz, executions, health, jwks, metrics, mfa, problem, project_bulk,
     project_members, project_versions, projects, recovery, roles, sessions, tenant, tenants, users,
     workflows,
 };
@@ -98,6 +98,12 @@ use crate::http::{
         workflows::resume,
         workflows::versions,
         workflows::version,
+        executions::start,
+        executions::list,
+        executions::get,
+        executions::cancel,
+        executions::retry,
+        executions::timeline,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerAuth),

@@ -7,6 +7,7 @@ pub mod authenticated;
 pub mod authz;
 pub mod client_limit;
 pub mod docs;
+pub mod executions;
 pub mod health;
 pub mod jwks;
 pub mod metrics;
@@ -235,6 +236,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/api/v1/workflows/{workflow_id}/resume", "POST")
             .route(web::post().to(workflows::resume)),
+    )
+    .service(
+        resource("/api/v1/workflows/{workflow_id}/executions", "GET, POST")
+            .route(web::get().to(executions::list))
+            .route(web::post().to(executions::start)),
+    )
+    .service(
+        resource("/api/v1/executions/{execution_id}", "GET").route(web::get().to(executions::get)),
+    )
+    .service(
+        resource("/api/v1/executions/{execution_id}/cancel", "POST")
+            .route(web::post().to(executions::cancel)),
+    )
+    .service(
+        resource("/api/v1/executions/{execution_id}/retry", "POST")
+            .route(web::post().to(executions::retry)),
+    )
+    .service(
+        resource("/api/v1/executions/{execution_id}/timeline", "GET")
+            .route(web::get().to(executions::timeline)),
     )
     .service(
         resource("/api/v1/workflows/{workflow_id}/versions", "GET")

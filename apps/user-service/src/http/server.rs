@@ -17,6 +17,7 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     let mut signals = Signals::install()?;
     let max_body = config.max_body_bytes;
     let backend = state.db.backend;
+    let worker = state.worker.clone();
     let server = HttpServer::new(move || build_app(state.clone(), max_body, routes))
         .workers(config.workers)
         .shutdown_timeout(config.shutdown_timeout.as_secs())
@@ -35,6 +36,7 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
         handle.stop(true).await;
     });
     server.await?;
+    worker.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }

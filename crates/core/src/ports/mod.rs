@@ -31,6 +31,7 @@ mod token_service;
 mod totp_service;
 mod user_analytics;
 mod user_repository;
+mod work_signal;
 mod workflow_repository;
 
 pub use action_token_repository::ActionTokenRepository;
@@ -65,6 +66,7 @@ pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 pub use totp_service::{TotpEnrollment, TotpService};
 pub use user_analytics::UserAnalytics;
 pub use user_repository::{UpdateOutcome, UserRepository};
+pub use work_signal::WorkSignal;
 pub use workflow_repository::WorkflowRepository;
 
 #[cfg(feature = "mock")]
@@ -127,5 +129,7 @@ pub use totp_service::MockTotpService;
 pub use user_analytics::MockUserAnalytics;
 #[cfg(feature = "mock")]
 pub use user_repository::MockUserRepository;
+#[cfg(feature = "mock")]
+pub use work_signal::MockWorkSignal;
 #[cfg(feature = "mock")]
 pub use workflow_repository::MockWorkflowRepository;

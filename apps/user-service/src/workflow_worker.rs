@@ -1,0 +1,256 @@
+//! The workflow worker: claims due steps in batches under a lease, runs them concurrently on
+//! a bounded pool (each attempt under its step's timeout), and records each result through
+//! the engine. It sleeps until woken (a start on any replica, a finished step here) or until
+//! the next step is due (a timer, an expired lease), so an idle worker costs a query every
+//! few seconds at most. Shutdown hands unfinished leases back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{broadcast, Notify, Semaphore};
+use usvc_core::ports::{ExecutionRepository, Invalidation, InvalidationMessage, WorkSignal};
+use usvc_core::{ClaimedStep, ExecutionId};
+use usvc_workflow::{Engine, Finish, Prepared, StepOutcome};
+
+/// The invalidation-bus channel that carries "work is ready" between replicas.
+pub const WORK_CHANNEL: &str = "workflow-work";
+/// The longest an idle worker sleeps without being woken (a safety net: starts wake it, and
+/// it computes when timers and leases fall due).
+const MAX_IDLE: Duration = Duration::from_secs(5);
+/// The shortest sleep, so a step due "now" but held by another replica cannot spin us.
+const MIN_SLEEP: Duration = Duration::from_millis(10);
+
+/// How the worker runs.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerConfig {
+    /// Steps running at once in this process.
+    pub concurrency: usize,
+    /// Steps claimed per claim.
+    pub batch: u32,
+    /// How long a claim holds a step; a step still running past it may be taken by another
+    /// worker (its owner is presumed dead), so it must exceed step timeouts.
+    pub lease: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 32,
+            batch: 32,
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The running worker; its task ends once the last handle is gone or it is shut down.
+pub struct WorkflowWorker {
+    owner: String,
+    wake: Arc<Notify>,
+    stopping: Arc<AtomicBool>,
+    executions: Arc<dyn ExecutionRepository>,
+    invalidation: Arc<dyn Invalidation>,
+    ended: broadcast::Sender<ExecutionId>,
+}
+
+impl WorkflowWorker {
+    /// Starts the worker on the current runtime.
+    pub fn start(
+        engine: Arc<Engine>,
+        executions: Arc<dyn ExecutionRepository>,
+        invalidation: Arc<dyn Invalidation>,
+        config: WorkerConfig,
+    ) -> Arc<Self> {
+        let wake = Arc::new(Notify::new());
+        let (ended, _) = broadcast::channel(1024);
+        let remote = wake.clone();
+        invalidation.subscribe(Arc::new(move |m: &InvalidationMessage| {
+            if m.cache == WORK_CHANNEL {
+                remote.notify_one();
+            }
+        }));
+        let worker = Arc::new(Self {
+            owner: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
+            wake: wake.clone(),
+            stopping: Arc::new(AtomicBool::new(false)),
+            executions: executions.clone(),
+            invalidation,
+            ended: ended.clone(),
+        });
+        let run = Run {
+            engine,
+            executions,
+            owner: worker.owner.clone(),
+            wake,
+            ended,
+            pool: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            config,
+        };
+        let (alive, stopping) = (Arc::downgrade(&worker), worker.stopping.clone());
+        tokio::spawn(async move {
+            while alive.strong_count() > 0 && !stopping.load(Ordering::Acquire) {
+                run.round().await;
+            }
+        });
+        worker
+    }
+
+    /// Executions that ended in this process, by id (for `?wait=`).
+    pub fn ended(&self) -> broadcast::Receiver<ExecutionId> {
+        self.ended.subscribe()
+    }
+
+    /// Stops claiming and hands back the leases of steps still running here, so another
+    /// replica (or this one after a restart) runs them at once instead of after the lease.
+    pub async fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.wake.notify_one();
+        match self.executions.release(&self.owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(steps = n, "handed workflow steps back"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not hand workflow steps back; their leases will expire");
+            }
+        }
+    }
+}
+
+impl WorkSignal for WorkflowWorker {
+    fn wake(&self) {
+        self.wake.notify_one();
+        // Other replicas' idle workers too (NOTIFY on Postgres; in-process on SQLite).
+        let bus = self.invalidation.clone();
+        tokio::spawn(async move {
+            let message = InvalidationMessage {
+                cache: WORK_CHANNEL.into(),
+                key: None,
+            };
+            if let Err(e) = bus.publish(message).await {
+                tracing::debug!(error = %e, "could not announce workflow work");
+            }
+        });
+    }
+}
+
+/// The worker loop's state.
+struct Run {
+    engine: Arc<Engine>,
+    executions: Arc<dyn ExecutionRepository>,
+    owner: String,
+    wake: Arc<Notify>,
+    ended: broadcast::Sender<ExecutionId>,
+    pool: Arc<Semaphore>,
+    config: WorkerConfig,
+}
+
+impl Run {
+    /// Claims what is due and free slots allow, then sleeps unless there may be more.
+    async fn round(&self) {
+        let free = self.pool.available_permits();
+        if free == 0 {
+            // Every slot busy: a finishing step wakes us.
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(MAX_IDLE) => {}
+            }
+            return;
+        }
+        let want = u32::try_from(free)
+            .unwrap_or(u32::MAX)
+            .min(self.config.batch);
+        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        let started = Instant::now();
+        let claimed = match self
+            .executions
+            .claim(&self.owner, want, lease, self.engine.now())
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming workflow steps failed");
+                Vec::new()
+            }
+        };
+        metrics::histogram!("usvc_workflow_claim_seconds").record(started.elapsed().as_secs_f64());
+        let full = u32::try_from(claimed.len()).unwrap_or(u32::MAX) == want;
+        for step in claimed {
+            let Ok(permit) = self.pool.clone().acquire_owned().await else {
+                return;
+            };
+            let (engine, owner) = (self.engine.clone(), self.owner.clone());
+            let (wake, ended) = (self.wake.clone(), self.ended.clone());
+            tokio::spawn(async move {
+                run_step(&engine, &owner, step, &ended).await;
+                drop(permit);
+                // What the step unlocked (or the slot it freed) may be claimed now.
+                wake.notify_one();
+            });
+        }
+        if full {
+            return;
+        }
+        let sleep = match self.executions.next_due().await {
+            Ok(Some(due)) => (due - self.engine.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(MIN_SLEEP, MAX_IDLE),
+            Ok(None) => MAX_IDLE,
+            Err(_) => Duration::from_secs(1),
+        };
+        tokio::select! {
+            () = self.wake.notified() => {}
+            () = tokio::time::sleep(sleep) => {}
+        }
+    }
+}
+
+/// Runs one claimed attempt and records it.
+async fn run_step(
+    engine: &Engine,
+    owner: &str,
+    step: ClaimedStep,
+    ended: &broadcast::Sender<ExecutionId>,
+) {
+    let finish = match engine.prepare(&step).await {
+        Ok(Prepared::Gone) => return,
+        Ok(Prepared::Finish(finish)) => finish,
+        Ok(Prepared::Run {
+            kind,
+            call,
+            timeout,
+        }) => {
+            let started = Instant::now();
+            let outcome = tokio::time::timeout(timeout, kind.run(call))
+                .await
+                .unwrap_or_else(|_| {
+                    StepOutcome::Failed(format!("timed out after {} ms", timeout.as_millis()))
+                });
+            let result = match &outcome {
+                StepOutcome::Succeeded(_) => "succeeded",
+                StepOutcome::Failed(_) => "failed",
+                StepOutcome::Park { .. } => "parked",
+            };
+            metrics::histogram!("usvc_workflow_step_seconds", "kind" => kind.name())
+                .record(started.elapsed().as_secs_f64());
+            metrics::counter!("usvc_workflow_step_attempts_total", "kind" => kind.name(), "result" => result)
+                .increment(1);
+            Finish::Ran(outcome)
+        }
+        Err(e) => {
+            // The lease runs out and the step is claimed again.
+            tracing::warn!(error = %e, execution = %step.execution_id, step = %step.step_id, "preparing a workflow step failed");
+            return;
+        }
+    };
+    match engine.finish(&step, owner, finish).await {
+        Ok(Some(state)) if state.execution.status.is_final() => {
+            metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
+                .increment(1);
+            let _ = ended.send(state.execution.id);
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, execution = %step.execution_id, step = %step.step_id, "recording a workflow step failed");
+        }
+    }
+}

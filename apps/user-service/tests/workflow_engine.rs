@@ -1,0 +1,588 @@
+//! The workflow engine over HTTP, on SQLite and Postgres: the example end to end,
+//! parallel branches, `depends_on` order, conditions, `fail_fast` and `continue`, retry,
+//! cancel, idempotent starts, the timeline, and a timer that survives a restart.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
+
+#[macro_use]
+mod support;
+
+use std::time::Duration;
+
+use actix_http::Request;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::test;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use support::{call, login};
+use user_service::http::{build_app, routes};
+
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Saves `definition`; its id.
+async fn define<S, B>(app: &S, token: &str, definition: Value) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let (status, saved) = call(
+        app,
+        Method::POST,
+        "/api/v1/workflows",
+        Some(token),
+        Some(definition),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    saved["id"].as_str().unwrap().to_owned()
+}
+
+/// Starts an execution, waiting up to `wait` seconds for it to end.
+async fn start<S, B>(
+    app: &S,
+    token: &str,
+    workflow: &str,
+    inputs: Value,
+    wait: u64,
+) -> (StatusCode, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/workflows/{workflow}/executions?wait={wait}"),
+        Some(token),
+        Some(json!({ "inputs": inputs })),
+    )
+    .await
+}
+
+/// Reads the execution until `done` holds (at most 20 s).
+async fn until<S, B>(app: &S, token: &str, execution: &str, done: impl Fn(&Value) -> bool) -> Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = call(
+            app,
+            Method::GET,
+            &format!("/api/v1/executions/{execution}"),
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn step<'a>(execution: &'a Value, id: &str) -> &'a Value {
+    execution["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {execution}"))
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// The example (its approval as a transform until human tasks land).
+fn review() -> Value {
+    json!({"name": "review", "steps": [
+        {"id": "start", "kind": "transform", "with": {"n": "{{ inputs.n }}"}},
+        {"id": "double", "kind": "transform", "depends_on": ["start"], "with": {"v": "{{ steps.start.output.n * 2 }}"}},
+        {"id": "gate", "kind": "condition", "depends_on": ["start"], "with": {"expr": "inputs.n > 10"}},
+        {"id": "big", "kind": "noop", "depends_on": ["gate"]},
+        {"id": "approve", "kind": "transform", "depends_on": ["double"],
+         "with": {"assignee_role": "admin", "title": "Approve {{ inputs.n }}"}}
+    ]})
+}
+
+async fn the_example_runs_and_conditions_skip_exactly_their_branch(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let id = define(&app, &root, review()).await;
+
+    let (status, small) = start(&app, &root, &id, json!({"n": 3}), 20).await;
+    assert_eq!(status, StatusCode::OK, "{small}");
+    assert_eq!(small["status"], "succeeded", "{small}");
+    assert_eq!(
+        step(&small, "double")["output"],
+        json!({"v": 6}),
+        "a number, not text"
+    );
+    assert_eq!(step(&small, "gate")["output"], json!({"result": false}));
+    assert_eq!(step(&small, "big")["status"], "skipped");
+    assert_eq!(step(&small, "big")["skipped_because"], "condition");
+    assert_eq!(step(&small, "approve")["output"]["title"], "Approve 3");
+    assert_eq!(small["output"]["approve"]["title"], "Approve 3");
+    assert_eq!(small["version"], 1);
+
+    let (status, large) = start(&app, &root, &id, json!({"n": 12}), 20).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(step(&large, "big")["status"], "succeeded");
+    assert_eq!(step(&large, "double")["output"], json!({"v": 24}));
+
+    // Every state change is on the timeline, in order.
+    let execution = small["execution_id"].as_str().unwrap();
+    let (status, timeline) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{execution}/timeline"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let entries: Vec<(String, String)> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["step_id"].as_str().unwrap_or("-").to_owned(),
+                e["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let at = |step: &str, status: &str| {
+        entries
+            .iter()
+            .position(|(s, st)| s == step && st == status)
+            .unwrap_or_else(|| panic!("no {step} {status} in {entries:?}"))
+    };
+    assert_eq!(entries[0], ("-".into(), "pending".into()));
+    assert!(at("start", "ready") < at("start", "running"));
+    assert!(at("start", "succeeded") < at("double", "ready"));
+    assert!(at("gate", "succeeded") < at("big", "skipped"));
+    assert_eq!(entries.last().unwrap(), &("-".into(), "succeeded".into()));
+    let times: Vec<DateTime<Utc>> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| time(&e["at"]))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order");
+
+    // Listing and filtering by status; a bad start is a clear 4xx and starts nothing.
+    let (_, listed) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/workflows/{id}/executions?status=succeeded"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(
+        listed["items"][0]["execution_id"], large["execution_id"],
+        "newest first"
+    );
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/workflows/{id}/executions?status=sleeping"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workflows/{id}/executions"),
+        Some(&root),
+        Some(json!({"inputs": [1]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workflows/{id}/executions?wait=31"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, listed) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/workflows/{id}/executions"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+
+    // A paused workflow starts nothing.
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workflows/{id}/pause"),
+        Some(&root),
+        None,
+    )
+    .await;
+    let (status, _) = start(&app, &root, &id, json!({"n": 1}), 0).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+on_both_stores!(the_example_runs_and_conditions_skip_exactly_their_branch);
+
+async fn independent_branches_overlap_and_joins_wait(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let id = define(
+        &app,
+        &root,
+        json!({"name": "fan", "steps": [
+            {"id": "root", "kind": "noop"},
+            {"id": "left", "kind": "delay", "depends_on": ["root"], "with": {"duration": "1s"}},
+            {"id": "right", "kind": "delay", "depends_on": ["root"], "with": {"duration": "1s"}},
+            {"id": "join", "kind": "transform", "depends_on": ["left", "right"],
+             "with": {"both": "{{ steps.left.status }}/{{ steps.right.status }}"}}
+        ]}),
+    )
+    .await;
+    let (status, done) = start(&app, &root, &id, json!({}), 20).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "succeeded");
+    let (left, right, join) = (
+        step(&done, "left"),
+        step(&done, "right"),
+        step(&done, "join"),
+    );
+    // The two one-second timers ran at the same time, not one after the other.
+    assert!(time(&left["started_at"]) < time(&right["finished_at"]));
+    assert!(time(&right["started_at"]) < time(&left["finished_at"]));
+    // The join started only after both ended, and saw both.
+    assert!(time(&join["started_at"]) >= time(&left["finished_at"]));
+    assert!(time(&join["started_at"]) >= time(&right["finished_at"]));
+    assert_eq!(join["output"]["both"], "succeeded/succeeded");
+    assert!(time(&step(&done, "root")["finished_at"]) <= time(&left["started_at"]));
+}
+
+on_both_stores!(independent_branches_overlap_and_joins_wait);
+
+/// `a` fails at run time (integer division by `inputs.zero`); `slow` is a sibling still
+/// running (a timer) when it does.
+fn failing(on_failure: &str) -> Value {
+    json!({"name": format!("failing {on_failure}"), "on_failure": on_failure, "steps": [
+        {"id": "a", "kind": "transform", "with": {"x": "{{ 1 // inputs.zero }}"}},
+        {"id": "after_a", "kind": "noop", "depends_on": ["a"]},
+        {"id": "slow", "kind": "delay", "with": {"duration": "1s"}},
+        {"id": "after_slow", "kind": "noop", "depends_on": ["slow"]}
+    ]})
+}
+
+async fn fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+
+    let fast = define(&app, &root, failing("fail_fast")).await;
+    let (status, failed) = start(&app, &root, &fast, json!({"zero": 0}), 20).await;
+    assert_eq!(status, StatusCode::OK, "{failed}");
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("step `a` failed"),
+        "{failed}"
+    );
+    assert_eq!(step(&failed, "a")["status"], "failed");
+    assert_eq!(step(&failed, "slow")["status"], "cancelled", "{failed}");
+    assert_eq!(step(&failed, "after_slow")["status"], "cancelled");
+    assert_eq!(step(&failed, "after_a")["status"], "skipped");
+    assert_eq!(step(&failed, "after_a")["skipped_because"], "failure");
+
+    let cont = define(&app, &root, failing("continue")).await;
+    let (_, finished) = start(&app, &root, &cont, json!({"zero": 0}), 20).await;
+    assert_eq!(finished["status"], "failed", "{finished}");
+    assert_eq!(step(&finished, "after_a")["status"], "skipped");
+    assert_eq!(step(&finished, "after_a")["skipped_because"], "failure");
+    assert_eq!(
+        step(&finished, "slow")["status"],
+        "succeeded",
+        "the other branch ran"
+    );
+    assert_eq!(step(&finished, "after_slow")["status"], "succeeded");
+
+    // Retry: the failed step and what it skipped run again; the succeeded branch is kept.
+    let execution = finished["execution_id"].as_str().unwrap();
+    let kept = step(&finished, "slow")["finished_at"].clone();
+    let (status, retried) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/executions/{execution}/retry"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    assert_eq!(step(&retried, "slow")["finished_at"], kept);
+    let again = until(&app, &root, execution, |e| e["status"] == "failed").await;
+    assert_eq!(step(&again, "a")["attempts"], 1, "attempts count afresh");
+    assert_eq!(
+        step(&again, "slow")["finished_at"],
+        kept,
+        "the succeeded branch did not run again"
+    );
+    let (_, timeline) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{execution}/timeline"),
+        Some(&root),
+        None,
+    )
+    .await;
+    let a_runs = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["step_id"] == "a" && e["status"] == "running")
+        .count();
+    assert_eq!(a_runs, 2, "{timeline}");
+    // Only a failed execution can be retried.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!(
+            "/api/v1/executions/{}/retry",
+            failed["execution_id"].as_str().unwrap()
+        ),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a failed fail_fast execution retries too"
+    );
+}
+
+on_both_stores!(fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed);
+
+async fn cancel_stops_a_waiting_execution_and_keys_start_once(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (vic, _) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
+    let id = define(
+        &app,
+        &root,
+        json!({"name": "sleepy", "steps": [
+            {"id": "nap", "kind": "delay", "with": {"duration": "1h"}},
+            {"id": "after", "kind": "noop", "depends_on": ["nap"]}
+        ]}),
+    )
+    .await;
+    let (status, started) = start(&app, &root, &id, json!({}), 0).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let execution = started["execution_id"].as_str().unwrap().to_owned();
+    let waiting = until(&app, &root, &execution, |e| e["status"] == "waiting").await;
+    assert_eq!(step(&waiting, "nap")["status"], "waiting");
+
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/executions/{execution}/cancel"),
+        Some(&vic),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot cancel");
+    let (status, cancelled) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/executions/{execution}/cancel"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(step(&cancelled, "nap")["status"], "cancelled");
+    assert_eq!(step(&cancelled, "after")["status"], "cancelled");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/executions/{execution}/cancel"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/executions/{execution}/retry"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // One execution per Idempotency-Key, even for concurrent repeats.
+    let send = |inputs: Value| {
+        let req = test::TestRequest::post()
+            .uri(&format!("/api/v1/workflows/{id}/executions"))
+            .insert_header(("Authorization", format!("Bearer {root}")))
+            .insert_header(("Idempotency-Key", "start-1"))
+            .set_json(json!({ "inputs": inputs }))
+            .to_request();
+        test::call_service(&app, req)
+    };
+    let (first, second) = futures::join!(send(json!({"k": 1})), send(json!({"k": 1})));
+    let replayed = [&first, &second]
+        .iter()
+        .filter(|r| r.headers().contains_key("Idempotent-Replayed"))
+        .count();
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    assert_eq!(replayed, 1);
+    let (a, b): (Value, Value) = (
+        test::read_body_json(first).await,
+        test::read_body_json(second).await,
+    );
+    assert_eq!(a["execution_id"], b["execution_id"]);
+    let other = send(json!({"k": 2})).await;
+    assert_eq!(
+        other.status(),
+        StatusCode::BAD_REQUEST,
+        "the same key with other inputs"
+    );
+    let (_, listed) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/workflows/{id}/executions"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        2,
+        "the cancelled one and the keyed one"
+    );
+}
+
+on_both_stores!(cancel_stops_a_waiting_execution_and_keys_start_once);
+
+/// A timer parked by one process fires in the next one on the same database.
+async fn a_timer_survives_a_restart(database_url: &str) {
+    let secrets = support::secret_box();
+    let first = support::state_sealed_by(
+        support::connect(support::config(database_url)).await,
+        secrets.clone(),
+    )
+    .await;
+    let worker = first.worker.clone();
+    let app = test::init_service(build_app(first, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let id = define(
+        &app,
+        &root,
+        json!({"name": "timer", "steps": [
+            {"id": "wait", "kind": "delay", "with": {"duration": "2s"}},
+            {"id": "then", "kind": "transform", "depends_on": ["wait"], "with": {"ok": true}}
+        ]}),
+    )
+    .await;
+    let (_, started) = start(&app, &root, &id, json!({}), 0).await;
+    let execution = started["execution_id"].as_str().unwrap().to_owned();
+    until(&app, &root, &execution, |e| e["status"] == "waiting").await;
+    // The process stops (its worker hands back what it holds) before the timer is due.
+    worker.shutdown().await;
+    drop(app);
+    drop(worker);
+
+    let second = support::state_sealed_by(
+        support::connect(support::config(database_url)).await,
+        secrets,
+    )
+    .await;
+    let app = test::init_service(build_app(second, MAX_BODY, routes)).await;
+    let done = until(&app, &root, &execution, |e| e["status"] == "succeeded").await;
+    assert_eq!(step(&done, "then")["output"], json!({"ok": true}));
+    let waited =
+        time(&step(&done, "wait")["finished_at"]) - time(&step(&done, "wait")["started_at"]);
+    assert!(
+        waited >= chrono::Duration::seconds(2),
+        "the timer kept its deadline: {waited}"
+    );
+}
+
+#[actix_web::test]
+async fn a_timer_survives_a_restart_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    a_timer_survives_a_restart(&format!("sqlite://{}/test.db", dir.path().display())).await;
+}
+
+#[actix_web::test]
+async fn a_timer_survives_a_restart_on_postgres() {
+    let Some(db) = usvc_postgres::testing::TestDatabase::from_env().await else {
+        return;
+    };
+    a_timer_survives_a_restart(&db.url).await;
+}

@@ -1,0 +1,247 @@
+//! What a worker does with a claimed step, minus the runtime: [`Engine::prepare`] reads the
+//! pinned definition and the execution, evaluates `if`, renders `with` and hands back the
+//! kind to run; [`Engine::finish`] records how the attempt ended (the state machine in
+//! `plan`, inside the store's transaction). The worker loop, timeouts and the bounded pool
+//! live in the app, which owns the runtime.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound as _, Utc};
+use serde_json::json;
+use usvc_core::ports::{Cache, Clock, ExecutionRepository, WorkflowRepository};
+use usvc_core::{ClaimedStep, CoreError, ExecutionState, TenantId, WorkflowId};
+
+use crate::definition::{parse_duration, Definition};
+use crate::kinds::{Kinds, StepCall, StepKind, StepOutcome};
+use crate::plan::{Finish, FinishStep};
+use crate::template;
+
+/// A step's attempt may run this long when the step sets no `timeout`.
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One version of one workflow: the key of the parsed-definition cache (versions never
+/// change, so entries are never invalidated, only evicted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VersionKey {
+    /// The workflow.
+    pub workflow: WorkflowId,
+    /// The version.
+    pub version: i64,
+}
+
+impl fmt::Display for VersionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.workflow, self.version)
+    }
+}
+
+impl FromStr for VersionKey {
+    type Err = CoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || CoreError::Internal(format!("not a version key: {s}"));
+        let (workflow, version) = s.split_once('@').ok_or_else(bad)?;
+        Ok(Self {
+            workflow: workflow.parse().map_err(|_| bad())?,
+            version: version.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// The ports [`Engine`] needs.
+pub struct EnginePorts {
+    /// Executions and step runs.
+    pub executions: Arc<dyn ExecutionRepository>,
+    /// Pinned versions' definitions.
+    pub workflows: Arc<dyn WorkflowRepository>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// `workflow-versions`: parsed definitions by version.
+    pub versions: Arc<dyn Cache<VersionKey, Arc<Definition>>>,
+    /// The step kinds.
+    pub kinds: Kinds,
+}
+
+/// What to do with a claimed step.
+pub enum Prepared {
+    /// Run `kind` with `call`, for at most `timeout`.
+    Run {
+        /// The kind.
+        kind: Arc<dyn StepKind>,
+        /// Its input.
+        call: StepCall,
+        /// How long the attempt may take.
+        timeout: Duration,
+    },
+    /// Nothing to run: record this (a false `if`, a template that does not render).
+    Finish(Finish),
+    /// The execution is gone or over: drop the claim.
+    Gone,
+}
+
+/// Prepares and records step attempts.
+pub struct Engine {
+    ports: EnginePorts,
+}
+
+impl Engine {
+    /// An engine over `ports`.
+    pub fn new(ports: EnginePorts) -> Self {
+        Self { ports }
+    }
+
+    /// Now, to the microsecond (what both stores keep).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.ports.clock.now().trunc_subsecs(6)
+    }
+
+    /// The step kinds.
+    pub fn kinds(&self) -> &Kinds {
+        &self.ports.kinds
+    }
+
+    /// A pinned version's definition, parsed once per process.
+    pub async fn definition(
+        &self,
+        tenant: TenantId,
+        workflow: WorkflowId,
+        version: i64,
+    ) -> Result<Arc<Definition>, CoreError> {
+        let workflows = self.ports.workflows.clone();
+        self.ports
+            .versions
+            .get_or_load(
+                VersionKey { workflow, version },
+                Box::pin(async move {
+                    let stored = workflows
+                        .version(tenant, workflow, version)
+                        .await?
+                        .ok_or_else(|| CoreError::NotFound("workflow version".into()))?;
+                    let definition: Definition = serde_json::from_value(stored.definition)
+                        .map_err(|e| CoreError::Internal(format!("stored definition: {e}")))?;
+                    Ok(Arc::new(definition))
+                }),
+            )
+            .await
+    }
+
+    /// Reads what the claimed step needs and decides what to do with it.
+    pub async fn prepare(&self, claimed: &ClaimedStep) -> Result<Prepared, CoreError> {
+        let definition = self
+            .definition(claimed.tenant_id, claimed.workflow_id, claimed.version)
+            .await?;
+        let Some(state) = self
+            .ports
+            .executions
+            .get(claimed.tenant_id, claimed.execution_id)
+            .await?
+        else {
+            return Ok(Prepared::Gone);
+        };
+        if state.execution.status.is_final() {
+            return Ok(Prepared::Gone);
+        }
+        let Some(step) = definition.steps.iter().find(|s| s.id == claimed.step_id) else {
+            return Ok(Prepared::Gone);
+        };
+        let failed =
+            |message: String| Ok(Prepared::Finish(Finish::Ran(StepOutcome::Failed(message))));
+        let context = context(&definition, &state);
+        if let Some(condition) = &step.condition {
+            match template::holds(condition, &context) {
+                Ok(true) => {}
+                Ok(false) => return Ok(Prepared::Finish(Finish::SkippedByIf)),
+                Err(e) => return failed(format!("`if`: {e}")),
+            }
+        }
+        let Some(kind) = self.ports.kinds.get(&step.kind).cloned() else {
+            return failed(format!("the step kind `{}` is not available", step.kind));
+        };
+        let mut with = serde_json::Map::new();
+        for (field, value) in &step.with {
+            let value = if kind.expression_fields().contains(&field.as_str()) {
+                value.clone()
+            } else {
+                match template::render(value, &context) {
+                    Ok(v) => v,
+                    Err(e) => return failed(format!("`with.{field}`: {e}")),
+                }
+            };
+            with.insert(field.clone(), value);
+        }
+        let timeout = step
+            .timeout
+            .as_deref()
+            .and_then(parse_duration)
+            .unwrap_or(DEFAULT_STEP_TIMEOUT);
+        Ok(Prepared::Run {
+            kind,
+            call: StepCall {
+                with,
+                context,
+                state: claimed.state.clone(),
+                attempt: claimed.attempt,
+                idempotency_key: format!("{}:{}", claimed.execution_id, claimed.step_id),
+                now: self.now(),
+            },
+            timeout,
+        })
+    }
+
+    /// Records how an attempt by `owner` ended and moves what it unlocks; `None` if the
+    /// execution is gone. An attempt whose lease was lost changes nothing.
+    pub async fn finish(
+        &self,
+        claimed: &ClaimedStep,
+        owner: &str,
+        finish: Finish,
+    ) -> Result<Option<ExecutionState>, CoreError> {
+        let definition = self
+            .definition(claimed.tenant_id, claimed.workflow_id, claimed.version)
+            .await?;
+        self.ports
+            .executions
+            .change(
+                claimed.tenant_id,
+                claimed.execution_id,
+                Arc::new(FinishStep {
+                    definition,
+                    step_id: claimed.step_id.clone(),
+                    owner: owner.to_owned(),
+                    attempt: claimed.attempt,
+                    finish,
+                }),
+                self.now(),
+            )
+            .await
+    }
+}
+
+/// What templates see: `inputs`, `steps.<id>.output` (and `.status`), `execution`,
+/// `workflow`.
+pub fn context(definition: &Definition, state: &ExecutionState) -> serde_json::Value {
+    let steps: serde_json::Map<String, serde_json::Value> = state
+        .steps
+        .iter()
+        .filter(|s| s.status.is_final())
+        .map(|s| {
+            (
+                s.step_id.clone(),
+                json!({"output": s.output.clone().unwrap_or(serde_json::Value::Null),
+                       "status": s.status.as_str()}),
+            )
+        })
+        .collect();
+    let e = &state.execution;
+    json!({
+        "inputs": e.inputs,
+        "steps": steps,
+        "execution": {"id": e.id.to_string(), "trigger": e.trigger,
+                      "created_at": e.created_at.to_rfc3339(),
+                      "started_by": e.started_by.map(|u| u.to_string())},
+        "workflow": {"id": e.workflow_id.to_string(), "name": definition.name, "version": e.version},
+    })
+}

@@ -1,0 +1,264 @@
+//! The execution use cases: start (once per `Idempotency-Key`), read, list, cancel, retry
+//! and the timeline. Starting writes rows and wakes the workers; the workers do the rest.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use usvc_core::ports::{Authorizer, ExecutionRepository, IdempotencyKeys, WorkSignal};
+use usvc_core::{
+    permissions, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
+    ExecutionStatus, IdempotencyKey, IdempotencyRecord, Page, PageRequest, Principal, ResourceRef,
+    TimelineEntry, WorkflowId, WorkflowStatus,
+};
+
+use crate::engine::Engine;
+use crate::plan::{initial, CancelExecution, RetryExecution};
+use crate::workflows::WorkflowService;
+
+/// The ports [`ExecutionService`] needs.
+pub struct ExecutionPorts {
+    /// Executions and step runs.
+    pub executions: Arc<dyn ExecutionRepository>,
+    /// Workflows (status, current version), through their cache.
+    pub workflows: Arc<WorkflowService>,
+    /// Pinned definitions.
+    pub engine: Arc<Engine>,
+    /// Tenant roles.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// What earlier starts with an `Idempotency-Key` did.
+    pub idempotency: Arc<dyn IdempotencyKeys>,
+    /// Wakes the workers after a start or a retry.
+    pub signal: Arc<dyn WorkSignal>,
+}
+
+/// The execution use cases.
+pub struct ExecutionService {
+    ports: ExecutionPorts,
+}
+
+fn not_found() -> CoreError {
+    CoreError::NotFound("execution".into())
+}
+
+/// The `Idempotency-Key` scope of starting one workflow's executions.
+fn start_scope(workflow: WorkflowId) -> String {
+    format!("workflows.execute:{workflow}")
+}
+
+impl ExecutionService {
+    /// A service over `ports`.
+    pub fn new(ports: ExecutionPorts) -> Self {
+        Self { ports }
+    }
+
+    /// Starts an execution of the workflow's current version (`workflows:execute`) with
+    /// `inputs` (a JSON object). A paused workflow starts nothing (`Conflict`). With a key,
+    /// a repeat within 24 hours answers the execution the first start made (`true`: replayed)
+    /// — even a repeat racing the first — and the same key with other inputs is refused.
+    pub async fn start(
+        &self,
+        principal: &Principal,
+        workflow_id: WorkflowId,
+        inputs: serde_json::Value,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(ExecutionState, bool), CoreError> {
+        self.authorize(principal, &permissions::WORKFLOWS_EXECUTE)
+            .await?;
+        if let Some(key) = &key {
+            if let Some(done) = self.replay(principal, workflow_id, key).await? {
+                return Ok((done, true));
+            }
+        }
+        let workflow = self.ports.workflows.get(principal, workflow_id).await?;
+        if workflow.status == WorkflowStatus::Paused {
+            return Err(CoreError::Conflict(
+                "the workflow is paused; resume it to start executions".into(),
+            ));
+        }
+        let inputs = match inputs {
+            serde_json::Value::Null => json!({}),
+            serde_json::Value::Object(_) => inputs,
+            _ => return Err(CoreError::invalid("inputs", "must be a JSON object")),
+        };
+        let definition = self
+            .ports
+            .engine
+            .definition(principal.tenant, workflow.id, workflow.version)
+            .await?;
+        let now = self.ports.engine.now();
+        let execution = Execution {
+            id: ExecutionId::new(),
+            tenant_id: principal.tenant,
+            workflow_id: workflow.id,
+            version: workflow.version,
+            status: ExecutionStatus::Pending,
+            inputs,
+            output: None,
+            error: None,
+            trigger: "manual".into(),
+            started_by: Some(principal.user),
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            deadline: None,
+        };
+        let state = initial(&definition, execution, now);
+        let record = key.clone().map(|key| IdempotencyRecord {
+            tenant: principal.tenant,
+            user: principal.user,
+            scope: start_scope(workflow_id),
+            key,
+            resource_id: state.execution.id.as_uuid(),
+            created_at: now,
+        });
+        match self.ports.executions.start(&state, record).await {
+            Ok(()) => {}
+            // A concurrent start with the same key won the race: answer what it started.
+            Err(CoreError::Conflict(reason)) => {
+                if let Some(key) = &key {
+                    if let Some(done) = self.replay(principal, workflow_id, key).await? {
+                        return Ok((done, true));
+                    }
+                }
+                return Err(CoreError::Conflict(reason));
+            }
+            Err(e) => return Err(e),
+        }
+        self.ports.signal.wake();
+        Ok((state, false))
+    }
+
+    async fn replay(
+        &self,
+        principal: &Principal,
+        workflow_id: WorkflowId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<ExecutionState>, CoreError> {
+        let Some(done) = self
+            .ports
+            .idempotency
+            .find(
+                principal.tenant,
+                principal.user,
+                &start_scope(workflow_id),
+                &key.key,
+                self.ports.engine.now(),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        if done.key.fingerprint != key.fingerprint {
+            return Err(CoreError::invalid(
+                "Idempotency-Key",
+                "was used to start an execution with other inputs; use a new key",
+            ));
+        }
+        self.ports
+            .executions
+            .get(principal.tenant, ExecutionId::from_uuid(done.resource_id))
+            .await
+    }
+
+    /// One execution with its steps (`workflows:read`).
+    pub async fn get(
+        &self,
+        principal: &Principal,
+        id: ExecutionId,
+    ) -> Result<ExecutionState, CoreError> {
+        self.authorize(principal, &permissions::WORKFLOWS_READ)
+            .await?;
+        self.ports
+            .executions
+            .get(principal.tenant, id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// A workflow's executions, newest first, optionally of one status (`workflows:read`).
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        workflow_id: WorkflowId,
+        status: Option<ExecutionStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Execution>, CoreError> {
+        // Reading the workflow authorises and keeps other tenants' ids unknown.
+        self.ports.workflows.get(principal, workflow_id).await?;
+        self.ports
+            .executions
+            .list(principal.tenant, workflow_id, status, page)
+            .await
+    }
+
+    /// Every state change of an execution, in order (`workflows:read`).
+    pub async fn timeline(
+        &self,
+        principal: &Principal,
+        id: ExecutionId,
+    ) -> Result<Vec<TimelineEntry>, CoreError> {
+        self.get(principal, id).await?;
+        self.ports.executions.timeline(principal.tenant, id).await
+    }
+
+    /// Cancels a running execution (`workflows:execute`); one that ended is a `Conflict`.
+    pub async fn cancel(
+        &self,
+        principal: &Principal,
+        id: ExecutionId,
+    ) -> Result<ExecutionState, CoreError> {
+        self.authorize(principal, &permissions::WORKFLOWS_EXECUTE)
+            .await?;
+        self.change(principal, id, Arc::new(CancelExecution)).await
+    }
+
+    /// Retries a failed execution from where it failed (`workflows:execute`): failed steps
+    /// and those skipped or cancelled because of them run again; succeeded ones are kept.
+    pub async fn retry(
+        &self,
+        principal: &Principal,
+        id: ExecutionId,
+    ) -> Result<ExecutionState, CoreError> {
+        self.authorize(principal, &permissions::WORKFLOWS_EXECUTE)
+            .await?;
+        let current = self.get(principal, id).await?;
+        let definition = self
+            .ports
+            .engine
+            .definition(
+                principal.tenant,
+                current.execution.workflow_id,
+                current.execution.version,
+            )
+            .await?;
+        let state = self
+            .change(principal, id, Arc::new(RetryExecution { definition }))
+            .await?;
+        self.ports.signal.wake();
+        Ok(state)
+    }
+
+    async fn change(
+        &self,
+        principal: &Principal,
+        id: ExecutionId,
+        change: Arc<dyn ExecutionChange>,
+    ) -> Result<ExecutionState, CoreError> {
+        self.ports
+            .executions
+            .change(principal.tenant, id, change, self.ports.engine.now())
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    async fn authorize(
+        &self,
+        principal: &Principal,
+        action: &usvc_core::Action,
+    ) -> Result<(), CoreError> {
+        self.ports
+            .authorizer
+            .authorize(principal, action, &ResourceRef::any("workflow"))
+            .await
+    }
+}
