@@ -13,8 +13,8 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::ExecutionRepository;
 use usvc_core::{
     ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
-    ExecutionStatus, IdempotencyRecord, Page, PageRequest, StepRun, StepStatus, TenantId,
-    TimelineEntry, UserId, WorkflowId,
+    ExecutionStatus, ExecutionSummary, IdempotencyRecord, Page, PageRequest, StepRun, StepStatus,
+    TenantId, TimelineEntry, UserId, WorkflowId,
 };
 use uuid::Uuid;
 
@@ -424,6 +424,51 @@ impl ExecutionRepository for Store {
         Ok(Page::from_overfetch(items, page.limit, |e: &Execution| {
             e.id.to_string()
         }))
+    }
+
+    async fn summary(
+        &self,
+        tenant: TenantId,
+        workflow: WorkflowId,
+    ) -> Result<ExecutionSummary, CoreError> {
+        let (tenant, workflow) = (DbId::from(tenant.as_uuid()), DbId::from(workflow.as_uuid()));
+        let (counts, last) = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let mine = workflow_executions::table
+                        .filter(workflow_executions::tenant_id.eq(tenant))
+                        .filter(workflow_executions::workflow_id.eq(workflow));
+                    let counts: Vec<(String, i64)> = mine
+                        .group_by(workflow_executions::status)
+                        .select((workflow_executions::status, diesel::dsl::count_star()))
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)?;
+                    let last: Option<ExecutionRow> = mine
+                        .order(workflow_executions::id.desc())
+                        .select(ExecutionRow::as_select())
+                        .first(conn)
+                        .await
+                        .optional()
+                        .map_err(errors::query)?;
+                    Ok((counts, last))
+                })
+            })
+            .await?;
+        let mut summary = ExecutionSummary {
+            last: last.map(ExecutionRow::into_execution).transpose()?,
+            ..ExecutionSummary::default()
+        };
+        for (status, n) in counts {
+            let n = u64::try_from(n).unwrap_or(0);
+            match status.as_str() {
+                "succeeded" => summary.succeeded += n,
+                "failed" => summary.failed += n,
+                "cancelled" => summary.cancelled += n,
+                _ => summary.running += n,
+            }
+        }
+        Ok(summary)
     }
 
     async fn timeline(

@@ -5,6 +5,7 @@
 
 mod action_tokens;
 mod audit;
+mod executions;
 mod health;
 mod invalidation;
 mod login_throttle;

@@ -239,6 +239,25 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
     .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 2);
 
+    // The workflow's GET counts its executions and names the last.
+    let (_, workflow) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/workflows/{id}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(
+        workflow["executions"],
+        json!({"running": 0, "succeeded": 2, "failed": 0, "cancelled": 0})
+    );
+    assert_eq!(
+        workflow["last_execution"]["execution_id"],
+        large["execution_id"]
+    );
+    assert_eq!(workflow["last_execution"]["status"], "succeeded");
+
     // A paused workflow starts nothing.
     call(
         &app,

@@ -114,6 +114,10 @@ async fn definitions_are_validated_versioned_and_paused(
     assert_eq!(created["version"], 1);
     assert_eq!(created["name"], "review");
     assert_eq!(created["definition"]["on_failure"], "fail_fast");
+    let path = format!("/api/v1/workflows/{}", created["id"].as_str().unwrap());
+    let (_, read) = call(&app, Method::GET, &path, Some(&vic), None).await;
+    assert_eq!(read["executions"]["running"], 0, "{read}");
+    assert!(read["last_execution"].is_null());
     assert_eq!(
         created["definition"]["steps"][1]["depends_on"],
         json!(["start"])

@@ -178,6 +178,21 @@ impl ExecutionState {
     }
 }
 
+/// How a workflow's executions stand, for its `GET`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionSummary {
+    /// Pending, running or waiting.
+    pub running: u64,
+    /// Ended well.
+    pub succeeded: u64,
+    /// Ended failed.
+    pub failed: u64,
+    /// Cancelled.
+    pub cancelled: u64,
+    /// The most recently started.
+    pub last: Option<Execution>,
+}
+
 /// One state change, for the timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {

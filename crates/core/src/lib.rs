@@ -38,8 +38,8 @@ pub use audit::{
 pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
 pub use execution::{
-    ClaimedStep, Execution, ExecutionChange, ExecutionState, ExecutionStatus, StepRun, StepStatus,
-    TimelineEntry,
+    ClaimedStep, Execution, ExecutionChange, ExecutionState, ExecutionStatus, ExecutionSummary,
+    StepRun, StepStatus, TimelineEntry,
 };
 pub use idempotency::{IdempotencyKey, IdempotencyRecord, IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY};
 pub use ids::{ExecutionId, ProjectId, RoleId, SessionId, TenantId, UserId, WorkflowId};

@@ -7,8 +7,8 @@ use serde_json::json;
 use usvc_core::ports::{Authorizer, ExecutionRepository, IdempotencyKeys, WorkSignal};
 use usvc_core::{
     permissions, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
-    ExecutionStatus, IdempotencyKey, IdempotencyRecord, Page, PageRequest, Principal, ResourceRef,
-    TimelineEntry, WorkflowId, WorkflowStatus,
+    ExecutionStatus, ExecutionSummary, IdempotencyKey, IdempotencyRecord, Page, PageRequest,
+    Principal, ResourceRef, TimelineEntry, WorkflowId, WorkflowStatus,
 };
 
 use crate::engine::Engine;
@@ -188,6 +188,19 @@ impl ExecutionService {
         self.ports
             .executions
             .list(principal.tenant, workflow_id, status, page)
+            .await
+    }
+
+    /// How a workflow's executions stand (`workflows:read`).
+    pub async fn summary(
+        &self,
+        principal: &Principal,
+        workflow_id: WorkflowId,
+    ) -> Result<ExecutionSummary, CoreError> {
+        self.ports.workflows.get(principal, workflow_id).await?;
+        self.ports
+            .executions
+            .summary(principal.tenant, workflow_id)
             .await
     }
 

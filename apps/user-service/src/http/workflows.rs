@@ -8,6 +8,7 @@ use usvc_core::{Cursor, PageRequest, Workflow, WorkflowId, WorkflowStatus, Workf
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
+use crate::http::executions::ExecutionView;
 use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::projects::if_match;
 use crate::state::AppState;
@@ -32,6 +33,25 @@ pub struct WorkflowView {
     pub created_at: DateTime<Utc>,
     /// Last save, pause or resume.
     pub updated_at: DateTime<Utc>,
+    /// Its executions by outcome (`GET` of one workflow only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executions: Option<ExecutionCounts>,
+    /// Its latest execution, without steps (`GET` of one workflow only; `null` if none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_execution: Option<Option<ExecutionView>>,
+}
+
+/// A workflow's executions by outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExecutionCounts {
+    /// Pending, running or waiting.
+    pub running: u64,
+    /// Ended well.
+    pub succeeded: u64,
+    /// Ended failed.
+    pub failed: u64,
+    /// Cancelled.
+    pub cancelled: u64,
 }
 
 impl From<Workflow> for WorkflowView {
@@ -45,6 +65,8 @@ impl From<Workflow> for WorkflowView {
             created_by: w.created_by.map(|u| u.to_string()),
             created_at: w.created_at,
             updated_at: w.updated_at,
+            executions: None,
+            last_execution: None,
         }
     }
 }
@@ -213,7 +235,19 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<WorkflowId>(&path, "workflow")?;
     let workflow = state.workflows.get(&caller.0, id).await?;
-    Ok(with_etag(HttpResponse::Ok(), workflow))
+    let summary = state.executions.summary(&caller.0, id).await?;
+    let version = workflow.version;
+    let mut view = WorkflowView::from(workflow);
+    view.executions = Some(ExecutionCounts {
+        running: summary.running,
+        succeeded: summary.succeeded,
+        failed: summary.failed,
+        cancelled: summary.cancelled,
+    });
+    view.last_execution = Some(summary.last.map(ExecutionView::from));
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, format!("\"{version}\"")))
+        .json(view))
 }
 
 /// Saves a new version of a workflow (`workflows:write`); executions already started keep

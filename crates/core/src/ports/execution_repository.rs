@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
-    ExecutionStatus, IdempotencyRecord, Page, PageRequest, TenantId, TimelineEntry, WorkflowId,
+    ExecutionStatus, ExecutionSummary, IdempotencyRecord, Page, PageRequest, TenantId,
+    TimelineEntry, WorkflowId,
 };
 
 /// Storage of executions, their step runs and timelines. State changes go through
@@ -38,6 +39,13 @@ pub trait ExecutionRepository: Send + Sync {
         status: Option<ExecutionStatus>,
         page: PageRequest,
     ) -> Result<Page<Execution>, CoreError>;
+
+    /// Counts of a workflow's executions by outcome, and the latest one.
+    async fn summary(
+        &self,
+        tenant: TenantId,
+        workflow: WorkflowId,
+    ) -> Result<ExecutionSummary, CoreError>;
 
     /// Every state change of an execution, in order.
     async fn timeline(
