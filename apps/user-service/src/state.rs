@@ -107,7 +107,7 @@ impl AppState {
             notifier,
             &caches,
         );
-        let (executions, worker) = workflow_engine(&db, &caches, &authorizer, &workflows);
+        let (executions, worker) = workflow_engine(config, &db, &caches, &authorizer, &workflows);
         let analytics = caches.create(ANALYTICS_CACHE);
         let auth_limit = AuthRateLimit::new(db.rate_limits.clone(), config.auth_rate_limit);
         Self {
@@ -139,17 +139,23 @@ impl AppState {
 /// The workflow engine over the store: the worker (started here) and the execution use
 /// cases, which wake it.
 fn workflow_engine(
+    config: &Config,
     db: &Database,
     caches: &CacheRegistry,
     authorizer: &Arc<dyn Authorizer>,
     workflows: &Arc<usvc_workflow::WorkflowService>,
 ) -> (Arc<usvc_workflow::ExecutionService>, Arc<WorkflowWorker>) {
+    let http: Arc<dyn usvc_core::ports::HttpClient> = Arc::new(
+        usvc_egress::EgressClient::new(config.workflow_http_allow.clone())
+            .unwrap_or_else(|e| panic!("the outbound HTTP client cannot start: {e}")),
+    );
     let engine = Arc::new(usvc_workflow::Engine::new(usvc_workflow::EnginePorts {
         executions: db.executions.clone(),
         workflows: db.workflows.clone(),
         clock: Arc::new(usvc_core::ports::SystemClock),
         versions: caches.create(CacheSpec::WORKFLOW_VERSIONS),
         kinds: usvc_workflow::Kinds::builtin(),
+        env: usvc_workflow::StepEnv { http },
     }));
     let worker = WorkflowWorker::start(
         engine.clone(),

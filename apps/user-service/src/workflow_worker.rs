@@ -218,9 +218,10 @@ async fn run_step(
             kind,
             call,
             timeout,
+            env,
         }) => {
             let started = Instant::now();
-            let outcome = tokio::time::timeout(timeout, kind.run(call))
+            let outcome = tokio::time::timeout(timeout, kind.run(call, &env))
                 .await
                 .unwrap_or_else(|_| {
                     StepOutcome::Failed(format!("timed out after {} ms", timeout.as_millis()))

@@ -15,7 +15,7 @@ use usvc_core::ports::{Cache, Clock, ExecutionRepository, WorkflowRepository};
 use usvc_core::{ClaimedStep, CoreError, ExecutionState, TenantId, WorkflowId};
 
 use crate::definition::{parse_duration, Definition};
-use crate::kinds::{Kinds, StepCall, StepKind, StepOutcome};
+use crate::kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
 use crate::plan::{Finish, FinishStep};
 use crate::template;
 
@@ -63,6 +63,8 @@ pub struct EnginePorts {
     pub versions: Arc<dyn Cache<VersionKey, Arc<Definition>>>,
     /// The step kinds.
     pub kinds: Kinds,
+    /// What the kinds reach outside through.
+    pub env: StepEnv,
 }
 
 /// What to do with a claimed step.
@@ -75,6 +77,8 @@ pub enum Prepared {
         call: StepCall,
         /// How long the attempt may take.
         timeout: Duration,
+        /// The ports the kind reaches outside through.
+        env: StepEnv,
     },
     /// Nothing to run: record this (a false `if`, a template that does not render).
     Finish(Finish),
@@ -188,6 +192,7 @@ impl Engine {
                 now: self.now(),
             },
             timeout,
+            env: self.ports.env.clone(),
         })
     }
 

@@ -20,6 +20,6 @@ pub mod workflows;
 pub use definition::{Definition, OnFailure, Step, Trigger};
 pub use engine::{Engine, EnginePorts, Prepared, VersionKey};
 pub use executions::{ExecutionPorts, ExecutionService};
-pub use kinds::{Kinds, StepCall, StepKind, StepOutcome};
+pub use kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
 pub use plan::Finish;
 pub use workflows::{events, WorkflowPorts, WorkflowService};

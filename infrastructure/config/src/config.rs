@@ -109,6 +109,8 @@ pub struct Config {
     pub mail_from: String,
     /// `PUBLIC_URL`, without a trailing slash.
     pub public_url: String,
+    /// `WORKFLOW_HTTP_ALLOW`: the non-public networks workflow `http` steps may reach.
+    pub workflow_http_allow: Vec<ipnet::IpNet>,
     sources: Vec<(&'static str, String, Source)>,
 }
 
@@ -200,6 +202,7 @@ impl Config {
                     .ok_or(())
             })?,
             otel_service_name: raw.parse("OTEL_SERVICE_NAME", values::non_empty)?,
+            workflow_http_allow: raw.parse("WORKFLOW_HTTP_ALLOW", values::networks)?,
             sources: SETTINGS
                 .iter()
                 .map(|s| {

@@ -195,6 +195,12 @@ pub const SETTINGS: &[Setting] = &[
         "where users reach the service; the base of links in mail",
     ),
     s(
+        "WORKFLOW_HTTP_ALLOW",
+        "",
+        "empty, or comma-separated networks (CIDR), e.g. 10.0.0.0/8,127.0.0.1/32",
+        "private, loopback and link-local networks workflow `http` steps may call; every other such target is refused",
+    ),
+    s(
         "OTEL_SERVICE_NAME",
         "user-service",
         "non-empty text",

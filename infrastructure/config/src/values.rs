@@ -19,6 +19,19 @@ pub(crate) fn ip(raw: &str) -> Result<IpAddr, ()> {
     raw.trim().parse().map_err(|_| ())
 }
 
+/// Comma-separated networks in CIDR form (a bare address is its own /32 or /128).
+pub(crate) fn networks(raw: &str) -> Result<Vec<ipnet::IpNet>, ()> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            n.parse::<ipnet::IpNet>()
+                .or_else(|_| n.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ())
+        })
+        .collect()
+}
+
 pub(crate) fn non_empty(raw: &str) -> Result<String, ()> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
@@ -97,6 +110,16 @@ fn is_secret_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn networks_are_cidrs_or_addresses() {
+        let nets = networks(" 10.0.0.0/8, 127.0.0.1 ,::1").unwrap();
+        let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+        assert_eq!(networks(""), Ok(vec![]));
+        assert_eq!(networks("10.0.0.0/33"), Err(()));
+        assert_eq!(networks("intranet"), Err(()));
+    }
 
     #[test]
     fn numbers_are_range_checked() {

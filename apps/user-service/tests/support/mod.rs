@@ -36,13 +36,19 @@ pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
 /// A configuration with the given database URL (and the bootstrap owner above).
 pub fn config(database_url: &str) -> Config {
+    config_with(database_url, &[])
+}
+
+/// [`config`] with more settings.
+pub fn config_with(database_url: &str, settings: &[(&str, &str)]) -> Config {
     let env: HashMap<String, String> = [
         ("DATABASE_URL", database_url),
         ("BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL),
         ("BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD),
     ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .iter()
+    .chain(settings)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
     Config::load(&ConfigSources { file: None, env }).expect("valid config")
 }
@@ -141,7 +147,17 @@ async fn state_with(
     secrets: Arc<dyn usvc_core::ports::SecretBox>,
     outbox: Outbox,
 ) -> AppState {
-    let config = config("sqlite::memory:");
+    state_configured(db, secrets, outbox, &[]).await
+}
+
+/// Application state on `db` with extra `settings` (`WORKFLOW_HTTP_ALLOW`, …).
+pub async fn state_configured(
+    db: Database,
+    secrets: Arc<dyn usvc_core::ports::SecretBox>,
+    outbox: Outbox,
+    settings: &[(&str, &str)],
+) -> AppState {
+    let config = config_with("sqlite::memory:", settings);
     store_runtime()
         .spawn(async move {
             let tokens =

@@ -9,6 +9,7 @@ mod clock;
 mod event_publisher;
 mod execution_repository;
 mod health;
+mod http_client;
 mod idempotency_keys;
 mod invalidation;
 mod login_throttle;
@@ -42,6 +43,7 @@ pub use clock::{Clock, SystemClock};
 pub use event_publisher::EventPublisher;
 pub use execution_repository::ExecutionRepository;
 pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
+pub use http_client::{HttpClient, OutboundRequest, OutboundResponse};
 pub use idempotency_keys::IdempotencyKeys;
 pub use invalidation::{
     Invalidation, InvalidationHandler, InvalidationMessage, InvalidationSubscribers,
@@ -85,6 +87,8 @@ pub use event_publisher::MockEventPublisher;
 pub use execution_repository::MockExecutionRepository;
 #[cfg(feature = "mock")]
 pub use health::MockHealthCheck;
+#[cfg(feature = "mock")]
+pub use http_client::MockHttpClient;
 #[cfg(feature = "mock")]
 pub use idempotency_keys::MockIdempotencyKeys;
 #[cfg(feature = "mock")]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{StepCall, StepKind, StepOutcome};
+use super::{StepCall, StepEnv, StepKind, StepOutcome};
 use crate::template;
 
 /// The `condition` kind.
@@ -32,7 +32,7 @@ impl StepKind for Condition {
         }
     }
 
-    async fn run(&self, call: StepCall) -> StepOutcome {
+    async fn run(&self, call: StepCall, _env: &StepEnv) -> StepOutcome {
         let expr = match call.text("expr") {
             Ok(expr) => expr,
             Err(e) => return StepOutcome::Failed(e),
@@ -47,17 +47,20 @@ impl StepKind for Condition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::tests::call;
+    use crate::kinds::tests::{call, no_env};
 
     #[tokio::test]
     async fn the_result_is_the_expression_s_truth() {
         let ctx = json!({"inputs": {"n": 12}});
         let out = Condition
-            .run(call(json!({"expr": "inputs.n > 10"}), ctx.clone()))
+            .run(
+                call(json!({"expr": "inputs.n > 10"}), ctx.clone()),
+                &no_env(),
+            )
             .await;
         assert_eq!(out, StepOutcome::Succeeded(json!({"result": true})));
         let out = Condition
-            .run(call(json!({"expr": "inputs.n > 20"}), ctx))
+            .run(call(json!({"expr": "inputs.n > 20"}), ctx), &no_env())
             .await;
         assert_eq!(out, StepOutcome::Succeeded(json!({"result": false})));
         assert!(!Condition.check(&BTreeMap::new()).is_empty());

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
 
-use super::{StepCall, StepKind, StepOutcome};
+use super::{StepCall, StepEnv, StepKind, StepOutcome};
 use crate::definition::parse_duration;
 
 /// The `delay` kind.
@@ -34,7 +34,7 @@ impl StepKind for Delay {
         }
     }
 
-    async fn run(&self, call: StepCall) -> StepOutcome {
+    async fn run(&self, call: StepCall, _env: &StepEnv) -> StepOutcome {
         let until = call
             .state
             .as_ref()
@@ -68,7 +68,7 @@ impl StepKind for Delay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::tests::call;
+    use crate::kinds::tests::{call, no_env};
 
     #[tokio::test]
     async fn the_first_attempt_parks_and_the_one_at_the_deadline_succeeds() {
@@ -77,17 +77,23 @@ mod tests {
         let StepOutcome::Park {
             until: Some(until),
             state,
-        } = Delay.run(first).await
+        } = Delay.run(first, &no_env()).await
         else {
             panic!("the first attempt parks")
         };
         assert_eq!(until, (now + chrono::Duration::hours(1)).trunc_subsecs(6));
         let mut early = call(json!({"duration": "1h"}), json!({}));
         early.state = Some(state.clone());
-        assert!(matches!(Delay.run(early).await, StepOutcome::Park { .. }));
+        assert!(matches!(
+            Delay.run(early, &no_env()).await,
+            StepOutcome::Park { .. }
+        ));
         let mut due = call(json!({"duration": "1h"}), json!({}));
         due.state = Some(state);
         due.now = until;
-        assert!(matches!(Delay.run(due).await, StepOutcome::Succeeded(_)));
+        assert!(matches!(
+            Delay.run(due, &no_env()).await,
+            StepOutcome::Succeeded(_)
+        ));
     }
 }

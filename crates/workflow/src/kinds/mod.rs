@@ -3,6 +3,7 @@
 
 mod condition;
 mod delay;
+mod http;
 mod noop;
 mod transform;
 
@@ -38,6 +39,13 @@ impl StepCall {
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| format!("`with.{field}` must be a string"))
     }
+}
+
+/// What kinds reach outside the engine through (ports, so kinds stay testable with mocks).
+#[derive(Clone)]
+pub struct StepEnv {
+    /// Outbound HTTP under the egress policy.
+    pub http: Arc<dyn usvc_core::ports::HttpClient>,
 }
 
 /// How an attempt ended.
@@ -76,7 +84,7 @@ pub trait StepKind: Send + Sync {
     }
 
     /// Runs one attempt.
-    async fn run(&self, call: StepCall) -> StepOutcome;
+    async fn run(&self, call: StepCall, env: &StepEnv) -> StepOutcome;
 }
 
 /// The kinds an engine runs, by name.
@@ -88,11 +96,12 @@ pub struct Kinds {
 impl Kinds {
     /// Every built-in kind.
     pub fn builtin() -> Self {
-        let kinds: [Arc<dyn StepKind>; 4] = [
+        let kinds: [Arc<dyn StepKind>; 5] = [
             Arc::new(noop::Noop),
             Arc::new(transform::Transform),
             Arc::new(condition::Condition),
             Arc::new(delay::Delay),
+            Arc::new(http::Http),
         ];
         Self {
             by_name: kinds.into_iter().map(|k| (k.name(), k)).collect(),
@@ -113,6 +122,13 @@ impl Kinds {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// An environment whose ports must not be used.
+    pub(crate) fn no_env() -> StepEnv {
+        StepEnv {
+            http: Arc::new(usvc_core::ports::MockHttpClient::new()),
+        }
+    }
 
     #[allow(clippy::needless_pass_by_value)] // tests pass json!(…) literals
     pub(crate) fn call(with: serde_json::Value, context: serde_json::Value) -> StepCall {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{StepCall, StepKind, StepOutcome};
+use super::{StepCall, StepEnv, StepKind, StepOutcome};
 
 /// The `noop` kind.
 pub(super) struct Noop;
@@ -13,7 +13,7 @@ impl StepKind for Noop {
         "noop"
     }
 
-    async fn run(&self, _call: StepCall) -> StepOutcome {
+    async fn run(&self, _call: StepCall, _env: &StepEnv) -> StepOutcome {
         StepOutcome::Succeeded(serde_json::json!({}))
     }
 }

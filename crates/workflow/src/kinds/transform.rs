@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{StepCall, StepKind, StepOutcome};
+use super::{StepCall, StepEnv, StepKind, StepOutcome};
 
 /// The `transform` kind.
 pub(super) struct Transform;
@@ -14,7 +14,7 @@ impl StepKind for Transform {
         "transform"
     }
 
-    async fn run(&self, call: StepCall) -> StepOutcome {
+    async fn run(&self, call: StepCall, _env: &StepEnv) -> StepOutcome {
         StepOutcome::Succeeded(serde_json::Value::Object(call.with))
     }
 }
@@ -24,12 +24,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::kinds::tests::call;
+    use crate::kinds::tests::{call, no_env};
 
     #[tokio::test]
     async fn the_output_is_the_rendered_with() {
         let out = Transform
-            .run(call(json!({"v": 14, "s": "x"}), json!({})))
+            .run(call(json!({"v": 14, "s": "x"}), json!({})), &no_env())
             .await;
         assert_eq!(out, StepOutcome::Succeeded(json!({"v": 14, "s": "x"})));
     }
