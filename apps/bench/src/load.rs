@@ -129,8 +129,9 @@ struct Context<'a> {
     credentials: &'a Credentials,
     bearer: Option<&'a str>,
     lookup: Option<&'a str>,
-    /// The path of the project [`Kind::ProjectGet`] reads.
-    project: Option<&'a str>,
+    /// The path prepared before the run: the project [`Kind::ProjectGet`] reads, or the
+    /// executions of the workflow [`Kind::WorkflowRun`] starts.
+    prepared: Option<&'a str>,
 }
 
 async fn send(
@@ -151,8 +152,8 @@ async fn send(
         .unwrap_or_default();
     let mut request = Request::builder()
         .method(scenario.method)
-        .uri(match (scenario.kind, cx.project) {
-            (Kind::ProjectGet, Some(path)) => path,
+        .uri(match (scenario.kind, cx.prepared) {
+            (Kind::ProjectGet | Kind::WorkflowRun, Some(path)) => path,
             _ => scenario.path,
         })
         .header("host", &cx.target.authority);
@@ -180,7 +181,7 @@ async fn log_in(target: &Target, credentials: &Credentials) -> anyhow::Result<(S
         credentials,
         bearer: None,
         lookup: None,
-        project: None,
+        prepared: None,
     };
     let (status, body) = send(&mut sender, &cx, &login, 0, None).await?;
     anyhow::ensure!(
@@ -208,6 +209,34 @@ async fn prepare_project(target: &Target, bearer: &str) -> anyhow::Result<String
         .as_str()
         .context("the created project has no id")?;
     Ok(format!("/api/v1/projects/{id}"))
+}
+
+/// Saves the workflow [`Kind::WorkflowRun`] starts: one `transform` fanning out to eight in
+/// parallel, joined by a tenth; the path that starts it and waits for its end.
+async fn prepare_workflow(target: &Target, bearer: &str) -> anyhow::Result<String> {
+    let mut steps = vec![serde_json::json!(
+        {"id": "split", "kind": "transform", "with": {"n": "{{ inputs.n }}"}})];
+    let branches: Vec<String> = (1..=8).map(|i| format!("branch{i}")).collect();
+    for (i, id) in branches.iter().enumerate() {
+        steps.push(
+            serde_json::json!({"id": id, "kind": "transform", "depends_on": ["split"],
+            "with": {"v": format!("{{{{ steps.split.output.n * {} }}}}", i + 1)}}),
+        );
+    }
+    let sum: Vec<String> = branches
+        .iter()
+        .map(|b| format!("steps.{b}.output.v"))
+        .collect();
+    steps.push(
+        serde_json::json!({"id": "join", "kind": "transform", "depends_on": branches,
+        "with": {"total": format!("{{{{ {} }}}}", sum.join(" + "))}}),
+    );
+    let body = serde_json::json!({"name": format!("bench fan-out {}", uuid::Uuid::now_v7()), "steps": steps});
+    let created = call(target, bearer, "POST", "/api/v1/workflows", Some(body)).await?;
+    let id = created["id"]
+        .as_str()
+        .context("the created workflow has no id")?;
+    Ok(format!("/api/v1/workflows/{id}/executions?wait=30"))
 }
 
 /// Users the lookup scenario asks for.
@@ -287,7 +316,7 @@ async fn worker(
     plan: Arc<Plan>,
     bearer: Option<Arc<str>>,
     lookup: Option<Arc<str>>,
-    project: Option<Arc<str>>,
+    prepared: Option<Arc<str>>,
     started: Instant,
     measure_from: Instant,
     stop_at: Instant,
@@ -298,7 +327,7 @@ async fn worker(
         credentials: &plan.credentials,
         bearer: bearer.as_deref(),
         lookup: lookup.as_deref(),
-        project: project.as_deref(),
+        prepared: prepared.as_deref(),
     };
     // Each connection of the yardstick is its own database connection.
     let mut raw = match (&plan.database_url, plan.involves(Kind::RawCommit)) {
@@ -390,8 +419,13 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
         (Some(token), true) => Some(prepare_lookup(&plan.target, token).await?.into()),
         _ => None,
     };
-    let project: Option<Arc<str>> = match (&bearer, plan.involves(Kind::ProjectGet)) {
-        (Some(token), true) => Some(prepare_project(&plan.target, token).await?.into()),
+    let prepared: Option<Arc<str>> = match &bearer {
+        Some(token) if plan.involves(Kind::ProjectGet) => {
+            Some(prepare_project(&plan.target, token).await?.into())
+        }
+        Some(token) if plan.involves(Kind::WorkflowRun) => {
+            Some(prepare_workflow(&plan.target, token).await?.into())
+        }
         _ => None,
     };
     if plan.involves(Kind::RawCommit) {
@@ -415,7 +449,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
                 plan.clone(),
                 bearer.clone(),
                 lookup.clone(),
-                project.clone(),
+                prepared.clone(),
                 started,
                 measure_from,
                 stop_at,

@@ -38,6 +38,9 @@ pub enum Kind {
     ProjectGet,
     /// Not HTTP: one single-row INSERT committed straight into `--database-url`.
     RawCommit,
+    /// The run first saves a 10-step fan-out/fan-in workflow; every request starts an
+    /// execution of it and waits for its end.
+    WorkflowRun,
 }
 
 /// What a body builder may use.
@@ -90,6 +93,10 @@ fn project_body(_seq: u64, _input: &BodyInput<'_>) -> String {
         "settings": {"owner": "usvc-bench"},
     })
     .to_string()
+}
+
+fn workflow_body(seq: u64, _input: &BodyInput<'_>) -> String {
+    serde_json::json!({"inputs": {"n": seq}}).to_string()
 }
 
 fn lookup_body(_seq: u64, input: &BodyInput<'_>) -> String {
@@ -194,6 +201,16 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: true,
             kind: Kind::ProjectGet,
+        },
+        Scenario {
+            name: "workflow-run",
+            description: "POST /api/v1/workflows/{id}/executions?wait=30: a 10-step fan-out/fan-in of transform steps, start to finish",
+            method: "POST",
+            path: "/api/v1/workflows/{id}/executions",
+            body: Some(workflow_body),
+            ok: &[200],
+            bearer: true,
+            kind: Kind::WorkflowRun,
         },
         Scenario {
             name: "raw-commit",

@@ -495,6 +495,24 @@ mod tests {
         }
     }
 
+    /// The examples in docs/workflows.md are valid definitions, so the docs cannot drift.
+    #[test]
+    fn the_documented_examples_are_valid() {
+        let doc = include_str!("../../../docs/workflows.md");
+        let blocks: Vec<&str> = doc
+            .split("```yaml\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .collect();
+        assert_eq!(blocks.len(), 3);
+        for block in blocks {
+            let document: serde_json::Value = serde_yaml_ng::from_str(block).unwrap();
+            if let Err(e) = Definition::from_document(document) {
+                panic!("{e}\n{block}");
+            }
+        }
+    }
+
     #[test]
     fn the_issue_example_is_valid() {
         // The issue's example with its `approval` step as a `transform` until human tasks
