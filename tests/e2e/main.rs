@@ -12,3 +12,4 @@ mod postgres;
 mod roles;
 mod service;
 mod sqlite;
+mod workflows;

@@ -161,7 +161,11 @@ fn workflow_engine(
         engine.clone(),
         db.executions.clone(),
         db.invalidation.clone(),
-        WorkerConfig::default(),
+        WorkerConfig {
+            concurrency: config.workflow_concurrency,
+            batch: u32::try_from(config.workflow_concurrency).unwrap_or(u32::MAX),
+            lease: config.workflow_lease,
+        },
     );
     let executions = Arc::new(usvc_workflow::ExecutionService::new(
         usvc_workflow::ExecutionPorts {

@@ -109,6 +109,10 @@ pub struct Config {
     pub mail_from: String,
     /// `PUBLIC_URL`, without a trailing slash.
     pub public_url: String,
+    /// `WORKFLOW_CONCURRENCY`: steps one process runs at once.
+    pub workflow_concurrency: usize,
+    /// `WORKFLOW_LEASE`: how long a claimed step is held.
+    pub workflow_lease: Duration,
     /// `WORKFLOW_HTTP_ALLOW`: the non-public networks workflow `http` steps may reach.
     pub workflow_http_allow: Vec<ipnet::IpNet>,
     sources: Vec<(&'static str, String, Source)>,
@@ -202,6 +206,10 @@ impl Config {
                     .ok_or(())
             })?,
             otel_service_name: raw.parse("OTEL_SERVICE_NAME", values::non_empty)?,
+            workflow_concurrency: raw.parse("WORKFLOW_CONCURRENCY", |v| {
+                values::number::<usize>(v, 1, 1024)
+            })?,
+            workflow_lease: secs("WORKFLOW_LEASE", 2, 3600)?,
             workflow_http_allow: raw.parse("WORKFLOW_HTTP_ALLOW", values::networks)?,
             sources: SETTINGS
                 .iter()

@@ -195,6 +195,18 @@ pub const SETTINGS: &[Setting] = &[
         "where users reach the service; the base of links in mail",
     ),
     s(
+        "WORKFLOW_CONCURRENCY",
+        "32",
+        "1-1024",
+        "workflow steps one process runs at once (also how many it claims at a time)",
+    ),
+    s(
+        "WORKFLOW_LEASE",
+        "60",
+        "2-3600 (seconds)",
+        "how long a worker holds a claimed step; a step still running past it is taken over by another worker, so keep it above step timeouts",
+    ),
+    s(
         "WORKFLOW_HTTP_ALLOW",
         "",
         "empty, or comma-separated networks (CIDR), e.g. 10.0.0.0/8,127.0.0.1/32",
