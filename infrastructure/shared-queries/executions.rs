@@ -13,8 +13,8 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::ExecutionRepository;
 use usvc_core::{
     ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
-    ExecutionStatus, ExecutionSummary, IdempotencyRecord, Page, PageRequest, StepRun, StepStatus,
-    TenantId, TimelineEntry, UserId, WorkflowId,
+    ExecutionStatus, ExecutionSummary, IdempotencyRecord, Page, PageRequest, QueueStats, StepRun,
+    StepStatus, TenantId, TimelineEntry, UserId, WorkflowId,
 };
 use uuid::Uuid;
 
@@ -727,6 +727,57 @@ impl ExecutionRepository for Store {
             })
         })
         .await
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats, CoreError> {
+        let (ready, oldest, steps, executions) = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let due = workflow_step_runs::table
+                        .filter(workflow_step_runs::status.eq("ready"))
+                        .filter(workflow_step_runs::ready_at.le(now));
+                    let ready: i64 = due.count().get_result(conn).await.map_err(errors::query)?;
+                    let oldest: Option<Option<DateTime<Utc>>> = due
+                        .order(workflow_step_runs::ready_at.asc())
+                        .select(workflow_step_runs::ready_at)
+                        .first(conn)
+                        .await
+                        .optional()
+                        .map_err(errors::query)?;
+                    let steps: Vec<(String, i64)> = workflow_step_runs::table
+                        .filter(workflow_step_runs::status.eq_any(["running", "waiting"]))
+                        .group_by(workflow_step_runs::status)
+                        .select((workflow_step_runs::status, diesel::dsl::count_star()))
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)?;
+                    let executions: Vec<(String, i64)> = workflow_executions::table
+                        .group_by(workflow_executions::status)
+                        .select((workflow_executions::status, diesel::dsl::count_star()))
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)?;
+                    Ok((ready, oldest.flatten(), steps, executions))
+                })
+            })
+            .await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let of = |status: &str| {
+            steps
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| count(*n))
+        };
+        Ok(QueueStats {
+            ready: count(ready),
+            oldest_ready_at: oldest,
+            running: of("running"),
+            waiting: of("waiting"),
+            executions: executions
+                .into_iter()
+                .filter_map(|(s, n)| Some((s.parse().ok()?, count(n))))
+                .collect(),
+        })
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, CoreError> {

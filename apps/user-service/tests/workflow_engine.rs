@@ -258,6 +258,20 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
     );
     assert_eq!(workflow["last_execution"]["status"], "succeeded");
 
+    // The engine's figures are on /metrics.
+    let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    let scrape = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    for series in [
+        "usvc_workflow_ready_steps",
+        "usvc_workflow_oldest_ready_seconds",
+        "usvc_workflow_steps{state=\"running\"}",
+        "usvc_workflow_executions{status=\"succeeded\"}",
+        "usvc_workflow_claim_seconds",
+        "usvc_workflow_step_seconds_count{kind=\"transform\"}",
+    ] {
+        assert!(scrape.contains(series), "{series} missing from /metrics");
+    }
+
     // A paused workflow starts nothing.
     call(
         &app,

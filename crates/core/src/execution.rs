@@ -193,6 +193,21 @@ pub struct ExecutionSummary {
     pub last: Option<Execution>,
 }
 
+/// The engine's backlog across tenants, for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// Steps ready and due now.
+    pub ready: u64,
+    /// When the longest-waiting of them became due.
+    pub oldest_ready_at: Option<DateTime<Utc>>,
+    /// Steps running under a lease.
+    pub running: u64,
+    /// Steps parked on a timer or a person.
+    pub waiting: u64,
+    /// Executions by status.
+    pub executions: Vec<(ExecutionStatus, u64)>,
+}
+
 /// One state change, for the timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {

@@ -57,11 +57,46 @@ fn refresh(state: &AppState) {
     metrics::gauge!("process_start_time_seconds").set(state.started_at.timestamp() as f64);
 }
 
+/// The workflow engine's backlog, read from the store at scrape time (one short query per
+/// figure; a store that does not answer leaves the previous values).
+async fn refresh_workflows(state: &AppState) {
+    let now = chrono::Utc::now();
+    let Ok(queue) = state.db.executions.queue_stats(now).await else {
+        return;
+    };
+    #[allow(clippy::cast_precision_loss)]
+    {
+        metrics::gauge!("usvc_workflow_ready_steps").set(queue.ready as f64);
+        metrics::gauge!("usvc_workflow_steps", "state" => "running").set(queue.running as f64);
+        metrics::gauge!("usvc_workflow_steps", "state" => "waiting").set(queue.waiting as f64);
+        let age = queue.oldest_ready_at.map_or(0.0, |at| {
+            (now - at).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        metrics::gauge!("usvc_workflow_oldest_ready_seconds").set(age);
+        for status in [
+            "pending",
+            "running",
+            "waiting",
+            "succeeded",
+            "failed",
+            "cancelled",
+        ] {
+            let n = queue
+                .executions
+                .iter()
+                .find(|(s, _)| s.as_str() == status)
+                .map_or(0, |(_, n)| *n);
+            metrics::gauge!("usvc_workflow_executions", "status" => status).set(n as f64);
+        }
+    }
+}
+
 /// The scrape endpoint.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     refresh(&state);
+    refresh_workflows(&state).await;
     HttpResponse::Ok()
         .content_type(CONTENT_TYPE)
         .insert_header(("Cache-Control", "no-store"))

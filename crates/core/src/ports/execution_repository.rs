@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
-    ExecutionStatus, ExecutionSummary, IdempotencyRecord, Page, PageRequest, TenantId,
+    ExecutionStatus, ExecutionSummary, IdempotencyRecord, Page, PageRequest, QueueStats, TenantId,
     TimelineEntry, WorkflowId,
 };
 
@@ -82,6 +82,9 @@ pub trait ExecutionRepository: Send + Sync {
     /// Hands back every lease `owner` holds (a graceful shutdown): its running steps become
     /// ready again at once, their unfinished attempt not counted. How many.
     async fn release(&self, owner: &str) -> Result<u64, CoreError>;
+
+    /// The backlog across tenants at `now`, for monitoring.
+    async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats, CoreError>;
 
     /// When the next step becomes due (the earliest `ready_at` of a ready or parked step, or
     /// lease expiry of a running one), so an idle worker can sleep exactly until then.
