@@ -13,15 +13,15 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::ExecutionRepository;
 use usvc_core::{
     ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
-    ExecutionStatus, ExecutionSummary, IdempotencyRecord, Page, PageRequest, QueueStats, StepRun,
-    StepStatus, TenantId, TimelineEntry, UserId, WorkflowId,
+    ExecutionStatus, ExecutionSummary, ExecutionTiming, IdempotencyRecord, Page, PageRequest,
+    QueueStats, StepRun, StepStatus, StepTiming, TenantId, TimelineEntry, UserId, WorkflowId,
 };
 use uuid::Uuid;
 
 use crate::backend::{claim_lock, insert_all, row_lock, Connection, DbId};
 use crate::errors;
 use crate::idempotency;
-use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
+use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline, workflows};
 use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -727,6 +727,106 @@ impl ExecutionRepository for Store {
             })
         })
         .await
+    }
+
+    async fn timings(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<(Vec<ExecutionTiming>, Vec<StepTiming>), CoreError> {
+        type ExecutionCols = (DbId, DbId, String, DateTime<Utc>, Option<DateTime<Utc>>);
+        type StepCols = (
+            DbId,
+            String,
+            String,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        );
+        let tenant = DbId::from(tenant.as_uuid());
+        let (executions, names, steps) = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let executions: Vec<ExecutionCols> = workflow_executions::table
+                        .filter(workflow_executions::tenant_id.eq(tenant))
+                        .filter(workflow_executions::created_at.ge(since))
+                        .order(workflow_executions::id.desc())
+                        .limit(20_000)
+                        .select((
+                            workflow_executions::id,
+                            workflow_executions::workflow_id,
+                            workflow_executions::status,
+                            workflow_executions::created_at,
+                            workflow_executions::finished_at,
+                        ))
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)?;
+                    let names: Vec<(DbId, String)> = workflows::table
+                        .filter(workflows::tenant_id.eq(tenant))
+                        .select((workflows::id, workflows::name))
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)?;
+                    let ended: Vec<DbId> = executions
+                        .iter()
+                        .filter(|e| e.4.is_some())
+                        .take(5_000)
+                        .map(|e| e.0)
+                        .collect();
+                    let mut steps: Vec<StepCols> = Vec::new();
+                    for chunk in ended.chunks(500) {
+                        let rows: Vec<StepCols> = workflow_step_runs::table
+                            .filter(workflow_step_runs::execution_id.eq_any(chunk.to_vec()))
+                            .filter(workflow_step_runs::status.eq("succeeded"))
+                            .select((
+                                workflow_step_runs::execution_id,
+                                workflow_step_runs::step_id,
+                                workflow_step_runs::kind,
+                                workflow_step_runs::started_at,
+                                workflow_step_runs::finished_at,
+                            ))
+                            .load(conn)
+                            .await
+                            .map_err(errors::query)?;
+                        steps.extend(rows);
+                    }
+                    Ok((executions, names, steps))
+                })
+            })
+            .await?;
+        let names: HashMap<Uuid, String> = names
+            .into_iter()
+            .map(|(id, name)| (Uuid::from(id), name))
+            .collect();
+        let workflow_of: HashMap<Uuid, Uuid> = executions
+            .iter()
+            .map(|e| (Uuid::from(e.0), Uuid::from(e.1)))
+            .collect();
+        let timings = executions
+            .into_iter()
+            .filter_map(|(_, workflow, status, created_at, finished_at)| {
+                let workflow = Uuid::from(workflow);
+                Some(ExecutionTiming {
+                    workflow_id: WorkflowId::from_uuid(workflow),
+                    workflow_name: names.get(&workflow).cloned().unwrap_or_default(),
+                    status: status.parse().ok()?,
+                    created_at,
+                    finished_at,
+                })
+            })
+            .collect();
+        let steps = steps
+            .into_iter()
+            .filter_map(|(execution, step_id, kind, started, finished)| {
+                Some(StepTiming {
+                    workflow_id: WorkflowId::from_uuid(*workflow_of.get(&Uuid::from(execution))?),
+                    step_id,
+                    kind,
+                    duration_ms: (finished? - started?).num_milliseconds(),
+                })
+            })
+            .collect();
+        Ok((timings, steps))
     }
 
     async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats, CoreError> {

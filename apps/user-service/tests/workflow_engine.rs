@@ -258,6 +258,25 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
     );
     assert_eq!(workflow["last_execution"]["status"], "succeeded");
 
+    // Analytics: counts, success rate, durations, the slowest steps.
+    let (status, stats) = call(
+        &app,
+        Method::GET,
+        "/api/v1/analytics/workflows",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["by_status"]["succeeded"], 2);
+    assert_eq!(stats["workflows"][0]["name"], "review");
+    assert_eq!(stats["workflows"][0]["success_rate"], 1.0);
+    assert!(
+        stats["workflows"][0]["p95_ms"].as_i64().unwrap()
+            >= stats["workflows"][0]["p50_ms"].as_i64().unwrap()
+    );
+    assert!(!stats["slowest_steps"].as_array().unwrap().is_empty());
+
     // The engine's figures are on /metrics.
     let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
     let scrape = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();

@@ -208,6 +208,34 @@ pub struct QueueStats {
     pub executions: Vec<(ExecutionStatus, u64)>,
 }
 
+/// One execution as analytics sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionTiming {
+    /// The workflow.
+    pub workflow_id: WorkflowId,
+    /// Its name now.
+    pub workflow_name: String,
+    /// Where the execution is.
+    pub status: ExecutionStatus,
+    /// Started.
+    pub created_at: DateTime<Utc>,
+    /// Ended, if it did.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// One succeeded step run as analytics sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepTiming {
+    /// The workflow.
+    pub workflow_id: WorkflowId,
+    /// The step's id.
+    pub step_id: String,
+    /// Its kind.
+    pub kind: String,
+    /// From its first attempt's start to its end, in milliseconds.
+    pub duration_ms: i64,
+}
+
 /// One state change, for the timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {

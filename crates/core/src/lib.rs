@@ -39,7 +39,7 @@ pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
 pub use execution::{
     ClaimedStep, Execution, ExecutionChange, ExecutionState, ExecutionStatus, ExecutionSummary,
-    QueueStats, StepRun, StepStatus, TimelineEntry,
+    ExecutionTiming, QueueStats, StepRun, StepStatus, StepTiming, TimelineEntry,
 };
 pub use idempotency::{IdempotencyKey, IdempotencyRecord, IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY};
 pub use ids::{ExecutionId, ProjectId, RoleId, SessionId, TenantId, UserId, WorkflowId};

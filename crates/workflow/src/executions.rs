@@ -11,6 +11,7 @@ use usvc_core::{
     Principal, ResourceRef, TimelineEntry, WorkflowId, WorkflowStatus,
 };
 
+use crate::analytics::{self, WorkflowStats};
 use crate::engine::Engine;
 use crate::plan::{initial, CancelExecution, RetryExecution};
 use crate::workflows::WorkflowService;
@@ -202,6 +203,19 @@ impl ExecutionService {
             .executions
             .summary(principal.tenant, workflow_id)
             .await
+    }
+
+    /// The tenant's figures over the last 30 days (`analytics:read`).
+    pub async fn analytics(&self, principal: &Principal) -> Result<WorkflowStats, CoreError> {
+        self.authorize(principal, &permissions::ANALYTICS_READ)
+            .await?;
+        let since = self.ports.engine.now() - chrono::Duration::days(30);
+        let (executions, steps) = self
+            .ports
+            .executions
+            .timings(principal.tenant, since)
+            .await?;
+        Ok(analytics::compute(since, &executions, &steps))
     }
 
     /// Every state change of an execution, in order (`workflows:read`).

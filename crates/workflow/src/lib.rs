@@ -9,6 +9,7 @@
 //! - `engine`: what a worker does with a claimed step (the loop itself is in the app);
 //! - `executions`: start, read, cancel, retry, timeline (`ExecutionService`).
 
+pub mod analytics;
 pub mod definition;
 pub mod engine;
 pub mod executions;

@@ -188,3 +188,21 @@ pub async fn projects(
             },
         }))
 }
+
+/// The caller's tenant's workflow figures over the last 30 days (`analytics:read`):
+/// executions by status and by workflow, success rate and p50/p95 duration per workflow, and
+/// the ten slowest steps (by p95).
+#[utoipa::path(get, path = "/api/v1/analytics/workflows", tag = "analytics", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{since, by_status, workflows: [{workflow_id, name, by_status, success_rate, p50_ms, p95_ms}], slowest_steps: [{workflow_id, workflow, step_id, kind, runs, p50_ms, p95_ms, max_ms}]}`", body = Object),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn workflows(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let stats = state.executions.analytics(&caller.0).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(stats))
+}

@@ -52,6 +52,7 @@ use crate::http::{
         users::import,
         analytics::users,
         analytics::projects,
+        analytics::workflows,
         roles::list,
         roles::create,
         roles::get,

@@ -163,6 +163,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/api/v1/analytics/projects", "GET").route(web::get().to(analytics::projects)),
     )
     .service(
+        resource("/api/v1/analytics/workflows", "GET").route(web::get().to(analytics::workflows)),
+    )
+    .service(
         resource("/api/v1/projects", "GET, POST")
             .route(web::get().to(projects::list))
             .route(web::post().to(projects::create)),

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
-    ExecutionStatus, ExecutionSummary, IdempotencyRecord, Page, PageRequest, QueueStats, TenantId,
-    TimelineEntry, WorkflowId,
+    ExecutionStatus, ExecutionSummary, ExecutionTiming, IdempotencyRecord, Page, PageRequest,
+    QueueStats, StepTiming, TenantId, TimelineEntry, WorkflowId,
 };
 
 /// Storage of executions, their step runs and timelines. State changes go through
@@ -82,6 +82,14 @@ pub trait ExecutionRepository: Send + Sync {
     /// Hands back every lease `owner` holds (a graceful shutdown): its running steps become
     /// ready again at once, their unfinished attempt not counted. How many.
     async fn release(&self, owner: &str) -> Result<u64, CoreError>;
+
+    /// The tenant's executions started since `since` (the newest 20 000) and the succeeded
+    /// steps of the newest 5 000 of them that ended, for analytics.
+    async fn timings(
+        &self,
+        tenant: TenantId,
+        since: DateTime<Utc>,
+    ) -> Result<(Vec<ExecutionTiming>, Vec<StepTiming>), CoreError>;
 
     /// The backlog across tenants at `now`, for monitoring.
     async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats, CoreError>;
