@@ -259,7 +259,7 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
     assert_eq!(workflow["last_execution"]["status"], "succeeded");
 
     // Analytics: counts, success rate, durations, the slowest steps.
-    let (status, stats) = call(
+    let (status, figures) = call(
         &app,
         Method::GET,
         "/api/v1/analytics/workflows",
@@ -267,15 +267,15 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
         None,
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{stats}");
-    assert_eq!(stats["by_status"]["succeeded"], 2);
-    assert_eq!(stats["workflows"][0]["name"], "review");
-    assert_eq!(stats["workflows"][0]["success_rate"], 1.0);
+    assert_eq!(status, StatusCode::OK, "{figures}");
+    assert_eq!(figures["by_status"]["succeeded"], 2);
+    assert_eq!(figures["workflows"][0]["name"], "review");
+    assert_eq!(figures["workflows"][0]["success_rate"], 1.0);
     assert!(
-        stats["workflows"][0]["p95_ms"].as_i64().unwrap()
-            >= stats["workflows"][0]["p50_ms"].as_i64().unwrap()
+        figures["workflows"][0]["p95_ms"].as_i64().unwrap()
+            >= figures["workflows"][0]["p50_ms"].as_i64().unwrap()
     );
-    assert!(!stats["slowest_steps"].as_array().unwrap().is_empty());
+    assert!(!figures["slowest_steps"].as_array().unwrap().is_empty());
 
     // The engine's figures are on /metrics.
     let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;

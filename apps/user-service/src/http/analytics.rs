@@ -201,8 +201,8 @@ pub async fn workflows(
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let stats = state.executions.analytics(&caller.0).await?;
+    let figures = state.executions.analytics(&caller.0).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(stats))
+        .json(figures))
 }
