@@ -18,7 +18,7 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::backend::{claim_lock, insert_all, row_lock, Connection, DbId};
+use crate::backend::{begin_write, claim_lock, insert_all, row_lock, Connection, DbId};
 use crate::errors;
 use crate::idempotency;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline, workflows};
@@ -261,18 +261,6 @@ async fn load_state(
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
-/// A write matching nothing: on SQLite the transaction then holds the write lock from its
-/// first statement, so concurrent writers queue instead of failing to upgrade a read.
-async fn take_write_lock(conn: &mut Connection) -> Result<(), diesel::result::Error> {
-    diesel::update(
-        workflow_step_runs::table
-            .filter(workflow_step_runs::step_id.ne(workflow_step_runs::step_id)),
-    )
-    .set(workflow_step_runs::attempts.eq(workflow_step_runs::attempts))
-    .execute(conn)
-    .await
-    .map(|_| ())
-}
 
 /// Pending or waiting executions whose steps were just claimed now run. Best effort under
 /// contention: an execution another transaction holds is left alone (no waiting, so no
@@ -524,7 +512,7 @@ impl ExecutionRepository for Store {
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
-                    take_write_lock(conn).await?;
+                    begin_write(conn).await?;
                     let due = workflow_step_runs::table
                         .filter(
                             workflow_step_runs::status
@@ -545,26 +533,13 @@ impl ExecutionRepository for Store {
                     let now = now.max(Utc::now().trunc_subsecs(6));
                     let until = now + lease;
                     let mut timeline = Vec::with_capacity(rows.len() + 1);
+                    let mut by_execution: HashMap<Uuid, Vec<String>> = HashMap::new();
                     for row in &mut rows {
                         row.attempts += 1;
-                        row.status = "running".into();
-                        row.lease_owner = Some(owner.clone());
-                        row.lease_until = Some(until);
-                        row.started_at = row.started_at.or(Some(now));
-                        diesel::update(
-                            workflow_step_runs::table
-                                .filter(workflow_step_runs::execution_id.eq(row.execution_id))
-                                .filter(workflow_step_runs::step_id.eq(&row.step_id)),
-                        )
-                        .set((
-                            workflow_step_runs::status.eq("running"),
-                            workflow_step_runs::attempts.eq(row.attempts),
-                            workflow_step_runs::lease_owner.eq(&row.lease_owner),
-                            workflow_step_runs::lease_until.eq(row.lease_until),
-                            workflow_step_runs::started_at.eq(row.started_at),
-                        ))
-                        .execute(conn)
-                        .await?;
+                        by_execution
+                            .entry(Uuid::from(row.execution_id))
+                            .or_default()
+                            .push(row.step_id.clone());
                         timeline.push(TimelineRow {
                             id: DbId::from(Uuid::now_v7()),
                             execution_id: row.execution_id,
@@ -574,6 +549,26 @@ impl ExecutionRepository for Store {
                             attempt: Some(row.attempts),
                             detail: None,
                         });
+                    }
+                    // Two statements per execution, however many of its steps were taken
+                    // (the branches of a fan-out come together).
+                    for (execution, steps) in by_execution {
+                        let mine = workflow_step_runs::table
+                            .filter(workflow_step_runs::execution_id.eq(DbId::from(execution)))
+                            .filter(workflow_step_runs::step_id.eq_any(steps));
+                        diesel::update(mine.clone())
+                            .set((
+                                workflow_step_runs::status.eq("running"),
+                                workflow_step_runs::attempts.eq(workflow_step_runs::attempts + 1),
+                                workflow_step_runs::lease_owner.eq(Some(&owner)),
+                                workflow_step_runs::lease_until.eq(Some(until)),
+                            ))
+                            .execute(conn)
+                            .await?;
+                        diesel::update(mine.filter(workflow_step_runs::started_at.is_null()))
+                            .set(workflow_step_runs::started_at.eq(Some(now)))
+                            .execute(conn)
+                            .await?;
                     }
                     let mut ids: Vec<DbId> = rows.iter().map(|r| r.execution_id).collect();
                     ids.sort_by_key(|id| Uuid::from(*id));
@@ -623,7 +618,7 @@ impl ExecutionRepository for Store {
             Box::pin(async move {
                 let outcome: Result<Option<ExecutionState>, ChangeError> = conn
                     .transaction(async move |conn| {
-                        take_write_lock(conn).await?;
+                        begin_write(conn).await?;
                         let Some(before) = load_state(conn, tenant, id, true).await? else {
                             return Ok(None);
                         };
@@ -685,7 +680,7 @@ impl ExecutionRepository for Store {
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
-                    take_write_lock(conn).await?;
+                    begin_write(conn).await?;
                     let held: Vec<StepRow> = workflow_step_runs::table
                         .filter(workflow_step_runs::status.eq("running"))
                         .filter(workflow_step_runs::lease_owner.eq(&owner))

@@ -11,7 +11,7 @@ use usvc_core::{AuditEntry, CoreError, DomainEvent, TenantId, UserId};
 use uuid::Uuid;
 
 use crate::audit;
-use crate::backend::{claim_lock, insert_all, Connection, DbId};
+use crate::backend::{begin_write, claim_lock, insert_all, Connection, DbId};
 use crate::errors;
 use crate::schema::outbox_events;
 use crate::store::Store;
@@ -82,15 +82,9 @@ impl Outbox for Store {
             .run(move |conn| {
                 Box::pin(async move {
                     conn.transaction(async move |conn| {
-                        // A write first (matching nothing): SQLite then holds the write lock
-                        // from the start, so concurrent claims queue instead of failing to
-                        // upgrade a read; on Postgres it touches no row.
-                        diesel::update(
-                            outbox_events::table.filter(outbox_events::id.ne(outbox_events::id)),
-                        )
-                        .set(outbox_events::relayed_at.eq(outbox_events::relayed_at))
-                        .execute(conn)
-                        .await?;
+                        // SQLite holds the write lock from the start, so concurrent claims
+                        // queue instead of failing to upgrade a read.
+                        begin_write(conn).await?;
                         let pending = outbox_events::table
                             .filter(outbox_events::relayed_at.is_null())
                             .order(outbox_events::id.asc())

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{broadcast, Notify, Semaphore};
+use std::collections::HashMap;
+
+use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
 use usvc_core::ports::{ExecutionRepository, Invalidation, InvalidationMessage, WorkSignal};
 use usvc_core::{ClaimedStep, ExecutionId};
 use usvc_workflow::{Engine, Finish, Prepared, StepOutcome};
@@ -77,12 +79,20 @@ impl WorkflowWorker {
             invalidation,
             ended: ended.clone(),
         });
+        let (results, finished) = mpsc::unbounded_channel();
+        tokio::spawn(record_results(
+            engine.clone(),
+            worker.owner.clone(),
+            finished,
+            ended,
+            wake.clone(),
+        ));
         let run = Run {
             engine,
             executions,
             owner: worker.owner.clone(),
             wake,
-            ended,
+            results,
             pool: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
         };
@@ -138,7 +148,8 @@ struct Run {
     executions: Arc<dyn ExecutionRepository>,
     owner: String,
     wake: Arc<Notify>,
-    ended: broadcast::Sender<ExecutionId>,
+    /// Where finished attempts go to be recorded ([`record_results`]).
+    results: mpsc::UnboundedSender<(ClaimedStep, Finish)>,
     pool: Arc<Semaphore>,
     config: WorkerConfig,
 }
@@ -177,13 +188,12 @@ impl Run {
             let Ok(permit) = self.pool.clone().acquire_owned().await else {
                 return;
             };
-            let (engine, owner) = (self.engine.clone(), self.owner.clone());
-            let (wake, ended) = (self.wake.clone(), self.ended.clone());
+            let (engine, results) = (self.engine.clone(), self.results.clone());
             tokio::spawn(async move {
-                run_step(&engine, &owner, step, &ended).await;
+                if let Some(finish) = run_step(&engine, &step).await {
+                    let _ = results.send((step, finish));
+                }
                 drop(permit);
-                // What the step unlocked (or the slot it freed) may be claimed now.
-                wake.notify_one();
             });
         }
         if full {
@@ -204,16 +214,11 @@ impl Run {
     }
 }
 
-/// Runs one claimed attempt and records it.
-async fn run_step(
-    engine: &Engine,
-    owner: &str,
-    step: ClaimedStep,
-    ended: &broadcast::Sender<ExecutionId>,
-) {
-    let finish = match engine.prepare(&step).await {
-        Ok(Prepared::Gone) => return,
-        Ok(Prepared::Finish(finish)) => finish,
+/// Runs one claimed attempt; how it ended, or `None` when there is nothing to record.
+async fn run_step(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
+    match engine.prepare(step).await {
+        Ok(Prepared::Gone) => None,
+        Ok(Prepared::Finish(finish)) => Some(finish),
         Ok(Prepared::Run {
             kind,
             call,
@@ -235,23 +240,51 @@ async fn run_step(
                 .record(started.elapsed().as_secs_f64());
             metrics::counter!("usvc_workflow_step_attempts_total", "kind" => kind.name(), "result" => result)
                 .increment(1);
-            Finish::Ran(outcome)
+            Some(Finish::Ran(outcome))
         }
         Err(e) => {
             // The lease runs out and the step is claimed again.
             tracing::warn!(error = %e, execution = %step.execution_id, step = %step.step_id, "preparing a workflow step failed");
-            return;
+            None
         }
-    };
-    match engine.finish(&step, owner, finish).await {
-        Ok(Some(state)) if state.execution.status.is_final() => {
-            metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
-                .increment(1);
-            let _ = ended.send(state.execution.id);
+    }
+}
+
+/// Records finished attempts. What arrives together is grouped by execution, each group in
+/// one transaction and the groups concurrently: the branches of a fan-out that end at once
+/// take the execution's lock once, not once each.
+async fn record_results(
+    engine: Arc<Engine>,
+    owner: String,
+    mut finished: mpsc::UnboundedReceiver<(ClaimedStep, Finish)>,
+    ended: broadcast::Sender<ExecutionId>,
+    wake: Arc<Notify>,
+) {
+    while let Some(first) = finished.recv().await {
+        let mut groups: HashMap<ExecutionId, Vec<(ClaimedStep, Finish)>> = HashMap::new();
+        groups.entry(first.0.execution_id).or_default().push(first);
+        while let Ok(next) = finished.try_recv() {
+            groups.entry(next.0.execution_id).or_default().push(next);
         }
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, execution = %step.execution_id, step = %step.step_id, "recording a workflow step failed");
-        }
+        let records = groups.into_values().map(|group| {
+            let (engine, owner, ended) = (&engine, &owner, &ended);
+            async move {
+                match engine.finish_all(owner, group).await {
+                    Ok(Some(state)) if state.execution.status.is_final() => {
+                        metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
+                            .increment(1);
+                        let _ = ended.send(state.execution.id);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        // The leases run out and the steps run again (at least once).
+                        tracing::warn!(error = %e, "recording workflow steps failed");
+                    }
+                }
+            }
+        });
+        futures::future::join_all(records).await;
+        // What the steps unlocked may be claimed now.
+        wake.notify_one();
     }
 }

@@ -344,6 +344,20 @@ impl ExecutionChange for FinishStep {
     }
 }
 
+/// Several attempts of one execution ended: each applied as a [`FinishStep`], in order, in
+/// one transaction.
+pub struct FinishSteps(pub Vec<FinishStep>);
+
+impl ExecutionChange for FinishSteps {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        let mut changed = false;
+        for step in &self.0 {
+            changed |= step.apply(state, now)?;
+        }
+        Ok(changed)
+    }
+}
+
 /// A person cancels an execution: every step not over is cancelled (a running attempt's
 /// result will be ignored), and the execution ends `cancelled`.
 pub struct CancelExecution;

@@ -43,6 +43,13 @@ pub(crate) fn has_tag(
     )
 }
 
+/// Nothing on Postgres: its transactions lock the rows they touch (SQLite takes its one
+/// write lock here).
+#[allow(clippy::unused_async)] // the SQLite version awaits; both share one call site
+pub(crate) async fn begin_write(_conn: &mut Connection) -> diesel::QueryResult<()> {
+    Ok(())
+}
+
 /// Serialises owner-guarded writes of one tenant for the rest of the transaction (a
 /// transaction-scoped advisory lock keyed by the tenant id).
 pub(crate) async fn lock_tenant(conn: &mut Connection, tenant: DbId) -> diesel::QueryResult<()> {

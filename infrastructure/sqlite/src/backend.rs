@@ -50,6 +50,24 @@ pub(crate) fn has_tag(
     )
 }
 
+/// Takes SQLite's write lock at the start of a transaction, with a write that matches no row
+/// (found by primary key, so it reads nothing): concurrent writers then queue on the lock
+/// instead of failing to upgrade a read lock halfway through.
+pub(crate) async fn begin_write(conn: &mut Connection) -> diesel::QueryResult<()> {
+    use diesel::{ExpressionMethods as _, QueryDsl as _};
+    use diesel_async::RunQueryDsl as _;
+    use crate::schema::workflow_step_runs as runs;
+    diesel::update(
+        runs::table
+            .filter(runs::execution_id.eq(DbId::from(uuid::Uuid::nil())))
+            .filter(runs::step_id.eq("")),
+    )
+    .set(runs::attempts.eq(runs::attempts))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 /// Serialises owner-guarded writes of one tenant. SQLite already runs one write transaction at
 /// a time, and a transaction's first statement being a write makes it read the latest state.
 #[allow(clippy::unused_async)] // the Postgres version awaits; both share one call site
