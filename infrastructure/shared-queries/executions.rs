@@ -336,7 +336,7 @@ impl ExecutionRepository for Store {
                 .into_iter()
                 .filter(|row| row.step_id.is_some() && row.status != "pending"),
         );
-        self.run(move |conn| {
+        self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     diesel::insert_into(workflow_executions::table)
@@ -481,7 +481,9 @@ impl ExecutionRepository for Store {
                     }
                     workflow_timeline::table
                         .filter(workflow_timeline::execution_id.eq(id))
-                        .order(workflow_timeline::id.asc())
+                        // By time, then by id: a claim and a change of one execution may
+                        // commit in either order, and each reads the time under its locks.
+                        .order((workflow_timeline::at.asc(), workflow_timeline::id.asc()))
                         .select(TimelineRow::as_select())
                         .load(conn)
                         .await
@@ -509,7 +511,7 @@ impl ExecutionRepository for Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<ClaimedStep>, CoreError> {
         let owner = owner.to_owned();
-        self.run(move |conn| {
+        self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     begin_write(conn).await?;
@@ -614,7 +616,7 @@ impl ExecutionRepository for Store {
         now: DateTime<Utc>,
     ) -> Result<Option<ExecutionState>, CoreError> {
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
-        self.run(move |conn| {
+        self.write(move |conn| {
             Box::pin(async move {
                 let outcome: Result<Option<ExecutionState>, ChangeError> = conn
                     .transaction(async move |conn| {
@@ -677,7 +679,7 @@ impl ExecutionRepository for Store {
     async fn release(&self, owner: &str) -> Result<u64, CoreError> {
         let owner = owner.to_owned();
         let now = Utc::now();
-        self.run(move |conn| {
+        self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     begin_write(conn).await?;

@@ -79,7 +79,7 @@ pub(crate) async fn record(
 impl Outbox for Store {
     async fn claim(&self, limit: u32, at: DateTime<Utc>) -> Result<Vec<DomainEvent>, CoreError> {
         let rows: Vec<EventRow> = self
-            .run(move |conn| {
+            .write(move |conn| {
                 Box::pin(async move {
                     conn.transaction(async move |conn| {
                         // SQLite holds the write lock from the start, so concurrent claims

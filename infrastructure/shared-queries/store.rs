@@ -1,5 +1,6 @@
 //! The store handle shared by both adapters (compiled into each; see README.md beside this file).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -56,6 +57,9 @@ pub struct Store {
     runtime: Handle,
     timeout: Duration,
     query_timeout: Duration,
+    /// On a store with one writer at a time (SQLite), the queue write transactions take
+    /// turns in, so they wait in order instead of in the database's sleeping busy handler.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -79,7 +83,30 @@ impl Store {
             runtime,
             timeout: options.timeout,
             query_timeout: options.query_timeout,
+            writer: None,
         })
+    }
+
+    /// The same store with its write transactions taking turns in the process ([`Self::write`]):
+    /// for SQLite, which runs one writer at a time anyway.
+    #[allow(dead_code)] // only the SQLite adapter calls it
+    pub(crate) fn single_writer(mut self) -> Self {
+        self.writer = Some(Arc::new(tokio::sync::Mutex::new(())));
+        self
+    }
+
+    /// [`Self::run`] for a write transaction: on a single-writer store it waits its turn
+    /// first (FIFO), so busy writers queue without sleeping; elsewhere it is `run`.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
+    {
+        let _turn = match &self.writer {
+            Some(writer) => Some(writer.lock().await),
+            None => None,
+        };
+        self.run(work).await
     }
 
     /// Runs `work` with a pooled connection on the store runtime.

@@ -48,7 +48,7 @@ pub async fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<S
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(|target| Box::pin(establish(target.to_owned())));
     let manager = AsyncDieselConnectionManager::<Connection>::new_with_config(target, config);
-    Store::build(manager, options, runtime)
+    Store::build(manager, options, runtime).map(Store::single_writer)
 }
 
 async fn establish(target: String) -> diesel::ConnectionResult<Connection> {
