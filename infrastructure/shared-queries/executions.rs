@@ -261,7 +261,6 @@ async fn load_state(
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
-
 /// Pending or waiting executions whose steps were just claimed now run. Best effort under
 /// contention: an execution another transaction holds is left alone (no waiting, so no
 /// deadlock with a change that locks the execution, then its steps); that change sets the

@@ -291,6 +291,29 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
         assert!(scrape.contains(series), "{series} missing from /metrics");
     }
 
+    // Inputs are checked against the workflow's schema before anything starts.
+    let typed = define(
+        &app,
+        &root,
+        json!({"name": "typed", "steps": [{"id": "a", "kind": "noop"}],
+        "inputs": {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}}),
+    )
+    .await;
+    let (status, problem) = start(&app, &root, &typed, json!({"n": "three"}), 0).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "inputs.n");
+    let (_, listed) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/workflows/{typed}/executions"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(listed["items"], json!([]));
+    let (status, _) = start(&app, &root, &typed, json!({"n": 3}), 0).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
     // A paused workflow starts nothing.
     call(
         &app,

@@ -246,6 +246,32 @@ impl Definition {
         Ok(definition)
     }
 
+    /// Checks an execution's inputs against the `inputs` schema (if any): every mismatch
+    /// is a `Validation` error naming its place (`inputs.customer.email`).
+    pub fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), CoreError> {
+        let Some(schema) = &self.inputs else {
+            return Ok(());
+        };
+        let validator = jsonschema::validator_for(schema).map_err(|e| {
+            CoreError::Internal(format!("a saved inputs schema does not compile: {e}"))
+        })?;
+        let errors: Vec<FieldError> = validator
+            .iter_errors(inputs)
+            .map(|e| {
+                let path = e.instance_path.to_string();
+                FieldError {
+                    field: format!("inputs{}", path.replace('/', ".")),
+                    message: e.to_string(),
+                }
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CoreError::Validation(errors))
+        }
+    }
+
     /// The document as stored: the definition with its defaults filled in.
     pub fn to_document(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
@@ -331,6 +357,15 @@ impl Definition {
             }
         }
         self.check_templates(&kinds, graph_ok, &mut errors);
+        if let Some(schema) = &self.inputs {
+            if let Err(e) = jsonschema::validator_for(schema) {
+                err(
+                    &mut errors,
+                    "inputs".into(),
+                    format!("is not a valid JSON Schema: {e}"),
+                );
+            }
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -586,6 +621,35 @@ mod tests {
         );
         assert!(got[4].0 == "steps[3].with.note" && got[4].1.contains("reads `secrets`"));
         assert!(got[5].0 == "triggers[0].filter" && got[5].1.contains("reads `inputs`"));
+    }
+
+    #[test]
+    fn the_inputs_schema_is_checked_at_save_and_applied_at_start() {
+        let bad = parse(
+            serde_json::json!({"name": "s", "inputs": {"type": "nonsense"},
+            "steps": [{"id": "a", "kind": "noop"}]}),
+        );
+        assert_eq!(fields(bad.validate()), ["inputs"]);
+        let good = parse(
+            serde_json::json!({"name": "s", "steps": [{"id": "a", "kind": "noop"}],
+            "inputs": {"type": "object", "required": ["n"],
+                       "properties": {"n": {"type": "integer", "minimum": 0},
+                                      "who": {"type": "object", "properties": {"email": {"type": "string"}}}}}}),
+        );
+        assert_eq!(good.validate(), Ok(()));
+        assert_eq!(good.check_inputs(&serde_json::json!({"n": 3})), Ok(()));
+        let Err(CoreError::Validation(errors)) =
+            good.check_inputs(&serde_json::json!({"n": -1, "who": {"email": 7}}))
+        else {
+            panic!("must be refused")
+        };
+        let mut named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        named.sort_unstable();
+        assert_eq!(named, ["inputs.n", "inputs.who.email"]);
+        assert!(matches!(
+            good.check_inputs(&serde_json::json!({})),
+            Err(CoreError::Validation(_))
+        ));
     }
 
     #[test]

@@ -86,6 +86,7 @@ impl ExecutionService {
             .engine
             .definition(principal.tenant, workflow.id, workflow.version)
             .await?;
+        definition.check_inputs(&inputs)?;
         let now = self.ports.engine.now();
         let execution = Execution {
             id: ExecutionId::new(),

@@ -54,9 +54,9 @@ pub(crate) fn has_tag(
 /// (found by primary key, so it reads nothing): concurrent writers then queue on the lock
 /// instead of failing to upgrade a read lock halfway through.
 pub(crate) async fn begin_write(conn: &mut Connection) -> diesel::QueryResult<()> {
+    use crate::schema::workflow_step_runs as runs;
     use diesel::{ExpressionMethods as _, QueryDsl as _};
     use diesel_async::RunQueryDsl as _;
-    use crate::schema::workflow_step_runs as runs;
     diesel::update(
         runs::table
             .filter(runs::execution_id.eq(DbId::from(uuid::Uuid::nil())))
