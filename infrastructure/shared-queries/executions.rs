@@ -241,12 +241,17 @@ async fn load_state(
         query.first(conn).await.optional()?
     };
     let Some(row) = row else { return Ok(None) };
-    let steps: Vec<StepRow> = workflow_step_runs::table
+    let steps_query = workflow_step_runs::table
         .filter(workflow_step_runs::execution_id.eq(id))
         .order(workflow_step_runs::position.asc())
-        .select(StepRow::as_select())
-        .load(conn)
-        .await?;
+        .select(StepRow::as_select());
+    // Locked too when changing: a claim committing between this read and the change's writes
+    // would otherwise be overwritten (claims lock step rows, not the execution's).
+    let steps: Vec<StepRow> = if lock {
+        row_lock!(steps_query).load(conn).await?
+    } else {
+        steps_query.load(conn).await?
+    };
     let convert = || -> Result<ExecutionState, CoreError> {
         Ok(ExecutionState {
             execution: row.into_execution()?,
@@ -509,7 +514,7 @@ impl ExecutionRepository for Store {
         lease: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<Vec<ClaimedStep>, CoreError> {
-        let owner = owner.to_owned();
+        let token = format!("{owner}/{}", Uuid::now_v7().simple());
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
@@ -561,7 +566,7 @@ impl ExecutionRepository for Store {
                             .set((
                                 workflow_step_runs::status.eq("running"),
                                 workflow_step_runs::attempts.eq(workflow_step_runs::attempts + 1),
-                                workflow_step_runs::lease_owner.eq(Some(&owner)),
+                                workflow_step_runs::lease_owner.eq(Some(&token)),
                                 workflow_step_runs::lease_until.eq(Some(until)),
                             ))
                             .execute(conn)
@@ -594,6 +599,7 @@ impl ExecutionRepository for Store {
                                     version: e.version,
                                     step_id: r.step_id.clone(),
                                     attempt: r.attempts,
+                                    lease: token.clone(),
                                     state: r.state.clone(),
                                 })
                             })
@@ -675,8 +681,45 @@ impl ExecutionRepository for Store {
         .await
     }
 
+    async fn renew(
+        &self,
+        leases: Vec<(ExecutionId, String, String)>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, CoreError> {
+        if leases.is_empty() {
+            return Ok(0);
+        }
+        self.write(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    begin_write(conn).await?;
+                    let mut held = 0;
+                    for (execution, step, lease) in &leases {
+                        held += diesel::update(
+                            workflow_step_runs::table
+                                .filter(
+                                    workflow_step_runs::execution_id
+                                        .eq(DbId::from(execution.as_uuid())),
+                                )
+                                .filter(workflow_step_runs::step_id.eq(step))
+                                .filter(workflow_step_runs::status.eq("running"))
+                                .filter(workflow_step_runs::lease_owner.eq(lease)),
+                        )
+                        .set(workflow_step_runs::lease_until.eq(Some(until)))
+                        .execute(conn)
+                        .await?;
+                    }
+                    Ok::<_, diesel::result::Error>(held as u64)
+                })
+                .await
+                .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
     async fn release(&self, owner: &str) -> Result<u64, CoreError> {
-        let owner = owner.to_owned();
+        let owner = format!("{owner}/%");
         let now = Utc::now();
         self.write(move |conn| {
             Box::pin(async move {
@@ -684,7 +727,7 @@ impl ExecutionRepository for Store {
                     begin_write(conn).await?;
                     let held: Vec<StepRow> = workflow_step_runs::table
                         .filter(workflow_step_runs::status.eq("running"))
-                        .filter(workflow_step_runs::lease_owner.eq(&owner))
+                        .filter(workflow_step_runs::lease_owner.like(&owner))
                         .select(StepRow::as_select())
                         .load(conn)
                         .await?;
@@ -694,7 +737,7 @@ impl ExecutionRepository for Store {
                             workflow_step_runs::table
                                 .filter(workflow_step_runs::execution_id.eq(row.execution_id))
                                 .filter(workflow_step_runs::step_id.eq(&row.step_id))
-                                .filter(workflow_step_runs::lease_owner.eq(&owner)),
+                                .filter(workflow_step_runs::lease_owner.eq(&row.lease_owner)),
                         )
                         .set((
                             workflow_step_runs::status.eq("ready"),

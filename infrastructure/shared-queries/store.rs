@@ -102,11 +102,7 @@ impl Store {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
     {
-        let _turn = match &self.writer {
-            Some(writer) => Some(writer.lock().await),
-            None => None,
-        };
-        self.run(work).await
+        self.spawn(work, self.writer.clone()).await
     }
 
     /// Runs `work` with a pooled connection on the store runtime.
@@ -115,10 +111,37 @@ impl Store {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
     {
+        self.spawn(work, None).await
+    }
+
+    /// `work` on the store runtime, after its turn on `writer` when given (taken inside the
+    /// spawned task, so a caller that goes away cannot end the turn while the work runs).
+    async fn spawn<T, F>(
+        &self,
+        work: F,
+        writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    ) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
+    {
         let pool = self.pool.clone();
-        let deadline = self.query_timeout;
+        let (deadline, wait) = (self.query_timeout, self.timeout);
         let task = self.runtime.spawn(
             async move {
+                let _turn = match writer {
+                    Some(writer) => Some(
+                        tokio::time::timeout(wait, writer.lock_owned())
+                            .await
+                            .map_err(|_| {
+                                CoreError::Unavailable(format!(
+                                    "no turn to write within {} s",
+                                    wait.as_secs()
+                                ))
+                            })?,
+                    ),
+                    None => None,
+                };
                 let mut conn = pool.get().await.map_err(errors::pool)?;
                 if let Ok(result) = tokio::time::timeout(deadline, work(&mut conn)).await {
                     result

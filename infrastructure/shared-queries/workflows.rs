@@ -120,7 +120,7 @@ impl WorkflowRepository for Store {
         let row = WorkflowRow::of(workflow);
         let version = VersionRow::of(workflow, workflow.created_by);
         let audit = audit.clone();
-        self.run(move |conn| {
+        self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     diesel::insert_into(workflows::table)
@@ -196,7 +196,7 @@ impl WorkflowRepository for Store {
         let row = WorkflowRow::of(workflow);
         let version = VersionRow::of(workflow, audit.actor.user());
         let audit = audit.clone();
-        self.run(move |conn| {
+        self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     let updated = diesel::update(
@@ -239,7 +239,7 @@ impl WorkflowRepository for Store {
     ) -> Result<bool, CoreError> {
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
         let (audit, at) = (audit.clone(), audit.at);
-        self.run(move |conn| {
+        self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     let updated = diesel::update(
@@ -275,7 +275,7 @@ impl WorkflowRepository for Store {
     ) -> Result<bool, CoreError> {
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
         let (audit, at) = (audit.clone(), audit.at);
-        self.run(move |conn| {
+        self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     let deleted = diesel::update(

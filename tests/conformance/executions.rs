@@ -186,7 +186,7 @@ where
     ));
     let holder = Succeed {
         step: "a".into(),
-        owner: claimed.0.clone(),
+        owner: first.lease.clone(),
     };
     let after = repo
         .change(acme.id, first.execution_id, Arc::new(holder), now)

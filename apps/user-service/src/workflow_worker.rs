@@ -2,13 +2,16 @@
 //! a bounded pool (each attempt under its step's timeout), and records each result through
 //! the engine. It sleeps until woken (a start on any replica, a finished step here) or until
 //! the next step is due (a timer, an expired lease), so an idle worker costs a query every
-//! few seconds at most. Shutdown hands unfinished leases back.
+//! few seconds at most. A heartbeat renews the leases of attempts still running here, so a
+//! long step is never taken over from a live worker. Shutdown stops claiming, lets running
+//! attempts finish and be recorded for a few seconds, then hands what is left back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
 use usvc_core::ports::{ExecutionRepository, Invalidation, InvalidationMessage, WorkSignal};
@@ -22,6 +25,49 @@ pub const WORK_CHANNEL: &str = "workflow-work";
 const MAX_IDLE: Duration = Duration::from_secs(5);
 /// The shortest sleep, so a step due "now" but held by another replica cannot spin us.
 const MIN_SLEEP: Duration = Duration::from_millis(10);
+/// How long shutdown lets running attempts finish and be recorded before handing them back.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The attempts running in this process, by (execution, step), with their lease tokens:
+/// what the heartbeat renews and what shutdown waits for.
+type InFlight = Arc<Mutex<HashMap<(ExecutionId, String), String>>>;
+
+/// Takes an attempt off [`InFlight`] when dropped: after its result was recorded, or when its
+/// task ended any other way (a crash included), so a lease is renewed only while it runs.
+struct Running {
+    registry: InFlight,
+    key: (ExecutionId, String),
+    /// The pool slot, also held until the result is recorded: claims cannot outrun the
+    /// recording, so what a dying process leaves to take over stays within its pool size.
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Running {
+    fn new(
+        registry: &InFlight,
+        step: &ClaimedStep,
+        slot: tokio::sync::OwnedSemaphorePermit,
+    ) -> Self {
+        let key = (step.execution_id, step.step_id.clone());
+        if let Ok(mut map) = registry.lock() {
+            map.insert(key.clone(), step.lease.clone());
+        }
+        Self {
+            registry: registry.clone(),
+            key,
+            slot: Some(slot),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.registry.lock() {
+            map.remove(&self.key);
+        }
+        drop(self.slot.take());
+    }
+}
 
 /// How the worker runs.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +94,8 @@ impl Default for WorkerConfig {
 /// The running worker; its task ends once the last handle is gone or it is shut down.
 pub struct WorkflowWorker {
     owner: String,
+    in_flight: InFlight,
+    loop_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     wake: Arc<Notify>,
     stopping: Arc<AtomicBool>,
     executions: Arc<dyn ExecutionRepository>,
@@ -73,6 +121,8 @@ impl WorkflowWorker {
         }));
         let worker = Arc::new(Self {
             owner: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
+            in_flight: InFlight::default(),
+            loop_task: Mutex::new(None),
             wake: wake.clone(),
             stopping: Arc::new(AtomicBool::new(false)),
             executions: executions.clone(),
@@ -82,10 +132,15 @@ impl WorkflowWorker {
         let (results, finished) = mpsc::unbounded_channel();
         tokio::spawn(record_results(
             engine.clone(),
-            worker.owner.clone(),
             finished,
             ended,
             wake.clone(),
+        ));
+        tokio::spawn(heartbeat(
+            Arc::downgrade(&worker),
+            executions.clone(),
+            worker.in_flight.clone(),
+            config.lease,
         ));
         let run = Run {
             engine,
@@ -93,15 +148,19 @@ impl WorkflowWorker {
             owner: worker.owner.clone(),
             wake,
             results,
+            in_flight: worker.in_flight.clone(),
             pool: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
         };
         let (alive, stopping) = (Arc::downgrade(&worker), worker.stopping.clone());
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             while alive.strong_count() > 0 && !stopping.load(Ordering::Acquire) {
                 run.round().await;
             }
         });
+        if let Ok(mut slot) = worker.loop_task.lock() {
+            *slot = Some(task);
+        }
         worker
     }
 
@@ -115,6 +174,18 @@ impl WorkflowWorker {
     pub async fn shutdown(&self) {
         self.stopping.store(true, Ordering::Release);
         self.wake.notify_one();
+        // No claim after this: the loop ends within its current round.
+        let task = self.loop_task.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+        }
+        // Running attempts may finish and be recorded; the rest is handed back.
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while self.in_flight.lock().is_ok_and(|m| !m.is_empty())
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         match self.executions.release(&self.owner).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(steps = n, "handed workflow steps back"),
@@ -149,7 +220,9 @@ struct Run {
     owner: String,
     wake: Arc<Notify>,
     /// Where finished attempts go to be recorded ([`record_results`]).
-    results: mpsc::UnboundedSender<(ClaimedStep, Finish)>,
+    results: mpsc::UnboundedSender<(ClaimedStep, Finish, Running)>,
+    /// The attempts running here.
+    in_flight: InFlight,
     pool: Arc<Semaphore>,
     config: WorkerConfig,
 }
@@ -189,11 +262,16 @@ impl Run {
                 return;
             };
             let (engine, results) = (self.engine.clone(), self.results.clone());
+            let wake = self.wake.clone();
+            let running = Running::new(&self.in_flight, &step, permit);
             tokio::spawn(async move {
                 if let Some(finish) = run_step(&engine, &step).await {
-                    let _ = results.send((step, finish));
+                    let _ = results.send((step, finish, running));
+                } else {
+                    drop(running);
+                    // A slot is free: the loop may be waiting for one.
+                    wake.notify_one();
                 }
-                drop(permit);
             });
         }
         if full {
@@ -255,21 +333,28 @@ async fn run_step(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
 /// take the execution's lock once, not once each.
 async fn record_results(
     engine: Arc<Engine>,
-    owner: String,
-    mut finished: mpsc::UnboundedReceiver<(ClaimedStep, Finish)>,
+    mut finished: mpsc::UnboundedReceiver<(ClaimedStep, Finish, Running)>,
     ended: broadcast::Sender<ExecutionId>,
     wake: Arc<Notify>,
 ) {
-    while let Some(first) = finished.recv().await {
+    while let Some((step, finish, running)) = finished.recv().await {
         let mut groups: HashMap<ExecutionId, Vec<(ClaimedStep, Finish)>> = HashMap::new();
-        groups.entry(first.0.execution_id).or_default().push(first);
-        while let Ok(next) = finished.try_recv() {
-            groups.entry(next.0.execution_id).or_default().push(next);
+        let mut recorded = vec![running];
+        groups
+            .entry(step.execution_id)
+            .or_default()
+            .push((step, finish));
+        while let Ok((step, finish, running)) = finished.try_recv() {
+            recorded.push(running);
+            groups
+                .entry(step.execution_id)
+                .or_default()
+                .push((step, finish));
         }
         let records = groups.into_values().map(|group| {
-            let (engine, owner, ended) = (&engine, &owner, &ended);
+            let (engine, ended) = (&engine, &ended);
             async move {
-                match engine.finish_all(owner, group).await {
+                match engine.finish_all(group).await {
                     Ok(Some(state)) if state.execution.status.is_final() => {
                         metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
                             .increment(1);
@@ -284,7 +369,41 @@ async fn record_results(
             }
         });
         futures::future::join_all(records).await;
+        drop(recorded);
         // What the steps unlocked may be claimed now.
         wake.notify_one();
+    }
+}
+
+/// Renews, every third of the lease, the leases of the attempts running here, so a step that
+/// runs longer than one lease is not taken over from a live worker. Ends with the worker.
+async fn heartbeat(
+    worker: std::sync::Weak<WorkflowWorker>,
+    executions: Arc<dyn ExecutionRepository>,
+    in_flight: InFlight,
+    lease: Duration,
+) {
+    let every = lease / 3;
+    loop {
+        tokio::time::sleep(every).await;
+        if worker.strong_count() == 0 {
+            return;
+        }
+        let held: Vec<(ExecutionId, String, String)> = in_flight
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|((e, s), lease)| (*e, s.clone(), lease.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if held.is_empty() {
+            continue;
+        }
+        let until =
+            chrono::Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        if let Err(e) = executions.renew(held, until).await {
+            tracing::warn!(error = %e, "renewing workflow leases failed");
+        }
     }
 }

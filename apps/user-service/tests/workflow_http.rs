@@ -64,7 +64,7 @@ async fn server(seen: Seen) -> String {
                     "/flaky" | "/recovering" if calls > 1 => {
                         ("200 OK", r#"{"ok": true}"#.to_owned())
                     }
-                    "/slow" => {
+                    "/slow" | "/slow-ok" => {
                         tokio::time::sleep(Duration::from_secs(3)).await;
                         ("200 OK", "{}".to_owned())
                     }
@@ -180,6 +180,31 @@ async fn http_steps_retry_time_out_and_respect_the_egress_policy(
         "{failed}"
     );
 
+    // A call that outlives its lease (3 s against 2 s) is not taken over from a live worker:
+    // the heartbeat renews the lease, and the call is made once.
+    let (_, saved) = call(&app, Method::POST, "/api/v1/workflows", Some(&root), Some(json!({
+        "name": "long", "steps": [
+            {"id": "call", "kind": "http", "timeout": "10s", "with": {"url": format!("{base}/slow-ok"), "timeout": "10s"}}
+        ]}))).await;
+    let long = saved["id"].as_str().unwrap();
+    let (_, done) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workflows/{long}/executions?wait=30"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["steps"][0]["attempts"], 1);
+    let long_calls = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _, _)| p == "/slow-ok")
+        .count();
+    assert_eq!(long_calls, 1);
+
     // A failed execution, retried once its target recovered, succeeds; the step before the
     // failure is not run again.
     let (_, saved) = call(&app, Method::POST, "/api/v1/workflows", Some(&root), Some(json!({
@@ -278,7 +303,11 @@ async fn state(database_url: &str, settings: &[(&str, &str)]) -> user_service::s
     .await
 }
 
-const ALLOW_LOOPBACK: &[(&str, &str)] = &[("WORKFLOW_HTTP_ALLOW", "127.0.0.1/32")];
+/// Loopback allowed, and a 2 s lease, so a 3 s call outlives several leases.
+const ALLOW_LOOPBACK: &[(&str, &str)] = &[
+    ("WORKFLOW_HTTP_ALLOW", "127.0.0.1/32"),
+    ("WORKFLOW_LEASE", "2"),
+];
 
 #[actix_web::test]
 async fn http_steps_on_sqlite() {

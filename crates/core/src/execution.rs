@@ -266,6 +266,10 @@ pub struct ClaimedStep {
     pub step_id: String,
     /// This attempt's number (1 for the first).
     pub attempt: i32,
+    /// The lease token of this claim (`<worker>/<claim id>`): only a result carrying it is
+    /// recorded, so an attempt that lost its lease — to another worker, to a cancel and a
+    /// retry — changes nothing however late it ends.
+    pub lease: String,
     /// What the step kept from an earlier attempt (a timer's deadline).
     pub state: Option<serde_json::Value>,
 }

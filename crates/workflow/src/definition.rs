@@ -10,6 +10,10 @@ use usvc_core::{CoreError, FieldError};
 use crate::kinds::Kinds;
 use crate::template::{check_expression, check_template};
 
+/// The longest duration the format accepts (a year): timers, timeouts and backoffs stay far
+/// from the calendar's end, whatever a template renders.
+const MAX_DURATION_MS: u64 = 366 * 86_400_000;
+
 /// The most steps one workflow may have.
 pub const MAX_STEPS: usize = 200;
 
@@ -212,7 +216,8 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-/// A duration as the format writes it: a whole number and `ms`, `s`, `m`, `h` or `d`.
+/// A duration as the format writes it: a whole number and `ms`, `s`, `m`, `h` or `d`, at most
+/// a year.
 pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (number, unit) = text.split_at(split);
@@ -225,7 +230,7 @@ pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
         "d" => n.checked_mul(86_400_000)?,
         _ => return None,
     };
-    (ms > 0).then(|| std::time::Duration::from_millis(ms))
+    (ms > 0 && ms <= MAX_DURATION_MS).then(|| std::time::Duration::from_millis(ms))
 }
 
 impl Definition {
@@ -704,5 +709,11 @@ mod tests {
         for bad in ["", "h", "0s", "1.5s", "10", "5 m", "-1s"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
+        assert_eq!(
+            parse_duration("366d"),
+            Some(std::time::Duration::from_secs(366 * 86_400))
+        );
+        assert_eq!(parse_duration("367d"), None, "past a year");
+        assert_eq!(parse_duration("100000000d"), None);
     }
 }

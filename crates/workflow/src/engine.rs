@@ -19,6 +19,9 @@ use crate::kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
 use crate::plan::{Finish, FinishStep, FinishSteps};
 use crate::template;
 
+/// How many times a step whose worker stopped mid-attempt is taken over beyond its retries.
+pub const TAKEOVERS: u32 = 2;
+
 /// A step's attempt may run this long when the step sets no `timeout`.
 pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -153,6 +156,17 @@ impl Engine {
         };
         let failed =
             |message: String| Ok(Prepared::Finish(Finish::Ran(StepOutcome::Failed(message))));
+        // Attempts beyond the retries come from leases that expired mid-run (a worker that
+        // died or a task that crashed): a few are taken over, then the step fails instead
+        // of crashing workers forever.
+        let allowed = step.retry.as_ref().map_or(1, |r| r.max_attempts);
+        if i64::from(claimed.attempt) > i64::from(allowed) + i64::from(TAKEOVERS) {
+            return failed(format!(
+                "attempt {} was never recorded: its worker stopped or crashed {} times",
+                claimed.attempt - 1,
+                TAKEOVERS + 1
+            ));
+        }
         let context = context(&definition, &state);
         if let Some(condition) = &step.condition {
             match template::holds(condition, &context) {
@@ -196,16 +210,15 @@ impl Engine {
         })
     }
 
-    /// Records how an attempt by `owner` ended and moves what it unlocks; `None` if the
-    /// execution is gone. An attempt whose lease was lost changes nothing.
+    /// Records how an attempt ended and moves what it unlocks; `None` if the execution is
+    /// gone. An attempt whose lease was lost (its token no longer on the step) changes
+    /// nothing.
     pub async fn finish(
         &self,
         claimed: &ClaimedStep,
-        owner: &str,
         finish: Finish,
     ) -> Result<Option<ExecutionState>, CoreError> {
-        self.finish_all(owner, vec![(claimed.clone(), finish)])
-            .await
+        self.finish_all(vec![(claimed.clone(), finish)]).await
     }
 
     /// [`Self::finish`] for several attempts of one execution, in one transaction: sibling
@@ -213,7 +226,6 @@ impl Engine {
     /// execution's lock one by one. `attempts` must all belong to the same execution.
     pub async fn finish_all(
         &self,
-        owner: &str,
         attempts: Vec<(ClaimedStep, Finish)>,
     ) -> Result<Option<ExecutionState>, CoreError> {
         let Some((first, _)) = attempts.first() else {
@@ -229,7 +241,7 @@ impl Engine {
             .map(|(claimed, finish)| FinishStep {
                 definition: definition.clone(),
                 step_id: claimed.step_id,
-                owner: owner.to_owned(),
+                owner: claimed.lease,
                 attempt: claimed.attempt,
                 finish,
             })

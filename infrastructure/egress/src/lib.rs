@@ -37,6 +37,9 @@ impl EgressClient {
         let policy = Arc::new(Policy::new(allow));
         let redirects = policy.clone();
         let client = reqwest::Client::builder()
+            // No HTTP(S)_PROXY: a proxy would resolve and connect to targets itself, past
+            // the resolver that enforces the policy.
+            .no_proxy()
             .dns_resolver(Arc::new(Resolver(policy.clone())))
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {

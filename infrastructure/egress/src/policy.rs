@@ -19,7 +19,7 @@ impl Policy {
     /// `Ok` if `ip` may be reached, else why not.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), String> {
         let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            IpAddr::V6(v6) => embedded_v4(v6).map_or(ip, IpAddr::V4),
             v4 @ IpAddr::V4(_) => v4,
         };
         let Some(kind) = non_public(ip) else {
@@ -45,6 +45,22 @@ impl Policy {
     }
 }
 
+/// The IPv4 address an IPv6 address carries and would reach: IPv4-mapped (`::ffff:a.b.c.d`),
+/// IPv4-compatible (`::a.b.c.d`) and NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let segments = ip.segments();
+    let octets = ip.octets();
+    let compatible =
+        segments[..6].iter().all(|x| *x == 0) && !ip.is_loopback() && !ip.is_unspecified();
+    let nat64 = segments[0] == 0x64
+        && segments[1] == 0xff9b
+        && (segments[2..6].iter().all(|x| *x == 0) || segments[2] == 1);
+    (compatible || nat64).then(|| Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]))
+}
+
 /// What kind of non-public address `ip` is, if it is one.
 fn non_public(ip: IpAddr) -> Option<&'static str> {
     match ip {
@@ -63,8 +79,12 @@ fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
         Some("link-local")
     } else if a == 100 && (64..128).contains(&b) {
         Some("shared (carrier-grade NAT)")
-    } else if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || a == 0 {
+    } else if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || a == 0 || a >= 240 {
         Some("non-routable")
+    } else if a == 192 && b == 0 && ip.octets()[2] == 0 {
+        Some("protocol-assignment")
+    } else if a == 198 && (b == 18 || b == 19) {
+        Some("benchmarking")
     } else {
         None
     }
@@ -80,6 +100,8 @@ fn v6_kind(ip: Ipv6Addr) -> Option<&'static str> {
         Some("private (unique local)")
     } else if first & 0xffc0 == 0xfe80 {
         Some("link-local")
+    } else if first & 0xffc0 == 0xfec0 {
+        Some("site-local")
     } else {
         None
     }
@@ -108,6 +130,13 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "::a9fe:a9fe",
+            "fec0::1",
+            "192.0.0.1",
+            "198.18.0.1",
+            "240.0.0.1",
         ] {
             assert!(policy.check_ip(ip(refused)).is_err(), "{refused}");
         }

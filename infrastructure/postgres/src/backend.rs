@@ -142,11 +142,13 @@ macro_rules! claim_lock {
 }
 pub(crate) use claim_lock;
 
-/// A read that locks its rows to the end of the transaction (`FOR UPDATE`): changes to one
-/// execution wait for each other and each sees the last.
+/// A read that locks its rows to the end of the transaction: changes to one execution wait
+/// for each other and each sees the last. `FOR NO KEY UPDATE`, not `FOR UPDATE`: inserts that
+/// reference the row (timeline rows, whose foreign key takes `KEY SHARE`) must not wait for
+/// it, or a claim inserting its timeline would deadlock with a change waiting on the claim.
 macro_rules! row_lock {
     ($query:expr) => {
-        $query.for_update()
+        $query.for_no_key_update()
     };
 }
 pub(crate) use row_lock;

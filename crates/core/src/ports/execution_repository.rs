@@ -56,7 +56,8 @@ pub trait ExecutionRepository: Send + Sync {
 
     /// Takes up to `limit` steps that are due — ready from `ready_at` on, parked on a timer
     /// that has run out, or running under a lease that expired (a dead worker's) — and leases
-    /// them to `owner` until `now + lease`, counting an attempt for each. Steps another
+    /// them to `owner` until `now + lease` under one lease token (`<owner>/<claim id>`),
+    /// counting an attempt for each. Steps another
     /// worker is taking at the same moment are skipped (`SKIP LOCKED` on Postgres), so each
     /// attempt has one owner.
     async fn claim(
@@ -78,6 +79,14 @@ pub trait ExecutionRepository: Send + Sync {
         change: Arc<dyn ExecutionChange>,
         now: DateTime<Utc>,
     ) -> Result<Option<ExecutionState>, CoreError>;
+
+    /// Extends the leases of attempts still running (`(execution, step, lease token)`) to
+    /// `until`: a worker's heartbeat for its long steps. How many it still held.
+    async fn renew(
+        &self,
+        leases: Vec<(ExecutionId, String, String)>,
+        until: DateTime<Utc>,
+    ) -> Result<u64, CoreError>;
 
     /// Hands back every lease `owner` holds (a graceful shutdown): its running steps become
     /// ready again at once, their unfinished attempt not counted. How many.
