@@ -76,19 +76,10 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// Steps claimed per claim.
     pub batch: u32,
-    /// How long a claim holds a step; a step still running past it may be taken by another
-    /// worker (its owner is presumed dead), so it must exceed step timeouts.
+    /// How long a claim holds a step before it must be renewed (the heartbeat renews it every
+    /// third of this while the attempt runs); a step whose lease ran out is presumed to belong
+    /// to a dead worker and is taken over.
     pub lease: Duration,
-}
-
-impl Default for WorkerConfig {
-    fn default() -> Self {
-        Self {
-            concurrency: 32,
-            batch: 32,
-            lease: Duration::from_secs(60),
-        }
-    }
 }
 
 /// The running worker; its task ends once the last handle is gone or it is shut down.

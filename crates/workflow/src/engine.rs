@@ -1,6 +1,6 @@
 //! What a worker does with a claimed step, minus the runtime: [`Engine::prepare`] reads the
 //! pinned definition and the execution, evaluates `if`, renders `with` and hands back the
-//! kind to run; [`Engine::finish`] records how the attempt ended (the state machine in
+//! kind to run; [`Engine::finish_all`] records how the attempt ended (the state machine in
 //! `plan`, inside the store's transaction). The worker loop, timeouts and the bounded pool
 //! live in the app, which owns the runtime.
 
@@ -210,20 +210,10 @@ impl Engine {
         })
     }
 
-    /// Records how an attempt ended and moves what it unlocks; `None` if the execution is
-    /// gone. An attempt whose lease was lost (its token no longer on the step) changes
-    /// nothing.
-    pub async fn finish(
-        &self,
-        claimed: &ClaimedStep,
-        finish: Finish,
-    ) -> Result<Option<ExecutionState>, CoreError> {
-        self.finish_all(vec![(claimed.clone(), finish)]).await
-    }
-
-    /// [`Self::finish`] for several attempts of one execution, in one transaction: sibling
-    /// steps that end together cost one lock and one commit instead of queueing for the
-    /// execution's lock one by one. `attempts` must all belong to the same execution.
+    /// Records how attempts of one execution ended and moves what they unlock, in one
+    /// transaction (sibling steps that end together cost one lock and one commit); `None` if
+    /// the execution is gone. An attempt whose lease was lost (its token no longer on the
+    /// step) changes nothing.
     pub async fn finish_all(
         &self,
         attempts: Vec<(ClaimedStep, Finish)>,

@@ -10,13 +10,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use usvc_core::{
-    CoreError, Cursor, Execution, ExecutionId, ExecutionState, IdempotencyKey, PageRequest,
-    StepRun, TimelineEntry, WorkflowId,
+    CoreError, Cursor, Execution, ExecutionId, ExecutionState, PageRequest, StepRun, TimelineEntry,
+    WorkflowId,
 };
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
+use crate::http::projects::idempotency_key;
 use crate::state::AppState;
 
 /// The longest `?wait=` a start may ask for, in seconds.
@@ -187,15 +188,7 @@ pub async fn start(
         serde_json::from_slice(&body)
             .map_err(|e| CoreError::invalid("body", format!("is not a valid start request: {e}")))?
     };
-    let key = match req.headers().get("Idempotency-Key") {
-        None => None,
-        Some(value) => {
-            let key = value.to_str().map_err(|_| {
-                CoreError::invalid("Idempotency-Key", "must be visible ASCII characters")
-            })?;
-            Some(IdempotencyKey::for_request(key, &body)?)
-        }
-    };
+    let key = idempotency_key(&req, &body)?;
     // Subscribe before starting, so an end that comes first is not missed.
     let mut ended = state.worker.ended();
     let (mut current, replayed) = state

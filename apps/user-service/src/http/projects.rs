@@ -120,7 +120,7 @@ pub struct CreateProject {
 }
 
 /// The `Idempotency-Key` of a request, with the fingerprint of its body.
-fn idempotency_key<T: Serialize>(
+pub(crate) fn idempotency_key<T: Serialize>(
     req: &HttpRequest,
     body: &T,
 ) -> Result<Option<IdempotencyKey>, CoreError> {
