@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::ExecutionRepository;
 use usvc_core::{
-    ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
+    AuditEntry, ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
     ExecutionStatus, ExecutionSummary, ExecutionTiming, IdempotencyRecord, Page, PageRequest,
     QueueStats, StepRun, StepStatus, StepTiming, TenantId, TimelineEntry, UserId, WorkflowId,
 };
@@ -21,8 +21,10 @@ use uuid::Uuid;
 use crate::backend::{begin_write, claim_lock, insert_all, row_lock, Connection, DbId};
 use crate::errors;
 use crate::idempotency;
+use crate::outbox;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline, workflows};
 use crate::store::Store;
+use crate::tasks;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = workflow_executions, treat_none_as_null = true)]
@@ -259,11 +261,20 @@ async fn load_state(
                 .into_iter()
                 .map(StepRow::into_step)
                 .collect::<Result<_, _>>()?,
+            tasks: Vec::new(),
         })
     };
-    convert()
-        .map(Some)
-        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+    let mut state =
+        convert().map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    if state.may_have_tasks() {
+        state.tasks = tasks::load_open(conn, id, lock)
+            .await?
+            .into_iter()
+            .map(tasks::TaskRow::into_task)
+            .collect::<Result<_, _>>()
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    }
+    Ok(Some(state))
 }
 
 /// Pending or waiting executions whose steps were just claimed now run. Best effort under
@@ -333,6 +344,7 @@ impl ExecutionRepository for Store {
                 ..state.execution.clone()
             },
             steps: Vec::new(),
+            tasks: Vec::new(),
         };
         let mut timeline = vec![entry(id, state.execution.created_at, None, "pending", None)];
         timeline.extend(
@@ -618,6 +630,7 @@ impl ExecutionRepository for Store {
         tenant: TenantId,
         id: ExecutionId,
         change: Arc<dyn ExecutionChange>,
+        audit: Option<AuditEntry>,
         now: DateTime<Utc>,
     ) -> Result<Option<ExecutionState>, CoreError> {
         let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
@@ -665,6 +678,10 @@ impl ExecutionRepository for Store {
                             .set(&StepRow::of(after.execution.id, i, step))
                             .execute(conn)
                             .await?;
+                        }
+                        tasks::write(conn, &before.tasks, &after.tasks).await?;
+                        if let Some(audit) = &audit {
+                            outbox::record(conn, std::slice::from_ref(audit)).await?;
                         }
                         let timeline = changes(&before, &after, now);
                         insert_all!(conn, workflow_timeline::table, timeline);

@@ -5,10 +5,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::json;
-use usvc_core::ports::{ExecutionRepository, TenantRepository, WorkflowRepository};
+use usvc_core::ports::{
+    AuditLog, ExecutionRepository, TaskRepository, TenantRepository, WorkflowRepository,
+};
 use usvc_core::{
-    CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState, ExecutionStatus,
-    PageRequest, StepRun, StepStatus, Tenant, Workflow, WorkflowId, WorkflowStatus,
+    AuditFilter, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
+    ExecutionStatus, PageRequest, StepRun, StepStatus, Task, TaskAudience, TaskId, TaskStatus,
+    Tenant, UserId, Workflow, WorkflowId, WorkflowStatus,
 };
 use usvc_tests::{audit, conformance};
 
@@ -68,6 +71,7 @@ fn execution(t: &Tenant, workflow: WorkflowId, steps: Vec<StepRun>) -> Execution
             deadline: None,
         },
         steps,
+        tasks: Vec::new(),
     }
 }
 
@@ -174,13 +178,13 @@ where
         owner: "nobody".into(),
     };
     let after = repo
-        .change(acme.id, first.execution_id, Arc::new(stranger), now)
+        .change(acme.id, first.execution_id, Arc::new(stranger), None, now)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(after.step("a").unwrap().status, StepStatus::Running);
     assert!(matches!(
-        repo.change(acme.id, first.execution_id, Arc::new(Refuse), now)
+        repo.change(acme.id, first.execution_id, Arc::new(Refuse), None, now)
             .await,
         Err(CoreError::Conflict(_))
     ));
@@ -189,7 +193,7 @@ where
         owner: first.lease.clone(),
     };
     let after = repo
-        .change(acme.id, first.execution_id, Arc::new(holder), now)
+        .change(acme.id, first.execution_id, Arc::new(holder), None, now)
         .await
         .unwrap()
         .unwrap();
@@ -207,7 +211,7 @@ where
         after
     );
     assert!(repo
-        .change(globex.id, first.execution_id, Arc::new(Refuse), now)
+        .change(globex.id, first.execution_id, Arc::new(Refuse), None, now)
         .await
         .unwrap()
         .is_none());
@@ -265,4 +269,213 @@ where
 conformance!(
     executions,
     steps_are_claimed_once_leased_and_changed_under_lock
+);
+
+/// Parks the step `ask` on a new task for `role`.
+struct Ask {
+    role: String,
+}
+
+impl ExecutionChange for Ask {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        let e = &state.execution;
+        let task = Task {
+            id: TaskId::new(),
+            tenant_id: e.tenant_id,
+            execution_id: e.id,
+            workflow_id: e.workflow_id,
+            step_id: "ask".into(),
+            attempt: 1,
+            status: TaskStatus::Open,
+            assignee_user: None,
+            assignee_role: Some(self.role.clone()),
+            title: format!("for {}", self.role),
+            description: None,
+            form: Some(json!({"type": "object"})),
+            due_at: Some(now - Duration::minutes(1)),
+            data: None,
+            completed_by: None,
+            completed_at: None,
+            created_at: now,
+        };
+        state.tasks.push(task);
+        let run = state.step_mut("ask").unwrap();
+        run.status = StepStatus::Waiting;
+        run.ready_at = None;
+        Ok(true)
+    }
+}
+
+/// Approves the open task of the execution and ends its step.
+struct Approve {
+    by: UserId,
+}
+
+impl ExecutionChange for Approve {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        let task = state
+            .tasks
+            .iter_mut()
+            .find(|t| t.status == TaskStatus::Open)
+            .ok_or_else(|| CoreError::Conflict("no open task".into()))?;
+        task.status = TaskStatus::Approved;
+        task.data = Some(json!({"ok": true}));
+        task.completed_by = Some(self.by);
+        task.completed_at = Some(now);
+        state.step_mut("ask").unwrap().status = StepStatus::Succeeded;
+        Ok(true)
+    }
+}
+
+async fn tasks_are_written_with_their_execution_and_read_by_their_audience<S>(store: &S)
+where
+    S: TenantRepository + WorkflowRepository + ExecutionRepository + TaskRepository + AuditLog,
+{
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let w = workflow(store, &acme).await;
+    let now = Utc::now().trunc_subsecs(6);
+    let mut ids = Vec::new();
+    for role in ["admin", "finance"] {
+        let state = execution(&acme, w, vec![step("ask", StepStatus::Ready, Some(now))]);
+        ExecutionRepository::start(store, &state, None)
+            .await
+            .unwrap();
+        let ask = Ask { role: role.into() };
+        let after = store
+            .change(acme.id, state.execution.id, Arc::new(ask), None, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.tasks.len(), 1);
+        ids.push((state.execution.id, after.tasks[0].id));
+    }
+    let (execution_id, task_id) = ids[0];
+    let loaded = ExecutionRepository::get(store, acme.id, execution_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        loaded.tasks.len(),
+        1,
+        "a waiting step's open task is loaded"
+    );
+    let task = TaskRepository::get(store, acme.id, task_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task, loaded.tasks[0]);
+    assert_eq!(task.form, Some(json!({"type": "object"})));
+    assert!(TaskRepository::get(store, globex.id, task_id)
+        .await
+        .unwrap()
+        .is_none());
+
+    // Listings: by audience (a user or their roles), by status, per tenant.
+    let page = PageRequest::new(Some(10), None).unwrap();
+    let me = UserId::new();
+    let mine = |roles: &[&str]| TaskAudience {
+        user: me,
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    };
+    let titles = |tasks: Vec<Task>| tasks.into_iter().map(|t| t.title).collect::<Vec<_>>();
+    let admin = TaskRepository::list(
+        store,
+        acme.id,
+        Some(mine(&["admin"])),
+        Some(TaskStatus::Open),
+        page.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(titles(admin.items), ["for admin"]);
+    let both = TaskRepository::list(
+        store,
+        acme.id,
+        Some(mine(&["admin", "finance"])),
+        None,
+        page.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(titles(both.items), ["for finance", "for admin"]);
+    let nobody = TaskRepository::list(store, acme.id, Some(mine(&[])), None, page.clone())
+        .await
+        .unwrap();
+    assert!(nobody.items.is_empty());
+    let everyone = TaskRepository::list(store, acme.id, None, None, page.clone())
+        .await
+        .unwrap();
+    assert_eq!(everyone.items.len(), 2);
+    let other = TaskRepository::list(store, globex.id, None, None, page.clone())
+        .await
+        .unwrap();
+    assert!(other.items.is_empty());
+    assert_eq!(store.open_counts(acme.id, now).await.unwrap(), (2, 2));
+
+    // An answer changes the task, its step and the audit trail together, once.
+    let answers = || async {
+        let filter = AuditFilter {
+            action: Some("task.completed".into()),
+            ..AuditFilter::default()
+        };
+        AuditLog::list(
+            store,
+            acme.id,
+            filter,
+            PageRequest::new(Some(10), None).unwrap(),
+        )
+        .await
+        .unwrap()
+        .items
+        .len()
+    };
+    assert_eq!(answers().await, 0);
+    let answer = usvc_core::AuditEntry::system(acme.id, "task.completed", now);
+    let after = store
+        .change(
+            acme.id,
+            execution_id,
+            Arc::new(Approve { by: me }),
+            Some(answer),
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.tasks[0].status, TaskStatus::Approved);
+    let task = TaskRepository::get(store, acme.id, task_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (task.status, task.completed_by, task.data),
+        (TaskStatus::Approved, Some(me), Some(json!({"ok": true})))
+    );
+    assert_eq!(
+        answers().await,
+        1,
+        "the audit row committed with the answer"
+    );
+    assert!(
+        matches!(
+            store
+                .change(
+                    acme.id,
+                    execution_id,
+                    Arc::new(Approve { by: me }),
+                    None,
+                    now
+                )
+                .await,
+            Err(CoreError::Conflict(_))
+        ),
+        "an answered task is no longer loaded as open"
+    );
+    assert_eq!(store.open_counts(acme.id, now).await.unwrap(), (1, 1));
+}
+
+conformance!(
+    tasks,
+    tasks_are_written_with_their_execution_and_read_by_their_audience
 );

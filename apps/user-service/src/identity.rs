@@ -43,6 +43,8 @@ pub struct Identity {
     pub projects: Arc<ProjectService>,
     /// Workflow definitions.
     pub workflows: Arc<WorkflowService>,
+    /// Wakes the outbox relay after a change staged events.
+    pub relay: Arc<OutboxRelay>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
     /// Domain events (subscribe for the audit log, tests, …).
@@ -174,9 +176,10 @@ pub fn services(
             workflows: db.workflows.clone(),
             authorizer: authorizer.clone(),
             clock,
-            relay,
+            relay: relay.clone(),
             cache: caches.create(CacheSpec::WORKFLOWS),
         })),
+        relay,
         authorizer,
         events,
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_config::Config;
-use usvc_core::ports::{Authorizer, Notifier, PasswordHasher, SecretBox};
+use usvc_core::ports::{Authorizer, EventRelay, Notifier, PasswordHasher, SecretBox};
 use usvc_security::JwtService;
 use usvc_user::{
     AuditService, AuthService, PlatformService, RoleService, TenantService, UserService,
@@ -53,6 +53,8 @@ pub struct AppState {
     pub workflows: Arc<usvc_workflow::WorkflowService>,
     /// Workflow executions.
     pub executions: Arc<usvc_workflow::ExecutionService>,
+    /// Human tasks.
+    pub tasks: Arc<usvc_workflow::TaskService>,
     /// This process's workflow worker.
     pub worker: Arc<WorkflowWorker>,
     /// Who may do what.
@@ -96,6 +98,7 @@ impl AppState {
             platform,
             projects,
             workflows,
+            relay,
             authorizer,
             events,
         } = identity::services(
@@ -107,7 +110,14 @@ impl AppState {
             notifier,
             &caches,
         );
-        let (executions, worker) = workflow_engine(config, &db, &caches, &authorizer, &workflows);
+        let (executions, tasks, worker) = workflow_engine(
+            config,
+            &db,
+            &caches,
+            &authorizer,
+            &workflows,
+            &(relay as Arc<dyn EventRelay>),
+        );
         let analytics = caches.create(ANALYTICS_CACHE);
         let auth_limit = AuthRateLimit::new(db.rate_limits.clone(), config.auth_rate_limit);
         Self {
@@ -122,6 +132,7 @@ impl AppState {
             projects,
             workflows,
             executions,
+            tasks,
             worker,
             authorizer,
             events,
@@ -136,15 +147,20 @@ impl AppState {
     }
 }
 
-/// The workflow engine over the store: the worker (started here) and the execution use
-/// cases, which wake it.
+/// The workflow engine over the store: the worker (started here) and the execution and task
+/// use cases, which wake it.
 fn workflow_engine(
     config: &Config,
     db: &Database,
     caches: &CacheRegistry,
     authorizer: &Arc<dyn Authorizer>,
     workflows: &Arc<usvc_workflow::WorkflowService>,
-) -> (Arc<usvc_workflow::ExecutionService>, Arc<WorkflowWorker>) {
+    relay: &Arc<dyn EventRelay>,
+) -> (
+    Arc<usvc_workflow::ExecutionService>,
+    Arc<usvc_workflow::TaskService>,
+    Arc<WorkflowWorker>,
+) {
     let http: Arc<dyn usvc_core::ports::HttpClient> = Arc::new(
         usvc_egress::EgressClient::new(config.workflow_http_allow.clone())
             .unwrap_or_else(|e| panic!("the outbound HTTP client cannot start: {e}")),
@@ -170,14 +186,24 @@ fn workflow_engine(
     let executions = Arc::new(usvc_workflow::ExecutionService::new(
         usvc_workflow::ExecutionPorts {
             executions: db.executions.clone(),
+            tasks: db.tasks.clone(),
             workflows: workflows.clone(),
-            engine,
+            engine: engine.clone(),
             authorizer: authorizer.clone(),
             idempotency: db.idempotency.clone(),
             signal: worker.clone(),
+            relay: relay.clone(),
         },
     ));
-    (executions, worker)
+    let tasks = Arc::new(usvc_workflow::TaskService::new(usvc_workflow::TaskPorts {
+        tasks: db.tasks.clone(),
+        executions: db.executions.clone(),
+        engine,
+        authorizer: authorizer.clone(),
+        signal: worker.clone(),
+        relay: relay.clone(),
+    }));
+    (executions, tasks, worker)
 }
 
 /// Totals since start, kept beside the Prometheus series so `/health/detailed` can compute its

@@ -12,7 +12,8 @@ use usvc_core::ports::{
     ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
     Invalidation, LoginThrottle, MfaRepository, Outbox, PlatformAdmins, ProjectAccess,
     ProjectAnalytics, ProjectRepository, RateLimiter, RoleRepository, SessionRepository,
-    SigningKeyRepository, TenantRepository, UserAnalytics, UserRepository, WorkflowRepository,
+    SigningKeyRepository, TaskRepository, TenantRepository, UserAnalytics, UserRepository,
+    WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -58,6 +59,8 @@ pub struct Database {
     pub workflows: Arc<dyn WorkflowRepository>,
     /// Workflow executions, step runs and timelines.
     pub executions: Arc<dyn ExecutionRepository>,
+    /// Human tasks of executions (written with them).
+    pub tasks: Arc<dyn TaskRepository>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -85,6 +88,7 @@ pub trait Store:
     + Outbox
     + WorkflowRepository
     + ExecutionRepository
+    + TaskRepository
     + HealthCheck
     + 'static
 {
@@ -110,6 +114,7 @@ impl<S> Store for S where
         + Outbox
         + WorkflowRepository
         + ExecutionRepository
+        + TaskRepository
         + HealthCheck
         + 'static
 {
@@ -143,6 +148,7 @@ impl Database {
             outbox: store.clone(),
             workflows: store.clone(),
             executions: store.clone(),
+            tasks: store.clone(),
             health: store,
             invalidation,
         }

@@ -304,6 +304,7 @@ async fn run_step(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
                 StepOutcome::Succeeded(_) => "succeeded",
                 StepOutcome::Failed(_) => "failed",
                 StepOutcome::Park { .. } => "parked",
+                StepOutcome::Ask(_) => "asked",
             };
             metrics::histogram!("usvc_workflow_step_seconds", "kind" => kind.name())
                 .record(started.elapsed().as_secs_f64());

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::project::text_enum;
-use crate::{CoreError, ExecutionId, TenantId, UserId, WorkflowId};
+use crate::{CoreError, ExecutionId, Task, TenantId, UserId, WorkflowId};
 
 /// Where an execution is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -164,6 +164,10 @@ pub struct ExecutionState {
     pub execution: Execution,
     /// Its steps, in definition order.
     pub steps: Vec<StepRun>,
+    /// Its open human tasks, loaded when a step waits (a person's answer or a cancel
+    /// changes them), and any task a change adds.
+    #[serde(default)]
+    pub tasks: Vec<Task>,
 }
 
 impl ExecutionState {
@@ -175,6 +179,12 @@ impl ExecutionState {
     /// The step with this id, to change it.
     pub fn step_mut(&mut self, id: &str) -> Option<&mut StepRun> {
         self.steps.iter_mut().find(|s| s.step_id == id)
+    }
+
+    /// Whether a store must load the open tasks along with the steps: only a waiting step
+    /// can have one.
+    pub fn may_have_tasks(&self) -> bool {
+        self.steps.iter().any(|s| s.status == StepStatus::Waiting)
     }
 }
 

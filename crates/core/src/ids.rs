@@ -87,6 +87,10 @@ id_type!(
     /// Identifies one execution of a workflow version.
     ExecutionId
 );
+id_type!(
+    /// Identifies a human task (an approval) of an execution.
+    TaskId
+);
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,7 @@ pub mod project_bulk;
 pub mod role;
 pub mod secret;
 pub mod session;
+pub mod task;
 pub mod tenant;
 pub mod user;
 pub mod workflow;
@@ -42,7 +43,7 @@ pub use execution::{
     ExecutionTiming, QueueStats, StepRun, StepStatus, StepTiming, TimelineEntry,
 };
 pub use idempotency::{IdempotencyKey, IdempotencyRecord, IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY};
-pub use ids::{ExecutionId, ProjectId, RoleId, SessionId, TenantId, UserId, WorkflowId};
+pub use ids::{ExecutionId, ProjectId, RoleId, SessionId, TaskId, TenantId, UserId, WorkflowId};
 pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};
 pub use page::{Cursor, Page, PageRequest};
 pub use permissions::Decision;
@@ -55,6 +56,7 @@ pub use project_bulk::{BulkAction, BulkBatch, BulkItem, MAX_BULK};
 pub use role::Role;
 pub use secret::Password;
 pub use session::{RefreshOutcome, Session};
+pub use task::{Task, TaskAudience, TaskDecision, TaskStatus};
 pub use tenant::{NewTenant, Slug, Tenant, TenantSettings, TenantStatus};
 pub use user::{Email, User, UserFilter, UserStatus, BUILT_IN_ROLES};
 pub use workflow::{Workflow, WorkflowStatus, WorkflowVersion};

@@ -60,6 +60,17 @@ pub struct WorkflowStats {
     pub workflows: Vec<WorkflowFigures>,
     /// The steps with the highest p95, slowest first.
     pub slowest_steps: Vec<StepFigures>,
+    /// Human tasks open now, and how many of them are past due.
+    pub open_tasks: OpenTasks,
+}
+
+/// Human tasks waiting for an answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OpenTasks {
+    /// Open now.
+    pub open: u64,
+    /// Open past their due date.
+    pub overdue: u64,
 }
 
 /// Per workflow: its name, executions by status, durations of those that ended.
@@ -162,6 +173,7 @@ pub fn compute(
         by_status,
         workflows,
         slowest_steps,
+        open_tasks: OpenTasks::default(),
     }
 }
 

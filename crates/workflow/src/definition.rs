@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use usvc_core::{CoreError, FieldError};
 
-use crate::kinds::Kinds;
+use crate::kinds::{reject_branch, Kinds};
 use crate::template::{check_expression, check_template};
 
 /// The longest duration the format accepts (a year): timers, timeouts and backoffs stay far
@@ -233,6 +233,30 @@ pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     (ms > 0 && ms <= MAX_DURATION_MS).then(|| std::time::Duration::from_millis(ms))
 }
 
+/// Checks `value` against a saved JSON Schema: every mismatch is a `Validation` error
+/// naming its place under `root` (`inputs.customer.email`, `data.amount`).
+pub(crate) fn check_against(
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    root: &str,
+) -> Result<(), CoreError> {
+    let validator = jsonschema::validator_for(schema).map_err(|e| {
+        CoreError::Internal(format!("a saved `{root}` schema does not compile: {e}"))
+    })?;
+    let errors: Vec<FieldError> = validator
+        .iter_errors(value)
+        .map(|e| FieldError {
+            field: format!("{root}{}", e.instance_path.to_string().replace('/', ".")),
+            message: e.to_string(),
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CoreError::Validation(errors))
+    }
+}
+
 impl Definition {
     /// Reads a definition document (JSON, or YAML already turned into JSON) and validates
     /// it. A document that does not have the format's shape is a `Validation` error naming
@@ -254,26 +278,9 @@ impl Definition {
     /// Checks an execution's inputs against the `inputs` schema (if any): every mismatch
     /// is a `Validation` error naming its place (`inputs.customer.email`).
     pub fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), CoreError> {
-        let Some(schema) = &self.inputs else {
-            return Ok(());
-        };
-        let validator = jsonschema::validator_for(schema).map_err(|e| {
-            CoreError::Internal(format!("a saved inputs schema does not compile: {e}"))
-        })?;
-        let errors: Vec<FieldError> = validator
-            .iter_errors(inputs)
-            .map(|e| {
-                let path = e.instance_path.to_string();
-                FieldError {
-                    field: format!("inputs{}", path.replace('/', ".")),
-                    message: e.to_string(),
-                }
-            })
-            .collect();
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(CoreError::Validation(errors))
+        match &self.inputs {
+            Some(schema) => check_against(schema, inputs, "inputs"),
+            None => Ok(()),
         }
     }
 
@@ -341,6 +348,7 @@ impl Definition {
                 }
             }
         }
+        self.check_reject_branches(&mut errors);
         if let Some(c) = &self.concurrency {
             if c.limit == 0 {
                 err(
@@ -378,6 +386,28 @@ impl Definition {
         }
     }
 
+    /// An approval's `on_reject` may name only steps that depend on it directly.
+    fn check_reject_branches(&self, errors: &mut Vec<FieldError>) {
+        for (i, step) in self.steps.iter().enumerate() {
+            if step.kind != "approval" {
+                continue;
+            }
+            for (j, id) in reject_branch(&step.with).into_iter().enumerate() {
+                let follows = self
+                    .steps
+                    .iter()
+                    .any(|s| s.id == id && s.depends_on.contains(&step.id));
+                if !follows {
+                    err(
+                        errors,
+                        format!("steps[{i}].with.on_reject[{j}]"),
+                        format!("`{id}` is not a step that depends on `{}`", step.id),
+                    );
+                }
+            }
+        }
+    }
+
     /// Compiles every template and expression. Each may read only what exists when it runs:
     /// the template roots, and the outputs of steps upstream of its own (checked when the
     /// graph itself is sound, `graph_ok`).
@@ -388,7 +418,13 @@ impl Definition {
             if let Some(condition) = &step.condition {
                 sources.push((format!("steps[{i}].if"), condition, true));
             }
+            let literal = kinds
+                .get(&step.kind)
+                .map_or(&[][..], |k| k.literal_fields());
             for (key, value) in &step.with {
+                if literal.contains(&key.as_str()) {
+                    continue;
+                }
                 let bare = expression_fields(kinds, &step.kind).contains(&key.as_str());
                 strings(value, format!("steps[{i}].with.{key}"), bare, &mut sources);
             }
@@ -555,18 +591,32 @@ mod tests {
 
     #[test]
     fn the_issue_example_is_valid() {
-        // The issue's example with its `approval` step as a `transform` until human tasks
-        // land (an unknown kind is refused, as the next test shows).
         let review = parse(serde_json::json!({"name": "review", "steps": [
           {"id": "start", "kind": "transform", "with": {"n": "{{ inputs.n }}"}},
           {"id": "double", "kind": "transform", "depends_on": ["start"], "with": {"v": "{{ steps.start.output.n * 2 }}"}},
           {"id": "gate", "kind": "condition", "depends_on": ["start"], "with": {"expr": "inputs.n > 10"}},
           {"id": "big", "kind": "noop", "depends_on": ["gate"]},
-          {"id": "approve", "kind": "transform", "depends_on": ["double"],
+          {"id": "approve", "kind": "approval", "depends_on": ["double"],
            "with": {"assignee_role": "admin", "title": "Approve {{ inputs.n }}"}}
         ]}));
         assert_eq!(review.validate(), Ok(()));
         assert_eq!(review.on_failure, OnFailure::FailFast);
+    }
+
+    #[test]
+    fn an_on_reject_branch_names_only_direct_dependents() {
+        let bad = parse(serde_json::json!({"name": "r", "steps": [
+          {"id": "ask", "kind": "approval",
+           "with": {"title": "ok?", "assignee_role": "admin", "on_reject": ["undo", "later", "ghost"],
+                    "form": {"type": "object", "properties": {"note": {"type": "string", "title": "{{ not a template"}}}}},
+          {"id": "undo", "kind": "noop", "depends_on": ["ask"]},
+          {"id": "later", "kind": "noop", "depends_on": ["undo"]}
+        ]}));
+        assert_eq!(
+            fields(bad.validate()),
+            ["steps[0].with.on_reject[1]", "steps[0].with.on_reject[2]"],
+            "the form is taken as written, not compiled as a template"
+        );
     }
 
     #[test]

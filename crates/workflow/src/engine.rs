@@ -180,7 +180,9 @@ impl Engine {
         };
         let mut with = serde_json::Map::new();
         for (field, value) in &step.with {
-            let value = if kind.expression_fields().contains(&field.as_str()) {
+            let as_written = kind.expression_fields().contains(&field.as_str())
+                || kind.literal_fields().contains(&field.as_str());
+            let value = if as_written {
                 value.clone()
             } else {
                 match template::render(value, &context) {
@@ -238,7 +240,13 @@ impl Engine {
             .collect();
         self.ports
             .executions
-            .change(tenant, execution, Arc::new(FinishSteps(steps)), self.now())
+            .change(
+                tenant,
+                execution,
+                Arc::new(FinishSteps(steps)),
+                None,
+                self.now(),
+            )
             .await
     }
 }

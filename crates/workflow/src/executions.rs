@@ -4,22 +4,36 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use usvc_core::ports::{Authorizer, ExecutionRepository, IdempotencyKeys, WorkSignal};
+use usvc_core::ports::{
+    Authorizer, EventRelay, ExecutionRepository, IdempotencyKeys, TaskRepository, WorkSignal,
+};
 use usvc_core::{
-    permissions, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
+    permissions, AuditEntry, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
     ExecutionStatus, ExecutionSummary, IdempotencyKey, IdempotencyRecord, Page, PageRequest,
     Principal, ResourceRef, TimelineEntry, WorkflowId, WorkflowStatus,
 };
 
-use crate::analytics::{self, WorkflowStats};
+use crate::analytics::{self, OpenTasks, WorkflowStats};
 use crate::engine::Engine;
 use crate::plan::{initial, CancelExecution, RetryExecution};
 use crate::workflows::WorkflowService;
+
+/// Event and audit names of what people do to executions and tasks.
+pub mod events {
+    /// A person cancelled an execution.
+    pub const CANCELLED: &str = "execution.cancelled";
+    /// A person retried a failed execution.
+    pub const RETRIED: &str = "execution.retried";
+    /// A person answered a human task.
+    pub const TASK_COMPLETED: &str = "task.completed";
+}
 
 /// The ports [`ExecutionService`] needs.
 pub struct ExecutionPorts {
     /// Executions and step runs.
     pub executions: Arc<dyn ExecutionRepository>,
+    /// Human tasks (open ones, for analytics).
+    pub tasks: Arc<dyn TaskRepository>,
     /// Workflows (status, current version), through their cache.
     pub workflows: Arc<WorkflowService>,
     /// Pinned definitions.
@@ -30,6 +44,8 @@ pub struct ExecutionPorts {
     pub idempotency: Arc<dyn IdempotencyKeys>,
     /// Wakes the workers after a start or a retry.
     pub signal: Arc<dyn WorkSignal>,
+    /// Woken after an audited change, whose event the store staged in the outbox.
+    pub relay: Arc<dyn EventRelay>,
 }
 
 /// The execution use cases.
@@ -216,7 +232,15 @@ impl ExecutionService {
             .executions
             .timings(principal.tenant, since)
             .await?;
-        Ok(analytics::compute(since, &executions, &steps))
+        let (open, overdue) = self
+            .ports
+            .tasks
+            .open_counts(principal.tenant, self.ports.engine.now())
+            .await?;
+        Ok(WorkflowStats {
+            open_tasks: OpenTasks { open, overdue },
+            ..analytics::compute(since, &executions, &steps)
+        })
     }
 
     /// Every state change of an execution, in order (`workflows:read`).
@@ -237,7 +261,8 @@ impl ExecutionService {
     ) -> Result<ExecutionState, CoreError> {
         self.authorize(principal, &permissions::WORKFLOWS_EXECUTE)
             .await?;
-        self.change(principal, id, Arc::new(CancelExecution)).await
+        self.change(principal, id, Arc::new(CancelExecution), events::CANCELLED)
+            .await
     }
 
     /// Retries a failed execution from where it failed (`workflows:execute`): failed steps
@@ -260,7 +285,12 @@ impl ExecutionService {
             )
             .await?;
         let state = self
-            .change(principal, id, Arc::new(RetryExecution { definition }))
+            .change(
+                principal,
+                id,
+                Arc::new(RetryExecution { definition }),
+                events::RETRIED,
+            )
             .await?;
         self.ports.signal.wake();
         Ok(state)
@@ -271,12 +301,18 @@ impl ExecutionService {
         principal: &Principal,
         id: ExecutionId,
         change: Arc<dyn ExecutionChange>,
+        action: &str,
     ) -> Result<ExecutionState, CoreError> {
-        self.ports
+        let now = self.ports.engine.now();
+        let audit = AuditEntry::by(principal, action, now).on(ResourceRef::one("execution", id));
+        let state = self
+            .ports
             .executions
-            .change(principal.tenant, id, change, self.ports.engine.now())
+            .change(principal.tenant, id, change, Some(audit), now)
             .await?
-            .ok_or_else(not_found)
+            .ok_or_else(not_found)?;
+        self.ports.relay.wake();
+        Ok(state)
     }
 
     async fn authorize(

@@ -1,5 +1,5 @@
 //! `usvc-workflow`: the workflow domain — versioned DAG definitions, durable executions,
-//! step kinds, and (to come) human tasks and event and cron triggers.
+//! step kinds, human tasks, and (to come) event and cron triggers.
 //!
 //! It depends only on `usvc-core`. The modules, in the order a newcomer needs them:
 //! - `definition`: the format and what a save refuses; `template`: templates and expressions;
@@ -7,7 +7,8 @@
 //! - `kinds`: the `StepKind` trait and the built-in kinds, one file each;
 //! - `plan`: the execution state machine, pure functions run inside the store's transaction;
 //! - `engine`: what a worker does with a claimed step (the loop itself is in the app);
-//! - `executions`: start, read, cancel, retry, timeline (`ExecutionService`).
+//! - `executions`: start, read, cancel, retry, timeline (`ExecutionService`);
+//! - `tasks`: the human tasks of `approval` steps: list, read, answer (`TaskService`).
 
 pub mod analytics;
 pub mod definition;
@@ -15,6 +16,7 @@ pub mod engine;
 pub mod executions;
 pub mod kinds;
 pub mod plan;
+pub mod tasks;
 pub mod template;
 pub mod workflows;
 
@@ -23,4 +25,5 @@ pub use engine::{Engine, EnginePorts, Prepared, VersionKey};
 pub use executions::{ExecutionPorts, ExecutionService};
 pub use kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
 pub use plan::Finish;
+pub use tasks::{TaskPorts, TaskQuery, TaskService};
 pub use workflows::{events, WorkflowPorts, WorkflowService};

@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::{
     CoreError, Execution, ExecutionChange, ExecutionState, ExecutionStatus, StepRun, StepStatus,
+    Task, TaskDecision, TaskId, TaskStatus, UserId,
 };
 
 use crate::definition::{parse_duration, Definition, OnFailure, Retry};
-use crate::kinds::StepOutcome;
+use crate::kinds::{reject_branch, StepOutcome};
 
 /// Why a step was skipped, as stored in `skip`.
 pub mod skip {
@@ -65,7 +66,11 @@ pub fn initial(
             run
         })
         .collect();
-    ExecutionState { execution, steps }
+    ExecutionState {
+        execution,
+        steps,
+        tasks: Vec::new(),
+    }
 }
 
 /// The wait before attempt `attempt + 1`: `initial` doubled per attempt, capped at `max`,
@@ -98,8 +103,40 @@ pub fn backoff(retry: &Retry, attempt: i32, seed: u128) -> chrono::Duration {
     chrono::Duration::from_std(wait.saturating_sub(jitter)).unwrap_or(chrono::Duration::MAX)
 }
 
-/// What one dependency's end means for a step waiting on it.
-fn blocks(dep: &StepRun) -> Option<(StepStatus, &'static str)> {
+/// The decision recorded on an answered approval step (`state.decision`).
+fn decision(step: &StepRun) -> Option<TaskDecision> {
+    step.state
+        .as_ref()
+        .and_then(|s| s.get("decision"))
+        .and_then(|d| serde_json::from_value(d.clone()).ok())
+}
+
+/// Whether `dependent` is on the branch an answered approval `dep` did not take: its
+/// `on_reject` steps after an approve, its other dependents after a reject.
+fn off_branch(definition: &Definition, dep: &StepRun, dependent: &str) -> bool {
+    let Some(decision) = decision(dep) else {
+        return false;
+    };
+    let Some(step) = definition.steps.iter().find(|s| s.id == dep.step_id) else {
+        return false;
+    };
+    let branch = reject_branch(&step.with);
+    if branch.is_empty() {
+        return false;
+    }
+    let on_reject_branch = branch.contains(&dependent);
+    match decision {
+        TaskDecision::Approve => on_reject_branch,
+        TaskDecision::Reject => !on_reject_branch,
+    }
+}
+
+/// What one dependency's end means for the step `dependent` waiting on it.
+fn blocks(
+    definition: &Definition,
+    dep: &StepRun,
+    dependent: &str,
+) -> Option<(StepStatus, &'static str)> {
     match dep.status {
         StepStatus::Failed => Some((StepStatus::Skipped, skip::FAILURE)),
         StepStatus::Skipped if dep.skip.as_deref() == Some(skip::FAILURE) => {
@@ -113,6 +150,9 @@ fn blocks(dep: &StepRun) -> Option<(StepStatus, &'static str)> {
             if dep.kind == "condition"
                 && dep.output.as_ref().and_then(|o| o.get("result")) == Some(&json!(false)) =>
         {
+            Some((StepStatus::Skipped, skip::CONDITION))
+        }
+        StepStatus::Succeeded if off_branch(definition, dep, dependent) => {
             Some((StepStatus::Skipped, skip::CONDITION))
         }
         _ => None,
@@ -143,7 +183,7 @@ pub fn settle(definition: &Definition, state: &mut ExecutionState, now: DateTime
             // The strongest reason wins: failure, then cancellation, then a false condition.
             let verdict = deps
                 .iter()
-                .filter_map(|d| blocks(d))
+                .filter_map(|d| blocks(definition, d, &step.id))
                 .min_by_key(|(status, why)| match (*status, *why) {
                     (_, skip::FAILURE) => 0,
                     (StepStatus::Cancelled, _) => 1,
@@ -233,6 +273,12 @@ fn leaf_outputs(definition: &Definition, state: &ExecutionState) -> serde_json::
 }
 
 fn cancel_open_steps(state: &mut ExecutionState, now: DateTime<Utc>) {
+    for task in &mut state.tasks {
+        if task.status == TaskStatus::Open {
+            task.status = TaskStatus::Cancelled;
+            task.completed_at = Some(now);
+        }
+    }
     for step in &mut state.steps {
         if !step.status.is_final() {
             step.status = StepStatus::Cancelled;
@@ -291,9 +337,15 @@ impl ExecutionChange for FinishStep {
             .iter()
             .find(|s| s.id == self.step_id)
             .and_then(|s| s.retry.clone());
+        let (tenant, execution, workflow) = (
+            state.execution.tenant_id,
+            state.execution.id,
+            state.execution.workflow_id,
+        );
         let Some(run) = state.step_mut(&self.step_id) else {
             return Ok(false);
         };
+        let mut asked = None;
         // A lease that expired and was taken by another worker, or a step cancelled
         // meanwhile: this attempt's result no longer counts.
         if run.status != StepStatus::Running
@@ -338,7 +390,33 @@ impl ExecutionChange for FinishStep {
                 // Parking is not a try: the attempt resumes when the step does.
                 run.attempts -= 1;
             }
+            Finish::Ran(StepOutcome::Ask(request)) => {
+                let task = Task {
+                    id: TaskId::new(),
+                    tenant_id: tenant,
+                    execution_id: execution,
+                    workflow_id: workflow,
+                    step_id: run.step_id.clone(),
+                    attempt: run.attempts,
+                    status: TaskStatus::Open,
+                    assignee_user: request.assignee_user,
+                    assignee_role: request.assignee_role.clone(),
+                    title: request.title.clone(),
+                    description: request.description.clone(),
+                    form: request.form.clone(),
+                    due_at: request.due_at,
+                    data: None,
+                    completed_by: None,
+                    completed_at: None,
+                    created_at: now,
+                };
+                run.status = StepStatus::Waiting;
+                run.ready_at = None;
+                run.state = Some(json!({ "task_id": task.id }));
+                asked = Some(task);
+            }
         }
+        state.tasks.extend(asked);
         settle(&self.definition, state, now);
         Ok(true)
     }
@@ -355,6 +433,67 @@ impl ExecutionChange for FinishSteps {
             changed |= step.apply(state, now)?;
         }
         Ok(changed)
+    }
+}
+
+/// A person answers a task: the task records the answer, and its waiting step succeeds
+/// with `data` as output (approve, or reject with an `on_reject` branch, which `settle`
+/// then follows) or fails (reject without one). Refused when the task is no longer open.
+pub struct CompleteTask {
+    /// The pinned version's definition.
+    pub definition: Arc<Definition>,
+    /// The task.
+    pub task_id: TaskId,
+    /// The answer.
+    pub decision: TaskDecision,
+    /// The answer's data (already checked against the task's form).
+    pub data: serde_json::Value,
+    /// Who answered.
+    pub by: UserId,
+}
+
+impl ExecutionChange for CompleteTask {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        let closed = || CoreError::Conflict("the task is no longer open".into());
+        if state.execution.status.is_final() {
+            return Err(closed());
+        }
+        let Some(task) = state
+            .tasks
+            .iter_mut()
+            .find(|t| t.id == self.task_id && t.status == TaskStatus::Open)
+        else {
+            return Err(closed());
+        };
+        task.status = self.decision.status();
+        task.data = Some(self.data.clone());
+        task.completed_by = Some(self.by);
+        task.completed_at = Some(now);
+        let step_id = task.step_id.clone();
+        let has_branch = self
+            .definition
+            .steps
+            .iter()
+            .find(|s| s.id == step_id)
+            .is_some_and(|s| !reject_branch(&s.with).is_empty());
+        let Some(run) = state
+            .step_mut(&step_id)
+            .filter(|r| r.status == StepStatus::Waiting)
+        else {
+            return Err(closed());
+        };
+        run.output = Some(self.data.clone());
+        run.state = Some(json!({ "task_id": self.task_id, "decision": self.decision }));
+        run.finished_at = Some(now);
+        if self.decision == TaskDecision::Reject && !has_branch {
+            run.status = StepStatus::Failed;
+            run.error = Some(format!("rejected by user {}", self.by));
+        } else {
+            run.status = StepStatus::Succeeded;
+            run.error = None;
+        }
+        settle(&self.definition, state, now);
+        Ok(true)
     }
 }
 
@@ -650,5 +789,116 @@ mod tests {
             .steps
             .iter()
             .all(|s| s.status == StepStatus::Cancelled));
+    }
+
+    fn ask(role: &str) -> Finish {
+        Finish::Ran(StepOutcome::Ask(crate::kinds::TaskRequest {
+            assignee_user: None,
+            assignee_role: Some(role.into()),
+            title: "ok?".into(),
+            description: None,
+            form: None,
+            due_at: None,
+        }))
+    }
+
+    fn answer(
+        def: &Arc<Definition>,
+        state: &mut ExecutionState,
+        decision: TaskDecision,
+    ) -> Result<bool, CoreError> {
+        let task_id = state.tasks.last().unwrap().id;
+        CompleteTask {
+            definition: def.clone(),
+            task_id,
+            decision,
+            data: json!({"note": "seen"}),
+            by: UserId::new(),
+        }
+        .apply(state, Utc::now())
+    }
+
+    #[test]
+    fn an_approval_waits_for_its_task_and_an_approve_goes_on_with_the_data() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "approve", "kind": "approval", "with": {"title": "ok?", "assignee_role": "admin"}},
+            {"id": "then", "kind": "noop", "depends_on": ["approve"]}
+        ]}));
+        let mut state = start(&def);
+        run(&def, &mut state, "approve", ask("admin"));
+        let step = state.step("approve").unwrap();
+        assert_eq!((step.status, step.ready_at), (StepStatus::Waiting, None));
+        assert_eq!(state.execution.status, ExecutionStatus::Waiting);
+        let task = state.tasks[0].clone();
+        assert_eq!(
+            (task.status, task.step_id.as_str(), task.attempt),
+            (TaskStatus::Open, "approve", 1)
+        );
+        assert_eq!(task.execution_id, state.execution.id);
+        answer(&def, &mut state, TaskDecision::Approve).unwrap();
+        let step = state.step("approve").unwrap();
+        assert_eq!(step.status, StepStatus::Succeeded);
+        assert_eq!(step.output, Some(json!({"note": "seen"})));
+        assert_eq!(state.tasks[0].status, TaskStatus::Approved);
+        assert_eq!(status(&state, "then").0, StepStatus::Ready);
+        assert!(
+            matches!(
+                answer(&def, &mut state, TaskDecision::Reject),
+                Err(CoreError::Conflict(_))
+            ),
+            "a task is answered once"
+        );
+    }
+
+    #[test]
+    fn a_reject_fails_the_step_or_takes_its_on_reject_branch() {
+        let plain = definition(json!({"name": "w", "steps": [
+            {"id": "approve", "kind": "approval", "with": {"title": "ok?", "assignee_role": "admin"}},
+            {"id": "then", "kind": "noop", "depends_on": ["approve"]}
+        ]}));
+        let mut state = start(&plain);
+        run(&plain, &mut state, "approve", ask("admin"));
+        answer(&plain, &mut state, TaskDecision::Reject).unwrap();
+        assert_eq!(status(&state, "approve").0, StepStatus::Failed);
+        assert_eq!(state.tasks[0].status, TaskStatus::Rejected);
+        assert_eq!(state.execution.status, ExecutionStatus::Failed);
+
+        let branched = definition(json!({"name": "w", "steps": [
+            {"id": "approve", "kind": "approval",
+             "with": {"title": "ok?", "assignee_role": "admin", "on_reject": ["undo"]}},
+            {"id": "ship", "kind": "noop", "depends_on": ["approve"]},
+            {"id": "undo", "kind": "noop", "depends_on": ["approve"]}
+        ]}));
+        let mut rejected = start(&branched);
+        run(&branched, &mut rejected, "approve", ask("admin"));
+        let mut approved = rejected.clone();
+        answer(&branched, &mut rejected, TaskDecision::Reject).unwrap();
+        assert_eq!(status(&rejected, "approve").0, StepStatus::Succeeded);
+        assert_eq!(
+            status(&rejected, "ship"),
+            (StepStatus::Skipped, Some("condition".into()))
+        );
+        assert_eq!(status(&rejected, "undo").0, StepStatus::Ready);
+        answer(&branched, &mut approved, TaskDecision::Approve).unwrap();
+        assert_eq!(status(&approved, "ship").0, StepStatus::Ready);
+        assert_eq!(
+            status(&approved, "undo"),
+            (StepStatus::Skipped, Some("condition".into()))
+        );
+    }
+
+    #[test]
+    fn cancelling_an_execution_cancels_its_open_tasks() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "approve", "kind": "approval", "with": {"title": "ok?", "assignee_role": "admin"}}
+        ]}));
+        let mut state = start(&def);
+        run(&def, &mut state, "approve", ask("admin"));
+        CancelExecution.apply(&mut state, Utc::now()).unwrap();
+        assert_eq!(state.tasks[0].status, TaskStatus::Cancelled);
+        assert!(matches!(
+            answer(&def, &mut state, TaskDecision::Approve),
+            Err(CoreError::Conflict(_))
+        ));
     }
 }

@@ -51,6 +51,8 @@ mod sessions;
 mod signing_keys;
 #[path = "../../shared-queries/store.rs"]
 mod store;
+#[path = "../../shared-queries/tasks.rs"]
+mod tasks;
 #[path = "../../shared-queries/tenants.rs"]
 mod tenants;
 #[path = "../../shared-queries/user_analytics.rs"]

@@ -366,5 +366,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workflow_tasks (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        execution_id -> Uuid,
+        workflow_id -> Uuid,
+        step_id -> Text,
+        attempt -> Integer,
+        status -> Text,
+        assignee_user -> Nullable<Uuid>,
+        assignee_role -> Nullable<Text>,
+        title -> Text,
+        description -> Nullable<Text>,
+        form -> Nullable<Jsonb>,
+        due_at -> Nullable<Timestamptz>,
+        data -> Nullable<Jsonb>,
+        completed_by -> Nullable<Uuid>,
+        completed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(workflow_step_runs -> workflow_executions (execution_id));
 diesel::allow_tables_to_appear_in_same_query!(workflow_executions, workflow_step_runs);

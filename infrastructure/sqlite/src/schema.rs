@@ -366,5 +366,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workflow_tasks (id) {
+        id -> Text,
+        tenant_id -> Text,
+        execution_id -> Text,
+        workflow_id -> Text,
+        step_id -> Text,
+        attempt -> Integer,
+        status -> Text,
+        assignee_user -> Nullable<Text>,
+        assignee_role -> Nullable<Text>,
+        title -> Text,
+        description -> Nullable<Text>,
+        form -> Nullable<Json>,
+        due_at -> Nullable<TimestamptzSqlite>,
+        data -> Nullable<Json>,
+        completed_by -> Nullable<Text>,
+        completed_at -> Nullable<TimestamptzSqlite>,
+        created_at -> TimestamptzSqlite,
+    }
+}
+
 diesel::joinable!(workflow_step_runs -> workflow_executions (execution_id));
 diesel::allow_tables_to_appear_in_same_query!(workflow_executions, workflow_step_runs);

@@ -194,7 +194,7 @@ pub async fn projects(
 /// the ten slowest steps (by p95).
 #[utoipa::path(get, path = "/api/v1/analytics/workflows", tag = "analytics", security(("bearer" = [])),
     responses(
-        (status = 200, description = "`{since, by_status, workflows: [{workflow_id, name, by_status, success_rate, p50_ms, p95_ms}], slowest_steps: [{workflow_id, workflow, step_id, kind, runs, p50_ms, p95_ms, max_ms}]}`", body = Object),
+        (status = 200, description = "`{since, by_status, workflows: [{workflow_id, name, by_status, success_rate, p50_ms, p95_ms}], slowest_steps: [{workflow_id, workflow, step_id, kind, runs, p50_ms, p95_ms, max_ms}], open_tasks: {open, overdue}}`", body = Object),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn workflows(

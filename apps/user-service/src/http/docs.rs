@@ -7,8 +7,8 @@ use utoipa::OpenApi;
 
 use crate::http::{
     analytics, audit, auth, authz, executions, health, jwks, metrics, mfa, problem, project_bulk,
-    project_members, project_versions, projects, recovery, roles, sessions, tenant, tenants, users,
-    workflows,
+    project_members, project_versions, projects, recovery, roles, sessions, tasks, tenant, tenants,
+    users, workflows,
 };
 
 /// The API description.
@@ -105,6 +105,9 @@ use crate::http::{
         executions::cancel,
         executions::retry,
         executions::timeline,
+        tasks::list,
+        tasks::get,
+        tasks::complete,
     ),
     components(schemas(problem::Problem)),
     modifiers(&BearerAuth),

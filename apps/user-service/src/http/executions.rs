@@ -44,6 +44,9 @@ pub struct StepView {
     pub error: Option<String>,
     /// Why it was skipped: `if`, `condition` or `failure`.
     pub skipped_because: Option<String>,
+    /// The human task of an `approval` step (`GET /api/v1/tasks/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
     /// When its first attempt started.
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended.
@@ -60,6 +63,12 @@ impl From<StepRun> for StepView {
             output: s.output,
             error: s.error,
             skipped_because: s.skip,
+            task_id: s
+                .state
+                .as_ref()
+                .and_then(|st| st.get("task_id"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
             started_at: s.started_at,
             finished_at: s.finished_at,
         }

@@ -23,6 +23,7 @@ pub mod request_context;
 pub mod roles;
 pub mod server;
 pub mod sessions;
+pub mod tasks;
 pub mod tenant;
 pub mod tenants;
 pub mod user_view;
@@ -259,6 +260,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/api/v1/executions/{execution_id}/timeline", "GET")
             .route(web::get().to(executions::timeline)),
+    )
+    .service(resource("/api/v1/tasks", "GET").route(web::get().to(tasks::list)))
+    .service(resource("/api/v1/tasks/{task_id}", "GET").route(web::get().to(tasks::get)))
+    .service(
+        resource("/api/v1/tasks/{task_id}/complete", "POST").route(web::post().to(tasks::complete)),
     )
     .service(
         resource("/api/v1/workflows/{workflow_id}/versions", "GET")

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
+    AuditEntry, ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
     ExecutionStatus, ExecutionSummary, ExecutionTiming, IdempotencyRecord, Page, PageRequest,
     QueueStats, StepTiming, TenantId, TimelineEntry, WorkflowId,
 };
@@ -69,14 +69,16 @@ pub trait ExecutionRepository: Send + Sync {
     ) -> Result<Vec<ClaimedStep>, CoreError>;
 
     /// Applies `change` to the execution's current state in one transaction (the execution
-    /// row locked, so changes to one execution serialise) and writes what differs, with a
-    /// timeline entry per status change. The state after, or `None` if there is no such
-    /// execution.
+    /// row locked, so changes to one execution serialise) and writes what differs — steps,
+    /// tasks, a timeline entry per status change and, when the change wrote something and a
+    /// person made it, `audit` with its event in the outbox. The state after, or `None` if
+    /// there is no such execution.
     async fn change(
         &self,
         tenant: TenantId,
         id: ExecutionId,
         change: Arc<dyn ExecutionChange>,
+        audit: Option<AuditEntry>,
         now: DateTime<Utc>,
     ) -> Result<Option<ExecutionState>, CoreError>;
 

@@ -27,6 +27,7 @@ mod role_repository;
 mod secret_box;
 mod session_repository;
 mod signing_key_repository;
+mod task_repository;
 mod tenant_repository;
 mod token_service;
 mod totp_service;
@@ -63,6 +64,7 @@ pub use role_repository::RoleRepository;
 pub use secret_box::SecretBox;
 pub use session_repository::SessionRepository;
 pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
+pub use task_repository::TaskRepository;
 pub use tenant_repository::TenantRepository;
 pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 pub use totp_service::{TotpEnrollment, TotpService};
@@ -123,6 +125,8 @@ pub use secret_box::MockSecretBox;
 pub use session_repository::MockSessionRepository;
 #[cfg(feature = "mock")]
 pub use signing_key_repository::MockSigningKeyRepository;
+#[cfg(feature = "mock")]
+pub use task_repository::MockTaskRepository;
 #[cfg(feature = "mock")]
 pub use tenant_repository::MockTenantRepository;
 #[cfg(feature = "mock")]

@@ -1,11 +1,14 @@
 //! Step kinds: one [`StepKind`] per file, listed once in [`Kinds::builtin`]. Adding a kind
 //! touches its file and that list.
 
+mod approval;
 mod condition;
 mod delay;
 mod http;
 mod noop;
 mod transform;
+
+pub(crate) use approval::reject_branch;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,6 +51,24 @@ pub struct StepEnv {
     pub http: Arc<dyn usvc_core::ports::HttpClient>,
 }
 
+/// What an `approval` step asks of a person: the task the engine creates, in the same
+/// transaction that parks the step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRequest {
+    /// The user who should answer.
+    pub assignee_user: Option<usvc_core::UserId>,
+    /// The tenant role whose holders may answer.
+    pub assignee_role: Option<String>,
+    /// What to decide.
+    pub title: String,
+    /// More words for the person.
+    pub description: Option<String>,
+    /// A JSON Schema the answer's `data` must match.
+    pub form: Option<serde_json::Value>,
+    /// When an answer is expected.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepOutcome {
@@ -63,6 +84,10 @@ pub enum StepOutcome {
         /// What the next attempt is given as `state`.
         state: serde_json::Value,
     },
+    /// Wait for a person: a task is created and the step waits, with no timer, until the
+    /// task is completed (approve: the step succeeds with the answer's data; reject: it
+    /// fails or takes its `on_reject` branch) or the execution is cancelled.
+    Ask(TaskRequest),
 }
 
 /// One kind of step.
@@ -74,6 +99,12 @@ pub trait StepKind: Send + Sync {
     /// `with` fields holding a bare expression instead of a template (rendered by the kind,
     /// not the engine).
     fn expression_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// `with` fields taken as written: neither templates nor expressions (a form's JSON
+    /// Schema, a list of step ids).
+    fn literal_fields(&self) -> &'static [&'static str] {
         &[]
     }
 
@@ -96,7 +127,8 @@ pub struct Kinds {
 impl Kinds {
     /// Every built-in kind.
     pub fn builtin() -> Self {
-        let kinds: [Arc<dyn StepKind>; 5] = [
+        let kinds: [Arc<dyn StepKind>; 6] = [
+            Arc::new(approval::Approval),
             Arc::new(noop::Noop),
             Arc::new(transform::Transform),
             Arc::new(condition::Condition),

@@ -1,0 +1,200 @@
+//! The human-task use cases: list the tasks waiting for me (or for my roles), read one, and
+//! answer it. An answer goes through the execution's change transaction (`CompleteTask`),
+//! so the task, its step, what the step unlocks and the audit row commit together, once.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use usvc_core::ports::{Authorizer, EventRelay, ExecutionRepository, TaskRepository, WorkSignal};
+use usvc_core::{
+    permissions, AuditEntry, CoreError, Page, PageRequest, Principal, ResourceRef, Task,
+    TaskAudience, TaskDecision, TaskId, TaskStatus,
+};
+
+use crate::definition::check_against;
+use crate::engine::Engine;
+use crate::executions::events;
+use crate::plan::CompleteTask;
+
+/// The ports [`TaskService`] needs.
+pub struct TaskPorts {
+    /// Reading tasks.
+    pub tasks: Arc<dyn TaskRepository>,
+    /// Executions, changed by an answer.
+    pub executions: Arc<dyn ExecutionRepository>,
+    /// Pinned definitions and the clock.
+    pub engine: Arc<Engine>,
+    /// Tenant roles.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// Wakes the workers: an answer makes the steps after it ready.
+    pub signal: Arc<dyn WorkSignal>,
+    /// Woken after an answer, whose event the store staged in the outbox.
+    pub relay: Arc<dyn EventRelay>,
+}
+
+/// Which tasks a listing shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskQuery {
+    /// Only tasks of this status (`None`: every status).
+    pub status: Option<TaskStatus>,
+    /// Every task of the tenant, not only mine (`workflows:read`).
+    pub everyone: bool,
+}
+
+/// The human-task use cases.
+pub struct TaskService {
+    ports: TaskPorts,
+}
+
+fn not_found() -> CoreError {
+    CoreError::NotFound("task".into())
+}
+
+fn audience(principal: &Principal) -> TaskAudience {
+    TaskAudience {
+        user: principal.user,
+        roles: principal.roles.clone(),
+    }
+}
+
+impl TaskService {
+    /// A service over `ports`.
+    pub fn new(ports: TaskPorts) -> Self {
+        Self { ports }
+    }
+
+    /// Tasks for the caller or the caller's roles, newest first; with `everyone`, all the
+    /// tenant's (`workflows:read`).
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        query: TaskQuery,
+        page: PageRequest,
+    ) -> Result<Page<Task>, CoreError> {
+        let audience = if query.everyone {
+            self.authorize(principal, &permissions::WORKFLOWS_READ)
+                .await?;
+            None
+        } else {
+            Some(audience(principal))
+        };
+        self.ports
+            .tasks
+            .list(principal.tenant, audience, query.status, page)
+            .await
+    }
+
+    /// One task: the caller's own (or their role's), or any with `workflows:read`. Another
+    /// tenant's id is unknown.
+    pub async fn get(&self, principal: &Principal, id: TaskId) -> Result<Task, CoreError> {
+        let task = self
+            .ports
+            .tasks
+            .get(principal.tenant, id)
+            .await?
+            .ok_or_else(not_found)?;
+        if !task.is_for(principal.user, &principal.roles) {
+            self.authorize(principal, &permissions::WORKFLOWS_READ)
+                .await
+                .map_err(|_| not_found())?;
+        }
+        Ok(task)
+    }
+
+    /// Answers a task (`tasks:complete`, and the task must be the caller's or their role's):
+    /// `data` (a JSON object, `{}` if absent) is checked against the task's form, then the
+    /// step succeeds with it (approve), or fails or takes its `on_reject` branch (reject).
+    /// A task answered or cancelled meanwhile is a `Conflict`, and nothing changes.
+    pub async fn complete(
+        &self,
+        principal: &Principal,
+        id: TaskId,
+        decision: TaskDecision,
+        data: serde_json::Value,
+    ) -> Result<Task, CoreError> {
+        let task = self.get(principal, id).await?;
+        if !task.is_for(principal.user, &principal.roles) {
+            return Err(CoreError::Forbidden(match &task.assignee_role {
+                Some(role) => format!("the task is for holders of the role `{role}`"),
+                None => "the task is assigned to another user".into(),
+            }));
+        }
+        self.authorize(principal, &permissions::TASKS_COMPLETE)
+            .await?;
+        if task.status != TaskStatus::Open {
+            return Err(CoreError::Conflict(format!(
+                "the task is already {}",
+                task.status
+            )));
+        }
+        let data = match data {
+            serde_json::Value::Null => json!({}),
+            serde_json::Value::Object(_) => data,
+            _ => return Err(CoreError::invalid("data", "must be a JSON object")),
+        };
+        if let Some(form) = &task.form {
+            check_against(form, &data, "data")?;
+        }
+        let execution = self
+            .ports
+            .executions
+            .get(principal.tenant, task.execution_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let definition = self
+            .ports
+            .engine
+            .definition(
+                principal.tenant,
+                task.workflow_id,
+                execution.execution.version,
+            )
+            .await?;
+        let now = self.ports.engine.now();
+        let audit = AuditEntry::by(principal, events::TASK_COMPLETED, now)
+            .on(ResourceRef::one("task", id))
+            .details(json!({
+                "decision": decision,
+                "execution_id": task.execution_id,
+                "workflow_id": task.workflow_id,
+                "step_id": task.step_id,
+            }));
+        let change = CompleteTask {
+            definition,
+            task_id: id,
+            decision,
+            data,
+            by: principal.user,
+        };
+        let after = self
+            .ports
+            .executions
+            .change(
+                principal.tenant,
+                task.execution_id,
+                Arc::new(change),
+                Some(audit),
+                now,
+            )
+            .await?
+            .ok_or_else(not_found)?;
+        self.ports.signal.wake();
+        self.ports.relay.wake();
+        after
+            .tasks
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(not_found)
+    }
+
+    async fn authorize(
+        &self,
+        principal: &Principal,
+        action: &usvc_core::Action,
+    ) -> Result<(), CoreError> {
+        self.ports
+            .authorizer
+            .authorize(principal, action, &ResourceRef::any("workflow"))
+            .await
+    }
+}
