@@ -1,5 +1,5 @@
 //! The workflow engine over HTTP, on SQLite and Postgres: the example end to end,
-//! parallel branches, `depends_on` order, conditions, `fail_fast` and `continue`, retry,
+//! approvals (human tasks) and their reject paths, parallel branches, `depends_on` order, conditions, `fail_fast` and `continue`, retry,
 //! cancel, idempotent starts, the timeline, and a timer that survives a restart.
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 #![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
@@ -101,14 +101,60 @@ fn time(v: &Value) -> DateTime<Utc> {
     v.as_str().unwrap().parse().unwrap()
 }
 
-/// The example (its approval as a transform until human tasks land).
+/// Answers a task as the holder of `token`.
+async fn answer<S, B>(
+    app: &S,
+    token: &str,
+    task: &str,
+    decision: &str,
+    data: Value,
+) -> (StatusCode, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/tasks/{task}/complete"),
+        Some(token),
+        Some(json!({ "decision": decision, "data": data })),
+    )
+    .await
+}
+
+/// Starts an execution of the example, waits for its approval, approves it as
+/// `approver` with `data`, and waits for the end.
+async fn run_approved<S, B>(
+    app: &S,
+    token: &str,
+    approver: &str,
+    workflow: &str,
+    inputs: Value,
+    data: Value,
+) -> Value
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let (status, started) = start(app, token, workflow, inputs, 0).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let id = started["execution_id"].as_str().unwrap().to_owned();
+    let waiting = until(app, token, &id, |e| e["status"] == "waiting").await;
+    let task = step(&waiting, "approve")["task_id"].as_str().unwrap();
+    let (status, body) = answer(app, approver, task, "approve", data).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    until(app, token, &id, |e| e["status"] == "succeeded").await
+}
+
+/// The example.
 fn review() -> Value {
     json!({"name": "review", "steps": [
         {"id": "start", "kind": "transform", "with": {"n": "{{ inputs.n }}"}},
         {"id": "double", "kind": "transform", "depends_on": ["start"], "with": {"v": "{{ steps.start.output.n * 2 }}"}},
         {"id": "gate", "kind": "condition", "depends_on": ["start"], "with": {"expr": "inputs.n > 10"}},
         {"id": "big", "kind": "noop", "depends_on": ["gate"]},
-        {"id": "approve", "kind": "transform", "depends_on": ["double"],
+        {"id": "approve", "kind": "approval", "depends_on": ["double"],
          "with": {"assignee_role": "admin", "title": "Approve {{ inputs.n }}"}}
     ]})
 }
@@ -126,9 +172,17 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
     )
     .await;
     let id = define(&app, &root, review()).await;
+    let (approver, _) = support::join(&app, &root, "approver@example.com", &["admin"]).await;
 
-    let (status, small) = start(&app, &root, &id, json!({"n": 3}), 20).await;
-    assert_eq!(status, StatusCode::OK, "{small}");
+    let small = run_approved(
+        &app,
+        &root,
+        &approver,
+        &id,
+        json!({"n": 3}),
+        json!({"note": "fine"}),
+    )
+    .await;
     assert_eq!(small["status"], "succeeded", "{small}");
     assert_eq!(
         step(&small, "double")["output"],
@@ -138,12 +192,11 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
     assert_eq!(step(&small, "gate")["output"], json!({"result": false}));
     assert_eq!(step(&small, "big")["status"], "skipped");
     assert_eq!(step(&small, "big")["skipped_because"], "condition");
-    assert_eq!(step(&small, "approve")["output"]["title"], "Approve 3");
-    assert_eq!(small["output"]["approve"]["title"], "Approve 3");
+    assert_eq!(step(&small, "approve")["output"], json!({"note": "fine"}));
+    assert_eq!(small["output"]["approve"], json!({"note": "fine"}));
     assert_eq!(small["version"], 1);
 
-    let (status, large) = start(&app, &root, &id, json!({"n": 12}), 20).await;
-    assert_eq!(status, StatusCode::OK);
+    let large = run_approved(&app, &root, &approver, &id, json!({"n": 12}), json!({})).await;
     assert_eq!(step(&large, "big")["status"], "succeeded");
     assert_eq!(step(&large, "double")["output"], json!({"v": 24}));
 
@@ -179,6 +232,7 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
     assert!(at("start", "ready") < at("start", "running"));
     assert!(at("start", "succeeded") < at("double", "ready"));
     assert!(at("gate", "succeeded") < at("big", "skipped"));
+    assert!(at("approve", "waiting") < at("approve", "succeeded"));
     assert_eq!(entries.last().unwrap(), &("-".into(), "succeeded".into()));
     let times: Vec<DateTime<Utc>> = timeline
         .as_array()
@@ -276,6 +330,7 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
             >= figures["workflows"][0]["p50_ms"].as_i64().unwrap()
     );
     assert!(!figures["slowest_steps"].as_array().unwrap().is_empty());
+    assert_eq!(figures["open_tasks"], json!({"open": 0, "overdue": 0}));
 
     // The engine's figures are on /metrics.
     let res = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
@@ -328,6 +383,280 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
 }
 
 on_both_stores!(the_example_runs_and_conditions_skip_exactly_their_branch);
+
+/// The tasks `token`'s holder sees with `query` (`?status=…`), by title.
+async fn task_titles<S, B>(app: &S, token: &str, query: &str) -> Vec<String>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let (status, page) = call(
+        app,
+        Method::GET,
+        &format!("/api/v1/tasks{query}"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn an_approval_blocks_until_answered_and_a_reject_fails_or_branches(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (approver, approver_id) =
+        support::join(&app, &root, "approver@example.com", &["admin"]).await;
+    let (member, _) = support::join(&app, &root, "member@example.com", &["member"]).await;
+    let id = define(&app, &root, review()).await;
+
+    // The execution waits for the task, however long; the steps before it ran.
+    let (status, started) = start(&app, &root, &id, json!({"n": 4}), 1).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let execution = started["execution_id"].as_str().unwrap().to_owned();
+    let waiting = until(&app, &root, &execution, |e| e["status"] == "waiting").await;
+    assert_eq!(step(&waiting, "double")["status"], "succeeded");
+    assert_eq!(step(&waiting, "approve")["status"], "waiting");
+    let task = step(&waiting, "approve")["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, still) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{execution}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(
+        still["status"], "waiting",
+        "nothing moves without an answer"
+    );
+
+    // The task is the admins' to answer: listed for them, not for a member or the owner.
+    assert_eq!(task_titles(&app, &approver, "").await, ["Approve 4"]);
+    assert!(task_titles(&app, &member, "").await.is_empty());
+    assert!(task_titles(&app, &root, "").await.is_empty());
+    assert_eq!(
+        task_titles(&app, &root, "?assignee=all").await,
+        ["Approve 4"]
+    );
+    let (status, read) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/tasks/{task}"),
+        Some(&approver),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(
+        (
+            &read["status"],
+            &read["assignee_role"],
+            &read["step_id"],
+            &read["execution_id"]
+        ),
+        (
+            &json!("open"),
+            &json!("admin"),
+            &json!("approve"),
+            &json!(execution)
+        )
+    );
+    let (status, problem) = answer(&app, &member, &task, "approve", json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, _) = answer(&app, &approver, &task, "maybe", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = answer(&app, &approver, &task, "approve", json!([1])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A reject without a branch fails the step and the execution; a retry asks again.
+    let (status, rejected) = answer(&app, &approver, &task, "reject", json!({"why": "no"})).await;
+    assert_eq!(status, StatusCode::OK, "{rejected}");
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(rejected["completed_by"], json!(approver_id));
+    let failed = until(&app, &root, &execution, |e| e["status"] == "failed").await;
+    assert_eq!(step(&failed, "approve")["status"], "failed");
+    assert!(step(&failed, "approve")["error"]
+        .as_str()
+        .unwrap()
+        .contains("rejected"));
+    let (status, _) = answer(&app, &approver, &task, "approve", json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a task is answered once");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/executions/{execution}/retry"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let asked_again = until(&app, &root, &execution, |e| e["status"] == "waiting").await;
+    let second = step(&asked_again, "approve")["task_id"].as_str().unwrap();
+    assert_ne!(second, task, "a new task for the new attempt");
+    let (status, _) = answer(&app, &approver, second, "approve", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    until(&app, &root, &execution, |e| e["status"] == "succeeded").await;
+    let actions = support::audit_actions(&app, &root, "action=task.completed").await;
+    assert_eq!(actions.len(), 2, "each answer is audited");
+
+    // With `on_reject`, a reject runs that branch instead; the form checks the data.
+    let refund = define(
+        &app,
+        &root,
+        json!({"name": "refund", "steps": [
+            {"id": "ask", "kind": "approval", "with": {
+                "title": "Refund {{ inputs.amount }}?", "assignee": approver_id, "due": "1d",
+                "form": {"type": "object", "required": ["reason"],
+                         "properties": {"reason": {"type": "string", "minLength": 3}}},
+                "on_reject": ["explain"]}},
+            {"id": "pay", "kind": "transform", "depends_on": ["ask"], "with": {"paid": "{{ inputs.amount }}"}},
+            {"id": "explain", "kind": "transform", "depends_on": ["ask"],
+             "with": {"why": "{{ steps.ask.output.reason }}"}}
+        ]}),
+    )
+    .await;
+    let (_, started) = start(&app, &root, &refund, json!({"amount": 30}), 0).await;
+    let execution = started["execution_id"].as_str().unwrap().to_owned();
+    let waiting = until(&app, &root, &execution, |e| e["status"] == "waiting").await;
+    let task = step(&waiting, "ask")["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, read) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/tasks/{task}"),
+        Some(&approver),
+        None,
+    )
+    .await;
+    assert_eq!(read["title"], "Refund 30?");
+    assert_eq!(read["assignee"], json!(approver_id));
+    assert!(read["due_at"].is_string());
+    assert_eq!(read["overdue"], false);
+    let (status, problem) = answer(&app, &approver, &task, "reject", json!({"reason": 1})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "data.reason");
+    assert_eq!(
+        task_titles(&app, &approver, "").await,
+        ["Refund 30?"],
+        "a refused answer loses nothing"
+    );
+    let (status, _) = answer(
+        &app,
+        &approver,
+        &task,
+        "reject",
+        json!({"reason": "too much"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let done = until(&app, &root, &execution, |e| e["status"] == "succeeded").await;
+    assert_eq!(step(&done, "pay")["status"], "skipped");
+    assert_eq!(step(&done, "explain")["output"], json!({"why": "too much"}));
+    assert_eq!(
+        task_titles(&app, &approver, "?status=rejected").await,
+        ["Refund 30?", "Approve 4"],
+        "newest first"
+    );
+
+    // Cancelling an execution cancels its open task.
+    let (_, started) = start(&app, &root, &refund, json!({"amount": 5}), 0).await;
+    let execution = started["execution_id"].as_str().unwrap().to_owned();
+    let waiting = until(&app, &root, &execution, |e| e["status"] == "waiting").await;
+    let task = step(&waiting, "ask")["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/executions/{execution}/cancel"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, read) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/tasks/{task}"),
+        Some(&approver),
+        None,
+    )
+    .await;
+    assert_eq!(read["status"], "cancelled");
+    let (status, _) = answer(&app, &approver, &task, "approve", json!({"reason": "late"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(task_titles(&app, &approver, "").await.is_empty());
+
+    // Another tenant's owner — even holding a role of the same name — sees none of it.
+    let owners_task = define(
+        &app,
+        &root,
+        json!({"name": "owners", "steps": [
+            {"id": "approve", "kind": "approval", "with": {"title": "Owners only", "assignee_role": "owner"}}]}),
+    )
+    .await;
+    let (_, started) = start(&app, &root, &owners_task, json!({}), 0).await;
+    let execution = started["execution_id"].as_str().unwrap().to_owned();
+    let waiting = until(&app, &root, &execution, |e| e["status"] == "waiting").await;
+    let task = step(&waiting, "approve")["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/tenants",
+        Some(&root),
+        Some(json!({"slug": "globex", "name": "Globex",
+                    "owner": {"email": "boss@globex.test", "password": support::USER_PASSWORD}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (outsider, _) = login(&app, "globex", "boss@globex.test", support::USER_PASSWORD).await;
+    assert!(task_titles(&app, &outsider, "").await.is_empty());
+    assert!(task_titles(&app, &outsider, "?assignee=all")
+        .await
+        .is_empty());
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/tasks/{task}"),
+        Some(&outsider),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = answer(&app, &outsider, &task, "approve", json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(task_titles(&app, &root, "").await, ["Owners only"]);
+    let (status, _) = answer(&app, &root, &task, "approve", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    until(&app, &root, &execution, |e| e["status"] == "succeeded").await;
+}
+
+on_both_stores!(an_approval_blocks_until_answered_and_a_reject_fails_or_branches);
 
 async fn independent_branches_overlap_and_joins_wait(
     state: user_service::state::AppState,

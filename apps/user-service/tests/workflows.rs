@@ -24,7 +24,7 @@ fn review() -> Value {
          "with": {"v": "{{ steps.start.output.n * 2 }}"}},
         {"id": "gate", "kind": "condition", "depends_on": ["start"], "with": {"expr": "inputs.n > 10"}},
         {"id": "big", "kind": "noop", "depends_on": ["gate"]},
-        {"id": "approve", "kind": "transform", "depends_on": ["double"],
+        {"id": "approve", "kind": "approval", "depends_on": ["double"],
          "with": {"assignee_role": "admin", "title": "Approve {{ inputs.n }}"}}
     ]})
 }
