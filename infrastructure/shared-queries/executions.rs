@@ -323,16 +323,18 @@ async fn mark_running(
     Ok(())
 }
 
-#[async_trait]
-impl ExecutionRepository for Store {
-    async fn start(
-        &self,
-        state: &ExecutionState,
-        key: Option<IdempotencyRecord>,
-    ) -> Result<(), CoreError> {
-        let execution = ExecutionRow::of(&state.execution);
+/// The rows of a new execution: itself, its steps and its first timeline entries.
+pub(crate) struct NewExecution {
+    execution: ExecutionRow,
+    steps: Vec<StepRow>,
+    timeline: Vec<TimelineRow>,
+}
+
+impl NewExecution {
+    /// The rows of `state`, a new execution.
+    pub(crate) fn of(state: &ExecutionState) -> Self {
         let id = state.execution.id;
-        let steps: Vec<StepRow> = state
+        let steps = state
             .steps
             .iter()
             .enumerate()
@@ -352,15 +354,37 @@ impl ExecutionRepository for Store {
                 .into_iter()
                 .filter(|row| row.step_id.is_some() && row.status != "pending"),
         );
+        Self {
+            execution: ExecutionRow::of(&state.execution),
+            steps,
+            timeline,
+        }
+    }
+
+    /// Inserts the rows, inside the caller's transaction.
+    pub(crate) async fn insert(&self, conn: &mut Connection) -> Result<(), diesel::result::Error> {
+        diesel::insert_into(workflow_executions::table)
+            .values(&self.execution)
+            .execute(conn)
+            .await?;
+        insert_all!(conn, workflow_step_runs::table, self.steps);
+        insert_all!(conn, workflow_timeline::table, self.timeline);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExecutionRepository for Store {
+    async fn start(
+        &self,
+        state: &ExecutionState,
+        key: Option<IdempotencyRecord>,
+    ) -> Result<(), CoreError> {
+        let new = NewExecution::of(state);
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
-                    diesel::insert_into(workflow_executions::table)
-                        .values(&execution)
-                        .execute(conn)
-                        .await?;
-                    insert_all!(conn, workflow_step_runs::table, steps);
-                    insert_all!(conn, workflow_timeline::table, timeline);
+                    new.insert(conn).await?;
                     if let Some(key) = &key {
                         idempotency::remember(conn, key).await?;
                     }

@@ -18,7 +18,7 @@ use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox_events)]
-struct EventRow {
+pub(crate) struct EventRow {
     id: DbId,
     tenant_id: DbId,
     kind: String,
@@ -41,7 +41,7 @@ impl EventRow {
         }
     }
 
-    fn into_event(self) -> Result<DomainEvent, CoreError> {
+    pub(crate) fn into_event(self) -> Result<DomainEvent, CoreError> {
         Ok(DomainEvent {
             id: Uuid::from(self.id),
             tenant: TenantId::from_uuid(Uuid::from(self.tenant_id)),

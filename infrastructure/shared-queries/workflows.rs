@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::WorkflowRepository;
 use usvc_core::{
     AuditEntry, CoreError, Page, PageRequest, TenantId, UserId, Workflow, WorkflowId,
-    WorkflowStatus, WorkflowVersion,
+    WorkflowStatus, WorkflowTrigger, WorkflowVersion,
 };
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use crate::errors;
 use crate::outbox;
 use crate::schema::{workflow_versions, workflows};
 use crate::store::Store;
+use crate::triggers;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = workflows)]
@@ -116,10 +117,16 @@ macro_rules! current {
 
 #[async_trait]
 impl WorkflowRepository for Store {
-    async fn create(&self, workflow: &Workflow, audit: &AuditEntry) -> Result<(), CoreError> {
+    async fn create(
+        &self,
+        workflow: &Workflow,
+        triggers: &[WorkflowTrigger],
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError> {
         let row = WorkflowRow::of(workflow);
         let version = VersionRow::of(workflow, workflow.created_by);
         let audit = audit.clone();
+        let triggers = triggers::rows(workflow, triggers);
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
@@ -131,6 +138,7 @@ impl WorkflowRepository for Store {
                         .values(&version)
                         .execute(conn)
                         .await?;
+                    triggers::replace(conn, row.id, &triggers).await?;
                     outbox::record(conn, std::slice::from_ref(&audit)).await
                 })
                 .await
@@ -191,11 +199,13 @@ impl WorkflowRepository for Store {
         &self,
         workflow: &Workflow,
         expected_version: i64,
+        triggers: &[WorkflowTrigger],
         audit: &AuditEntry,
     ) -> Result<bool, CoreError> {
         let row = WorkflowRow::of(workflow);
         let version = VersionRow::of(workflow, audit.actor.user());
         let audit = audit.clone();
+        let triggers = triggers::rows(workflow, triggers);
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
@@ -220,6 +230,7 @@ impl WorkflowRepository for Store {
                         .values(&version)
                         .execute(conn)
                         .await?;
+                    triggers::replace(conn, row.id, &triggers).await?;
                     outbox::record(conn, std::slice::from_ref(&audit)).await?;
                     Ok::<_, diesel::result::Error>(true)
                 })
@@ -256,6 +267,9 @@ impl WorkflowRepository for Store {
                     .await?;
                     if updated == 0 {
                         return Ok(false);
+                    }
+                    if status == WorkflowStatus::Active {
+                        triggers::forget_ticks(conn, id).await?;
                     }
                     outbox::record(conn, std::slice::from_ref(&audit)).await?;
                     Ok::<_, diesel::result::Error>(true)

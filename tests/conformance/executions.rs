@@ -17,7 +17,7 @@ use usvc_tests::{audit, conformance};
 
 use crate::users::tenant;
 
-async fn workflow(repo: &dyn WorkflowRepository, t: &Tenant) -> WorkflowId {
+pub(crate) async fn workflow(repo: &dyn WorkflowRepository, t: &Tenant) -> WorkflowId {
     let now = Utc::now().trunc_subsecs(6);
     let w = Workflow {
         id: WorkflowId::new(),
@@ -30,11 +30,11 @@ async fn workflow(repo: &dyn WorkflowRepository, t: &Tenant) -> WorkflowId {
         created_at: now,
         updated_at: now,
     };
-    repo.create(&w, &audit(t.id)).await.unwrap();
+    repo.create(&w, &[], &audit(t.id)).await.unwrap();
     w.id
 }
 
-fn step(id: &str, status: StepStatus, ready_at: Option<DateTime<Utc>>) -> StepRun {
+pub(crate) fn step(id: &str, status: StepStatus, ready_at: Option<DateTime<Utc>>) -> StepRun {
     StepRun {
         step_id: id.into(),
         kind: "noop".into(),
@@ -52,7 +52,7 @@ fn step(id: &str, status: StepStatus, ready_at: Option<DateTime<Utc>>) -> StepRu
     }
 }
 
-fn execution(t: &Tenant, workflow: WorkflowId, steps: Vec<StepRun>) -> ExecutionState {
+pub(crate) fn execution(t: &Tenant, workflow: WorkflowId, steps: Vec<StepRun>) -> ExecutionState {
     ExecutionState {
         execution: Execution {
             id: ExecutionId::new(),

@@ -17,6 +17,7 @@ mod roles;
 mod sessions;
 mod signing_keys;
 mod tenants;
+mod triggers;
 mod user_admin;
 mod user_analytics;
 mod users;

@@ -31,9 +31,9 @@ where
     let globex = tenant(store, "globex").await;
     let repo: &dyn WorkflowRepository = store;
     let first = workflow(&acme, "onboarding");
-    repo.create(&first, &audit(acme.id)).await.unwrap();
+    repo.create(&first, &[], &audit(acme.id)).await.unwrap();
     let other = workflow(&globex, "theirs");
-    repo.create(&other, &audit(globex.id)).await.unwrap();
+    repo.create(&other, &[], &audit(globex.id)).await.unwrap();
 
     assert_eq!(
         repo.get(acme.id, first.id).await.unwrap(),
@@ -52,9 +52,9 @@ where
     next.name = "onboarding v2".into();
     next.definition = json!({"name": "onboarding v2", "steps": [{"id": "b", "kind": "noop"}]});
     next.updated_at = first.updated_at + Duration::seconds(1);
-    assert!(repo.update(&next, 1, &audit(acme.id)).await.unwrap());
+    assert!(repo.update(&next, 1, &[], &audit(acme.id)).await.unwrap());
     assert!(
-        !repo.update(&next, 1, &audit(acme.id)).await.unwrap(),
+        !repo.update(&next, 1, &[], &audit(acme.id)).await.unwrap(),
         "a save from a stale version writes nothing"
     );
     assert_eq!(
@@ -97,7 +97,7 @@ where
     assert_eq!(paused.status, WorkflowStatus::Paused);
     assert_eq!(paused.version, 2);
     let second = workflow(&acme, "reports");
-    repo.create(&second, &audit(acme.id)).await.unwrap();
+    repo.create(&second, &[], &audit(acme.id)).await.unwrap();
     let listed = repo
         .list(acme.id, PageRequest::new(None, None).unwrap())
         .await

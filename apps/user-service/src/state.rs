@@ -18,6 +18,7 @@ use crate::events::EventBus;
 use crate::http::client_limit::AuthRateLimit;
 use crate::identity::{self, Identity};
 use crate::wiring::Database;
+use crate::workflow_triggers::TriggerLoop;
 use crate::workflow_worker::{WorkerConfig, WorkflowWorker};
 
 /// Aggregate counts are cached this long: monitors poll `/health/detailed` often, and
@@ -55,6 +56,8 @@ pub struct AppState {
     pub executions: Arc<usvc_workflow::ExecutionService>,
     /// Human tasks.
     pub tasks: Arc<usvc_workflow::TaskService>,
+    /// This process's trigger loop (event and schedule triggers), running while held.
+    pub triggers: Arc<TriggerLoop>,
     /// This process's workflow worker.
     pub worker: Arc<WorkflowWorker>,
     /// Who may do what.
@@ -110,13 +113,14 @@ impl AppState {
             notifier,
             &caches,
         );
-        let (executions, tasks, worker) = workflow_engine(
+        let (executions, tasks, triggers, worker) = workflow_engine(
             config,
             &db,
             &caches,
             &authorizer,
             &workflows,
             &(relay as Arc<dyn EventRelay>),
+            &events,
         );
         let analytics = caches.create(ANALYTICS_CACHE);
         let auth_limit = AuthRateLimit::new(db.rate_limits.clone(), config.auth_rate_limit);
@@ -133,6 +137,7 @@ impl AppState {
             workflows,
             executions,
             tasks,
+            triggers,
             worker,
             authorizer,
             events,
@@ -156,9 +161,11 @@ fn workflow_engine(
     authorizer: &Arc<dyn Authorizer>,
     workflows: &Arc<usvc_workflow::WorkflowService>,
     relay: &Arc<dyn EventRelay>,
+    events: &EventBus,
 ) -> (
     Arc<usvc_workflow::ExecutionService>,
     Arc<usvc_workflow::TaskService>,
+    Arc<TriggerLoop>,
     Arc<WorkflowWorker>,
 ) {
     let http: Arc<dyn usvc_core::ports::HttpClient> = Arc::new(
@@ -198,12 +205,22 @@ fn workflow_engine(
     let tasks = Arc::new(usvc_workflow::TaskService::new(usvc_workflow::TaskPorts {
         tasks: db.tasks.clone(),
         executions: db.executions.clone(),
-        engine,
+        engine: engine.clone(),
         authorizer: authorizer.clone(),
         signal: worker.clone(),
         relay: relay.clone(),
     }));
-    (executions, tasks, worker)
+    let triggers = TriggerLoop::start(
+        Arc::new(usvc_workflow::TriggerService::new(
+            usvc_workflow::TriggerPorts {
+                triggers: db.triggers.clone(),
+                engine,
+                signal: worker.clone(),
+            },
+        )),
+        events,
+    );
+    (executions, tasks, triggers, worker)
 }
 
 /// Totals since start, kept beside the Prometheus series so `/health/detailed` can compute its

@@ -12,8 +12,8 @@ use usvc_core::ports::{
     ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
     Invalidation, LoginThrottle, MfaRepository, Outbox, PlatformAdmins, ProjectAccess,
     ProjectAnalytics, ProjectRepository, RateLimiter, RoleRepository, SessionRepository,
-    SigningKeyRepository, TaskRepository, TenantRepository, UserAnalytics, UserRepository,
-    WorkflowRepository,
+    SigningKeyRepository, TaskRepository, TenantRepository, TriggerRepository, UserAnalytics,
+    UserRepository, WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -61,6 +61,8 @@ pub struct Database {
     pub executions: Arc<dyn ExecutionRepository>,
     /// Human tasks of executions (written with them).
     pub tasks: Arc<dyn TaskRepository>,
+    /// Event and schedule triggers of workflows.
+    pub triggers: Arc<dyn TriggerRepository>,
     /// The database probe and pool figures.
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
@@ -89,6 +91,7 @@ pub trait Store:
     + WorkflowRepository
     + ExecutionRepository
     + TaskRepository
+    + TriggerRepository
     + HealthCheck
     + 'static
 {
@@ -115,6 +118,7 @@ impl<S> Store for S where
         + WorkflowRepository
         + ExecutionRepository
         + TaskRepository
+        + TriggerRepository
         + HealthCheck
         + 'static
 {
@@ -149,6 +153,7 @@ impl Database {
             workflows: store.clone(),
             executions: store.clone(),
             tasks: store.clone(),
+            triggers: store.clone(),
             health: store,
             invalidation,
         }

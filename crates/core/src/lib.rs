@@ -27,6 +27,7 @@ pub mod secret;
 pub mod session;
 pub mod task;
 pub mod tenant;
+pub mod trigger;
 pub mod user;
 pub mod workflow;
 
@@ -58,5 +59,6 @@ pub use secret::Password;
 pub use session::{RefreshOutcome, Session};
 pub use task::{Task, TaskAudience, TaskDecision, TaskStatus};
 pub use tenant::{NewTenant, Slug, Tenant, TenantSettings, TenantStatus};
+pub use trigger::{ActiveTrigger, TriggerKind, TriggeredStart, WorkflowTrigger};
 pub use user::{Email, User, UserFilter, UserStatus, BUILT_IN_ROLES};
 pub use workflow::{Workflow, WorkflowStatus, WorkflowVersion};

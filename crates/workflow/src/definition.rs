@@ -5,9 +5,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use usvc_core::{CoreError, FieldError};
+use usvc_core::{CoreError, FieldError, TriggerKind, WorkflowTrigger};
 
 use crate::kinds::{reject_branch, Kinds};
+use crate::schedule::Schedule;
 use crate::template::{check_expression, check_template};
 
 /// The longest duration the format accepts (a year): timers, timeouts and backoffs stay far
@@ -284,6 +285,26 @@ impl Definition {
         }
     }
 
+    /// The event and schedule triggers, as the store indexes them (manual ones need none).
+    pub fn stored_triggers(&self) -> Vec<WorkflowTrigger> {
+        self.triggers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| {
+                let (kind, event) = match t {
+                    Trigger::Manual => return None,
+                    Trigger::Event { event, .. } => (TriggerKind::Event, Some(event.clone())),
+                    Trigger::Schedule { .. } => (TriggerKind::Schedule, None),
+                };
+                Some(WorkflowTrigger {
+                    position: i32::try_from(i).ok()?,
+                    kind,
+                    event,
+                })
+            })
+            .collect()
+    }
+
     /// The document as stored: the definition with its defaults filled in.
     pub fn to_document(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
@@ -468,12 +489,17 @@ impl Definition {
             }
         }
         for (i, trigger) in self.triggers.iter().enumerate() {
-            if let Trigger::Event {
-                filter: Some(filter),
-                ..
-            } = trigger
-            {
-                check_bare(errors, format!("triggers[{i}].filter"), filter, &["event"]);
+            match trigger {
+                Trigger::Event {
+                    filter: Some(filter),
+                    ..
+                } => check_bare(errors, format!("triggers[{i}].filter"), filter, &["event"]),
+                Trigger::Schedule { cron, timezone } => {
+                    if let Err((field, message)) = Schedule::parse(cron, timezone.as_deref()) {
+                        err(errors, format!("triggers[{i}].{field}"), message);
+                    }
+                }
+                _ => {}
             }
         }
         if let Some(Concurrency { key: Some(key), .. }) = &self.concurrency {

@@ -1,5 +1,5 @@
 //! `usvc-workflow`: the workflow domain — versioned DAG definitions, durable executions,
-//! step kinds, human tasks, and (to come) event and cron triggers.
+//! step kinds, human tasks, and event and cron triggers.
 //!
 //! It depends only on `usvc-core`. The modules, in the order a newcomer needs them:
 //! - `definition`: the format and what a save refuses; `template`: templates and expressions;
@@ -8,7 +8,8 @@
 //! - `plan`: the execution state machine, pure functions run inside the store's transaction;
 //! - `engine`: what a worker does with a claimed step (the loop itself is in the app);
 //! - `executions`: start, read, cancel, retry, timeline (`ExecutionService`);
-//! - `tasks`: the human tasks of `approval` steps: list, read, answer (`TaskService`).
+//! - `tasks`: the human tasks of `approval` steps: list, read, answer (`TaskService`);
+//! - `triggers` and `schedule`: executions started by domain events and cron schedules.
 
 pub mod analytics;
 pub mod definition;
@@ -16,8 +17,10 @@ pub mod engine;
 pub mod executions;
 pub mod kinds;
 pub mod plan;
+pub mod schedule;
 pub mod tasks;
 pub mod template;
+pub mod triggers;
 pub mod workflows;
 
 pub use definition::{Definition, OnFailure, Step, Trigger};
@@ -26,4 +29,5 @@ pub use executions::{ExecutionPorts, ExecutionService};
 pub use kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
 pub use plan::Finish;
 pub use tasks::{TaskPorts, TaskQuery, TaskService};
+pub use triggers::{TriggerPorts, TriggerService};
 pub use workflows::{events, WorkflowPorts, WorkflowService};

@@ -94,7 +94,10 @@ impl WorkflowService {
         let audit = AuditEntry::by(principal, events::CREATED, now)
             .on(workflow_ref(workflow.id))
             .details(json!({ "name": workflow.name, "version": 1 }));
-        self.ports.workflows.create(&workflow, &audit).await?;
+        self.ports
+            .workflows
+            .create(&workflow, &definition.stored_triggers(), &audit)
+            .await?;
         self.ports.relay.wake();
         Ok(workflow)
     }
@@ -148,7 +151,12 @@ impl WorkflowService {
         let saved = self
             .ports
             .workflows
-            .update(&next, current.version, &audit)
+            .update(
+                &next,
+                current.version,
+                &definition.stored_triggers(),
+                &audit,
+            )
             .await?;
         self.ports.cache.invalidate(&id).await?;
         if !saved {
@@ -346,15 +354,16 @@ mod tests {
         let ada = caller();
         let mut repo = MockWorkflowRepository::new();
         repo.expect_create()
-            .withf(move |w, audit| {
-                w.version == 1
+            .withf(move |w, triggers, audit| {
+                triggers.is_empty()
+                    && w.version == 1
                     && w.status == WorkflowStatus::Active
                     && w.definition["on_failure"] == "fail_fast"
                     && audit.action == events::CREATED
                     && audit.tenant == w.tenant_id
             })
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         let saved = service(repo, authorizer(&WRITE))
             .create(&ada, document("w"))
             .await
@@ -414,9 +423,9 @@ mod tests {
             .returning(move |_, _| Ok(Some(read.clone())));
         // Someone saved version 5 between our read and our write.
         repo.expect_update()
-            .withf(|next, expected, _| next.version == 5 && *expected == 4)
+            .withf(|next, expected, _, _| next.version == 5 && *expected == 4)
             .times(1)
-            .returning(|_, _, _| Ok(false));
+            .returning(|_, _, _, _| Ok(false));
         let svc = service(repo, authorizer(&WRITE));
         assert!(matches!(
             svc.update(&ada, id, None, document("w2")).await,

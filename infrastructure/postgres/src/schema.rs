@@ -285,6 +285,7 @@ diesel::table! {
         actor_id -> Nullable<Uuid>,
         payload -> Text,
         relayed_at -> Nullable<Timestamptz>,
+        triggered_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -313,7 +314,7 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(workflows, workflow_versions);
+diesel::allow_tables_to_appear_in_same_query!(workflows, workflow_versions, workflow_triggers);
 
 diesel::table! {
     workflow_executions (id) {
@@ -388,5 +389,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    workflow_triggers (workflow_id, position) {
+        workflow_id -> Uuid,
+        position -> Integer,
+        tenant_id -> Uuid,
+        kind -> Text,
+        event -> Nullable<Text>,
+        next_fire_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    workflow_trigger_starts (workflow_id, key) {
+        workflow_id -> Uuid,
+        key -> Text,
+        execution_id -> Uuid,
+    }
+}
+
 diesel::joinable!(workflow_step_runs -> workflow_executions (execution_id));
+diesel::joinable!(workflow_triggers -> workflows (workflow_id));
 diesel::allow_tables_to_appear_in_same_query!(workflow_executions, workflow_step_runs);

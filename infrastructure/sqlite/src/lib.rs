@@ -51,6 +51,8 @@ mod store;
 mod tasks;
 #[path = "../../shared-queries/tenants.rs"]
 mod tenants;
+#[path = "../../shared-queries/triggers.rs"]
+mod triggers;
 #[path = "../../shared-queries/user_analytics.rs"]
 mod user_analytics;
 #[path = "../../shared-queries/users.rs"]

@@ -31,6 +31,7 @@ mod task_repository;
 mod tenant_repository;
 mod token_service;
 mod totp_service;
+mod trigger_repository;
 mod user_analytics;
 mod user_repository;
 mod work_signal;
@@ -68,6 +69,7 @@ pub use task_repository::TaskRepository;
 pub use tenant_repository::TenantRepository;
 pub use token_service::{AccessClaims, IssuedToken, TokenRequest, TokenService};
 pub use totp_service::{TotpEnrollment, TotpService};
+pub use trigger_repository::TriggerRepository;
 pub use user_analytics::UserAnalytics;
 pub use user_repository::{UpdateOutcome, UserRepository};
 pub use work_signal::WorkSignal;
@@ -133,6 +135,8 @@ pub use tenant_repository::MockTenantRepository;
 pub use token_service::MockTokenService;
 #[cfg(feature = "mock")]
 pub use totp_service::MockTotpService;
+#[cfg(feature = "mock")]
+pub use trigger_repository::MockTriggerRepository;
 #[cfg(feature = "mock")]
 pub use user_analytics::MockUserAnalytics;
 #[cfg(feature = "mock")]

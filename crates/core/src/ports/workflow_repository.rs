@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use crate::{
     AuditEntry, CoreError, Page, PageRequest, TenantId, Workflow, WorkflowId, WorkflowStatus,
-    WorkflowVersion,
+    WorkflowTrigger, WorkflowVersion,
 };
 
 /// Storage of workflow definitions and their versions, scoped by tenant. Every write is one
@@ -10,8 +10,14 @@ use crate::{
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait WorkflowRepository: Send + Sync {
-    /// Stores a new workflow with its version 1, the audit row and its event.
-    async fn create(&self, workflow: &Workflow, audit: &AuditEntry) -> Result<(), CoreError>;
+    /// Stores a new workflow with its version 1, its triggers (what event and schedule
+    /// triggers look up), the audit row and its event.
+    async fn create(
+        &self,
+        workflow: &Workflow,
+        triggers: &[WorkflowTrigger],
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError>;
 
     /// A live (not deleted) workflow of the tenant at its current version.
     async fn get(&self, tenant: TenantId, id: WorkflowId) -> Result<Option<Workflow>, CoreError>;
@@ -20,16 +26,19 @@ pub trait WorkflowRepository: Send + Sync {
     async fn list(&self, tenant: TenantId, page: PageRequest) -> Result<Page<Workflow>, CoreError>;
 
     /// Saves `workflow` as its new version (`version` one more than `expected_version`) with
-    /// the version row, if the stored workflow is still at `expected_version`; `false` if it
-    /// moved on or is gone.
+    /// the version row and its triggers (replacing the previous version's), if the stored
+    /// workflow is still at `expected_version`; `false` if it moved on or is gone.
     async fn update(
         &self,
         workflow: &Workflow,
         expected_version: i64,
+        triggers: &[WorkflowTrigger],
         audit: &AuditEntry,
     ) -> Result<bool, CoreError>;
 
-    /// Sets a live workflow's status (no new version); `false` if it is gone.
+    /// Sets a live workflow's status (no new version); `false` if it is gone. Resuming
+    /// forgets the schedules' planned ticks, so a resumed schedule fires from now on, not
+    /// for the ticks it missed while paused.
     async fn set_status(
         &self,
         tenant: TenantId,

@@ -1,0 +1,266 @@
+//! Event and schedule triggers: what starts executions besides a person.
+//!
+//! - **Events** come from the transactional outbox, so an event committed with its change is
+//!   never lost: the loop reads the events it has not looked at, starts the matching active
+//!   workflows whose `filter` holds (inputs: `{"event": …}`), and marks the events in the
+//!   same transaction. Each start is keyed `event:<event id>` per workflow, so a repeat (a
+//!   crash before the mark, another replica) starts nothing.
+//! - **Schedules** keep their next tick in the store. The loop fires each due tick with a
+//!   compare-and-set on it, in the transaction that starts the execution (inputs:
+//!   `{"schedule": {"tick", "cron", "timezone"}}`, key `schedule:<tick>`): of several
+//!   replicas, one fires. Ticks missed while no process ran fire once, then the schedule
+//!   moves on from now.
+//!
+//! Paused and deleted workflows are not looked up, so they start nothing.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use usvc_core::ports::{TriggerRepository, WorkSignal};
+use usvc_core::{
+    ActiveTrigger, CoreError, DomainEvent, Execution, ExecutionId, ExecutionStatus, TriggeredStart,
+};
+
+use crate::definition::{Definition, Trigger};
+use crate::engine::Engine;
+use crate::plan::initial;
+use crate::schedule::Schedule;
+use crate::template;
+
+/// Events read per pass.
+const EVENT_BATCH: u32 = 200;
+/// Schedules fired per pass.
+const SCHEDULE_BATCH: u32 = 100;
+
+/// The ports [`TriggerService`] needs.
+pub struct TriggerPorts {
+    /// The trigger index, the outbox, keyed starts.
+    pub triggers: Arc<dyn TriggerRepository>,
+    /// Pinned definitions and the clock.
+    pub engine: Arc<Engine>,
+    /// Wakes the workers after a start.
+    pub signal: Arc<dyn WorkSignal>,
+}
+
+/// Runs the triggers; the app calls [`TriggerService::run_once`] in a loop.
+pub struct TriggerService {
+    ports: TriggerPorts,
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Events looked at.
+    pub events: usize,
+    /// Executions started (by events and schedules).
+    pub started: u64,
+    /// Schedule ticks fired or planned by this process.
+    pub ticks: usize,
+}
+
+/// The event as a template sees it (`event.type`, `event.payload.name`, …).
+fn event_json(event: &DomainEvent) -> serde_json::Value {
+    json!({
+        "id": event.id.to_string(),
+        "type": event.kind,
+        "occurred_at": event.occurred_at.to_rfc3339(),
+        "actor": event.actor.map(|a| a.to_string()),
+        "payload": event.payload,
+    })
+}
+
+impl TriggerService {
+    /// A service over `ports`.
+    pub fn new(ports: TriggerPorts) -> Self {
+        Self { ports }
+    }
+
+    /// One pass: every pending event (in batches), then every due schedule.
+    pub async fn run_once(&self) -> Result<Pass, CoreError> {
+        let mut pass = Pass::default();
+        loop {
+            let (events, started) = self.events().await?;
+            pass.events += events;
+            pass.started += started;
+            if events < EVENT_BATCH as usize {
+                break;
+            }
+        }
+        let (ticks, started) = self.schedules().await?;
+        pass.ticks = ticks;
+        pass.started += started;
+        if pass.started > 0 {
+            self.ports.signal.wake();
+        }
+        Ok(pass)
+    }
+
+    /// When the next planned tick is (the loop sleeps until then at most).
+    pub async fn next_tick(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, CoreError> {
+        self.ports.triggers.next_tick().await
+    }
+
+    /// One batch of events: how many were looked at, how many executions started.
+    async fn events(&self) -> Result<(usize, u64), CoreError> {
+        let events = self.ports.triggers.pending_events(EVENT_BATCH).await?;
+        if events.is_empty() {
+            return Ok((0, 0));
+        }
+        let tenants: BTreeSet<_> = events.iter().map(|e| e.tenant).collect();
+        let kinds: BTreeSet<_> = events.iter().map(|e| e.kind.clone()).collect();
+        let triggers = self
+            .ports
+            .triggers
+            .event_triggers(tenants.into_iter().collect(), kinds.into_iter().collect())
+            .await?;
+        let mut starts = Vec::new();
+        for event in &events {
+            let mut started_here = BTreeSet::new();
+            for trigger in triggers
+                .iter()
+                .filter(|t| t.tenant_id == event.tenant && t.event.as_deref() == Some(&event.kind))
+            {
+                // One execution per workflow and event, however many of its triggers match.
+                if started_here.contains(&trigger.workflow_id) {
+                    continue;
+                }
+                if let Some(start) = self.for_event(trigger, event).await? {
+                    started_here.insert(trigger.workflow_id);
+                    starts.push(start);
+                }
+            }
+        }
+        let ids = events.iter().map(|e| e.id).collect();
+        let started = self
+            .ports
+            .triggers
+            .start_for_events(starts, ids, self.ports.engine.now())
+            .await?;
+        Ok((events.len(), started))
+    }
+
+    /// The execution `event` starts through `trigger`, if its filter holds and the inputs
+    /// fit the workflow's schema.
+    async fn for_event(
+        &self,
+        trigger: &ActiveTrigger,
+        event: &DomainEvent,
+    ) -> Result<Option<TriggeredStart>, CoreError> {
+        let definition = self.definition(trigger).await?;
+        let Some(Trigger::Event { filter, .. }) = position(&definition, trigger) else {
+            return Ok(None);
+        };
+        let seen = json!({ "event": event_json(event) });
+        if let Some(filter) = filter {
+            match template::holds(filter, &seen) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => {
+                    tracing::warn!(workflow = %trigger.workflow_id, event = %event.id, error = %e,
+                        "an event trigger's filter failed; the event starts nothing");
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(self.start(
+            trigger,
+            &definition,
+            seen,
+            "event",
+            format!("event:{}", event.id),
+        ))
+    }
+
+    /// Fires or plans every due schedule: how many this process moved, how many started.
+    async fn schedules(&self) -> Result<(usize, u64), CoreError> {
+        let now = self.ports.engine.now();
+        let due = self
+            .ports
+            .triggers
+            .due_schedules(now, SCHEDULE_BATCH)
+            .await?;
+        let (mut ticks, mut started) = (0, 0);
+        for trigger in due {
+            let definition = self.definition(&trigger).await?;
+            let Some(Trigger::Schedule { cron, timezone }) = position(&definition, &trigger) else {
+                continue;
+            };
+            let Ok(schedule) = Schedule::parse(cron, timezone.as_deref()) else {
+                continue; // refused at save; an older stored version cannot fire
+            };
+            let start = trigger.next_fire_at.and_then(|tick| {
+                let inputs = json!({"schedule": {
+                    "tick": tick.to_rfc3339(), "cron": cron, "timezone": timezone.as_deref().unwrap_or("UTC"),
+                }});
+                self.start(
+                    &trigger,
+                    &definition,
+                    inputs,
+                    "schedule",
+                    format!("schedule:{}", tick.to_rfc3339()),
+                )
+            });
+            // The next tick after now: ticks missed while nothing ran fire once, here.
+            let next = schedule.next_after(now);
+            let firing = start.is_some();
+            if self.ports.triggers.fire(trigger, next, start).await? {
+                ticks += 1;
+                started += u64::from(firing);
+            }
+        }
+        Ok((ticks, started))
+    }
+
+    async fn definition(&self, trigger: &ActiveTrigger) -> Result<Arc<Definition>, CoreError> {
+        self.ports
+            .engine
+            .definition(trigger.tenant_id, trigger.workflow_id, trigger.version)
+            .await
+    }
+
+    /// A new execution of `trigger`'s workflow with `inputs`, unless they do not fit its
+    /// `inputs` schema (logged: a trigger has no caller to answer).
+    fn start(
+        &self,
+        trigger: &ActiveTrigger,
+        definition: &Definition,
+        inputs: serde_json::Value,
+        kind: &str,
+        key: String,
+    ) -> Option<TriggeredStart> {
+        if let Err(e) = definition.check_inputs(&inputs) {
+            tracing::warn!(workflow = %trigger.workflow_id, trigger = kind, error = %e,
+                "a trigger's inputs do not match the workflow's inputs schema; nothing started");
+            return None;
+        }
+        let now = self.ports.engine.now();
+        let execution = Execution {
+            id: ExecutionId::new(),
+            tenant_id: trigger.tenant_id,
+            workflow_id: trigger.workflow_id,
+            version: trigger.version,
+            status: ExecutionStatus::Pending,
+            inputs,
+            output: None,
+            error: None,
+            trigger: kind.to_owned(),
+            started_by: None,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            deadline: None,
+        };
+        Some(TriggeredStart {
+            key,
+            state: initial(definition, execution, now),
+        })
+    }
+}
+
+/// The trigger at `trigger`'s position in `definition`.
+fn position<'a>(definition: &'a Definition, trigger: &ActiveTrigger) -> Option<&'a Trigger> {
+    usize::try_from(trigger.position)
+        .ok()
+        .and_then(|i| definition.triggers.get(i))
+}
