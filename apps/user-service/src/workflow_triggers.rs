@@ -4,10 +4,13 @@
 //! replicas' relays announced. Any replica may run any trigger: starts are keyed, ticks are
 //! compare-and-set, so running everywhere is safe.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use usvc_workflow::TriggerService;
 
 use crate::events::EventBus;
@@ -15,42 +18,59 @@ use crate::events::EventBus;
 /// The longest sleep between passes.
 const POLL: Duration = Duration::from_secs(5);
 
-/// Keeps the loop running; the task ends once the last handle is gone.
+/// The running loop; [`TriggerLoop::stop`] ends it (a graceful shutdown).
 pub struct TriggerLoop {
-    _private: (),
+    stopping: Arc<AtomicBool>,
+    wake: Arc<Notify>,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl TriggerLoop {
     /// Starts the loop on the current runtime.
     pub fn start(service: Arc<TriggerService>, bus: &EventBus) -> Arc<Self> {
-        let handle = Arc::new(Self { _private: () });
-        let alive = Arc::downgrade(&handle);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let wake = Arc::new(Notify::new());
         let mut events = bus.subscribe();
-        tokio::spawn(async move {
-            loop {
-                if alive.strong_count() == 0 {
-                    break;
-                }
-                if let Err(e) = service.run_once().await {
-                    tracing::warn!(error = %e, "workflow triggers: a pass failed; retrying");
-                }
-                let sleep = match service.next_tick().await {
-                    Ok(Some(tick)) => (tick - chrono::Utc::now())
-                        .to_std()
-                        .unwrap_or(Duration::ZERO)
-                        .min(POLL),
-                    _ => POLL,
-                };
-                tokio::select! {
-                    got = events.recv() => {
-                        if matches!(got, Err(RecvError::Closed)) {
-                            tokio::time::sleep(POLL).await;
-                        }
+        let task = tokio::spawn({
+            let (stopping, wake) = (stopping.clone(), wake.clone());
+            async move {
+                while !stopping.load(Ordering::Acquire) {
+                    if let Err(e) = service.run_once().await {
+                        tracing::warn!(error = %e, "workflow triggers: a pass failed; retrying");
                     }
-                    () = tokio::time::sleep(sleep) => {}
+                    let sleep = match service.next_tick().await {
+                        Ok(Some(tick)) => (tick - chrono::Utc::now())
+                            .to_std()
+                            .unwrap_or(Duration::ZERO)
+                            .min(POLL),
+                        _ => POLL,
+                    };
+                    tokio::select! {
+                        got = events.recv() => {
+                            if matches!(got, Err(RecvError::Closed)) {
+                                tokio::time::sleep(POLL).await;
+                            }
+                        }
+                        () = tokio::time::sleep(sleep) => {}
+                        () = wake.notified() => {}
+                    }
                 }
             }
         });
-        handle
+        Arc::new(Self {
+            stopping,
+            wake,
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    /// Stops starting executions from triggers and waits for the pass in progress to end.
+    pub async fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.wake.notify_one();
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 }

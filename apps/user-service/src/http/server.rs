@@ -18,6 +18,7 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     let max_body = config.max_body_bytes;
     let backend = state.db.backend;
     let worker = state.worker.clone();
+    let triggers = state.triggers.clone();
     let server = HttpServer::new(move || build_app(state.clone(), max_body, routes))
         .workers(config.workers)
         .shutdown_timeout(config.shutdown_timeout.as_secs())
@@ -36,6 +37,7 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
         handle.stop(true).await;
     });
     server.await?;
+    triggers.stop().await;
     worker.shutdown().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,0 +1,363 @@
+//! Workflow triggers on SQLite and Postgres: domain events start executions through the
+//! outbox — once per workflow and event, even with two processes on one database — filters
+//! and pauses hold them back; schedules fire each tick once however many processes race.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
+
+#[macro_use]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_http::Request;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::test;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use support::{call, login};
+use user_service::http::{build_app, routes};
+use usvc_cache::CacheSpec;
+use usvc_core::ports::{Clock, WorkSignal};
+
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Saves `definition`; its id.
+async fn define<S, B>(app: &S, token: &str, definition: Value) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let (status, saved) = call(
+        app,
+        Method::POST,
+        "/api/v1/workflows",
+        Some(token),
+        Some(definition),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    saved["id"].as_str().unwrap().to_owned()
+}
+
+/// A workflow's executions, newest first (with their steps).
+async fn executions<S, B>(app: &S, token: &str, workflow: &str) -> Vec<Value>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let (status, page) = call(
+        app,
+        Method::GET,
+        &format!("/api/v1/workflows/{workflow}/executions?limit=200"),
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+/// Waits (at most 20 s) until `done` holds of the workflow's executions.
+async fn until_executions<S, B>(
+    app: &S,
+    token: &str,
+    workflow: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = executions(app, token, workflow).await;
+        if done(&found) {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting: {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn create_project<S, B>(app: &S, token: &str, name: &str) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let (status, project) = call(
+        app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(token),
+        Some(json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    project["id"].as_str().unwrap().to_owned()
+}
+
+fn names(found: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = found
+        .iter()
+        .map(|e| {
+            e["inputs"]["event"]["payload"]["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+async fn events_start_each_workflow_once(database_url: &str) {
+    let secrets = support::secret_box();
+    let first = support::state_sealed_by(
+        support::connect(support::config(database_url)).await,
+        secrets.clone(),
+    )
+    .await;
+    // A second process on the same database runs its own trigger loop.
+    let second = support::state_sealed_by(
+        support::connect(support::config(database_url)).await,
+        secrets,
+    )
+    .await;
+    let app = test::init_service(build_app(first, MAX_BODY, routes)).await;
+    let other = test::init_service(build_app(second, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let id = define(
+        &app,
+        &root,
+        json!({"name": "on new projects",
+               "triggers": [{"type": "event", "event": "project.created",
+                             "filter": "event.payload.name != 'quiet'"}],
+               "steps": [{"id": "note", "kind": "transform",
+                          "with": {"project": "{{ inputs.event.payload.project_id }}",
+                                   "type": "{{ inputs.event.type }}"}}]}),
+    )
+    .await;
+
+    // Every event of the type starts one execution, whichever process relays it.
+    let mut projects = Vec::new();
+    for i in 0..6 {
+        let app_i = if i % 2 == 0 { &app } else { &other };
+        projects.push(create_project(app_i, &root, &format!("p{i}")).await);
+    }
+    let found = until_executions(&app, &root, &id, |found| {
+        found.len() >= 6 && found.iter().all(|e| e["status"] == "succeeded")
+    })
+    .await;
+    let (_, first_run) = call(
+        &app,
+        Method::GET,
+        &format!(
+            "/api/v1/executions/{}",
+            found[0]["execution_id"].as_str().unwrap()
+        ),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(first_run["trigger"], "event");
+    assert_eq!(first_run["steps"][0]["output"]["type"], "project.created");
+    assert!(projects.contains(
+        &first_run["steps"][0]["output"]["project"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    ));
+
+    // A filter that does not hold starts nothing; a paused workflow starts nothing, and
+    // resuming does not replay what happened meanwhile.
+    create_project(&app, &root, "quiet").await;
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workflows/{id}/pause"),
+        Some(&root),
+        None,
+    )
+    .await;
+    create_project(&other, &root, "while paused").await;
+    // Once the paused-time event was looked at, resume and create one more.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workflows/{id}/resume"),
+        Some(&root),
+        None,
+    )
+    .await;
+    create_project(&app, &root, "after").await;
+    let found = until_executions(&app, &root, &id, |found| {
+        found
+            .iter()
+            .any(|e| e["inputs"]["event"]["payload"]["name"] == "after")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let found_later = executions(&app, &root, &id).await;
+    assert_eq!(found.len(), found_later.len(), "nothing more came");
+    assert_eq!(
+        names(&found_later),
+        ["after", "p0", "p1", "p2", "p3", "p4", "p5"],
+        "one execution per event, none for `quiet` or while paused"
+    );
+}
+
+#[actix_web::test]
+async fn events_start_each_workflow_once_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    events_start_each_workflow_once(&format!("sqlite://{}/test.db", dir.path().display())).await;
+}
+
+#[actix_web::test]
+async fn events_start_each_workflow_once_on_postgres() {
+    let Some(db) = usvc_postgres::testing::TestDatabase::from_env().await else {
+        return;
+    };
+    events_start_each_workflow_once(&db.url).await;
+}
+
+/// A clock the test moves.
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Nothing to wake: the test's apps run their own workers.
+struct NoSignal;
+
+impl WorkSignal for NoSignal {
+    fn wake(&self) {}
+}
+
+/// A trigger service of "another replica" over `state`'s database, on `clock`.
+fn replica(
+    state: &user_service::state::AppState,
+    clock: Arc<TestClock>,
+) -> usvc_workflow::TriggerService {
+    let engine = Arc::new(usvc_workflow::Engine::new(usvc_workflow::EnginePorts {
+        executions: state.db.executions.clone(),
+        workflows: state.db.workflows.clone(),
+        clock,
+        versions: state.caches.create(CacheSpec::WORKFLOW_VERSIONS),
+        kinds: usvc_workflow::Kinds::builtin(),
+        env: usvc_workflow::StepEnv {
+            http: Arc::new(usvc_egress::EgressClient::new(Vec::new()).unwrap()),
+        },
+    }));
+    usvc_workflow::TriggerService::new(usvc_workflow::TriggerPorts {
+        triggers: state.db.triggers.clone(),
+        engine,
+        signal: Arc::new(NoSignal),
+    })
+}
+
+async fn a_schedule_fires_each_tick_once(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    // Two replicas' trigger services on a clock of their own; the app's own loop (on the
+    // real clock) is stopped, as at a shutdown.
+    state.triggers.stop().await;
+    let t0: DateTime<Utc> = "2025-03-03T08:58:30Z".parse().unwrap();
+    let clock = Arc::new(TestClock(Mutex::new(t0)));
+    let (a, b) = (
+        replica(&state, clock.clone()),
+        replica(&state, clock.clone()),
+    );
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let id = define(
+        &app,
+        &root,
+        json!({"name": "morning report",
+               "triggers": [{"type": "schedule", "cron": "0 10 * * *", "timezone": "Europe/Paris"}],
+               "steps": [{"id": "report", "kind": "transform", "with": {"tick": "{{ inputs.schedule.tick }}"}}]}),
+    )
+    .await;
+    // The first pass plans the next tick (10:00 Paris is 09:00 UTC in March).
+    let (pa, pb) = tokio::join!(a.run_once(), b.run_once());
+    assert_eq!(pa.unwrap().started + pb.unwrap().started, 0);
+    let next = a.next_tick().await.unwrap();
+    assert_eq!(next, Some("2025-03-03T09:00:00Z".parse().unwrap()));
+
+    // At the tick both replicas run; one execution starts.
+    *clock.0.lock().unwrap() = "2025-03-03T09:00:01Z".parse().unwrap();
+    let (pa, pb) = tokio::join!(a.run_once(), b.run_once());
+    assert_eq!(pa.unwrap().started + pb.unwrap().started, 1);
+    let found = until_executions(&app, &root, &id, |found| {
+        found.len() == 1 && found[0]["status"] == "succeeded"
+    })
+    .await;
+    assert_eq!(found[0]["trigger"], "schedule");
+    assert_eq!(
+        found[0]["inputs"]["schedule"]["tick"],
+        "2025-03-03T09:00:00+00:00"
+    );
+    assert_eq!(
+        a.next_tick().await.unwrap(),
+        Some("2025-03-04T09:00:00Z".parse().unwrap())
+    );
+
+    // Three days without a process: the missed ticks fire once, then it moves on from now.
+    *clock.0.lock().unwrap() = "2025-03-07T12:00:00Z".parse().unwrap();
+    let (pa, pb) = tokio::join!(a.run_once(), b.run_once());
+    assert_eq!(pa.unwrap().started + pb.unwrap().started, 1);
+    assert_eq!(
+        a.next_tick().await.unwrap(),
+        Some("2025-03-08T09:00:00Z".parse().unwrap())
+    );
+
+    // Paused: the tick passes and nothing starts; resumed: it plans afresh.
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workflows/{id}/pause"),
+        Some(&root),
+        None,
+    )
+    .await;
+    *clock.0.lock().unwrap() = "2025-03-08T09:00:05Z".parse().unwrap();
+    assert_eq!(a.run_once().await.unwrap().started, 0);
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workflows/{id}/resume"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(a.run_once().await.unwrap().started, 0, "planned, not fired");
+    assert_eq!(
+        a.next_tick().await.unwrap(),
+        Some("2025-03-09T09:00:00Z".parse().unwrap())
+    );
+    let found = until_executions(&app, &root, &id, |found| found.len() == 2).await;
+    assert_eq!(found.len(), 2);
+}
+
+on_both_stores!(a_schedule_fires_each_tick_once);
