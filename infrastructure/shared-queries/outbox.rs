@@ -64,6 +64,23 @@ pub(crate) async fn stage(
     Ok(())
 }
 
+/// Stages `events` the identity domain already announces on the bus itself: marked relayed
+/// (the relay skips them), kept for the workflow triggers (`user.created` starts workflows).
+pub(crate) async fn stage_for_triggers(
+    conn: &mut Connection,
+    events: &[DomainEvent],
+) -> Result<(), diesel::result::Error> {
+    let rows: Vec<EventRow> = events
+        .iter()
+        .map(|e| EventRow {
+            relayed_at: Some(e.occurred_at),
+            ..EventRow::from_event(e)
+        })
+        .collect();
+    insert_all!(conn, outbox_events::table, rows);
+    Ok(())
+}
+
 /// Records a change the way every announced change is recorded, inside its transaction: the
 /// audit rows (one tenant's, in order) and, for each, its event in the outbox.
 pub(crate) async fn record(

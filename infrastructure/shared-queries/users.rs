@@ -7,14 +7,15 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::ports::{UpdateOutcome, UserRepository};
 use usvc_core::{
-    AuditEntry, CoreError, Email, Page, PageRequest, SessionId, TenantId, User, UserFilter, UserId,
-    UserStatus,
+    AuditEntry, CoreError, DomainEvent, Email, Page, PageRequest, SessionId, TenantId, User,
+    UserFilter, UserId, UserStatus,
 };
 use uuid::Uuid;
 
 use crate::audit;
 use crate::backend::{has_role, insert_users, lock_tenant, DbId};
 use crate::errors;
+use crate::outbox;
 use crate::schema::{
     credentials, mfa_challenges, recovery_codes, sessions, totp_credentials, users,
 };
@@ -217,7 +218,9 @@ impl UserRepository for Store {
                             .execute(conn)
                             .await?;
                     }
-                    audit::append(conn, &audit).await
+                    audit::append(conn, &audit).await?;
+                    let event = DomainEvent::of_change(&audit);
+                    outbox::stage_for_triggers(conn, std::slice::from_ref(&event)).await
                 })
                 .await
                 .map_err(|e| errors::conflict(e, "a user with this email already exists"))

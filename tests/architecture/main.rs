@@ -23,6 +23,8 @@ const PURE: &[&str] = &[
     "mockall",
     "jsonschema",
     "cron",
+    "croner",    // cron expressions of schedule triggers: computation only
+    "chrono-tz", // the IANA time-zone database, compiled in: data only
     "serde_yaml",
     "serde_path_to_error", // field paths in deserialisation errors: computation only
 ];

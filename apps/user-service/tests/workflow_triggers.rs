@@ -216,6 +216,23 @@ async fn events_start_each_workflow_once(database_url: &str) {
         ["after", "p0", "p1", "p2", "p3", "p4", "p5"],
         "one execution per event, none for `quiet` or while paused"
     );
+
+    // Identity events go through the outbox for triggers too.
+    let welcome = define(
+        &app,
+        &root,
+        json!({"name": "welcome",
+               "triggers": [{"type": "event", "event": "user.created"}],
+               "steps": [{"id": "hello", "kind": "transform",
+                          "with": {"user": "{{ inputs.event.payload.user_id }}"}}]}),
+    )
+    .await;
+    let (_, user) = support::join(&other, &root, "new@example.com", &["member"]).await;
+    let found = until_executions(&app, &root, &welcome, |found| {
+        found.len() == 1 && found[0]["status"] == "succeeded"
+    })
+    .await;
+    assert_eq!(found[0]["inputs"]["event"]["payload"]["user_id"], json!(user));
 }
 
 #[actix_web::test]
