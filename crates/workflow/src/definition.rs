@@ -606,7 +606,7 @@ mod tests {
             .skip(1)
             .filter_map(|b| b.split("```").next())
             .collect();
-        assert_eq!(blocks.len(), 4);
+        assert_eq!(blocks.len(), 7);
         for block in blocks {
             let document: serde_json::Value = serde_yaml_ng::from_str(block).unwrap();
             if let Err(e) = Definition::from_document(document) {
