@@ -14,11 +14,13 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::backend::{begin_write, insert_all, Connection, DbId};
+use crate::backend::{begin_write, insert_all, row_lock, Connection, DbId};
 use crate::errors;
 use crate::executions::NewExecution;
 use crate::outbox::EventRow;
-use crate::schema::{outbox_events, workflow_trigger_starts, workflow_triggers, workflows};
+use crate::schema::{
+    outbox_events, tenants, workflow_trigger_starts, workflow_triggers, workflows,
+};
 use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -30,10 +32,16 @@ pub(crate) struct TriggerRow {
     kind: String,
     event: Option<String>,
     next_fire_at: Option<DateTime<Utc>>,
+    active_since: DateTime<Utc>,
 }
 
-/// The rows of a workflow's triggers.
-pub(crate) fn rows(workflow: &Workflow, triggers: &[WorkflowTrigger]) -> Vec<TriggerRow> {
+/// The rows of a workflow's triggers, live from `now` (`replace` keeps an older start for a
+/// trigger the previous version had too).
+pub(crate) fn rows(
+    workflow: &Workflow,
+    triggers: &[WorkflowTrigger],
+    now: DateTime<Utc>,
+) -> Vec<TriggerRow> {
     triggers
         .iter()
         .map(|t| TriggerRow {
@@ -43,33 +51,76 @@ pub(crate) fn rows(workflow: &Workflow, triggers: &[WorkflowTrigger]) -> Vec<Tri
             kind: t.kind.as_str().to_owned(),
             event: t.event.clone(),
             next_fire_at: None,
+            active_since: now,
         })
         .collect()
 }
 
-/// Replaces a workflow's triggers (a save): schedules are planned afresh by the trigger loop.
+/// Replaces a workflow's triggers (a save): schedules are planned afresh by the trigger loop;
+/// an event trigger the previous version had too stays live since when it was.
 pub(crate) async fn replace(
     conn: &mut Connection,
     workflow: DbId,
-    rows: &[TriggerRow],
+    mut rows: Vec<TriggerRow>,
 ) -> Result<(), diesel::result::Error> {
-    diesel::delete(workflow_triggers::table.filter(workflow_triggers::workflow_id.eq(workflow)))
-        .execute(conn)
+    let mine = workflow_triggers::table.filter(workflow_triggers::workflow_id.eq(workflow));
+    let before: Vec<(String, Option<String>, DateTime<Utc>)> = mine
+        .select((
+            workflow_triggers::kind,
+            workflow_triggers::event,
+            workflow_triggers::active_since,
+        ))
+        .load(conn)
         .await?;
-    insert_all!(conn, workflow_triggers::table, *rows);
+    for row in &mut rows {
+        if let Some((_, _, since)) = before
+            .iter()
+            .find(|(kind, event, _)| *kind == row.kind && *event == row.event)
+        {
+            row.active_since = row.active_since.min(*since);
+        }
+    }
+    diesel::delete(mine).execute(conn).await?;
+    insert_all!(conn, workflow_triggers::table, rows);
     Ok(())
 }
 
-/// Forgets a workflow's planned ticks (a resume), so its schedules fire from now on.
-pub(crate) async fn forget_ticks(
+/// A paused workflow is resumed at `now`: its schedules fire from now on, and the events of
+/// the pause start nothing.
+pub(crate) async fn resume(
     conn: &mut Connection,
     workflow: DbId,
+    now: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
     diesel::update(workflow_triggers::table.filter(workflow_triggers::workflow_id.eq(workflow)))
-        .set(workflow_triggers::next_fire_at.eq(None::<DateTime<Utc>>))
+        .set((
+            workflow_triggers::next_fire_at.eq(None::<DateTime<Utc>>),
+            workflow_triggers::active_since.eq(now),
+        ))
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Locks the workflow row if it is still active, live and at `version` (Postgres: against a
+/// pause, delete or save committing meanwhile; SQLite writes one at a time anyway).
+#[allow(clippy::if_same_then_else)] // `row_lock!` is the identity on SQLite
+async fn still_active(
+    conn: &mut Connection,
+    workflow: WorkflowId,
+    version: i64,
+) -> Result<bool, diesel::result::Error> {
+    let query = workflows::table
+        .filter(workflows::id.eq(DbId::from(workflow.as_uuid())))
+        .filter(workflows::status.eq("active"))
+        .filter(workflows::deleted_at.is_null())
+        .filter(workflows::version.eq(version))
+        .select(workflows::id);
+    Ok(row_lock!(query)
+        .first::<DbId>(conn)
+        .await
+        .optional()?
+        .is_some())
 }
 
 /// Starts `start` unless its workflow already has its key; whether it started.
@@ -78,6 +129,9 @@ async fn start_once(
     start: &TriggeredStart,
 ) -> Result<bool, diesel::result::Error> {
     let execution = &start.state.execution;
+    if !still_active(conn, execution.workflow_id, execution.version).await? {
+        return Ok(false);
+    }
     let inserted = diesel::insert_into(workflow_trigger_starts::table)
         .values((
             workflow_trigger_starts::workflow_id.eq(DbId::from(execution.workflow_id.as_uuid())),
@@ -93,9 +147,17 @@ async fn start_once(
     Ok(inserted == 1)
 }
 
-type TriggerCols = (DbId, DbId, i64, i32, Option<String>, Option<DateTime<Utc>>);
+type TriggerCols = (
+    DbId,
+    DbId,
+    i64,
+    i32,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    DateTime<Utc>,
+);
 
-fn active((tenant, workflow, version, position, event, next): TriggerCols) -> ActiveTrigger {
+fn active((tenant, workflow, version, position, event, next, since): TriggerCols) -> ActiveTrigger {
     ActiveTrigger {
         tenant_id: TenantId::from_uuid(Uuid::from(tenant)),
         workflow_id: WorkflowId::from_uuid(Uuid::from(workflow)),
@@ -103,16 +165,24 @@ fn active((tenant, workflow, version, position, event, next): TriggerCols) -> Ac
         position,
         event,
         next_fire_at: next,
+        active_since: since,
     }
 }
 
-/// The triggers of active, live workflows with their current version.
+/// The triggers of active, live workflows of active tenants, with their current version.
 macro_rules! active_triggers {
     () => {
         workflow_triggers::table
             .inner_join(workflows::table)
             .filter(workflows::status.eq("active"))
             .filter(workflows::deleted_at.is_null())
+            .filter(
+                workflow_triggers::tenant_id.eq_any(
+                    tenants::table
+                        .filter(tenants::status.eq("active"))
+                        .select(tenants::id),
+                ),
+            )
             .select((
                 workflow_triggers::tenant_id,
                 workflow_triggers::workflow_id,
@@ -120,6 +190,7 @@ macro_rules! active_triggers {
                 workflow_triggers::position,
                 workflow_triggers::event,
                 workflow_triggers::next_fire_at,
+                workflow_triggers::active_since,
             ))
     };
 }
@@ -157,6 +228,7 @@ impl TriggerRepository for Store {
                         .filter(workflow_triggers::kind.eq("event"))
                         .filter(workflow_triggers::tenant_id.eq_any(tenants))
                         .filter(workflow_triggers::event.eq_any(kinds))
+                        .order((workflow_triggers::workflow_id, workflow_triggers::position))
                         .load(conn)
                         .await
                         .map_err(errors::query)
@@ -168,10 +240,14 @@ impl TriggerRepository for Store {
 
     async fn start_for_events(
         &self,
-        starts: Vec<TriggeredStart>,
+        mut starts: Vec<TriggeredStart>,
         events: Vec<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<u64, CoreError> {
+        // One lock order for every replica taking the same batch: no deadlock between them.
+        starts.sort_by(|a, b| {
+            (a.state.execution.workflow_id, &a.key).cmp(&(b.state.execution.workflow_id, &b.key))
+        });
         let events: Vec<DbId> = events.into_iter().map(DbId::from).collect();
         self.write(move |conn| {
             Box::pin(async move {
@@ -231,14 +307,19 @@ impl TriggerRepository for Store {
         trigger: ActiveTrigger,
         next: Option<DateTime<Utc>>,
         start: Option<TriggeredStart>,
-    ) -> Result<bool, CoreError> {
+    ) -> Result<(bool, bool), CoreError> {
         let workflow = DbId::from(trigger.workflow_id.as_uuid());
         let position = trigger.position;
         let expected = trigger.next_fire_at;
+        let (workflow_id, version) = (trigger.workflow_id, trigger.version);
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     begin_write(conn).await?;
+                    // The workflow first, as saves lock it before its triggers.
+                    if !still_active(conn, workflow_id, version).await? {
+                        return Ok((false, false));
+                    }
                     let mine = workflow_triggers::table
                         .filter(workflow_triggers::workflow_id.eq(workflow))
                         .filter(workflow_triggers::position.eq(position));
@@ -258,12 +339,13 @@ impl TriggerRepository for Store {
                         }
                     };
                     if moved == 0 {
-                        return Ok(false);
+                        return Ok((false, false));
                     }
-                    if let Some(start) = &start {
-                        start_once(conn, start).await?;
-                    }
-                    Ok::<_, diesel::result::Error>(true)
+                    let started = match &start {
+                        Some(start) => start_once(conn, start).await?,
+                        None => false,
+                    };
+                    Ok::<_, diesel::result::Error>((true, started))
                 })
                 .await
                 .map_err(errors::query)

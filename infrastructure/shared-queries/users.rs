@@ -190,6 +190,18 @@ impl CredentialRow {
     }
 }
 
+/// The `user.created` event workflow triggers see (the identity domain announces its own on
+/// the bus): the same payload, `{user_id, roles, source}`.
+fn created_event(user: &User, audit: &AuditEntry, source: &str) -> DomainEvent {
+    DomainEvent::new(
+        user.tenant_id,
+        "user.created",
+        audit.at,
+        audit.actor.user(),
+        serde_json::json!({ "user_id": user.id, "roles": user.roles, "source": source }),
+    )
+}
+
 #[async_trait]
 impl UserRepository for Store {
     async fn create(
@@ -199,6 +211,12 @@ impl UserRepository for Store {
         audit: &AuditEntry,
     ) -> Result<(), CoreError> {
         let row = UserRow::from_user(user);
+        let source = if audit.action == "user.registered" {
+            "registration"
+        } else {
+            "admin"
+        };
+        let event = created_event(user, audit, source);
         let audit = audit.clone();
         let credential = password_hash.map(|password_hash| CredentialRow {
             user_id: DbId::from(user.id.as_uuid()),
@@ -219,7 +237,6 @@ impl UserRepository for Store {
                             .await?;
                     }
                     audit::append(conn, &audit).await?;
-                    let event = DomainEvent::of_change(&audit);
                     outbox::stage_for_triggers(conn, std::slice::from_ref(&event)).await
                 })
                 .await
@@ -539,6 +556,10 @@ impl UserRepository for Store {
         users: Vec<(User, Option<String>)>,
         audit: &AuditEntry,
     ) -> Result<(), CoreError> {
+        let events: Vec<DomainEvent> = users
+            .iter()
+            .map(|(user, _)| created_event(user, audit, "import"))
+            .collect();
         let audit = audit.clone();
         let mut user_rows = Vec::with_capacity(users.len());
         let mut credential_rows = Vec::new();
@@ -556,7 +577,8 @@ impl UserRepository for Store {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     insert_users(conn, &user_rows, &credential_rows).await?;
-                    audit::append(conn, &audit).await
+                    audit::append(conn, &audit).await?;
+                    outbox::stage_for_triggers(conn, &events).await
                 })
                 .await
                 .map_err(|e| errors::conflict(e, "a user with one of these emails already exists"))

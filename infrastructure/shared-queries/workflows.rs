@@ -12,7 +12,7 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::backend::DbId;
+use crate::backend::{begin_write, row_lock, DbId};
 use crate::errors;
 use crate::outbox;
 use crate::schema::{workflow_versions, workflows};
@@ -126,7 +126,7 @@ impl WorkflowRepository for Store {
         let row = WorkflowRow::of(workflow);
         let version = VersionRow::of(workflow, workflow.created_by);
         let audit = audit.clone();
-        let triggers = triggers::rows(workflow, triggers);
+        let triggers = triggers::rows(workflow, triggers, workflow.updated_at);
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
@@ -138,7 +138,7 @@ impl WorkflowRepository for Store {
                         .values(&version)
                         .execute(conn)
                         .await?;
-                    triggers::replace(conn, row.id, &triggers).await?;
+                    triggers::replace(conn, row.id, triggers).await?;
                     outbox::record(conn, std::slice::from_ref(&audit)).await
                 })
                 .await
@@ -205,7 +205,7 @@ impl WorkflowRepository for Store {
         let row = WorkflowRow::of(workflow);
         let version = VersionRow::of(workflow, audit.actor.user());
         let audit = audit.clone();
-        let triggers = triggers::rows(workflow, triggers);
+        let triggers = triggers::rows(workflow, triggers, workflow.updated_at);
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
@@ -230,7 +230,7 @@ impl WorkflowRepository for Store {
                         .values(&version)
                         .execute(conn)
                         .await?;
-                    triggers::replace(conn, row.id, &triggers).await?;
+                    triggers::replace(conn, row.id, triggers).await?;
                     outbox::record(conn, std::slice::from_ref(&audit)).await?;
                     Ok::<_, diesel::result::Error>(true)
                 })
@@ -253,6 +253,16 @@ impl WorkflowRepository for Store {
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
+                    // SQLite: the write lock first, as the read below would otherwise have to
+                    // upgrade (and fail at once against another process's write).
+                    begin_write(conn).await?;
+                    let was: Option<String> = row_lock!(workflows::table
+                        .filter(workflows::tenant_id.eq(tenant))
+                        .filter(workflows::id.eq(id))
+                        .select(workflows::status))
+                    .first(conn)
+                    .await
+                    .optional()?;
                     let updated = diesel::update(
                         workflows::table
                             .filter(workflows::tenant_id.eq(tenant))
@@ -268,8 +278,8 @@ impl WorkflowRepository for Store {
                     if updated == 0 {
                         return Ok(false);
                     }
-                    if status == WorkflowStatus::Active {
-                        triggers::forget_ticks(conn, id).await?;
+                    if was.as_deref() == Some("paused") && status == WorkflowStatus::Active {
+                        triggers::resume(conn, id, at).await?;
                     }
                     outbox::record(conn, std::slice::from_ref(&audit)).await?;
                     Ok::<_, diesel::result::Error>(true)

@@ -85,19 +85,29 @@ where
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].next_fire_at, None, "not planned yet");
     let tick = now + Duration::minutes(1);
-    assert!(store.fire(due[0].clone(), Some(tick), None).await.unwrap());
-    assert!(
-        !store.fire(due[0].clone(), Some(tick), None).await.unwrap(),
+    assert_eq!(
+        store.fire(due[0].clone(), Some(tick), None).await.unwrap(),
+        (true, false),
+        "planned"
+    );
+    assert_eq!(
+        store.fire(due[0].clone(), Some(tick), None).await.unwrap(),
+        (false, false),
         "moved already"
     );
     assert!(store.due_schedules(now, 10).await.unwrap().is_empty());
     assert_eq!(store.next_tick().await.unwrap(), Some(tick));
     let due = store.due_schedules(tick, 10).await.unwrap();
     assert_eq!(due[0].next_fire_at, Some(tick));
-    let start = |key: &str| TriggeredStart {
-        key: key.into(),
-        state: execution(&acme, w, vec![step("a", StepStatus::Ready, Some(now))]),
+    let pinned = |key: &str, version: i64| {
+        let mut state = execution(&acme, w, vec![step("a", StepStatus::Ready, Some(now))]);
+        state.execution.version = version;
+        TriggeredStart {
+            key: key.into(),
+            state,
+        }
     };
+    let start = |key: &str| pinned(key, 2);
     let key = format!("schedule:{tick}");
     let (a, b) = tokio::join!(
         store.fire(
@@ -111,7 +121,9 @@ where
             Some(start(&key))
         ),
     );
-    assert!(a.unwrap() ^ b.unwrap(), "one of two replicas fires a tick");
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.0 ^ b.0, "one of two replicas fires a tick");
+    assert!(a.1 ^ b.1, "and starts its execution");
     let page = PageRequest::new(Some(10), None).unwrap();
     let started = ExecutionRepository::list(store, acme.id, w, None, page.clone())
         .await
@@ -139,12 +151,26 @@ where
         "a repeat starts nothing"
     );
     assert!(store.pending_events(100).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .start_for_events(vec![pinned("event:stale", 1)], Vec::new(), now)
+            .await
+            .unwrap(),
+        0,
+        "a start pinned to a version saved over starts nothing"
+    );
     let started = ExecutionRepository::list(store, acme.id, w, None, page)
         .await
         .unwrap();
     assert_eq!(started.items.len(), 2);
 
-    // Paused workflows are not found; resuming plans the schedule afresh.
+    // Paused workflows are not found; resuming plans the schedule afresh, and only events
+    // from the resume on count.
+    let live_since = store
+        .event_triggers(vec![acme.id], vec!["project.created".into()])
+        .await
+        .unwrap()[0]
+        .active_since;
     store
         .set_status(acme.id, w, WorkflowStatus::Paused, &audit(acme.id))
         .await
@@ -166,6 +192,11 @@ where
     let due = store.due_schedules(now, 10).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].next_fire_at, None, "missed ticks are forgotten");
+    let resumed = store
+        .event_triggers(vec![acme.id], vec!["project.created".into()])
+        .await
+        .unwrap();
+    assert!(resumed[0].active_since > live_since);
 
     // A save replaces the triggers.
     let current = WorkflowRepository::get(store, acme.id, w)

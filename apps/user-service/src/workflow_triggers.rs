@@ -17,6 +17,8 @@ use crate::events::EventBus;
 
 /// The longest sleep between passes.
 const POLL: Duration = Duration::from_secs(5);
+/// The shortest sleep between passes that were not woken by an event.
+const MIN_SLEEP: Duration = Duration::from_millis(200);
 
 /// The running loop; [`TriggerLoop::stop`] ends it (a graceful shutdown).
 pub struct TriggerLoop {
@@ -35,15 +37,20 @@ impl TriggerLoop {
             let (stopping, wake) = (stopping.clone(), wake.clone());
             async move {
                 while !stopping.load(Ordering::Acquire) {
-                    if let Err(e) = service.run_once().await {
-                        tracing::warn!(error = %e, "workflow triggers: a pass failed; retrying");
-                    }
-                    let sleep = match service.next_tick().await {
-                        Ok(Some(tick)) => (tick - chrono::Utc::now())
-                            .to_std()
-                            .unwrap_or(Duration::ZERO)
-                            .min(POLL),
-                        _ => POLL,
+                    let sleep = match service.run_once().await {
+                        Err(e) => {
+                            tracing::warn!(error = %e, "workflow triggers: a pass failed; retrying");
+                            POLL
+                        }
+                        // Until the next tick; a tick still past after a pass is one that
+                        // could not fire (logged): look again in a second, not in a loop.
+                        Ok(_) => match service.next_tick().await {
+                            Ok(Some(tick)) => (tick - chrono::Utc::now())
+                                .to_std()
+                                .unwrap_or(MIN_SLEEP)
+                                .clamp(MIN_SLEEP, POLL),
+                            _ => POLL,
+                        },
                     };
                     tokio::select! {
                         got = events.recv() => {

@@ -182,7 +182,7 @@ async fn events_start_each_workflow_once(database_url: &str) {
     // A filter that does not hold starts nothing; a paused workflow starts nothing, and
     // resuming does not replay what happened meanwhile.
     create_project(&app, &root, "quiet").await;
-    call(
+    let (status, _) = call(
         &app,
         Method::POST,
         &format!("/api/v1/workflows/{id}/pause"),
@@ -190,10 +190,10 @@ async fn events_start_each_workflow_once(database_url: &str) {
         None,
     )
     .await;
+    assert_eq!(status, StatusCode::OK);
     create_project(&other, &root, "while paused").await;
-    // Once the paused-time event was looked at, resume and create one more.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    call(
+    // Resumed at once: the event of the pause counts for nothing, looked at or not yet.
+    let (status, _) = call(
         &app,
         Method::POST,
         &format!("/api/v1/workflows/{id}/resume"),
@@ -201,6 +201,7 @@ async fn events_start_each_workflow_once(database_url: &str) {
         None,
     )
     .await;
+    assert_eq!(status, StatusCode::OK);
     create_project(&app, &root, "after").await;
     let found = until_executions(&app, &root, &id, |found| {
         found
@@ -217,6 +218,34 @@ async fn events_start_each_workflow_once(database_url: &str) {
         "one execution per event, none for `quiet` or while paused"
     );
 
+    // Event triggers see every event of the tenant, so saving one takes `audit:read`: a
+    // member may save schedules, not listeners.
+    let (member, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
+    let (status, problem) = call(
+        &app,
+        Method::POST,
+        "/api/v1/workflows",
+        Some(&member),
+        Some(
+            json!({"name": "spy", "triggers": [{"type": "event", "event": "project.created"}],
+                    "steps": [{"id": "a", "kind": "noop"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/workflows",
+        Some(&member),
+        Some(
+            json!({"name": "nightly", "triggers": [{"type": "schedule", "cron": "0 2 * * *"}],
+                    "steps": [{"id": "a", "kind": "noop"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
     // Identity events go through the outbox for triggers too.
     let welcome = define(
         &app,
@@ -232,7 +261,11 @@ async fn events_start_each_workflow_once(database_url: &str) {
         found.len() == 1 && found[0]["status"] == "succeeded"
     })
     .await;
-    assert_eq!(found[0]["inputs"]["event"]["payload"]["user_id"], json!(user));
+    assert_eq!(
+        found[0]["inputs"]["event"]["payload"]["user_id"],
+        json!(user)
+    );
+    assert_eq!(found[0]["inputs"]["event"]["payload"]["source"], "admin");
 }
 
 #[actix_web::test]

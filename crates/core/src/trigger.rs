@@ -49,10 +49,12 @@ pub struct ActiveTrigger {
     pub event: Option<String>,
     /// For schedules: the tick due (`None`: not planned yet, since a save or a resume).
     pub next_fire_at: Option<DateTime<Utc>>,
+    /// Since when the trigger is live (created, or resumed): earlier events start nothing.
+    pub active_since: DateTime<Utc>,
 }
 
 /// An execution a trigger starts, with the key that makes it start once
-/// (`event:<event id>`, `schedule:<tick>`) per workflow.
+/// (`event:<event id>`, `schedule:<position>:<tick>`) per workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TriggeredStart {
     /// Unique per workflow: a second start with it starts nothing.

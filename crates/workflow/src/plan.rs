@@ -111,11 +111,17 @@ fn decision(step: &StepRun) -> Option<TaskDecision> {
         .and_then(|d| serde_json::from_value(d.clone()).ok())
 }
 
-/// Whether `dependent` is on the branch an answered approval `dep` did not take: its
-/// `on_reject` steps after an approve, its other dependents after a reject.
+/// Whether `dependent` is on the branch an approval `dep` did not take: its `on_reject`
+/// steps after an approve (or when its `if` skipped it: nobody rejected), its other
+/// dependents after a reject.
 fn off_branch(definition: &Definition, dep: &StepRun, dependent: &str) -> bool {
-    let Some(decision) = decision(dep) else {
-        return false;
+    let decision = match dep.status {
+        StepStatus::Succeeded => match decision(dep) {
+            Some(decision) => decision,
+            None => return false,
+        },
+        StepStatus::Skipped if dep.skip.as_deref() == Some(skip::IF) => TaskDecision::Approve,
+        _ => return false,
     };
     let Some(step) = definition.steps.iter().find(|s| s.id == dep.step_id) else {
         return false;
@@ -152,7 +158,7 @@ fn blocks(
         {
             Some((StepStatus::Skipped, skip::CONDITION))
         }
-        StepStatus::Succeeded if off_branch(definition, dep, dependent) => {
+        StepStatus::Succeeded | StepStatus::Skipped if off_branch(definition, dep, dependent) => {
             Some((StepStatus::Skipped, skip::CONDITION))
         }
         _ => None,
@@ -884,6 +890,24 @@ mod tests {
         assert_eq!(
             status(&approved, "undo"),
             (StepStatus::Skipped, Some("condition".into()))
+        );
+    }
+
+    #[test]
+    fn an_approval_skipped_by_its_if_takes_the_approve_branch() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "approve", "kind": "approval", "if": "inputs.big",
+             "with": {"title": "ok?", "assignee_role": "admin", "on_reject": ["undo"]}},
+            {"id": "ship", "kind": "noop", "depends_on": ["approve"]},
+            {"id": "undo", "kind": "noop", "depends_on": ["approve"]}
+        ]}));
+        let mut state = start(&def);
+        run(&def, &mut state, "approve", Finish::SkippedByIf);
+        assert_eq!(status(&state, "ship").0, StepStatus::Ready);
+        assert_eq!(
+            status(&state, "undo"),
+            (StepStatus::Skipped, Some("condition".into())),
+            "nobody rejected"
         );
     }
 

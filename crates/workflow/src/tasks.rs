@@ -96,7 +96,10 @@ impl TaskService {
         if !task.is_for(principal.user, &principal.roles) {
             self.authorize(principal, &permissions::WORKFLOWS_READ)
                 .await
-                .map_err(|_| not_found())?;
+                .map_err(|e| match e {
+                    CoreError::Forbidden(_) => not_found(),
+                    other => other,
+                })?;
         }
         Ok(task)
     }

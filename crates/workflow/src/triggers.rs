@@ -7,11 +7,14 @@
 //!   crash before the mark, another replica) starts nothing.
 //! - **Schedules** keep their next tick in the store. The loop fires each due tick with a
 //!   compare-and-set on it, in the transaction that starts the execution (inputs:
-//!   `{"schedule": {"tick", "cron", "timezone"}}`, key `schedule:<tick>`): of several
-//!   replicas, one fires. Ticks missed while no process ran fire once, then the schedule
-//!   moves on from now.
+//!   `{"schedule": {"tick", "cron", "timezone"}}`, key `schedule:<position>:<tick>`): of
+//!   several replicas, one fires. Ticks missed while no process ran fire once, then the
+//!   schedule moves on from now.
 //!
-//! Paused and deleted workflows are not looked up, so they start nothing.
+//! Paused and deleted workflows and disabled tenants start nothing, checked again under the
+//! workflow's lock when starting (a pause racing a pass wins); events from before a trigger
+//! was live (created, resumed) start nothing. A schedule whose definition cannot be read is
+//! logged and skipped; an event batch that meets one is retried, never dropped.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -30,6 +33,8 @@ use crate::template;
 
 /// Events read per pass.
 const EVENT_BATCH: u32 = 200;
+/// Event batches per pass at most (schedules are not held back by a backlog).
+const EVENT_BATCHES_PER_PASS: usize = 5;
 /// Schedules fired per pass.
 const SCHEDULE_BATCH: u32 = 100;
 
@@ -76,24 +81,40 @@ impl TriggerService {
         Self { ports }
     }
 
-    /// One pass: every pending event (in batches), then every due schedule.
+    /// One pass: pending events (a few batches), then every due schedule, whatever the
+    /// events did. The first store error is returned after both ran.
     pub async fn run_once(&self) -> Result<Pass, CoreError> {
         let mut pass = Pass::default();
-        loop {
-            let (events, started) = self.events().await?;
-            pass.events += events;
-            pass.started += started;
-            if events < EVENT_BATCH as usize {
-                break;
+        let mut failed = None;
+        for _ in 0..EVENT_BATCHES_PER_PASS {
+            match self.events().await {
+                Ok((events, started)) => {
+                    pass.events += events;
+                    pass.started += started;
+                    if events < EVENT_BATCH as usize {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
         }
-        let (ticks, started) = self.schedules().await?;
-        pass.ticks = ticks;
-        pass.started += started;
+        match self.schedules().await {
+            Ok((ticks, started)) => {
+                pass.ticks = ticks;
+                pass.started += started;
+            }
+            Err(e) => failed = failed.or(Some(e)),
+        }
         if pass.started > 0 {
             self.ports.signal.wake();
         }
-        Ok(pass)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(pass),
+        }
     }
 
     /// When the next planned tick is (the loop sleeps until then at most).
@@ -117,10 +138,11 @@ impl TriggerService {
         let mut starts = Vec::new();
         for event in &events {
             let mut started_here = BTreeSet::new();
-            for trigger in triggers
-                .iter()
-                .filter(|t| t.tenant_id == event.tenant && t.event.as_deref() == Some(&event.kind))
-            {
+            for trigger in triggers.iter().filter(|t| {
+                t.tenant_id == event.tenant
+                    && t.event.as_deref() == Some(&event.kind)
+                    && event.occurred_at >= t.active_since
+            }) {
                 // One execution per workflow and event, however many of its triggers match.
                 if started_here.contains(&trigger.workflow_id) {
                     continue;
@@ -147,6 +169,8 @@ impl TriggerService {
         trigger: &ActiveTrigger,
         event: &DomainEvent,
     ) -> Result<Option<TriggeredStart>, CoreError> {
+        // A definition that cannot be read fails the batch (retried next pass, the events
+        // unmarked): an event is never dropped for a store hiccup.
         let definition = self.definition(trigger).await?;
         let Some(Trigger::Event { filter, .. }) = position(&definition, trigger) else {
             return Ok(None);
@@ -182,12 +206,20 @@ impl TriggerService {
             .await?;
         let (mut ticks, mut started) = (0, 0);
         for trigger in due {
-            let definition = self.definition(&trigger).await?;
+            let definition = match self.definition(&trigger).await {
+                Ok(definition) => definition,
+                Err(e) => {
+                    // One schedule that cannot be read does not hold back the others.
+                    tracing::warn!(workflow = %trigger.workflow_id, error = %e,
+                        "a schedule's workflow definition cannot be read; skipped");
+                    continue;
+                }
+            };
             let Some(Trigger::Schedule { cron, timezone }) = position(&definition, &trigger) else {
                 continue;
             };
             let Ok(schedule) = Schedule::parse(cron, timezone.as_deref()) else {
-                continue; // refused at save; an older stored version cannot fire
+                continue; // refused at save
             };
             let start = trigger.next_fire_at.and_then(|tick| {
                 let inputs = json!({"schedule": {
@@ -198,16 +230,14 @@ impl TriggerService {
                     &definition,
                     inputs,
                     "schedule",
-                    format!("schedule:{}", tick.to_rfc3339()),
+                    format!("schedule:{}:{}", trigger.position, tick.to_rfc3339()),
                 )
             });
             // The next tick after now: ticks missed while nothing ran fire once, here.
             let next = schedule.next_after(now);
-            let firing = start.is_some();
-            if self.ports.triggers.fire(trigger, next, start).await? {
-                ticks += 1;
-                started += u64::from(firing);
-            }
+            let (moved, fired) = self.ports.triggers.fire(trigger, next, start).await?;
+            ticks += usize::from(moved);
+            started += u64::from(fired);
         }
         Ok((ticks, started))
     }

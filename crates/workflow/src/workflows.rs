@@ -79,6 +79,7 @@ impl WorkflowService {
         self.authorize(principal, &permissions::WORKFLOWS_WRITE, None)
             .await?;
         let definition = Definition::from_document(document)?;
+        self.authorize_triggers(principal, &definition).await?;
         let now = self.now();
         let workflow = Workflow {
             id: WorkflowId::new(),
@@ -133,6 +134,7 @@ impl WorkflowService {
         self.authorize(principal, &permissions::WORKFLOWS_WRITE, Some(id))
             .await?;
         let definition = Definition::from_document(document)?;
+        self.authorize_triggers(principal, &definition).await?;
         let current = self.load(principal, id).await?;
         if expected_version.is_some_and(|v| v != current.version) {
             return Err(stale());
@@ -258,6 +260,29 @@ impl WorkflowService {
             .version(principal.tenant, id, version)
             .await?
             .ok_or_else(|| CoreError::NotFound("workflow version".into()))
+    }
+
+    /// Event triggers see every event of the tenant (private projects' too), like the audit
+    /// trail: saving one takes `audit:read` besides `workflows:write`.
+    async fn authorize_triggers(
+        &self,
+        principal: &Principal,
+        definition: &Definition,
+    ) -> Result<(), CoreError> {
+        let listens = definition
+            .triggers
+            .iter()
+            .any(|t| matches!(t, crate::definition::Trigger::Event { .. }));
+        if listens {
+            self.authorize(principal, &permissions::AUDIT_READ, None)
+                .await
+                .map_err(|_| {
+                    CoreError::Forbidden(
+                        "event triggers see every event of the tenant: saving one takes `audit:read` (owner, admin)".into(),
+                    )
+                })?;
+        }
+        Ok(())
     }
 
     async fn authorize(

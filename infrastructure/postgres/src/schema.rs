@@ -314,7 +314,12 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(workflows, workflow_versions, workflow_triggers);
+diesel::allow_tables_to_appear_in_same_query!(
+    workflows,
+    workflow_versions,
+    workflow_triggers,
+    tenants
+);
 
 diesel::table! {
     workflow_executions (id) {
@@ -397,6 +402,7 @@ diesel::table! {
         kind -> Text,
         event -> Nullable<Text>,
         next_fire_at -> Nullable<Timestamptz>,
+        active_since -> Timestamptz,
     }
 }
 

@@ -36,9 +36,10 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
         tracing::info!(signal, "shutting down: finishing in-flight requests");
         handle.stop(true).await;
     });
-    server.await?;
+    let outcome = server.await;
     triggers.stop().await;
     worker.shutdown().await;
+    outcome?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -19,8 +19,9 @@ pub trait TriggerRepository: Send + Sync {
         kinds: Vec<String>,
     ) -> Result<Vec<ActiveTrigger>, CoreError>;
 
-    /// In one transaction: starts each execution whose key its workflow has not seen, and
-    /// marks `events` looked at. How many started.
+    /// In one transaction: starts each execution whose key its workflow has not seen — if
+    /// the workflow is still active, live and at the version the start pins (a pause or a
+    /// save racing the pass wins) — and marks `events` looked at. How many started.
     async fn start_for_events(
         &self,
         starts: Vec<TriggeredStart>,
@@ -36,14 +37,15 @@ pub trait TriggerRepository: Send + Sync {
     ) -> Result<Vec<ActiveTrigger>, CoreError>;
 
     /// Moves a schedule from its `next_fire_at` (as `trigger` read it) to `next`, and starts
-    /// `start` if given, in one transaction — only if no one moved it meanwhile (`false`):
-    /// of several replicas firing the same tick, one does.
+    /// `start` if given, in one transaction — only if no one moved it meanwhile and the
+    /// workflow is still active at `trigger.version`: of several replicas firing the same
+    /// tick, one does. Whether it moved the tick, and whether it started an execution.
     async fn fire(
         &self,
         trigger: ActiveTrigger,
         next: Option<DateTime<Utc>>,
         start: Option<TriggeredStart>,
-    ) -> Result<bool, CoreError>;
+    ) -> Result<(bool, bool), CoreError>;
 
     /// When the next planned schedule tick is, so the trigger loop can sleep until then.
     async fn next_tick(&self) -> Result<Option<DateTime<Utc>>, CoreError>;

@@ -17,6 +17,8 @@ use crate::definition::parse_duration;
 
 /// The longest title kept (a templated title is cut there, not refused).
 const MAX_TITLE: usize = 500;
+/// The longest description kept.
+const MAX_DESCRIPTION: usize = 10_000;
 /// The fields the kind reads.
 const FIELDS: [&str; 7] = [
     "title",
@@ -154,7 +156,10 @@ impl StepKind for Approval {
             assignee_user,
             assignee_role,
             title,
-            description: call.text("description").ok().map(str::to_owned),
+            description: call
+                .text("description")
+                .ok()
+                .map(|d| d.chars().take(MAX_DESCRIPTION).collect()),
             form: call.with.get("form").cloned(),
             due_at,
         })
