@@ -43,6 +43,9 @@ struct ExecutionRow {
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
     deadline: Option<DateTime<Utc>>,
+    concurrency_key: Option<String>,
+    concurrency_limit: Option<i32>,
+    queued: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -98,6 +101,9 @@ impl ExecutionRow {
             started_at: e.started_at,
             finished_at: e.finished_at,
             deadline: e.deadline,
+            concurrency_key: e.concurrency_key.clone(),
+            concurrency_limit: e.concurrency_limit,
+            queued: e.queued,
         }
     }
 
@@ -120,6 +126,9 @@ impl ExecutionRow {
             started_at: self.started_at,
             finished_at: self.finished_at,
             deadline: self.deadline,
+            concurrency_key: self.concurrency_key,
+            concurrency_limit: self.concurrency_limit,
+            queued: self.queued,
         })
     }
 }
@@ -362,7 +371,7 @@ impl NewExecution {
     }
 
     /// Inserts the rows, inside the caller's transaction.
-    pub(crate) async fn insert(&self, conn: &mut Connection) -> Result<(), diesel::result::Error> {
+    async fn insert(&self, conn: &mut Connection) -> Result<(), diesel::result::Error> {
         diesel::insert_into(workflow_executions::table)
             .values(&self.execution)
             .execute(conn)
@@ -373,22 +382,137 @@ impl NewExecution {
     }
 }
 
+/// The statuses of executions that hold (or wait for) a concurrency slot.
+const LIVE: [&str; 3] = ["pending", "running", "waiting"];
+
+/// Locks the workflow's row: starts and releases of one workflow's concurrency groups take
+/// their turn (SQLite writes one at a time anyway).
+#[allow(clippy::if_same_then_else)] // `row_lock!` is the identity on SQLite
+async fn lock_workflow(conn: &mut Connection, workflow: DbId) -> Result<(), diesel::result::Error> {
+    row_lock!(workflows::table
+        .filter(workflows::id.eq(workflow))
+        .select(workflows::id))
+    .first::<DbId>(conn)
+    .await
+    .optional()?;
+    Ok(())
+}
+
+/// How many executions of a concurrency group hold a slot.
+async fn running_in_group(
+    conn: &mut Connection,
+    workflow: DbId,
+    key: &str,
+) -> Result<i64, diesel::result::Error> {
+    workflow_executions::table
+        .filter(workflow_executions::workflow_id.eq(workflow))
+        .filter(workflow_executions::concurrency_key.eq(key))
+        .filter(workflow_executions::queued.eq(false))
+        .filter(workflow_executions::status.eq_any(LIVE))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// Stores a new execution inside the caller's transaction — queued (its ready steps held)
+/// when its concurrency group is full, which `state` then says.
+pub(crate) async fn insert_new(
+    conn: &mut Connection,
+    state: &mut ExecutionState,
+) -> Result<(), diesel::result::Error> {
+    let e = &state.execution;
+    if let (Some(key), Some(limit)) = (e.concurrency_key.clone(), e.concurrency_limit) {
+        let workflow = DbId::from(e.workflow_id.as_uuid());
+        lock_workflow(conn, workflow).await?;
+        if running_in_group(conn, workflow, &key).await? >= i64::from(limit) {
+            state.execution.queued = true;
+            for step in &mut state.steps {
+                if step.status == StepStatus::Ready {
+                    step.ready_at = None;
+                }
+            }
+        }
+    }
+    NewExecution::of(state).insert(conn).await
+}
+
+/// An execution of a concurrency group ended: the oldest queued ones of the group take the
+/// free slots (their held steps become due now).
+async fn release_group(
+    conn: &mut Connection,
+    ended: &Execution,
+    now: DateTime<Utc>,
+) -> Result<(), diesel::result::Error> {
+    let (Some(key), Some(limit)) = (&ended.concurrency_key, ended.concurrency_limit) else {
+        return Ok(());
+    };
+    let workflow = DbId::from(ended.workflow_id.as_uuid());
+    lock_workflow(conn, workflow).await?;
+    let free = i64::from(limit) - running_in_group(conn, workflow, key).await?;
+    if free <= 0 {
+        return Ok(());
+    }
+    // Skipping a queued execution another transaction holds (a cancel): the next one goes.
+    let next: Vec<DbId> = claim_lock!(workflow_executions::table
+        .filter(workflow_executions::workflow_id.eq(workflow))
+        .filter(workflow_executions::concurrency_key.eq(key))
+        .filter(workflow_executions::queued.eq(true))
+        .filter(workflow_executions::status.eq_any(LIVE))
+        .order(workflow_executions::id.asc())
+        .limit(free)
+        .select(workflow_executions::id))
+    .load(conn)
+    .await?;
+    if next.is_empty() {
+        return Ok(());
+    }
+    diesel::update(workflow_executions::table.filter(workflow_executions::id.eq_any(next.clone())))
+        .set(workflow_executions::queued.eq(false))
+        .execute(conn)
+        .await?;
+    diesel::update(
+        workflow_step_runs::table
+            .filter(workflow_step_runs::execution_id.eq_any(next.clone()))
+            .filter(workflow_step_runs::status.eq("ready"))
+            .filter(workflow_step_runs::ready_at.is_null()),
+    )
+    .set(workflow_step_runs::ready_at.eq(Some(now)))
+    .execute(conn)
+    .await?;
+    let timeline: Vec<TimelineRow> = next
+        .into_iter()
+        .map(|id| TimelineRow {
+            id: DbId::from(Uuid::now_v7()),
+            execution_id: id,
+            at: now,
+            step_id: None,
+            status: "pending".into(),
+            attempt: None,
+            detail: Some("released from the concurrency queue".into()),
+        })
+        .collect();
+    insert_all!(conn, workflow_timeline::table, timeline);
+    Ok(())
+}
+
 #[async_trait]
 impl ExecutionRepository for Store {
     async fn start(
         &self,
         state: &ExecutionState,
         key: Option<IdempotencyRecord>,
-    ) -> Result<(), CoreError> {
-        let new = NewExecution::of(state);
+    ) -> Result<ExecutionState, CoreError> {
+        let state = state.clone();
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
-                    new.insert(conn).await?;
+                    begin_write(conn).await?;
+                    let mut state = state;
+                    insert_new(conn, &mut state).await?;
                     if let Some(key) = &key {
                         idempotency::remember(conn, key).await?;
                     }
-                    Ok::<_, diesel::result::Error>(())
+                    Ok::<_, diesel::result::Error>(state)
                 })
                 .await
                 .map_err(|e| {
@@ -397,6 +521,37 @@ impl ExecutionRepository for Store {
             })
         })
         .await
+    }
+
+    async fn overdue(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, ExecutionId)>, CoreError> {
+        let rows: Vec<(DbId, DbId)> = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    workflow_executions::table
+                        .filter(workflow_executions::status.eq_any(LIVE))
+                        .filter(workflow_executions::deadline.le(now))
+                        .order(workflow_executions::deadline.asc())
+                        .limit(i64::from(limit))
+                        .select((workflow_executions::tenant_id, workflow_executions::id))
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, e)| {
+                (
+                    TenantId::from_uuid(Uuid::from(t)),
+                    ExecutionId::from_uuid(Uuid::from(e)),
+                )
+            })
+            .collect())
     }
 
     async fn get(
@@ -704,6 +859,12 @@ impl ExecutionRepository for Store {
                             .await?;
                         }
                         tasks::write(conn, &before.tasks, &after.tasks).await?;
+                        if !before.execution.status.is_final()
+                            && after.execution.status.is_final()
+                            && !after.execution.queued
+                        {
+                            release_group(conn, &after.execution, now).await?;
+                        }
                         if let Some(audit) = &audit {
                             outbox::record(conn, std::slice::from_ref(audit)).await?;
                         }
@@ -983,10 +1144,17 @@ impl ExecutionRepository for Store {
                     .optional()
                     .map_err(errors::query)?
                     .flatten();
-                Ok(match (due, expiry) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                })
+                let deadline: Option<DateTime<Utc>> = workflow_executions::table
+                    .filter(workflow_executions::status.eq_any(LIVE))
+                    .filter(workflow_executions::deadline.is_not_null())
+                    .order(workflow_executions::deadline.asc())
+                    .select(workflow_executions::deadline)
+                    .first::<Option<DateTime<Utc>>>(conn)
+                    .await
+                    .optional()
+                    .map_err(errors::query)?
+                    .flatten();
+                Ok([due, expiry, deadline].into_iter().flatten().min())
             })
         })
         .await

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::backend::{begin_write, insert_all, row_lock, Connection, DbId};
 use crate::errors;
-use crate::executions::NewExecution;
+use crate::executions::insert_new;
 use crate::outbox::EventRow;
 use crate::schema::{
     outbox_events, tenants, workflow_trigger_starts, workflow_triggers, workflows,
@@ -142,7 +142,7 @@ async fn start_once(
         .execute(conn)
         .await?;
     if inserted == 1 {
-        NewExecution::of(&start.state).insert(conn).await?;
+        insert_new(conn, &mut start.state.clone()).await?;
     }
     Ok(inserted == 1)
 }

@@ -27,6 +27,8 @@ const MAX_IDLE: Duration = Duration::from_secs(5);
 const MIN_SLEEP: Duration = Duration::from_millis(10);
 /// How long shutdown lets running attempts finish and be recorded before handing them back.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often a busy worker looks for executions past their deadline.
+const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 
 /// The attempts running in this process, by (execution, step), with their lease tokens:
 /// what the heartbeat renews and what shutdown waits for.
@@ -142,6 +144,7 @@ impl WorkflowWorker {
             in_flight: worker.in_flight.clone(),
             pool: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
+            last_expiry: std::sync::Mutex::new(None),
         };
         let (alive, stopping) = (Arc::downgrade(&worker), worker.stopping.clone());
         let task = tokio::spawn(async move {
@@ -216,11 +219,14 @@ struct Run {
     in_flight: InFlight,
     pool: Arc<Semaphore>,
     config: WorkerConfig,
+    /// When overdue executions were last looked for.
+    last_expiry: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Run {
     /// Claims what is due and free slots allow, then sleeps unless there may be more.
     async fn round(&self) {
+        self.expire_overdue().await;
         let free = self.pool.available_permits();
         if free == 0 {
             // Every slot busy: a finishing step wakes us.
@@ -279,6 +285,28 @@ impl Run {
         tokio::select! {
             () = self.wake.notified() => {}
             () = tokio::time::sleep(sleep) => {}
+        }
+    }
+}
+
+impl Run {
+    /// Times out the executions past their deadline, at most once a second (a round can be
+    /// much more frequent under load; idle workers wake for deadlines through `next_due`).
+    async fn expire_overdue(&self) {
+        let now = Instant::now();
+        {
+            let Ok(mut last) = self.last_expiry.lock() else {
+                return;
+            };
+            if last.is_some_and(|at| now.duration_since(at) < EXPIRY_EVERY) {
+                return;
+            }
+            *last = Some(now);
+        }
+        match self.engine.expire_overdue().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(executions = n, "timed out workflow executions"),
+            Err(e) => tracing::warn!(error = %e, "timing out workflow executions failed"),
         }
     }
 }

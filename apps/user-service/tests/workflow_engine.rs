@@ -990,3 +990,135 @@ async fn a_timer_survives_a_restart_on_postgres() {
     };
     a_timer_survives_a_restart(&db.url).await;
 }
+
+async fn concurrency_limits_queue_starts_per_key_and_timeouts_end_executions(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    // One execution per customer at a time.
+    let id = define(
+        &app,
+        &root,
+        json!({"name": "one at a time", "concurrency": {"limit": 1, "key": "inputs.customer"},
+               "steps": [{"id": "work", "kind": "delay", "with": {"duration": "1s"}}]}),
+    )
+    .await;
+    let mut started = Vec::new();
+    for customer in ["acme", "acme", "globex"] {
+        let (status, body) = start(&app, &root, &id, json!({ "customer": customer }), 0).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        started.push(body);
+    }
+    let queued: Vec<bool> = started
+        .iter()
+        .map(|e| e["queued"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        queued,
+        [false, true, false],
+        "the second acme waits its turn"
+    );
+    let mut done = Vec::new();
+    for e in &started {
+        let id = e["execution_id"].as_str().unwrap();
+        done.push(until(&app, &root, id, |e| e["status"] == "succeeded").await);
+    }
+    let (first, second, other) = (&done[0], &done[1], &done[2]);
+    assert!(
+        time(&second["started_at"]) >= time(&first["finished_at"]),
+        "the same key never runs twice at once"
+    );
+    assert!(
+        time(&other["started_at"]) < time(&first["finished_at"]),
+        "another key runs beside it"
+    );
+    assert_eq!(second["queued"], false);
+    let (_, timeline) = call(
+        &app,
+        Method::GET,
+        &format!(
+            "/api/v1/executions/{}/timeline",
+            second["execution_id"].as_str().unwrap()
+        ),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert!(timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["detail"] == "released from the concurrency queue"));
+
+    // A cancelled queued execution frees nothing and blocks nothing.
+    let (_, a) = start(&app, &root, &id, json!({"customer": "initech"}), 0).await;
+    let (_, b) = start(&app, &root, &id, json!({"customer": "initech"}), 0).await;
+    let (_, c) = start(&app, &root, &id, json!({"customer": "initech"}), 0).await;
+    assert_eq!(
+        (a["queued"].clone(), b["queued"].clone()),
+        (json!(false), json!(true))
+    );
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!(
+            "/api/v1/executions/{}/cancel",
+            b["execution_id"].as_str().unwrap()
+        ),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let last = until(&app, &root, c["execution_id"].as_str().unwrap(), |e| {
+        e["status"] == "succeeded"
+    })
+    .await;
+    let a = until(&app, &root, a["execution_id"].as_str().unwrap(), |e| {
+        e["status"] == "succeeded"
+    })
+    .await;
+    assert!(time(&last["started_at"]) >= time(&a["finished_at"]));
+
+    // An execution past its `timeout` fails, and what was open is cancelled.
+    let slow = define(
+        &app,
+        &root,
+        json!({"name": "bounded", "timeout": "1s", "steps": [
+            {"id": "wait", "kind": "delay", "with": {"duration": "1h"}},
+            {"id": "after", "kind": "noop", "depends_on": ["wait"]}]}),
+    )
+    .await;
+    let (_, body) = start(&app, &root, &slow, json!({}), 0).await;
+    assert!(body["deadline"].is_string(), "{body}");
+    let failed = until(&app, &root, body["execution_id"].as_str().unwrap(), |e| {
+        e["status"] == "failed"
+    })
+    .await;
+    assert!(
+        failed["error"].as_str().unwrap().contains("timed out"),
+        "{failed}"
+    );
+    assert_eq!(step(&failed, "wait")["status"], "cancelled");
+    assert_eq!(step(&failed, "after")["status"], "cancelled");
+    let (status, problem) = call(
+        &app,
+        Method::POST,
+        "/api/v1/workflows",
+        Some(&root),
+        Some(json!({"name": "bad", "timeout": "soon", "steps": [{"id": "a", "kind": "noop"}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["errors"][0]["field"], "timeout");
+}
+
+on_both_stores!(concurrency_limits_queue_starts_per_key_and_timeouts_end_executions);

@@ -121,8 +121,17 @@ pub struct Execution {
     pub started_at: Option<DateTime<Utc>>,
     /// When it ended.
     pub finished_at: Option<DateTime<Utc>>,
-    /// The latest time it may run to (its timeout), if any.
+    /// The latest time it may run to (the definition's `timeout`), if any: past it, it
+    /// fails and whatever is open is cancelled.
     pub deadline: Option<DateTime<Utc>>,
+    /// Its group under the definition's `concurrency` (the evaluated `key`, `""` for the
+    /// whole workflow), if the workflow limits concurrency.
+    pub concurrency_key: Option<String>,
+    /// How many executions of its group may run at once.
+    pub concurrency_limit: Option<i32>,
+    /// Waiting for a concurrency slot: its ready steps are held (no `ready_at`) until an
+    /// execution of its group ends.
+    pub queued: bool,
 }
 
 /// One step of one execution.

@@ -38,6 +38,10 @@ pub struct Definition {
     /// What a failed step does to the rest.
     #[serde(default)]
     pub on_failure: OnFailure,
+    /// How long an execution may take from its start (`"1h"`, `"7d"`); past it, it fails
+    /// and what is open is cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
     /// How many executions may run at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<Concurrency>,
@@ -370,15 +374,7 @@ impl Definition {
             }
         }
         self.check_reject_branches(&mut errors);
-        if let Some(c) = &self.concurrency {
-            if c.limit == 0 {
-                err(
-                    &mut errors,
-                    "concurrency.limit".into(),
-                    "must be at least 1",
-                );
-            }
-        }
+        self.check_execution_limits(&mut errors);
         let mut graph_ok = errors.is_empty();
         if graph_ok {
             if let Some(cycle) = self.cycle() {
@@ -404,6 +400,20 @@ impl Definition {
             Ok(())
         } else {
             Err(CoreError::Validation(errors))
+        }
+    }
+
+    /// The execution's `timeout` and `concurrency` limit.
+    fn check_execution_limits(&self, errors: &mut Vec<FieldError>) {
+        if self
+            .timeout
+            .as_deref()
+            .is_some_and(|t| parse_duration(t).is_none())
+        {
+            err(errors, "timeout".into(), "must be like `30m`, `1h` or `7d`");
+        }
+        if self.concurrency.as_ref().is_some_and(|c| c.limit == 0) {
+            err(errors, "concurrency.limit".into(), "must be at least 1");
         }
     }
 

@@ -16,7 +16,7 @@ use usvc_core::{ClaimedStep, CoreError, ExecutionState, TenantId, WorkflowId};
 
 use crate::definition::{parse_duration, Definition};
 use crate::kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
-use crate::plan::{Finish, FinishStep, FinishSteps};
+use crate::plan::{Finish, FinishStep, FinishSteps, TimeOutExecution};
 use crate::template;
 
 /// How many times a step whose worker stopped mid-attempt is taken over beyond its retries.
@@ -248,6 +248,27 @@ impl Engine {
                 self.now(),
             )
             .await
+    }
+}
+
+impl Engine {
+    /// Times out live executions past their deadline (up to 100 a call): each fails, what is
+    /// open is cancelled. How many it ended.
+    pub async fn expire_overdue(&self) -> Result<usize, CoreError> {
+        let now = self.now();
+        let mut ended = 0;
+        for (tenant, id) in self.ports.executions.overdue(now, 100).await? {
+            let change = Arc::new(TimeOutExecution);
+            if let Some(state) = self
+                .ports
+                .executions
+                .change(tenant, id, change, None, now)
+                .await?
+            {
+                ended += usize::from(state.execution.status.is_final());
+            }
+        }
+        Ok(ended)
     }
 }
 

@@ -15,7 +15,7 @@ use usvc_core::{
 
 use crate::analytics::{self, OpenTasks, WorkflowStats};
 use crate::engine::Engine;
-use crate::plan::{initial, CancelExecution, RetryExecution};
+use crate::plan::{initial, new_execution, CancelExecution, RetryExecution, Starter};
 use crate::workflows::WorkflowService;
 
 /// Event and audit names of what people do to executions and tasks.
@@ -104,22 +104,17 @@ impl ExecutionService {
             .await?;
         definition.check_inputs(&inputs)?;
         let now = self.ports.engine.now();
-        let execution = Execution {
-            id: ExecutionId::new(),
-            tenant_id: principal.tenant,
-            workflow_id: workflow.id,
-            version: workflow.version,
-            status: ExecutionStatus::Pending,
-            inputs,
-            output: None,
-            error: None,
-            trigger: "manual".into(),
-            started_by: Some(principal.user),
-            created_at: now,
-            started_at: None,
-            finished_at: None,
-            deadline: None,
+        let starter = Starter {
+            trigger: "manual",
+            user: Some(principal.user),
         };
+        let execution = new_execution(
+            &definition,
+            (principal.tenant, workflow.id, workflow.version),
+            inputs,
+            &starter,
+            now,
+        )?;
         let state = initial(&definition, execution, now);
         let record = key.clone().map(|key| IdempotencyRecord {
             tenant: principal.tenant,
@@ -129,8 +124,8 @@ impl ExecutionService {
             resource_id: state.execution.id.as_uuid(),
             created_at: now,
         });
-        match self.ports.executions.start(&state, record).await {
-            Ok(()) => {}
+        let state = match self.ports.executions.start(&state, record).await {
+            Ok(stored) => stored,
             // A concurrent start with the same key won the race: answer what it started.
             Err(CoreError::Conflict(reason)) => {
                 if let Some(key) = &key {
@@ -141,7 +136,7 @@ impl ExecutionService {
                 return Err(CoreError::Conflict(reason));
             }
             Err(e) => return Err(e),
-        }
+        };
         self.ports.signal.wake();
         Ok((state, false))
     }

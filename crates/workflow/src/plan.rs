@@ -8,12 +8,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::{
-    CoreError, Execution, ExecutionChange, ExecutionState, ExecutionStatus, StepRun, StepStatus,
-    Task, TaskDecision, TaskId, TaskStatus, UserId,
+    CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState, ExecutionStatus, StepRun,
+    StepStatus, Task, TaskDecision, TaskId, TaskStatus, TenantId, UserId, WorkflowId,
 };
 
 use crate::definition::{parse_duration, Definition, OnFailure, Retry};
 use crate::kinds::{reject_branch, StepOutcome};
+use crate::template;
 
 /// Why a step was skipped, as stored in `skip`.
 pub mod skip {
@@ -46,6 +47,69 @@ fn step_run(id: &str, kind: &str) -> StepRun {
         started_at: None,
         finished_at: None,
     }
+}
+
+/// Who or what starts an execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Starter {
+    /// `manual`, `event` or `schedule`.
+    pub trigger: &'static str,
+    /// The person, for manual starts.
+    pub user: Option<UserId>,
+}
+
+/// A new execution of `definition` (pinned at `version`) with `inputs`: its deadline from
+/// the definition's `timeout`, its concurrency group from `concurrency` (the `key`
+/// evaluated over the inputs; a key that cannot be evaluated is a `Validation` error).
+pub fn new_execution(
+    definition: &Definition,
+    (tenant, workflow, version): (TenantId, WorkflowId, i64),
+    inputs: serde_json::Value,
+    starter: &Starter,
+    now: DateTime<Utc>,
+) -> Result<Execution, CoreError> {
+    let deadline = definition
+        .timeout
+        .as_deref()
+        .and_then(parse_duration)
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .map(|d| now + d);
+    let (concurrency_key, concurrency_limit) = match &definition.concurrency {
+        None => (None, None),
+        Some(c) => {
+            let key = match &c.key {
+                None => String::new(),
+                Some(expr) => {
+                    let value = template::evaluate(expr, &json!({ "inputs": inputs }))
+                        .map_err(|e| CoreError::invalid("concurrency.key", e))?;
+                    match value {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    }
+                }
+            };
+            (Some(key), Some(i32::try_from(c.limit).unwrap_or(i32::MAX)))
+        }
+    };
+    Ok(Execution {
+        id: ExecutionId::new(),
+        tenant_id: tenant,
+        workflow_id: workflow,
+        version,
+        status: ExecutionStatus::Pending,
+        inputs,
+        output: None,
+        error: None,
+        trigger: starter.trigger.to_owned(),
+        started_by: starter.user,
+        created_at: now,
+        started_at: None,
+        finished_at: None,
+        deadline,
+        concurrency_key,
+        concurrency_limit,
+        queued: false,
+    })
 }
 
 /// A new execution's state: steps without dependencies ready now, the rest pending.
@@ -503,6 +567,26 @@ impl ExecutionChange for CompleteTask {
     }
 }
 
+/// An execution ran past its deadline: everything open is cancelled (tasks too) and it
+/// fails. Nothing to do if it ended meanwhile.
+pub struct TimeOutExecution;
+
+impl ExecutionChange for TimeOutExecution {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        let e = &state.execution;
+        if e.status.is_final() || e.deadline.is_none_or(|d| d > now) {
+            return Ok(false);
+        }
+        let error = format!(
+            "timed out: it ran past its deadline ({})",
+            e.deadline.map(|d| d.to_rfc3339()).unwrap_or_default()
+        );
+        cancel_open_steps(state, now);
+        end(state, ExecutionStatus::Failed, Some(error), now);
+        Ok(true)
+    }
+}
+
 /// A person cancels an execution: every step not over is cancelled (a running attempt's
 /// result will be ignored), and the execution ends `cancelled`.
 pub struct CancelExecution;
@@ -566,7 +650,6 @@ impl ExecutionChange for RetryExecution {
 
 #[cfg(test)]
 mod tests {
-    use usvc_core::{ExecutionId, TenantId, WorkflowId};
 
     use super::*;
 
@@ -593,6 +676,9 @@ mod tests {
                 started_at: None,
                 finished_at: None,
                 deadline: None,
+                concurrency_key: None,
+                concurrency_limit: None,
+                queued: false,
             },
             now,
         )
@@ -924,5 +1010,51 @@ mod tests {
             answer(&def, &mut state, TaskDecision::Approve),
             Err(CoreError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn a_new_execution_carries_its_deadline_and_concurrency_group() {
+        let def = definition(json!({"name": "w", "timeout": "2h",
+            "concurrency": {"limit": 3, "key": "inputs.customer.id"},
+            "steps": [{"id": "a", "kind": "noop"}]}));
+        let now = Utc::now();
+        let starter = Starter {
+            trigger: "manual",
+            user: None,
+        };
+        let ids = (TenantId::new(), WorkflowId::new(), 1);
+        let e = new_execution(&def, ids, json!({"customer": {"id": 7}}), &starter, now).unwrap();
+        assert_eq!(e.deadline, Some(now + chrono::Duration::hours(2)));
+        assert_eq!(
+            (e.concurrency_key.as_deref(), e.concurrency_limit),
+            (Some("7"), Some(3))
+        );
+        let whole = definition(json!({"name": "w", "concurrency": {"limit": 1},
+            "steps": [{"id": "a", "kind": "noop"}]}));
+        let e = new_execution(&whole, ids, json!({}), &starter, now).unwrap();
+        assert_eq!(
+            e.concurrency_key.as_deref(),
+            Some(""),
+            "one group: the workflow"
+        );
+        assert_eq!(e.deadline, None);
+    }
+
+    #[test]
+    fn a_timeout_fails_the_execution_and_cancels_what_is_open() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "approve", "kind": "approval", "with": {"title": "ok?", "assignee_role": "admin"}}
+        ]}));
+        let mut state = start(&def);
+        run(&def, &mut state, "approve", ask("admin"));
+        let now = Utc::now();
+        state.execution.deadline = Some(now + chrono::Duration::seconds(5));
+        assert!(!TimeOutExecution.apply(&mut state, now).unwrap(), "not yet");
+        state.execution.deadline = Some(now - chrono::Duration::seconds(1));
+        assert!(TimeOutExecution.apply(&mut state, now).unwrap());
+        assert_eq!(state.execution.status, ExecutionStatus::Failed);
+        assert_eq!(status(&state, "approve").0, StepStatus::Cancelled);
+        assert_eq!(state.tasks[0].status, TaskStatus::Cancelled);
+        assert!(!TimeOutExecution.apply(&mut state, now).unwrap(), "once");
     }
 }

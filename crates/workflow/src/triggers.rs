@@ -21,13 +21,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 use usvc_core::ports::{TriggerRepository, WorkSignal};
-use usvc_core::{
-    ActiveTrigger, CoreError, DomainEvent, Execution, ExecutionId, ExecutionStatus, TriggeredStart,
-};
+use usvc_core::{ActiveTrigger, CoreError, DomainEvent, TriggeredStart};
 
 use crate::definition::{Definition, Trigger};
 use crate::engine::Engine;
-use crate::plan::initial;
+use crate::plan::{initial, new_execution, Starter};
 use crate::schedule::Schedule;
 use crate::template;
 
@@ -256,7 +254,7 @@ impl TriggerService {
         trigger: &ActiveTrigger,
         definition: &Definition,
         inputs: serde_json::Value,
-        kind: &str,
+        kind: &'static str,
         key: String,
     ) -> Option<TriggeredStart> {
         if let Err(e) = definition.check_inputs(&inputs) {
@@ -265,21 +263,23 @@ impl TriggerService {
             return None;
         }
         let now = self.ports.engine.now();
-        let execution = Execution {
-            id: ExecutionId::new(),
-            tenant_id: trigger.tenant_id,
-            workflow_id: trigger.workflow_id,
-            version: trigger.version,
-            status: ExecutionStatus::Pending,
+        let starter = Starter {
+            trigger: kind,
+            user: None,
+        };
+        let execution = match new_execution(
+            definition,
+            (trigger.tenant_id, trigger.workflow_id, trigger.version),
             inputs,
-            output: None,
-            error: None,
-            trigger: kind.to_owned(),
-            started_by: None,
-            created_at: now,
-            started_at: None,
-            finished_at: None,
-            deadline: None,
+            &starter,
+            now,
+        ) {
+            Ok(execution) => execution,
+            Err(e) => {
+                tracing::warn!(workflow = %trigger.workflow_id, trigger = kind, error = %e,
+                    "a trigger's execution cannot be built; nothing started");
+                return None;
+            }
         };
         Some(TriggeredStart {
             key,

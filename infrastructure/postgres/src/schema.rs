@@ -337,6 +337,9 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
         deadline -> Nullable<Timestamptz>,
+        concurrency_key -> Nullable<Text>,
+        concurrency_limit -> Nullable<Integer>,
+        queued -> Bool,
     }
 }
 

@@ -337,6 +337,9 @@ diesel::table! {
         started_at -> Nullable<TimestamptzSqlite>,
         finished_at -> Nullable<TimestamptzSqlite>,
         deadline -> Nullable<TimestamptzSqlite>,
+        concurrency_key -> Nullable<Text>,
+        concurrency_limit -> Nullable<Integer>,
+        queued -> Bool,
     }
 }
 

@@ -96,6 +96,10 @@ pub struct ExecutionView {
     pub error: Option<String>,
     /// `manual`, `event` or `schedule`.
     pub trigger: String,
+    /// Waiting for a slot under the workflow's `concurrency` limit (status `pending`).
+    pub queued: bool,
+    /// When it times out, under the workflow's `timeout`.
+    pub deadline: Option<DateTime<Utc>>,
     /// Who started it.
     pub started_by: Option<String>,
     /// When it was started.
@@ -122,6 +126,8 @@ impl From<Execution> for ExecutionView {
             output: e.output,
             error: e.error,
             trigger: e.trigger,
+            queued: e.queued,
+            deadline: e.deadline,
             started_by: e.started_by.map(|u| u.to_string()),
             created_at: e.created_at,
             started_at: e.started_at,

@@ -17,12 +17,22 @@ use crate::{
 pub trait ExecutionRepository: Send + Sync {
     /// Stores a new execution with its step runs and its first timeline entries and, for a
     /// start with an `Idempotency-Key`, the key's record, in one transaction. A key recorded
-    /// meanwhile by a concurrent start is `Conflict` and writes nothing.
+    /// meanwhile by a concurrent start is `Conflict` and writes nothing. An execution whose
+    /// concurrency group is full is stored `queued` (the execution it returns says so); the
+    /// end of one of its group releases the oldest queued.
     async fn start(
         &self,
         state: &ExecutionState,
         key: Option<IdempotencyRecord>,
-    ) -> Result<(), CoreError>;
+    ) -> Result<ExecutionState, CoreError>;
+
+    /// Up to `limit` live executions whose deadline passed at `now`, for the engine to time
+    /// out.
+    async fn overdue(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, ExecutionId)>, CoreError>;
 
     /// An execution of the tenant with all its steps.
     async fn get(
@@ -105,7 +115,8 @@ pub trait ExecutionRepository: Send + Sync {
     /// The backlog across tenants at `now`, for monitoring.
     async fn queue_stats(&self, now: DateTime<Utc>) -> Result<QueueStats, CoreError>;
 
-    /// When the next step becomes due (the earliest `ready_at` of a ready or parked step, or
-    /// lease expiry of a running one), so an idle worker can sleep exactly until then.
+    /// When the next step becomes due (the earliest `ready_at` of a ready or parked step,
+    /// lease expiry of a running one, or a live execution's deadline), so an idle worker can
+    /// sleep exactly until then.
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, CoreError>;
 }
