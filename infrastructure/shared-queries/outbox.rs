@@ -94,6 +94,22 @@ pub(crate) async fn record(
 
 #[async_trait]
 impl Outbox for Store {
+    async fn emit(&self, event: DomainEvent) -> Result<bool, CoreError> {
+        let row = EventRow::from_event(&event);
+        self.write(move |conn| {
+            Box::pin(async move {
+                diesel::insert_into(outbox_events::table)
+                    .values(&row)
+                    .on_conflict_do_nothing()
+                    .execute(conn)
+                    .await
+                    .map(|n| n == 1)
+                    .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
     async fn claim(&self, limit: u32, at: DateTime<Utc>) -> Result<Vec<DomainEvent>, CoreError> {
         let rows: Vec<EventRow> = self
             .write(move |conn| {

@@ -178,7 +178,10 @@ fn workflow_engine(
         clock: Arc::new(usvc_core::ports::SystemClock),
         versions: caches.create(CacheSpec::WORKFLOW_VERSIONS),
         kinds: usvc_workflow::Kinds::builtin(),
-        env: usvc_workflow::StepEnv { http },
+        env: usvc_workflow::StepEnv {
+            http,
+            events: db.outbox.clone(),
+        },
     }));
     let worker = WorkflowWorker::start(
         engine.clone(),

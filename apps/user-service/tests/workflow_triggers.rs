@@ -246,6 +246,54 @@ async fn events_start_each_workflow_once(database_url: &str) {
     .await;
     assert_eq!(status, StatusCode::CREATED);
 
+    // A workflow's `event` step starts the workflows listening to that type; a workflow
+    // that would start itself is refused.
+    let listener = define(
+        &app,
+        &root,
+        json!({"name": "on shipments",
+               "triggers": [{"type": "event", "event": "order.shipped"}],
+               "steps": [{"id": "seen", "kind": "transform",
+                          "with": {"order": "{{ inputs.event.payload.order }}"}}]}),
+    )
+    .await;
+    let shipper = define(
+        &app,
+        &root,
+        json!({"name": "ship",
+               "steps": [{"id": "announce", "kind": "event",
+                          "with": {"type": "order.shipped", "payload": {"order": "{{ inputs.order }}"}}}]}),
+    )
+    .await;
+    let (status, started) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workflows/{shipper}/executions?wait=20"),
+        Some(&root),
+        Some(json!({"inputs": {"order": 7}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let emitted = &started["steps"][0]["output"];
+    assert_eq!(emitted["type"], "order.shipped");
+    let found = until_executions(&app, &root, &listener, |found| {
+        found.len() == 1 && found[0]["status"] == "succeeded"
+    })
+    .await;
+    assert_eq!(found[0]["inputs"]["event"]["id"], emitted["event_id"]);
+    assert_eq!(found[0]["inputs"]["event"]["payload"], json!({"order": 7}));
+    let (status, problem) = call(
+        &app,
+        Method::POST,
+        "/api/v1/workflows",
+        Some(&root),
+        Some(json!({"name": "echo", "triggers": [{"type": "event", "event": "order.shipped"}],
+                    "steps": [{"id": "again", "kind": "event", "with": {"type": "order.shipped"}}]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["errors"][0]["field"], "steps[0].with.type");
+
     // Identity events go through the outbox for triggers too.
     let welcome = define(
         &app,
@@ -311,6 +359,7 @@ fn replica(
         kinds: usvc_workflow::Kinds::builtin(),
         env: usvc_workflow::StepEnv {
             http: Arc::new(usvc_egress::EgressClient::new(Vec::new()).unwrap()),
+            events: state.db.outbox.clone(),
         },
     }));
     usvc_workflow::TriggerService::new(usvc_workflow::TriggerPorts {

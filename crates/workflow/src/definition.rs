@@ -375,6 +375,7 @@ impl Definition {
         }
         self.check_reject_branches(&mut errors);
         self.check_execution_limits(&mut errors);
+        self.check_self_trigger(&mut errors);
         let mut graph_ok = errors.is_empty();
         if graph_ok {
             if let Some(cycle) = self.cycle() {
@@ -400,6 +401,29 @@ impl Definition {
             Ok(())
         } else {
             Err(CoreError::Validation(errors))
+        }
+    }
+
+    /// An `event` step may not emit the type the workflow itself listens to: each execution
+    /// would start the next, forever.
+    fn check_self_trigger(&self, errors: &mut Vec<FieldError>) {
+        let listens: Vec<&str> = self
+            .triggers
+            .iter()
+            .filter_map(|t| match t {
+                Trigger::Event { event, .. } => Some(event.as_str()),
+                _ => None,
+            })
+            .collect();
+        for (i, step) in self.steps.iter().enumerate() {
+            let emits = step.with.get("type").and_then(serde_json::Value::as_str);
+            if let Some(kind) = emits.filter(|k| step.kind == "event" && listens.contains(k)) {
+                err(
+                    errors,
+                    format!("steps[{i}].with.type"),
+                    format!("the workflow is triggered by `{kind}`: emitting it would start it again, forever"),
+                );
+            }
         }
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
 use usvc_core::ports::{Cache, Clock, ExecutionRepository, WorkflowRepository};
-use usvc_core::{ClaimedStep, CoreError, ExecutionState, TenantId, WorkflowId};
+use usvc_core::{ClaimedStep, CoreError, Execution, ExecutionState, TenantId, WorkflowId};
 
 use crate::definition::{parse_duration, Definition};
 use crate::kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
@@ -205,6 +205,9 @@ impl Engine {
                 state: claimed.state.clone(),
                 attempt: claimed.attempt,
                 idempotency_key: format!("{}:{}", claimed.execution_id, claimed.step_id),
+                stable_id: stable_id(&state.execution, &claimed.step_id),
+                tenant: claimed.tenant_id,
+                actor: state.execution.started_by,
                 now: self.now(),
             },
             timeout,
@@ -270,6 +273,17 @@ impl Engine {
         }
         Ok(ended)
     }
+}
+
+/// An id the same for every attempt of `step` of `execution`: v7-shaped at the execution's
+/// start (so it sorts among its time's ids), its random bits from a hash of both ids.
+fn stable_id(execution: &Execution, step: &str) -> uuid::Uuid {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{}:{step}", execution.id));
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(execution.created_at.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
 }
 
 /// What templates see: `inputs`, `steps.<id>.output` (and `.status`), `execution`,

@@ -3,11 +3,15 @@ use chrono::{DateTime, Utc};
 
 use crate::{CoreError, DomainEvent};
 
-/// The transactional outbox's reading side. Events are staged by the repository methods that
-/// make the changes, in the same transaction; a relay takes them from here and hands them on.
+/// The transactional outbox. Events are staged by the repository methods that make the
+/// changes, in the same transaction; a relay takes them from here and hands them on.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait Outbox: Send + Sync {
+    /// Stages an event that is its own change (a workflow's `event` step), once per id: a
+    /// repeat with the same id (a retried attempt) stages nothing (`false`).
+    async fn emit(&self, event: DomainEvent) -> Result<bool, CoreError>;
+
     /// Takes up to `limit` events not relayed yet, oldest first, and marks them relayed at
     /// `at`, in one transaction. Events a concurrent relay (another replica) is taking are
     /// skipped, so each event is taken once.

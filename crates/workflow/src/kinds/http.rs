@@ -188,11 +188,12 @@ mod tests {
     use usvc_core::ports::{MockHttpClient, OutboundResponse};
 
     use super::*;
-    use crate::kinds::tests::call;
+    use crate::kinds::tests::{call, no_env};
 
     fn env(client: MockHttpClient) -> StepEnv {
         StepEnv {
             http: Arc::new(client),
+            ..no_env()
         }
     }
 

@@ -4,6 +4,7 @@
 mod approval;
 mod condition;
 mod delay;
+mod event;
 mod http;
 mod noop;
 mod transform;
@@ -30,6 +31,13 @@ pub struct StepCall {
     /// The same for every attempt of this step of this execution: what an outside call
     /// sends as its `Idempotency-Key`.
     pub idempotency_key: String,
+    /// An id the same for every attempt of this step of this execution (UUID v7-shaped, at
+    /// the execution's start): what a step creates exactly once is created under it.
+    pub stable_id: uuid::Uuid,
+    /// The execution's tenant.
+    pub tenant: usvc_core::TenantId,
+    /// Who started the execution, if a person did.
+    pub actor: Option<usvc_core::UserId>,
     /// Now, by the engine's clock.
     pub now: DateTime<Utc>,
 }
@@ -49,6 +57,8 @@ impl StepCall {
 pub struct StepEnv {
     /// Outbound HTTP under the egress policy.
     pub http: Arc<dyn usvc_core::ports::HttpClient>,
+    /// Where `event` steps stage their events.
+    pub events: Arc<dyn usvc_core::ports::Outbox>,
 }
 
 /// What an `approval` step asks of a person: the task the engine creates, in the same
@@ -127,8 +137,9 @@ pub struct Kinds {
 impl Kinds {
     /// Every built-in kind.
     pub fn builtin() -> Self {
-        let kinds: [Arc<dyn StepKind>; 6] = [
+        let kinds: [Arc<dyn StepKind>; 7] = [
             Arc::new(approval::Approval),
+            Arc::new(event::Event),
             Arc::new(noop::Noop),
             Arc::new(transform::Transform),
             Arc::new(condition::Condition),
@@ -159,6 +170,7 @@ pub(crate) mod tests {
     pub(crate) fn no_env() -> StepEnv {
         StepEnv {
             http: Arc::new(usvc_core::ports::MockHttpClient::new()),
+            events: Arc::new(usvc_core::ports::MockOutbox::new()),
         }
     }
 
@@ -170,6 +182,9 @@ pub(crate) mod tests {
             state: None,
             attempt: 1,
             idempotency_key: "e:s".into(),
+            stable_id: uuid::Uuid::now_v7(),
+            tenant: usvc_core::TenantId::new(),
+            actor: None,
             now: Utc::now(),
         }
     }
