@@ -15,5 +15,6 @@ pub mod process_stats;
 pub mod runtime;
 pub mod state;
 pub mod wiring;
+pub mod workflow_projects;
 pub mod workflow_triggers;
 pub mod workflow_worker;

@@ -18,6 +18,7 @@ use crate::events::EventBus;
 use crate::http::client_limit::AuthRateLimit;
 use crate::identity::{self, Identity};
 use crate::wiring::Database;
+use crate::workflow_projects::WorkflowProjects;
 use crate::workflow_triggers::TriggerLoop;
 use crate::workflow_worker::{WorkerConfig, WorkflowWorker};
 
@@ -117,10 +118,13 @@ impl AppState {
             config,
             &db,
             &caches,
-            &authorizer,
-            &workflows,
-            &(relay as Arc<dyn EventRelay>),
-            &events,
+            &Neighbours {
+                authorizer: &authorizer,
+                workflows: &workflows,
+                projects: &projects,
+                relay: &(relay as Arc<dyn EventRelay>),
+                events: &events,
+            },
         );
         let analytics = caches.create(ANALYTICS_CACHE);
         let auth_limit = AuthRateLimit::new(db.rate_limits.clone(), config.auth_rate_limit);
@@ -152,16 +156,22 @@ impl AppState {
     }
 }
 
-/// The workflow engine over the store: the worker (started here) and the execution and task
-/// use cases, which wake it.
+/// What the workflow engine uses of the other domains' wiring.
+struct Neighbours<'a> {
+    authorizer: &'a Arc<dyn Authorizer>,
+    workflows: &'a Arc<usvc_workflow::WorkflowService>,
+    projects: &'a Arc<usvc_project::ProjectService>,
+    relay: &'a Arc<dyn EventRelay>,
+    events: &'a EventBus,
+}
+
+/// The workflow engine over the store: the worker and the trigger loop (started here) and
+/// the execution and task use cases, which wake the worker.
 fn workflow_engine(
     config: &Config,
     db: &Database,
     caches: &CacheRegistry,
-    authorizer: &Arc<dyn Authorizer>,
-    workflows: &Arc<usvc_workflow::WorkflowService>,
-    relay: &Arc<dyn EventRelay>,
-    events: &EventBus,
+    n: &Neighbours<'_>,
 ) -> (
     Arc<usvc_workflow::ExecutionService>,
     Arc<usvc_workflow::TaskService>,
@@ -181,6 +191,7 @@ fn workflow_engine(
         env: usvc_workflow::StepEnv {
             http,
             events: db.outbox.clone(),
+            projects: Arc::new(WorkflowProjects::new(n.projects.clone(), db.users.clone())),
         },
     }));
     let worker = WorkflowWorker::start(
@@ -197,21 +208,21 @@ fn workflow_engine(
         usvc_workflow::ExecutionPorts {
             executions: db.executions.clone(),
             tasks: db.tasks.clone(),
-            workflows: workflows.clone(),
+            workflows: n.workflows.clone(),
             engine: engine.clone(),
-            authorizer: authorizer.clone(),
+            authorizer: n.authorizer.clone(),
             idempotency: db.idempotency.clone(),
             signal: worker.clone(),
-            relay: relay.clone(),
+            relay: n.relay.clone(),
         },
     ));
     let tasks = Arc::new(usvc_workflow::TaskService::new(usvc_workflow::TaskPorts {
         tasks: db.tasks.clone(),
         executions: db.executions.clone(),
         engine: engine.clone(),
-        authorizer: authorizer.clone(),
+        authorizer: n.authorizer.clone(),
         signal: worker.clone(),
-        relay: relay.clone(),
+        relay: n.relay.clone(),
     }));
     let triggers = TriggerLoop::start(
         Arc::new(usvc_workflow::TriggerService::new(
@@ -221,7 +232,7 @@ fn workflow_engine(
                 signal: worker.clone(),
             },
         )),
-        events,
+        n.events,
     );
     (executions, tasks, triggers, worker)
 }

@@ -1122,3 +1122,90 @@ async fn concurrency_limits_queue_starts_per_key_and_timeouts_end_executions(
 }
 
 on_both_stores!(concurrency_limits_queue_starts_per_key_and_timeouts_end_executions);
+
+async fn project_steps_act_as_their_person(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let kickoff = define(
+        &app,
+        &root,
+        json!({"name": "kickoff", "steps": [
+            {"id": "create", "kind": "project.create",
+             "with": {"name": "{{ inputs.name }}", "tags": ["kickoff"], "visibility": "private"}},
+            {"id": "describe", "kind": "project.update", "depends_on": ["create"],
+             "with": {"project_id": "{{ steps.create.output.id }}",
+                      "description": "set up by {{ workflow.name }}"}}
+        ]}),
+    )
+    .await;
+    let (status, done) = start(&app, &root, &kickoff, json!({"name": "Apollo"}), 20).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let project = step(&done, "create")["output"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, read) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{project}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read["description"], "set up by kickoff");
+    assert_eq!(
+        read["owner_id"], done["started_by"],
+        "created as the starter"
+    );
+    assert_eq!(read["tags"], json!(["kickoff"]));
+    let actions = support::audit_actions(&app, &root, &format!("resource=project:{project}")).await;
+    assert_eq!(actions, ["project.updated", "project.created"]);
+
+    // A member's execution may do only what the member may: not change a private project
+    // of someone else.
+    let (member, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
+    let touch = define(
+        &app,
+        &root,
+        json!({"name": "touch", "steps": [
+            {"id": "describe", "kind": "project.update",
+             "with": {"project_id": "{{ inputs.project }}", "description": "mine now"}}]}),
+    )
+    .await;
+    let (status, failed) = start(&app, &member, &touch, json!({ "project": project }), 20).await;
+    assert_eq!(status, StatusCode::OK, "{failed}");
+    assert_eq!(failed["status"], "failed");
+    let (_, read) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{project}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(read["description"], "set up by kickoff", "nothing changed");
+
+    // A bad field is a step failure naming it; the name is the API's rule.
+    let (_, failed) = start(&app, &root, &kickoff, json!({"name": ""}), 20).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        step(&failed, "create")["error"]
+            .as_str()
+            .unwrap()
+            .contains("name"),
+        "{failed}"
+    );
+}
+
+on_both_stores!(project_steps_act_as_their_person);

@@ -360,6 +360,10 @@ fn replica(
         env: usvc_workflow::StepEnv {
             http: Arc::new(usvc_egress::EgressClient::new(Vec::new()).unwrap()),
             events: state.db.outbox.clone(),
+            projects: Arc::new(user_service::workflow_projects::WorkflowProjects::new(
+                state.projects.clone(),
+                state.db.users.clone(),
+            )),
         },
     }));
     usvc_workflow::TriggerService::new(usvc_workflow::TriggerPorts {

@@ -45,6 +45,10 @@ pub struct Definition {
     /// How many executions may run at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<Concurrency>,
+    /// Who saved this version (not part of the document): whom the steps of a triggered
+    /// execution act as.
+    #[serde(skip)]
+    pub saved_by: Option<usvc_core::UserId>,
 }
 
 /// What starts an execution.

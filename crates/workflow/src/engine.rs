@@ -127,8 +127,9 @@ impl Engine {
                         .version(tenant, workflow, version)
                         .await?
                         .ok_or_else(|| CoreError::NotFound("workflow version".into()))?;
-                    let definition: Definition = serde_json::from_value(stored.definition)
+                    let mut definition: Definition = serde_json::from_value(stored.definition)
                         .map_err(|e| CoreError::Internal(format!("stored definition: {e}")))?;
+                    definition.saved_by = stored.created_by;
                     Ok(Arc::new(definition))
                 }),
             )
@@ -207,7 +208,7 @@ impl Engine {
                 idempotency_key: format!("{}:{}", claimed.execution_id, claimed.step_id),
                 stable_id: stable_id(&state.execution, &claimed.step_id),
                 tenant: claimed.tenant_id,
-                actor: state.execution.started_by,
+                actor: state.execution.started_by.or(definition.saved_by),
                 now: self.now(),
             },
             timeout,

@@ -20,6 +20,7 @@ mod outbox;
 mod password_hasher;
 mod platform_admins;
 mod project_access;
+mod project_actions;
 mod project_analytics;
 mod project_repository;
 mod rate_limiter;
@@ -58,6 +59,7 @@ pub use outbox::{EventRelay, Outbox};
 pub use password_hasher::{PasswordCheck, PasswordHasher};
 pub use platform_admins::PlatformAdmins;
 pub use project_access::{ProjectAccess, ProjectAccessList};
+pub use project_actions::{Acting, ProjectActions};
 pub use project_analytics::ProjectAnalytics;
 pub use project_repository::ProjectRepository;
 pub use rate_limiter::RateLimiter;
@@ -113,6 +115,8 @@ pub use password_hasher::MockPasswordHasher;
 pub use platform_admins::MockPlatformAdmins;
 #[cfg(feature = "mock")]
 pub use project_access::MockProjectAccess;
+#[cfg(feature = "mock")]
+pub use project_actions::MockProjectActions;
 #[cfg(feature = "mock")]
 pub use project_analytics::MockProjectAnalytics;
 #[cfg(feature = "mock")]

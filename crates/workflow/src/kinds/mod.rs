@@ -1,5 +1,6 @@
-//! Step kinds: one [`StepKind`] per file, listed once in [`Kinds::builtin`]. Adding a kind
-//! touches its file and that list.
+//! Step kinds: one [`StepKind`] per file (the two project kinds share `project.rs`, as they
+//! share the project's fields), listed once in [`Kinds::builtin`]. Adding a kind touches its
+//! file and that list.
 
 mod approval;
 mod condition;
@@ -7,6 +8,7 @@ mod delay;
 mod event;
 mod http;
 mod noop;
+mod project;
 mod transform;
 
 pub(crate) use approval::reject_branch;
@@ -36,7 +38,8 @@ pub struct StepCall {
     pub stable_id: uuid::Uuid,
     /// The execution's tenant.
     pub tenant: usvc_core::TenantId,
-    /// Who started the execution, if a person did.
+    /// Whom the step acts as: who started the execution or, for a triggered one, who saved
+    /// the workflow version.
     pub actor: Option<usvc_core::UserId>,
     /// Now, by the engine's clock.
     pub now: DateTime<Utc>,
@@ -59,6 +62,8 @@ pub struct StepEnv {
     pub http: Arc<dyn usvc_core::ports::HttpClient>,
     /// Where `event` steps stage their events.
     pub events: Arc<dyn usvc_core::ports::Outbox>,
+    /// What `project.*` steps do to projects.
+    pub projects: Arc<dyn usvc_core::ports::ProjectActions>,
 }
 
 /// What an `approval` step asks of a person: the task the engine creates, in the same
@@ -137,7 +142,9 @@ pub struct Kinds {
 impl Kinds {
     /// Every built-in kind.
     pub fn builtin() -> Self {
-        let kinds: [Arc<dyn StepKind>; 7] = [
+        let kinds: [Arc<dyn StepKind>; 9] = [
+            Arc::new(project::CreateProject),
+            Arc::new(project::UpdateProject),
             Arc::new(approval::Approval),
             Arc::new(event::Event),
             Arc::new(noop::Noop),
@@ -171,6 +178,7 @@ pub(crate) mod tests {
         StepEnv {
             http: Arc::new(usvc_core::ports::MockHttpClient::new()),
             events: Arc::new(usvc_core::ports::MockOutbox::new()),
+            projects: Arc::new(usvc_core::ports::MockProjectActions::new()),
         }
     }
 
