@@ -421,32 +421,72 @@ pub(crate) async fn insert_new(
     state: &mut ExecutionState,
 ) -> Result<(), diesel::result::Error> {
     let e = &state.execution;
-    if let (Some(key), Some(limit)) = (e.concurrency_key.clone(), e.concurrency_limit) {
-        let workflow = DbId::from(e.workflow_id.as_uuid());
-        lock_workflow(conn, workflow).await?;
-        if running_in_group(conn, workflow, &key).await? >= i64::from(limit) {
-            state.execution.queued = true;
-            for step in &mut state.steps {
-                if step.status == StepStatus::Ready {
-                    step.ready_at = None;
-                }
+    let Some(group) = Group::of(e) else {
+        return NewExecution::of(state).insert(conn).await;
+    };
+    lock_workflow(conn, group.workflow).await?;
+    // Behind the queue, if there is one: a start never jumps older queued ones.
+    let full = running_in_group(conn, group.workflow, &group.key).await? >= i64::from(group.limit)
+        || queued_in_group(conn, group.workflow, &group.key).await?;
+    if full {
+        state.execution.queued = true;
+        for step in &mut state.steps {
+            if step.status == StepStatus::Ready {
+                step.ready_at = None;
             }
         }
     }
-    NewExecution::of(state).insert(conn).await
+    NewExecution::of(state).insert(conn).await?;
+    if full {
+        // Slots a missed release left free go to the oldest queued now.
+        release(conn, &group, state.execution.created_at).await?;
+    }
+    Ok(())
 }
 
-/// An execution of a concurrency group ended: the oldest queued ones of the group take the
-/// free slots (their held steps become due now).
-async fn release_group(
+/// An execution's concurrency group.
+struct Group {
+    workflow: DbId,
+    key: String,
+    limit: i32,
+}
+
+impl Group {
+    fn of(e: &Execution) -> Option<Self> {
+        Some(Self {
+            workflow: DbId::from(e.workflow_id.as_uuid()),
+            key: e.concurrency_key.clone()?,
+            limit: e.concurrency_limit?,
+        })
+    }
+}
+
+/// Whether a concurrency group has executions waiting for a slot.
+async fn queued_in_group(
     conn: &mut Connection,
-    ended: &Execution,
+    workflow: DbId,
+    key: &str,
+) -> Result<bool, diesel::result::Error> {
+    let queued: Option<DbId> = workflow_executions::table
+        .filter(workflow_executions::workflow_id.eq(workflow))
+        .filter(workflow_executions::concurrency_key.eq(key))
+        .filter(workflow_executions::queued.eq(true))
+        .filter(workflow_executions::status.eq_any(LIVE))
+        .select(workflow_executions::id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(queued.is_some())
+}
+
+/// The oldest queued executions of a group take its free slots (their held steps become due
+/// now): when one of the group ends, and when a start finds slots a missed release left.
+async fn release(
+    conn: &mut Connection,
+    group: &Group,
     now: DateTime<Utc>,
 ) -> Result<(), diesel::result::Error> {
-    let (Some(key), Some(limit)) = (&ended.concurrency_key, ended.concurrency_limit) else {
-        return Ok(());
-    };
-    let workflow = DbId::from(ended.workflow_id.as_uuid());
+    let (workflow, key, limit) = (group.workflow, group.key.as_str(), group.limit);
     lock_workflow(conn, workflow).await?;
     let free = i64::from(limit) - running_in_group(conn, workflow, key).await?;
     if free <= 0 {
@@ -859,11 +899,11 @@ impl ExecutionRepository for Store {
                             .await?;
                         }
                         tasks::write(conn, &before.tasks, &after.tasks).await?;
-                        if !before.execution.status.is_final()
-                            && after.execution.status.is_final()
-                            && !after.execution.queued
+                        if !before.execution.status.is_final() && after.execution.status.is_final()
                         {
-                            release_group(conn, &after.execution, now).await?;
+                            if let Some(group) = Group::of(&after.execution) {
+                                release(conn, &group, now).await?;
+                            }
                         }
                         if let Some(audit) = &audit {
                             outbox::record(conn, std::slice::from_ref(audit)).await?;

@@ -191,7 +191,11 @@ fn workflow_engine(
         env: usvc_workflow::StepEnv {
             http,
             events: db.outbox.clone(),
-            projects: Arc::new(WorkflowProjects::new(n.projects.clone(), db.users.clone())),
+            projects: Arc::new(WorkflowProjects::new(
+                n.projects.clone(),
+                db.users.clone(),
+                db.tenants.clone(),
+            )),
         },
     }));
     let worker = WorkflowWorker::start(

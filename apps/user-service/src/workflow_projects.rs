@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use usvc_core::ports::{Acting, ProjectActions, UserRepository};
+use usvc_core::ports::{Acting, ProjectActions, TenantRepository, UserRepository};
 use usvc_core::{
-    CoreError, IdempotencyKey, Origin, Principal, ProjectId, SessionId, UserStatus, Visibility,
+    CoreError, IdempotencyKey, Origin, Principal, ProjectId, SessionId, TenantStatus, UserStatus,
+    Visibility,
 };
 use usvc_project::{ProjectFields, ProjectService};
 
@@ -48,17 +49,31 @@ impl StepFields {
 pub struct WorkflowProjects {
     projects: Arc<ProjectService>,
     users: Arc<dyn UserRepository>,
+    tenants: Arc<dyn TenantRepository>,
 }
 
 impl WorkflowProjects {
-    /// Over the project use cases and the user directory (for the acting person's roles).
-    pub fn new(projects: Arc<ProjectService>, users: Arc<dyn UserRepository>) -> Self {
-        Self { projects, users }
+    /// Over the project use cases, the user directory (the acting person's roles) and the
+    /// tenants (a disabled tenant's workflows change nothing).
+    pub fn new(
+        projects: Arc<ProjectService>,
+        users: Arc<dyn UserRepository>,
+        tenants: Arc<dyn TenantRepository>,
+    ) -> Self {
+        Self {
+            projects,
+            users,
+            tenants,
+        }
     }
 
     /// The acting person as a caller: their roles now, no session (the audit trail shows
     /// them acting through a session id of its own, as for other sessionless actions).
     async fn principal(&self, actor: Acting) -> Result<Principal, CoreError> {
+        let tenant = self.tenants.get(actor.tenant).await?;
+        if !tenant.is_some_and(|t| t.status == TenantStatus::Active) {
+            return Err(CoreError::Forbidden("the tenant is disabled".into()));
+        }
         let user = self
             .users
             .get(actor.tenant, actor.user)

@@ -1109,6 +1109,19 @@ async fn concurrency_limits_queue_starts_per_key_and_timeouts_end_executions(
     );
     assert_eq!(step(&failed, "wait")["status"], "cancelled");
     assert_eq!(step(&failed, "after")["status"], "cancelled");
+    // A retry gets a fresh deadline (it does not time out at once).
+    let id = failed["execution_id"].as_str().unwrap();
+    let (status, retried) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/executions/{id}/retry"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    assert!(time(&retried["deadline"]) > time(&failed["deadline"]));
+    assert!(!retried["status"].as_str().unwrap().contains("failed"));
     let (status, problem) = call(
         &app,
         Method::POST,

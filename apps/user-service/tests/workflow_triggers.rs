@@ -281,7 +281,10 @@ async fn events_start_each_workflow_once(database_url: &str) {
     })
     .await;
     assert_eq!(found[0]["inputs"]["event"]["id"], emitted["event_id"]);
-    assert_eq!(found[0]["inputs"]["event"]["payload"], json!({"order": 7}));
+    assert_eq!(
+        found[0]["inputs"]["event"]["payload"],
+        json!({"order": 7, "workflow_chain": 1})
+    );
     let (status, problem) = call(
         &app,
         Method::POST,
@@ -363,6 +366,7 @@ fn replica(
             projects: Arc::new(user_service::workflow_projects::WorkflowProjects::new(
                 state.projects.clone(),
                 state.db.users.clone(),
+                state.db.tenants.clone(),
             )),
         },
     }));

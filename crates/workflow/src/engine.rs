@@ -208,7 +208,7 @@ impl Engine {
                 idempotency_key: format!("{}:{}", claimed.execution_id, claimed.step_id),
                 stable_id: stable_id(&state.execution, &claimed.step_id),
                 tenant: claimed.tenant_id,
-                actor: state.execution.started_by.or(definition.saved_by),
+                actor: acting_person(&state.execution, &definition),
                 now: self.now(),
             },
             timeout,
@@ -262,18 +262,37 @@ impl Engine {
         let now = self.now();
         let mut ended = 0;
         for (tenant, id) in self.ports.executions.overdue(now, 100).await? {
-            let change = Arc::new(TimeOutExecution);
-            if let Some(state) = self
+            // One execution that cannot be changed does not hold back the others.
+            match self
                 .ports
                 .executions
-                .change(tenant, id, change, None, now)
-                .await?
+                .change(tenant, id, Arc::new(TimeOutExecution), None, now)
+                .await
             {
-                ended += usize::from(state.execution.status.is_final());
+                Ok(Some(state)) => ended += usize::from(state.execution.status.is_final()),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(execution = %id, error = %e, "timing out failed"),
             }
         }
         Ok(ended)
     }
+}
+
+/// Whom an execution's steps act as: who started it; for an event-triggered one, who caused
+/// the event (least privilege: an event's author cannot borrow the workflow saver's rights);
+/// otherwise (schedules, events without a person) who saved the version.
+fn acting_person(execution: &Execution, definition: &Definition) -> Option<usvc_core::UserId> {
+    let caused_by = || {
+        (execution.trigger == "event")
+            .then(|| execution.inputs.pointer("/event/actor"))
+            .flatten()
+            .and_then(serde_json::Value::as_str)
+            .and_then(|a| a.parse().ok())
+    };
+    execution
+        .started_by
+        .or_else(caused_by)
+        .or(definition.saved_by)
 }
 
 /// An id the same for every attempt of `step` of `execution`: v7-shaped at the execution's

@@ -256,8 +256,12 @@ impl ExecutionService {
     ) -> Result<ExecutionState, CoreError> {
         self.authorize(principal, &permissions::WORKFLOWS_EXECUTE)
             .await?;
-        self.change(principal, id, Arc::new(CancelExecution), events::CANCELLED)
-            .await
+        let state = self
+            .change(principal, id, Arc::new(CancelExecution), events::CANCELLED)
+            .await?;
+        // Its end may have released a queued execution of its concurrency group.
+        self.ports.signal.wake();
+        Ok(state)
     }
 
     /// Retries a failed execution from where it failed (`workflows:execute`): failed steps

@@ -68,12 +68,7 @@ pub fn new_execution(
     starter: &Starter,
     now: DateTime<Utc>,
 ) -> Result<Execution, CoreError> {
-    let deadline = definition
-        .timeout
-        .as_deref()
-        .and_then(parse_duration)
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .map(|d| now + d);
+    let deadline = deadline(definition, now);
     let (concurrency_key, concurrency_limit) = match &definition.concurrency {
         None => (None, None),
         Some(c) => {
@@ -82,10 +77,11 @@ pub fn new_execution(
                 Some(expr) => {
                     let value = template::evaluate(expr, &json!({ "inputs": inputs }))
                         .map_err(|e| CoreError::invalid("concurrency.key", e))?;
-                    match value {
+                    let key = match value {
                         serde_json::Value::String(s) => s,
                         other => other.to_string(),
-                    }
+                    };
+                    group_key(key)
                 }
             };
             (Some(key), Some(i32::try_from(c.limit).unwrap_or(i32::MAX)))
@@ -110,6 +106,33 @@ pub fn new_execution(
         concurrency_limit,
         queued: false,
     })
+}
+
+/// The deadline of an execution started (or retried) at `now`, under the definition's
+/// `timeout`.
+fn deadline(definition: &Definition, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    definition
+        .timeout
+        .as_deref()
+        .and_then(parse_duration)
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .map(|d| now + d)
+}
+
+/// A concurrency group's stored key: the value itself up to 200 characters (readable), a
+/// hash of longer ones (an input can be any size; the key is indexed).
+fn group_key(key: String) -> String {
+    use sha2::Digest as _;
+    if key.chars().count() <= 200 {
+        return key;
+    }
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let hex = digest.iter().fold(String::new(), |mut hex, b| {
+        use std::fmt::Write as _;
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
+    format!("sha256:{hex}")
 }
 
 /// A new execution's state: steps without dependencies ready now, the rest pending.
@@ -369,6 +392,8 @@ fn end(
     state.execution.status = status;
     state.execution.error = error;
     state.execution.finished_at = Some(now);
+    // An execution that ends, queued or not, holds no concurrency slot.
+    state.execution.queued = false;
 }
 
 /// How a worker's attempt at a step ended.
@@ -640,6 +665,7 @@ impl ExecutionChange for RetryExecution {
             }
         }
         state.execution.status = ExecutionStatus::Running;
+        state.execution.deadline = deadline(definition, now);
         state.execution.error = None;
         state.execution.output = None;
         state.execution.finished_at = None;
@@ -1038,6 +1064,10 @@ mod tests {
             "one group: the workflow"
         );
         assert_eq!(e.deadline, None);
+        let long = "x".repeat(300);
+        let e = new_execution(&def, ids, json!({"customer": {"id": long}}), &starter, now).unwrap();
+        let key = e.concurrency_key.unwrap();
+        assert!(key.starts_with("sha256:") && key.len() < 80, "{key}");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! `workflow.*`, `execution.*`, `task.*`, `tenant.*`, `auth.*`, `session.*` — are refused,
 //! so a workflow cannot forge them), `payload` (an object, default `{}`). The event goes
 //! through the outbox under an id stable across attempts, so a retried step emits it once;
-//! other workflows' event triggers and the event bus see it like any other. The output is
+//! other workflows' event triggers and the event bus see it like any other. The payload gets
+//! `workflow_chain`: 1, or one more than the event that started this execution's; past
+//! [`MAX_CHAIN`] the step fails, so workflows starting each other stop. The output is
 //! `{event_id, type}`.
 
 use std::collections::BTreeMap;
@@ -14,8 +16,9 @@ use usvc_core::DomainEvent;
 
 use super::{StepCall, StepEnv, StepKind, StepOutcome};
 
-/// The event types the service itself announces: a workflow may not emit them.
-const RESERVED: [&str; 8] = [
+/// The event types the service itself announces (its audit actions and domain events): a
+/// workflow may not emit them.
+const RESERVED: [&str; 13] = [
     "user.",
     "project.",
     "workflow.",
@@ -23,8 +26,17 @@ const RESERVED: [&str; 8] = [
     "task.",
     "tenant.",
     "auth.",
+    "authz.",
     "session.",
+    "mfa.",
+    "platform.",
+    "role.",
+    "roles.",
 ];
+
+/// How many workflow-emitted events may follow one another (an event step of an execution
+/// started by a workflow's event, …): a loop through several workflows stops there.
+pub const MAX_CHAIN: u64 = 10;
 
 /// The `event` kind.
 pub(super) struct Event;
@@ -89,15 +101,28 @@ impl StepKind for Event {
         if let Err(e) = check_type(&kind) {
             return StepOutcome::Failed(format!("`with.type` ({kind}) {e}"));
         }
-        let payload = match call.with.get("payload") {
-            None | Some(Value::Null) => json!({}),
-            Some(Value::Object(fields)) => Value::Object(fields.clone()),
+        let mut payload = match call.with.get("payload") {
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(Value::Object(fields)) => fields.clone(),
             Some(other) => {
                 return StepOutcome::Failed(format!(
                     "`with.payload` must render to an object, not {other}"
                 ))
             }
         };
+        let chain = call
+            .context
+            .pointer("/inputs/event/payload/workflow_chain")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            + 1;
+        if chain > MAX_CHAIN {
+            return StepOutcome::Failed(format!(
+                "{MAX_CHAIN} workflow events in a row already led here: workflows that start each other stop"
+            ));
+        }
+        payload.insert("workflow_chain".into(), json!(chain));
+        let payload = Value::Object(payload);
         let event = DomainEvent {
             id: call.stable_id,
             tenant: call.tenant,
@@ -172,7 +197,7 @@ mod tests {
                 e.id == id
                     && e.tenant == tenant
                     && e.kind == "order.shipped"
-                    && e.payload == json!({"order": 7})
+                    && e.payload == json!({"order": 7, "workflow_chain": 1})
             })
             .times(1)
             .returning(|_| Ok(true));
@@ -184,6 +209,14 @@ mod tests {
             Event.run(c, &env).await,
             StepOutcome::Succeeded(json!({"event_id": id.to_string(), "type": "order.shipped"}))
         );
+        let looping = call(
+            json!({"type": "order.shipped"}),
+            json!({"inputs": {"event": {"payload": {"workflow_chain": MAX_CHAIN}}}}),
+        );
+        assert!(matches!(
+            Event.run(looping, &no_env()).await,
+            StepOutcome::Failed(e) if e.contains("stop")
+        ));
         let forged = call(json!({"type": "user.created"}), json!({}));
         assert!(matches!(
             Event.run(forged, &no_env()).await,
