@@ -333,7 +333,7 @@ async fn mark_running(
 }
 
 /// The rows of a new execution: itself, its steps and its first timeline entries.
-pub(crate) struct NewExecution {
+struct NewExecution {
     execution: ExecutionRow,
     steps: Vec<StepRow>,
     timeline: Vec<TimelineRow>,
@@ -341,7 +341,7 @@ pub(crate) struct NewExecution {
 
 impl NewExecution {
     /// The rows of `state`, a new execution.
-    pub(crate) fn of(state: &ExecutionState) -> Self {
+    fn of(state: &ExecutionState) -> Self {
         let id = state.execution.id;
         let steps = state
             .steps

@@ -287,9 +287,7 @@ impl Run {
             () = tokio::time::sleep(sleep) => {}
         }
     }
-}
 
-impl Run {
     /// Times out the executions past their deadline, at most once a second (a round can be
     /// much more frequent under load; idle workers wake for deadlines through `next_due`).
     async fn expire_overdue(&self) {

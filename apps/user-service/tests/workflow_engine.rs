@@ -15,28 +15,10 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use support::{call, login};
+use support::{call, define, login};
 use user_service::http::{build_app, routes};
 
 const MAX_BODY: usize = 1024 * 1024;
-
-/// Saves `definition`; its id.
-async fn define<S, B>(app: &S, token: &str, definition: Value) -> String
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: actix_web::body::MessageBody,
-{
-    let (status, saved) = call(
-        app,
-        Method::POST,
-        "/api/v1/workflows",
-        Some(token),
-        Some(definition),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{saved}");
-    saved["id"].as_str().unwrap().to_owned()
-}
 
 /// Starts an execution, waiting up to `wait` seconds for it to end.
 async fn start<S, B>(

@@ -16,30 +16,12 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use support::{call, login};
+use support::{call, define, login};
 use user_service::http::{build_app, routes};
 use usvc_cache::CacheSpec;
 use usvc_core::ports::{Clock, WorkSignal};
 
 const MAX_BODY: usize = 1024 * 1024;
-
-/// Saves `definition`; its id.
-async fn define<S, B>(app: &S, token: &str, definition: Value) -> String
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: actix_web::body::MessageBody,
-{
-    let (status, saved) = call(
-        app,
-        Method::POST,
-        "/api/v1/workflows",
-        Some(token),
-        Some(definition),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{saved}");
-    saved["id"].as_str().unwrap().to_owned()
-}
 
 /// A workflow's executions, newest first (with their steps).
 async fn executions<S, B>(app: &S, token: &str, workflow: &str) -> Vec<Value>

@@ -221,6 +221,24 @@ where
     )
 }
 
+/// Saves a workflow `definition` (as the holder of `token`); its id.
+pub async fn define<S, B>(app: &S, token: &str, definition: Value) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    let (status, saved) = call(
+        app,
+        Method::POST,
+        "/api/v1/workflows",
+        Some(token),
+        Some(definition),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    saved["id"].as_str().unwrap().to_owned()
+}
+
 /// Logs in; returns (access token, refresh token).
 pub async fn login<S, B>(app: &S, tenant: &str, email: &str, password: &str) -> (String, String)
 where
