@@ -9,7 +9,7 @@ use usvc_core::{CoreError, FieldError, TriggerKind, WorkflowTrigger};
 
 use crate::kinds::{reject_branch, Kinds};
 use crate::schedule::Schedule;
-use crate::template::{check_expression, check_template};
+use crate::template::{check_expression, check_template, Checks};
 
 /// The longest duration the format accepts (a year): timers, timeouts and backoffs stay far
 /// from the calendar's end, whatever a template renders.
@@ -169,8 +169,14 @@ fn strings<'a>(
 }
 
 /// Compiles a bare expression that may read only `roots`.
-fn check_bare(errors: &mut Vec<FieldError>, field: String, source: &str, roots: &[&str]) {
-    match check_expression(source) {
+fn check_bare(
+    errors: &mut Vec<FieldError>,
+    field: String,
+    source: &str,
+    roots: &[&str],
+    checks: Checks,
+) {
+    match check_expression(source, checks) {
         Err(message) => err(errors, field, message),
         Ok(refs) => {
             if let Some(root) = refs.unknown_root(roots) {
@@ -472,6 +478,7 @@ impl Definition {
     /// graph itself is sound, `graph_ok`).
     fn check_templates(&self, kinds: &Kinds, graph_ok: bool, errors: &mut Vec<FieldError>) {
         let upstream = graph_ok.then(|| self.upstream());
+        let checks = Checks::start();
         for (i, step) in self.steps.iter().enumerate() {
             let mut sources: Vec<(String, &str, bool)> = Vec::new();
             if let Some(condition) = &step.condition {
@@ -489,9 +496,9 @@ impl Definition {
             }
             for (field, source, bare) in sources {
                 let compiled = if bare {
-                    check_expression(source)
+                    check_expression(source, checks)
                 } else {
-                    check_template(source)
+                    check_template(source, checks)
                 };
                 let refs = match compiled {
                     Ok(refs) => refs,
@@ -531,7 +538,13 @@ impl Definition {
                 Trigger::Event {
                     filter: Some(filter),
                     ..
-                } => check_bare(errors, format!("triggers[{i}].filter"), filter, &["event"]),
+                } => check_bare(
+                    errors,
+                    format!("triggers[{i}].filter"),
+                    filter,
+                    &["event"],
+                    checks,
+                ),
                 Trigger::Schedule { cron, timezone } => {
                     if let Err((field, message)) = Schedule::parse(cron, timezone.as_deref()) {
                         err(errors, format!("triggers[{i}].{field}"), message);
@@ -541,7 +554,7 @@ impl Definition {
             }
         }
         if let Some(Concurrency { key: Some(key), .. }) = &self.concurrency {
-            check_bare(errors, "concurrency.key".into(), key, &["inputs"]);
+            check_bare(errors, "concurrency.key".into(), key, &["inputs"], checks);
         }
     }
 
