@@ -345,7 +345,10 @@ pub fn check_constant_parameter(filter: &str, parameter: &Value) -> Result<(), E
         "indent" if n.is_some_and(|w| w > MAX_INDENT) => {
             Err(refused(format!("indent is at most {MAX_INDENT} wide")))
         }
-        "tojson" if parameter.kind() != ValueKind::Bool && !n.is_some_and(|w| w <= MAX_INDENT) => {
+        "tojson"
+            if !matches!(parameter.kind(), ValueKind::Bool | ValueKind::None)
+                && n.is_none_or(|w| w > MAX_INDENT) =>
+        {
             Err(refused(format!(
                 "tojson's indent is true, false or at most {MAX_INDENT}"
             )))
