@@ -460,6 +460,7 @@ fn charge_result(value: &Value) -> Result<(), Error> {
 fn tojson(value: &Value, indent: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let indent = match indent.or(kwargs.get::<Option<Value>>("indent")?) {
         None => None,
+        Some(v) if v.is_none() || v.is_undefined() => None,
         Some(v) if v.kind() == ValueKind::Bool => v.is_true().then_some(2),
         Some(v) => match v.as_usize() {
             Some(n) if n <= MAX_INDENT => Some(n),
