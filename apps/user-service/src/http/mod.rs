@@ -7,6 +7,7 @@ pub mod authenticated;
 pub mod authz;
 pub mod client_limit;
 pub mod docs;
+pub mod document;
 pub mod executions;
 pub mod health;
 pub mod jwks;

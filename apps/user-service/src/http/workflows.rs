@@ -1,6 +1,6 @@
 //! `/api/v1/workflows`: definitions (JSON or YAML), their versions, pause and resume.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -133,38 +133,6 @@ impl PageQuery {
     }
 }
 
-/// The definition document in the body: JSON (the default), or YAML with
-/// `Content-Type: application/yaml` (also `application/x-yaml`, `text/yaml`). Either becomes
-/// the same JSON value, so both formats are validated and stored alike.
-fn document(req: &HttpRequest, body: &[u8]) -> Result<serde_json::Value, Box<Problem>> {
-    let media = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
-    let parsed = match media.as_str() {
-        "application/json" | "" => serde_json::from_slice(body)
-            .map_err(|e| ("malformed_json", format!("the body is not valid JSON: {e}"))),
-        "application/yaml" | "application/x-yaml" | "text/yaml" => serde_yaml_ng::from_slice(body)
-            .map_err(|e| ("malformed_yaml", format!("the body is not valid YAML: {e}"))),
-        other => {
-            return Err(Box::new(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                format!("`{other}` is not accepted: send application/json or application/yaml"),
-            )))
-        }
-    };
-    parsed.map_err(|(code, detail)| Box::new(Problem::new(StatusCode::BAD_REQUEST, code, detail)))
-}
-
 fn with_etag(mut response: actix_web::HttpResponseBuilder, workflow: Workflow) -> HttpResponse {
     response
         .insert_header((header::ETAG, format!("\"{}\"", workflow.version)))
@@ -188,7 +156,7 @@ pub async fn create(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let document = match document(&req, &body) {
+    let document = match super::document::parse(&req, &body) {
         Ok(d) => d,
         Err(problem) => return Ok(problem.response()),
     };
@@ -272,7 +240,7 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<WorkflowId>(&path, "workflow")?;
     let expected = if_match(&req)?;
-    let document = match document(&req, &body) {
+    let document = match super::document::parse(&req, &body) {
         Ok(d) => d,
         Err(problem) => return Ok(problem.response()),
     };
