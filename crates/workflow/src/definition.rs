@@ -248,30 +248,6 @@ pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     (ms > 0 && ms <= MAX_DURATION_MS).then(|| std::time::Duration::from_millis(ms))
 }
 
-/// Checks `value` against a saved JSON Schema: every mismatch is a `Validation` error
-/// naming its place under `root` (`inputs.customer.email`, `data.amount`).
-pub(crate) fn check_against(
-    schema: &serde_json::Value,
-    value: &serde_json::Value,
-    root: &str,
-) -> Result<(), CoreError> {
-    let validator = jsonschema::validator_for(schema).map_err(|e| {
-        CoreError::Internal(format!("a saved `{root}` schema does not compile: {e}"))
-    })?;
-    let errors: Vec<FieldError> = validator
-        .iter_errors(value)
-        .map(|e| FieldError {
-            field: format!("{root}{}", e.instance_path.to_string().replace('/', ".")),
-            message: e.to_string(),
-        })
-        .collect();
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(CoreError::Validation(errors))
-    }
-}
-
 impl Definition {
     /// Reads a definition document (JSON, or YAML already turned into JSON) and validates
     /// it. A document that does not have the format's shape is a `Validation` error naming
@@ -294,7 +270,7 @@ impl Definition {
     /// is a `Validation` error naming its place (`inputs.customer.email`).
     pub fn check_inputs(&self, inputs: &serde_json::Value) -> Result<(), CoreError> {
         match &self.inputs {
-            Some(schema) => check_against(schema, inputs, "inputs"),
+            Some(schema) => crate::schema::check(schema, inputs, "inputs"),
             None => Ok(()),
         }
     }
@@ -399,12 +375,8 @@ impl Definition {
         }
         self.check_templates(&kinds, graph_ok, &mut errors);
         if let Some(schema) = &self.inputs {
-            if let Err(e) = jsonschema::validator_for(schema) {
-                err(
-                    &mut errors,
-                    "inputs".into(),
-                    format!("is not a valid JSON Schema: {e}"),
-                );
+            if let Err(message) = crate::schema::compile(schema) {
+                err(&mut errors, "inputs".into(), message);
             }
         }
         if errors.is_empty() {

@@ -18,6 +18,7 @@ pub mod executions;
 pub mod kinds;
 pub mod plan;
 pub mod schedule;
+pub mod schema;
 pub mod tasks;
 pub mod template;
 pub mod triggers;

@@ -11,7 +11,6 @@ use usvc_core::{
     TaskAudience, TaskDecision, TaskId, TaskStatus,
 };
 
-use crate::definition::check_against;
 use crate::engine::Engine;
 use crate::executions::events;
 use crate::plan::CompleteTask;
@@ -136,7 +135,7 @@ impl TaskService {
             _ => return Err(CoreError::invalid("data", "must be a JSON object")),
         };
         if let Some(form) = &task.form {
-            check_against(form, &data, "data")?;
+            crate::schema::check(form, &data, "data")?;
         }
         let execution = self
             .ports

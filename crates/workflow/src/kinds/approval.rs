@@ -91,8 +91,8 @@ impl StepKind for Approval {
         if let Some(form) = with.get("form") {
             if !form.is_object() {
                 errors.push(("form".into(), "must be a JSON Schema object".into()));
-            } else if let Err(e) = jsonschema::validator_for(form) {
-                errors.push(("form".into(), format!("is not a valid JSON Schema: {e}")));
+            } else if let Err(message) = crate::schema::compile(form) {
+                errors.push(("form".into(), message));
             }
         }
         if let Some(due) = with.get("due") {
