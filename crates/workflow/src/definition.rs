@@ -17,6 +17,8 @@ const MAX_DURATION_MS: u64 = 366 * 86_400_000;
 
 /// The most steps one workflow may have.
 pub const MAX_STEPS: usize = 200;
+/// The most triggers one definition may have.
+pub const MAX_TRIGGERS: usize = 20;
 
 /// A workflow as saved: a DAG of steps with its triggers and failure policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -314,6 +316,13 @@ impl Definition {
                 &mut errors,
                 "steps".into(),
                 format!("must hold 1-{MAX_STEPS} steps"),
+            );
+        }
+        if self.triggers.len() > MAX_TRIGGERS {
+            err(
+                &mut errors,
+                "triggers".into(),
+                format!("must hold at most {MAX_TRIGGERS} triggers"),
             );
         }
         let mut seen: HashMap<&str, usize> = HashMap::new();

@@ -8,6 +8,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 
+/// The longest cron expression accepted.
+pub const MAX_CRON_LEN: usize = 100;
+
 /// A parsed schedule.
 #[derive(Debug, Clone)]
 pub struct Schedule {
@@ -28,6 +31,9 @@ impl Schedule {
                 )
             })?,
         };
+        if cron.len() > MAX_CRON_LEN {
+            return Err(("cron", format!("must be at most {MAX_CRON_LEN} characters")));
+        }
         if cron.split_whitespace().count() != 5 {
             return Err((
                 "cron",
@@ -37,7 +43,13 @@ impl Schedule {
         let cron = Cron::new(cron)
             .parse()
             .map_err(|e| ("cron", format!("is not a cron expression: {e}")))?;
-        Ok(Self { cron, zone })
+        let schedule = Self { cron, zone };
+        // Cron has no years: what fires once fires forever, so one search from a fixed point
+        // tells. (A schedule that never fires would also cost each search up to year 5000.)
+        if schedule.next_after(DateTime::UNIX_EPOCH).is_none() {
+            return Err(("cron", "never fires (no such date)".into()));
+        }
+        Ok(schedule)
     }
 
     /// The first tick strictly after `after`, if the expression ever fires again.
@@ -75,6 +87,24 @@ mod tests {
             Some(at("2026-01-10T12:15:00Z")),
             "strictly after"
         );
+    }
+
+    #[test]
+    fn expressions_that_never_fire_or_run_long_are_refused() {
+        for never in ["0 0 30 2 *", "0 0 31 4,6,9,11 *"] {
+            let err = Schedule::parse(never, None).unwrap_err();
+            assert_eq!(err.0, "cron");
+            assert!(err.1.contains("never fires"), "{never}: {}", err.1);
+        }
+        assert!(
+            Schedule::parse("0 0 29 2 *", None).is_ok(),
+            "every leap year"
+        );
+        let long = format!("{} * * * *", vec!["1"; 100].join(","));
+        assert!(Schedule::parse(&long, None)
+            .unwrap_err()
+            .1
+            .contains("characters"));
     }
 
     #[test]
