@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::panics::caught;
 use usvc_core::ports::AuditLog;
 use usvc_core::{
     AuditEntry, AuditFilter, AuditRecord, ChainHead, CoreError, Page, PageRequest, TenantId,
@@ -45,13 +47,19 @@ async fn write_batches(store: Arc<dyn AuditLog>, mut pending: mpsc::Receiver<Pen
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let entries = batch.iter().map(|(entry, _)| entry.clone()).collect();
-        if store.append_many(entries).await.is_ok() {
+        if matches!(
+            caught("audit group commit", store.append_many(entries)).await,
+            Ok(Ok(()))
+        ) {
             for (_, reply) in batch.drain(..) {
                 let _ = reply.send(Ok(()));
             }
         } else {
             for (entry, reply) in batch.drain(..) {
-                let _ = reply.send(store.append(entry).await);
+                let one = caught("audit group commit", store.append(entry))
+                    .await
+                    .unwrap_or_else(|panic| Err(CoreError::Internal(panic)));
+                let _ = reply.send(one);
             }
         }
     }

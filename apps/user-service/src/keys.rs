@@ -132,7 +132,11 @@ async fn reload_forever(
         let Some(service) = service.upgrade() else {
             return;
         };
-        match load(repo.as_ref(), secrets.as_ref()).await {
+        let loaded =
+            crate::panics::caught("signing key reload", load(repo.as_ref(), secrets.as_ref()))
+                .await
+                .unwrap_or_else(|panic| Err(anyhow::anyhow!(panic)));
+        match loaded {
             Ok(keys) => {
                 let kids: Vec<String> = keys.iter().map(|k| k.kid().to_owned()).collect();
                 if let (Some((active, previous)), true) =

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod keys;
 pub mod metrics_registry;
 pub mod outbox_relay;
+pub mod panics;
 pub mod process_stats;
 pub mod runtime;
 pub mod state;

@@ -35,7 +35,8 @@ impl OutboxRelay {
                 if alive.strong_count() == 0 {
                     break;
                 }
-                relay_pending(outbox.as_ref(), &bus).await;
+                let _ = crate::panics::caught("outbox relay", relay_pending(outbox.as_ref(), &bus))
+                    .await;
             }
         });
         relay

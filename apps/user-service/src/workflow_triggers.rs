@@ -37,7 +37,10 @@ impl TriggerLoop {
             let (stopping, wake) = (stopping.clone(), wake.clone());
             async move {
                 while !stopping.load(Ordering::Acquire) {
-                    let sleep = match service.run_once().await {
+                    let pass = crate::panics::caught("workflow triggers", service.run_once())
+                        .await
+                        .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
+                    let sleep = match pass {
                         Err(e) => {
                             tracing::warn!(error = %e, "workflow triggers: a pass failed; retrying");
                             POLL

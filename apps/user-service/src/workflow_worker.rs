@@ -18,6 +18,8 @@ use usvc_core::ports::{ExecutionRepository, Invalidation, InvalidationMessage, W
 use usvc_core::{ClaimedStep, ExecutionId};
 use usvc_workflow::{Engine, Finish, Prepared, StepOutcome};
 
+use crate::panics::caught;
+
 /// The invalidation-bus channel that carries "work is ready" between replicas.
 pub const WORK_CHANNEL: &str = "workflow-work";
 /// The longest an idle worker sleeps without being woken (a safety net: starts wake it, and
@@ -149,7 +151,9 @@ impl WorkflowWorker {
         let (alive, stopping) = (Arc::downgrade(&worker), worker.stopping.clone());
         let task = tokio::spawn(async move {
             while alive.strong_count() > 0 && !stopping.load(Ordering::Acquire) {
-                run.round().await;
+                if caught("workflow worker", run.round()).await.is_err() {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
         });
         if let Ok(mut slot) = worker.loop_task.lock() {
@@ -262,7 +266,14 @@ impl Run {
             let wake = self.wake.clone();
             let running = Running::new(&self.in_flight, &step, permit);
             tokio::spawn(async move {
-                if let Some(finish) = run_step(&engine, &step).await {
+                let finish = caught("workflow step", run_step(&engine, &step))
+                    .await
+                    .unwrap_or_else(|panic| {
+                        Some(Finish::Ran(StepOutcome::Failed(format!(
+                            "the step stopped on an internal error ({panic}); it is in the service's log"
+                        ))))
+                    });
+                if let Some(finish) = finish {
                     let _ = results.send((step, finish, running));
                 } else {
                     drop(running);
@@ -372,7 +383,10 @@ async fn record_results(
         let records = groups.into_values().map(|group| {
             let (engine, ended) = (&engine, &ended);
             async move {
-                match engine.finish_all(group).await {
+                let recorded = caught("workflow results", engine.finish_all(group))
+                    .await
+                    .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
+                match recorded {
                     Ok(Some(state)) if state.execution.status.is_final() => {
                         metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
                             .increment(1);
@@ -420,8 +434,9 @@ async fn heartbeat(
         }
         let until =
             chrono::Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        if let Err(e) = executions.renew(held, until).await {
-            tracing::warn!(error = %e, "renewing workflow leases failed");
+        match caught("workflow heartbeat", executions.renew(held, until)).await {
+            Ok(Ok(_)) | Err(_) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "renewing workflow leases failed"),
         }
     }
 }

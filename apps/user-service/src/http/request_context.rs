@@ -86,12 +86,9 @@ pub async fn request_context(
             Err((err.to_string(), response))
         }
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let message = crate::panics::message(panic.as_ref());
             span.in_scope(|| tracing::error!(panic = %message, "request handler panicked"));
+            metrics::counter!("usvc_panics_total", "task" => "request").increment(1);
             let problem = Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
