@@ -146,6 +146,7 @@ pub fn services(
         analytics: db.user_analytics.clone(),
         roles: db.roles.clone(),
         audit: audit.clone(),
+        platform: db.platform.clone(),
     }));
     let relay = OutboxRelay::start(db.outbox.clone(), events.clone());
     Identity {

@@ -39,9 +39,7 @@ impl ProjectService {
         let project = self
             .allowed(principal, &permissions::PROJECTS_MANAGE_MEMBERS, id)
             .await?;
-        if role == ProjectRole::Owner {
-            self.owner_powers(principal, id).await?;
-        }
+        self.may_hand_out(principal, id, role).await?;
         let member = ProjectMember {
             project_id: id,
             user_id: user,
@@ -84,9 +82,8 @@ impl ProjectService {
             return Ok(member);
         }
         let touches_owner = before == ProjectRole::Owner || role == ProjectRole::Owner;
-        if touches_owner {
-            self.owner_powers(principal, id).await?;
-        }
+        self.may_hand_out(principal, id, before).await?;
+        self.may_hand_out(principal, id, role).await?;
         // The role above came from a cache; the store re-checks it under the project's lock.
         let owner_powers = touches_owner || self.may_touch_owners(principal, id).await?;
         let details = json!({ "user_id": user, "from": before, "to": role });
@@ -127,8 +124,8 @@ impl ProjectService {
         let list = self.access_list(principal, id).await?;
         let role = list.role_of(user).ok_or_else(no_member)?;
         let touches_owner = role == ProjectRole::Owner && !leaving;
-        if touches_owner {
-            self.owner_powers(principal, id).await?;
+        if !leaving {
+            self.may_hand_out(principal, id, role).await?;
         }
         let owner_powers = leaving || touches_owner || self.may_touch_owners(principal, id).await?;
         let details = json!({ "user_id": user, "role": role });
@@ -173,6 +170,43 @@ impl ProjectService {
         } else {
             Err(crate::service::not_found())
         }
+    }
+
+    /// Giving or taking project role `role` takes holding, on the project, everything it
+    /// grants: a maintainer manages maintainers, editors and viewers; a tenant role that only
+    /// manages members cannot make anyone an editor. (`owner`: see [`Self::owner_powers`].)
+    async fn may_hand_out(
+        &self,
+        principal: &Principal,
+        id: ProjectId,
+        role: ProjectRole,
+    ) -> Result<(), CoreError> {
+        if role == ProjectRole::Owner {
+            return self.owner_powers(principal, id).await;
+        }
+        let authorizer = &self.ports.authorizer;
+        for action in permissions::project_role_grants(role) {
+            if authorizer
+                .check(principal, action, &project_ref(id))
+                .await?
+                .allowed
+            {
+                continue;
+            }
+            return match authorizer
+                .authorize(principal, action, &project_ref(id))
+                .await
+            {
+                Err(CoreError::Forbidden(reason)) => Err(CoreError::Forbidden(format!(
+                    "you cannot give or take the project role {role}: it grants {action}, which you do not hold on this project ({reason})"
+                ))),
+                Err(e) => Err(e),
+                Ok(()) => Err(CoreError::Conflict(
+                    "your roles changed meanwhile; try again".into(),
+                )),
+            };
+        }
+        Ok(())
     }
 
     /// Granting, changing or taking the `owner` role is for those who could delete the

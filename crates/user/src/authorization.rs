@@ -61,7 +61,7 @@ pub fn built_in_grants() -> impl Iterator<Item = (&'static str, &'static [&'stat
 }
 
 /// Whether `grant` (`*`, `resource:*` or `resource:verb`) covers `action`.
-fn covers(grant: &str, action: &str) -> bool {
+pub(crate) fn covers(grant: &str, action: &str) -> bool {
     if grant == "*" || grant == action {
         return true;
     }

@@ -12,6 +12,7 @@ pub mod authorization;
 pub mod authz;
 mod bootstrap;
 pub mod events;
+pub mod grants;
 pub mod password_policy;
 mod platform;
 pub mod roles;

@@ -10,6 +10,7 @@ use usvc_core::{
 
 use crate::audit::actions as audit;
 use crate::authorization::actions;
+use crate::grants;
 
 /// What a caller sends to define (or redefine) a role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,10 +170,17 @@ impl RoleService {
             .ok_or_else(|| CoreError::NotFound("role".into()))
     }
 
-    /// Defines a role (`roles:manage`).
+    /// Defines a role (`roles:manage`, and holding every action it grants).
     pub async fn create(&self, principal: &Principal, input: RoleInput) -> Result<Role, CoreError> {
         self.allow(principal, &permissions::ROLES_MANAGE).await?;
         let granted = validate(&input)?;
+        grants::ensure_holds(
+            self.authorizer.as_ref(),
+            principal,
+            &granted,
+            &format!("define the role `{}`", input.name),
+        )
+        .await?;
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let role = Role {
             id: RoleId::new(),
@@ -193,6 +201,8 @@ impl RoleService {
 
     /// Redefines a role's description and permissions (`roles:manage`). Its name is how users
     /// hold it, so it cannot change. Holders get the new permissions at their next request.
+    /// The caller must hold every action the role grants, before and after: a role is
+    /// managed only by those it could not lift above themselves.
     pub async fn update(
         &self,
         principal: &Principal,
@@ -206,6 +216,15 @@ impl RoleService {
             .await?
             .ok_or_else(|| CoreError::NotFound("role".into()))?;
         let granted = validate(&input)?;
+        let mut touched = current.permissions.clone();
+        touched.extend(granted.iter().cloned());
+        grants::ensure_holds(
+            self.authorizer.as_ref(),
+            principal,
+            &touched,
+            &format!("redefine the role `{}`", current.name),
+        )
+        .await?;
         if input.name != current.name {
             return Err(CoreError::invalid(
                 "name",
@@ -226,9 +245,18 @@ impl RoleService {
         Ok(role)
     }
 
-    /// Deletes a role no user holds (`roles:manage`).
+    /// Deletes a role no user holds (`roles:manage`, and holding every action it grants).
     pub async fn delete(&self, principal: &Principal, id: RoleId) -> Result<(), CoreError> {
         self.allow(principal, &permissions::ROLES_MANAGE).await?;
+        if let Some(current) = self.roles.get(principal.tenant, id).await? {
+            grants::ensure_holds(
+                self.authorizer.as_ref(),
+                principal,
+                &current.permissions,
+                &format!("delete the role `{}`", current.name),
+            )
+            .await?;
+        }
         let entry = AuditEntry::by(principal, audit::ROLE_DELETED, self.clock.now())
             .on(ResourceRef::one("role", id));
         self.roles.delete(principal.tenant, id, &entry).await?;

@@ -78,6 +78,24 @@ impl TenantService {
             )
             .await?;
         settings.validate()?;
+        // Everyone who registers becomes a `member`: opening registration hands out what a
+        // member holds, so it takes holding that.
+        if settings.self_registration {
+            let open = self
+                .tenants
+                .get(principal.tenant)
+                .await?
+                .is_some_and(|t| t.settings.self_registration);
+            if !open {
+                crate::grants::ensure_holds(
+                    authorizer,
+                    principal,
+                    &crate::grants::actions_of("member", &[]),
+                    "open self-registration (everyone who registers becomes a member)",
+                )
+                .await?;
+            }
+        }
         let now = self.clock.now();
         let entry = AuditEntry::by(principal, audit::TENANT_UPDATED, now)
             .on(ResourceRef::one("tenant", principal.tenant))

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use futures::stream::{self, StreamExt};
 use serde_json::json;
 use usvc_core::{
-    AuditEntry, CoreError, Email, FieldError, Password, Principal, ResourceRef, User, UserId,
+    permissions, Action, AuditEntry, CoreError, Email, FieldError, Password, Principal,
+    ResourceRef, Role, User, UserId,
 };
 
 use super::changes::{self, ProfileChanges};
@@ -13,6 +14,7 @@ use super::UserService;
 use crate::audit::actions as audit;
 use crate::authorization::actions;
 use crate::events::{self, emit};
+use crate::grants;
 use crate::password_policy;
 
 /// Most rows one import may carry.
@@ -79,24 +81,25 @@ impl UserService {
                 format!("must hold 1-{MAX_IMPORT_ROWS} rows"),
             ));
         }
-        let may_make_owners = self
-            .allow(
-                principal,
-                &actions::USERS_MANAGE_OWNERS,
-                &ResourceRef::any("user"),
-            )
-            .await
-            .is_ok();
-        let custom = self.custom_role_names(principal).await?;
+        // What the caller may hand out: the actions they hold now (asked, not audited).
+        let held = grants::held(self.ports.authorizer.as_ref(), principal).await?;
+        let custom = self.custom_roles(principal).await?;
         let total = rows.len();
         let mut outcomes: Vec<Option<ImportOutcome>> = vec![None; total];
         let mut valid = Vec::new();
         let mut seen = HashSet::new();
+        let mut refused: Vec<Action> = Vec::new();
         for (index, row) in rows.into_iter().enumerate() {
-            match self.check_row(principal, row, may_make_owners, &custom, &mut seen) {
+            match self.check_row(principal, row, (&held, &custom), &mut seen, &mut refused) {
                 Ok(v) => valid.push(Valid { index, ..v }),
                 Err(errors) => outcomes[index] = Some(ImportOutcome::Rejected(errors)),
             }
+        }
+        // Each action a row would have handed out without the caller holding it is refused on
+        // the audit trail once per import.
+        for action in &refused {
+            let doing = "import users with roles that grant it";
+            let _ = grants::refuse(self.ports.authorizer.as_ref(), principal, action, doing).await;
         }
         let emails: Vec<String> = valid.iter().map(|v| v.user.email.normalized()).collect();
         let taken: HashSet<String> = self
@@ -130,9 +133,9 @@ impl UserService {
         &self,
         principal: &Principal,
         row: ImportRow,
-        may_make_owners: bool,
-        custom: &[String],
+        (held, custom): (&[Action], &[Role]),
         seen: &mut HashSet<String>,
+        refused: &mut Vec<Action>,
     ) -> Result<Valid, Vec<FieldError>> {
         let mut errors = Vec::new();
         let email = Email::parse(&row.email).ok();
@@ -143,13 +146,32 @@ impl UserService {
             }
             Some(_) => {}
         }
+        let names: Vec<String> = custom.iter().map(|r| r.name.clone()).collect();
         let roles = changes::roles(
             row.roles.unwrap_or_else(|| vec!["member".into()]),
-            custom,
+            &names,
             &mut errors,
         );
-        if roles.iter().any(|r| r == "owner") && !may_make_owners {
+        if roles.iter().any(|r| r == "owner") && !held.contains(&permissions::USERS_MANAGE_OWNERS) {
             errors.push(field("roles", "only owners may grant the owner role"));
+        } else {
+            let missing: Vec<Action> = grants::actions_of_all(&roles, custom)
+                .into_iter()
+                .filter(|a| !held.contains(a))
+                .collect();
+            if let Some(first) = missing.first() {
+                errors.push(field(
+                    "roles",
+                    format!(
+                        "you cannot give these roles: they grant {first}, which you do not hold"
+                    ),
+                ));
+            }
+            for action in missing {
+                if !refused.contains(&action) {
+                    refused.push(action);
+                }
+            }
         }
         match (&row.password, &row.password_hash, &email) {
             (Some(_), Some(_), _) => {

@@ -10,17 +10,19 @@ use std::sync::Arc;
 
 use serde_json::json;
 use usvc_core::ports::{
-    AuditLog, Authorizer, Cache, Clock, EventPublisher, PasswordHasher, RoleRepository,
-    SessionRepository, TenantRepository, UpdateOutcome, UserAnalytics, UserRepository,
+    AuditLog, Authorizer, Cache, Clock, EventPublisher, PasswordHasher, PlatformAdmins,
+    RoleRepository, SessionRepository, TenantRepository, UpdateOutcome, UserAnalytics,
+    UserRepository,
 };
 use usvc_core::{
-    Action, AuditEntry, CoreError, Email, Page, PageRequest, Password, Principal, ResourceRef,
-    Session, SessionId, User, UserFilter, UserId, UserStatus,
+    permissions, Action, AuditEntry, CoreError, Email, Page, PageRequest, Password, Principal,
+    ResourceRef, Role, Session, SessionId, User, UserFilter, UserId, UserStatus,
 };
 
 use crate::audit::actions as audit;
 use crate::authorization::actions;
 use crate::events::{self, emit};
+use crate::grants;
 use crate::password_policy;
 
 pub use changes::{AdminChanges, ProfileChanges, MAX_METADATA_BYTES};
@@ -81,6 +83,8 @@ pub struct UserPorts {
     pub analytics: Arc<dyn UserAnalytics>,
     /// The audit trail, for reads of other users' data.
     pub audit: Arc<dyn AuditLog>,
+    /// Holders of the platform grant: only holders change or remove another holder.
+    pub platform: Arc<dyn PlatformAdmins>,
 }
 
 /// The user-management use cases.
@@ -143,19 +147,74 @@ impl UserService {
             .ok_or_else(|| CoreError::NotFound("user".into()))
     }
 
-    /// Names of the caller's tenant's custom roles (assignable like the built-in ones).
-    pub(crate) async fn custom_role_names(
+    /// The caller's tenant's custom roles (assignable like the built-in ones).
+    pub(crate) async fn custom_roles(&self, principal: &Principal) -> Result<Vec<Role>, CoreError> {
+        self.ports.roles.list(principal.tenant).await
+    }
+
+    /// Refuses a change to `target` (or erasing them) by a caller who does not hold every
+    /// action `target` holds: a new email or password, or other roles, would let the caller
+    /// act as them or strip them. Holders of the platform grant are changed only by holders.
+    /// (Owners are guarded besides, by `users:manage_owners`.)
+    async fn may_manage(
         &self,
         principal: &Principal,
-    ) -> Result<Vec<String>, CoreError> {
-        Ok(self
-            .ports
-            .roles
-            .list(principal.tenant)
-            .await?
-            .into_iter()
-            .map(|r| r.name)
-            .collect())
+        target: &User,
+        custom: &[Role],
+    ) -> Result<(), CoreError> {
+        if target.id == principal.user {
+            return Ok(());
+        }
+        let theirs = grants::actions_of_all(&target.roles, custom);
+        grants::ensure_holds(
+            self.ports.authorizer.as_ref(),
+            principal,
+            &theirs,
+            "change or remove a user whose powers you do not all hold",
+        )
+        .await?;
+        if self.ports.platform.is_platform_admin(target.id).await? {
+            match self
+                .allow(
+                    principal,
+                    &permissions::TENANTS_MANAGE,
+                    &user_ref(target.id),
+                )
+                .await
+            {
+                Err(CoreError::Forbidden(reason)) => {
+                    return Err(CoreError::Forbidden(format!(
+                    "only holders of the platform grant change or remove another holder ({reason})"
+                )))
+                }
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses giving roles (those in `roles` and not in `before`) that grant an action the
+    /// caller does not hold.
+    async fn may_grant(
+        &self,
+        principal: &Principal,
+        roles: &[String],
+        before: &[String],
+        custom: &[Role],
+    ) -> Result<(), CoreError> {
+        let added: Vec<&String> = roles.iter().filter(|r| !before.contains(r)).collect();
+        if added.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = added.iter().map(|r| r.as_str()).collect();
+        let granted = grants::actions_of_all(added, custom);
+        grants::ensure_holds(
+            self.ports.authorizer.as_ref(),
+            principal,
+            &granted,
+            &format!("give the role {}", names.join(", ")),
+        )
+        .await
     }
 
     /// One user of the caller's tenant. Reading someone else needs `users:read`.
@@ -294,10 +353,11 @@ impl UserService {
         let email = Email::parse(&new.email)
             .map_err(|_| changes::error(&mut errors, "email", "is not a valid email address"))
             .ok();
-        let custom = self.custom_role_names(principal).await?;
+        let custom = self.custom_roles(principal).await?;
+        let names: Vec<String> = custom.iter().map(|r| r.name.clone()).collect();
         let roles = changes::roles(
             new.roles.unwrap_or_else(|| vec!["member".into()]),
-            &custom,
+            &names,
             &mut errors,
         );
         if let (Some(email), Some(password)) = (&email, &new.password) {
@@ -322,6 +382,7 @@ impl UserService {
             )
             .await?;
         }
+        self.may_grant(principal, &user.roles, &[], &custom).await?;
         let hash = match &new.password {
             Some(password) => Some(self.ports.hasher.hash(password).await?),
             None => None,
@@ -373,22 +434,22 @@ impl UserService {
     ) -> Result<User, CoreError> {
         self.allow(principal, &actions::USERS_WRITE, &user_ref(id))
             .await?;
-        let custom = if changes.roles.is_some() {
-            self.custom_role_names(principal).await?
-        } else {
-            Vec::new()
-        };
+        let custom = self.custom_roles(principal).await?;
+        let names: Vec<String> = custom.iter().map(|r| r.name.clone()).collect();
         for _ in 0..SAVE_ATTEMPTS {
             let before = self.fresh(principal, id).await?;
             let mut user = before.clone();
             let mut errors = Vec::new();
-            let fields = changes.clone().apply(&mut user, &custom, &mut errors);
+            let fields = changes.clone().apply(&mut user, &names, &mut errors);
             changes::verdict(errors)?;
             let owner_before = is_active_owner(&before);
             if owner_before || user.roles.iter().any(|r| r == "owner") {
                 self.allow(principal, &actions::USERS_MANAGE_OWNERS, &user_ref(id))
                     .await?;
             }
+            self.may_manage(principal, &before, &custom).await?;
+            self.may_grant(principal, &user.roles, &before.roles, &custom)
+                .await?;
             let guard = owner_before && !is_active_owner(&user);
             let ended = before.status == UserStatus::Active && user.status != UserStatus::Active;
             if let Some(saved) = self.save(principal, &before, user, fields, guard).await? {
@@ -517,6 +578,8 @@ impl UserService {
             self.allow(principal, &actions::USERS_MANAGE_OWNERS, &user_ref(id))
                 .await?;
         }
+        let custom = self.custom_roles(principal).await?;
+        self.may_manage(principal, &user, &custom).await?;
         let now = self.ports.clock.now();
         let entry = AuditEntry::by(principal, audit::USER_DELETED, now).on(user_ref(id));
         let revoked = self

@@ -54,6 +54,8 @@ struct Mocks {
     analytics: MockUserAnalytics,
     roles: MockRoleRepository,
     audit: Arc<Mutex<Vec<AuditEntry>>>,
+    /// Users who hold the platform grant.
+    platform_admins: Vec<UserId>,
 }
 
 impl Mocks {
@@ -78,6 +80,7 @@ impl Mocks {
                 roles.expect_list().returning(|_| Ok(Vec::new()));
                 roles
             },
+            platform_admins: Vec::new(),
         }
     }
 
@@ -124,6 +127,14 @@ impl Mocks {
             live_sessions: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::USER_SESSIONS, bus),
             analytics: Arc::new(self.analytics),
             roles: Arc::new(self.roles),
+            platform: {
+                let holders = self.platform_admins;
+                let mut platform = usvc_core::ports::MockPlatformAdmins::new();
+                platform
+                    .expect_is_platform_admin()
+                    .returning(move |u| Ok(holders.contains(&u)));
+                Arc::new(platform)
+            },
         });
         (service, self.events)
     }
