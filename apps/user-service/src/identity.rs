@@ -8,7 +8,8 @@ use usvc_config::Config;
 use usvc_core::ports::{
     AuditLog, Authorizer, Clock, Notifier, PasswordHasher, SecretBox, SystemClock,
 };
-use usvc_core::Password;
+use usvc_core::ports::{Cache, ProjectAccessList};
+use usvc_core::{Password, ProjectId, Role, TenantId};
 use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens, Totp};
 use usvc_user::{
     AuditService, AuthPorts, AuthService, AuthorizerPorts, Bootstrap, BootstrapPorts,
@@ -68,6 +69,27 @@ pub fn hasher() -> anyhow::Result<Arc<dyn PasswordHasher>> {
     )?))
 }
 
+/// The authorizer every service asks: built-in and custom roles, project roles, the platform
+/// grant, refusals on the audit trail.
+fn tenant_authorizer(
+    db: &Database,
+    caches: &CacheRegistry,
+    definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+    project_access: Arc<dyn Cache<ProjectId, ProjectAccessList>>,
+    audit: &Arc<dyn AuditLog>,
+) -> Arc<dyn Authorizer> {
+    Arc::new(TenantAuthorizer::new(AuthorizerPorts {
+        roles: db.roles.clone(),
+        definitions,
+        platform: db.platform.clone(),
+        platform_grants: caches.create(CacheSpec::PLATFORM_ADMINS),
+        projects: db.project_access.clone(),
+        project_access,
+        audit: audit.clone(),
+        clock: Arc::new(SystemClock),
+    }))
+}
+
 /// The identity services over the database, the key ring and the hasher, with their caches
 /// (`jwt-tokens`, `user-sessions` with `SESSION_TTL`, `user-profiles` with `CACHE_SIZE`)
 /// registered in `caches`, so one invalidation reaches every service that reads them.
@@ -88,16 +110,13 @@ pub fn services(
     let project_access = caches.create(CacheSpec::PROJECT_ACCESS);
     // Role definitions per tenant; every role change invalidates its tenant's entry everywhere.
     let definitions = caches.create(CacheSpec::PERMISSIONS);
-    let authorizer: Arc<dyn Authorizer> = Arc::new(TenantAuthorizer::new(AuthorizerPorts {
-        roles: db.roles.clone(),
-        definitions: definitions.clone(),
-        platform: db.platform.clone(),
-        platform_grants: caches.create(CacheSpec::PLATFORM_ADMINS),
-        projects: db.project_access.clone(),
-        project_access: project_access.clone(),
-        audit: audit.clone(),
-        clock: clock.clone(),
-    }));
+    let authorizer = tenant_authorizer(
+        db,
+        caches,
+        definitions.clone(),
+        project_access.clone(),
+        &audit,
+    );
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
     let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
     let auth = Arc::new(AuthService::new(

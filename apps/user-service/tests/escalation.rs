@@ -357,7 +357,11 @@ async fn the_issue_attacks_fail_and_leave_a_trail(
         &format!("action=authz.denied&actor={keeper_id}"),
     )
     .await;
-    assert_eq!(denied.len(), 2, "both refusals are audited: the rewrite and the read");
+    assert_eq!(
+        denied.len(),
+        2,
+        "both refusals are audited: the rewrite and the read"
+    );
 
     // 2. `users:write` hands out `admin`, or takes over an admin by changing their email.
     let (status, role) = status_of(
