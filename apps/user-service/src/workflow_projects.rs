@@ -131,4 +131,13 @@ impl ProjectActions for WorkflowProjects {
             .await?;
         Ok(view(project))
     }
+
+    async fn may_read(&self, actor: Acting, project: ProjectId) -> Result<bool, CoreError> {
+        match self.principal(actor).await {
+            Ok(principal) => self.projects.may_read(&principal, project).await,
+            // A disabled tenant or person reads nothing.
+            Err(CoreError::Forbidden(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }

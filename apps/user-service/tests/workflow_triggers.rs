@@ -450,3 +450,171 @@ async fn a_schedule_fires_each_tick_once(
 }
 
 on_both_stores!(a_schedule_fires_each_tick_once);
+
+/// Creates a project with `visibility` as the holder of `token`; its id.
+async fn project_with<S, B>(app: &S, token: &str, name: &str, visibility: &str) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let (status, project) = call(
+        app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(token),
+        Some(json!({ "name": name, "visibility": visibility })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    project["id"].as_str().unwrap().to_owned()
+}
+
+/// Triggered runs act as the workflow's saver (the event's author is data), a private
+/// project's events start only workflows whose saver may read it, and an execution started by
+/// one is visible only to those who may read the project (or the audit trail).
+async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (ada, ada_id) = support::join(&app, &root, "ada@example.com", &["admin"]).await;
+    let (mia, mia_id) = support::join(&app, &root, "mia@example.com", &["member"]).await;
+    let (vic, _) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
+    let id = define(
+        &app,
+        &ada,
+        json!({"name": "mark new projects",
+               "triggers": [{"type": "event", "event": "project.created"}],
+               "steps": [{"id": "mark", "kind": "project.update",
+                          "if": "inputs.event.payload.visibility == 'tenant'",
+                          "with": {"project_id": "{{ inputs.event.payload.project_id }}",
+                                   "description": "seen by automation"}}]}),
+    )
+    .await;
+
+    // A tenant project of Mia's: the step runs as Ada, who saved the workflow.
+    let open = project_with(&app, &mia, "open", "tenant").await;
+    let found = until_executions(&app, &ada, &id, |f| {
+        f.iter().any(|e| e["status"] == "succeeded")
+    })
+    .await;
+    assert_eq!(
+        found[0]["inputs"]["event"]["actor"],
+        json!(mia_id),
+        "the author is data"
+    );
+    let (_, trail) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/audit?resource=project:{open}&action=project.updated"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(trail["items"][0]["actor"]["id"], json!(ada_id), "{trail}");
+
+    // A private project Ada is not on starts nothing; one she is on starts a run that Vic
+    // (no member, no audit trail) cannot see, while Ada and the owner can.
+    let hidden = project_with(&app, &mia, "hidden", "private").await;
+    // Events are handled in order: a later project's run tells when the others were.
+    let later = project_with(&app, &mia, "later", "tenant").await;
+    let found = until_executions(&app, &ada, &id, |f| {
+        f.iter()
+            .any(|e| e["inputs"]["event"]["payload"]["project_id"] == json!(later))
+    })
+    .await;
+    let about = |project: &str| {
+        found
+            .iter()
+            .filter(|e| e["inputs"]["event"]["payload"]["project_id"] == json!(project))
+            .count()
+    };
+    assert_eq!(
+        about(&hidden),
+        0,
+        "a private project's event starts nothing its saver cannot see"
+    );
+
+    let second = project_with(&app, &mia, "second", "private").await;
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{second}/members"),
+        Some(&mia),
+        Some(json!({"user_id": ada_id, "role": "viewer"})),
+    )
+    .await;
+    call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/projects/{second}"),
+        Some(&mia),
+        Some(json!({"description": "now"})),
+    )
+    .await;
+    let watcher = define(
+        &app,
+        &ada,
+        json!({"name": "watch changes",
+               "triggers": [{"type": "event", "event": "project.updated"}],
+               "steps": [{"id": "note", "kind": "transform",
+                          "with": {"name": "{{ inputs.event.payload.project_id }}"}}]}),
+    )
+    .await;
+    call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/projects/{second}"),
+        Some(&mia),
+        Some(json!({"description": "again"})),
+    )
+    .await;
+    let runs = until_executions(&app, &ada, &watcher, |f| !f.is_empty()).await;
+    let run = runs[0]["execution_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        runs[0]["inputs"]["event"]["payload"]["project_id"],
+        json!(second)
+    );
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{run}"),
+        Some(&vic),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not a member of the project");
+    assert!(
+        executions(&app, &vic, &watcher).await.is_empty(),
+        "nor listed"
+    );
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{run}/timeline"),
+        Some(&vic),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for reader in [&ada, &root] {
+        let (status, _) = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/executions/{run}"),
+            Some(reader),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}
+
+on_both_stores!(triggered_runs_act_as_the_saver_and_private_projects_stay_private);

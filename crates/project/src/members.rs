@@ -225,6 +225,16 @@ impl ProjectService {
         }
     }
 
+    /// Whether the caller may read the project (asked, not enforced: no refusal is recorded).
+    pub async fn may_read(&self, principal: &Principal, id: ProjectId) -> Result<bool, CoreError> {
+        Ok(self
+            .ports
+            .authorizer
+            .check(principal, &permissions::PROJECTS_READ, &project_ref(id))
+            .await?
+            .allowed)
+    }
+
     /// Whether the caller holds the owner's powers on the project (asked, not enforced: no
     /// refusal is recorded).
     pub(crate) async fn may_touch_owners(

@@ -100,6 +100,15 @@ impl Engine {
         Self { ports }
     }
 
+    /// Whether `person` may read the project `id` now (asked, not audited).
+    pub async fn may_read_project(
+        &self,
+        person: usvc_core::ports::Acting,
+        id: usvc_core::ProjectId,
+    ) -> Result<bool, CoreError> {
+        self.ports.env.projects.may_read(person, id).await
+    }
+
     /// Now, to the microsecond (what both stores keep).
     pub fn now(&self) -> DateTime<Utc> {
         self.ports.clock.now().trunc_subsecs(6)
@@ -278,21 +287,12 @@ impl Engine {
     }
 }
 
-/// Whom an execution's steps act as: who started it; for an event-triggered one, who caused
-/// the event (least privilege: an event's author cannot borrow the workflow saver's rights);
-/// otherwise (schedules, events without a person) who saved the version.
+/// Whom an execution's steps act as: who started it; for a triggered one (an event, a
+/// schedule), who saved the workflow version — the person who chose to automate, with their
+/// current roles — never the person who caused the event (their id is data, in
+/// `inputs.event.actor`: causing an event does not lend one's rights to someone's workflow).
 fn acting_person(execution: &Execution, definition: &Definition) -> Option<usvc_core::UserId> {
-    let caused_by = || {
-        (execution.trigger == "event")
-            .then(|| execution.inputs.pointer("/event/actor"))
-            .flatten()
-            .and_then(serde_json::Value::as_str)
-            .and_then(|a| a.parse().ok())
-    };
-    execution
-        .started_by
-        .or_else(caused_by)
-        .or(definition.saved_by)
+    execution.started_by.or(definition.saved_by)
 }
 
 /// An id the same for every attempt of `step` of `execution`: v7-shaped at the execution's

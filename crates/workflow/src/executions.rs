@@ -16,6 +16,7 @@ use usvc_core::{
 use crate::analytics::{self, OpenTasks, WorkflowStats};
 use crate::engine::Engine;
 use crate::plan::{initial, new_execution, CancelExecution, RetryExecution, Starter};
+use crate::subject::{self, Subject};
 use crate::workflows::WorkflowService;
 
 /// Event and audit names of what people do to executions and tasks.
@@ -181,11 +182,52 @@ impl ExecutionService {
     ) -> Result<ExecutionState, CoreError> {
         self.authorize(principal, &permissions::WORKFLOWS_READ)
             .await?;
-        self.ports
+        let state = self
+            .ports
             .executions
             .get(principal.tenant, id)
             .await?
-            .ok_or_else(not_found)
+            .ok_or_else(not_found)?;
+        // One started by an event about what the caller may not read does not exist for them.
+        if self.may_see(principal, &state.execution).await? {
+            Ok(state)
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// Whether the caller may read `execution`'s inputs: those of an event-triggered one
+    /// describe the event's subject (`subject`), which takes reading that subject — a project
+    /// (or the audit trail, which keeps the same details, once it is gone), or the users.
+    async fn may_see(
+        &self,
+        principal: &Principal,
+        execution: &Execution,
+    ) -> Result<bool, CoreError> {
+        let (action, resource) = match subject::of_execution(execution) {
+            None => return Ok(true),
+            Some(Subject::User) => (permissions::USERS_READ, ResourceRef::any("user")),
+            Some(Subject::Project(id)) => {
+                (permissions::PROJECTS_READ, ResourceRef::one("project", id))
+            }
+        };
+        let authorizer = &self.ports.authorizer;
+        if authorizer
+            .check(principal, &action, &resource)
+            .await?
+            .allowed
+        {
+            return Ok(true);
+        }
+        Ok(resource.kind == "project"
+            && authorizer
+                .check(
+                    principal,
+                    &permissions::AUDIT_READ,
+                    &ResourceRef::any("audit"),
+                )
+                .await?
+                .allowed)
     }
 
     /// A workflow's executions, newest first, optionally of one status (`workflows:read`).
@@ -198,10 +240,19 @@ impl ExecutionService {
     ) -> Result<Page<Execution>, CoreError> {
         // Reading the workflow authorises and keeps other tenants' ids unknown.
         self.ports.workflows.get(principal, workflow_id).await?;
-        self.ports
+        let mut page = self
+            .ports
             .executions
             .list(principal.tenant, workflow_id, status, page)
-            .await
+            .await?;
+        let mut kept = Vec::with_capacity(page.items.len());
+        for execution in std::mem::take(&mut page.items) {
+            if self.may_see(principal, &execution).await? {
+                kept.push(execution);
+            }
+        }
+        page.items = kept;
+        Ok(page)
     }
 
     /// How a workflow's executions stand (`workflows:read`).
@@ -256,6 +307,7 @@ impl ExecutionService {
     ) -> Result<ExecutionState, CoreError> {
         self.authorize(principal, &permissions::WORKFLOWS_EXECUTE)
             .await?;
+        self.get(principal, id).await?;
         let state = self
             .change(principal, id, Arc::new(CancelExecution), events::CANCELLED)
             .await?;

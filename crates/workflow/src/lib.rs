@@ -19,6 +19,7 @@ pub mod kinds;
 pub mod plan;
 pub mod schedule;
 pub mod schema;
+pub mod subject;
 pub mod tasks;
 pub mod template;
 pub mod triggers;

@@ -20,13 +20,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::json;
-use usvc_core::ports::{TriggerRepository, WorkSignal};
+use usvc_core::ports::{Acting, TriggerRepository, WorkSignal};
 use usvc_core::{ActiveTrigger, CoreError, DomainEvent, TriggeredStart};
 
 use crate::definition::{Definition, Trigger};
 use crate::engine::Engine;
 use crate::plan::{initial, new_execution, Starter};
 use crate::schedule::Schedule;
+use crate::subject::{self, Subject};
 use crate::template;
 
 /// Events read per pass.
@@ -183,6 +184,26 @@ impl TriggerService {
                         "an event trigger's filter failed; the event starts nothing");
                     return Ok(None);
                 }
+            }
+        }
+        // A project's events start only workflows whose saver may read the project (but for
+        // its deletion, whose payload is only the id).
+        if let Some(Subject::Project(project)) = subject::of_event(&event.kind, &event.payload) {
+            let may = match definition.saved_by {
+                Some(_) if event.kind == "project.deleted" => true,
+                Some(user) => {
+                    let saver = Acting {
+                        tenant: trigger.tenant_id,
+                        user,
+                    };
+                    self.ports.engine.may_read_project(saver, project).await?
+                }
+                None => false,
+            };
+            if !may {
+                tracing::debug!(workflow = %trigger.workflow_id, event = %event.id,
+                    "the workflow's saver may not read the event's project; it starts nothing");
+                return Ok(None);
             }
         }
         Ok(self.start(

@@ -1,0 +1,74 @@
+//! What an event-triggered execution is about, and so who may see it and whose automation it
+//! may start.
+//!
+//! An execution started by an event carries the event's payload in `inputs.event` — a
+//! private project's name and description, for `project.created`. Whoever reads the
+//! execution (its inputs, the outputs its steps derived, its timeline) reads that payload, so
+//! reading it takes reading what the payload describes: the project (or, once it is gone,
+//! the audit trail, which keeps the same details), or the users directory for `user.*`
+//! events. And a private project's events start only the workflows of people who may read
+//! the project: automation stays outside a private project like everyone else.
+
+use serde_json::Value;
+use usvc_core::{Execution, ProjectId};
+
+/// What an event is about, when reading its payload takes a permission `workflows:read`
+/// does not give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A project: reading its events takes reading the project.
+    Project(ProjectId),
+    /// A user: reading its events takes `users:read`.
+    User,
+}
+
+/// The subject of an event of type `kind` with `payload`.
+pub fn of_event(kind: &str, payload: &Value) -> Option<Subject> {
+    let (resource, _) = kind.split_once('.')?;
+    match resource {
+        "project" => payload
+            .get("project_id")
+            .and_then(Value::as_str)
+            .and_then(|id| id.parse().ok())
+            .map(Subject::Project),
+        "user" => Some(Subject::User),
+        _ => None,
+    }
+}
+
+/// The subject of an execution: that of the event which started it (manual and scheduled
+/// executions have none; their inputs are their starter's).
+pub fn of_execution(execution: &Execution) -> Option<Subject> {
+    if execution.trigger != "event" {
+        return None;
+    }
+    let event = execution.inputs.get("event")?;
+    of_event(
+        event.get("type").and_then(Value::as_str)?,
+        event.get("payload").unwrap_or(&Value::Null),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn project_and_user_events_have_subjects_others_do_not() {
+        let id = ProjectId::new();
+        assert_eq!(
+            of_event("project.created", &json!({"project_id": id.to_string()})),
+            Some(Subject::Project(id))
+        );
+        assert_eq!(of_event("user.created", &json!({})), Some(Subject::User));
+        assert_eq!(
+            of_event("order.shipped", &json!({"project_id": id.to_string()})),
+            None
+        );
+        assert_eq!(
+            of_event("project.created", &json!({"project_id": "nope"})),
+            None
+        );
+    }
+}
