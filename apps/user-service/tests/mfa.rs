@@ -449,3 +449,156 @@ async fn a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens(
 
 on_both_stores!(totp_enrolment_then_logins_with_codes_and_recovery_codes);
 on_both_stores!(a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens);
+
+/// A request's status and `Retry-After` (seconds).
+async fn retry_after<S, B>(
+    app: &S,
+    uri: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (StatusCode, Option<u64>)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let mut req = test::TestRequest::post().uri(uri).set_json(body);
+    if let Some(token) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    let res = test::call_service(app, req.to_request()).await;
+    let after = res
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (res.status(), after)
+}
+
+/// Wrong second factors count toward the account's lockout across logins: the right password
+/// does not wipe them (else every login would buy five more guesses at a six-digit code), and
+/// regenerating recovery codes with a stolen session is limited the same way.
+async fn wrong_codes_keep_counting_across_logins(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (token, _) = support::join(&app, &root, "ida@example.com", &["member"]).await;
+    let (_, enrol) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/enroll",
+        Some(&token),
+        None,
+    )
+    .await;
+    let secret = enrol["secret"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/confirm",
+        Some(&token),
+        Some(json!({"code": code(&secret, 0)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let credentials = password_login("default", "ida@example.com", support::USER_PASSWORD);
+    // Six digits that are not a code the authenticator shows around now.
+    let wrong = |i: usize| {
+        let current: Vec<String> = (-2..=2).map(|s| code(&secret, s)).collect();
+        (i * 7919 + 13..i * 7919 + 20)
+            .map(|n| format!("{:06}", n % 1_000_000))
+            .find(|c| !current.contains(c))
+            .unwrap()
+    };
+    let mut guesses = 0;
+    // Log in with the right password and guess until the account locks.
+    let locked_after = loop {
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(credentials.clone()),
+        )
+        .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break guesses;
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let mfa_token = body["mfa_token"].as_str().unwrap().to_owned();
+        let (status, _) = call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/mfa/verify",
+            None,
+            Some(json!({"mfa_token": mfa_token, "code": wrong(guesses)})),
+        )
+        .await;
+        guesses += 1;
+        assert!(status.is_client_error());
+        assert!(guesses < 20, "the right password must not reset the count");
+    };
+    assert_eq!(locked_after, 5, "four free failures, locked at the fifth");
+    // The lock runs out; the next wrong code (after a right password) locks it again at
+    // once, for longer: the count went on.
+    let (_, wait) = retry_after(&app, "/api/v1/auth/login", None, credentials.clone()).await;
+    tokio::time::sleep(std::time::Duration::from_secs(wait.unwrap_or(1) + 1)).await;
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(credentials.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mfa_token = body["mfa_token"].as_str().unwrap().to_owned();
+    call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(json!({"mfa_token": mfa_token, "code": wrong(99)})),
+    )
+    .await;
+    let (status, wait) = retry_after(&app, "/api/v1/auth/login", None, credentials.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(wait.unwrap() >= 2, "a longer lock: {wait:?}");
+
+    // A session (Ida's, from before) guessing codes to regenerate recovery codes locks the
+    // account the same way.
+    tokio::time::sleep(std::time::Duration::from_secs(wait.unwrap() + 1)).await;
+    let (status, _) = retry_after(
+        &app,
+        "/api/v1/auth/mfa/recovery-codes",
+        Some(&token),
+        json!({"code": wrong(5)}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "wrong, and now locked");
+    let (status, _) = retry_after(
+        &app,
+        "/api/v1/auth/mfa/recovery-codes",
+        Some(&token),
+        json!({"code": code(&secret, 0)}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right code waits out the lock"
+    );
+}
+
+on_both_stores!(wrong_codes_keep_counting_across_logins);

@@ -218,7 +218,9 @@ impl AuthService {
                 .await?;
             return Err(invalid_credentials());
         };
-        self.throttle.reset(tenant.id, name).await?;
+        // The failures are forgotten only when a login completes: a right password followed
+        // by wrong second factors keeps counting (else each new login would buy five more
+        // guesses at a six-digit code).
         if user.status != UserStatus::Active {
             let actor = Actor::sessionless(user.id);
             let refused = AuditEntry::system(tenant.id, audit::LOGIN_FAILED, now)
@@ -242,6 +244,7 @@ impl AuthService {
                 .challenge(&user, ChallengePurpose::Enroll, client, now)
                 .await;
         }
+        self.throttle.reset(tenant.id, name).await?;
         let pair = self
             .finish_login(&tenant, &user, client, "password", now)
             .await?;

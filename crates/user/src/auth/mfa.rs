@@ -308,6 +308,9 @@ impl AuthService {
                 if !self.mfa.consume_challenge(challenge.hash, now).await? {
                     return Err(invalid_mfa_token());
                 }
+                self.throttle
+                    .reset(tenant.id, user.email.normalized())
+                    .await?;
                 let client = Origin {
                     ip: challenge.ip,
                     user_agent: challenge.user_agent,
@@ -390,7 +393,9 @@ impl AuthService {
         Ok(())
     }
 
-    /// Replaces the recovery codes (the old ones stop working), proven by a current code.
+    /// Replaces the recovery codes (the old ones stop working), proven by a current code. A
+    /// wrong code counts against the account's lockout, like a wrong password: a stolen
+    /// session cannot guess its way to fresh recovery codes.
     pub async fn regenerate_recovery_codes(
         &self,
         principal: &Principal,
@@ -401,7 +406,17 @@ impl AuthService {
         if !user.mfa_enabled {
             return Err(CoreError::NotFound("TOTP credential".into()));
         }
+        let tenant = self
+            .tenants
+            .get(user.tenant_id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("tenant".into()))?;
+        let name = user.email.normalized();
+        self.refuse_if_locked(tenant.id, &name, now).await?;
         if !self.totp_code_ok(&user, code, now).await? {
+            let actor = Actor::caller(principal);
+            self.count_failure(&tenant, name, actor, &principal.origin, now)
+                .await?;
             return Err(CoreError::invalid(
                 "code",
                 "is not the current code of your authenticator",
