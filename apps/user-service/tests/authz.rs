@@ -159,3 +159,71 @@ async fn checks_answer_with_reasons_for_the_caller_and_for_others(
 }
 
 on_both_stores!(checks_answer_with_reasons_for_the_caller_and_for_others);
+
+/// A private project answers like a missing one to whoever may not read it — about
+/// themselves or about a member — with the same reason, so the check API tells nothing of
+/// its existence or its members; members get real answers.
+async fn private_projects_answer_like_missing_ones_to_outsiders(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (mia, mia_id) = support::join(&app, &root, "mia@example.com", &["member"]).await;
+    let (ada, _) = support::join(&app, &root, "ada@example.com", &["admin"]).await;
+    let (status, project) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&mia),
+        Some(json!({"name": "hush", "visibility": "private"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let private = project["id"].as_str().unwrap().to_owned();
+    let missing = uuid::Uuid::now_v7().to_string();
+    let about = |user: Option<&str>, id: &str| json!({"user_id": user, "action": "projects:write", "resource": {"type": "project", "id": id}});
+    for user in [None, Some(mia_id.as_str())] {
+        let (_, real) = call(
+            &app,
+            Method::POST,
+            "/api/v1/authz/check",
+            Some(&ada),
+            Some(about(user, &private)),
+        )
+        .await;
+        let (_, made_up) = call(
+            &app,
+            Method::POST,
+            "/api/v1/authz/check",
+            Some(&ada),
+            Some(about(user, &missing)),
+        )
+        .await;
+        assert_eq!(
+            real, made_up,
+            "an admin outside the project learns nothing ({user:?})"
+        );
+        assert_eq!(
+            real,
+            json!({"allowed": false, "reason": "there is no such project"})
+        );
+    }
+    let (_, answer) = call(
+        &app,
+        Method::POST,
+        "/api/v1/authz/check",
+        Some(&mia),
+        Some(about(None, &private)),
+    )
+    .await;
+    assert_eq!(answer["allowed"], true, "{answer}");
+}
+
+on_both_stores!(private_projects_answer_like_missing_ones_to_outsiders);

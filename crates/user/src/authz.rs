@@ -5,6 +5,7 @@ use usvc_core::{
     Action, CoreError, Decision, FieldError, Principal, ResourceRef, UserId, UserStatus,
 };
 
+use crate::tenant_authorizer::NO_SUCH_PROJECT;
 use crate::users::UserService;
 
 /// Resource types a question may name.
@@ -131,6 +132,25 @@ impl UserService {
                     }
                 }
             };
+            // A project the asker may not read does not exist for them, whoever the question
+            // is about: the answer (and its reason) is the one a made-up id gets.
+            if resource.kind == "project" && resource.id.is_some() {
+                let well_formed = resource
+                    .id
+                    .as_deref()
+                    .is_some_and(|id| id.parse::<usvc_core::ProjectId>().is_ok());
+                let visible = well_formed
+                    && self
+                        .ports
+                        .authorizer
+                        .check(principal, &usvc_core::permissions::PROJECTS_READ, &resource)
+                        .await?
+                        .allowed;
+                if !visible {
+                    decisions.push(Decision::deny(NO_SUCH_PROJECT));
+                    continue;
+                }
+            }
             decisions.push(
                 self.ports
                     .authorizer

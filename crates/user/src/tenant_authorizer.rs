@@ -15,6 +15,10 @@ use usvc_core::{
 
 use crate::authorization::decide;
 
+/// The reason given for a project that does not exist — and, by the check API, for one the
+/// asker may not read: the two answers are the same.
+pub const NO_SUCH_PROJECT: &str = "there is no such project";
+
 /// The `Authorizer` of a running service: the built-in roles, then the tenant's custom roles
 /// (loaded once per tenant into the `permissions` cache, which every role change invalidates on
 /// every replica, so a new definition applies at the next request).
@@ -90,7 +94,7 @@ impl TenantAuthorizer {
         let list = match loaded {
             Ok(list) if list.tenant == principal.tenant => list,
             Ok(_) | Err(CoreError::NotFound(_)) => {
-                return Ok(Decision::deny("there is no such project"));
+                return Ok(Decision::deny(NO_SUCH_PROJECT));
             }
             Err(e) => return Err(e),
         };
