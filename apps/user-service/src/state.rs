@@ -79,6 +79,8 @@ pub struct AppState {
     pub started: Instant,
     /// The same, as wall-clock time.
     pub started_at: DateTime<Utc>,
+    /// Security headers and who may read the operator pages.
+    pub exposure: crate::http::exposure::Exposure,
 }
 
 impl AppState {
@@ -152,6 +154,7 @@ impl AppState {
             http: Arc::default(),
             started: Instant::now(),
             started_at: Utc::now(),
+            exposure: crate::http::exposure::Exposure::from_config(config),
         }
     }
 }

@@ -579,6 +579,11 @@ async fn a_panicking_handler_is_a_500_problem_and_the_app_keeps_serving() {
     };
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(
+        response.headers().get("x-content-type-options").unwrap(),
+        "nosniff",
+        "security headers on a panic's answer too"
+    );
     let content_type = response
         .headers()
         .get("content-type")
@@ -604,4 +609,104 @@ async fn a_panicking_handler_is_a_500_problem_and_the_app_keeps_serving() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// Every answer — a page, a problem, the docs — carries the security headers; HSTS only when
+/// the service is reached over https.
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let (state, _dir) = support::state().await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    for uri in [
+        "/health",
+        "/docs",
+        "/openapi.json",
+        "/nowhere",
+        "/api/v1/users",
+    ] {
+        let res = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{uri}"
+        );
+        assert_eq!(
+            header("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{uri}"
+        );
+        assert!(
+            header("content-security-policy")
+                .is_some_and(|csp| csp.contains("frame-ancestors 'none'")),
+            "{uri}"
+        );
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{uri}");
+        assert_eq!(
+            header("strict-transport-security"),
+            None,
+            "plain http: {uri}"
+        );
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = support::database(&dir).await;
+    let state = support::state_configured(
+        db,
+        support::secret_box(),
+        support::Outbox::default(),
+        &[("PUBLIC_URL", "https://id.example.com")],
+    )
+    .await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
+    assert!(res.headers().get("strict-transport-security").is_some());
+}
+
+/// With `OPERATOR_TOKEN` set, `/metrics` and `/health/detailed` answer only its bearer; the
+/// probes stay open.
+#[actix_web::test]
+async fn an_operator_token_guards_metrics_and_detailed_health() {
+    const TOKEN: &str = "operator-token-with-thirty-two-chars-or-more";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = support::database(&dir).await;
+    let state = support::state_configured(
+        db,
+        support::secret_box(),
+        support::Outbox::default(),
+        &[("OPERATOR_TOKEN", TOKEN)],
+    )
+    .await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    for uri in ["/metrics", "/health/detailed"] {
+        let res = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        assert_problem(&res, StatusCode::UNAUTHORIZED);
+        let wrong = test::TestRequest::get()
+            .uri(uri)
+            .insert_header((
+                "Authorization",
+                "Bearer operator-token-with-thirty-two-chars-or-less",
+            ))
+            .to_request();
+        assert_eq!(
+            test::call_service(&app, wrong).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let right = test::TestRequest::get()
+            .uri(uri)
+            .insert_header(("Authorization", format!("Bearer {TOKEN}")))
+            .to_request();
+        assert_eq!(
+            test::call_service(&app, right).await.status(),
+            StatusCode::OK,
+            "{uri}"
+        );
+    }
+    for uri in ["/health", "/health/live", "/health/ready"] {
+        let res = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK, "{uri}");
+    }
 }

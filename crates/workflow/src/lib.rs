@@ -28,7 +28,7 @@ pub mod workflows;
 pub use definition::{Definition, OnFailure, Step, Trigger};
 pub use engine::{Engine, EnginePorts, Prepared, VersionKey};
 pub use executions::{ExecutionPorts, ExecutionService};
-pub use kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
+pub use kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome, SERVICE_EVENT_PREFIXES};
 pub use plan::Finish;
 pub use tasks::{TaskPorts, TaskQuery, TaskService};
 pub use triggers::{TriggerPorts, TriggerService};

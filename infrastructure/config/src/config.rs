@@ -107,6 +107,10 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// `MAIL_FROM`.
     pub mail_from: String,
+    /// `MAIL_TO_LOG`: production may write mail (links included) to the log.
+    pub mail_to_log: bool,
+    /// `OPERATOR_TOKEN`: what `/metrics` and `/health/detailed` ask for, when set.
+    pub operator_token: Option<String>,
     /// `PUBLIC_URL`, without a trailing slash.
     pub public_url: String,
     /// `WORKFLOW_CONCURRENCY`: steps one process runs at once.
@@ -189,17 +193,10 @@ impl Config {
             })?,
             shutdown_timeout: secs("SHUTDOWN_TIMEOUT", 1, 300)?,
             otlp_endpoint: raw.parse("OTEL_EXPORTER_OTLP_ENDPOINT", values::optional_http_url)?,
-            smtp_url: raw.parse("SMTP_URL", |v| {
-                let v = v.trim();
-                if v.is_empty() {
-                    Ok(None)
-                } else if v.starts_with("smtp://") || v.starts_with("smtps://") {
-                    Ok(Some(v.to_owned()))
-                } else {
-                    Err(())
-                }
-            })?,
+            smtp_url: raw.parse("SMTP_URL", values::optional_smtp_url)?,
             mail_from: raw.parse("MAIL_FROM", values::non_empty)?,
+            mail_to_log: raw.parse("MAIL_TO_LOG", values::boolean)?,
+            operator_token: raw.parse("OPERATOR_TOKEN", values::optional_token)?,
             public_url: raw.parse("PUBLIC_URL", |v| {
                 values::optional_http_url(v)?
                     .map(|u| u.trim_end_matches('/').to_owned())
@@ -219,7 +216,25 @@ impl Config {
                 })
                 .collect(),
         };
+        config.check_production()?;
         Ok(config)
+    }
+
+    /// Without a relay, mail goes to the log — reset and verification links with it. A
+    /// production service must not do that unless told to.
+    fn check_production(&self) -> Result<(), ConfigError> {
+        if self.environment == Environment::Production
+            && self.smtp_url.is_none()
+            && !self.mail_to_log
+        {
+            return Err(ConfigError::Invalid {
+                key: "SMTP_URL".into(),
+                value: String::new(),
+                origin: "ENV=production".into(),
+                allowed: "an smtp:// or smtps:// relay in production (or MAIL_TO_LOG=true to write mail, links included, to the log)".into(),
+            });
+        }
+        Ok(())
     }
 
     /// The store adapter the database URL selects.
@@ -294,7 +309,7 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         writeln!(
             file,
-            "port = 9000\nlog_level = \"debug\"\nenv = \"production\""
+            "port = 9000\nlog_level = \"debug\"\nenv = \"production\"\nsmtp_url = \"smtp://relay:25\""
         )
         .expect("write");
         let mut sources = env(&[("PORT", "9100")]);
@@ -315,6 +330,27 @@ mod tests {
         assert!(
             described.contains("LOG_LEVEL = \"debug\" (file "),
             "{described}"
+        );
+    }
+
+    #[test]
+    fn production_needs_a_mail_relay_or_an_explicit_mail_to_log() {
+        let err = Config::load(&env(&[("ENV", "production")])).expect_err("links would be logged");
+        assert!(err.to_string().contains("SMTP_URL"), "{err}");
+        assert!(err.to_string().contains("MAIL_TO_LOG"), "{err}");
+        let config = Config::load(&env(&[("ENV", "production"), ("MAIL_TO_LOG", "true")]))
+            .expect("explicitly allowed");
+        assert!(config.mail_to_log);
+        assert!(Config::load(&env(&[
+            ("ENV", "production"),
+            ("SMTP_URL", "smtps://relay")
+        ]))
+        .is_ok());
+        let err = Config::load(&env(&[("OPERATOR_TOKEN", "short")])).expect_err("too short");
+        assert!(err.to_string().contains("OPERATOR_TOKEN"), "{err}");
+        assert!(
+            !err.to_string().contains("short"),
+            "secret values are not shown: {err}"
         );
     }
 

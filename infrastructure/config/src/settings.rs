@@ -183,6 +183,19 @@ pub const SETTINGS: &[Setting] = &[
         secret: true,
     },
     s(
+        "MAIL_TO_LOG",
+        "false",
+        "true or false",
+        "with ENV=production and no SMTP_URL, write mail (reset and verification links included) to the log instead of refusing to start",
+    ),
+    Setting {
+        env: "OPERATOR_TOKEN",
+        default: "",
+        allowed: "empty, or 32-512 visible characters",
+        help: "when set, /metrics and /health/detailed answer only `Authorization: Bearer <token>`",
+        secret: true,
+    },
+    s(
         "MAIL_FROM",
         "user-service <no-reply@user-service.local>",
         "an address, optionally with a display name",

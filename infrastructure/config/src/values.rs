@@ -32,6 +32,37 @@ pub(crate) fn networks(raw: &str) -> Result<Vec<ipnet::IpNet>, ()> {
         .collect()
 }
 
+pub(crate) fn boolean(raw: &str) -> Result<bool, ()> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" | "" => Ok(false),
+        _ => Err(()),
+    }
+}
+
+pub(crate) fn optional_smtp_url(raw: &str) -> Result<Option<String>, ()> {
+    let v = raw.trim();
+    if v.is_empty() {
+        Ok(None)
+    } else if v.starts_with("smtp://") || v.starts_with("smtps://") {
+        Ok(Some(v.to_owned()))
+    } else {
+        Err(())
+    }
+}
+
+/// Empty, or a secret of 32-512 visible ASCII characters.
+pub(crate) fn optional_token(raw: &str) -> Result<Option<String>, ()> {
+    let v = raw.trim();
+    if v.is_empty() {
+        Ok(None)
+    } else if (32..=512).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(Some(v.to_owned()))
+    } else {
+        Err(())
+    }
+}
+
 pub(crate) fn non_empty(raw: &str) -> Result<String, ()> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {

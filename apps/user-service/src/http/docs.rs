@@ -145,6 +145,11 @@ impl utoipa::Modify for BearerAuth {
                     .build(),
             ),
         );
+        // The operator pages' token (`OPERATOR_TOKEN`), when one is configured.
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -161,7 +166,7 @@ pub async fn docs_page() -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
         ))
         .body(DOCS_PAGE)
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use usvc_core::ports::{CacheStats, ComponentHealth, HealthStatus, PoolStats};
 use utoipa::ToSchema;
 
+use crate::http::problem::Problem;
 use crate::process_stats;
 use crate::state::AppState;
 
@@ -251,9 +252,14 @@ fn report(db: &ComponentHealth, backend: &'static str) -> ComponentReport {
 
 /// Everything an operator needs on one page.
 #[utoipa::path(get, path = "/health/detailed", tag = "health",
-    responses((status = 200, body = DetailedHealth), (status = 503, body = DetailedHealth)))]
+    security((), ("operator" = [])),
+    responses((status = 200, body = DetailedHealth), (status = 503, body = DetailedHealth),
+        (status = 401, description = "`OPERATOR_TOKEN` is set and the request does not carry it", body = Problem, content_type = "application/problem+json")))]
 #[allow(clippy::cast_precision_loss)]
-pub async fn detailed(state: web::Data<AppState>) -> HttpResponse {
+pub async fn detailed(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpResponse {
+    if let Err(problem) = state.exposure.operator(&req) {
+        return problem.response();
+    }
     let db = probe_database(&state).await;
     let database_up = db.status != HealthStatus::Unhealthy;
     let tenants = if database_up {

@@ -93,8 +93,13 @@ async fn refresh_workflows(state: &AppState) {
 
 /// The scrape endpoint.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    security((), ("operator" = [])),
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain"),
+        (status = 401, description = "`OPERATOR_TOKEN` is set and the request does not carry it", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+pub async fn metrics(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpResponse {
+    if let Err(problem) = state.exposure.operator(&req) {
+        return problem.response();
+    }
     refresh(&state);
     refresh_workflows(&state).await;
     HttpResponse::Ok()

@@ -9,6 +9,7 @@ pub mod client_limit;
 pub mod docs;
 pub mod document;
 pub mod executions;
+pub mod exposure;
 pub mod health;
 pub mod jwks;
 pub mod metrics;

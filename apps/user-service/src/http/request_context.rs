@@ -67,6 +67,10 @@ pub async fn request_context(
     let stats = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.http.clone());
+    let exposure = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.exposure.clone())
+        .unwrap_or_default();
 
     let outcome = AssertUnwindSafe(next.call(req))
         .catch_unwind()
@@ -103,6 +107,7 @@ pub async fn request_context(
             if let Ok(value) = HeaderValue::from_str(&id) {
                 response.headers_mut().insert(REQUEST_ID, value);
             }
+            exposure.apply(response.headers_mut());
             finish(
                 &span,
                 stats.as_deref(),
@@ -117,6 +122,7 @@ pub async fn request_context(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    exposure.apply(res.headers_mut());
     // Low-cardinality route label: the matched pattern, never the raw path.
     let route = res
         .request()

@@ -18,7 +18,7 @@ use super::{StepCall, StepEnv, StepKind, StepOutcome};
 
 /// The event types the service itself announces (its audit actions and domain events): a
 /// workflow may not emit them.
-const RESERVED: [&str; 13] = [
+pub const RESERVED: [&str; 13] = [
     "user.",
     "project.",
     "workflow.",

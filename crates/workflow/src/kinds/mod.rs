@@ -6,6 +6,9 @@ mod approval;
 mod condition;
 mod delay;
 mod event;
+
+/// The prefixes of the event types the service itself announces; a workflow may not emit them.
+pub use event::RESERVED as SERVICE_EVENT_PREFIXES;
 mod http;
 mod noop;
 mod project;
