@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use usvc_core::ports::HashLane;
 
 use crate::audit::actions as audit;
 use crate::events::{self, emit};
@@ -201,13 +202,17 @@ impl AuthService {
         // Microseconds: what both stores keep, so a stored time reads back equal.
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let (Ok(slug), Ok(email)) = (Slug::parse(tenant), Email::parse(email)) else {
-            self.hasher.verify_dummy(password).await?;
+            self.hasher
+                .verify_dummy(HashLane::Unknown, password)
+                .await?;
             return Err(invalid_credentials());
         };
         let tenant = match self.tenants.get_by_slug(&slug).await? {
             Some(t) if t.status == TenantStatus::Active => t,
             _ => {
-                self.hasher.verify_dummy(password).await?;
+                self.hasher
+                    .verify_dummy(HashLane::Unknown, password)
+                    .await?;
                 return Err(invalid_credentials());
             }
         };
@@ -349,10 +354,15 @@ impl AuthService {
         password: &Password,
     ) -> Result<Option<(User, usvc_core::ports::PasswordCheck)>, CoreError> {
         if let Some((user, Some(hash))) = self.users.find_for_login(tenant, email).await? {
-            let check = self.hasher.verify(password, &hash).await?;
+            let check = self
+                .hasher
+                .verify(HashLane::Tenant(tenant), password, &hash)
+                .await?;
             Ok(check.matches.then_some((user, check)))
         } else {
-            self.hasher.verify_dummy(password).await?;
+            self.hasher
+                .verify_dummy(HashLane::Tenant(tenant), password)
+                .await?;
             Ok(None)
         }
     }
@@ -370,7 +380,11 @@ impl AuthService {
         let entry = AuditEntry::system(user.tenant_id, audit::PASSWORD_REHASHED, now)
             .from(actor, origin)
             .on(ResourceRef::one("user", user.id));
-        let upgraded = match self.hasher.hash(password).await {
+        let upgraded = match self
+            .hasher
+            .hash(HashLane::Tenant(user.tenant_id), password)
+            .await
+        {
             Ok(hash) => {
                 self.users
                     .set_password_hash(user.tenant_id, user.id, hash, now, &entry)
@@ -670,7 +684,10 @@ impl AuthService {
             ));
         }
         self.throttle.reset(user.tenant_id, name).await?;
-        let hash = self.hasher.hash(new).await?;
+        let hash = self
+            .hasher
+            .hash(HashLane::Tenant(user.tenant_id), new)
+            .await?;
         let entry = AuditEntry::by(principal, audit::PASSWORD_CHANGED, now)
             .on(ResourceRef::one("user", user.id));
         self.users

@@ -1,6 +1,7 @@
 //! First start: an empty database gets tenant `default` and its first owner.
 
 use std::sync::Arc;
+use usvc_core::ports::HashLane;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -68,7 +69,10 @@ pub async fn bootstrap(
     let now = ports.clock.now();
     let tenant = NewTenant::parse(DEFAULT_TENANT, "Default")?.into_tenant(now);
     let owner = User::new(tenant.id, email.clone(), vec!["owner".into()], now);
-    let hash = ports.hasher.hash(&password).await?;
+    let hash = ports
+        .hasher
+        .hash(HashLane::Tenant(tenant.id), &password)
+        .await?;
     let entries = [created_tenant(&tenant, now), created_user(&owner, now)];
     match ports
         .tenants
@@ -157,7 +161,10 @@ pub async fn provision(
         None => (Password::new(ports.opaque.generate()?.token), true),
     };
     let user = User::new(tenant.id, email, vec![role.to_owned()], now);
-    let hash = ports.hasher.hash(&password).await?;
+    let hash = ports
+        .hasher
+        .hash(HashLane::Tenant(tenant.id), &password)
+        .await?;
     ports
         .users
         .create(&user, Some(hash), &created_user(&user, now))
@@ -214,8 +221,8 @@ mod tests {
         let mut hasher = MockPasswordHasher::new();
         hasher
             .expect_hash()
-            .withf(|p| p.expose() == "generated-secret")
-            .returning(|_| Ok("$hash".into()));
+            .withf(|_, p| p.expose() == "generated-secret")
+            .returning(|_, _| Ok("$hash".into()));
         let mut platform = MockPlatformAdmins::new();
         platform.expect_grant().times(1).returning(|_, _, _| Ok(()));
         let ports = BootstrapPorts {
@@ -245,7 +252,7 @@ mod tests {
     async fn a_database_with_tenants_or_a_lost_race_is_left_alone() {
         let ports = |tenants: MockTenantRepository| {
             let mut hasher = MockPasswordHasher::new();
-            hasher.expect_hash().returning(|_| Ok("$hash".into()));
+            hasher.expect_hash().returning(|_, _| Ok("$hash".into()));
             let mut platform = MockPlatformAdmins::new();
             platform.expect_grant().never();
             BootstrapPorts {

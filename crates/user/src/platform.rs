@@ -2,6 +2,7 @@
 //! the platform grant (`tenants:manage`), and the grant itself.
 
 use std::sync::Arc;
+use usvc_core::ports::HashLane;
 
 use serde_json::json;
 use usvc_core::permissions;
@@ -132,7 +133,11 @@ impl PlatformService {
         let now = self.ports.clock.now();
         let tenant = new.into_tenant(now);
         let owner = User::new(tenant.id, email, vec!["owner".into()], tenant.created_at);
-        let hash = self.ports.hasher.hash(&input.owner_password).await?;
+        let hash = self
+            .ports
+            .hasher
+            .hash(HashLane::Tenant(tenant.id), &input.owner_password)
+            .await?;
         let created = AuditEntry::by(principal, audit::TENANT_CREATED, now)
             .on(ResourceRef::one("tenant", tenant.id))
             .details(json!({ "slug": tenant.slug.as_str(), "name": tenant.name }));

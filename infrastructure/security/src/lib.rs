@@ -11,6 +11,7 @@
 //!
 //! Keeping these here is what lets the domain crates stay free of argon2 and jsonwebtoken.
 
+mod fair_slots;
 mod jwt;
 mod opaque;
 mod password;

@@ -7,8 +7,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier 
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use tokio::runtime::Handle;
-use tokio::sync::Semaphore;
-use usvc_core::ports::{PasswordCheck, PasswordHasher};
+use usvc_core::ports::{HashLane, PasswordCheck, PasswordHasher};
+
+use crate::fair_slots::FairSlots;
 use usvc_core::{CoreError, Password};
 
 /// argon2id cost parameters.
@@ -47,13 +48,18 @@ impl HashParams {
     }
 }
 
+/// Requests one lane (tenant) may keep waiting for the hashing pool; past that they are
+/// refused at once (429, `Retry-After: 1`).
+pub const MAX_WAITING_PER_LANE: usize = 128;
+
 /// `PasswordHasher` on argon2id. Every hash and verification runs on the runtime's blocking
-/// pool, admitted by a semaphore with one permit per core, so a login flood queues here instead
-/// of occupying every thread (the cached hot paths keep their CPU) and no actix worker ever
+/// pool, admitted by one slot per core shared fairly by tenants (`fair_slots`), so a login
+/// flood queues here instead of occupying every thread (the cached hot paths keep their CPU),
+/// one tenant's flood does not hold another's logins behind it, and no actix worker ever
 /// computes a hash.
 pub struct Argon2Hasher {
     params: HashParams,
-    permits: Arc<Semaphore>,
+    slots: Arc<FairSlots<HashLane>>,
     runtime: Handle,
     dummy_hash: String,
 }
@@ -68,7 +74,7 @@ impl Argon2Hasher {
         let dummy_hash = hash_with(params, &random)?;
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            slots: Arc::new(FairSlots::new(concurrency.max(1), MAX_WAITING_PER_LANE)),
             runtime,
             dummy_hash,
         })
@@ -79,19 +85,23 @@ impl Argon2Hasher {
         self.params
     }
 
-    /// Runs `work` on the blocking pool once a permit is free. The permit moves into the
-    /// blocking task, so a caller that gives up cannot let more hashes run than permits.
+    /// Runs `work` on the blocking pool in `lane`'s turn for a slot. The slot moves into the
+    /// blocking task, so a caller that gives up cannot let more hashes run than slots.
     async fn bounded<T: Send + 'static>(
         &self,
+        lane: HashLane,
         work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
     ) -> Result<T, CoreError> {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
+        let slot = self
+            .slots
+            .acquire(lane)
             .await
-            .map_err(|_| CoreError::Internal("the hashing pool is closed".into()))?;
+            .map_err(|_| CoreError::RateLimited {
+                retry_after_secs: 1,
+            })?;
         self.runtime
             .spawn_blocking(move || {
-                let _permit = permit;
+                let _slot = slot;
                 work()
             })
             .await
@@ -108,16 +118,20 @@ fn hash_with(params: HashParams, password: &[u8]) -> Result<String, CoreError> {
         .map_err(|e| CoreError::Internal(format!("argon2 hashing failed: {e}")))
 }
 
-/// Costs an imported bcrypt hash may have. Anything dearer would let whoever imports hashes
-/// hold the hashing pool (one slot per core, shared by every tenant) for minutes per login.
-const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=14;
+/// Costs an imported bcrypt hash may have (13: about half a second a check). Anything dearer
+/// would let whoever imports hashes hold the hashing pool (one slot per core, shared by every
+/// tenant) for seconds per login. docs/security.md lists these ceilings.
+pub const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=13;
 /// Limits on the parameters of a stored argon2 hash, for the same reason (and so no hash can
-/// ask for gigabytes of memory): 256 MiB, 10 passes, 16 lanes.
-const ARGON2_MAX: HashParams = HashParams {
-    memory_kib: 256 * 1024,
-    iterations: 10,
-    parallelism: 16,
+/// ask for gigabytes of memory): 128 MiB, 8 passes, 8 lanes — and memory × passes at most
+/// [`ARGON2_MAX_WORK_KIB`] (Django's default, 100 MiB × 2, fits; Keycloak's, 7 MiB × 5, too).
+pub const ARGON2_MAX: HashParams = HashParams {
+    memory_kib: 128 * 1024,
+    iterations: 8,
+    parallelism: 8,
 };
+/// The most memory × passes (KiB) a stored argon2 hash may ask for: 256 MiB-passes.
+pub const ARGON2_MAX_WORK_KIB: u64 = 256 * 1024;
 
 /// Whether `stored` is a bcrypt hash (`$2a$`, `$2b$`, `$2y$` with a cost and 53 characters
 /// of salt and digest) at an affordable cost, as other systems export them.
@@ -135,6 +149,7 @@ fn affordable(hash: &PasswordHash<'_>) -> bool {
     param("m") <= ARGON2_MAX.memory_kib
         && param("t") <= ARGON2_MAX.iterations
         && param("p") <= ARGON2_MAX.parallelism
+        && u64::from(param("m")) * u64::from(param("t")) <= ARGON2_MAX_WORK_KIB
 }
 
 fn verify_with(
@@ -175,17 +190,22 @@ fn verify_with(
 
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
-    async fn hash(&self, password: &Password) -> Result<String, CoreError> {
+    async fn hash(&self, lane: HashLane, password: &Password) -> Result<String, CoreError> {
         let params = self.params;
         let secret = password.expose().as_bytes().to_vec();
-        self.bounded(move || hash_with(params, &secret)).await
+        self.bounded(lane, move || hash_with(params, &secret)).await
     }
 
-    async fn verify(&self, password: &Password, hash: &str) -> Result<PasswordCheck, CoreError> {
+    async fn verify(
+        &self,
+        lane: HashLane,
+        password: &Password,
+        hash: &str,
+    ) -> Result<PasswordCheck, CoreError> {
         let policy = self.params;
         let secret = password.expose().as_bytes().to_vec();
         let stored = hash.to_owned();
-        self.bounded(move || verify_with(policy, &secret, &stored))
+        self.bounded(lane, move || verify_with(policy, &secret, &stored))
             .await
     }
 
@@ -199,8 +219,8 @@ impl PasswordHasher for Argon2Hasher {
             })
     }
 
-    async fn verify_dummy(&self, password: &Password) -> Result<(), CoreError> {
-        self.verify(password, &self.dummy_hash.clone())
+    async fn verify_dummy(&self, lane: HashLane, password: &Password) -> Result<(), CoreError> {
+        self.verify(lane, password, &self.dummy_hash.clone())
             .await
             .map(|_| ())
     }
@@ -209,6 +229,8 @@ impl PasswordHasher for Argon2Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LANE: HashLane = HashLane::Unknown;
 
     /// Cheap parameters for tests that are about behaviour, not cost.
     const WEAK: HashParams = HashParams {
@@ -225,14 +247,17 @@ mod tests {
     async fn hashes_are_owasp_argon2id_salted_and_verify() {
         let hasher = hasher(HashParams::OWASP);
         let password = Password::new("correct horse battery staple");
-        let first = hasher.hash(&password).await.expect("hash");
-        let second = hasher.hash(&password).await.expect("hash");
+        let first = hasher.hash(LANE, &password).await.expect("hash");
+        let second = hasher.hash(LANE, &password).await.expect("hash");
         assert!(
             first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{first}"
         );
         assert_ne!(first, second, "every hash has its own salt");
-        let ok = hasher.verify(&password, &first).await.expect("verify");
+        let ok = hasher
+            .verify(LANE, &password, &first)
+            .await
+            .expect("verify");
         assert_eq!(
             ok,
             PasswordCheck {
@@ -241,7 +266,7 @@ mod tests {
             }
         );
         let wrong = hasher
-            .verify(&Password::new("Correct horse battery staple"), &first)
+            .verify(LANE, &Password::new("Correct horse battery staple"), &first)
             .await;
         assert_eq!(
             wrong.ok(),
@@ -255,12 +280,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn weaker_hashes_verify_and_are_flagged_for_rehash() {
         let old = hasher(WEAK)
-            .hash(&Password::new("pa55word!"))
+            .hash(LANE, &Password::new("pa55word!"))
             .await
             .expect("hash");
         let policy = hasher(HashParams::OWASP);
         let check = policy
-            .verify(&Password::new("pa55word!"), &old)
+            .verify(LANE, &Password::new("pa55word!"), &old)
             .await
             .expect("verify");
         assert_eq!(
@@ -271,7 +296,7 @@ mod tests {
             }
         );
         let wrong = policy
-            .verify(&Password::new("nope"), &old)
+            .verify(LANE, &Password::new("nope"), &old)
             .await
             .expect("verify");
         assert!(
@@ -290,7 +315,10 @@ mod tests {
             "$2b$12$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01",
         ] {
             assert!(
-                matches!(hasher.verify(&p, stored).await, Err(CoreError::Internal(_))),
+                matches!(
+                    hasher.verify(LANE, &p, stored).await,
+                    Err(CoreError::Internal(_))
+                ),
                 "{stored:?}"
             );
         }
@@ -302,7 +330,7 @@ mod tests {
         let imported = bcrypt::hash("tr0ub4dor&3", 4).expect("bcrypt");
         assert!(hasher.accepts_hash(&imported), "{imported}");
         let check = hasher
-            .verify(&Password::new("tr0ub4dor&3"), &imported)
+            .verify(LANE, &Password::new("tr0ub4dor&3"), &imported)
             .await
             .expect("verify");
         assert_eq!(
@@ -313,7 +341,7 @@ mod tests {
             }
         );
         let wrong = hasher
-            .verify(&Password::new("tr0ub4dor&4"), &imported)
+            .verify(LANE, &Password::new("tr0ub4dor&4"), &imported)
             .await
             .expect("verify");
         assert!(!wrong.matches);
@@ -323,7 +351,7 @@ mod tests {
     async fn only_verifiable_hashes_are_accepted_for_import() {
         let hasher = hasher(WEAK);
         let argon = hasher
-            .hash(&Password::new("pa55word!"))
+            .hash(LANE, &Password::new("pa55word!"))
             .await
             .expect("hash");
         assert!(hasher.accepts_hash(&argon));
@@ -335,8 +363,22 @@ mod tests {
             "$2b$31$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY",
             "$argon2id$v=19$m=19456,t=2,p=1",
             "$argon2id$v=19$m=4194304,t=4294967295,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            // Above the ceilings: 128 MiB × 3 passes, 9 passes, 16 lanes, bcrypt cost 14.
+            "$argon2id$v=19$m=131072,t=3,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            "$argon2id$v=19$m=8192,t=9,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            "$argon2id$v=19$m=8192,t=2,p=16$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            "$2b$14$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0",
         ] {
             assert!(!hasher.accepts_hash(foreign), "{foreign:?}");
+        }
+        // What other systems ship by default is within them: Django (100 MiB × 2, 8 lanes),
+        // Keycloak (7 MiB × 5), bcrypt cost 12.
+        for common in [
+            "$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            "$argon2id$v=19$m=7168,t=5,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            "$2b$12$abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0",
+        ] {
+            assert!(hasher.accepts_hash(common), "{common:?}");
         }
     }
 
@@ -344,11 +386,11 @@ mod tests {
     async fn the_dummy_verification_runs_a_real_hash_and_never_matches() {
         let hasher = hasher(WEAK);
         assert!(hasher
-            .verify_dummy(&Password::new("anything"))
+            .verify_dummy(LANE, &Password::new("anything"))
             .await
             .is_ok());
         let check = hasher
-            .verify(&Password::new("anything"), &hasher.dummy_hash.clone())
+            .verify(LANE, &Password::new("anything"), &hasher.dummy_hash.clone())
             .await
             .expect("verify");
         assert!(!check.matches);

@@ -56,7 +56,7 @@ pub use mfa_repository::MfaRepository;
 pub use notifier::{Message, Notifier};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use outbox::{EventRelay, Outbox};
-pub use password_hasher::{PasswordCheck, PasswordHasher};
+pub use password_hasher::{HashLane, PasswordCheck, PasswordHasher};
 pub use platform_admins::PlatformAdmins;
 pub use project_access::{ProjectAccess, ProjectAccessList};
 pub use project_actions::{Acting, ProjectActions};

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use crate::{CoreError, Password};
+use crate::{CoreError, Password, TenantId};
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,15 +12,32 @@ pub struct PasswordCheck {
     pub needs_rehash: bool,
 }
 
+/// Whose request a hash is for. The hashing pool (a few slots, shared by every tenant) serves
+/// lanes in turn, so one tenant's login or import flood cannot hold another tenant's logins
+/// behind it; requests naming no existing tenant share one lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashLane {
+    /// A tenant's users.
+    Tenant(TenantId),
+    /// Logins to a tenant that does not exist (or is not active).
+    Unknown,
+}
+
 /// Slow, salted password hashing (argon2id), run off the request threads.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {
-    /// A new hash (PHC string format) of `password`.
-    async fn hash(&self, password: &Password) -> Result<String, CoreError>;
+    /// A new hash (PHC string format) of `password`, in `lane`'s turn.
+    async fn hash(&self, lane: HashLane, password: &Password) -> Result<String, CoreError>;
 
-    /// Checks `password` against `hash`. A malformed hash is `Internal`, never a match.
-    async fn verify(&self, password: &Password, hash: &str) -> Result<PasswordCheck, CoreError>;
+    /// Checks `password` against `hash`, in `lane`'s turn. A malformed hash is `Internal`,
+    /// never a match. A lane with too many requests waiting is `RateLimited`.
+    async fn verify(
+        &self,
+        lane: HashLane,
+        password: &Password,
+        hash: &str,
+    ) -> Result<PasswordCheck, CoreError>;
 
     /// Whether [`PasswordHasher::verify`] can check this stored hash: the import accepts
     /// argon2 (PHC strings) and bcrypt (`$2b$…`) hashes from other systems.
@@ -28,5 +45,5 @@ pub trait PasswordHasher: Send + Sync {
 
     /// Costs what [`PasswordHasher::verify`] costs and never matches: run it for unknown
     /// accounts so their login takes as long as a wrong password for a real one.
-    async fn verify_dummy(&self, password: &Password) -> Result<(), CoreError>;
+    async fn verify_dummy(&self, lane: HashLane, password: &Password) -> Result<(), CoreError>;
 }

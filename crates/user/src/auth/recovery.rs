@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use usvc_core::ports::HashLane;
 use usvc_core::ports::Message;
 use usvc_core::{
     ActionPurpose, ActionToken, Actor, AuditEntry, CoreError, Email, Origin, Password, Principal,
@@ -133,7 +134,10 @@ impl AuthService {
             .await?
             .ok_or_else(invalid_token)?;
         crate::password_policy::check(new, &user.email, "new_password")?;
-        let password_hash = self.hasher.hash(new).await?;
+        let password_hash = self
+            .hasher
+            .hash(HashLane::Tenant(found.tenant_id), new)
+            .await?;
         let entry = AuditEntry::system(user.tenant_id, audit::PASSWORD_RESET, now)
             .from(Actor::sessionless(user.id), origin)
             .on(ResourceRef::one("user", user.id));

@@ -119,7 +119,7 @@ impl Mocks {
 
     /// Every password verification answers `matches` / `needs_rehash`.
     fn password_check(mut self, matches: bool, needs_rehash: bool) -> Self {
-        self.hasher.expect_verify().returning(move |_, _| {
+        self.hasher.expect_verify().returning(move |_, _, _| {
             Ok(PasswordCheck {
                 matches,
                 needs_rehash,
@@ -236,7 +236,7 @@ async fn every_failed_lookup_costs_one_dummy_hash_and_says_the_same() {
             .hasher
             .expect_verify_dummy()
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         mocks.hasher.expect_verify().never();
         mocks.sessions.expect_create().never();
         let err = mocks
@@ -327,7 +327,7 @@ async fn weak_hashes_are_upgraded_on_a_good_login() {
         .hasher
         .expect_hash()
         .times(1)
-        .returning(|_| Ok("$argon2id$strong".into()));
+        .returning(|_, _| Ok("$argon2id$strong".into()));
     mocks
         .users
         .expect_set_password_hash()
@@ -698,7 +698,7 @@ async fn failures_are_counted_per_account_name_and_a_success_clears_them() {
         .withf(|_, name| name == "ada@example.com")
         .times(1)
         .returning(|_, _| Ok(()));
-    mocks.hasher.expect_verify().returning(|p, _| {
+    mocks.hasher.expect_verify().returning(|_, p, _| {
         Ok(PasswordCheck {
             matches: p.expose() == "correct horse battery staple",
             needs_rehash: false,
@@ -850,7 +850,7 @@ async fn a_password_change_checks_the_current_one_and_revokes_only_the_others() 
     mocks
         .hasher
         .expect_hash()
-        .returning(|_| Ok("new-hash".into()));
+        .returning(|_, _| Ok("new-hash".into()));
     mocks
         .users
         .expect_set_password_hash()

@@ -1,6 +1,7 @@
 //! Bulk creation of users, for migrations from other systems.
 
 use std::collections::HashSet;
+use usvc_core::ports::HashLane;
 
 use futures::stream::{self, StreamExt};
 use serde_json::json;
@@ -220,7 +221,11 @@ impl UserService {
         let done: Vec<Result<Valid, CoreError>> = stream::iter(rows.into_iter().enumerate())
             .map(|(i, mut v)| async move {
                 if let Some(password) = v.password.take() {
-                    v.hash = Some(hasher.hash(&password).await?);
+                    v.hash = Some(
+                        hasher
+                            .hash(HashLane::Tenant(v.user.tenant_id), &password)
+                            .await?,
+                    );
                 }
                 if i > 0 && i % PROGRESS_EVERY == 0 {
                     tracing::info!(rows = i, to_hash, "import: hashing passwords");

@@ -7,6 +7,7 @@ mod registration;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use usvc_core::ports::HashLane;
 
 use serde_json::json;
 use usvc_core::ports::{
@@ -384,7 +385,12 @@ impl UserService {
         }
         self.may_grant(principal, &user.roles, &[], &custom).await?;
         let hash = match &new.password {
-            Some(password) => Some(self.ports.hasher.hash(password).await?),
+            Some(password) => Some(
+                self.ports
+                    .hasher
+                    .hash(HashLane::Tenant(principal.tenant), password)
+                    .await?,
+            ),
             None => None,
         };
         let entry = AuditEntry::by(principal, audit::USER_CREATED, now)

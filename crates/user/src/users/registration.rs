@@ -1,6 +1,7 @@
 //! Self-registration: a visitor creates their own account where the tenant allows it.
 
 use serde_json::json;
+use usvc_core::ports::HashLane;
 use usvc_core::{
     Actor, AuditEntry, CoreError, Email, Origin, Password, ResourceRef, Slug, TenantStatus, User,
 };
@@ -53,7 +54,11 @@ impl UserService {
         let mut user = User::new(tenant.id, email, vec!["member".into()], now);
         registration.profile.apply(&mut user, &mut errors);
         changes::verdict(errors)?;
-        let hash = self.ports.hasher.hash(&registration.password).await?;
+        let hash = self
+            .ports
+            .hasher
+            .hash(HashLane::Tenant(tenant.id), &registration.password)
+            .await?;
         let actor = Actor::sessionless(user.id);
         let entry = AuditEntry::system(tenant.id, audit::USER_REGISTERED, now)
             .from(actor, origin)

@@ -63,7 +63,7 @@ impl Mocks {
         let mut hasher = MockPasswordHasher::new();
         hasher
             .expect_hash()
-            .returning(|p| Ok(format!("argon2-of-{}", p.expose().len())));
+            .returning(|_, p| Ok(format!("argon2-of-{}", p.expose().len())));
         hasher
             .expect_accepts_hash()
             .returning(|h| h.starts_with("$argon2id$") || h.starts_with("$2b$"));
