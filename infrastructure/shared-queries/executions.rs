@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use crate::backend::{begin_write, claim_lock, insert_all, row_lock, Connection, DbId};
 use crate::errors;
+use crate::fair_claims;
 use crate::idempotency;
 use crate::outbox;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline, workflows};
@@ -50,9 +51,9 @@ struct ExecutionRow {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = workflow_step_runs, treat_none_as_null = true)]
-struct StepRow {
-    execution_id: DbId,
-    step_id: String,
+pub(crate) struct StepRow {
+    pub(crate) execution_id: DbId,
+    pub(crate) step_id: String,
     position: i32,
     kind: String,
     status: String,
@@ -744,25 +745,14 @@ impl ExecutionRepository for Store {
         limit: u32,
         lease: chrono::Duration,
         now: DateTime<Utc>,
+        default_in_flight: u32,
     ) -> Result<Vec<ClaimedStep>, CoreError> {
         let token = format!("{owner}/{}", Uuid::now_v7().simple());
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
                     begin_write(conn).await?;
-                    let due = workflow_step_runs::table
-                        .filter(
-                            workflow_step_runs::status
-                                .eq_any(["ready", "waiting"])
-                                .and(workflow_step_runs::ready_at.le(now))
-                                .or(workflow_step_runs::status
-                                    .eq("running")
-                                    .and(workflow_step_runs::lease_until.lt(now))),
-                        )
-                        .order(workflow_step_runs::ready_at.asc())
-                        .limit(i64::from(limit))
-                        .select(StepRow::as_select());
-                    let mut rows: Vec<StepRow> = claim_lock!(due).load(conn).await?;
+                    let mut rows = fair_claims::take(conn, now, default_in_flight, limit).await?;
                     if rows.is_empty() {
                         return Ok(Vec::new());
                     }
@@ -1159,6 +1149,26 @@ impl ExecutionRepository for Store {
                 .filter_map(|(s, n)| Some((s.parse().ok()?, count(n))))
                 .collect(),
         })
+    }
+
+    async fn live_count(&self, tenant: TenantId) -> Result<u64, CoreError> {
+        let tenant = DbId::from(tenant.as_uuid());
+        let n: i64 = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    workflow_executions::table
+                        .filter(workflow_executions::tenant_id.eq(tenant))
+                        .filter(
+                            workflow_executions::status.eq_any(["pending", "running", "waiting"]),
+                        )
+                        .count()
+                        .get_result(conn)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, CoreError> {

@@ -6,16 +6,20 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    AuditLog, ExecutionRepository, TaskRepository, TenantRepository, WorkflowRepository,
+    AuditLog, ExecutionRepository, QuotaRepository, TaskRepository, TenantRepository,
+    WorkflowRepository,
 };
 use usvc_core::{
     AuditFilter, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
-    ExecutionStatus, PageRequest, StepRun, StepStatus, Task, TaskAudience, TaskId, TaskStatus,
-    Tenant, UserId, Workflow, WorkflowId, WorkflowStatus,
+    ExecutionStatus, PageRequest, QuotaOverrides, StepRun, StepStatus, Task, TaskAudience, TaskId,
+    TaskStatus, Tenant, UserId, Workflow, WorkflowId, WorkflowStatus,
 };
 use usvc_tests::{audit, conformance};
 
 use crate::users::tenant;
+
+/// A steps-in-flight quota no test here reaches.
+const ROOMY: u32 = 10_000;
 
 pub(crate) async fn workflow(repo: &dyn WorkflowRepository, t: &Tenant) -> WorkflowId {
     let now = Utc::now().trunc_subsecs(6);
@@ -141,7 +145,7 @@ where
         async move {
             (
                 owner.clone(),
-                repo.claim(&owner, 8, lease, now).await.unwrap(),
+                repo.claim(&owner, 8, lease, now, ROOMY).await.unwrap(),
             )
         }
     }))
@@ -155,7 +159,7 @@ where
     taken.dedup();
     assert_eq!(taken.len(), total, "a step was claimed twice");
     assert!(taken.iter().all(|(_, s)| s == "a"), "only due steps");
-    let mut rest = repo.claim("w9", 100, lease, now).await.unwrap();
+    let mut rest = repo.claim("w9", 100, lease, now, ROOMY).await.unwrap();
     assert_eq!(total + rest.len(), 20, "every ready step, once");
     let claimed = claims.into_iter().find(|(_, c)| !c.is_empty()).unwrap();
     let first = &claimed.1[0];
@@ -221,14 +225,14 @@ where
 
     // An expired lease is taken over, with a new attempt; a handed-back one at once.
     let expired = repo
-        .claim("rescuer", 100, lease, now + Duration::seconds(31))
+        .claim("rescuer", 100, lease, now + Duration::seconds(31), ROOMY)
         .await
         .unwrap();
     assert_eq!(expired.len(), 19, "all still running, none succeeded");
     assert!(expired.iter().all(|s| s.attempt == 2));
     assert_eq!(repo.release("rescuer").await.unwrap(), 19);
     rest = repo
-        .claim("again", 100, lease, now + Duration::seconds(32))
+        .claim("again", 100, lease, now + Duration::seconds(32), ROOMY)
         .await
         .unwrap();
     assert_eq!(rest.len(), 19);
@@ -238,7 +242,7 @@ where
     );
 
     // Timers become due at their time (with, by then, the 19 leases that expired again).
-    let due = repo.claim("t", 100, lease, later).await.unwrap();
+    let due = repo.claim("t", 100, lease, later, ROOMY).await.unwrap();
     let timers = due.iter().filter(|s| s.step_id == "timer").count();
     assert_eq!((timers, due.len()), (20, 39));
 
@@ -272,6 +276,74 @@ where
 conformance!(
     executions,
     steps_are_claimed_once_leased_and_changed_under_lock
+);
+
+/// Claims serve tenants in turn: a tenant's one step is taken in the first claim however many
+/// older steps another tenant has waiting; and each tenant gets no more running steps than its
+/// quota (the platform's override, else the default the worker passes).
+async fn claims_serve_tenants_in_turn_within_their_quotas<S>(store: &S)
+where
+    S: TenantRepository + WorkflowRepository + ExecutionRepository + QuotaRepository,
+{
+    let busy = tenant(store, "busy").await;
+    let quiet = tenant(store, "quiet").await;
+    let capped = tenant(store, "capped").await;
+    let repo: &dyn ExecutionRepository = store;
+    let now = Utc::now().trunc_subsecs(6);
+    let lease = Duration::seconds(30);
+    let w = workflow(store, &busy).await;
+    for i in 0..30 {
+        let older = now - Duration::seconds(60 - i);
+        let state = execution(&busy, w, vec![step("a", StepStatus::Ready, Some(older))]);
+        repo.start(&state, None).await.unwrap();
+    }
+    let wq = workflow(store, &quiet).await;
+    let lone = execution(&quiet, wq, vec![step("a", StepStatus::Ready, Some(now))]);
+    repo.start(&lone, None).await.unwrap();
+
+    // Oldest first would take five of busy's thirty; in turn, quiet's one is among them.
+    let first = repo.claim("w1", 5, lease, now, ROOMY).await.unwrap();
+    assert_eq!(first.len(), 5);
+    assert!(
+        first.iter().any(|s| s.execution_id == lone.execution.id),
+        "the quiet tenant's step waits one claim at most"
+    );
+    assert_eq!(first.iter().filter(|s| s.tenant_id == busy.id).count(), 4);
+
+    // Busy may run 6 at once: 4 are running, so 2 more.
+    let quotas = QuotaOverrides {
+        steps_in_flight: Some(6),
+        ..QuotaOverrides::default()
+    };
+    QuotaRepository::set(store, busy.id, quotas, &audit(busy.id))
+        .await
+        .unwrap();
+    assert_eq!(QuotaRepository::get(store, busy.id).await.unwrap(), quotas);
+    let more = repo.claim("w2", 100, lease, now, ROOMY).await.unwrap();
+    assert_eq!(more.len(), 2, "up to the quota: {more:?}");
+    assert!(repo
+        .claim("w3", 100, lease, now, ROOMY)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Without an override the worker's default holds.
+    let wc = workflow(store, &capped).await;
+    for _ in 0..3 {
+        let state = execution(&capped, wc, vec![step("a", StepStatus::Ready, Some(now))]);
+        repo.start(&state, None).await.unwrap();
+    }
+    assert_eq!(repo.claim("w4", 100, lease, now, 2).await.unwrap().len(), 2);
+    assert_eq!(repo.live_count(capped.id).await.unwrap(), 3);
+    assert!(matches!(
+        QuotaRepository::set(store, usvc_core::TenantId::new(), quotas, &audit(busy.id)).await,
+        Err(CoreError::NotFound(_))
+    ));
+}
+
+conformance!(
+    fair_claims,
+    claims_serve_tenants_in_turn_within_their_quotas
 );
 
 /// Parks the step `ask` on a new task for `role`.

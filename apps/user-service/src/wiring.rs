@@ -11,9 +11,9 @@ use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
     Invalidation, LoginThrottle, MfaRepository, Outbox, PlatformAdmins, ProjectAccess,
-    ProjectAnalytics, ProjectRepository, RateLimiter, RoleRepository, SessionRepository,
-    SigningKeyRepository, TaskRepository, TenantRepository, TriggerRepository, UserAnalytics,
-    UserRepository, WorkflowRepository,
+    ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter, RoleRepository,
+    SessionRepository, SigningKeyRepository, TaskRepository, TenantRepository, TriggerRepository,
+    UserAnalytics, UserRepository, WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -45,6 +45,8 @@ pub struct Database {
     pub audit: Arc<dyn AuditLog>,
     /// Holders of the platform grant.
     pub platform: Arc<dyn PlatformAdmins>,
+    /// The quotas the platform set per tenant.
+    pub quotas: Arc<dyn QuotaRepository>,
     /// Projects.
     pub projects: Arc<dyn ProjectRepository>,
     /// Project access lists (visibility and member roles) for the authorizer.
@@ -83,6 +85,7 @@ pub trait Store:
     + RoleRepository
     + AuditLog
     + PlatformAdmins
+    + QuotaRepository
     + ProjectRepository
     + ProjectAccess
     + IdempotencyKeys
@@ -110,6 +113,7 @@ impl<S> Store for S where
         + RoleRepository
         + AuditLog
         + PlatformAdmins
+        + QuotaRepository
         + ProjectRepository
         + ProjectAccess
         + IdempotencyKeys
@@ -145,6 +149,7 @@ impl Database {
             roles: store.clone(),
             audit: store.clone(),
             platform: store.clone(),
+            quotas: store.clone(),
             projects: store.clone(),
             project_access: store.clone(),
             idempotency: store.clone(),

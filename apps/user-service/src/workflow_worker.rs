@@ -247,7 +247,13 @@ impl Run {
         let started = Instant::now();
         let claimed = match self
             .executions
-            .claim(&self.owner, want, lease, self.engine.now())
+            .claim(
+                &self.owner,
+                want,
+                lease,
+                self.engine.now(),
+                usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
+            )
             .await
         {
             Ok(claimed) => claimed,

@@ -22,6 +22,7 @@ pub mod ports;
 pub mod principal;
 pub mod project;
 pub mod project_bulk;
+pub mod quota;
 pub mod role;
 pub mod secret;
 pub mod session;
@@ -54,6 +55,7 @@ pub use project::{
     ProjectVersion, Visibility,
 };
 pub use project_bulk::{BulkAction, BulkBatch, BulkItem, MAX_BULK};
+pub use quota::{QuotaOverrides, TenantQuotas};
 pub use role::Role;
 pub use secret::Password;
 pub use session::{RefreshOutcome, Session};

@@ -8,6 +8,15 @@ pub(crate) type Pool = diesel_async::pooled_connection::deadpool::Pool<Connectio
 pub(crate) type DbId = uuid::Uuid;
 /// The diesel backend, for boxed queries in the shared modules.
 pub(crate) type Backend = diesel::pg::Pg;
+/// The SQL type of ids in raw queries.
+pub(crate) type IdSql = diesel::sql_types::Uuid;
+/// The SQL type of times in raw queries.
+pub(crate) type StampSql = diesel::sql_types::Timestamptz;
+
+/// The `n`-th (from 1) bind parameter of a raw query: `$n`.
+pub(crate) fn placeholder(n: usize) -> String {
+    format!("${n}")
+}
 
 /// Users holding `role`: JSONB containment on the role array.
 pub(crate) fn has_role(

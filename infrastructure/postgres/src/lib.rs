@@ -23,6 +23,8 @@ pub mod testing;
 mod errors;
 #[path = "../../shared-queries/executions.rs"]
 mod executions;
+#[path = "../../shared-queries/fair_claims.rs"]
+mod fair_claims;
 #[path = "../../shared-queries/idempotency.rs"]
 mod idempotency;
 #[path = "../../shared-queries/login_throttle.rs"]
@@ -41,6 +43,8 @@ mod project_analytics;
 mod project_bulk;
 #[path = "../../shared-queries/projects.rs"]
 mod projects;
+#[path = "../../shared-queries/quotas.rs"]
+mod quotas;
 #[path = "../../shared-queries/rate_limits.rs"]
 mod rate_limits;
 #[path = "../../shared-queries/roles.rs"]

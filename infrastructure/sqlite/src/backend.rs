@@ -11,6 +11,15 @@ pub(crate) type Pool = diesel_async::pooled_connection::deadpool::Pool<Connectio
 pub(crate) use crate::sql_uuid::SqlUuid as DbId;
 /// The diesel backend, for boxed queries in the shared modules.
 pub(crate) type Backend = diesel::sqlite::Sqlite;
+/// The SQL type of ids in raw queries (UUID text).
+pub(crate) type IdSql = diesel::sql_types::Text;
+/// The SQL type of times in raw queries.
+pub(crate) type StampSql = diesel::sql_types::TimestamptzSqlite;
+
+/// The `n`-th (from 1) bind parameter of a raw query: `?` (bound in order of appearance).
+pub(crate) fn placeholder(_n: usize) -> String {
+    "?".to_owned()
+}
 
 /// Users holding `role`: the role list is a JSON array in a text column.
 pub(crate) fn has_role(

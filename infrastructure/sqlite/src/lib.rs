@@ -19,6 +19,8 @@ mod sql_uuid;
 mod errors;
 #[path = "../../shared-queries/executions.rs"]
 mod executions;
+#[path = "../../shared-queries/fair_claims.rs"]
+mod fair_claims;
 #[path = "../../shared-queries/idempotency.rs"]
 mod idempotency;
 #[path = "../../shared-queries/login_throttle.rs"]
@@ -37,6 +39,8 @@ mod project_analytics;
 mod project_bulk;
 #[path = "../../shared-queries/projects.rs"]
 mod projects;
+#[path = "../../shared-queries/quotas.rs"]
+mod quotas;
 #[path = "../../shared-queries/rate_limits.rs"]
 mod rate_limits;
 #[path = "../../shared-queries/roles.rs"]

@@ -420,3 +420,17 @@ diesel::table! {
 diesel::joinable!(workflow_step_runs -> workflow_executions (execution_id));
 diesel::joinable!(workflow_triggers -> workflows (workflow_id));
 diesel::allow_tables_to_appear_in_same_query!(workflow_executions, workflow_step_runs);
+
+diesel::table! {
+    tenant_quotas (tenant_id) {
+        tenant_id -> Text,
+        running_executions -> Nullable<Integer>,
+        steps_in_flight -> Nullable<Integer>,
+        starts_per_minute -> Nullable<Integer>,
+        starts_per_event -> Nullable<Integer>,
+        definition_steps -> Nullable<Integer>,
+        step_timeout_secs -> Nullable<BigInt>,
+        event_steps -> Nullable<Integer>,
+        updated_at -> TimestamptzSqlite,
+    }
+}

@@ -69,14 +69,21 @@ pub trait ExecutionRepository: Send + Sync {
     /// them to `owner` until `now + lease` under one lease token (`<owner>/<claim id>`),
     /// counting an attempt for each. Steps another
     /// worker is taking at the same moment are skipped (`SKIP LOCKED` on Postgres), so each
-    /// attempt has one owner.
+    /// attempt has one owner. Tenants are served in turn — every tenant's oldest due step
+    /// before any tenant's second — and a tenant with as many steps running as its
+    /// `steps_in_flight` quota (`default_in_flight` when the platform set none) gets none, so
+    /// one tenant's backlog never holds another's step back by more than one claim.
     async fn claim(
         &self,
         owner: &str,
         limit: u32,
         lease: chrono::Duration,
         now: DateTime<Utc>,
+        default_in_flight: u32,
     ) -> Result<Vec<ClaimedStep>, CoreError>;
+
+    /// How many of the tenant's executions have not ended (pending, running, waiting).
+    async fn live_count(&self, tenant: TenantId) -> Result<u64, CoreError>;
 
     /// Applies `change` to the execution's current state in one transaction (the execution
     /// row locked, so changes to one execution serialise) and writes what differs — steps,

@@ -23,6 +23,7 @@ mod project_access;
 mod project_actions;
 mod project_analytics;
 mod project_repository;
+mod quota_repository;
 mod rate_limiter;
 mod role_repository;
 mod secret_box;
@@ -62,6 +63,7 @@ pub use project_access::{ProjectAccess, ProjectAccessList};
 pub use project_actions::{Acting, ProjectActions};
 pub use project_analytics::ProjectAnalytics;
 pub use project_repository::ProjectRepository;
+pub use quota_repository::QuotaRepository;
 pub use rate_limiter::RateLimiter;
 pub use role_repository::RoleRepository;
 pub use secret_box::SecretBox;
@@ -121,6 +123,8 @@ pub use project_actions::MockProjectActions;
 pub use project_analytics::MockProjectAnalytics;
 #[cfg(feature = "mock")]
 pub use project_repository::MockProjectRepository;
+#[cfg(feature = "mock")]
+pub use quota_repository::MockQuotaRepository;
 #[cfg(feature = "mock")]
 pub use rate_limiter::MockRateLimiter;
 #[cfg(feature = "mock")]
