@@ -8,7 +8,7 @@ use usvc_core::ports::QuotaRepository;
 use usvc_core::{AuditEntry, CoreError, QuotaOverrides, TenantId};
 
 use crate::audit;
-use crate::backend::DbId;
+use crate::backend::{begin_write, DbId};
 use crate::errors;
 use crate::schema::{tenant_quotas, tenants};
 use crate::store::Store;
@@ -96,9 +96,10 @@ impl QuotaRepository for Store {
         let audit = audit.clone();
         let row = QuotaRow::of(id, &quotas, audit.at);
         let found = self
-            .run(move |conn| {
+            .write(move |conn| {
                 Box::pin(async move {
                     conn.transaction(async move |conn| {
+                        begin_write(conn).await?;
                         let exists: i64 = tenants::table
                             .filter(tenants::id.eq(id))
                             .count()

@@ -44,6 +44,8 @@ pub struct Identity {
     pub projects: Arc<ProjectService>,
     /// Workflow definitions.
     pub workflows: Arc<WorkflowService>,
+    /// The tenants' quotas, as the workflow engine applies them.
+    pub quotas: Arc<usvc_workflow::Quotas>,
     /// Wakes the outbox relay after a change staged events.
     pub relay: Arc<OutboxRelay>,
     /// Who may do what.
@@ -88,6 +90,33 @@ fn tenant_authorizer(
         audit: audit.clone(),
         clock: Arc::new(SystemClock),
     }))
+}
+
+/// Tenant administration, and the quota checks of the workflow engine over the same
+/// `tenant-quotas` cache (so a change by the platform applies at once).
+fn platform_and_quotas(
+    db: &Database,
+    caches: &CacheRegistry,
+    (hasher, authorizer, clock): (Arc<dyn PasswordHasher>, Arc<dyn Authorizer>, Arc<dyn Clock>),
+    live_sessions: Arc<dyn Cache<usvc_core::SessionId, usvc_core::Session>>,
+) -> (Arc<PlatformService>, Arc<usvc_workflow::Quotas>) {
+    let quota_cache = caches.create(CacheSpec::TENANT_QUOTAS);
+    let quotas = Arc::new(usvc_workflow::Quotas::new(usvc_workflow::QuotaPorts {
+        quotas: db.quotas.clone(),
+        cache: quota_cache.clone(),
+        executions: db.executions.clone(),
+        starts: db.rate_limits.clone(),
+    }));
+    let platform = Arc::new(PlatformService::new(PlatformPorts {
+        tenants: db.tenants.clone(),
+        hasher,
+        authorizer,
+        clock,
+        live_sessions,
+        quotas: db.quotas.clone(),
+        quota_cache,
+    }));
+    (platform, quotas)
 }
 
 /// The identity services over the database, the key ring and the hasher, with their caches
@@ -145,13 +174,12 @@ pub fn services(
             idle: config.session_ttl,
         },
     ));
-    let platform = Arc::new(PlatformService::new(PlatformPorts {
-        tenants: db.tenants.clone(),
-        hasher: hasher.clone(),
-        authorizer: authorizer.clone(),
-        clock: clock.clone(),
-        live_sessions: live_sessions.clone(),
-    }));
+    let (platform, quotas) = platform_and_quotas(
+        db,
+        caches,
+        (hasher.clone(), authorizer.clone(), clock.clone()),
+        live_sessions.clone(),
+    );
     let users = Arc::new(UserService::new(UserPorts {
         tenants: db.tenants.clone(),
         users: db.users.clone(),
@@ -198,7 +226,9 @@ pub fn services(
             clock,
             relay: relay.clone(),
             cache: caches.create(CacheSpec::WORKFLOWS),
+            quotas: quotas.clone(),
         })),
+        quotas,
         relay,
         authorizer,
         events,

@@ -81,6 +81,8 @@ pub struct AppState {
     pub started_at: DateTime<Utc>,
     /// Security headers and who may read the operator pages.
     pub exposure: crate::http::exposure::Exposure,
+    /// The tenants' quotas, as the workflow engine applies them.
+    pub quotas: Arc<usvc_workflow::Quotas>,
 }
 
 impl AppState {
@@ -104,6 +106,7 @@ impl AppState {
             platform,
             projects,
             workflows,
+            quotas,
             relay,
             authorizer,
             events,
@@ -126,6 +129,7 @@ impl AppState {
                 projects: &projects,
                 relay: &(relay as Arc<dyn EventRelay>),
                 events: &events,
+                quotas: &quotas,
             },
         );
         let analytics = caches.create(ANALYTICS_CACHE);
@@ -155,6 +159,7 @@ impl AppState {
             started: Instant::now(),
             started_at: Utc::now(),
             exposure: crate::http::exposure::Exposure::from_config(config),
+            quotas,
         }
     }
 }
@@ -166,6 +171,7 @@ struct Neighbours<'a> {
     projects: &'a Arc<usvc_project::ProjectService>,
     relay: &'a Arc<dyn EventRelay>,
     events: &'a EventBus,
+    quotas: &'a Arc<usvc_workflow::Quotas>,
 }
 
 /// The workflow engine over the store: the worker and the trigger loop (started here) and
@@ -221,6 +227,7 @@ fn workflow_engine(
             idempotency: db.idempotency.clone(),
             signal: worker.clone(),
             relay: n.relay.clone(),
+            quotas: n.quotas.clone(),
         },
     ));
     let tasks = Arc::new(usvc_workflow::TaskService::new(usvc_workflow::TaskPorts {
@@ -237,6 +244,7 @@ fn workflow_engine(
                 triggers: db.triggers.clone(),
                 engine,
                 signal: worker.clone(),
+                quotas: n.quotas.clone(),
             },
         )),
         n.events,

@@ -356,6 +356,7 @@ fn replica(
         triggers: state.db.triggers.clone(),
         engine,
         signal: Arc::new(NoSignal),
+        quotas: state.quotas.clone(),
     })
 }
 

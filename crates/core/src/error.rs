@@ -33,6 +33,14 @@ pub enum CoreError {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
+    /// A tenant quota is used up (`detail` says which); retrying later may succeed.
+    #[error("quota exceeded: {detail}")]
+    QuotaExceeded {
+        /// Which quota, and how much of it is used.
+        detail: String,
+        /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
     /// A dependency (database, cache broker, …) is down; retrying later may succeed.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -69,6 +77,7 @@ impl CoreError {
             Self::Unauthenticated(_) => "unauthenticated",
             Self::Forbidden(_) => "forbidden",
             Self::RateLimited { .. } => "rate_limited",
+            Self::QuotaExceeded { .. } => "quota_exceeded",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }

@@ -2,16 +2,15 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use usvc_core::ports::HashLane;
 
 use crate::audit::actions as audit;
 use crate::events::{self, emit};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    AccessClaims, ActionTokenRepository, AuditLog, Cache, Clock, EventPublisher, LoginThrottle,
-    MfaRepository, Notifier, OpaqueTokens, PasswordHasher, SecretBox, SessionRepository,
-    TenantRepository, TokenRequest, TokenService, TotpService, UserRepository,
+    AccessClaims, ActionTokenRepository, AuditLog, Cache, Clock, EventPublisher, HashLane,
+    LoginThrottle, MfaRepository, Notifier, OpaqueTokens, PasswordHasher, SecretBox,
+    SessionRepository, TenantRepository, TokenRequest, TokenService, TotpService, UserRepository,
 };
 use usvc_core::{
     Actor, AuditEntry, ChallengePurpose, CoreError, Email, Origin, Outcome, Password, Principal,

@@ -1,12 +1,11 @@
 //! First start: an empty database gets tenant `default` and its first owner.
 
 use std::sync::Arc;
-use usvc_core::ports::HashLane;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::{
-    Clock, OpaqueTokens, PasswordHasher, PlatformAdmins, TenantRepository, UserRepository,
+    Clock, HashLane, OpaqueTokens, PasswordHasher, PlatformAdmins, TenantRepository, UserRepository,
 };
 use usvc_core::{
     AuditEntry, CoreError, Email, NewTenant, Password, ResourceRef, Slug, Tenant, User,

@@ -2,16 +2,17 @@
 //! the platform grant (`tenants:manage`), and the grant itself.
 
 use std::sync::Arc;
-use usvc_core::ports::HashLane;
 
 use serde_json::json;
 use usvc_core::permissions;
 use usvc_core::ports::{
-    Authorizer, Cache, Clock, PasswordHasher, PlatformAdmins, TenantRepository, UserRepository,
+    Authorizer, Cache, Clock, HashLane, PasswordHasher, PlatformAdmins, QuotaRepository,
+    TenantRepository, UserRepository,
 };
 use usvc_core::{
     AuditEntry, CoreError, Email, FieldError, NewTenant, Page, PageRequest, Password, Principal,
-    ResourceRef, Session, SessionId, Slug, Tenant, TenantId, TenantSettings, TenantStatus, User,
+    QuotaOverrides, ResourceRef, Session, SessionId, Slug, Tenant, TenantId, TenantQuotas,
+    TenantSettings, TenantStatus, User,
 };
 
 use crate::audit::actions as audit;
@@ -54,6 +55,10 @@ pub struct PlatformPorts {
     pub clock: Arc<dyn Clock>,
     /// `user-sessions`: sessions a disable ends are dropped from it everywhere.
     pub live_sessions: Arc<dyn Cache<SessionId, Session>>,
+    /// The quotas the platform sets per tenant.
+    pub quotas: Arc<dyn QuotaRepository>,
+    /// `tenant-quotas`: the quotas in force, dropped everywhere on every change.
+    pub quota_cache: Arc<dyn Cache<TenantId, TenantQuotas>>,
 }
 
 /// The tenant administration use cases; each needs the platform grant.
@@ -80,6 +85,53 @@ impl PlatformService {
             .authorizer
             .authorize(principal, &permissions::TENANTS_MANAGE, &resource)
             .await
+    }
+
+    /// A tenant's quotas: what the platform set (`None`: the default) and what is in force.
+    /// The platform grant reads any tenant's; `tenant:read` reads the caller's own.
+    pub async fn quotas(
+        &self,
+        principal: &Principal,
+        id: TenantId,
+    ) -> Result<(QuotaOverrides, TenantQuotas), CoreError> {
+        if id == principal.tenant {
+            self.ports
+                .authorizer
+                .authorize(
+                    principal,
+                    &permissions::TENANT_READ,
+                    &ResourceRef::one("tenant", id),
+                )
+                .await?;
+        } else {
+            self.allow(principal, Some(id)).await?;
+            self.get(principal, id).await?;
+        }
+        let set = self.ports.quotas.get(id).await?;
+        Ok((set, set.effective()))
+    }
+
+    /// Sets a tenant's quotas (the platform grant): each within its ceiling, audited in the
+    /// tenant's trail, in force on every replica at once.
+    pub async fn set_quotas(
+        &self,
+        principal: &Principal,
+        id: TenantId,
+        quotas: QuotaOverrides,
+    ) -> Result<(QuotaOverrides, TenantQuotas), CoreError> {
+        self.allow(principal, Some(id)).await?;
+        quotas.validate().map_err(CoreError::Validation)?;
+        let mut entry = AuditEntry::by(
+            principal,
+            audit::TENANT_QUOTAS_UPDATED,
+            self.ports.clock.now(),
+        )
+        .on(ResourceRef::one("tenant", id))
+        .details(json!({ "quotas": quotas }));
+        entry.tenant = id;
+        self.ports.quotas.set(id, quotas, &entry).await?;
+        self.ports.quota_cache.invalidate(&id).await?;
+        Ok((quotas, quotas.effective()))
     }
 
     /// Every tenant, in creation order, a page at a time.

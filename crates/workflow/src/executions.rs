@@ -47,6 +47,8 @@ pub struct ExecutionPorts {
     pub signal: Arc<dyn WorkSignal>,
     /// Woken after an audited change, whose event the store staged in the outbox.
     pub relay: Arc<dyn EventRelay>,
+    /// The tenant's quotas (executions not ended, starts per minute).
+    pub quotas: Arc<crate::quotas::Quotas>,
 }
 
 /// The execution use cases.
@@ -105,6 +107,7 @@ impl ExecutionService {
             .await?;
         definition.check_inputs(&inputs)?;
         let now = self.ports.engine.now();
+        self.ports.quotas.admit_start(principal.tenant, now).await?;
         let starter = Starter {
             trigger: "manual",
             user: Some(principal.user),

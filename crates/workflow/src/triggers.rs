@@ -45,6 +45,8 @@ pub struct TriggerPorts {
     pub engine: Arc<Engine>,
     /// Wakes the workers after a start.
     pub signal: Arc<dyn WorkSignal>,
+    /// The tenants' quotas (starts per event, per minute, executions not ended).
+    pub quotas: Arc<crate::quotas::Quotas>,
 }
 
 /// Runs the triggers; the app calls [`TriggerService::run_once`] in a loop.
@@ -137,6 +139,7 @@ impl TriggerService {
         let mut starts = Vec::new();
         for event in &events {
             let mut started_here = BTreeSet::new();
+            let per_event = self.ports.quotas.of(event.tenant).await?.starts_per_event;
             for trigger in triggers.iter().filter(|t| {
                 t.tenant_id == event.tenant
                     && t.event.as_deref() == Some(&event.kind)
@@ -145,6 +148,11 @@ impl TriggerService {
                 // One execution per workflow and event, however many of its triggers match.
                 if started_here.contains(&trigger.workflow_id) {
                     continue;
+                }
+                if started_here.len() >= usize::try_from(per_event).unwrap_or(usize::MAX) {
+                    tracing::warn!(event = %event.id, tenant = %event.tenant, quota = per_event,
+                        "an event would start more executions than the tenant's quota; the rest start nothing");
+                    break;
                 }
                 if let Some(start) = self.for_event(trigger, event).await? {
                     started_here.insert(trigger.workflow_id);
@@ -206,6 +214,9 @@ impl TriggerService {
                 return Ok(None);
             }
         }
+        if !self.admitted(trigger, "event").await? {
+            return Ok(None);
+        }
         Ok(self.start(
             trigger,
             &definition,
@@ -240,7 +251,9 @@ impl TriggerService {
             let Ok(schedule) = Schedule::parse(cron, timezone.as_deref()) else {
                 continue; // refused at save
             };
-            let start = trigger.next_fire_at.and_then(|tick| {
+            let admitted =
+                trigger.next_fire_at.is_none() || self.admitted(&trigger, "schedule").await?;
+            let start = trigger.next_fire_at.filter(|_| admitted).and_then(|tick| {
                 let inputs = json!({"schedule": {
                     "tick": tick.to_rfc3339(), "cron": cron, "timezone": timezone.as_deref().unwrap_or("UTC"),
                 }});
@@ -259,6 +272,25 @@ impl TriggerService {
             started += u64::from(fired);
         }
         Ok((ticks, started))
+    }
+
+    /// Whether the tenant's quotas admit one more execution; a refusal is logged (a trigger has
+    /// nobody to answer) and the start skipped.
+    async fn admitted(&self, trigger: &ActiveTrigger, kind: &str) -> Result<bool, CoreError> {
+        match self
+            .ports
+            .quotas
+            .admit_start(trigger.tenant_id, self.ports.engine.now())
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(CoreError::QuotaExceeded { detail, .. }) => {
+                tracing::warn!(workflow = %trigger.workflow_id, trigger = kind, %detail,
+                    "a trigger's start is past the tenant's quota; nothing started");
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn definition(&self, trigger: &ActiveTrigger) -> Result<Arc<Definition>, CoreError> {

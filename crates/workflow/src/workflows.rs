@@ -40,6 +40,8 @@ pub struct WorkflowPorts {
     /// `workflows`: workflows by id at their current version; every change drops the entry
     /// on every replica.
     pub cache: Arc<dyn Cache<WorkflowId, Workflow>>,
+    /// The tenant's quotas (steps, timeouts, event steps per definition).
+    pub quotas: Arc<crate::quotas::Quotas>,
 }
 
 /// The definition use cases.
@@ -79,6 +81,10 @@ impl WorkflowService {
         self.authorize(principal, &permissions::WORKFLOWS_WRITE, None)
             .await?;
         let definition = Definition::from_document(document)?;
+        self.ports
+            .quotas
+            .check_definition(principal.tenant, &definition)
+            .await?;
         self.authorize_triggers(principal, &definition).await?;
         let now = self.now();
         let workflow = Workflow {
@@ -134,6 +140,10 @@ impl WorkflowService {
         self.authorize(principal, &permissions::WORKFLOWS_WRITE, Some(id))
             .await?;
         let definition = Definition::from_document(document)?;
+        self.ports
+            .quotas
+            .check_definition(principal.tenant, &definition)
+            .await?;
         self.authorize_triggers(principal, &definition).await?;
         let current = self.load(principal, id).await?;
         if expected_version.is_some_and(|v| v != current.version) {
@@ -363,7 +373,19 @@ mod tests {
             authorizer: Arc::new(authorizer),
             clock: Arc::new(clock),
             relay: Arc::new(relay),
-            cache: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::WORKFLOWS, bus),
+            cache: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::WORKFLOWS, bus.clone()),
+            quotas: Arc::new(crate::quotas::Quotas::new(crate::quotas::QuotaPorts {
+                quotas: {
+                    let mut quotas = usvc_core::ports::MockQuotaRepository::new();
+                    quotas
+                        .expect_get()
+                        .returning(|_| Ok(usvc_core::QuotaOverrides::default()));
+                    Arc::new(quotas)
+                },
+                cache: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::TENANT_QUOTAS, bus),
+                executions: Arc::new(usvc_core::ports::MockExecutionRepository::new()),
+                starts: Arc::new(usvc_core::ports::MockRateLimiter::new()),
+            })),
         })
     }
 

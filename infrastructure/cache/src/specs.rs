@@ -49,8 +49,12 @@ impl CacheSpec {
     /// attempt runs. Versions never change, so entries are only evicted.
     pub const WORKFLOW_VERSIONS: Self = spec("workflow-versions", 1000, 3600);
 
+    /// The quotas in force by tenant id: read at every workflow start and event. Dropped on
+    /// every change by the platform, and short-lived besides.
+    pub const TENANT_QUOTAS: Self = spec("tenant-quotas", 1000, 60);
+
     /// Every named cache of the design, in display order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::USER_SESSIONS,
         Self::JWT_TOKENS,
         Self::USER_PROFILES,
@@ -61,6 +65,7 @@ impl CacheSpec {
         Self::PLATFORM_ADMINS,
         Self::WORKFLOWS,
         Self::WORKFLOW_VERSIONS,
+        Self::TENANT_QUOTAS,
     ];
 
     /// The same cache with another capacity (from `CACHE_SIZE`).

@@ -7,8 +7,8 @@ use utoipa::OpenApi;
 
 use crate::http::{
     analytics, audit, auth, authz, executions, health, jwks, metrics, mfa, problem, project_bulk,
-    project_members, project_versions, projects, recovery, roles, sessions, tasks, tenant, tenants,
-    users, workflows,
+    project_members, project_versions, projects, quotas, recovery, roles, sessions, tasks, tenant,
+    tenants, users, workflows,
 };
 
 /// The API description.
@@ -87,6 +87,9 @@ use crate::http::{
         tenants::create,
         tenants::get,
         tenants::update,
+        quotas::get,
+        quotas::set,
+        quotas::own,
         sessions::list,
         sessions::revoke,
         sessions::logout_all,

@@ -20,6 +20,7 @@ pub mod project_bulk;
 pub mod project_members;
 pub mod project_versions;
 pub mod projects;
+pub mod quotas;
 pub mod recovery;
 pub mod request_context;
 pub mod roles;
@@ -293,6 +294,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/api/v1/tenant/settings", "PATCH")
             .route(web::patch().to(tenant::update_settings)),
+    )
+    .service(resource("/api/v1/tenant/quotas", "GET").route(web::get().to(quotas::own)))
+    .service(
+        resource("/api/v1/tenants/{tenant_id}/quotas", "GET, PUT")
+            .route(web::get().to(quotas::get))
+            .route(web::put().to(quotas::set)),
     )
     .service(resource("/api/v1/auth/sessions", "GET").route(web::get().to(sessions::list)))
     .service(

@@ -107,7 +107,9 @@ impl ResponseError for ApiError {
             CoreError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
-            CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            CoreError::RateLimited { .. } | CoreError::QuotaExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -123,7 +125,11 @@ impl ResponseError for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let CoreError::RateLimited { retry_after_secs } = &self.0 {
+        if let CoreError::RateLimited { retry_after_secs }
+        | CoreError::QuotaExceeded {
+            retry_after_secs, ..
+        } = &self.0
+        {
             if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }

@@ -52,6 +52,8 @@ pub const ROLE_DELETED: &str = "role.deleted";
 pub const TENANT_CREATED: &str = "tenant.created";
 /// A tenant's name, status or settings changed.
 pub const TENANT_UPDATED: &str = "tenant.updated";
+/// The platform set a tenant's quotas.
+pub const TENANT_QUOTAS_UPDATED: &str = "tenant.quotas_updated";
 /// A user was given the platform grant (from the command line).
 pub const PLATFORM_GRANTED: &str = "platform.granted";
 /// A user's platform grant was taken back (from the command line).

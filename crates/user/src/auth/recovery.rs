@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use usvc_core::ports::HashLane;
-use usvc_core::ports::Message;
+use usvc_core::ports::{HashLane, Message};
 use usvc_core::{
     ActionPurpose, ActionToken, Actor, AuditEntry, CoreError, Email, Origin, Password, Principal,
     ResourceRef, Slug, TenantStatus, User, UserStatus,

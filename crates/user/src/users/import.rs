@@ -1,10 +1,10 @@
 //! Bulk creation of users, for migrations from other systems.
 
 use std::collections::HashSet;
-use usvc_core::ports::HashLane;
 
 use futures::stream::{self, StreamExt};
 use serde_json::json;
+use usvc_core::ports::HashLane;
 use usvc_core::{
     permissions, Action, AuditEntry, CoreError, Email, FieldError, Password, Principal,
     ResourceRef, Role, User, UserId,

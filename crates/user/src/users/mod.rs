@@ -7,11 +7,10 @@ mod registration;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use usvc_core::ports::HashLane;
 
 use serde_json::json;
 use usvc_core::ports::{
-    AuditLog, Authorizer, Cache, Clock, EventPublisher, PasswordHasher, PlatformAdmins,
+    AuditLog, Authorizer, Cache, Clock, EventPublisher, HashLane, PasswordHasher, PlatformAdmins,
     RoleRepository, SessionRepository, TenantRepository, UpdateOutcome, UserAnalytics,
     UserRepository,
 };
