@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 /// Listing filters and paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Page size, 1-200 (default 50).

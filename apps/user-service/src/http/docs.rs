@@ -5,6 +5,7 @@
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
+use crate::http::openapi_responses::StandardResponses;
 use crate::http::{
     analytics, audit, auth, authz, executions, health, jwks, metrics, mfa, problem, project_bulk,
     project_members, project_versions, projects, quotas, recovery, roles, sessions, tasks, tenant,
@@ -113,7 +114,7 @@ use crate::http::{
         tasks::complete,
     ),
     components(schemas(problem::Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &StandardResponses),
     tags(
         (name = "health", description = "Liveness, readiness and detailed health"),
         (name = "operations", description = "Metrics for Prometheus"),

@@ -159,6 +159,7 @@ pub struct StartExecution {
 
 /// `?wait=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Seconds to wait for the execution to end (0-30); without it the answer is at once.
@@ -245,6 +246,7 @@ pub async fn start(
 
 /// Listing filters and paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutionQuery {
     /// Only executions in this status.

@@ -14,6 +14,7 @@ pub mod health;
 pub mod jwks;
 pub mod metrics;
 pub mod mfa;
+pub mod openapi_responses;
 pub mod origin;
 pub mod problem;
 pub mod project_bulk;

@@ -51,6 +51,7 @@ pub struct VersionPage {
 
 /// Paging of the history.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VersionQuery {
     /// Page size, 1-200 (default 50).
@@ -61,6 +62,7 @@ pub struct VersionQuery {
 
 /// The other side of a diff.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
     /// The version to compare with (usually an older one).

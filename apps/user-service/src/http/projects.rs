@@ -173,6 +173,7 @@ pub async fn create(
 
 /// Listing filters and paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectQuery {
     /// Page size, 1-200 (default 50).

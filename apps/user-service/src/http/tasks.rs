@@ -75,6 +75,7 @@ impl TaskView {
 
 /// Listing filters and paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TaskListQuery {
     /// `open` (the default), `approved`, `rejected`, `cancelled` or `all`.

@@ -13,6 +13,7 @@ use crate::state::AppState;
 
 /// Paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TenantsQuery {
     /// Page size, 1-200 (default 50).
