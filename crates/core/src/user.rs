@@ -18,7 +18,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, CoreError> {
         let email = raw.trim();
         let invalid = || CoreError::invalid("email", "is not a valid email address");
-        if !(3..=254).contains(&email.len())
+        if !(3..=254).contains(&email.chars().count())
             || email.chars().any(|c| c.is_whitespace() || c.is_control())
         {
             return Err(invalid());
@@ -28,7 +28,7 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains('@');
-        if local.is_empty() || local.len() > 64 || !domain_ok {
+        if local.is_empty() || local.chars().count() > 64 || !domain_ok {
             return Err(invalid());
         }
         Ok(Self(email.to_owned()))

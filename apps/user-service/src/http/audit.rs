@@ -21,16 +21,19 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Only rows by this user (id).
+    #[param(value_type = Option<uuid::Uuid>)]
     pub actor: Option<String>,
     /// Only rows with this action (`auth.login`, `user.updated`, `authz.denied`, …).
     pub action: Option<String>,
     /// Only rows about this resource: a type (`user`) or `type:id` (`user:0193…`).
     pub resource: Option<String>,
     /// Only rows with this outcome: `success`, `denied` or `failure`.
+    #[param(pattern = "^(success|denied|failure)$")]
     pub outcome: Option<String>,
     /// Only rows at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,
@@ -119,8 +122,8 @@ pub struct AuditRecordView {
     pub user_agent: Option<String>,
     /// The request's `x-request-id`.
     pub request_id: Option<String>,
-    /// Whatever else the row records.
-    #[schema(value_type = Object)]
+    /// Whatever else the row records (`null` when nothing).
+    #[schema(value_type = Option<Object>)]
     pub details: serde_json::Value,
     /// The previous row's `hash` (`""` for the first row).
     pub prev_hash: String,

@@ -18,8 +18,17 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Tenant slug; `default` when omitted.
+    #[schema(
+        min_length = 2,
+        max_length = 63,
+        pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+    )]
     pub tenant: Option<String>,
     /// Email address.
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^\\s@\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^\\s@.\\u0000-\\u001f\\u007f-\\u009f][^\\s@\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\s@\\u0000-\\u001f\\u007f-\\u009f]*[^\\s@.\\u0000-\\u001f\\u007f-\\u009f]\\s*$"
+    )]
     pub email: String,
     /// Password.
     #[schema(value_type = String, format = Password)]
@@ -160,21 +169,50 @@ pub async fn logout(
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Tenant slug; `default` when omitted.
+    #[schema(
+        min_length = 2,
+        max_length = 63,
+        pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+    )]
     pub tenant: Option<String>,
     /// Email address.
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^\\s@\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^\\s@.\\u0000-\\u001f\\u007f-\\u009f][^\\s@\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\s@\\u0000-\\u001f\\u007f-\\u009f]*[^\\s@.\\u0000-\\u001f\\u007f-\\u009f]\\s*$"
+    )]
     pub email: String,
     /// Password: 8-256 characters, not the email, not a common password.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256)]
     pub password: Password,
     /// Name to show.
+    #[schema(
+        max_length = 200,
+        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
+    )]
     pub display_name: Option<String>,
     /// Given name.
+    #[schema(
+        max_length = 100,
+        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
+    )]
     pub given_name: Option<String>,
     /// Family name.
+    #[schema(
+        max_length = 100,
+        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
+    )]
     pub family_name: Option<String>,
     /// BCP 47 tag.
+    #[schema(
+        max_length = 35,
+        pattern = "^\\s*(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3})?\\s*$"
+    )]
     pub locale: Option<String>,
     /// IANA zone.
+    #[schema(
+        max_length = 64,
+        pattern = "^\\s*(?:[A-Z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*)?\\s*$"
+    )]
     pub timezone: Option<String>,
 }
 
@@ -237,7 +275,7 @@ pub struct PasswordChange {
     #[schema(value_type = String, format = Password)]
     pub current_password: Password,
     /// The new one (policy-checked).
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256)]
     pub new_password: Password,
 }
 

@@ -17,8 +17,14 @@ use crate::state::AppState;
 pub struct ResourceInput {
     /// `tenant`, `user`, `role`, `project`, `workflow`, `execution`, `task` or `audit`.
     #[serde(rename = "type")]
+    #[schema(pattern = "^(tenant|user|role|project|workflow|execution|task|audit)$")]
     pub kind: String,
     /// One instance; omit for the tenant-wide question.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub id: Option<String>,
 }
 
@@ -27,8 +33,12 @@ pub struct ResourceInput {
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
     /// Whose permission; the caller when omitted. Asking about others needs `users:read`.
+    #[schema(format = Uuid)]
     pub user_id: Option<String>,
     /// An action of the catalogue (`projects:write`).
+    #[schema(
+        pattern = "^(users:(read|write|delete|import|manage_owners)|roles:manage|tenant:(read|write)|analytics:read|audit:read|projects:(create|read|write|delete|manage_members)|workflows:(read|write|execute)|tasks:complete|tenants:manage)$"
+    )]
     pub action: String,
     /// The resource.
     pub resource: ResourceInput,
@@ -57,6 +67,7 @@ impl From<Decision> for CheckResponse {
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// The questions, answered in order.
+    #[schema(min_items = 1, max_items = 100)]
     pub checks: Vec<CheckRequest>,
 }
 

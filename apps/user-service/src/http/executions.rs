@@ -163,6 +163,7 @@ pub struct StartExecution {
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Seconds to wait for the execution to end (0-30); without it the answer is at once.
+    #[param(minimum = 0, maximum = 30)]
     pub wait: Option<u64>,
 }
 
@@ -250,8 +251,10 @@ pub async fn start(
 #[serde(deny_unknown_fields)]
 pub struct ExecutionQuery {
     /// Only executions in this status.
+    #[param(pattern = "^(pending|running|waiting|succeeded|failed|cancelled)$")]
     pub status: Option<String>,
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

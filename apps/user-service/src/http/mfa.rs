@@ -22,6 +22,7 @@ pub struct VerifyRequest {
     /// The `mfa_token` the login returned.
     pub mfa_token: String,
     /// A 6-digit TOTP code, or an unused recovery code (`xxxx-xxxx-xxxx-xxxx`).
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
 }
 
@@ -89,7 +90,7 @@ async fn subject(
 }
 
 /// Starts TOTP enrolment (again, if not yet confirmed): a new secret, its URI and QR code.
-#[utoipa::path(post, path = "/api/v1/auth/mfa/totp/enroll", tag = "mfa", request_body = EnrollRequest,
+#[utoipa::path(post, path = "/api/v1/auth/mfa/totp/enroll", tag = "mfa", request_body = Option<EnrollRequest>,
     security((), ("bearer" = [])),
     responses(
         (status = 200, body = EnrollResponse),
@@ -124,6 +125,7 @@ pub async fn enroll(
 #[serde(deny_unknown_fields)]
 pub struct ConfirmRequest {
     /// The current 6-digit code.
+    #[schema(pattern = "^\\s*[0-9]{6}\\s*$")]
     pub code: String,
     /// As for enrol: the enrolment `mfa_token` when there is no bearer token.
     pub mfa_token: Option<String>,
@@ -176,6 +178,7 @@ pub async fn confirm(
 #[serde(deny_unknown_fields)]
 pub struct DisableRequest {
     /// A current TOTP code.
+    #[schema(pattern = "^\\s*[0-9]{6}\\s*$")]
     pub code: Option<String>,
     /// Or the account password.
     #[schema(value_type = Option<String>, format = Password)]
@@ -209,6 +212,7 @@ pub async fn disable(
 #[serde(deny_unknown_fields)]
 pub struct RegenerateRequest {
     /// A current 6-digit TOTP code.
+    #[schema(pattern = "^\\s*[0-9]{6}\\s*$")]
     pub code: String,
 }
 

@@ -65,7 +65,10 @@ fn complete(operation: &mut Operation) {
             .or_insert_with(|| problem(why));
     };
     if needs_token {
-        add("401", "No bearer token, or one that is expired, revoked or not for this service");
+        add(
+            "401",
+            "No bearer token, or one that is expired, revoked or not for this service",
+        );
     }
     if has_body {
         add("400", "The body is malformed or does not have the documented shape; `errors` names each field");
@@ -73,7 +76,10 @@ fn complete(operation: &mut Operation) {
         add("415", "The body is not sent as `application/json`");
     }
     if has_query {
-        add("400", "A query parameter is out of its documented range or of the wrong type");
+        add(
+            "400",
+            "A query parameter is out of its documented range or of the wrong type",
+        );
     }
     if has_path {
         add("404", "No such thing (or none the caller may see)");

@@ -16,8 +16,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct BulkRequest {
     /// `archive`, `unarchive`, `delete`, `transfer_owner`, `add_member` or `remove_member`.
+    #[schema(pattern = "^(archive|unarchive|delete|transfer_owner|add_member|remove_member)$")]
     pub action: String,
     /// 1-1000 project ids; repeats are answered once.
+    #[schema(min_items = 1, max_items = 1000, value_type = Vec<uuid::Uuid>)]
     pub ids: Vec<String>,
     /// `{user_id}` for `transfer_owner` and `remove_member`; `{user_id, role}` for
     /// `add_member`; nothing otherwise.
@@ -30,8 +32,10 @@ pub struct BulkRequest {
 #[serde(deny_unknown_fields)]
 pub struct BulkParams {
     /// The user the action is about.
+    #[schema(format = Uuid)]
     pub user_id: Option<String>,
     /// The project role for `add_member`.
+    #[schema(pattern = "^(owner|maintainer|editor|viewer)$")]
     pub role: Option<String>,
 }
 

@@ -44,8 +44,10 @@ pub struct MemberList {
 #[serde(deny_unknown_fields)]
 pub struct AddMember {
     /// A user of the caller's tenant.
+    #[schema(format = Uuid)]
     pub user_id: String,
     /// `owner`, `maintainer`, `editor` or `viewer`.
+    #[schema(pattern = "^(owner|maintainer|editor|viewer)$")]
     pub role: String,
 }
 
@@ -54,6 +56,7 @@ pub struct AddMember {
 #[serde(deny_unknown_fields)]
 pub struct ChangeMember {
     /// `owner`, `maintainer`, `editor` or `viewer`.
+    #[schema(pattern = "^(owner|maintainer|editor|viewer)$")]
     pub role: String,
 }
 

@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 /// One version of a project: the whole project as it was, what changed, who, when.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ProjectVersionView)]
 pub struct VersionView {
     /// 1 for the creation, one more for every change.
     pub version: i64,
@@ -42,6 +43,7 @@ impl From<ProjectVersion> for VersionView {
 
 /// A page of history.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ProjectVersionPage)]
 pub struct VersionPage {
     /// Newest first.
     pub items: Vec<VersionView>,
@@ -55,6 +57,7 @@ pub struct VersionPage {
 #[serde(deny_unknown_fields)]
 pub struct VersionQuery {
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -66,6 +69,7 @@ pub struct VersionQuery {
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
     /// The version to compare with (usually an older one).
+    #[param(minimum = 1)]
     pub against: i64,
 }
 
@@ -74,11 +78,11 @@ pub struct DiffQuery {
 pub struct FieldChangeView {
     /// The field, as the project view names it.
     pub field: String,
-    /// Its value in `against`.
-    #[schema(value_type = Object)]
+    /// Its value in `against` (any JSON: text, a list, an object, `null`).
+    #[schema(value_type = Value)]
     pub from: serde_json::Value,
-    /// Its value in the version asked about.
-    #[schema(value_type = Object)]
+    /// Its value in the version asked about (any JSON).
+    #[schema(value_type = Value)]
     pub to: serde_json::Value,
 }
 

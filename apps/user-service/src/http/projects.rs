@@ -107,12 +107,20 @@ fn visibility(raw: Option<&str>) -> Result<Option<Visibility>, CoreError> {
 #[serde(deny_unknown_fields)]
 pub struct CreateProject {
     /// Display name, unique in the tenant (1-200 characters).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     /// Free text (at most 5000 characters).
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
     /// `private` or `tenant` (default).
+    #[schema(pattern = "^(private|tenant)$")]
     pub visibility: Option<String>,
     /// Labels (at most 20, each 1-50 characters).
+    #[schema(max_items = 20, value_type = Option<Vec<crate::http::schema_types::Tag>>)]
     pub tags: Option<Vec<String>>,
     /// A JSON object of at most 16 KiB.
     #[schema(value_type = Option<Object>)]
@@ -177,18 +185,24 @@ pub async fn create(
 #[serde(deny_unknown_fields)]
 pub struct ProjectQuery {
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// `active` or `archived`.
+    #[param(pattern = "^(active|archived)$")]
     pub status: Option<String>,
     /// Only projects with this tag.
     pub tag: Option<String>,
     /// `me`, or a user id: only projects they are a member of.
+    #[param(
+        pattern = "^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+    )]
     pub member: Option<String>,
     /// Only projects whose name contains this text.
     pub q: Option<String>,
     /// `created_at` (default), `name`, `updated_at`; a leading `-` reverses.
+    #[param(pattern = "^-?(created_at|name|updated_at)$")]
     pub sort: Option<String>,
 }
 
@@ -269,47 +283,53 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct ProjectChange {
     /// Display name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: Option<String>,
     /// Free text.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 5000)]
     pub description: Option<Option<String>>,
     /// `private` or `tenant`.
+    #[schema(pattern = "^(private|tenant)$")]
     pub visibility: Option<String>,
     /// Labels (the whole set).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<crate::http::schema_types::Tag>>, max_items = 20)]
     pub tags: Option<Option<Vec<String>>>,
     /// Settings (the whole object).
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Option<serde_json::Value>>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub id: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub tenant_id: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub slug: Option<serde_json::Value>,
     /// Read-only (use `/archive`), ignored.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub status: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub owner_id: Option<serde_json::Value>,
     /// Read-only (send `If-Match`), ignored.
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, read_only)]
     pub version: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub created_at: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub updated_at: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub archived_at: Option<serde_json::Value>,
 }
 

@@ -50,24 +50,31 @@ impl From<TenantQuotas> for QuotasView {
 #[serde(deny_unknown_fields)]
 pub struct QuotaSettings {
     /// 1-100000.
+    #[serde(default, deserialize_with = "crate::http::numbers::whole")]
     #[schema(minimum = 1, maximum = 100_000)]
     pub running_executions: Option<u32>,
     /// 1-4096.
+    #[serde(default, deserialize_with = "crate::http::numbers::whole")]
     #[schema(minimum = 1, maximum = 4096)]
     pub steps_in_flight: Option<u32>,
     /// 1-100000.
+    #[serde(default, deserialize_with = "crate::http::numbers::whole")]
     #[schema(minimum = 1, maximum = 100_000)]
     pub starts_per_minute: Option<u32>,
     /// 1-1000.
+    #[serde(default, deserialize_with = "crate::http::numbers::whole")]
     #[schema(minimum = 1, maximum = 1000)]
     pub starts_per_event: Option<u32>,
     /// 1-200.
+    #[serde(default, deserialize_with = "crate::http::numbers::whole")]
     #[schema(minimum = 1, maximum = 200)]
     pub definition_steps: Option<u32>,
     /// 1-31622400 (366 days).
+    #[serde(default, deserialize_with = "crate::http::numbers::whole")]
     #[schema(minimum = 1, maximum = 31_622_400)]
     pub step_timeout_secs: Option<u64>,
     /// 0-200.
+    #[serde(default, deserialize_with = "crate::http::numbers::whole")]
     #[schema(minimum = 0, maximum = 200)]
     pub event_steps: Option<u32>,
 }

@@ -17,8 +17,17 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ForgotRequest {
     /// Tenant slug; `default` when omitted.
+    #[schema(
+        min_length = 2,
+        max_length = 63,
+        pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+    )]
     pub tenant: Option<String>,
     /// The account's email.
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^\\s@\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^\\s@.\\u0000-\\u001f\\u007f-\\u009f][^\\s@\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\s@\\u0000-\\u001f\\u007f-\\u009f]*[^\\s@.\\u0000-\\u001f\\u007f-\\u009f]\\s*$"
+    )]
     pub email: String,
 }
 
@@ -59,7 +68,7 @@ pub struct ResetRequest {
     /// The token from the link.
     pub token: String,
     /// The new password (policy-checked).
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256)]
     pub new_password: Password,
 }
 

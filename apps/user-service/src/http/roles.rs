@@ -79,17 +79,23 @@ impl From<Role> for RoleView {
 pub struct RoleRequest {
     /// 2-50 of a-z, 0-9, '-', '_', starting with a letter; not a built-in name. Fixed once
     /// created.
+    #[schema(min_length = 2, max_length = 50, pattern = "^[a-z][a-z0-9_-]*$")]
     pub name: String,
     /// Up to 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     /// Actions of the catalogue.
+    #[schema(min_items = 1, value_type = Vec<crate::http::schema_types::GrantableAction>)]
     pub permissions: Vec<String>,
     /// Read-only (accepted when sent back unchanged from a GET).
+    #[schema(read_only)]
     pub id: Option<String>,
     /// Read-only.
+    #[schema(read_only)]
     pub created_at: Option<String>,
     /// Read-only.
+    #[schema(read_only)]
     pub updated_at: Option<String>,
 }
 
@@ -226,6 +232,7 @@ pub async fn delete(
 #[serde(deny_unknown_fields)]
 pub struct AssignRoles {
     /// Built-in or custom role names; replaces the current set.
+    #[schema(min_items = 1, value_type = Vec<crate::http::schema_types::RoleName>)]
     pub roles: Vec<String>,
 }
 

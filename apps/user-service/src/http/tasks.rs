@@ -79,11 +79,14 @@ impl TaskView {
 #[serde(deny_unknown_fields)]
 pub struct TaskListQuery {
     /// `open` (the default), `approved`, `rejected`, `cancelled` or `all`.
+    #[param(pattern = "^(open|approved|rejected|cancelled|all)$")]
     pub status: Option<String>,
     /// `me` (the default: tasks for me or my roles) or `all` (every task of the tenant;
     /// `workflows:read`).
+    #[param(pattern = "^(me|all)$")]
     pub assignee: Option<String>,
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -162,7 +165,7 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct CompleteTask {
     /// `approve` or `reject`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(approve|reject)$")]
     pub decision: TaskDecision,
     /// What the form asks for (a JSON object); the step's output on approve.
     #[schema(value_type = Option<Object>)]

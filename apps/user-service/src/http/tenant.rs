@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{ApiError, Problem};
-use crate::http::user_view::nullable;
 use crate::state::AppState;
 
 /// Identity settings.
@@ -90,10 +89,12 @@ pub struct SettingsUpdate {
     /// Require TOTP at every login.
     pub mfa_required: Option<bool>,
     /// Idle lifetime of new sessions, 60 s to 90 days; `null` returns to `SESSION_TTL`.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<u64>)]
+    #[serde(default, deserialize_with = "crate::http::numbers::nullable_whole")]
+    #[schema(value_type = Option<u64>, minimum = 60, maximum = 7776000)]
     pub session_idle_secs: Option<Option<u64>>,
     /// Absolute lifetime of new sessions, 60 s to 90 days.
+    #[serde(default, deserialize_with = "crate::http::numbers::whole")]
+    #[schema(minimum = 60, maximum = 7776000)]
     pub session_absolute_secs: Option<u64>,
 }
 

@@ -17,6 +17,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct TenantsQuery {
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -58,9 +59,13 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct OwnerInput {
     /// Login email.
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^\\s@\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^\\s@.\\u0000-\\u001f\\u007f-\\u009f][^\\s@\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\s@\\u0000-\\u001f\\u007f-\\u009f]*[^\\s@.\\u0000-\\u001f\\u007f-\\u009f]\\s*$"
+    )]
     pub email: String,
     /// Password (8-256 characters, not a common one, not the email).
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 8, max_length = 256)]
     pub password: Password,
 }
 
@@ -69,8 +74,18 @@ pub struct OwnerInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateTenantRequest {
     /// Login handle: 2-63 of a-z, 0-9 and '-'.
+    #[schema(
+        min_length = 2,
+        max_length = 63,
+        pattern = "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+    )]
     pub slug: String,
     /// Display name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: String,
     /// The first owner.
     pub owner: OwnerInput,
@@ -158,8 +173,14 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct TenantUpdate {
     /// A new display name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub name: Option<String>,
     /// `active` or `disabled` (ends every session of the tenant and stops its logins).
+    #[schema(pattern = "^(active|disabled)$")]
     pub status: Option<String>,
     /// Identity settings to change (the others stay).
     pub settings: Option<SettingsUpdate>,

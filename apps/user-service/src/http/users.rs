@@ -21,60 +21,60 @@ pub const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 pub struct ProfileUpdate {
     /// Name to show (≤ 200).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$")]
     pub display_name: Option<Option<String>>,
     /// Given name (≤ 100).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$")]
     pub given_name: Option<Option<String>>,
     /// Family name (≤ 100).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$")]
     pub family_name: Option<Option<String>>,
     /// BCP 47 tag.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 35, pattern = "^\\s*(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3})?\\s*$")]
     pub locale: Option<Option<String>>,
     /// IANA zone.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 64, pattern = "^\\s*(?:[A-Z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*)?\\s*$")]
     pub timezone: Option<Option<String>>,
     /// http(s) URL.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^\\s*(?:https?://[^/\\s][^\\s]*)?\\s*$")]
     pub avatar_url: Option<Option<String>>,
     /// JSON object.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// Read-only here (change it through an administrator).
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub email: Option<serde_json::Value>,
     /// Read-only here.
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>, read_only)]
     pub email_verified: Option<serde_json::Value>,
     /// Read-only here.
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<String>>, read_only)]
     pub roles: Option<serde_json::Value>,
     /// Read-only here.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub status: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub id: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub tenant_id: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>, read_only)]
     pub mfa_enabled: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub created_at: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub updated_at: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub last_login_at: Option<serde_json::Value>,
 }
 
@@ -165,26 +165,52 @@ pub async fn patch_profile(
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Login email (unique in the tenant, case-insensitively).
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^\\s@\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^\\s@.\\u0000-\\u001f\\u007f-\\u009f][^\\s@\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\s@\\u0000-\\u001f\\u007f-\\u009f]*[^\\s@.\\u0000-\\u001f\\u007f-\\u009f]\\s*$"
+    )]
     pub email: String,
     /// Initial password; without one the user must reset it before logging in.
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 256)]
     pub password: Option<Password>,
     /// Roles; `["member"]` when omitted. Only owners may grant `owner`.
+    #[schema(min_items = 1, value_type = Option<Vec<crate::http::schema_types::RoleName>>)]
     pub roles: Option<Vec<String>>,
     /// Whether the administrator vouches for the address.
     #[serde(default)]
     pub email_verified: bool,
     /// Name to show.
+    #[schema(
+        max_length = 200,
+        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
+    )]
     pub display_name: Option<String>,
     /// Given name.
+    #[schema(
+        max_length = 100,
+        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
+    )]
     pub given_name: Option<String>,
     /// Family name.
+    #[schema(
+        max_length = 100,
+        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
+    )]
     pub family_name: Option<String>,
     /// BCP 47 tag.
+    #[schema(
+        max_length = 35,
+        pattern = "^\\s*(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3})?\\s*$"
+    )]
     pub locale: Option<String>,
     /// IANA zone.
+    #[schema(
+        max_length = 64,
+        pattern = "^\\s*(?:[A-Z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*)?\\s*$"
+    )]
     pub timezone: Option<String>,
     /// Picture URL.
+    #[schema(max_length = 2048, pattern = "^\\s*(?:https?://[^/\\s][^\\s]*)?\\s*$")]
     pub avatar_url: Option<String>,
     /// JSON object.
     #[schema(value_type = Option<Object>)]
@@ -234,14 +260,17 @@ pub async fn create(
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Only users in this state: `active`, `disabled` or `locked`.
+    #[param(pattern = "^(active|disabled|locked)$")]
     pub status: Option<String>,
     /// Only users holding this role.
     pub role: Option<String>,
     /// Email or name prefix (case-insensitive).
+    #[param(max_length = 254, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub q: Option<String>,
 }
 
@@ -320,57 +349,63 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct AdminUpdate {
     /// New login email (becomes unverified unless `email_verified` is also sent).
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^\\s@\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^\\s@.\\u0000-\\u001f\\u007f-\\u009f][^\\s@\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\s@\\u0000-\\u001f\\u007f-\\u009f]*[^\\s@.\\u0000-\\u001f\\u007f-\\u009f]\\s*$"
+    )]
     pub email: Option<String>,
     /// Whether the address is proven.
     pub email_verified: Option<bool>,
     /// The new role set.
+    #[schema(min_items = 1, value_type = Option<Vec<crate::http::schema_types::RoleName>>)]
     pub roles: Option<Vec<String>>,
     /// `active`, `disabled` (ends every session) or `locked`.
+    #[schema(pattern = "^(active|disabled|locked)$")]
     pub status: Option<String>,
     /// Name to show.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$")]
     pub display_name: Option<Option<String>>,
     /// Given name.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$")]
     pub given_name: Option<Option<String>>,
     /// Family name.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$")]
     pub family_name: Option<Option<String>>,
     /// BCP 47 tag.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 35, pattern = "^\\s*(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3})?\\s*$")]
     pub locale: Option<Option<String>>,
     /// IANA zone.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 64, pattern = "^\\s*(?:[A-Z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*)?\\s*$")]
     pub timezone: Option<Option<String>>,
     /// http(s) URL.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^\\s*(?:https?://[^/\\s][^\\s]*)?\\s*$")]
     pub avatar_url: Option<Option<String>>,
     /// JSON object.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub id: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub tenant_id: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>, read_only)]
     pub mfa_enabled: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub created_at: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub updated_at: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, read_only)]
     pub last_login_at: Option<serde_json::Value>,
 }
 
@@ -452,6 +487,7 @@ pub async fn delete(
 #[serde(deny_unknown_fields)]
 pub struct LookupRequest {
     /// Up to 1000 user ids.
+    #[schema(min_items = 1, max_items = 1000, value_type = Vec<uuid::Uuid>)]
     pub ids: Vec<String>,
 }
 
@@ -506,28 +542,54 @@ pub async fn lookup(
 #[serde(deny_unknown_fields)]
 pub struct ImportUser {
     /// Login email.
+    #[schema(
+        max_length = 254,
+        pattern = "^\\s*[^\\s@\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^\\s@.\\u0000-\\u001f\\u007f-\\u009f][^\\s@\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\s@\\u0000-\\u001f\\u007f-\\u009f]*[^\\s@.\\u0000-\\u001f\\u007f-\\u009f]\\s*$"
+    )]
     pub email: String,
     /// A plain password (hashed here).
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 256)]
     pub password: Option<Password>,
     /// Or a hash from another system: argon2 PHC (`$argon2id$…`) or bcrypt (`$2b$…`).
     pub password_hash: Option<String>,
     /// Roles; `["member"]` when omitted.
+    #[schema(min_items = 1, value_type = Option<Vec<crate::http::schema_types::RoleName>>)]
     pub roles: Option<Vec<String>>,
     /// Whether the address is proven.
     #[serde(default)]
     pub email_verified: bool,
     /// Name to show.
+    #[schema(
+        max_length = 200,
+        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
+    )]
     pub display_name: Option<String>,
     /// Given name.
+    #[schema(
+        max_length = 100,
+        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
+    )]
     pub given_name: Option<String>,
     /// Family name.
+    #[schema(
+        max_length = 100,
+        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
+    )]
     pub family_name: Option<String>,
     /// BCP 47 tag.
+    #[schema(
+        max_length = 35,
+        pattern = "^\\s*(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3})?\\s*$"
+    )]
     pub locale: Option<String>,
     /// IANA zone.
+    #[schema(
+        max_length = 64,
+        pattern = "^\\s*(?:[A-Z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*)?\\s*$"
+    )]
     pub timezone: Option<String>,
     /// Picture URL.
+    #[schema(max_length = 2048, pattern = "^\\s*(?:https?://[^/\\s][^\\s]*)?\\s*$")]
     pub avatar_url: Option<String>,
     /// JSON object.
     #[schema(value_type = Option<Object>)]

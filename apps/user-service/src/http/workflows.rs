@@ -120,6 +120,7 @@ pub struct VersionPage {
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
