@@ -13,6 +13,8 @@ where
         return Ok(None);
     };
     let value = number.as_u64().or_else(|| {
+        // Within 0..=2^53 every whole f64 is exact, so the cast neither truncates nor wraps.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         number
             .as_f64()
             .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 9_007_199_254_740_992.0)

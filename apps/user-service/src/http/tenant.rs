@@ -90,11 +90,11 @@ pub struct SettingsUpdate {
     pub mfa_required: Option<bool>,
     /// Idle lifetime of new sessions, 60 s to 90 days; `null` returns to `SESSION_TTL`.
     #[serde(default, deserialize_with = "crate::http::numbers::nullable_whole")]
-    #[schema(value_type = Option<u64>, minimum = 60, maximum = 7776000)]
+    #[schema(value_type = Option<u64>, minimum = 60, maximum = 7_776_000)]
     pub session_idle_secs: Option<Option<u64>>,
     /// Absolute lifetime of new sessions, 60 s to 90 days.
     #[serde(default, deserialize_with = "crate::http::numbers::whole")]
-    #[schema(minimum = 60, maximum = 7776000)]
+    #[schema(minimum = 60, maximum = 7_776_000)]
     pub session_absolute_secs: Option<u64>,
 }
 
