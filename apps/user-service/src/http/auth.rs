@@ -1,5 +1,6 @@
 //! `POST /api/v1/auth/login`, `/refresh`, `/logout` (DESIGN.md section 5).
 
+use super::body;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -97,7 +98,7 @@ pub async fn login(
     state: web::Data<AppState>,
     _limit: ClientLimit,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: body::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let tenant = body.tenant.as_deref().unwrap_or(DEFAULT_TENANT);
@@ -142,7 +143,7 @@ pub async fn refresh(
     state: web::Data<AppState>,
     _limit: ClientLimit,
     origin: ClientOrigin,
-    body: web::Json<RefreshRequest>,
+    body: body::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(tokens(
         state.auth.refresh(&body.refresh_token, &origin.0).await?,
@@ -238,7 +239,7 @@ pub async fn register(
     state: web::Data<AppState>,
     _limit: ClientLimit,
     origin: ClientOrigin,
-    body: web::Json<RegisterRequest>,
+    body: body::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let registration = usvc_user::Registration {
@@ -291,7 +292,7 @@ pub struct PasswordChange {
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<PasswordChange>,
+    body: body::Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .auth

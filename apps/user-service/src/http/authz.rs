@@ -1,6 +1,7 @@
 //! `POST /api/v1/authz/check` and `/check-batch`: other services ask the user service whether
 //! a user may do something, instead of re-implementing roles.
 
+use super::body;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use usvc_core::{CoreError, Decision, UserId};
@@ -108,7 +109,7 @@ fn question(input: CheckRequest) -> Result<Question, CoreError> {
 pub async fn check(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<CheckRequest>,
+    body: body::Json<CheckRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let q = question(body.into_inner())?;
     let mut decisions = state.users.check(&caller.0, vec![q]).await?;
@@ -131,7 +132,7 @@ pub async fn check(
 pub async fn check_batch(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<BatchRequest>,
+    body: body::Json<BatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let questions = body
         .into_inner()

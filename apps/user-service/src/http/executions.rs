@@ -1,6 +1,7 @@
 //! Workflow executions: start (optionally waiting for the end), read, list, cancel, retry,
 //! timeline.
 
+use super::body;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -202,8 +203,9 @@ pub async fn start(
     let body: StartExecution = if body.iter().all(u8::is_ascii_whitespace) {
         StartExecution::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice::<body::Object<StartExecution>>(&body)
             .map_err(|e| CoreError::invalid("body", format!("is not a valid start request: {e}")))?
+            .0
     };
     let key = idempotency_key(&req, &body)?;
     // Subscribe before starting, so an end that comes first is not missed.

@@ -1,6 +1,7 @@
 //! `/api/v1/auth/mfa/…`: TOTP enrolment and confirmation, the code check that completes a
 //! login, recovery codes, turning TOTP off.
 
+use super::body;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -37,7 +38,7 @@ pub async fn verify(
     state: web::Data<AppState>,
     _limit: ClientLimit,
     origin: ClientOrigin,
-    body: web::Json<VerifyRequest>,
+    body: body::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(tokens(
         state
@@ -100,9 +101,9 @@ async fn subject(
 pub async fn enroll(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Option<web::Json<EnrollRequest>>,
+    body: body::MaybeJson<EnrollRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let body = body.0.unwrap_or_default();
     let (caller, token) = subject(&req, &state, body.mfa_token.as_deref()).await?;
     let origin = origin::of(&req);
     let who = match (&caller, &token) {
@@ -154,7 +155,7 @@ pub struct ConfirmResponse {
 pub async fn confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<ConfirmRequest>,
+    body: body::Json<ConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let (caller, token) = subject(&req, &state, body.mfa_token.as_deref()).await?;
@@ -198,7 +199,7 @@ pub struct DisableRequest {
 pub async fn disable(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<DisableRequest>,
+    body: body::Json<DisableRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .auth
@@ -235,7 +236,7 @@ pub struct RecoveryCodes {
 pub async fn regenerate(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<RegenerateRequest>,
+    body: body::Json<RegenerateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let recovery_codes = state
         .auth

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod authenticated;
 pub mod authz;
+pub mod body;
 pub mod client_limit;
 pub mod docs;
 pub mod document;

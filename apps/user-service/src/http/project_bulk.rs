@@ -1,5 +1,6 @@
 //! `POST /api/v1/projects/bulk`: one action over up to 1000 projects, answered per project.
 
+use super::body;
 use std::collections::{HashMap, HashSet};
 
 use actix_web::{web, HttpResponse};
@@ -139,7 +140,7 @@ fn action(raw: &str, params: &BulkParams) -> Result<BulkAction, CoreError> {
 pub async fn bulk(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<BulkRequest>,
+    body: body::Json<BulkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let action = action(&body.action, &body.params)?;

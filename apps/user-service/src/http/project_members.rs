@@ -1,5 +1,6 @@
 //! `/api/v1/projects/{id}/members`: who is on a project, with which project role.
 
+use super::body;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -106,7 +107,7 @@ pub async fn add(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<AddMember>,
+    body: body::Json<AddMember>,
 ) -> Result<HttpResponse, ApiError> {
     let project = path_id::<ProjectId>(&path, "project")?;
     let (user, role) = (user_id(&body.user_id)?, role(&body.role)?);
@@ -139,7 +140,7 @@ pub async fn change(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<(String, String)>,
-    body: web::Json<ChangeMember>,
+    body: body::Json<ChangeMember>,
 ) -> Result<HttpResponse, ApiError> {
     let project = path_id::<ProjectId>(&path.0, "project")?;
     let (user, role) = (user_id(&path.1)?, role(&body.role)?);

@@ -1,5 +1,6 @@
 //! `/api/v1/projects`: projects with `ETag` / `If-Match` on their version.
 
+use super::body;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -158,7 +159,7 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
     req: HttpRequest,
-    body: web::Json<CreateProject>,
+    body: body::Json<CreateProject>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req, &*body)?;
     let b = body.into_inner();
@@ -408,7 +409,7 @@ pub async fn replace(
     caller: Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<ProjectChange>,
+    body: body::Json<ProjectChange>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = body.into_inner().fields(true)?;
     change(&state, &caller, &req, &path, fields).await
@@ -431,7 +432,7 @@ pub async fn patch(
     caller: Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<ProjectChange>,
+    body: body::Json<ProjectChange>,
 ) -> Result<HttpResponse, ApiError> {
     let fields = body.into_inner().fields(false)?;
     change(&state, &caller, &req, &path, fields).await

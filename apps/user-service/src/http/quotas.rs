@@ -2,6 +2,7 @@
 //! (`GET`/`PUT /api/v1/tenants/{tenant_id}/quotas`); a tenant reads its own
 //! (`GET /api/v1/tenant/quotas`, `tenant:read`).
 
+use super::body;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use usvc_core::{QuotaOverrides, TenantId, TenantQuotas};
@@ -159,7 +160,7 @@ pub async fn set(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<QuotaSettings>,
+    body: body::Json<QuotaSettings>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<TenantId>(&path, "tenant")?;
     let set = state

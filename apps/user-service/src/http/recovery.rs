@@ -1,5 +1,6 @@
 //! `/api/v1/auth/password/forgot`, `/password/reset`, `/verify-email`: the mailed-link flows.
 
+use super::body;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use usvc_core::Password;
@@ -51,7 +52,7 @@ pub struct Accepted {
 pub async fn forgot(
     state: web::Data<AppState>,
     _limit: ClientLimit,
-    body: web::Json<ForgotRequest>,
+    body: body::Json<ForgotRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = body.tenant.as_deref().unwrap_or(DEFAULT_TENANT);
     state.auth.forgot_password(tenant, &body.email).await?;
@@ -83,7 +84,7 @@ pub async fn reset(
     state: web::Data<AppState>,
     _limit: ClientLimit,
     origin: ClientOrigin,
-    body: web::Json<ResetRequest>,
+    body: body::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .auth
@@ -111,7 +112,7 @@ pub async fn verify_email(
     state: web::Data<AppState>,
     _limit: ClientLimit,
     origin: ClientOrigin,
-    body: web::Json<VerifyEmailRequest>,
+    body: body::Json<VerifyEmailRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.auth.verify_email(&body.token, &origin.0).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -1,5 +1,6 @@
 //! `/api/v1/roles…` (custom roles) and `PUT /api/v1/users/{id}/roles` (assignment).
 
+use super::body;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -149,7 +150,7 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<RoleRequest>,
+    body: body::Json<RoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let role = state
         .roles
@@ -195,7 +196,7 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<RoleRequest>,
+    body: body::Json<RoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<RoleId>(&path, "role")?;
     let role = state
@@ -251,7 +252,7 @@ pub async fn assign(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<AssignRoles>,
+    body: body::Json<AssignRoles>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path
         .parse::<UserId>()

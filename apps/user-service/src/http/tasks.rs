@@ -1,5 +1,6 @@
 //! Human tasks: the approvals waiting for me or my roles, one task, and the answer.
 
+use super::body;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -194,12 +195,14 @@ pub async fn complete(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<TaskId>(&path, "task")?;
-    let body: CompleteTask = serde_json::from_slice(&body).map_err(|e| {
-        CoreError::invalid(
-            "body",
-            format!("must be {{\"decision\": \"approve\" | \"reject\", \"data\": {{…}}}}: {e}"),
-        )
-    })?;
+    let body: CompleteTask = serde_json::from_slice::<body::Object<CompleteTask>>(&body)
+        .map(|o| o.0)
+        .map_err(|e| {
+            CoreError::invalid(
+                "body",
+                format!("must be {{\"decision\": \"approve\" | \"reject\", \"data\": {{…}}}}: {e}"),
+            )
+        })?;
     let task = state
         .tasks
         .complete(&caller.0, id, body.decision, body.data)

@@ -1,6 +1,7 @@
 //! `GET /api/v1/tenant`, `PATCH /api/v1/tenant/settings`: the caller's tenant and its identity
 //! settings.
 
+use super::body;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -125,7 +126,7 @@ impl SettingsUpdate {
 pub async fn update_settings(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<SettingsUpdate>,
+    body: body::Json<SettingsUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let current = state
         .tenants

@@ -1,5 +1,6 @@
 //! `/api/v1/tenants`: tenant administration by holders of the platform grant.
 
+use super::body;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use usvc_core::{CoreError, Cursor, PageRequest, Password, TenantId, TenantStatus};
@@ -122,7 +123,7 @@ pub struct CreatedTenant {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<CreateTenantRequest>,
+    body: body::Json<CreateTenantRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let (tenant, owner) = state
@@ -202,7 +203,7 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<TenantUpdate>,
+    body: body::Json<TenantUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<TenantId>(&path, "tenant")?;
     let b = body.into_inner();

@@ -1,5 +1,6 @@
 //! `/api/v1/users…`: the caller's profile, user administration, bulk lookup and import.
 
+use super::body;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use usvc_core::{Cursor, FieldError, PageRequest, Password, UserFilter, UserId, UserStatus};
@@ -110,7 +111,7 @@ pub async fn get_profile(
 pub async fn update_profile(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<ProfileUpdate>,
+    body: body::Json<ProfileUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let current = state.auth.profile(&caller.0).await?;
@@ -155,7 +156,7 @@ pub async fn update_profile(
 pub async fn patch_profile(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<ProfileUpdate>,
+    body: body::Json<ProfileUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     update_profile(state, caller, body).await
 }
@@ -230,7 +231,7 @@ pub struct CreateUser {
 pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<CreateUser>,
+    body: body::Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let new = NewUser {
@@ -425,7 +426,7 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Authenticated,
     path: web::Path<String>,
-    body: web::Json<AdminUpdate>,
+    body: body::Json<AdminUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<UserId>(&path, "user")?;
     let b = body.into_inner();
@@ -512,7 +513,7 @@ pub struct LookupResponse {
 pub async fn lookup(
     state: web::Data<AppState>,
     caller: Authenticated,
-    body: web::Json<LookupRequest>,
+    body: body::Json<LookupRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut ids = Vec::with_capacity(body.ids.len());
     let mut errors = Vec::new();
