@@ -181,7 +181,7 @@ async fn platform_admins_run_tenants_and_nobody_else_can(
     .await;
     assert_eq!(
         status,
-        StatusCode::BAD_REQUEST,
+        StatusCode::CONFLICT,
         "not the tenant you are in: {problem}"
     );
 

@@ -56,8 +56,10 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Validates caller input: a missing limit means [`DEFAULT_LIMIT`]; 0 or more than
-    /// [`MAX_LIMIT`] is a validation error rather than a silent clamp.
+    /// [`MAX_LIMIT`] is a validation error rather than a silent clamp. An empty cursor
+    /// (`?cursor=`, what a form or a generated client sends for "none") is the first page.
     pub fn new(limit: Option<u32>, after: Option<Cursor>) -> Result<Self, CoreError> {
+        let after = after.filter(|c| !c.0.is_empty());
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(CoreError::invalid(
@@ -137,6 +139,13 @@ mod tests {
         );
         let last = Page::from_overfetch(vec![1, 2], 2, ToString::to_string);
         assert_eq!(last.next_cursor, None);
+    }
+
+    #[test]
+    fn an_empty_cursor_is_the_first_page() {
+        let page = PageRequest::new(None, Some(Cursor::from_wire(""))).unwrap();
+        assert_eq!(page.after, None);
+        assert_eq!(page.after_position::<u64>().unwrap(), None);
     }
 
     #[test]

@@ -180,17 +180,17 @@ impl NewTenant {
     pub fn parse(slug: &str, name: &str) -> Result<Self, CoreError> {
         let mut errors = Vec::new();
         let slug = Slug::parse(slug).map_err(|e| collect(&mut errors, e)).ok();
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 200 {
+        let trimmed = name.trim();
+        if trimmed.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
             errors.push(crate::FieldError {
                 field: "name".into(),
-                message: "must be 1-200 characters".into(),
+                message: "must be 1-200 characters, without control characters".into(),
             });
         }
         match slug {
             Some(slug) if errors.is_empty() => Ok(Self {
                 slug,
-                name: name.to_owned(),
+                name: trimmed.to_owned(),
             }),
             _ => Err(CoreError::Validation(errors)),
         }

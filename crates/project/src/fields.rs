@@ -37,8 +37,10 @@ impl ProjectFields {
         let mut errors = Vec::new();
         let mut changed = Vec::new();
         if let Some(name) = self.name {
+            // The limit holds for the name as sent (as `/openapi.json` states it).
+            let bad = name.chars().count() > MAX_NAME || has_control(&name);
             let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > MAX_NAME || has_control(&name) {
+            if name.is_empty() || bad {
                 push(
                     &mut errors,
                     "name",
@@ -50,8 +52,9 @@ impl ProjectFields {
             }
         }
         if let Some(description) = self.description {
+            let too_long = description.chars().count() > MAX_DESCRIPTION;
             let description = description.trim().to_owned();
-            if description.chars().count() > MAX_DESCRIPTION {
+            if too_long {
                 push(
                     &mut errors,
                     "description",

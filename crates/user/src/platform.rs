@@ -219,14 +219,13 @@ impl PlatformService {
     ) -> Result<Tenant, CoreError> {
         self.allow(principal, Some(id)).await?;
         let mut errors = Vec::new();
-        let name = changes.name.as_deref().map(str::trim).map(str::to_owned);
-        if name
-            .as_ref()
-            .is_some_and(|n| n.is_empty() || n.chars().count() > 200)
-        {
+        // 200 characters as sent, not blank once trimmed.
+        if changes.name.as_deref().is_some_and(|n| {
+            n.trim().is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control)
+        }) {
             errors.push(FieldError {
                 field: "name".into(),
-                message: "must be 1-200 characters".into(),
+                message: "must be 1-200 characters, without control characters".into(),
             });
         }
         if let Some(settings) = &changes.settings {
@@ -234,14 +233,15 @@ impl PlatformService {
                 collect(&mut errors, e, "settings.");
             }
         }
-        if changes.status == Some(TenantStatus::Disabled) && id == principal.tenant {
-            errors.push(FieldError {
-                field: "status".into(),
-                message: "you cannot disable the tenant you are signed in to".into(),
-            });
-        }
         if !errors.is_empty() {
             return Err(CoreError::Validation(errors));
+        }
+        let name = changes.name.as_deref().map(str::trim).map(str::to_owned);
+        // A well-formed request that clashes with who is asking: a conflict, not bad input.
+        if changes.status == Some(TenantStatus::Disabled) && id == principal.tenant {
+            return Err(CoreError::Conflict(
+                "you cannot disable the tenant you are signed in to".into(),
+            ));
         }
         let now = self.ports.clock.now();
         let mut entry = AuditEntry::by(principal, audit::TENANT_UPDATED, now)

@@ -42,6 +42,7 @@ pub struct CheckRequest {
     )]
     pub action: String,
     /// The resource.
+    #[serde(deserialize_with = "crate::http::body::object")]
     pub resource: ResourceInput,
 }
 
@@ -69,6 +70,7 @@ impl From<Decision> for CheckResponse {
 pub struct BatchRequest {
     /// The questions, answered in order.
     #[schema(min_items = 1, max_items = 100)]
+    #[serde(deserialize_with = "crate::http::body::objects")]
     pub checks: Vec<CheckRequest>,
 }
 

@@ -39,6 +39,24 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     }
 }
 
+/// `deserialize_with` for a field holding a struct: only a JSON object reads as it (the same
+/// rule as [`Object`], one level down).
+pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(de: D) -> Result<T, D::Error> {
+    Object::deserialize(de).map(|o| o.0)
+}
+
+/// [`object`] for an optional struct (`null` or absent: `None`; pair it with `#[serde(default)]`).
+pub fn optional_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    de: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<Object<T>>::deserialize(de).map(|o| o.map(|o| o.0))
+}
+
+/// [`object`] for a list of structs.
+pub fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(de: D) -> Result<Vec<T>, D::Error> {
+    Vec::<Object<T>>::deserialize(de).map(|v| v.into_iter().map(|o| o.0).collect())
+}
+
 /// The body of a request, a JSON object read as `T` (see the module docs).
 #[derive(Debug)]
 pub struct Json<T>(pub T);

@@ -174,7 +174,7 @@ pub struct WaitQuery {
 /// answers the first execution (`Idempotent-Replayed: true`).
 #[utoipa::path(post, path = "/api/v1/workflows/{workflow_id}/executions", tag = "workflows",
     params(("workflow_id" = String, Path, description = "Workflow id"), WaitQuery,
-        ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters")),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[\\x21-\\x7e]{1,255}$", description = "1-255 visible ASCII characters")),
     request_body = StartExecution,
     security(("bearer" = [])),
     responses(

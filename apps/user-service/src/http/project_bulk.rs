@@ -24,7 +24,7 @@ pub struct BulkRequest {
     pub ids: Vec<String>,
     /// `{user_id}` for `transfer_owner` and `remove_member`; `{user_id, role}` for
     /// `add_member`; nothing otherwise.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::body::object")]
     pub params: BulkParams,
 }
 

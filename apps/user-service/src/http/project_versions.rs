@@ -151,10 +151,11 @@ pub async fn list(
 /// One version (`projects:read` on the project).
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/versions/{version}", tag = "projects",
     params(("project_id" = String, Path, description = "Project id"),
-        ("version" = i64, Path, description = "Version number")),
+        ("version" = i64, Path, minimum = 1, description = "Version number (1, 2, …)")),
     security(("bearer" = [])),
     responses(
         (status = 200, body = VersionView),
+        (status = 400, description = "Not a version number", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get(
@@ -170,7 +171,7 @@ pub async fn get(
 /// What changed from version `against` to version `version`, field by field.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/versions/{version}/diff", tag = "projects",
     params(("project_id" = String, Path, description = "Project id"),
-        ("version" = i64, Path, description = "Version number"), DiffQuery),
+        ("version" = i64, Path, minimum = 1, description = "Version number (1, 2, …)"), DiffQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = DiffView),
@@ -198,10 +199,11 @@ pub async fn diff(
 /// on it); honours `If-Match`.
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/versions/{version}/restore", tag = "projects",
     params(("project_id" = String, Path, description = "Project id"),
-        ("version" = i64, Path, description = "Version number")),
+        ("version" = i64, Path, minimum = 1, description = "Version number (1, 2, …)")),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ProjectView),
+        (status = 400, description = "Not a version number", body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Archived, or the old name is taken now", body = Problem, content_type = "application/problem+json"),

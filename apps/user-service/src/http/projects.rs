@@ -111,7 +111,7 @@ pub struct CreateProject {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
     )]
     pub name: String,
     /// Free text (at most 5000 characters).
@@ -147,7 +147,7 @@ pub(crate) fn idempotency_key<T: Serialize>(
 /// (with `Idempotent-Replayed: true`) instead of creating another; the same key with a
 /// different body is a `400`.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateProject,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters, e.g. a UUID")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[\\x21-\\x7e]{1,255}$", description = "1-255 visible ASCII characters, e.g. a UUID")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = ProjectView),
@@ -279,7 +279,8 @@ pub async fn get(
 }
 
 /// A change of a project's fields. In a `PATCH` absent fields stay; in a `PUT` they return to
-/// their defaults. Read-only fields echoed back (`id`, `slug`, `version`, …) are ignored.
+/// their defaults. Read-only fields echoed back (`id`, `slug`, `version`, …) are ignored and
+/// left out of the schema.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectChange {
@@ -287,7 +288,7 @@ pub struct ProjectChange {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
     )]
     pub name: Option<String>,
     /// Free text.
@@ -306,31 +307,31 @@ pub struct ProjectChange {
     #[schema(value_type = Option<Object>)]
     pub settings: Option<Option<serde_json::Value>>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub id: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub tenant_id: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub slug: Option<serde_json::Value>,
     /// Read-only (use `/archive`), ignored.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub status: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub owner_id: Option<serde_json::Value>,
     /// Read-only (send `If-Match`), ignored.
-    #[schema(value_type = Option<i64>, read_only)]
+    #[schema(ignore)]
     pub version: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub created_at: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub updated_at: Option<serde_json::Value>,
     /// Read-only, ignored.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub archived_at: Option<serde_json::Value>,
 }
 
@@ -395,7 +396,7 @@ async fn change(
 /// Replaces a project's editable fields (`projects:write` on it); honours `If-Match`.
 #[utoipa::path(put, path = "/api/v1/projects/{project_id}", tag = "projects",
     params(("project_id" = String, Path, description = "Project id")),
-    request_body = ProjectChange, security(("bearer" = [])),
+    request_body = crate::http::schema_types::ProjectReplacement, security(("bearer" = [])),
     responses(
         (status = 200, body = ProjectView),
         (status = 400, body = Problem, content_type = "application/problem+json"),

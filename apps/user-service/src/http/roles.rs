@@ -74,7 +74,8 @@ impl From<Role> for RoleView {
     }
 }
 
-/// A role definition.
+/// A role definition. `id`, `created_at` and `updated_at` from a GET may be sent back
+/// unchanged (they are left out of the schema: a client never needs to send them).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
@@ -90,13 +91,13 @@ pub struct RoleRequest {
     #[schema(min_items = 1, value_type = Vec<crate::http::schema_types::GrantableAction>)]
     pub permissions: Vec<String>,
     /// Read-only (accepted when sent back unchanged from a GET).
-    #[schema(read_only)]
+    #[schema(ignore)]
     pub id: Option<String>,
     /// Read-only.
-    #[schema(read_only)]
+    #[schema(ignore)]
     pub created_at: Option<String>,
     /// Read-only.
-    #[schema(read_only)]
+    #[schema(ignore)]
     pub updated_at: Option<String>,
 }
 

@@ -2,8 +2,9 @@
 //! lists, whose rules an attribute on the list cannot carry. They are never constructed; the
 //! handlers read plain strings and the domain checks the same rules.
 
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 /// A string schema with a pattern and length bounds.
 fn string(
@@ -66,3 +67,58 @@ described!(
     Some(2),
     Some(50)
 );
+
+/// The body of `POST /api/v1/users/import`: 1 to 10,000 rows
+/// (`usvc_user::MAX_IMPORT_ROWS`).
+pub struct ImportRows;
+
+impl PartialSchema for ImportRows {
+    fn schema() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(Ref::from_schema_name("ImportUser"))
+            .min_items(Some(1))
+            .max_items(Some(usvc_user::MAX_IMPORT_ROWS))
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for ImportRows {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        use crate::http::users::ImportUser;
+        schemas.push((ImportUser::name().into_owned(), ImportUser::schema()));
+        ImportUser::schemas(schemas);
+    }
+}
+
+/// The body of a project `PUT`: [`ProjectChange`](crate::http::projects::ProjectChange) with
+/// `name` required (a replacement names the project; the other fields return to defaults).
+pub struct ProjectReplacement;
+
+impl PartialSchema for ProjectReplacement {
+    fn schema() -> RefOr<Schema> {
+        use crate::http::projects::{CreateProject, ProjectChange};
+        let mut schema = ProjectChange::schema();
+        // The name a creation takes: required and not null.
+        let name = match CreateProject::schema() {
+            RefOr::T(Schema::Object(create)) => create.properties.get("name").cloned(),
+            _ => None,
+        };
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            if let Some(name) = name {
+                object.properties.insert("name".into(), name);
+            }
+            object.required.push("name".into());
+            object.description = Some(
+                "A project's editable fields, all of them: absent ones return to defaults".into(),
+            );
+        }
+        schema
+    }
+}
+
+impl ToSchema for ProjectReplacement {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        crate::http::projects::ProjectChange::schemas(schemas);
+    }
+}

@@ -85,10 +85,11 @@ pub struct CreateTenantRequest {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
     )]
     pub name: String,
     /// The first owner.
+    #[serde(deserialize_with = "crate::http::body::object")]
     pub owner: OwnerInput,
 }
 
@@ -177,13 +178,14 @@ pub struct TenantUpdate {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
     )]
     pub name: Option<String>,
     /// `active` or `disabled` (ends every session of the tenant and stops its logins).
     #[schema(pattern = "^(active|disabled)$")]
     pub status: Option<String>,
     /// Identity settings to change (the others stay).
+    #[serde(default, deserialize_with = "crate::http::body::optional_object")]
     pub settings: Option<SettingsUpdate>,
 }
 
@@ -198,6 +200,7 @@ pub struct TenantUpdate {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No platform grant", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Disabling the tenant the caller is signed in to", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
     state: web::Data<AppState>,

@@ -16,7 +16,8 @@ use crate::state::AppState;
 pub const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The caller's profile update. Everything is optional; read-only fields from a GET may be
-/// sent back unchanged.
+/// sent back unchanged (a changed one is a 400). They are left out of the schema: a client
+/// never needs to send them.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
@@ -48,34 +49,34 @@ pub struct ProfileUpdate {
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// Read-only here (change it through an administrator).
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub email: Option<serde_json::Value>,
     /// Read-only here.
-    #[schema(value_type = Option<bool>, read_only)]
+    #[schema(ignore)]
     pub email_verified: Option<serde_json::Value>,
     /// Read-only here.
-    #[schema(value_type = Option<Vec<String>>, read_only)]
+    #[schema(ignore)]
     pub roles: Option<serde_json::Value>,
     /// Read-only here.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub status: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub id: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub tenant_id: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<bool>, read_only)]
+    #[schema(ignore)]
     pub mfa_enabled: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub created_at: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub updated_at: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub last_login_at: Option<serde_json::Value>,
 }
 
@@ -345,7 +346,8 @@ pub async fn get(
     Ok(json(state.users.get(&caller.0, id).await?))
 }
 
-/// An administrator's change to a user (partial). Read-only fields may be echoed unchanged.
+/// An administrator's change to a user (partial). Read-only fields may be echoed unchanged
+/// (left out of the schema, as in [`ProfileUpdate`]).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminUpdate {
@@ -391,22 +393,22 @@ pub struct AdminUpdate {
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub id: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub tenant_id: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<bool>, read_only)]
+    #[schema(ignore)]
     pub mfa_enabled: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub created_at: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub updated_at: Option<serde_json::Value>,
     /// Read-only.
-    #[schema(value_type = Option<String>, read_only)]
+    #[schema(ignore)]
     pub last_login_at: Option<serde_json::Value>,
 }
 
@@ -487,8 +489,8 @@ pub async fn delete(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupRequest {
-    /// Up to 1000 user ids.
-    #[schema(min_items = 1, max_items = 1000, value_type = Vec<uuid::Uuid>)]
+    /// Up to 1000 user ids (none is an empty answer).
+    #[schema(max_items = 1000, value_type = Vec<uuid::Uuid>)]
     pub ids: Vec<String>,
 }
 
@@ -538,59 +540,37 @@ pub async fn lookup(
         }))
 }
 
-/// One user to import.
+/// One user to import. Every field is checked as in `POST /api/v1/users` (email, password
+/// policy, name lengths, BCP 47 locale, IANA zone, http(s) avatar, roles the importer holds), but
+/// per row: a row that fails is reported `rejected` with its field errors and the rest are
+/// stored, so the schema states only the types (a stricter schema would promise a 400 the
+/// import does not give).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportUser {
     /// Login email.
-    #[schema(
-        max_length = 254,
-        pattern = "^\\s*[^\\s@\\u0000-\\u001f\\u007f-\\u009f]{1,64}@[^\\s@.\\u0000-\\u001f\\u007f-\\u009f][^\\s@\\u0000-\\u001f\\u007f-\\u009f]*\\.[^\\s@\\u0000-\\u001f\\u007f-\\u009f]*[^\\s@.\\u0000-\\u001f\\u007f-\\u009f]\\s*$"
-    )]
     pub email: String,
     /// A plain password (hashed here).
-    #[schema(value_type = Option<String>, format = Password, min_length = 8, max_length = 256)]
+    #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<Password>,
     /// Or a hash from another system: argon2 PHC (`$argon2id$…`) or bcrypt (`$2b$…`).
     pub password_hash: Option<String>,
     /// Roles; `["member"]` when omitted.
-    #[schema(min_items = 1, value_type = Option<Vec<crate::http::schema_types::RoleName>>)]
     pub roles: Option<Vec<String>>,
     /// Whether the address is proven.
     #[serde(default)]
     pub email_verified: bool,
-    /// Name to show.
-    #[schema(
-        max_length = 200,
-        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
-    )]
+    /// Name to show (≤ 200).
     pub display_name: Option<String>,
-    /// Given name.
-    #[schema(
-        max_length = 100,
-        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
-    )]
+    /// Given name (≤ 100).
     pub given_name: Option<String>,
-    /// Family name.
-    #[schema(
-        max_length = 100,
-        pattern = "^\\s*[^\\u0000-\\u001f\\u007f-\\u009f]*\\s*$"
-    )]
+    /// Family name (≤ 100).
     pub family_name: Option<String>,
     /// BCP 47 tag.
-    #[schema(
-        max_length = 35,
-        pattern = "^\\s*(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,3})?\\s*$"
-    )]
     pub locale: Option<String>,
     /// IANA zone.
-    #[schema(
-        max_length = 64,
-        pattern = "^\\s*(?:[A-Z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*)?\\s*$"
-    )]
     pub timezone: Option<String>,
-    /// Picture URL.
-    #[schema(max_length = 2048, pattern = "^\\s*(?:https?://[^/\\s][^\\s]*)?\\s*$")]
+    /// Picture URL (http or https, ≤ 2048).
     pub avatar_url: Option<String>,
     /// JSON object.
     #[schema(value_type = Option<Object>)]
@@ -626,7 +606,7 @@ pub struct ImportReport {
 
 /// Creates up to 10,000 users from a JSON array (`users:import`). Each row is validated on
 /// its own; valid rows are stored in one transaction, rejected rows write nothing.
-#[utoipa::path(post, path = "/api/v1/users/import", tag = "users", request_body = Vec<ImportUser>,
+#[utoipa::path(post, path = "/api/v1/users/import", tag = "users", request_body = crate::http::schema_types::ImportRows,
     security(("bearer" = [])),
     responses(
         (status = 200, body = ImportReport),

@@ -82,11 +82,13 @@ impl AuthService {
 
     /// Mails a reset link if the tenant and an active account with this email exist. The
     /// answer is the same either way (no account enumeration); mail leaves in the background.
+    /// Only a malformed slug or address is refused, which tells nothing about accounts.
     pub async fn forgot_password(&self, tenant: &str, email: &str) -> Result<(), CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
-        let (Ok(slug), Ok(email)) = (Slug::parse(tenant), Email::parse(email)) else {
-            return Ok(());
-        };
+        // A malformed slug or address is a 400: it says nothing about which accounts exist.
+        let slug = Slug::parse(tenant)
+            .map_err(|_| CoreError::invalid("tenant", "is not a tenant slug (a-z, 0-9, '-')"))?;
+        let email = Email::parse(email)?;
         let Some(tenant) = self
             .tenants
             .get_by_slug(&slug)

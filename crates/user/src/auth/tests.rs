@@ -1074,3 +1074,22 @@ async fn a_reset_link_is_mailed_only_to_a_real_account_and_stored_hashed() {
         "the same answer, and nothing sent"
     );
 }
+
+#[tokio::test]
+async fn forgot_password_refuses_only_what_is_not_an_address_or_a_slug() {
+    let mut mocks = Mocks::new();
+    mocks.tenants.expect_get_by_slug().never();
+    mocks.notifier.expect_send().never();
+    let service = mocks.service();
+    for (tenant, email, field) in [
+        ("acme", "not an address", "email"),
+        ("Not A Slug", "ada@example.com", "tenant"),
+    ] {
+        match service.forgot_password(tenant, email).await {
+            Err(CoreError::Validation(errors)) => {
+                assert_eq!(errors[0].field, field, "{errors:?}");
+            }
+            other => panic!("{tenant} {email}: {other:?}"),
+        }
+    }
+}

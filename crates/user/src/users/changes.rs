@@ -47,17 +47,18 @@ pub(crate) fn error(errors: &mut Vec<FieldError>, field: &str, message: impl Int
     });
 }
 
-/// Trims text; blank counts as "clear".
+/// Trims text; blank counts as "clear". The length limit holds for the text as sent (the
+/// limit `/openapi.json` states), so padding cannot carry a longer value past it.
 fn text(
     value: Option<String>,
     field: &str,
     max: usize,
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
-    let value = value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())?;
-    if value.chars().count() > max || value.chars().any(char::is_control) {
+    let sent = value?;
+    let too_long = sent.chars().count() > max;
+    let value = Some(sent.trim().to_owned()).filter(|v| !v.is_empty() || too_long)?;
+    if too_long || value.chars().any(char::is_control) {
         error(
             errors,
             field,
