@@ -253,4 +253,80 @@ mod tests {
         let req = TestRequest::default().to_http_request();
         assert!(parse(&req, deep.as_bytes()).is_err());
     }
+
+    mod properties {
+        //! Generated documents: every body is a value within the budget or a 4xx problem,
+        //! whatever its anchors, aliases, nesting or bytes.
+
+        use std::fmt::Write as _;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// The size of `value` as JSON, which the budget bounds.
+        fn size(value: &Value) -> usize {
+            serde_json::to_vec(value).map_or(usize::MAX, |b| b.len())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_bytes_are_a_value_or_a_client_error(
+                body in prop::collection::vec(any::<u8>(), 0..400),
+                as_yaml in any::<bool>(),
+            ) {
+                let req = TestRequest::default()
+                    .insert_header(("content-type", if as_yaml { "application/yaml" } else { "application/json" }))
+                    .to_http_request();
+                if let Err(problem) = parse(&req, &body) {
+                    prop_assert!((400..500).contains(&problem.status), "{problem:?}");
+                }
+            }
+
+            /// Layer upon layer of aliases to the layer below, `width` each: a small text that
+            /// would expand to width^depth values.
+            #[test]
+            fn nested_aliases_are_refused_or_fit_the_budget(
+                depth in 1usize..12,
+                width in 1usize..12,
+                flow in any::<bool>(),
+            ) {
+                let mut text = String::from("l0: &l0 [\"lol\"]\n");
+                for level in 1..=depth {
+                    let refs = vec![format!("*l{}", level - 1); width].join(", ");
+                    if flow {
+                        let _ = writeln!(text, "l{level}: &l{level} [{refs}]");
+                    } else {
+                        let _ = writeln!(text, "l{level}: &l{level}");
+                        for _ in 0..width {
+                            let _ = writeln!(text, "  - *l{}", level - 1);
+                        }
+                    }
+                }
+                match yaml(&text) {
+                    Ok(value) => prop_assert!(size(&value) <= MAX_TEXT_BYTES, "{} bytes", size(&value)),
+                    Err(problem) => prop_assert_eq!(problem.status, 400, "{:?}", problem),
+                }
+            }
+
+            #[test]
+            fn deep_nesting_is_refused_or_read(depth in 1usize..400, yaml_flow in any::<bool>()) {
+                let body = if yaml_flow {
+                    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+                } else {
+                    format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth))
+                };
+                let answer = if yaml_flow { yaml(&body) } else {
+                    parse(&TestRequest::default().to_http_request(), body.as_bytes())
+                };
+                if depth <= 100 {
+                    prop_assert!(answer.is_ok(), "{} levels are fine", depth);
+                } else if let Err(problem) = answer {
+                    prop_assert_eq!(problem.status, 400);
+                }
+            }
+        }
+    }
 }

@@ -263,3 +263,83 @@ fn other_services_verify_with_nothing_but_the_jwks() {
     validation.set_audience(&["user-service"]);
     assert!(decode::<Value>(&token, &key, &validation).is_ok());
 }
+
+mod properties {
+    //! Generated tokens: whatever a client sends, verification answers "unauthenticated" and
+    //! never panics, and no change to a real token yields other claims.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Za-z0-9_-]{0,120}",
+            ".{0,60}",
+            prop::collection::vec(any::<u8>(), 0..120).prop_map(|b| URL_SAFE_NO_PAD.encode(b)),
+            "[ -~]{0,40}".prop_map(|s| URL_SAFE_NO_PAD.encode(s)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_is_refused_as_unauthenticated(
+            parts in prop::collection::vec(segment(), 0..5),
+            raw in ".{0,300}",
+        ) {
+            let (service, _) = service();
+            for token in [parts.join("."), raw] {
+                prop_assert!(
+                    matches!(service.verify(&token), Err(CoreError::Unauthenticated(_))),
+                    "{}", token
+                );
+            }
+        }
+
+        #[test]
+        fn a_changed_token_is_refused_or_means_the_same(
+            at in any::<prop::sample::Index>(),
+            with in "[A-Za-z0-9_.=+/-]",
+        ) {
+            let (service, _) = service();
+            let token = service.issue(&request()).expect("token").token;
+            let i = at.index(token.len());
+            let mut changed = token.clone();
+            changed.replace_range(i..=i, &with);
+            let original = service.verify(&token).expect("the real one verifies");
+            match service.verify(&changed) {
+                Err(CoreError::Unauthenticated(_)) => {}
+                Ok(claims) => prop_assert_eq!(
+                    format!("{claims:?}"), format!("{original:?}"),
+                    "a changed token may only mean the same"
+                ),
+                Err(other) => prop_assert!(false, "{:?}", other),
+            }
+        }
+
+        #[test]
+        fn claims_of_ones_choosing_under_a_real_signature_are_refused(
+            claims in prop::collection::btree_map(
+                prop::sample::select(vec!["sub", "tid", "sid", "roles", "iss", "aud", "exp", "nbf", "iat", "jti"]),
+                prop_oneof![
+                    any::<i64>().prop_map(Value::from),
+                    ".{0,20}".prop_map(Value::from),
+                    Just(json!(["owner", "admin"])),
+                ],
+                0..10,
+            ),
+        ) {
+            let (service, _) = service();
+            let token = service.issue(&request()).expect("token").token;
+            let mut parts: Vec<&str> = token.split('.').collect();
+            let forged = b64(&Value::Object(claims.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()));
+            parts[1] = &forged;
+            prop_assert!(matches!(
+                service.verify(&parts.join(".")),
+                Err(CoreError::Unauthenticated(_))
+            ));
+        }
+    }
+}
