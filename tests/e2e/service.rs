@@ -142,17 +142,31 @@ pub fn send(
     token: Option<&str>,
     json: Option<&serde_json::Value>,
 ) -> (u16, String) {
+    let body = json.map(ToString::to_string);
+    let content = body.as_deref().map(|b| ("application/json", b));
+    send_text(addr, method, path, token, content)
+}
+
+/// One HTTP/1.1 request with an optional bearer token and a body of the given content type
+/// → (status, body).
+pub fn send_text(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content: Option<(&str, &str)>,
+) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
-    let body = json.map(ToString::to_string).unwrap_or_default();
+    let body = content.map(|(_, b)| b).unwrap_or_default();
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(token) = token {
         let _ = write!(head, "Authorization: Bearer {token}\r\n");
     }
-    if json.is_some() {
-        head.push_str("Content-Type: application/json\r\n");
+    if let Some((content_type, _)) = content {
+        let _ = write!(head, "Content-Type: {content_type}\r\n");
     }
     let _ = write!(head, "Content-Length: {}\r\n\r\n", body.len());
     stream
