@@ -537,6 +537,60 @@ async fn the_issue_attacks_fail_and_leave_a_trail(
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Nor in bulk.
+    let (status, bulk) = status_of(
+        &app,
+        Method::POST,
+        "/api/v1/projects/bulk",
+        &manager,
+        json!({"action": "add_member", "ids": [project], "params": {"user_id": peer_id, "role": "editor"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{bulk}");
+    assert_eq!(bulk["results"][0]["error"]["status"], 403, "{bulk}");
+    // Deleting a project without editing it does not let one make an owner (who edits), one
+    // at a time or by transfer.
+    let (status, role) = status_of(
+        &app,
+        Method::POST,
+        "/api/v1/roles",
+        &root,
+        json!({"name": "owner-maker", "description": "owners", "permissions": ["projects:read", "projects:delete", "projects:manage_members", "users:read"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{role}");
+    let (owner_maker, _) = join(&app, &root, "owner-maker@example.com", &["owner-maker"]).await;
+    let (status, problem) = status_of(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project}/members"),
+        &owner_maker,
+        json!({"user_id": peer_id, "role": "owner"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, bulk) = status_of(
+        &app,
+        Method::POST,
+        "/api/v1/projects/bulk",
+        &owner_maker,
+        json!({"action": "transfer_owner", "ids": [project], "params": {"user_id": peer_id}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{bulk}");
+    assert_eq!(bulk["results"][0]["error"]["status"], 403, "{bulk}");
+    let (_, members) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{project}/members"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert!(
+        members.to_string().contains("\"viewer\"") && !members.to_string().contains("\"editor\""),
+        "the peer is still a viewer: {members}"
+    );
 
     // The attackers are still what they were.
     let (_, keeper_now) = call(

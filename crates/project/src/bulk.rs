@@ -255,33 +255,36 @@ impl ProjectService {
     }
 }
 
-/// The actions the caller needs on one project for `action`: the owner's own powers for
-/// anything that gives or takes the owner role; leaving needs nothing but sight.
+/// The actions the caller needs on one project for `action`. Giving or taking a project role
+/// takes holding everything that role grants (as one at a time does, `members.rs`): a
+/// transfer makes someone owner, so it takes all an owner holds. Leaving needs nothing but
+/// sight.
 fn needs(
     principal: &Principal,
     action: BulkAction,
     list: Option<&ProjectAccessList>,
 ) -> Vec<Action> {
+    let with_grants = |mut needed: Vec<Action>, role: ProjectRole| {
+        for action in permissions::project_role_grants(role) {
+            if !needed.contains(action) {
+                needed.push(action.clone());
+            }
+        }
+        needed
+    };
+    let handing_out = |role| with_grants(vec![permissions::PROJECTS_MANAGE_MEMBERS], role);
     match action {
         BulkAction::Archive | BulkAction::Unarchive => vec![permissions::PROJECTS_WRITE],
-        BulkAction::Delete | BulkAction::TransferOwner { .. } => {
-            vec![permissions::PROJECTS_DELETE]
+        BulkAction::Delete => vec![permissions::PROJECTS_DELETE],
+        BulkAction::TransferOwner { .. } => {
+            with_grants(vec![permissions::PROJECTS_DELETE], ProjectRole::Owner)
         }
-        BulkAction::AddMember { role, .. } => {
-            let mut needed = vec![permissions::PROJECTS_MANAGE_MEMBERS];
-            if role == ProjectRole::Owner {
-                needed.push(permissions::PROJECTS_DELETE);
-            }
-            needed
-        }
+        BulkAction::AddMember { role, .. } => handing_out(role),
         BulkAction::RemoveMember { user } if user == principal.user => Vec::new(),
-        BulkAction::RemoveMember { user } => {
-            let mut needed = vec![permissions::PROJECTS_MANAGE_MEMBERS];
-            if list.and_then(|l| l.role_of(user)) == Some(ProjectRole::Owner) {
-                needed.push(permissions::PROJECTS_DELETE);
-            }
-            needed
-        }
+        BulkAction::RemoveMember { user } => match list.and_then(|l| l.role_of(user)) {
+            Some(role) => handing_out(role),
+            None => vec![permissions::PROJECTS_MANAGE_MEMBERS],
+        },
     }
 }
 

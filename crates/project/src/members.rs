@@ -174,7 +174,8 @@ impl ProjectService {
 
     /// Giving or taking project role `role` takes holding, on the project, everything it
     /// grants: a maintainer manages maintainers, editors and viewers; a tenant role that only
-    /// manages members cannot make anyone an editor. (`owner`: see [`Self::owner_powers`].)
+    /// manages members cannot make anyone an editor. `owner` takes [`Self::owner_powers`] as
+    /// well as everything it grants.
     async fn may_hand_out(
         &self,
         principal: &Principal,
@@ -182,7 +183,7 @@ impl ProjectService {
         role: ProjectRole,
     ) -> Result<(), CoreError> {
         if role == ProjectRole::Owner {
-            return self.owner_powers(principal, id).await;
+            self.owner_powers(principal, id).await?;
         }
         let authorizer = &self.ports.authorizer;
         for action in permissions::project_role_grants(role) {
