@@ -592,6 +592,44 @@ async fn the_issue_attacks_fail_and_leave_a_trail(
         "the peer is still a viewer: {members}"
     );
 
+    // 6. An admin reaching for owners' powers, through a role or an import, is refused and
+    // the refusal is audited (not only reported as a bad field).
+    let (admin, _) = join(&app, &root, "reacher@example.com", &["admin"]).await;
+    let (status, problem) = status_of(
+        &app,
+        Method::POST,
+        "/api/v1/roles",
+        &admin,
+        json!({"name": "crown", "permissions": ["users:read", "users:manage_owners"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, report) = status_of(
+        &app,
+        Method::POST,
+        "/api/v1/users/import",
+        &admin,
+        json!([{"email": "crowned@example.com", "password": "a long enough passphrase", "roles": ["owner"]}]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["rejected"], 1, "{report}");
+    let (_, denied) = call(
+        &app,
+        Method::GET,
+        "/api/v1/audit?outcome=denied&limit=200",
+        Some(&root),
+        None,
+    )
+    .await;
+    let owners_refused = denied["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["details"]["action"] == "users:manage_owners")
+        .count();
+    assert!(owners_refused >= 2, "both refusals audited: {denied}");
+
     // The attackers are still what they were.
     let (_, keeper_now) = call(
         &app,

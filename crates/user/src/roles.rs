@@ -170,9 +170,30 @@ impl RoleService {
             .ok_or_else(|| CoreError::NotFound("role".into()))
     }
 
+    /// No custom role carries `users:manage_owners` (a 400 for owners, who hold it); anyone
+    /// else asking for it is reaching for owners' powers, refused as such and audited.
+    async fn owner_powers_asked(
+        &self,
+        principal: &Principal,
+        input: &RoleInput,
+    ) -> Result<(), CoreError> {
+        let owners = permissions::USERS_MANAGE_OWNERS.to_string();
+        if input.permissions.iter().any(|p| p.trim() == owners) {
+            grants::ensure_holds(
+                self.authorizer.as_ref(),
+                principal,
+                &[permissions::USERS_MANAGE_OWNERS],
+                &format!("give the role `{}` owners' powers", input.name),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Defines a role (`roles:manage`, and holding every action it grants).
     pub async fn create(&self, principal: &Principal, input: RoleInput) -> Result<Role, CoreError> {
         self.allow(principal, &permissions::ROLES_MANAGE).await?;
+        self.owner_powers_asked(principal, &input).await?;
         let granted = validate(&input)?;
         grants::ensure_holds(
             self.authorizer.as_ref(),
@@ -215,6 +236,7 @@ impl RoleService {
             .get(principal.tenant, id)
             .await?
             .ok_or_else(|| CoreError::NotFound("role".into()))?;
+        self.owner_powers_asked(principal, &input).await?;
         let granted = validate(&input)?;
         let mut touched = current.permissions.clone();
         touched.extend(granted.iter().cloned());

@@ -31,7 +31,8 @@ pub fn of_event(kind: &str, payload: &Value) -> Option<Subject> {
             .and_then(Value::as_str)
             .and_then(|id| id.parse().ok())
             .map(Subject::Project),
-        "user" => Some(Subject::User),
+        // Sessions, sign-ins, MFA and refusals are about a user (and carry their ids).
+        "user" | "session" | "auth" | "mfa" | "authz" => Some(Subject::User),
         _ => None,
     }
 }
@@ -55,13 +56,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn project_and_user_events_have_subjects_others_do_not() {
+    fn events_about_projects_and_users_have_subjects_others_do_not() {
         let id = ProjectId::new();
         assert_eq!(
             of_event("project.created", &json!({"project_id": id.to_string()})),
             Some(Subject::Project(id))
         );
-        assert_eq!(of_event("user.created", &json!({})), Some(Subject::User));
+        for kind in [
+            "user.created",
+            "session.revoked",
+            "auth.locked_out",
+            "mfa.enabled",
+            "authz.denied",
+        ] {
+            assert_eq!(of_event(kind, &json!({})), Some(Subject::User), "{kind}");
+        }
         assert_eq!(
             of_event("order.shipped", &json!({"project_id": id.to_string()})),
             None

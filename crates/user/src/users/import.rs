@@ -155,6 +155,9 @@ impl UserService {
         );
         if roles.iter().any(|r| r == "owner") && !held.contains(&permissions::USERS_MANAGE_OWNERS) {
             errors.push(field("roles", "only owners may grant the owner role"));
+            if !refused.contains(&permissions::USERS_MANAGE_OWNERS) {
+                refused.push(permissions::USERS_MANAGE_OWNERS);
+            }
         } else {
             let missing: Vec<Action> = grants::actions_of_all(&roles, custom)
                 .into_iter()
