@@ -566,7 +566,10 @@ async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
         json!({"name": "watch changes",
                "triggers": [{"type": "event", "event": "project.updated"}],
                "steps": [{"id": "note", "kind": "transform",
-                          "with": {"name": "{{ inputs.event.payload.project_id }}"}}]}),
+                          "with": {"name": "{{ inputs.event.payload.project_id }}"}},
+                         {"id": "review", "kind": "approval",
+                          "with": {"title": "Review {{ inputs.event.payload.project_id }}",
+                                   "assignee_role": "viewer"}}]}),
     )
     .await;
     call(
@@ -605,17 +608,90 @@ async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    for reader in [&ada, &root] {
-        let (status, _) = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/executions/{run}"),
-            Some(reader),
-            None,
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{run}"),
+        Some(&ada),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "a member reads it");
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{run}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the tenant's owner is not a member: private to them too, while the project exists"
+    );
+
+    // The run's approval is for viewers, but Vic may not read what it is about: it is not
+    // listed to him, nor can he open or answer it. A member of the project sees it.
+    let tasks = |token: &str, query: &str| {
+        let app = &app;
+        let (token, query) = (token.to_owned(), query.to_owned());
+        async move {
+            let (status, page) = call(
+                app,
+                Method::GET,
+                &format!("/api/v1/tasks{query}"),
+                Some(&token),
+                None,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            page["items"].as_array().unwrap().clone()
+        }
+    };
+    let mut review = Vec::new();
+    for _ in 0..100 {
+        review = tasks(&ada, "?assignee=all").await;
+        if !review.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    assert_eq!(review.len(), 1, "{review:?}");
+    let task = review[0]["id"].as_str().unwrap().to_owned();
+    assert!(tasks(&vic, "").await.is_empty(), "not listed to Vic");
+    assert!(
+        tasks(&root, "?assignee=all").await.is_empty(),
+        "nor to the owner"
+    );
+    for (method, path) in [
+        (Method::GET, format!("/api/v1/tasks/{task}")),
+        (Method::POST, format!("/api/v1/tasks/{task}/complete")),
+    ] {
+        let body = (method == Method::POST).then(|| json!({"decision": "approve"}));
+        let (status, _) = call(&app, method, &path, Some(&vic), body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+
+    // Once the project is gone, its events are what the audit trail already shows its readers.
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/projects/{second}"),
+        Some(&mia),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{run}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the owner reads the audit trail");
 }
 
 on_both_stores!(triggered_runs_act_as_the_saver_and_private_projects_stay_private);

@@ -7,6 +7,10 @@ use serde::Serialize;
 
 use crate::Action;
 
+/// The reason an [`Authorizer`](crate::ports::Authorizer) gives when the project asked about
+/// does not exist (in the caller's tenant): callers tell "gone" from "not yours" by it.
+pub const NO_SUCH_PROJECT: &str = "there is no such project";
+
 /// See users' profiles (the directory, lookups).
 pub const USERS_READ: Action = Action::from_static("users:read");
 /// Create users and change their profile, roles or status.

@@ -17,7 +17,7 @@ use crate::authorization::decide;
 
 /// The reason given for a project that does not exist — and, by the check API, for one the
 /// asker may not read: the two answers are the same.
-pub const NO_SUCH_PROJECT: &str = "there is no such project";
+pub use usvc_core::permissions::NO_SUCH_PROJECT;
 
 /// The `Authorizer` of a running service: the built-in roles, then the tenant's custom roles
 /// (loaded once per tenant into the `permissions` cache, which every role change invalidates on

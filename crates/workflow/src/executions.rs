@@ -16,7 +16,7 @@ use usvc_core::{
 use crate::analytics::{self, OpenTasks, WorkflowStats};
 use crate::engine::Engine;
 use crate::plan::{initial, new_execution, CancelExecution, RetryExecution, Starter};
-use crate::subject::{self, Subject};
+use crate::subject;
 use crate::workflows::WorkflowService;
 
 /// Event and audit names of what people do to executions and tasks.
@@ -199,38 +199,13 @@ impl ExecutionService {
         }
     }
 
-    /// Whether the caller may read `execution`'s inputs: those of an event-triggered one
-    /// describe the event's subject (`subject`), which takes reading that subject — a project
-    /// (or the audit trail, which keeps the same details, once it is gone), or the users.
+    /// Whether the caller may read `execution` ([`subject::may_see`]).
     async fn may_see(
         &self,
         principal: &Principal,
         execution: &Execution,
     ) -> Result<bool, CoreError> {
-        let (action, resource) = match subject::of_execution(execution) {
-            None => return Ok(true),
-            Some(Subject::User) => (permissions::USERS_READ, ResourceRef::any("user")),
-            Some(Subject::Project(id)) => {
-                (permissions::PROJECTS_READ, ResourceRef::one("project", id))
-            }
-        };
-        let authorizer = &self.ports.authorizer;
-        if authorizer
-            .check(principal, &action, &resource)
-            .await?
-            .allowed
-        {
-            return Ok(true);
-        }
-        Ok(resource.kind == "project"
-            && authorizer
-                .check(
-                    principal,
-                    &permissions::AUDIT_READ,
-                    &ResourceRef::any("audit"),
-                )
-                .await?
-                .allowed)
+        subject::may_see(self.ports.authorizer.as_ref(), principal, execution).await
     }
 
     /// A workflow's executions, newest first, optionally of one status (`workflows:read`).

@@ -10,7 +10,8 @@
 //! the project: automation stays outside a private project like everyone else.
 
 use serde_json::Value;
-use usvc_core::{Execution, ProjectId};
+use usvc_core::ports::Authorizer;
+use usvc_core::{permissions, CoreError, Execution, Principal, ProjectId, ResourceRef};
 
 /// What an event is about, when reading its payload takes a permission `workflows:read`
 /// does not give.
@@ -48,6 +49,37 @@ pub fn of_execution(execution: &Execution) -> Option<Subject> {
         event.get("type").and_then(Value::as_str)?,
         event.get("payload").unwrap_or(&Value::Null),
     )
+}
+
+/// Whether `principal` may read `execution`'s inputs, and so everything derived from them
+/// (its steps, its timeline, its human tasks): those of an event-triggered one describe the
+/// event's subject, which takes reading that subject — the project, or the users. A project
+/// that is gone is readable through the audit trail, which keeps the same details; while it
+/// exists, only those who may read it (its members, if it is private) see its events.
+pub async fn may_see(
+    authorizer: &dyn Authorizer,
+    principal: &Principal,
+    execution: &Execution,
+) -> Result<bool, CoreError> {
+    let (action, resource) = match of_execution(execution) {
+        None => return Ok(true),
+        Some(Subject::User) => (permissions::USERS_READ, ResourceRef::any("user")),
+        Some(Subject::Project(id)) => (permissions::PROJECTS_READ, ResourceRef::one("project", id)),
+    };
+    let decision = authorizer.check(principal, &action, &resource).await?;
+    if decision.allowed {
+        return Ok(true);
+    }
+    let gone = resource.kind == "project" && decision.reason == permissions::NO_SUCH_PROJECT;
+    Ok(gone
+        && authorizer
+            .check(
+                principal,
+                &permissions::AUDIT_READ,
+                &ResourceRef::any("audit"),
+            )
+            .await?
+            .allowed)
 }
 
 #[cfg(test)]

@@ -2,18 +2,20 @@
 //! answer it. An answer goes through the execution's change transaction (`CompleteTask`),
 //! so the task, its step, what the step unlocks and the audit row commit together, once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::json;
 use usvc_core::ports::{Authorizer, EventRelay, ExecutionRepository, TaskRepository, WorkSignal};
 use usvc_core::{
-    permissions, AuditEntry, CoreError, Page, PageRequest, Principal, ResourceRef, Task,
-    TaskAudience, TaskDecision, TaskId, TaskStatus,
+    permissions, AuditEntry, CoreError, ExecutionId, Page, PageRequest, Principal, ResourceRef,
+    Task, TaskAudience, TaskDecision, TaskId, TaskStatus,
 };
 
 use crate::engine::Engine;
 use crate::executions::events;
 use crate::plan::CompleteTask;
+use crate::subject;
 
 /// The ports [`TaskService`] needs.
 pub struct TaskPorts {
@@ -62,8 +64,36 @@ impl TaskService {
         Self { ports }
     }
 
+    /// Whether the caller may see `task`: a task's title, description and form are rendered
+    /// from its execution's inputs, so it is shown only to those who may read them
+    /// ([`subject::may_see`]: a private project's events stay with its members).
+    async fn may_see(
+        &self,
+        principal: &Principal,
+        task: &Task,
+        seen: &mut HashMap<ExecutionId, bool>,
+    ) -> Result<bool, CoreError> {
+        if let Some(known) = seen.get(&task.execution_id) {
+            return Ok(*known);
+        }
+        let visible = match self
+            .ports
+            .executions
+            .get(principal.tenant, task.execution_id)
+            .await?
+        {
+            Some(state) => {
+                subject::may_see(self.ports.authorizer.as_ref(), principal, &state.execution)
+                    .await?
+            }
+            None => false,
+        };
+        seen.insert(task.execution_id, visible);
+        Ok(visible)
+    }
+
     /// Tasks for the caller or the caller's roles, newest first; with `everyone`, all the
-    /// tenant's (`workflows:read`).
+    /// tenant's (`workflows:read`). Tasks about what the caller may not read are left out.
     pub async fn list(
         &self,
         principal: &Principal,
@@ -77,14 +107,24 @@ impl TaskService {
         } else {
             Some(audience(principal))
         };
-        self.ports
+        let mut page = self
+            .ports
             .tasks
             .list(principal.tenant, audience, query.status, page)
-            .await
+            .await?;
+        let mut seen = HashMap::new();
+        let mut kept = Vec::with_capacity(page.items.len());
+        for task in std::mem::take(&mut page.items) {
+            if self.may_see(principal, &task, &mut seen).await? {
+                kept.push(task);
+            }
+        }
+        page.items = kept;
+        Ok(page)
     }
 
-    /// One task: the caller's own (or their role's), or any with `workflows:read`. Another
-    /// tenant's id is unknown.
+    /// One task: the caller's own (or their role's), or any with `workflows:read`; never one
+    /// about what the caller may not read. Another tenant's id is unknown.
     pub async fn get(&self, principal: &Principal, id: TaskId) -> Result<Task, CoreError> {
         let task = self
             .ports
@@ -99,6 +139,9 @@ impl TaskService {
                     CoreError::Forbidden(_) => not_found(),
                     other => other,
                 })?;
+        }
+        if !self.may_see(principal, &task, &mut HashMap::new()).await? {
+            return Err(not_found());
         }
         Ok(task)
     }
