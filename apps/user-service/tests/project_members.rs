@@ -124,6 +124,24 @@ async fn project_roles_decide_who_does_what_on_one_project(
         .await;
         assert_eq!(status, expected, "{name}: {body}");
     }
+    // Who reads a private project is the maintainers' call: an editor may change its fields
+    // but not open it to the tenant; a maintainer may (and closes it again).
+    for (name, visibility, expected) in [
+        ("ana", "private", StatusCode::OK),
+        ("cat", "tenant", StatusCode::FORBIDDEN),
+        ("ben", "tenant", StatusCode::OK),
+        ("cat", "private", StatusCode::OK),
+    ] {
+        let (status, body) = call(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(&t(name)),
+            Some(json!({"visibility": visibility})),
+        )
+        .await;
+        assert_eq!(status, expected, "{name} → {visibility}: {body}");
+    }
     // Managing members: maintainers below owner only; editors and viewers not at all.
     for (name, body, expected) in [
         (

@@ -93,6 +93,7 @@ impl ProjectService {
         if changed.is_empty() {
             return Ok(current);
         }
+        self.may_open(principal, &current, &next).await?;
         let visibility_before = current.visibility;
         let next = self
             .save_with(

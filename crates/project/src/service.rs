@@ -316,6 +316,7 @@ impl ProjectService {
         if changed.is_empty() {
             return Ok(current);
         }
+        self.may_open(principal, &current, &next).await?;
         let next = self
             .save(principal, current, next, &changed, events::UPDATED)
             .await?;
@@ -422,6 +423,22 @@ impl ProjectService {
         self.ports.cache.invalidate(&next.id).await?;
         self.announce();
         Ok(next)
+    }
+
+    /// Opening a private project to the whole tenant decides who reads it, as adding
+    /// members does: it takes `projects:manage_members` on it, not only `projects:write` (an
+    /// editor cannot publish what the maintainers kept private). Refusals are audited.
+    pub(crate) async fn may_open(
+        &self,
+        principal: &Principal,
+        current: &Project,
+        next: &Project,
+    ) -> Result<(), CoreError> {
+        if current.visibility == Visibility::Private && next.visibility != Visibility::Private {
+            self.allowed(principal, &permissions::PROJECTS_MANAGE_MEMBERS, current.id)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The project, from the `projects` cache, if the caller may do `action` to it. A
