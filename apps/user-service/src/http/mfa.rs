@@ -195,6 +195,7 @@ pub struct DisableRequest {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The tenant requires MFA", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "TOTP is not on", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Locked out after too many wrong codes or passwords (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn disable(
     state: web::Data<AppState>,
@@ -232,6 +233,7 @@ pub struct RecoveryCodes {
         (status = 400, description = "Not the current code", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "TOTP is not on", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Locked out after too many wrong codes or passwords (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn regenerate(
     state: web::Data<AppState>,
