@@ -221,6 +221,7 @@ pub fn services(
             analytics: db.project_analytics.clone(),
         })),
         workflows: Arc::new(WorkflowService::new(WorkflowPorts {
+            offload: Arc::new(crate::blocking_pool::BlockingPool),
             workflows: db.workflows.clone(),
             authorizer: authorizer.clone(),
             clock,

@@ -3,6 +3,7 @@
 //! domain crates; this crate only translates between HTTP and them.
 
 pub mod audit_batch;
+pub mod blocking_pool;
 pub mod cli;
 pub mod commands;
 pub mod events;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 use usvc_core::ports::{
-    Authorizer, EventRelay, ExecutionRepository, IdempotencyKeys, TaskRepository, WorkSignal,
+    offload, Authorizer, EventRelay, ExecutionRepository, IdempotencyKeys, TaskRepository,
+    WorkSignal,
 };
 use usvc_core::{
     permissions, AuditEntry, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
@@ -105,20 +106,23 @@ impl ExecutionService {
             .engine
             .definition(principal.tenant, workflow.id, workflow.version)
             .await?;
-        definition.check_inputs(&inputs)?;
         let now = self.ports.engine.now();
-        self.ports.quotas.admit_start(principal.tenant, now).await?;
-        let starter = Starter {
-            trigger: "manual",
-            user: Some(principal.user),
+        // The inputs against the schema and the concurrency key: CPU work, off the request
+        // threads ([`Offload`]).
+        let execution = {
+            let definition = definition.clone();
+            let ids = (principal.tenant, workflow.id, workflow.version);
+            let starter = Starter {
+                trigger: "manual",
+                user: Some(principal.user),
+            };
+            offload(self.ports.workflows.offload(), move || {
+                definition.check_inputs(&inputs)?;
+                new_execution(&definition, ids, inputs, &starter, now)
+            })
+            .await?
         };
-        let execution = new_execution(
-            &definition,
-            (principal.tenant, workflow.id, workflow.version),
-            inputs,
-            &starter,
-            now,
-        )?;
+        self.ports.quotas.admit_start(principal.tenant, now).await?;
         let state = initial(&definition, execution, now);
         let record = key.clone().map(|key| IdempotencyRecord {
             tenant: principal.tenant,

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
-use usvc_core::ports::{Authorizer, Cache, Clock, EventRelay, WorkflowRepository};
+use usvc_core::ports::{
+    offload, Authorizer, Cache, Clock, EventRelay, Offload, WorkflowRepository,
+};
 use usvc_core::{
     permissions, Action, AuditEntry, CoreError, Page, PageRequest, Principal, ResourceRef,
     Workflow, WorkflowId, WorkflowStatus, WorkflowVersion,
@@ -42,6 +44,8 @@ pub struct WorkflowPorts {
     pub cache: Arc<dyn Cache<WorkflowId, Workflow>>,
     /// The tenant's quotas (steps, timeouts, event steps per definition).
     pub quotas: Arc<crate::quotas::Quotas>,
+    /// Where validating a definition runs (off the request threads).
+    pub offload: Arc<dyn Offload>,
 }
 
 /// The definition use cases.
@@ -71,6 +75,19 @@ impl WorkflowService {
         self.ports.clock.now().trunc_subsecs(6)
     }
 
+    /// Where this service runs CPU-bound validation; starts use it too.
+    pub fn offload(&self) -> &dyn Offload {
+        self.ports.offload.as_ref()
+    }
+
+    /// Reads and validates a definition document, off the request threads ([`Offload`]).
+    async fn validate(&self, document: serde_json::Value) -> Result<Definition, CoreError> {
+        offload(self.ports.offload.as_ref(), move || {
+            Definition::from_document(document)
+        })
+        .await
+    }
+
     /// Saves a new workflow from its definition document (`workflows:write`): validated as
     /// a whole (every problem named with its field), stored as version 1, active.
     pub async fn create(
@@ -80,7 +97,7 @@ impl WorkflowService {
     ) -> Result<Workflow, CoreError> {
         self.authorize(principal, &permissions::WORKFLOWS_WRITE, None)
             .await?;
-        let definition = Definition::from_document(document)?;
+        let definition = self.validate(document).await?;
         self.ports
             .quotas
             .check_definition(principal.tenant, &definition)
@@ -139,7 +156,7 @@ impl WorkflowService {
     ) -> Result<Workflow, CoreError> {
         self.authorize(principal, &permissions::WORKFLOWS_WRITE, Some(id))
             .await?;
-        let definition = Definition::from_document(document)?;
+        let definition = self.validate(document).await?;
         self.ports
             .quotas
             .check_definition(principal.tenant, &definition)
@@ -369,6 +386,7 @@ mod tests {
         relay.expect_wake().return_const(());
         let bus: Arc<dyn Invalidation> = Arc::new(usvc_cache::LocalInvalidation::new());
         WorkflowService::new(WorkflowPorts {
+            offload: Arc::new(usvc_core::ports::InPlace),
             workflows: Arc::new(workflows),
             authorizer: Arc::new(authorizer),
             clock: Arc::new(clock),

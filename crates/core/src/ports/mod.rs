@@ -15,6 +15,7 @@ mod invalidation;
 mod login_throttle;
 mod mfa_repository;
 mod notifier;
+mod offload;
 mod opaque_tokens;
 mod outbox;
 mod password_hasher;
@@ -55,6 +56,7 @@ pub use invalidation::{
 pub use login_throttle::LoginThrottle;
 pub use mfa_repository::MfaRepository;
 pub use notifier::{Message, Notifier};
+pub use offload::{offload, InPlace, Offload};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use outbox::{EventRelay, Outbox};
 pub use password_hasher::{HashLane, PasswordCheck, PasswordHasher};
