@@ -192,6 +192,7 @@ fn workflow_engine(
             .unwrap_or_else(|e| panic!("the outbound HTTP client cannot start: {e}")),
     );
     let engine = Arc::new(usvc_workflow::Engine::new(usvc_workflow::EnginePorts {
+        offload: Arc::new(crate::blocking_pool::BlockingPool),
         executions: db.executions.clone(),
         workflows: db.workflows.clone(),
         clock: Arc::new(usvc_core::ports::SystemClock),

@@ -337,6 +337,7 @@ fn replica(
     clock: Arc<TestClock>,
 ) -> usvc_workflow::TriggerService {
     let engine = Arc::new(usvc_workflow::Engine::new(usvc_workflow::EnginePorts {
+        offload: Arc::new(user_service::blocking_pool::BlockingPool),
         executions: state.db.executions.clone(),
         workflows: state.db.workflows.clone(),
         clock,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
-use usvc_core::ports::{Cache, Clock, ExecutionRepository, WorkflowRepository};
+use usvc_core::ports::{offload, Cache, Clock, ExecutionRepository, Offload, WorkflowRepository};
 use usvc_core::{ClaimedStep, CoreError, Execution, ExecutionState, TenantId, WorkflowId};
 
 use crate::definition::{parse_duration, Definition};
@@ -68,6 +68,8 @@ pub struct EnginePorts {
     pub kinds: Kinds,
     /// What the kinds reach outside through.
     pub env: StepEnv,
+    /// Where steps' templates are evaluated (off the runtime threads).
+    pub offload: Arc<dyn Offload>,
 }
 
 /// What to do with a claimed step.
@@ -107,6 +109,11 @@ impl Engine {
         id: usvc_core::ProjectId,
     ) -> Result<bool, CoreError> {
         self.ports.env.projects.may_read(person, id).await
+    }
+
+    /// Where tenant templates are evaluated (off the runtime threads).
+    pub fn offload(&self) -> &dyn Offload {
+        self.ports.offload.as_ref()
     }
 
     /// Now, to the microsecond (what both stores keep).
@@ -178,30 +185,22 @@ impl Engine {
             ));
         }
         let context = context(&definition, &state);
-        if let Some(condition) = &step.condition {
-            match template::holds(condition, &context) {
-                Ok(true) => {}
-                Ok(false) => return Ok(Prepared::Finish(Finish::SkippedByIf)),
-                Err(e) => return failed(format!("`if`: {e}")),
+        let kind = self.ports.kinds.get(&step.kind).cloned();
+        // The step's `if` and `with` are tenant templates (up to 250 ms of CPU): evaluated off
+        // the runtime threads that also carry every request's store queries.
+        let evaluated = offload(self.ports.offload.as_ref(), {
+            let (step, kind) = (step.clone(), kind.clone());
+            move || Ok(evaluate_step(&step, kind.as_deref(), context))
+        })
+        .await?;
+        let (kind, context, with) = match (evaluated, kind) {
+            (Evaluated::Skipped, _) => return Ok(Prepared::Finish(Finish::SkippedByIf)),
+            (Evaluated::Failed(message), _) => return failed(message),
+            (Evaluated::Ready { context, with }, Some(kind)) => (kind, context, with),
+            (Evaluated::Ready { .. }, None) => {
+                return failed(format!("the step kind `{}` is not available", step.kind))
             }
-        }
-        let Some(kind) = self.ports.kinds.get(&step.kind).cloned() else {
-            return failed(format!("the step kind `{}` is not available", step.kind));
         };
-        let mut with = serde_json::Map::new();
-        for (field, value) in &step.with {
-            let as_written = kind.expression_fields().contains(&field.as_str())
-                || kind.literal_fields().contains(&field.as_str());
-            let value = if as_written {
-                value.clone()
-            } else {
-                match template::render(value, &context) {
-                    Ok(v) => v,
-                    Err(e) => return failed(format!("`with.{field}`: {e}")),
-                }
-            };
-            with.insert(field.clone(), value);
-        }
         let timeout = step
             .timeout
             .as_deref()
@@ -304,6 +303,53 @@ fn stable_id(execution: &Execution, step: &str) -> uuid::Uuid {
     random.copy_from_slice(&digest[..10]);
     let millis = u64::try_from(execution.created_at.timestamp_millis()).unwrap_or(0);
     uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
+}
+
+/// What a step's `if` and `with` made of its context.
+enum Evaluated {
+    /// `if` was false.
+    Skipped,
+    /// A template failed (or the kind is missing), with the step's error message.
+    Failed(String),
+    /// The step's arguments, and the context they were rendered in.
+    Ready {
+        context: serde_json::Value,
+        with: serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+/// Evaluates `step`'s `if` and renders its `with` (fields `kind` reads as written are left
+/// as they are), within the template limits.
+fn evaluate_step(
+    step: &crate::definition::Step,
+    kind: Option<&dyn StepKind>,
+    context: serde_json::Value,
+) -> Evaluated {
+    if let Some(condition) = &step.condition {
+        match template::holds(condition, &context) {
+            Ok(true) => {}
+            Ok(false) => return Evaluated::Skipped,
+            Err(e) => return Evaluated::Failed(format!("`if`: {e}")),
+        }
+    }
+    let Some(kind) = kind else {
+        return Evaluated::Failed(format!("the step kind `{}` is not available", step.kind));
+    };
+    let mut with = serde_json::Map::new();
+    for (field, value) in &step.with {
+        let as_written = kind.expression_fields().contains(&field.as_str())
+            || kind.literal_fields().contains(&field.as_str());
+        let value = if as_written {
+            value.clone()
+        } else {
+            match template::render(value, &context) {
+                Ok(v) => v,
+                Err(e) => return Evaluated::Failed(format!("`with.{field}`: {e}")),
+            }
+        };
+        with.insert(field.clone(), value);
+    }
+    Evaluated::Ready { context, with }
 }
 
 /// What templates see: `inputs`, `steps.<id>.output` (and `.status`), `execution`,

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::json;
-use usvc_core::ports::{Acting, TriggerRepository, WorkSignal};
+use usvc_core::ports::{offload, Acting, TriggerRepository, WorkSignal};
 use usvc_core::{ActiveTrigger, CoreError, DomainEvent, TriggeredStart};
 
 use crate::definition::{Definition, Trigger};
@@ -182,18 +182,6 @@ impl TriggerService {
         let Some(Trigger::Event { filter, .. }) = position(&definition, trigger) else {
             return Ok(None);
         };
-        let seen = json!({ "event": event_json(event) });
-        if let Some(filter) = filter {
-            match template::holds(filter, &seen) {
-                Ok(true) => {}
-                Ok(false) => return Ok(None),
-                Err(e) => {
-                    tracing::warn!(workflow = %trigger.workflow_id, event = %event.id, error = %e,
-                        "an event trigger's filter failed; the event starts nothing");
-                    return Ok(None);
-                }
-            }
-        }
         // A project's events start only workflows whose saver may read the project (but for
         // its deletion, whose payload is only the id).
         if let Some(Subject::Project(project)) = subject::of_event(&event.kind, &event.payload) {
@@ -212,6 +200,24 @@ impl TriggerService {
                 tracing::debug!(workflow = %trigger.workflow_id, event = %event.id,
                     "the workflow's saver may not read the event's project; it starts nothing");
                 return Ok(None);
+            }
+        }
+        let seen = json!({ "event": event_json(event) });
+        if let Some(filter) = filter.clone() {
+            // A tenant template (up to 250 ms of CPU): off the runtime threads.
+            let context = seen.clone();
+            let holds = offload(self.ports.engine.offload(), move || {
+                Ok(template::holds(&filter, &context))
+            })
+            .await?;
+            match holds {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => {
+                    tracing::warn!(workflow = %trigger.workflow_id, event = %event.id, error = %e,
+                        "an event trigger's filter failed; the event starts nothing");
+                    return Ok(None);
+                }
             }
         }
         if !self.admitted(trigger, "event").await? {
