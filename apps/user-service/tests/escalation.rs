@@ -1,7 +1,8 @@
 //! Nobody grants what they do not hold, on SQLite and Postgres: every pair of (caller's role,
 //! role or permission handed out), built-in and custom, through every path that widens
-//! someone's powers — defining a role, creating a user, changing a user's roles, importing —
-//! succeeds exactly when the caller holds everything handed out, and each refusal is audited.
+//! someone's powers — defining or redefining a role, creating a user, changing a user's roles,
+//! importing — succeeds exactly when the caller holds everything handed out, and each refusal
+//! is audited.
 //! Then the attacks: a `roles:manage`-only role rewriting itself, `users:write`
 //! handing out `admin` or taking over an admin's account, a tenant owner changing a holder of
 //! the platform grant, opening self-registration, and project roles.
@@ -170,6 +171,19 @@ async fn nobody_grants_what_they_do_not_hold(
     for (n, (caller_role, holds)) in callers.iter().enumerate() {
         let email = format!("caller{n}@example.com");
         let (token, _) = join(&app, &root, &email, &[caller_role.as_str()]).await;
+        // A role of the tenant's for the caller to redefine: it grants `roles:manage`, which
+        // every caller who may manage roles holds, so only what it is redefined to decides.
+        let target = format!("target{n}");
+        let (status, body) = status_of(
+            &app,
+            Method::POST,
+            "/api/v1/roles",
+            &root,
+            json!({"name": target, "permissions": ["roles:manage"]}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let target_id = body["id"].as_str().unwrap().to_owned();
         for (m, (granted, gives)) in grants.iter().enumerate() {
             let covered = gives.is_subset(holds);
             let context = format!("{caller_role} handing out {granted}");
@@ -196,6 +210,37 @@ async fn nobody_grants_what_they_do_not_hold(
                 );
             }
             refusals += usize::from(status == StatusCode::FORBIDDEN);
+
+            // Redefining a role to those permissions.
+            let (status, body) = status_of(
+                &app,
+                Method::PUT,
+                &format!("/api/v1/roles/{target_id}"),
+                &token,
+                json!({"name": target, "permissions": permissions}),
+            )
+            .await;
+            if gives.contains("users:manage_owners") {
+                assert!(status.is_client_error(), "{context}: redefine: {body}");
+            } else {
+                assert_eq!(
+                    status == StatusCode::OK,
+                    defines,
+                    "{context}: redefine {status} {body}"
+                );
+            }
+            refusals += usize::from(status == StatusCode::FORBIDDEN);
+            if status == StatusCode::OK {
+                let (status, body) = status_of(
+                    &app,
+                    Method::PUT,
+                    &format!("/api/v1/roles/{target_id}"),
+                    &root,
+                    json!({"name": target, "permissions": ["roles:manage"]}),
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
 
             // Creating a user with the role.
             let creates = holds.contains("users:write") && covered;
