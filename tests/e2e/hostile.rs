@@ -43,15 +43,8 @@ fn schemathesis() -> Option<PathBuf> {
 }
 
 fn login(service: &Service, email: &str, password: &str) -> String {
-    let (status, body) = service.send(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(&json!({"email": email, "password": password})),
-    );
-    assert_eq!(status, 200, "{body}");
-    let login: Value = serde_json::from_str(&body).expect("json");
-    login["access_token"].as_str().expect("token").to_owned()
+    let answer = crate::login::login(service, email, password);
+    answer["access_token"].as_str().expect("token").to_owned()
 }
 
 /// `(status, parsed body)` of a JSON request.

@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use crate::service::Service;
 
-fn login(service: &Service, email: &str, password: &str) -> Value {
+/// Logs in over HTTP; the answer's JSON (`access_token`, …).
+pub fn login(service: &Service, email: &str, password: &str) -> Value {
     let (status, body) = service.send(
         "POST",
         "/api/v1/auth/login",

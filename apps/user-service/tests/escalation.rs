@@ -24,36 +24,11 @@ use user_service::http::{build_app, routes};
 
 const MAX_BODY: usize = 1024 * 1024;
 
-/// The tenant actions of the catalogue (docs/security.md), written out here so the test does
-/// not take the implementation's word for them.
-const ACTIONS: [&str; 19] = [
-    "users:read",
-    "users:write",
-    "users:delete",
-    "users:import",
-    "users:manage_owners",
-    "roles:manage",
-    "tenant:read",
-    "tenant:write",
-    "analytics:read",
-    "audit:read",
-    "projects:create",
-    "projects:read",
-    "projects:write",
-    "projects:delete",
-    "projects:manage_members",
-    "workflows:read",
-    "workflows:write",
-    "workflows:execute",
-    "tasks:complete",
-];
-
 /// What each built-in role holds (docs/security.md's table).
 fn built_in(role: &str) -> BTreeSet<&'static str> {
     match role {
-        "owner" => ACTIONS.into_iter().collect(),
-        "admin" => ACTIONS
-            .into_iter()
+        "owner" => support::tenant_actions().collect(),
+        "admin" => support::tenant_actions()
             .filter(|a| *a != "users:manage_owners")
             .collect(),
         "member" => [
@@ -111,8 +86,7 @@ async fn nobody_grants_what_they_do_not_hold(
     .await;
     // One custom role per action (but `users:manage_owners`, which only owners hold and no
     // custom role may carry): the building blocks, and what is handed out.
-    let singles: Vec<&str> = ACTIONS
-        .into_iter()
+    let singles: Vec<&str> = support::tenant_actions()
         .filter(|a| *a != "users:manage_owners")
         .collect();
     for &action in &singles {

@@ -16,40 +16,16 @@ use user_service::http::{build_app, routes};
 const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
 
-/// The catalogue, as the issue states it.
-const CATALOGUE: [&str; 20] = [
-    "users:read",
-    "users:write",
-    "users:delete",
-    "users:import",
-    "users:manage_owners",
-    "roles:manage",
-    "tenant:read",
-    "tenant:write",
-    "analytics:read",
-    "audit:read",
-    "projects:create",
-    "projects:read",
-    "projects:write",
-    "projects:delete",
-    "projects:manage_members",
-    "workflows:read",
-    "workflows:write",
-    "workflows:execute",
-    "tasks:complete",
-    "tenants:manage",
-];
-
 /// What each role may do, written out here independently of the service's table.
 fn allowed(role: &str) -> Vec<&'static str> {
-    let all_but_platform = CATALOGUE
+    let all_but_platform = support::CATALOGUE
         .iter()
         .copied()
         .filter(|a| *a != "tenants:manage")
         .collect();
     match role {
         "owner" => all_but_platform,
-        "admin" => CATALOGUE
+        "admin" => support::CATALOGUE
             .iter()
             .copied()
             .filter(|a| !["users:manage_owners", "tenants:manage"].contains(a))
@@ -150,7 +126,7 @@ async fn each_role_gets_exactly_its_catalogue(
             login(&app, "acme", &email, PASSWORD).await.0
         };
         let expected = allowed(role);
-        for action in CATALOGUE {
+        for action in support::CATALOGUE {
             let (status, decision) = call(
                 &app,
                 Method::POST,

@@ -356,3 +356,33 @@ macro_rules! on_both_stores {
         }
     };
 }
+
+/// The catalogue of actions (docs/security.md), written out here so the tests do not take
+/// the implementation's word for it.
+pub const CATALOGUE: [&str; 20] = [
+    "users:read",
+    "users:write",
+    "users:delete",
+    "users:import",
+    "users:manage_owners",
+    "roles:manage",
+    "tenant:read",
+    "tenant:write",
+    "analytics:read",
+    "audit:read",
+    "projects:create",
+    "projects:read",
+    "projects:write",
+    "projects:delete",
+    "projects:manage_members",
+    "workflows:read",
+    "workflows:write",
+    "workflows:execute",
+    "tasks:complete",
+    "tenants:manage",
+];
+
+/// The tenant actions of the catalogue: all but the platform grant, `tenants:manage`.
+pub fn tenant_actions() -> impl Iterator<Item = &'static str> {
+    CATALOGUE.into_iter().filter(|a| *a != "tenants:manage")
+}
