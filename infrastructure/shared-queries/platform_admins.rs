@@ -8,7 +8,7 @@ use usvc_core::ports::PlatformAdmins;
 use usvc_core::{AuditEntry, CoreError, TenantId, UserId};
 
 use crate::audit;
-use crate::backend::DbId;
+use crate::backend::{has_role, DbId};
 use crate::errors;
 use crate::schema::{platform_admins, users};
 use crate::store::Store;
@@ -24,6 +24,27 @@ impl PlatformAdmins for Store {
                     .inner_join(users::table.on(users::id.eq(platform_admins::user_id)))
                     .filter(platform_admins::user_id.eq(user))
                     .filter(users::deleted_at.is_null())
+                    .count()
+                    .get_result(conn)
+                    .await
+                    .map_err(errors::query)?;
+                Ok(held > 0)
+            })
+        })
+        .await
+    }
+
+    async fn holder_has_role(&self, tenant: TenantId, role: String) -> Result<bool, CoreError> {
+        let tenant = DbId::from(tenant.as_uuid());
+        self.run(move |conn| {
+            Box::pin(async move {
+                let held: i64 = users::table
+                    .filter(users::tenant_id.eq(tenant))
+                    .filter(users::deleted_at.is_null())
+                    .filter(
+                        users::id.eq_any(platform_admins::table.select(platform_admins::user_id)),
+                    )
+                    .filter(has_role(role))
                     .count()
                     .get_result(conn)
                     .await

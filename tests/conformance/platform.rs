@@ -183,6 +183,19 @@ where
         .await
         .expect("granting twice is fine");
     assert!(platform.is_platform_admin(ada.id).await.expect("ask"));
+    // Ada holds `member`: a holder holds it in her tenant, not in another, nor any other role.
+    assert!(platform
+        .holder_has_role(acme.id, "member".into())
+        .await
+        .expect("ask"));
+    assert!(!platform
+        .holder_has_role(acme.id, "admin".into())
+        .await
+        .expect("ask"));
+    assert!(!platform
+        .holder_has_role(globex.id, "member".into())
+        .await
+        .expect("ask"));
     assert!(platform
         .revoke(acme.id, ada.id, &audit(acme.id))
         .await
@@ -204,6 +217,10 @@ where
         !platform.is_platform_admin(ada.id).await.expect("ask"),
         "an erased user holds nothing"
     );
+    assert!(!platform
+        .holder_has_role(acme.id, "member".into())
+        .await
+        .expect("ask"));
 }
 conformance!(
     platform_grant,

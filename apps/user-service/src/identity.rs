@@ -50,6 +50,8 @@ pub struct Identity {
     pub relay: Arc<OutboxRelay>,
     /// Who may do what.
     pub authorizer: Arc<dyn Authorizer>,
+    /// The audit trail's group-commit appender (rows written on their own: refusals).
+    pub audit_log: Arc<dyn AuditLog>,
     /// Domain events (subscribe for the audit log, tests, …).
     pub events: EventBus,
 }
@@ -200,13 +202,9 @@ pub fn services(
         auth,
         users,
         tenants: TenantService::new(db.tenants.clone(), clock.clone()),
-        roles: Arc::new(RoleService::new(
-            db.roles.clone(),
-            authorizer.clone(),
-            clock.clone(),
-            definitions,
-        )),
+        roles: role_service(db, authorizer.clone(), clock.clone(), definitions),
         audit: Arc::new(AuditService::new(audit.clone(), authorizer.clone())),
+        audit_log: audit.clone(),
         platform,
         projects: Arc::new(ProjectService::new(ProjectPorts {
             projects: db.projects.clone(),
@@ -234,6 +232,22 @@ pub fn services(
         authorizer,
         events,
     }
+}
+
+/// Custom roles over the role store, whose definitions every replica's authorizer caches.
+fn role_service(
+    db: &Database,
+    authorizer: Arc<dyn Authorizer>,
+    clock: Arc<dyn Clock>,
+    definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+) -> Arc<RoleService> {
+    Arc::new(RoleService::new(
+        db.roles.clone(),
+        authorizer,
+        clock,
+        definitions,
+        db.platform.clone(),
+    ))
 }
 
 /// Mail goes through SMTP when `SMTP_URL` is set, else to the log (development).

@@ -2,6 +2,7 @@
 //! errors, middleware), the CLI and the wiring of ports to adapters. Domain logic lives in the
 //! domain crates; this crate only translates between HTTP and them.
 
+pub mod acting;
 pub mod audit_batch;
 pub mod blocking_pool;
 pub mod cli;

@@ -8,12 +8,13 @@ use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_config::Config;
-use usvc_core::ports::{Authorizer, EventRelay, Notifier, PasswordHasher, SecretBox};
+use usvc_core::ports::{AuditLog, Authorizer, EventRelay, Notifier, PasswordHasher, SecretBox};
 use usvc_security::JwtService;
 use usvc_user::{
     AuditService, AuthService, PlatformService, RoleService, TenantService, UserService,
 };
 
+use crate::acting::{ActingAuthorizer, ActingPeople};
 use crate::events::EventBus;
 use crate::http::client_limit::AuthRateLimit;
 use crate::identity::{self, Identity};
@@ -109,6 +110,7 @@ impl AppState {
             quotas,
             relay,
             authorizer,
+            audit_log,
             events,
         } = identity::services(
             config,
@@ -125,6 +127,7 @@ impl AppState {
             &caches,
             &Neighbours {
                 authorizer: &authorizer,
+                audit_log: &audit_log,
                 workflows: &workflows,
                 projects: &projects,
                 relay: &(relay as Arc<dyn EventRelay>),
@@ -167,6 +170,7 @@ impl AppState {
 /// What the workflow engine uses of the other domains' wiring.
 struct Neighbours<'a> {
     authorizer: &'a Arc<dyn Authorizer>,
+    audit_log: &'a Arc<dyn AuditLog>,
     workflows: &'a Arc<usvc_workflow::WorkflowService>,
     projects: &'a Arc<usvc_project::ProjectService>,
     relay: &'a Arc<dyn EventRelay>,
@@ -191,6 +195,7 @@ fn workflow_engine(
         usvc_egress::EgressClient::new(config.workflow_http_allow.clone())
             .unwrap_or_else(|e| panic!("the outbound HTTP client cannot start: {e}")),
     );
+    let people = ActingPeople::new(db.users.clone(), db.tenants.clone());
     let engine = Arc::new(usvc_workflow::Engine::new(usvc_workflow::EnginePorts {
         offload: Arc::new(crate::blocking_pool::BlockingPool),
         executions: db.executions.clone(),
@@ -201,11 +206,7 @@ fn workflow_engine(
         env: usvc_workflow::StepEnv {
             http,
             events: db.outbox.clone(),
-            projects: Arc::new(WorkflowProjects::new(
-                n.projects.clone(),
-                db.users.clone(),
-                db.tenants.clone(),
-            )),
+            projects: Arc::new(WorkflowProjects::new(n.projects.clone(), people.clone())),
         },
     }));
     let worker = WorkflowWorker::start(
@@ -236,6 +237,7 @@ fn workflow_engine(
         executions: db.executions.clone(),
         engine: engine.clone(),
         authorizer: n.authorizer.clone(),
+        audit: n.audit_log.clone(),
         signal: worker.clone(),
         relay: n.relay.clone(),
     }));
@@ -246,6 +248,7 @@ fn workflow_engine(
                 engine,
                 signal: worker.clone(),
                 quotas: n.quotas.clone(),
+                access: Arc::new(ActingAuthorizer::new(people, n.authorizer.clone())),
             },
         )),
         n.events,

@@ -446,7 +446,7 @@ async fn the_issue_attacks_fail_and_leave_a_trail(
 
     // 3. The platform grant's holder is protected like an owner: another owner of the tenant
     //    cannot change their email, roles or status, nor remove them.
-    let (other_owner, _) = join(&app, &root, "co-owner@example.com", &["owner"]).await;
+    let (other_owner, other_owner_id) = join(&app, &root, "co-owner@example.com", &["owner"]).await;
     for change in [
         json!({"email": "co-owner+root@example.com"}),
         json!({"roles": ["owner", "viewer"]}),
@@ -475,6 +475,66 @@ async fn the_issue_attacks_fail_and_leave_a_trail(
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    //    Nor take actions away from a custom role the holder holds (widening it is harmless).
+    let (status, ops) = status_of(
+        &app,
+        Method::POST,
+        "/api/v1/roles",
+        &root,
+        json!({"name": "ops", "description": "ops", "permissions": ["audit:read", "users:read"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ops}");
+    let ops = ops["id"].as_str().unwrap().to_owned();
+    let (status, body) = status_of(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{root_id}"),
+        &root,
+        json!({"roles": ["owner", "ops"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let redefine = |permissions: &[&str]| json!({"name": "ops", "description": "ops", "permissions": permissions});
+    let (status, problem) = status_of(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/roles/{ops}"),
+        &other_owner,
+        redefine(&["users:read"]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("platform"),
+        "{problem}"
+    );
+    assert_eq!(
+        support::audit_actions(
+            &app,
+            &root,
+            &format!("actor={other_owner_id}&resource=role:{ops}&outcome=denied")
+        )
+        .await,
+        ["authz.denied"]
+    );
+    for (who, permissions) in [
+        (
+            &other_owner,
+            &["audit:read", "users:read", "analytics:read"][..],
+        ),
+        (&root, &["users:read"][..]),
+    ] {
+        let (status, body) = status_of(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/roles/{ops}"),
+            who,
+            redefine(permissions),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{permissions:?}: {body}");
+    }
 
     // 4. Opening self-registration hands out `member`: not for a role that only writes the
     //    tenant's settings.

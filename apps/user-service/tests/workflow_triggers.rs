@@ -9,6 +9,7 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use user_service::acting::{ActingAuthorizer, ActingPeople};
 
 use actix_http::Request;
 use actix_web::dev::{Service, ServiceResponse};
@@ -336,6 +337,7 @@ fn replica(
     state: &user_service::state::AppState,
     clock: Arc<TestClock>,
 ) -> usvc_workflow::TriggerService {
+    let people = ActingPeople::new(state.db.users.clone(), state.db.tenants.clone());
     let engine = Arc::new(usvc_workflow::Engine::new(usvc_workflow::EnginePorts {
         offload: Arc::new(user_service::blocking_pool::BlockingPool),
         executions: state.db.executions.clone(),
@@ -348,8 +350,7 @@ fn replica(
             events: state.db.outbox.clone(),
             projects: Arc::new(user_service::workflow_projects::WorkflowProjects::new(
                 state.projects.clone(),
-                state.db.users.clone(),
-                state.db.tenants.clone(),
+                people.clone(),
             )),
         },
     }));
@@ -358,6 +359,7 @@ fn replica(
         engine,
         signal: Arc::new(NoSignal),
         quotas: state.quotas.clone(),
+        access: Arc::new(ActingAuthorizer::new(people, state.authorizer.clone())),
     })
 }
 
@@ -488,7 +490,7 @@ async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
     .await;
     let (ada, ada_id) = support::join(&app, &root, "ada@example.com", &["admin"]).await;
     let (mia, mia_id) = support::join(&app, &root, "mia@example.com", &["member"]).await;
-    let (vic, _) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
+    let (vic, vic_id) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
     let id = define(
         &app,
         &ada,
@@ -596,6 +598,16 @@ async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not a member of the project");
+    assert_eq!(
+        support::audit_actions(
+            &app,
+            &root,
+            &format!("actor={vic_id}&resource=project:{second}&outcome=denied")
+        )
+        .await,
+        ["authz.denied"],
+        "the refusal is on the audit trail, though answered as absence"
+    );
     assert!(
         executions(&app, &vic, &watcher).await.is_empty(),
         "nor listed"
@@ -673,6 +685,25 @@ async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
         let (status, _) = call(&app, method, &path, Some(&vic), body).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
+    // Ada sees it (a member, `workflows:read`) but it is for viewers: refused, and audited.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/tasks/{task}/complete"),
+        Some(&ada),
+        Some(json!({"decision": "approve"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        support::audit_actions(
+            &app,
+            &root,
+            &format!("actor={ada_id}&resource=task:{task}&outcome=denied")
+        )
+        .await,
+        ["authz.denied"]
+    );
 
     // Once the project is gone, its events are what the audit trail already shows its readers.
     let (status, _) = call(
@@ -696,3 +727,64 @@ async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
 }
 
 on_both_stores!(triggered_runs_act_as_the_saver_and_private_projects_stay_private);
+
+/// Events about users (sign-ups, sessions, sign-ins) start only the workflows of savers who
+/// may read the users directory now: automation reads no more than its author.
+async fn user_events_start_only_workflows_whose_saver_reads_users(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (status, role) = call(
+        &app,
+        Method::POST,
+        "/api/v1/roles",
+        Some(&root),
+        Some(
+            json!({"name": "automator", "description": "automation without the directory",
+                    "permissions": ["workflows:read", "workflows:write", "audit:read",
+                                    "projects:create", "projects:read"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{role}");
+    let (otto, _) = support::join(&app, &root, "otto@example.com", &["automator"]).await;
+    let watcher = |name: &str| {
+        json!({"name": name,
+               "triggers": [{"type": "event", "event": "user.created"},
+                            {"type": "event", "event": "project.created"}],
+               "steps": [{"id": "note", "kind": "transform",
+                          "with": {"seen": "{{ inputs.event.type }}"}}]})
+    };
+    let blind = define(&app, &otto, watcher("otto's")).await;
+    let sighted = define(&app, &root, watcher("root's")).await;
+
+    support::join(&app, &root, "new@example.com", &["member"]).await;
+    create_project(&app, &otto, "sentinel").await;
+    let kinds = |found: &[Value]| -> Vec<String> {
+        let mut kinds: Vec<String> = found
+            .iter()
+            .map(|e| e["inputs"]["event"]["type"].as_str().unwrap().to_owned())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    // Root's runs tell when both events were handled (each event meets every trigger at once).
+    let root_runs = until_executions(&app, &root, &sighted, |f| f.len() == 2).await;
+    assert_eq!(kinds(&root_runs), ["project.created", "user.created"]);
+    // Read by root, who may read users (Otto would not be shown such a run anyway).
+    assert_eq!(
+        kinds(&executions(&app, &root, &blind).await),
+        ["project.created"],
+        "the user's event started nothing of Otto's"
+    );
+}
+
+on_both_stores!(user_events_start_only_workflows_whose_saver_reads_users);

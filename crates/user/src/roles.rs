@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use usvc_core::ports::{Authorizer, Cache, Clock, RoleRepository};
+use usvc_core::ports::{Authorizer, Cache, Clock, PlatformAdmins, RoleRepository};
 use usvc_core::{
     permissions, Action, AuditEntry, CoreError, FieldError, Principal, ResourceRef, Role, RoleId,
     TenantId, BUILT_IN_ROLES,
@@ -44,6 +44,7 @@ pub struct RoleService {
     authorizer: Arc<dyn Authorizer>,
     clock: Arc<dyn Clock>,
     definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+    platform: Arc<dyn PlatformAdmins>,
 }
 
 fn name_ok(name: &str) -> bool {
@@ -107,19 +108,57 @@ fn validate(input: &RoleInput) -> Result<Vec<Action>, CoreError> {
 }
 
 impl RoleService {
-    /// A service over the role store, the authorizer and the `permissions` cache of role
-    /// definitions (invalidated here on every change, on every replica).
+    /// A service over the role store, the authorizer, the `permissions` cache of role
+    /// definitions (invalidated here on every change, on every replica) and the holders of
+    /// the platform grant (whose roles only holders narrow).
     pub fn new(
         roles: Arc<dyn RoleRepository>,
         authorizer: Arc<dyn Authorizer>,
         clock: Arc<dyn Clock>,
         definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
+        platform: Arc<dyn PlatformAdmins>,
     ) -> Self {
         Self {
             roles,
             authorizer,
             clock,
             definitions,
+            platform,
+        }
+    }
+
+    /// Narrowing a role a holder of the platform grant holds strips the holder, who is
+    /// changed only by holders (as their email, password and roles are): that takes
+    /// `tenants:manage`, refused and audited otherwise.
+    async fn may_narrow(
+        &self,
+        principal: &Principal,
+        current: &Role,
+        granted: &[Action],
+    ) -> Result<(), CoreError> {
+        let narrows = current.permissions.iter().any(|a| !granted.contains(a));
+        if !narrows
+            || !self
+                .platform
+                .holder_has_role(principal.tenant, current.name.clone())
+                .await?
+        {
+            return Ok(());
+        }
+        match self
+            .authorizer
+            .authorize(
+                principal,
+                &permissions::TENANTS_MANAGE,
+                &ResourceRef::one("role", current.id),
+            )
+            .await
+        {
+            Err(CoreError::Forbidden(reason)) => Err(CoreError::Forbidden(format!(
+                "a holder of the platform grant holds the role `{}`: only holders take actions away from it ({reason})",
+                current.name
+            ))),
+            other => other,
         }
     }
 
@@ -253,6 +292,7 @@ impl RoleService {
                 "a role's name cannot change (users hold it by name); create a new role",
             ));
         }
+        self.may_narrow(principal, &current, &granted).await?;
         let role = Role {
             description: input.description.trim().to_owned(),
             permissions: granted,

@@ -102,15 +102,6 @@ impl Engine {
         Self { ports }
     }
 
-    /// Whether `person` may read the project `id` now (asked, not audited).
-    pub async fn may_read_project(
-        &self,
-        person: usvc_core::ports::Acting,
-        id: usvc_core::ProjectId,
-    ) -> Result<bool, CoreError> {
-        self.ports.env.projects.may_read(person, id).await
-    }
-
     /// Where tenant templates are evaluated (off the runtime threads).
     pub fn offload(&self) -> &dyn Offload {
         self.ports.offload.as_ref()

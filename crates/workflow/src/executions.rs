@@ -195,8 +195,9 @@ impl ExecutionService {
             .get(principal.tenant, id)
             .await?
             .ok_or_else(not_found)?;
-        // One started by an event about what the caller may not read does not exist for them.
-        if self.may_see(principal, &state.execution).await? {
+        // One started by an event about what the caller may not read does not exist for them
+        // (the refusal is audited).
+        if subject::may_open(self.ports.authorizer.as_ref(), principal, &state.execution).await? {
             Ok(state)
         } else {
             Err(not_found())

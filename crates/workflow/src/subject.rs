@@ -10,8 +10,8 @@
 //! the project: automation stays outside a private project like everyone else.
 
 use serde_json::Value;
-use usvc_core::ports::Authorizer;
-use usvc_core::{permissions, CoreError, Execution, Principal, ProjectId, ResourceRef};
+use usvc_core::ports::{Acting, ActingAccess, Authorizer};
+use usvc_core::{permissions, Action, CoreError, Execution, Principal, ProjectId, ResourceRef};
 
 /// What an event is about, when reading its payload takes a permission `workflows:read`
 /// does not give.
@@ -51,6 +51,35 @@ pub fn of_execution(execution: &Execution) -> Option<Subject> {
     )
 }
 
+impl Subject {
+    /// What reading an event about this subject takes: the project, or the users directory.
+    fn read(self) -> (Action, ResourceRef) {
+        match self {
+            Self::User => (permissions::USERS_READ, ResourceRef::any("user")),
+            Self::Project(id) => (permissions::PROJECTS_READ, ResourceRef::one("project", id)),
+        }
+    }
+}
+
+/// Whether an event of type `kind` with `payload` may start a workflow saved by `saver`:
+/// only if the saver, with their roles now, may read what it describes (a project, the
+/// users). A project's deletion carries only its id, so any saver may react to it.
+pub async fn saver_may_read(
+    access: &dyn ActingAccess,
+    saver: Acting,
+    kind: &str,
+    payload: &Value,
+) -> Result<bool, CoreError> {
+    match of_event(kind, payload) {
+        None => Ok(true),
+        Some(Subject::Project(_)) if kind == "project.deleted" => Ok(true),
+        Some(subject) => {
+            let (action, resource) = subject.read();
+            access.allows(saver, action, resource).await
+        }
+    }
+}
+
 /// Whether `principal` may read `execution`'s inputs, and so everything derived from them
 /// (its steps, its timeline, its human tasks): those of an event-triggered one describe the
 /// event's subject, which takes reading that subject — the project, or the users. A project
@@ -61,11 +90,10 @@ pub async fn may_see(
     principal: &Principal,
     execution: &Execution,
 ) -> Result<bool, CoreError> {
-    let (action, resource) = match of_execution(execution) {
-        None => return Ok(true),
-        Some(Subject::User) => (permissions::USERS_READ, ResourceRef::any("user")),
-        Some(Subject::Project(id)) => (permissions::PROJECTS_READ, ResourceRef::one("project", id)),
+    let Some(subject) = of_execution(execution) else {
+        return Ok(true);
     };
+    let (action, resource) = subject.read();
     let decision = authorizer.check(principal, &action, &resource).await?;
     if decision.allowed {
         return Ok(true);
@@ -80,6 +108,27 @@ pub async fn may_see(
             )
             .await?
             .allowed)
+}
+
+/// [`may_see`] for one execution (or its task) asked for by id: a refusal is recorded on
+/// the audit trail, as the authorizer's guard records any other (`authz.denied`), though the
+/// caller is answered as if it did not exist. Listings leave such executions out silently.
+pub async fn may_open(
+    authorizer: &dyn Authorizer,
+    principal: &Principal,
+    execution: &Execution,
+) -> Result<bool, CoreError> {
+    if may_see(authorizer, principal, execution).await? {
+        return Ok(true);
+    }
+    if let Some(subject) = of_execution(execution) {
+        let (action, resource) = subject.read();
+        match authorizer.authorize(principal, &action, &resource).await {
+            Ok(()) | Err(CoreError::Forbidden(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -111,5 +160,95 @@ mod tests {
             of_event("project.created", &json!({"project_id": "nope"})),
             None
         );
+    }
+
+    fn event_execution(kind: &str, payload: &Value) -> Execution {
+        let now = chrono::Utc::now();
+        Execution {
+            id: usvc_core::ExecutionId::new(),
+            tenant_id: usvc_core::TenantId::new(),
+            workflow_id: usvc_core::WorkflowId::new(),
+            version: 1,
+            status: usvc_core::ExecutionStatus::Running,
+            inputs: json!({"event": {"type": kind, "payload": payload}}),
+            output: None,
+            error: None,
+            trigger: "event".into(),
+            started_by: None,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            deadline: None,
+            concurrency_key: None,
+            concurrency_limit: None,
+            queued: false,
+        }
+    }
+
+    fn reader() -> Principal {
+        Principal {
+            user: usvc_core::UserId::new(),
+            tenant: usvc_core::TenantId::new(),
+            session: usvc_core::SessionId::new(),
+            roles: vec!["member".into()],
+            origin: usvc_core::Origin::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_saver_who_may_not_read_the_users_starts_nothing_on_their_events() {
+        let saver = Acting {
+            tenant: usvc_core::TenantId::new(),
+            user: usvc_core::UserId::new(),
+        };
+        let mut access = usvc_core::ports::MockActingAccess::new();
+        access
+            .expect_allows()
+            .withf(|_, action, resource| {
+                *action == permissions::USERS_READ && resource.kind == "user"
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(false));
+        assert!(
+            !saver_may_read(&access, saver, "user.created", &json!({"user_id": "x"}))
+                .await
+                .unwrap()
+        );
+        // Events about nothing readable, and a project's deletion, need no permission.
+        let access = usvc_core::ports::MockActingAccess::new();
+        for kind in ["order.shipped", "project.deleted"] {
+            let payload = json!({"project_id": ProjectId::new().to_string()});
+            assert!(saver_may_read(&access, saver, kind, &payload)
+                .await
+                .unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn opening_a_hidden_execution_records_the_refusal() {
+        let mut authorizer = usvc_core::ports::MockAuthorizer::new();
+        authorizer
+            .expect_check()
+            .returning(|_, _, _| Ok(usvc_core::Decision::deny("you do not hold users:read")));
+        authorizer
+            .expect_authorize()
+            .withf(|_, action, resource| {
+                *action == permissions::USERS_READ && resource.kind == "user"
+            })
+            .times(1)
+            .returning(|_, _, _| Err(CoreError::Forbidden("no".into())));
+        let execution = event_execution("user.created", &json!({}));
+        assert!(!may_open(&authorizer, &reader(), &execution).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn listing_leaves_hidden_executions_out_without_a_record() {
+        let mut authorizer = usvc_core::ports::MockAuthorizer::new();
+        authorizer
+            .expect_check()
+            .returning(|_, _, _| Ok(usvc_core::Decision::deny("no")));
+        authorizer.expect_authorize().never();
+        let execution = event_execution("session.revoked", &json!({}));
+        assert!(!may_see(&authorizer, &reader(), &execution).await.unwrap());
     }
 }

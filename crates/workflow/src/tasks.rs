@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::json;
-use usvc_core::ports::{Authorizer, EventRelay, ExecutionRepository, TaskRepository, WorkSignal};
+use usvc_core::ports::{
+    AuditLog, Authorizer, EventRelay, ExecutionRepository, TaskRepository, WorkSignal,
+};
 use usvc_core::{
     permissions, AuditEntry, CoreError, ExecutionId, Page, PageRequest, Principal, ResourceRef,
     Task, TaskAudience, TaskDecision, TaskId, TaskStatus,
@@ -27,6 +29,8 @@ pub struct TaskPorts {
     pub engine: Arc<Engine>,
     /// Tenant roles.
     pub authorizer: Arc<dyn Authorizer>,
+    /// Where refusals the authorizer does not decide (another person's task) are recorded.
+    pub audit: Arc<dyn AuditLog>,
     /// Wakes the workers: an answer makes the steps after it ready.
     pub signal: Arc<dyn WorkSignal>,
     /// Woken after an answer, whose event the store staged in the outbox.
@@ -140,7 +144,20 @@ impl TaskService {
                     other => other,
                 })?;
         }
-        if !self.may_see(principal, &task, &mut HashMap::new()).await? {
+        // About what the caller may not read: not found, and the refusal audited.
+        let visible = match self
+            .ports
+            .executions
+            .get(principal.tenant, task.execution_id)
+            .await?
+        {
+            Some(state) => {
+                subject::may_open(self.ports.authorizer.as_ref(), principal, &state.execution)
+                    .await?
+            }
+            None => false,
+        };
+        if !visible {
             return Err(not_found());
         }
         Ok(task)
@@ -159,10 +176,20 @@ impl TaskService {
     ) -> Result<Task, CoreError> {
         let task = self.get(principal, id).await?;
         if !task.is_for(principal.user, &principal.roles) {
-            return Err(CoreError::Forbidden(match &task.assignee_role {
+            let reason = match &task.assignee_role {
                 Some(role) => format!("the task is for holders of the role `{role}`"),
                 None => "the task is assigned to another user".into(),
-            }));
+            };
+            // Refused like any other guard: on the audit trail.
+            let entry = AuditEntry::denied(
+                principal,
+                &permissions::TASKS_COMPLETE,
+                &ResourceRef::one("task", id),
+                &reason,
+                self.ports.engine.now(),
+            );
+            self.ports.audit.append(entry).await?;
+            return Err(CoreError::Forbidden(reason));
         }
         self.authorize(principal, &permissions::TASKS_COMPLETE)
             .await?;

@@ -20,14 +20,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::json;
-use usvc_core::ports::{offload, Acting, TriggerRepository, WorkSignal};
+use usvc_core::ports::{offload, Acting, ActingAccess, TriggerRepository, WorkSignal};
 use usvc_core::{ActiveTrigger, CoreError, DomainEvent, TriggeredStart};
 
 use crate::definition::{Definition, Trigger};
 use crate::engine::Engine;
 use crate::plan::{initial, new_execution, Starter};
 use crate::schedule::Schedule;
-use crate::subject::{self, Subject};
+use crate::subject;
 use crate::template;
 
 /// Events read per pass.
@@ -47,6 +47,8 @@ pub struct TriggerPorts {
     pub signal: Arc<dyn WorkSignal>,
     /// The tenants' quotas (starts per event, per minute, executions not ended).
     pub quotas: Arc<crate::quotas::Quotas>,
+    /// What a workflow's saver may read now (an event starts only their workflows that may).
+    pub access: Arc<dyn ActingAccess>,
 }
 
 /// Runs the triggers; the app calls [`TriggerService::run_once`] in a loop.
@@ -182,25 +184,28 @@ impl TriggerService {
         let Some(Trigger::Event { filter, .. }) = position(&definition, trigger) else {
             return Ok(None);
         };
-        // A project's events start only workflows whose saver may read the project (but for
-        // its deletion, whose payload is only the id).
-        if let Some(Subject::Project(project)) = subject::of_event(&event.kind, &event.payload) {
-            let may = match definition.saved_by {
-                Some(_) if event.kind == "project.deleted" => true,
-                Some(user) => {
-                    let saver = Acting {
-                        tenant: trigger.tenant_id,
-                        user,
-                    };
-                    self.ports.engine.may_read_project(saver, project).await?
-                }
-                None => false,
-            };
-            if !may {
-                tracing::debug!(workflow = %trigger.workflow_id, event = %event.id,
-                    "the workflow's saver may not read the event's project; it starts nothing");
-                return Ok(None);
+        // An event starts only workflows whose saver may read what it describes (a private
+        // project's events stay with its members, user events with the users' readers).
+        let may = match definition.saved_by {
+            Some(user) => {
+                let saver = Acting {
+                    tenant: trigger.tenant_id,
+                    user,
+                };
+                subject::saver_may_read(
+                    self.ports.access.as_ref(),
+                    saver,
+                    &event.kind,
+                    &event.payload,
+                )
+                .await?
             }
+            None => subject::of_event(&event.kind, &event.payload).is_none(),
+        };
+        if !may {
+            tracing::debug!(workflow = %trigger.workflow_id, event = %event.id,
+                "the workflow's saver may not read what the event describes; it starts nothing");
+            return Ok(None);
         }
         let seen = json!({ "event": event_json(event) });
         if let Some(filter) = filter.clone() {

@@ -1,6 +1,7 @@
 //! Ports: the traits domains call and adapters implement. All are object-safe and used as
 //! `Arc<dyn Port>`; with the `mock` feature each has a `mockall` double.
 
+mod acting_access;
 mod action_token_repository;
 mod audit_log;
 mod authorizer;
@@ -40,6 +41,7 @@ mod user_repository;
 mod work_signal;
 mod workflow_repository;
 
+pub use acting_access::ActingAccess;
 pub use action_token_repository::ActionTokenRepository;
 pub use audit_log::AuditLog;
 pub use authorizer::Authorizer;
@@ -81,6 +83,8 @@ pub use user_repository::{UpdateOutcome, UserRepository};
 pub use work_signal::WorkSignal;
 pub use workflow_repository::WorkflowRepository;
 
+#[cfg(feature = "mock")]
+pub use acting_access::MockActingAccess;
 #[cfg(feature = "mock")]
 pub use action_token_repository::MockActionTokenRepository;
 #[cfg(feature = "mock")]

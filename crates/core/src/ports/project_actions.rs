@@ -35,8 +35,4 @@ pub trait ProjectActions: Send + Sync {
         project: ProjectId,
         fields: serde_json::Value,
     ) -> Result<serde_json::Value, CoreError>;
-
-    /// Whether the person may read the project now (asked, not audited): a private project's
-    /// events start only the workflows of people who could see it.
-    async fn may_read(&self, actor: Acting, project: ProjectId) -> Result<bool, CoreError>;
 }
