@@ -120,6 +120,7 @@ pub struct CreatedTenant {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "No platform grant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The password hasher is saturated for this tenant (Retry-After); nothing was written", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     state: web::Data<AppState>,

@@ -228,6 +228,7 @@ pub struct CreateUser {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The password hasher is saturated for this tenant (Retry-After); nothing was written", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -614,6 +615,7 @@ pub struct ImportReport {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The password hasher is saturated for this tenant (Retry-After); nothing was written", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn import(
     state: web::Data<AppState>,
