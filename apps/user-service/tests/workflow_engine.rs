@@ -1191,6 +1191,47 @@ async fn project_steps_act_as_their_person(
     .await;
     assert_eq!(read["description"], "set up by kickoff", "nothing changed");
 
+    // The project is private to root: the outputs describing it are hidden from Mia, who
+    // reads the execution (`workflows:read`) but not the project; root sees them.
+    let run = done["execution_id"].as_str().unwrap().to_owned();
+    let (status, seen) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{run}"),
+        Some(&member),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    let hidden = json!({"hidden": "this step's output describes a project you may not read"});
+    for id in ["create", "describe"] {
+        assert_eq!(step(&seen, id)["output"], hidden, "{seen}");
+    }
+    assert_eq!(seen["output"]["describe"], hidden, "{seen}");
+    assert!(
+        !seen["steps"].to_string().contains("Apollo"),
+        "the name was the starter's input, not from the project: {seen}"
+    );
+    let (status, page) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/workflows/{kickoff}/executions"),
+        Some(&member),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"][0]["output"]["describe"], hidden, "{page}");
+    let (_, own) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{run}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(step(&own, "create")["output"]["name"], "Apollo", "{own}");
+
     // A bad field is a step failure naming it; the name is the API's rule.
     let (_, failed) = start(&app, &root, &kickoff, json!({"name": ""}), 20).await;
     assert_eq!(failed["status"], "failed");

@@ -90,16 +90,38 @@ pub async fn may_see(
     principal: &Principal,
     execution: &Execution,
 ) -> Result<bool, CoreError> {
-    let Some(subject) = of_execution(execution) else {
-        return Ok(true);
-    };
-    let (action, resource) = subject.read();
-    let decision = authorizer.check(principal, &action, &resource).await?;
+    match of_execution(execution) {
+        None => Ok(true),
+        Some(Subject::Project(id)) => may_read_project(authorizer, principal, id).await,
+        Some(subject) => {
+            let (action, resource) = subject.read();
+            Ok(authorizer
+                .check(principal, &action, &resource)
+                .await?
+                .allowed)
+        }
+    }
+}
+
+/// Whether `principal` may read what is known of the project `id`: the project itself
+/// (its members only, if it is private) or, once it is gone, the audit trail, which keeps
+/// the same details (asked, not audited).
+pub async fn may_read_project(
+    authorizer: &dyn Authorizer,
+    principal: &Principal,
+    id: ProjectId,
+) -> Result<bool, CoreError> {
+    let decision = authorizer
+        .check(
+            principal,
+            &permissions::PROJECTS_READ,
+            &ResourceRef::one("project", id),
+        )
+        .await?;
     if decision.allowed {
         return Ok(true);
     }
-    let gone = resource.kind == "project" && decision.reason == permissions::NO_SUCH_PROJECT;
-    Ok(gone
+    Ok(decision.reason == permissions::NO_SUCH_PROJECT
         && authorizer
             .check(
                 principal,
