@@ -1222,6 +1222,18 @@ async fn project_steps_act_as_their_person(
     .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["items"][0]["output"]["describe"], hidden, "{page}");
+    let (_, workflow) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/workflows/{kickoff}"),
+        Some(&member),
+        None,
+    )
+    .await;
+    assert_eq!(
+        workflow["last_execution"]["output"]["describe"], hidden,
+        "{workflow}"
+    );
     let (_, own) = call(
         &app,
         Method::GET,

@@ -612,6 +612,19 @@ async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
         executions(&app, &vic, &watcher).await.is_empty(),
         "nor listed"
     );
+    let (_, workflow) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/workflows/{watcher}"),
+        Some(&vic),
+        None,
+    )
+    .await;
+    assert_eq!(
+        workflow["last_execution"],
+        Value::Null,
+        "nor shown as the workflow's last: {workflow}"
+    );
     let (status, _) = call(
         &app,
         Method::GET,

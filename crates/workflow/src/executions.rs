@@ -283,17 +283,29 @@ impl ExecutionService {
         Ok(page)
     }
 
-    /// How a workflow's executions stand (`workflows:read`).
+    /// How a workflow's executions stand (`workflows:read`): the counts, and the latest
+    /// execution the caller may see (of the latest page), shown as [`Self::list`] shows it.
     pub async fn summary(
         &self,
         principal: &Principal,
         workflow_id: WorkflowId,
     ) -> Result<ExecutionSummary, CoreError> {
         self.ports.workflows.get(principal, workflow_id).await?;
-        self.ports
+        let mut summary = self
+            .ports
             .executions
             .summary(principal.tenant, workflow_id)
-            .await
+            .await?;
+        summary.last = match summary.last {
+            None => None,
+            Some(_) => self
+                .list(principal, workflow_id, None, PageRequest::first())
+                .await?
+                .items
+                .into_iter()
+                .next(),
+        };
+        Ok(summary)
     }
 
     /// The tenant's figures over the last 30 days (`analytics:read`).
