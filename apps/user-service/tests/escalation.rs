@@ -670,6 +670,32 @@ async fn the_issue_attacks_fail_and_leave_a_trail(
         members.to_string().contains("\"viewer\"") && !members.to_string().contains("\"editor\""),
         "the peer is still a viewer: {members}"
     );
+    // An editor edits, but does not decide who reads: making the project private would shut
+    // the tenant's owners and admins out.
+    let (editor, editor_id) = join(&app, &root, "editor@example.com", &["member"]).await;
+    let (status, body) = status_of(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project}/members"),
+        &root,
+        json!({"user_id": editor_id, "role": "editor"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for (change, expected) in [
+        (json!({"visibility": "private"}), StatusCode::FORBIDDEN),
+        (json!({"description": "edited"}), StatusCode::OK),
+    ] {
+        let (status, body) = status_of(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/projects/{project}"),
+            &editor,
+            change.clone(),
+        )
+        .await;
+        assert_eq!(status, expected, "{change}: {body}");
+    }
 
     // 6. An admin reaching for owners' powers, through a role or an import, is refused and
     // the refusal is audited (not only reported as a bad field).

@@ -124,13 +124,14 @@ async fn project_roles_decide_who_does_what_on_one_project(
         .await;
         assert_eq!(status, expected, "{name}: {body}");
     }
-    // Who reads a private project is the maintainers' call: an editor may change its fields
-    // but not open it to the tenant; a maintainer may (and closes it again).
+    // Who reads a project is the maintainers' call: an editor may change its fields but
+    // neither open a private one to the tenant nor close it; a maintainer may do both.
     for (name, visibility, expected) in [
         ("ana", "private", StatusCode::OK),
         ("cat", "tenant", StatusCode::FORBIDDEN),
         ("ben", "tenant", StatusCode::OK),
-        ("cat", "private", StatusCode::OK),
+        ("cat", "private", StatusCode::FORBIDDEN),
+        ("ben", "private", StatusCode::OK),
     ] {
         let (status, body) = call(
             &app,

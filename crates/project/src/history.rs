@@ -93,7 +93,8 @@ impl ProjectService {
         if changed.is_empty() {
             return Ok(current);
         }
-        self.may_open(principal, &current, &next).await?;
+        self.may_change_visibility(principal, &current, &next)
+            .await?;
         let visibility_before = current.visibility;
         let next = self
             .save_with(

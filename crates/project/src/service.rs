@@ -316,7 +316,8 @@ impl ProjectService {
         if changed.is_empty() {
             return Ok(current);
         }
-        self.may_open(principal, &current, &next).await?;
+        self.may_change_visibility(principal, &current, &next)
+            .await?;
         let next = self
             .save(principal, current, next, &changed, events::UPDATED)
             .await?;
@@ -425,16 +426,18 @@ impl ProjectService {
         Ok(next)
     }
 
-    /// Opening a private project to the whole tenant decides who reads it, as adding
-    /// members does: it takes `projects:manage_members` on it, not only `projects:write` (an
-    /// editor cannot publish what the maintainers kept private). Refusals are audited.
-    pub(crate) async fn may_open(
+    /// Making a project private or opening a private one decides who reads it, as adding
+    /// and removing members does: it takes `projects:manage_members` on it, not only
+    /// `projects:write` (an editor can neither publish what the maintainers kept private nor
+    /// shut the tenant's owners out of a tenant project). Refusals are audited.
+    pub(crate) async fn may_change_visibility(
         &self,
         principal: &Principal,
         current: &Project,
         next: &Project,
     ) -> Result<(), CoreError> {
-        if current.visibility == Visibility::Private && next.visibility != Visibility::Private {
+        let private = |p: &Project| p.visibility == Visibility::Private;
+        if private(current) != private(next) {
             self.allowed(principal, &permissions::PROJECTS_MANAGE_MEMBERS, current.id)
                 .await?;
         }
