@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use usvc_core::ports::{ProjectAccess, ProjectAccessList};
-use usvc_core::{CoreError, ProjectId, ProjectMember, TenantId, UserId};
+use usvc_core::{CoreError, ProjectId, ProjectMember, ProjectRole, TenantId, UserId};
 use uuid::Uuid;
 
 use crate::backend::DbId;
@@ -117,5 +117,40 @@ impl ProjectAccess for Store {
         let ids = projects.iter().map(|p| DbId::from(p.as_uuid())).collect();
         let read = self.read_access(DbId::from(tenant.as_uuid()), ids).await?;
         lists(tenant, read)
+    }
+
+    async fn memberships(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<(ProjectId, ProjectRole)>, CoreError> {
+        let (tenant, user) = (DbId::from(tenant.as_uuid()), DbId::from(user.as_uuid()));
+        let rows: Vec<(DbId, String)> = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    let live = projects::table
+                        .filter(projects::tenant_id.eq(tenant))
+                        .filter(projects::deleted_at.is_null())
+                        .select(projects::id);
+                    project_members::table
+                        .filter(project_members::tenant_id.eq(tenant))
+                        .filter(project_members::user_id.eq(user))
+                        .filter(project_members::project_id.eq_any(live))
+                        .select((project_members::project_id, project_members::role))
+                        .load(conn)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(project, role)| {
+                Ok((
+                    ProjectId::from_uuid(Uuid::from(project)),
+                    role.parse()
+                        .map_err(|_| CoreError::Internal("stored project role".into()))?,
+                ))
+            })
+            .collect()
     }
 }

@@ -594,10 +594,32 @@ where
             .expect("access"),
         None
     );
+    assert_eq!(
+        access
+            .memberships(acme.id, bob.id)
+            .await
+            .expect("memberships"),
+        [(secret.id, ProjectRole::Viewer)]
+    );
+    assert_eq!(
+        access
+            .memberships(globex.id, bob.id)
+            .await
+            .expect("memberships"),
+        []
+    );
     assert!(repo
         .delete(acme.id, secret.id, 1, &audit(acme.id))
         .await
         .expect("delete"));
+    assert_eq!(
+        access
+            .memberships(acme.id, ada.id)
+            .await
+            .expect("memberships"),
+        [],
+        "a deleted project's roles are no powers"
+    );
     assert_eq!(
         access
             .access_list(acme.id, secret.id)

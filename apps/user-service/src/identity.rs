@@ -196,6 +196,7 @@ pub fn services(
         roles: db.roles.clone(),
         audit: audit.clone(),
         platform: db.platform.clone(),
+        projects: db.project_access.clone(),
     }));
     let relay = OutboxRelay::start(db.outbox.clone(), events.clone());
     Identity {

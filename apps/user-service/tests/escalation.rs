@@ -696,6 +696,49 @@ async fn the_issue_attacks_fail_and_leave_a_trail(
         .await;
         assert_eq!(status, expected, "{change}: {body}");
     }
+    // Nor does a tenant admin reach a private project by taking over its owner: a new email
+    // (then a password reset) would make them the owner.
+    let (vault_owner, vault_owner_id) =
+        join(&app, &root, "vault-owner@example.com", &["member"]).await;
+    let (status, vault) = status_of(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &vault_owner,
+        json!({"name": "Vault", "visibility": "private"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{vault}");
+    let (taker, taker_id) = join(&app, &root, "taker@example.com", &["admin"]).await;
+    for (change, expected) in [
+        (
+            json!({"email": "taker+vault@example.com"}),
+            StatusCode::FORBIDDEN,
+        ),
+        (json!({"display_name": "Vault owner"}), StatusCode::OK),
+    ] {
+        let (status, body) = status_of(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/users/{vault_owner_id}"),
+            &taker,
+            change.clone(),
+        )
+        .await;
+        assert_eq!(status, expected, "{change}: {body}");
+    }
+    assert_eq!(
+        support::audit_actions(
+            &app,
+            &root,
+            &format!(
+                "actor={taker_id}&outcome=denied&resource=project:{}",
+                vault["id"].as_str().unwrap()
+            )
+        )
+        .await,
+        ["authz.denied"]
+    );
 
     // 6. An admin reaching for owners' powers, through a role or an import, is refused and
     // the refusal is audited (not only reported as a bad field).

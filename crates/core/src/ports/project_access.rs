@@ -37,6 +37,14 @@ pub trait ProjectAccess: Send + Sync {
         project: ProjectId,
     ) -> Result<Option<ProjectAccessList>, CoreError>;
 
+    /// `user`'s roles on the tenant's live projects (one read): the powers that changing
+    /// their email would hand whoever then resets their password.
+    async fn memberships(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<(ProjectId, ProjectRole)>, CoreError>;
+
     /// The access lists of the tenant's live projects among `projects`, in two reads however
     /// many (a bulk request primes the cache with them).
     async fn access_lists(

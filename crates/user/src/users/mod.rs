@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde_json::json;
 use usvc_core::ports::{
     AuditLog, Authorizer, Cache, Clock, EventPublisher, HashLane, PasswordHasher, PlatformAdmins,
-    RoleRepository, SessionRepository, TenantRepository, UpdateOutcome, UserAnalytics,
-    UserRepository,
+    ProjectAccess, RoleRepository, SessionRepository, TenantRepository, UpdateOutcome,
+    UserAnalytics, UserRepository,
 };
 use usvc_core::{
     permissions, Action, AuditEntry, CoreError, Email, Page, PageRequest, Password, Principal,
@@ -85,6 +85,8 @@ pub struct UserPorts {
     pub audit: Arc<dyn AuditLog>,
     /// Holders of the platform grant: only holders change or remove another holder.
     pub platform: Arc<dyn PlatformAdmins>,
+    /// Users' project roles: a new email would hand them to whoever resets the password.
+    pub projects: Arc<dyn ProjectAccess>,
 }
 
 /// The user-management use cases.
@@ -188,6 +190,42 @@ impl UserService {
                 )))
                 }
                 other => other?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses changing `target`'s email unless the caller holds, on each project `target`
+    /// is a member of, everything `target`'s project role grants there: with the new
+    /// address, a password reset makes the caller `target`, private projects and all (a
+    /// tenant admin is no member of those). Refusals are audited.
+    async fn may_take_over(&self, principal: &Principal, target: &User) -> Result<(), CoreError> {
+        if target.id == principal.user {
+            return Ok(());
+        }
+        let memberships = self
+            .ports
+            .projects
+            .memberships(principal.tenant, target.id)
+            .await?;
+        for (project, role) in memberships {
+            let resource = ResourceRef::one("project", project);
+            for action in permissions::project_role_grants(role) {
+                let held = self
+                    .ports
+                    .authorizer
+                    .check(principal, action, &resource)
+                    .await?
+                    .allowed;
+                if held {
+                    continue;
+                }
+                return match self.allow(principal, action, &resource).await {
+                    Err(CoreError::Forbidden(_)) | Ok(()) => Err(CoreError::Forbidden(
+                        "changing this user's email would hand you their project roles, whose powers you do not all hold; ask them, or a member of their projects who does".into(),
+                    )),
+                    Err(e) => Err(e),
+                };
             }
         }
         Ok(())
@@ -453,6 +491,9 @@ impl UserService {
                     .await?;
             }
             self.may_manage(principal, &before, &custom).await?;
+            if user.email != before.email {
+                self.may_take_over(principal, &before).await?;
+            }
             self.may_grant(principal, &user.roles, &before.roles, &custom)
                 .await?;
             let guard = owner_before && !is_active_owner(&user);

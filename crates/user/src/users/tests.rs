@@ -135,6 +135,14 @@ impl Mocks {
                     .returning(move |u| Ok(holders.contains(&u)));
                 Arc::new(platform)
             },
+            projects: {
+                // Nobody here is a member of any project.
+                let mut projects = usvc_core::ports::MockProjectAccess::new();
+                projects
+                    .expect_memberships()
+                    .returning(|_, _| Ok(Vec::new()));
+                Arc::new(projects)
+            },
         });
         (service, self.events)
     }
