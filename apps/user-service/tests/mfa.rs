@@ -602,3 +602,80 @@ async fn wrong_codes_keep_counting_across_logins(
 }
 
 on_both_stores!(wrong_codes_keep_counting_across_logins);
+
+/// Guesses sent all at once are counted one after another: the lock check, the code check
+/// and the count of the failure run one attempt at a time per account, so a burst gets no
+/// more guesses than a sequence (four free failures, the fifth locks).
+async fn guesses_sent_at_once_are_counted_one_by_one(
+    state: user_service::state::AppState,
+    _outbox: support::Outbox,
+) {
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let (root, _) = login(
+        &app,
+        "default",
+        support::ADMIN_EMAIL,
+        support::ADMIN_PASSWORD,
+    )
+    .await;
+    let (token, _) = support::join(&app, &root, "burst@example.com", &["member"]).await;
+    let (_, enrol) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/enroll",
+        Some(&token),
+        None,
+    )
+    .await;
+    let secret = enrol["secret"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/confirm",
+        Some(&token),
+        Some(json!({"code": code(&secret, 0)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let current: Vec<String> = (-2..=2).map(|s| code(&secret, s)).collect();
+    let wrong: Vec<String> = (100_000..)
+        .map(|n: u32| n.to_string())
+        .filter(|c| !current.contains(c))
+        .take(12)
+        .collect();
+    // Three challenges (five tries each) carry twelve guesses, sent together.
+    let credentials = password_login("default", "burst@example.com", support::USER_PASSWORD);
+    let mut challenges = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(credentials.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        challenges.push(body["mfa_token"].as_str().unwrap().to_owned());
+    }
+    let burst = wrong.iter().enumerate().map(|(i, guess)| {
+        let body = json!({"mfa_token": challenges[i % 3], "code": guess});
+        retry_after(&app, "/api/v1/auth/mfa/verify", None, body)
+    });
+    let answers = futures::future::join_all(burst).await;
+    let wrong_code = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::UNAUTHORIZED)
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        (wrong_code, locked),
+        (5, 7),
+        "five codes checked, the rest refused: {answers:?}"
+    );
+}
+
+on_both_stores!(guesses_sent_at_once_are_counted_one_by_one);

@@ -109,6 +109,7 @@ pub struct AuthService {
     audit: Arc<dyn AuditLog>,
     links: String,
     policy: SessionPolicy,
+    attempts: attempts::Attempts,
 }
 
 /// The ports [`AuthService`] needs.
@@ -183,6 +184,7 @@ impl AuthService {
             audit: ports.audit,
             links: ports.links,
             policy,
+            attempts: attempts::Attempts::default(),
         }
     }
 
@@ -216,7 +218,7 @@ impl AuthService {
             }
         };
         let name = email.normalized();
-        self.refuse_if_locked(tenant.id, &name, now).await?;
+        let _turn = self.refuse_if_locked(tenant.id, &name, now).await?;
         let Some((user, check)) = self.check_password(tenant.id, &email, password).await? else {
             self.count_failure(&tenant, name, Actor::Anonymous, &client, now)
                 .await?;
@@ -255,13 +257,18 @@ impl AuthService {
         Ok(LoginOutcome::Tokens(pair))
     }
 
-    /// 429 with `Retry-After` while the account name is locked.
+    /// The turn of one guess at the account name's password or code ([`attempts`]: one at
+    /// a time per name, so each sees the failures before it): 429 with `Retry-After` while
+    /// the name is locked. Hold the turn until the failure, if any, is counted.
     async fn refuse_if_locked(
         &self,
         tenant: usvc_core::TenantId,
         name: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), CoreError> {
+    ) -> Result<attempts::Turn<'_>, CoreError> {
+        let turn = self.attempts.turn(tenant, name).await;
+        // The clock read after waiting: a lock set meanwhile is seen as of now.
+        let now = now.max(chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6));
         if let Some(until) = self
             .throttle
             .locked_until(tenant, name.to_owned(), now)
@@ -272,7 +279,7 @@ impl AuthService {
                 retry_after_secs: millis.div_ceil(1000).max(1),
             });
         }
-        Ok(())
+        Ok(turn)
     }
 
     /// Counts a failed password or code against the account name (and audits it); past the
@@ -662,7 +669,7 @@ impl AuthService {
         let now = self.clock.now();
         let user = self.profile(principal).await?;
         let name = user.email.normalized();
-        self.refuse_if_locked(user.tenant_id, &name, now).await?;
+        let _turn = self.refuse_if_locked(user.tenant_id, &name, now).await?;
         crate::password_policy::check(new, &user.email, "new_password")?;
         if self
             .check_password(user.tenant_id, &user.email, current)
@@ -813,6 +820,7 @@ impl AuthService {
     }
 }
 
+mod attempts;
 pub mod mfa;
 pub mod recovery;
 
