@@ -798,6 +798,26 @@ async fn user_events_start_only_workflows_whose_saver_reads_users(
         ["project.created"],
         "the user's event started nothing of Otto's"
     );
+
+    // Without `audit:read` (what saving an event trigger took), Otto's triggers fall silent.
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/roles/{}", role["id"].as_str().unwrap()),
+        Some(&root),
+        Some(json!({"name": "automator", "description": "automation, demoted",
+                    "permissions": ["workflows:read", "workflows:write",
+                                    "projects:create", "projects:read"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    create_project(&app, &otto, "after the demotion").await;
+    until_executions(&app, &root, &sighted, |f| f.len() == 3).await;
+    assert_eq!(
+        executions(&app, &root, &blind).await.len(),
+        1,
+        "the demoted saver's workflow started nothing"
+    );
 }
 
 on_both_stores!(user_events_start_only_workflows_whose_saver_reads_users);

@@ -9,6 +9,8 @@
 //! events. And a private project's events start only the workflows of people who may read
 //! the project: automation stays outside a private project like everyone else.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use usvc_core::ports::{Acting, ActingAccess, Authorizer};
 use usvc_core::{permissions, Action, CoreError, Execution, Principal, ProjectId, ResourceRef};
@@ -61,21 +63,68 @@ impl Subject {
     }
 }
 
-/// Whether an event of type `kind` with `payload` may start a workflow saved by `saver`:
-/// only if the saver, with their roles now, may read what it describes (a project, the
-/// users). A project's deletion carries only its id, so any saver may react to it.
-pub async fn saver_may_read(
-    access: &dyn ActingAccess,
-    saver: Acting,
-    kind: &str,
-    payload: &Value,
-) -> Result<bool, CoreError> {
-    match of_event(kind, payload) {
-        None => Ok(true),
-        Some(Subject::Project(_)) if kind == "project.deleted" => Ok(true),
-        Some(subject) => {
-            let (action, resource) = subject.read();
-            access.allows(saver, action, resource).await
+/// What the savers of event-triggered workflows may read, asked once per saver and question
+/// in one pass of the trigger loop (a batch of events meets the same few savers).
+pub struct SaverAccess<'a> {
+    access: &'a dyn ActingAccess,
+    known: HashMap<(Acting, Action, String), bool>,
+}
+
+impl<'a> SaverAccess<'a> {
+    /// Answers through `access`.
+    pub fn new(access: &'a dyn ActingAccess) -> Self {
+        Self {
+            access,
+            known: HashMap::new(),
+        }
+    }
+
+    async fn allows(
+        &mut self,
+        saver: Acting,
+        action: Action,
+        resource: ResourceRef,
+    ) -> Result<bool, CoreError> {
+        let key = (
+            saver,
+            action.clone(),
+            format!(
+                "{}:{}",
+                resource.kind,
+                resource.id.as_deref().unwrap_or("*")
+            ),
+        );
+        if let Some(known) = self.known.get(&key) {
+            return Ok(*known);
+        }
+        let allowed = self.access.allows(saver, action, resource).await?;
+        self.known.insert(key, allowed);
+        Ok(allowed)
+    }
+
+    /// Whether an event of type `kind` with `payload` may start a workflow saved by
+    /// `saver`, with their roles now: they must still hold `audit:read` (what saving an
+    /// event trigger took: triggers see every event of the tenant) and may read what the
+    /// event describes (a project, the users). A project's deletion carries only its id.
+    pub async fn may_start(
+        &mut self,
+        saver: Acting,
+        kind: &str,
+        payload: &Value,
+    ) -> Result<bool, CoreError> {
+        if !self
+            .allows(saver, permissions::AUDIT_READ, ResourceRef::any("audit"))
+            .await?
+        {
+            return Ok(false);
+        }
+        match of_event(kind, payload) {
+            None => Ok(true),
+            Some(Subject::Project(_)) if kind == "project.deleted" => Ok(true),
+            Some(subject) => {
+                let (action, resource) = subject.read();
+                self.allows(saver, action, resource).await
+            }
         }
     }
 }
@@ -226,24 +275,49 @@ mod tests {
         let mut access = usvc_core::ports::MockActingAccess::new();
         access
             .expect_allows()
+            .withf(|_, action, _| *action == permissions::AUDIT_READ)
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        access
+            .expect_allows()
             .withf(|_, action, resource| {
                 *action == permissions::USERS_READ && resource.kind == "user"
             })
             .times(1)
             .returning(|_, _, _| Ok(false));
-        assert!(
-            !saver_may_read(&access, saver, "user.created", &json!({"user_id": "x"}))
-                .await
-                .unwrap()
-        );
-        // Events about nothing readable, and a project's deletion, need no permission.
-        let access = usvc_core::ports::MockActingAccess::new();
+        let mut savers = SaverAccess::new(&access);
+        for kind in ["user.created", "session.revoked"] {
+            assert!(
+                !savers
+                    .may_start(saver, kind, &json!({"user_id": "x"}))
+                    .await
+                    .unwrap(),
+                "{kind}: asked once, remembered"
+            );
+        }
+        // Events about nothing readable, and a project's deletion, need only audit:read.
         for kind in ["order.shipped", "project.deleted"] {
             let payload = json!({"project_id": ProjectId::new().to_string()});
-            assert!(saver_may_read(&access, saver, kind, &payload)
-                .await
-                .unwrap());
+            assert!(savers.may_start(saver, kind, &payload).await.unwrap());
         }
+    }
+
+    #[tokio::test]
+    async fn a_saver_who_lost_audit_read_starts_nothing() {
+        let saver = Acting {
+            tenant: usvc_core::TenantId::new(),
+            user: usvc_core::UserId::new(),
+        };
+        let mut access = usvc_core::ports::MockActingAccess::new();
+        access
+            .expect_allows()
+            .withf(|_, action, _| *action == permissions::AUDIT_READ)
+            .returning(|_, _, _| Ok(false));
+        let mut savers = SaverAccess::new(&access);
+        assert!(!savers
+            .may_start(saver, "order.shipped", &json!({}))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]

@@ -139,6 +139,7 @@ impl TriggerService {
             .event_triggers(tenants.into_iter().collect(), kinds.into_iter().collect())
             .await?;
         let mut starts = Vec::new();
+        let mut savers = subject::SaverAccess::new(self.ports.access.as_ref());
         for event in &events {
             let mut started_here = BTreeSet::new();
             let per_event = self.ports.quotas.of(event.tenant).await?.starts_per_event;
@@ -156,7 +157,7 @@ impl TriggerService {
                         "an event would start more executions than the tenant's quota; the rest start nothing");
                     break;
                 }
-                if let Some(start) = self.for_event(trigger, event).await? {
+                if let Some(start) = self.for_event(trigger, event, &mut savers).await? {
                     started_here.insert(trigger.workflow_id);
                     starts.push(start);
                 }
@@ -177,6 +178,7 @@ impl TriggerService {
         &self,
         trigger: &ActiveTrigger,
         event: &DomainEvent,
+        savers: &mut subject::SaverAccess<'_>,
     ) -> Result<Option<TriggeredStart>, CoreError> {
         // A definition that cannot be read fails the batch (retried next pass, the events
         // unmarked): an event is never dropped for a store hiccup.
@@ -184,27 +186,22 @@ impl TriggerService {
         let Some(Trigger::Event { filter, .. }) = position(&definition, trigger) else {
             return Ok(None);
         };
-        // An event starts only workflows whose saver may read what it describes (a private
-        // project's events stay with its members, user events with the users' readers).
+        // An event starts only workflows whose saver still holds `audit:read` and may read
+        // what it describes (a private project's events stay with its members, user events
+        // with the users' readers).
         let may = match definition.saved_by {
             Some(user) => {
                 let saver = Acting {
                     tenant: trigger.tenant_id,
                     user,
                 };
-                subject::saver_may_read(
-                    self.ports.access.as_ref(),
-                    saver,
-                    &event.kind,
-                    &event.payload,
-                )
-                .await?
+                savers.may_start(saver, &event.kind, &event.payload).await?
             }
             None => subject::of_event(&event.kind, &event.payload).is_none(),
         };
         if !may {
             tracing::debug!(workflow = %trigger.workflow_id, event = %event.id,
-                "the workflow's saver may not read what the event describes; it starts nothing");
+                "the workflow's saver may not read the events or what this one describes; it starts nothing");
             return Ok(None);
         }
         let seen = json!({ "event": event_json(event) });

@@ -4,7 +4,7 @@ use crate::{CoreError, ProjectId, TenantId, UserId};
 
 /// The person a workflow step acts as: the one who started the execution or, for triggered
 /// executions, the one who saved the workflow version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Acting {
     /// Their tenant.
     pub tenant: TenantId,
