@@ -1190,6 +1190,26 @@ async fn project_steps_act_as_their_person(
     )
     .await;
     assert_eq!(read["description"], "set up by kickoff", "nothing changed");
+    // Retried by root, the step acts as root: a retry lends nobody else's rights, and
+    // borrows none either.
+    let (status, retried) = call(
+        &app,
+        Method::POST,
+        &format!(
+            "/api/v1/executions/{}/retry",
+            failed["execution_id"].as_str().unwrap()
+        ),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    assert_eq!(retried["started_by"], done["started_by"], "root's now");
+    let retried = until(&app, &root, failed["execution_id"].as_str().unwrap(), |e| {
+        e["status"] != "running"
+    })
+    .await;
+    assert_eq!(retried["status"], "succeeded", "{retried}");
 
     // The project is private to root: the outputs describing it are hidden from Mia, who
     // reads the execution (`workflows:read`) but not the project; root sees them.

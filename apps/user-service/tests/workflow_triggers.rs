@@ -805,9 +805,11 @@ async fn user_events_start_only_workflows_whose_saver_reads_users(
         Method::PUT,
         &format!("/api/v1/roles/{}", role["id"].as_str().unwrap()),
         Some(&root),
-        Some(json!({"name": "automator", "description": "automation, demoted",
+        Some(
+            json!({"name": "automator", "description": "automation, demoted",
                     "permissions": ["workflows:read", "workflows:write",
-                                    "projects:create", "projects:read"]})),
+                                    "projects:create", "projects:read"]}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -358,6 +358,8 @@ impl ExecutionService {
 
     /// Retries a failed execution from where it failed (`workflows:execute`): failed steps
     /// and those skipped or cancelled because of them run again; succeeded ones are kept.
+    /// The steps run again act as the caller (who becomes the run's `started_by`), never as
+    /// whoever started it first or saved the workflow.
     pub async fn retry(
         &self,
         principal: &Principal,
@@ -379,7 +381,10 @@ impl ExecutionService {
             .change(
                 principal,
                 id,
-                Arc::new(RetryExecution { definition }),
+                Arc::new(RetryExecution {
+                    definition,
+                    by: principal.user,
+                }),
                 events::RETRIED,
             )
             .await?;

@@ -636,6 +636,9 @@ impl ExecutionChange for CancelExecution {
 pub struct RetryExecution {
     /// The pinned version's definition.
     pub definition: Arc<Definition>,
+    /// Who asks: the steps run again act as them, with their roles (a retry is a request to
+    /// run, and lends nobody else's rights: not the first starter's, not the saver's).
+    pub by: usvc_core::UserId,
 }
 
 impl ExecutionChange for RetryExecution {
@@ -665,6 +668,7 @@ impl ExecutionChange for RetryExecution {
             }
         }
         state.execution.status = ExecutionStatus::Running;
+        state.execution.started_by = Some(self.by);
         state.execution.deadline = deadline(definition, now);
         state.execution.error = None;
         state.execution.output = None;
@@ -825,12 +829,19 @@ mod tests {
         assert_eq!(state.execution.status, ExecutionStatus::Failed);
 
         // Retry: the failed step and what it skipped run again; the rest keep their results.
+        let retrier = usvc_core::UserId::new();
         RetryExecution {
             definition: def.clone(),
+            by: retrier,
         }
         .apply(&mut state, Utc::now())
         .unwrap();
         assert_eq!(state.execution.status, ExecutionStatus::Running);
+        assert_eq!(
+            state.execution.started_by,
+            Some(retrier),
+            "the steps run again act as the retrier"
+        );
         assert_eq!(status(&state, "a").0, StepStatus::Ready);
         assert_eq!(status(&state, "after_a").0, StepStatus::Pending);
         assert_eq!(status(&state, "after_b").0, StepStatus::Succeeded);

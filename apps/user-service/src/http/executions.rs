@@ -103,7 +103,8 @@ pub struct ExecutionView {
     pub queued: bool,
     /// When it times out, under the workflow's `timeout`.
     pub deadline: Option<DateTime<Utc>>,
-    /// Who started it.
+    /// Who started it, or last retried it: the person its steps act as. `null` for a
+    /// triggered run not retried, whose steps act as the workflow version's saver.
     pub started_by: Option<String>,
     /// When it was started.
     pub created_at: DateTime<Utc>,
