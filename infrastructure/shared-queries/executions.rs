@@ -47,6 +47,7 @@ struct ExecutionRow {
     concurrency_key: Option<String>,
     concurrency_limit: Option<i32>,
     queued: bool,
+    projects: serde_json::Value,
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -105,6 +106,7 @@ impl ExecutionRow {
             concurrency_key: e.concurrency_key.clone(),
             concurrency_limit: e.concurrency_limit,
             queued: e.queued,
+            projects: serde_json::json!(e.projects),
         }
     }
 
@@ -130,6 +132,8 @@ impl ExecutionRow {
             concurrency_key: self.concurrency_key,
             concurrency_limit: self.concurrency_limit,
             queued: self.queued,
+            projects: serde_json::from_value(self.projects)
+                .map_err(|_| stored("execution projects"))?,
         })
     }
 }

@@ -11,8 +11,8 @@ use usvc_core::ports::{
 };
 use usvc_core::{
     AuditFilter, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
-    ExecutionStatus, PageRequest, QuotaOverrides, StepRun, StepStatus, Task, TaskAudience, TaskId,
-    TaskStatus, Tenant, UserId, Workflow, WorkflowId, WorkflowStatus,
+    ExecutionStatus, PageRequest, ProjectId, QuotaOverrides, StepRun, StepStatus, Task,
+    TaskAudience, TaskId, TaskStatus, Tenant, UserId, Workflow, WorkflowId, WorkflowStatus,
 };
 use usvc_tests::{audit, conformance};
 
@@ -76,6 +76,7 @@ pub(crate) fn execution(t: &Tenant, workflow: WorkflowId, steps: Vec<StepRun>) -
             concurrency_key: None,
             concurrency_limit: None,
             queued: false,
+            projects: Vec::new(),
         },
         steps,
         tasks: Vec::new(),
@@ -98,6 +99,8 @@ impl ExecutionChange for Succeed {
         run.output = Some(json!({"by": self.owner}));
         run.lease_owner = None;
         run.finished_at = Some(now);
+        // As a project step records the project it touched.
+        state.execution.projects.push(ProjectId::new());
         Ok(true)
     }
 }
@@ -205,6 +208,7 @@ where
         .unwrap()
         .unwrap();
     assert_eq!(after.step("a").unwrap().status, StepStatus::Succeeded);
+    assert_eq!(after.execution.projects.len(), 1);
     assert_eq!(
         after.execution.status,
         ExecutionStatus::Running,

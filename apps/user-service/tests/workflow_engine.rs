@@ -1169,7 +1169,7 @@ async fn project_steps_act_as_their_person(
 
     // A member's execution may do only what the member may: not change a private project
     // of someone else.
-    let (member, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
+    let (member, member_id) = support::join(&app, &root, "mia@example.com", &["member"]).await;
     let touch = define(
         &app,
         &root,
@@ -1211,10 +1211,14 @@ async fn project_steps_act_as_their_person(
     .await;
     assert_eq!(retried["status"], "succeeded", "{retried}");
 
-    // The project is private to root: the outputs describing it are hidden from Mia, who
-    // reads the execution (`workflows:read`) but not the project; root sees them.
+    // The project is private to root: the run that made it (its outputs hold the project,
+    // and later steps may copy it) is private with it. Mia reads executions
+    // (`workflows:read`) but not the project: to her the run does not exist, and her try is
+    // on the audit trail.
     let run = done["execution_id"].as_str().unwrap().to_owned();
-    let (status, seen) = call(
+    let refusals = format!("actor={member_id}&outcome=denied&resource=project:{project}");
+    let before = support::audit_actions(&app, &root, &refusals).await.len();
+    let (status, _) = call(
         &app,
         Method::GET,
         &format!("/api/v1/executions/{run}"),
@@ -1222,15 +1226,11 @@ async fn project_steps_act_as_their_person(
         None,
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{seen}");
-    let hidden = json!({"hidden": "this step's output describes a project you may not read"});
-    for id in ["create", "describe"] {
-        assert_eq!(step(&seen, id)["output"], hidden, "{seen}");
-    }
-    assert_eq!(seen["output"]["describe"], hidden, "{seen}");
-    assert!(
-        !seen["steps"].to_string().contains("Apollo"),
-        "the name was the starter's input, not from the project: {seen}"
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        support::audit_actions(&app, &root, &refusals).await.len(),
+        before + 1,
+        "the try is recorded"
     );
     let (status, page) = call(
         &app,
@@ -1241,7 +1241,7 @@ async fn project_steps_act_as_their_person(
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(page["items"][0]["output"]["describe"], hidden, "{page}");
+    assert_eq!(page["items"], json!([]), "{page}");
     let (_, workflow) = call(
         &app,
         Method::GET,
@@ -1250,11 +1250,8 @@ async fn project_steps_act_as_their_person(
         None,
     )
     .await;
-    assert_eq!(
-        workflow["last_execution"]["output"]["describe"], hidden,
-        "{workflow}"
-    );
-    let (_, own) = call(
+    assert_eq!(workflow["last_execution"], Value::Null, "{workflow}");
+    let (status, own) = call(
         &app,
         Method::GET,
         &format!("/api/v1/executions/{run}"),
@@ -1262,6 +1259,7 @@ async fn project_steps_act_as_their_person(
         None,
     )
     .await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(step(&own, "create")["output"]["name"], "Apollo", "{own}");
 
     // A bad field is a step failure naming it; the name is the API's rule.

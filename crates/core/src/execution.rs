@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::project::text_enum;
-use crate::{CoreError, ExecutionId, Task, TenantId, UserId, WorkflowId};
+use crate::{CoreError, ExecutionId, ProjectId, Task, TenantId, UserId, WorkflowId};
 
 /// Where an execution is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,6 +132,10 @@ pub struct Execution {
     /// Waiting for a concurrency slot: its ready steps are held (no `ready_at`) until an
     /// execution of its group ends.
     pub queued: bool,
+    /// The projects its `project.*` steps created or changed, in the order they did: their
+    /// data is in its outputs, so reading it takes reading each of them.
+    #[serde(default)]
+    pub projects: Vec<ProjectId>,
 }
 
 /// One step of one execution.

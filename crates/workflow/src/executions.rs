@@ -1,8 +1,6 @@
 //! The execution use cases: start (once per `Idempotency-Key`), read, list, cancel, retry
 //! and the timeline. Starting writes rows and wakes the workers; the workers do the rest.
 
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -19,8 +17,8 @@ use usvc_core::{
 use crate::analytics::{self, OpenTasks, WorkflowStats};
 use crate::engine::Engine;
 use crate::plan::{initial, new_execution, CancelExecution, RetryExecution, Starter};
+use crate::subject;
 use crate::workflows::WorkflowService;
-use crate::{project_outputs, subject};
 
 /// Event and audit names of what people do to executions and tasks.
 pub mod events {
@@ -177,41 +175,15 @@ impl ExecutionService {
                 "was used to start an execution with other inputs; use a new key",
             ));
         }
-        match self
-            .ports
+        self.ports
             .executions
             .get(principal.tenant, ExecutionId::from_uuid(done.resource_id))
-            .await?
-        {
-            Some(state) => Ok(Some(self.shown(principal, state).await?)),
-            None => Ok(None),
-        }
+            .await
     }
 
-    /// One execution with its steps (`workflows:read`); project steps' outputs about
-    /// projects the caller may not read are hidden ([`project_outputs`]).
+    /// One execution with its steps (`workflows:read`, and reading what it is about:
+    /// [`subject::may_see`]).
     pub async fn get(
-        &self,
-        principal: &Principal,
-        id: ExecutionId,
-    ) -> Result<ExecutionState, CoreError> {
-        let state = self.readable(principal, id).await?;
-        self.shown(principal, state).await
-    }
-
-    /// `state` as `principal` is shown it: without the project outputs they may not read.
-    async fn shown(
-        &self,
-        principal: &Principal,
-        mut state: ExecutionState,
-    ) -> Result<ExecutionState, CoreError> {
-        project_outputs::hide_in_state(self.ports.authorizer.as_ref(), principal, &mut state)
-            .await?;
-        Ok(state)
-    }
-
-    /// The execution, if the caller may read it (`workflows:read`, and its event's subject).
-    async fn readable(
         &self,
         principal: &Principal,
         id: ExecutionId,
@@ -224,8 +196,8 @@ impl ExecutionService {
             .get(principal.tenant, id)
             .await?
             .ok_or_else(not_found)?;
-        // One started by an event about what the caller may not read does not exist for them
-        // (the refusal is audited).
+        // One about what the caller may not read (an event's subject, a project its steps
+        // touched) does not exist for them; the refusal is audited.
         if subject::may_open(self.ports.authorizer.as_ref(), principal, &state.execution).await? {
             Ok(state)
         } else {
@@ -258,27 +230,11 @@ impl ExecutionService {
             .list(principal.tenant, workflow_id, status, page)
             .await?;
         let mut kept = Vec::with_capacity(page.items.len());
-        let mut definitions = BTreeMap::new();
         for execution in std::mem::take(&mut page.items) {
             if self.may_see(principal, &execution).await? {
-                if let Entry::Vacant(slot) = definitions.entry(execution.version) {
-                    slot.insert(
-                        self.ports
-                            .engine
-                            .definition(principal.tenant, workflow_id, execution.version)
-                            .await?,
-                    );
-                }
                 kept.push(execution);
             }
         }
-        project_outputs::hide_in_executions(
-            self.ports.authorizer.as_ref(),
-            principal,
-            &definitions,
-            &mut kept,
-        )
-        .await?;
         page.items = kept;
         Ok(page)
     }
@@ -335,7 +291,7 @@ impl ExecutionService {
         principal: &Principal,
         id: ExecutionId,
     ) -> Result<Vec<TimelineEntry>, CoreError> {
-        self.readable(principal, id).await?;
+        self.get(principal, id).await?;
         self.ports.executions.timeline(principal.tenant, id).await
     }
 
@@ -347,13 +303,13 @@ impl ExecutionService {
     ) -> Result<ExecutionState, CoreError> {
         self.authorize(principal, &permissions::WORKFLOWS_EXECUTE)
             .await?;
-        self.readable(principal, id).await?;
+        self.get(principal, id).await?;
         let state = self
             .change(principal, id, Arc::new(CancelExecution), events::CANCELLED)
             .await?;
         // Its end may have released a queued execution of its concurrency group.
         self.ports.signal.wake();
-        self.shown(principal, state).await
+        Ok(state)
     }
 
     /// Retries a failed execution from where it failed (`workflows:execute`): failed steps
@@ -367,7 +323,7 @@ impl ExecutionService {
     ) -> Result<ExecutionState, CoreError> {
         self.authorize(principal, &permissions::WORKFLOWS_EXECUTE)
             .await?;
-        let current = self.readable(principal, id).await?;
+        let current = self.get(principal, id).await?;
         let definition = self
             .ports
             .engine
@@ -389,7 +345,7 @@ impl ExecutionService {
             )
             .await?;
         self.ports.signal.wake();
-        self.shown(principal, state).await
+        Ok(state)
     }
 
     async fn change(

@@ -17,7 +17,6 @@ pub mod engine;
 pub mod executions;
 pub mod kinds;
 pub mod plan;
-pub mod project_outputs;
 pub mod quotas;
 pub mod schedule;
 pub mod schema;

@@ -105,6 +105,7 @@ pub fn new_execution(
         concurrency_key,
         concurrency_limit,
         queued: false,
+        projects: Vec::new(),
     })
 }
 
@@ -437,6 +438,15 @@ impl ExecutionChange for FinishStep {
             state.execution.id,
             state.execution.workflow_id,
         );
+        // A project step's project: reading the run takes reading it from now on.
+        if let Finish::Ran(StepOutcome::Succeeded(output)) = &self.finish {
+            let kind = self.definition.steps.iter().find(|s| s.id == self.step_id);
+            if let Some(project) = kind.and_then(|s| crate::subject::project_of(&s.kind, output)) {
+                if !state.execution.projects.contains(&project) {
+                    state.execution.projects.push(project);
+                }
+            }
+        }
         let Some(run) = state.step_mut(&self.step_id) else {
             return Ok(false);
         };
@@ -709,6 +719,7 @@ mod tests {
                 concurrency_key: None,
                 concurrency_limit: None,
                 queued: false,
+                projects: Vec::new(),
             },
             now,
         )

@@ -40,6 +40,15 @@ pub fn of_event(kind: &str, payload: &Value) -> Option<Subject> {
     }
 }
 
+/// The project a step of `kind` created or changed, from its `output` (the project), if it
+/// is a `project.*` step.
+pub fn project_of(kind: &str, output: &Value) -> Option<ProjectId> {
+    if !kind.starts_with("project.") {
+        return None;
+    }
+    output.get("id")?.as_str()?.parse().ok()
+}
+
 /// The subject of an execution: that of the event which started it (manual and scheduled
 /// executions have none; their inputs are their starter's).
 pub fn of_execution(execution: &Execution) -> Option<Subject> {
@@ -129,27 +138,55 @@ impl<'a> SaverAccess<'a> {
     }
 }
 
-/// Whether `principal` may read `execution`'s inputs, and so everything derived from them
-/// (its steps, its timeline, its human tasks): those of an event-triggered one describe the
-/// event's subject, which takes reading that subject — the project, or the users. A project
-/// that is gone is readable through the audit trail, which keeps the same details; while it
-/// exists, only those who may read it (its members, if it is private) see its events.
+/// Whether `principal` may read `execution`'s inputs and outputs, and so everything derived
+/// from them (its steps, its timeline, its human tasks). Those of an event-triggered one
+/// describe the event's subject, and a `project.*` step's output is the project it created or
+/// changed: reading the run takes reading each of them — the users, or the project. A
+/// project that is gone is readable through the audit trail, which keeps the same details;
+/// while it exists, only those who may read it (its members, if it is private) see the run.
 pub async fn may_see(
     authorizer: &dyn Authorizer,
     principal: &Principal,
     execution: &Execution,
 ) -> Result<bool, CoreError> {
+    Ok(refused(authorizer, principal, execution).await?.is_none())
+}
+
+/// What reading `execution` takes that `principal` may not do (the first found), if any.
+async fn refused(
+    authorizer: &dyn Authorizer,
+    principal: &Principal,
+    execution: &Execution,
+) -> Result<Option<(Action, ResourceRef)>, CoreError> {
+    let mut projects = Vec::with_capacity(execution.projects.len() + 1);
     match of_execution(execution) {
-        None => Ok(true),
-        Some(Subject::Project(id)) => may_read_project(authorizer, principal, id).await,
+        None => {}
+        Some(Subject::Project(id)) => projects.push(id),
         Some(subject) => {
             let (action, resource) = subject.read();
-            Ok(authorizer
+            if !authorizer
                 .check(principal, &action, &resource)
                 .await?
-                .allowed)
+                .allowed
+            {
+                return Ok(Some((action, resource)));
+            }
         }
     }
+    for id in &execution.projects {
+        if !projects.contains(id) {
+            projects.push(*id);
+        }
+    }
+    for id in projects {
+        if !may_read_project(authorizer, principal, id).await? {
+            return Ok(Some((
+                permissions::PROJECTS_READ,
+                ResourceRef::one("project", id),
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether `principal` may read what is known of the project `id`: the project itself
@@ -189,17 +226,13 @@ pub async fn may_open(
     principal: &Principal,
     execution: &Execution,
 ) -> Result<bool, CoreError> {
-    if may_see(authorizer, principal, execution).await? {
+    let Some((action, resource)) = refused(authorizer, principal, execution).await? else {
         return Ok(true);
+    };
+    match authorizer.authorize(principal, &action, &resource).await {
+        Ok(()) | Err(CoreError::Forbidden(_)) => Ok(false),
+        Err(e) => Err(e),
     }
-    if let Some(subject) = of_execution(execution) {
-        let (action, resource) = subject.read();
-        match authorizer.authorize(principal, &action, &resource).await {
-            Ok(()) | Err(CoreError::Forbidden(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(false)
 }
 
 #[cfg(test)]
@@ -253,6 +286,7 @@ mod tests {
             concurrency_key: None,
             concurrency_limit: None,
             queued: false,
+            projects: Vec::new(),
         }
     }
 

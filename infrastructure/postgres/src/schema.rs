@@ -340,6 +340,7 @@ diesel::table! {
         concurrency_key -> Nullable<Text>,
         concurrency_limit -> Nullable<Integer>,
         queued -> Bool,
+        projects -> Jsonb,
     }
 }
 

@@ -38,8 +38,7 @@ pub struct StepView {
     pub status: &'static str,
     /// Attempts started.
     pub attempts: i32,
-    /// What it produced. A `project.*` step's output (the project) is shown only to those who
-    /// may read the project; others get `{"hidden": "…"}`.
+    /// What it produced.
     #[schema(value_type = Option<Object>)]
     pub output: Option<serde_json::Value>,
     /// Why its last attempt failed.
@@ -91,8 +90,7 @@ pub struct ExecutionView {
     /// What it was started with.
     #[schema(value_type = Object)]
     pub inputs: serde_json::Value,
-    /// The outputs of its final steps, by step id, once it succeeded (a project step's as in
-    /// `steps`: hidden from those who may not read the project).
+    /// The outputs of its final steps, by step id, once it succeeded.
     #[schema(value_type = Option<Object>)]
     pub output: Option<serde_json::Value>,
     /// Why it failed.
