@@ -275,9 +275,15 @@ async fn bulk_requests_answer_per_project(
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Every change and every refusal is on the trail.
-    let actions =
-        support::audit_actions(&app, &root, &format!("resource=project:{}", ids["D"])).await;
-    assert!(actions.iter().any(|a| a == "authz.denied"), "{actions:?}");
+    // The private one Mia cannot see (answered as missing) too.
+    for hidden in ["D", "E"] {
+        let actions =
+            support::audit_actions(&app, &root, &format!("resource=project:{}", ids[hidden])).await;
+        assert!(
+            actions.iter().any(|a| a == "authz.denied"),
+            "{hidden}: {actions:?}"
+        );
+    }
     let actions =
         support::audit_actions(&app, &root, &format!("resource=project:{}", ids["B"])).await;
     for expected in [

@@ -149,13 +149,20 @@ impl ProjectService {
         denials: &mut Vec<AuditEntry>,
     ) -> Result<Plan, CoreError> {
         let resource = project_ref(project.id);
-        if !self
+        let read = self
             .ports
             .authorizer
             .check(principal, &permissions::PROJECTS_READ, &resource)
-            .await?
-            .allowed
-        {
+            .await?;
+        if !read.allowed {
+            // Answered as absence, recorded as the refusal it is (as a single read is).
+            denials.push(AuditEntry::denied(
+                principal,
+                &permissions::PROJECTS_READ,
+                &resource,
+                &read.reason,
+                now,
+            ));
             return Ok(Plan::Refused(not_found()));
         }
         for needed in needs(principal, action, list) {

@@ -171,7 +171,12 @@ mod tests {
             .returning(|_, _, _, _| Ok(true));
         let service = with_access(
             projects,
-            authorizer(&[permissions::PROJECTS_READ, permissions::PROJECTS_WRITE]),
+            // The old version is private: restoring it decides who reads the project.
+            authorizer(&[
+                permissions::PROJECTS_READ,
+                permissions::PROJECTS_WRITE,
+                permissions::PROJECTS_MANAGE_MEMBERS,
+            ]),
             MockProjectAccess::new(),
         );
         let restored = service
