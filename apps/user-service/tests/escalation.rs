@@ -778,6 +778,36 @@ async fn the_issue_attacks_fail_and_leave_a_trail(
         .count();
     assert!(owners_refused >= 2, "both refusals audited: {denied}");
 
+    // Ending another user's session: answered as a missing session, recorded as a refusal.
+    let (_, signed_in) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"tenant": "default", "email": support::ADMIN_EMAIL,
+                    "password": support::ADMIN_PASSWORD})),
+    )
+    .await;
+    let session = signed_in["session_id"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/auth/sessions/{session}"),
+        Some(&writer),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        support::audit_actions(
+            &app,
+            &root,
+            &format!("actor={writer_id}&outcome=denied&resource=session:{session}")
+        )
+        .await,
+        ["authz.denied"]
+    );
+
     // The attackers are still what they were.
     let (_, keeper_now) = call(
         &app,

@@ -13,9 +13,9 @@ use usvc_core::ports::{
     SessionRepository, TenantRepository, TokenRequest, TokenService, TotpService, UserRepository,
 };
 use usvc_core::{
-    Actor, AuditEntry, ChallengePurpose, CoreError, Email, Origin, Outcome, Password, Principal,
-    RefreshOutcome, ResourceRef, Session, SessionId, Slug, Tenant, TenantStatus, User, UserId,
-    UserStatus,
+    Action, Actor, AuditEntry, ChallengePurpose, CoreError, Email, Origin, Outcome, Password,
+    Principal, RefreshOutcome, ResourceRef, Session, SessionId, Slug, Tenant, TenantStatus, User,
+    UserId, UserStatus,
 };
 
 /// Service-wide session defaults; each tenant's settings may override them.
@@ -614,13 +614,21 @@ impl AuthService {
         principal: &Principal,
         id: SessionId,
     ) -> Result<(), CoreError> {
-        let owned = self
-            .sessions
-            .get(principal.tenant, id)
-            .await?
-            .is_some_and(|s| s.user_id == principal.user);
-        if !owned {
-            return Err(CoreError::NotFound("session".into()));
+        match self.sessions.get(principal.tenant, id).await? {
+            Some(session) if session.user_id == principal.user => {}
+            Some(_) => {
+                // Another's session: answered as missing, recorded as the refusal it is.
+                let entry = AuditEntry::denied(
+                    principal,
+                    &Action::from_static("sessions:revoke"),
+                    &ResourceRef::one("session", id),
+                    "the session belongs to another user",
+                    self.clock.now(),
+                );
+                self.audit.append(entry).await?;
+                return Err(CoreError::NotFound("session".into()));
+            }
+            None => return Err(CoreError::NotFound("session".into())),
         }
         let now = self.clock.now();
         let entry = AuditEntry::by(principal, audit::SESSION_REVOKED, now)
