@@ -351,6 +351,13 @@ async fn a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens(
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "required by the tenant");
+    let trail = support::audit_actions(
+        &app,
+        &root,
+        &format!("actor={}&outcome=denied", me["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(trail, ["authz.denied"], "the refusal is audited");
     let (status, _) = call(
         &app,
         Method::POST,

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::TotpEnrollment;
 use usvc_core::{
-    Actor, AuditEntry, ChallengePurpose, CoreError, MfaChallenge, Origin, Password, Principal,
-    ResourceRef, Tenant, TotpCredential, User, UserId, UserStatus,
+    Action, Actor, AuditEntry, ChallengePurpose, CoreError, MfaChallenge, Origin, Password,
+    Principal, ResourceRef, Tenant, TotpCredential, User, UserId, UserStatus,
 };
 
 use super::{AuthService, LoginOutcome, TokenPair};
@@ -345,9 +345,16 @@ impl AuthService {
             .await?
             .ok_or_else(|| CoreError::NotFound("tenant".into()))?;
         if tenant.settings.mfa_required {
-            return Err(CoreError::Forbidden(
-                "your tenant requires MFA; it cannot be turned off".into(),
-            ));
+            let reason = "your tenant requires MFA; it cannot be turned off";
+            let entry = AuditEntry::denied(
+                principal,
+                &Action::from_static("mfa:disable"),
+                &ResourceRef::one("user", user.id),
+                reason,
+                now,
+            );
+            self.audit.append(entry).await?;
+            return Err(CoreError::Forbidden(reason.into()));
         }
         let name = user.email.normalized();
         let _turn = self.refuse_if_locked(tenant.id, &name, now).await?;
