@@ -42,12 +42,28 @@ async fn totp_enrolment_then_logins_with_codes_and_recovery_codes(
     )
     .await;
 
+    // From a session, setting up MFA takes the password: a stolen session cannot pin its
+    // thief's authenticator on the account.
+    // (Tried on another account: a wrong password counts toward its lockout.)
+    let (eve, _) = support::join(&app, &token, "eve@example.com", &["member"]).await;
+    for body in [None, Some(json!({"password": "not the password"}))] {
+        let (status, problem) = call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/mfa/totp/enroll",
+            Some(&eve),
+            body,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "password", "{problem}");
+    }
     let (status, enrol) = call(
         &app,
         Method::POST,
         "/api/v1/auth/mfa/totp/enroll",
         Some(&token),
-        None,
+        Some(json!({"password": support::ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{enrol}");
@@ -98,7 +114,7 @@ async fn totp_enrolment_then_logins_with_codes_and_recovery_codes(
         Method::POST,
         "/api/v1/auth/mfa/totp/enroll",
         Some(&token),
-        None,
+        Some(json!({"password": support::ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "already on");
@@ -506,7 +522,7 @@ async fn wrong_codes_keep_counting_across_logins(
         Method::POST,
         "/api/v1/auth/mfa/totp/enroll",
         Some(&token),
-        None,
+        Some(json!({"password": support::USER_PASSWORD})),
     )
     .await;
     let secret = enrol["secret"].as_str().unwrap().to_owned();
@@ -631,7 +647,7 @@ async fn guesses_sent_at_once_are_counted_one_by_one(
         Method::POST,
         "/api/v1/auth/mfa/totp/enroll",
         Some(&token),
-        None,
+        Some(json!({"password": support::USER_PASSWORD})),
     )
     .await;
     let secret = enrol["secret"].as_str().unwrap().to_owned();

@@ -55,6 +55,10 @@ pub struct EnrollRequest {
     /// The `mfa_token` of a login that answered `enrollment_required`; omit when sending a
     /// bearer token.
     pub mfa_token: Option<String>,
+    /// Your password: required with a bearer token (a stolen session must not set up its
+    /// thief's authenticator); not with an `mfa_token`, whose login just proved it.
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<Password>,
 }
 
 /// What an authenticator app needs.
@@ -95,8 +99,10 @@ async fn subject(
     security((), ("bearer" = [])),
     responses(
         (status = 200, body = EnrollResponse),
+        (status = 400, description = "With a bearer token: the password missing or wrong", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "TOTP is already on", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Locked out after too many wrong codes or passwords (Retry-After)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn enroll(
     state: web::Data<AppState>,
@@ -111,7 +117,7 @@ pub async fn enroll(
         (None, Some(t)) => MfaSubject::EnrollmentToken(t, &origin),
         (None, None) => return Err(CoreError::Internal("no subject".into()).into()),
     };
-    let e = state.auth.enroll_totp(who).await?;
+    let e = state.auth.enroll_totp(who, body.password.as_ref()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(EnrollResponse {

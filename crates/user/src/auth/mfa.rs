@@ -241,10 +241,42 @@ impl AuthService {
     }
 
     /// Starts TOTP enrolment: a new secret (sealed at rest), its `otpauth://` URI and QR
-    /// code. Enrolling again before confirming replaces the pending secret.
-    pub async fn enroll_totp(&self, subject: MfaSubject<'_>) -> Result<TotpEnrollment, CoreError> {
+    /// code. Enrolling again before confirming replaces the pending secret. With a session
+    /// it takes the password too (a wrong one counts toward the lockout): a stolen session
+    /// must not pin its thief's authenticator on the account and lock its owner out. An
+    /// enrolment-required login has just proven the password.
+    pub async fn enroll_totp(
+        &self,
+        subject: MfaSubject<'_>,
+        password: Option<&Password>,
+    ) -> Result<TotpEnrollment, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let (user, _) = self.subject_user(subject, now).await?;
+        if let MfaSubject::Caller(principal) = subject {
+            let Some(password) = password else {
+                return Err(CoreError::invalid(
+                    "password",
+                    "is required: setting up MFA from a session takes your password",
+                ));
+            };
+            let tenant = self
+                .tenants
+                .get(user.tenant_id)
+                .await?
+                .ok_or_else(|| CoreError::NotFound("tenant".into()))?;
+            let name = user.email.normalized();
+            let _turn = self.refuse_if_locked(tenant.id, &name, now).await?;
+            if self
+                .check_password(user.tenant_id, &user.email, password)
+                .await?
+                .is_none()
+            {
+                let actor = Actor::caller(principal);
+                self.count_failure(&tenant, name, actor, &principal.origin, now)
+                    .await?;
+                return Err(CoreError::invalid("password", "is not right"));
+            }
+        }
         let secret = self.totp.new_secret()?;
         self.mfa
             .begin_totp(&TotpCredential {
