@@ -1178,8 +1178,17 @@ async fn project_steps_act_as_their_person(
              "with": {"project_id": "{{ inputs.project }}", "description": "mine now"}}]}),
     )
     .await;
-    let (status, failed) = start(&app, &member, &touch, json!({ "project": project }), 20).await;
-    assert_eq!(status, StatusCode::OK, "{failed}");
+    let keyed = || {
+        test::TestRequest::post()
+            .uri(&format!("/api/v1/workflows/{touch}/executions?wait=20"))
+            .insert_header(("Authorization", format!("Bearer {member}")))
+            .insert_header(("Idempotency-Key", "touch-1"))
+            .set_json(json!({"inputs": { "project": project }}))
+            .to_request()
+    };
+    let res = test::call_service(&app, keyed()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let failed: Value = test::read_body_json(res).await;
     assert_eq!(failed["status"], "failed");
     let (_, read) = call(
         &app,
@@ -1210,6 +1219,10 @@ async fn project_steps_act_as_their_person(
     })
     .await;
     assert_eq!(retried["status"], "succeeded", "{retried}");
+    // Now the run holds root's private project: Mia's repeat of her keyed start does not
+    // hand it back to her.
+    let res = test::call_service(&app, keyed()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     // The project is private to root: the run that made it (its outputs hold the project,
     // and later steps may copy it) is private with it. Mia reads executions

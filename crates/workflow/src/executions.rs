@@ -175,10 +175,21 @@ impl ExecutionService {
                 "was used to start an execution with other inputs; use a new key",
             ));
         }
-        self.ports
+        let Some(state) = self
+            .ports
             .executions
             .get(principal.tenant, ExecutionId::from_uuid(done.resource_id))
-            .await
+            .await?
+        else {
+            return Ok(None);
+        };
+        // The run may since have touched what the caller may not read (a retry by a member
+        // of a private project; a membership taken away): answered as any read of it is.
+        if subject::may_open(self.ports.authorizer.as_ref(), principal, &state.execution).await? {
+            Ok(Some(state))
+        } else {
+            Err(not_found())
+        }
     }
 
     /// One execution with its steps (`workflows:read`, and reading what it is about:
