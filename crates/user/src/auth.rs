@@ -218,7 +218,7 @@ impl AuthService {
             }
         };
         let name = email.normalized();
-        let _turn = self.refuse_if_locked(tenant.id, &name, now).await?;
+        let (_turn, now) = self.refuse_if_locked(tenant.id, &name, now).await?;
         let Some((user, check)) = self.check_password(tenant.id, &email, password).await? else {
             self.count_failure(&tenant, name, Actor::Anonymous, &client, now)
                 .await?;
@@ -258,16 +258,23 @@ impl AuthService {
     }
 
     /// The turn of one guess at the account name's password or code ([`attempts`]: one at
-    /// a time per name, so each sees the failures before it): 429 with `Retry-After` while
-    /// the name is locked. Hold the turn until the failure, if any, is counted.
+    /// a time per name, so each sees the failures before it), and the time once it came:
+    /// 429 with `Retry-After` while the name is locked (or too many guesses wait for it).
+    /// Hold the turn until the failure, if any, is counted — at the time returned, so a
+    /// lock is measured from when the guess was checked, not from when it arrived.
     async fn refuse_if_locked(
         &self,
         tenant: usvc_core::TenantId,
         name: &str,
         now: DateTime<Utc>,
-    ) -> Result<attempts::Turn<'_>, CoreError> {
-        let turn = self.attempts.turn(tenant, name).await;
-        // The clock read after waiting: a lock set meanwhile is seen as of now.
+    ) -> Result<(attempts::Turn, DateTime<Utc>), CoreError> {
+        let turn = self
+            .attempts
+            .turn(tenant, name)
+            .await
+            .map_err(|attempts::Busy| CoreError::RateLimited {
+                retry_after_secs: 1,
+            })?;
         let now = now.max(chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6));
         if let Some(until) = self
             .throttle
@@ -279,7 +286,7 @@ impl AuthService {
                 retry_after_secs: millis.div_ceil(1000).max(1),
             });
         }
-        Ok(turn)
+        Ok((turn, now))
     }
 
     /// Counts a failed password or code against the account name (and audits it); past the
@@ -677,7 +684,7 @@ impl AuthService {
         let now = self.clock.now();
         let user = self.profile(principal).await?;
         let name = user.email.normalized();
-        let _turn = self.refuse_if_locked(user.tenant_id, &name, now).await?;
+        let (_turn, now) = self.refuse_if_locked(user.tenant_id, &name, now).await?;
         crate::password_policy::check(new, &user.email, "new_password")?;
         if self
             .check_password(user.tenant_id, &user.email, current)

@@ -8,51 +8,65 @@
 //! refused at the check, without hashing. Across replicas at most one attempt per replica
 //! runs at once.
 //!
-//! Names share a fixed set of locks (striped by a per-process random hash, so nobody can
-//! aim two names at one lock on purpose); two names on one lock wait for each other's
-//! check — one hash at most, as the hashing pool queues anyway.
+//! Each (tenant, name) has a lock of its own, so a flood at one account (or one tenant) holds
+//! up no other; and only [`MAX_WAITING`] attempts may wait for one name — past that they are
+//! refused at once, as the hashing pool refuses a lane that is full.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
-use futures::lock::{Mutex, MutexGuard};
+use futures::lock::{Mutex, OwnedMutexGuard};
 use usvc_core::TenantId;
 
-/// How many locks the names share.
-const STRIPES: usize = 256;
+/// Attempts that may wait for one account name's turn.
+pub const MAX_WAITING: usize = 16;
+/// Past this many names known, the idle ones are forgotten.
+const PRUNE_AT: usize = 4096;
 
-/// The locks, one per stripe of account names.
+/// An account name: its tenant and normalised email.
+type Name = (TenantId, String);
+
+/// The account names' locks.
+#[derive(Default)]
 pub struct Attempts {
-    stripes: Vec<Mutex<()>>,
-    hash: RandomState,
+    locks: StdMutex<HashMap<Name, Arc<Mutex<()>>>>,
 }
 
 /// An attempt's turn: the next attempt on its name waits until this is dropped.
-pub type Turn<'a> = MutexGuard<'a, ()>;
-
-impl Default for Attempts {
-    fn default() -> Self {
-        Self {
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-            hash: RandomState::new(),
-        }
-    }
+pub struct Turn {
+    _held: OwnedMutexGuard<()>,
 }
 
+/// Too many attempts already wait for this name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
 impl Attempts {
-    /// Waits for the turn of the account name `name` (normalised) in `tenant`.
-    pub async fn turn(&self, tenant: TenantId, name: &str) -> Turn<'_> {
-        let stripe = self.hash.hash_one((tenant, name));
-        // The remainder is below STRIPES, so it fits.
-        let index = usize::try_from(stripe % STRIPES as u64).unwrap_or(0);
-        self.stripes[index].lock().await
+    /// Waits for the turn of the account name `name` (normalised) in `tenant`; `Busy` at
+    /// once if [`MAX_WAITING`] attempts already wait for it.
+    pub async fn turn(&self, tenant: TenantId, name: &str) -> Result<Turn, Busy> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+            if locks.len() >= PRUNE_AT {
+                // Only the map holds an idle name's lock.
+                locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+            }
+            let lock = locks.entry((tenant, name.to_owned())).or_default().clone();
+            // The map's and this one aside, each holder is an attempt running or waiting.
+            if Arc::strong_count(&lock) > MAX_WAITING + 2 {
+                return Err(Busy);
+            }
+            lock
+        };
+        Ok(Turn {
+            _held: lock.lock_owned().await,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
 
     use futures::FutureExt;
 
@@ -64,10 +78,10 @@ mod tests {
         let tenant = TenantId::new();
         let inside = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
-        let tries = (0..20).map(|_| {
+        let tries = (0..MAX_WAITING).map(|_| {
             let (attempts, inside, most) = (attempts.clone(), inside.clone(), most.clone());
             async move {
-                let _turn = attempts.turn(tenant, "ada@example.com").await;
+                let _turn = attempts.turn(tenant, "ada@example.com").await.unwrap();
                 let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
                 // Give the others every chance to enter meanwhile.
@@ -79,11 +93,32 @@ mod tests {
         });
         futures::future::join_all(tries).await;
         assert_eq!(most.load(Ordering::SeqCst), 1);
-        // Another name is not held up by a turn taken.
-        let _held = attempts.turn(tenant, "ada@example.com").await;
-        let other = (0..STRIPES)
-            .map(|i| format!("user{i}@example.com"))
-            .find(|name| attempts.turn(tenant, name).now_or_never().is_some());
-        assert!(other.is_some(), "every name waits on one lock");
+    }
+
+    #[tokio::test]
+    async fn other_names_and_tenants_do_not_wait_and_a_crowd_is_refused() {
+        let attempts = Attempts::default();
+        let tenant = TenantId::new();
+        let _held = attempts.turn(tenant, "ada@example.com").await.unwrap();
+        for (t, name) in [
+            (tenant, "bob@example.com"),
+            (TenantId::new(), "ada@example.com"),
+        ] {
+            assert!(
+                attempts.turn(t, name).now_or_never().is_some(),
+                "{name} waits for nobody"
+            );
+        }
+        // MAX_WAITING wait for Ada's turn; one more is refused without waiting.
+        let mut waiting: Vec<_> = (0..MAX_WAITING)
+            .map(|_| attempts.turn(tenant, "ada@example.com").boxed())
+            .collect();
+        for w in &mut waiting {
+            assert!(w.as_mut().now_or_never().is_none(), "waits");
+        }
+        assert!(matches!(
+            attempts.turn(tenant, "ada@example.com").now_or_never(),
+            Some(Err(Busy))
+        ));
     }
 }

@@ -220,7 +220,7 @@ impl AuthService {
             .open_challenge(mfa_token, ChallengePurpose::Verify, now)
             .await?;
         let name = user.email.normalized();
-        let _turn = self.refuse_if_locked(tenant.id, &name, now).await?;
+        let (_turn, now) = self.refuse_if_locked(tenant.id, &name, now).await?;
         if !self.second_factor_ok(&user, code, now).await? {
             // The attempt was taken when the challenge was opened.
             let actor = Actor::sessionless(user.id);
@@ -265,7 +265,7 @@ impl AuthService {
                 .await?
                 .ok_or_else(|| CoreError::NotFound("tenant".into()))?;
             let name = user.email.normalized();
-            let _turn = self.refuse_if_locked(tenant.id, &name, now).await?;
+            let (_turn, now) = self.refuse_if_locked(tenant.id, &name, now).await?;
             if self
                 .check_password(user.tenant_id, &user.email, password)
                 .await?
@@ -389,7 +389,7 @@ impl AuthService {
             return Err(CoreError::Forbidden(reason.into()));
         }
         let name = user.email.normalized();
-        let _turn = self.refuse_if_locked(tenant.id, &name, now).await?;
+        let (_turn, now) = self.refuse_if_locked(tenant.id, &name, now).await?;
         let proven = match (code, password) {
             (Some(code), _) => self.totp_code_ok(&user, code, now).await?,
             (None, Some(password)) => self
@@ -451,7 +451,7 @@ impl AuthService {
             .await?
             .ok_or_else(|| CoreError::NotFound("tenant".into()))?;
         let name = user.email.normalized();
-        let _turn = self.refuse_if_locked(tenant.id, &name, now).await?;
+        let (_turn, now) = self.refuse_if_locked(tenant.id, &name, now).await?;
         if !self.totp_code_ok(&user, code, now).await? {
             let actor = Actor::caller(principal);
             self.count_failure(&tenant, name, actor, &principal.origin, now)
