@@ -1311,3 +1311,51 @@ conformance!(
     project_outbox,
     every_change_stages_its_event_in_its_own_transaction
 );
+
+async fn the_census_counts_live_things_across_tenants<S>(store: &S)
+where
+    S: TenantRepository
+        + UserRepository
+        + ProjectRepository
+        + usvc_core::ports::WorkflowRepository
+        + usvc_core::ports::ExecutionRepository
+        + usvc_core::ports::ServiceCensus,
+{
+    let census: &dyn usvc_core::ports::ServiceCensus = store;
+    let before = census.counts().await.expect("count");
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    let ada = user(&acme, "ada@example.com");
+    let mut off = user(&globex, "off@example.com");
+    off.status = usvc_core::UserStatus::Disabled;
+    for u in [&ada, &off] {
+        UserRepository::create(store, u, None, &audit(u.tenant_id))
+            .await
+            .expect("user");
+    }
+    let live = project(&acme, &ada, "Live");
+    let mut shelved = project(&acme, &ada, "Shelved");
+    shelved.status = ProjectStatus::Archived;
+    for p in [&live, &shelved] {
+        create(store, p, &ada).await.expect("project");
+    }
+    let w = crate::executions::workflow(store, &globex).await;
+    let running = crate::executions::execution(&globex, w, Vec::new());
+    usvc_core::ports::ExecutionRepository::start(store, &running, None)
+        .await
+        .expect("start");
+    let after = census.counts().await.expect("count");
+    assert_eq!(after.tenants - before.tenants, 2);
+    assert_eq!(
+        after.active_users - before.active_users,
+        1,
+        "not the disabled one"
+    );
+    assert_eq!(
+        after.active_projects - before.active_projects,
+        1,
+        "not the archived one"
+    );
+    assert_eq!(after.running_workflows - before.running_workflows, 1);
+}
+conformance!(census, the_census_counts_live_things_across_tenants);

@@ -8,6 +8,7 @@ pub mod blocking_pool;
 pub mod cli;
 pub mod commands;
 pub mod events;
+pub mod external_apis;
 pub mod http;
 pub mod identity;
 pub mod keys;

@@ -71,7 +71,9 @@ pub struct AppState {
     /// All named caches, for reporting.
     pub caches: Arc<CacheRegistry>,
     /// Aggregate figures (tenant count, …) by name.
-    pub analytics: Arc<NamedCache<String, u64>>,
+    pub analytics: Arc<NamedCache<String, usvc_core::ServiceCounts>>,
+    /// The SMTP relay and the OTLP collector, as last probed.
+    pub external_apis: Arc<crate::external_apis::ExternalApis>,
     /// The Prometheus recorder.
     pub metrics: PrometheusHandle,
     /// Request counters the health score is computed from.
@@ -162,6 +164,7 @@ impl AppState {
             started: Instant::now(),
             started_at: Utc::now(),
             exposure: crate::http::exposure::Exposure::from_config(config),
+            external_apis: Arc::new(crate::external_apis::ExternalApis::from_config(config)),
             quotas,
         }
     }

@@ -12,8 +12,8 @@ use usvc_core::ports::{
     ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
     Invalidation, LoginThrottle, MfaRepository, Outbox, PlatformAdmins, ProjectAccess,
     ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter, RoleRepository,
-    SessionRepository, SigningKeyRepository, TaskRepository, TenantRepository, TriggerRepository,
-    UserAnalytics, UserRepository, WorkflowRepository,
+    ServiceCensus, SessionRepository, SigningKeyRepository, TaskRepository, TenantRepository,
+    TriggerRepository, UserAnalytics, UserRepository, WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -39,6 +39,8 @@ pub struct Database {
     pub rate_limits: Arc<dyn RateLimiter>,
     /// User figures for analytics.
     pub user_analytics: Arc<dyn UserAnalytics>,
+    /// What the service manages, counted for operators.
+    pub census: Arc<dyn ServiceCensus>,
     /// Custom roles.
     pub roles: Arc<dyn RoleRepository>,
     /// The audit trail.
@@ -82,6 +84,7 @@ pub trait Store:
     + ActionTokenRepository
     + RateLimiter
     + UserAnalytics
+    + ServiceCensus
     + RoleRepository
     + AuditLog
     + PlatformAdmins
@@ -110,6 +113,7 @@ impl<S> Store for S where
         + ActionTokenRepository
         + RateLimiter
         + UserAnalytics
+        + ServiceCensus
         + RoleRepository
         + AuditLog
         + PlatformAdmins
@@ -146,6 +150,7 @@ impl Database {
             action_tokens: store.clone(),
             rate_limits: store.clone(),
             user_analytics: store.clone(),
+            census: store.clone(),
             roles: store.clone(),
             audit: store.clone(),
             platform: store.clone(),

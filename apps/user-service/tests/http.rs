@@ -9,7 +9,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{test, web, HttpResponse};
 use chrono::Utc;
-use serde_json::Value;
+use serde_json::{json, Value};
 use user_service::http::{build_app, resource, routes};
 use usvc_core::ports::{ComponentHealth, HealthStatus, MockHealthCheck};
 use usvc_core::NewTenant;
@@ -139,6 +139,29 @@ async fn detailed_health_reports_measured_figures() {
     assert!(first["infrastructure_status"]["cache_service"]["status"].is_string());
     let score = first["performance_score"].as_f64().expect("a number");
     assert!((0.0..=100.0).contains(&score));
+    let business = &first["business_metrics"];
+    assert_eq!(
+        business["active_users"], 1,
+        "the bootstrap owner: {business}"
+    );
+    assert_eq!(business["active_projects"], 0);
+    assert_eq!(business["running_workflows"], 0);
+    assert!(business["cache_hit_rate"].as_f64().is_some(), "{business}");
+    let parts = &first["performance_breakdown"];
+    assert_eq!(parts["overall"], first["performance_score"]);
+    for part in ["cache_efficiency", "response_times", "resource_usage"] {
+        assert!(
+            parts[part]
+                .as_f64()
+                .is_some_and(|p| (0.0..=100.0).contains(&p)),
+            "{part}: {parts}"
+        );
+    }
+    assert_eq!(
+        first["infrastructure_status"]["external_apis"],
+        json!([{"name": "smtp", "status": "not_configured", "endpoint": null},
+               {"name": "otlp", "status": "not_configured", "endpoint": null}])
+    );
     assert!(first["database_pool"]["max_size"].as_u64() >= Some(1));
     assert!(first["performance"]["requests_total"].as_u64().is_some());
 
@@ -152,6 +175,49 @@ async fn detailed_health_reports_measured_figures() {
     assert_eq!(analytics["misses"], 1);
     assert_eq!(analytics["hit_rate"], 0.5);
     assert!(second["performance"]["requests_total"].as_u64() >= Some(1));
+}
+
+#[actix_web::test]
+async fn detailed_health_probes_the_smtp_relay_and_the_otlp_collector() {
+    let relay = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (relay_at, closed_at) = (relay.local_addr().unwrap(), closed.local_addr().unwrap());
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let db = support::database(&dir).await;
+    let state = support::state_configured(
+        db,
+        support::secret_box(),
+        support::Outbox::default(),
+        &[
+            ("SMTP_URL", &format!("smtp://mailer:secret@{relay_at}")),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                &format!("http://{closed_at}"),
+            ),
+        ],
+    )
+    .await;
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/health/detailed")
+            .to_request(),
+    )
+    .await;
+    let body: Value = test::read_body_json(res).await;
+    let apis = &body["infrastructure_status"]["external_apis"];
+    assert_eq!(apis[0]["name"], "smtp");
+    assert_eq!(apis[0]["status"], "healthy", "{apis}");
+    assert_eq!(
+        apis[0]["endpoint"],
+        relay_at.to_string(),
+        "no credentials shown"
+    );
+    assert_eq!(apis[1]["name"], "otlp");
+    assert_eq!(apis[1]["status"], "unhealthy", "{apis}");
+    assert!(apis[1]["error"].is_string());
 }
 
 #[actix_web::test]

@@ -15,6 +15,20 @@ pub struct DayCount {
     pub count: u64,
 }
 
+/// What the service manages, across tenants: the business figures operators read on
+/// `/health/detailed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceCounts {
+    /// Tenants, active or disabled.
+    pub tenants: u64,
+    /// Users not deleted and not disabled.
+    pub active_users: u64,
+    /// Projects not deleted and not archived.
+    pub active_projects: u64,
+    /// Workflow executions pending, running or waiting.
+    pub running_workflows: u64,
+}
+
 /// The user figures of one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserStats {

@@ -33,7 +33,7 @@ pub mod user;
 pub mod workflow;
 
 pub use action_token::{ActionPurpose, ActionToken};
-pub use analytics::{DayCount, ProjectActivity, ProjectStats, UserStats};
+pub use analytics::{DayCount, ProjectActivity, ProjectStats, ServiceCounts, UserStats};
 pub use audit::{
     chain_hash, Actor, AuditEntry, AuditFilter, AuditId, AuditRecord, ChainHead, ChainReport,
     Origin, Outcome,

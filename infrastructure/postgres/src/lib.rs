@@ -49,6 +49,8 @@ mod quotas;
 mod rate_limits;
 #[path = "../../shared-queries/roles.rs"]
 mod roles;
+#[path = "../../shared-queries/service_census.rs"]
+mod service_census;
 #[path = "../../shared-queries/sessions.rs"]
 mod sessions;
 #[path = "../../shared-queries/signing_keys.rs"]

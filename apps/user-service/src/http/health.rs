@@ -117,6 +117,8 @@ pub struct DetailedHealth {
     pub timestamp: String,
     /// 0–100, computed from the figures below (see docs/operations.md).
     pub performance_score: f64,
+    /// The score's parts.
+    pub performance_breakdown: ScoreBreakdown,
     /// Counts of what the service manages.
     pub business_metrics: BusinessMetrics,
     /// Each dependency's state.
@@ -131,11 +133,34 @@ pub struct DetailedHealth {
     pub performance: Performance,
 }
 
-/// Counts of what the service manages (cached for 30 s in the `analytics` cache).
+/// Counts of what the service manages (cached for 30 s in the `analytics` cache; `null` when
+/// the database cannot be counted), and how well the caches serve it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BusinessMetrics {
-    /// Tenants, or `null` when the database cannot be counted.
+    /// Tenants, active or disabled.
     pub tenants: Option<u64>,
+    /// Users neither deleted nor disabled, across tenants.
+    pub active_users: Option<u64>,
+    /// Projects neither deleted nor archived, across tenants.
+    pub active_projects: Option<u64>,
+    /// Workflow executions pending, running or waiting.
+    pub running_workflows: Option<u64>,
+    /// Hits over lookups of all the named caches since start (1 before any lookup).
+    pub cache_hit_rate: f64,
+}
+
+/// The score and its parts, each 0–100 (higher is better; see docs/operations.md).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq)]
+pub struct ScoreBreakdown {
+    /// `performance_score`.
+    pub overall: f64,
+    /// The caches' hit rate, as a percentage (100 before 100 lookups).
+    pub cache_efficiency: f64,
+    /// 100 at a mean request latency of 10 ms or less, 0.5 less per ms above.
+    pub response_times: f64,
+    /// Headroom in the database pool: 100 minus the share of connections in use (of the most
+    /// it may open), 30 less while callers wait for one.
+    pub resource_usage: f64,
 }
 
 /// The state of each dependency.
@@ -147,6 +172,9 @@ pub struct InfrastructureStatus {
     pub cache_service: ComponentReport,
     /// Cache invalidation between replicas.
     pub invalidation: ComponentReport,
+    /// The SMTP relay and the OpenTelemetry collector: whether a connection opens (probed at
+    /// most every 30 s).
+    pub external_apis: Vec<crate::external_apis::ExternalApi>,
 }
 
 /// One dependency.
@@ -230,15 +258,44 @@ async fn probe_database(state: &AppState) -> ComponentHealth {
     usvc_logger::timed("database.ping", state.db.health.check()).await
 }
 
-async fn tenant_count(state: &AppState) -> Option<u64> {
-    let tenants = state.db.tenants.clone();
+async fn counts(state: &AppState) -> Option<usvc_core::ServiceCounts> {
+    let census = state.db.census.clone();
     usvc_core::ports::Cache::get_or_load(
         state.analytics.as_ref(),
-        "tenants".to_owned(),
-        Box::pin(async move { usvc_logger::timed("tenants.count", tenants.count()).await }),
+        "service".to_owned(),
+        Box::pin(async move { usvc_logger::timed("service.counts", census.counts()).await }),
     )
     .await
     .ok()
+}
+
+/// The parts of the score that are not penalties on it: cache hit rate, mean request
+/// latency, pool headroom.
+#[allow(clippy::cast_precision_loss)]
+pub fn breakdown(
+    overall: f64,
+    cache_hit_rate: f64,
+    cache_lookups: u64,
+    mean_latency_ms: f64,
+    pool: Option<PoolStats>,
+) -> ScoreBreakdown {
+    let round = |x: f64| (x.clamp(0.0, 100.0) * 10.0).round() / 10.0;
+    let cache_efficiency = if cache_lookups >= 100 {
+        cache_hit_rate * 100.0
+    } else {
+        100.0
+    };
+    let response_times = 100.0 - (mean_latency_ms - 10.0).max(0.0) * 0.5;
+    let resource_usage = pool.map_or(100.0, |p| {
+        let in_use = p.size.saturating_sub(p.available) as f64 / p.max_size.max(1) as f64;
+        100.0 - in_use * 100.0 - if p.waiting > 0 { 30.0 } else { 0.0 }
+    });
+    ScoreBreakdown {
+        overall,
+        cache_efficiency: round(cache_efficiency),
+        response_times: round(response_times),
+        resource_usage: round(resource_usage),
+    }
 }
 
 fn report(db: &ComponentHealth, backend: &'static str) -> ComponentReport {
@@ -247,6 +304,39 @@ fn report(db: &ComponentHealth, backend: &'static str) -> ComponentReport {
         backend,
         latency_ms: Some((db.latency_ms * 1000.0).round() / 1000.0),
         error: db.error.clone(),
+    }
+}
+
+/// Each dependency's state: the database as probed, the caches, the invalidation bus, and
+/// the external services as last probed.
+fn infrastructure(
+    state: &AppState,
+    db: &ComponentHealth,
+    external_apis: Vec<crate::external_apis::ExternalApi>,
+) -> InfrastructureStatus {
+    InfrastructureStatus {
+        database_connection: report(db, state.db.backend),
+        cache_service: ComponentReport {
+            status: "healthy",
+            backend: "in-process",
+            latency_ms: None,
+            error: None,
+        },
+        invalidation: ComponentReport {
+            status: if state.db.invalidation.is_connected() {
+                "healthy"
+            } else {
+                "degraded"
+            },
+            backend: if state.db.backend == "postgres" {
+                "postgres-listen-notify"
+            } else {
+                "in-process"
+            },
+            latency_ms: None,
+            error: None,
+        },
+        external_apis,
     }
 }
 
@@ -262,11 +352,12 @@ pub async fn detailed(state: web::Data<AppState>, req: actix_web::HttpRequest) -
     }
     let db = probe_database(&state).await;
     let database_up = db.status != HealthStatus::Unhealthy;
-    let tenants = if database_up {
-        tenant_count(&state).await
+    let counts = if database_up {
+        counts(&state).await
     } else {
         None
     };
+    let external_apis = state.external_apis.report().await;
     let caches: Vec<CacheReport> = state
         .caches
         .stats()
@@ -286,18 +377,20 @@ pub async fn detailed(state: web::Data<AppState>, req: actix_web::HttpRequest) -
     } else {
         server_errors as f64 / requests as f64
     };
+    let cache_hit_rate = if lookups == 0 {
+        1.0
+    } else {
+        hits as f64 / lookups as f64
+    };
     let score = performance_score(ScoreInputs {
         database_up,
         database_latency_ms: db.latency_ms,
         error_rate,
         pool_waiting: pool.is_some_and(|p| p.waiting > 0),
-        cache_hit_rate: if lookups == 0 {
-            1.0
-        } else {
-            hits as f64 / lookups as f64
-        },
+        cache_hit_rate,
         cache_lookups: lookups,
     });
+    let performance_breakdown = breakdown(score, cache_hit_rate, lookups, mean_latency_ms, pool);
     let status = if !database_up {
         "unhealthy"
     } else if score < 70.0 {
@@ -306,11 +399,6 @@ pub async fn detailed(state: web::Data<AppState>, req: actix_web::HttpRequest) -
         "healthy"
     };
     let process = process_stats::read();
-    let invalidation_backend = if state.db.backend == "postgres" {
-        "postgres-listen-notify"
-    } else {
-        "in-process"
-    };
     let body = DetailedHealth {
         service: SERVICE,
         status,
@@ -318,26 +406,15 @@ pub async fn detailed(state: web::Data<AppState>, req: actix_web::HttpRequest) -
         uptime_seconds: state.started.elapsed().as_secs(),
         timestamp: chrono::Utc::now().to_rfc3339(),
         performance_score: score,
-        business_metrics: BusinessMetrics { tenants },
-        infrastructure_status: InfrastructureStatus {
-            database_connection: report(&db, state.db.backend),
-            cache_service: ComponentReport {
-                status: "healthy",
-                backend: "in-process",
-                latency_ms: None,
-                error: None,
-            },
-            invalidation: ComponentReport {
-                status: if state.db.invalidation.is_connected() {
-                    "healthy"
-                } else {
-                    "degraded"
-                },
-                backend: invalidation_backend,
-                latency_ms: None,
-                error: None,
-            },
+        performance_breakdown,
+        business_metrics: BusinessMetrics {
+            tenants: counts.map(|c| c.tenants),
+            active_users: counts.map(|c| c.active_users),
+            active_projects: counts.map(|c| c.active_projects),
+            running_workflows: counts.map(|c| c.running_workflows),
+            cache_hit_rate: (cache_hit_rate * 10_000.0).round() / 10_000.0,
         },
+        infrastructure_status: infrastructure(&state, &db, external_apis),
         caches,
         database_pool: pool,
         performance: Performance {
@@ -375,6 +452,35 @@ mod tests {
             ..inputs()
         };
         assert!(performance_score(down).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn the_breakdown_reads_hit_rate_latency_and_pool_headroom() {
+        let pool = |size, available, waiting| {
+            Some(PoolStats {
+                max_size: 10,
+                size,
+                available,
+                waiting,
+            })
+        };
+        let b = breakdown(90.0, 0.8, 1000, 30.0, pool(4, 2, 0));
+        assert_eq!(
+            b,
+            ScoreBreakdown {
+                overall: 90.0,
+                cache_efficiency: 80.0,
+                response_times: 90.0,
+                resource_usage: 80.0,
+            }
+        );
+        let strained = breakdown(50.0, 0.1, 10, 500.0, pool(10, 0, 3));
+        assert!(
+            (strained.cache_efficiency - 100.0).abs() < 1e-9,
+            "too few lookups"
+        );
+        assert!(strained.response_times.abs() < 1e-9);
+        assert!(strained.resource_usage.abs() < 1e-9, "never below 0");
     }
 
     #[test]

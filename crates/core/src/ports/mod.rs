@@ -29,6 +29,7 @@ mod quota_repository;
 mod rate_limiter;
 mod role_repository;
 mod secret_box;
+mod service_census;
 mod session_repository;
 mod signing_key_repository;
 mod task_repository;
@@ -71,6 +72,7 @@ pub use quota_repository::QuotaRepository;
 pub use rate_limiter::RateLimiter;
 pub use role_repository::RoleRepository;
 pub use secret_box::SecretBox;
+pub use service_census::ServiceCensus;
 pub use session_repository::SessionRepository;
 pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
 pub use task_repository::TaskRepository;
@@ -137,6 +139,8 @@ pub use rate_limiter::MockRateLimiter;
 pub use role_repository::MockRoleRepository;
 #[cfg(feature = "mock")]
 pub use secret_box::MockSecretBox;
+#[cfg(feature = "mock")]
+pub use service_census::MockServiceCensus;
 #[cfg(feature = "mock")]
 pub use session_repository::MockSessionRepository;
 #[cfg(feature = "mock")]
