@@ -463,7 +463,7 @@ async fn metrics_are_prometheus_text_with_request_cache_pool_and_process_series(
         "usvc_http_request_duration_seconds_bucket{method=\"GET\",route=\"/health/live\",status=\"200\",le=\"0.001\"}",
         "usvc_cache_hits_total{cache=\"analytics\"}",
         "usvc_operation_duration_seconds_count{operation=\"database.ping\"}",
-        "usvc_operation_duration_seconds_count{operation=\"tenants.count\"}",
+        "usvc_operation_duration_seconds_count{operation=\"service.counts\"}",
         "usvc_cache_misses_total{cache=\"analytics\"}",
         "usvc_cache_size{cache=\"analytics\"}",
         "usvc_db_pool_connections{state=\"max\"}",
