@@ -277,3 +277,92 @@ fn admin_create_user_makes_the_tenant_and_a_user_who_can_log_in() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("platform grant revoked"), "{stdout}");
 }
+
+/// Creates `dev@acme.io` with a chosen password, through `admin create-user`.
+fn create_dev(dir: &std::path::Path) {
+    use std::io::Write as _;
+    let mut child = Command::new(binary())
+        .current_dir(dir)
+        .env_clear()
+        .args([
+            "admin",
+            "create-user",
+            "--tenant",
+            "acme",
+            "--email",
+            "dev@acme.io",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a chosen and unusual passphrase\n")
+        .expect("write");
+    assert!(child.wait_with_output().expect("wait").status.success());
+}
+
+#[test]
+fn a_backup_taken_while_serving_restores_into_a_fresh_data_dir() {
+    let live = tempfile::tempdir().expect("temp dir");
+    create_dev(live.path());
+    let login = serde_json::json!({"tenant": "acme", "email": "dev@acme.io",
+                                   "password": "a chosen and unusual passphrase"});
+    let service = crate::service::Service::start(live.path(), &[]);
+    let (status, body) = service.send("POST", "/api/v1/auth/login", None, Some(&login));
+    assert_eq!(status, 200, "{body}");
+    let token: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let token = token["access_token"].as_str().expect("token").to_owned();
+    let (status, body) = service.send(
+        "POST",
+        "/api/v1/projects",
+        Some(&token),
+        Some(&serde_json::json!({"name": "Kept"})),
+    );
+    assert_eq!(status, 201, "{body}");
+
+    // Taken while the service runs.
+    let saved = tempfile::tempdir().expect("temp dir");
+    let target = saved.path().join("backup");
+    let target_arg = target.to_string_lossy().into_owned();
+    let (code, stdout, stderr) = run(live.path(), &["admin", "backup", "--to", &target_arg], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("master key copied"), "{stdout}");
+    let (code, _, stderr) = run(live.path(), &["admin", "backup", "--to", &target_arg], &[]);
+    assert_ne!(code, Some(0), "never over an earlier backup");
+    assert!(stderr.contains("exists already"), "{stderr}");
+    drop(service);
+
+    // A fresh place, the backup as its data: the user logs in and the project is there.
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let database_url = format!("sqlite://{}", target.join("user-service.db").display());
+    let restored = crate::service::Service::start(
+        elsewhere.path(),
+        &[("DATA_DIR", &target_arg), ("DATABASE_URL", &database_url)],
+    );
+    let (status, body) = restored.send("POST", "/api/v1/auth/login", None, Some(&login));
+    assert_eq!(status, 200, "{body}");
+    let token: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let (status, body) = restored.send(
+        "GET",
+        "/api/v1/projects",
+        Some(token["access_token"].as_str().expect("token")),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains("Kept"), "{body}");
+
+    // PostgreSQL deployments are told where the procedure is.
+    let (code, _, stderr) = run(
+        live.path(),
+        &["admin", "backup", "--to", "x"],
+        &[("DATABASE_URL", "postgres://app@db/users")],
+    );
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("pg_dump"), "{stderr}");
+}

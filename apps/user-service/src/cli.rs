@@ -79,4 +79,13 @@ pub enum AdminCommand {
     /// within seconds; tokens signed by the previous key stay valid until they expire; keys
     /// whose tokens have all expired are retired.
     RotateKeys,
+    /// Back up an embedded (SQLite) deployment while it serves: a consistent copy of the
+    /// database and, unless MASTER_KEY is set, the master key that unseals its signing keys,
+    /// into a new directory. Restore by pointing DATA_DIR and DATABASE_URL at a copy of it.
+    /// On PostgreSQL use pg_dump (docs/operations.md, "Backup and restore").
+    Backup {
+        /// A directory that does not exist yet (created owner-only).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
 }

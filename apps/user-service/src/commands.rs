@@ -58,6 +58,54 @@ pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `user-service admin backup --to DIR`: the database (`VACUUM INTO`, online) and, when the
+/// master key is a file in `DATA_DIR`, that file — without it the copy's signing keys cannot
+/// be unsealed.
+pub async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<()> {
+    if config.database_kind() != usvc_config::DatabaseKind::Sqlite {
+        anyhow::bail!(
+            "this backs up an embedded (SQLite) deployment; on PostgreSQL use pg_dump \
+             (docs/operations.md, \"Backup and restore\")"
+        );
+    }
+    if to.exists() {
+        anyhow::bail!(
+            "{} exists already; back up into a new directory",
+            to.display()
+        );
+    }
+    std::fs::create_dir_all(to)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", to.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| anyhow::anyhow!("cannot restrict {}: {e}", to.display()))?;
+    }
+    let database = to.join("user-service.db");
+    usvc_sqlite::backup(&config.database_url, &database)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("database copied to {}", database.display());
+    if config.master_key.is_none() {
+        let key = config.data_dir.join("master.key");
+        std::fs::copy(&key, to.join("master.key"))
+            .map_err(|e| anyhow::anyhow!("cannot copy the master key {}: {e}", key.display()))?;
+        println!(
+            "master key copied to {} (keep it as secret as the original)",
+            to.join("master.key").display()
+        );
+    } else {
+        println!("MASTER_KEY is set: keep it with the backup (the copy needs it to start)");
+    }
+    println!(
+        "restore: DATA_DIR={} DATABASE_URL=sqlite://{} user-service",
+        to.display(),
+        database.display()
+    );
+    Ok(())
+}
+
 /// `user-service admin create-user`.
 pub async fn create_user(
     config: &Config,

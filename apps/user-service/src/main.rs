@@ -34,6 +34,7 @@ fn main() -> ExitCode {
                 Command::Serve => commands::serve(config).await,
                 Command::Migrate => commands::migrate(&config).await,
                 Command::Admin(AdminCommand::RotateKeys) => commands::rotate_keys(&config).await,
+                Command::Admin(AdminCommand::Backup { to }) => commands::backup(&config, &to).await,
                 Command::Admin(AdminCommand::CreateUser {
                     tenant,
                     email,

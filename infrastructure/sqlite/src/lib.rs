@@ -11,6 +11,7 @@ mod backend;
 mod action_tokens;
 #[path = "../../shared-queries/audit.rs"]
 mod audit;
+mod backup;
 mod open;
 mod schema;
 mod sql_uuid;
@@ -66,6 +67,7 @@ mod users;
 #[path = "../../shared-queries/workflows.rs"]
 mod workflows;
 
+pub use backup::backup;
 pub use open::{migrate, open, path_of, PRAGMAS};
 
 #[cfg(feature = "testing")]
