@@ -13,4 +13,5 @@ mod postgres;
 mod roles;
 mod service;
 mod sqlite;
+mod tls;
 mod workflows;

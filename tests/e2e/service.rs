@@ -56,7 +56,10 @@ impl Service {
         let (addr_tx, addr_rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("listening on http://") {
+                let addr = line
+                    .strip_prefix("listening on http://")
+                    .or_else(|| line.strip_prefix("listening on https://"));
+                if let Some(addr) = addr {
                     let _ = addr_tx.send(addr.to_owned());
                 }
             }

@@ -18,6 +18,7 @@ pub mod panics;
 pub mod process_stats;
 pub mod runtime;
 pub mod state;
+pub mod tls;
 pub mod wiring;
 pub mod workflow_projects;
 pub mod workflow_triggers;

@@ -111,6 +111,8 @@ pub struct Config {
     pub mail_to_log: bool,
     /// `OPERATOR_TOKEN`: what `/metrics` and `/health/detailed` ask for, when set.
     pub operator_token: Option<String>,
+    /// `TLS_CERT` and `TLS_KEY`: serve HTTPS with this certificate chain and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
     /// `PUBLIC_URL`, without a trailing slash.
     pub public_url: String,
     /// `WORKFLOW_CONCURRENCY`: steps one process runs at once.
@@ -197,6 +199,10 @@ impl Config {
             mail_from: raw.parse("MAIL_FROM", values::non_empty)?,
             mail_to_log: raw.parse("MAIL_TO_LOG", values::boolean)?,
             operator_token: raw.parse("OPERATOR_TOKEN", values::optional_token)?,
+            tls: tls(
+                raw.parse("TLS_CERT", values::optional_path)?,
+                raw.parse("TLS_KEY", values::optional_path)?,
+            )?,
             public_url: raw.parse("PUBLIC_URL", |v| {
                 values::optional_http_url(v)?
                     .map(|u| u.trim_end_matches('/').to_owned())
@@ -263,6 +269,28 @@ impl Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.describe()).finish()
+    }
+}
+
+/// Both `TLS_CERT` and `TLS_KEY`, or neither.
+fn tls(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> Result<Option<(PathBuf, PathBuf)>, ConfigError> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some((cert, key))),
+        (None, None) => Ok(None),
+        (cert, _) => Err(ConfigError::Invalid {
+            key: if cert.is_some() {
+                "TLS_KEY"
+            } else {
+                "TLS_CERT"
+            }
+            .into(),
+            value: String::new(),
+            origin: "TLS_CERT / TLS_KEY".into(),
+            allowed: "both TLS_CERT and TLS_KEY, or neither".into(),
+        }),
     }
 }
 
@@ -400,5 +428,15 @@ mod tests {
         )]))
         .expect("valid");
         assert!(!otlp.describe().join("\n").contains("s3cret"));
+    }
+
+    #[test]
+    fn tls_takes_both_files_or_neither() {
+        let config =
+            Config::load(&env(&[("TLS_CERT", "/c.pem"), ("TLS_KEY", "/k.pem")])).expect("both");
+        assert_eq!(config.tls, Some(("/c.pem".into(), "/k.pem".into())));
+        assert_eq!(Config::load(&env(&[])).expect("neither").tls, None);
+        let err = Config::load(&env(&[("TLS_CERT", "/c.pem")])).expect_err("one");
+        assert!(err.to_string().contains("TLS_KEY"), "{err}");
     }
 }

@@ -188,6 +188,18 @@ pub const SETTINGS: &[Setting] = &[
         "true or false",
         "with ENV=production and no SMTP_URL, write mail (reset and verification links included) to the log instead of refusing to start",
     ),
+    s(
+        "TLS_CERT",
+        "",
+        "empty, or the path of a PEM file (the certificate chain, leaf first)",
+        "serve HTTPS with this certificate (with TLS_KEY); empty: plain HTTP, TLS terminated in front",
+    ),
+    s(
+        "TLS_KEY",
+        "",
+        "empty, or the path of a PEM file (PKCS#8, PKCS#1 or SEC1 private key)",
+        "the private key of TLS_CERT; both or neither",
+    ),
     Setting {
         env: "OPERATOR_TOKEN",
         default: "",

@@ -138,6 +138,15 @@ fn is_secret_name(name: &str) -> bool {
         .any(|s| name.contains(s))
 }
 
+/// Empty, or a path (no control characters: a pasted newline is a mistake, not a name).
+pub(crate) fn optional_path(raw: &str) -> Result<Option<std::path::PathBuf>, ()> {
+    let v = raw.trim();
+    if v.chars().any(char::is_control) {
+        return Err(());
+    }
+    Ok((!v.is_empty()).then(|| std::path::PathBuf::from(v)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

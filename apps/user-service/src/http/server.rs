@@ -9,8 +9,8 @@ use crate::http::{build_app, routes};
 use crate::state::AppState;
 
 /// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish (up to
-/// `SHUTDOWN_TIMEOUT`) and returns. Prints `listening on http://ADDR` to stdout once bound, so
-/// scripts and tests can find a `PORT=0` server.
+/// `SHUTDOWN_TIMEOUT`) and returns. Prints `listening on http://ADDR` (`https://` with
+/// `TLS_CERT`) to stdout once bound, so scripts and tests can find a `PORT=0` server.
 pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     // Register the signal handlers before announcing the address: a SIGTERM right after
     // "listening" must drain, not kill.
@@ -19,17 +19,26 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     let backend = state.db.backend;
     let worker = state.worker.clone();
     let triggers = state.triggers.clone();
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|(cert, key)| crate::tls::server_config(cert, key))
+        .transpose()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let server = HttpServer::new(move || build_app(state.clone(), max_body, routes))
         .workers(config.workers)
         .shutdown_timeout(config.shutdown_timeout.as_secs())
-        .disable_signals()
-        .bind((config.host, config.port))?;
+        .disable_signals();
+    let server = match tls {
+        Some(tls) => server.bind_rustls_0_23((config.host, config.port), tls)?,
+        None => server.bind((config.host, config.port))?,
+    };
     let addrs: Vec<SocketAddr> = server.addrs();
     let server = server.run();
     let handle = server.handle();
     for addr in &addrs {
-        tracing::info!(%addr, backend, workers = config.workers, "listening");
-        println!("listening on http://{addr}");
+        tracing::info!(%addr, backend, workers = config.workers, scheme, "listening");
+        println!("listening on {scheme}://{addr}");
     }
     tokio::spawn(async move {
         let signal = signals.recv().await;
