@@ -1,0 +1,121 @@
+//! The deployment files, checked without an engine: the compose file against the Compose
+//! Specification's JSON Schema (check-jsonschema, pinned in `tests/deploy/requirements.txt`,
+//! installed by `.ci/run`, which sets `CHECK_JSONSCHEMA` and `REQUIRE_CHECK_JSONSCHEMA=1`), every
+//! file it mounts present, and the Grafana dashboard querying only series the service exports.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the repository")
+        .to_path_buf()
+}
+
+#[test]
+fn the_compose_file_follows_the_compose_specification() {
+    let tool = std::env::var_os("CHECK_JSONSCHEMA")
+        .map_or_else(|| PathBuf::from("check-jsonschema"), PathBuf::from);
+    let out = Command::new(&tool)
+        .current_dir(repository())
+        // The file refuses to be read without a MASTER_KEY; any value will do for the schema.
+        .env("MASTER_KEY", "unused-for-validation")
+        .args([
+            "--builtin-schema",
+            "vendor.compose-spec",
+            "deploy/docker-compose.yml",
+        ])
+        .output();
+    let Ok(out) = out else {
+        assert!(
+            std::env::var_os("REQUIRE_CHECK_JSONSCHEMA").is_none(),
+            "REQUIRE_CHECK_JSONSCHEMA is set but {} does not run",
+            tool.display()
+        );
+        eprintln!(
+            "skipping: check-jsonschema is not installed (see tests/deploy/requirements.txt)"
+        );
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_file_the_compose_file_mounts_is_in_the_repository() {
+    let deploy = repository().join("deploy");
+    let compose = std::fs::read_to_string(deploy.join("docker-compose.yml")).expect("compose");
+    let mounted: Vec<&str> = compose
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- ./"))
+        .map(|l| l.split(':').next().unwrap_or(l))
+        .collect();
+    assert!(mounted.len() >= 5, "{mounted:?}");
+    for path in mounted {
+        assert!(
+            deploy.join(path).exists(),
+            "deploy/{path} is mounted but missing"
+        );
+    }
+}
+
+#[test]
+fn the_dashboard_queries_only_series_the_service_exports() {
+    let root = repository();
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root.join("deploy/observability/grafana/dashboards/user-service.json"),
+        )
+        .expect("dashboard"),
+    )
+    .expect("JSON");
+    let mut sources = String::new();
+    for dir in [
+        "apps/user-service/src",
+        "infrastructure/logger/src",
+        "infrastructure/cache/src",
+    ] {
+        for entry in walk(&root.join(dir)) {
+            sources.push_str(&std::fs::read_to_string(entry).unwrap_or_default());
+        }
+    }
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 8);
+    for panel in panels {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            for name in expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("usvc_"))
+            {
+                let series = name
+                    .trim_end_matches("_bucket")
+                    .trim_end_matches("_count")
+                    .trim_end_matches("_sum");
+                assert!(
+                    sources.contains(&format!("\"{series}\"")),
+                    "{}: {series} is not a series the service exports",
+                    panel["title"]
+                );
+            }
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
