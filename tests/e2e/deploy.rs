@@ -1,7 +1,9 @@
-//! The deployment files, checked without an engine: the compose file against the Compose
-//! Specification's JSON Schema (check-jsonschema, pinned in `tests/deploy/requirements.txt`,
-//! installed by `.ci/run`, which sets `CHECK_JSONSCHEMA` and `REQUIRE_CHECK_JSONSCHEMA=1`), every
-//! file it mounts present, and the Grafana dashboard querying only series the service exports.
+//! The deployment files, checked without an engine or a cluster: the compose file against the
+//! Compose Specification's JSON Schema (check-jsonschema) and the Kubernetes manifests against
+//! the Kubernetes OpenAPI schemas, strictly (kubernetes-validate) — both pinned in
+//! `tests/deploy/requirements.txt` and installed by `.ci/run`, which sets `CHECK_JSONSCHEMA`,
+//! `KUBERNETES_VALIDATE` and `REQUIRE_DEPLOY_TOOLS=1` — every file compose mounts present, and
+//! the Grafana dashboard querying only series the service exports.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,30 +15,24 @@ fn repository() -> PathBuf {
         .to_path_buf()
 }
 
-#[test]
-fn the_compose_file_follows_the_compose_specification() {
-    let tool = std::env::var_os("CHECK_JSONSCHEMA")
-        .map_or_else(|| PathBuf::from("check-jsonschema"), PathBuf::from);
+/// Runs the validator `env` names (or `default` on `PATH`) with `args` in the repository;
+/// `false` when it is not installed and not required.
+fn validate(env: &str, default: &str, args: &[&str]) -> bool {
+    let tool = std::env::var_os(env).map_or_else(|| PathBuf::from(default), PathBuf::from);
     let out = Command::new(&tool)
         .current_dir(repository())
-        // The file refuses to be read without a MASTER_KEY; any value will do for the schema.
+        // The compose file refuses to be read without a MASTER_KEY; any value does here.
         .env("MASTER_KEY", "unused-for-validation")
-        .args([
-            "--builtin-schema",
-            "vendor.compose-spec",
-            "deploy/docker-compose.yml",
-        ])
+        .args(args)
         .output();
     let Ok(out) = out else {
         assert!(
-            std::env::var_os("REQUIRE_CHECK_JSONSCHEMA").is_none(),
-            "REQUIRE_CHECK_JSONSCHEMA is set but {} does not run",
+            std::env::var_os("REQUIRE_DEPLOY_TOOLS").is_none(),
+            "REQUIRE_DEPLOY_TOOLS is set but {} does not run",
             tool.display()
         );
-        eprintln!(
-            "skipping: check-jsonschema is not installed (see tests/deploy/requirements.txt)"
-        );
-        return;
+        eprintln!("skipping: {default} is not installed (see tests/deploy/requirements.txt)");
+        return false;
     };
     assert!(
         out.status.success(),
@@ -44,6 +40,59 @@ fn the_compose_file_follows_the_compose_specification() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    true
+}
+
+#[test]
+fn the_compose_file_follows_the_compose_specification() {
+    validate(
+        "CHECK_JSONSCHEMA",
+        "check-jsonschema",
+        &[
+            "--builtin-schema",
+            "vendor.compose-spec",
+            "deploy/docker-compose.yml",
+        ],
+    );
+}
+
+#[test]
+fn the_kubernetes_manifests_follow_the_kubernetes_schemas() {
+    let dir = repository().join("deploy/kubernetes");
+    let mut manifests: Vec<String> = std::fs::read_dir(&dir)
+        .expect("deploy/kubernetes")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| {
+            format!(
+                "deploy/kubernetes/{}",
+                p.file_name().unwrap().to_string_lossy()
+            )
+        })
+        .collect();
+    manifests.sort();
+    let kinds = manifests
+        .iter()
+        .map(|m| std::fs::read_to_string(repository().join(m)).expect("manifest"))
+        .filter_map(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("kind: ").map(str::to_owned))
+        })
+        .collect::<Vec<_>>();
+    for kind in [
+        "Deployment",
+        "Service",
+        "Job",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "Secret",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
+    }
+    let mut args = vec!["--strict", "--quiet"];
+    args.extend(manifests.iter().map(String::as_str));
+    validate("KUBERNETES_VALIDATE", "kubernetes-validate", &args);
 }
 
 #[test]
