@@ -109,7 +109,6 @@ fn every_command_has_help() {
 
 #[test]
 fn admin_create_user_makes_the_tenant_and_a_user_who_can_log_in() {
-    use std::io::Write as _;
     let dir = tempfile::tempdir().expect("temp dir");
     let (code, stdout, stderr) = run(
         dir.path(),
@@ -168,35 +167,7 @@ fn admin_create_user_makes_the_tenant_and_a_user_who_can_log_in() {
     assert!(stderr.contains("role"), "{stderr}");
 
     // --password-stdin: the password never appears in the process list.
-    let mut child = Command::new(binary())
-        .current_dir(dir.path())
-        .env_clear()
-        .args([
-            "admin",
-            "create-user",
-            "--tenant",
-            "acme",
-            "--email",
-            "dev@acme.io",
-            "--password-stdin",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"a chosen and unusual passphrase\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = create_dev(dir.path());
     assert!(
         !String::from_utf8_lossy(&out.stderr).contains("password for"),
         "nothing generated"
@@ -278,8 +249,8 @@ fn admin_create_user_makes_the_tenant_and_a_user_who_can_log_in() {
     assert!(stdout.contains("platform grant revoked"), "{stdout}");
 }
 
-/// Creates `dev@acme.io` with a chosen password, through `admin create-user`.
-fn create_dev(dir: &std::path::Path) {
+/// Creates `dev@acme.io` with a chosen password, read from stdin by `admin create-user`.
+fn create_dev(dir: &std::path::Path) -> std::process::Output {
     use std::io::Write as _;
     let mut child = Command::new(binary())
         .current_dir(dir)
@@ -304,7 +275,13 @@ fn create_dev(dir: &std::path::Path) {
         .expect("stdin")
         .write_all(b"a chosen and unusual passphrase\n")
         .expect("write");
-    assert!(child.wait_with_output().expect("wait").status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 #[test]

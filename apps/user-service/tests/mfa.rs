@@ -501,6 +501,38 @@ where
     (res.status(), after)
 }
 
+/// A new member of the default tenant with TOTP on: their token and their TOTP secret.
+async fn member_with_totp<S, B>(app: &S, admin: &str, email: &str) -> (String, String)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let (token, _) = support::join(app, admin, email, &["member"]).await;
+    let (_, enrol) = call(
+        app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/enroll",
+        Some(&token),
+        Some(json!({"password": support::USER_PASSWORD})),
+    )
+    .await;
+    let secret = enrol["secret"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        app,
+        Method::POST,
+        "/api/v1/auth/mfa/totp/confirm",
+        Some(&token),
+        Some(json!({"code": code(&secret, 0)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    (token, secret)
+}
+
 /// Wrong second factors count toward the account's lockout across logins: the right password
 /// does not wipe them (else every login would buy five more guesses at a six-digit code), and
 /// regenerating recovery codes with a stolen session is limited the same way.
@@ -516,25 +548,7 @@ async fn wrong_codes_keep_counting_across_logins(
         support::ADMIN_PASSWORD,
     )
     .await;
-    let (token, _) = support::join(&app, &root, "ida@example.com", &["member"]).await;
-    let (_, enrol) = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/mfa/totp/enroll",
-        Some(&token),
-        Some(json!({"password": support::USER_PASSWORD})),
-    )
-    .await;
-    let secret = enrol["secret"].as_str().unwrap().to_owned();
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/mfa/totp/confirm",
-        Some(&token),
-        Some(json!({"code": code(&secret, 0)})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let (token, secret) = member_with_totp(&app, &root, "ida@example.com").await;
     let credentials = password_login("default", "ida@example.com", support::USER_PASSWORD);
     // Six digits that are not a code the authenticator shows around now.
     let wrong = |i: usize| {
@@ -641,25 +655,7 @@ async fn guesses_sent_at_once_are_counted_one_by_one(
         support::ADMIN_PASSWORD,
     )
     .await;
-    let (token, _) = support::join(&app, &root, "burst@example.com", &["member"]).await;
-    let (_, enrol) = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/mfa/totp/enroll",
-        Some(&token),
-        Some(json!({"password": support::USER_PASSWORD})),
-    )
-    .await;
-    let secret = enrol["secret"].as_str().unwrap().to_owned();
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/mfa/totp/confirm",
-        Some(&token),
-        Some(json!({"code": code(&secret, 0)})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let (_, secret) = member_with_totp(&app, &root, "burst@example.com").await;
     let current: Vec<String> = (-2..=2).map(|s| code(&secret, s)).collect();
     let wrong: Vec<String> = (100_000..)
         .map(|n: u32| n.to_string())
