@@ -17,9 +17,18 @@ pub(crate) fn query(err: Error) -> CoreError {
         Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             CoreError::Conflict("a record with the same unique value already exists".into())
         }
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
         | Error::BrokenTransactionManager => {
             CoreError::Unavailable("the database connection was lost".into())
+        }
+        Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
+            CoreError::Unavailable("the database is read-only (failing over?); retry".into())
+        }
+        Error::DatabaseError(_, ref info) if going_away(info.message()) => {
+            CoreError::Unavailable(format!("the database is unavailable: {}", info.message()))
         }
         Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
             CoreError::Unavailable("the database could not serialise the transaction; retry".into())
@@ -52,6 +61,28 @@ fn touches_audit_trail(info: &dyn diesel::result::DatabaseErrorInformation) -> b
         || info.message().contains("audit_heads.")
 }
 
+/// Whether a server error says the database is stopping, starting, overloaded or broke a tie,
+/// so the request may succeed if retried: PostgreSQL's classes 57 (operator intervention: a
+/// restart or failover terminates every session), 53 (too many connections) and 40P01
+/// (deadlock). The driver hands over no SQLSTATE for these, so the server's (stable, English)
+/// messages are matched; anything else stays an internal error.
+fn going_away(message: &str) -> bool {
+    const TRANSIENT: &[&str] = &[
+        "terminating connection due to administrator command",
+        "terminating connection because of crash of another server process",
+        "the database system is starting up",
+        "the database system is shutting down",
+        "the database system is in recovery mode",
+        "the database system is not yet accepting connections",
+        "the database system is not accepting connections",
+        "canceling statement due to conflict with recovery",
+        "sorry, too many clients already",
+        "remaining connection slots are reserved",
+        "deadlock detected",
+    ];
+    TRANSIENT.iter().any(|t| message.contains(t))
+}
+
 /// No connection could be had: the database is down, unreachable or saturated.
 pub(crate) fn pool(err: PoolError) -> CoreError {
     match err {
@@ -60,5 +91,58 @@ pub(crate) fn pool(err: PoolError) -> CoreError {
         }
         PoolError::Backend(_) => CoreError::Unavailable("cannot connect to the database".into()),
         other => CoreError::Unavailable(format!("database pool: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn a_restarting_or_unreachable_database_is_unavailable_not_internal() {
+        for message in [
+            "terminating connection due to administrator command",
+            "FATAL: the database system is shutting down",
+            "the database system is starting up",
+            "deadlock detected",
+            "sorry, too many clients already",
+        ] {
+            let err = query(server_error(DatabaseErrorKind::Unknown, message));
+            assert!(
+                matches!(err, CoreError::Unavailable(_)),
+                "{message}: {err:?}"
+            );
+        }
+        let lost = query(server_error(
+            DatabaseErrorKind::UnableToSendCommand,
+            "error communicating with database: connection reset",
+        ));
+        assert!(matches!(lost, CoreError::Unavailable(_)), "{lost:?}");
+        let read_only = query(server_error(
+            DatabaseErrorKind::ReadOnlyTransaction,
+            "cannot execute INSERT in a read-only transaction",
+        ));
+        assert!(
+            matches!(read_only, CoreError::Unavailable(_)),
+            "{read_only:?}"
+        );
+    }
+
+    #[test]
+    fn other_server_errors_stay_internal_and_clashes_conflicts() {
+        let err = query(server_error(
+            DatabaseErrorKind::Unknown,
+            "column \"x\" does not exist",
+        ));
+        assert!(matches!(err, CoreError::Internal(_)), "{err:?}");
+        let clash = conflict(
+            server_error(DatabaseErrorKind::UniqueViolation, "duplicate key"),
+            "taken",
+        );
+        assert!(matches!(clash, CoreError::Conflict(m) if m == "taken"));
     }
 }

@@ -1,5 +1,6 @@
 //! The load loop: keep-alive connections, each sending requests back to back.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,27 +81,80 @@ impl Plan {
 }
 
 /// The measurements of one scenario.
+#[derive(Debug)]
 pub struct Measured {
     /// Latencies in microseconds.
     pub latencies: Histogram<u64>,
     /// Requests with an unexpected status or a transport error (not in `latencies`, which
     /// holds successful requests only).
     pub errors: u64,
+    /// The errors by kind: the status (`"502"`), `"503 retry-after"` for a 503 that says when
+    /// to come back, or `"transport"` (no answer at all).
+    pub failures: BTreeMap<String, u64>,
+    /// Seconds from the start of measuring to the first and the last error.
+    pub failure_window: Option<(f64, f64)>,
+    /// The writes the server acknowledged (`project <id>`, …), for `--acknowledged`.
+    pub acknowledged: Vec<String>,
 }
 
 impl Measured {
-    fn new() -> anyhow::Result<Self> {
+    pub(crate) fn new() -> anyhow::Result<Self> {
         Ok(Self {
             latencies: Histogram::new_with_bounds(1, 60_000_000, 3)?,
             errors: 0,
+            failures: BTreeMap::new(),
+            failure_window: None,
+            acknowledged: Vec::new(),
         })
     }
 
-    fn merge(&mut self, other: &Self) -> anyhow::Result<()> {
+    fn merge(&mut self, other: Self) -> anyhow::Result<()> {
         self.latencies.add(&other.latencies)?;
         self.errors += other.errors;
+        for (kind, n) in other.failures {
+            *self.failures.entry(kind).or_default() += n;
+        }
+        self.failure_window = match (self.failure_window, other.failure_window) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (one, other) => one.or(other),
+        };
+        self.acknowledged.extend(other.acknowledged);
         Ok(())
     }
+
+    /// Counts a failed request `at` seconds into the measurement.
+    pub(crate) fn fail(&mut self, kind: String, at: f64) {
+        self.errors += 1;
+        *self.failures.entry(kind).or_default() += 1;
+        self.failure_window = Some(match self.failure_window {
+            Some((first, last)) => (first.min(at), last.max(at)),
+            None => (at, at),
+        });
+    }
+}
+
+/// One answer.
+struct Answer {
+    status: u16,
+    body: Bytes,
+    /// Whether it carried `Retry-After`.
+    retry_after: bool,
+}
+
+/// What kind of failure `outcome` is (see [`Measured::failures`]).
+fn failure_kind(outcome: &anyhow::Result<Answer>) -> String {
+    match outcome {
+        Err(_) => "transport".to_owned(),
+        Ok(a) if a.status == 503 && a.retry_after => "503 retry-after".to_owned(),
+        Ok(a) => a.status.to_string(),
+    }
+}
+
+/// The write a successful answer acknowledges (`project 0190…`), if the scenario records one.
+fn acknowledged(scenario: &Scenario, body: &[u8]) -> Option<String> {
+    let (label, field) = scenario.records?;
+    let answer: serde_json::Value = serde_json::from_slice(body).ok()?;
+    answer[field].as_str().map(|id| format!("{label} {id}"))
 }
 
 /// Everything a run measured.
@@ -140,7 +194,7 @@ async fn send(
     scenario: &Scenario,
     seq: u64,
     refresh_token: Option<&str>,
-) -> anyhow::Result<(u16, Bytes)> {
+) -> anyhow::Result<Answer> {
     let input = BodyInput {
         credentials: cx.credentials,
         refresh_token,
@@ -168,8 +222,13 @@ async fn send(
         .send_request(request.body(Full::new(Bytes::from(body)))?)
         .await?;
     let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await?.to_bytes();
-    Ok((status, bytes))
+    let retry_after = response.headers().contains_key("retry-after");
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok(Answer {
+        status,
+        body,
+        retry_after,
+    })
 }
 
 /// Logs in once; the token pair's (access, refresh) tokens.
@@ -183,7 +242,7 @@ async fn log_in(target: &Target, credentials: &Credentials) -> anyhow::Result<(S
         lookup: None,
         prepared: None,
     };
-    let (status, body) = send(&mut sender, &cx, &login, 0, None).await?;
+    let Answer { status, body, .. } = send(&mut sender, &cx, &login, 0, None).await?;
     anyhow::ensure!(
         status == 200,
         "logging in as {} failed with {status}: {} (an account with MFA cannot be used; \
@@ -360,32 +419,49 @@ async fn worker(
         let slice = now.saturating_duration_since(started).as_millis() / SLICE.as_millis();
         let use_baseline = plan.baseline.is_some() && slice % 2 == 1;
         let (which, into) = match (&plan.baseline, baseline.as_mut()) {
-            (Some(b), Some(m)) if use_baseline => (b, m),
-            _ => (&plan.scenario, &mut scenario),
+            (Some(b), Some(m)) if use_baseline => (*b, m),
+            _ => (plan.scenario, &mut scenario),
+        };
+        let which = match which.kind {
+            Kind::Mixed => crate::scenarios::mixed_part(seq),
+            _ => which,
         };
         let started = Instant::now();
         let outcome = match (which.kind, raw.as_mut()) {
-            (Kind::RawCommit, Some(raw)) => raw.insert_one(seq).await.map(|()| (200, Bytes::new())),
-            _ => send(&mut sender, &cx, which, seq, refresh.as_deref()).await,
+            (Kind::RawCommit, Some(raw)) => raw.insert_one(seq).await.map(|()| Answer {
+                status: 200,
+                body: Bytes::new(),
+                retry_after: false,
+            }),
+            _ => send(&mut sender, &cx, &which, seq, refresh.as_deref()).await,
         };
         if which.kind == Kind::RefreshChain {
-            if let Ok((200, body)) = &outcome {
+            if let Ok(Answer {
+                status: 200, body, ..
+            }) = &outcome
+            {
                 let pair: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
                 refresh = pair["refresh_token"].as_str().map(str::to_owned);
             }
         }
-        let outcome = outcome.map(|(status, _)| status);
         let micros = u64::try_from(started.elapsed().as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
         seq += 1;
-        let ok = matches!(outcome, Ok(status) if which.ok.contains(&status));
+        let ok = matches!(&outcome, Ok(a) if which.ok.contains(&a.status));
         if measuring {
             if ok {
                 into.latencies.saturating_record(micros);
             } else {
-                into.errors += 1;
+                let at = started
+                    .saturating_duration_since(measure_from)
+                    .as_secs_f64();
+                into.fail(failure_kind(&outcome), at);
             }
+        }
+        // A write the server acknowledged is listed even during warm-up: it must be kept.
+        if let (true, Ok(answer)) = (ok, &outcome) {
+            into.acknowledged.extend(acknowledged(&which, &answer.body));
         }
         if outcome.is_err() && which.kind != Kind::RawCommit {
             // The server closed the connection or is restarting: reconnect until the run ends.
@@ -423,7 +499,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
         Some(token) if plan.involves(Kind::ProjectGet) => {
             Some(prepare_project(&plan.target, token).await?.into())
         }
-        Some(token) if plan.involves(Kind::WorkflowRun) => {
+        Some(token) if plan.involves(Kind::WorkflowRun) || plan.involves(Kind::Mixed) => {
             Some(prepare_workflow(&plan.target, token).await?.into())
         }
         _ => None,
@@ -461,9 +537,9 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
     let mut baseline = plan.baseline.map(|_| Measured::new()).transpose()?;
     for task in tasks {
         let (s, b) = task.await.context("load task")??;
-        scenario.merge(&s)?;
+        scenario.merge(s)?;
         if let (Some(total), Some(b)) = (baseline.as_mut(), b) {
-            total.merge(&b)?;
+            total.merge(b)?;
         }
     }
     let elapsed = Instant::now().saturating_duration_since(measure_from);
@@ -493,6 +569,46 @@ mod tests {
         assert_eq!(t("http://[::1]:9000").ok().as_deref(), Some("[::1]:9000"));
         assert!(t("https://x").is_err());
         assert!(t("http://x/api").is_err());
+    }
+
+    #[test]
+    fn failures_are_told_apart_and_their_window_kept_across_connections() {
+        let answer = |status, retry_after| {
+            Ok(Answer {
+                status,
+                body: Bytes::new(),
+                retry_after,
+            })
+        };
+        assert_eq!(failure_kind(&answer(503, true)), "503 retry-after");
+        assert_eq!(failure_kind(&answer(503, false)), "503");
+        assert_eq!(failure_kind(&answer(502, false)), "502");
+        assert_eq!(failure_kind(&Err(anyhow::anyhow!("reset"))), "transport");
+
+        let mut a = Measured::new().expect("measured");
+        a.fail("502".into(), 4.0);
+        a.fail("502".into(), 2.5);
+        let mut b = Measured::new().expect("measured");
+        b.fail("transport".into(), 7.0);
+        b.acknowledged.push("project p1".into());
+        a.merge(b).expect("merge");
+        assert_eq!(a.errors, 3);
+        assert_eq!(a.failures.get("502"), Some(&2));
+        assert_eq!(a.failures.get("transport"), Some(&1));
+        assert_eq!(a.failure_window, Some((2.5, 7.0)));
+        assert_eq!(a.acknowledged, ["project p1"]);
+    }
+
+    #[test]
+    fn an_acknowledged_write_is_read_from_the_answer() {
+        let project = crate::scenarios::find("project-create").expect("scenario");
+        assert_eq!(
+            acknowledged(&project, br#"{"id":"0190","name":"x"}"#).as_deref(),
+            Some("project 0190")
+        );
+        assert_eq!(acknowledged(&project, b"not json"), None);
+        let profile = crate::scenarios::find("profile").expect("scenario");
+        assert_eq!(acknowledged(&profile, br#"{"id":"u1"}"#), None);
     }
 
     #[test]

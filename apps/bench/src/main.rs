@@ -77,6 +77,10 @@ struct RunArgs {
     /// The server's database (its DATABASE_URL), for the `raw-commit` yardstick.
     #[arg(long)]
     database_url: Option<String>,
+    /// Write every write the server acknowledged (`session|project|execution <id>`, one per
+    /// line) to this file, to check afterwards that none was lost.
+    #[arg(long)]
+    acknowledged: Option<std::path::PathBuf>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -131,6 +135,11 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the load generator")?;
     let results = runtime.block_on(load::run(&plan))?;
+    if let Some(path) = &args.acknowledged {
+        let mut lines = results.scenario.acknowledged.join("\n");
+        lines.push('\n');
+        std::fs::write(path, lines).with_context(|| format!("writing {}", path.display()))?;
+    }
     let report = report::Report::new(&plan, &results);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

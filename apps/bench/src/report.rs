@@ -1,5 +1,6 @@
 //! Turning measurements into a table or JSON.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -17,6 +18,16 @@ pub struct Line {
     p95_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    /// Errors by kind (`"502"`, `"503 retry-after"`, `"transport"`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    failures: BTreeMap<String, u64>,
+    /// Seconds into the measurement of the first and the last error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_failure_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_failure_s: Option<f64>,
+    /// Writes the server acknowledged (listed in full by `--acknowledged`).
+    acknowledged_writes: usize,
 }
 
 /// Scenario relative to baseline.
@@ -57,6 +68,10 @@ fn line(name: &'static str, m: &Measured, seconds: f64) -> Line {
         p95_ms: ms(m.latencies.value_at_quantile(0.95)),
         p99_ms: ms(m.latencies.value_at_quantile(0.99)),
         max_ms: ms(m.latencies.max()),
+        failures: m.failures.clone(),
+        first_failure_s: m.failure_window.map(|w| w.0),
+        last_failure_s: m.failure_window.map(|w| w.1),
+        acknowledged_writes: m.acknowledged.len(),
     }
 }
 
@@ -122,6 +137,21 @@ impl Report {
                 l.max_ms
             );
         }
+        for l in self.lines.iter().filter(|l| !l.failures.is_empty()) {
+            let kinds: Vec<String> = l
+                .failures
+                .iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} errors: {} (from {:.1} s to {:.1} s)",
+                l.scenario,
+                kinds.join(", "),
+                l.first_failure_s.unwrap_or_default(),
+                l.last_failure_s.unwrap_or_default()
+            );
+        }
         if let Some(r) = &self.ratio_to_baseline {
             let _ = writeln!(
                 out,
@@ -148,10 +178,12 @@ mod tests {
         for l in latencies_us {
             h.record(*l).expect("record");
         }
-        Measured {
-            latencies: h,
-            errors,
+        let mut m = Measured::new().expect("measured");
+        m.latencies = h;
+        for _ in 0..errors {
+            m.fail("502".into(), 1.0);
         }
+        m
     }
 
     #[test]
@@ -186,6 +218,9 @@ mod tests {
             "400 in 5 s"
         );
         assert_eq!(report.lines[0].errors, 1);
+        assert!(report
+            .table()
+            .contains("health errors: 502: 1 (from 1.0 s to 1.0 s)"));
         let ratio = report.ratio_to_baseline.as_ref().expect("ratio");
         assert!((ratio.throughput - 0.25).abs() < 1e-9);
         assert!((ratio.p50 - 4.0).abs() < 0.01);

@@ -23,6 +23,9 @@ pub struct Scenario {
     pub bearer: bool,
     /// What the scenario needs beyond a token.
     pub kind: Kind,
+    /// The write a success acknowledges, for `--acknowledged`: its label and the field of
+    /// the answer holding the new record's id.
+    pub records: Option<(&'static str, &'static str)>,
 }
 
 /// State a scenario carries between requests or prepares before the run.
@@ -41,6 +44,26 @@ pub enum Kind {
     /// The run first saves a 10-step fan-out/fan-in workflow; every request starts an
     /// execution of it and waits for its end.
     WorkflowRun,
+    /// Requests take turns among [`MIXED`]: what a cluster serves while it is broken.
+    Mixed,
+}
+
+/// The parts of `mixed`, in turn: a login, a profile read, a project create and a workflow
+/// start with `?wait` (which may answer 202 when the execution outlasts the wait).
+const MIXED: [&str; 4] = ["login", "profile", "project-create", "workflow-run"];
+
+/// Request number `seq` of the `mixed` scenario.
+pub fn mixed_part(seq: u64) -> Scenario {
+    let name = MIXED[usize::try_from(seq % 4).unwrap_or(0)];
+    let part = find(name).unwrap_or_else(|_| unreachable!("{name} is in the table"));
+    if part.kind == Kind::WorkflowRun {
+        Scenario {
+            ok: &[200, 202],
+            ..part
+        }
+    } else {
+        part
+    }
 }
 
 /// What a body builder may use.
@@ -113,6 +136,7 @@ const fn get(name: &'static str, description: &'static str, path: &'static str) 
         ok: &[200],
         bearer: false,
         kind: Kind::Plain,
+        records: None,
     }
 }
 
@@ -151,6 +175,7 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: false,
             kind: Kind::Plain,
+            records: Some(("session", "session_id")),
         },
         Scenario {
             name: "refresh",
@@ -161,6 +186,7 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: false,
             kind: Kind::RefreshChain,
+            records: None,
         },
         Scenario {
             name: "authz-check",
@@ -171,6 +197,7 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: true,
             kind: Kind::Plain,
+            records: None,
         },
         Scenario {
             name: "lookup",
@@ -181,6 +208,7 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: true,
             kind: Kind::Lookup,
+            records: None,
         },
         Scenario {
             name: "project-create",
@@ -191,6 +219,7 @@ pub fn all() -> &'static [Scenario] {
             ok: &[201],
             bearer: true,
             kind: Kind::Plain,
+            records: Some(("project", "id")),
         },
         Scenario {
             name: "project-get",
@@ -201,6 +230,7 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: true,
             kind: Kind::ProjectGet,
+            records: None,
         },
         Scenario {
             name: "workflow-run",
@@ -211,6 +241,7 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: true,
             kind: Kind::WorkflowRun,
+            records: Some(("execution", "execution_id")),
         },
         Scenario {
             name: "raw-commit",
@@ -221,6 +252,18 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: false,
             kind: Kind::RawCommit,
+            records: None,
+        },
+        Scenario {
+            name: "mixed",
+            description: "login, profile, project-create and workflow-run (?wait) in turn: a cluster's load (--acknowledged lists the writes)",
+            method: "MIXED",
+            path: "-",
+            body: None,
+            ok: &[200],
+            bearer: true,
+            kind: Kind::Mixed,
+            records: None,
         },
         Scenario {
             name: "profile",
@@ -231,6 +274,7 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: true,
             kind: Kind::Plain,
+            records: None,
         },
     ];
     ALL
@@ -243,5 +287,31 @@ pub fn find(name: &str) -> anyhow::Result<Scenario> {
     } else {
         let names: Vec<_> = all().iter().map(|s| s.name).collect();
         bail!("unknown scenario {name:?}; known: {}", names.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_takes_turns_and_accepts_a_still_running_execution() {
+        let names: Vec<_> = (0..8).map(|seq| mixed_part(seq).name).collect();
+        assert_eq!(
+            names,
+            [
+                "login",
+                "profile",
+                "project-create",
+                "workflow-run",
+                "login",
+                "profile",
+                "project-create",
+                "workflow-run"
+            ]
+        );
+        assert_eq!(mixed_part(3).ok, &[200, 202]);
+        assert_eq!(find("workflow-run").map(|s| s.ok).ok(), Some(&[200u16][..]));
+        assert_eq!(mixed_part(2).records, Some(("project", "id")));
     }
 }

@@ -27,7 +27,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let db = wiring::connect(&config).await?;
     let secrets = keys::secret_box(&config)?;
-    let tokens = keys::start(&config, db.signing_keys.clone(), secrets.clone()).await?;
+    let tokens = keys::start(
+        &config,
+        db.signing_keys.clone(),
+        secrets.clone(),
+        db.invalidation.as_ref(),
+    )
+    .await?;
     let hasher = identity::hasher()?;
     identity::bootstrap(&config, &db, &hasher).await?;
     server::run(
@@ -48,12 +54,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
     let db = wiring::connect(config).await?;
     let secrets = keys::secret_box(config)?;
-    let rotation = keys::rotate(config, db.signing_keys.as_ref(), secrets.as_ref()).await?;
+    let rotation = keys::rotate(
+        config,
+        db.signing_keys.as_ref(),
+        secrets.as_ref(),
+        db.invalidation.as_ref(),
+    )
+    .await?;
+    let within = match config.database_kind() {
+        // LISTEN/NOTIFY reaches every replica at once.
+        usvc_config::DatabaseKind::Postgres => "at once".to_owned(),
+        usvc_config::DatabaseKind::Sqlite => format!("within {} s", keys::RELOAD_EVERY.as_secs()),
+    };
     println!(
-        "new signing key {}; every replica signs with it within {} s; {} expired key(s) retired",
-        rotation.new_kid,
-        keys::RELOAD_EVERY.as_secs(),
-        rotation.retired
+        "new signing key {}; every replica signs with it {within}; {} expired key(s) retired",
+        rotation.new_kid, rotation.retired
     );
     Ok(())
 }

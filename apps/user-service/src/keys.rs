@@ -1,19 +1,29 @@
 //! The access-token key ring: signing keys live in the store with their private half sealed
-//! under the master key; the ring is loaded (or its first key created) at start, re-read every
-//! few seconds so a rotation made by any replica or by `user-service admin rotate-keys` reaches
-//! every replica, and rotated without invalidating live tokens.
+//! under the master key; the ring is loaded (or its first key created) at start, re-read when a
+//! rotation says so on the invalidation bus (and every few seconds in any case), so a rotation
+//! made by `user-service admin rotate-keys` reaches every replica, and rotated without
+//! invalidating live tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::Utc;
+use tokio::sync::Notify;
 use usvc_config::Config;
-use usvc_core::ports::{SecretBox, SigningKeyRepository, StoredSigningKey, SystemClock};
+use usvc_core::ports::{
+    Invalidation, InvalidationMessage, SecretBox, SigningKeyRepository, StoredSigningKey,
+    SystemClock,
+};
 use usvc_security::{AesGcmSecretBox, JwtConfig, JwtService, MasterKey, SigningKey};
 
-/// How often every replica re-reads the stored keys.
+/// How often every replica re-reads the stored keys even when nothing told it to (SQLite,
+/// where a rotation by another process cannot reach this one, or a missed notification).
 pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
+
+/// The invalidation bus's name for the signing keys: [`rotate`]'s caller publishes it and
+/// every replica re-reads its ring at once (on Postgres, within the bus's delivery time).
+pub const SIGNING_KEYS: &str = "signing-keys";
 /// Clock skew tolerated when verifying, and kept as margin before a key is retired.
 pub const LEEWAY: Duration = Duration::from_secs(30);
 
@@ -102,6 +112,7 @@ pub async fn start(
     config: &Config,
     repo: Arc<dyn SigningKeyRepository>,
     secrets: Arc<dyn SecretBox>,
+    invalidation: &dyn Invalidation,
 ) -> anyhow::Result<Arc<JwtService>> {
     let mut keys = load(repo.as_ref(), secrets.as_ref()).await?;
     if keys.is_empty() {
@@ -118,7 +129,22 @@ pub async fn start(
         active,
         previous,
     )?);
-    tokio::spawn(reload_forever(Arc::downgrade(&service), repo, secrets));
+    let wake = Arc::new(Notify::new());
+    let waker = Arc::downgrade(&wake);
+    // `*` is the bus's "you may have missed messages": re-read then too.
+    invalidation.subscribe(Arc::new(move |message: &InvalidationMessage| {
+        if message.cache == SIGNING_KEYS || message.cache == "*" {
+            if let Some(wake) = waker.upgrade() {
+                wake.notify_one();
+            }
+        }
+    }));
+    tokio::spawn(reload_forever(
+        Arc::downgrade(&service),
+        repo,
+        secrets,
+        wake,
+    ));
     Ok(service)
 }
 
@@ -126,9 +152,13 @@ async fn reload_forever(
     service: std::sync::Weak<JwtService>,
     repo: Arc<dyn SigningKeyRepository>,
     secrets: Arc<dyn SecretBox>,
+    wake: Arc<Notify>,
 ) {
     loop {
-        tokio::time::sleep(RELOAD_EVERY).await;
+        tokio::select! {
+            () = tokio::time::sleep(RELOAD_EVERY) => {}
+            () = wake.notified() => {}
+        }
         let Some(service) = service.upgrade() else {
             return;
         };
@@ -164,16 +194,25 @@ pub struct Rotation {
     pub retired: u64,
 }
 
-/// Adds a new signing key (it signs everywhere within [`RELOAD_EVERY`]). Keys superseded
+/// Adds a new signing key and tells every replica (it signs everywhere once they reload: at
+/// once where the bus reaches them, within [`RELOAD_EVERY`] otherwise). Keys superseded
 /// longer than a token lifetime (plus leeway) ago are retired; the previous key keeps verifying
 /// the tokens it signed until they expire.
 pub async fn rotate(
     config: &Config,
     repo: &dyn SigningKeyRepository,
     secrets: &dyn SecretBox,
+    invalidation: &dyn Invalidation,
 ) -> anyhow::Result<Rotation> {
     let before = load(repo, secrets).await?;
     let key = create(repo, secrets).await?;
+    let reload = InvalidationMessage {
+        cache: SIGNING_KEYS.to_owned(),
+        key: None,
+    };
+    if let Err(e) = invalidation.publish(reload).await {
+        tracing::warn!(error = %e, "replicas were not told; they reload within {} s", RELOAD_EVERY.as_secs());
+    }
     let mut retired = 0;
     if let Some(previous) = before.first() {
         let lifetime = chrono::Duration::from_std(config.jwt_expiry + LEEWAY)?;

@@ -12,6 +12,7 @@ pub mod external_apis;
 pub mod http;
 pub mod identity;
 pub mod keys;
+pub mod lifecycle;
 pub mod metrics_registry;
 pub mod outbox_relay;
 pub mod panics;

@@ -86,6 +86,8 @@ pub struct AppState {
     pub exposure: crate::http::exposure::Exposure,
     /// The tenants' quotas, as the workflow engine applies them.
     pub quotas: Arc<usvc_workflow::Quotas>,
+    /// Serving, or draining before a shutdown.
+    pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
 }
 
 impl AppState {
@@ -166,6 +168,7 @@ impl AppState {
             exposure: crate::http::exposure::Exposure::from_config(config),
             external_apis: Arc::new(crate::external_apis::ExternalApis::from_config(config)),
             quotas,
+            lifecycle: Arc::default(),
         }
     }
 }

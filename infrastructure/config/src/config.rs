@@ -99,6 +99,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `SHUTDOWN_TIMEOUT`.
     pub shutdown_timeout: Duration,
+    /// `SHUTDOWN_DRAIN`: after SIGTERM, how long `/health/ready` says `draining` while every
+    /// request is still served, so load balancers stop sending new ones before the listener
+    /// closes.
+    pub shutdown_drain: Duration,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub otlp_endpoint: Option<String>,
     /// `OTEL_SERVICE_NAME`.
@@ -194,6 +198,7 @@ impl Config {
                 values::number::<usize>(v, 1024, 104_857_600)
             })?,
             shutdown_timeout: secs("SHUTDOWN_TIMEOUT", 1, 300)?,
+            shutdown_drain: secs("SHUTDOWN_DRAIN", 0, 300)?,
             otlp_endpoint: raw.parse("OTEL_EXPORTER_OTLP_ENDPOINT", values::optional_http_url)?,
             smtp_url: raw.parse("SMTP_URL", values::optional_smtp_url)?,
             mail_from: raw.parse("MAIL_FROM", values::non_empty)?,

@@ -168,6 +168,12 @@ pub const SETTINGS: &[Setting] = &[
         "1-300 (seconds)",
         "grace period for in-flight requests on SIGTERM",
     ),
+    s(
+        "SHUTDOWN_DRAIN",
+        "0",
+        "0-300 (seconds)",
+        "after SIGTERM, serve on while /health/ready says draining (set it above the load balancer's check interval)",
+    ),
     Setting {
         env: "OTEL_EXPORTER_OTLP_ENDPOINT",
         default: "",

@@ -20,7 +20,8 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct HealthBody {
     /// Always `user-service`.
     pub service: &'static str,
-    /// `healthy`, or `unhealthy` when the database does not answer.
+    /// `healthy`; `unhealthy` when the database does not answer; `draining` after SIGTERM
+    /// (every request is still served, but this replica is about to stop).
     pub status: &'static str,
     /// The running version.
     pub version: &'static str,
@@ -47,17 +48,23 @@ fn respond<T: Serialize>(healthy: bool, body: &T) -> HttpResponse {
         .json(body)
 }
 
-/// Is the service able to serve? Pings the database.
+/// Is the service able to serve? Pings the database; 503 while it does not answer or while
+/// the process drains after SIGTERM.
 #[utoipa::path(get, path = "/health", tag = "health",
     responses((status = 200, body = HealthBody), (status = 503, body = HealthBody)))]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let db = probe_database(&state).await;
-    let healthy = db.status != HealthStatus::Unhealthy;
+    let draining = state.lifecycle.is_draining();
+    let healthy = db.status != HealthStatus::Unhealthy && !draining;
     respond(
         healthy,
         &HealthBody {
             service: SERVICE,
-            status: if healthy { "healthy" } else { "unhealthy" },
+            status: match (draining, healthy) {
+                (true, _) => "draining",
+                (false, true) => "healthy",
+                (false, false) => "unhealthy",
+            },
             version: VERSION,
             uptime_seconds: state.started.elapsed().as_secs(),
         },
@@ -80,23 +87,30 @@ pub async fn live() -> HttpResponse {
 /// `/health/ready` body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadyBody {
-    /// `ready` or `not_ready`.
+    /// `ready`; `not_ready` while the database does not answer; `draining` after SIGTERM
+    /// (load balancers should send no new requests; those sent are still served).
     pub status: &'static str,
     /// The database probe.
     #[schema(value_type = Object)]
     pub database_connection: ComponentHealth,
 }
 
-/// Should traffic be sent here? Not while the database is unreachable.
+/// Should traffic be sent here? Not while the database is unreachable, nor once SIGTERM has
+/// started the drain (`SHUTDOWN_DRAIN`).
 #[utoipa::path(get, path = "/health/ready", tag = "health",
     responses((status = 200, body = ReadyBody), (status = 503, body = ReadyBody)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let db = probe_database(&state).await;
-    let ready = db.status != HealthStatus::Unhealthy;
+    let draining = state.lifecycle.is_draining();
+    let ready = db.status != HealthStatus::Unhealthy && !draining;
     respond(
         ready,
         &ReadyBody {
-            status: if ready { "ready" } else { "not_ready" },
+            status: match (draining, ready) {
+                (true, _) => "draining",
+                (false, true) => "ready",
+                (false, false) => "not_ready",
+            },
             database_connection: db,
         },
     )

@@ -8,8 +8,9 @@ use usvc_config::Config;
 use crate::http::{build_app, routes};
 use crate::state::AppState;
 
-/// Serves until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish (up to
-/// `SHUTDOWN_TIMEOUT`) and returns. Prints `listening on http://ADDR` (`https://` with
+/// Serves until SIGTERM or SIGINT, then drains for `SHUTDOWN_DRAIN` (health says `draining`,
+/// requests are still served: `crate::lifecycle`), stops accepting, lets in-flight requests
+/// finish (up to `SHUTDOWN_TIMEOUT`) and returns. A second signal cuts the drain short. Prints `listening on http://ADDR` (`https://` with
 /// `TLS_CERT`) to stdout once bound, so scripts and tests can find a `PORT=0` server.
 pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     // Register the signal handlers before announcing the address: a SIGTERM right after
@@ -19,6 +20,8 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     let backend = state.db.backend;
     let worker = state.worker.clone();
     let triggers = state.triggers.clone();
+    let lifecycle = state.lifecycle.clone();
+    let drain = config.shutdown_drain;
     let tls = config
         .tls
         .as_ref()
@@ -42,6 +45,18 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     }
     tokio::spawn(async move {
         let signal = signals.recv().await;
+        if !drain.is_zero() {
+            lifecycle.start_draining();
+            tracing::info!(
+                signal,
+                drain_seconds = drain.as_secs(),
+                "draining: health says draining, requests are still served"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(drain) => {}
+                again = signals.recv() => tracing::info!(signal = again, "drain cut short"),
+            }
+        }
         tracing::info!(signal, "shutting down: finishing in-flight requests");
         handle.stop(true).await;
     });

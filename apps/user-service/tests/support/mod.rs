@@ -160,10 +160,14 @@ pub async fn state_configured(
     let config = config_with("sqlite::memory:", settings);
     store_runtime()
         .spawn(async move {
-            let tokens =
-                user_service::keys::start(&config, db.signing_keys.clone(), secrets.clone())
-                    .await
-                    .expect("key ring");
+            let tokens = user_service::keys::start(
+                &config,
+                db.signing_keys.clone(),
+                secrets.clone(),
+                db.invalidation.as_ref(),
+            )
+            .await
+            .expect("key ring");
             let hasher = user_service::identity::hasher().expect("hasher");
             user_service::identity::bootstrap(&config, &db, &hasher)
                 .await
