@@ -3,7 +3,9 @@
 //! the Kubernetes OpenAPI schemas, strictly (kubernetes-validate) — both pinned in
 //! `tests/deploy/requirements.txt` and installed by `.ci/run`, which sets `CHECK_JSONSCHEMA`,
 //! `KUBERNETES_VALIDATE` and `REQUIRE_DEPLOY_TOOLS=1` — every file compose mounts present, and
-//! the Grafana dashboard querying only series the service exports.
+//! the Grafana dashboard querying only series the service exports, and the load balancer's
+//! configuration (`deploy/haproxy/haproxy.cfg`) accepted by HAProxy (`haproxy -c`) both as
+//! compose runs it and as the local cluster does.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -93,6 +95,51 @@ fn the_kubernetes_manifests_follow_the_kubernetes_schemas() {
     let mut args = vec!["--strict", "--quiet"];
     args.extend(manifests.iter().map(String::as_str));
     validate("KUBERNETES_VALIDATE", "kubernetes-validate", &args);
+}
+
+#[test]
+fn the_load_balancer_configuration_is_valid_for_compose_and_for_local_replicas() {
+    let compose: &[(&str, &str)] = &[
+        ("USVC_REPLICAS_DNS", "user-service:8008"),
+        ("USVC_LB_BIND", ":8008"),
+        ("USVC_LB_STATS", ":8404"),
+    ];
+    let local: &[(&str, &str)] = &[
+        ("USVC_REPLICA_1", "127.0.0.1:8101"),
+        ("USVC_REPLICA_2", "127.0.0.1:8102"),
+        ("USVC_REPLICA_3", "127.0.0.1:8103"),
+        ("USVC_LB_BIND", "127.0.0.1:8008"),
+    ];
+    let compose_file =
+        std::fs::read_to_string(repository().join("deploy/docker-compose.yml")).expect("compose");
+    for (key, value) in compose {
+        assert!(
+            compose_file.contains(&format!("{key}: {value}"))
+                || compose_file.contains(&format!("{key}: \"{value}\"")),
+            "compose sets {key}: {value}"
+        );
+    }
+    for env in [compose, local] {
+        let out = Command::new("haproxy")
+            .current_dir(repository())
+            .envs(env.iter().copied())
+            .args(["-c", "-f", "deploy/haproxy/haproxy.cfg"])
+            .output();
+        let Ok(out) = out else {
+            assert!(
+                std::env::var_os("REQUIRE_DEPLOY_TOOLS").is_none(),
+                "REQUIRE_DEPLOY_TOOLS is set but haproxy is not installed"
+            );
+            eprintln!("skipping: haproxy is not installed (apt-get install haproxy)");
+            return;
+        };
+        assert!(
+            out.status.success(),
+            "{env:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]

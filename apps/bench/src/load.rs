@@ -1,7 +1,7 @@
 //! The load loop: keep-alive connections, each sending requests back to back.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,9 @@ use crate::scenarios::{BodyInput, Credentials, Kind, Scenario};
 
 /// How long each scenario runs before the connections switch to the other (with a baseline).
 pub const SLICE: Duration = Duration::from_millis(250);
+
+/// How long a connection pauses after a 503 with `Retry-After`.
+const UNAVAILABLE_PAUSE: Duration = Duration::from_millis(50);
 
 /// Where to send requests.
 #[derive(Debug, Clone)]
@@ -380,6 +383,7 @@ async fn worker(
     measure_from: Instant,
     stop_at: Instant,
     budget: Arc<AtomicU64>,
+    interrupted: Arc<AtomicBool>,
 ) -> anyhow::Result<(Measured, Option<Measured>)> {
     let cx = Context {
         target: &plan.target,
@@ -407,7 +411,7 @@ async fn worker(
     let mut seq = 0u64;
     loop {
         let now = Instant::now();
-        if now >= stop_at {
+        if now >= stop_at || interrupted.load(Ordering::Relaxed) {
             break;
         }
         let measuring = now >= measure_from;
@@ -463,6 +467,11 @@ async fn worker(
         if let (true, Ok(answer)) = (ok, &outcome) {
             into.acknowledged.extend(acknowledged(&which, &answer.body));
         }
+        if matches!(&outcome, Ok(a) if a.status == 503 && a.retry_after) {
+            // The service (or its balancer) is down and says so: pause briefly, as a client
+            // honouring Retry-After would, but short enough to see the recovery at once.
+            tokio::time::sleep(UNAVAILABLE_PAUSE).await;
+        }
         if outcome.is_err() && which.kind != Kind::RawCommit {
             // The server closed the connection or is restarting: reconnect until the run ends.
             loop {
@@ -471,7 +480,7 @@ async fn worker(
                         sender = fresh;
                         break;
                     }
-                    Err(_) if Instant::now() < stop_at => {
+                    Err(_) if Instant::now() < stop_at && !interrupted.load(Ordering::Relaxed) => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                     Err(e) => return Err(e),
@@ -519,6 +528,15 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
         None => measure_from + plan.duration,
     };
     let budget = Arc::new(AtomicU64::new(plan.requests.unwrap_or(u64::MAX)));
+    // Ctrl-C (SIGINT) ends the run early: each connection finishes the request it has in
+    // flight, and the report covers the time until then.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
     let tasks: Vec<_> = (0..plan.connections)
         .map(|_| {
             tokio::spawn(worker(
@@ -530,6 +548,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
                 measure_from,
                 stop_at,
                 budget.clone(),
+                interrupted.clone(),
             ))
         })
         .collect();

@@ -43,7 +43,8 @@ struct RunArgs {
     /// Concurrent keep-alive connections.
     #[arg(short, long, default_value_t = 16)]
     connections: usize,
-    /// How long to run, in seconds (ignored when --requests is given).
+    /// How long to run, in seconds (ignored when --requests is given). Ctrl-C (SIGINT) ends
+    /// the run early and still reports it.
     #[arg(short, long, default_value_t = 10.0)]
     duration: f64,
     /// Stop after this many requests in total instead of after --duration.

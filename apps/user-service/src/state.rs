@@ -86,6 +86,8 @@ pub struct AppState {
     pub exposure: crate::http::exposure::Exposure,
     /// The tenants' quotas, as the workflow engine applies them.
     pub quotas: Arc<usvc_workflow::Quotas>,
+    /// The load balancers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
+    pub proxies: Arc<crate::http::client_address::TrustedProxies>,
     /// Serving, or draining before a shutdown.
     pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
 }
@@ -168,6 +170,9 @@ impl AppState {
             exposure: crate::http::exposure::Exposure::from_config(config),
             external_apis: Arc::new(crate::external_apis::ExternalApis::from_config(config)),
             quotas,
+            proxies: Arc::new(crate::http::client_address::TrustedProxies::new(
+                config.trusted_proxies.clone(),
+            )),
             lifecycle: Arc::default(),
         }
     }

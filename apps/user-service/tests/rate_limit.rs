@@ -7,6 +7,7 @@ mod support;
 use actix_web::http::StatusCode;
 use actix_web::test;
 use serde_json::json;
+use user_service::http::client_address::TrustedProxies;
 use user_service::http::client_limit::AuthRateLimit;
 use user_service::http::{build_app, routes};
 
@@ -84,4 +85,52 @@ async fn one_address_is_held_to_its_limit_on_every_replica_and_after_a_restart()
         ))
         .to_request();
     assert_eq!(test::call_service(&a, req).await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_balancer_each_client_has_its_own_limit_and_nobody_else_can_pick_one() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = support::database(&dir).await;
+    let mut state = support::state_sealed_by(db, support::secret_box()).await;
+    state.auth_limit = AuthRateLimit::new(state.db.rate_limits.clone(), 2);
+    state.proxies = std::sync::Arc::new(TrustedProxies::new(vec!["10.0.0.0/8"
+        .parse()
+        .expect("net")]));
+    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    // Each attempt names another account, so no account lockout mixes in.
+    let attempts = std::cell::Cell::new(0);
+    let login = |peer: &str, forwarded_for: &str| {
+        attempts.set(attempts.get() + 1);
+        let bad = json!({"email": format!("x{}@example.com", attempts.get()), "password": "wrong password"});
+        test::TestRequest::post()
+            .uri("/api/v1/auth/login")
+            .peer_addr(peer.parse().unwrap())
+            .insert_header(("X-Forwarded-For", forwarded_for.to_owned()))
+            .set_json(bad)
+            .to_request()
+    };
+    let balancer = "10.0.0.5:40000";
+
+    // Two clients behind the balancer: each spends its own two attempts.
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        for _ in 0..2 {
+            let res = test::call_service(&app, login(balancer, client)).await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{client}");
+        }
+    }
+    let res = test::call_service(&app, login(balancer, "203.0.113.1")).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // A client putting another address in front of the balancer's entry is still itself.
+    let res = test::call_service(&app, login(balancer, "198.51.100.9, 203.0.113.2")).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // Straight to the service, a forwarding header is not believed: the socket's address
+    // counts, so a limited client cannot claim a fresh one.
+    let direct = "192.0.2.50:5000";
+    for _ in 0..2 {
+        let res = test::call_service(&app, login(direct, "198.51.100.1")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = test::call_service(&app, login(direct, "198.51.100.2")).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }

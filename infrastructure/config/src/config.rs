@@ -125,6 +125,8 @@ pub struct Config {
     pub workflow_lease: Duration,
     /// `WORKFLOW_HTTP_ALLOW`: the non-public networks workflow `http` steps may reach.
     pub workflow_http_allow: Vec<ipnet::IpNet>,
+    /// `TRUSTED_PROXIES`: the load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     sources: Vec<(&'static str, String, Source)>,
 }
 
@@ -219,6 +221,7 @@ impl Config {
             })?,
             workflow_lease: secs("WORKFLOW_LEASE", 2, 3600)?,
             workflow_http_allow: raw.parse("WORKFLOW_HTTP_ALLOW", values::networks)?,
+            trusted_proxies: raw.parse("TRUSTED_PROXIES", values::networks)?,
             sources: SETTINGS
                 .iter()
                 .map(|s| {

@@ -244,6 +244,12 @@ pub const SETTINGS: &[Setting] = &[
         "private, loopback and link-local networks workflow `http` steps may call; every other such target is refused",
     ),
     s(
+        "TRUSTED_PROXIES",
+        "",
+        "empty, or comma-separated networks (CIDR), e.g. 10.0.0.0/8",
+        "load balancers whose X-Forwarded-For names the client (for the per-address login limit, sessions and audit); from anyone else the header is ignored",
+    ),
+    s(
         "OTEL_SERVICE_NAME",
         "user-service",
         "non-empty text",

@@ -82,8 +82,9 @@ impl FromRequest for ClientLimit {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        // The socket's peer, not a forwarding header a client could set to dodge the limit.
-        let ip = req.peer_addr().map(|a| client_key(a.ip()));
+        // The socket's peer, or the address a trusted balancer vouches for; never a forwarding
+        // header a client set itself to dodge the limit (`client_address`).
+        let ip = crate::http::client_address::client_ip(req).map(client_key);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let state =

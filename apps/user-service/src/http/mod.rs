@@ -6,6 +6,7 @@ pub mod auth;
 pub mod authenticated;
 pub mod authz;
 pub mod body;
+pub mod client_address;
 pub mod client_limit;
 pub mod docs;
 pub mod document;

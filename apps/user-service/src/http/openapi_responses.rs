@@ -9,6 +9,7 @@
 //! | takes a body | `400` (malformed, or not the documented shape), `413` (over `MAX_BODY_BYTES`), `415` (not `application/json`) |
 //! | takes query parameters | `400` (a value out of its documented range or of the wrong type) |
 //! | takes path parameters | `404` (an id that is not one, or of nothing the caller may see) |
+//! | is under `/api/` (reads or writes the store) | `503` with `Retry-After` (the database is restarting, unreachable or saturated; nothing was written) |
 //!
 //! Each is a problem document (`application/problem+json`).
 
@@ -22,7 +23,8 @@ pub struct StandardResponses;
 
 impl utoipa::Modify for StandardResponses {
     fn modify(&self, openapi: &mut OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in &mut openapi.paths.paths {
+            let uses_store = path.starts_with("/api/");
             let operations = [
                 &mut item.get,
                 &mut item.put,
@@ -34,13 +36,13 @@ impl utoipa::Modify for StandardResponses {
                 &mut item.trace,
             ];
             for operation in operations.into_iter().flatten() {
-                complete(operation);
+                complete(operation, uses_store);
             }
         }
     }
 }
 
-fn complete(operation: &mut Operation) {
+fn complete(operation: &mut Operation, uses_store: bool) {
     let needs_token = operation.security.as_ref().is_some_and(|all| {
         all.iter().all(|requirement| {
             serde_json::to_value(requirement)
@@ -83,6 +85,12 @@ fn complete(operation: &mut Operation) {
     }
     if has_path {
         add("404", "No such thing (or none the caller may see)");
+    }
+    if uses_store {
+        add(
+            "503",
+            "The database is unavailable (restarting, unreachable or saturated); nothing was written. Retry after the `Retry-After` seconds",
+        );
     }
 }
 

@@ -15,11 +15,11 @@ use crate::http::problem::ApiError;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// The origin of `req`: the peer address, the first 256 characters of its `User-Agent`, and
+/// The origin of `req`: the client's address (`client_address`), the first 256 characters of its `User-Agent`, and
 /// its request id.
 pub fn of(req: &HttpRequest) -> Origin {
     Origin {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: crate::http::client_address::client_ip(req).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -125,6 +125,13 @@ impl ResponseError for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let CoreError::Unavailable(_) = &self.0 {
+            // Most outages (a restart, a failover, a saturated pool) last seconds; balancers
+            // answer the same way when no replica is ready (`deploy/haproxy/haproxy.cfg`).
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let CoreError::RateLimited { retry_after_secs }
         | CoreError::QuotaExceeded {
             retry_after_secs, ..
@@ -276,4 +283,25 @@ fn is_json(headers: &actix_web::http::header::HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v == "application/json" || v.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_store_says_when_to_retry_and_an_internal_error_does_not() {
+        let down = ApiError(CoreError::Unavailable(
+            "the database connection was lost".into(),
+        ));
+        let response = down.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from_static("1"))
+        );
+        let broken = ApiError(CoreError::Internal("a bug".into())).error_response();
+        assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(broken.headers().get(header::RETRY_AFTER).is_none());
+    }
 }
