@@ -127,6 +127,9 @@ impl Store {
     {
         let pool = self.pool.clone();
         let (deadline, wait) = (self.query_timeout, self.timeout);
+        // One span per unit of work, a child of the caller's (the domain operation inside the
+        // HTTP request), so a trace shows where a request spent its time in the database.
+        let span = tracing::info_span!("store", db.system = crate::backend::DB_SYSTEM);
         let task = self.runtime.spawn(
             async move {
                 let _turn = match writer {
@@ -154,7 +157,7 @@ impl Store {
                     )))
                 }
             }
-            .in_current_span(),
+            .instrument(span),
         );
         task.await
             .map_err(|e| CoreError::Internal(format!("store task failed: {e}")))?

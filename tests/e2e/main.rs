@@ -15,4 +15,5 @@ mod roles;
 mod service;
 mod sqlite;
 mod tls;
+mod traces;
 mod workflows;

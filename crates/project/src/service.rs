@@ -96,6 +96,7 @@ impl ProjectService {
     /// Creates a project owned by the caller (`projects:create`): the project, the caller's
     /// `owner` membership, version 1, the audit row and the `project.created` event (in the
     /// outbox) in one transaction.
+    #[tracing::instrument(name = "project.create", skip_all)]
     pub async fn create(
         &self,
         principal: &Principal,

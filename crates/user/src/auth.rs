@@ -193,6 +193,7 @@ impl AuthService {
     /// the same answer. After [`FREE_FAILURES`] failures in a row an account name is locked for
     /// a growing delay (429 with `Retry-After`), whether or not the account exists. A user with
     /// TOTP (or in a tenant that requires MFA) gets an MFA challenge instead of tokens.
+    #[tracing::instrument(name = "auth.login", skip_all, fields(tenant = %tenant))]
     pub async fn login(
         &self,
         tenant: &str,
@@ -472,6 +473,7 @@ impl AuthService {
 
     /// Trades a refresh token for a new pair. The presented token is spent; presenting a spent
     /// one revokes the whole session (RFC 9700 reuse detection).
+    #[tracing::instrument(name = "auth.refresh", skip_all)]
     pub async fn refresh(
         &self,
         refresh_token: &str,
@@ -543,6 +545,7 @@ impl AuthService {
 
     /// Ends the caller's session: its access and refresh tokens stop working, here at once and
     /// on every other replica as soon as the invalidation reaches it.
+    #[tracing::instrument(name = "auth.logout", skip_all)]
     pub async fn logout(&self, principal: &Principal) -> Result<(), CoreError> {
         let now = self.clock.now();
         let entry = AuditEntry::by(principal, audit::LOGOUT, now)

@@ -76,6 +76,7 @@ impl ExecutionService {
     /// `inputs` (a JSON object). A paused workflow starts nothing (`Conflict`). With a key,
     /// a repeat within 24 hours answers the execution the first start made (`true`: replayed)
     /// — even a repeat racing the first — and the same key with other inputs is refused.
+    #[tracing::instrument(name = "workflow.start", skip_all)]
     pub async fn start(
         &self,
         principal: &Principal,

@@ -1,4 +1,5 @@
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -89,7 +90,11 @@ pub fn build(
         }
         None => (None, None),
     };
-    let subscriber = Registry::default().with(filter).with(lines).with(otel);
+    // LOG_LEVEL (or RUST_LOG) filters the log lines only: spans at info and above are
+    // exported whatever the log level, so quieting the logs does not blind the traces.
+    let subscriber = Registry::default()
+        .with(lines.with_filter(filter))
+        .with(otel.with_filter(LevelFilter::INFO));
     Ok((subscriber, LoggerGuard { provider }))
 }
 

@@ -1,5 +1,7 @@
 //! What the shared query modules need to know about Postgres.
 
+/// The database's name in trace spans (OpenTelemetry's `db.system`).
+pub(crate) const DB_SYSTEM: &str = "postgresql";
 /// The async connection type the pool hands out.
 pub(crate) type Connection = diesel_async::AsyncPgConnection;
 /// The pool.

@@ -3,6 +3,8 @@
 use diesel::SqliteConnection;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
+/// The database's name in trace spans (OpenTelemetry's `db.system`).
+pub(crate) const DB_SYSTEM: &str = "sqlite";
 /// The async connection type the pool hands out.
 pub(crate) type Connection = SyncConnectionWrapper<SqliteConnection>;
 /// The pool.
