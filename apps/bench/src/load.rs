@@ -493,6 +493,27 @@ async fn worker(
 
 /// Runs the plan and merges every connection's figures.
 pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
+    // Ctrl-C (SIGINT) ends the run early: each connection finishes the request it has in
+    // flight, and the report covers the time until then. Listened for from the start, so a
+    // Ctrl-C during the preparation ends the run at once instead of killing the process.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    #[cfg(unix)]
+    {
+        // Registered here and now, not at the task's first poll.
+        let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        tokio::spawn(async move {
+            if sigint.recv().await.is_some() {
+                flag.store(true, Ordering::Relaxed);
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    });
     let plan = Arc::new(plan.clone());
     let needs_token = plan.scenario.bearer || plan.baseline.is_some_and(|b| b.bearer);
     let bearer: Option<Arc<str>> = if needs_token {
@@ -528,15 +549,6 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
         None => measure_from + plan.duration,
     };
     let budget = Arc::new(AtomicU64::new(plan.requests.unwrap_or(u64::MAX)));
-    // Ctrl-C (SIGINT) ends the run early: each connection finishes the request it has in
-    // flight, and the report covers the time until then.
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::Relaxed);
-        }
-    });
     let tasks: Vec<_> = (0..plan.connections)
         .map(|_| {
             tokio::spawn(worker(

@@ -61,14 +61,16 @@ pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
         db.invalidation.as_ref(),
     )
     .await?;
-    let within = match config.database_kind() {
+    let known = match config.database_kind() {
         // LISTEN/NOTIFY reaches every replica at once.
         usvc_config::DatabaseKind::Postgres => "at once".to_owned(),
         usvc_config::DatabaseKind::Sqlite => format!("within {} s", keys::RELOAD_EVERY.as_secs()),
     };
     println!(
-        "new signing key {}; every replica signs with it {within}; {} expired key(s) retired",
-        rotation.new_kid, rotation.retired
+        "new signing key {}; every replica accepts it {known} and signs with it within {} s; {} expired key(s) retired",
+        rotation.new_kid,
+        (keys::ACTIVATE_AFTER + keys::RELOAD_EVERY).as_secs(),
+        rotation.retired
     );
     Ok(())
 }

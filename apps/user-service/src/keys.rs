@@ -21,6 +21,11 @@ use usvc_security::{AesGcmSecretBox, JwtConfig, JwtService, MasterKey, SigningKe
 /// where a rotation by another process cannot reach this one, or a missed notification).
 pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
 
+/// How long a new key only verifies before it signs: one reload interval and a margin, so
+/// every replica has learned it (and publishes it in its JWKS) before any replica hands out a
+/// token it signed; a token is then accepted wherever the balancer sends it.
+pub const ACTIVATE_AFTER: Duration = Duration::from_secs(RELOAD_EVERY.as_secs() + 1);
+
 /// The invalidation bus's name for the signing keys: [`rotate`]'s caller publishes it and
 /// every replica re-reads its ring at once (on Postgres, within the bus's delivery time).
 pub const SIGNING_KEYS: &str = "signing-keys";
@@ -67,7 +72,23 @@ fn unseal(stored: &StoredSigningKey, secrets: &dyn SecretBox) -> anyhow::Result<
     ))
 }
 
-/// Every live key, newest (the signing key) first, unsealed.
+/// The ring in the order the token service takes it, the signing key first: the newest key
+/// at least [`ACTIVATE_AFTER`] old (the oldest when every key is younger, as on a fresh
+/// database), then the others newest first. `keys` comes newest first.
+pub fn signing_order(mut keys: Vec<SigningKey>, now: chrono::DateTime<Utc>) -> Vec<SigningKey> {
+    let settled = chrono::Duration::from_std(ACTIVATE_AFTER).unwrap_or_default();
+    let active = keys
+        .iter()
+        .position(|k| now - k.created_at() >= settled)
+        .unwrap_or_else(|| keys.len().saturating_sub(1));
+    if active < keys.len() {
+        let key = keys.remove(active);
+        keys.insert(0, key);
+    }
+    keys
+}
+
+/// Every live key, newest first, unsealed.
 pub async fn load(
     repo: &dyn SigningKeyRepository,
     secrets: &dyn SecretBox,
@@ -120,6 +141,7 @@ pub async fn start(
         tracing::info!(kid = key.kid(), "created the first token signing key");
         keys = load(repo.as_ref(), secrets.as_ref()).await?;
     }
+    let keys = signing_order(keys, Utc::now());
     let (active, previous) = keys
         .split_first()
         .ok_or_else(|| anyhow::anyhow!("no signing key could be loaded"))?;
@@ -168,6 +190,7 @@ async fn reload_forever(
                 .unwrap_or_else(|panic| Err(anyhow::anyhow!(panic)));
         match loaded {
             Ok(keys) => {
+                let keys = signing_order(keys, Utc::now());
                 let kids: Vec<String> = keys.iter().map(|k| k.kid().to_owned()).collect();
                 if let (Some((active, previous)), true) =
                     (keys.split_first(), kids != service.kids())
@@ -194,8 +217,9 @@ pub struct Rotation {
     pub retired: u64,
 }
 
-/// Adds a new signing key and tells every replica (it signs everywhere once they reload: at
-/// once where the bus reaches them, within [`RELOAD_EVERY`] otherwise). Keys superseded
+/// Adds a new signing key and tells every replica: each publishes and accepts it at once where
+/// the bus reaches it (within [`RELOAD_EVERY`] otherwise), and signs with it from
+/// [`ACTIVATE_AFTER`] on (at its next reload after that). Keys superseded
 /// longer than a token lifetime (plus leeway) ago are retired; the previous key keeps verifying
 /// the tokens it signed until they expire.
 pub async fn rotate(
@@ -215,7 +239,9 @@ pub async fn rotate(
     }
     let mut retired = 0;
     if let Some(previous) = before.first() {
-        let lifetime = chrono::Duration::from_std(config.jwt_expiry + LEEWAY)?;
+        // `previous` signed from ACTIVATE_AFTER after it was made: what it superseded stopped
+        // signing then, and its last tokens expire a token lifetime later.
+        let lifetime = chrono::Duration::from_std(config.jwt_expiry + LEEWAY + ACTIVATE_AFTER)?;
         let now = Utc::now();
         // Keys older than `previous` were superseded no later than it was created.
         if previous.created_at() + lifetime <= now {
@@ -228,4 +254,48 @@ pub async fn rotate(
         new_kid: key.kid().to_owned(),
         retired,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(age_secs: i64, now: chrono::DateTime<Utc>) -> SigningKey {
+        SigningKey::generate(now - chrono::Duration::seconds(age_secs)).expect("key")
+    }
+
+    fn kids(keys: &[SigningKey]) -> Vec<String> {
+        keys.iter().map(|k| k.kid().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_new_key_verifies_at_once_but_signs_only_once_every_replica_knows_it() {
+        let now = Utc::now();
+        let (fresh, settled, old) = (key(1, now), key(3600, now), key(7200, now));
+        let newest_first = vec![fresh.clone(), settled.clone(), old.clone()];
+        let ring = signing_order(newest_first.clone(), now);
+        assert_eq!(
+            kids(&ring),
+            [settled.kid(), fresh.kid(), old.kid()],
+            "the settled key signs; the fresh one is published and verifies"
+        );
+        let later = now + chrono::Duration::from_std(ACTIVATE_AFTER).expect("duration");
+        assert_eq!(
+            kids(&signing_order(newest_first, later)),
+            [fresh.kid(), settled.kid(), old.kid()],
+            "once settled, the new key signs"
+        );
+        let first = key(0, now);
+        assert_eq!(
+            kids(&signing_order(vec![first.clone()], now)),
+            [first.kid()],
+            "a fresh database's only key signs at once"
+        );
+        let (a, b) = (key(1, now), key(2, now));
+        assert_eq!(
+            kids(&signing_order(vec![a.clone(), b.clone()], now)),
+            [b.kid(), a.kid()],
+            "all young: the oldest signs"
+        );
+    }
 }

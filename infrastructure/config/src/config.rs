@@ -221,7 +221,7 @@ impl Config {
             })?,
             workflow_lease: secs("WORKFLOW_LEASE", 2, 3600)?,
             workflow_http_allow: raw.parse("WORKFLOW_HTTP_ALLOW", values::networks)?,
-            trusted_proxies: raw.parse("TRUSTED_PROXIES", values::networks)?,
+            trusted_proxies: raw.parse("TRUSTED_PROXIES", values::proxy_networks)?,
             sources: SETTINGS
                 .iter()
                 .map(|s| {

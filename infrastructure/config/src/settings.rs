@@ -246,7 +246,7 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "TRUSTED_PROXIES",
         "",
-        "empty, or comma-separated networks (CIDR), e.g. 10.0.0.0/8",
+        "empty, or comma-separated addresses or networks (CIDR) of the load balancers, e.g. 172.28.0.10/32; not /0",
         "load balancers whose X-Forwarded-For names the client (for the per-address login limit, sessions and audit); from anyone else the header is ignored",
     ),
     s(

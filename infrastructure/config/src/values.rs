@@ -32,6 +32,16 @@ pub(crate) fn networks(raw: &str) -> Result<Vec<ipnet::IpNet>, ()> {
         .collect()
 }
 
+/// [`networks`] without `/0`: trusting every address would let any client name its own.
+pub(crate) fn proxy_networks(raw: &str) -> Result<Vec<ipnet::IpNet>, ()> {
+    let nets = networks(raw)?;
+    if nets.iter().any(|n| n.prefix_len() == 0) {
+        Err(())
+    } else {
+        Ok(nets)
+    }
+}
+
 pub(crate) fn boolean(raw: &str) -> Result<bool, ()> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" => Ok(true),
@@ -159,6 +169,14 @@ mod tests {
         assert_eq!(networks(""), Ok(vec![]));
         assert_eq!(networks("10.0.0.0/33"), Err(()));
         assert_eq!(networks("intranet"), Err(()));
+    }
+
+    #[test]
+    fn proxies_may_not_be_everyone() {
+        assert_eq!(proxy_networks("0.0.0.0/0"), Err(()));
+        assert_eq!(proxy_networks("10.0.0.1, ::/0"), Err(()));
+        assert_eq!(proxy_networks("172.28.0.10").map(|n| n.len()), Ok(1));
+        assert_eq!(proxy_networks(""), Ok(vec![]));
     }
 
     #[test]

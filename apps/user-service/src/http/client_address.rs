@@ -46,9 +46,10 @@ impl TrustedProxies {
         self.0.iter().any(|net| net.contains(&ip))
     }
 
-    /// The client's address, given the socket's `peer` and the `X-Forwarded-For` values in
-    /// the order they arrived: the rightmost address not vouched for by a trusted proxy. An
-    /// entry that is not an address ends the walk at the hop that sent it.
+    /// The client's address, given the socket's `peer` and the `X-Forwarded-For` values (or
+    /// their comma-separated entries) in the order they arrived: the rightmost address not
+    /// vouched for by a trusted proxy. An entry that is not an address ends the walk at the hop
+    /// that sent it.
     pub fn client<'a>(
         &self,
         peer: Option<IpAddr>,
@@ -72,15 +73,22 @@ impl TrustedProxies {
     }
 }
 
+/// The `X-Forwarded-For` entries of `req`, in order. Split on the raw bytes: a proxy that
+/// appends to the client's own header line (nginx does) must not lose its entry to a
+/// non-ASCII byte the client put before it; a piece that is not text becomes `?`, which stops
+/// the walk where it sits.
+fn forwarded_for(req: &HttpRequest) -> impl Iterator<Item = &str> {
+    req.headers()
+        .get_all("x-forwarded-for")
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|piece| std::str::from_utf8(piece).unwrap_or("?"))
+}
+
 /// The address `req` came from (see the module's documentation).
 pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
     let peer = req.peer_addr().map(|a| a.ip());
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok());
     match req.app_data::<web::Data<AppState>>() {
-        Some(state) => state.proxies.client(peer, forwarded),
+        Some(state) => state.proxies.client(peer, forwarded_for(req)),
         None => peer,
     }
 }
@@ -140,6 +148,25 @@ mod tests {
         assert_eq!(
             lb.client(ip("10.0.0.5"), ["1.2.3.4", "203.0.113.9"].into_iter()),
             ip("203.0.113.9")
+        );
+    }
+
+    #[test]
+    fn a_byte_that_is_not_text_costs_only_its_own_entry() {
+        let req = actix_web::test::TestRequest::default()
+            .insert_header((
+                "x-forwarded-for",
+                actix_web::http::header::HeaderValue::from_bytes(b"\x80evil, 203.0.113.9")
+                    .expect("obs-text is a valid header byte"),
+            ))
+            .to_http_request();
+        let entries: Vec<&str> = forwarded_for(&req).collect();
+        assert_eq!(entries, ["?", " 203.0.113.9"]);
+        let lb = proxies("10.0.0.0/8");
+        assert_eq!(
+            lb.client(ip("10.0.0.5"), forwarded_for(&req)),
+            ip("203.0.113.9"),
+            "the balancer's entry survives the client's garbage"
         );
     }
 

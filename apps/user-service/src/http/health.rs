@@ -53,18 +53,27 @@ fn respond<T: Serialize>(healthy: bool, body: &T) -> HttpResponse {
 #[utoipa::path(get, path = "/health", tag = "health",
     responses((status = 200, body = HealthBody), (status = 503, body = HealthBody)))]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let db = probe_database(&state).await;
+    // Draining is told at once: a slow database probe must not keep a stopping replica in a
+    // balancer's rotation past its drain.
     let draining = state.lifecycle.is_draining();
-    let healthy = db.status != HealthStatus::Unhealthy && !draining;
+    if draining {
+        return respond(
+            false,
+            &HealthBody {
+                service: SERVICE,
+                status: "draining",
+                version: VERSION,
+                uptime_seconds: state.started.elapsed().as_secs(),
+            },
+        );
+    }
+    let db = probe_database(&state).await;
+    let healthy = db.status != HealthStatus::Unhealthy;
     respond(
         healthy,
         &HealthBody {
             service: SERVICE,
-            status: match (draining, healthy) {
-                (true, _) => "draining",
-                (false, true) => "healthy",
-                (false, false) => "unhealthy",
-            },
+            status: if healthy { "healthy" } else { "unhealthy" },
             version: VERSION,
             uptime_seconds: state.started.elapsed().as_secs(),
         },
@@ -100,8 +109,17 @@ pub struct ReadyBody {
 #[utoipa::path(get, path = "/health/ready", tag = "health",
     responses((status = 200, body = ReadyBody), (status = 503, body = ReadyBody)))]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let db = probe_database(&state).await;
     let draining = state.lifecycle.is_draining();
+    // While draining the database is not asked (see `health`): its last state is not needed.
+    let db = if draining {
+        ComponentHealth {
+            status: HealthStatus::Degraded,
+            latency_ms: 0.0,
+            error: Some("not probed: the process is draining".into()),
+        }
+    } else {
+        probe_database(&state).await
+    };
     let ready = db.status != HealthStatus::Unhealthy && !draining;
     respond(
         ready,
