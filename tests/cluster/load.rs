@@ -11,18 +11,6 @@ use crate::cluster::{Cluster, ADMIN, PASSWORD};
 /// Connections the load generator keeps busy (each has at most one request in flight).
 pub const CONNECTIONS: u64 = 6;
 
-/// The `usvc-bench` executable built by this `cargo test` run.
-fn bench() -> std::path::PathBuf {
-    let service = crate::service::binary();
-    let bench = service.with_file_name(format!("usvc-bench{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bench.exists(),
-        "{} is missing: run the whole suite (cargo test --workspace), which builds it",
-        bench.display()
-    );
-    bench
-}
-
 /// A load run in progress.
 pub struct Load {
     child: Child,
@@ -60,7 +48,7 @@ impl Load {
     /// with `?wait`) through the balancer.
     pub fn start(cluster: &Cluster, seconds: u64) -> Self {
         let acknowledged = tempfile::NamedTempFile::new().expect("temp file");
-        let child = Command::new(bench())
+        let child = Command::new(crate::service::built("usvc-bench"))
             .args(["run", "mixed", "--json", "--warmup", "0"])
             .args(["--url", &format!("http://{}", cluster.lb_addr)])
             .args(["-d", &seconds.to_string()])

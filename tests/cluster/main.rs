@@ -34,6 +34,22 @@ use cluster::Cluster;
 use load::{Load, CONNECTIONS};
 use postgres_server::PgServer;
 
+/// The suite's tests start servers on fixed ports and load the machine: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// This test's turn, then HAProxy and a PostgreSQL of our own (or why not).
+fn turn_and_prerequisites() -> Option<(
+    std::sync::MutexGuard<'static, ()>,
+    PgServer,
+    std::path::PathBuf,
+)> {
+    let turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (pg, haproxy) = prerequisites()?;
+    Some((turn, pg, haproxy))
+}
+
 /// HAProxy and a PostgreSQL of our own, or why not.
 fn prerequisites() -> Option<(PgServer, std::path::PathBuf)> {
     let required = std::env::var_os("REQUIRE_CLUSTER").is_some();
@@ -59,10 +75,7 @@ fn settle() {
 
 #[test]
 fn three_replicas_behind_haproxy_survive_restarts_kills_and_a_database_restart_under_load() {
-    let _turn = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some((pg, haproxy)) = prerequisites() else {
+    let Some((_turn, pg, haproxy)) = turn_and_prerequisites() else {
         return;
     };
     let started = Instant::now();
@@ -185,15 +198,9 @@ fn three_replicas_behind_haproxy_survive_restarts_kills_and_a_database_restart_u
     );
 }
 
-/// The suite's tests start servers on fixed ports and load the machine: one at a time.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 fn the_local_cluster_script_starts_replicas_behind_one_address_and_stops_them() {
-    let _turn = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let Some((pg, _)) = prerequisites() else {
+    let Some((_turn, pg, _)) = turn_and_prerequisites() else {
         return;
     };
     let port = postgres_server::free_port();

@@ -10,10 +10,15 @@ use std::time::{Duration, Instant};
 
 /// The `user-service` executable built by this `cargo test` run.
 pub fn binary() -> PathBuf {
+    built("user-service")
+}
+
+/// The workspace executable `name` built by this `cargo test` run.
+pub fn built(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/e2e-<hash> → target/<profile>/user-service
+    // target/<profile>/deps/e2e-<hash> → target/<profile>/<name>
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let binary = dir.join(format!("user-service{}", std::env::consts::EXE_SUFFIX));
+    let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.exists(),
         "{} is missing: run the whole suite (cargo test --workspace), which builds it",
