@@ -19,16 +19,24 @@ pub(crate) fn query(err: Error) -> CoreError {
         }
         Error::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        )
-        | Error::BrokenTransactionManager => {
+            ref info,
+        ) => {
+            // The driver's catch-all for errors without a SQLSTATE: mostly a lost connection,
+            // rarely a client-side fault. Logged, so the rare kind does not hide behind 503s.
+            tracing::warn!(error = %info.message(), "database connection lost");
+            CoreError::Unavailable("the database connection was lost".into())
+        }
+        Error::BrokenTransactionManager => {
             CoreError::Unavailable("the database connection was lost".into())
         }
         Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _) => {
             CoreError::Unavailable("the database is read-only (failing over?); retry".into())
         }
         Error::DatabaseError(_, ref info) if going_away(info.message()) => {
-            CoreError::Unavailable(format!("the database is unavailable: {}", info.message()))
+            tracing::warn!(error = %info.message(), "the database is unavailable");
+            CoreError::Unavailable(
+                "the database is restarting, overloaded or broke a tie; retry".into(),
+            )
         }
         Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
             CoreError::Unavailable("the database could not serialise the transaction; retry".into())
