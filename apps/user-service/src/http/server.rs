@@ -10,8 +10,9 @@ use crate::state::AppState;
 
 /// Serves until SIGTERM or SIGINT, then drains for `SHUTDOWN_DRAIN` (health says `draining`,
 /// requests are still served: `crate::lifecycle`), stops accepting, lets in-flight requests
-/// finish (up to `SHUTDOWN_TIMEOUT`) and returns. A second signal cuts the drain short. Prints `listening on http://ADDR` (`https://` with
-/// `TLS_CERT`) to stdout once bound, so scripts and tests can find a `PORT=0` server.
+/// finish (up to `SHUTDOWN_TIMEOUT`) and returns. A second signal cuts the drain short.
+/// Prints `listening on http://ADDR` (`https://` with `TLS_CERT`) to stdout once bound, so
+/// scripts and tests can find a `PORT=0` server.
 pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     // Register the signal handlers before announcing the address: a SIGTERM right after
     // "listening" must drain, not kill.
