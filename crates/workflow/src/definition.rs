@@ -1,4 +1,4 @@
-//! The workflow definition format (DESIGN.md section 7) and its structural validation: what a
+//! The workflow definition format (docs/design.md section 7) and its structural validation: what a
 //! save must refuse before anything runs. Every error names the step and the field, so a
 //! person can fix the document without reading code.
 

@@ -1,4 +1,4 @@
-//! `usvc-cache` (CoreCache): the named caches of DESIGN.md section 6.
+//! `usvc-cache` (CoreCache): the named caches of docs/design.md section 6.
 //!
 //! [`NamedCache`] implements the core `Cache` port on quick_cache, adding what quick_cache
 //! leaves out: a TTL per entry (stored beside the value), hit/miss/eviction/expiry counters and

@@ -12,7 +12,7 @@ use crate::{migrate, open, StoreOptions};
 const SLOW_QUERY: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
      WHERE x < 3000000) SELECT count(*) FROM c";
 
-/// DESIGN.md section 4: dropping a `SyncConnectionWrapper` query mid-flight blocks in `Drop`
+/// docs/design.md section 4: dropping a `SyncConnectionWrapper` query mid-flight blocks in `Drop`
 /// (`block_in_place`), which panics on a single-threaded runtime such as an actix worker's.
 /// Here the "worker" is a current-thread runtime that gives up on a slow query; the store must
 /// neither panic nor lose its only connection.

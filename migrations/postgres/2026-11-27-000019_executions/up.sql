@@ -1,4 +1,4 @@
--- Executions and their step runs as rows (DESIGN.md section 7): the engine's whole state is
+-- Executions and their step runs as rows (docs/design.md section 7): the engine's whole state is
 -- here, so a killed process loses nothing. Workers claim `ready` steps (and steps whose lease
 -- or timer ran out) by `ready_at`; every status change is also a timeline row.
 CREATE TABLE workflow_executions (

@@ -1,4 +1,4 @@
--- Workflow triggers (DESIGN.md section 7): the current version's event and schedule
+-- Workflow triggers (docs/design.md section 7): the current version's event and schedule
 -- triggers, replaced on every save, so the trigger loop finds what an event starts and which
 -- schedule is due without reading definitions. `active_since`: events from before it (made
 -- while the workflow did not exist, had no such trigger, or was paused) start nothing.

@@ -1,4 +1,4 @@
-//! `POST /api/v1/auth/login`, `/refresh`, `/logout` (DESIGN.md section 5).
+//! `POST /api/v1/auth/login`, `/refresh`, `/logout` (docs/design.md section 5).
 
 use super::body;
 use actix_web::http::header;

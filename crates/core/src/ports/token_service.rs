@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{CoreError, SessionId, TenantId, UserId};
 
-/// The claims of an access token (DESIGN.md section 5): `iss aud sub tid sid roles iat exp
+/// The claims of an access token (docs/design.md section 5): `iss aud sub tid sid roles iat exp
 /// jti`, plus `nbf`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
