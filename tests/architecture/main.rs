@@ -129,7 +129,10 @@ fn comments_and_docs_cite_only_documents_in_the_repository() {
                 .take_while(|c| c.is_ascii_alphanumeric() || "/_.-".contains(*c))
                 .collect();
             let cited = cited.trim_end_matches('.');
-            if cited.ends_with(".md") && !root.join(cited).exists() {
+            let markdown = Path::new(cited)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("md"));
+            if markdown && !root.join(cited).exists() {
                 problems.push(format!("{shown} cites {cited}, which does not exist"));
             }
         }
