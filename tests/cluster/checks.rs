@@ -34,9 +34,9 @@ pub fn every_execution_ends(pg: &PgServer) -> u64 {
          FROM workflow_executions e WHERE e.status <> 'succeeded'",
     );
     // Printed, not failed on: one CI run saw an execution end unsucceeded after the SIGKILL
-    // phase, most likely a step whose attempts were spent by transient store errors while the
-    // killed replica's locks were released ("was never recorded"); see docs/operations.md,
-    // "Proved under load and faults". Stuck executions, double successes and lost writes fail.
+    // phase, most likely a step whose attempts were spent by transient store errors (the
+    // worker now retries those); see docs/operations.md, "Proved under load and faults".
+    // Stuck executions, double successes and lost writes fail.
     if !unsuccessful.is_empty() {
         eprintln!("executions that ended without succeeding:\n{unsuccessful}");
     }

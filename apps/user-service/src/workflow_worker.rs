@@ -326,9 +326,36 @@ impl Run {
     }
 }
 
+/// Tries `work` again, twice at most and briefly, while it fails with `Unavailable` (a pool
+/// timeout, a lock held until the database noticed a dead replica's connection). Without
+/// this a transient store error drops the attempt and its lease lapses, which spends one of
+/// the step's takeovers, meant for workers that die: three such errors in a row would fail a
+/// step that never failed. Both uses are safe to repeat: preparing only reads, and recording
+/// changes a step only while this claim still holds its lease, so a retry after a commit whose
+/// answer was lost changes nothing.
+async fn transient_retries<T, F, Fut>(mut work: F) -> Result<T, usvc_core::CoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, usvc_core::CoreError>>,
+{
+    let mut pause = Duration::from_millis(100);
+    for _ in 0..2 {
+        match work().await {
+            Err(usvc_core::CoreError::Unavailable(why)) => {
+                tracing::debug!(error = %why, "the store is busy; trying the workflow step again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            other => return other,
+        }
+    }
+    work().await
+}
+
 /// Runs one claimed attempt; how it ended, or `None` when there is nothing to record.
 async fn run_step(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
-    match engine.prepare(step).await {
+    let prepared = transient_retries(|| engine.prepare(step)).await;
+    match prepared {
         Ok(Prepared::Gone) => None,
         Ok(Prepared::Finish(finish)) => Some(finish),
         Ok(Prepared::Run {
@@ -389,9 +416,12 @@ async fn record_results(
         let records = groups.into_values().map(|group| {
             let (engine, ended) = (&engine, &ended);
             async move {
-                let recorded = caught("workflow results", engine.finish_all(group))
-                    .await
-                    .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
+                let recorded = caught(
+                    "workflow results",
+                    transient_retries(|| engine.finish_all(group.clone())),
+                )
+                .await
+                .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
                 match recorded {
                     Ok(Some(state)) if state.execution.status.is_final() => {
                         metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
@@ -444,5 +474,45 @@ async fn heartbeat(
             Ok(Ok(_)) | Err(_) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "renewing workflow leases failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use usvc_core::CoreError;
+
+    use super::transient_retries;
+
+    async fn count_calls(answers: &[Result<u32, CoreError>]) -> (Result<u32, CoreError>, u32) {
+        let calls = AtomicU32::new(0);
+        let outcome = transient_retries(|| {
+            let n = calls.fetch_add(1, Ordering::SeqCst) as usize;
+            let answer = answers[n.min(answers.len() - 1)].clone();
+            async move { answer }
+        })
+        .await;
+        (outcome, calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_busy_store_is_asked_again_and_a_real_error_is_not() {
+        let busy = || Err(CoreError::Unavailable("pool timeout".into()));
+        let (outcome, calls) = count_calls(&[busy(), busy(), Ok(7)]).await;
+        assert_eq!(
+            (outcome.ok(), calls),
+            (Some(7), 3),
+            "busy twice, then recorded"
+        );
+        let (outcome, calls) = count_calls(&[busy()]).await;
+        assert!(matches!(outcome, Err(CoreError::Unavailable(_))));
+        assert_eq!(
+            calls, 3,
+            "three tries at most, then the lease is left to lapse"
+        );
+        let (outcome, calls) = count_calls(&[Err(CoreError::Internal("bug".into()))]).await;
+        assert!(matches!(outcome, Err(CoreError::Internal(_))));
+        assert_eq!(calls, 1, "a real error is not retried");
     }
 }
