@@ -3,8 +3,8 @@
 use usvc_config::Config;
 
 use crate::http::server;
-use crate::state::AppState;
-use crate::{identity, keys, wiring};
+use crate::http::state::AppState;
+use crate::wiring::{self, keys, services};
 
 /// `user-service config`.
 pub fn print_config(config: &Config) {
@@ -34,8 +34,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         db.invalidation.as_ref(),
     )
     .await?;
-    let hasher = identity::hasher()?;
-    identity::bootstrap(&config, &db, &hasher).await?;
+    let hasher = services::hasher()?;
+    services::bootstrap(&config, &db, &hasher).await?;
     server::run(
         &config,
         AppState::assemble(
@@ -44,7 +44,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tokens,
             hasher,
             secrets,
-            identity::notifier(&config)?,
+            services::notifier(&config)?,
         ),
     )
     .await
@@ -64,12 +64,15 @@ pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
     let known = match config.database_kind() {
         // LISTEN/NOTIFY reaches every replica at once.
         usvc_config::DatabaseKind::Postgres => "at once".to_owned(),
-        usvc_config::DatabaseKind::Sqlite => format!("within {} s", keys::RELOAD_EVERY.as_secs()),
+        usvc_config::DatabaseKind::Sqlite => format!(
+            "within {} s",
+            usvc_security::key_ring::RELOAD_EVERY.as_secs()
+        ),
     };
     println!(
         "new signing key {}; every replica accepts it {known} and signs with it within {} s; {} expired key(s) retired",
         rotation.new_kid,
-        (keys::ACTIVATE_AFTER + keys::RELOAD_EVERY).as_secs(),
+        (usvc_security::key_ring::ACTIVATE_AFTER + usvc_security::key_ring::RELOAD_EVERY).as_secs(),
         rotation.retired
     );
     Ok(())
@@ -146,9 +149,9 @@ pub async fn create_user(
         create_data_dir(config)?;
     }
     let db = wiring::connect(config).await?;
-    let hasher = identity::hasher()?;
+    let hasher = services::hasher()?;
     let done = usvc_user::provision(
-        &identity::bootstrap_ports(&db, &hasher),
+        &services::bootstrap_ports(&db, &hasher),
         tenant,
         email,
         role,

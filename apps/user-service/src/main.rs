@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use user_service::cli::{AdminCommand, Cli, Command};
-use user_service::{commands, runtime};
+use user_service::{commands, startup};
 use usvc_config::{Config, ConfigSources};
 
 fn main() -> ExitCode {
@@ -21,14 +21,14 @@ fn main() -> ExitCode {
         commands::print_config(&config);
         return ExitCode::SUCCESS;
     }
-    let _logs = match usvc_logger::init(&runtime::logger_config(&config)) {
+    let _logs = match usvc_logger::init(&startup::logger_config(&config)) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("user-service: {e}");
             return ExitCode::from(2);
         }
     };
-    let result = runtime::build(&config).and_then(|rt| {
+    let result = startup::build(&config).and_then(|rt| {
         rt.block_on(async {
             match cli.command.clone().unwrap_or(Command::Serve) {
                 Command::Serve => commands::serve(config).await,

@@ -9,8 +9,8 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use serde_json::{json, Value};
 use support::{call, login, Guard};
+use user_service::http::state::AppState;
 use user_service::http::{build_app, routes};
-use user_service::state::AppState;
 
 const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";

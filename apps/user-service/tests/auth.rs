@@ -53,7 +53,7 @@ fn admin_login() -> Value {
 }
 
 async fn the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -113,7 +113,7 @@ async fn the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out(
 }
 
 async fn wrong_tenant_email_or_password_all_get_the_same_401(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -138,7 +138,7 @@ async fn wrong_tenant_email_or_password_all_get_the_same_401(
 }
 
 async fn bad_login_bodies_are_400_problems(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -154,7 +154,7 @@ async fn bad_login_bodies_are_400_problems(
 }
 
 async fn a_replayed_refresh_token_revokes_the_session(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -200,7 +200,7 @@ async fn a_replayed_refresh_token_revokes_the_session(
 }
 
 async fn the_profile_needs_a_valid_bearer_token(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -247,7 +247,7 @@ async fn the_profile_needs_a_valid_bearer_token(
 }
 
 async fn repeated_failures_lock_the_account_name_with_retry_after_even_for_unknown_emails(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -287,7 +287,7 @@ async fn repeated_failures_lock_the_account_name_with_retry_after_even_for_unkno
 }
 
 async fn users_list_end_and_end_all_their_sessions(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -19,7 +19,7 @@ fn ask(user: Option<&str>, action: &str, kind: &str) -> Value {
 }
 
 async fn checks_answer_with_reasons_for_the_caller_and_for_others(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -164,7 +164,7 @@ on_both_stores!(checks_answer_with_reasons_for_the_caller_and_for_others);
 /// themselves or about a member — with the same reason, so the check API tells nothing of
 /// its existence or its members; members get real answers.
 async fn private_projects_answer_like_missing_ones_to_outsiders(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -73,7 +73,7 @@ where
 }
 
 async fn nobody_grants_what_they_do_not_hold(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -303,7 +303,7 @@ async fn nobody_grants_what_they_do_not_hold(
 on_both_stores!(nobody_grants_what_they_do_not_hold);
 
 async fn the_issue_attacks_fail_and_leave_a_trail(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

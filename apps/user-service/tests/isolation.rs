@@ -196,7 +196,7 @@ where
 }
 
 async fn tenant_b_is_invisible_to_tenant_a(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -30,7 +30,7 @@ fn password_login(tenant: &str, email: &str, password: &str) -> Value {
 }
 
 async fn totp_enrolment_then_logins_with_codes_and_recovery_codes(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -272,7 +272,7 @@ async fn totp_enrolment_then_logins_with_codes_and_recovery_codes(
 }
 
 async fn a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -537,7 +537,7 @@ where
 /// does not wipe them (else every login would buy five more guesses at a six-digit code), and
 /// regenerating recovery codes with a stolen session is limited the same way.
 async fn wrong_codes_keep_counting_across_logins(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -644,7 +644,7 @@ on_both_stores!(wrong_codes_keep_counting_across_logins);
 /// and the count of the failure run one attempt at a time per account, so a burst gets no
 /// more guesses than a sequence (four free failures, the fifth locks).
 async fn guesses_sent_at_once_are_counted_one_by_one(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -31,7 +31,7 @@ fn statuses(answer: &Value) -> Vec<(String, String, Option<u64>)> {
 }
 
 async fn bulk_requests_answer_per_project(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -15,7 +15,7 @@ use user_service::http::{build_app, routes};
 const MAX_BODY: usize = 1024 * 1024;
 
 async fn history_keeps_every_version_and_restore_adds_one(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -54,7 +54,7 @@ where
 }
 
 async fn projects_live_change_and_end_under_their_versions(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -316,7 +316,7 @@ where
 }
 
 async fn creates_with_one_idempotency_key_happen_once(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -385,7 +385,7 @@ async fn creates_with_one_idempotency_key_happen_once(
 on_both_stores!(creates_with_one_idempotency_key_happen_once);
 
 async fn analytics_and_the_projects_cache_are_reported(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -524,7 +524,7 @@ async fn analytics_and_the_projects_cache_are_reported(
 on_both_stores!(analytics_and_the_projects_cache_are_reported);
 
 async fn project_changes_are_announced_through_the_outbox(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let mut events = state.events.subscribe();

@@ -16,7 +16,7 @@ use user_service::http::{build_app, routes};
 const MAX_BODY: usize = 1024 * 1024;
 
 async fn the_platform_sets_quotas_and_the_engine_keeps_them(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -15,7 +15,7 @@ const MAX_BODY: usize = 1024 * 1024;
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 async fn a_forgotten_password_is_reset_once_with_the_mailed_link(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -174,7 +174,7 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link(
 }
 
 async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accounts(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

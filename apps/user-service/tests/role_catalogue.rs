@@ -86,7 +86,7 @@ fn endpoint(action: &str, victim: &str) -> Option<(Method, String, Option<serde_
 }
 
 async fn each_role_gets_exactly_its_catalogue(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -15,7 +15,7 @@ const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
 
 async fn custom_roles_grant_exactly_their_permissions(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -67,7 +67,7 @@ fn fields(problem: &Value) -> Vec<String> {
 }
 
 async fn an_admin_creates_reads_lists_and_erases_users(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let mut events = state.events.subscribe();
@@ -210,7 +210,7 @@ async fn an_admin_creates_reads_lists_and_erases_users(
 }
 
 async fn bad_input_gets_a_400_naming_each_field_and_changes_nothing(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -322,7 +322,7 @@ async fn bad_input_gets_a_400_naming_each_field_and_changes_nothing(
 }
 
 async fn own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -369,7 +369,7 @@ async fn own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass(
 }
 
 async fn roles_decide_and_a_demotion_or_disable_applies_to_the_next_request(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -507,15 +507,15 @@ async fn roles_decide_and_a_demotion_or_disable_applies_to_the_next_request(
 }
 
 async fn another_tenants_users_do_not_exist_for_me(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let db = state.db.clone();
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
     let root = admin(&app).await;
-    let hasher = user_service::identity::hasher().expect("hasher");
+    let hasher = user_service::wiring::services::hasher().expect("hasher");
     let other = usvc_user::provision(
-        &user_service::identity::bootstrap_ports(&db, &hasher),
+        &user_service::wiring::services::bootstrap_ports(&db, &hasher),
         "globex",
         "ceo@globex.com",
         "owner",
@@ -561,7 +561,7 @@ async fn another_tenants_users_do_not_exist_for_me(
 }
 
 async fn lookup_returns_request_order_and_lists_the_missing(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -591,7 +591,7 @@ async fn lookup_returns_request_order_and_lists_the_missing(
 }
 
 async fn import_reports_each_row_and_imported_bcrypt_users_log_in(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -647,7 +647,7 @@ async fn import_reports_each_row_and_imported_bcrypt_users_log_in(
 }
 
 async fn registration_opens_with_the_tenant_setting_and_never_reveals_accounts(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -750,7 +750,7 @@ async fn registration_opens_with_the_tenant_setting_and_never_reveals_accounts(
 }
 
 async fn a_password_change_needs_the_current_password_and_ends_other_sessions(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -886,7 +886,7 @@ async fn every_rejected_token_case_is_a_401_on_every_new_endpoint() {
         roles: vec!["owner".into()],
     };
     let config = support::config("sqlite::memory:");
-    let ours = user_service::keys::load(db.signing_keys.as_ref(), secrets.as_ref())
+    let ours = usvc_security::key_ring::load(db.signing_keys.as_ref(), secrets.as_ref())
         .await
         .expect("keys")
         .remove(0);
@@ -898,7 +898,7 @@ async fn every_rejected_token_case_is_a_401_on_every_new_endpoint() {
             .token
     };
     let now = chrono::Utc::now();
-    let base = user_service::keys::jwt_config(&config);
+    let base = user_service::wiring::keys::jwt_config(&config);
     let valid = mint(base.clone(), now, &ours);
     let impostor = SigningKey::from_seed(ours.kid().to_owned(), [7u8; 32], now);
     let stranger = SigningKey::generate(now).expect("key");
@@ -1037,7 +1037,7 @@ async fn every_rejected_token_case_is_a_401_on_every_new_endpoint() {
 }
 
 async fn analytics_count_users_logins_and_failures_from_the_database(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -1105,7 +1105,7 @@ async fn analytics_count_users_logins_and_failures_from_the_database(
 
 /// Postgres cannot store U+0000: such input must be a 4xx on both stores, never a 500.
 async fn nul_characters_are_refused_with_a_4xx(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -142,7 +142,7 @@ fn review() -> Value {
 }
 
 async fn the_example_runs_and_conditions_skip_exactly_their_branch(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -390,7 +390,7 @@ where
 }
 
 async fn an_approval_blocks_until_answered_and_a_reject_fails_or_branches(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -641,7 +641,7 @@ async fn an_approval_blocks_until_answered_and_a_reject_fails_or_branches(
 on_both_stores!(an_approval_blocks_until_answered_and_a_reject_fails_or_branches);
 
 async fn independent_branches_overlap_and_joins_wait(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -696,7 +696,7 @@ fn failing(on_failure: &str) -> Value {
 }
 
 async fn fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -794,7 +794,7 @@ async fn fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed(
 on_both_stores!(fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed);
 
 async fn cancel_stops_a_waiting_execution_and_keys_start_once(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -974,7 +974,7 @@ async fn a_timer_survives_a_restart_on_postgres() {
 }
 
 async fn concurrency_limits_queue_starts_per_key_and_timeouts_end_executions(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -1119,7 +1119,7 @@ async fn concurrency_limits_queue_starts_per_key_and_timeouts_end_executions(
 on_both_stores!(concurrency_limits_queue_starts_per_key_and_timeouts_end_executions);
 
 async fn project_steps_act_as_their_person(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -82,8 +82,8 @@ async fn server(seen: Seen) -> String {
 }
 
 async fn http_steps_retry_time_out_and_respect_the_egress_policy(
-    allowed: user_service::state::AppState,
-    refusing: user_service::state::AppState,
+    allowed: user_service::http::state::AppState,
+    refusing: user_service::http::state::AppState,
 ) {
     let seen: Seen = Arc::default();
     let base = server(seen.clone()).await;
@@ -293,7 +293,10 @@ async fn http_steps_retry_time_out_and_respect_the_egress_policy(
 
 /// A state whose egress policy allows loopback targets, and one with the default policy,
 /// each on a database of its own (so neither's worker runs the other's steps).
-async fn state(database_url: &str, settings: &[(&str, &str)]) -> user_service::state::AppState {
+async fn state(
+    database_url: &str,
+    settings: &[(&str, &str)],
+) -> user_service::http::state::AppState {
     support::state_configured(
         support::connect(support::config(database_url)).await,
         support::secret_box(),

@@ -9,7 +9,7 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use user_service::acting::{ActingAuthorizer, ActingPeople};
+use user_service::wiring::acting::{ActingAuthorizer, ActingPeople};
 
 use actix_http::Request;
 use actix_web::dev::{Service, ServiceResponse};
@@ -334,12 +334,12 @@ impl WorkSignal for NoSignal {
 
 /// A trigger service of "another replica" over `state`'s database, on `clock`.
 fn replica(
-    state: &user_service::state::AppState,
+    state: &user_service::http::state::AppState,
     clock: Arc<TestClock>,
 ) -> usvc_workflow::TriggerService {
     let people = ActingPeople::new(state.db.users.clone(), state.db.tenants.clone());
     let engine = Arc::new(usvc_workflow::Engine::new(usvc_workflow::EnginePorts {
-        offload: Arc::new(user_service::blocking_pool::BlockingPool),
+        offload: Arc::new(usvc_runtime::BlockingPool),
         executions: state.db.executions.clone(),
         workflows: state.db.workflows.clone(),
         clock,
@@ -348,10 +348,12 @@ fn replica(
         env: usvc_workflow::StepEnv {
             http: Arc::new(usvc_egress::EgressClient::new(Vec::new()).unwrap()),
             events: state.db.outbox.clone(),
-            projects: Arc::new(user_service::workflow_projects::WorkflowProjects::new(
-                state.projects.clone(),
-                people.clone(),
-            )),
+            projects: Arc::new(
+                user_service::wiring::workflow_projects::WorkflowProjects::new(
+                    state.projects.clone(),
+                    people.clone(),
+                ),
+            ),
         },
     }));
     usvc_workflow::TriggerService::new(usvc_workflow::TriggerPorts {
@@ -364,7 +366,7 @@ fn replica(
 }
 
 async fn a_schedule_fires_each_tick_once(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     // Two replicas' trigger services on a clock of their own; the app's own loop (on the
@@ -477,7 +479,7 @@ where
 /// project's events start only workflows whose saver may read it, and an execution started by
 /// one is visible only to those who may read the project (or the audit trail).
 async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -744,7 +746,7 @@ on_both_stores!(triggered_runs_act_as_the_saver_and_private_projects_stay_privat
 /// Events about users (sign-ups, sessions, sign-ins) start only the workflows of savers who
 /// may read the users directory now: automation reads no more than its author.
 async fn user_events_start_only_workflows_whose_saver_reads_users(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -83,7 +83,7 @@ where
 }
 
 async fn definitions_are_validated_versioned_and_paused(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
@@ -372,7 +372,7 @@ async fn definitions_are_validated_versioned_and_paused(
 on_both_stores!(definitions_are_validated_versioned_and_paused);
 
 async fn another_tenants_workflows_do_not_exist(
-    state: user_service::state::AppState,
+    state: user_service::http::state::AppState,
     _outbox: support::Outbox,
 ) {
     let app = test::init_service(build_app(state, MAX_BODY, routes)).await;

@@ -10,7 +10,7 @@
 use usvc_core::ports::Authorizer;
 use usvc_core::{permissions, Action, CoreError, Principal, ResourceRef, Role};
 
-use crate::authorization::{built_in_grants, covers};
+use crate::builtin_roles::{built_in_grants, covers};
 
 /// The tenant actions role `name` grants: a built-in role's table expanded over the catalogue,
 /// or a custom role's list (`custom` holds the tenant's definitions). Unknown names grant none.

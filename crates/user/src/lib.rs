@@ -4,13 +4,15 @@
 //! It depends only on `usvc-core` ports, so another team can embed it with their own adapters.
 //! It holds [`TenantService`], [`AuthService`] (login, refresh with rotation and reuse
 //! detection, logout, sessions, bearer authentication), [`UserService`] (user administration,
-//! profiles, lookup, import, registration) and the built-in [`RoleAuthorizer`].
+//! profiles, lookup, import, registration, [`permission_questions`]) and two `Authorizer`s:
+//! [`RoleAuthorizer`] (`builtin_roles`: the built-in roles and what each grants) and
+//! [`TenantAuthorizer`] (`tenant_authorizer`: built-in, then the tenant's custom roles and
+//! project roles, every refusal audited; the one the service runs with).
 
 pub mod audit;
 mod auth;
-pub mod authorization;
-pub mod authz;
 mod bootstrap;
+pub mod builtin_roles;
 pub mod events;
 pub mod grants;
 pub mod password_policy;
@@ -26,14 +28,15 @@ pub use auth::{
     lockout, AuthPorts, AuthService, LoginOutcome, SessionPolicy, TokenPair, FREE_FAILURES,
     MAX_LOCK,
 };
-pub use authorization::RoleAuthorizer;
 pub use bootstrap::{bootstrap, provision, Bootstrap, BootstrapPorts, Provisioned, DEFAULT_TENANT};
+pub use builtin_roles::RoleAuthorizer;
 pub use platform::{
     set_platform_grant, NewTenantWithOwner, PlatformPorts, PlatformService, TenantChanges,
 };
 pub use roles::{RoleInput, RoleService, RoleSummary};
 pub use tenant_authorizer::{AuthorizerPorts, TenantAuthorizer};
 pub use tenants::TenantService;
+pub use users::permission_questions;
 pub use users::{
     AdminChanges, ImportOutcome, ImportRow, Lookup, NewUser, ProfileChanges, Registration,
     UserPorts, UserService, MAX_IMPORT_ROWS, MAX_LOOKUP_IDS, MAX_METADATA_BYTES,

@@ -9,7 +9,7 @@ use usvc_core::{
 };
 
 use crate::audit::actions as audit;
-use crate::authorization::actions;
+use crate::builtin_roles::actions;
 use crate::grants;
 
 /// What a caller sends to define (or redefine) a role.
@@ -171,7 +171,7 @@ impl RoleService {
     /// Built-in and custom roles of the caller's tenant (`users:read`).
     pub async fn list(&self, principal: &Principal) -> Result<Vec<RoleSummary>, CoreError> {
         self.allow(principal, &actions::USERS_READ).await?;
-        let mut all: Vec<RoleSummary> = crate::authorization::built_in_grants()
+        let mut all: Vec<RoleSummary> = crate::builtin_roles::built_in_grants()
             .map(|(name, grants)| RoleSummary {
                 id: None,
                 name: name.to_owned(),

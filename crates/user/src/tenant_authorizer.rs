@@ -13,7 +13,7 @@ use usvc_core::{
     TenantId, UserId, Visibility,
 };
 
-use crate::authorization::decide;
+use crate::builtin_roles::decide;
 
 /// The reason given for a project that does not exist — and, by the check API, for one the
 /// asker may not read: the two answers are the same.

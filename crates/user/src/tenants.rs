@@ -10,7 +10,7 @@ use usvc_core::{
 };
 
 use crate::audit::actions as audit;
-use crate::authorization::actions;
+use crate::builtin_roles::actions;
 
 /// Creates and resolves tenants. Validation and "not found" semantics live here, not in the
 /// HTTP adapter or the stores.

@@ -7,13 +7,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use usvc_core::{CoreError, FieldError, TriggerKind, WorkflowTrigger};
 
+pub use crate::duration::parse_duration;
 use crate::kinds::{reject_branch, Kinds};
 use crate::schedule::Schedule;
 use crate::template::{check_expression, check_template, Checks};
-
-/// The longest duration the format accepts (a year): timers, timeouts and backoffs stay far
-/// from the calendar's end, whatever a template renders.
-const MAX_DURATION_MS: u64 = 366 * 86_400_000;
 
 /// The most steps one workflow may have.
 pub const MAX_STEPS: usize = 200;
@@ -231,23 +228,6 @@ fn valid_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
-/// A duration as the format writes it: a whole number and `ms`, `s`, `m`, `h` or `d`, at most
-/// a year.
-pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let ms = match unit {
-        "ms" => n,
-        "s" => n.checked_mul(1_000)?,
-        "m" => n.checked_mul(60_000)?,
-        "h" => n.checked_mul(3_600_000)?,
-        "d" => n.checked_mul(86_400_000)?,
-        _ => return None,
-    };
-    (ms > 0 && ms <= MAX_DURATION_MS).then(|| std::time::Duration::from_millis(ms))
 }
 
 impl Definition {

@@ -13,6 +13,7 @@
 
 pub mod analytics;
 pub mod definition;
+pub mod duration;
 pub mod engine;
 pub mod executions;
 pub mod kinds;

@@ -8,11 +8,15 @@
 //! - [`JwtService`] and [`SigningKey`] — `TokenService`: EdDSA (Ed25519) access tokens with a
 //!   `kid`, verification pinned to EdDSA, issuer, audience, `exp` and `nbf`, a key ring that
 //!   rotates without invalidating live tokens, and the JWKS that publishes it.
+//! - [`key_ring`] — the ring's life over the `SigningKeyRepository` and `SecretBox` ports:
+//!   first key on a fresh store, reload when the invalidation bus says a key was added,
+//!   rotation, a new key verifying before it signs.
 //!
 //! Keeping these here is what lets the domain crates stay free of argon2 and jsonwebtoken.
 
 mod fair_slots;
 mod jwt;
+pub mod key_ring;
 mod opaque;
 mod password;
 mod secret_box;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// A count for one UTC day.
 #[derive(Debug, Serialize, ToSchema)]

@@ -12,7 +12,7 @@ use crate::http::authenticated::Authenticated;
 use crate::http::client_limit::ClientLimit;
 use crate::http::origin::{self, ClientOrigin};
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// Login input.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -10,7 +10,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use usvc_core::{CoreError, Principal};
 
 use crate::http::problem::ApiError;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]

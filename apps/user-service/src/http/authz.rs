@@ -5,12 +5,12 @@ use super::body;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use usvc_core::{CoreError, Decision, UserId};
-use usvc_user::authz::Question;
+use usvc_user::permission_questions::Question;
 use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// What a question is about.
 #[derive(Debug, Deserialize, ToSchema)]

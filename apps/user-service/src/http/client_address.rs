@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use actix_web::{web, HttpRequest};
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// The networks of the load balancers in front of the service (`TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Default)]

@@ -14,7 +14,7 @@ use usvc_core::ports::RateLimiter;
 use usvc_core::CoreError;
 
 use crate::http::problem::ApiError;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// The counting window.
 const WINDOW: Duration = Duration::minutes(1);

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::projects::idempotency_key;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// The longest `?wait=` a start may ask for, in seconds.
 pub const MAX_WAIT_SECS: u64 = 30;

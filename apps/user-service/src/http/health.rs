@@ -7,8 +7,8 @@ use usvc_core::ports::{CacheStats, ComponentHealth, HealthStatus, PoolStats};
 use utoipa::ToSchema;
 
 use crate::http::problem::Problem;
+use crate::http::state::AppState;
 use crate::process_stats;
-use crate::state::AppState;
 
 /// The service name in every health body.
 pub const SERVICE: &str = "user-service";

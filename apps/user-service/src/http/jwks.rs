@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 use usvc_core::ports::TokenService as _;
 
 /// The JSON Web Key Set: every key that may still verify a live token, the signing key first.

@@ -14,7 +14,7 @@ use crate::http::authenticated::{optional, Authenticated};
 use crate::http::client_limit::ClientLimit;
 use crate::http::origin::{self, ClientOrigin};
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// A second-factor check completing a login.
 #[derive(Debug, Deserialize, ToSchema)]

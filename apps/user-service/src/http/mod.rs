@@ -31,6 +31,7 @@ pub mod roles;
 pub mod schema_types;
 pub mod server;
 pub mod sessions;
+pub mod state;
 pub mod tasks;
 pub mod tenant;
 pub mod tenants;
@@ -43,7 +44,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App};
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// The whole application: state, body limits, the route table (normally [`routes`]) and
 /// middleware. HTTP tests pass `routes` plus extra routes and so run exactly the server's stack.

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// A bulk request.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// A member of a project.
 #[derive(Debug, Serialize, ToSchema)]

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::projects::{if_match, with_etag, ProjectView};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// One version of a project: the whole project as it was, what changed, who, when.
 #[derive(Debug, Serialize, ToSchema)]

@@ -14,8 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
+use crate::http::state::AppState;
 use crate::http::user_view::nullable;
-use crate::state::AppState;
 
 /// A project.
 #[derive(Debug, Serialize, ToSchema)]
@@ -515,4 +515,38 @@ pub async fn unarchive(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     archive_to(&state, &caller, &req, &path, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use usvc_core::{Project, ProjectId, ProjectStatus, TenantId, UserId, Visibility};
+
+    use super::ProjectView;
+
+    /// Workflow steps return a project as the entity serialises itself; the API's view must
+    /// be that same shape, so a step's output and a `GET` of the project read alike.
+    #[test]
+    fn the_api_view_of_a_project_is_the_entity_serialised() {
+        let now = chrono::Utc::now();
+        let project = Project {
+            id: ProjectId::new(),
+            tenant_id: TenantId::new(),
+            name: "Apollo".into(),
+            slug: "apollo".into(),
+            description: "To the moon".into(),
+            status: ProjectStatus::Archived,
+            visibility: Visibility::Tenant,
+            tags: vec!["space".into()],
+            settings: serde_json::json!({ "a": 1 }),
+            owner_id: UserId::new(),
+            version: 3,
+            created_at: now,
+            updated_at: now,
+            archived_at: Some(now),
+        };
+        assert_eq!(
+            serde_json::to_value(ProjectView::from(project.clone())).expect("view"),
+            serde_json::to_value(project).expect("entity")
+        );
+    }
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// The quotas in force (`usvc_core::TenantQuotas`; docs/security.md lists the defaults).
 #[derive(Debug, Serialize, ToSchema)]

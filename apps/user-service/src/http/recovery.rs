@@ -11,7 +11,7 @@ use crate::http::authenticated::Authenticated;
 use crate::http::client_limit::ClientLimit;
 use crate::http::origin::ClientOrigin;
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// Who forgot their password.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -15,7 +15,7 @@ use futures::FutureExt as _;
 use tracing::Instrument as _;
 
 use crate::http::problem::{self, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// The request id header.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -90,7 +90,7 @@ pub async fn request_context(
             Err((err.to_string(), response))
         }
         Err(panic) => {
-            let message = crate::panics::message(panic.as_ref());
+            let message = usvc_logger::panic_message(panic.as_ref());
             span.in_scope(|| tracing::error!(panic = %message, "request handler panicked"));
             metrics::counter!("usvc_panics_total", "task" => "request").increment(1);
             let problem = Problem::new(
@@ -142,7 +142,7 @@ pub async fn request_context(
 /// Records the request's metrics and its log line.
 fn finish(
     span: &tracing::Span,
-    counters: Option<&crate::state::HttpStats>,
+    counters: Option<&crate::http::state::HttpStats>,
     method: &str,
     route: &str,
     status: u16,

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
+use crate::http::state::AppState;
 use crate::http::user_view::UserView;
-use crate::state::AppState;
 
 /// A role as listed.
 #[derive(Debug, Serialize, ToSchema)]

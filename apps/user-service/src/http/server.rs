@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use actix_web::HttpServer;
 use usvc_config::Config;
 
+use crate::http::state::AppState;
 use crate::http::{build_app, routes};
-use crate::state::AppState;
 
 /// Serves until SIGTERM or SIGINT, then drains for `SHUTDOWN_DRAIN` (health says `draining`,
 /// requests are still served: `crate::lifecycle`), stops accepting, lets in-flight requests

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// One session as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]

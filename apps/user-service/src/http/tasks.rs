@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// A human task.
 #[derive(Debug, Serialize, ToSchema)]

@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
+use crate::http::state::AppState;
 use crate::http::tenant::{SettingsUpdate, TenantView};
-use crate::state::AppState;
 
 /// Paging.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
+use crate::http::state::AppState;
 use crate::http::user_view::{nullable, unchanged, UserView};
-use crate::state::AppState;
 
 /// Largest accepted import body: 10,000 rows with room for profiles and hashes.
 pub const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;

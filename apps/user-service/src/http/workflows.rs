@@ -11,7 +11,7 @@ use crate::http::authenticated::Authenticated;
 use crate::http::executions::ExecutionView;
 use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::projects::if_match;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// A workflow at its current version.
 #[derive(Debug, Serialize, ToSchema)]

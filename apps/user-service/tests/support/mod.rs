@@ -12,7 +12,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::Error;
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use user_service::state::AppState;
+use user_service::http::state::AppState;
 use user_service::wiring::{self, Database};
 use usvc_config::{Config, ConfigSources};
 
@@ -160,7 +160,7 @@ pub async fn state_configured(
     let config = config_with("sqlite::memory:", settings);
     store_runtime()
         .spawn(async move {
-            let tokens = user_service::keys::start(
+            let tokens = user_service::wiring::keys::start(
                 &config,
                 db.signing_keys.clone(),
                 secrets.clone(),
@@ -168,8 +168,8 @@ pub async fn state_configured(
             )
             .await
             .expect("key ring");
-            let hasher = user_service::identity::hasher().expect("hasher");
-            user_service::identity::bootstrap(&config, &db, &hasher)
+            let hasher = user_service::wiring::services::hasher().expect("hasher");
+            user_service::wiring::services::bootstrap(&config, &db, &hasher)
                 .await
                 .expect("bootstrap");
             AppState::assemble(&config, db, tokens, hasher, secrets, Arc::new(outbox))

@@ -13,7 +13,7 @@ use usvc_core::{
 use super::changes::{self, ProfileChanges};
 use super::UserService;
 use crate::audit::actions as audit;
-use crate::authorization::actions;
+use crate::builtin_roles::actions;
 use crate::events::{self, emit};
 use crate::grants;
 use crate::password_policy;

@@ -3,6 +3,7 @@
 
 mod changes;
 mod import;
+pub mod permission_questions;
 mod registration;
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use usvc_core::{
 };
 
 use crate::audit::actions as audit;
-use crate::authorization::actions;
+use crate::builtin_roles::actions;
 use crate::events::{self, emit};
 use crate::grants;
 use crate::password_policy;

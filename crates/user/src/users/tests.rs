@@ -12,7 +12,7 @@ use usvc_core::{
 };
 
 use super::*;
-use crate::authorization::decide;
+use crate::builtin_roles::decide;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0)
@@ -591,7 +591,7 @@ async fn a_change_that_lost_a_race_is_re_read_and_re_applied() {
 
 #[tokio::test]
 async fn permission_questions_are_checked_for_wording_and_answered_for_the_subject() {
-    use crate::authz::Question;
+    use super::permission_questions::Question;
     let t = acme();
     let admin = user(t.id, "a@example.com", &["admin"]);
     let viewer = user(t.id, "v@example.com", &["viewer"]);

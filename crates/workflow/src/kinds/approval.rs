@@ -13,7 +13,7 @@ use chrono::SubsecRound as _;
 use serde_json::Value;
 
 use super::{StepCall, StepEnv, StepKind, StepOutcome, TaskRequest};
-use crate::definition::parse_duration;
+use crate::duration::parse_duration;
 
 /// The longest title kept (a templated title is cut there, not refused).
 const MAX_TITLE: usize = 500;

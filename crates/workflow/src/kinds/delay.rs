@@ -9,7 +9,7 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
 
 use super::{StepCall, StepEnv, StepKind, StepOutcome};
-use crate::definition::parse_duration;
+use crate::duration::parse_duration;
 
 /// The `delay` kind.
 pub(super) struct Delay;

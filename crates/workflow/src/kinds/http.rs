@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use usvc_core::ports::OutboundRequest;
 
 use super::{StepCall, StepEnv, StepKind, StepOutcome};
-use crate::definition::parse_duration;
+use crate::duration::parse_duration;
 
 /// How long a call may take when the step says nothing.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -18,7 +18,7 @@ use usvc_core::ports::{ExecutionRepository, Invalidation, InvalidationMessage, W
 use usvc_core::{ClaimedStep, ExecutionId};
 use usvc_workflow::{Engine, Finish, Prepared, StepOutcome};
 
-use crate::panics::caught;
+use usvc_logger::caught;
 
 /// The invalidation-bus channel that carries "work is ready" between replicas.
 pub const WORK_CHANNEL: &str = "workflow-work";

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use usvc_workflow::TriggerService;
 
-use crate::events::EventBus;
+use crate::event_bus::EventBus;
 
 /// The longest sleep between passes.
 const POLL: Duration = Duration::from_secs(5);
@@ -37,7 +37,7 @@ impl TriggerLoop {
             let (stopping, wake) = (stopping.clone(), wake.clone());
             async move {
                 while !stopping.load(Ordering::Acquire) {
-                    let pass = crate::panics::caught("workflow triggers", service.run_once())
+                    let pass = usvc_logger::caught("workflow triggers", service.run_once())
                         .await
                         .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
                     let sleep = match pass {

@@ -5,8 +5,8 @@ use usvc_core::{
     Action, CoreError, Decision, FieldError, Principal, ResourceRef, UserId, UserStatus,
 };
 
+use super::UserService;
 use crate::tenant_authorizer::NO_SUCH_PROJECT;
-use crate::users::UserService;
 
 /// Resource types a question may name.
 pub const RESOURCE_TYPES: [&str; 8] = [

@@ -1,4 +1,5 @@
-//! What every handler can reach.
+//! What every handler can reach: the domain services and runtimes the wiring built, and what
+//! the HTTP layer keeps itself (the per-IP limit, exposure, trusted proxies, request figures).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -8,20 +9,17 @@ use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_config::Config;
-use usvc_core::ports::{AuditLog, Authorizer, EventRelay, Notifier, PasswordHasher, SecretBox};
+use usvc_core::ports::{Authorizer, Notifier, PasswordHasher, SecretBox};
+use usvc_runtime::{EventBus, TriggerLoop, WorkflowWorker};
 use usvc_security::JwtService;
 use usvc_user::{
     AuditService, AuthService, PlatformService, RoleService, TenantService, UserService,
 };
 
-use crate::acting::{ActingAuthorizer, ActingPeople};
-use crate::events::EventBus;
 use crate::http::client_limit::AuthRateLimit;
-use crate::identity::{self, Identity};
+use crate::wiring::services::{self, Services};
+use crate::wiring::workflows::{self, WorkflowRuntime};
 use crate::wiring::Database;
-use crate::workflow_projects::WorkflowProjects;
-use crate::workflow_triggers::TriggerLoop;
-use crate::workflow_worker::{WorkerConfig, WorkflowWorker};
 
 /// Aggregate counts are cached this long: monitors poll `/health/detailed` often, and
 /// `COUNT(*)` over a large table must not ride along with every poll.
@@ -104,7 +102,22 @@ impl AppState {
         notifier: Arc<dyn Notifier>,
     ) -> Self {
         let caches = Arc::new(CacheRegistry::new(db.invalidation.clone()));
-        let Identity {
+        let services = services::build(
+            config,
+            &db,
+            tokens.clone(),
+            hasher,
+            secrets,
+            notifier,
+            &caches,
+        );
+        let WorkflowRuntime {
+            executions,
+            tasks,
+            triggers,
+            worker,
+        } = workflows::engine(config, &db, &caches, &services);
+        let Services {
             auth,
             users,
             tenants,
@@ -114,33 +127,10 @@ impl AppState {
             projects,
             workflows,
             quotas,
-            relay,
             authorizer,
-            audit_log,
             events,
-        } = identity::services(
-            config,
-            &db,
-            tokens.clone(),
-            hasher,
-            secrets,
-            notifier,
-            &caches,
-        );
-        let (executions, tasks, triggers, worker) = workflow_engine(
-            config,
-            &db,
-            &caches,
-            &Neighbours {
-                authorizer: &authorizer,
-                audit_log: &audit_log,
-                workflows: &workflows,
-                projects: &projects,
-                relay: &(relay as Arc<dyn EventRelay>),
-                events: &events,
-                quotas: &quotas,
-            },
-        );
+            ..
+        } = services;
         let analytics = caches.create(ANALYTICS_CACHE);
         let auth_limit = AuthRateLimit::new(db.rate_limits.clone(), config.auth_rate_limit);
         Self {
@@ -176,95 +166,6 @@ impl AppState {
             lifecycle: Arc::default(),
         }
     }
-}
-
-/// What the workflow engine uses of the other domains' wiring.
-struct Neighbours<'a> {
-    authorizer: &'a Arc<dyn Authorizer>,
-    audit_log: &'a Arc<dyn AuditLog>,
-    workflows: &'a Arc<usvc_workflow::WorkflowService>,
-    projects: &'a Arc<usvc_project::ProjectService>,
-    relay: &'a Arc<dyn EventRelay>,
-    events: &'a EventBus,
-    quotas: &'a Arc<usvc_workflow::Quotas>,
-}
-
-/// The workflow engine over the store: the worker and the trigger loop (started here) and
-/// the execution and task use cases, which wake the worker.
-fn workflow_engine(
-    config: &Config,
-    db: &Database,
-    caches: &CacheRegistry,
-    n: &Neighbours<'_>,
-) -> (
-    Arc<usvc_workflow::ExecutionService>,
-    Arc<usvc_workflow::TaskService>,
-    Arc<TriggerLoop>,
-    Arc<WorkflowWorker>,
-) {
-    let http: Arc<dyn usvc_core::ports::HttpClient> = Arc::new(
-        usvc_egress::EgressClient::new(config.workflow_http_allow.clone())
-            .unwrap_or_else(|e| panic!("the outbound HTTP client cannot start: {e}")),
-    );
-    let people = ActingPeople::new(db.users.clone(), db.tenants.clone());
-    let engine = Arc::new(usvc_workflow::Engine::new(usvc_workflow::EnginePorts {
-        offload: Arc::new(crate::blocking_pool::BlockingPool),
-        executions: db.executions.clone(),
-        workflows: db.workflows.clone(),
-        clock: Arc::new(usvc_core::ports::SystemClock),
-        versions: caches.create(CacheSpec::WORKFLOW_VERSIONS),
-        kinds: usvc_workflow::Kinds::builtin(),
-        env: usvc_workflow::StepEnv {
-            http,
-            events: db.outbox.clone(),
-            projects: Arc::new(WorkflowProjects::new(n.projects.clone(), people.clone())),
-        },
-    }));
-    let worker = WorkflowWorker::start(
-        engine.clone(),
-        db.executions.clone(),
-        db.invalidation.clone(),
-        WorkerConfig {
-            concurrency: config.workflow_concurrency,
-            batch: u32::try_from(config.workflow_concurrency).unwrap_or(u32::MAX),
-            lease: config.workflow_lease,
-        },
-    );
-    let executions = Arc::new(usvc_workflow::ExecutionService::new(
-        usvc_workflow::ExecutionPorts {
-            executions: db.executions.clone(),
-            tasks: db.tasks.clone(),
-            workflows: n.workflows.clone(),
-            engine: engine.clone(),
-            authorizer: n.authorizer.clone(),
-            idempotency: db.idempotency.clone(),
-            signal: worker.clone(),
-            relay: n.relay.clone(),
-            quotas: n.quotas.clone(),
-        },
-    ));
-    let tasks = Arc::new(usvc_workflow::TaskService::new(usvc_workflow::TaskPorts {
-        tasks: db.tasks.clone(),
-        executions: db.executions.clone(),
-        engine: engine.clone(),
-        authorizer: n.authorizer.clone(),
-        audit: n.audit_log.clone(),
-        signal: worker.clone(),
-        relay: n.relay.clone(),
-    }));
-    let triggers = TriggerLoop::start(
-        Arc::new(usvc_workflow::TriggerService::new(
-            usvc_workflow::TriggerPorts {
-                triggers: db.triggers.clone(),
-                engine,
-                signal: worker.clone(),
-                quotas: n.quotas.clone(),
-                access: Arc::new(ActingAuthorizer::new(people, n.authorizer.clone())),
-            },
-        )),
-        n.events,
-    );
-    (executions, tasks, triggers, worker)
 }
 
 /// Totals since start, kept beside the Prometheus series so `/health/detailed` can compute its

@@ -10,8 +10,7 @@ use usvc_core::ports::{Acting, ProjectActions};
 use usvc_core::{CoreError, IdempotencyKey, ProjectId, Visibility};
 use usvc_project::{ProjectFields, ProjectService};
 
-use crate::acting::ActingPeople;
-use crate::http::projects::ProjectView;
+use super::acting::ActingPeople;
 
 /// The project fields a step sets (the API's names; unknown fields refused).
 #[derive(Debug, Default, Deserialize)]
@@ -56,8 +55,10 @@ impl WorkflowProjects {
     }
 }
 
-fn view(project: usvc_core::Project) -> serde_json::Value {
-    serde_json::to_value(ProjectView::from(project)).unwrap_or(serde_json::Value::Null)
+/// The project as a step's output: the entity's own serialisation, which is the API's
+/// representation too (`http::projects` holds the two to one shape in a test).
+fn view(project: &usvc_core::Project) -> serde_json::Value {
+    serde_json::to_value(project).unwrap_or(serde_json::Value::Null)
 }
 
 #[async_trait]
@@ -75,7 +76,7 @@ impl ProjectActions for WorkflowProjects {
             .projects
             .create_once(&principal, fields, Some(key))
             .await?;
-        Ok(view(project))
+        Ok(view(&project))
     }
 
     async fn update(
@@ -90,6 +91,6 @@ impl ProjectActions for WorkflowProjects {
             .projects
             .update(&principal, project, None, fields)
             .await?;
-        Ok(view(project))
+        Ok(view(&project))
     }
 }

@@ -2,44 +2,68 @@
 //! transactions) and hands them to the in-process [`EventBus`] — at once when woken after a
 //! commit, and every second for what another replica or a crash left behind.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use usvc_core::ports::{EventPublisher, EventRelay, Outbox};
 
-use crate::events::EventBus;
+use crate::event_bus::EventBus;
 
 /// How often the relay looks without being woken (events of other replicas, leftovers).
 const POLL: Duration = Duration::from_secs(1);
 /// Events taken per claim.
 const BATCH: u32 = 200;
 
-/// The handle changes wake; the relay task ends once the last handle is gone.
+/// The handle changes wake; the relay task ends at [`OutboxRelay::stop`] or once the last
+/// handle is gone.
 pub struct OutboxRelay {
     wake: Arc<Notify>,
+    stopping: Arc<AtomicBool>,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl OutboxRelay {
     /// Starts the relay task on the current runtime.
     pub fn start(outbox: Arc<dyn Outbox>, bus: EventBus) -> Arc<Self> {
         let wake = Arc::new(Notify::new());
-        let relay = Arc::new(Self { wake: wake.clone() });
+        let stopping = Arc::new(AtomicBool::new(false));
+        let relay = Arc::new(Self {
+            wake: wake.clone(),
+            stopping: stopping.clone(),
+            task: Mutex::new(None),
+        });
         let alive = Arc::downgrade(&relay);
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(POLL) => {}
                 }
-                if alive.strong_count() == 0 {
+                if alive.strong_count() == 0 || stopping.load(Ordering::Acquire) {
                     break;
                 }
-                let _ = crate::panics::caught("outbox relay", relay_pending(outbox.as_ref(), &bus))
-                    .await;
+                let _ =
+                    usvc_logger::caught("outbox relay", relay_pending(outbox.as_ref(), &bus)).await;
             }
         });
+        if let Ok(mut slot) = relay.task.lock() {
+            *slot = Some(task);
+        }
         relay
+    }
+
+    /// Stops relaying once the round in progress has ended; what is still staged stays in
+    /// the outbox for the next relay (here after a restart, or another replica's).
+    pub async fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.wake.notify_one();
+        let task = self.task.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 }
 
@@ -104,5 +128,8 @@ mod tests {
             .expect("relayed in time")
             .expect("an event");
         assert_eq!((got.kind.as_str(), got.tenant), ("project.created", tenant));
+        tokio::time::timeout(Duration::from_secs(5), relay.stop())
+            .await
+            .expect("the relay stops when asked");
     }
 }

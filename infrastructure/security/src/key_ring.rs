@@ -1,8 +1,9 @@
 //! The access-token key ring: signing keys live in the store with their private half sealed
 //! under the master key; the ring is loaded (or its first key created) at start, re-read when a
 //! rotation says so on the invalidation bus (and every few seconds in any case), so a rotation
-//! made by `user-service admin rotate-keys` reaches every replica, and rotated without
-//! invalidating live tokens.
+//! made by another process (`user-service admin rotate-keys`) reaches every replica, and rotated
+//! without invalidating live tokens. The reload runs on the current tokio runtime and ends when
+//! the last handle to the [`JwtService`] is dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +11,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chrono::Utc;
 use tokio::sync::Notify;
-use usvc_config::Config;
 use usvc_core::ports::{
     Invalidation, InvalidationMessage, SecretBox, SigningKeyRepository, StoredSigningKey,
     SystemClock,
 };
-use usvc_security::{AesGcmSecretBox, JwtConfig, JwtService, MasterKey, SigningKey};
+
+use crate::{JwtConfig, JwtService, SigningKey};
 
 /// How often every replica re-reads the stored keys even when nothing told it to (SQLite,
 /// where a rotation by another process cannot reach this one, or a missed notification).
@@ -31,23 +32,6 @@ pub const ACTIVATE_AFTER: Duration = Duration::from_secs(RELOAD_EVERY.as_secs() 
 pub const SIGNING_KEYS: &str = "signing-keys";
 /// Clock skew tolerated when verifying, and kept as margin before a key is retired.
 pub const LEEWAY: Duration = Duration::from_secs(30);
-
-/// `MASTER_KEY`, or the key in `DATA_DIR/master.key` (made, owner-only, on first start).
-pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
-    if let Some(encoded) = &config.master_key {
-        return Ok(MasterKey::from_base64(encoded)?);
-    }
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
-    Ok(MasterKey::load_or_create(
-        &config.data_dir.join("master.key"),
-    )?)
-}
-
-/// The secret box under the configured master key.
-pub fn secret_box(config: &Config) -> anyhow::Result<Arc<dyn SecretBox>> {
-    Ok(Arc::new(AesGcmSecretBox::new(&master_key(config)?)))
-}
 
 fn context(kid: &str) -> Vec<u8> {
     format!("jwt-key:{kid}").into_bytes()
@@ -118,19 +102,9 @@ async fn create(
     Ok(key)
 }
 
-/// Issuer, audience, lifetime and leeway from the configuration.
-pub fn jwt_config(config: &Config) -> JwtConfig {
-    JwtConfig {
-        issuer: config.jwt_issuer.clone(),
-        audience: config.jwt_audience.clone(),
-        ttl: config.jwt_expiry,
-        leeway: LEEWAY,
-    }
-}
-
 /// Loads the ring (creating the first key on a fresh database) and keeps it fresh.
 pub async fn start(
-    config: &Config,
+    config: JwtConfig,
     repo: Arc<dyn SigningKeyRepository>,
     secrets: Arc<dyn SecretBox>,
     invalidation: &dyn Invalidation,
@@ -146,7 +120,7 @@ pub async fn start(
         .split_first()
         .ok_or_else(|| anyhow::anyhow!("no signing key could be loaded"))?;
     let service = Arc::new(JwtService::new(
-        jwt_config(config),
+        config,
         Arc::new(SystemClock),
         active,
         previous,
@@ -185,7 +159,7 @@ async fn reload_forever(
             return;
         };
         let loaded =
-            crate::panics::caught("signing key reload", load(repo.as_ref(), secrets.as_ref()))
+            usvc_logger::caught("signing key reload", load(repo.as_ref(), secrets.as_ref()))
                 .await
                 .unwrap_or_else(|panic| Err(anyhow::anyhow!(panic)));
         match loaded {
@@ -223,7 +197,7 @@ pub struct Rotation {
 /// longer than a token lifetime (plus leeway) ago are retired; the previous key keeps verifying
 /// the tokens it signed until they expire.
 pub async fn rotate(
-    config: &Config,
+    token_lifetime: Duration,
     repo: &dyn SigningKeyRepository,
     secrets: &dyn SecretBox,
     invalidation: &dyn Invalidation,
@@ -241,7 +215,7 @@ pub async fn rotate(
     if let Some(previous) = before.first() {
         // `previous` signed from ACTIVATE_AFTER after it was made: what it superseded stopped
         // signing then, and its last tokens expire a token lifetime later.
-        let lifetime = chrono::Duration::from_std(config.jwt_expiry + LEEWAY + ACTIVATE_AFTER)?;
+        let lifetime = chrono::Duration::from_std(token_lifetime + LEEWAY + ACTIVATE_AFTER)?;
         let now = Utc::now();
         // Keys older than `previous` were superseded no later than it was created.
         if previous.created_at() + lifetime <= now {

@@ -1,5 +1,7 @@
-//! Wiring of the identity domain: the password hasher, the auth service and the first-start
-//! bootstrap.
+//! Wiring of the domain services: identity (auth, users, tenants, roles, audit, platform),
+//! projects and workflow definitions over one set of caches and one authorizer, with the
+//! event bus, outbox relay and audit group commit of `usvc-runtime`; the password hasher,
+//! the notifier and the first-start bootstrap.
 
 use std::sync::Arc;
 
@@ -20,14 +22,14 @@ use usvc_user::{
 use usvc_project::{ProjectPorts, ProjectService};
 use usvc_workflow::{WorkflowPorts, WorkflowService};
 
-use crate::audit_batch::GroupCommitAuditLog;
-use crate::events::EventBus;
-use crate::outbox_relay::OutboxRelay;
-use crate::wiring::Database;
+use super::database::Database;
+use usvc_runtime::EventBus;
+use usvc_runtime::GroupCommitAuditLog;
+use usvc_runtime::OutboxRelay;
 
-/// The identity domain's services, sharing one set of caches.
+/// The domain services, sharing one set of caches.
 #[derive(Clone)]
-pub struct Identity {
+pub struct Services {
     /// Login, refresh, logout, sessions, password change, bearer authentication.
     pub auth: Arc<AuthService>,
     /// User administration, profiles, lookup, import, registration.
@@ -124,7 +126,7 @@ fn platform_and_quotas(
 /// The identity services over the database, the key ring and the hasher, with their caches
 /// (`jwt-tokens`, `user-sessions` with `SESSION_TTL`, `user-profiles` with `CACHE_SIZE`)
 /// registered in `caches`, so one invalidation reaches every service that reads them.
-pub fn services(
+pub fn build(
     config: &Config,
     db: &Database,
     tokens: Arc<JwtService>,
@@ -132,7 +134,7 @@ pub fn services(
     secrets: Arc<dyn SecretBox>,
     notifier: Arc<dyn Notifier>,
     caches: &CacheRegistry,
-) -> Identity {
+) -> Services {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let events = EventBus::new();
     // Rows written on their own (refusals, reads, failed attempts) share transactions.
@@ -199,7 +201,7 @@ pub fn services(
         projects: db.project_access.clone(),
     }));
     let relay = OutboxRelay::start(db.outbox.clone(), events.clone());
-    Identity {
+    Services {
         auth,
         users,
         tenants: TenantService::new(db.tenants.clone(), clock.clone()),
@@ -220,7 +222,7 @@ pub fn services(
             analytics: db.project_analytics.clone(),
         })),
         workflows: Arc::new(WorkflowService::new(WorkflowPorts {
-            offload: Arc::new(crate::blocking_pool::BlockingPool),
+            offload: Arc::new(usvc_runtime::BlockingPool),
             workflows: db.workflows.clone(),
             authorizer: authorizer.clone(),
             clock,

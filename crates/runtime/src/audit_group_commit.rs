@@ -9,11 +9,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::panics::caught;
 use usvc_core::ports::AuditLog;
 use usvc_core::{
     AuditEntry, AuditFilter, AuditRecord, ChainHead, CoreError, Page, PageRequest, TenantId,
 };
+use usvc_logger::caught;
 
 /// Most rows in one transaction: bounds a batch's latency and its transaction's size.
 const MAX_BATCH: usize = 256;

@@ -1,0 +1,58 @@
+//! The access-token key ring as the configuration sets it up: the master key that seals the
+//! private halves (`MASTER_KEY` or `DATA_DIR/master.key`), the issuer, audience and lifetime
+//! of tokens. The ring's life (first key, reload, rotation) is `usvc_security::key_ring`.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use usvc_config::Config;
+use usvc_core::ports::{Invalidation, SecretBox, SigningKeyRepository};
+use usvc_security::key_ring::{self, Rotation, LEEWAY};
+use usvc_security::{AesGcmSecretBox, JwtConfig, JwtService, MasterKey};
+
+/// `MASTER_KEY`, or the key in `DATA_DIR/master.key` (made, owner-only, on first start).
+pub fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(encoded) = &config.master_key {
+        return Ok(MasterKey::from_base64(encoded)?);
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating DATA_DIR {}", config.data_dir.display()))?;
+    Ok(MasterKey::load_or_create(
+        &config.data_dir.join("master.key"),
+    )?)
+}
+
+/// The secret box under the configured master key.
+pub fn secret_box(config: &Config) -> anyhow::Result<Arc<dyn SecretBox>> {
+    Ok(Arc::new(AesGcmSecretBox::new(&master_key(config)?)))
+}
+
+/// Issuer, audience, lifetime and leeway from the configuration.
+pub fn jwt_config(config: &Config) -> JwtConfig {
+    JwtConfig {
+        issuer: config.jwt_issuer.clone(),
+        audience: config.jwt_audience.clone(),
+        ttl: config.jwt_expiry,
+        leeway: LEEWAY,
+    }
+}
+
+/// Loads the ring (creating the first key on a fresh database) and keeps it fresh.
+pub async fn start(
+    config: &Config,
+    repo: Arc<dyn SigningKeyRepository>,
+    secrets: Arc<dyn SecretBox>,
+    invalidation: &dyn Invalidation,
+) -> anyhow::Result<Arc<JwtService>> {
+    key_ring::start(jwt_config(config), repo, secrets, invalidation).await
+}
+
+/// Adds a new signing key and tells every replica (`user-service admin rotate-keys`).
+pub async fn rotate(
+    config: &Config,
+    repo: &dyn SigningKeyRepository,
+    secrets: &dyn SecretBox,
+    invalidation: &dyn Invalidation,
+) -> anyhow::Result<Rotation> {
+    key_ring::rotate(config.jwt_expiry, repo, secrets, invalidation).await
+}
