@@ -41,7 +41,11 @@ pub(crate) fn query(err: Error) -> CoreError {
         Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
             CoreError::Unavailable("the database could not serialise the transaction; retry".into())
         }
-        Error::DatabaseError(_, info) if info.message().contains("database is locked") => {
+        // SQLite: `SQLITE_BUSY` past `busy_timeout`, or `SQLITE_LOCKED` (a table lock).
+        Error::DatabaseError(_, info)
+            if info.message().contains("database is locked")
+                || info.message().contains("database table is locked") =>
+        {
             CoreError::Unavailable("the database is busy; retry".into())
         }
         other => CoreError::Internal(format!("database error: {other}")),
@@ -118,6 +122,8 @@ mod tests {
             "the database system is starting up",
             "deadlock detected",
             "sorry, too many clients already",
+            "database is locked",
+            "database table is locked",
         ] {
             let err = query(server_error(DatabaseErrorKind::Unknown, message));
             assert!(

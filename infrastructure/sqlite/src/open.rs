@@ -29,7 +29,13 @@ pub fn path_of(url: &str) -> Option<PathBuf> {
 
 /// Opens (creating if needed, with its directory) the database of `url`; call [`migrate`]
 /// before use. Queries run on `runtime`, which must be multi-threaded.
+///
+/// `sqlite::memory:` gets one connection, whatever `options` says: connections to a
+/// shared-cache in-memory database lock whole tables and fail at once on a held lock
+/// (`SQLITE_LOCKED` ignores `busy_timeout`), so a second connection would turn concurrency
+/// into "database table is locked" errors. The database lives as long as that connection.
 pub async fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<Store, CoreError> {
+    let mut options = options;
     let target = match path_of(url) {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -40,10 +46,13 @@ pub async fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<S
             path.to_string_lossy().into_owned()
         }
         // One shared in-memory database per store, alive while the pool holds a connection.
-        None => format!(
-            "file:usvc-{}?mode=memory&cache=shared",
-            uuid::Uuid::now_v7().simple()
-        ),
+        None => {
+            options.pool_size = 1;
+            format!(
+                "file:usvc-{}?mode=memory&cache=shared",
+                uuid::Uuid::now_v7().simple()
+            )
+        }
     };
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(|target| Box::pin(establish(target.to_owned())));

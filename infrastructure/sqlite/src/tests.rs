@@ -87,6 +87,46 @@ async fn the_database_file_and_its_directory_are_created() {
     assert!(path.exists());
 }
 
+/// An in-memory database serves concurrent writers and readers without "table is locked"
+/// errors (shared-cache connections would lock each other out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_memory_database_serves_concurrent_writers_and_readers() {
+    let store = open(
+        "sqlite::memory:",
+        StoreOptions::default(),
+        tokio::runtime::Handle::current(),
+    )
+    .await
+    .expect("open");
+    migrate(&store).await.expect("migrate");
+    let store = std::sync::Arc::new(store);
+    let work: Vec<_> = (0..40)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                if n % 2 == 0 {
+                    let tenant = usvc_core::NewTenant::parse(&format!("t{n}"), "T")
+                        .expect("valid")
+                        .into_tenant(chrono::Utc::now());
+                    store
+                        .create(
+                            &tenant,
+                            &usvc_core::AuditEntry::system(tenant.id, "test", chrono::Utc::now()),
+                        )
+                        .await
+                        .map(|()| 1)
+                } else {
+                    store.count().await
+                }
+            })
+        })
+        .collect();
+    for done in work {
+        done.await.expect("join").expect("no lock error");
+    }
+    assert_eq!(store.count().await.expect("count"), 20);
+}
+
 /// Work that outlives `query_timeout` is abandoned with `Unavailable` and its connection is
 /// discarded; the (one-connection) pool then serves the next call on a fresh connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
