@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use tokio::runtime::Handle;
 use tracing::Instrument as _;
-use usvc_core::ports::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
+use usvc_core::ports::{Clock, ComponentHealth, HealthCheck, HealthStatus, PoolStats, SystemClock};
 use usvc_core::CoreError;
 
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -60,6 +60,8 @@ pub struct Store {
     /// On a store with one writer at a time (SQLite), the queue write transactions take
     /// turns in, so they wait in order instead of in the database's sleeping busy handler.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Time read inside a transaction (under a lock, so timelines follow commit order).
+    clock: Arc<dyn Clock>,
 }
 
 impl Store {
@@ -84,7 +86,21 @@ impl Store {
             timeout: options.timeout,
             query_timeout: options.query_timeout,
             writer: None,
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The same store reading time from `clock` (the wall clock by default); the time a
+    /// caller passes in is used otherwise, so with a test clock the store is as still as it.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the store reads inside its transactions.
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
     }
 
     /// The same store with its write transactions taking turns in the process ([`Self::write`]):

@@ -7,4 +7,5 @@
 mod citations;
 mod crate_dependencies;
 mod module_imports;
+mod shared_queries;
 mod walk;

@@ -36,23 +36,20 @@ pub fn path_of(url: &str) -> Option<PathBuf> {
 /// into "database table is locked" errors. The database lives as long as that connection.
 pub async fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<Store, CoreError> {
     let mut options = options;
-    let target = match path_of(url) {
-        Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    CoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
-            path.to_string_lossy().into_owned()
+    let target = if let Some(path) = path_of(url) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                CoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
-        // One shared in-memory database per store, alive while the pool holds a connection.
-        None => {
-            options.pool_size = 1;
-            format!(
-                "file:usvc-{}?mode=memory&cache=shared",
-                uuid::Uuid::now_v7().simple()
-            )
-        }
+        path.to_string_lossy().into_owned()
+    } else {
+        // One shared in-memory database per store, alive while its one connection is.
+        options.pool_size = 1;
+        format!(
+            "file:usvc-{}?mode=memory&cache=shared",
+            uuid::Uuid::now_v7().simple()
+        )
     };
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(|target| Box::pin(establish(target.to_owned())));

@@ -12,8 +12,8 @@ use usvc_core::ports::{
     ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
     Invalidation, LoginThrottle, MfaRepository, Outbox, PlatformAdmins, ProjectAccess,
     ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter, RoleRepository,
-    ServiceCensus, SessionRepository, SigningKeyRepository, TaskRepository, TenantRepository,
-    TriggerRepository, UserAnalytics, UserRepository, WorkflowRepository,
+    ServiceCensus, SessionRepository, SigningKeyRepository, Store, TaskRepository,
+    TenantRepository, TriggerRepository, UserAnalytics, UserRepository, WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -71,65 +71,6 @@ pub struct Database {
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
     pub invalidation: Arc<dyn Invalidation>,
-}
-
-/// Every port a store adapter implements (both adapters implement them all).
-pub trait Store:
-    TenantRepository
-    + SigningKeyRepository
-    + UserRepository
-    + SessionRepository
-    + LoginThrottle
-    + MfaRepository
-    + ActionTokenRepository
-    + RateLimiter
-    + UserAnalytics
-    + ServiceCensus
-    + RoleRepository
-    + AuditLog
-    + PlatformAdmins
-    + QuotaRepository
-    + ProjectRepository
-    + ProjectAccess
-    + IdempotencyKeys
-    + ProjectAnalytics
-    + Outbox
-    + WorkflowRepository
-    + ExecutionRepository
-    + TaskRepository
-    + TriggerRepository
-    + HealthCheck
-    + 'static
-{
-}
-
-impl<S> Store for S where
-    S: TenantRepository
-        + SigningKeyRepository
-        + UserRepository
-        + SessionRepository
-        + LoginThrottle
-        + MfaRepository
-        + ActionTokenRepository
-        + RateLimiter
-        + UserAnalytics
-        + ServiceCensus
-        + RoleRepository
-        + AuditLog
-        + PlatformAdmins
-        + QuotaRepository
-        + ProjectRepository
-        + ProjectAccess
-        + IdempotencyKeys
-        + ProjectAnalytics
-        + Outbox
-        + WorkflowRepository
-        + ExecutionRepository
-        + TaskRepository
-        + TriggerRepository
-        + HealthCheck
-        + 'static
-{
 }
 
 impl Database {

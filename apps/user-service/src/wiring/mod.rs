@@ -17,4 +17,4 @@ pub mod services;
 pub mod workflow_projects;
 pub mod workflows;
 
-pub use database::{connect, migrate, Database, Store};
+pub use database::{connect, migrate, Database};

@@ -1,16 +1,16 @@
 //! `TenantRepository::create_with_owner` and `update`, and `PlatformAdmins`.
 
+use crate::audit;
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{
     AuditLog, PlatformAdmins, SessionRepository, TenantRepository, UserRepository,
 };
 use usvc_core::{CoreError, Email, NewTenant, TenantStatus, User, UserId};
-use usvc_tests::{audit, conformance};
 
 use crate::sessions::session;
 use crate::users::{tenant, user};
 
-async fn a_tenant_and_its_owner_are_created_together_or_not_at_all<S>(store: &S)
+pub(crate) async fn a_tenant_and_its_owner_are_created_together_or_not_at_all<S>(store: &S)
 where
     S: TenantRepository + UserRepository + AuditLog,
 {
@@ -51,13 +51,10 @@ where
         None
     );
 }
-conformance!(
-    create_with_owner,
-    a_tenant_and_its_owner_are_created_together_or_not_at_all
-);
 
-async fn disabling_a_tenant_revokes_its_sessions_and_stale_saves_are_refused<S>(store: &S)
-where
+pub(crate) async fn disabling_a_tenant_revokes_its_sessions_and_stale_saves_are_refused<S>(
+    store: &S,
+) where
     S: TenantRepository + UserRepository + SessionRepository,
 {
     let tenants: &dyn TenantRepository = store;
@@ -144,12 +141,8 @@ where
         None
     );
 }
-conformance!(
-    disable_tenant,
-    disabling_a_tenant_revokes_its_sessions_and_stale_saves_are_refused
-);
 
-async fn the_platform_grant_is_held_by_live_users_only<S>(store: &S)
+pub(crate) async fn the_platform_grant_is_held_by_live_users_only<S>(store: &S)
 where
     S: TenantRepository + UserRepository + PlatformAdmins,
 {
@@ -222,7 +215,3 @@ where
         .await
         .expect("ask"));
 }
-conformance!(
-    platform_grant,
-    the_platform_grant_is_held_by_live_users_only
-);

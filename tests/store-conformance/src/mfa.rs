@@ -1,9 +1,9 @@
 //! `MfaRepository`: TOTP credentials, single-use steps and recovery codes, challenges.
 
+use crate::audit;
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{MfaRepository, TenantRepository, UserRepository};
 use usvc_core::{ChallengePurpose, CoreError, MfaChallenge, Tenant, TotpCredential, User};
-use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -30,7 +30,7 @@ fn credential(u: &User, secret: &[u8]) -> TotpCredential {
     }
 }
 
-async fn totp_enrolment_confirms_once_and_each_step_is_used_once<S>(store: &S)
+pub(crate) async fn totp_enrolment_confirms_once_and_each_step_is_used_once<S>(store: &S)
 where
     S: TenantRepository + UserRepository + MfaRepository,
 {
@@ -100,12 +100,8 @@ where
         .await
         .expect("use"));
 }
-conformance!(
-    totp_credentials,
-    totp_enrolment_confirms_once_and_each_step_is_used_once
-);
 
-async fn recovery_codes_are_single_use_and_replaceable<S>(store: &S)
+pub(crate) async fn recovery_codes_are_single_use_and_replaceable<S>(store: &S)
 where
     S: TenantRepository + UserRepository + MfaRepository,
 {
@@ -199,12 +195,8 @@ where
         0
     );
 }
-conformance!(
-    recovery_codes,
-    recovery_codes_are_single_use_and_replaceable
-);
 
-async fn challenges_expire_count_attempts_and_are_consumed_once<S>(store: &S)
+pub(crate) async fn challenges_expire_count_attempts_and_are_consumed_once<S>(store: &S)
 where
     S: TenantRepository + UserRepository + MfaRepository + Clone + 'static,
 {
@@ -283,7 +275,3 @@ where
         "consumed"
     );
 }
-conformance!(
-    mfa_challenges,
-    challenges_expire_count_attempts_and_are_consumed_once
-);

@@ -1,7 +1,7 @@
+use crate::audit;
 use chrono::{Duration, Utc};
 use usvc_core::ports::{TenantRepository, UserRepository};
 use usvc_core::{CoreError, Email, NewTenant, Tenant, User};
-use usvc_tests::{audit, conformance};
 
 pub(crate) async fn tenant(repo: &dyn TenantRepository, slug: &str) -> Tenant {
     let tenant = NewTenant::parse(slug, slug)
@@ -22,7 +22,7 @@ pub(crate) fn user(tenant: &Tenant, email: &str) -> User {
     )
 }
 
-async fn users_round_trip_and_log_in_case_insensitively<S>(store: &S)
+pub(crate) async fn users_round_trip_and_log_in_case_insensitively<S>(store: &S)
 where
     S: TenantRepository + UserRepository,
 {
@@ -51,12 +51,8 @@ where
     assert_eq!(hash.as_deref(), Some("$argon2id$hash"));
     assert_eq!(users.count(Some(acme.id)).await.expect("count"), 1);
 }
-conformance!(
-    users_round_trip,
-    users_round_trip_and_log_in_case_insensitively
-);
 
-async fn emails_are_unique_per_tenant_case_insensitively<S>(store: &S)
+pub(crate) async fn emails_are_unique_per_tenant_case_insensitively<S>(store: &S)
 where
     S: TenantRepository + UserRepository,
 {
@@ -95,12 +91,8 @@ where
         .expect("the same email in another tenant is another user");
     assert_eq!(users.count(None).await.expect("count"), 2);
 }
-conformance!(
-    unique_emails,
-    emails_are_unique_per_tenant_case_insensitively
-);
 
-async fn other_tenants_users_are_invisible<S>(store: &S)
+pub(crate) async fn other_tenants_users_are_invisible<S>(store: &S)
 where
     S: TenantRepository + UserRepository,
 {
@@ -129,9 +121,8 @@ where
         Err(CoreError::NotFound(_))
     ));
 }
-conformance!(tenant_scoping, other_tenants_users_are_invisible);
 
-async fn password_hashes_are_set_or_replaced_and_logins_recorded<S>(store: &S)
+pub(crate) async fn password_hashes_are_set_or_replaced_and_logins_recorded<S>(store: &S)
 where
     S: TenantRepository + UserRepository,
 {
@@ -176,7 +167,3 @@ where
         .expect("some");
     assert_eq!(user.last_login_at, Some(at));
 }
-conformance!(
-    passwords_and_logins,
-    password_hashes_are_set_or_replaced_and_logins_recorded
-);

@@ -1,10 +1,10 @@
 //! `WorkflowRepository`: workflows with their versions, scoped by tenant.
 
+use crate::audit;
 use chrono::{Duration, SubsecRound, Utc};
 use serde_json::json;
 use usvc_core::ports::{Outbox, TenantRepository, WorkflowRepository};
 use usvc_core::{PageRequest, Tenant, Workflow, WorkflowId, WorkflowStatus};
-use usvc_tests::{audit, conformance};
 
 use crate::users::tenant;
 
@@ -23,7 +23,7 @@ fn workflow(t: &Tenant, name: &str) -> Workflow {
     }
 }
 
-async fn workflows_keep_every_version_and_stay_in_their_tenant<S>(store: &S)
+pub(crate) async fn workflows_keep_every_version_and_stay_in_their_tenant<S>(store: &S)
 where
     S: TenantRepository + WorkflowRepository + Outbox,
 {
@@ -131,8 +131,3 @@ where
     let events = store.claim(100, Utc::now()).await.unwrap();
     assert_eq!(events.len(), 6, "3 creates, an update, a pause, a delete");
 }
-
-conformance!(
-    workflows,
-    workflows_keep_every_version_and_stay_in_their_tenant
-);

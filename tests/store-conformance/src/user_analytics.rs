@@ -1,15 +1,15 @@
 //! `UserAnalytics`: figures computed from stored users, sessions and failed logins.
 
+use crate::audit;
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{
     LoginThrottle, SessionRepository, TenantRepository, UserAnalytics, UserRepository,
 };
 use usvc_core::{Session, SessionId, UserStatus};
-use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
-async fn figures_come_from_the_tables_and_stay_in_the_tenant<S>(store: &S)
+pub(crate) async fn figures_come_from_the_tables_and_stay_in_the_tenant<S>(store: &S)
 where
     S: TenantRepository + UserRepository + SessionRepository + LoginThrottle + UserAnalytics,
 {
@@ -89,7 +89,3 @@ where
         "a later success resets the lockout, not the history"
     );
 }
-conformance!(
-    user_analytics,
-    figures_come_from_the_tables_and_stay_in_the_tenant
-);

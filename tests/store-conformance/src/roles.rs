@@ -1,9 +1,9 @@
 //! `RoleRepository`: custom roles per tenant.
 
+use crate::audit;
 use chrono::{SubsecRound, Utc};
 use usvc_core::ports::{RoleRepository, TenantRepository, UserRepository};
 use usvc_core::{permissions, CoreError, Role, RoleId, Tenant};
-use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -20,8 +20,11 @@ fn role(t: &Tenant, name: &str) -> Role {
     }
 }
 
-async fn custom_roles_round_trip_stay_in_their_tenant_and_cannot_be_deleted_while_held<S>(store: &S)
-where
+pub(crate) async fn custom_roles_round_trip_stay_in_their_tenant_and_cannot_be_deleted_while_held<
+    S,
+>(
+    store: &S,
+) where
     S: TenantRepository + UserRepository + RoleRepository,
 {
     let roles: &dyn RoleRepository = store;
@@ -92,7 +95,3 @@ where
         .expect("no holder left");
     assert_eq!(roles.list(acme.id).await.expect("list"), []);
 }
-conformance!(
-    custom_roles,
-    custom_roles_round_trip_stay_in_their_tenant_and_cannot_be_deleted_while_held
-);

@@ -1,17 +1,17 @@
 //! The user-administration half of `UserRepository`: update, filtered listing, batch reads,
 //! bulk creation and erasure; and tenant settings.
 
+use crate::audit;
 use chrono::{SubsecRound, Utc};
 use usvc_core::ports::{SessionRepository, TenantRepository, UpdateOutcome, UserRepository};
 use usvc_core::{
     CoreError, Cursor, Email, PageRequest, Session, SessionId, Tenant, TenantSettings, User,
     UserFilter, UserStatus,
 };
-use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
-async fn updates_change_every_mutable_field_and_respect_email_uniqueness<S>(store: &S)
+pub(crate) async fn updates_change_every_mutable_field_and_respect_email_uniqueness<S>(store: &S)
 where
     S: TenantRepository + UserRepository,
 {
@@ -98,12 +98,8 @@ where
         "tenant-scoped: another tenant's user is not there to update"
     );
 }
-conformance!(
-    user_updates,
-    updates_change_every_mutable_field_and_respect_email_uniqueness
-);
 
-async fn listing_filters_by_status_role_and_prefix_and_pages_in_id_order<S>(store: &S)
+pub(crate) async fn listing_filters_by_status_role_and_prefix_and_pages_in_id_order<S>(store: &S)
 where
     S: TenantRepository + UserRepository,
 {
@@ -256,12 +252,8 @@ where
         Err(CoreError::Validation(_))
     ));
 }
-conformance!(
-    user_listing,
-    listing_filters_by_status_role_and_prefix_and_pages_in_id_order
-);
 
-async fn batch_reads_and_email_checks_stay_in_the_tenant<S>(store: &S)
+pub(crate) async fn batch_reads_and_email_checks_stay_in_the_tenant<S>(store: &S)
 where
     S: TenantRepository + UserRepository,
 {
@@ -306,12 +298,8 @@ where
     taken.sort();
     assert_eq!(taken, ["ada@example.com"]);
 }
-conformance!(
-    user_batch_reads,
-    batch_reads_and_email_checks_stay_in_the_tenant
-);
 
-async fn bulk_creation_stores_all_or_nothing<S>(store: &S)
+pub(crate) async fn bulk_creation_stores_all_or_nothing<S>(store: &S)
 where
     S: TenantRepository + UserRepository,
 {
@@ -355,9 +343,8 @@ where
         "the clash rolled back the whole batch"
     );
 }
-conformance!(bulk_creation, bulk_creation_stores_all_or_nothing);
 
-async fn erasure_removes_personal_data_and_ends_sessions_but_keeps_the_id<S>(store: &S)
+pub(crate) async fn erasure_removes_personal_data_and_ends_sessions_but_keeps_the_id<S>(store: &S)
 where
     S: TenantRepository + UserRepository + SessionRepository,
 {
@@ -437,12 +424,8 @@ where
         .await
         .expect("re-use");
 }
-conformance!(
-    user_erasure,
-    erasure_removes_personal_data_and_ends_sessions_but_keeps_the_id
-);
 
-async fn tenant_settings_round_trip(repo: &dyn TenantRepository) {
+pub(crate) async fn tenant_settings_round_trip(repo: &dyn TenantRepository) {
     let acme = tenant(repo, "acme").await;
     assert_eq!(acme.settings, TenantSettings::default());
     let settings = TenantSettings {
@@ -475,9 +458,8 @@ async fn tenant_settings_round_trip(repo: &dyn TenantRepository) {
         None
     );
 }
-conformance!(tenant_settings, tenant_settings_round_trip);
 
-async fn two_owners_demoting_each_other_at_once_leave_one_owner<S>(store: &S)
+pub(crate) async fn two_owners_demoting_each_other_at_once_leave_one_owner<S>(store: &S)
 where
     S: TenantRepository + UserRepository + Clone + 'static,
 {
@@ -558,7 +540,3 @@ where
         "rolled back"
     );
 }
-conformance!(
-    last_owner_guard,
-    two_owners_demoting_each_other_at_once_leave_one_owner
-);

@@ -1,7 +1,6 @@
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{SigningKeyRepository, StoredSigningKey};
 use usvc_core::CoreError;
-use usvc_tests::conformance;
 
 fn key(kid: &str, age_minutes: i64) -> StoredSigningKey {
     StoredSigningKey {
@@ -14,7 +13,7 @@ fn key(kid: &str, age_minutes: i64) -> StoredSigningKey {
     }
 }
 
-async fn keys_round_trip_newest_first(repo: &dyn SigningKeyRepository) {
+pub(crate) async fn keys_round_trip_newest_first(repo: &dyn SigningKeyRepository) {
     assert!(repo.live().await.expect("live").is_empty());
     let (old, new) = (key("old", 60), key("new", 1));
     repo.insert(&old).await.expect("insert");
@@ -29,9 +28,8 @@ async fn keys_round_trip_newest_first(repo: &dyn SigningKeyRepository) {
         other => panic!("a duplicate kid must conflict, got {other:?}"),
     }
 }
-conformance!(signing_keys_round_trip, keys_round_trip_newest_first);
 
-async fn retiring_keeps_the_active_key_and_newer_ones(repo: &dyn SigningKeyRepository) {
+pub(crate) async fn retiring_keeps_the_active_key_and_newer_ones(repo: &dyn SigningKeyRepository) {
     for (kid, age) in [("a", 300), ("b", 200), ("c", 100), ("d", 1)] {
         repo.insert(&key(kid, age)).await.expect("insert");
     }
@@ -53,7 +51,3 @@ async fn retiring_keeps_the_active_key_and_newer_ones(repo: &dyn SigningKeyRepos
         .collect();
     assert_eq!(live, ["d", "c", "a"]);
 }
-conformance!(
-    signing_keys_retire,
-    retiring_keeps_the_active_key_and_newer_ones
-);

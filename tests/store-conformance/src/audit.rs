@@ -1,12 +1,12 @@
 //! `AuditLog`: one gapless hash chain per tenant, appended in the change's transaction.
 
+use crate::audit;
 use chrono::{Duration, Utc};
 use usvc_core::ports::{AuditLog, TenantRepository, UserRepository};
 use usvc_core::{
     chain_hash, AuditEntry, AuditFilter, AuditRecord, CoreError, Outcome, PageRequest, ResourceRef,
     TenantId, UserId,
 };
-use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -32,7 +32,7 @@ async fn checked_chain(log: &dyn AuditLog, tenant: TenantId) -> Vec<AuditRecord>
     rows
 }
 
-async fn chains_are_per_tenant_gapless_and_roll_back_with_their_change<S>(store: &S)
+pub(crate) async fn chains_are_per_tenant_gapless_and_roll_back_with_their_change<S>(store: &S)
 where
     S: TenantRepository + UserRepository + AuditLog + Clone + 'static,
 {
@@ -172,7 +172,3 @@ where
     assert_eq!(order, [1, 3]);
     assert_eq!(checked_chain(log, globex.id).await.len(), 2);
 }
-conformance!(
-    audit_chains,
-    chains_are_per_tenant_gapless_and_roll_back_with_their_change
-);

@@ -1,5 +1,6 @@
 //! `ProjectRepository`: projects with their owner and history, scoped by tenant.
 
+use crate::audit;
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{
     AuditLog, IdempotencyKeys, Outbox, ProjectAccess, ProjectAnalytics, ProjectRepository,
@@ -10,7 +11,6 @@ use usvc_core::{
     PageRequest, Project, ProjectFilter, ProjectId, ProjectMember, ProjectRole, ProjectSort,
     ProjectStatus, ProjectVersion, Tenant, User, UserId, Visibility,
 };
-use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -63,8 +63,9 @@ async fn create(repo: &dyn ProjectRepository, p: &Project, owner: &User) -> Resu
     .await
 }
 
-async fn projects_round_trip_with_owner_and_history_and_stay_in_their_tenant<S>(store: &S)
-where
+pub(crate) async fn projects_round_trip_with_owner_and_history_and_stay_in_their_tenant<S>(
+    store: &S,
+) where
     S: TenantRepository + UserRepository + ProjectRepository + AuditLog,
 {
     let repo: &dyn ProjectRepository = store;
@@ -207,12 +208,8 @@ where
         .await
         .expect("the name is free");
 }
-conformance!(
-    project_round_trip,
-    projects_round_trip_with_owner_and_history_and_stay_in_their_tenant
-);
 
-async fn listing_filters_by_status_tag_member_name_and_visibility<S>(store: &S)
+pub(crate) async fn listing_filters_by_status_tag_member_name_and_visibility<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ProjectRepository,
 {
@@ -347,12 +344,8 @@ where
         (bob.id, ProjectRole::Owner)
     );
 }
-conformance!(
-    project_listing,
-    listing_filters_by_status_tag_member_name_and_visibility
-);
 
-async fn members_come_and_go_but_a_project_keeps_an_owner<S>(store: &S)
+pub(crate) async fn members_come_and_go_but_a_project_keeps_an_owner<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ProjectRepository + Clone + 'static,
 {
@@ -545,12 +538,8 @@ where
         1
     );
 }
-conformance!(
-    project_members,
-    members_come_and_go_but_a_project_keeps_an_owner
-);
 
-async fn access_lists_name_visibility_and_member_roles<S>(store: &S)
+pub(crate) async fn access_lists_name_visibility_and_member_roles<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ProjectRepository + ProjectAccess,
 {
@@ -628,10 +617,6 @@ where
         None
     );
 }
-conformance!(
-    project_access,
-    access_lists_name_visibility_and_member_roles
-);
 
 /// A batch item for `p` as the domain would build it (history for versioned actions).
 fn item(p: &Project, action: BulkAction, actor: &User) -> BulkItem {
@@ -665,7 +650,7 @@ fn batch(action: BulkAction, items: Vec<BulkItem>) -> BulkBatch {
     }
 }
 
-async fn bulk_changes_apply_to_what_is_still_as_read_and_report_the_rest<S>(store: &S)
+pub(crate) async fn bulk_changes_apply_to_what_is_still_as_read_and_report_the_rest<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ProjectRepository + ProjectAccess + AuditLog,
 {
@@ -906,12 +891,8 @@ where
         .expect("history")
         .is_some());
 }
-conformance!(
-    project_bulk,
-    bulk_changes_apply_to_what_is_still_as_read_and_report_the_rest
-);
 
-async fn an_idempotency_key_is_kept_with_its_project_and_only_with_it<S>(store: &S)
+pub(crate) async fn an_idempotency_key_is_kept_with_its_project_and_only_with_it<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ProjectRepository + IdempotencyKeys,
 {
@@ -1002,12 +983,8 @@ where
     ));
     assert!(repo.get(acme.id, other.id).await.expect("get").is_none());
 }
-conformance!(
-    project_idempotency,
-    an_idempotency_key_is_kept_with_its_project_and_only_with_it
-);
 
-async fn analytics_count_live_projects_and_name_only_visible_ones<S>(store: &S)
+pub(crate) async fn analytics_count_live_projects_and_name_only_visible_ones<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ProjectRepository + ProjectAnalytics,
 {
@@ -1083,12 +1060,8 @@ where
         .expect("stats");
     assert_eq!(bobs.most_changed[0].name, "Secret", "a member sees it");
 }
-conformance!(
-    project_analytics,
-    analytics_count_live_projects_and_name_only_visible_ones
-);
 
-async fn every_sort_pages_through_every_project_once<S>(store: &S)
+pub(crate) async fn every_sort_pages_through_every_project_once<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ProjectRepository,
 {
@@ -1217,9 +1190,8 @@ where
         Err(CoreError::Validation(_))
     ));
 }
-conformance!(project_sorting, every_sort_pages_through_every_project_once);
 
-async fn every_change_stages_its_event_in_its_own_transaction<S>(store: &S)
+pub(crate) async fn every_change_stages_its_event_in_its_own_transaction<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ProjectRepository + Outbox + Clone + 'static,
 {
@@ -1307,12 +1279,8 @@ where
     let ids: std::collections::HashSet<_> = taken.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids.len(), 60, "no event taken twice");
 }
-conformance!(
-    project_outbox,
-    every_change_stages_its_event_in_its_own_transaction
-);
 
-async fn the_census_counts_live_things_across_tenants<S>(store: &S)
+pub(crate) async fn the_census_counts_live_things_across_tenants<S>(store: &S)
 where
     S: TenantRepository
         + UserRepository
@@ -1358,4 +1326,3 @@ where
     );
     assert_eq!(after.running_workflows - before.running_workflows, 1);
 }
-conformance!(census, the_census_counts_live_things_across_tenants);

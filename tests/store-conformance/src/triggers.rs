@@ -1,6 +1,7 @@
 //! `TriggerRepository`: the trigger index follows saves, pauses and tenants; keyed starts
 //! start once; a schedule tick is moved by one caller.
 
+use crate::audit;
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{
     ExecutionRepository, TenantRepository, TriggerRepository, WorkflowRepository,
@@ -8,7 +9,6 @@ use usvc_core::ports::{
 use usvc_core::{
     PageRequest, StepStatus, TriggerKind, TriggeredStart, Workflow, WorkflowStatus, WorkflowTrigger,
 };
-use usvc_tests::{audit, conformance};
 
 use crate::executions::{execution, step, workflow};
 use crate::users::tenant;
@@ -29,7 +29,7 @@ fn every() -> WorkflowTrigger {
     }
 }
 
-async fn triggers_index_active_workflows_and_start_once<S>(store: &S)
+pub(crate) async fn triggers_index_active_workflows_and_start_once<S>(store: &S)
 where
     S: TenantRepository + WorkflowRepository + ExecutionRepository + TriggerRepository,
 {
@@ -224,5 +224,3 @@ where
         3
     );
 }
-
-conformance!(triggers, triggers_index_active_workflows_and_start_once);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::audit;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::json;
 use usvc_core::ports::{
@@ -14,7 +15,6 @@ use usvc_core::{
     ExecutionStatus, PageRequest, ProjectId, QuotaOverrides, StepRun, StepStatus, Task,
     TaskAudience, TaskId, TaskStatus, Tenant, UserId, Workflow, WorkflowId, WorkflowStatus,
 };
-use usvc_tests::{audit, conformance};
 
 use crate::users::tenant;
 
@@ -115,7 +115,7 @@ impl ExecutionChange for Refuse {
     }
 }
 
-async fn steps_are_claimed_once_leased_and_changed_under_lock<S>(store: &S)
+pub(crate) async fn steps_are_claimed_once_leased_and_changed_under_lock<S>(store: &S)
 where
     S: TenantRepository + WorkflowRepository + ExecutionRepository,
 {
@@ -277,15 +277,10 @@ where
     assert_eq!(page.items[0].id, *started.last().unwrap(), "newest first");
 }
 
-conformance!(
-    executions,
-    steps_are_claimed_once_leased_and_changed_under_lock
-);
-
 /// Claims serve tenants in turn: a tenant's one step is taken in the first claim however many
 /// older steps another tenant has waiting; and each tenant gets no more running steps than its
 /// quota (the platform's override, else the default the worker passes).
-async fn claims_serve_tenants_in_turn_within_their_quotas<S>(store: &S)
+pub(crate) async fn claims_serve_tenants_in_turn_within_their_quotas<S>(store: &S)
 where
     S: TenantRepository + WorkflowRepository + ExecutionRepository + QuotaRepository,
 {
@@ -345,11 +340,6 @@ where
     ));
 }
 
-conformance!(
-    fair_claims,
-    claims_serve_tenants_in_turn_within_their_quotas
-);
-
 /// Parks the step `ask` on a new task for `role`.
 struct Ask {
     role: String,
@@ -406,7 +396,7 @@ impl ExecutionChange for Approve {
     }
 }
 
-async fn tasks_are_written_with_their_execution_and_read_by_their_audience<S>(store: &S)
+pub(crate) async fn tasks_are_written_with_their_execution_and_read_by_their_audience<S>(store: &S)
 where
     S: TenantRepository + WorkflowRepository + ExecutionRepository + TaskRepository + AuditLog,
 {
@@ -553,8 +543,3 @@ where
     );
     assert_eq!(store.open_counts(acme.id, now).await.unwrap(), (1, 1));
 }
-
-conformance!(
-    tasks,
-    tasks_are_written_with_their_execution_and_read_by_their_audience
-);

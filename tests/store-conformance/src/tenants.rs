@@ -1,9 +1,9 @@
 use std::collections::HashSet;
 
+use crate::audit;
 use chrono::Utc;
 use usvc_core::ports::TenantRepository;
 use usvc_core::{CoreError, Cursor, NewTenant, PageRequest, Slug, Tenant, TenantId};
-use usvc_tests::{audit, conformance};
 
 fn tenant(slug: &str) -> Tenant {
     NewTenant::parse(slug, &format!("Tenant {slug}"))
@@ -11,23 +11,21 @@ fn tenant(slug: &str) -> Tenant {
         .into_tenant(Utc::now())
 }
 
-async fn create_then_read_back_by_id_and_slug(repo: &dyn TenantRepository) {
+pub(crate) async fn create_then_read_back_by_id_and_slug(repo: &dyn TenantRepository) {
     let acme = tenant("acme");
     repo.create(&acme, &audit(acme.id)).await.expect("create");
     assert_eq!(repo.get(acme.id).await.expect("get"), Some(acme.clone()));
     let by_slug = repo.get_by_slug(&acme.slug).await.expect("get by slug");
     assert_eq!(by_slug, Some(acme));
 }
-conformance!(create_then_read_back, create_then_read_back_by_id_and_slug);
 
-async fn unknown_ids_and_slugs_are_none(repo: &dyn TenantRepository) {
+pub(crate) async fn unknown_ids_and_slugs_are_none(repo: &dyn TenantRepository) {
     assert_eq!(repo.get(TenantId::new()).await.expect("get"), None);
     let slug = Slug::parse("nobody").expect("valid");
     assert_eq!(repo.get_by_slug(&slug).await.expect("get"), None);
 }
-conformance!(unknown_is_none, unknown_ids_and_slugs_are_none);
 
-async fn a_taken_slug_is_a_conflict_and_writes_nothing(repo: &dyn TenantRepository) {
+pub(crate) async fn a_taken_slug_is_a_conflict_and_writes_nothing(repo: &dyn TenantRepository) {
     let first = tenant("taken");
     repo.create(&first, &audit(first.id)).await.expect("create");
     let second = tenant("taken");
@@ -40,12 +38,8 @@ async fn a_taken_slug_is_a_conflict_and_writes_nothing(repo: &dyn TenantReposito
     let kept = repo.get_by_slug(&first.slug).await.expect("get");
     assert_eq!(kept.map(|t| t.id), Some(first.id));
 }
-conformance!(
-    duplicate_slug,
-    a_taken_slug_is_a_conflict_and_writes_nothing
-);
 
-async fn list_walks_every_tenant_once_in_creation_order(repo: &dyn TenantRepository) {
+pub(crate) async fn list_walks_every_tenant_once_in_creation_order(repo: &dyn TenantRepository) {
     let mut created = Vec::new();
     for i in 0..5 {
         let t = tenant(&format!("t{i}"));
@@ -73,9 +67,8 @@ async fn list_walks_every_tenant_once_in_creation_order(repo: &dyn TenantReposit
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 5);
     assert_eq!(repo.count().await.expect("count"), 5);
 }
-conformance!(list_pages, list_walks_every_tenant_once_in_creation_order);
 
-async fn a_forged_cursor_is_a_validation_error(repo: &dyn TenantRepository) {
+pub(crate) async fn a_forged_cursor_is_a_validation_error(repo: &dyn TenantRepository) {
     for raw in ["%%%", "bm90LWEtdXVpZA"] {
         let page = PageRequest::new(Some(2), Some(Cursor::from_wire(raw))).expect("valid");
         match repo.list(page).await {
@@ -84,4 +77,3 @@ async fn a_forged_cursor_is_a_validation_error(repo: &dyn TenantRepository) {
         }
     }
 }
-conformance!(forged_cursor, a_forged_cursor_is_a_validation_error);

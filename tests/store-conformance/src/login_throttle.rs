@@ -1,6 +1,6 @@
+use crate::audit;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use usvc_core::ports::{LoginThrottle, TenantRepository};
-use usvc_tests::{audit, conformance};
 
 use crate::users::tenant;
 
@@ -8,7 +8,7 @@ fn lock_after_three(count: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     (count >= 3).then(|| now + Duration::seconds(60))
 }
 
-async fn failures_count_lock_and_reset<S>(store: &S)
+pub(crate) async fn failures_count_lock_and_reset<S>(store: &S)
 where
     S: TenantRepository + LoginThrottle,
 {
@@ -77,9 +77,8 @@ where
         1
     );
 }
-conformance!(throttle_counts, failures_count_lock_and_reset);
 
-async fn concurrent_failures_all_count<S>(store: &S)
+pub(crate) async fn concurrent_failures_all_count<S>(store: &S)
 where
     S: TenantRepository + LoginThrottle + Clone + 'static,
 {
@@ -112,4 +111,3 @@ where
         "no failure is lost to a race"
     );
 }
-conformance!(throttle_concurrency, concurrent_failures_all_count);

@@ -1,11 +1,11 @@
 //! `ActionTokenRepository`: mailed single-use tokens and what redeeming them does.
 
+use crate::audit;
 use chrono::{Duration, SubsecRound, Utc};
 use usvc_core::ports::{
     ActionTokenRepository, SessionRepository, TenantRepository, UserRepository,
 };
 use usvc_core::{ActionPurpose, ActionToken, Email, Session, SessionId, User};
-use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -22,7 +22,7 @@ fn token(u: &User, hash: &str, purpose: ActionPurpose, minutes: i64) -> ActionTo
     }
 }
 
-async fn a_reset_token_sets_the_password_and_ends_sessions_once<S>(store: &S)
+pub(crate) async fn a_reset_token_sets_the_password_and_ends_sessions_once<S>(store: &S)
 where
     S: TenantRepository + UserRepository + SessionRepository + ActionTokenRepository,
 {
@@ -118,12 +118,8 @@ where
         None
     );
 }
-conformance!(
-    password_reset_tokens,
-    a_reset_token_sets_the_password_and_ends_sessions_once
-);
 
-async fn a_verification_token_proves_only_the_address_it_was_sent_to<S>(store: &S)
+pub(crate) async fn a_verification_token_proves_only_the_address_it_was_sent_to<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ActionTokenRepository,
 {
@@ -190,7 +186,3 @@ where
             .email_verified
     );
 }
-conformance!(
-    verification_tokens,
-    a_verification_token_proves_only_the_address_it_was_sent_to
-);

@@ -1,7 +1,7 @@
+use crate::audit;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use usvc_core::ports::{SessionRepository, TenantRepository, UserRepository};
 use usvc_core::{RefreshOutcome, Session, SessionId, Tenant, User};
-use usvc_tests::{audit, conformance};
 
 use crate::users::{tenant, user};
 
@@ -42,7 +42,7 @@ where
     (acme, s)
 }
 
-async fn sessions_round_trip_within_their_tenant<S>(store: &S)
+pub(crate) async fn sessions_round_trip_within_their_tenant<S>(store: &S)
 where
     S: TenantRepository + UserRepository + SessionRepository,
 {
@@ -65,9 +65,8 @@ where
         .await
         .expect("revoke"));
 }
-conformance!(sessions_round_trip, sessions_round_trip_within_their_tenant);
 
-async fn a_refresh_token_rotates_once_and_its_replay_revokes_the_session<S>(store: &S)
+pub(crate) async fn a_refresh_token_rotates_once_and_its_replay_revokes_the_session<S>(store: &S)
 where
     S: TenantRepository + UserRepository + SessionRepository,
 {
@@ -109,12 +108,8 @@ where
         .await;
     assert_eq!(outcome.ok(), Some(RefreshOutcome::Invalid));
 }
-conformance!(
-    refresh_rotation,
-    a_refresh_token_rotates_once_and_its_replay_revokes_the_session
-);
 
-async fn unknown_tokens_and_ended_sessions_do_not_refresh<S>(store: &S)
+pub(crate) async fn unknown_tokens_and_ended_sessions_do_not_refresh<S>(store: &S)
 where
     S: TenantRepository + UserRepository + SessionRepository,
 {
@@ -148,12 +143,8 @@ where
         "the first reason stays"
     );
 }
-conformance!(
-    ended_sessions,
-    unknown_tokens_and_ended_sessions_do_not_refresh
-);
 
-async fn concurrent_presentations_of_one_token_rotate_exactly_once<S>(store: &S)
+pub(crate) async fn concurrent_presentations_of_one_token_rotate_exactly_once<S>(store: &S)
 where
     S: TenantRepository + UserRepository + SessionRepository + Clone + 'static,
 {
@@ -178,12 +169,8 @@ where
     }
     assert_eq!(rotated, 1, "one token, one rotation");
 }
-conformance!(
-    concurrent_refresh,
-    concurrent_presentations_of_one_token_rotate_exactly_once
-);
 
-async fn live_sessions_are_listed_and_revoked_together<S>(store: &S)
+pub(crate) async fn live_sessions_are_listed_and_revoked_together<S>(store: &S)
 where
     S: TenantRepository + UserRepository + SessionRepository,
 {
@@ -273,7 +260,3 @@ where
         .expect("all");
     assert_eq!(again, [first.id]);
 }
-conformance!(
-    list_and_revoke_all,
-    live_sessions_are_listed_and_revoked_together
-);

@@ -2,9 +2,8 @@
 
 use chrono::{Duration, DurationRound, Utc};
 use usvc_core::ports::RateLimiter;
-use usvc_tests::conformance;
 
-async fn windows_count_every_hit_once_and_old_ones_are_forgotten<S>(store: &S)
+pub(crate) async fn windows_count_every_hit_once_and_old_ones_are_forgotten<S>(store: &S)
 where
     S: RateLimiter + Clone + 'static,
 {
@@ -65,8 +64,3 @@ where
         "another key's old window went too"
     );
 }
-
-conformance!(
-    rate_limits,
-    windows_count_every_hit_once_and_old_ones_are_forgotten
-);
