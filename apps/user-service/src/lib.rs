@@ -1,14 +1,17 @@
-//! The `user-service` application: the actix-web inbound adapter (routes, DTOs, problem+json
-//! errors, middleware), the CLI and the wiring of ports to adapters. Domain logic lives in the
-//! domain crates; this crate only translates between HTTP and them.
+//! The `user-service` application: HTTP, the command line and wiring, nothing else. Domain
+//! logic lives in the domain crates, background work in `usvc-runtime`, storage in the store
+//! adapters; this crate translates HTTP to use cases and puts the pieces together.
+//!
+//! - [`http`]: the actix-web inbound adapter — routes (`http/mod.rs`), one module per resource,
+//!   problem+json errors, middleware, `/openapi.json`, health and metrics, the listener (TLS,
+//!   draining on SIGTERM), and [`http::state::AppState`], what every handler can reach.
+//! - [`cli`] and [`commands`]: `serve`, `migrate`, `config`, `admin …`.
+//! - [`wiring`]: which adapter implements which port; the domain services, runtimes and
+//!   cross-domain adapters built over them.
+//! - [`startup`]: the tokio runtime and the logger as the configuration sets them.
 
 pub mod cli;
 pub mod commands;
-pub mod external_apis;
 pub mod http;
-pub mod lifecycle;
-pub mod metrics_registry;
-pub mod process_stats;
 pub mod startup;
-pub mod tls;
 pub mod wiring;

@@ -7,9 +7,9 @@ use utoipa::OpenApi;
 
 use crate::http::openapi_responses::StandardResponses;
 use crate::http::{
-    analytics, audit, auth, authz, executions, health, jwks, metrics, mfa, problem, project_bulk,
-    project_members, project_versions, projects, quotas, recovery, roles, sessions, tasks, tenant,
-    tenants, users, workflows,
+    analytics, audit, auth, executions, health, jwks, metrics, mfa, own_tenant, permission_checks,
+    platform_tenants, problem, project_bulk, project_members, project_versions, projects, quotas,
+    recovery, roles, sessions, tasks, users, workflows,
 };
 
 /// The API description.
@@ -60,8 +60,8 @@ use crate::http::{
         roles::update,
         roles::delete,
         roles::assign,
-        authz::check,
-        authz::check_batch,
+        permission_checks::check,
+        permission_checks::check_batch,
         projects::create,
         projects::list,
         projects::get,
@@ -82,12 +82,12 @@ use crate::http::{
         audit::list,
         audit::verify,
         audit::export,
-        tenant::get,
-        tenant::update_settings,
-        tenants::list,
-        tenants::create,
-        tenants::get,
-        tenants::update,
+        own_tenant::get,
+        own_tenant::update_settings,
+        platform_tenants::list,
+        platform_tenants::create,
+        platform_tenants::get,
+        platform_tenants::update,
         quotas::get,
         quotas::set,
         quotas::own,

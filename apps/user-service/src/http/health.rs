@@ -7,8 +7,8 @@ use usvc_core::ports::{CacheStats, ComponentHealth, HealthStatus, PoolStats};
 use utoipa::ToSchema;
 
 use crate::http::problem::Problem;
+use crate::http::process_stats;
 use crate::http::state::AppState;
-use crate::process_stats;
 
 /// The service name in every health body.
 pub const SERVICE: &str = "user-service";
@@ -206,7 +206,7 @@ pub struct InfrastructureStatus {
     pub invalidation: ComponentReport,
     /// The SMTP relay and the OpenTelemetry collector: whether a connection opens (probed at
     /// most every 30 s).
-    pub external_apis: Vec<crate::external_apis::ExternalApi>,
+    pub external_apis: Vec<crate::http::external_apis::ExternalApi>,
 }
 
 /// One dependency.
@@ -344,7 +344,7 @@ fn report(db: &ComponentHealth, backend: &'static str) -> ComponentReport {
 fn infrastructure(
     state: &AppState,
     db: &ComponentHealth,
-    external_apis: Vec<crate::external_apis::ExternalApi>,
+    external_apis: Vec<crate::http::external_apis::ExternalApi>,
 ) -> InfrastructureStatus {
     InfrastructureStatus {
         database_connection: report(db, state.db.backend),

@@ -5,8 +5,8 @@
 
 use actix_web::{web, HttpResponse};
 
+use crate::http::process_stats;
 use crate::http::state::AppState;
-use crate::process_stats;
 
 /// Prometheus' text format media type.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

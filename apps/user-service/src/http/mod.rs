@@ -4,7 +4,6 @@ pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod authenticated;
-pub mod authz;
 pub mod body;
 pub mod client_address;
 pub mod client_limit;
@@ -12,14 +11,21 @@ pub mod docs;
 pub mod document;
 pub mod executions;
 pub mod exposure;
+pub mod external_apis;
 pub mod health;
 pub mod jwks;
+pub mod lifecycle;
 pub mod metrics;
+pub mod metrics_registry;
 pub mod mfa;
 pub mod numbers;
 pub mod openapi_responses;
 pub mod origin;
+pub mod own_tenant;
+pub mod permission_checks;
+pub mod platform_tenants;
 pub mod problem;
+pub mod process_stats;
 pub mod project_bulk;
 pub mod project_members;
 pub mod project_versions;
@@ -33,8 +39,7 @@ pub mod server;
 pub mod sessions;
 pub mod state;
 pub mod tasks;
-pub mod tenant;
-pub mod tenants;
+pub mod tls;
 pub mod user_view;
 pub mod users;
 pub mod workflows;
@@ -164,9 +169,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(roles::delete)),
     )
     .service(resource("/api/v1/users/{user_id}/roles", "PUT").route(web::put().to(roles::assign)))
-    .service(resource("/api/v1/authz/check", "POST").route(web::post().to(authz::check)))
     .service(
-        resource("/api/v1/authz/check-batch", "POST").route(web::post().to(authz::check_batch)),
+        resource("/api/v1/authz/check", "POST").route(web::post().to(permission_checks::check)),
+    )
+    .service(
+        resource("/api/v1/authz/check-batch", "POST")
+            .route(web::post().to(permission_checks::check_batch)),
     )
     .service(resource("/api/v1/analytics/users", "GET").route(web::get().to(analytics::users)))
     .service(
@@ -286,20 +294,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/api/v1/audit", "GET").route(web::get().to(audit::list)))
     .service(resource("/api/v1/audit/verify", "GET").route(web::get().to(audit::verify)))
     .service(resource("/api/v1/audit/export", "GET").route(web::get().to(audit::export)))
-    .service(resource("/api/v1/tenant", "GET").route(web::get().to(tenant::get)))
+    .service(resource("/api/v1/tenant", "GET").route(web::get().to(own_tenant::get)))
     .service(
         resource("/api/v1/tenants", "GET, POST")
-            .route(web::get().to(tenants::list))
-            .route(web::post().to(tenants::create)),
+            .route(web::get().to(platform_tenants::list))
+            .route(web::post().to(platform_tenants::create)),
     )
     .service(
         resource("/api/v1/tenants/{tenant_id}", "GET, PATCH")
-            .route(web::get().to(tenants::get))
-            .route(web::patch().to(tenants::update)),
+            .route(web::get().to(platform_tenants::get))
+            .route(web::patch().to(platform_tenants::update)),
     )
     .service(
         resource("/api/v1/tenant/settings", "PATCH")
-            .route(web::patch().to(tenant::update_settings)),
+            .route(web::patch().to(own_tenant::update_settings)),
     )
     .service(resource("/api/v1/tenant/quotas", "GET").route(web::get().to(quotas::own)))
     .service(

@@ -9,7 +9,7 @@ use crate::http::state::AppState;
 use crate::http::{build_app, routes};
 
 /// Serves until SIGTERM or SIGINT, then drains for `SHUTDOWN_DRAIN` (health says `draining`,
-/// requests are still served: `crate::lifecycle`), stops accepting, lets in-flight requests
+/// requests are still served: `crate::http::lifecycle`), stops accepting, lets in-flight requests
 /// finish (up to `SHUTDOWN_TIMEOUT`) and returns. A second signal cuts the drain short.
 /// Prints `listening on http://ADDR` (`https://` with `TLS_CERT`) to stdout once bound, so
 /// scripts and tests can find a `PORT=0` server.
@@ -26,7 +26,7 @@ pub async fn run(config: &Config, state: AppState) -> anyhow::Result<()> {
     let tls = config
         .tls
         .as_ref()
-        .map(|(cert, key)| crate::tls::server_config(cert, key))
+        .map(|(cert, key)| crate::http::tls::server_config(cert, key))
         .transpose()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let server = HttpServer::new(move || build_app(state.clone(), max_body, routes))

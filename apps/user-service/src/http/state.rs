@@ -71,7 +71,7 @@ pub struct AppState {
     /// Aggregate figures (tenant count, …) by name.
     pub analytics: Arc<NamedCache<String, usvc_core::ServiceCounts>>,
     /// The SMTP relay and the OTLP collector, as last probed.
-    pub external_apis: Arc<crate::external_apis::ExternalApis>,
+    pub external_apis: Arc<crate::http::external_apis::ExternalApis>,
     /// The Prometheus recorder.
     pub metrics: PrometheusHandle,
     /// Request counters the health score is computed from.
@@ -87,7 +87,7 @@ pub struct AppState {
     /// The load balancers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
     pub proxies: Arc<crate::http::client_address::TrustedProxies>,
     /// Serving, or draining before a shutdown.
-    pub lifecycle: Arc<crate::lifecycle::Lifecycle>,
+    pub lifecycle: Arc<crate::http::lifecycle::Lifecycle>,
 }
 
 impl AppState {
@@ -153,12 +153,14 @@ impl AppState {
             auth_limit,
             caches,
             analytics,
-            metrics: crate::metrics_registry::handle(),
+            metrics: crate::http::metrics_registry::handle(),
             http: Arc::default(),
             started: Instant::now(),
             started_at: Utc::now(),
             exposure: crate::http::exposure::Exposure::from_config(config),
-            external_apis: Arc::new(crate::external_apis::ExternalApis::from_config(config)),
+            external_apis: Arc::new(crate::http::external_apis::ExternalApis::from_config(
+                config,
+            )),
             quotas,
             proxies: Arc::new(crate::http::client_address::TrustedProxies::new(
                 config.trusted_proxies.clone(),

@@ -8,9 +8,9 @@ use usvc_user::{NewTenantWithOwner, TenantChanges};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
+use crate::http::own_tenant::{SettingsUpdate, TenantView};
 use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::state::AppState;
-use crate::http::tenant::{SettingsUpdate, TenantView};
 
 /// Paging.
 #[derive(Debug, Deserialize, IntoParams)]
