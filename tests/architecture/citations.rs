@@ -4,8 +4,8 @@ use std::path::Path;
 
 use crate::walk::{files, root};
 
-/// Comments and docs cite documents a reader of the repository has: every `docs/….md` named in
-/// code, migrations or deployment files exists, every `ADR NNNN` has its file, and nothing
+/// Comments and docs cite documents a reader of the repository has: every `docs/….md` and every
+/// source file (`crates/…/x.rs`, …) named in code, migrations, deployment files or docs exists, every `ADR NNNN` has its file, and nothing
 /// points outside the repository (a design file kept beside it, say).
 #[test]
 fn comments_and_docs_cite_only_documents_in_the_repository() {
@@ -57,6 +57,33 @@ fn comments_and_docs_cite_only_documents_in_the_repository() {
                 .is_some_and(|e| e.eq_ignore_ascii_case("md"));
             if markdown && !root.join(cited).exists() {
                 problems.push(format!("{shown} cites {cited}, which does not exist"));
+            }
+        }
+        for top in [
+            "apps/",
+            "crates/",
+            "infrastructure/",
+            "tests/",
+            "examples/",
+            "deploy/",
+            "migrations/",
+        ] {
+            for (at, _) in text.match_indices(top) {
+                // A path of its own, not the tail of another (`../../infrastructure/…`).
+                if at > 0 && !text[..at].ends_with([' ', '`', '(', '"', '\'', '|', '\n']) {
+                    continue;
+                }
+                let cited: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "/_.-".contains(*c))
+                    .collect();
+                let cited = cited.trim_end_matches('.');
+                let source = [".rs", ".toml", ".sql", ".cfg", ".yml"]
+                    .iter()
+                    .any(|e| cited.ends_with(e));
+                if source && !cited.contains('*') && !root.join(cited).exists() {
+                    problems.push(format!("{shown} cites {cited}, which does not exist"));
+                }
             }
         }
         for (at, _) in text.match_indices("ADR ") {
