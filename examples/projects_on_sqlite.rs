@@ -39,7 +39,7 @@ async fn run(url: &str) -> Result<Outcome, Box<dyn Error>> {
     let caches = CacheRegistry::new(Arc::new(LocalInvalidation::new()));
     let bus = EventBus::new();
     let mut events = bus.subscribe();
-    let relay = OutboxRelay::start(store.clone(), bus);
+    let relay = OutboxRelay::start(store.clone(), bus, Arc::new(SystemClock));
     let projects = ProjectService::new(ProjectPorts {
         projects: store.clone(),
         authorizer: Arc::new(RoleAuthorizer),

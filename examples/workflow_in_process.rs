@@ -89,7 +89,7 @@ async fn run(n: u32) -> Result<ExecutionState, Box<dyn Error>> {
     let me = usvc_examples::owner(&store, "acme", "ada@example.com").await?;
     let invalidation: Arc<dyn Invalidation> = Arc::new(LocalInvalidation::new());
     let caches = CacheRegistry::new(invalidation.clone());
-    let relay = OutboxRelay::start(store.clone(), EventBus::new());
+    let relay = OutboxRelay::start(store.clone(), EventBus::new(), Arc::new(SystemClock));
     let quotas = Arc::new(Quotas::new(QuotaPorts {
         quotas: store.clone(),
         cache: caches.create(CacheSpec::TENANT_QUOTAS),

@@ -8,4 +8,5 @@ mod citations;
 mod crate_dependencies;
 mod module_imports;
 mod shared_queries;
+mod step_kinds;
 mod walk;

@@ -13,7 +13,7 @@ fn every_shared_query_module_is_compiled_and_described() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let (listed, described) = if entry.path().is_dir() {
             (format!("\"{name}/mod.rs\""), format!("`{name}/`"))
-        } else if name.ends_with(".rs") && name != "modules.rs" {
+        } else if entry.path().extension().is_some_and(|e| e == "rs") && name != "modules.rs" {
             (format!("\"{name}\""), format!("`{name}`"))
         } else {
             continue;

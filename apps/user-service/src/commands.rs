@@ -1,10 +1,18 @@
 //! The sub-commands.
 
+use std::sync::Arc;
+
 use usvc_config::Config;
+use usvc_core::ports::{Clock, SystemClock};
 
 use crate::http::server;
 use crate::http::state::AppState;
-use crate::wiring::{self, keys, services};
+use crate::wiring::{self, keys, services, Adapters};
+
+/// Every command runs on the wall clock (tests choose theirs through `Adapters`).
+fn wall_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
 
 /// `user-service config`.
 pub fn print_config(config: &Config) {
@@ -25,37 +33,37 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if config.database_kind() == usvc_config::DatabaseKind::Sqlite {
         create_data_dir(&config)?;
     }
-    let db = wiring::connect(&config).await?;
+    let clock = wall_clock();
+    let db = wiring::connect(&config, clock.clone()).await?;
     let secrets = keys::secret_box(&config)?;
     let tokens = keys::start(
         &config,
+        clock.clone(),
         db.signing_keys.clone(),
         secrets.clone(),
         db.invalidation.as_ref(),
     )
     .await?;
     let hasher = services::hasher()?;
-    services::bootstrap(&config, &db, &hasher).await?;
-    server::run(
-        &config,
-        AppState::assemble(
-            &config,
-            db,
-            tokens,
-            hasher,
-            secrets,
-            services::notifier(&config)?,
-        ),
-    )
-    .await
+    services::bootstrap(&config, &db, &hasher, &clock).await?;
+    let adapters = Adapters {
+        db,
+        tokens,
+        hasher,
+        secrets,
+        notifier: services::notifier(&config)?,
+        clock,
+    };
+    server::run(&config, AppState::assemble(&config, &adapters)).await
 }
 
 /// `user-service admin rotate-keys`.
 pub async fn rotate_keys(config: &Config) -> anyhow::Result<()> {
-    let db = wiring::connect(config).await?;
+    let db = wiring::connect(config, wall_clock()).await?;
     let secrets = keys::secret_box(config)?;
     let rotation = keys::rotate(
         config,
+        wall_clock().as_ref(),
         db.signing_keys.as_ref(),
         secrets.as_ref(),
         db.invalidation.as_ref(),
@@ -148,10 +156,10 @@ pub async fn create_user(
     if config.database_kind() == usvc_config::DatabaseKind::Sqlite {
         create_data_dir(config)?;
     }
-    let db = wiring::connect(config).await?;
+    let db = wiring::connect(config, wall_clock()).await?;
     let hasher = services::hasher()?;
     let done = usvc_user::provision(
-        &services::bootstrap_ports(&db, &hasher),
+        &services::bootstrap_ports(&db, &hasher, &wall_clock()),
         tenant,
         email,
         role,
@@ -201,12 +209,12 @@ pub async fn set_platform_grant(
     email: &str,
     grant: bool,
 ) -> anyhow::Result<()> {
-    let db = wiring::connect(config).await?;
+    let db = wiring::connect(config, wall_clock()).await?;
     let user = usvc_user::set_platform_grant(
         db.tenants.as_ref(),
         db.users.as_ref(),
         db.platform.as_ref(),
-        &usvc_core::ports::SystemClock,
+        wall_clock().as_ref(),
         tenant,
         email,
         grant,

@@ -3,16 +3,14 @@
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 #![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
+#[macro_use]
 mod support;
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use serde_json::{json, Value};
-use support::{call, login, Guard};
-use user_service::http::state::AppState;
-use user_service::http::{build_app, routes};
+use support::{call, login, TestApp, TestDatabase};
 
-const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
 
 /// The rows of `GET /api/v1/audit?{query}` as the owner sees them.
@@ -37,15 +35,8 @@ where
     page["items"].as_array().unwrap().clone()
 }
 
-async fn the_trail_records_verifies_and_exposes_tampering(state: AppState, guard: Guard) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn the_trail_records_verifies_and_exposes_tampering(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
 
     // A user is created and promoted; a login fails; the member reads someone else and tries
     // to delete them (refused, with a request id of their own).
@@ -260,21 +251,28 @@ async fn the_trail_records_verifies_and_exposes_tampering(state: AppState, guard
     // The application cannot change history: the database refuses updates and deletes.
     let denied_id = denied["id"].as_str().unwrap();
     let edit = format!("UPDATE audit_log SET outcome = 'success' WHERE id = '{denied_id}'");
-    assert!(guard.execute(&edit).await.is_err(), "the trigger refuses");
+    assert!(
+        t.database.execute(&edit).await.is_err(),
+        "the trigger refuses"
+    );
     let delete = format!("DELETE FROM audit_log WHERE id = '{denied_id}'");
-    assert!(guard.execute(&delete).await.is_err(), "the trigger refuses");
+    assert!(
+        t.database.execute(&delete).await.is_err(),
+        "the trigger refuses"
+    );
 
     // Someone able to switch the guard off edits a row; verification names it.
-    match guard {
-        Guard::Sqlite(_) => guard.execute("DROP TRIGGER audit_log_no_update").await,
-        Guard::Postgres(_) => {
-            guard
+    match &t.database {
+        TestDatabase::Sqlite(_) => t.database.execute("DROP TRIGGER audit_log_no_update").await,
+        TestDatabase::Postgres(_) => {
+            t.database
                 .execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
                 .await
         }
+        TestDatabase::Shared => unreachable!("a fresh database of its own"),
     }
     .expect("switch the trigger off");
-    assert_eq!(guard.execute(&edit).await.expect("edit"), 1);
+    assert_eq!(t.database.execute(&edit).await.expect("edit"), 1);
     let (_, report) = call(&app, Method::GET, "/api/v1/audit/verify", Some(&root), None).await;
     assert_eq!(report["valid"], false, "{report}");
     assert_eq!(report["first_invalid_id"], denied_id, "{report}");
@@ -284,16 +282,4 @@ async fn the_trail_records_verifies_and_exposes_tampering(state: AppState, guard
     );
 }
 
-#[actix_web::test]
-async fn sqlite() {
-    let (state, dir, _outbox) = support::state_with_outbox().await;
-    the_trail_records_verifies_and_exposes_tampering(state, Guard::Sqlite(dir)).await;
-}
-
-#[actix_web::test]
-async fn postgres() {
-    let Some((state, guard, _outbox)) = support::postgres_state().await else {
-        return;
-    };
-    the_trail_records_verifies_and_exposes_tampering(state, guard).await;
-}
+on_both_stores!(the_trail_records_verifies_and_exposes_tampering);

@@ -5,15 +5,14 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_http::body::MessageBody;
 use actix_http::Request;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::{test, Error};
 use serde_json::{json, Value};
-use user_service::http::{build_app, routes};
-
-const MAX_BODY: usize = 1024 * 1024;
 
 async fn post<S, B>(app: &S, uri: &str, body: Value) -> (StatusCode, Value)
 where
@@ -52,11 +51,8 @@ fn admin_login() -> Value {
     json!({"email": support::ADMIN_EMAIL, "password": support::ADMIN_PASSWORD})
 }
 
-async fn the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+async fn the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out(t: TestApp) {
+    let app = t.service().await;
 
     let (status, pair) = post(&app, "/api/v1/auth/login", admin_login()).await;
     assert_eq!(status, StatusCode::OK, "{pair}");
@@ -112,11 +108,8 @@ async fn the_bootstrap_owner_logs_in_reads_the_profile_refreshes_and_logs_out(
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-async fn wrong_tenant_email_or_password_all_get_the_same_401(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+async fn wrong_tenant_email_or_password_all_get_the_same_401(t: TestApp) {
+    let app = t.service().await;
     let attempts = [
         json!({"email": support::ADMIN_EMAIL, "password": "wrong password"}),
         json!({"email": "nobody@example.com", "password": support::ADMIN_PASSWORD}),
@@ -137,11 +130,8 @@ async fn wrong_tenant_email_or_password_all_get_the_same_401(
     );
 }
 
-async fn bad_login_bodies_are_400_problems(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+async fn bad_login_bodies_are_400_problems(t: TestApp) {
+    let app = t.service().await;
     for body in [
         json!({"email": support::ADMIN_EMAIL}),
         json!({"email": support::ADMIN_EMAIL, "password": "x", "admin": true}),
@@ -153,11 +143,8 @@ async fn bad_login_bodies_are_400_problems(
     }
 }
 
-async fn a_replayed_refresh_token_revokes_the_session(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+async fn a_replayed_refresh_token_revokes_the_session(t: TestApp) {
+    let app = t.service().await;
     let (_, pair) = post(&app, "/api/v1/auth/login", admin_login()).await;
     let first = pair["refresh_token"].clone();
     let (status, next) = post(
@@ -199,11 +186,8 @@ async fn a_replayed_refresh_token_revokes_the_session(
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
-async fn the_profile_needs_a_valid_bearer_token(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+async fn the_profile_needs_a_valid_bearer_token(t: TestApp) {
+    let app = t.service().await;
     let res = test::call_service(
         &app,
         test::TestRequest::get()
@@ -247,10 +231,9 @@ async fn the_profile_needs_a_valid_bearer_token(
 }
 
 async fn repeated_failures_lock_the_account_name_with_retry_after_even_for_unknown_emails(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
+    t: TestApp,
 ) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let app = t.service().await;
     for email in [support::ADMIN_EMAIL, "nobody@example.com"] {
         for _ in 0..5 {
             let (status, _) = post(
@@ -286,11 +269,8 @@ async fn repeated_failures_lock_the_account_name_with_retry_after_even_for_unkno
     assert_eq!(status, StatusCode::OK);
 }
 
-async fn users_list_end_and_end_all_their_sessions(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+async fn users_list_end_and_end_all_their_sessions(t: TestApp) {
+    let app = t.service().await;
     let (_, laptop) = post(&app, "/api/v1/auth/login", admin_login()).await;
     let (_, phone) = post(&app, "/api/v1/auth/login", admin_login()).await;
     let laptop_token = laptop["access_token"].as_str().unwrap().to_owned();

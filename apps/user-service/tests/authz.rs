@@ -5,31 +5,20 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use serde_json::{json, Value};
 use support::{call, login};
-use user_service::http::{build_app, routes};
 
-const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
 
 fn ask(user: Option<&str>, action: &str, kind: &str) -> Value {
     json!({"user_id": user, "action": action, "resource": {"type": kind}})
 }
 
-async fn checks_answer_with_reasons_for_the_caller_and_for_others(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn checks_answer_with_reasons_for_the_caller_and_for_others(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (status, viewer) = call(
         &app,
         Method::POST,
@@ -163,18 +152,8 @@ on_both_stores!(checks_answer_with_reasons_for_the_caller_and_for_others);
 /// A private project answers like a missing one to whoever may not read it — about
 /// themselves or about a member — with the same reason, so the check API tells nothing of
 /// its existence or its members; members get real answers.
-async fn private_projects_answer_like_missing_ones_to_outsiders(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn private_projects_answer_like_missing_ones_to_outsiders(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (mia, mia_id) = support::join(&app, &root, "mia@example.com", &["member"]).await;
     let (ada, _) = support::join(&app, &root, "ada@example.com", &["admin"]).await;
     let (status, project) = call(

@@ -12,17 +12,15 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use std::collections::BTreeSet;
 
 use actix_http::Request;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use serde_json::{json, Value};
 use support::{call, join, login};
-use user_service::http::{build_app, routes};
-
-const MAX_BODY: usize = 1024 * 1024;
 
 /// What each built-in role holds (docs/security.md's table).
 fn built_in(role: &str) -> BTreeSet<&'static str> {
@@ -72,18 +70,8 @@ where
     call(app, method, uri, Some(token), Some(body)).await
 }
 
-async fn nobody_grants_what_they_do_not_hold(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn nobody_grants_what_they_do_not_hold(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     // One custom role per action (but `users:manage_owners`, which only owners hold and no
     // custom role may carry): the building blocks, and what is handed out.
     let singles: Vec<&str> = support::tenant_actions()
@@ -302,11 +290,8 @@ async fn nobody_grants_what_they_do_not_hold(
 
 on_both_stores!(nobody_grants_what_they_do_not_hold);
 
-async fn the_issue_attacks_fail_and_leave_a_trail(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+async fn the_issue_attacks_fail_and_leave_a_trail(t: TestApp) {
+    let app = t.service().await;
     let (root, root_id) = {
         let (token, _) = login(
             &app,

@@ -4,9 +4,11 @@
 
 mod support;
 
+use support::TestApp;
+
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{test, web, HttpResponse};
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -28,8 +30,8 @@ fn assert_problem<B>(res: &actix_web::dev::ServiceResponse<B>, status: StatusCod
 
 #[actix_web::test]
 async fn health_answers_the_seed_shape() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = t.service().await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = test::read_body_json(res).await;
@@ -53,9 +55,8 @@ fn dead_database() -> Arc<MockHealthCheck> {
 
 #[actix_web::test]
 async fn a_dead_database_makes_health_and_ready_503_but_not_live() {
-    let (state, _dir) = support::state().await;
-    let state = support::with_health(state, dead_database());
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite().with_health(dead_database()).start().await;
+    let app = t.service().await;
 
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -104,20 +105,20 @@ async fn a_dead_database_makes_health_and_ready_503_but_not_live() {
 
 #[actix_web::test]
 async fn detailed_health_reports_measured_figures() {
-    let (state, _dir) = support::state().await;
+    let t = TestApp::sqlite().start().await;
     for slug in ["acme", "globex"] {
         let tenant = NewTenant::parse(slug, slug)
             .expect("valid")
             .into_tenant(Utc::now());
         let entry = usvc_core::AuditEntry::system(tenant.id, "tenant.created", Utc::now());
-        state
+        t.state
             .db
             .tenants
             .create(&tenant, &entry)
             .await
             .expect("create");
     }
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let app = t.service().await;
     let get = || {
         test::TestRequest::get()
             .uri("/health/detailed")
@@ -183,22 +184,17 @@ async fn detailed_health_probes_the_smtp_relay_and_the_otlp_collector() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let (relay_at, closed_at) = (relay.local_addr().unwrap(), closed.local_addr().unwrap());
     drop(closed);
-    let dir = tempfile::tempdir().unwrap();
-    let db = support::database(&dir).await;
-    let state = support::state_configured(
-        db,
-        support::secret_box(),
-        support::Outbox::default(),
-        &[
+    let t = TestApp::sqlite()
+        .with_settings(&[
             ("SMTP_URL", &format!("smtp://mailer:secret@{relay_at}")),
             (
                 "OTEL_EXPORTER_OTLP_ENDPOINT",
                 &format!("http://{closed_at}"),
             ),
-        ],
-    )
-    .await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+        ])
+        .start()
+        .await;
+    let app = t.service().await;
     let res = test::call_service(
         &app,
         test::TestRequest::get()
@@ -222,8 +218,8 @@ async fn detailed_health_probes_the_smtp_relay_and_the_otlp_collector() {
 
 #[actix_web::test]
 async fn an_in_memory_database_is_migrated_and_served() {
-    let db = support::connect(support::config("sqlite::memory:")).await;
-    let app = test::init_service(build_app(support::state_on(db).await, MAX_BODY, routes)).await;
+    let t = TestApp::on("sqlite::memory:").start().await;
+    let app = t.service().await;
     let res = test::call_service(
         &app,
         test::TestRequest::get()
@@ -242,8 +238,9 @@ async fn an_in_memory_database_is_migrated_and_served() {
 #[actix_web::test]
 async fn jwks_publishes_the_ed25519_key_that_verifies_issued_tokens() {
     use usvc_core::ports::{TokenRequest, TokenService as _};
-    let (state, _dir) = support::state().await;
-    let issued = state
+    let t = TestApp::sqlite().start().await;
+    let issued = t
+        .state
         .tokens
         .issue(&TokenRequest {
             user: usvc_core::UserId::new(),
@@ -252,7 +249,7 @@ async fn jwks_publishes_the_ed25519_key_that_verifies_issued_tokens() {
             roles: vec!["member".into()],
         })
         .expect("issue");
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let app = t.service().await;
     let res = test::call_service(
         &app,
         test::TestRequest::get()
@@ -288,8 +285,8 @@ async fn jwks_publishes_the_ed25519_key_that_verifies_issued_tokens() {
 
 #[actix_web::test]
 async fn probes_answer_head_too() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = t.service().await;
     for uri in ["/health", "/health/live", "/health/ready"] {
         let res = test::call_service(
             &app,
@@ -305,8 +302,8 @@ async fn probes_answer_head_too() {
 
 #[actix_web::test]
 async fn unknown_routes_and_wrong_methods_are_problems() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = t.service().await;
 
     let res = test::call_service(
         &app,
@@ -343,8 +340,8 @@ fn id_of<B>(res: &actix_web::dev::ServiceResponse<B>) -> String {
 
 #[actix_web::test]
 async fn request_ids_are_honoured_made_and_sanitised() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = t.service().await;
 
     let req = test::TestRequest::get()
         .uri("/health/live")
@@ -422,8 +419,8 @@ fn assert_prometheus_text(text: &str) {
 
 #[actix_web::test]
 async fn metrics_are_prometheus_text_with_request_cache_pool_and_process_series() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = t.service().await;
     for uri in [
         "/health",
         "/health/live",
@@ -476,8 +473,8 @@ async fn metrics_are_prometheus_text_with_request_cache_pool_and_process_series(
 
 #[actix_web::test]
 async fn openapi_and_docs_are_served() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = t.service().await;
     let res = test::call_service(
         &app,
         test::TestRequest::get().uri("/openapi.json").to_request(),
@@ -582,8 +579,8 @@ fn test_routes(cfg: &mut web::ServiceConfig) {
 
 #[actix_web::test]
 async fn bad_bodies_are_clear_4xx_problems() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, 64, test_routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = test::init_service(build_app(t.state.clone(), 64, test_routes)).await;
     let post = |body: &'static str, content_type: &'static str| {
         test::TestRequest::post()
             .uri("/test/echo")
@@ -642,8 +639,8 @@ async fn bad_bodies_are_clear_4xx_problems() {
 
 #[actix_web::test]
 async fn an_optional_body_may_be_left_out_but_a_bad_one_is_refused() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY, test_routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = test::init_service(build_app(t.state.clone(), MAX_BODY, test_routes)).await;
     let post = |body: &'static str, content_type: Option<&'static str>| {
         let mut req = test::TestRequest::post()
             .uri("/test/echo-optional")
@@ -692,8 +689,8 @@ async fn an_optional_body_may_be_left_out_but_a_bad_one_is_refused() {
 
 #[actix_web::test]
 async fn a_panicking_handler_is_a_500_problem_and_the_app_keeps_serving() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY, test_routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = test::init_service(build_app(t.state.clone(), MAX_BODY, test_routes)).await;
     let res = test::try_call_service(
         &app,
         test::TestRequest::get().uri("/test/boom").to_request(),
@@ -742,8 +739,8 @@ async fn a_panicking_handler_is_a_500_problem_and_the_app_keeps_serving() {
 /// the service is reached over https.
 #[actix_web::test]
 async fn every_response_carries_the_security_headers() {
-    let (state, _dir) = support::state().await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite().start().await;
+    let app = t.service().await;
     for uri in [
         "/health",
         "/docs",
@@ -779,16 +776,11 @@ async fn every_response_carries_the_security_headers() {
             "plain http: {uri}"
         );
     }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = support::database(&dir).await;
-    let state = support::state_configured(
-        db,
-        support::secret_box(),
-        support::Outbox::default(),
-        &[("PUBLIC_URL", "https://id.example.com")],
-    )
-    .await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite()
+        .with_settings(&[("PUBLIC_URL", "https://id.example.com")])
+        .start()
+        .await;
+    let app = t.service().await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert!(res.headers().get("strict-transport-security").is_some());
 }
@@ -798,16 +790,11 @@ async fn every_response_carries_the_security_headers() {
 #[actix_web::test]
 async fn an_operator_token_guards_metrics_and_detailed_health() {
     const TOKEN: &str = "operator-token-with-thirty-two-chars-or-more";
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = support::database(&dir).await;
-    let state = support::state_configured(
-        db,
-        support::secret_box(),
-        support::Outbox::default(),
-        &[("OPERATOR_TOKEN", TOKEN)],
-    )
-    .await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite()
+        .with_settings(&[("OPERATOR_TOKEN", TOKEN)])
+        .start()
+        .await;
+    let app = t.service().await;
     for uri in ["/metrics", "/health/detailed"] {
         let res = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
         assert_problem(&res, StatusCode::UNAUTHORIZED);
@@ -836,4 +823,68 @@ async fn an_operator_token_guards_metrics_and_detailed_health() {
         let res = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
         assert_eq!(res.status(), StatusCode::OK, "{uri}");
     }
+}
+
+/// A clock chosen for the app is the only time it knows: the domains stamp changes with it,
+/// the store's transactions read it, tokens are issued and checked by it, handlers report it.
+#[actix_web::test]
+async fn a_chosen_clock_is_the_only_time_the_service_knows() {
+    struct Fixed(chrono::DateTime<chrono::Utc>);
+    impl usvc_core::ports::Clock for Fixed {
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            self.0
+        }
+    }
+    let then: chrono::DateTime<chrono::Utc> = "2031-05-06T07:08:09Z".parse().unwrap();
+    let t = TestApp::sqlite()
+        .with_clock(Arc::new(Fixed(then)))
+        .start()
+        .await;
+    let (app, root) = t.serve_as_owner().await;
+    let at = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+
+    let (status, project) = support::call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&root),
+        Some(json!({"name": "Then"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    assert_eq!(at(&project["created_at"]), then, "the domain's stamp");
+    let (_, trail) = support::call(
+        &app,
+        Method::GET,
+        "/api/v1/audit?limit=5",
+        Some(&root),
+        None,
+    )
+    .await;
+    let rows = trail["items"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| at(&r["at"]) == then), "{trail}");
+    let (_, sessions) = support::call(
+        &app,
+        Method::GET,
+        "/api/v1/auth/sessions",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(at(&sessions["items"][0]["created_at"]), then, "{sessions}");
+    let res = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/health/detailed")
+            .to_request(),
+    )
+    .await;
+    let health: Value = test::read_body_json(res).await;
+    assert_eq!(at(&health["timestamp"]), then, "the handler's time");
 }

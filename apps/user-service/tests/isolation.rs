@@ -8,13 +8,12 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use serde_json::{json, Value};
 use support::{call, login};
-use user_service::http::{build_app, routes};
 
-const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
 
 /// One request shape; `{}` in the path or the body stands for the probed value.
@@ -195,18 +194,8 @@ where
     (status, answer.to_string().replace(value, "<probed>"))
 }
 
-async fn tenant_b_is_invisible_to_tenant_a(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn tenant_b_is_invisible_to_tenant_a(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     // Two tenants, neither holding the platform grant.
     for (slug, owner) in [("acme", "boss@acme.test"), ("globex", "boss@globex.test")] {
         let (status, body) = call(

@@ -6,14 +6,13 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use serde_json::{json, Value};
 use support::{call, login};
 use totp_rs::{Algorithm, Secret, TOTP};
-use user_service::http::{build_app, routes};
-
-const MAX_BODY: usize = 1024 * 1024;
 
 /// The code an authenticator app would show for `secret` at `steps` steps from now.
 fn code(secret: &str, steps: i64) -> String {
@@ -29,18 +28,8 @@ fn password_login(tenant: &str, email: &str, password: &str) -> Value {
     json!({"tenant": tenant, "email": email, "password": password})
 }
 
-async fn totp_enrolment_then_logins_with_codes_and_recovery_codes(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (token, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn totp_enrolment_then_logins_with_codes_and_recovery_codes(t: TestApp) {
+    let (app, token) = t.serve_as_owner().await;
 
     // From a session, setting up MFA takes the password: a stolen session cannot pin its
     // thief's authenticator on the account.
@@ -271,18 +260,8 @@ async fn totp_enrolment_then_logins_with_codes_and_recovery_codes(
     .await;
 }
 
-async fn a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn a_tenant_that_requires_mfa_makes_users_enrol_before_they_get_tokens(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let password = "a long and unusual passphrase";
     let (status, _) = call(
         &app,
@@ -536,18 +515,8 @@ where
 /// Wrong second factors count toward the account's lockout across logins: the right password
 /// does not wipe them (else every login would buy five more guesses at a six-digit code), and
 /// regenerating recovery codes with a stolen session is limited the same way.
-async fn wrong_codes_keep_counting_across_logins(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn wrong_codes_keep_counting_across_logins(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (token, secret) = member_with_totp(&app, &root, "ida@example.com").await;
     let credentials = password_login("default", "ida@example.com", support::USER_PASSWORD);
     // Six digits that are not a code the authenticator shows around now.
@@ -643,18 +612,8 @@ on_both_stores!(wrong_codes_keep_counting_across_logins);
 /// Guesses sent all at once are counted one after another: the lock check, the code check
 /// and the count of the failure run one attempt at a time per account, so a burst gets no
 /// more guesses than a sequence (four free failures, the fifth locks).
-async fn guesses_sent_at_once_are_counted_one_by_one(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn guesses_sent_at_once_are_counted_one_by_one(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (_, secret) = member_with_totp(&app, &root, "burst@example.com").await;
     let current: Vec<String> = (-2..=2).map(|s| code(&secret, s)).collect();
     let wrong: Vec<String> = (100_000..)

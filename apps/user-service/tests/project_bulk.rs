@@ -6,13 +6,11 @@
 #[macro_use]
 mod support;
 
-use actix_web::http::{Method, StatusCode};
-use actix_web::test;
-use serde_json::{json, Value};
-use support::{call, login};
-use user_service::http::{build_app, routes};
+use support::TestApp;
 
-const MAX_BODY: usize = 1024 * 1024;
+use actix_web::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use support::call;
 
 /// The status of each result, by id.
 fn statuses(answer: &Value) -> Vec<(String, String, Option<u64>)> {
@@ -30,18 +28,8 @@ fn statuses(answer: &Value) -> Vec<(String, String, Option<u64>)> {
         .collect()
 }
 
-async fn bulk_requests_answer_per_project(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn bulk_requests_answer_per_project(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let mut user_ids = std::collections::HashMap::new();
     let mut tokens = std::collections::HashMap::new();
     for (name, role) in [("mia", "member"), ("ned", "member"), ("vic", "viewer")] {

@@ -6,26 +6,15 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use serde_json::json;
-use support::{call, login};
-use user_service::http::{build_app, routes};
+use support::call;
 
-const MAX_BODY: usize = 1024 * 1024;
-
-async fn history_keeps_every_version_and_restore_adds_one(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn history_keeps_every_version_and_restore_adds_one(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (mia, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
     let (vic, _) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
     let (status, project) = call(

@@ -6,27 +6,16 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use serde_json::json;
 use support::{call, login};
-use user_service::http::{build_app, routes};
 
-const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
 
-async fn project_roles_decide_who_does_what_on_one_project(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn project_roles_decide_who_does_what_on_one_project(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let mut ids = std::collections::HashMap::new();
     let mut tokens = std::collections::HashMap::new();
     for (name, role) in [

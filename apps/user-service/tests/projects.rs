@@ -6,13 +6,12 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use serde_json::{json, Value};
-use support::{call, login};
-use user_service::http::{build_app, routes};
-
-const MAX_BODY: usize = 1024 * 1024;
+use support::call;
 
 /// A request with an `If-Match` header: status, `ETag` and body.
 async fn with_if_match<S, B>(
@@ -53,18 +52,8 @@ where
     )
 }
 
-async fn projects_live_change_and_end_under_their_versions(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn projects_live_change_and_end_under_their_versions(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (mia, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
     let (vic, _) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
 
@@ -315,18 +304,8 @@ where
     )
 }
 
-async fn creates_with_one_idempotency_key_happen_once(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn creates_with_one_idempotency_key_happen_once(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (mia, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
 
     let body = json!({"name": "Vostok", "tags": ["a"]});
@@ -384,18 +363,8 @@ async fn creates_with_one_idempotency_key_happen_once(
 }
 on_both_stores!(creates_with_one_idempotency_key_happen_once);
 
-async fn analytics_and_the_projects_cache_are_reported(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn analytics_and_the_projects_cache_are_reported(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (mia, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
     let mut ids = Vec::new();
     for (token, name, visibility) in [
@@ -523,19 +492,9 @@ async fn analytics_and_the_projects_cache_are_reported(
 }
 on_both_stores!(analytics_and_the_projects_cache_are_reported);
 
-async fn project_changes_are_announced_through_the_outbox(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let mut events = state.events.subscribe();
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn project_changes_are_announced_through_the_outbox(t: TestApp) {
+    let mut events = t.state.events.subscribe();
+    let (app, root) = t.serve_as_owner().await;
     let (status, project) = call(
         &app,
         Method::POST,

@@ -7,26 +7,14 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use serde_json::{json, Value};
-use support::{call, define, login};
-use user_service::http::{build_app, routes};
+use support::{call, define};
 
-const MAX_BODY: usize = 1024 * 1024;
-
-async fn the_platform_sets_quotas_and_the_engine_keeps_them(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn the_platform_sets_quotas_and_the_engine_keeps_them(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (ada, _) = support::join(&app, &root, "ada@example.com", &["admin"]).await;
     let (mia, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
     let (_, tenant) = call(&app, Method::GET, "/api/v1/tenant", Some(&mia), None).await;

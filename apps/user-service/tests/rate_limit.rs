@@ -7,28 +7,15 @@ mod support;
 use actix_web::http::StatusCode;
 use actix_web::test;
 use serde_json::json;
-use user_service::http::client_address::TrustedProxies;
-use user_service::http::client_limit::AuthRateLimit;
-use user_service::http::{build_app, routes};
-
-const MAX_BODY: usize = 1024 * 1024;
+use support::TestApp;
 
 #[actix_web::test]
 async fn one_address_is_held_to_its_limit_on_every_replica_and_after_a_restart() {
-    let dir = tempfile::tempdir().expect("dir");
-    let db = support::database(&dir).await;
+    const LIMIT: &[(&str, &str)] = &[("AUTH_RATE_LIMIT", "4")];
+    let first = TestApp::sqlite().with_settings(LIMIT).start().await;
     // Replicas share the database and the master key, as in production.
-    let secrets = support::secret_box();
-    let replica = |db: user_service::wiring::Database| {
-        let secrets = secrets.clone();
-        async move {
-            let mut state = support::state_sealed_by(db, secrets).await;
-            state.auth_limit = AuthRateLimit::new(state.db.rate_limits.clone(), 4);
-            state
-        }
-    };
-    let a = test::init_service(build_app(replica(db.clone()).await, MAX_BODY, routes)).await;
-    let b = test::init_service(build_app(replica(db.clone()).await, MAX_BODY, routes)).await;
+    let second = first.replica().with_settings(LIMIT).start().await;
+    let (a, b) = (first.service().await, second.service().await);
     let from = |ip: &str| ip.parse::<std::net::SocketAddr>().unwrap();
     let post = |uri: &str, body: serde_json::Value, peer: &str| {
         test::TestRequest::post()
@@ -69,7 +56,8 @@ async fn one_address_is_held_to_its_limit_on_every_replica_and_after_a_restart()
     assert!((1..=60).contains(&retry), "{retry}");
 
     // A restart (a new process on the same database) remembers.
-    let c = test::init_service(build_app(replica(db.clone()).await, MAX_BODY, routes)).await;
+    let third = first.replica().with_settings(LIMIT).start().await;
+    let c = third.service().await;
     let res = test::call_service(&c, post("/api/v1/auth/login", good.clone(), peer)).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 
@@ -89,14 +77,11 @@ async fn one_address_is_held_to_its_limit_on_every_replica_and_after_a_restart()
 
 #[actix_web::test]
 async fn behind_a_trusted_balancer_each_client_has_its_own_limit_and_nobody_else_can_pick_one() {
-    let dir = tempfile::tempdir().expect("dir");
-    let db = support::database(&dir).await;
-    let mut state = support::state_sealed_by(db, support::secret_box()).await;
-    state.auth_limit = AuthRateLimit::new(state.db.rate_limits.clone(), 2);
-    state.proxies = std::sync::Arc::new(TrustedProxies::new(vec!["10.0.0.0/8"
-        .parse()
-        .expect("net")]));
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+    let t = TestApp::sqlite()
+        .with_settings(&[("AUTH_RATE_LIMIT", "2"), ("TRUSTED_PROXIES", "10.0.0.0/8")])
+        .start()
+        .await;
+    let app = t.service().await;
     // Each attempt names another account, so no account lockout mixes in.
     let attempts = std::cell::Cell::new(0);
     let login = |peer: &str, forwarded_for: &str| {

@@ -5,20 +5,16 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use serde_json::json;
 use support::{call, login};
-use user_service::http::{build_app, routes};
 
-const MAX_BODY: usize = 1024 * 1024;
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
-async fn a_forgotten_password_is_reset_once_with_the_mailed_link(
-    state: user_service::http::state::AppState,
-    outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+async fn a_forgotten_password_is_reset_once_with_the_mailed_link(t: TestApp) {
+    let app = t.service().await;
     let (old_token, old_refresh) = login(
         &app,
         "default",
@@ -59,8 +55,8 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link(
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    assert!(outbox.to("nobody@example.com").is_empty());
-    let mail = outbox.to(support::ADMIN_EMAIL);
+    assert!(t.mail.to("nobody@example.com").is_empty());
+    let mail = t.mail.to(support::ADMIN_EMAIL);
     assert_eq!(mail.len(), 1, "one mail, to the real account only");
     assert_eq!(mail[0].subject, "Reset your password");
     assert!(
@@ -70,7 +66,7 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link(
         "{}",
         mail[0].text
     );
-    let token = outbox.token_for(support::ADMIN_EMAIL).expect("a link");
+    let token = t.mail.token_for(support::ADMIN_EMAIL).expect("a link");
 
     let reset = |t: &str, p: &str| json!({"token": t, "new_password": p});
     let (status, problem) = call(
@@ -153,7 +149,7 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link(
         Some(forgot(support::ADMIN_EMAIL)),
     )
     .await;
-    let first = outbox.token_for(support::ADMIN_EMAIL).unwrap();
+    let first = t.mail.token_for(support::ADMIN_EMAIL).unwrap();
     call(
         &app,
         Method::POST,
@@ -173,18 +169,8 @@ async fn a_forgotten_password_is_reset_once_with_the_mailed_link(
     assert_eq!(status, StatusCode::BAD_REQUEST, "superseded");
 }
 
-async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accounts(
-    state: user_service::http::state::AppState,
-    outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accounts(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     call(
         &app,
         Method::PATCH,
@@ -204,7 +190,8 @@ async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accoun
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let token = outbox
+    let token = t
+        .mail
         .token_for("new@example.com")
         .expect("registration mails a link");
     let (member, _) = login(&app, "default", "new@example.com", password).await;
@@ -268,7 +255,7 @@ async fn an_address_is_verified_with_the_mailed_link_only_while_it_is_the_accoun
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let old_address = outbox.token_for(support::ADMIN_EMAIL).expect("link");
+    let old_address = t.mail.token_for(support::ADMIN_EMAIL).expect("link");
     let (_, me) = call(
         &app,
         Method::GET,

@@ -7,13 +7,12 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use serde_json::json;
 use support::{call, login};
-use user_service::http::{build_app, routes};
 
-const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
 
 /// What each role may do, written out here independently of the service's table.
@@ -85,18 +84,8 @@ fn endpoint(action: &str, victim: &str) -> Option<(Method, String, Option<serde_
     })
 }
 
-async fn each_role_gets_exactly_its_catalogue(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn each_role_gets_exactly_its_catalogue(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     // A tenant without the platform grant, so its owner is an ordinary owner.
     let (status, _) = call(
         &app,

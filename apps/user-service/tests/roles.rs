@@ -5,27 +5,16 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use serde_json::json;
 use support::{call, login};
-use user_service::http::{build_app, routes};
 
-const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
 
-async fn custom_roles_grant_exactly_their_permissions(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn custom_roles_grant_exactly_their_permissions(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
 
     let define = |name: &str, permissions: &[&str]| json!({"name": name, "description": "reads users and analytics", "permissions": permissions});
     let (status, role) = call(

@@ -6,27 +6,16 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use serde_json::json;
 use support::{call, login};
-use user_service::http::{build_app, routes};
 
-const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
 
-async fn platform_admins_run_tenants_and_nobody_else_can(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn platform_admins_run_tenants_and_nobody_else_can(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
 
     // The bootstrap admin holds the platform grant.
     let (status, page) = call(&app, Method::GET, "/api/v1/tenants", Some(&root), None).await;

@@ -7,6 +7,8 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use support::{call, login};
 
 use std::sync::Arc;
@@ -17,25 +19,8 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{test, Error};
 use serde_json::{json, Value};
-use user_service::http::{build_app, routes};
 
-const MAX_BODY: usize = 1024 * 1024;
 const PASSWORD: &str = "a long and unusual passphrase";
-
-async fn admin<S, B>(app: &S) -> String
-where
-    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    login(
-        app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await
-    .0
-}
 
 /// Creates a user as `token`; returns its id.
 async fn create<S, B>(app: &S, token: &str, email: &str, roles: &[&str]) -> String
@@ -66,13 +51,9 @@ fn fields(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn an_admin_creates_reads_lists_and_erases_users(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let mut events = state.events.subscribe();
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn an_admin_creates_reads_lists_and_erases_users(t: TestApp) {
+    let mut events = t.state.events.subscribe();
+    let (app, root) = t.serve_as_owner().await;
 
     let (status, created) = call(
         &app,
@@ -209,12 +190,8 @@ async fn an_admin_creates_reads_lists_and_erases_users(
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-async fn bad_input_gets_a_400_naming_each_field_and_changes_nothing(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn bad_input_gets_a_400_naming_each_field_and_changes_nothing(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let cases = [
         (
             Method::POST,
@@ -321,12 +298,8 @@ async fn bad_input_gets_a_400_naming_each_field_and_changes_nothing(
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-async fn own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (status, me) = call(
         &app,
         Method::POST,
@@ -368,12 +341,8 @@ async fn own_profile_updates_are_partial_null_clears_and_read_only_echoes_pass(
     );
 }
 
-async fn roles_decide_and_a_demotion_or_disable_applies_to_the_next_request(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn roles_decide_and_a_demotion_or_disable_applies_to_the_next_request(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let admin_id = create(&app, &root, "second@example.com", &["admin"]).await;
     let viewer_id = create(&app, &root, "viewer@example.com", &["viewer"]).await;
     let (second, _) = login(&app, "default", "second@example.com", PASSWORD).await;
@@ -506,16 +475,11 @@ async fn roles_decide_and_a_demotion_or_disable_applies_to_the_next_request(
     assert_eq!(status, StatusCode::CONFLICT);
 }
 
-async fn another_tenants_users_do_not_exist_for_me(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let db = state.db.clone();
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn another_tenants_users_do_not_exist_for_me(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let hasher = user_service::wiring::services::hasher().expect("hasher");
     let other = usvc_user::provision(
-        &user_service::wiring::services::bootstrap_ports(&db, &hasher),
+        &user_service::wiring::services::bootstrap_ports(&t.state.db, &hasher, &t.state.clock),
         "globex",
         "ceo@globex.com",
         "owner",
@@ -560,12 +524,8 @@ async fn another_tenants_users_do_not_exist_for_me(
     assert_eq!(tenant["slug"], "globex");
 }
 
-async fn lookup_returns_request_order_and_lists_the_missing(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn lookup_returns_request_order_and_lists_the_missing(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let a = create(&app, &root, "a@example.com", &["member"]).await;
     let b = create(&app, &root, "b@example.com", &["member"]).await;
     let unknown = usvc_core::UserId::new().to_string();
@@ -590,12 +550,8 @@ async fn lookup_returns_request_order_and_lists_the_missing(
     }
 }
 
-async fn import_reports_each_row_and_imported_bcrypt_users_log_in(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn import_reports_each_row_and_imported_bcrypt_users_log_in(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let bcrypt = bcrypt::hash("tr0ub4dor&3", 4).expect("bcrypt"); // as another system exported it
     let (status, report) = call(
         &app,
@@ -646,11 +602,8 @@ async fn import_reports_each_row_and_imported_bcrypt_users_log_in(
     );
 }
 
-async fn registration_opens_with_the_tenant_setting_and_never_reveals_accounts(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
+async fn registration_opens_with_the_tenant_setting_and_never_reveals_accounts(t: TestApp) {
+    let app = t.service().await;
     let visitor = json!({"email": "new@example.com", "password": PASSWORD, "display_name": "New"});
     let (status, _) = call(
         &app,
@@ -662,7 +615,7 @@ async fn registration_opens_with_the_tenant_setting_and_never_reveals_accounts(
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "closed by default");
 
-    let root = admin(&app).await;
+    let root = support::owner_token(&app).await;
     let (status, tenant) = call(
         &app,
         Method::PATCH,
@@ -749,12 +702,8 @@ async fn registration_opens_with_the_tenant_setting_and_never_reveals_accounts(
     );
 }
 
-async fn a_password_change_needs_the_current_password_and_ends_other_sessions(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn a_password_change_needs_the_current_password_and_ends_other_sessions(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     create(&app, &root, "ada@example.com", &["member"]).await;
     let (laptop, _) = login(&app, "default", "ada@example.com", PASSWORD).await;
     let (phone, phone_refresh) = login(&app, "default", "ada@example.com", PASSWORD).await;
@@ -853,12 +802,8 @@ async fn every_rejected_token_case_is_a_401_on_every_new_endpoint() {
         }
     }
 
-    let dir = tempfile::tempdir().expect("dir");
-    let db = support::database(&dir).await;
-    let secrets = support::secret_box();
-    let state = support::state_sealed_by(db.clone(), secrets.clone()).await;
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+    let t = TestApp::sqlite().start().await;
+    let (app, root) = t.serve_as_owner().await;
     let (_, me) = call(
         &app,
         Method::GET,
@@ -886,10 +831,11 @@ async fn every_rejected_token_case_is_a_401_on_every_new_endpoint() {
         roles: vec!["owner".into()],
     };
     let config = support::config("sqlite::memory:");
-    let ours = usvc_security::key_ring::load(db.signing_keys.as_ref(), secrets.as_ref())
-        .await
-        .expect("keys")
-        .remove(0);
+    let ours =
+        usvc_security::key_ring::load(t.state.db.signing_keys.as_ref(), t.secrets().as_ref())
+            .await
+            .expect("keys")
+            .remove(0);
     let mint = |jwt: JwtConfig, at: chrono::DateTime<chrono::Utc>, key: &SigningKey| {
         JwtService::new(jwt, Arc::new(At(at)), key, &[])
             .expect("svc")
@@ -1036,12 +982,8 @@ async fn every_rejected_token_case_is_a_401_on_every_new_endpoint() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked session");
 }
 
-async fn analytics_count_users_logins_and_failures_from_the_database(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn analytics_count_users_logins_and_failures_from_the_database(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let bob = create(&app, &root, "bob@example.com", &["member"]).await;
     create(&app, &root, "carol@example.com", &["viewer"]).await;
     let (status, _) = call(
@@ -1104,12 +1046,8 @@ async fn analytics_count_users_logins_and_failures_from_the_database(
 }
 
 /// Postgres cannot store U+0000: such input must be a 4xx on both stores, never a 500.
-async fn nul_characters_are_refused_with_a_4xx(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let root = admin(&app).await;
+async fn nul_characters_are_refused_with_a_4xx(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (status, _) = call(
         &app,
         Method::POST,

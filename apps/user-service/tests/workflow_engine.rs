@@ -7,6 +7,8 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use std::time::Duration;
 
 use actix_http::Request;
@@ -16,9 +18,6 @@ use actix_web::test;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use support::{call, define, login};
-use user_service::http::{build_app, routes};
-
-const MAX_BODY: usize = 1024 * 1024;
 
 /// Starts an execution, waiting up to `wait` seconds for it to end.
 async fn start<S, B>(
@@ -141,18 +140,8 @@ fn review() -> Value {
     ]})
 }
 
-async fn the_example_runs_and_conditions_skip_exactly_their_branch(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn the_example_runs_and_conditions_skip_exactly_their_branch(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let id = define(&app, &root, review()).await;
     let (approver, _) = support::join(&app, &root, "approver@example.com", &["admin"]).await;
 
@@ -182,7 +171,7 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(
     assert_eq!(step(&large, "big")["status"], "succeeded");
     assert_eq!(step(&large, "double")["output"], json!({"v": 24}));
 
-    // Every state change is on the timeline, in order.
+    // Every t.state change is on the timeline, in order.
     let execution = small["execution_id"].as_str().unwrap();
     let (status, timeline) = call(
         &app,
@@ -389,18 +378,8 @@ where
         .collect()
 }
 
-async fn an_approval_blocks_until_answered_and_a_reject_fails_or_branches(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn an_approval_blocks_until_answered_and_a_reject_fails_or_branches(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (approver, approver_id) =
         support::join(&app, &root, "approver@example.com", &["admin"]).await;
     let (member, _) = support::join(&app, &root, "member@example.com", &["member"]).await;
@@ -640,18 +619,8 @@ async fn an_approval_blocks_until_answered_and_a_reject_fails_or_branches(
 
 on_both_stores!(an_approval_blocks_until_answered_and_a_reject_fails_or_branches);
 
-async fn independent_branches_overlap_and_joins_wait(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn independent_branches_overlap_and_joins_wait(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let id = define(
         &app,
         &root,
@@ -695,18 +664,8 @@ fn failing(on_failure: &str) -> Value {
     ]})
 }
 
-async fn fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
 
     let fast = define(&app, &root, failing("fail_fast")).await;
     let (status, failed) = start(&app, &root, &fast, json!({"zero": 0}), 20).await;
@@ -793,18 +752,8 @@ async fn fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed(
 
 on_both_stores!(fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed);
 
-async fn cancel_stops_a_waiting_execution_and_keys_start_once(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn cancel_stops_a_waiting_execution_and_keys_start_once(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (vic, _) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
     let id = define(
         &app,
@@ -910,22 +859,9 @@ async fn cancel_stops_a_waiting_execution_and_keys_start_once(
 on_both_stores!(cancel_stops_a_waiting_execution_and_keys_start_once);
 
 /// A timer parked by one process fires in the next one on the same database.
-async fn a_timer_survives_a_restart(database_url: &str) {
-    let secrets = support::secret_box();
-    let first = support::state_sealed_by(
-        support::connect(support::config(database_url)).await,
-        secrets.clone(),
-    )
-    .await;
-    let worker = first.worker.clone();
-    let app = test::init_service(build_app(first, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn a_timer_survives_a_restart(first: TestApp) {
+    let worker = first.state.worker.clone();
+    let (app, root) = first.serve_as_owner().await;
     let id = define(
         &app,
         &root,
@@ -943,12 +879,8 @@ async fn a_timer_survives_a_restart(database_url: &str) {
     drop(app);
     drop(worker);
 
-    let second = support::state_sealed_by(
-        support::connect(support::config(database_url)).await,
-        secrets,
-    )
-    .await;
-    let app = test::init_service(build_app(second, MAX_BODY, routes)).await;
+    let second = first.replica().start().await;
+    let app = second.service().await;
     let done = until(&app, &root, &execution, |e| e["status"] == "succeeded").await;
     assert_eq!(step(&done, "then")["output"], json!({"ok": true}));
     let waited =
@@ -959,32 +891,10 @@ async fn a_timer_survives_a_restart(database_url: &str) {
     );
 }
 
-#[actix_web::test]
-async fn a_timer_survives_a_restart_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    a_timer_survives_a_restart(&format!("sqlite://{}/test.db", dir.path().display())).await;
-}
+on_both_stores!(a_timer_survives_a_restart);
 
-#[actix_web::test]
-async fn a_timer_survives_a_restart_on_postgres() {
-    let Some(db) = usvc_postgres::testing::TestDatabase::from_env().await else {
-        return;
-    };
-    a_timer_survives_a_restart(&db.url).await;
-}
-
-async fn concurrency_limits_queue_starts_per_key_and_timeouts_end_executions(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn concurrency_limits_queue_starts_per_key_and_timeouts_end_executions(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     // One execution per customer at a time.
     let id = define(
         &app,
@@ -1118,18 +1028,8 @@ async fn concurrency_limits_queue_starts_per_key_and_timeouts_end_executions(
 
 on_both_stores!(concurrency_limits_queue_starts_per_key_and_timeouts_end_executions);
 
-async fn project_steps_act_as_their_person(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn project_steps_act_as_their_person(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let kickoff = define(
         &app,
         &root,

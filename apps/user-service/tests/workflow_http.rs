@@ -7,18 +7,16 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use support::{call, login};
+use support::call;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use user_service::http::{build_app, routes};
-
-const MAX_BODY: usize = 1024 * 1024;
 
 /// What the local server saw: per request, its path, `Idempotency-Key` and arrival time.
 type Seen = Arc<Mutex<Vec<(String, String, DateTime<Utc>)>>>;
@@ -82,19 +80,12 @@ async fn server(seen: Seen) -> String {
 }
 
 async fn http_steps_retry_time_out_and_respect_the_egress_policy(
-    allowed: user_service::http::state::AppState,
-    refusing: user_service::http::state::AppState,
+    allowed: TestApp,
+    refusing: TestApp,
 ) {
     let seen: Seen = Arc::default();
     let base = server(seen.clone()).await;
-    let app = test::init_service(build_app(allowed, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+    let (app, root) = allowed.serve_as_owner().await;
 
     // Fails twice, then succeeds: three attempts, backing off, one key for all.
     let (status, saved) = call(&app, Method::POST, "/api/v1/workflows", Some(&root), Some(json!({
@@ -254,14 +245,7 @@ async fn http_steps_retry_time_out_and_respect_the_egress_policy(
 
     // The egress policy: without WORKFLOW_HTTP_ALLOW, loopback is refused and nothing is sent.
     let before = seen.lock().unwrap().len();
-    let guarded = test::init_service(build_app(refusing, MAX_BODY, routes)).await;
-    let (root2, _) = login(
-        &guarded,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+    let (guarded, root2) = refusing.serve_as_owner().await;
     let (_, saved) = call(&guarded, Method::POST, "/api/v1/workflows", Some(&root2), Some(json!({
         "name": "probe", "steps": [
             {"id": "call", "kind": "http", "with": {"url": format!("{base}/flaky")}},
@@ -291,49 +275,36 @@ async fn http_steps_retry_time_out_and_respect_the_egress_policy(
     );
 }
 
-/// A state whose egress policy allows loopback targets, and one with the default policy,
-/// each on a database of its own (so neither's worker runs the other's steps).
-async fn state(
-    database_url: &str,
-    settings: &[(&str, &str)],
-) -> user_service::http::state::AppState {
-    support::state_configured(
-        support::connect(support::config(database_url)).await,
-        support::secret_box(),
-        support::Outbox::default(),
-        settings,
-    )
-    .await
-}
-
 /// Loopback allowed, and a 2 s lease, so a 3 s call outlives several leases.
 const ALLOW_LOOPBACK: &[(&str, &str)] = &[
     ("WORKFLOW_HTTP_ALLOW", "127.0.0.1/32"),
     ("WORKFLOW_LEASE", "2"),
 ];
 
+/// An app whose egress policy allows loopback targets, and one with the default policy, each
+/// on a database of its own (so neither's worker runs the other's steps).
 #[actix_web::test]
 async fn http_steps_on_sqlite() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let url = |d: &tempfile::TempDir| format!("sqlite://{}/test.db", d.path().display());
     http_steps_retry_time_out_and_respect_the_egress_policy(
-        state(&url(&a), ALLOW_LOOPBACK).await,
-        state(&url(&b), &[]).await,
+        TestApp::sqlite()
+            .with_settings(ALLOW_LOOPBACK)
+            .start()
+            .await,
+        TestApp::sqlite().start().await,
     )
     .await;
 }
 
 #[actix_web::test]
 async fn http_steps_on_postgres() {
-    let (Some(a), Some(b)) = (
-        usvc_postgres::testing::TestDatabase::from_env().await,
-        usvc_postgres::testing::TestDatabase::from_env().await,
+    let (Some(allowed), Some(refusing)) = (
+        TestApp::postgres()
+            .with_settings(ALLOW_LOOPBACK)
+            .start_if_available()
+            .await,
+        TestApp::postgres().start_if_available().await,
     ) else {
         return;
     };
-    http_steps_retry_time_out_and_respect_the_egress_policy(
-        state(&a.url, ALLOW_LOOPBACK).await,
-        state(&b.url, &[]).await,
-    )
-    .await;
+    http_steps_retry_time_out_and_respect_the_egress_policy(allowed, refusing).await;
 }

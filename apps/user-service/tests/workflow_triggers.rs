@@ -7,6 +7,8 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use user_service::wiring::acting::{ActingAuthorizer, ActingPeople};
@@ -14,15 +16,11 @@ use user_service::wiring::acting::{ActingAuthorizer, ActingPeople};
 use actix_http::Request;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use support::{call, define, login};
-use user_service::http::{build_app, routes};
+use support::{call, define};
 use usvc_cache::CacheSpec;
 use usvc_core::ports::{Clock, WorkSignal};
-
-const MAX_BODY: usize = 1024 * 1024;
 
 /// A workflow's executions, newest first (with their steps).
 async fn executions<S, B>(app: &S, token: &str, workflow: &str) -> Vec<Value>
@@ -98,28 +96,11 @@ fn names(found: &[Value]) -> Vec<String> {
     names
 }
 
-async fn events_start_each_workflow_once(database_url: &str) {
-    let secrets = support::secret_box();
-    let first = support::state_sealed_by(
-        support::connect(support::config(database_url)).await,
-        secrets.clone(),
-    )
-    .await;
+async fn events_start_each_workflow_once(first: TestApp) {
     // A second process on the same database runs its own trigger loop.
-    let second = support::state_sealed_by(
-        support::connect(support::config(database_url)).await,
-        secrets,
-    )
-    .await;
-    let app = test::init_service(build_app(first, MAX_BODY, routes)).await;
-    let other = test::init_service(build_app(second, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+    let second = first.replica().start().await;
+    let (app, other) = (first.service().await, second.service().await);
+    let root = support::owner_token(&app).await;
     let id = define(
         &app,
         &root,
@@ -302,19 +283,7 @@ async fn events_start_each_workflow_once(database_url: &str) {
     assert_eq!(found[0]["inputs"]["event"]["payload"]["source"], "admin");
 }
 
-#[actix_web::test]
-async fn events_start_each_workflow_once_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    events_start_each_workflow_once(&format!("sqlite://{}/test.db", dir.path().display())).await;
-}
-
-#[actix_web::test]
-async fn events_start_each_workflow_once_on_postgres() {
-    let Some(db) = usvc_postgres::testing::TestDatabase::from_env().await else {
-        return;
-    };
-    events_start_each_workflow_once(&db.url).await;
-}
+on_both_stores!(events_start_each_workflow_once);
 
 /// A clock the test moves.
 struct TestClock(Mutex<DateTime<Utc>>);
@@ -365,27 +334,17 @@ fn replica(
     })
 }
 
-async fn a_schedule_fires_each_tick_once(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
+async fn a_schedule_fires_each_tick_once(t: TestApp) {
     // Two replicas' trigger services on a clock of their own; the app's own loop (on the
     // real clock) is stopped, as at a shutdown.
-    state.triggers.stop().await;
+    t.state.triggers.stop().await;
     let t0: DateTime<Utc> = "2025-03-03T08:58:30Z".parse().unwrap();
     let clock = Arc::new(TestClock(Mutex::new(t0)));
     let (a, b) = (
-        replica(&state, clock.clone()),
-        replica(&state, clock.clone()),
+        replica(&t.state, clock.clone()),
+        replica(&t.state, clock.clone()),
     );
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+    let (app, root) = t.serve_as_owner().await;
     let id = define(
         &app,
         &root,
@@ -478,18 +437,8 @@ where
 /// Triggered runs act as the workflow's saver (the event's author is data), a private
 /// project's events start only workflows whose saver may read it, and an execution started by
 /// one is visible only to those who may read the project (or the audit trail).
-async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn triggered_runs_act_as_the_saver_and_private_projects_stay_private(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (ada, ada_id) = support::join(&app, &root, "ada@example.com", &["admin"]).await;
     let (mia, mia_id) = support::join(&app, &root, "mia@example.com", &["member"]).await;
     let (vic, vic_id) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
@@ -745,18 +694,8 @@ on_both_stores!(triggered_runs_act_as_the_saver_and_private_projects_stay_privat
 
 /// Events about users (sign-ups, sessions, sign-ins) start only the workflows of savers who
 /// may read the users directory now: automation reads no more than its author.
-async fn user_events_start_only_workflows_whose_saver_reads_users(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn user_events_start_only_workflows_whose_saver_reads_users(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (status, role) = call(
         &app,
         Method::POST,

@@ -6,15 +6,14 @@
 #[macro_use]
 mod support;
 
+use support::TestApp;
+
 use actix_http::Request;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use serde_json::{json, Value};
 use support::{call, login};
-use user_service::http::{build_app, routes};
-
-const MAX_BODY: usize = 1024 * 1024;
 
 /// The example: a transform chain, a condition with a dependent, an approval.
 fn review() -> Value {
@@ -82,18 +81,8 @@ where
     )
 }
 
-async fn definitions_are_validated_versioned_and_paused(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn definitions_are_validated_versioned_and_paused(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (mia, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;
     let (vic, _) = support::join(&app, &root, "vic@example.com", &["viewer"]).await;
 
@@ -371,18 +360,8 @@ async fn definitions_are_validated_versioned_and_paused(
 
 on_both_stores!(definitions_are_validated_versioned_and_paused);
 
-async fn another_tenants_workflows_do_not_exist(
-    state: user_service::http::state::AppState,
-    _outbox: support::Outbox,
-) {
-    let app = test::init_service(build_app(state, MAX_BODY, routes)).await;
-    let (root, _) = login(
-        &app,
-        "default",
-        support::ADMIN_EMAIL,
-        support::ADMIN_PASSWORD,
-    )
-    .await;
+async fn another_tenants_workflows_do_not_exist(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
     let (status, body) = call(
         &app,
         Method::POST,

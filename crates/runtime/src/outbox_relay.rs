@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use usvc_core::ports::{EventPublisher, EventRelay, Outbox};
+use usvc_core::ports::{Clock, EventPublisher, EventRelay, Outbox};
 
 use crate::event_bus::EventBus;
 
@@ -26,8 +26,8 @@ pub struct OutboxRelay {
 }
 
 impl OutboxRelay {
-    /// Starts the relay task on the current runtime.
-    pub fn start(outbox: Arc<dyn Outbox>, bus: EventBus) -> Arc<Self> {
+    /// Starts the relay task on the current runtime; claims are stamped with `clock`'s time.
+    pub fn start(outbox: Arc<dyn Outbox>, bus: EventBus, clock: Arc<dyn Clock>) -> Arc<Self> {
         let wake = Arc::new(Notify::new());
         let stopping = Arc::new(AtomicBool::new(false));
         let relay = Arc::new(Self {
@@ -45,8 +45,11 @@ impl OutboxRelay {
                 if alive.strong_count() == 0 || stopping.load(Ordering::Acquire) {
                     break;
                 }
-                let _ =
-                    usvc_logger::caught("outbox relay", relay_pending(outbox.as_ref(), &bus)).await;
+                let _ = usvc_logger::caught(
+                    "outbox relay",
+                    relay_pending(outbox.as_ref(), &bus, clock.as_ref()),
+                )
+                .await;
             }
         });
         if let Ok(mut slot) = relay.task.lock() {
@@ -75,9 +78,9 @@ impl EventRelay for OutboxRelay {
 }
 
 /// Relays until the outbox is empty; a store error waits for the next round.
-async fn relay_pending(outbox: &dyn Outbox, bus: &EventBus) {
+async fn relay_pending(outbox: &dyn Outbox, bus: &EventBus, clock: &dyn Clock) {
     loop {
-        match outbox.claim(BATCH, chrono::Utc::now()).await {
+        match outbox.claim(BATCH, clock.now()).await {
             Ok(events) if events.is_empty() => return,
             Ok(events) => {
                 for event in events {
@@ -121,7 +124,11 @@ mod tests {
         });
         let bus = EventBus::new();
         let mut events = bus.subscribe();
-        let relay = OutboxRelay::start(Arc::new(outbox), bus);
+        let relay = OutboxRelay::start(
+            Arc::new(outbox),
+            bus,
+            Arc::new(usvc_core::ports::SystemClock),
+        );
         relay.wake();
         let got = tokio::time::timeout(Duration::from_secs(5), events.recv())
             .await

@@ -48,7 +48,7 @@ impl TriggerLoop {
                         // Until the next tick; a tick still past after a pass is one that
                         // could not fire (logged): look again in a second, not in a loop.
                         Ok(_) => match service.next_tick().await {
-                            Ok(Some(tick)) => (tick - chrono::Utc::now())
+                            Ok(Some(tick)) => (tick - service.now())
                                 .to_std()
                                 .unwrap_or(MIN_SLEEP)
                                 .clamp(MIN_SLEEP, POLL),

@@ -133,6 +133,7 @@ impl WorkflowWorker {
         ));
         tokio::spawn(heartbeat(
             Arc::downgrade(&worker),
+            engine.clone(),
             executions.clone(),
             worker.in_flight.clone(),
             config.lease,
@@ -447,6 +448,7 @@ async fn record_results(
 /// runs longer than one lease is not taken over from a live worker. Ends with the worker.
 async fn heartbeat(
     worker: std::sync::Weak<WorkflowWorker>,
+    engine: Arc<Engine>,
     executions: Arc<dyn ExecutionRepository>,
     in_flight: InFlight,
     lease: Duration,
@@ -469,7 +471,7 @@ async fn heartbeat(
             continue;
         }
         let until =
-            chrono::Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+            engine.now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         match caught("workflow heartbeat", executions.renew(held, until)).await {
             Ok(Ok(_)) | Err(_) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "renewing workflow leases failed"),

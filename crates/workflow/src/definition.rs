@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use usvc_core::{CoreError, FieldError, TriggerKind, WorkflowTrigger};
 
 pub use crate::duration::parse_duration;
-use crate::kinds::{reject_branch, Kinds};
+use crate::kinds::Kinds;
 use crate::schedule::Schedule;
 use crate::template::{check_expression, check_template, Checks};
 
@@ -286,7 +286,7 @@ impl Definition {
     /// kinds, dependencies on existing steps, no cycle, sane retries, timeouts and limits.
     /// Every problem is reported, each with its field (`steps[2].depends_on[0]`).
     pub fn validate(&self) -> Result<(), CoreError> {
-        let kinds = Kinds::builtin();
+        let kinds = Kinds::registry();
         let mut errors = Vec::new();
         if self.name.trim().is_empty() || self.name.chars().count() > 200 {
             err(&mut errors, "name".into(), "must be 1-200 characters");
@@ -348,7 +348,7 @@ impl Definition {
                 }
             }
         }
-        self.check_reject_branches(&mut errors);
+        self.check_branches(&mut errors);
         self.check_execution_limits(&mut errors);
         self.check_self_trigger(&mut errors);
         let mut graph_ok = errors.is_empty();
@@ -362,7 +362,7 @@ impl Definition {
                 );
             }
         }
-        self.check_templates(&kinds, graph_ok, &mut errors);
+        self.check_templates(kinds, graph_ok, &mut errors);
         if let Some(schema) = &self.inputs {
             if let Err(message) = crate::schema::compile(schema) {
                 err(&mut errors, "inputs".into(), message);
@@ -387,8 +387,10 @@ impl Definition {
             })
             .collect();
         for (i, step) in self.steps.iter().enumerate() {
-            let emits = step.with.get("type").and_then(serde_json::Value::as_str);
-            if let Some(kind) = emits.filter(|k| step.kind == "event" && listens.contains(k)) {
+            let emits = Kinds::registry()
+                .get(&step.kind)
+                .and_then(|kind| kind.emits(&step.with));
+            if let Some(kind) = emits.filter(|k| listens.contains(k)) {
                 err(
                     errors,
                     format!("steps[{i}].with.type"),
@@ -412,13 +414,14 @@ impl Definition {
         }
     }
 
-    /// An approval's `on_reject` may name only steps that depend on it directly.
-    fn check_reject_branches(&self, errors: &mut Vec<FieldError>) {
+    /// The branches a step chooses between (an approval's `on_reject`) may name only steps
+    /// that depend on it directly.
+    fn check_branches(&self, errors: &mut Vec<FieldError>) {
         for (i, step) in self.steps.iter().enumerate() {
-            if step.kind != "approval" {
+            let Some(kind) = Kinds::registry().get(&step.kind) else {
                 continue;
-            }
-            for (j, id) in reject_branch(&step.with).into_iter().enumerate() {
+            };
+            for (j, id) in kind.branches(&step.with).into_iter().enumerate() {
                 let follows = self
                     .steps
                     .iter()

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod quotas;
 pub mod schedule;
 pub mod schema;
+pub mod skip;
 pub mod subject;
 pub mod tasks;
 pub mod template;

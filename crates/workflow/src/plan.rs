@@ -13,18 +13,10 @@ use usvc_core::{
 };
 
 use crate::definition::{parse_duration, Definition, OnFailure, Retry};
-use crate::kinds::{reject_branch, StepOutcome};
+use crate::kinds::{Kinds, StepOutcome};
 use crate::template;
 
-/// Why a step was skipped, as stored in `skip`.
-pub mod skip {
-    /// Its own `if` was false; dependents still run.
-    pub const IF: &str = "if";
-    /// A `condition` upstream was false; its branch ends here.
-    pub const CONDITION: &str = "condition";
-    /// A step upstream failed (under `on_failure: continue`); a retry runs it again.
-    pub const FAILURE: &str = "failure";
-}
+pub use crate::skip;
 
 /// The first wait before a retry when the step names none.
 const DEFAULT_INITIAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -191,38 +183,15 @@ pub fn backoff(retry: &Retry, attempt: i32, seed: u128) -> chrono::Duration {
     chrono::Duration::from_std(wait.saturating_sub(jitter)).unwrap_or(chrono::Duration::MAX)
 }
 
-/// The decision recorded on an answered approval step (`state.decision`).
-fn decision(step: &StepRun) -> Option<TaskDecision> {
-    step.state
-        .as_ref()
-        .and_then(|s| s.get("decision"))
-        .and_then(|d| serde_json::from_value(d.clone()).ok())
-}
-
-/// Whether `dependent` is on the branch an approval `dep` did not take: its `on_reject`
-/// steps after an approve (or when its `if` skipped it: nobody rejected), its other
-/// dependents after a reject.
-fn off_branch(definition: &Definition, dep: &StepRun, dependent: &str) -> bool {
-    let decision = match dep.status {
-        StepStatus::Succeeded => match decision(dep) {
-            Some(decision) => decision,
-            None => return false,
-        },
-        StepStatus::Skipped if dep.skip.as_deref() == Some(skip::IF) => TaskDecision::Approve,
-        _ => return false,
-    };
+/// Whether the kind of `dep` (succeeded, or skipped by its own `if`) lets `dependent` run:
+/// gating is the kind's to declare ([`crate::kinds::StepKind::lets_through`]).
+fn gate_open(definition: &Definition, dep: &StepRun, dependent: &str) -> bool {
     let Some(step) = definition.steps.iter().find(|s| s.id == dep.step_id) else {
-        return false;
+        return true;
     };
-    let branch = reject_branch(&step.with);
-    if branch.is_empty() {
-        return false;
-    }
-    let on_reject_branch = branch.contains(&dependent);
-    match decision {
-        TaskDecision::Approve => on_reject_branch,
-        TaskDecision::Reject => !on_reject_branch,
-    }
+    Kinds::registry()
+        .get(&step.kind)
+        .is_none_or(|kind| kind.lets_through(&step.with, dep, dependent))
 }
 
 /// What one dependency's end means for the step `dependent` waiting on it.
@@ -240,13 +209,7 @@ fn blocks(
         StepStatus::Skipped if dep.skip.as_deref() == Some(skip::CONDITION) => {
             Some((StepStatus::Skipped, skip::CONDITION))
         }
-        StepStatus::Succeeded
-            if dep.kind == "condition"
-                && dep.output.as_ref().and_then(|o| o.get("result")) == Some(&json!(false)) =>
-        {
-            Some((StepStatus::Skipped, skip::CONDITION))
-        }
-        StepStatus::Succeeded | StepStatus::Skipped if off_branch(definition, dep, dependent) => {
+        StepStatus::Succeeded | StepStatus::Skipped if !gate_open(definition, dep, dependent) => {
             Some((StepStatus::Skipped, skip::CONDITION))
         }
         _ => None,
@@ -580,7 +543,11 @@ impl ExecutionChange for CompleteTask {
             .steps
             .iter()
             .find(|s| s.id == step_id)
-            .is_some_and(|s| !reject_branch(&s.with).is_empty());
+            .is_some_and(|s| {
+                Kinds::registry()
+                    .get(&s.kind)
+                    .is_some_and(|kind| !kind.branches(&s.with).is_empty())
+            });
         let Some(run) = state
             .step_mut(&step_id)
             .filter(|r| r.status == StepStatus::Waiting)

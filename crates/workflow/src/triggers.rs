@@ -84,6 +84,11 @@ impl TriggerService {
         Self { ports }
     }
 
+    /// Now, by the engine's clock (when the next tick is due is measured from it).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ports.engine.now()
+    }
+
     /// One pass: pending events (a few batches), then every due schedule, whatever the
     /// events did. The first store error is returned after both ran.
     pub async fn run_once(&self) -> Result<Pass, CoreError> {

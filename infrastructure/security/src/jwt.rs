@@ -233,9 +233,10 @@ impl JwtService {
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&[&self.config.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.leeway = self.config.leeway.as_secs();
+        // `exp` and `nbf` are checked against the service's clock in `verify`, not against
+        // the library's reading of the system time (a test clock, a clock port elsewhere).
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation
     }
 }
@@ -303,9 +304,18 @@ impl TokenService for JwtService {
             .iter()
             .find(|k| k.kid == kid)
             .ok_or_else(|| unauthenticated("token signed by an unknown key"))?;
-        decode::<AccessClaims>(token, &key.key, &self.validation())
+        let claims = decode::<AccessClaims>(token, &key.key, &self.validation())
             .map(|data| data.claims)
-            .map_err(|e| unauthenticated(reason(e.kind())))
+            .map_err(|e| unauthenticated(reason(e.kind())))?;
+        let now = self.clock.now().timestamp();
+        let leeway = i64::try_from(self.config.leeway.as_secs()).unwrap_or(i64::MAX);
+        if claims.exp < now.saturating_sub(leeway) {
+            return Err(unauthenticated(reason(&ErrorKind::ExpiredSignature)));
+        }
+        if claims.nbf > now.saturating_add(leeway) {
+            return Err(unauthenticated(reason(&ErrorKind::ImmatureSignature)));
+        }
+        Ok(claims)
     }
 
     fn jwks(&self) -> Value {

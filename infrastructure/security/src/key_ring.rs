@@ -12,8 +12,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use tokio::sync::Notify;
 use usvc_core::ports::{
-    Invalidation, InvalidationMessage, SecretBox, SigningKeyRepository, StoredSigningKey,
-    SystemClock,
+    Clock, Invalidation, InvalidationMessage, SecretBox, SigningKeyRepository, StoredSigningKey,
 };
 
 use crate::{JwtConfig, JwtService, SigningKey};
@@ -88,8 +87,9 @@ pub async fn load(
 async fn create(
     repo: &dyn SigningKeyRepository,
     secrets: &dyn SecretBox,
+    now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<SigningKey> {
-    let key = SigningKey::generate(Utc::now())?;
+    let key = SigningKey::generate(now)?;
     repo.insert(&StoredSigningKey {
         kid: key.kid().to_owned(),
         algorithm: "EdDSA".into(),
@@ -102,29 +102,26 @@ async fn create(
     Ok(key)
 }
 
-/// Loads the ring (creating the first key on a fresh database) and keeps it fresh.
+/// Loads the ring (creating the first key on a fresh database) and keeps it fresh; tokens are
+/// stamped and checked against `clock`.
 pub async fn start(
     config: JwtConfig,
+    clock: Arc<dyn Clock>,
     repo: Arc<dyn SigningKeyRepository>,
     secrets: Arc<dyn SecretBox>,
     invalidation: &dyn Invalidation,
 ) -> anyhow::Result<Arc<JwtService>> {
     let mut keys = load(repo.as_ref(), secrets.as_ref()).await?;
     if keys.is_empty() {
-        let key = create(repo.as_ref(), secrets.as_ref()).await?;
+        let key = create(repo.as_ref(), secrets.as_ref(), clock.now()).await?;
         tracing::info!(kid = key.kid(), "created the first token signing key");
         keys = load(repo.as_ref(), secrets.as_ref()).await?;
     }
-    let keys = signing_order(keys, Utc::now());
+    let keys = signing_order(keys, clock.now());
     let (active, previous) = keys
         .split_first()
         .ok_or_else(|| anyhow::anyhow!("no signing key could be loaded"))?;
-    let service = Arc::new(JwtService::new(
-        config,
-        Arc::new(SystemClock),
-        active,
-        previous,
-    )?);
+    let service = Arc::new(JwtService::new(config, clock.clone(), active, previous)?);
     let wake = Arc::new(Notify::new());
     let waker = Arc::downgrade(&wake);
     // `*` is the bus's "you may have missed messages": re-read then too.
@@ -139,6 +136,7 @@ pub async fn start(
         Arc::downgrade(&service),
         repo,
         secrets,
+        clock,
         wake,
     ));
     Ok(service)
@@ -148,6 +146,7 @@ async fn reload_forever(
     service: std::sync::Weak<JwtService>,
     repo: Arc<dyn SigningKeyRepository>,
     secrets: Arc<dyn SecretBox>,
+    clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
 ) {
     loop {
@@ -164,7 +163,7 @@ async fn reload_forever(
                 .unwrap_or_else(|panic| Err(anyhow::anyhow!(panic)));
         match loaded {
             Ok(keys) => {
-                let keys = signing_order(keys, Utc::now());
+                let keys = signing_order(keys, clock.now());
                 let kids: Vec<String> = keys.iter().map(|k| k.kid().to_owned()).collect();
                 if let (Some((active, previous)), true) =
                     (keys.split_first(), kids != service.kids())
@@ -198,12 +197,13 @@ pub struct Rotation {
 /// the tokens it signed until they expire.
 pub async fn rotate(
     token_lifetime: Duration,
+    clock: &dyn Clock,
     repo: &dyn SigningKeyRepository,
     secrets: &dyn SecretBox,
     invalidation: &dyn Invalidation,
 ) -> anyhow::Result<Rotation> {
     let before = load(repo, secrets).await?;
-    let key = create(repo, secrets).await?;
+    let key = create(repo, secrets, clock.now()).await?;
     let reload = InvalidationMessage {
         cache: SIGNING_KEYS.to_owned(),
         key: None,
@@ -216,7 +216,7 @@ pub async fn rotate(
         // `previous` signed from ACTIVATE_AFTER after it was made: what it superseded stopped
         // signing then, and its last tokens expire a token lifetime later.
         let lifetime = chrono::Duration::from_std(token_lifetime + LEEWAY + ACTIVATE_AFTER)?;
-        let now = Utc::now();
+        let now = clock.now();
         // Keys older than `previous` were superseded no later than it was created.
         if previous.created_at() + lifetime <= now {
             retired = repo

@@ -92,7 +92,7 @@ impl FromRequest for ClientLimit {
             let Some(ip) = ip else {
                 return Ok(Self);
             };
-            state.auth_limit.check(&ip, Utc::now()).await?;
+            state.auth_limit.check(&ip, state.clock.now()).await?;
             Ok(Self)
         })
     }

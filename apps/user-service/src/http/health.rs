@@ -436,7 +436,7 @@ pub async fn detailed(state: web::Data<AppState>, req: actix_web::HttpRequest) -
         status,
         version: VERSION,
         uptime_seconds: state.started.elapsed().as_secs(),
-        timestamp: chrono::Utc::now().to_rfc3339(),
+        timestamp: state.clock.now().to_rfc3339(),
         performance_score: score,
         performance_breakdown,
         business_metrics: BusinessMetrics {

@@ -60,7 +60,7 @@ fn refresh(state: &AppState) {
 /// The workflow engine's backlog, read from the store at scrape time (one short query per
 /// figure; a store that does not answer leaves the previous values).
 async fn refresh_workflows(state: &AppState) {
-    let now = chrono::Utc::now();
+    let now = state.clock.now();
     let Ok(queue) = state.db.executions.queue_stats(now).await else {
         return;
     };

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use usvc_cache::{CacheRegistry, CacheSpec, NamedCache};
 use usvc_config::Config;
-use usvc_core::ports::{Authorizer, Notifier, PasswordHasher, SecretBox};
+use usvc_core::ports::{Authorizer, Clock};
 use usvc_runtime::{EventBus, TriggerLoop, WorkflowWorker};
 use usvc_security::JwtService;
 use usvc_user::{
@@ -19,7 +19,7 @@ use usvc_user::{
 use crate::http::client_limit::AuthRateLimit;
 use crate::wiring::services::{self, Services};
 use crate::wiring::workflows::{self, WorkflowRuntime};
-use crate::wiring::Database;
+use crate::wiring::{Adapters, Database};
 
 /// Aggregate counts are cached this long: monitors poll `/health/detailed` often, and
 /// `COUNT(*)` over a large table must not ride along with every poll.
@@ -88,29 +88,17 @@ pub struct AppState {
     pub proxies: Arc<crate::http::client_address::TrustedProxies>,
     /// Serving, or draining before a shutdown.
     pub lifecycle: Arc<crate::http::lifecycle::Lifecycle>,
+    /// The time every handler reads (the domains', by construction).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
     /// The state `serve` runs with: the caches on the database's invalidation bus and the
     /// identity services over them. Tests build theirs the same way.
-    pub fn assemble(
-        config: &Config,
-        db: Database,
-        tokens: Arc<JwtService>,
-        hasher: Arc<dyn PasswordHasher>,
-        secrets: Arc<dyn SecretBox>,
-        notifier: Arc<dyn Notifier>,
-    ) -> Self {
+    pub fn assemble(config: &Config, adapters: &Adapters) -> Self {
+        let (db, tokens) = (adapters.db.clone(), adapters.tokens.clone());
         let caches = Arc::new(CacheRegistry::new(db.invalidation.clone()));
-        let services = services::build(
-            config,
-            &db,
-            tokens.clone(),
-            hasher,
-            secrets,
-            notifier,
-            &caches,
-        );
+        let services = services::build(config, adapters, &caches);
         let WorkflowRuntime {
             executions,
             tasks,
@@ -129,6 +117,7 @@ impl AppState {
             quotas,
             authorizer,
             events,
+            clock,
             ..
         } = services;
         let analytics = caches.create(ANALYTICS_CACHE);
@@ -156,7 +145,7 @@ impl AppState {
             metrics: crate::http::metrics_registry::handle(),
             http: Arc::default(),
             started: Instant::now(),
-            started_at: Utc::now(),
+            started_at: clock.now(),
             exposure: crate::http::exposure::Exposure::from_config(config),
             external_apis: Arc::new(crate::http::external_apis::ExternalApis::from_config(
                 config,
@@ -166,6 +155,7 @@ impl AppState {
                 config.trusted_proxies.clone(),
             )),
             lifecycle: Arc::default(),
+            clock,
         }
     }
 }

@@ -132,7 +132,7 @@ pub async fn list(
         .tasks
         .list(&caller.0, TaskQuery { status, everyone }, page)
         .await?;
-    let now = Utc::now();
+    let now = state.clock.now();
     Ok(HttpResponse::Ok().json(TaskPage {
         items: page
             .items
@@ -158,7 +158,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<TaskId>(&path, "task")?;
     let task = state.tasks.get(&caller.0, id).await?;
-    Ok(HttpResponse::Ok().json(TaskView::of(task, Utc::now())))
+    Ok(HttpResponse::Ok().json(TaskView::of(task, state.clock.now())))
 }
 
 /// The answer to a task.
@@ -207,5 +207,5 @@ pub async fn complete(
         .tasks
         .complete(&caller.0, id, body.decision, body.data)
         .await?;
-    Ok(HttpResponse::Ok().json(TaskView::of(task, Utc::now())))
+    Ok(HttpResponse::Ok().json(TaskView::of(task, state.clock.now())))
 }

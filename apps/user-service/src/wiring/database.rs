@@ -9,7 +9,7 @@ use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
-    ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
+    ActionTokenRepository, AuditLog, Clock, ExecutionRepository, HealthCheck, IdempotencyKeys,
     Invalidation, LoginThrottle, MfaRepository, Outbox, PlatformAdmins, ProjectAccess,
     ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter, RoleRepository,
     ServiceCensus, SessionRepository, SigningKeyRepository, Store, TaskRepository,
@@ -150,8 +150,8 @@ pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
 }
 
 /// Migrates (on Postgres retrying while the database comes up, as containers start together)
-/// and connects the store and its invalidation bus.
-pub async fn connect(config: &Config) -> anyhow::Result<Database> {
+/// and connects the store and its invalidation bus; the store reads time from `clock`.
+pub async fn connect(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Database> {
     let runtime = Handle::current();
     match config.database_kind() {
         DatabaseKind::Sqlite => {
@@ -164,7 +164,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
                 .context("migrating SQLite")?;
             Ok(Database::over(
                 "sqlite",
-                Arc::new(store),
+                Arc::new(store.with_clock(clock)),
                 Arc::new(LocalInvalidation::new()),
             ))
         }
@@ -174,7 +174,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<Database> {
                 &config.database_url,
                 postgres_options(config),
                 runtime.clone(),
-            )?;
+            )?
+            .with_clock(clock);
             let invalidation = usvc_postgres::PgInvalidation::start(
                 &config.database_url,
                 store.clone(),

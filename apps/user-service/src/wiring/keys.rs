@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use usvc_config::Config;
-use usvc_core::ports::{Invalidation, SecretBox, SigningKeyRepository};
+use usvc_core::ports::{Clock, Invalidation, SecretBox, SigningKeyRepository};
 use usvc_security::key_ring::{self, Rotation, LEEWAY};
 use usvc_security::{AesGcmSecretBox, JwtConfig, JwtService, MasterKey};
 
@@ -40,19 +40,21 @@ pub fn jwt_config(config: &Config) -> JwtConfig {
 /// Loads the ring (creating the first key on a fresh database) and keeps it fresh.
 pub async fn start(
     config: &Config,
+    clock: Arc<dyn Clock>,
     repo: Arc<dyn SigningKeyRepository>,
     secrets: Arc<dyn SecretBox>,
     invalidation: &dyn Invalidation,
 ) -> anyhow::Result<Arc<JwtService>> {
-    key_ring::start(jwt_config(config), repo, secrets, invalidation).await
+    key_ring::start(jwt_config(config), clock, repo, secrets, invalidation).await
 }
 
 /// Adds a new signing key and tells every replica (`user-service admin rotate-keys`).
 pub async fn rotate(
     config: &Config,
+    clock: &dyn Clock,
     repo: &dyn SigningKeyRepository,
     secrets: &dyn SecretBox,
     invalidation: &dyn Invalidation,
 ) -> anyhow::Result<Rotation> {
-    key_ring::rotate(config.jwt_expiry, repo, secrets, invalidation).await
+    key_ring::rotate(config.jwt_expiry, clock, repo, secrets, invalidation).await
 }

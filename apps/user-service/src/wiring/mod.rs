@@ -18,3 +18,26 @@ pub mod workflow_projects;
 pub mod workflows;
 
 pub use database::{connect, migrate, Database};
+
+use std::sync::Arc;
+
+use usvc_core::ports::{Clock, Notifier, PasswordHasher, SecretBox};
+use usvc_security::JwtService;
+
+/// The adapters the domains run over, chosen once: by `serve` from the configuration, or by
+/// a test (a fixed clock, a mailbox instead of SMTP).
+#[derive(Clone)]
+pub struct Adapters {
+    /// The store behind its ports.
+    pub db: Database,
+    /// Access tokens and the JWKS (the key ring, started).
+    pub tokens: Arc<JwtService>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Secrets at rest under the master key.
+    pub secrets: Arc<dyn SecretBox>,
+    /// Mail.
+    pub notifier: Arc<dyn Notifier>,
+    /// The one source of time of every domain, runtime and handler.
+    pub clock: Arc<dyn Clock>,
+}

@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use usvc_cache::{CacheRegistry, CacheSpec};
 use usvc_config::Config;
-use usvc_core::ports::{
-    AuditLog, Authorizer, Clock, Notifier, PasswordHasher, SecretBox, SystemClock,
-};
+use usvc_core::ports::{AuditLog, Authorizer, Clock, Notifier, PasswordHasher};
 use usvc_core::ports::{Cache, ProjectAccessList};
 use usvc_core::{Password, ProjectId, Role, TenantId};
-use usvc_security::{Argon2Hasher, HashParams, JwtService, RandomTokens, Totp};
+use usvc_security::{Argon2Hasher, HashParams, RandomTokens, Totp};
 use usvc_user::{
     AuditService, AuthPorts, AuthService, AuthorizerPorts, Bootstrap, BootstrapPorts,
     PlatformPorts, PlatformService, RoleService, SessionPolicy, TenantAuthorizer, TenantService,
@@ -23,6 +21,7 @@ use usvc_project::{ProjectPorts, ProjectService};
 use usvc_workflow::{WorkflowPorts, WorkflowService};
 
 use super::database::Database;
+use super::Adapters;
 use usvc_runtime::EventBus;
 use usvc_runtime::GroupCommitAuditLog;
 use usvc_runtime::OutboxRelay;
@@ -56,6 +55,8 @@ pub struct Services {
     pub audit_log: Arc<dyn AuditLog>,
     /// Domain events (subscribe for the audit log, tests, …).
     pub events: EventBus,
+    /// The clock every service reads.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// How many password hashes may run at once: all cores but one, so a login flood can never
@@ -82,7 +83,7 @@ fn tenant_authorizer(
     caches: &CacheRegistry,
     definitions: Arc<dyn Cache<TenantId, Vec<Role>>>,
     project_access: Arc<dyn Cache<ProjectId, ProjectAccessList>>,
-    audit: &Arc<dyn AuditLog>,
+    (audit, clock): (&Arc<dyn AuditLog>, &Arc<dyn Clock>),
 ) -> Arc<dyn Authorizer> {
     Arc::new(TenantAuthorizer::new(AuthorizerPorts {
         roles: db.roles.clone(),
@@ -92,7 +93,7 @@ fn tenant_authorizer(
         projects: db.project_access.clone(),
         project_access,
         audit: audit.clone(),
-        clock: Arc::new(SystemClock),
+        clock: clock.clone(),
     }))
 }
 
@@ -126,16 +127,12 @@ fn platform_and_quotas(
 /// The identity services over the database, the key ring and the hasher, with their caches
 /// (`jwt-tokens`, `user-sessions` with `SESSION_TTL`, `user-profiles` with `CACHE_SIZE`)
 /// registered in `caches`, so one invalidation reaches every service that reads them.
-pub fn build(
-    config: &Config,
-    db: &Database,
-    tokens: Arc<JwtService>,
-    hasher: Arc<dyn PasswordHasher>,
-    secrets: Arc<dyn SecretBox>,
-    notifier: Arc<dyn Notifier>,
-    caches: &CacheRegistry,
-) -> Services {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Services {
+    let (db, hasher, clock) = (
+        &adapters.db,
+        adapters.hasher.clone(),
+        adapters.clock.clone(),
+    );
     let events = EventBus::new();
     // Rows written on their own (refusals, reads, failed attempts) share transactions.
     let audit: Arc<dyn AuditLog> = GroupCommitAuditLog::start(db.audit.clone());
@@ -148,7 +145,7 @@ pub fn build(
         caches,
         definitions.clone(),
         project_access.clone(),
-        &audit,
+        (&audit, &clock),
     );
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
     let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
@@ -158,7 +155,7 @@ pub fn build(
             users: db.users.clone(),
             sessions: db.sessions.clone(),
             hasher: hasher.clone(),
-            tokens,
+            tokens: adapters.tokens.clone(),
             opaque: Arc::new(RandomTokens),
             clock: clock.clone(),
             throttle: db.login_throttle.clone(),
@@ -168,9 +165,9 @@ pub fn build(
             events: Arc::new(events.clone()),
             mfa: db.mfa.clone(),
             totp: Arc::new(Totp::new(&config.totp_issuer)),
-            secrets,
+            secrets: adapters.secrets.clone(),
             action_tokens: db.action_tokens.clone(),
-            notifier,
+            notifier: adapters.notifier.clone(),
             audit: audit.clone(),
             links: config.public_url.clone(),
         },
@@ -200,27 +197,24 @@ pub fn build(
         platform: db.platform.clone(),
         projects: db.project_access.clone(),
     }));
-    let relay = OutboxRelay::start(db.outbox.clone(), events.clone());
+    let relay = OutboxRelay::start(db.outbox.clone(), events.clone(), clock.clone());
     Services {
         auth,
         users,
         tenants: TenantService::new(db.tenants.clone(), clock.clone()),
+        clock: clock.clone(),
         roles: role_service(db, authorizer.clone(), clock.clone(), definitions),
         audit: Arc::new(AuditService::new(audit.clone(), authorizer.clone())),
         audit_log: audit.clone(),
         platform,
-        projects: Arc::new(ProjectService::new(ProjectPorts {
-            projects: db.projects.clone(),
-            authorizer: authorizer.clone(),
-            clock: clock.clone(),
-            relay: relay.clone(),
-            cache: caches.create(CacheSpec::PROJECTS),
-            access: project_access,
-            access_lists: db.project_access.clone(),
-            audit: audit.clone(),
-            idempotency: db.idempotency.clone(),
-            analytics: db.project_analytics.clone(),
-        })),
+        projects: project_service(
+            db,
+            caches,
+            project_access,
+            &authorizer,
+            &relay,
+            (&audit, &clock),
+        ),
         workflows: Arc::new(WorkflowService::new(WorkflowPorts {
             offload: Arc::new(usvc_runtime::BlockingPool),
             workflows: db.workflows.clone(),
@@ -235,6 +229,29 @@ pub fn build(
         authorizer,
         events,
     }
+}
+
+/// Projects over the store, sharing the authorizer's access-list cache.
+fn project_service(
+    db: &Database,
+    caches: &CacheRegistry,
+    access: Arc<dyn Cache<ProjectId, ProjectAccessList>>,
+    authorizer: &Arc<dyn Authorizer>,
+    relay: &Arc<OutboxRelay>,
+    (audit, clock): (&Arc<dyn AuditLog>, &Arc<dyn Clock>),
+) -> Arc<ProjectService> {
+    Arc::new(ProjectService::new(ProjectPorts {
+        projects: db.projects.clone(),
+        authorizer: authorizer.clone(),
+        clock: clock.clone(),
+        relay: relay.clone(),
+        cache: caches.create(CacheSpec::PROJECTS),
+        access,
+        access_lists: db.project_access.clone(),
+        audit: audit.clone(),
+        idempotency: db.idempotency.clone(),
+        analytics: db.project_analytics.clone(),
+    }))
 }
 
 /// Custom roles over the role store, whose definitions every replica's authorizer caches.
@@ -266,13 +283,17 @@ pub fn notifier(config: &Config) -> anyhow::Result<Arc<dyn Notifier>> {
 }
 
 /// The ports the start-up and the command line set tenants and users up through.
-pub fn bootstrap_ports(db: &Database, hasher: &Arc<dyn PasswordHasher>) -> BootstrapPorts {
+pub fn bootstrap_ports(
+    db: &Database,
+    hasher: &Arc<dyn PasswordHasher>,
+    clock: &Arc<dyn Clock>,
+) -> BootstrapPorts {
     BootstrapPorts {
         tenants: db.tenants.clone(),
         users: db.users.clone(),
         hasher: hasher.clone(),
         opaque: Arc::new(RandomTokens),
-        clock: Arc::new(SystemClock),
+        clock: clock.clone(),
         platform: db.platform.clone(),
     }
 }
@@ -283,9 +304,10 @@ pub async fn bootstrap(
     config: &Config,
     db: &Database,
     hasher: &Arc<dyn PasswordHasher>,
+    clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<()> {
     let outcome = usvc_user::bootstrap(
-        &bootstrap_ports(db, hasher),
+        &bootstrap_ports(db, hasher, clock),
         &config.bootstrap_admin_email,
         config.bootstrap_admin_password.clone().map(Password::new),
     )

@@ -44,7 +44,7 @@ pub fn engine(
         offload: Arc::new(BlockingPool),
         executions: db.executions.clone(),
         workflows: db.workflows.clone(),
-        clock: Arc::new(usvc_core::ports::SystemClock),
+        clock: n.clock.clone(),
         versions: caches.create(CacheSpec::WORKFLOW_VERSIONS),
         kinds: usvc_workflow::Kinds::builtin(),
         env: usvc_workflow::StepEnv {

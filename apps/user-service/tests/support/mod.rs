@@ -1,9 +1,12 @@
-//! Builds the real application stack for `actix_web::test`, on a fresh SQLite database.
+//! What the HTTP tests share: [`TestApp`] (the real application stack on a fresh database,
+//! built as `serve` builds it), requests and logins, the catalogue of actions.
 //! (Each test binary uses a different subset of these helpers.)
 #![allow(dead_code)]
 
+mod test_app;
+
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use actix_http::body::MessageBody;
 use actix_http::Request;
@@ -11,23 +14,10 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::Error;
 use serde_json::{json, Value};
-use tempfile::TempDir;
-use user_service::http::state::AppState;
-use user_service::wiring::{self, Database};
 use usvc_config::{Config, ConfigSources};
 
-/// Store work runs on a multi-threaded runtime, as in the server (actix test runtimes are
-/// single-threaded, like actix workers).
-fn store_runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("store runtime")
-    })
-}
+#[allow(unused_imports)] // each test binary uses a different part
+pub use test_app::{Mailbox, TestApp, TestDatabase};
 
 /// The bootstrap owner every test state starts with.
 pub const ADMIN_EMAIL: &str = "admin@example.com";
@@ -53,145 +43,11 @@ pub fn config_with(database_url: &str, settings: &[(&str, &str)]) -> Config {
     Config::load(&ConfigSources { file: None, env }).expect("valid config")
 }
 
-/// A migrated SQLite database under `dir` behind the app's ports.
-pub async fn database(dir: &TempDir) -> Database {
-    connect(config(&format!(
-        "sqlite://{}/test.db",
-        dir.path().display()
-    )))
-    .await
-}
-
-/// Connects (and migrates) what `config` names, as the server does.
-pub async fn connect(config: Config) -> Database {
-    store_runtime()
-        .spawn(async move { wiring::connect(&config).await })
-        .await
-        .expect("join")
-        .expect("connect")
-}
-
-/// Application state on a connected database, wired as `serve` wires it: a key ring under a
-/// fresh master key, the bootstrap owner, the auth service.
-pub async fn state_on(db: Database) -> AppState {
-    state_sealed_by(db, secret_box()).await
-}
-
 /// A secret box under a fresh master key.
 pub fn secret_box() -> Arc<dyn usvc_core::ports::SecretBox> {
     Arc::new(usvc_security::AesGcmSecretBox::new(
         &usvc_security::MasterKey::generate().expect("key"),
     ))
-}
-
-/// The same, with the key ring sealed by `secrets` (tests that mint their own tokens with
-/// the service's key keep it).
-pub async fn state_sealed_by(
-    db: Database,
-    secrets: Arc<dyn usvc_core::ports::SecretBox>,
-) -> AppState {
-    state_with(db, secrets, Outbox::default()).await
-}
-
-/// The mail the service sent, kept for the test to read (links included).
-#[derive(Clone, Default)]
-pub struct Outbox(Arc<std::sync::Mutex<Vec<usvc_core::ports::Message>>>);
-
-#[async_trait::async_trait]
-impl usvc_core::ports::Notifier for Outbox {
-    async fn send(&self, message: usvc_core::ports::Message) -> Result<(), usvc_core::CoreError> {
-        self.0.lock().expect("outbox").push(message);
-        Ok(())
-    }
-}
-
-impl Outbox {
-    /// Every message sent to `to`, oldest first.
-    pub fn to(&self, to: &str) -> Vec<usvc_core::ports::Message> {
-        self.0
-            .lock()
-            .expect("outbox")
-            .iter()
-            .filter(|m| m.to.eq_ignore_ascii_case(to))
-            .cloned()
-            .collect()
-    }
-
-    /// The token in the newest link sent to `to`.
-    pub fn token_for(&self, to: &str) -> Option<String> {
-        let last = self.to(to).pop()?;
-        let start = last.text.find("?token=")? + "?token=".len();
-        Some(
-            last.text[start..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                .collect(),
-        )
-    }
-}
-
-/// Application state on a fresh database whose mail lands in the returned outbox.
-pub async fn state_with_outbox() -> (AppState, TempDir, Outbox) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = database(&dir).await;
-    let outbox = Outbox::default();
-    (
-        state_with(db, secret_box(), outbox.clone()).await,
-        dir,
-        outbox,
-    )
-}
-
-async fn state_with(
-    db: Database,
-    secrets: Arc<dyn usvc_core::ports::SecretBox>,
-    outbox: Outbox,
-) -> AppState {
-    state_configured(db, secrets, outbox, &[]).await
-}
-
-/// Application state on `db` with extra `settings` (`WORKFLOW_HTTP_ALLOW`, …).
-pub async fn state_configured(
-    db: Database,
-    secrets: Arc<dyn usvc_core::ports::SecretBox>,
-    outbox: Outbox,
-    settings: &[(&str, &str)],
-) -> AppState {
-    let config = config_with("sqlite::memory:", settings);
-    store_runtime()
-        .spawn(async move {
-            let tokens = user_service::wiring::keys::start(
-                &config,
-                db.signing_keys.clone(),
-                secrets.clone(),
-                db.invalidation.as_ref(),
-            )
-            .await
-            .expect("key ring");
-            let hasher = user_service::wiring::services::hasher().expect("hasher");
-            user_service::wiring::services::bootstrap(&config, &db, &hasher)
-                .await
-                .expect("bootstrap");
-            AppState::assemble(&config, db, tokens, hasher, secrets, Arc::new(outbox))
-        })
-        .await
-        .expect("join")
-}
-
-/// Application state on a fresh database (keep the directory alive for the test).
-pub async fn state() -> (AppState, TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = database(&dir).await;
-    (state_on(db).await, dir)
-}
-
-/// The same state with the database probe replaced.
-pub fn with_health(
-    mut state: AppState,
-    health: Arc<dyn usvc_core::ports::HealthCheck>,
-) -> AppState {
-    state.db.health = health;
-    state
 }
 
 /// One request through the app: method, path, optional bearer token and JSON body; the status
@@ -264,6 +120,15 @@ where
     )
 }
 
+/// An access token of the bootstrap owner of tenant `default`.
+pub async fn owner_token<S, B>(app: &S) -> String
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    login(app, "default", ADMIN_EMAIL, ADMIN_PASSWORD).await.0
+}
+
 /// The password [`join`] gives the users it creates.
 pub const USER_PASSWORD: &str = "a long and unusual passphrase";
 
@@ -310,52 +175,26 @@ where
         .collect()
 }
 
-/// What keeps a test's database alive: a temporary directory or a Postgres database.
-pub enum Guard {
-    /// SQLite under a temporary directory.
-    Sqlite(TempDir),
-    /// A Postgres database of its own, dropped with the guard.
-    Postgres(usvc_postgres::testing::TestDatabase),
-}
-
-impl Guard {
-    /// Runs one raw SQL statement on the test's database, past every port (an attacker or a
-    /// careless operator with database access).
-    pub async fn execute(&self, sql: &str) -> Result<usize, usvc_core::CoreError> {
-        match self {
-            Self::Sqlite(dir) => usvc_sqlite::testing::execute(&dir.path().join("test.db"), sql),
-            Self::Postgres(db) => db.execute(sql).await,
-        }
-    }
-}
-
-/// Application state on a fresh Postgres database (mail into the outbox), or `None` when
-/// `TEST_DATABASE_URL` is not set (with `REQUIRE_POSTGRES=1` that is a failure instead).
-pub async fn postgres_state() -> Option<(AppState, Guard, Outbox)> {
-    let db = usvc_postgres::testing::TestDatabase::from_env().await?;
-    let database = connect(config(&db.url)).await;
-    let outbox = Outbox::default();
-    let state = state_with(database, secret_box(), outbox.clone()).await;
-    Some((state, Guard::Postgres(db), outbox))
-}
-
-/// The same scenario on SQLite and on Postgres: `scenario(state, outbox)` runs once per store.
+/// The same scenario on SQLite and on Postgres: `scenario(app)` runs once per store, each on a
+/// fresh database (Postgres when `TEST_DATABASE_URL` is set; required in CI).
 #[allow(unused_macros)] // each test binary uses the support module differently
 macro_rules! on_both_stores {
     ($scenario:ident) => {
         mod $scenario {
             #[actix_web::test]
             async fn sqlite() {
-                let (state, _dir, outbox) = super::support::state_with_outbox().await;
-                super::$scenario(state, outbox).await;
+                super::$scenario(super::support::TestApp::sqlite().start().await).await;
             }
 
             #[actix_web::test]
             async fn postgres() {
-                let Some((state, _db, outbox)) = super::support::postgres_state().await else {
+                let Some(app) = super::support::TestApp::postgres()
+                    .start_if_available()
+                    .await
+                else {
                     return;
                 };
-                super::$scenario(state, outbox).await;
+                super::$scenario(app).await;
             }
         }
     };

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::SubsecRound as _;
 use serde_json::Value;
+use usvc_core::{StepRun, StepStatus, TaskDecision};
 
 use super::{StepCall, StepEnv, StepKind, StepOutcome, TaskRequest};
 use crate::duration::parse_duration;
@@ -37,9 +38,16 @@ fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%")
 }
 
-/// The ids `with.on_reject` lists (literal strings), for the definition's checks and the
-/// state machine.
-pub(crate) fn reject_branch(with: &BTreeMap<String, Value>) -> Vec<&str> {
+/// The decision recorded on an answered approval step (`state.decision`).
+fn decision(step: &StepRun) -> Option<TaskDecision> {
+    step.state
+        .as_ref()
+        .and_then(|s| s.get("decision"))
+        .and_then(|d| serde_json::from_value(d.clone()).ok())
+}
+
+/// The ids `with.on_reject` lists (literal strings).
+fn reject_branch(with: &BTreeMap<String, Value>) -> Vec<&str> {
     with.get("on_reject")
         .and_then(Value::as_array)
         .map(|ids| ids.iter().filter_map(Value::as_str).collect())
@@ -50,6 +58,39 @@ pub(crate) fn reject_branch(with: &BTreeMap<String, Value>) -> Vec<&str> {
 impl StepKind for Approval {
     fn name(&self) -> &'static str {
         "approval"
+    }
+
+    fn branches<'w>(&self, with: &'w BTreeMap<String, Value>) -> Vec<&'w str> {
+        reject_branch(with)
+    }
+
+    /// With `on_reject`, the answer picks a branch: an approval (or no question at all, when
+    /// the step's own `if` skipped it) closes the `on_reject` steps, a rejection the others.
+    fn lets_through(
+        &self,
+        with: &BTreeMap<String, Value>,
+        ended: &StepRun,
+        dependent: &str,
+    ) -> bool {
+        let decision = match ended.status {
+            StepStatus::Succeeded => match decision(ended) {
+                Some(decision) => decision,
+                None => return true,
+            },
+            StepStatus::Skipped if ended.skip.as_deref() == Some(crate::skip::IF) => {
+                TaskDecision::Approve
+            }
+            _ => return true,
+        };
+        let branch = reject_branch(with);
+        if branch.is_empty() {
+            return true;
+        }
+        let on_reject_branch = branch.contains(&dependent);
+        match decision {
+            TaskDecision::Approve => !on_reject_branch,
+            TaskDecision::Reject => on_reject_branch,
+        }
     }
 
     fn literal_fields(&self) -> &'static [&'static str] {

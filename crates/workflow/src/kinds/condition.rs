@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde_json::json;
+use usvc_core::{StepRun, StepStatus};
 
 use super::{StepCall, StepEnv, StepKind, StepOutcome};
 use crate::template;
@@ -30,6 +31,17 @@ impl StepKind for Condition {
                 "is required: an expression such as `inputs.n > 10`".into(),
             )],
         }
+    }
+
+    /// False closes every dependent: the branch ends here.
+    fn lets_through(
+        &self,
+        _with: &BTreeMap<String, serde_json::Value>,
+        ended: &StepRun,
+        _dependent: &str,
+    ) -> bool {
+        !(ended.status == StepStatus::Succeeded
+            && ended.output.as_ref().and_then(|o| o.get("result")) == Some(&json!(false)))
     }
 
     async fn run(&self, call: StepCall, _env: &StepEnv) -> StepOutcome {

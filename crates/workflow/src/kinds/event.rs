@@ -68,6 +68,10 @@ impl StepKind for Event {
         "event"
     }
 
+    fn emits<'w>(&self, with: &'w BTreeMap<String, Value>) -> Option<&'w str> {
+        with.get("type").and_then(Value::as_str)
+    }
+
     fn check(&self, with: &BTreeMap<String, Value>) -> Vec<(String, String)> {
         let mut errors = Vec::new();
         match with.get("type") {

@@ -14,8 +14,6 @@ mod noop;
 mod project;
 mod transform;
 
-pub(crate) use approval::reject_branch;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -132,7 +130,34 @@ pub trait StepKind: Send + Sync {
         Vec::new()
     }
 
-    /// Runs one attempt.
+    /// Gating: whether `dependent` (a step depending on this one) may run now that this step
+    /// ended as `ended` (succeeded, or skipped by its own `if`). `false` skips `dependent` and
+    /// everything downstream of it (`skipped_because: condition`). Every dependent runs by
+    /// default; a `condition` closes all of them when false, an `approval` the branch its
+    /// answer did not take.
+    fn lets_through(
+        &self,
+        _with: &BTreeMap<String, serde_json::Value>,
+        _ended: &usvc_core::StepRun,
+        _dependent: &str,
+    ) -> bool {
+        true
+    }
+
+    /// Step ids under `with` this step chooses between when it runs (an approval's
+    /// `on_reject`); a save refuses any that is not a step depending on this one directly.
+    fn branches<'w>(&self, _with: &'w BTreeMap<String, serde_json::Value>) -> Vec<&'w str> {
+        Vec::new()
+    }
+
+    /// The event type a step of this kind emits, when written literally (a save refuses a
+    /// workflow that would trigger itself with it).
+    fn emits<'w>(&self, _with: &'w BTreeMap<String, serde_json::Value>) -> Option<&'w str> {
+        None
+    }
+
+    /// Runs one attempt. A kind that needs a person returns [`StepOutcome::Ask`] (a human
+    /// task); one that waits returns [`StepOutcome::Park`].
     async fn run(&self, call: StepCall, env: &StepEnv) -> StepOutcome;
 }
 
@@ -143,7 +168,15 @@ pub struct Kinds {
 }
 
 impl Kinds {
-    /// Every built-in kind.
+    /// The built-in kinds, made once: what definitions are checked against when saved and
+    /// what the planner asks about gating.
+    pub fn registry() -> &'static Self {
+        static BUILTIN: std::sync::OnceLock<Kinds> = std::sync::OnceLock::new();
+        BUILTIN.get_or_init(Self::builtin)
+    }
+
+    /// Every built-in kind. Adding a kind: a file beside this one implementing [`StepKind`],
+    /// and one line here.
     pub fn builtin() -> Self {
         let kinds: [Arc<dyn StepKind>; 9] = [
             Arc::new(project::CreateProject),

@@ -101,6 +101,24 @@ fn tokens_not_yet_valid_are_rejected() {
 }
 
 #[test]
+fn the_service_s_clock_decides_expiry_not_the_machine_s() {
+    let later = Utc::now() + chrono::Duration::days(400);
+    let (service, key) = service_with(Arc::new(FixedClock(later)), config());
+    let token = service.issue(&request()).expect("issue").token;
+    assert!(
+        service.verify(&token).is_ok(),
+        "valid on the clock that issued it"
+    );
+    // Within the leeway of the end of its life, then past it, by the verifier's clock.
+    let edge = later + chrono::Duration::seconds(900 + 4);
+    let at_edge = JwtService::new(config(), Arc::new(FixedClock(edge)), &key, &[]).expect("svc");
+    assert!(at_edge.verify(&token).is_ok(), "within the leeway");
+    let after = later + chrono::Duration::seconds(900 + 6);
+    let expired = JwtService::new(config(), Arc::new(FixedClock(after)), &key, &[]).expect("svc");
+    assert_rejected(&expired, &token, "token expired");
+}
+
+#[test]
 fn a_token_signed_by_another_key_under_our_kid_is_rejected() {
     let (service, key) = service();
     let impostor_key = SigningKey::from_seed(key.kid().to_owned(), [7u8; 32], Utc::now());
