@@ -7,7 +7,7 @@ use usvc_core::ports::{Clock, SystemClock};
 
 use crate::http::server;
 use crate::http::state::AppState;
-use crate::wiring::{self, keys, services, Adapters};
+use crate::wiring::{self, keys, services};
 
 /// Every command runs on the wall clock (tests choose theirs through `Adapters`).
 fn wall_clock() -> Arc<dyn Clock> {
@@ -33,27 +33,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if config.database_kind() == usvc_config::DatabaseKind::Sqlite {
         create_data_dir(&config)?;
     }
-    let clock = wall_clock();
-    let db = wiring::connect(&config, clock.clone()).await?;
-    let secrets = keys::secret_box(&config)?;
-    let tokens = keys::start(
+    let adapters = wiring::start(
         &config,
-        clock.clone(),
-        db.signing_keys.clone(),
-        secrets.clone(),
-        db.invalidation.as_ref(),
+        wall_clock(),
+        keys::secret_box(&config)?,
+        services::notifier(&config)?,
     )
     .await?;
-    let hasher = services::hasher()?;
-    services::bootstrap(&config, &db, &hasher, &clock).await?;
-    let adapters = Adapters {
-        db,
-        tokens,
-        hasher,
-        secrets,
-        notifier: services::notifier(&config)?,
-        clock,
-    };
     server::run(&config, AppState::assemble(&config, &adapters)).await
 }
 

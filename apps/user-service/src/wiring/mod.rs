@@ -41,3 +41,33 @@ pub struct Adapters {
     /// The one source of time of every domain, runtime and handler.
     pub clock: Arc<dyn Clock>,
 }
+
+/// What `serve` starts before it serves: the store (migrated), the key ring (its first key
+/// on a fresh database), the password hasher and the first-start owner. Tests build their
+/// apps through this too, with their own clock, master key and mailbox.
+pub async fn start(
+    config: &usvc_config::Config,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<dyn SecretBox>,
+    notifier: Arc<dyn Notifier>,
+) -> anyhow::Result<Adapters> {
+    let db = connect(config, clock.clone()).await?;
+    let tokens = keys::start(
+        config,
+        clock.clone(),
+        db.signing_keys.clone(),
+        secrets.clone(),
+        db.invalidation.as_ref(),
+    )
+    .await?;
+    let hasher = services::hasher()?;
+    services::bootstrap(config, &db, &hasher, &clock).await?;
+    Ok(Adapters {
+        db,
+        tokens,
+        hasher,
+        secrets,
+        notifier,
+        clock,
+    })
+}

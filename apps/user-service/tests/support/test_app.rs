@@ -18,7 +18,7 @@ use actix_web::Error;
 use tempfile::TempDir;
 use user_service::http::state::AppState;
 use user_service::http::{build_app, routes};
-use user_service::wiring::{self, keys, services, Adapters};
+use user_service::wiring;
 use usvc_core::ports::{Clock, HealthCheck, SecretBox, SystemClock};
 
 use super::{config_with, secret_box};
@@ -158,30 +158,9 @@ impl Builder {
             .spawn({
                 let secrets = secrets.clone();
                 async move {
-                    let db = wiring::connect(&config, clock.clone())
+                    let adapters = wiring::start(&config, clock, secrets, notifier)
                         .await
-                        .expect("connect");
-                    let tokens = keys::start(
-                        &config,
-                        clock.clone(),
-                        db.signing_keys.clone(),
-                        secrets.clone(),
-                        db.invalidation.as_ref(),
-                    )
-                    .await
-                    .expect("key ring");
-                    let hasher = services::hasher().expect("hasher");
-                    services::bootstrap(&config, &db, &hasher, &clock)
-                        .await
-                        .expect("bootstrap");
-                    let adapters = Adapters {
-                        db,
-                        tokens,
-                        hasher,
-                        secrets,
-                        notifier,
-                        clock,
-                    };
+                        .expect("the app starts");
                     AppState::assemble(&config, &adapters)
                 }
             })
