@@ -62,6 +62,9 @@ pub struct Store {
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
     /// Time read inside a transaction (under a lock, so timelines follow commit order).
     clock: Arc<dyn Clock>,
+    /// Held for the store's life and never used: what keeps an in-memory database alive
+    /// while the pool replaces its connections.
+    anchor: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Store {
@@ -87,7 +90,15 @@ impl Store {
             query_timeout: options.query_timeout,
             writer: None,
             clock: Arc::new(SystemClock),
+            anchor: None,
         })
+    }
+
+    /// The same store holding `anchor` for as long as any of its handles lives.
+    #[allow(dead_code)] // only the SQLite adapter anchors (its in-memory databases)
+    pub(crate) fn anchored(mut self, anchor: Arc<dyn std::any::Any + Send + Sync>) -> Self {
+        self.anchor = Some(anchor);
+        self
     }
 
     /// The same store reading time from `clock` (the wall clock by default); the time a

@@ -171,7 +171,7 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(t: TestApp) {
     assert_eq!(step(&large, "big")["status"], "succeeded");
     assert_eq!(step(&large, "double")["output"], json!({"v": 24}));
 
-    // Every t.state change is on the timeline, in order.
+    // Every state change is on the timeline, in order.
     let execution = small["execution_id"].as_str().unwrap();
     let (status, timeline) = call(
         &app,

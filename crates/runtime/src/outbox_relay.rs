@@ -47,7 +47,7 @@ impl OutboxRelay {
                 }
                 let _ = usvc_logger::caught(
                     "outbox relay",
-                    relay_pending(outbox.as_ref(), &bus, clock.as_ref()),
+                    relay_pending(outbox.as_ref(), &bus, clock.as_ref(), &stopping),
                 )
                 .await;
             }
@@ -77,9 +77,15 @@ impl EventRelay for OutboxRelay {
     }
 }
 
-/// Relays until the outbox is empty; a store error waits for the next round.
-async fn relay_pending(outbox: &dyn Outbox, bus: &EventBus, clock: &dyn Clock) {
-    loop {
+/// Relays until the outbox is empty or the relay is stopping (what is left stays staged for
+/// the next relay); a store error waits for the next round.
+async fn relay_pending(
+    outbox: &dyn Outbox,
+    bus: &EventBus,
+    clock: &dyn Clock,
+    stopping: &AtomicBool,
+) {
+    while !stopping.load(Ordering::Acquire) {
         match outbox.claim(BATCH, clock.now()).await {
             Ok(events) if events.is_empty() => return,
             Ok(events) => {

@@ -2,7 +2,7 @@
 //! pinned definition and the execution, evaluates `if`, renders `with` and hands back the
 //! kind to run; [`Engine::finish_all`] records how the attempt ended (the state machine in
 //! `plan`, inside the store's transaction). The worker loop, timeouts and the bounded pool
-//! live in the app, which owns the runtime.
+//! are `usvc_runtime::WorkflowWorker`, which owns the tokio side.
 
 use std::fmt;
 use std::str::FromStr;

@@ -6,7 +6,8 @@
 //! - `workflows`: saving, versions, pause and resume (`WorkflowService`);
 //! - `kinds`: the `StepKind` trait and the built-in kinds, one file each;
 //! - `plan`: the execution state machine, pure functions run inside the store's transaction;
-//! - `engine`: what a worker does with a claimed step (the loop itself is in the app);
+//! - `engine`: what a worker does with a claimed step (the loop itself is `usvc-runtime`'s
+//!   `WorkflowWorker`);
 //! - `executions`: start, read, cancel, retry, timeline (`ExecutionService`);
 //! - `tasks`: the human tasks of `approval` steps: list, read, answer (`TaskService`);
 //! - `triggers` and `schedule`: executions started by domain events and cron schedules.

@@ -51,7 +51,7 @@ pub struct TriggerPorts {
     pub access: Arc<dyn ActingAccess>,
 }
 
-/// Runs the triggers; the app calls [`TriggerService::run_once`] in a loop.
+/// Runs the triggers; `usvc_runtime::TriggerLoop` calls [`TriggerService::run_once`] in a loop.
 pub struct TriggerService {
     ports: TriggerPorts,
 }

@@ -1,9 +1,10 @@
 //! Opening the database file, tuning each connection and running the embedded migrations.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use diesel::connection::SimpleConnection;
-use diesel::ConnectionError;
+use diesel::{Connection as _, ConnectionError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::AsyncConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -33,28 +34,38 @@ pub fn path_of(url: &str) -> Option<PathBuf> {
 /// `sqlite::memory:` gets one connection, whatever `options` says: connections to a
 /// shared-cache in-memory database lock whole tables and fail at once on a held lock
 /// (`SQLITE_LOCKED` ignores `busy_timeout`), so a second connection would turn concurrency
-/// into "database table is locked" errors. The database lives as long as that connection.
+/// into "database table is locked" errors. The database lives as long as the store (an idle
+/// connection of its own holds it open).
 pub async fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<Store, CoreError> {
     let mut options = options;
-    let target = if let Some(path) = path_of(url) {
+    let (target, anchor) = if let Some(path) = path_of(url) {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 CoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
-        path.to_string_lossy().into_owned()
+        (path.to_string_lossy().into_owned(), None)
     } else {
-        // One shared in-memory database per store, alive while its one connection is.
+        // One shared in-memory database per store. An idle connection of its own keeps it
+        // alive while the pool replaces its one working connection (after a query timeout).
         options.pool_size = 1;
-        format!(
+        let target = format!(
             "file:usvc-{}?mode=memory&cache=shared",
             uuid::Uuid::now_v7().simple()
-        )
+        );
+        let anchor = diesel::SqliteConnection::establish(&target)
+            .map_err(|e| CoreError::Unavailable(format!("in-memory database: {e}")))?;
+        let anchor: Arc<dyn std::any::Any + Send + Sync> = Arc::new(Mutex::new(anchor));
+        (target, Some(anchor))
     };
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(|target| Box::pin(establish(target.to_owned())));
     let manager = AsyncDieselConnectionManager::<Connection>::new_with_config(target, config);
-    Store::build(manager, options, runtime).map(Store::single_writer)
+    let store = Store::build(manager, options, runtime)?.single_writer();
+    Ok(match anchor {
+        Some(anchor) => store.anchored(anchor),
+        None => store,
+    })
 }
 
 async fn establish(target: String) -> diesel::ConnectionResult<Connection> {

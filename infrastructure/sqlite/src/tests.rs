@@ -166,3 +166,61 @@ async fn work_past_the_query_timeout_fails_fast_and_frees_its_slot() {
     );
     assert_eq!(store.count().await.expect("the store still answers"), 0);
 }
+
+/// An in-memory database outlives the connection a query timeout discards: the next call
+/// finds its tables and rows, not a fresh empty database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_memory_database_survives_a_discarded_connection() {
+    let options = StoreOptions {
+        pool_size: 1,
+        timeout: Duration::from_secs(30),
+        query_timeout: Duration::from_millis(50),
+    };
+    let store = open(
+        "sqlite::memory:",
+        options,
+        tokio::runtime::Handle::current(),
+    )
+    .await
+    .expect("open");
+    store
+        .run(|conn| {
+            Box::pin(async move {
+                diesel::sql_query("CREATE TABLE kept (x INTEGER)")
+                    .execute(conn)
+                    .await
+                    .map_err(crate::errors::query)?;
+                diesel::sql_query("INSERT INTO kept VALUES (7)")
+                    .execute(conn)
+                    .await
+                    .map_err(crate::errors::query)
+            })
+        })
+        .await
+        .expect("a table");
+    let slow = store
+        .run(|conn| {
+            Box::pin(async move {
+                diesel::sql_query(SLOW_QUERY)
+                    .execute(conn)
+                    .await
+                    .map_err(crate::errors::query)
+            })
+        })
+        .await;
+    assert!(
+        matches!(slow, Err(usvc_core::CoreError::Unavailable(_))),
+        "{slow:?}"
+    );
+    let kept = store
+        .run(|conn| {
+            Box::pin(async move {
+                diesel::sql_query("UPDATE kept SET x = x + 1")
+                    .execute(conn)
+                    .await
+                    .map_err(crate::errors::query)
+            })
+        })
+        .await;
+    assert_eq!(kept, Ok(1), "the row is still there on the new connection");
+}
