@@ -173,6 +173,7 @@ fn the_dashboard_queries_only_series_the_service_exports() {
     let mut sources = String::new();
     for dir in [
         "apps/user-service/src",
+        "crates/runtime/src",
         "infrastructure/logger/src",
         "infrastructure/cache/src",
     ] {
