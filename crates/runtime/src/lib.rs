@@ -18,6 +18,7 @@ mod audit_group_commit;
 mod blocking_pool;
 mod event_bus;
 mod outbox_relay;
+mod stop;
 mod workflow_triggers;
 mod workflow_worker;
 

@@ -61,12 +61,7 @@ impl OutboxRelay {
     /// Stops relaying once the round in progress has ended; what is still staged stays in
     /// the outbox for the next relay (here after a restart, or another replica's).
     pub async fn stop(&self) {
-        self.stopping.store(true, Ordering::Release);
-        self.wake.notify_one();
-        let task = self.task.lock().ok().and_then(|mut slot| slot.take());
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        crate::stop::stop_loop(&self.stopping, &self.wake, &self.task).await;
     }
 }
 

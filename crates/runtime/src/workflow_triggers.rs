@@ -76,11 +76,6 @@ impl TriggerLoop {
 
     /// Stops starting executions from triggers and waits for the pass in progress to end.
     pub async fn stop(&self) {
-        self.stopping.store(true, Ordering::Release);
-        self.wake.notify_one();
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        crate::stop::stop_loop(&self.stopping, &self.wake, &self.task).await;
     }
 }
