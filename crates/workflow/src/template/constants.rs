@@ -8,6 +8,7 @@
 //! tree that passes reaches the code generator.
 
 use minijinja::machinery::ast::{BinOpKind, CallArg, CompareOpKind, Expr, Stmt};
+use minijinja::value::ValueKind;
 use minijinja::{Error, Value};
 
 use super::library;
@@ -109,7 +110,19 @@ pub fn fold(expr: &Expr<'_>) -> Result<Option<Value>, Error> {
             };
             match b.op {
                 BinOpKind::Add => library::check_add(&left, &right)?,
-                BinOpKind::Mul => library::check_mul(&left, &right)?,
+                BinOpKind::Mul => {
+                    library::check_mul(&left, &right)?;
+                    // Folding repeats lazily (`library::mul` makes lists at run time): a
+                    // repeat of a repeat would multiply the passes every use makes.
+                    if [&left, &right]
+                        .iter()
+                        .any(|v| v.kind() == ValueKind::Iterable)
+                    {
+                        return Err(refused(
+                            "a list made by `+` or `*` may not be repeated again in a constant: write it out",
+                        ));
+                    }
+                }
                 BinOpKind::Concat => library::check_concat(&left, &right)?,
                 BinOpKind::In => in_check(&left, &right)?,
                 _ => {}

@@ -181,7 +181,10 @@ fn add_filters(env: &mut Environment<'static>) {
     for (name, native, shape) in filter_table() {
         env.add_filter(name, move |state: &State, args: Rest<Value>| {
             before(name, shape, &args)?;
-            let result = native.call(state, &args)?;
+            let mut result = native.call(state, &args)?;
+            if name == "chain" {
+                result = made(&result)?;
+            }
             charge_result(&result)?;
             Ok::<Value, Error>(result)
         });
@@ -624,6 +627,13 @@ pub fn check_mul(a: &Value, b: &Value) -> Result<(), Error> {
         if let Some(s) = what.as_str() {
             charge(s.len().saturating_mul(n), 0)
         } else if let Some(items) = item_count(what) {
+            // Each repeat is a pass over the list at every use, even over an empty one:
+            // `[] * 10**15` held nothing and took 10**15 passes to show.
+            if n > MAX_ITEMS {
+                return Err(refused(format!(
+                    "a list may be repeated at most {MAX_ITEMS} times, not {n}"
+                )));
+            }
             let total = items.saturating_mul(n);
             if total > MAX_ITEMS {
                 return Err(too_many(total));
@@ -644,16 +654,60 @@ pub fn check_concat(a: &Value, b: &Value) -> Result<(), Error> {
     charge(left + right, 0)
 }
 
-/// `a + b`: numbers add, strings join (within `MAX_TEXT`), lists chain (within `MAX_ITEMS`).
+/// `a + b`: numbers add, strings join (within `MAX_TEXT`), lists chain (within `MAX_ITEMS`,
+/// made as a list: see [`made`]).
 fn add(a: &Value, b: &Value) -> Result<Value, Error> {
     check_add(a, b)?;
-    native("+", a, b)
+    let sum = native("+", a, b)?;
+    if item_count(a).is_some() && item_count(b).is_some() {
+        made(&sum)
+    } else {
+        Ok(sum)
+    }
 }
 
-/// `a * b`: numbers multiply, a string or list repeats (within the limits).
+/// A lazy list or map made concrete (at most `MAX_ITEMS` entries). minijinja's `+`, `*` and
+/// `chain` make views over their operands, and a view of a view costs a pass per level at
+/// every use, even over nothing: `ns.l = ns.l + ns.l` sixty-four times over `[]` held nothing
+/// and took 2^64 passes to show. Made lists cost their items, once.
+fn made(value: &Value) -> Result<Value, Error> {
+    match value.kind() {
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<Value> = value.try_iter()?.take(MAX_ITEMS + 1).collect();
+            if items.len() > MAX_ITEMS {
+                return Err(too_many(items.len()));
+            }
+            Ok(Value::from(items))
+        }
+        ValueKind::Map => {
+            let keys: Vec<Value> = value.try_iter()?.take(MAX_ITEMS + 1).collect();
+            if keys.len() > MAX_ITEMS {
+                return Err(too_many(keys.len()));
+            }
+            let entries: Vec<(Value, Value)> = keys
+                .into_iter()
+                .map(|k| {
+                    let v = value.get_item(&k).unwrap_or_default();
+                    (k, v)
+                })
+                .collect();
+            Ok(Value::from_iter(entries))
+        }
+        _ => Ok(value.clone()),
+    }
+}
+
+/// `a * b`: numbers multiply, a string or list repeats (within the limits), a repeated list
+/// made as a list ([`made`]): minijinja's own repeat is lazy, and repeats of repeats would
+/// multiply its passes unseen.
 fn mul(a: &Value, b: &Value) -> Result<Value, Error> {
     check_mul(a, b)?;
-    native("*", a, b)
+    let product = native("*", a, b)?;
+    if item_count(a).is_some() || item_count(b).is_some() {
+        made(&product)
+    } else {
+        Ok(product)
+    }
 }
 
 /// `a ~ b`: both shown as text, one after the other, within `MAX_TEXT`.

@@ -224,7 +224,10 @@ fn constant_folding_is_bounded_before_it_runs() {
     ] {
         let err = check_template(source, checks).expect_err(source);
         assert!(
-            err.contains("bytes") || err.contains("items") || err.contains("refused"),
+            err.contains("bytes")
+                || err.contains("items")
+                || err.contains("refused")
+                || err.contains("repeated at most"),
             "{source}: {err}"
         );
         let err = text(source).expect_err(source);
@@ -233,5 +236,42 @@ fn constant_folding_is_bounded_before_it_runs() {
     assert_eq!(
         check_expression("(1 + 2 * 3) ~ 'x' in 'a7x'", checks).map(|r| r.roots.len()),
         Ok(0)
+    );
+}
+
+/// A repeat costs a pass per repeat at every use, even over an empty list: `range(0) * 10**15`
+/// held nothing and kept a worker busy for ever wherever it was shown, listed or searched.
+/// The count is bounded, a repeated list is made as a list at run time (so repeats of repeats
+/// cannot multiply unseen), and a constant may not repeat a repeat.
+#[test]
+fn repeating_a_list_is_bounded_by_the_count_not_the_items() {
+    for source in [
+        "range(0) * 1000000000000000",
+        "(range(0) * 1000000000000000) | first",
+        "[] * 1000000000000000",
+    ] {
+        let err = evaluate(source, &ctx()).expect_err(source);
+        assert!(err.contains("repeated at most"), "{source}: {err}");
+    }
+    let err = check_expression("(([] * 10000) * 10000) * 10000", Checks::start()).unwrap_err();
+    assert!(err.contains("repeated again"), "{err}");
+    // `+` chains lazily in minijinja too: doubling an empty list in a loop held nothing and
+    // took 2^64 passes to show; `chain` likewise. Both are made lists now.
+    for source in [
+        "{% set ns = namespace(l=[]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l }}",
+        "{% set ns = namespace(l=[]) %}{% for i in range(64) %}{% set ns.l = ns.l | chain(ns.l) %}{% endfor %}{{ ns.l }}",
+    ] {
+        assert_eq!(text(source).as_deref(), Ok("[]"), "{source}");
+    }
+    let maps = "{% set ns = namespace(m={}) %}{% for i in range(3000) %}{% set ns.m = ns.m | chain({}) %}{% endfor %}{{ ns.m | length }}";
+    assert_eq!(text(maps).as_deref(), Ok("0"));
+    // Within the count, repeats of repeats are made lists, whatever their nesting.
+    assert_eq!(
+        evaluate("((range(0) * 10000) * 10000) * 10000", &ctx()),
+        Ok(json!([]))
+    );
+    assert_eq!(
+        evaluate("range(2) * inputs.n", &ctx()),
+        Ok(json!([0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]))
     );
 }
