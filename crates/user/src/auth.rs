@@ -10,21 +10,14 @@ use serde_json::json;
 use usvc_core::ports::{
     AccessClaims, ActionTokenRepository, AuditLog, Cache, Clock, EventPublisher, HashLane,
     LoginThrottle, MfaRepository, Notifier, OpaqueTokens, PasswordHasher, SecretBox,
-    SessionRepository, TenantRepository, TokenRequest, TokenService, TotpService, UserRepository,
+    SessionRepository, Settings, TenantRepository, TokenRequest, TokenService, TotpService,
+    UserRepository,
 };
 use usvc_core::{
     Action, Actor, AuditEntry, ChallengePurpose, CoreError, Email, Origin, Outcome, Password,
     Principal, RefreshOutcome, ResourceRef, Session, SessionId, Slug, Tenant, TenantStatus, User,
     UserId, UserStatus,
 };
-
-/// Service-wide session defaults; each tenant's settings may override them.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionPolicy {
-    /// A session ends this long after its last refresh (`SESSION_TTL`), unless the tenant
-    /// sets its own idle lifetime. The absolute lifetime is always the tenant's.
-    pub idle: Duration,
-}
 
 /// What a successful login or refresh hands the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,8 +100,7 @@ pub struct AuthService {
     action_tokens: Arc<dyn ActionTokenRepository>,
     notifier: Arc<dyn Notifier>,
     audit: Arc<dyn AuditLog>,
-    links: String,
-    policy: SessionPolicy,
+    settings: Arc<dyn Settings>,
     attempts: attempts::Attempts,
 }
 
@@ -150,8 +142,9 @@ pub struct AuthPorts {
     pub notifier: Arc<dyn Notifier>,
     /// The audit trail, for attempts that change nothing else (refused reuse, lockouts).
     pub audit: Arc<dyn AuditLog>,
-    /// The service's public base URL (`PUBLIC_URL`), for links in mail.
-    pub links: String,
+    /// Service-wide settings (the idle lifetime of sessions, the public URL of links in mail),
+    /// read when used.
+    pub settings: Arc<dyn Settings>,
 }
 
 fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
@@ -161,8 +154,8 @@ fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
 }
 
 impl AuthService {
-    /// A service over `ports` with `policy`.
-    pub fn new(ports: AuthPorts, policy: SessionPolicy) -> Self {
+    /// A service over `ports`.
+    pub fn new(ports: AuthPorts) -> Self {
         Self {
             tenants: ports.tenants,
             users: ports.users,
@@ -182,8 +175,7 @@ impl AuthService {
             action_tokens: ports.action_tokens,
             notifier: ports.notifier,
             audit: ports.audit,
-            links: ports.links,
-            policy,
+            settings: ports.settings,
             attempts: attempts::Attempts::default(),
         }
     }
@@ -422,10 +414,10 @@ impl AuthService {
         now: DateTime<Utc>,
     ) -> Result<TokenPair, CoreError> {
         let now = chrono::SubsecRound::trunc_subsecs(now, 6);
-        let idle = tenant
-            .settings
-            .session_idle_secs
-            .map_or(self.policy.idle, Duration::from_secs);
+        let idle = tenant.settings.session_idle_secs.map_or_else(
+            || self.settings.identity().session_idle,
+            Duration::from_secs,
+        );
         let absolute = Duration::from_secs(tenant.settings.session_absolute_secs);
         let session = Session {
             id: SessionId::new(),

@@ -24,10 +24,7 @@ mod users;
 
 pub use audit::AuditService;
 pub use auth::mfa::{ConfirmedTotp, MfaSubject, MFA_MAX_ATTEMPTS, RECOVERY_CODES};
-pub use auth::{
-    lockout, AuthPorts, AuthService, LoginOutcome, SessionPolicy, TokenPair, FREE_FAILURES,
-    MAX_LOCK,
-};
+pub use auth::{lockout, AuthPorts, AuthService, LoginOutcome, TokenPair, FREE_FAILURES, MAX_LOCK};
 pub use bootstrap::{bootstrap, provision, Bootstrap, BootstrapPorts, Provisioned, DEFAULT_TENANT};
 pub use builtin_roles::RoleAuthorizer;
 pub use platform::{

@@ -7,6 +7,7 @@
 //! where it came from and what is allowed.
 
 mod config;
+mod domain_settings;
 mod load;
 mod settings;
 mod values;

@@ -7,14 +7,16 @@ use std::sync::Arc;
 
 use usvc_cache::{CacheRegistry, CacheSpec};
 use usvc_config::Config;
-use usvc_core::ports::{AuditLog, Authorizer, Clock, Notifier, PasswordHasher};
+use usvc_core::ports::{
+    AuditLog, Authorizer, Clock, FixedSettings, Notifier, PasswordHasher, Settings as _,
+};
 use usvc_core::ports::{Cache, ProjectAccessList};
 use usvc_core::{Password, ProjectId, Role, TenantId};
 use usvc_security::{Argon2Hasher, HashParams, RandomTokens, Totp};
 use usvc_user::{
     AuditService, AuthPorts, AuthService, AuthorizerPorts, Bootstrap, BootstrapPorts,
-    PlatformPorts, PlatformService, RoleService, SessionPolicy, TenantAuthorizer, TenantService,
-    UserPorts, UserService,
+    PlatformPorts, PlatformService, RoleService, TenantAuthorizer, TenantService, UserPorts,
+    UserService,
 };
 
 use usvc_project::{ProjectPorts, ProjectService};
@@ -149,32 +151,30 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
     );
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
     let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
-    let auth = Arc::new(AuthService::new(
-        AuthPorts {
-            tenants: db.tenants.clone(),
-            users: db.users.clone(),
-            sessions: db.sessions.clone(),
-            hasher: hasher.clone(),
-            tokens: adapters.tokens.clone(),
-            opaque: Arc::new(RandomTokens),
-            clock: clock.clone(),
-            throttle: db.login_throttle.clone(),
-            verified_tokens: caches.create(CacheSpec::JWT_TOKENS),
-            live_sessions: live_sessions.clone(),
-            profiles: profiles.clone(),
-            events: Arc::new(events.clone()),
-            mfa: db.mfa.clone(),
-            totp: Arc::new(Totp::new(&config.totp_issuer)),
-            secrets: adapters.secrets.clone(),
-            action_tokens: db.action_tokens.clone(),
-            notifier: adapters.notifier.clone(),
-            audit: audit.clone(),
-            links: config.public_url.clone(),
-        },
-        SessionPolicy {
-            idle: config.session_ttl,
-        },
-    ));
+    let auth = Arc::new(AuthService::new(AuthPorts {
+        tenants: db.tenants.clone(),
+        users: db.users.clone(),
+        sessions: db.sessions.clone(),
+        hasher: hasher.clone(),
+        tokens: adapters.tokens.clone(),
+        opaque: Arc::new(RandomTokens),
+        clock: clock.clone(),
+        throttle: db.login_throttle.clone(),
+        verified_tokens: caches.create(CacheSpec::JWT_TOKENS),
+        live_sessions: live_sessions.clone(),
+        profiles: profiles.clone(),
+        events: Arc::new(events.clone()),
+        mfa: db.mfa.clone(),
+        totp: Arc::new(Totp::new(&config.totp_issuer)),
+        secrets: adapters.secrets.clone(),
+        action_tokens: db.action_tokens.clone(),
+        notifier: adapters.notifier.clone(),
+        audit: audit.clone(),
+        // The sections the domains read, and nothing else of the configuration (no secrets).
+        settings: Arc::new(FixedSettings {
+            identity: config.identity(),
+        }),
+    }));
     let (platform, quotas) = platform_and_quotas(
         db,
         caches,

@@ -31,6 +31,7 @@ mod role_repository;
 mod secret_box;
 mod service_census;
 mod session_repository;
+mod settings;
 mod signing_key_repository;
 mod store;
 mod task_repository;
@@ -75,6 +76,7 @@ pub use role_repository::RoleRepository;
 pub use secret_box::SecretBox;
 pub use service_census::ServiceCensus;
 pub use session_repository::SessionRepository;
+pub use settings::{FixedSettings, IdentitySettings, Settings};
 pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
 pub use store::Store;
 pub use task_repository::TaskRepository;
@@ -145,6 +147,8 @@ pub use secret_box::MockSecretBox;
 pub use service_census::MockServiceCensus;
 #[cfg(feature = "mock")]
 pub use session_repository::MockSessionRepository;
+#[cfg(feature = "mock")]
+pub use settings::MockSettings;
 #[cfg(feature = "mock")]
 pub use signing_key_repository::MockSigningKeyRepository;
 #[cfg(feature = "mock")]

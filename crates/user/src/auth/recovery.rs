@@ -63,7 +63,7 @@ impl AuthService {
             "{intro}\n\nOpen this link within {minutes} minutes (it works once):\n\n    \
              {base}/{path}?token={t}\n\nOr send the token to the API: POST {base}/api/v1/auth/{api} \
              with {{\"token\": \"{t}\"}}.\n\nIf you did not ask for this, ignore this message.\n",
-            base = self.links,
+            base = self.settings.identity().public_url,
             t = token.token,
             api = if purpose == ActionPurpose::PasswordReset {
                 "password/reset"

@@ -1,9 +1,10 @@
 use chrono::TimeZone;
 use usvc_core::ports::{
-    AccessClaims, IssuedToken, MockActionTokenRepository, MockAuditLog, MockClock,
-    MockEventPublisher, MockLoginThrottle, MockMfaRepository, MockNotifier, MockOpaqueTokens,
-    MockPasswordHasher, MockSecretBox, MockSessionRepository, MockTenantRepository,
-    MockTokenService, MockTotpService, MockUserRepository, OpaqueToken, PasswordCheck,
+    AccessClaims, IdentitySettings, IssuedToken, MockActionTokenRepository, MockAuditLog,
+    MockClock, MockEventPublisher, MockLoginThrottle, MockMfaRepository, MockNotifier,
+    MockOpaqueTokens, MockPasswordHasher, MockSecretBox, MockSessionRepository, MockSettings,
+    MockTenantRepository, MockTokenService, MockTotpService, MockUserRepository, OpaqueToken,
+    PasswordCheck,
 };
 use usvc_core::{ActionPurpose, MfaChallenge, NewTenant, Tenant, TenantId, TotpCredential, UserId};
 
@@ -15,10 +16,14 @@ fn now() -> DateTime<Utc> {
         .expect("time")
 }
 
-fn policy() -> SessionPolicy {
-    SessionPolicy {
-        idle: Duration::from_secs(1800),
-    }
+/// `SESSION_TTL` 30 minutes, links to `https://id.example.com`.
+fn settings() -> MockSettings {
+    let mut settings = MockSettings::new();
+    settings.expect_identity().returning(|| IdentitySettings {
+        session_idle: Duration::from_secs(1800),
+        public_url: "https://id.example.com".into(),
+    });
+    settings
 }
 
 fn acme() -> Tenant {
@@ -152,36 +157,33 @@ impl Mocks {
         clock.expect_now().returning(now);
         let bus: Arc<dyn usvc_core::ports::Invalidation> =
             Arc::new(usvc_cache::LocalInvalidation::new());
-        AuthService::new(
-            AuthPorts {
-                tenants: Arc::new(self.tenants),
-                users: Arc::new(self.users),
-                sessions: Arc::new(self.sessions),
-                hasher: Arc::new(self.hasher),
-                tokens: Arc::new(self.tokens),
-                opaque: Arc::new(self.opaque),
-                clock: Arc::new(clock),
-                throttle: Arc::new(self.throttle),
-                verified_tokens: usvc_cache::NamedCache::new(
-                    usvc_cache::CacheSpec::JWT_TOKENS,
-                    bus.clone(),
-                ),
-                live_sessions: usvc_cache::NamedCache::new(
-                    usvc_cache::CacheSpec::USER_SESSIONS,
-                    bus.clone(),
-                ),
-                profiles: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::USER_PROFILES, bus),
-                events: Arc::new(self.events),
-                mfa: Arc::new(self.mfa),
-                totp: Arc::new(self.totp),
-                secrets: Arc::new(self.secrets),
-                action_tokens: Arc::new(self.action_tokens),
-                notifier: Arc::new(self.notifier),
-                audit: Arc::new(self.audit),
-                links: "https://id.example.com".into(),
-            },
-            policy(),
-        )
+        AuthService::new(AuthPorts {
+            tenants: Arc::new(self.tenants),
+            users: Arc::new(self.users),
+            sessions: Arc::new(self.sessions),
+            hasher: Arc::new(self.hasher),
+            tokens: Arc::new(self.tokens),
+            opaque: Arc::new(self.opaque),
+            clock: Arc::new(clock),
+            throttle: Arc::new(self.throttle),
+            verified_tokens: usvc_cache::NamedCache::new(
+                usvc_cache::CacheSpec::JWT_TOKENS,
+                bus.clone(),
+            ),
+            live_sessions: usvc_cache::NamedCache::new(
+                usvc_cache::CacheSpec::USER_SESSIONS,
+                bus.clone(),
+            ),
+            profiles: usvc_cache::NamedCache::new(usvc_cache::CacheSpec::USER_PROFILES, bus),
+            events: Arc::new(self.events),
+            mfa: Arc::new(self.mfa),
+            totp: Arc::new(self.totp),
+            secrets: Arc::new(self.secrets),
+            action_tokens: Arc::new(self.action_tokens),
+            notifier: Arc::new(self.notifier),
+            audit: Arc::new(self.audit),
+            settings: Arc::new(settings()),
+        })
     }
 }
 
