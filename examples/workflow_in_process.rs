@@ -23,7 +23,7 @@ use usvc_core::ports::{
     Acting, HttpClient, Invalidation, OutboundRequest, OutboundResponse, ProjectActions,
     SystemClock,
 };
-use usvc_core::{CoreError, ExecutionState, ProjectId};
+use usvc_core::{CoreError, ExecutionState, ProjectFields, ProjectId};
 use usvc_runtime::{BlockingPool, EventBus, OutboxRelay, WorkerConfig, WorkflowWorker};
 use usvc_user::RoleAuthorizer;
 use usvc_workflow::{
@@ -49,7 +49,7 @@ impl ProjectActions for NoProjects {
     async fn create(
         &self,
         _: Acting,
-        _: serde_json::Value,
+        _: ProjectFields,
         _: String,
     ) -> Result<serde_json::Value, CoreError> {
         Err(CoreError::Forbidden("this program has no projects".into()))
@@ -59,7 +59,7 @@ impl ProjectActions for NoProjects {
         &self,
         _: Acting,
         _: ProjectId,
-        _: serde_json::Value,
+        _: ProjectFields,
     ) -> Result<serde_json::Value, CoreError> {
         Err(CoreError::Forbidden("this program has no projects".into()))
     }

@@ -529,3 +529,81 @@ async fn project_changes_are_announced_through_the_outbox(t: TestApp) {
     assert_eq!(seen, ["project.created", "project.archived"]);
 }
 on_both_stores!(project_changes_are_announced_through_the_outbox);
+
+/// One input shape everywhere (`usvc_core::ProjectFields`, docs/api.md § Project fields):
+/// absent stays, `null` returns a field to its default, read-only fields echoed back are
+/// ignored by a change (not by a creation), anything else unknown or of the wrong type is
+/// refused naming the field, and nothing is written when a body is refused.
+async fn one_shape_for_every_project_body(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&root),
+        Some(
+            json!({"name": "Apollo", "visibility": "private", "tags": ["a"],
+                    "description": null, "settings": {"k": 1}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["description"], "", "null is the default");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let uri = format!("/api/v1/projects/{id}");
+
+    // What a client read, sent back with changes: read-only fields are ignored.
+    let mut echoed = created.clone();
+    echoed["visibility"] = Value::Null;
+    echoed["tags"] = Value::Null;
+    echoed["version"] = json!(99);
+    let (status, changed) = call(&app, Method::PATCH, &uri, Some(&root), Some(echoed)).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(
+        changed["visibility"], "private",
+        "a null visibility is absent: never widened by a value that went missing"
+    );
+    assert_eq!(changed["tags"], json!([]), "null: back to the default");
+    assert_eq!(changed["settings"], json!({"k": 1}), "sent back as it was");
+    assert_eq!(changed["version"], 2, "the echoed version is ignored");
+
+    for (method, body, field) in [
+        (Method::PATCH, json!({"is_admin": true}), "is_admin"),
+        (Method::PATCH, json!({"tags": "space"}), "tags"),
+        (Method::PATCH, json!({"tags": ["ok", 7]}), "tags[1]"),
+        (Method::PUT, json!({"description": "no name"}), "name"),
+        (Method::POST, json!({"name": "Gemini", "id": id}), "id"),
+    ] {
+        let target = if method == Method::POST {
+            "/api/v1/projects"
+        } else {
+            uri.as_str()
+        };
+        let (status, problem) = call(&app, method.clone(), target, Some(&root), Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{method} {problem}");
+    }
+    let (_, now) = call(&app, Method::GET, &uri, Some(&root), None).await;
+    assert_eq!(now["version"], 2, "no refused body changed anything");
+    let (_, page) = call(&app, Method::GET, "/api/v1/projects", Some(&root), None).await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        1,
+        "nothing was created"
+    );
+
+    // A replacement: absent fields return to their defaults.
+    let (status, replaced) = call(
+        &app,
+        Method::PUT,
+        &uri,
+        Some(&root),
+        Some(json!({"name": "Apollo 11"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{replaced}");
+    assert_eq!(replaced["settings"], json!({}));
+    assert_eq!(replaced["name"], "Apollo 11");
+}
+
+on_both_stores!(one_shape_for_every_project_body);

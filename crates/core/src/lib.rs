@@ -22,6 +22,7 @@ pub mod ports;
 pub mod principal;
 pub mod project;
 pub mod project_bulk;
+pub mod project_fields;
 pub mod quota;
 pub mod role;
 pub mod secret;
@@ -55,6 +56,7 @@ pub use project::{
     ProjectVersion, Visibility,
 };
 pub use project_bulk::{BulkAction, BulkBatch, BulkItem, MAX_BULK};
+pub use project_fields::{FieldsUse, ProjectFields};
 pub use quota::{QuotaOverrides, TenantQuotas};
 pub use role::Role;
 pub use secret::Password;

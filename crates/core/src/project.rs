@@ -20,12 +20,13 @@ pub enum ProjectStatus {
 }
 
 /// Who can see a project besides its members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Members only: to everyone else the project does not exist (404).
     Private,
-    /// Everyone in the tenant who may read projects.
+    /// Everyone in the tenant who may read projects (the default).
+    #[default]
     Tenant,
 }
 
@@ -133,6 +134,43 @@ pub struct Project {
     pub updated_at: DateTime<Utc>,
     /// When it was archived, while it is.
     pub archived_at: Option<DateTime<Utc>>,
+}
+
+impl Project {
+    /// The fields of a project's representation that no caller sets: identity, lifecycle
+    /// and bookkeeping (the editable ones are [`crate::ProjectFields::NAMES`]).
+    pub const READ_ONLY: [&'static str; 9] = [
+        "id",
+        "tenant_id",
+        "slug",
+        "status",
+        "owner_id",
+        "version",
+        "created_at",
+        "updated_at",
+        "archived_at",
+    ];
+
+    /// A new active project of `tenant_id` owned by `owner_id`, at version 1, with every
+    /// editable field at its default and the name (and slug) still empty.
+    pub fn new(tenant_id: TenantId, owner_id: UserId, now: DateTime<Utc>) -> Self {
+        Self {
+            id: ProjectId::new(),
+            tenant_id,
+            name: String::new(),
+            slug: String::new(),
+            description: String::new(),
+            status: ProjectStatus::Active,
+            visibility: Visibility::default(),
+            tags: Vec::new(),
+            settings: serde_json::json!({}),
+            owner_id,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+        }
+    }
 }
 
 /// One entry of a project's history: the project as it was after a change.

@@ -45,27 +45,17 @@ pub fn diff(older: &Project, newer: &Project) -> Vec<FieldChange> {
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
-    use usvc_core::{ProjectId, ProjectStatus, TenantId, UserId, Visibility};
+    use usvc_core::{TenantId, UserId};
 
     use super::*;
 
     #[test]
     fn only_changed_fields_are_listed_with_both_values() {
         let older = Project {
-            id: ProjectId::new(),
-            tenant_id: TenantId::new(),
             name: "Apollo".into(),
             slug: "apollo".into(),
-            description: String::new(),
-            status: ProjectStatus::Active,
-            visibility: Visibility::Tenant,
             tags: vec!["a".into()],
-            settings: serde_json::json!({}),
-            owner_id: UserId::new(),
-            version: 1,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            archived_at: None,
+            ..Project::new(TenantId::new(), UserId::new(), Utc::now())
         };
         let newer = Project {
             name: "Apollo 11".into(),

@@ -9,8 +9,8 @@ use usvc_core::{
 };
 
 use crate::diff::{diff, FieldChange};
-use crate::fields::ProjectFields;
 use crate::service::{check_version, events, ProjectService};
+use usvc_core::ProjectFields;
 
 fn no_version(version: i64) -> CoreError {
     CoreError::NotFound(format!("project version {version}"))
@@ -82,14 +82,7 @@ impl ProjectService {
         }
         let was = old.snapshot;
         let mut next = current.clone();
-        let changed = ProjectFields {
-            name: Some(was.name),
-            description: Some(was.description),
-            visibility: Some(was.visibility),
-            tags: Some(was.tags),
-            settings: Some(was.settings),
-        }
-        .apply(&mut next)?;
+        let changed = ProjectFields::of(&was).apply(&mut next)?;
         if changed.is_empty() {
             return Ok(current);
         }

@@ -16,7 +16,7 @@ use usvc_core::{
     ProjectStats, ProjectStatus, ProjectVersion, ResourceRef, Visibility,
 };
 
-use crate::fields::ProjectFields;
+use usvc_core::ProjectFields;
 
 /// Event and audit names of the project domain.
 pub mod events {
@@ -173,6 +173,11 @@ impl ProjectService {
         fields: ProjectFields,
         key: Option<IdempotencyKey>,
     ) -> Result<Project, CoreError> {
+        // A request that could never succeed is told so whoever sends it (as a body of the
+        // wrong shape is), before the question of who may create.
+        if fields.name.is_none() {
+            return Err(CoreError::invalid("name", "is required"));
+        }
         self.ports
             .authorizer
             .authorize(
@@ -181,26 +186,8 @@ impl ProjectService {
                 &ResourceRef::any("project"),
             )
             .await?;
-        if fields.name.is_none() {
-            return Err(CoreError::invalid("name", "is required"));
-        }
         let now = self.now();
-        let mut project = Project {
-            id: ProjectId::new(),
-            tenant_id: principal.tenant,
-            name: String::new(),
-            slug: String::new(),
-            description: String::new(),
-            status: ProjectStatus::Active,
-            visibility: Visibility::Tenant,
-            tags: Vec::new(),
-            settings: json!({}),
-            owner_id: principal.user,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            archived_at: None,
-        };
+        let mut project = Project::new(principal.tenant, principal.user, now);
         fields.apply(&mut project)?;
         project.slug = slugify(&project.name);
         let owner = ProjectMember {
@@ -634,22 +621,11 @@ pub(crate) mod tests {
 
     pub(crate) fn stored(principal: &Principal, name: &str) -> Project {
         let now = Utc::now().trunc_subsecs(6);
-        Project {
-            id: ProjectId::new(),
-            tenant_id: principal.tenant,
-            name: name.into(),
-            slug: slugify(name),
-            description: String::new(),
-            status: ProjectStatus::Active,
-            visibility: Visibility::Tenant,
-            tags: vec![],
-            settings: json!({}),
-            owner_id: principal.user,
-            version: 3,
-            created_at: now,
-            updated_at: now,
-            archived_at: None,
-        }
+        let mut project = Project::new(principal.tenant, principal.user, now);
+        project.name = name.into();
+        project.slug = slugify(name);
+        project.version = 3;
+        project
     }
 
     #[tokio::test]

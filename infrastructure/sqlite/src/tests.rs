@@ -12,6 +12,20 @@ use crate::{migrate, open, StoreOptions};
 const SLOW_QUERY: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
      WHERE x < 3000000) SELECT count(*) FROM c";
 
+/// Runs [`SLOW_QUERY`] on `store` to its end or its query timeout.
+async fn run_slow_query(store: &crate::SqliteStore) -> Result<usize, usvc_core::CoreError> {
+    store
+        .run(|conn| {
+            Box::pin(async move {
+                diesel::sql_query(SLOW_QUERY)
+                    .execute(conn)
+                    .await
+                    .map_err(crate::errors::query)
+            })
+        })
+        .await
+}
+
 /// docs/design.md section 4: dropping a `SyncConnectionWrapper` query mid-flight blocks in `Drop`
 /// (`block_in_place`), which panics on a single-threaded runtime such as an actix worker's.
 /// Here the "worker" is a current-thread runtime that gives up on a slow query; the store must
@@ -150,16 +164,7 @@ async fn work_past_the_query_timeout_fails_fast_and_frees_its_slot() {
     let store = open(&url, options, tokio::runtime::Handle::current())
         .await
         .expect("open");
-    let slow = store
-        .run(|conn| {
-            Box::pin(async move {
-                diesel::sql_query(SLOW_QUERY)
-                    .execute(conn)
-                    .await
-                    .map_err(crate::errors::query)
-            })
-        })
-        .await;
+    let slow = run_slow_query(&store).await;
     assert!(
         matches!(slow, Err(usvc_core::CoreError::Unavailable(ref m)) if m.contains("did not finish")),
         "{slow:?}"
@@ -198,16 +203,7 @@ async fn an_in_memory_database_survives_a_discarded_connection() {
         })
         .await
         .expect("a table");
-    let slow = store
-        .run(|conn| {
-            Box::pin(async move {
-                diesel::sql_query(SLOW_QUERY)
-                    .execute(conn)
-                    .await
-                    .map_err(crate::errors::query)
-            })
-        })
-        .await;
+    let slow = run_slow_query(&store).await;
     assert!(
         matches!(slow, Err(usvc_core::CoreError::Unavailable(_))),
         "{slow:?}"

@@ -17,20 +17,9 @@ use crate::users::{tenant, user};
 fn project(t: &Tenant, owner: &User, name: &str) -> Project {
     let now = Utc::now().trunc_subsecs(6);
     Project {
-        id: ProjectId::new(),
-        tenant_id: t.id,
         name: name.into(),
         slug: slugify(name),
-        description: String::new(),
-        status: ProjectStatus::Active,
-        visibility: Visibility::Tenant,
-        tags: vec![],
-        settings: serde_json::json!({}),
-        owner_id: owner.id,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        archived_at: None,
+        ..Project::new(t.id, owner.id, now)
     }
 }
 

@@ -10,15 +10,18 @@ use usvc_core::{
     UserId,
 };
 use utoipa::{IntoParams, ToSchema};
+use validator::{Validate, ValidationError};
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
+use crate::http::valid;
 
 /// Listing filters and paging.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
+#[validate(schema(function = "from_before_until"))]
 pub struct AuditQuery {
     /// Page size, 1-200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -41,6 +44,16 @@ pub struct AuditQuery {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// A time window that ends after it starts (the error names `until`).
+fn from_before_until(q: &AuditQuery) -> Result<(), ValidationError> {
+    match (q.from, q.until) {
+        (Some(from), Some(until)) if from >= until => {
+            Err(ValidationError::new("until").with_message("must be after `from`".into()))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl AuditQuery {
     fn filter(&self) -> Result<AuditFilter, CoreError> {
         let actor = self
@@ -56,11 +69,7 @@ impl AuditQuery {
             None => ResourceRef::any(r),
         });
         let outcome = self.outcome.as_deref().map(str::parse).transpose()?;
-        if let (Some(from), Some(until)) = (self.from, self.until) {
-            if from >= until {
-                return Err(CoreError::invalid("until", "must be after `from`"));
-            }
-        }
+        valid::check(self)?;
         Ok(AuditFilter {
             actor,
             action: self.action.clone(),

@@ -3,9 +3,11 @@
 //! serde's derived `Deserialize` for a struct also accepts a JSON array of its fields in order
 //! (`["a@example.com", "secret"]` reads as a login), which no client generated from the spec
 //! sends and which lets a body the spec calls invalid succeed. [`Object`] admits only a JSON
-//! object; [`Json`] is `web::Json` with that rule, and [`MaybeJson`] is the same for the one
-//! operation whose body may be left out. Errors take the same path as every other body problem
-//! (`problem::json_error`: 400 `invalid_body` / `malformed_json`, 413, 415).
+//! object; [`Json`] reads a body as `web::Json` does (media type, size) with that rule, straight
+//! from its bytes, and [`MaybeJson`] is the same for the one operation whose body may be left
+//! out. Errors take the same path as every other body problem
+//! (`problem::json_error`: 400 `malformed_json`, 413, 415; `problem::shape_error`: 400
+//! `invalid_body` with the path of the field that does not fit in `errors[]`).
 
 use std::{fmt, future::Future, marker::PhantomData, ops::Deref, pin::Pin};
 
@@ -82,8 +84,49 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let reading = web::Json::<Object<T>>::from_request(req, payload);
-        Box::pin(async move { Ok(Json(reading.await?.into_inner().0)) })
+        // The media type as `web::Json` checks it; the size as the route's `PayloadConfig`
+        // sets it (413 past it, from the declared length before anything is read).
+        let req = req.clone();
+        let reading = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            if !is_json(&req) {
+                return Err(problem::json_error(JsonPayloadError::ContentType, &req));
+            }
+            let bytes = reading.await?;
+            from_slice(&bytes, &req).map(Json)
+        })
+    }
+}
+
+/// A body already read as JSON, read again as `T` (a JSON object: see [`Object`]): a value
+/// of the wrong shape is `400 invalid_body` naming the field it is in (`problem::shape_error`).
+pub fn read<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, actix_web::Error> {
+    serde_path_to_error::deserialize::<_, Object<T>>(value)
+        .map(|o| o.0)
+        .map_err(problem::shape_error)
+}
+
+/// The bytes of a body read as `T` (a JSON object), straight from the text: malformed JSON is
+/// `400 malformed_json`, a value of the wrong shape `400 invalid_body` naming its field. No
+/// JSON tree is built first, so a large body of the wrong shape is refused at its first
+/// misfit (an array where an object goes) without allocating for the rest, and a repeated
+/// field is refused as serde refuses it.
+pub fn from_slice<T: DeserializeOwned>(
+    bytes: &[u8],
+    req: &HttpRequest,
+) -> Result<T, actix_web::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let read = serde_path_to_error::deserialize::<_, Object<T>>(&mut de);
+    match read {
+        Ok(o) => de
+            .end()
+            .map(|()| o.0)
+            .map_err(|e| problem::json_error(JsonPayloadError::Deserialize(e), req)),
+        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => Err(problem::json_error(
+            JsonPayloadError::Deserialize(e.into_inner()),
+            req,
+        )),
+        Err(e) => Err(problem::shape_error(e)),
     }
 }
 
@@ -108,9 +151,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
             if !is_json(&req) {
                 return Err(problem::json_error(JsonPayloadError::ContentType, &req));
             }
-            serde_json::from_slice::<Object<T>>(&bytes)
-                .map(|o| MaybeJson(Some(o.0)))
-                .map_err(|e| problem::json_error(JsonPayloadError::Deserialize(e), &req))
+            from_slice(&bytes, &req).map(|t| MaybeJson(Some(t)))
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Workflow executions: start (optionally waiting for the end), read, list, cancel, retry,
 //! timeline.
 
-use super::body;
+use super::{body, valid};
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -15,6 +15,7 @@ use usvc_core::{
     WorkflowId,
 };
 use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
@@ -160,12 +161,13 @@ pub struct StartExecution {
 }
 
 /// `?wait=`.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Seconds to wait for the execution to end (0-30); without it the answer is at once.
     #[param(minimum = 0, maximum = 30)]
+    #[validate(range(max = MAX_WAIT_SECS, message = "must be 0-30 seconds"))]
     pub wait: Option<u64>,
 }
 
@@ -193,14 +195,8 @@ pub async fn start(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let workflow = path_id::<WorkflowId>(&path, "workflow")?;
-    let wait = match query.wait {
-        Some(w) if w > MAX_WAIT_SECS => {
-            return Err(
-                CoreError::invalid("wait", format!("must be 0-{MAX_WAIT_SECS} seconds")).into(),
-            )
-        }
-        w => Duration::from_secs(w.unwrap_or(0)),
-    };
+    valid::check(&*query)?;
+    let wait = Duration::from_secs(query.wait.unwrap_or(0));
     let body: StartExecution = if body.iter().all(u8::is_ascii_whitespace) {
         StartExecution::default()
     } else {

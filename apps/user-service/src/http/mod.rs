@@ -28,6 +28,7 @@ pub mod problem;
 pub mod process_stats;
 pub mod project_bulk;
 pub mod project_members;
+pub mod project_schemas;
 pub mod project_versions;
 pub mod projects;
 pub mod quotas;
@@ -42,6 +43,7 @@ pub mod tasks;
 pub mod tls;
 pub mod user_view;
 pub mod users;
+pub mod valid;
 pub mod workflows;
 
 use actix_http::body::MessageBody;

@@ -185,6 +185,38 @@ pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error
     as_error(&problem)
 }
 
+/// A body that is JSON but not of the expected shape (a wrong type, an unknown field, a
+/// missing one): `400 invalid_body`, naming the field it is in (`tags[2]`, `rows[0].email`)
+/// in `errors[]` as well as in the detail.
+pub fn shape_error(err: serde_path_to_error::Error<serde_json::Error>) -> actix_web::Error {
+    // Both may repeat a caller's key; a megabyte-long one is not echoed back in full.
+    let path = clipped(err.path().to_string());
+    let message = clipped(err.into_inner().to_string());
+    let mut problem = Problem::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+        format!("the body does not match the expected shape: {message}"),
+    );
+    if path != "." {
+        problem.detail =
+            format!("the body does not match the expected shape at `{path}`: {message}");
+        problem.errors = Some(vec![FieldError {
+            field: path,
+            message,
+        }]);
+    }
+    as_error(&problem)
+}
+
+/// `text` cut to at most 300 characters (with `…` where it was cut).
+fn clipped(text: String) -> String {
+    const MAX: usize = 300;
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 /// Query-string problems (`?limit=abc`).
 #[allow(clippy::needless_pass_by_value)] // the signature actix's error_handler takes
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {

@@ -1,19 +1,23 @@
 //! `POST /api/v1/projects/bulk`: one action over up to 1000 projects, answered per project.
 
-use super::body;
+use super::{body, valid};
 use std::collections::{HashMap, HashSet};
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use usvc_core::{BulkAction, CoreError, FieldError, ProjectId, ProjectRole, UserId, MAX_BULK};
+use usvc_core::{BulkAction, CoreError, ProjectId, ProjectRole, UserId, MAX_BULK};
 use utoipa::ToSchema;
+use validator::Validate;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 
+/// [`MAX_BULK`] as `validator` counts.
+const MAX_IDS: u64 = MAX_BULK as u64;
+
 /// A bulk request.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct BulkRequest {
     /// `archive`, `unarchive`, `delete`, `transfer_owner`, `add_member` or `remove_member`.
@@ -21,6 +25,7 @@ pub struct BulkRequest {
     pub action: String,
     /// 1-1000 project ids; repeats are answered once.
     #[schema(min_items = 1, max_items = 1000, value_type = Vec<uuid::Uuid>)]
+    #[validate(length(min = 1, max = MAX_IDS, message = "must name 1-1000 projects"))]
     pub ids: Vec<String>,
     /// `{user_id}` for `transfer_owner` and `remove_member`; `{user_id, role}` for
     /// `add_member`; nothing otherwise.
@@ -144,13 +149,7 @@ pub async fn bulk(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let action = action(&body.action, &body.params)?;
-    if body.ids.is_empty() || body.ids.len() > MAX_BULK {
-        return Err(CoreError::Validation(vec![FieldError {
-            field: "ids".into(),
-            message: format!("must name 1-{MAX_BULK} projects"),
-        }])
-        .into());
-    }
+    valid::check(&body)?;
     // Ids that do not parse are answered like unknown ones, per item; one project named
     // twice (even spelled differently) is answered once.
     let mut raw_ids: Vec<String> = Vec::with_capacity(body.ids.len());

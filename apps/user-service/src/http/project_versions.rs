@@ -12,6 +12,7 @@ use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
 use crate::http::projects::{if_match, with_etag, ProjectView};
 use crate::http::state::AppState;
+use usvc_core::Project;
 
 /// One version of a project: the whole project as it was, what changed, who, when.
 #[derive(Debug, Serialize, ToSchema)]
@@ -20,7 +21,8 @@ pub struct VersionView {
     /// 1 for the creation, one more for every change.
     pub version: i64,
     /// The project as it was after this change.
-    pub snapshot: ProjectView,
+    #[schema(value_type = ProjectView)]
+    pub snapshot: Project,
     /// The fields this change set (`["created"]` for version 1).
     pub changed: Vec<String>,
     /// Who made it (absent for system changes).
@@ -33,7 +35,7 @@ impl From<ProjectVersion> for VersionView {
     fn from(v: ProjectVersion) -> Self {
         Self {
             version: v.version,
-            snapshot: ProjectView::from(v.snapshot),
+            snapshot: v.snapshot,
             changed: v.changed,
             actor_id: v.actor.map(|a| a.to_string()),
             at: v.at,
@@ -220,5 +222,5 @@ pub async fn restore(
         .projects
         .restore(&caller.0, id, version, if_match(&req)?)
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), project))
+    Ok(with_etag(HttpResponse::Ok(), &project))
 }

@@ -3,83 +3,28 @@
 use super::body;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use usvc_core::{
-    CoreError, Cursor, IdempotencyKey, PageRequest, Project, ProjectFilter, ProjectId, UserId,
-    Visibility,
+    CoreError, Cursor, IdempotencyKey, PageRequest, Project, ProjectFields, ProjectFilter,
+    ProjectId, UserId,
 };
-use usvc_project::ProjectFields;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{path_id, ApiError, Problem};
+pub use crate::http::project_schemas::{
+    CreateProject, ProjectChange, ProjectReplacement, ProjectView,
+};
 use crate::http::state::AppState;
-use crate::http::user_view::nullable;
-
-/// A project.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProjectView {
-    /// Stable id.
-    pub id: String,
-    /// Its tenant.
-    pub tenant_id: String,
-    /// Display name (unique in the tenant).
-    pub name: String,
-    /// URL-friendly handle.
-    pub slug: String,
-    /// Free text.
-    pub description: String,
-    /// `active` or `archived`.
-    pub status: &'static str,
-    /// `private` (members only) or `tenant`.
-    pub visibility: &'static str,
-    /// Labels.
-    pub tags: Vec<String>,
-    /// Free-form settings.
-    #[schema(value_type = Object)]
-    pub settings: serde_json::Value,
-    /// The owner of record.
-    pub owner_id: String,
-    /// Incremented by every change; also the `ETag`.
-    pub version: i64,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-    /// When it was archived, while it is.
-    pub archived_at: Option<DateTime<Utc>>,
-}
-
-impl From<Project> for ProjectView {
-    fn from(p: Project) -> Self {
-        Self {
-            id: p.id.to_string(),
-            tenant_id: p.tenant_id.to_string(),
-            name: p.name,
-            slug: p.slug,
-            description: p.description,
-            status: p.status.as_str(),
-            visibility: p.visibility.as_str(),
-            tags: p.tags,
-            settings: p.settings,
-            owner_id: p.owner_id.to_string(),
-            version: p.version,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-            archived_at: p.archived_at,
-        }
-    }
-}
 
 /// The answer for one project: its view with its version as the `ETag`.
 pub(crate) fn with_etag(
     mut response: actix_web::HttpResponseBuilder,
-    project: Project,
+    project: &Project,
 ) -> HttpResponse {
     response
         .insert_header((header::ETAG, format!("\"{}\"", project.version)))
-        .json(ProjectView::from(project))
+        .json(project)
 }
 
 /// The version an `If-Match` header demands: `None` without the header or with `*`.
@@ -97,35 +42,6 @@ pub(crate) fn if_match(req: &HttpRequest) -> Result<Option<i64>, CoreError> {
         .parse::<i64>()
         .map(Some)
         .map_err(|_| CoreError::invalid("If-Match", "must be an ETag this API returned (\"3\")"))
-}
-
-fn visibility(raw: Option<&str>) -> Result<Option<Visibility>, CoreError> {
-    raw.map(str::parse).transpose()
-}
-
-/// A new project.
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateProject {
-    /// Display name, unique in the tenant (1-200 characters).
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
-    )]
-    pub name: String,
-    /// Free text (at most 5000 characters).
-    #[schema(max_length = 5000)]
-    pub description: Option<String>,
-    /// `private` or `tenant` (default).
-    #[schema(pattern = "^(private|tenant)$")]
-    pub visibility: Option<String>,
-    /// Labels (at most 20, each 1-50 characters).
-    #[schema(max_items = 20, value_type = Option<Vec<crate::http::schema_types::Tag>>)]
-    pub tags: Option<Vec<String>>,
-    /// A JSON object of at most 16 KiB.
-    #[schema(value_type = Option<Object>)]
-    pub settings: Option<serde_json::Value>,
 }
 
 /// The `Idempotency-Key` of a request, with the fingerprint of its body.
@@ -159,17 +75,10 @@ pub async fn create(
     state: web::Data<AppState>,
     caller: Authenticated,
     req: HttpRequest,
-    body: body::Json<CreateProject>,
+    body: body::Json<ProjectFields>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency_key(&req, &*body)?;
-    let b = body.into_inner();
-    let fields = ProjectFields {
-        name: Some(b.name),
-        description: b.description,
-        visibility: visibility(b.visibility.as_deref())?,
-        tags: b.tags,
-        settings: b.settings,
-    };
+    let key = idempotency_key(&req, &body.fingerprint())?;
+    let fields = body.into_inner();
     let (project, replayed) = state.projects.create_once(&caller.0, fields, key).await?;
     let location = format!("/api/v1/projects/{}", project.id);
     let mut response = HttpResponse::Created();
@@ -177,7 +86,7 @@ pub async fn create(
     if replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }
-    Ok(with_etag(response, project))
+    Ok(with_etag(response, &project))
 }
 
 /// Listing filters and paging.
@@ -211,7 +120,8 @@ pub struct ProjectQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectPage {
     /// The projects, in the order asked for (oldest first by default).
-    pub items: Vec<ProjectView>,
+    #[schema(value_type = Vec<ProjectView>)]
+    pub items: Vec<Project>,
     /// Pass as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
 }
@@ -253,7 +163,7 @@ pub async fn list(
     let page = PageRequest::new(q.limit, q.cursor.map(Cursor::from_wire))?;
     let page = state.projects.list(&caller.0, filter, page).await?;
     Ok(HttpResponse::Ok().json(ProjectPage {
-        items: page.items.into_iter().map(ProjectView::from).collect(),
+        items: page.items,
         next_cursor: page.next_cursor.map(|c| c.as_str().to_owned()),
     }))
 }
@@ -275,103 +185,17 @@ pub async fn get(
         .projects
         .get(&caller.0, path_id::<ProjectId>(&path, "project")?)
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), project))
+    Ok(with_etag(HttpResponse::Ok(), &project))
 }
 
-/// A change of a project's fields. In a `PATCH` absent fields stay; in a `PUT` they return to
-/// their defaults. Read-only fields echoed back (`id`, `slug`, `version`, …) are ignored and
-/// left out of the schema.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectChange {
-    /// Display name.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000-\\u001f\\u007f-\\u009f]*$"
-    )]
-    pub name: Option<String>,
-    /// Free text.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, max_length = 5000)]
-    pub description: Option<Option<String>>,
-    /// `private` or `tenant`.
-    #[schema(pattern = "^(private|tenant)$")]
-    pub visibility: Option<String>,
-    /// Labels (the whole set).
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Vec<crate::http::schema_types::Tag>>, max_items = 20)]
-    pub tags: Option<Option<Vec<String>>>,
-    /// Settings (the whole object).
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Object>)]
-    pub settings: Option<Option<serde_json::Value>>,
-    /// Read-only, ignored.
-    #[schema(ignore)]
-    pub id: Option<serde_json::Value>,
-    /// Read-only, ignored.
-    #[schema(ignore)]
-    pub tenant_id: Option<serde_json::Value>,
-    /// Read-only, ignored.
-    #[schema(ignore)]
-    pub slug: Option<serde_json::Value>,
-    /// Read-only (use `/archive`), ignored.
-    #[schema(ignore)]
-    pub status: Option<serde_json::Value>,
-    /// Read-only, ignored.
-    #[schema(ignore)]
-    pub owner_id: Option<serde_json::Value>,
-    /// Read-only (send `If-Match`), ignored.
-    #[schema(ignore)]
-    pub version: Option<serde_json::Value>,
-    /// Read-only, ignored.
-    #[schema(ignore)]
-    pub created_at: Option<serde_json::Value>,
-    /// Read-only, ignored.
-    #[schema(ignore)]
-    pub updated_at: Option<serde_json::Value>,
-    /// Read-only, ignored.
-    #[schema(ignore)]
-    pub archived_at: Option<serde_json::Value>,
-}
-
-impl ProjectChange {
-    /// The fields to apply: for a `PUT` (`replace`) absent fields mean their defaults.
-    fn fields(self, replace: bool) -> Result<ProjectFields, CoreError> {
-        if replace && self.name.is_none() {
-            return Err(CoreError::invalid("name", "is required in a PUT"));
-        }
-        let or_default = |v: Option<Option<String>>| {
-            if replace {
-                Some(v.flatten().unwrap_or_default())
-            } else {
-                v.map(Option::unwrap_or_default)
-            }
-        };
-        Ok(ProjectFields {
-            name: self.name,
-            description: or_default(self.description),
-            visibility: match visibility(self.visibility.as_deref())? {
-                None if replace => Some(Visibility::Tenant),
-                v => v,
-            },
-            tags: if replace {
-                Some(self.tags.flatten().unwrap_or_default())
-            } else {
-                self.tags.map(Option::unwrap_or_default)
-            },
-            settings: if replace {
-                Some(
-                    self.settings
-                        .flatten()
-                        .unwrap_or_else(|| serde_json::json!({})),
-                )
-            } else {
-                self.settings
-                    .map(|s| s.unwrap_or_else(|| serde_json::json!({})))
-            },
-        })
-    }
+/// A `PATCH` or `PUT` body read as the project's fields: the representation's read-only
+/// fields a client echoes back (`Project::READ_ONLY`: `id`, `slug`, `version`, …) are
+/// ignored; anything else unknown is refused.
+fn change_of(
+    mut body: serde_json::Map<String, serde_json::Value>,
+) -> Result<ProjectFields, actix_web::Error> {
+    body.retain(|name, _| !Project::READ_ONLY.contains(&name.as_str()));
+    body::read(serde_json::Value::Object(body))
 }
 
 async fn change(
@@ -390,13 +214,13 @@ async fn change(
             fields,
         )
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), project))
+    Ok(with_etag(HttpResponse::Ok(), &project))
 }
 
 /// Replaces a project's editable fields (`projects:write` on it); honours `If-Match`.
 #[utoipa::path(put, path = "/api/v1/projects/{project_id}", tag = "projects",
     params(("project_id" = String, Path, description = "Project id")),
-    request_body = crate::http::schema_types::ProjectReplacement, security(("bearer" = [])),
+    request_body = ProjectReplacement, security(("bearer" = [])),
     responses(
         (status = 200, body = ProjectView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -410,10 +234,12 @@ pub async fn replace(
     caller: Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
-    body: body::Json<ProjectChange>,
-) -> Result<HttpResponse, ApiError> {
-    let fields = body.into_inner().fields(true)?;
-    change(&state, &caller, &req, &path, fields).await
+    body: body::Json<serde_json::Map<String, serde_json::Value>>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let fields = change_of(body.into_inner())?
+        .replacement()
+        .map_err(ApiError)?;
+    Ok(change(&state, &caller, &req, &path, fields).await?)
 }
 
 /// Changes some of a project's fields (`projects:write` on it); honours `If-Match`.
@@ -433,10 +259,10 @@ pub async fn patch(
     caller: Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
-    body: body::Json<ProjectChange>,
-) -> Result<HttpResponse, ApiError> {
-    let fields = body.into_inner().fields(false)?;
-    change(&state, &caller, &req, &path, fields).await
+    body: body::Json<serde_json::Map<String, serde_json::Value>>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let fields = change_of(body.into_inner())?;
+    Ok(change(&state, &caller, &req, &path, fields).await?)
 }
 
 /// Deletes a project (`projects:delete` on it); its history stays. Honours `If-Match`.
@@ -482,7 +308,7 @@ async fn archive_to(
             archived,
         )
         .await?;
-    Ok(with_etag(HttpResponse::Ok(), project))
+    Ok(with_etag(HttpResponse::Ok(), &project))
 }
 
 /// Archives a project (`projects:write` on it): read-only until unarchived.
@@ -515,38 +341,4 @@ pub async fn unarchive(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     archive_to(&state, &caller, &req, &path, false).await
-}
-
-#[cfg(test)]
-mod tests {
-    use usvc_core::{Project, ProjectId, ProjectStatus, TenantId, UserId, Visibility};
-
-    use super::ProjectView;
-
-    /// Workflow steps return a project as the entity serialises itself; the API's view must
-    /// be that same shape, so a step's output and a `GET` of the project read alike.
-    #[test]
-    fn the_api_view_of_a_project_is_the_entity_serialised() {
-        let now = chrono::Utc::now();
-        let project = Project {
-            id: ProjectId::new(),
-            tenant_id: TenantId::new(),
-            name: "Apollo".into(),
-            slug: "apollo".into(),
-            description: "To the moon".into(),
-            status: ProjectStatus::Archived,
-            visibility: Visibility::Tenant,
-            tags: vec!["space".into()],
-            settings: serde_json::json!({ "a": 1 }),
-            owner_id: UserId::new(),
-            version: 3,
-            created_at: now,
-            updated_at: now,
-            archived_at: Some(now),
-        };
-        assert_eq!(
-            serde_json::to_value(ProjectView::from(project.clone())).expect("view"),
-            serde_json::to_value(project).expect("entity")
-        );
-    }
 }

@@ -40,16 +40,6 @@ macro_rules! described {
 }
 
 described!(
-    /// A project tag: 1-50 characters once trimmed, no control characters
-    /// (`usvc_project::fields`).
-    Tag,
-    "1-50 characters once trimmed, without control characters",
-    "^\\s*[^\\s\\u0000-\\u001f\\u007f-\\u009f](?:[^\\u0000-\\u001f\\u007f-\\u009f]{0,48}[^\\s\\u0000-\\u001f\\u007f-\\u009f])?\\s*$",
-    None,
-    None
-);
-
-described!(
     /// An action a custom role may grant: the catalogue but `users:manage_owners` (owners
     /// only) and `tenants:manage` (the platform grant).
     GrantableAction,
@@ -88,37 +78,5 @@ impl ToSchema for ImportRows {
         use crate::http::users::ImportUser;
         schemas.push((ImportUser::name().into_owned(), ImportUser::schema()));
         ImportUser::schemas(schemas);
-    }
-}
-
-/// The body of a project `PUT`: [`ProjectChange`](crate::http::projects::ProjectChange) with
-/// `name` required (a replacement names the project; the other fields return to defaults).
-pub struct ProjectReplacement;
-
-impl PartialSchema for ProjectReplacement {
-    fn schema() -> RefOr<Schema> {
-        use crate::http::projects::{CreateProject, ProjectChange};
-        let mut schema = ProjectChange::schema();
-        // The name a creation takes: required and not null.
-        let name = match CreateProject::schema() {
-            RefOr::T(Schema::Object(create)) => create.properties.get("name").cloned(),
-            _ => None,
-        };
-        if let RefOr::T(Schema::Object(object)) = &mut schema {
-            if let Some(name) = name {
-                object.properties.insert("name".into(), name);
-            }
-            object.required.push("name".into());
-            object.description = Some(
-                "A project's editable fields, all of them: absent ones return to defaults".into(),
-            );
-        }
-        schema
-    }
-}
-
-impl ToSchema for ProjectReplacement {
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        crate::http::projects::ProjectChange::schemas(schemas);
     }
 }

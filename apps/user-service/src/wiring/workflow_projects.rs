@@ -5,42 +5,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 use usvc_core::ports::{Acting, ProjectActions};
-use usvc_core::{CoreError, IdempotencyKey, ProjectId, Visibility};
-use usvc_project::{ProjectFields, ProjectService};
+use usvc_core::{CoreError, IdempotencyKey, ProjectFields, ProjectId};
+use usvc_project::ProjectService;
 
 use super::acting::ActingPeople;
-
-/// The project fields a step sets (the API's names; unknown fields refused).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StepFields {
-    name: Option<String>,
-    description: Option<String>,
-    visibility: Option<String>,
-    tags: Option<Vec<String>>,
-    settings: Option<serde_json::Value>,
-}
-
-impl StepFields {
-    fn parse(fields: serde_json::Value) -> Result<ProjectFields, CoreError> {
-        let f: Self = serde_json::from_value(fields).map_err(|e| {
-            CoreError::invalid("with", format!("is not a set of project fields: {e}"))
-        })?;
-        Ok(ProjectFields {
-            name: f.name,
-            description: f.description,
-            visibility: f
-                .visibility
-                .as_deref()
-                .map(str::parse::<Visibility>)
-                .transpose()?,
-            tags: f.tags,
-            settings: f.settings,
-        })
-    }
-}
 
 /// The project domain as workflow steps reach it.
 pub struct WorkflowProjects {
@@ -66,12 +35,11 @@ impl ProjectActions for WorkflowProjects {
     async fn create(
         &self,
         actor: Acting,
-        fields: serde_json::Value,
+        fields: ProjectFields,
         key: String,
     ) -> Result<serde_json::Value, CoreError> {
         let principal = self.people.principal(actor).await?;
-        let key = IdempotencyKey::for_request(&key, &fields)?;
-        let fields = StepFields::parse(fields)?;
+        let key = IdempotencyKey::for_request(&key, &fields.fingerprint())?;
         let (project, _) = self
             .projects
             .create_once(&principal, fields, Some(key))
@@ -83,10 +51,9 @@ impl ProjectActions for WorkflowProjects {
         &self,
         actor: Acting,
         project: ProjectId,
-        fields: serde_json::Value,
+        fields: ProjectFields,
     ) -> Result<serde_json::Value, CoreError> {
         let principal = self.people.principal(actor).await?;
-        let fields = StepFields::parse(fields)?;
         let project = self
             .projects
             .update(&principal, project, None, fields)

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use crate::{CoreError, ProjectId, TenantId, UserId};
+use crate::{CoreError, ProjectFields, ProjectId, TenantId, UserId};
 
 /// The person a workflow step acts as: the one who started the execution or, for triggered
 /// executions, the one who saved the workflow version.
@@ -14,17 +14,17 @@ pub struct Acting {
 
 /// What workflow steps (`project.create`, `project.update`) do to projects: the project
 /// domain's use cases, authorised and audited as the acting person, so a workflow can do no
-/// more than its person could through the API. Fields and answers are the API's JSON.
+/// more than its person could through the API. Fields are the one input shape of a project
+/// ([`ProjectFields`], as the API reads them); answers are the API's JSON of the project.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait ProjectActions: Send + Sync {
-    /// Creates a project from `fields` (`name`, `description`, `visibility`, `tags`,
-    /// `settings`), once per `key`: a repeat (a retried step) answers the project the first
+    /// Creates a project from `fields`, once per `key`: a repeat (a retried step) answers the project the first
     /// made. The project.
     async fn create(
         &self,
         actor: Acting,
-        fields: serde_json::Value,
+        fields: ProjectFields,
         key: String,
     ) -> Result<serde_json::Value, CoreError>;
 
@@ -33,6 +33,6 @@ pub trait ProjectActions: Send + Sync {
         &self,
         actor: Acting,
         project: ProjectId,
-        fields: serde_json::Value,
+        fields: ProjectFields,
     ) -> Result<serde_json::Value, CoreError>;
 }

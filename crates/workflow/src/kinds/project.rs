@@ -4,8 +4,9 @@
 //! can do no more than that person could through the API, and every change is audited as
 //! theirs.
 //!
-//! - `project.create` — `with`: `name` (required), `description`, `visibility` (`private` or
-//!   `tenant`), `tags`, `settings`. Created once per execution and step however often the
+//! - `project.create` — `with`: the project's editable fields ([`ProjectFields`], the shape
+//!   the API's create body has: `name` required, `description`, `visibility`, `tags`,
+//!   `settings`). Created once per execution and step however often the
 //!   step is retried (the step's idempotency key). Output: the project.
 //! - `project.update` — `with`: `project_id` (required) and the fields to change. Output:
 //!   the project.
@@ -15,12 +16,12 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde_json::Value;
 use usvc_core::ports::Acting;
-use usvc_core::{CoreError, ProjectId};
+use usvc_core::{CoreError, ProjectFields, ProjectId};
 
 use super::{StepCall, StepEnv, StepKind, StepOutcome};
 
 /// The project fields a step may set.
-const FIELDS: [&str; 5] = ["name", "description", "visibility", "tags", "settings"];
+const FIELDS: &[&str] = &ProjectFields::NAMES;
 
 /// `project.create`.
 pub(super) struct CreateProject;
@@ -37,7 +38,7 @@ fn check_fields(with: &BTreeMap<String, Value>, extra: &[&str]) -> Vec<(String, 
     {
         errors.push((
             field.clone(),
-            format!("is not one of {}", [&FIELDS[..], extra].concat().join(", ")),
+            format!("is not one of {}", [FIELDS, extra].concat().join(", ")),
         ));
     }
     if let Some(Value::String(v)) = with.get("visibility") {
@@ -59,6 +60,15 @@ fn acting(call: &StepCall) -> Result<Acting, String> {
             "no person to act as: the execution has no starter and its workflow version no author"
                 .into()
         })
+}
+
+/// The rendered `with` read as project fields (unknown fields and wrong shapes refused). A
+/// field that rendered to `null` (a template over an input left out) is left out: a step sets
+/// only what it was given, never a field back to its default by accident.
+fn fields_of(mut with: serde_json::Map<String, Value>) -> Result<ProjectFields, String> {
+    with.retain(|_, v| !v.is_null());
+    serde_json::from_value(Value::Object(with))
+        .map_err(|e| format!("`with` is not a set of project fields: {e}"))
 }
 
 /// A refusal the step reports (and, per its `retry`, tries again).
@@ -92,7 +102,10 @@ impl StepKind for CreateProject {
             Ok(actor) => actor,
             Err(e) => return StepOutcome::Failed(e),
         };
-        let fields = Value::Object(call.with.clone());
+        let fields = match fields_of(call.with.clone()) {
+            Ok(fields) => fields,
+            Err(e) => return StepOutcome::Failed(e),
+        };
         match env
             .projects
             .create(actor, fields, call.idempotency_key.clone())
@@ -132,13 +145,13 @@ impl StepKind for UpdateProject {
         else {
             return StepOutcome::Failed("`with.project_id` must render to a project id".into());
         };
-        let mut fields = call.with.clone();
-        fields.remove("project_id");
-        match env
-            .projects
-            .update(actor, project, Value::Object(fields))
-            .await
-        {
+        let mut with = call.with.clone();
+        with.remove("project_id");
+        let fields = match fields_of(with) {
+            Ok(fields) => fields,
+            Err(e) => return StepOutcome::Failed(e),
+        };
+        match env.projects.update(actor, project, fields).await {
             Ok(project) => StepOutcome::Succeeded(project),
             Err(e) => failed(&e),
         }
@@ -174,9 +187,9 @@ mod tests {
         assert_eq!(
             fields(
                 &CreateProject,
-                json!({"name": "x", "colour": "red", "visibility": "public"})
+                json!({"name": "x", "owner_id": "u1", "visibility": "public"})
             ),
-            ["colour", "visibility"]
+            ["owner_id", "visibility"]
         );
         assert!(fields(
             &UpdateProject,
@@ -197,7 +210,12 @@ mod tests {
             .expect_create()
             .withf(move |actor, fields, k| {
                 *actor == Acting { tenant, user }
-                    && fields == &json!({"name": "Apollo", "tags": ["space"]})
+                    && *fields
+                        == ProjectFields {
+                            name: Some("Apollo".into()),
+                            tags: Some(vec!["space".into()]),
+                            ..ProjectFields::default()
+                        }
                     && *k == key
             })
             .times(1)
@@ -205,7 +223,14 @@ mod tests {
         let project = ProjectId::new();
         actions
             .expect_update()
-            .withf(move |_, id, fields| *id == project && fields == &json!({"tags": ["moon"]}))
+            .withf(move |_, id, fields| {
+                *id == project
+                    && fields.tags == Some(vec!["moon".into()])
+                    && fields.name.is_none()
+                    // Rendered nulls (inputs left out) are left out, not reset.
+                    && fields.description.is_none()
+                    && fields.visibility.is_none()
+            })
             .times(1)
             .returning(|_, _, _| Err(CoreError::Forbidden("no project role".into())));
         let env = StepEnv {
@@ -217,13 +242,20 @@ mod tests {
             StepOutcome::Succeeded(json!({"id": "p1", "name": "Apollo"}))
         );
         let mut u = call(
-            json!({"project_id": project.to_string(), "tags": ["moon"]}),
+            json!({"project_id": project.to_string(), "tags": ["moon"],
+                   "description": null, "visibility": null}),
             json!({}),
         );
         u.actor = Some(user);
         assert!(matches!(
             UpdateProject.run(u, &env).await,
             StepOutcome::Failed(e) if e.contains("no project role")
+        ));
+        let mut odd = call(json!({"name": "x", "tags": "space"}), json!({}));
+        odd.actor = Some(user);
+        assert!(matches!(
+            CreateProject.run(odd, &env).await,
+            StepOutcome::Failed(e) if e.contains("not a set of project fields")
         ));
         let nobody = call(json!({"name": "x"}), json!({}));
         assert!(matches!(
