@@ -24,7 +24,9 @@ use usvc_core::ports::{
     SystemClock,
 };
 use usvc_core::{CoreError, ExecutionState, ProjectFields, ProjectId};
-use usvc_runtime::{BlockingPool, EventBus, OutboxRelay, WorkerConfig, WorkflowWorker};
+use usvc_runtime::{
+    AnnouncedOutbox, BlockingPool, EventBus, OutboxRelay, WorkerConfig, WorkflowWorker,
+};
 use usvc_user::RoleAuthorizer;
 use usvc_workflow::{
     Engine, EnginePorts, ExecutionPorts, ExecutionService, Kinds, QuotaPorts, Quotas, StepEnv,
@@ -106,7 +108,8 @@ async fn run(n: u32) -> Result<ExecutionState, Box<dyn Error>> {
         kinds: Kinds::builtin(),
         env: StepEnv {
             http: Arc::new(NoNetwork),
-            events: store.clone(),
+            // `event` steps' events go out at once: the relay is woken after each.
+            events: Arc::new(AnnouncedOutbox::new(store.clone(), relay.clone())),
             projects: Arc::new(NoProjects),
         },
         offload: Arc::new(BlockingPool),

@@ -7,13 +7,14 @@
 //! |---|---|---|
 //! | [`WorkflowWorker`] | claims due workflow steps under a lease, runs them on a bounded pool, records results, renews leases | [`WorkflowWorker::shutdown`] (hands back what it holds) |
 //! | [`TriggerLoop`] | starts executions from event and schedule triggers | [`TriggerLoop::stop`] |
-//! | [`OutboxRelay`] | hands events staged in the outbox to the [`EventBus`] | [`OutboxRelay::stop`], or dropping the last handle |
+//! | [`OutboxRelay`] | hands events staged in the outbox to the [`EventBus`], woken by commits ([`AnnouncedOutbox`] for workflow `event` steps) | [`OutboxRelay::stop`], or dropping the last handle |
 //! | [`EventBus`] | the `EventPublisher` port in process: logs, counts, fans out | with its last handle |
 //! | [`GroupCommitAuditLog`] | an `AuditLog` whose lone appends share transactions | with its last handle |
 //! | [`BlockingPool`] | the `Offload` port: CPU-bound work off the request threads | — |
 //!
 //! The access-token key ring's reload is `usvc_security::key_ring` (it needs the key types).
 
+mod announced_outbox;
 mod audit_group_commit;
 mod blocking_pool;
 mod event_bus;
@@ -22,6 +23,7 @@ mod stop;
 mod workflow_triggers;
 mod workflow_worker;
 
+pub use announced_outbox::AnnouncedOutbox;
 pub use audit_group_commit::GroupCommitAuditLog;
 pub use blocking_pool::BlockingPool;
 pub use event_bus::EventBus;

@@ -1,6 +1,10 @@
 //! The outbox relay: takes the domain events that changes staged in the outbox (in their own
 //! transactions) and hands them to the in-process [`EventBus`] — at once when woken after a
-//! commit, and every second for what another replica or a crash left behind.
+//! commit (every change that stages an event wakes its own replica's relay: the domain
+//! services through the `EventRelay` port, workflow `event` steps through
+//! [`AnnouncedOutbox`](crate::AnnouncedOutbox)), and otherwise only every
+//! [`SAFETY_NET`] for what a crash left behind, so an idle relay costs the database nothing
+//! worth counting (issue 17: ≤ 1 transaction/s per idle replica, docs/benchmarks.md).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,8 +16,9 @@ use usvc_core::ports::{Clock, EventPublisher, EventRelay, Outbox};
 
 use crate::event_bus::EventBus;
 
-/// How often the relay looks without being woken (events of other replicas, leftovers).
-const POLL: Duration = Duration::from_secs(1);
+/// How often the relay looks without being woken: only events whose replica died between
+/// their commit and its relay's claim are found this way (each replica relays its own).
+pub const SAFETY_NET: Duration = Duration::from_secs(30);
 /// Events taken per claim.
 const BATCH: u32 = 200;
 
@@ -37,19 +42,17 @@ impl OutboxRelay {
         });
         let alive = Arc::downgrade(&relay);
         let task = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep(POLL) => {}
-                }
-                if alive.strong_count() == 0 || stopping.load(Ordering::Acquire) {
-                    break;
-                }
+            // A first round at start: what this replica left staged when it last stopped.
+            while alive.strong_count() > 0 && !stopping.load(Ordering::Acquire) {
                 let _ = usvc_logger::caught(
                     "outbox relay",
                     relay_pending(outbox.as_ref(), &bus, clock.as_ref(), &stopping),
                 )
                 .await;
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(SAFETY_NET) => {}
+                }
             }
         });
         if let Ok(mut slot) = relay.task.lock() {
@@ -103,6 +106,53 @@ mod tests {
     use usvc_core::{DomainEvent, TenantId};
 
     use super::*;
+
+    /// An idle relay looks once at start, then only when woken or after its safety net: not
+    /// every second (an idle replica should cost the database nothing worth counting).
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_relay_looks_only_at_start_when_woken_and_at_its_safety_net() {
+        let looks = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let mut outbox = MockOutbox::new();
+        let counted = looks.clone();
+        outbox.expect_claim().returning(move |_, _| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![])
+        });
+        let relay = OutboxRelay::start(
+            Arc::new(outbox),
+            EventBus::new(),
+            Arc::new(usvc_core::ports::SystemClock),
+        );
+        let looked = |after: Duration| {
+            let looks = looks.clone();
+            async move {
+                tokio::time::sleep(after).await;
+                looks.load(Ordering::SeqCst)
+            }
+        };
+        assert_eq!(
+            looked(Duration::from_millis(1)).await,
+            1,
+            "one look at start"
+        );
+        assert_eq!(
+            looked(SAFETY_NET - Duration::from_secs(2)).await,
+            1,
+            "no polling while nothing happens"
+        );
+        relay.wake();
+        assert_eq!(
+            looked(Duration::from_millis(1)).await,
+            2,
+            "a wake looks at once"
+        );
+        assert_eq!(
+            looked(SAFETY_NET).await,
+            3,
+            "the safety net looks for what a crash left"
+        );
+        relay.stop().await;
+    }
 
     #[tokio::test]
     async fn a_wake_relays_what_the_outbox_holds_to_the_bus() {

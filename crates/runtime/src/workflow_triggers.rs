@@ -1,8 +1,9 @@
 //! The trigger loop: runs the workflow triggers (`usvc_workflow::TriggerService`) whenever
 //! an event goes through this process's bus (the outbox relay hands every staged event to
-//! it), when the next schedule tick is due, and at least every few seconds for what other
-//! replicas' relays announced. Any replica may run any trigger: starts are keyed, ticks are
-//! compare-and-set, so running everywhere is safe.
+//! it, and a saved workflow announces itself there too), when the next schedule tick is due,
+//! and otherwise every [`SAFETY_NET`] (events another replica's loop has not yet run, for
+//! instance because that replica died). Any replica may run any trigger: starts are keyed,
+//! ticks are compare-and-set, so running everywhere is safe.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,8 +16,9 @@ use usvc_workflow::TriggerService;
 
 use crate::event_bus::EventBus;
 
-/// The longest sleep between passes.
-const POLL: Duration = Duration::from_secs(5);
+/// The longest sleep between passes: a pass costs three queries, so this bounds what an idle
+/// loop costs the database (issue 17: ≤ 1 transaction/s per idle replica).
+pub const SAFETY_NET: Duration = Duration::from_secs(30);
 /// The shortest sleep between passes that were not woken by an event.
 const MIN_SLEEP: Duration = Duration::from_millis(200);
 
@@ -43,7 +45,7 @@ impl TriggerLoop {
                     let sleep = match pass {
                         Err(e) => {
                             tracing::warn!(error = %e, "workflow triggers: a pass failed; retrying");
-                            POLL
+                            SAFETY_NET
                         }
                         // Until the next tick; a tick still past after a pass is one that
                         // could not fire (logged): look again in a second, not in a loop.
@@ -51,14 +53,14 @@ impl TriggerLoop {
                             Ok(Some(tick)) => (tick - service.now())
                                 .to_std()
                                 .unwrap_or(MIN_SLEEP)
-                                .clamp(MIN_SLEEP, POLL),
-                            _ => POLL,
+                                .clamp(MIN_SLEEP, SAFETY_NET),
+                            _ => SAFETY_NET,
                         },
                     };
                     tokio::select! {
                         got = events.recv() => {
                             if matches!(got, Err(RecvError::Closed)) {
-                                tokio::time::sleep(POLL).await;
+                                tokio::time::sleep(SAFETY_NET).await;
                             }
                         }
                         () = tokio::time::sleep(sleep) => {}

@@ -1,8 +1,9 @@
 //! The access-token key ring: signing keys live in the store with their private half sealed
 //! under the master key; the ring is loaded (or its first key created) at start, re-read when a
-//! rotation says so on the invalidation bus (and every few seconds in any case), so a rotation
-//! made by another process (`user-service admin rotate-keys`) reaches every replica, and rotated
-//! without invalidating live tokens. The reload runs on the current tokio runtime and ends when
+//! rotation says so on the invalidation bus, when a key it holds becomes the signing key, and
+//! otherwise every `reload_every` (a few seconds where the bus cannot reach this process, a
+//! minute where it can), so a rotation made by another process (`user-service admin
+//! rotate-keys`) reaches every replica, and rotated without invalidating live tokens. The reload runs on the current tokio runtime and ends when
 //! the last handle to the [`JwtService`] is dropped.
 
 use std::sync::Arc;
@@ -17,9 +18,14 @@ use usvc_core::ports::{
 
 use crate::{JwtConfig, JwtService, SigningKey};
 
-/// How often every replica re-reads the stored keys even when nothing told it to (SQLite,
-/// where a rotation by another process cannot reach this one, or a missed notification).
+/// How often a replica re-reads the stored keys when the invalidation bus cannot tell it of a
+/// rotation (SQLite: `admin rotate-keys` is another process, and the bus stays in this one).
 pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
+
+/// How often a replica re-reads the stored keys when the bus reaches every process (Postgres
+/// `LISTEN/NOTIFY`, which after a lost connection redelivers "you may have missed messages"):
+/// only a safety net, so an idle replica does not read the keys every few seconds.
+pub const RELOAD_SAFETY_NET: Duration = Duration::from_secs(60);
 
 /// How long a new key only verifies before it signs: one reload interval and a margin, so
 /// every replica has learned it (and publishes it in its JWKS) before any replica hands out a
@@ -102,14 +108,30 @@ async fn create(
     Ok(key)
 }
 
-/// Loads the ring (creating the first key on a fresh database) and keeps it fresh; tokens are
-/// stamped and checked against `clock`.
+/// When the next key of `keys` starts signing ([`ACTIVATE_AFTER`] after it was made), if one
+/// is still waiting: the ring re-reads then, so signing moves to it on time without polling.
+pub fn next_activation(
+    keys: &[SigningKey],
+    now: chrono::DateTime<Utc>,
+) -> Option<chrono::DateTime<Utc>> {
+    let settle = chrono::Duration::from_std(ACTIVATE_AFTER).unwrap_or_default();
+    keys.iter()
+        .map(|k| k.created_at() + settle)
+        .filter(|at| *at > now)
+        .min()
+}
+
+/// Loads the ring (creating the first key on a fresh database) and keeps it fresh: re-read on
+/// the bus's word, when a key is due to start signing, and at least every `reload_every`
+/// ([`RELOAD_EVERY`] or [`RELOAD_SAFETY_NET`], by whether the bus reaches other processes).
+/// Tokens are stamped and checked against `clock`.
 pub async fn start(
     config: JwtConfig,
     clock: Arc<dyn Clock>,
     repo: Arc<dyn SigningKeyRepository>,
     secrets: Arc<dyn SecretBox>,
     invalidation: &dyn Invalidation,
+    reload_every: Duration,
 ) -> anyhow::Result<Arc<JwtService>> {
     let mut keys = load(repo.as_ref(), secrets.as_ref()).await?;
     if keys.is_empty() {
@@ -117,6 +139,7 @@ pub async fn start(
         tracing::info!(kid = key.kid(), "created the first token signing key");
         keys = load(repo.as_ref(), secrets.as_ref()).await?;
     }
+    let first_due = next_activation(&keys, clock.now());
     let keys = signing_order(keys, clock.now());
     let (active, previous) = keys
         .split_first()
@@ -134,24 +157,50 @@ pub async fn start(
     }));
     tokio::spawn(reload_forever(
         Arc::downgrade(&service),
-        repo,
-        secrets,
-        clock,
-        wake,
+        Reload {
+            repo,
+            secrets,
+            clock,
+            wake,
+            every: reload_every,
+        },
+        first_due,
     ));
     Ok(service)
 }
 
-async fn reload_forever(
-    service: std::sync::Weak<JwtService>,
+/// What the reload task reads with, and when it reads unasked.
+struct Reload {
     repo: Arc<dyn SigningKeyRepository>,
     secrets: Arc<dyn SecretBox>,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
+    every: Duration,
+}
+
+impl Reload {
+    /// How long to sleep: until `due` (a key starts signing) or `every`, whichever is sooner.
+    fn sleep_for(&self, due: Option<chrono::DateTime<Utc>>) -> Duration {
+        due.and_then(|at| (at - self.clock.now()).to_std().ok())
+            .map_or(self.every, |until| until.min(self.every))
+    }
+}
+
+async fn reload_forever(
+    service: std::sync::Weak<JwtService>,
+    reload: Reload,
+    mut due: Option<chrono::DateTime<Utc>>,
 ) {
+    let Reload {
+        repo,
+        secrets,
+        clock,
+        wake,
+        ..
+    } = &reload;
     loop {
         tokio::select! {
-            () = tokio::time::sleep(RELOAD_EVERY) => {}
+            () = tokio::time::sleep(reload.sleep_for(due)) => {}
             () = wake.notified() => {}
         }
         let Some(service) = service.upgrade() else {
@@ -163,6 +212,7 @@ async fn reload_forever(
                 .unwrap_or_else(|panic| Err(anyhow::anyhow!(panic)));
         match loaded {
             Ok(keys) => {
+                due = next_activation(&keys, clock.now());
                 let keys = signing_order(keys, clock.now());
                 let kids: Vec<String> = keys.iter().map(|k| k.kid().to_owned()).collect();
                 if let (Some((active, previous)), true) =
@@ -240,6 +290,28 @@ mod tests {
 
     fn kids(keys: &[SigningKey]) -> Vec<String> {
         keys.iter().map(|k| k.kid().to_owned()).collect()
+    }
+
+    #[test]
+    fn the_ring_rereads_when_a_waiting_key_is_due_to_sign_and_not_otherwise() {
+        let now = Utc::now();
+        let settle = chrono::Duration::from_std(ACTIVATE_AFTER).expect("duration");
+        let (fresh, settled) = (key(1, now), key(3600, now));
+        assert_eq!(
+            next_activation(&[fresh.clone(), settled.clone()], now),
+            Some(fresh.created_at() + settle),
+            "the new key starts signing then: the ring looks again at that moment"
+        );
+        assert_eq!(
+            next_activation(&[settled], now),
+            None,
+            "nothing waiting: only the bus or the safety net makes the ring look again"
+        );
+        assert_eq!(
+            next_activation(&[fresh.clone()], fresh.created_at() + settle),
+            None,
+            "a key that has just settled is no longer waited for"
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection as _, ConnectionError};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::AsyncConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use tokio::runtime::Handle;
@@ -60,6 +62,9 @@ pub async fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<S
     };
     let mut config = ManagerConfig::default();
     config.custom_setup = Box::new(|target| Box::pin(establish(target.to_owned())));
+    // No `SELECT 1` before each unit of work (a blocking-pool hop each): a database file's
+    // connection does not go away under us.
+    config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::<Connection>::new_with_config(target, config);
     let store = Store::build(manager, options, runtime)?.single_writer();
     Ok(match anchor {

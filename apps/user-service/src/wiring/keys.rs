@@ -37,7 +37,10 @@ pub fn jwt_config(config: &Config) -> JwtConfig {
     }
 }
 
-/// Loads the ring (creating the first key on a fresh database) and keeps it fresh.
+/// Loads the ring (creating the first key on a fresh database) and keeps it fresh: on
+/// Postgres a rotation reaches every replica over `LISTEN/NOTIFY`, so the ring re-reads only
+/// as a safety net; on SQLite `admin rotate-keys` cannot reach the server, which looks every
+/// few seconds.
 pub async fn start(
     config: &Config,
     clock: Arc<dyn Clock>,
@@ -45,7 +48,19 @@ pub async fn start(
     secrets: Arc<dyn SecretBox>,
     invalidation: &dyn Invalidation,
 ) -> anyhow::Result<Arc<JwtService>> {
-    key_ring::start(jwt_config(config), clock, repo, secrets, invalidation).await
+    let reload_every = match config.database_kind() {
+        usvc_config::DatabaseKind::Postgres => key_ring::RELOAD_SAFETY_NET,
+        usvc_config::DatabaseKind::Sqlite => key_ring::RELOAD_EVERY,
+    };
+    key_ring::start(
+        jwt_config(config),
+        clock,
+        repo,
+        secrets,
+        invalidation,
+        reload_every,
+    )
+    .await
 }
 
 /// Adds a new signing key and tells every replica (`user-service admin rotate-keys`).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use usvc_cache::{CacheRegistry, CacheSpec};
 use usvc_config::Config;
 use usvc_core::ports::EventRelay;
-use usvc_runtime::{BlockingPool, TriggerLoop, WorkerConfig, WorkflowWorker};
+use usvc_runtime::{AnnouncedOutbox, BlockingPool, TriggerLoop, WorkerConfig, WorkflowWorker};
 
 use super::acting::{ActingAuthorizer, ActingPeople};
 use super::database::Database;
@@ -49,7 +49,7 @@ pub fn engine(
         kinds: usvc_workflow::Kinds::builtin(),
         env: usvc_workflow::StepEnv {
             http,
-            events: db.outbox.clone(),
+            events: Arc::new(AnnouncedOutbox::new(db.outbox.clone(), relay.clone())),
             projects: Arc::new(WorkflowProjects::new(n.projects.clone(), people.clone())),
         },
     }));
