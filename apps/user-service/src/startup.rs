@@ -3,15 +3,31 @@
 use usvc_config::{Config, Environment};
 use usvc_logger::{LogFormat, LoggerConfig};
 
+/// Headroom of the blocking pool beyond database connections and hashes: the workflow
+/// engine's offloaded validation, name lookups of outbound HTTP, files.
+const BLOCKING_HEADROOM: usize = 8;
+
 /// The multi-threaded runtime the server's accept loop and every store query run on (actix
 /// workers run their own single-threaded runtimes and hand store work to this one).
+///
+/// Its blocking pool is bounded by what can use it at once (a SQLite query per pooled
+/// connection, a hash per hashing slot, some headroom) instead of tokio's 512: under a login
+/// flood the pool grew to 60 threads, each with its own allocator cache, for no work that
+/// could run any sooner (ADR 0023). Work beyond the bound waits for a thread, as it would
+/// wait for a connection or a hashing slot anyway.
 pub fn build(config: &Config) -> anyhow::Result<tokio::runtime::Runtime> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.workers.max(2))
+        .max_blocking_threads(blocking_threads(config))
         .thread_name("usvc-runtime")
         .enable_all()
         .build()?;
     Ok(runtime)
+}
+
+/// The blocking pool's bound: connections + hashing slots + [`BLOCKING_HEADROOM`].
+pub fn blocking_threads(config: &Config) -> usize {
+    config.db_pool_size + crate::wiring::services::hash_concurrency() + BLOCKING_HEADROOM
 }
 
 /// Logging follows `ENV` and `LOG_LEVEL`.
