@@ -17,6 +17,12 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use crate::backend::{Connection, Pool};
 use crate::errors;
 
+tokio::task_local! {
+    /// Set by `audit_queue::queue` while a unit of work queues audit entries, so the store
+    /// can tell the sequencer once that work has committed.
+    pub(crate) static AUDIT_QUEUED: std::cell::Cell<bool>;
+}
+
 /// A unit of database work borrowing a connection, as `Store::run` takes it.
 pub(crate) type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> + Send + 'c>>;
 
@@ -65,6 +71,9 @@ pub struct Store {
     /// Held for the store's life and never used: what keeps an in-memory database alive
     /// while the pool replaces its connections.
     anchor: Option<Arc<dyn std::any::Any + Send + Sync>>,
+    /// Notified after each unit of work that queued audit entries has succeeded (committed):
+    /// what wakes the audit sequencer ([`Self::audit_queued`]).
+    audit_queued: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -91,7 +100,14 @@ impl Store {
             writer: None,
             clock: Arc::new(SystemClock),
             anchor: None,
+            audit_queued: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Notified (one permit kept while nobody waits) each time a unit of work that queued
+    /// audit entries has committed: the audit sequencer sleeps on it.
+    pub fn audit_queued(&self) -> Arc<tokio::sync::Notify> {
+        self.audit_queued.clone()
     }
 
     /// The same store holding `anchor` for as long as any of its handles lives.
@@ -152,7 +168,12 @@ impl Store {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
     {
+        // Every unit of work (one or more statements, at most one transaction) is counted:
+        // `/metrics` shows what the service asks of its database, busy or idle, on either
+        // store (`usvc-bench idle` reads it).
+        metrics::counter!("usvc_store_work_total").increment(1);
         let pool = self.pool.clone();
+        let audit_queued = self.audit_queued.clone();
         let (deadline, wait) = (self.query_timeout, self.timeout);
         // One span per unit of work, a child of the caller's (the domain operation inside the
         // HTTP request), so a trace shows where a request spent its time in the database.
@@ -173,7 +194,16 @@ impl Store {
                     None => None,
                 };
                 let mut conn = pool.get().await.map_err(errors::pool)?;
-                if let Ok(result) = tokio::time::timeout(deadline, work(&mut conn)).await {
+                let timed = AUDIT_QUEUED
+                    .scope(std::cell::Cell::new(false), async {
+                        let result = tokio::time::timeout(deadline, work(&mut conn)).await;
+                        (result, AUDIT_QUEUED.with(std::cell::Cell::get))
+                    })
+                    .await;
+                if let (Ok(result), queued) = timed {
+                    if queued && result.is_ok() {
+                        audit_queued.notify_one();
+                    }
                     result
                 } else {
                     // The connection's state is unknown: detach it so it is closed.

@@ -301,6 +301,22 @@ async fn prepare_workflow(target: &Target, bearer: &str) -> anyhow::Result<Strin
     Ok(format!("/api/v1/workflows/{id}/executions?wait=30"))
 }
 
+impl Target {
+    /// One unauthenticated `GET` outside any measured loop: its status and body as text.
+    pub async fn get(&self, path: &str) -> anyhow::Result<(u16, String)> {
+        let mut sender = connect(self).await?;
+        let request = Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("host", &self.authority)
+            .body(Full::new(Bytes::new()))?;
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+}
+
 /// Users the lookup scenario asks for.
 const LOOKUP_IDS: usize = 100;
 

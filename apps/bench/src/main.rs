@@ -6,6 +6,7 @@
 //! and the baseline in 250 ms slices, so both see the same machine noise and their ratio is
 //! meaningful on a shared, noisy machine.
 
+mod idle;
 mod load;
 mod raw_commit;
 mod report;
@@ -30,6 +31,25 @@ enum Command {
     List,
     /// Run one scenario (optionally interleaved with a baseline).
     Run(Box<RunArgs>),
+    /// Watch an idle server: database work and transactions per second, resident memory.
+    Idle(IdleArgs),
+}
+
+/// What `idle` watches, for how long.
+#[derive(Debug, clap::Args)]
+struct IdleArgs {
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:8008")]
+    url: String,
+    /// The server's database (its DATABASE_URL): on Postgres its transactions are counted too.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// How long to watch, in seconds.
+    #[arg(short, long, default_value_t = 60.0)]
+    duration: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// What to run, against what, for how long.
@@ -93,6 +113,7 @@ fn main() -> std::process::ExitCode {
             Ok(())
         }
         Command::Run(args) => run(&args),
+        Command::Idle(args) => idle(&args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -101,6 +122,29 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn idle(args: &IdleArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.duration.is_finite() && args.duration > 0.0 && args.duration <= 86_400.0,
+        "--duration must be between 0 and 86400 seconds"
+    );
+    let target = load::Target::parse(&args.url)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the watcher")?;
+    let seen = runtime.block_on(idle::watch(
+        &target,
+        args.database_url.as_deref(),
+        Duration::from_secs_f64(args.duration),
+    ))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&seen)?);
+    } else {
+        print!("{}", seen.table());
+    }
+    Ok(())
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {
