@@ -1,5 +1,7 @@
 //! `AuditLog`, and `append` for the repositories that record a change in its own transaction
-//! (compiled into each adapter against its own schema).
+//! (compiled into each adapter against its own schema). Appending queues the entry
+//! (`audit_queue`); the chain's positions and hashes are assigned by sequencing, which every
+//! read of the trail does first for its tenant, so a reader sees every committed entry.
 #![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
 
 use async_trait::async_trait;
@@ -13,7 +15,8 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::backend::{insert_audit_rows, Connection, DbId};
+use crate::audit_queue;
+use crate::backend::{Connection, DbId};
 use crate::errors;
 use crate::schema::{audit_heads, audit_log};
 use crate::store::Store;
@@ -22,27 +25,27 @@ use crate::store::Store;
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_log)]
 pub(crate) struct AuditRow {
-    id: DbId,
-    tenant_id: DbId,
-    seq: i64,
-    at: DateTime<Utc>,
-    actor_type: String,
-    actor_id: Option<DbId>,
-    session_id: Option<DbId>,
-    action: String,
-    resource_type: Option<String>,
-    resource_id: Option<String>,
-    outcome: String,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    request_id: Option<String>,
-    details: String,
-    prev_hash: String,
-    hash: String,
+    pub(crate) id: DbId,
+    pub(crate) tenant_id: DbId,
+    pub(crate) seq: i64,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) actor_type: String,
+    pub(crate) actor_id: Option<DbId>,
+    pub(crate) session_id: Option<DbId>,
+    pub(crate) action: String,
+    pub(crate) resource_type: Option<String>,
+    pub(crate) resource_id: Option<String>,
+    pub(crate) outcome: String,
+    pub(crate) ip: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) details: String,
+    pub(crate) prev_hash: String,
+    pub(crate) hash: String,
 }
 
 impl AuditRow {
-    fn from_record(record: &AuditRecord) -> Self {
+    pub(crate) fn from_record(record: &AuditRecord) -> Self {
         let entry = &record.entry;
         let (actor_id, session_id) = match &entry.actor {
             Actor::User { id, session } => (
@@ -76,7 +79,7 @@ impl AuditRow {
     /// fields do not read back as a valid entry (an unknown outcome, broken JSON, an actor
     /// kind that contradicts its id) comes back with an empty `hash`, so the verifier names
     /// it rather than the reader failing or guessing.
-    fn into_record(self) -> AuditRecord {
+    pub(crate) fn into_record(self) -> AuditRecord {
         let session = self.session_id.map(|s| SessionId::from_uuid(Uuid::from(s)));
         let actor = match (self.actor_type.as_str(), self.actor_id) {
             ("user", Some(id)) => Some(Actor::User {
@@ -117,59 +120,50 @@ impl AuditRow {
     }
 }
 
-/// Appends `entry` to its tenant's chain on `conn`, inside the caller's transaction.
+/// Records `entry` for its tenant's chain on `conn`, inside the caller's transaction: queued,
+/// to be sequenced (`audit_queue`), so the change holds no lock shared with its tenant's other
+/// changes. A rolled-back change takes its queued entry with it.
 pub(crate) async fn append(
     conn: &mut Connection,
     entry: &AuditEntry,
 ) -> Result<(), diesel::result::Error> {
-    append_run(conn, std::slice::from_ref(entry)).await
+    audit_queue::queue(conn, std::slice::from_ref(entry)).await
 }
 
-/// Appends entries of one tenant, in order, inside the caller's transaction: three
-/// statements however many rows (bump the head by their number, insert the rows, store the
-/// new head hash).
-///
-/// The head row is bumped first: on Postgres that row lock serialises concurrent appends to
-/// one chain until commit; SQLite serialises all writers anyway. A rolled-back change takes
-/// its audit rows and the head bump with it.
+/// Records entries (in order) inside the caller's transaction, as [`append`] does.
 pub(crate) async fn append_run(
     conn: &mut Connection,
     run: &[AuditEntry],
 ) -> Result<(), diesel::result::Error> {
-    let Some(first) = run.first() else {
-        return Ok(());
-    };
-    let tenant = DbId::from(first.tenant.as_uuid());
-    let count = i64::try_from(run.len()).unwrap_or(i64::MAX);
-    let (last, mut prev): (i64, String) = diesel::insert_into(audit_heads::table)
-        .values((
-            audit_heads::tenant_id.eq(tenant),
-            audit_heads::seq.eq(count),
-            audit_heads::hash.eq(""),
-        ))
-        .on_conflict(audit_heads::tenant_id)
-        .do_update()
-        .set(audit_heads::seq.eq(audit_heads::seq + count))
-        .returning((audit_heads::seq, audit_heads::hash))
-        .get_result(conn)
-        .await?;
-    let mut rows = Vec::with_capacity(run.len());
-    for (seq, entry) in (last - count + 1..).zip(run) {
-        let record = AuditRecord::chained(
-            AuditId::new(),
-            seq,
-            entry.clone(),
-            std::mem::take(&mut prev),
-        );
-        prev.clone_from(&record.hash);
-        rows.push(AuditRow::from_record(&record));
+    audit_queue::queue(conn, run).await
+}
+
+impl Store {
+    /// Sequences what `tenant` has queued before its trail is read, so a reader sees every
+    /// committed entry in the chain. Nothing queued: one indexed read, no write.
+    async fn catch_up(&self, tenant: DbId) -> Result<(), CoreError> {
+        let waiting = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    audit_queue::waiting(conn, tenant)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        if waiting == 0 {
+            return Ok(());
+        }
+        self.write(move |conn| {
+            Box::pin(async move {
+                audit_queue::sequence_all_of(conn, tenant)
+                    .await
+                    .map(|_| ())
+                    .map_err(errors::query)
+            })
+        })
+        .await
     }
-    insert_audit_rows(conn, &rows).await?;
-    diesel::update(audit_heads::table.filter(audit_heads::tenant_id.eq(tenant)))
-        .set(audit_heads::hash.eq(&prev))
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 #[async_trait]
@@ -185,23 +179,55 @@ impl AuditLog for Store {
         .await
     }
 
-    async fn append_many(&self, mut entries: Vec<AuditEntry>) -> Result<(), CoreError> {
-        // One lock order for every batch (tenants ascending; a stable sort keeps each chain's
-        // order), so two replicas' batches cannot deadlock on each other's chain heads.
-        entries.sort_by_key(|e| e.tenant);
-        self.run(move |conn| {
+    async fn append_many(&self, entries: Vec<AuditEntry>) -> Result<(), CoreError> {
+        self.write(move |conn| {
             Box::pin(async move {
-                conn.transaction(async move |conn| {
-                    for run in entries.chunk_by(|a, b| a.tenant == b.tenant) {
-                        append_run(conn, run).await?;
-                    }
-                    Ok::<_, diesel::result::Error>(())
-                })
-                .await
-                .map_err(errors::query)
+                conn.transaction(async move |conn| append_run(conn, &entries).await)
+                    .await
+                    .map_err(errors::query)
             })
         })
         .await
+    }
+
+    async fn sequence(&self, tenants: u32) -> Result<u64, CoreError> {
+        let waiting = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    audit_queue::tenants_waiting(conn, i64::from(tenants))
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        let mut moved = 0_u64;
+        for tenant in waiting {
+            let n = self
+                .write(move |conn| {
+                    Box::pin(async move {
+                        audit_queue::sequence_tenant(conn, tenant)
+                            .await
+                            .map_err(errors::query)
+                    })
+                })
+                .await?;
+            moved += u64::try_from(n).unwrap_or(u64::MAX);
+        }
+        Ok(moved)
+    }
+
+    async fn queued(&self, tenant: TenantId) -> Result<u64, CoreError> {
+        let tenant = DbId::from(tenant.as_uuid());
+        let n = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    audit_queue::waiting(conn, tenant)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn list(
@@ -212,6 +238,7 @@ impl AuditLog for Store {
     ) -> Result<Page<AuditRecord>, CoreError> {
         let before = page.after_position::<i64>()?;
         let tenant = DbId::from(tenant.as_uuid());
+        self.catch_up(tenant).await?;
         let limit = i64::from(page.limit) + 1;
         let rows = self
             .run(move |conn| {
@@ -265,6 +292,7 @@ impl AuditLog for Store {
         limit: u32,
     ) -> Result<Vec<AuditRecord>, CoreError> {
         let tenant = DbId::from(tenant.as_uuid());
+        self.catch_up(tenant).await?;
         let rows = self
             .run(move |conn| {
                 Box::pin(async move {
@@ -285,6 +313,7 @@ impl AuditLog for Store {
 
     async fn head(&self, tenant: TenantId) -> Result<Option<ChainHead>, CoreError> {
         let tenant = DbId::from(tenant.as_uuid());
+        self.catch_up(tenant).await?;
         self.run(move |conn| {
             Box::pin(async move {
                 let head: Option<(i64, String)> = audit_heads::table

@@ -71,6 +71,7 @@ fn touches_audit_trail(info: &dyn diesel::result::DatabaseErrorInformation) -> b
     info.table_name().is_some_and(|t| t.starts_with("audit_"))
         || info.message().contains("audit_log.")
         || info.message().contains("audit_heads.")
+        || info.message().contains("audit_queue.")
 }
 
 /// Whether a server error says the database is stopping, starting, overloaded or broke a tie,

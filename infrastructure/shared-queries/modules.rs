@@ -7,6 +7,8 @@
 mod action_tokens;
 #[path = "audit.rs"]
 mod audit;
+#[path = "audit_queue.rs"]
+mod audit_queue;
 #[path = "contract.rs"]
 mod contract;
 #[path = "errors.rs"]

@@ -213,6 +213,9 @@ async fn the_trail_records_verifies_and_exposes_tampering(t: TestApp) {
     assert_eq!(report["valid"], true, "{report}");
     let checked = report["checked"].as_u64().unwrap();
     assert!(checked >= u64::try_from(all.len()).unwrap());
+    // Entries are queued by their changes and chained later; verification reports what was
+    // still waiting when it ended (nothing here: no change ran meanwhile).
+    assert_eq!(report["queued"], 0, "{report}");
     let export = test::TestRequest::get()
         .uri("/api/v1/audit/export")
         .insert_header(("Authorization", format!("Bearer {root}")))
@@ -223,6 +226,7 @@ async fn the_trail_records_verifies_and_exposes_tampering(t: TestApp) {
         export.headers().get("content-type").unwrap(),
         "application/x-ndjson"
     );
+    assert_eq!(export.headers().get("x-audit-queued").unwrap(), "0");
     let body = test::read_body(export).await;
     let lines: Vec<usvc_core::AuditRecord> = body
         .split(|b| *b == b'\n')

@@ -330,6 +330,10 @@ pub struct ChainReport {
     /// What is wrong, for a person to read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Entries recorded but not yet chained when the check ended (queued by changes that
+    /// committed meanwhile; the next check covers them).
+    #[serde(default)]
+    pub queued: u64,
 }
 
 /// SHA-256 (hex) over the row's fields and its predecessor's hash.

@@ -102,6 +102,14 @@ impl AuditLog for GroupCommitAuditLog {
     async fn head(&self, tenant: TenantId) -> Result<Option<ChainHead>, CoreError> {
         self.store.head(tenant).await
     }
+
+    async fn sequence(&self, tenants: u32) -> Result<u64, CoreError> {
+        self.store.sequence(tenants).await
+    }
+
+    async fn queued(&self, tenant: TenantId) -> Result<u64, CoreError> {
+        self.store.queued(tenant).await
+    }
 }
 
 #[cfg(test)]

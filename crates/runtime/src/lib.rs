@@ -10,12 +10,14 @@
 //! | [`OutboxRelay`] | hands events staged in the outbox to the [`EventBus`], woken by commits ([`AnnouncedOutbox`] for workflow `event` steps) | [`OutboxRelay::stop`], or dropping the last handle |
 //! | [`EventBus`] | the `EventPublisher` port in process: logs, counts, fans out | with its last handle |
 //! | [`GroupCommitAuditLog`] | an `AuditLog` whose lone appends share transactions | with its last handle |
+//! | [`AuditSequencer`] | chains queued audit entries (positions, hashes) in batches, woken by the commits that queued them | [`AuditSequencer::stop`] |
 //! | [`BlockingPool`] | the `Offload` port: CPU-bound work off the request threads | — |
 //!
 //! The access-token key ring's reload is `usvc_security::key_ring` (it needs the key types).
 
 mod announced_outbox;
 mod audit_group_commit;
+mod audit_sequencer;
 mod blocking_pool;
 mod event_bus;
 mod outbox_relay;
@@ -25,6 +27,7 @@ mod workflow_worker;
 
 pub use announced_outbox::AnnouncedOutbox;
 pub use audit_group_commit::GroupCommitAuditLog;
+pub use audit_sequencer::AuditSequencer;
 pub use blocking_pool::BlockingPool;
 pub use event_bus::EventBus;
 pub use outbox_relay::OutboxRelay;

@@ -22,7 +22,7 @@ mod tenant_authorizer;
 mod tenants;
 mod users;
 
-pub use audit::AuditService;
+pub use audit::{AuditExport, AuditService};
 pub use auth::mfa::{ConfirmedTotp, MfaSubject, MFA_MAX_ATTEMPTS, RECOVERY_CODES};
 pub use auth::{lockout, AuthPorts, AuthService, LoginOutcome, TokenPair, FREE_FAILURES, MAX_LOCK};
 pub use bootstrap::{bootstrap, provision, Bootstrap, BootstrapPorts, Provisioned, DEFAULT_TENANT};

@@ -202,6 +202,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_queue (queued) {
+        queued -> Int8,
+        id -> Uuid,
+        tenant_id -> Uuid,
+        at -> Timestamptz,
+        actor_type -> Text,
+        actor_id -> Nullable<Uuid>,
+        session_id -> Nullable<Uuid>,
+        action -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        outcome -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::table! {
     audit_heads (tenant_id) {
         tenant_id -> Uuid,
         seq -> Int8,

@@ -202,6 +202,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_queue (queued) {
+        queued -> BigInt,
+        id -> Text,
+        tenant_id -> Text,
+        at -> TimestamptzSqlite,
+        actor_type -> Text,
+        actor_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        action -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        outcome -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
+diesel::table! {
     audit_heads (tenant_id) {
         tenant_id -> Text,
         seq -> BigInt,

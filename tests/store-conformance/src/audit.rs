@@ -172,3 +172,62 @@ where
     assert_eq!(order, [1, 3]);
     assert_eq!(checked_chain(log, globex.id).await.len(), 2);
 }
+
+/// Appending queues; sequencing chains what is queued in order, once, however many
+/// sequencers run at once; every read of a tenant's trail chains its queue first.
+pub(crate) async fn queued_entries_are_chained_once_in_order_by_any_sequencer<S>(store: &S)
+where
+    S: TenantRepository + AuditLog + Clone + 'static,
+{
+    let log: &dyn AuditLog = store;
+    let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
+    // What the tenant helper queued (tenant.created) goes in first.
+    log.sequence(100).await.expect("sequence");
+    assert_eq!(log.queued(acme.id).await.expect("queued"), 0);
+
+    let numbered = |t: TenantId, n: u32| {
+        AuditEntry::system(t, "user.read", Utc::now()).details(serde_json::json!({ "n": n }))
+    };
+    log.append_many((1..=60).map(|n| numbered(acme.id, n)).collect())
+        .await
+        .expect("append");
+    log.append(numbered(globex.id, 1)).await.expect("append");
+    assert_eq!(
+        log.queued(acme.id).await.expect("queued"),
+        60,
+        "appended entries wait in the queue"
+    );
+
+    // Four sequencers at once (replicas): every entry is chained once, in queue order.
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { AuditLog::sequence(&store, 100).await })
+        })
+        .collect();
+    let mut moved = 0;
+    for run in runs {
+        moved += run.await.expect("join").expect("sequence");
+    }
+    assert_eq!(moved, 61, "each entry moved by exactly one sequencer");
+    assert_eq!(log.queued(acme.id).await.expect("queued"), 0);
+    let rows = checked_chain(log, acme.id).await;
+    let order: Vec<u64> = rows[1..]
+        .iter()
+        .filter_map(|r| r.entry.details["n"].as_u64())
+        .collect();
+    assert_eq!(order, (1..=60).collect::<Vec<u64>>(), "queue order kept");
+    assert_eq!(checked_chain(log, globex.id).await.len(), 2);
+
+    // No sequencer ran: a read chains the tenant's queue before it reads.
+    log.append(numbered(acme.id, 61)).await.expect("append");
+    let page = log
+        .list(acme.id, AuditFilter::default(), PageRequest::first())
+        .await
+        .expect("list");
+    assert_eq!(page.items[0].entry.details["n"], 61);
+    assert_eq!(page.items[0].seq, 62);
+    assert_eq!(log.queued(acme.id).await.expect("queued"), 0);
+    assert_eq!(log.sequence(100).await.expect("sequence"), 0, "nothing left");
+}

@@ -80,6 +80,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
             audit::chains_are_per_tenant_gapless_and_roll_back_with_their_change
         ),
         scenario!(
+            "audit::audit_queue",
+            audit::queued_entries_are_chained_once_in_order_by_any_sequencer
+        ),
+        scenario!(
             "executions::executions",
             executions::steps_are_claimed_once_leased_and_changed_under_lock
         ),

@@ -219,6 +219,9 @@ pub struct VerifyResponse {
     /// What is wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Entries recorded but not yet chained when the check ended (changes that committed
+    /// while it ran; the next check covers them).
+    pub queued: u64,
 }
 
 impl From<ChainReport> for VerifyResponse {
@@ -228,6 +231,7 @@ impl From<ChainReport> for VerifyResponse {
             checked: r.checked,
             first_invalid_id: r.first_invalid_id.map(|id| id.to_string()),
             problem: r.problem,
+            queued: r.queued,
         }
     }
 }
@@ -256,7 +260,8 @@ pub async fn verify(
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One `AuditRecord` per line, oldest first", content_type = "application/x-ndjson"),
+        (status = 200, description = "One `AuditRecord` per line, oldest first: every entry chained when the export started", content_type = "application/x-ndjson",
+            headers(("X-Audit-Queued" = u64, description = "Entries recorded but not yet chained as the export started (changes committing meanwhile): the next export covers them"))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -264,8 +269,9 @@ pub async fn export(
     state: web::Data<AppState>,
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = state.audit.export(&caller.0).await?;
-    let lines = rows.map(|row| match row {
+    let export = state.audit.export(&caller.0).await?;
+    let queued = export.queued;
+    let lines = export.rows.map(|row| match row {
         Ok(row) => {
             let mut line = serde_json::to_vec(&row)
                 .map_err(|e| actix_web::error::ErrorInternalServerError(e.to_string()))?;
@@ -280,5 +286,6 @@ pub async fn export(
     });
     Ok(HttpResponse::Ok()
         .content_type("application/x-ndjson")
+        .insert_header(("X-Audit-Queued", queued.to_string()))
         .streaming(lines))
 }

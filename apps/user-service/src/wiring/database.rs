@@ -71,17 +71,20 @@ pub struct Database {
     pub health: Arc<dyn HealthCheck>,
     /// Cache invalidation: in-process on SQLite, LISTEN/NOTIFY on Postgres.
     pub invalidation: Arc<dyn Invalidation>,
+    /// Notified when a committed change has queued audit entries: wakes the sequencer.
+    pub audit_queued: Arc<tokio::sync::Notify>,
 }
 
 impl Database {
     /// One store behind every port, with its invalidation bus.
     fn over<S: Store>(
         backend: &'static str,
-        store: Arc<S>,
+        (store, audit_queued): (Arc<S>, Arc<tokio::sync::Notify>),
         invalidation: Arc<dyn Invalidation>,
     ) -> Self {
         Self {
             backend,
+            audit_queued,
             tenants: store.clone(),
             signing_keys: store.clone(),
             users: store.clone(),
@@ -162,9 +165,10 @@ pub async fn connect(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<D
             usvc_sqlite::migrate(&store)
                 .await
                 .context("migrating SQLite")?;
+            let queued = store.audit_queued();
             Ok(Database::over(
                 "sqlite",
-                Arc::new(store.with_clock(clock)),
+                (Arc::new(store.with_clock(clock)), queued),
                 Arc::new(LocalInvalidation::new()),
             ))
         }
@@ -184,7 +188,12 @@ pub async fn connect(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<D
             )
             .await
             .context("starting the invalidation listener")?;
-            Ok(Database::over("postgres", Arc::new(store), invalidation))
+            let queued = store.audit_queued();
+            Ok(Database::over(
+                "postgres",
+                (Arc::new(store), queued),
+                invalidation,
+            ))
         }
     }
 }

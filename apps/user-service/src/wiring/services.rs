@@ -25,7 +25,7 @@ use usvc_workflow::{WorkflowPorts, WorkflowService};
 use super::database::Database;
 use super::Adapters;
 use usvc_runtime::EventBus;
-use usvc_runtime::GroupCommitAuditLog;
+use usvc_runtime::{AuditSequencer, GroupCommitAuditLog};
 use usvc_runtime::OutboxRelay;
 
 /// The domain services, sharing one set of caches.
@@ -55,6 +55,8 @@ pub struct Services {
     pub authorizer: Arc<dyn Authorizer>,
     /// The audit trail's group-commit appender (rows written on their own: refusals).
     pub audit_log: Arc<dyn AuditLog>,
+    /// Chains the audit entries changes queued, woken by their commits.
+    pub audit_sequencer: Arc<AuditSequencer>,
     /// Domain events (subscribe for the audit log, tests, …).
     pub events: EventBus,
     /// The clock every service reads.
@@ -138,6 +140,8 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
     let events = EventBus::new();
     // Rows written on their own (refusals, reads, failed attempts) share transactions.
     let audit: Arc<dyn AuditLog> = GroupCommitAuditLog::start(db.audit.clone());
+    // Changes queue their audit entries; this chains them (positions, hashes) in batches.
+    let audit_sequencer = AuditSequencer::start(db.audit.clone(), db.audit_queued.clone());
     // Project access lists: read by the authorizer, dropped by the project service.
     let project_access = caches.create(CacheSpec::PROJECT_ACCESS);
     // Role definitions per tenant; every role change invalidates its tenant's entry everywhere.
@@ -206,6 +210,7 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
         roles: role_service(db, authorizer.clone(), clock.clone(), definitions),
         audit: Arc::new(AuditService::new(audit.clone(), authorizer.clone())),
         audit_log: audit.clone(),
+        audit_sequencer,
         platform,
         projects: project_service(
             db,

@@ -7,7 +7,13 @@ use crate::{CoreError, Page, PageRequest, TenantId};
 ///
 /// Changes record their entry through the repository that makes them (same transaction);
 /// `append` is for what changes nothing else: a refused request, a read of someone else's
-/// profile, a failed login. Nothing here updates or deletes a row.
+/// profile, a failed login. Nothing here updates or deletes a chained row.
+///
+/// Recording and chaining are separate steps, as in a transparency log: an entry is first
+/// *queued* (in its change's transaction, holding no lock its tenant's other changes need),
+/// then *sequenced*: given the next position in its tenant's chain and its hash, in batches,
+/// by [`AuditLog::sequence`] (a background sequencer) and by every read below for its
+/// tenant, so readers always see every committed entry chained.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -37,4 +43,11 @@ pub trait AuditLog: Send + Sync {
 
     /// The chain's last link (`None` before the first row).
     async fn head(&self, tenant: TenantId) -> Result<Option<ChainHead>, CoreError>;
+
+    /// Chains what is queued, for up to `tenants` tenants (each in batches, in queue order,
+    /// each batch all or nothing); returns how many entries it moved.
+    async fn sequence(&self, tenants: u32) -> Result<u64, CoreError>;
+
+    /// How many of `tenant`'s entries are queued and not yet chained.
+    async fn queued(&self, tenant: TenantId) -> Result<u64, CoreError>;
 }

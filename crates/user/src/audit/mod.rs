@@ -57,25 +57,33 @@ impl AuditService {
     /// Re-computes the caller's tenant's whole chain and compares it with the stored hashes
     /// and the chain head: an edited, removed or re-ordered row makes it invalid and names
     /// the first row that does not fit.
+    ///
+    /// It covers every entry chained when it starts (reading the trail chains what its
+    /// tenant had queued) and reports how many entries were queued, not yet chained, when it
+    /// ended: changes that committed while it ran.
     pub async fn verify(&self, principal: &Principal) -> Result<ChainReport, CoreError> {
         self.may_read(principal).await?;
-        verify_tenant(self.log.as_ref(), principal.tenant).await
+        let mut report = verify_tenant(self.log.as_ref(), principal.tenant).await?;
+        report.queued = self.log.queued(principal.tenant).await?;
+        Ok(report)
     }
 
-    /// The caller's tenant's whole chain in order, hashes included, read in batches as the
+
+    /// The caller's tenant's whole chain in order, hashes included, up to the head as the
+    /// export starts (reading it chains what the tenant had queued), read in batches as the
     /// consumer pulls, so an export of any size streams in constant memory. Anyone holding
     /// an export can re-verify it offline with [`ChainVerifier`].
-    pub async fn export(
-        &self,
-        principal: &Principal,
-    ) -> Result<BoxStream<'static, Result<AuditRecord, CoreError>>, CoreError> {
+    pub async fn export(&self, principal: &Principal) -> Result<AuditExport, CoreError> {
         self.may_read(principal).await?;
         let (log, tenant) = (self.log.clone(), principal.tenant);
+        let end = log.head(tenant).await?.map_or(0, |h| h.seq);
+        let queued = log.queued(tenant).await?;
         let batches = stream::unfold(Some(0_i64), move |after| {
             let log = log.clone();
             async move {
-                let after = after?;
-                match log.chain(tenant, after, CHAIN_BATCH).await {
+                let after = after.filter(|a| *a < end)?;
+                let wanted = u32::try_from(end - after).map_or(CHAIN_BATCH, |n| n.min(CHAIN_BATCH));
+                match log.chain(tenant, after, wanted).await {
                     Ok(rows) if rows.is_empty() => None,
                     Ok(rows) => {
                         let next = rows.last().map(|r| r.seq);
@@ -85,8 +93,20 @@ impl AuditService {
                 }
             }
         });
-        Ok(batches.flatten().boxed())
+        Ok(AuditExport {
+            queued,
+            rows: batches.flatten().boxed(),
+        })
     }
+}
+
+/// An export: the chain as it stood when the export started, and what was still queued.
+pub struct AuditExport {
+    /// Entries recorded but not yet chained as the export started (changes committing
+    /// meanwhile): the next export covers them.
+    pub queued: u64,
+    /// The chained rows, oldest first.
+    pub rows: BoxStream<'static, Result<AuditRecord, CoreError>>,
 }
 
 /// Walks one tenant's chain batch by batch up to the head read first, so rows appended while

@@ -53,6 +53,7 @@ impl ChainVerifier {
                 checked: self.checked,
                 first_invalid_id: Some(row.id),
                 problem: Some(problem),
+                queued: 0,
             });
         }
         self.seq = row.seq;
@@ -74,6 +75,7 @@ impl ChainVerifier {
             checked: self.checked,
             first_invalid_id: None,
             problem,
+            queued: 0,
         }
     }
 }

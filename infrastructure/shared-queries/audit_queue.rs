@@ -1,0 +1,241 @@
+//! Queuing audit entries and sequencing them into their tenants' chains (compiled into each
+//! adapter against its own schema).
+//!
+//! A change queues its entries inside its own transaction: one insert, no lock shared with
+//! the tenant's other changes, so a tenant's writes commit side by side instead of one at a
+//! time behind the chain head. Sequencing takes what is queued, oldest first, and in one
+//! transaction per tenant and batch locks the chain head, assigns the next positions and
+//! hashes, inserts the chained rows and deletes them from the queue: all of it or none, so a
+//! crash at any point leaves every entry either queued or chained, never both or neither.
+//! Concurrent sequencers (every replica runs one) serialise on the head's row lock and the
+//! later one finds the rows already moved.
+#![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use usvc_core::{AuditEntry, AuditId, AuditRecord};
+
+use crate::audit::AuditRow;
+use crate::backend::{begin_write, insert_all, insert_audit_rows, Connection, DbId};
+use crate::schema::{audit_heads, audit_queue};
+
+/// Entries sequenced per tenant and transaction: large enough that a busy tenant's backlog
+/// moves in a few transactions, small enough to keep each one short.
+pub(crate) const SEQUENCE_BATCH: i64 = 1000;
+
+/// One queued entry, as inserted (its queue position is the database's to assign).
+#[derive(Insertable)]
+#[diesel(table_name = audit_queue)]
+struct NewQueued {
+    id: DbId,
+    tenant_id: DbId,
+    at: DateTime<Utc>,
+    actor_type: String,
+    actor_id: Option<DbId>,
+    session_id: Option<DbId>,
+    action: String,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    outcome: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    details: String,
+}
+
+impl NewQueued {
+    /// `entry` under a new id, its fields stored as a chained row stores them.
+    fn of(entry: &AuditEntry) -> Self {
+        let row = AuditRow::from_record(&AuditRecord {
+            id: AuditId::new(),
+            seq: 0,
+            entry: entry.clone(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        });
+        Self {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            at: row.at,
+            actor_type: row.actor_type,
+            actor_id: row.actor_id,
+            session_id: row.session_id,
+            action: row.action,
+            resource_type: row.resource_type,
+            resource_id: row.resource_id,
+            outcome: row.outcome,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            request_id: row.request_id,
+            details: row.details,
+        }
+    }
+}
+
+/// One queued entry, as read by the sequencer.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_queue)]
+struct Queued {
+    queued: i64,
+    id: DbId,
+    tenant_id: DbId,
+    at: DateTime<Utc>,
+    actor_type: String,
+    actor_id: Option<DbId>,
+    session_id: Option<DbId>,
+    action: String,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    outcome: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    details: String,
+}
+
+impl Queued {
+    /// Its id and the entry it holds, read back exactly as a chained row's would be.
+    fn into_entry(self) -> (AuditId, AuditEntry) {
+        let record = AuditRow {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            seq: 0,
+            at: self.at,
+            actor_type: self.actor_type,
+            actor_id: self.actor_id,
+            session_id: self.session_id,
+            action: self.action,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            outcome: self.outcome,
+            ip: self.ip,
+            user_agent: self.user_agent,
+            request_id: self.request_id,
+            details: self.details,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+        .into_record();
+        (record.id, record.entry)
+    }
+}
+
+/// Queues `entries` (one tenant's or several, in order) inside the caller's transaction.
+pub(crate) async fn queue(
+    conn: &mut Connection,
+    entries: &[AuditEntry],
+) -> Result<(), diesel::result::Error> {
+    let rows: Vec<NewQueued> = entries.iter().map(NewQueued::of).collect();
+    insert_all!(conn, audit_queue::table, rows);
+    // Outside a store's unit of work (a test calling this directly) there is nobody to tell.
+    let _ = crate::store::AUDIT_QUEUED.try_with(|queued| queued.set(true));
+    Ok(())
+}
+
+/// How many of `tenant`'s entries wait to be sequenced.
+pub(crate) async fn waiting(
+    conn: &mut Connection,
+    tenant: DbId,
+) -> Result<i64, diesel::result::Error> {
+    audit_queue::table
+        .filter(audit_queue::tenant_id.eq(tenant))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// Tenants with queued entries, at most `limit` of them.
+pub(crate) async fn tenants_waiting(
+    conn: &mut Connection,
+    limit: i64,
+) -> Result<Vec<DbId>, diesel::result::Error> {
+    audit_queue::table
+        .select(audit_queue::tenant_id)
+        .distinct()
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// Moves up to [`SEQUENCE_BATCH`] of `tenant`'s queued entries into its chain, in queue
+/// order, in one transaction; returns how many. Nothing queued: no transaction at all.
+pub(crate) async fn sequence_tenant(
+    conn: &mut Connection,
+    tenant: DbId,
+) -> Result<usize, diesel::result::Error> {
+    let any: Option<i64> = audit_queue::table
+        .filter(audit_queue::tenant_id.eq(tenant))
+        .select(audit_queue::queued)
+        .first(conn)
+        .await
+        .optional()?;
+    if any.is_none() {
+        return Ok(0);
+    }
+    conn.transaction(async move |conn| {
+        begin_write(conn).await?;
+        // The head row, made if this is the chain's first entry, locked to the end of the
+        // transaction (an update that changes nothing still takes the row lock).
+        let (last, mut prev): (i64, String) = diesel::insert_into(audit_heads::table)
+            .values((
+                audit_heads::tenant_id.eq(tenant),
+                audit_heads::seq.eq(0_i64),
+                audit_heads::hash.eq(""),
+            ))
+            .on_conflict(audit_heads::tenant_id)
+            .do_update()
+            .set(audit_heads::seq.eq(audit_heads::seq))
+            .returning((audit_heads::seq, audit_heads::hash))
+            .get_result(conn)
+            .await?;
+        // Read after the lock: a sequencer that held it before us has moved its rows.
+        let queued: Vec<Queued> = audit_queue::table
+            .filter(audit_queue::tenant_id.eq(tenant))
+            .order(audit_queue::queued.asc())
+            .limit(SEQUENCE_BATCH)
+            .select(Queued::as_select())
+            .load(conn)
+            .await?;
+        let moved: Vec<i64> = queued.iter().map(|q| q.queued).collect();
+        let mut rows = Vec::with_capacity(queued.len());
+        for (seq, entry) in (last + 1..).zip(queued) {
+            let (id, entry) = entry.into_entry();
+            let record = AuditRecord::chained(id, seq, entry, std::mem::take(&mut prev));
+            prev.clone_from(&record.hash);
+            rows.push(AuditRow::from_record(&record));
+        }
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let count = rows.len();
+        insert_audit_rows(conn, &rows).await?;
+        diesel::delete(audit_queue::table.filter(audit_queue::queued.eq_any(&moved)))
+            .execute(conn)
+            .await?;
+        diesel::update(audit_heads::table.filter(audit_heads::tenant_id.eq(tenant)))
+            .set((
+                audit_heads::seq.eq(last + i64::try_from(count).unwrap_or(i64::MAX)),
+                audit_heads::hash.eq(&prev),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(count)
+    })
+    .await
+}
+
+/// Sequences everything `tenant` has queued, batch after batch.
+pub(crate) async fn sequence_all_of(
+    conn: &mut Connection,
+    tenant: DbId,
+) -> Result<usize, diesel::result::Error> {
+    let mut total = 0;
+    loop {
+        let moved = sequence_tenant(conn, tenant).await?;
+        total += moved;
+        if moved < usize::try_from(SEQUENCE_BATCH).unwrap_or(usize::MAX) {
+            return Ok(total);
+        }
+    }
+}
