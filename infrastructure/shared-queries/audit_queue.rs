@@ -76,7 +76,7 @@ impl NewQueued {
 /// One queued entry, as read by the sequencer.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_queue)]
-struct Queued {
+struct QueuedRow {
     queued: i64,
     id: DbId,
     tenant_id: DbId,
@@ -94,7 +94,7 @@ struct Queued {
     details: String,
 }
 
-impl Queued {
+impl QueuedRow {
     /// Its id and the entry it holds, read back exactly as a chained row's would be.
     fn into_entry(self) -> (AuditId, AuditEntry) {
         let record = AuditRow {
@@ -159,20 +159,12 @@ pub(crate) async fn tenants_waiting(
 }
 
 /// Moves up to [`SEQUENCE_BATCH`] of `tenant`'s queued entries into its chain, in queue
-/// order, in one transaction; returns how many. Nothing queued: no transaction at all.
+/// order, in one transaction; returns how many. Callers look first whether the tenant has
+/// anything queued ([`waiting`], [`tenants_waiting`]): this takes the head's lock regardless.
 pub(crate) async fn sequence_tenant(
     conn: &mut Connection,
     tenant: DbId,
 ) -> Result<usize, diesel::result::Error> {
-    let any: Option<i64> = audit_queue::table
-        .filter(audit_queue::tenant_id.eq(tenant))
-        .select(audit_queue::queued)
-        .first(conn)
-        .await
-        .optional()?;
-    if any.is_none() {
-        return Ok(0);
-    }
     conn.transaction(async move |conn| {
         begin_write(conn).await?;
         // The head row, made if this is the chain's first entry, locked to the end of the
@@ -190,11 +182,11 @@ pub(crate) async fn sequence_tenant(
             .get_result(conn)
             .await?;
         // Read after the lock: a sequencer that held it before us has moved its rows.
-        let queued: Vec<Queued> = audit_queue::table
+        let queued: Vec<QueuedRow> = audit_queue::table
             .filter(audit_queue::tenant_id.eq(tenant))
             .order(audit_queue::queued.asc())
             .limit(SEQUENCE_BATCH)
-            .select(Queued::as_select())
+            .select(QueuedRow::as_select())
             .load(conn)
             .await?;
         let moved: Vec<i64> = queued.iter().map(|q| q.queued).collect();

@@ -120,7 +120,10 @@ mod tests {
         let metrics = "# TYPE usvc_store_work_total counter\nusvc_store_work_total 42\n\
                        usvc_store_work_total_other 7\nprocess_resident_memory_bytes 1048576\n";
         assert_eq!(series(metrics, "usvc_store_work_total"), Some(42.0));
-        assert_eq!(series(metrics, "process_resident_memory_bytes"), Some(1_048_576.0));
+        assert_eq!(
+            series(metrics, "process_resident_memory_bytes"),
+            Some(1_048_576.0)
+        );
         assert_eq!(series(metrics, "usvc_missing"), None);
     }
 }

@@ -38,9 +38,10 @@ impl AuditSequencer {
             let (stopping, wake) = (stopping.clone(), queued.clone());
             async move {
                 while !stopping.load(Ordering::Acquire) {
-                    let pass = usvc_logger::caught("audit sequencer", log.sequence(TENANTS_PER_PASS))
-                        .await
-                        .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
+                    let pass =
+                        usvc_logger::caught("audit sequencer", log.sequence(TENANTS_PER_PASS))
+                            .await
+                            .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
                     match pass {
                         // More may be waiting (a long queue, or entries queued meanwhile).
                         Ok(moved) if moved > 0 => {
@@ -93,13 +94,17 @@ mod tests {
         log.expect_sequence().returning(move |_| {
             counted.fetch_add(1, Ordering::SeqCst);
             let mut answers = answers.lock().expect("answers");
-            Ok(if answers.is_empty() { 0 } else { answers.remove(0) })
+            Ok(if answers.is_empty() {
+                0
+            } else {
+                answers.remove(0)
+            })
         });
         let queued = Arc::new(Notify::new());
         let sequencer = AuditSequencer::start(Arc::new(log), queued.clone());
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(passes.load(Ordering::SeqCst), 1, "one pass at start");
-        tokio::time::sleep(SAFETY_NET - Duration::from_secs(1)).await;
+        tokio::time::sleep(SAFETY_NET.saturating_sub(Duration::from_secs(1))).await;
         assert_eq!(passes.load(Ordering::SeqCst), 1, "no polling while idle");
         queued.notify_one();
         tokio::time::sleep(Duration::from_millis(1)).await;

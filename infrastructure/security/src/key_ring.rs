@@ -308,7 +308,7 @@ mod tests {
             "nothing waiting: only the bus or the safety net makes the ring look again"
         );
         assert_eq!(
-            next_activation(&[fresh.clone()], fresh.created_at() + settle),
+            next_activation(std::slice::from_ref(&fresh), fresh.created_at() + settle),
             None,
             "a key that has just settled is no longer waited for"
         );

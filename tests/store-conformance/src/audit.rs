@@ -229,5 +229,9 @@ where
     assert_eq!(page.items[0].entry.details["n"], 61);
     assert_eq!(page.items[0].seq, 62);
     assert_eq!(log.queued(acme.id).await.expect("queued"), 0);
-    assert_eq!(log.sequence(100).await.expect("sequence"), 0, "nothing left");
+    assert_eq!(
+        log.sequence(100).await.expect("sequence"),
+        0,
+        "nothing left"
+    );
 }

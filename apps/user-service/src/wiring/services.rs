@@ -25,8 +25,8 @@ use usvc_workflow::{WorkflowPorts, WorkflowService};
 use super::database::Database;
 use super::Adapters;
 use usvc_runtime::EventBus;
-use usvc_runtime::{AuditSequencer, GroupCommitAuditLog};
 use usvc_runtime::OutboxRelay;
+use usvc_runtime::{AuditSequencer, GroupCommitAuditLog};
 
 /// The domain services, sharing one set of caches.
 #[derive(Clone)]

@@ -68,7 +68,6 @@ impl AuditService {
         Ok(report)
     }
 
-
     /// The caller's tenant's whole chain in order, hashes included, up to the head as the
     /// export starts (reading it chains what the tenant had queued), read in batches as the
     /// consumer pulls, so an export of any size streams in constant memory. Anyone holding
