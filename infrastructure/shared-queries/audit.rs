@@ -141,19 +141,11 @@ pub(crate) async fn append_run(
 impl Store {
     /// Sequences what `tenant` has queued before its trail is read, so a reader sees every
     /// committed entry in the chain. Nothing queued: one indexed read, no write.
-    async fn catch_up(&self, tenant: DbId) -> Result<(), CoreError> {
-        let waiting = self
-            .run(move |conn| {
-                Box::pin(async move {
-                    audit_queue::waiting(conn, tenant)
-                        .await
-                        .map_err(errors::query)
-                })
-            })
-            .await?;
-        if waiting == 0 {
+    async fn catch_up(&self, tenant: TenantId) -> Result<(), CoreError> {
+        if AuditLog::queued(self, tenant).await? == 0 {
             return Ok(());
         }
+        let tenant = DbId::from(tenant.as_uuid());
         self.write(move |conn| {
             Box::pin(async move {
                 audit_queue::sequence_all_of(conn, tenant)
@@ -201,19 +193,30 @@ impl AuditLog for Store {
             })
             .await?;
         let mut moved = 0_u64;
+        let mut failed = None;
         for tenant in waiting {
-            let n = self
+            let chained = self
                 .write(move |conn| {
                     Box::pin(async move {
-                        audit_queue::sequence_tenant(conn, tenant)
+                        audit_queue::sequence_tenant(conn, tenant, None)
                             .await
                             .map_err(errors::query)
                     })
                 })
-                .await?;
-            moved += u64::try_from(n).unwrap_or(u64::MAX);
+                .await;
+            match chained {
+                Ok(n) => moved += u64::try_from(n).unwrap_or(u64::MAX),
+                // One tenant's failure does not hold the others' entries back.
+                Err(e) => {
+                    tracing::warn!(error = %e, "chaining a tenant's audit entries failed");
+                    failed = failed.or(Some(e));
+                }
+            }
         }
-        Ok(moved)
+        match failed {
+            Some(e) if moved == 0 => Err(e),
+            _ => Ok(moved),
+        }
     }
 
     async fn queued(&self, tenant: TenantId) -> Result<u64, CoreError> {
@@ -237,8 +240,8 @@ impl AuditLog for Store {
         page: PageRequest,
     ) -> Result<Page<AuditRecord>, CoreError> {
         let before = page.after_position::<i64>()?;
-        let tenant = DbId::from(tenant.as_uuid());
         self.catch_up(tenant).await?;
+        let tenant = DbId::from(tenant.as_uuid());
         let limit = i64::from(page.limit) + 1;
         let rows = self
             .run(move |conn| {
@@ -291,8 +294,8 @@ impl AuditLog for Store {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, CoreError> {
-        let tenant = DbId::from(tenant.as_uuid());
         self.catch_up(tenant).await?;
+        let tenant = DbId::from(tenant.as_uuid());
         let rows = self
             .run(move |conn| {
                 Box::pin(async move {
@@ -312,8 +315,8 @@ impl AuditLog for Store {
     }
 
     async fn head(&self, tenant: TenantId) -> Result<Option<ChainHead>, CoreError> {
-        let tenant = DbId::from(tenant.as_uuid());
         self.catch_up(tenant).await?;
+        let tenant = DbId::from(tenant.as_uuid());
         self.run(move |conn| {
             Box::pin(async move {
                 let head: Option<(i64, String)> = audit_heads::table

@@ -121,15 +121,31 @@ impl QueuedRow {
     }
 }
 
-/// Queues `entries` (one tenant's or several, in order) inside the caller's transaction.
+/// Queues `entries` (one tenant's or several, in order) inside the caller's transaction; on
+/// a backend that chains in the change (`CHAINS_AUDIT_IN_CHANGE`: SQLite) chains them there
+/// too, so nothing waits in the queue after the commit.
 pub(crate) async fn queue(
     conn: &mut Connection,
     entries: &[AuditEntry],
 ) -> Result<(), diesel::result::Error> {
     let rows: Vec<NewQueued> = entries.iter().map(NewQueued::of).collect();
     insert_all!(conn, audit_queue::table, rows);
-    // Outside a store's unit of work (a test calling this directly) there is nobody to tell.
-    let _ = crate::store::AUDIT_QUEUED.try_with(|queued| queued.set(true));
+    if crate::backend::CHAINS_AUDIT_IN_CHANGE {
+        let mut tenants: Vec<DbId> = Vec::new();
+        for entry in entries {
+            let tenant = DbId::from(entry.tenant.as_uuid());
+            if !tenants.contains(&tenant) {
+                tenants.push(tenant);
+            }
+        }
+        let batch = usize::try_from(SEQUENCE_BATCH).unwrap_or(usize::MAX);
+        for tenant in tenants {
+            while sequence_tenant(conn, tenant, None).await? == batch {}
+        }
+    } else {
+        // Outside a store's unit of work (a test calling this directly) nobody is told.
+        let _ = crate::store::AUDIT_QUEUED.try_with(|queued| queued.set(true));
+    }
     Ok(())
 }
 
@@ -145,16 +161,34 @@ pub(crate) async fn waiting(
         .await
 }
 
-/// Tenants with queued entries, at most `limit` of them.
+/// Tenants with queued entries, the longest-waiting first, at most `limit` of them.
 pub(crate) async fn tenants_waiting(
     conn: &mut Connection,
     limit: i64,
 ) -> Result<Vec<DbId>, diesel::result::Error> {
-    audit_queue::table
-        .select(audit_queue::tenant_id)
-        .distinct()
-        .limit(limit)
+    let mut firsts: Vec<(DbId, Option<i64>)> = audit_queue::table
+        .group_by(audit_queue::tenant_id)
+        .select((audit_queue::tenant_id, diesel::dsl::min(audit_queue::queued)))
         .load(conn)
+        .await?;
+    firsts.sort_by_key(|(_, first)| *first);
+    Ok(firsts
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|(tenant, _)| tenant)
+        .collect())
+}
+
+/// The last queue position `tenant` has now (`None`: nothing queued): what a reader chains
+/// up to, so a tenant queueing faster than it is chained cannot hold a read forever.
+pub(crate) async fn last_queued(
+    conn: &mut Connection,
+    tenant: DbId,
+) -> Result<Option<i64>, diesel::result::Error> {
+    audit_queue::table
+        .filter(audit_queue::tenant_id.eq(tenant))
+        .select(diesel::dsl::max(audit_queue::queued))
+        .first(conn)
         .await
 }
 
@@ -164,6 +198,7 @@ pub(crate) async fn tenants_waiting(
 pub(crate) async fn sequence_tenant(
     conn: &mut Connection,
     tenant: DbId,
+    upto: Option<i64>,
 ) -> Result<usize, diesel::result::Error> {
     conn.transaction(async move |conn| {
         begin_write(conn).await?;
@@ -184,6 +219,7 @@ pub(crate) async fn sequence_tenant(
         // Read after the lock: a sequencer that held it before us has moved its rows.
         let queued: Vec<QueuedRow> = audit_queue::table
             .filter(audit_queue::tenant_id.eq(tenant))
+            .filter(audit_queue::queued.le(upto.unwrap_or(i64::MAX)))
             .order(audit_queue::queued.asc())
             .limit(SEQUENCE_BATCH)
             .select(QueuedRow::as_select())
@@ -217,14 +253,18 @@ pub(crate) async fn sequence_tenant(
     .await
 }
 
-/// Sequences everything `tenant` has queued, batch after batch.
+/// Sequences what `tenant` had queued when called, batch after batch (not what is queued
+/// meanwhile: the sequencer takes that).
 pub(crate) async fn sequence_all_of(
     conn: &mut Connection,
     tenant: DbId,
 ) -> Result<usize, diesel::result::Error> {
+    let Some(upto) = last_queued(conn, tenant).await? else {
+        return Ok(0);
+    };
     let mut total = 0;
     loop {
-        let moved = sequence_tenant(conn, tenant).await?;
+        let moved = sequence_tenant(conn, tenant, Some(upto)).await?;
         total += moved;
         if moved < usize::try_from(SEQUENCE_BATCH).unwrap_or(usize::MAX) {
             return Ok(total);

@@ -27,6 +27,10 @@ fn the_store_implements_every_port() {
 /// `db.system` of trace spans (OpenTelemetry's name for the database).
 const DB_SYSTEM: &str = backend::DB_SYSTEM;
 
+/// Whether a change chains its audit entries in its own transaction (one writer at a time:
+/// nothing to gain from a queue) or leaves them queued for the sequencer (`audit_queue.rs`).
+const CHAINS_AUDIT_IN_CHANGE: bool = backend::CHAINS_AUDIT_IN_CHANGE;
+
 /// The async connection every query runs on, of the backend the schema is written for.
 fn connection(conn: &mut Connection) -> &mut impl diesel_async::AsyncConnection<Backend = Backend> {
     conn

@@ -3,15 +3,17 @@
 use usvc_config::{Config, Environment};
 use usvc_logger::{LogFormat, LoggerConfig};
 
-/// Headroom of the blocking pool beyond database connections and hashes: the workflow
-/// engine's offloaded validation, name lookups of outbound HTTP, files.
+/// Headroom of the blocking pool beyond database connections, hashes and workflow steps:
+/// the engine's offloaded validation, files.
 const BLOCKING_HEADROOM: usize = 8;
 
 /// The multi-threaded runtime the server's accept loop and every store query run on (actix
 /// workers run their own single-threaded runtimes and hand store work to this one).
 ///
 /// Its blocking pool is bounded by what can use it at once (a SQLite query per pooled
-/// connection, a hash per hashing slot, some headroom) instead of tokio's 512: under a login
+/// connection, a hash per hashing slot, a name lookup per workflow step in flight — `http`
+/// steps resolve on it, and a lookup cannot be cancelled — and some headroom) instead of
+/// tokio's 512: under a login
 /// flood the pool grew to 60 threads, each with its own allocator cache, for no work that
 /// could run any sooner (ADR 0023). Work beyond the bound waits for a thread, as it would
 /// wait for a connection or a hashing slot anyway.
@@ -25,9 +27,13 @@ pub fn build(config: &Config) -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(runtime)
 }
 
-/// The blocking pool's bound: connections + hashing slots + [`BLOCKING_HEADROOM`].
+/// The blocking pool's bound: connections + hashing slots + workflow steps in flight +
+/// [`BLOCKING_HEADROOM`].
 pub fn blocking_threads(config: &Config) -> usize {
-    config.db_pool_size + crate::wiring::services::hash_concurrency() + BLOCKING_HEADROOM
+    config.db_pool_size
+        + crate::wiring::services::hash_concurrency()
+        + config.workflow_concurrency
+        + BLOCKING_HEADROOM
 }
 
 /// Logging follows `ENV` and `LOG_LEVEL`.

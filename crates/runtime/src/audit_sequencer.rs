@@ -52,6 +52,7 @@ impl AuditSequencer {
                         Err(e) => {
                             tracing::warn!(error = %e, "audit sequencer: a pass failed; retrying");
                             tokio::time::sleep(AFTER_FAILURE).await;
+                            continue;
                         }
                     }
                     tokio::select! {

@@ -19,6 +19,8 @@ use crate::event_bus::EventBus;
 /// How often the relay looks without being woken: only events whose replica died between
 /// their commit and its relay's claim are found this way (each replica relays its own).
 pub const SAFETY_NET: Duration = Duration::from_secs(30);
+/// The pause after a failed round before the next.
+const AFTER_FAILURE: Duration = Duration::from_secs(1);
 /// Events taken per claim.
 const BATCH: u32 = 200;
 
@@ -44,11 +46,16 @@ impl OutboxRelay {
         let task = tokio::spawn(async move {
             // A first round at start: what this replica left staged when it last stopped.
             while alive.strong_count() > 0 && !stopping.load(Ordering::Acquire) {
-                let _ = usvc_logger::caught(
+                let done = usvc_logger::caught(
                     "outbox relay",
                     relay_pending(outbox.as_ref(), &bus, clock.as_ref(), &stopping),
                 )
                 .await;
+                if !matches!(done, Ok(true)) {
+                    // The store failed (or a bug did): look again soon, not at the safety net.
+                    tokio::time::sleep(AFTER_FAILURE).await;
+                    continue;
+                }
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(SAFETY_NET) => {}
@@ -76,16 +83,16 @@ impl EventRelay for OutboxRelay {
 }
 
 /// Relays until the outbox is empty or the relay is stopping (what is left stays staged for
-/// the next relay); a store error waits for the next round.
+/// the next relay); `false` when the store failed (the caller retries shortly).
 async fn relay_pending(
     outbox: &dyn Outbox,
     bus: &EventBus,
     clock: &dyn Clock,
     stopping: &AtomicBool,
-) {
+) -> bool {
     while !stopping.load(Ordering::Acquire) {
         match outbox.claim(BATCH, clock.now()).await {
-            Ok(events) if events.is_empty() => return,
+            Ok(events) if events.is_empty() => return true,
             Ok(events) => {
                 let short = events.len() < usize::try_from(BATCH).unwrap_or(usize::MAX);
                 for event in events {
@@ -95,15 +102,16 @@ async fn relay_pending(
                 // A short batch took everything there was: no second claim to find nothing
                 // (what committed meanwhile woke the relay, which looks again).
                 if short {
-                    return;
+                    return true;
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "outbox relay: claiming events failed; retrying");
-                return;
+                return false;
             }
         }
     }
+    true
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ use crate::event_bus::EventBus;
 /// The longest sleep between passes: a pass costs three queries, so this bounds what an idle
 /// loop costs the database (issue 17: ≤ 1 transaction/s per idle replica).
 pub const SAFETY_NET: Duration = Duration::from_secs(30);
+/// The pause after a failed pass (the database is away) before the next.
+const AFTER_FAILURE: Duration = Duration::from_secs(5);
 /// The shortest sleep between passes that were not woken by an event.
 const MIN_SLEEP: Duration = Duration::from_millis(200);
 
@@ -45,7 +47,7 @@ impl TriggerLoop {
                     let sleep = match pass {
                         Err(e) => {
                             tracing::warn!(error = %e, "workflow triggers: a pass failed; retrying");
-                            SAFETY_NET
+                            AFTER_FAILURE
                         }
                         // Until the next tick; a tick still past after a pass is one that
                         // could not fire (logged): look again in a second, not in a loop.

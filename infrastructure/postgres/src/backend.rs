@@ -2,6 +2,10 @@
 
 /// The database's name in trace spans (OpenTelemetry's `db.system`).
 pub(crate) const DB_SYSTEM: &str = "postgresql";
+
+/// Audit entries are queued by their change and chained later by the sequencer: concurrent
+/// changes of one tenant must not wait for each other behind its chain head.
+pub(crate) const CHAINS_AUDIT_IN_CHANGE: bool = false;
 /// The async connection type the pool hands out.
 pub(crate) type Connection = diesel_async::AsyncPgConnection;
 /// The pool.

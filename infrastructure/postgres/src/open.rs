@@ -23,8 +23,10 @@ const MIGRATION_LOCK: i64 = 0x7573_7663_6d69_6772; // "usvcmigr"
 /// A connection going back into use is not pinged (`RecyclingMethod::Fast`): the ping was a
 /// round trip, and a transaction on the server, before every unit of work — on the hot path
 /// and, at idle, most of the database load. A connection the server closed is still never
-/// handed out (its client task has ended, which `is_broken` sees), and one lost silently on
-/// the network fails its query within the query timeout, as a ping would.
+/// handed out (its client task has ended, which `is_broken` sees). One lost silently on the
+/// network (no FIN or RST: a failover, a dropped route) now fails one unit of work at the
+/// query timeout, where the ping would have failed at the pool's recycle timeout and been
+/// replaced: TCP keepalives on the connections are the follow-up (docs/benchmarks.md).
 pub fn open(url: &str, options: StoreOptions, runtime: Handle) -> Result<Store, CoreError> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;

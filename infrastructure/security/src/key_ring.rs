@@ -1,8 +1,7 @@
 //! The access-token key ring: signing keys live in the store with their private half sealed
 //! under the master key; the ring is loaded (or its first key created) at start, re-read when a
 //! rotation says so on the invalidation bus, when a key it holds becomes the signing key, and
-//! otherwise every `reload_every` (a few seconds where the bus cannot reach this process, a
-//! minute where it can), so a rotation made by another process (`user-service admin
+//! otherwise every `reload_every` (a few seconds), so a rotation made by another process (`user-service admin
 //! rotate-keys`) reaches every replica, and rotated without invalidating live tokens. The reload runs on the current tokio runtime and ends when
 //! the last handle to the [`JwtService`] is dropped.
 
@@ -18,14 +17,9 @@ use usvc_core::ports::{
 
 use crate::{JwtConfig, JwtService, SigningKey};
 
-/// How often a replica re-reads the stored keys when the invalidation bus cannot tell it of a
-/// rotation (SQLite: `admin rotate-keys` is another process, and the bus stays in this one).
+/// How often a replica re-reads the stored keys even when nothing told it to (SQLite, where a
+/// rotation by another process cannot reach this one, or a missed notification).
 pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
-
-/// How often a replica re-reads the stored keys when the bus reaches every process (Postgres
-/// `LISTEN/NOTIFY`, which after a lost connection redelivers "you may have missed messages"):
-/// only a safety net, so an idle replica does not read the keys every few seconds.
-pub const RELOAD_SAFETY_NET: Duration = Duration::from_secs(60);
 
 /// How long a new key only verifies before it signs: one reload interval and a margin, so
 /// every replica has learned it (and publishes it in its JWKS) before any replica hands out a
@@ -123,7 +117,7 @@ pub fn next_activation(
 
 /// Loads the ring (creating the first key on a fresh database) and keeps it fresh: re-read on
 /// the bus's word, when a key is due to start signing, and at least every `reload_every`
-/// ([`RELOAD_EVERY`] or [`RELOAD_SAFETY_NET`], by whether the bus reaches other processes).
+/// ([`RELOAD_EVERY`] in the service: [`ACTIVATE_AFTER`] relies on it).
 /// Tokens are stamped and checked against `clock`.
 pub async fn start(
     config: JwtConfig,

@@ -5,6 +5,12 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 
 /// The database's name in trace spans (OpenTelemetry's `db.system`).
 pub(crate) const DB_SYSTEM: &str = "sqlite";
+
+/// Audit entries are chained in their change's own transaction: SQLite runs one writer at a
+/// time anyway, so there is no concurrency to gain, and a sequencer writing between two
+/// statements of a request's deferred transaction would end that transaction with
+/// `SQLITE_BUSY` (its snapshot went stale).
+pub(crate) const CHAINS_AUDIT_IN_CHANGE: bool = true;
 /// The async connection type the pool hands out.
 pub(crate) type Connection = SyncConnectionWrapper<SqliteConnection>;
 /// The pool.

@@ -1,1 +1,2 @@
 DROP TABLE audit_queue;
+DROP FUNCTION audit_queue_no_update();

@@ -22,3 +22,12 @@ CREATE TABLE audit_queue (
     details text NOT NULL
 );
 CREATE INDEX audit_queue_tenant ON audit_queue (tenant_id, queued);
+
+-- A queued entry is only ever inserted, then moved (deleted) by the sequencer: never edited.
+CREATE FUNCTION audit_queue_no_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_queue rows are never updated';
+END;
+$$;
+CREATE TRIGGER audit_queue_no_update BEFORE UPDATE ON audit_queue
+    FOR EACH ROW EXECUTE FUNCTION audit_queue_no_update();

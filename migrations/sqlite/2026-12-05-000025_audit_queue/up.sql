@@ -22,3 +22,9 @@ CREATE TABLE audit_queue (
     details TEXT NOT NULL
 );
 CREATE INDEX audit_queue_tenant ON audit_queue (tenant_id, queued);
+
+-- A queued entry is only ever inserted, then moved (deleted) by the sequencer: never edited.
+CREATE TRIGGER audit_queue_no_update BEFORE UPDATE ON audit_queue
+BEGIN
+    SELECT RAISE(ABORT, 'audit_queue rows are never updated');
+END;

@@ -193,11 +193,9 @@ where
         .await
         .expect("append");
     log.append(numbered(globex.id, 1)).await.expect("append");
-    assert_eq!(
-        log.queued(acme.id).await.expect("queued"),
-        60,
-        "appended entries wait in the queue"
-    );
+    // A store chains at once (one writer at a time: SQLite) or queues for the sequencer.
+    let waiting = log.queued(acme.id).await.expect("queued");
+    assert!(waiting == 60 || waiting == 0, "{waiting} queued");
 
     // Four sequencers at once (replicas): every entry is chained once, in queue order.
     let runs: Vec<_> = (0..4)
@@ -210,7 +208,12 @@ where
     for run in runs {
         moved += run.await.expect("join").expect("sequence");
     }
-    assert_eq!(moved, 61, "each entry moved by exactly one sequencer");
+    let chained_at_once = waiting == 0;
+    assert_eq!(
+        moved,
+        if chained_at_once { 0 } else { 61 },
+        "each entry moved by exactly one sequencer"
+    );
     assert_eq!(log.queued(acme.id).await.expect("queued"), 0);
     let rows = checked_chain(log, acme.id).await;
     let order: Vec<u64> = rows[1..]

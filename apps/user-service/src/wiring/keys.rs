@@ -37,10 +37,12 @@ pub fn jwt_config(config: &Config) -> JwtConfig {
     }
 }
 
-/// Loads the ring (creating the first key on a fresh database) and keeps it fresh: on
-/// Postgres a rotation reaches every replica over `LISTEN/NOTIFY`, so the ring re-reads only
-/// as a safety net; on SQLite `admin rotate-keys` cannot reach the server, which looks every
-/// few seconds.
+/// Loads the ring (creating the first key on a fresh database) and keeps it fresh: re-read
+/// on the bus's word, when a key is due to start signing, and every
+/// [`key_ring::RELOAD_EVERY`] on both stores. On Postgres the bus alone would do, but a
+/// replica whose notification was lost (a failed `pg_notify`, a listener connection not yet
+/// known dead) must still learn a new key before it starts signing everywhere else
+/// (`ACTIVATE_AFTER` is one reload interval and a margin).
 pub async fn start(
     config: &Config,
     clock: Arc<dyn Clock>,
@@ -48,17 +50,13 @@ pub async fn start(
     secrets: Arc<dyn SecretBox>,
     invalidation: &dyn Invalidation,
 ) -> anyhow::Result<Arc<JwtService>> {
-    let reload_every = match config.database_kind() {
-        usvc_config::DatabaseKind::Postgres => key_ring::RELOAD_SAFETY_NET,
-        usvc_config::DatabaseKind::Sqlite => key_ring::RELOAD_EVERY,
-    };
     key_ring::start(
         jwt_config(config),
         clock,
         repo,
         secrets,
         invalidation,
-        reload_every,
+        key_ring::RELOAD_EVERY,
     )
     .await
 }

@@ -13,7 +13,9 @@ use crate::{CoreError, Page, PageRequest, TenantId};
 /// *queued* (in its change's transaction, holding no lock its tenant's other changes need),
 /// then *sequenced*: given the next position in its tenant's chain and its hash, in batches,
 /// by [`AuditLog::sequence`] (a background sequencer) and by every read below for its
-/// tenant, so readers always see every committed entry chained.
+/// tenant, so readers always see every committed entry chained. A store whose writers run
+/// one at a time anyway (SQLite) may chain in the change's own transaction instead: nothing
+/// is then ever left queued.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait AuditLog: Send + Sync {
