@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use support::{call, define};
 use usvc_cache::CacheSpec;
-use usvc_core::ports::{Clock, WorkSignal};
+use usvc_core::ports::Clock;
 
 /// A workflow's executions, newest first (with their steps).
 async fn executions<S, B>(app: &S, token: &str, workflow: &str) -> Vec<Value>
@@ -294,13 +294,6 @@ impl Clock for TestClock {
     }
 }
 
-/// Nothing to wake: the test's apps run their own workers.
-struct NoSignal;
-
-impl WorkSignal for NoSignal {
-    fn wake(&self) {}
-}
-
 /// A trigger service of "another replica" over `state`'s database, on `clock`.
 fn replica(
     state: &user_service::http::state::AppState,
@@ -328,7 +321,8 @@ fn replica(
     usvc_workflow::TriggerService::new(usvc_workflow::TriggerPorts {
         triggers: state.db.triggers.clone(),
         engine,
-        signal: Arc::new(NoSignal),
+        // What it starts wakes the app's worker, as a replica's start wakes every worker.
+        signal: state.worker.clone(),
         quotas: state.quotas.clone(),
         access: Arc::new(ActingAuthorizer::new(people, state.authorizer.clone())),
     })

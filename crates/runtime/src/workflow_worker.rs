@@ -2,7 +2,7 @@
 //! a bounded pool (each attempt under its step's timeout), and records each result through
 //! the engine. It sleeps until woken (a start on any replica, a finished step here) or until
 //! the next step is due (a timer, an expired lease, an execution's deadline), so an idle
-//! worker looks at the store twice a minute at most (its safety net, [`MAX_IDLE`]). A heartbeat renews the leases of attempts still running here, so a
+//! worker looks at the store every [`MAX_IDLE`] at most (its safety net). A heartbeat renews the leases of attempts still running here, so a
 //! long step is never taken over from a live worker. Shutdown stops claiming, lets running
 //! attempts finish and be recorded for a few seconds, then hands what is left back.
 
@@ -22,11 +22,13 @@ use usvc_logger::caught;
 
 /// The invalidation-bus channel that carries "work is ready" between replicas.
 pub const WORK_CHANNEL: &str = "workflow-work";
-/// The longest an idle worker sleeps without being woken. Only a safety net: starts and
-/// answers wake it (on every replica, through [`WORK_CHANNEL`]), and it computes when timers,
-/// leases and deadlines fall due; each look costs three queries, so this bounds what an idle
-/// worker costs the database (issue 17: ≤ 1 transaction/s per idle replica).
-pub const MAX_IDLE: Duration = Duration::from_secs(30);
+/// The longest an idle worker sleeps without being woken. Starts and answers wake it (on
+/// every replica, through [`WORK_CHANNEL`]), and it computes when timers, leases and
+/// deadlines fall due; but a lease taken by another replica after this worker last looked
+/// is not in its computation, so this also bounds how late a dead replica's step is taken
+/// over (the lease plus this). Each look costs three queries: 0.3 transactions/s idle
+/// (issue 17: ≤ 1 per idle replica in all).
+pub const MAX_IDLE: Duration = Duration::from_secs(10);
 /// The shortest sleep, so a step due "now" but held by another replica cannot spin us.
 const MIN_SLEEP: Duration = Duration::from_millis(10);
 /// How long shutdown lets running attempts finish and be recorded before handing them back.
