@@ -250,39 +250,43 @@ pub(super) async fn release(store: &Store, owner: &str) -> Result<u64, CoreError
     .await
 }
 pub(super) async fn next_due(store: &Store) -> Result<Option<DateTime<Utc>>, CoreError> {
+    // The three reads in one transaction: an idle worker asks this every few seconds, and
+    // each statement on its own would be a transaction of its own (issue 17: idle load).
     store.run(move |conn| {
         Box::pin(async move {
-            // Earliest first by index order (no MIN: SQLite's timestamps are text).
-            let due: Option<DateTime<Utc>> = workflow_step_runs::table
-                .filter(workflow_step_runs::status.eq_any(["ready", "waiting"]))
-                .filter(workflow_step_runs::ready_at.is_not_null())
-                .order(workflow_step_runs::ready_at.asc())
-                .select(workflow_step_runs::ready_at)
-                .first::<Option<DateTime<Utc>>>(conn)
-                .await
-                .optional()
-                .map_err(errors::query)?
-                .flatten();
-            let expiry: Option<DateTime<Utc>> = workflow_step_runs::table
-                .filter(workflow_step_runs::status.eq("running"))
-                .order(workflow_step_runs::lease_until.asc())
-                .select(workflow_step_runs::lease_until)
-                .first::<Option<DateTime<Utc>>>(conn)
-                .await
-                .optional()
-                .map_err(errors::query)?
-                .flatten();
-            let deadline: Option<DateTime<Utc>> = workflow_executions::table
-                .filter(workflow_executions::status.eq_any(LIVE))
-                .filter(workflow_executions::deadline.is_not_null())
-                .order(workflow_executions::deadline.asc())
-                .select(workflow_executions::deadline)
-                .first::<Option<DateTime<Utc>>>(conn)
-                .await
-                .optional()
-                .map_err(errors::query)?
-                .flatten();
-            Ok([due, expiry, deadline].into_iter().flatten().min())
+            conn.transaction(async move |conn| {
+                // Earliest first by index order (no MIN: SQLite's timestamps are text).
+                let due: Option<DateTime<Utc>> = workflow_step_runs::table
+                    .filter(workflow_step_runs::status.eq_any(["ready", "waiting"]))
+                    .filter(workflow_step_runs::ready_at.is_not_null())
+                    .order(workflow_step_runs::ready_at.asc())
+                    .select(workflow_step_runs::ready_at)
+                    .first::<Option<DateTime<Utc>>>(conn)
+                    .await
+                    .optional()?
+                    .flatten();
+                let expiry: Option<DateTime<Utc>> = workflow_step_runs::table
+                    .filter(workflow_step_runs::status.eq("running"))
+                    .order(workflow_step_runs::lease_until.asc())
+                    .select(workflow_step_runs::lease_until)
+                    .first::<Option<DateTime<Utc>>>(conn)
+                    .await
+                    .optional()?
+                    .flatten();
+                let deadline: Option<DateTime<Utc>> = workflow_executions::table
+                    .filter(workflow_executions::status.eq_any(LIVE))
+                    .filter(workflow_executions::deadline.is_not_null())
+                    .order(workflow_executions::deadline.asc())
+                    .select(workflow_executions::deadline)
+                    .first::<Option<DateTime<Utc>>>(conn)
+                    .await
+                    .optional()?
+                    .flatten();
+                let soonest = [due, expiry, deadline].into_iter().flatten().min();
+                Ok::<_, diesel::result::Error>(soonest)
+            })
+            .await
+            .map_err(errors::query)
         })
     })
     .await
