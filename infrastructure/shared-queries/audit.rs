@@ -46,7 +46,23 @@ pub(crate) struct AuditRow {
 
 impl AuditRow {
     pub(crate) fn from_record(record: &AuditRecord) -> Self {
-        let entry = &record.entry;
+        Self::from_entry(
+            DbId::from(record.id.as_uuid()),
+            record.seq,
+            &record.entry,
+            record.prev_hash.clone(),
+            record.hash.clone(),
+        )
+    }
+
+    /// The row storing `entry` under `id` at `seq` with its hashes.
+    pub(crate) fn from_entry(
+        id: DbId,
+        seq: i64,
+        entry: &AuditEntry,
+        prev_hash: String,
+        hash: String,
+    ) -> Self {
         let (actor_id, session_id) = match &entry.actor {
             Actor::User { id, session } => (
                 Some(DbId::from(id.as_uuid())),
@@ -55,9 +71,9 @@ impl AuditRow {
             Actor::System | Actor::Anonymous => (None, None),
         };
         Self {
-            id: DbId::from(record.id.as_uuid()),
+            id,
             tenant_id: DbId::from(entry.tenant.as_uuid()),
-            seq: record.seq,
+            seq,
             at: entry.at,
             actor_type: entry.actor.kind().to_owned(),
             actor_id,
@@ -70,8 +86,8 @@ impl AuditRow {
             user_agent: entry.origin.user_agent.clone(),
             request_id: entry.origin.request_id.clone(),
             details: entry.details.to_string(),
-            prev_hash: record.prev_hash.clone(),
-            hash: record.hash.clone(),
+            prev_hash,
+            hash,
         }
     }
 
@@ -142,10 +158,19 @@ impl Store {
     /// Sequences what `tenant` has queued before its trail is read, so a reader sees every
     /// committed entry in the chain. Nothing queued: one indexed read, no write.
     async fn catch_up(&self, tenant: TenantId) -> Result<(), CoreError> {
-        if AuditLog::queued(self, tenant).await? == 0 {
+        let tenant = DbId::from(tenant.as_uuid());
+        let waiting = self
+            .run(move |conn| {
+                Box::pin(async move {
+                    audit_queue::any_waiting(conn, tenant)
+                        .await
+                        .map_err(errors::query)
+                })
+            })
+            .await?;
+        if !waiting {
             return Ok(());
         }
-        let tenant = DbId::from(tenant.as_uuid());
         self.write(move |conn| {
             Box::pin(async move {
                 audit_queue::sequence_all_of(conn, tenant)

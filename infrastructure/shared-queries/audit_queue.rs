@@ -24,59 +24,12 @@ use crate::schema::{audit_heads, audit_queue};
 /// moves in a few transactions, small enough to keep each one short.
 pub(crate) const SEQUENCE_BATCH: i64 = 1000;
 
-/// One queued entry, as inserted (its queue position is the database's to assign).
-#[derive(Insertable)]
-#[diesel(table_name = audit_queue)]
-struct NewQueued {
-    id: DbId,
-    tenant_id: DbId,
-    at: DateTime<Utc>,
-    actor_type: String,
-    actor_id: Option<DbId>,
-    session_id: Option<DbId>,
-    action: String,
-    resource_type: Option<String>,
-    resource_id: Option<String>,
-    outcome: String,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    request_id: Option<String>,
-    details: String,
-}
-
-impl NewQueued {
-    /// `entry` under a new id, its fields stored as a chained row stores them.
-    fn of(entry: &AuditEntry) -> Self {
-        let row = AuditRow::from_record(&AuditRecord {
-            id: AuditId::new(),
-            seq: 0,
-            entry: entry.clone(),
-            prev_hash: String::new(),
-            hash: String::new(),
-        });
-        Self {
-            id: row.id,
-            tenant_id: row.tenant_id,
-            at: row.at,
-            actor_type: row.actor_type,
-            actor_id: row.actor_id,
-            session_id: row.session_id,
-            action: row.action,
-            resource_type: row.resource_type,
-            resource_id: row.resource_id,
-            outcome: row.outcome,
-            ip: row.ip,
-            user_agent: row.user_agent,
-            request_id: row.request_id,
-            details: row.details,
-        }
-    }
-}
-
-/// One queued entry, as read by the sequencer.
-#[derive(Queryable, Selectable)]
+/// One queued entry: inserted without its queue position (the database assigns it), read
+/// back with it.
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_queue)]
 struct QueuedRow {
+    #[diesel(skip_insertion)]
     queued: i64,
     id: DbId,
     tenant_id: DbId,
@@ -95,6 +48,34 @@ struct QueuedRow {
 }
 
 impl QueuedRow {
+    /// `entry` under a new id, its fields stored as a chained row stores them.
+    fn new(entry: &AuditEntry) -> Self {
+        let row = AuditRow::from_entry(
+            DbId::from(AuditId::new().as_uuid()),
+            0,
+            entry,
+            String::new(),
+            String::new(),
+        );
+        Self {
+            queued: 0,
+            id: row.id,
+            tenant_id: row.tenant_id,
+            at: row.at,
+            actor_type: row.actor_type,
+            actor_id: row.actor_id,
+            session_id: row.session_id,
+            action: row.action,
+            resource_type: row.resource_type,
+            resource_id: row.resource_id,
+            outcome: row.outcome,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            request_id: row.request_id,
+            details: row.details,
+        }
+    }
+
     /// Its id and the entry it holds, read back exactly as a chained row's would be.
     fn into_entry(self) -> (AuditId, AuditEntry) {
         let record = AuditRow {
@@ -121,15 +102,14 @@ impl QueuedRow {
     }
 }
 
-/// Queues `entries` (one tenant's or several, in order) inside the caller's transaction; on
-/// a backend that chains in the change (`CHAINS_AUDIT_IN_CHANGE`: SQLite) chains them there
-/// too, so nothing waits in the queue after the commit.
+/// Queues `entries` (one tenant's or several, in order) inside the caller's transaction. A
+/// backend that chains in the change (`CHAINS_AUDIT_IN_CHANGE`: SQLite, one writer at a time
+/// anyway) chains them there instead, without the queue's insert and delete: the head's lock,
+/// the chained rows, the head's update.
 pub(crate) async fn queue(
     conn: &mut Connection,
     entries: &[AuditEntry],
 ) -> Result<(), diesel::result::Error> {
-    let rows: Vec<NewQueued> = entries.iter().map(NewQueued::of).collect();
-    insert_all!(conn, audit_queue::table, rows);
     if crate::backend::CHAINS_AUDIT_IN_CHANGE {
         let mut tenants: Vec<DbId> = Vec::new();
         for entry in entries {
@@ -138,15 +118,72 @@ pub(crate) async fn queue(
                 tenants.push(tenant);
             }
         }
-        let batch = usize::try_from(SEQUENCE_BATCH).unwrap_or(usize::MAX);
         for tenant in tenants {
-            while sequence_tenant(conn, tenant, None).await? == batch {}
+            let (last, prev) = lock_head(conn, tenant).await?;
+            let of_tenant = entries
+                .iter()
+                .filter(|e| DbId::from(e.tenant.as_uuid()) == tenant)
+                .map(|e| (AuditId::new(), e.clone()));
+            chain(conn, tenant, last, prev, of_tenant).await?;
         }
-    } else {
-        // Outside a store's unit of work (a test calling this directly) nobody is told.
-        let _ = crate::store::AUDIT_QUEUED.try_with(|queued| queued.set(true));
+        return Ok(());
     }
+    let rows: Vec<QueuedRow> = entries.iter().map(QueuedRow::new).collect();
+    insert_all!(conn, audit_queue::table, rows);
+    // Outside a store's unit of work (a test calling this directly) nobody is told.
+    let _ = crate::store::AUDIT_QUEUED.try_with(|queued| queued.set(true));
     Ok(())
+}
+
+/// Locks `tenant`'s chain head to the end of the transaction, making it if this is the
+/// chain's first entry (an update that changes nothing still takes the row lock); returns its
+/// position and hash.
+async fn lock_head(
+    conn: &mut Connection,
+    tenant: DbId,
+) -> Result<(i64, String), diesel::result::Error> {
+    diesel::insert_into(audit_heads::table)
+        .values((
+            audit_heads::tenant_id.eq(tenant),
+            audit_heads::seq.eq(0_i64),
+            audit_heads::hash.eq(""),
+        ))
+        .on_conflict(audit_heads::tenant_id)
+        .do_update()
+        .set(audit_heads::seq.eq(audit_heads::seq))
+        .returning((audit_heads::seq, audit_heads::hash))
+        .get_result(conn)
+        .await
+}
+
+/// Chains `entries` after the head [`lock_head`] returned (`last`, `prev`): their rows, then
+/// the head moved to the last of them. Returns how many.
+async fn chain(
+    conn: &mut Connection,
+    tenant: DbId,
+    last: i64,
+    mut prev: String,
+    entries: impl Iterator<Item = (AuditId, AuditEntry)>,
+) -> Result<usize, diesel::result::Error> {
+    let mut rows = Vec::new();
+    for (seq, (id, entry)) in (last + 1..).zip(entries) {
+        let record = AuditRecord::chained(id, seq, entry, std::mem::take(&mut prev));
+        prev.clone_from(&record.hash);
+        rows.push(AuditRow::from_record(&record));
+    }
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let count = rows.len();
+    insert_audit_rows(conn, &rows).await?;
+    diesel::update(audit_heads::table.filter(audit_heads::tenant_id.eq(tenant)))
+        .set((
+            audit_heads::seq.eq(last + i64::try_from(count).unwrap_or(i64::MAX)),
+            audit_heads::hash.eq(&prev),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(count)
 }
 
 /// How many of `tenant`'s entries wait to be sequenced.
@@ -159,6 +196,18 @@ pub(crate) async fn waiting(
         .count()
         .get_result(conn)
         .await
+}
+
+/// Whether any of `tenant`'s entries wait to be sequenced (stops at the first it finds).
+pub(crate) async fn any_waiting(
+    conn: &mut Connection,
+    tenant: DbId,
+) -> Result<bool, diesel::result::Error> {
+    diesel::select(diesel::dsl::exists(
+        audit_queue::table.filter(audit_queue::tenant_id.eq(tenant)),
+    ))
+    .get_result(conn)
+    .await
 }
 
 /// Tenants with queued entries, the longest-waiting first, at most `limit` of them.
@@ -202,20 +251,7 @@ pub(crate) async fn sequence_tenant(
 ) -> Result<usize, diesel::result::Error> {
     conn.transaction(async move |conn| {
         begin_write(conn).await?;
-        // The head row, made if this is the chain's first entry, locked to the end of the
-        // transaction (an update that changes nothing still takes the row lock).
-        let (last, mut prev): (i64, String) = diesel::insert_into(audit_heads::table)
-            .values((
-                audit_heads::tenant_id.eq(tenant),
-                audit_heads::seq.eq(0_i64),
-                audit_heads::hash.eq(""),
-            ))
-            .on_conflict(audit_heads::tenant_id)
-            .do_update()
-            .set(audit_heads::seq.eq(audit_heads::seq))
-            .returning((audit_heads::seq, audit_heads::hash))
-            .get_result(conn)
-            .await?;
+        let (last, prev) = lock_head(conn, tenant).await?;
         // Read after the lock: a sequencer that held it before us has moved its rows.
         let queued: Vec<QueuedRow> = audit_queue::table
             .filter(audit_queue::tenant_id.eq(tenant))
@@ -225,27 +261,12 @@ pub(crate) async fn sequence_tenant(
             .select(QueuedRow::as_select())
             .load(conn)
             .await?;
-        let moved: Vec<i64> = queued.iter().map(|q| q.queued).collect();
-        let mut rows = Vec::with_capacity(queued.len());
-        for (seq, entry) in (last + 1..).zip(queued) {
-            let (id, entry) = entry.into_entry();
-            let record = AuditRecord::chained(id, seq, entry, std::mem::take(&mut prev));
-            prev.clone_from(&record.hash);
-            rows.push(AuditRow::from_record(&record));
-        }
-        if rows.is_empty() {
+        if queued.is_empty() {
             return Ok(0);
         }
-        let count = rows.len();
-        insert_audit_rows(conn, &rows).await?;
+        let moved: Vec<i64> = queued.iter().map(|q| q.queued).collect();
+        let count = chain(conn, tenant, last, prev, queued.into_iter().map(QueuedRow::into_entry)).await?;
         diesel::delete(audit_queue::table.filter(audit_queue::queued.eq_any(&moved)))
-            .execute(conn)
-            .await?;
-        diesel::update(audit_heads::table.filter(audit_heads::tenant_id.eq(tenant)))
-            .set((
-                audit_heads::seq.eq(last + i64::try_from(count).unwrap_or(i64::MAX)),
-                audit_heads::hash.eq(&prev),
-            ))
             .execute(conn)
             .await?;
         Ok(count)
