@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.
 #![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
+mod bench_suite;
 mod cli;
 mod deploy;
 mod hostile;

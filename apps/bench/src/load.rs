@@ -600,6 +600,22 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
     })
 }
 
+/// Lifts the bench tenant's workflow quotas to their ceilings (as its platform admin), so
+/// `workflow-run` at 64 connections measures the engine, not the default quota's 429s.
+pub async fn raise_quotas(target: &Target, credentials: &Credentials) -> anyhow::Result<()> {
+    let (bearer, _) = log_in(target, credentials).await?;
+    let tenant = call(target, &bearer, "GET", "/api/v1/tenant", None).await?;
+    let id = tenant["id"].as_str().context("the tenant has no id")?;
+    let quotas = serde_json::json!({
+        "running_executions": 100_000,
+        "starts_per_minute": 100_000,
+        "steps_in_flight": 4096,
+    });
+    let path = format!("/api/v1/tenants/{id}/quotas");
+    call(target, &bearer, "PUT", &path, Some(quotas)).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,11 +6,14 @@
 //! and the baseline in 250 ms slices, so both see the same machine noise and their ratio is
 //! meaningful on a shared, noisy machine.
 
+mod hash_rate;
 mod idle;
 mod load;
 mod raw_commit;
 mod report;
 mod scenarios;
+mod server;
+mod suite;
 
 use std::time::Duration;
 
@@ -33,6 +36,30 @@ enum Command {
     Run(Box<RunArgs>),
     /// Watch an idle server: database work and transactions per second, resident memory.
     Idle(IdleArgs),
+    /// Start a server on an empty database, run every scenario with its yardstick, and
+    /// print one table of ratios against issue 17's goals.
+    Suite(SuiteArgs),
+}
+
+/// Where the suite runs and for how long.
+#[derive(Debug, clap::Args)]
+struct SuiteArgs {
+    /// The `user-service` binary (default: the one beside this program).
+    #[arg(long)]
+    server: Option<std::path::PathBuf>,
+    /// Run on this Postgres server (any database URL on it: the suite drops and creates its
+    /// own database, `usvc_bench_suite`, there). Without it: SQLite in a new directory.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Measured seconds per scenario.
+    #[arg(short, long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Seconds of the idle window at the end.
+    #[arg(long, default_value_t = 60.0)]
+    idle_seconds: f64,
+    /// Print JSON instead of a Markdown table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// What `idle` watches, for how long.
@@ -114,6 +141,7 @@ fn main() -> std::process::ExitCode {
         }
         Command::Run(args) => run(&args),
         Command::Idle(args) => idle(&args),
+        Command::Suite(args) => suite(&args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -122,6 +150,50 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn suite(args: &SuiteArgs) -> anyhow::Result<()> {
+    for (name, value) in [
+        ("--seconds", args.seconds),
+        ("--idle-seconds", args.idle_seconds),
+    ] {
+        anyhow::ensure!(
+            value.is_finite() && (1.0..=3600.0).contains(&value),
+            "{name} must be between 1 and 3600"
+        );
+    }
+    let server = match &args.server {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()
+            .context("finding this program")?
+            .with_file_name("user-service"),
+    };
+    anyhow::ensure!(
+        server.is_file(),
+        "no server at {} (build it: cargo build --release -p user-service, or give --server)",
+        server.display()
+    );
+    // It runs in a directory of its own: a relative path would not name it there.
+    let server = std::fs::canonicalize(&server)
+        .with_context(|| format!("resolving {}", server.display()))?;
+    let options = suite::Options {
+        server,
+        postgres: args.postgres.clone(),
+        seconds: args.seconds,
+        idle_seconds: args.idle_seconds,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the load generator")?;
+    let result = runtime.block_on(suite::run(&options))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", result.table());
+    }
+    Ok(())
 }
 
 fn idle(args: &IdleArgs) -> anyhow::Result<()> {

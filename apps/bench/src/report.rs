@@ -10,17 +10,17 @@ use crate::load::{Measured, Plan, Results};
 /// Figures of one scenario.
 #[derive(Debug, Serialize)]
 pub struct Line {
-    scenario: &'static str,
+    pub(crate) scenario: &'static str,
     requests: u64,
-    errors: u64,
-    throughput_rps: f64,
-    p50_ms: f64,
+    pub(crate) errors: u64,
+    pub(crate) throughput_rps: f64,
+    pub(crate) p50_ms: f64,
     p95_ms: f64,
     p99_ms: f64,
     max_ms: f64,
     /// Errors by kind (`"502"`, `"503 retry-after"`, `"transport"`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    failures: BTreeMap<String, u64>,
+    pub(crate) failures: BTreeMap<String, u64>,
     /// Seconds into the measurement of the first and the last error.
     #[serde(skip_serializing_if = "Option::is_none")]
     first_failure_s: Option<f64>,
@@ -46,7 +46,7 @@ pub struct Ratio {
 pub struct Report {
     connections: usize,
     seconds: f64,
-    lines: Vec<Line>,
+    pub(crate) lines: Vec<Line>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ratio_to_baseline: Option<Ratio>,
 }
