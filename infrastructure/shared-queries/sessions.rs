@@ -161,24 +161,34 @@ impl SessionRepository for Store {
                 conn.transaction(async move |conn| {
                     // Spending is a conditional update: of two concurrent presentations of one
                     // token exactly one spends it; the other sees a spent token (reuse).
-                    let spent_now = diesel::update(
+                    // The spend answers with the token's session: one round trip on the
+                    // common path; only a token that was not spent now is looked up again.
+                    let spent: Option<DbId> = diesel::update(
                         refresh_tokens::table
                             .filter(refresh_tokens::hash.eq(&presented_hash))
                             .filter(refresh_tokens::spent_at.is_null()),
                     )
                     .set(refresh_tokens::spent_at.eq(Some(now)))
-                    .execute(conn)
-                    .await?;
-                    let session_id: Option<DbId> = refresh_tokens::table
-                        .filter(refresh_tokens::hash.eq(&presented_hash))
-                        .select(refresh_tokens::session_id)
-                        .first(conn)
-                        .await
-                        .optional()?;
-                    let Some(session_id) = session_id else {
-                        return Ok(RefreshOutcome::Invalid);
+                    .returning(refresh_tokens::session_id)
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                    let (session_id, spent_now) = match spent {
+                        Some(session_id) => (session_id, true),
+                        None => {
+                            let known: Option<DbId> = refresh_tokens::table
+                                .filter(refresh_tokens::hash.eq(&presented_hash))
+                                .select(refresh_tokens::session_id)
+                                .first(conn)
+                                .await
+                                .optional()?;
+                            let Some(session_id) = known else {
+                                return Ok(RefreshOutcome::Invalid);
+                            };
+                            (session_id, false)
+                        }
                     };
-                    if spent_now == 0 {
+                    if !spent_now {
                         diesel::update(
                             sessions::table
                                 .filter(sessions::id.eq(session_id))
