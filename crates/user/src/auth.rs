@@ -480,7 +480,9 @@ impl AuthService {
             .await?;
         match outcome {
             RefreshOutcome::Rotated(session) => {
-                self.forget_session(session.id).await?;
+                // The rotation only moved the session's idle expiry later; no replica's
+                // cached copy is invalidated for it: one that looks expired is re-read
+                // (`session`), so extending costs no cross-replica message per refresh.
                 let user = self
                     .users
                     .get(session.tenant_id, session.user_id)
