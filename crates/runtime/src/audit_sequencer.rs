@@ -43,9 +43,11 @@ impl AuditSequencer {
                             .await
                             .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
                     match pass {
-                        // More may be waiting (a long queue, or entries queued meanwhile).
+                        // More may be waiting (a long queue, or entries queued meanwhile):
+                        // look again once more has gathered (`gather`).
                         Ok(moved) if moved > 0 => {
                             metrics::counter!("usvc_audit_sequenced_total").increment(moved);
+                            crate::gather::after_pass(true).await;
                             continue;
                         }
                         Ok(_) => {}
@@ -108,7 +110,8 @@ mod tests {
         tokio::time::sleep(SAFETY_NET.saturating_sub(Duration::from_secs(1))).await;
         assert_eq!(passes.load(Ordering::SeqCst), 1, "no polling while idle");
         queued.notify_one();
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        // Passes that found work are GATHER apart.
+        tokio::time::sleep(crate::gather::GATHER * 3).await;
         assert_eq!(
             passes.load(Ordering::SeqCst),
             4,

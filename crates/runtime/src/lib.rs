@@ -20,6 +20,7 @@ mod audit_group_commit;
 mod audit_sequencer;
 mod blocking_pool;
 mod event_bus;
+mod gather;
 mod outbox_relay;
 mod stop;
 mod workflow_triggers;

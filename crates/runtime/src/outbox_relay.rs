@@ -51,11 +51,13 @@ impl OutboxRelay {
                     relay_pending(outbox.as_ref(), &bus, clock.as_ref(), &stopping),
                 )
                 .await;
-                if !matches!(done, Ok(true)) {
+                let Ok(Some(relayed)) = done else {
                     // The store failed (or a bug did): look again soon, not at the safety net.
                     tokio::time::sleep(AFTER_FAILURE).await;
                     continue;
-                }
+                };
+                // Under load, let the next wake's claim take what gathers meanwhile.
+                crate::gather::after_pass(relayed > 0).await;
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(SAFETY_NET) => {}
@@ -83,18 +85,21 @@ impl EventRelay for OutboxRelay {
 }
 
 /// Relays until the outbox is empty or the relay is stopping (what is left stays staged for
-/// the next relay); `false` when the store failed (the caller retries shortly).
+/// the next relay); how many events it relayed, `None` when the store failed (the caller
+/// retries shortly).
 async fn relay_pending(
     outbox: &dyn Outbox,
     bus: &EventBus,
     clock: &dyn Clock,
     stopping: &AtomicBool,
-) -> bool {
+) -> Option<usize> {
+    let mut relayed = 0;
     while !stopping.load(Ordering::Acquire) {
         match outbox.claim(BATCH, clock.now()).await {
-            Ok(events) if events.is_empty() => return true,
+            Ok(events) if events.is_empty() => break,
             Ok(events) => {
                 let short = events.len() < usize::try_from(BATCH).unwrap_or(usize::MAX);
+                relayed += events.len();
                 for event in events {
                     // The bus only logs, counts and fans out in memory: it does not fail.
                     let _ = bus.publish(event).await;
@@ -102,16 +107,16 @@ async fn relay_pending(
                 // A short batch took everything there was: no second claim to find nothing
                 // (what committed meanwhile woke the relay, which looks again).
                 if short {
-                    return true;
+                    break;
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "outbox relay: claiming events failed; retrying");
-                return false;
+                return None;
             }
         }
     }
-    true
+    Some(relayed)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use usvc_workflow::TriggerService;
@@ -44,6 +44,7 @@ impl TriggerLoop {
                     let pass = usvc_logger::caught("workflow triggers", service.run_once())
                         .await
                         .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
+                    let found_work = pass.as_ref().is_ok_and(|p| p.events > 0 || p.ticks > 0);
                     let sleep = match pass {
                         Err(e) => {
                             tracing::warn!(error = %e, "workflow triggers: a pass failed; retrying");
@@ -59,6 +60,8 @@ impl TriggerLoop {
                             _ => SAFETY_NET,
                         },
                     };
+                    // Under load, let the next pass take what gathers meanwhile.
+                    crate::gather::after_pass(found_work).await;
                     tokio::select! {
                         got = events.recv() => {
                             if matches!(got, Err(RecvError::Closed)) {
@@ -68,6 +71,12 @@ impl TriggerLoop {
                         () = tokio::time::sleep(sleep) => {}
                         () = wake.notified() => {}
                     }
+                    // One pass covers every event that arrived so far: without this drain,
+                    // each event still in the channel would wake a pass of its own.
+                    while !matches!(
+                        events.try_recv(),
+                        Err(TryRecvError::Empty | TryRecvError::Closed)
+                    ) {}
                 }
             }
         });
