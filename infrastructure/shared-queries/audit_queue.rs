@@ -28,7 +28,7 @@ pub(crate) const SEQUENCE_BATCH: i64 = 1000;
 /// back with it.
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_queue)]
-struct QueuedRow {
+pub(crate) struct QueuedRow {
     #[diesel(skip_insertion)]
     queued: i64,
     id: DbId,
@@ -49,7 +49,7 @@ struct QueuedRow {
 
 impl QueuedRow {
     /// `entry` under a new id, its fields stored as a chained row stores them.
-    fn new(entry: &AuditEntry) -> Self {
+    pub(crate) fn new(entry: &AuditEntry) -> Self {
         let row = AuditRow::from_entry(
             DbId::from(AuditId::new().as_uuid()),
             0,
@@ -130,9 +130,14 @@ pub(crate) async fn queue(
     }
     let rows: Vec<QueuedRow> = entries.iter().map(QueuedRow::new).collect();
     insert_all!(conn, audit_queue::table, rows);
-    // Outside a store's unit of work (a test calling this directly) nobody is told.
-    let _ = crate::store::AUDIT_QUEUED.try_with(|queued| queued.set(true));
+    announce();
     Ok(())
+}
+
+/// Tells the store that this unit of work queued entries, so the sequencer is woken once it
+/// has committed. Outside a store's unit of work (a test calling this directly) nobody is told.
+pub(crate) fn announce() {
+    let _ = crate::store::AUDIT_QUEUED.try_with(|queued| queued.set(true));
 }
 
 /// Locks `tenant`'s chain head to the end of the transaction, making it if this is the

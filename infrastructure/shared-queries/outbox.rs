@@ -29,7 +29,7 @@ pub(crate) struct EventRow {
 }
 
 impl EventRow {
-    fn from_event(e: &DomainEvent) -> Self {
+    pub(crate) fn from_event(e: &DomainEvent) -> Self {
         Self {
             id: DbId::from(e.id),
             tenant_id: DbId::from(e.tenant.as_uuid()),
@@ -90,6 +90,17 @@ pub(crate) async fn record(
     audit::append_run(conn, entries).await?;
     let events: Vec<DomainEvent> = entries.iter().map(DomainEvent::of_change).collect();
     stage(conn, &events).await
+}
+
+/// The two rows [`record`] writes for one entry, for a change written as one statement
+/// (`write_together!`): the entry queued, its event staged. Only where audit entries are
+/// queued (not `CHAINS_AUDIT_IN_CHANGE`); once written, the caller tells the sequencer
+/// ([`audit_queue::announce`](crate::audit_queue::announce)).
+pub(crate) fn record_row(entry: &AuditEntry) -> (crate::audit_queue::QueuedRow, EventRow) {
+    (
+        crate::audit_queue::QueuedRow::new(entry),
+        EventRow::from_event(&DomainEvent::of_change(entry)),
+    )
 }
 
 #[async_trait]

@@ -16,7 +16,7 @@ use crate::backend::{has_tag, Connection, DbId};
 use crate::errors;
 use crate::idempotency;
 use crate::outbox;
-use crate::schema::{project_members, project_versions, projects, users};
+use crate::schema::{audit_queue, outbox_events, project_members, project_versions, projects, users};
 use crate::store::Store;
 
 /// Why a change of an owner's membership was refused.
@@ -340,6 +340,24 @@ impl ProjectRepository for Store {
         let audit = audit.clone();
         self.run(move |conn| {
             Box::pin(async move {
+                if !crate::backend::CHAINS_AUDIT_IN_CHANGE && key.is_none() {
+                    // Where the audit entry is only queued (Postgres), the whole change is
+                    // one statement: one round trip, atomic without BEGIN and COMMIT.
+                    let (queued, event) = outbox::record_row(&audit);
+                    crate::backend::write_together!(
+                        conn,
+                        [
+                            diesel::insert_into(projects::table).values(&row),
+                            diesel::insert_into(project_members::table).values(&member),
+                            diesel::insert_into(project_versions::table).values(&version),
+                            diesel::insert_into(audit_queue::table).values(&queued),
+                            diesel::insert_into(outbox_events::table).values(&event),
+                        ]
+                    )
+                    .map_err(|e| errors::conflict(e, NAME_TAKEN))?;
+                    crate::audit_queue::announce();
+                    return Ok(());
+                }
                 conn.transaction(async move |conn| {
                     diesel::insert_into(projects::table)
                         .values(&row)

@@ -173,20 +173,19 @@ impl SessionRepository for Store {
                     .get_result(conn)
                     .await
                     .optional()?;
-                    let (session_id, spent_now) = match spent {
-                        Some(session_id) => (session_id, true),
-                        None => {
-                            let known: Option<DbId> = refresh_tokens::table
-                                .filter(refresh_tokens::hash.eq(&presented_hash))
-                                .select(refresh_tokens::session_id)
-                                .first(conn)
-                                .await
-                                .optional()?;
-                            let Some(session_id) = known else {
-                                return Ok(RefreshOutcome::Invalid);
-                            };
-                            (session_id, false)
-                        }
+                    let (session_id, spent_now) = if let Some(session_id) = spent {
+                        (session_id, true)
+                    } else {
+                        let known: Option<DbId> = refresh_tokens::table
+                            .filter(refresh_tokens::hash.eq(&presented_hash))
+                            .select(refresh_tokens::session_id)
+                            .first(conn)
+                            .await
+                            .optional()?;
+                        let Some(session_id) = known else {
+                            return Ok(RefreshOutcome::Invalid);
+                        };
+                        (session_id, false)
                     };
                     if !spent_now {
                         diesel::update(

@@ -167,3 +167,6 @@ macro_rules! row_lock {
     };
 }
 pub(crate) use row_lock;
+
+/// Several writes as one statement (`together.rs`).
+pub(crate) use crate::together::write_together;

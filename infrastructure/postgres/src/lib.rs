@@ -16,6 +16,7 @@ mod open;
 mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod together;
 
 pub use invalidation::PgInvalidation;
 pub use open::{migrate, open};

@@ -180,3 +180,18 @@ macro_rules! row_lock {
     };
 }
 pub(crate) use row_lock;
+
+/// Several writes, in order, in one transaction. On SQLite a statement is a call inside the
+/// process, so joining them buys nothing (Postgres sends them as one statement).
+macro_rules! write_together {
+    ($conn:expr, [$($statement:expr),+ $(,)?]) => {{
+        use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
+        $conn
+            .transaction(async |conn| {
+                $($statement.execute(conn).await?;)+
+                Ok::<(), diesel::result::Error>(())
+            })
+            .await
+    }};
+}
+pub(crate) use write_together;

@@ -104,6 +104,11 @@ pub(crate) async fn projects_round_trip_with_owner_and_history_and_stay_in_their
     ));
     assert_eq!(repo.get(acme.id, clash.id).await.expect("get"), None);
     assert_eq!(repo.version(acme.id, clash.id, 1).await.expect("v"), None);
+    assert_eq!(
+        store.chain(acme.id, 0, 10).await.expect("chain").len(),
+        3,
+        "nor an audit entry"
+    );
     let elsewhere = project(&globex, &gus, "Apollo");
     create(repo, &elsewhere, &gus)
         .await
