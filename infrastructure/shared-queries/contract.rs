@@ -92,6 +92,22 @@ async fn insert_all(
     Ok(())
 }
 
+/// `write_together!(conn, [statement, …])`: independent writes committed together, as one
+/// `WITH …` statement on Postgres (one round trip, atomic without `BEGIN`), in order in one
+/// transaction on SQLite (ADR 0025). `Ok(())` or the first error.
+async fn write_together(conn: &mut Connection, a: DbId, b: DbId) -> QueryResult<()> {
+    use diesel::ExpressionMethods as _;
+    backend::write_together!(
+        conn,
+        [
+            diesel::delete(workflow_timeline::table)
+                .filter(workflow_timeline::execution_id.eq(a)),
+            diesel::delete(workflow_timeline::table)
+                .filter(workflow_timeline::execution_id.eq(b)),
+        ]
+    )
+}
+
 /// `claim_lock!(query)` and `row_lock!(query)`: `FOR UPDATE SKIP LOCKED` and `FOR UPDATE` on
 /// Postgres; the query as it is on SQLite (one writer at a time).
 #[allow(clippy::if_same_then_else)]
