@@ -222,7 +222,10 @@ pub(crate) async fn tenants_waiting(
 ) -> Result<Vec<DbId>, diesel::result::Error> {
     let mut firsts: Vec<(DbId, Option<i64>)> = audit_queue::table
         .group_by(audit_queue::tenant_id)
-        .select((audit_queue::tenant_id, diesel::dsl::min(audit_queue::queued)))
+        .select((
+            audit_queue::tenant_id,
+            diesel::dsl::min(audit_queue::queued),
+        ))
         .load(conn)
         .await?;
     firsts.sort_by_key(|(_, first)| *first);
@@ -270,7 +273,14 @@ pub(crate) async fn sequence_tenant(
             return Ok(0);
         }
         let moved: Vec<i64> = queued.iter().map(|q| q.queued).collect();
-        let count = chain(conn, tenant, last, prev, queued.into_iter().map(QueuedRow::into_entry)).await?;
+        let count = chain(
+            conn,
+            tenant,
+            last,
+            prev,
+            queued.into_iter().map(QueuedRow::into_entry),
+        )
+        .await?;
         diesel::delete(audit_queue::table.filter(audit_queue::queued.eq_any(&moved)))
             .execute(conn)
             .await?;

@@ -100,10 +100,8 @@ async fn write_together(conn: &mut Connection, a: DbId, b: DbId) -> QueryResult<
     backend::write_together!(
         conn,
         [
-            diesel::delete(workflow_timeline::table)
-                .filter(workflow_timeline::execution_id.eq(a)),
-            diesel::delete(workflow_timeline::table)
-                .filter(workflow_timeline::execution_id.eq(b)),
+            diesel::delete(workflow_timeline::table).filter(workflow_timeline::execution_id.eq(a)),
+            diesel::delete(workflow_timeline::table).filter(workflow_timeline::execution_id.eq(b)),
         ]
     )
 }

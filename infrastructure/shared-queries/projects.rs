@@ -16,7 +16,9 @@ use crate::backend::{has_tag, Connection, DbId};
 use crate::errors;
 use crate::idempotency;
 use crate::outbox;
-use crate::schema::{audit_queue, outbox_events, project_members, project_versions, projects, users};
+use crate::schema::{
+    audit_queue, outbox_events, project_members, project_versions, projects, users,
+};
 use crate::store::Store;
 
 /// Why a change of an owner's membership was refused.

@@ -187,13 +187,42 @@ fn suite(args: &SuiteArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the load generator")?;
-    let result = runtime.block_on(suite::run(&options))?;
+    // Interrupted, the suite's future is dropped, and with it its server (killed, its
+    // directory removed): a Ctrl-C or a CI timeout leaves no server behind.
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = suite::run(&options) => result,
+            signal = interrupted() => Err(anyhow::anyhow!(
+                "stopped by {}; the suite's server was stopped too",
+                signal?
+            )),
+        }
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
         print!("{}", result.table());
     }
     Ok(())
+}
+
+/// The first SIGINT or SIGTERM (Ctrl-C elsewhere): its name.
+async fn interrupted() -> anyhow::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            _ = int.recv() => Ok("SIGINT"),
+            _ = term.recv() => Ok("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok("Ctrl-C")
+    }
 }
 
 fn idle(args: &IdleArgs) -> anyhow::Result<()> {

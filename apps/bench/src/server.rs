@@ -42,11 +42,16 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// `postgres://…/NAME?…` with NAME replaced by `database`.
+/// `postgres://…/NAME?…` with NAME replaced by `database`. A URL naming its database in the
+/// query (`?dbname=…`, which the driver prefers to the path) is refused: the suite must run on
+/// its own database, never on the one the URL names.
 fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
     let (base, query) = url
         .split_once('?')
         .map_or((url, None), |(b, q)| (b, Some(q)));
+    if query.is_some_and(|q| q.split('&').any(|kv| kv.trim().starts_with("dbname"))) {
+        bail!("give --postgres without ?dbname= (the suite uses a database of its own)");
+    }
     let scheme_end = base.find("://").context("a Postgres URL has a scheme")? + 3;
     let path_start = base[scheme_end..]
         .find('/')
@@ -92,6 +97,7 @@ impl Server {
             None => format!("sqlite://{}", dir.join("bench.db").display()),
         };
         let port = free_port()?;
+        let target = Target::parse(&format!("http://127.0.0.1:{port}"))?;
         let account = credentials();
         let child = Command::new(binary)
             .current_dir(&dir)
@@ -106,9 +112,9 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
-        let server = Self {
+        let mut server = Self {
             child,
-            target: Target::parse(&format!("http://127.0.0.1:{port}"))?,
+            target,
             database_url,
             dir,
         };
@@ -116,11 +122,14 @@ impl Server {
         Ok(server)
     }
 
-    async fn ready(&self) -> anyhow::Result<()> {
+    async fn ready(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
             if let Ok((200, _)) = self.target.get("/health/ready").await {
                 return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("the server exited before it was ready ({status})");
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -169,5 +178,7 @@ mod tests {
             with_database("postgresql://h:5432", "x").unwrap(),
             "postgresql://h:5432/x"
         );
+        assert!(with_database("postgres:///?host=/run/postgresql&dbname=prod", "x").is_err());
+        assert!(with_database("postgres://h/db?sslmode=disable&dbname=prod", "x").is_err());
     }
 }

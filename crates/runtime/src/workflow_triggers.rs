@@ -45,6 +45,7 @@ impl TriggerLoop {
                         .await
                         .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
                     let found_work = pass.as_ref().is_ok_and(|p| p.events > 0 || p.ticks > 0);
+                    let more = pass.as_ref().is_ok_and(|p| p.more);
                     let sleep = match pass {
                         Err(e) => {
                             tracing::warn!(error = %e, "workflow triggers: a pass failed; retrying");
@@ -62,6 +63,11 @@ impl TriggerLoop {
                     };
                     // Under load, let the next pass take what gathers meanwhile.
                     crate::gather::after_pass(found_work).await;
+                    if more {
+                        // A backlog longer than one pass: the events that woke us are
+                        // drained, so nothing else would bring the next pass soon.
+                        continue;
+                    }
                     tokio::select! {
                         got = events.recv() => {
                             if matches!(got, Err(RecvError::Closed)) {

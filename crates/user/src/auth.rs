@@ -789,9 +789,13 @@ impl AuthService {
         if cached.is_live(now) || cached.revoked_at.is_some() {
             return Ok(cached);
         }
+        // Kept only if nothing was invalidated meanwhile: a revocation committed while this
+        // read was in flight must not be overwritten by the row from before it.
+        let generation = self.live_sessions.generation();
         match load().await {
             Ok(fresh) => {
-                self.live_sessions.insert(id, fresh.clone());
+                self.live_sessions
+                    .insert_if_unchanged(id, fresh.clone(), generation);
                 Ok(fresh)
             }
             Err(CoreError::NotFound(_)) => Err(ended()),

@@ -65,6 +65,8 @@ pub struct Pass {
     pub started: u64,
     /// Schedule ticks fired or planned by this process.
     pub ticks: usize,
+    /// Whether the pass stopped at its limit with events still pending (run another soon).
+    pub more: bool,
 }
 
 /// The event as a template sees it (`event.type`, `event.payload.name`, …).
@@ -94,7 +96,7 @@ impl TriggerService {
     pub async fn run_once(&self) -> Result<Pass, CoreError> {
         let mut pass = Pass::default();
         let mut failed = None;
-        for _ in 0..EVENT_BATCHES_PER_PASS {
+        for batch in 0..EVENT_BATCHES_PER_PASS {
             match self.events().await {
                 Ok((events, started)) => {
                     pass.events += events;
@@ -102,6 +104,7 @@ impl TriggerService {
                     if events < EVENT_BATCH as usize {
                         break;
                     }
+                    pass.more = batch + 1 == EVENT_BATCHES_PER_PASS;
                 }
                 Err(e) => {
                     failed = Some(e);
