@@ -2,15 +2,13 @@
 //! live executions per tenant (quotas).
 #![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
 
-
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use usvc_core::{
-    CoreError, ExecutionSummary, ExecutionTiming,
-    QueueStats, StepTiming, TenantId, WorkflowId,
+    CoreError, ExecutionSummary, ExecutionTiming, QueueStats, StepTiming, TenantId, WorkflowId,
 };
 use uuid::Uuid;
 
@@ -164,7 +162,10 @@ pub(super) async fn timings(
         .collect();
     Ok((timings, steps))
 }
-pub(super) async fn queue_stats(store: &Store, now: DateTime<Utc>) -> Result<QueueStats, CoreError> {
+pub(super) async fn queue_stats(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<QueueStats, CoreError> {
     let (ready, oldest, steps, executions) = store
         .run(move |conn| {
             Box::pin(async move {
@@ -221,9 +222,7 @@ pub(super) async fn live_count(store: &Store, tenant: TenantId) -> Result<u64, C
             Box::pin(async move {
                 workflow_executions::table
                     .filter(workflow_executions::tenant_id.eq(tenant))
-                    .filter(
-                        workflow_executions::status.eq_any(["pending", "running", "waiting"]),
-                    )
+                    .filter(workflow_executions::status.eq_any(["pending", "running", "waiting"]))
                     .count()
                     .get_result(conn)
                     .await

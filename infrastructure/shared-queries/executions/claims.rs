@@ -2,15 +2,12 @@
 //! renewing leases of long steps, handing them back at shutdown, and when the next is due.
 #![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
 
-
 use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
-use usvc_core::{
-    ClaimedStep, CoreError, ExecutionId, TenantId, WorkflowId,
-};
+use usvc_core::{ClaimedStep, CoreError, ExecutionId, TenantId, WorkflowId};
 use uuid::Uuid;
 
 use crate::backend::{begin_write, claim_lock, insert_all, Connection, DbId};
@@ -19,8 +16,8 @@ use crate::fair_claims;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
 use crate::store::Store;
 
-use super::rows::{ExecutionRow, StepRow, TimelineRow};
 use super::concurrency_groups::LIVE;
+use super::rows::{ExecutionRow, StepRow, TimelineRow};
 
 /// Pending or waiting executions whose steps were just claimed now run. Best effort under
 /// contention: an execution another transaction holds is left alone (no waiting, so no
@@ -68,7 +65,6 @@ pub(super) async fn mark_running(
     Ok(())
 }
 
-
 pub(super) async fn claim(
     store: &Store,
     owner: &str,
@@ -79,90 +75,91 @@ pub(super) async fn claim(
 ) -> Result<Vec<ClaimedStep>, CoreError> {
     let token = format!("{owner}/{}", Uuid::now_v7().simple());
     let clock = store.clock();
-    store.write(move |conn| {
-        Box::pin(async move {
-            conn.transaction(async move |conn| {
-                begin_write(conn).await?;
-                let mut rows = fair_claims::take(conn, now, default_in_flight, limit).await?;
-                if rows.is_empty() {
-                    return Ok(Vec::new());
-                }
-                // Read under the locks, like `change` (timeline times in commit order).
-                let now = now.max(clock.now().trunc_subsecs(6));
-                let until = now + lease;
-                let mut timeline = Vec::with_capacity(rows.len() + 1);
-                let mut by_execution: HashMap<Uuid, Vec<String>> = HashMap::new();
-                for row in &mut rows {
-                    row.attempts += 1;
-                    by_execution
-                        .entry(Uuid::from(row.execution_id))
-                        .or_default()
-                        .push(row.step_id.clone());
-                    timeline.push(TimelineRow {
-                        id: DbId::from(Uuid::now_v7()),
-                        execution_id: row.execution_id,
-                        at: now,
-                        step_id: Some(row.step_id.clone()),
-                        status: "running".into(),
-                        attempt: Some(row.attempts),
-                        detail: None,
-                    });
-                }
-                // Two statements per execution, however many of its steps were taken
-                // (the branches of a fan-out come together).
-                for (execution, steps) in by_execution {
-                    let mine = workflow_step_runs::table
-                        .filter(workflow_step_runs::execution_id.eq(DbId::from(execution)))
-                        .filter(workflow_step_runs::step_id.eq_any(steps));
-                    diesel::update(mine.clone())
-                        .set((
-                            workflow_step_runs::status.eq("running"),
-                            workflow_step_runs::attempts.eq(workflow_step_runs::attempts + 1),
-                            workflow_step_runs::lease_owner.eq(Some(&token)),
-                            workflow_step_runs::lease_until.eq(Some(until)),
-                        ))
-                        .execute(conn)
+    store
+        .write(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    begin_write(conn).await?;
+                    let mut rows = fair_claims::take(conn, now, default_in_flight, limit).await?;
+                    if rows.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    // Read under the locks, like `change` (timeline times in commit order).
+                    let now = now.max(clock.now().trunc_subsecs(6));
+                    let until = now + lease;
+                    let mut timeline = Vec::with_capacity(rows.len() + 1);
+                    let mut by_execution: HashMap<Uuid, Vec<String>> = HashMap::new();
+                    for row in &mut rows {
+                        row.attempts += 1;
+                        by_execution
+                            .entry(Uuid::from(row.execution_id))
+                            .or_default()
+                            .push(row.step_id.clone());
+                        timeline.push(TimelineRow {
+                            id: DbId::from(Uuid::now_v7()),
+                            execution_id: row.execution_id,
+                            at: now,
+                            step_id: Some(row.step_id.clone()),
+                            status: "running".into(),
+                            attempt: Some(row.attempts),
+                            detail: None,
+                        });
+                    }
+                    // Two statements per execution, however many of its steps were taken
+                    // (the branches of a fan-out come together).
+                    for (execution, steps) in by_execution {
+                        let mine = workflow_step_runs::table
+                            .filter(workflow_step_runs::execution_id.eq(DbId::from(execution)))
+                            .filter(workflow_step_runs::step_id.eq_any(steps));
+                        diesel::update(mine.clone())
+                            .set((
+                                workflow_step_runs::status.eq("running"),
+                                workflow_step_runs::attempts.eq(workflow_step_runs::attempts + 1),
+                                workflow_step_runs::lease_owner.eq(Some(&token)),
+                                workflow_step_runs::lease_until.eq(Some(until)),
+                            ))
+                            .execute(conn)
+                            .await?;
+                        diesel::update(mine.filter(workflow_step_runs::started_at.is_null()))
+                            .set(workflow_step_runs::started_at.eq(Some(now)))
+                            .execute(conn)
+                            .await?;
+                    }
+                    let mut ids: Vec<DbId> = rows.iter().map(|r| r.execution_id).collect();
+                    ids.sort_by_key(|id| Uuid::from(*id));
+                    ids.dedup_by_key(|id| Uuid::from(*id));
+                    let executions: Vec<ExecutionRow> = workflow_executions::table
+                        .filter(workflow_executions::id.eq_any(ids.clone()))
+                        .select(ExecutionRow::as_select())
+                        .load(conn)
                         .await?;
-                    diesel::update(mine.filter(workflow_step_runs::started_at.is_null()))
-                        .set(workflow_step_runs::started_at.eq(Some(now)))
-                        .execute(conn)
-                        .await?;
-                }
-                let mut ids: Vec<DbId> = rows.iter().map(|r| r.execution_id).collect();
-                ids.sort_by_key(|id| Uuid::from(*id));
-                ids.dedup_by_key(|id| Uuid::from(*id));
-                let executions: Vec<ExecutionRow> = workflow_executions::table
-                    .filter(workflow_executions::id.eq_any(ids.clone()))
-                    .select(ExecutionRow::as_select())
-                    .load(conn)
-                    .await?;
-                mark_running(conn, ids.clone(), now, &mut timeline).await?;
-                insert_all!(conn, workflow_timeline::table, timeline);
-                let by_id: HashMap<DbId, &ExecutionRow> =
-                    executions.iter().map(|e| (e.id, e)).collect();
-                Ok::<_, diesel::result::Error>(
-                    rows.iter()
-                        .filter_map(|r| {
-                            let e = by_id.get(&r.execution_id)?;
-                            Some(ClaimedStep {
-                                tenant_id: TenantId::from_uuid(Uuid::from(e.tenant_id)),
-                                execution_id: ExecutionId::from_uuid(Uuid::from(e.id)),
-                                workflow_id: WorkflowId::from_uuid(Uuid::from(e.workflow_id)),
-                                version: e.version,
-                                step_id: r.step_id.clone(),
-                                attempt: r.attempts,
-                                lease: token.clone(),
-                                state: r.state.clone(),
+                    mark_running(conn, ids.clone(), now, &mut timeline).await?;
+                    insert_all!(conn, workflow_timeline::table, timeline);
+                    let by_id: HashMap<DbId, &ExecutionRow> =
+                        executions.iter().map(|e| (e.id, e)).collect();
+                    Ok::<_, diesel::result::Error>(
+                        rows.iter()
+                            .filter_map(|r| {
+                                let e = by_id.get(&r.execution_id)?;
+                                Some(ClaimedStep {
+                                    tenant_id: TenantId::from_uuid(Uuid::from(e.tenant_id)),
+                                    execution_id: ExecutionId::from_uuid(Uuid::from(e.id)),
+                                    workflow_id: WorkflowId::from_uuid(Uuid::from(e.workflow_id)),
+                                    version: e.version,
+                                    step_id: r.step_id.clone(),
+                                    attempt: r.attempts,
+                                    lease: token.clone(),
+                                    state: r.state.clone(),
+                                })
                             })
-                        })
-                        .collect(),
-                )
+                            .collect(),
+                    )
+                })
+                .await
+                .map_err(errors::query)
             })
-            .await
-            .map_err(errors::query)
         })
-    })
-    .await
+        .await
 }
 pub(super) async fn renew(
     store: &Store,
@@ -172,122 +169,125 @@ pub(super) async fn renew(
     if leases.is_empty() {
         return Ok(0);
     }
-    store.write(move |conn| {
-        Box::pin(async move {
-            conn.transaction(async move |conn| {
-                begin_write(conn).await?;
-                let mut held = 0;
-                for (execution, step, lease) in &leases {
-                    held += diesel::update(
-                        workflow_step_runs::table
-                            .filter(
-                                workflow_step_runs::execution_id
-                                    .eq(DbId::from(execution.as_uuid())),
-                            )
-                            .filter(workflow_step_runs::step_id.eq(step))
-                            .filter(workflow_step_runs::status.eq("running"))
-                            .filter(workflow_step_runs::lease_owner.eq(lease)),
-                    )
-                    .set(workflow_step_runs::lease_until.eq(Some(until)))
-                    .execute(conn)
-                    .await?;
-                }
-                Ok::<_, diesel::result::Error>(held as u64)
+    store
+        .write(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    begin_write(conn).await?;
+                    let mut held = 0;
+                    for (execution, step, lease) in &leases {
+                        held += diesel::update(
+                            workflow_step_runs::table
+                                .filter(
+                                    workflow_step_runs::execution_id
+                                        .eq(DbId::from(execution.as_uuid())),
+                                )
+                                .filter(workflow_step_runs::step_id.eq(step))
+                                .filter(workflow_step_runs::status.eq("running"))
+                                .filter(workflow_step_runs::lease_owner.eq(lease)),
+                        )
+                        .set(workflow_step_runs::lease_until.eq(Some(until)))
+                        .execute(conn)
+                        .await?;
+                    }
+                    Ok::<_, diesel::result::Error>(held as u64)
+                })
+                .await
+                .map_err(errors::query)
             })
-            .await
-            .map_err(errors::query)
         })
-    })
-    .await
+        .await
 }
 pub(super) async fn release(store: &Store, owner: &str) -> Result<u64, CoreError> {
     let owner = format!("{owner}/%");
     let now = store.clock().now();
-    store.write(move |conn| {
-        Box::pin(async move {
-            conn.transaction(async move |conn| {
-                begin_write(conn).await?;
-                let held: Vec<StepRow> = workflow_step_runs::table
-                    .filter(workflow_step_runs::status.eq("running"))
-                    .filter(workflow_step_runs::lease_owner.like(&owner))
-                    .select(StepRow::as_select())
-                    .load(conn)
-                    .await?;
-                let mut timeline = Vec::with_capacity(held.len());
-                for row in &held {
-                    diesel::update(
-                        workflow_step_runs::table
-                            .filter(workflow_step_runs::execution_id.eq(row.execution_id))
-                            .filter(workflow_step_runs::step_id.eq(&row.step_id))
-                            .filter(workflow_step_runs::lease_owner.eq(&row.lease_owner)),
-                    )
-                    .set((
-                        workflow_step_runs::status.eq("ready"),
-                        workflow_step_runs::attempts.eq(row.attempts - 1),
-                        workflow_step_runs::ready_at.eq(Some(now)),
-                        workflow_step_runs::lease_owner.eq(None::<String>),
-                        workflow_step_runs::lease_until.eq(None::<DateTime<Utc>>),
-                    ))
-                    .execute(conn)
-                    .await?;
-                    timeline.push(TimelineRow {
-                        id: DbId::from(Uuid::now_v7()),
-                        execution_id: row.execution_id,
-                        at: now,
-                        step_id: Some(row.step_id.clone()),
-                        status: "ready".into(),
-                        attempt: Some(row.attempts - 1),
-                        detail: Some("lease handed back at shutdown".into()),
-                    });
-                }
-                insert_all!(conn, workflow_timeline::table, timeline);
-                Ok::<_, diesel::result::Error>(held.len() as u64)
+    store
+        .write(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    begin_write(conn).await?;
+                    let held: Vec<StepRow> = workflow_step_runs::table
+                        .filter(workflow_step_runs::status.eq("running"))
+                        .filter(workflow_step_runs::lease_owner.like(&owner))
+                        .select(StepRow::as_select())
+                        .load(conn)
+                        .await?;
+                    let mut timeline = Vec::with_capacity(held.len());
+                    for row in &held {
+                        diesel::update(
+                            workflow_step_runs::table
+                                .filter(workflow_step_runs::execution_id.eq(row.execution_id))
+                                .filter(workflow_step_runs::step_id.eq(&row.step_id))
+                                .filter(workflow_step_runs::lease_owner.eq(&row.lease_owner)),
+                        )
+                        .set((
+                            workflow_step_runs::status.eq("ready"),
+                            workflow_step_runs::attempts.eq(row.attempts - 1),
+                            workflow_step_runs::ready_at.eq(Some(now)),
+                            workflow_step_runs::lease_owner.eq(None::<String>),
+                            workflow_step_runs::lease_until.eq(None::<DateTime<Utc>>),
+                        ))
+                        .execute(conn)
+                        .await?;
+                        timeline.push(TimelineRow {
+                            id: DbId::from(Uuid::now_v7()),
+                            execution_id: row.execution_id,
+                            at: now,
+                            step_id: Some(row.step_id.clone()),
+                            status: "ready".into(),
+                            attempt: Some(row.attempts - 1),
+                            detail: Some("lease handed back at shutdown".into()),
+                        });
+                    }
+                    insert_all!(conn, workflow_timeline::table, timeline);
+                    Ok::<_, diesel::result::Error>(held.len() as u64)
+                })
+                .await
+                .map_err(errors::query)
             })
-            .await
-            .map_err(errors::query)
         })
-    })
-    .await
+        .await
 }
 pub(super) async fn next_due(store: &Store) -> Result<Option<DateTime<Utc>>, CoreError> {
     // The three reads in one transaction: an idle worker asks this every few seconds, and
     // each statement on its own would be a transaction of its own (issue 17: idle load).
-    store.run(move |conn| {
-        Box::pin(async move {
-            conn.transaction(async move |conn| {
-                // Earliest first by index order (no MIN: SQLite's timestamps are text).
-                let due: Option<DateTime<Utc>> = workflow_step_runs::table
-                    .filter(workflow_step_runs::status.eq_any(["ready", "waiting"]))
-                    .filter(workflow_step_runs::ready_at.is_not_null())
-                    .order(workflow_step_runs::ready_at.asc())
-                    .select(workflow_step_runs::ready_at)
-                    .first::<Option<DateTime<Utc>>>(conn)
-                    .await
-                    .optional()?
-                    .flatten();
-                let expiry: Option<DateTime<Utc>> = workflow_step_runs::table
-                    .filter(workflow_step_runs::status.eq("running"))
-                    .order(workflow_step_runs::lease_until.asc())
-                    .select(workflow_step_runs::lease_until)
-                    .first::<Option<DateTime<Utc>>>(conn)
-                    .await
-                    .optional()?
-                    .flatten();
-                let deadline: Option<DateTime<Utc>> = workflow_executions::table
-                    .filter(workflow_executions::status.eq_any(LIVE))
-                    .filter(workflow_executions::deadline.is_not_null())
-                    .order(workflow_executions::deadline.asc())
-                    .select(workflow_executions::deadline)
-                    .first::<Option<DateTime<Utc>>>(conn)
-                    .await
-                    .optional()?
-                    .flatten();
-                let soonest = [due, expiry, deadline].into_iter().flatten().min();
-                Ok::<_, diesel::result::Error>(soonest)
+    store
+        .run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    // Earliest first by index order (no MIN: SQLite's timestamps are text).
+                    let due: Option<DateTime<Utc>> = workflow_step_runs::table
+                        .filter(workflow_step_runs::status.eq_any(["ready", "waiting"]))
+                        .filter(workflow_step_runs::ready_at.is_not_null())
+                        .order(workflow_step_runs::ready_at.asc())
+                        .select(workflow_step_runs::ready_at)
+                        .first::<Option<DateTime<Utc>>>(conn)
+                        .await
+                        .optional()?
+                        .flatten();
+                    let expiry: Option<DateTime<Utc>> = workflow_step_runs::table
+                        .filter(workflow_step_runs::status.eq("running"))
+                        .order(workflow_step_runs::lease_until.asc())
+                        .select(workflow_step_runs::lease_until)
+                        .first::<Option<DateTime<Utc>>>(conn)
+                        .await
+                        .optional()?
+                        .flatten();
+                    let deadline: Option<DateTime<Utc>> = workflow_executions::table
+                        .filter(workflow_executions::status.eq_any(LIVE))
+                        .filter(workflow_executions::deadline.is_not_null())
+                        .order(workflow_executions::deadline.asc())
+                        .select(workflow_executions::deadline)
+                        .first::<Option<DateTime<Utc>>>(conn)
+                        .await
+                        .optional()?
+                        .flatten();
+                    let soonest = [due, expiry, deadline].into_iter().flatten().min();
+                    Ok::<_, diesel::result::Error>(soonest)
+                })
+                .await
+                .map_err(errors::query)
             })
-            .await
-            .map_err(errors::query)
         })
-    })
-    .await
+        .await
 }

@@ -2,14 +2,10 @@
 //! ready steps held); when one of the group ends, the oldest queued take the free slots.
 #![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
 
-
-
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use usvc_core::{
-    Execution, ExecutionState, StepStatus,
-};
+use usvc_core::{Execution, ExecutionState, StepStatus};
 use uuid::Uuid;
 
 use crate::backend::{claim_lock, insert_all, row_lock, Connection, DbId};
@@ -23,7 +19,10 @@ pub(crate) const LIVE: [&str; 3] = ["pending", "running", "waiting"];
 /// Locks the workflow's row: starts and releases of one workflow's concurrency groups take
 /// their turn (SQLite writes one at a time anyway).
 #[allow(clippy::if_same_then_else)] // `row_lock!` is the identity on SQLite
-pub(crate) async fn lock_workflow(conn: &mut Connection, workflow: DbId) -> Result<(), diesel::result::Error> {
+pub(crate) async fn lock_workflow(
+    conn: &mut Connection,
+    workflow: DbId,
+) -> Result<(), diesel::result::Error> {
     row_lock!(workflows::table
         .filter(workflows::id.eq(workflow))
         .select(workflows::id))
@@ -169,4 +168,3 @@ pub(crate) async fn release(
     insert_all!(conn, workflow_timeline::table, timeline);
     Ok(())
 }
-

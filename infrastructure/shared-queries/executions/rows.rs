@@ -1,15 +1,14 @@
 //! The rows of executions, step runs and the timeline, and the timeline rows a change writes.
 #![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
 
-
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use usvc_core::{
-    CoreError, Execution, ExecutionId, ExecutionState,
-    ExecutionStatus, StepRun, StepStatus, TenantId, UserId, WorkflowId,
+    CoreError, Execution, ExecutionId, ExecutionState, ExecutionStatus, StepRun, StepStatus,
+    TenantId, UserId, WorkflowId,
 };
 use uuid::Uuid;
 
@@ -195,7 +194,11 @@ pub(crate) fn step_detail(step: &StepRun) -> Option<String> {
 }
 
 /// The timeline rows of the changes from `before` to `after`.
-pub(crate) fn changes(before: &ExecutionState, after: &ExecutionState, at: DateTime<Utc>) -> Vec<TimelineRow> {
+pub(crate) fn changes(
+    before: &ExecutionState,
+    after: &ExecutionState,
+    at: DateTime<Utc>,
+) -> Vec<TimelineRow> {
     let id = after.execution.id;
     let mut rows = Vec::new();
     let old: HashMap<&str, &StepRun> = before
@@ -278,4 +281,3 @@ impl NewExecution {
         Ok(())
     }
 }
-
