@@ -153,7 +153,7 @@ async fn run(n: u32) -> Result<ExecutionState, Box<dyn Error>> {
         .await?;
     let id = started.execution.id;
     tokio::time::timeout(Duration::from_secs(30), async {
-        while ended.recv().await.ok() != Some(id) {}
+        while ended.recv().await.ok().map(|s| s.execution.id) != Some(id) {}
     })
     .await?;
     let state = executions.get(&me, id).await?;

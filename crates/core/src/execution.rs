@@ -295,6 +295,36 @@ pub struct ClaimedStep {
     pub lease: String,
     /// What the step kept from an earlier attempt (a timer's deadline).
     pub state: Option<serde_json::Value>,
+    /// The execution as the claim left it: its inputs and the outputs of the steps this one
+    /// depends on (final before it became ready, so they cannot change under it). Handed over
+    /// with the claim so running the step needs no read of its own; `None` where the claimer
+    /// did not load it (the engine then reads it).
+    #[serde(skip)]
+    pub snapshot: Option<std::sync::Arc<ExecutionState>>,
+}
+
+impl ClaimedStep {
+    /// The attempts of `state` that `lease` holds (claimed in the change that produced
+    /// `state`), each carrying `state` as its snapshot.
+    pub fn held_by(state: &std::sync::Arc<ExecutionState>, lease: &str) -> Vec<Self> {
+        let e = &state.execution;
+        state
+            .steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Running && s.lease_owner.as_deref() == Some(lease))
+            .map(|s| Self {
+                tenant_id: e.tenant_id,
+                execution_id: e.id,
+                workflow_id: e.workflow_id,
+                version: e.version,
+                step_id: s.step_id.clone(),
+                attempt: s.attempts,
+                lease: lease.to_owned(),
+                state: s.state.clone(),
+                snapshot: Some(state.clone()),
+            })
+            .collect()
+    }
 }
 
 /// A change to one execution, computed by the workflow domain over its current state inside

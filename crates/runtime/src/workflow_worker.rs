@@ -15,8 +15,8 @@ use std::sync::Mutex;
 
 use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
 use usvc_core::ports::{ExecutionRepository, Invalidation, InvalidationMessage, WorkSignal};
-use usvc_core::{ClaimedStep, ExecutionId};
-use usvc_workflow::{Engine, Finish, Prepared, StepOutcome};
+use usvc_core::{ClaimedStep, ExecutionId, ExecutionState};
+use usvc_workflow::{Engine, Finish, Prepared, StepOutcome, Take};
 
 use usvc_logger::caught;
 
@@ -99,7 +99,7 @@ pub struct WorkflowWorker {
     stopping: Arc<AtomicBool>,
     executions: Arc<dyn ExecutionRepository>,
     invalidation: Arc<dyn Invalidation>,
-    ended: broadcast::Sender<ExecutionId>,
+    ended: broadcast::Sender<Arc<ExecutionState>>,
 }
 
 impl WorkflowWorker {
@@ -130,10 +130,17 @@ impl WorkflowWorker {
         });
         let (results, finished) = mpsc::unbounded_channel();
         tokio::spawn(record_results(
-            engine.clone(),
+            Recorder {
+                engine: engine.clone(),
+                ended,
+                wake: wake.clone(),
+                owner: worker.owner.clone(),
+                lease: config.lease,
+                in_flight: worker.in_flight.clone(),
+                stopping: worker.stopping.clone(),
+                results: results.downgrade(),
+            },
             finished,
-            ended,
-            wake.clone(),
         ));
         tokio::spawn(heartbeat(
             Arc::downgrade(&worker),
@@ -167,8 +174,8 @@ impl WorkflowWorker {
         worker
     }
 
-    /// Executions that ended in this process, by id (for `?wait=`).
-    pub fn ended(&self) -> broadcast::Receiver<ExecutionId> {
+    /// Executions that ended in this process, as they ended (for `?wait=`: no read).
+    pub fn ended(&self) -> broadcast::Receiver<Arc<ExecutionState>> {
         self.ended.subscribe()
     }
 
@@ -273,25 +280,8 @@ impl Run {
             let Ok(permit) = self.pool.clone().acquire_owned().await else {
                 return;
             };
-            let (engine, results) = (self.engine.clone(), self.results.clone());
-            let wake = self.wake.clone();
             let running = Running::new(&self.in_flight, &step, permit);
-            tokio::spawn(async move {
-                let finish = caught("workflow step", run_step(&engine, &step))
-                    .await
-                    .unwrap_or_else(|panic| {
-                        Some(Finish::Ran(StepOutcome::Failed(format!(
-                            "the step stopped on an internal error ({panic}); it is in the service's log"
-                        ))))
-                    });
-                if let Some(finish) = finish {
-                    let _ = results.send((step, finish, running));
-                } else {
-                    drop(running);
-                    // A slot is free: the loop may be waiting for one.
-                    wake.notify_one();
-                }
-            });
+            spawn_attempt(&self.engine, &self.results, &self.wake, step, running);
         }
         if full {
             return;
@@ -329,6 +319,34 @@ impl Run {
             Err(e) => tracing::warn!(error = %e, "timing out workflow executions failed"),
         }
     }
+}
+
+/// Runs `step` on the runtime and sends how it ended to be recorded; `running` holds its pool
+/// slot until then.
+fn spawn_attempt(
+    engine: &Arc<Engine>,
+    results: &mpsc::UnboundedSender<(ClaimedStep, Finish, Running)>,
+    wake: &Arc<Notify>,
+    step: ClaimedStep,
+    running: Running,
+) {
+    let (engine, results, wake) = (engine.clone(), results.clone(), wake.clone());
+    tokio::spawn(async move {
+        let finish = caught("workflow step", run_step(&engine, &step))
+            .await
+            .unwrap_or_else(|panic| {
+                Some(Finish::Ran(StepOutcome::Failed(format!(
+                    "the step stopped on an internal error ({panic}); it is in the service's log"
+                ))))
+            });
+        if let Some(finish) = finish {
+            let _ = results.send((step, finish, running));
+        } else {
+            drop(running);
+            // A slot is free: the loop may be waiting for one.
+            wake.notify_one();
+        }
+    });
 }
 
 /// Tries `work` again, twice at most and briefly, while it fails with `Unavailable` (a pool
@@ -397,54 +415,101 @@ async fn run_step(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
 
 /// Records finished attempts. What arrives together is grouped by execution, each group in
 /// one transaction and the groups concurrently: the branches of a fan-out that end at once
-/// take the execution's lock once, not once each.
+/// take the execution's lock once, not once each. The same transaction takes as many of the
+/// steps the group unlocked as it had attempts (so the tenant's steps in flight do not grow),
+/// and they run here at once in the slots the attempts held: no claim, no read, no wait for
+/// the loop (issue 17). The rest stay ready for the next claim, which the recording wakes.
 async fn record_results(
-    engine: Arc<Engine>,
+    recorder: Recorder,
     mut finished: mpsc::UnboundedReceiver<(ClaimedStep, Finish, Running)>,
-    ended: broadcast::Sender<ExecutionId>,
-    wake: Arc<Notify>,
 ) {
     while let Some((step, finish, running)) = finished.recv().await {
-        let mut groups: HashMap<ExecutionId, Vec<(ClaimedStep, Finish)>> = HashMap::new();
-        let mut recorded = vec![running];
+        let mut groups: HashMap<ExecutionId, Vec<(ClaimedStep, Finish, Running)>> = HashMap::new();
         groups
             .entry(step.execution_id)
             .or_default()
-            .push((step, finish));
+            .push((step, finish, running));
         while let Ok((step, finish, running)) = finished.try_recv() {
-            recorded.push(running);
             groups
                 .entry(step.execution_id)
                 .or_default()
-                .push((step, finish));
+                .push((step, finish, running));
         }
-        let records = groups.into_values().map(|group| {
-            let (engine, ended) = (&engine, &ended);
-            async move {
-                let recorded = caught(
-                    "workflow results",
-                    transient_retries(|| engine.finish_all(group.clone())),
-                )
-                .await
-                .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
-                match recorded {
-                    Ok(Some(state)) if state.execution.status.is_final() => {
-                        metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
-                            .increment(1);
-                        let _ = ended.send(state.execution.id);
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        // The leases run out and the steps run again (at least once).
-                        tracing::warn!(error = %e, "recording workflow steps failed");
-                    }
-                }
-            }
-        });
+        let records = groups.into_values().map(|group| recorder.record(group));
         futures::future::join_all(records).await;
-        drop(recorded);
-        // What the steps unlocked may be claimed now.
-        wake.notify_one();
+        // What the steps unlocked and this worker did not take may be claimed now.
+        recorder.wake.notify_one();
+    }
+}
+
+/// What [`record_results`] needs.
+struct Recorder {
+    engine: Arc<Engine>,
+    ended: broadcast::Sender<Arc<ExecutionState>>,
+    wake: Arc<Notify>,
+    owner: String,
+    lease: Duration,
+    in_flight: InFlight,
+    stopping: Arc<AtomicBool>,
+    /// Where the attempts taken at recording send their results: weak, so the channel closes
+    /// (and this task ends) when the worker loop is gone.
+    results: mpsc::WeakUnboundedSender<(ClaimedStep, Finish, Running)>,
+}
+
+impl Recorder {
+    /// Records one execution's finished attempts and runs what the same transaction took.
+    async fn record(&self, group: Vec<(ClaimedStep, Finish, Running)>) {
+        let mut attempts = Vec::with_capacity(group.len());
+        let mut slots = Vec::with_capacity(group.len());
+        for (step, finish, running) in group {
+            attempts.push((step, finish));
+            slots.push(running);
+        }
+        let results = self.results.upgrade();
+        let take = (results.is_some() && !self.stopping.load(Ordering::Acquire)).then(|| Take {
+            lease: format!("{}/{}", self.owner, uuid::Uuid::now_v7().simple()),
+            until: self.engine.now()
+                + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX),
+            at_most: slots.len(),
+        });
+        let recorded = caught(
+            "workflow results",
+            transient_retries(|| self.engine.finish_all(attempts.clone(), take.clone())),
+        )
+        .await
+        .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
+        let state = match recorded {
+            Ok(Some(state)) => Arc::new(state),
+            Ok(None) => return,
+            Err(e) => {
+                // The leases run out and the steps run again (at least once).
+                tracing::warn!(error = %e, "recording workflow steps failed");
+                return;
+            }
+        };
+        if state.execution.status.is_final() {
+            metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
+                .increment(1);
+            let _ = self.ended.send(state);
+            return;
+        }
+        let (Some(take), Some(results)) = (take, results) else {
+            return;
+        };
+        let next = ClaimedStep::held_by(&state, &take.lease);
+        if next.is_empty() {
+            return;
+        }
+        // The finished attempts' slots pass to the steps taken; their entries leave the
+        // in-flight registry first (a step retried at once has the same key).
+        let permits: Vec<_> = slots.iter_mut().filter_map(|r| r.slot.take()).collect();
+        drop(slots);
+        metrics::counter!("usvc_workflow_steps_taken_at_recording_total")
+            .increment(next.len() as u64);
+        for (step, permit) in next.into_iter().zip(permits) {
+            let running = Running::new(&self.in_flight, &step, permit);
+            spawn_attempt(&self.engine, &results, &self.wake, step, running);
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use usvc_core::{ClaimedStep, CoreError, Execution, ExecutionState, TenantId, Wor
 
 use crate::definition::{parse_duration, Definition};
 use crate::kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
-use crate::plan::{Finish, FinishStep, FinishSteps, TimeOutExecution};
+use crate::plan::{Finish, FinishAndTake, FinishStep, FinishSteps, TimeOutExecution};
 use crate::template;
 
 /// How many times a step whose worker stopped mid-attempt is taken over beyond its retries.
@@ -91,6 +91,17 @@ pub enum Prepared {
     Gone,
 }
 
+/// Ready steps a worker takes in the transaction that records its attempts.
+#[derive(Debug, Clone)]
+pub struct Take {
+    /// The lease token they are claimed under (`<worker>/<claim id>`).
+    pub lease: String,
+    /// Until when the lease holds.
+    pub until: DateTime<Utc>,
+    /// How many at most.
+    pub at_most: usize,
+}
+
 /// Prepares and records step attempts.
 pub struct Engine {
     ports: EnginePorts,
@@ -148,13 +159,20 @@ impl Engine {
         let definition = self
             .definition(claimed.tenant_id, claimed.workflow_id, claimed.version)
             .await?;
-        let Some(state) = self
-            .ports
-            .executions
-            .get(claimed.tenant_id, claimed.execution_id)
-            .await?
-        else {
-            return Ok(Prepared::Gone);
+        // The claim's snapshot when it carries one: what a read now would show of what the
+        // step uses (its dependencies' outputs are final); a change since (a cancel, a retry)
+        // takes the lease away, and the result is not recorded.
+        let state = match &claimed.snapshot {
+            Some(snapshot) => snapshot.clone(),
+            None => match self
+                .ports
+                .executions
+                .get(claimed.tenant_id, claimed.execution_id)
+                .await?
+            {
+                Some(state) => Arc::new(state),
+                None => return Ok(Prepared::Gone),
+            },
         };
         if state.execution.status.is_final() {
             return Ok(Prepared::Gone);
@@ -219,9 +237,14 @@ impl Engine {
     /// transaction (sibling steps that end together cost one lock and one commit); `None` if
     /// the execution is gone. An attempt whose lease was lost (its token no longer on the
     /// step) changes nothing.
+    ///
+    /// With `take`, the same transaction also claims up to `take.at_most` of the steps that
+    /// are ready then (what the attempts unlocked) under `take.lease`: the worker runs them
+    /// next without a claim of its own ([`ClaimedStep::held_by`] on the state answered).
     pub async fn finish_all(
         &self,
         attempts: Vec<(ClaimedStep, Finish)>,
+        take: Option<Take>,
     ) -> Result<Option<ExecutionState>, CoreError> {
         let Some((first, _)) = attempts.first() else {
             return Ok(None);
@@ -241,15 +264,19 @@ impl Engine {
                 finish,
             })
             .collect();
+        let finished = FinishSteps(steps);
+        let change: Arc<dyn usvc_core::ExecutionChange> = match take {
+            Some(take) if take.at_most > 0 => Arc::new(FinishAndTake {
+                finished,
+                lease: take.lease,
+                until: take.until,
+                take: take.at_most,
+            }),
+            _ => Arc::new(finished),
+        };
         self.ports
             .executions
-            .change(
-                tenant,
-                execution,
-                Arc::new(FinishSteps(steps)),
-                None,
-                self.now(),
-            )
+            .change(tenant, execution, change, None, self.now())
             .await
     }
 }

@@ -217,6 +217,28 @@ impl ExecutionService {
         }
     }
 
+    /// `state`, an execution as a worker of this process just left it, answered as [`get`]
+    /// would answer it (`workflows:read`, the tenant, [`subject::may_open`]), without reading
+    /// it again: how a start that waits answers when the execution ended here.
+    ///
+    /// [`get`]: Self::get
+    pub async fn as_seen_by(
+        &self,
+        principal: &Principal,
+        state: ExecutionState,
+    ) -> Result<ExecutionState, CoreError> {
+        self.authorize(principal, &permissions::WORKFLOWS_READ)
+            .await?;
+        if state.execution.tenant_id != principal.tenant {
+            return Err(not_found());
+        }
+        if subject::may_open(self.ports.authorizer.as_ref(), principal, &state.execution).await? {
+            Ok(state)
+        } else {
+            Err(not_found())
+        }
+    }
+
     /// Whether the caller may read `execution` ([`subject::may_see`]).
     async fn may_see(
         &self,

@@ -504,6 +504,51 @@ impl ExecutionChange for FinishSteps {
     }
 }
 
+/// Attempts ended and the worker that ran them takes what they unlocked, in the same
+/// transaction: each [`FinishStep`] applied, then up to `take` steps that are ready now are
+/// claimed under `lease` until `until` (as a claim would: running, one more attempt). What
+/// is not taken stays ready for any worker's claim.
+pub struct FinishAndTake {
+    /// The attempts that ended.
+    pub finished: FinishSteps,
+    /// The lease token the taken steps carry.
+    pub lease: String,
+    /// Until when the lease holds.
+    pub until: DateTime<Utc>,
+    /// How many ready steps to take at most.
+    pub take: usize,
+}
+
+impl ExecutionChange for FinishAndTake {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        if !self.finished.apply(state, now)? {
+            return Ok(false);
+        }
+        if state.execution.status.is_final() || state.execution.queued {
+            return Ok(true);
+        }
+        let mut taken = 0;
+        for run in &mut state.steps {
+            if taken == self.take {
+                break;
+            }
+            if run.status == StepStatus::Ready && run.ready_at.is_some_and(|at| at <= now) {
+                run.status = StepStatus::Running;
+                run.attempts += 1;
+                run.lease_owner = Some(self.lease.clone());
+                run.lease_until = Some(self.until);
+                run.started_at.get_or_insert(now);
+                taken += 1;
+            }
+        }
+        if taken > 0 {
+            state.execution.status = ExecutionStatus::Running;
+            state.execution.started_at.get_or_insert(now);
+        }
+        Ok(true)
+    }
+}
+
 /// A person answers a task: the task records the answer, and its waiting step succeeds
 /// with `data` as output (approve, or reject with an `on_reject` branch, which `settle`
 /// then follows) or fails (reject without one). Refused when the task is no longer open.

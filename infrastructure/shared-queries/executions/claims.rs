@@ -3,11 +3,12 @@
 #![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
-use usvc_core::{ClaimedStep, CoreError, ExecutionId, TenantId, WorkflowId};
+use usvc_core::{ClaimedStep, CoreError, ExecutionId, ExecutionState, StepRun};
 use uuid::Uuid;
 
 use crate::backend::{begin_write, claim_lock, insert_all, Connection, DbId};
@@ -128,28 +129,41 @@ pub(super) async fn claim(
                     let mut ids: Vec<DbId> = rows.iter().map(|r| r.execution_id).collect();
                     ids.sort_by_key(|id| Uuid::from(*id));
                     ids.dedup_by_key(|id| Uuid::from(*id));
+                    mark_running(conn, ids.clone(), now, &mut timeline).await?;
+                    insert_all!(conn, workflow_timeline::table, timeline);
+                    // Each claim carries its execution as the claim left it (one read for
+                    // the whole batch), so running a step needs no read of its own.
                     let executions: Vec<ExecutionRow> = workflow_executions::table
                         .filter(workflow_executions::id.eq_any(ids.clone()))
                         .select(ExecutionRow::as_select())
                         .load(conn)
                         .await?;
-                    mark_running(conn, ids.clone(), now, &mut timeline).await?;
-                    insert_all!(conn, workflow_timeline::table, timeline);
-                    let by_id: HashMap<DbId, &ExecutionRow> =
-                        executions.iter().map(|e| (e.id, e)).collect();
+                    let steps: Vec<StepRow> = workflow_step_runs::table
+                        .filter(workflow_step_runs::execution_id.eq_any(ids))
+                        .order((
+                            workflow_step_runs::execution_id.asc(),
+                            workflow_step_runs::position.asc(),
+                        ))
+                        .select(StepRow::as_select())
+                        .load(conn)
+                        .await?;
+                    let snapshots = snapshots(executions, steps)
+                        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
                     Ok::<_, diesel::result::Error>(
                         rows.iter()
                             .filter_map(|r| {
-                                let e = by_id.get(&r.execution_id)?;
+                                let snapshot = snapshots.get(&Uuid::from(r.execution_id))?;
+                                let e = &snapshot.execution;
                                 Some(ClaimedStep {
-                                    tenant_id: TenantId::from_uuid(Uuid::from(e.tenant_id)),
-                                    execution_id: ExecutionId::from_uuid(Uuid::from(e.id)),
-                                    workflow_id: WorkflowId::from_uuid(Uuid::from(e.workflow_id)),
+                                    tenant_id: e.tenant_id,
+                                    execution_id: e.id,
+                                    workflow_id: e.workflow_id,
                                     version: e.version,
                                     step_id: r.step_id.clone(),
                                     attempt: r.attempts,
                                     lease: token.clone(),
                                     state: r.state.clone(),
+                                    snapshot: Some(snapshot.clone()),
                                 })
                             })
                             .collect(),
@@ -161,6 +175,34 @@ pub(super) async fn claim(
         })
         .await
 }
+
+/// The claimed executions with their steps (tasks are not read: running a step does not
+/// look at them), by id.
+fn snapshots(
+    executions: Vec<ExecutionRow>,
+    steps: Vec<StepRow>,
+) -> Result<HashMap<Uuid, Arc<ExecutionState>>, CoreError> {
+    let mut by_execution: HashMap<Uuid, Vec<StepRun>> = HashMap::new();
+    for row in steps {
+        by_execution
+            .entry(Uuid::from(row.execution_id))
+            .or_default()
+            .push(row.into_step()?);
+    }
+    executions
+        .into_iter()
+        .map(|row| {
+            let id = Uuid::from(row.id);
+            let state = ExecutionState {
+                execution: row.into_execution()?,
+                steps: by_execution.remove(&id).unwrap_or_default(),
+                tasks: Vec::new(),
+            };
+            Ok((id, Arc::new(state)))
+        })
+        .collect()
+}
+
 pub(super) async fn renew(
     store: &Store,
     leases: Vec<(ExecutionId, String, String)>,

@@ -207,9 +207,17 @@ pub(crate) fn changes(
         .map(|s| (s.step_id.as_str(), s))
         .collect();
     for step in &after.steps {
-        let moved = old
-            .get(step.step_id.as_str())
-            .is_none_or(|o| o.status != step.status || o.attempts != step.attempts);
+        let was = old.get(step.step_id.as_str());
+        let moved = was.is_none_or(|o| o.status != step.status || o.attempts != step.attempts);
+        // Unlocked and taken by the recording worker in the same change: it was ready first,
+        // as when a claim takes it later.
+        let unlocked_and_taken = step.status == StepStatus::Running
+            && was.is_some_and(|o| o.status == StepStatus::Pending);
+        if unlocked_and_taken {
+            let mut ready = entry(id, at, Some(step), StepStatus::Ready.as_str(), None);
+            ready.attempt = Some(step.attempts - 1);
+            rows.push(ready);
+        }
         if moved {
             rows.push(entry(
                 id,

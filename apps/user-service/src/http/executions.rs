@@ -219,9 +219,14 @@ pub async fn start(
         loop {
             tokio::select! {
                 got = ended.recv() => match got {
-                    Ok(other) if other != id => continue,
+                    // Ended here: answered as it ended, without reading it again.
+                    Ok(done) if done.execution.id == id => {
+                        current = state.executions.as_seen_by(&caller.0, (*done).clone()).await?;
+                        break;
+                    }
+                    Ok(_) => continue,
                     Err(RecvError::Closed) => tokio::time::sleep(WAIT_POLL).await,
-                    _ => {}
+                    Err(RecvError::Lagged(_)) => {}
                 },
                 _ = poll.tick() => {}
                 () = tokio::time::sleep_until(deadline) => {}
