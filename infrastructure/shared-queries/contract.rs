@@ -92,6 +92,15 @@ async fn insert_all(
     Ok(())
 }
 
+/// The step runs a change altered, written back: one statement on Postgres, one per row on
+/// SQLite.
+async fn rewrite_steps(
+    conn: &mut Connection,
+    rows: Vec<crate::executions::StepRow>,
+) -> QueryResult<()> {
+    backend::rewrite_steps(conn, rows).await
+}
+
 /// `write_together!(conn, [statement, …])`: independent writes committed together, as one
 /// `WITH …` statement on Postgres (one round trip, atomic without `BEGIN`), in order in one
 /// transaction on SQLite (ADR 0025). `Ok(())` or the first error.

@@ -123,3 +123,41 @@ async fn pick(
         .load(conn)
         .await
 }
+
+/// The room a change that claims steps for its worker has: how many more of `tenant`'s steps
+/// may run now (its `steps_in_flight` quota, `default_in_flight` where the platform set none,
+/// less its live leases), read in the change's transaction.
+pub(crate) async fn room(
+    conn: &mut Connection,
+    tenant: DbId,
+    default_in_flight: u32,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<u32> {
+    #[derive(QueryableByName)]
+    struct Room {
+        #[diesel(sql_type = BigInt)]
+        room: i64,
+    }
+    // From the live leases (few) to each one's execution by key: a join from the tenant's
+    // side would read every execution it ever ran.
+    let p: Vec<String> = (1..=4).map(placeholder).collect();
+    let query = format!(
+        "SELECT COALESCE((SELECT q.steps_in_flight FROM tenant_quotas q WHERE q.tenant_id = {tenant}), {default})
+              - (SELECT COUNT(*) FROM workflow_step_runs s
+                 WHERE s.status = 'running' AND s.lease_until >= {now}
+                   AND (SELECT e.tenant_id FROM workflow_executions e WHERE e.id = s.execution_id)
+                       = {tenant_again}) AS room",
+        tenant = p[0],
+        default = p[1],
+        now = p[2],
+        tenant_again = p[3],
+    );
+    let row: Room = diesel::sql_query(query)
+        .bind::<IdSql, _>(tenant)
+        .bind::<BigInt, _>(i64::from(default_in_flight))
+        .bind::<StampSql, _>(now)
+        .bind::<IdSql, _>(tenant)
+        .get_result(conn)
+        .await?;
+    Ok(u32::try_from(row.room.max(0)).unwrap_or(u32::MAX))
+}

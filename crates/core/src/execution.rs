@@ -334,4 +334,23 @@ pub trait ExecutionChange: Send + Sync {
     /// Changes `state` in place; `Ok(false)` means nothing to do (written: nothing). The
     /// store writes what differs, with a timeline entry per status change.
     fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError>;
+
+    /// For a change that claims ready steps for the worker making it: the `steps_in_flight`
+    /// quota of a tenant the platform set none for. The store then reads, in the change's
+    /// transaction, how many more of the tenant's steps may run now (its quota less the live
+    /// leases) and calls [`apply_within`](Self::apply_within) instead of `apply`.
+    fn claims_steps(&self) -> Option<u32> {
+        None
+    }
+
+    /// [`apply`](Self::apply), claiming at most `room` steps.
+    fn apply_within(
+        &self,
+        state: &mut ExecutionState,
+        now: DateTime<Utc>,
+        room: u32,
+    ) -> Result<bool, CoreError> {
+        let _ = room;
+        self.apply(state, now)
+    }
 }

@@ -15,15 +15,16 @@ use std::sync::Mutex;
 
 use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
 use usvc_core::ports::{ExecutionRepository, Invalidation, InvalidationMessage, WorkSignal};
-use usvc_core::{ClaimedStep, ExecutionId, ExecutionState};
+use usvc_core::{ClaimedStep, ExecutionId, ExecutionState, StepStatus};
 use usvc_workflow::{Engine, Finish, Prepared, StepOutcome, Take};
 
 use usvc_logger::caught;
 
 /// The invalidation-bus channel that carries "work is ready" between replicas.
 pub const WORK_CHANNEL: &str = "workflow-work";
-/// The longest an idle worker sleeps without being woken. Starts and answers wake it (on
-/// every replica, through [`WORK_CHANNEL`]), and it computes when timers, leases and
+/// The longest an idle worker sleeps without being woken. Starts and answers wake it (and,
+/// when every slot of theirs is busy, every replica's, through [`WORK_CHANNEL`]); recordings
+/// that leave steps for a claim wake it; and it computes when timers, leases and
 /// deadlines fall due; but a lease taken by another replica after this worker last looked
 /// is not in its computation, so this also bounds how late a dead replica's step is taken
 /// over (the lease plus this). Each look costs three queries: 0.3 transactions/s idle
@@ -100,6 +101,8 @@ pub struct WorkflowWorker {
     executions: Arc<dyn ExecutionRepository>,
     invalidation: Arc<dyn Invalidation>,
     ended: broadcast::Sender<Arc<ExecutionState>>,
+    /// The slots steps run in.
+    pool: Arc<Semaphore>,
 }
 
 impl WorkflowWorker {
@@ -127,8 +130,11 @@ impl WorkflowWorker {
             executions: executions.clone(),
             invalidation,
             ended: ended.clone(),
+            pool: Arc::new(Semaphore::new(config.concurrency.max(1))),
         });
         let (results, finished) = mpsc::unbounded_channel();
+        let pool = worker.pool.clone();
+        let starved = Arc::new(AtomicBool::new(false));
         tokio::spawn(record_results(
             Recorder {
                 engine: engine.clone(),
@@ -138,6 +144,9 @@ impl WorkflowWorker {
                 lease: config.lease,
                 in_flight: worker.in_flight.clone(),
                 stopping: worker.stopping.clone(),
+                pool: pool.clone(),
+                starved: starved.clone(),
+                batch: usize::try_from(config.batch).unwrap_or(usize::MAX),
                 results: results.downgrade(),
             },
             finished,
@@ -156,9 +165,10 @@ impl WorkflowWorker {
             wake,
             results,
             in_flight: worker.in_flight.clone(),
-            pool: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            pool,
             config,
             last_expiry: std::sync::Mutex::new(None),
+            starved,
         };
         let (alive, stopping) = (Arc::downgrade(&worker), worker.stopping.clone());
         let task = tokio::spawn(async move {
@@ -209,7 +219,13 @@ impl WorkflowWorker {
 impl WorkSignal for WorkflowWorker {
     fn wake(&self) {
         self.wake.notify_one();
-        // Other replicas' idle workers too (NOTIFY on Postgres; in-process on SQLite).
+        if self.pool.available_permits() > 0 {
+            // This worker has room and claims at once: telling the others would cost a
+            // transaction per start (NOTIFY) for a claim they would mostly find empty.
+            return;
+        }
+        // Every slot here is busy: other replicas' idle workers take it (NOTIFY on Postgres;
+        // in-process on SQLite).
         let bus = self.invalidation.clone();
         tokio::spawn(async move {
             let message = InvalidationMessage {
@@ -237,6 +253,8 @@ struct Run {
     config: WorkerConfig,
     /// When overdue executions were last looked for.
     last_expiry: std::sync::Mutex<Option<Instant>>,
+    /// Set while the loop waits for a free slot: recordings that free one then wake it.
+    starved: Arc<AtomicBool>,
 }
 
 impl Run {
@@ -245,16 +263,27 @@ impl Run {
         self.expire_overdue().await;
         let free = self.pool.available_permits();
         if free == 0 {
-            // Every slot busy: a finishing step wakes us.
+            // Every slot busy: a recording that frees one wakes us.
+            self.starved.store(true, Ordering::Release);
             tokio::select! {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(MAX_IDLE) => {}
             }
             return;
         }
-        let want = u32::try_from(free)
-            .unwrap_or(u32::MAX)
-            .min(self.config.batch);
+        // The slots first, then the claim: a recording may take free slots meanwhile, and a
+        // claimed step must not wait for one while its lease runs.
+        let mut slots = Vec::with_capacity(free);
+        while slots.len() < free.min(usize::try_from(self.config.batch).unwrap_or(usize::MAX)) {
+            match self.pool.clone().try_acquire_owned() {
+                Ok(permit) => slots.push(permit),
+                Err(_) => break,
+            }
+        }
+        if slots.is_empty() {
+            return;
+        }
+        let want = u32::try_from(slots.len()).unwrap_or(u32::MAX);
         let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
         let started = Instant::now();
         let claimed = match self
@@ -276,10 +305,7 @@ impl Run {
         };
         metrics::histogram!("usvc_workflow_claim_seconds").record(started.elapsed().as_secs_f64());
         let full = u32::try_from(claimed.len()).unwrap_or(u32::MAX) == want;
-        for step in claimed {
-            let Ok(permit) = self.pool.clone().acquire_owned().await else {
-                return;
-            };
+        for (step, permit) in claimed.into_iter().zip(slots) {
             let running = Running::new(&self.in_flight, &step, permit);
             spawn_attempt(&self.engine, &self.results, &self.wake, step, running);
         }
@@ -415,10 +441,10 @@ async fn run_step(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
 
 /// Records finished attempts. What arrives together is grouped by execution, each group in
 /// one transaction and the groups concurrently: the branches of a fan-out that end at once
-/// take the execution's lock once, not once each. The same transaction takes as many of the
-/// steps the group unlocked as it had attempts (so the tenant's steps in flight do not grow),
-/// and they run here at once in the slots the attempts held: no claim, no read, no wait for
-/// the loop (issue 17). The rest stay ready for the next claim, which the recording wakes.
+/// take the execution's lock once, not once each. The same transaction takes the steps the
+/// group unlocked, as many as the attempts' slots and the free ones allow and the tenant's
+/// `steps_in_flight` quota has room for, and they run here at once: no claim, no read, no wait
+/// for the loop (issue 17). The rest stay ready for the next claim, which the recording wakes.
 async fn record_results(
     recorder: Recorder,
     mut finished: mpsc::UnboundedReceiver<(ClaimedStep, Finish, Running)>,
@@ -436,9 +462,13 @@ async fn record_results(
                 .push((step, finish, running));
         }
         let records = groups.into_values().map(|group| recorder.record(group));
-        futures::future::join_all(records).await;
-        // What the steps unlocked and this worker did not take may be claimed now.
-        recorder.wake.notify_one();
+        let left = futures::future::join_all(records).await;
+        // The loop looks again only when there is something for it: steps these recordings
+        // left ready (or scheduled for later), or slots freed while it waits for one. Waking
+        // it after every recording cost a claim and a `next_due` each (issue 17).
+        if left.into_iter().any(|left| left) || recorder.starved.swap(false, Ordering::AcqRel) {
+            recorder.wake.notify_one();
+        }
     }
 }
 
@@ -451,14 +481,21 @@ struct Recorder {
     lease: Duration,
     in_flight: InFlight,
     stopping: Arc<AtomicBool>,
+    /// The worker's slots.
+    pool: Arc<Semaphore>,
+    /// Whether the loop waits for a free slot ([`Run::starved`]).
+    starved: Arc<AtomicBool>,
+    /// Most free slots one recording takes steps for.
+    batch: usize,
     /// Where the attempts taken at recording send their results: weak, so the channel closes
     /// (and this task ends) when the worker loop is gone.
     results: mpsc::WeakUnboundedSender<(ClaimedStep, Finish, Running)>,
 }
 
 impl Recorder {
-    /// Records one execution's finished attempts and runs what the same transaction took.
-    async fn record(&self, group: Vec<(ClaimedStep, Finish, Running)>) {
+    /// Records one execution's finished attempts and runs what the same transaction took;
+    /// whether it left steps for the loop to claim (ready, or due later).
+    async fn record(&self, group: Vec<(ClaimedStep, Finish, Running)>) -> bool {
         let mut attempts = Vec::with_capacity(group.len());
         let mut slots = Vec::with_capacity(group.len());
         for (step, finish, running) in group {
@@ -466,11 +503,21 @@ impl Recorder {
             slots.push(running);
         }
         let results = self.results.upgrade();
-        let take = (results.is_some() && !self.stopping.load(Ordering::Acquire)).then(|| Take {
+        let taking = results.is_some() && !self.stopping.load(Ordering::Acquire);
+        // The attempts' own slots, and free ones up to a claim's batch (a fan-out's branches),
+        // held through the recording so the loop cannot hand them out meanwhile.
+        let mut spare = Vec::new();
+        while taking && spare.len() < self.batch {
+            match self.pool.clone().try_acquire_owned() {
+                Ok(permit) => spare.push(permit),
+                Err(_) => break,
+            }
+        }
+        let take = taking.then(|| Take {
             lease: format!("{}/{}", self.owner, uuid::Uuid::now_v7().simple()),
             until: self.engine.now()
                 + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX),
-            at_most: slots.len(),
+            at_most: slots.len() + spare.len(),
         });
         let recorded = caught(
             "workflow results",
@@ -480,29 +527,34 @@ impl Recorder {
         .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));
         let state = match recorded {
             Ok(Some(state)) => Arc::new(state),
-            Ok(None) => return,
+            Ok(None) => return false,
             Err(e) => {
-                // The leases run out and the steps run again (at least once).
+                // The leases run out and the steps run again (at least once); the loop
+                // already counts their expiry in when it looks next.
                 tracing::warn!(error = %e, "recording workflow steps failed");
-                return;
+                return false;
             }
         };
         if state.execution.status.is_final() {
             metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
                 .increment(1);
             let _ = self.ended.send(state);
-            return;
+            return false;
         }
+        let left = state.steps.iter().any(|s| {
+            matches!(s.status, StepStatus::Ready | StepStatus::Waiting) && s.ready_at.is_some()
+        });
         let (Some(take), Some(results)) = (take, results) else {
-            return;
+            return left;
         };
         let next = ClaimedStep::held_by(&state, &take.lease);
         if next.is_empty() {
-            return;
+            return left;
         }
         // The finished attempts' slots pass to the steps taken; their entries leave the
         // in-flight registry first (a step retried at once has the same key).
-        let permits: Vec<_> = slots.iter_mut().filter_map(|r| r.slot.take()).collect();
+        let mut permits: Vec<_> = slots.iter_mut().filter_map(|r| r.slot.take()).collect();
+        permits.extend(spare);
         drop(slots);
         metrics::counter!("usvc_workflow_steps_taken_at_recording_total")
             .increment(next.len() as u64);
@@ -510,6 +562,7 @@ impl Recorder {
             let running = Running::new(&self.in_flight, &step, permit);
             spawn_attempt(&self.engine, &results, &self.wake, step, running);
         }
+        left
     }
 }
 

@@ -271,6 +271,7 @@ impl Engine {
                 lease: take.lease,
                 until: take.until,
                 take: take.at_most,
+                default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
             }),
             _ => Arc::new(finished),
         };

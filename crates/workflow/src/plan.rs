@@ -517,19 +517,52 @@ pub struct FinishAndTake {
     pub until: DateTime<Utc>,
     /// How many ready steps to take at most.
     pub take: usize,
+    /// The tenant's `steps_in_flight` where the platform set none.
+    pub default_in_flight: u32,
 }
 
 impl ExecutionChange for FinishAndTake {
     fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        self.apply_within(state, now, u32::MAX)
+    }
+
+    fn claims_steps(&self) -> Option<u32> {
+        Some(self.default_in_flight)
+    }
+
+    /// Takes at most `take` steps, and no more than the tenant's `room` (its steps in flight
+    /// may not pass its quota, however they were claimed); the attempts just recorded no
+    /// longer run, so they are room too.
+    fn apply_within(
+        &self,
+        state: &mut ExecutionState,
+        now: DateTime<Utc>,
+        room: u32,
+    ) -> Result<bool, CoreError> {
+        let recorded = self
+            .finished
+            .0
+            .iter()
+            .filter(|f| {
+                state.step(&f.step_id).is_some_and(|s| {
+                    s.status == StepStatus::Running
+                        && s.lease_owner.as_deref() == Some(f.owner.as_str())
+                })
+            })
+            .count();
         if !self.finished.apply(state, now)? {
             return Ok(false);
         }
         if state.execution.status.is_final() || state.execution.queued {
             return Ok(true);
         }
+        let room = usize::try_from(room)
+            .unwrap_or(usize::MAX)
+            .saturating_add(recorded);
+        let most = self.take.min(room);
         let mut taken = 0;
         for run in &mut state.steps {
-            if taken == self.take {
+            if taken == most {
                 break;
             }
             if run.status == StepStatus::Ready && run.ready_at.is_some_and(|at| at <= now) {
@@ -772,6 +805,122 @@ mod tests {
     fn status(state: &ExecutionState, id: &str) -> (StepStatus, Option<String>) {
         let s = state.step(id).unwrap();
         (s.status, s.skip.clone())
+    }
+
+    /// Claims `step` for the test worker `w` (running, one more attempt).
+    fn claim(def: &Arc<Definition>, state: &mut ExecutionState, step: &str) -> FinishStep {
+        let run = state.step_mut(step).unwrap();
+        run.status = StepStatus::Running;
+        run.attempts += 1;
+        run.lease_owner = Some("w".into());
+        FinishStep {
+            definition: def.clone(),
+            step_id: step.into(),
+            owner: "w".into(),
+            attempt: run.attempts,
+            finish: ok(json!({})),
+        }
+    }
+
+    #[test]
+    fn recording_takes_unlocked_steps_within_the_tenants_room() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "root", "kind": "noop"},
+            {"id": "a", "kind": "noop", "depends_on": ["root"]},
+            {"id": "b", "kind": "noop", "depends_on": ["root"]},
+            {"id": "c", "kind": "noop", "depends_on": ["root"]},
+            {"id": "join", "kind": "noop", "depends_on": ["a", "b", "c"]}
+        ]}));
+        let mut state = start(&def);
+        let finished = FinishStep {
+            ..claim(&def, &mut state, "root")
+        };
+        let until = Utc::now() + chrono::Duration::seconds(30);
+        let take = FinishAndTake {
+            finished: FinishSteps(vec![finished]),
+            lease: "w/next".into(),
+            until,
+            take: 3,
+            default_in_flight: 64,
+        };
+        // The tenant has no room beyond the attempt just recorded: one step is taken.
+        assert!(take.apply_within(&mut state, Utc::now(), 0).unwrap());
+        assert_eq!(status(&state, "root").0, StepStatus::Succeeded);
+        let a = state.step("a").unwrap();
+        assert_eq!(
+            (
+                a.status,
+                a.attempts,
+                a.lease_owner.as_deref(),
+                a.lease_until
+            ),
+            (StepStatus::Running, 1, Some("w/next"), Some(until)),
+            "the first unlocked step is taken under the new lease"
+        );
+        assert!(a.started_at.is_some());
+        assert_eq!(status(&state, "b").0, StepStatus::Ready, "no room for more");
+        assert_eq!(status(&state, "c").0, StepStatus::Ready);
+        assert_eq!(status(&state, "join").0, StepStatus::Pending);
+        assert_eq!(state.execution.status, ExecutionStatus::Running);
+
+        // A recording that records nothing (the lease was lost) takes nothing.
+        let stale = FinishStep {
+            owner: "someone else".into(),
+            ..claim(&def, &mut state, "b")
+        };
+        let before = state.clone();
+        let take = FinishAndTake {
+            finished: FinishSteps(vec![stale]),
+            lease: "w/again".into(),
+            until,
+            take: 3,
+            default_in_flight: 64,
+        };
+        assert!(!take.apply(&mut state, Utc::now()).unwrap());
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn recording_leaves_a_retry_waiting_out_its_backoff_and_an_ended_run_alone() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "flaky", "kind": "noop", "retry": {"max_attempts": 3, "initial": "10s"}},
+            {"id": "after", "kind": "noop", "depends_on": ["flaky"]}
+        ]}));
+        let mut state = start(&def);
+        let failing = FinishStep {
+            finish: failed(),
+            ..claim(&def, &mut state, "flaky")
+        };
+        let until = Utc::now() + chrono::Duration::seconds(30);
+        let take = FinishAndTake {
+            finished: FinishSteps(vec![failing]),
+            lease: "w/next".into(),
+            until,
+            take: 1,
+            default_in_flight: 64,
+        };
+        assert!(take.apply(&mut state, Utc::now()).unwrap());
+        let flaky = state.step("flaky").unwrap();
+        assert_eq!(
+            (flaky.status, flaky.lease_owner.as_deref()),
+            (StepStatus::Ready, None),
+            "due in 10 s, not now: left for a claim then"
+        );
+
+        let def = definition(json!({"name": "w", "steps": [{"id": "only", "kind": "noop"}]}));
+        let mut state = start(&def);
+        let last = FinishStep {
+            ..claim(&def, &mut state, "only")
+        };
+        let take = FinishAndTake {
+            finished: FinishSteps(vec![last]),
+            lease: "w/next".into(),
+            until,
+            take: 1,
+            default_in_flight: 64,
+        };
+        assert!(take.apply(&mut state, Utc::now()).unwrap());
+        assert_eq!(state.execution.status, ExecutionStatus::Succeeded);
     }
 
     #[test]

@@ -27,8 +27,9 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::backend::{begin_write, insert_all, row_lock, Connection, DbId};
+use crate::backend::{begin_write, insert_all, rewrite_steps, row_lock, Connection, DbId};
 use crate::errors;
+use crate::fair_claims;
 use crate::idempotency;
 use crate::outbox;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
@@ -296,10 +297,15 @@ impl ExecutionRepository for Store {
                         // lock is later than the one it waited for).
                         let now = now.max(clock.now().trunc_subsecs(6));
                         let mut after = before.clone();
-                        if !change
-                            .apply(&mut after, now)
-                            .map_err(ChangeError::Refused)?
-                        {
+                        let applied = match change.claims_steps() {
+                            Some(default_in_flight) => {
+                                let room =
+                                    fair_claims::room(conn, tenant, default_in_flight, now).await?;
+                                change.apply_within(&mut after, now, room)
+                            }
+                            None => change.apply(&mut after, now),
+                        };
+                        if !applied.map_err(ChangeError::Refused)? {
                             return Ok(Some(after));
                         }
                         if after.execution != before.execution {
@@ -315,19 +321,16 @@ impl ExecutionRepository for Store {
                             .iter()
                             .map(|s| (s.step_id.as_str(), s))
                             .collect();
-                        for (i, step) in after.steps.iter().enumerate() {
-                            if old.get(step.step_id.as_str()).is_some_and(|o| *o == step) {
-                                continue;
-                            }
-                            diesel::update(
-                                workflow_step_runs::table
-                                    .filter(workflow_step_runs::execution_id.eq(id))
-                                    .filter(workflow_step_runs::step_id.eq(&step.step_id)),
-                            )
-                            .set(&StepRow::of(after.execution.id, i, step))
-                            .execute(conn)
-                            .await?;
-                        }
+                        let altered: Vec<StepRow> = after
+                            .steps
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, step)| {
+                                old.get(step.step_id.as_str()).is_none_or(|o| *o != *step)
+                            })
+                            .map(|(i, step)| StepRow::of(after.execution.id, i, step))
+                            .collect();
+                        rewrite_steps(conn, altered).await?;
                         tasks::write(conn, &before.tasks, &after.tasks).await?;
                         if !before.execution.status.is_final() && after.execution.status.is_final()
                         {

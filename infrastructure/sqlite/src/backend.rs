@@ -195,3 +195,25 @@ macro_rules! write_together {
     }};
 }
 pub(crate) use write_together;
+
+/// Writes the step runs a change altered, one `UPDATE` each: statements are calls inside the
+/// process here (Postgres writes them in one statement).
+pub(crate) async fn rewrite_steps(
+    conn: &mut Connection,
+    rows: Vec<crate::executions::StepRow>,
+) -> diesel::QueryResult<()> {
+    use crate::schema::workflow_step_runs::dsl as s;
+    use diesel::{ExpressionMethods as _, QueryDsl as _};
+    use diesel_async::RunQueryDsl as _;
+    for row in &rows {
+        diesel::update(
+            s::workflow_step_runs
+                .filter(s::execution_id.eq(row.execution_id))
+                .filter(s::step_id.eq(&row.step_id)),
+        )
+        .set(row)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
