@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
-use usvc_core::ports::{ExecutionRepository, Invalidation, InvalidationMessage, WorkSignal};
+use usvc_core::ports::{
+    ExecutionRepository, Invalidation, InvalidationMessage, StepOffer, WorkSignal,
+};
 use usvc_core::{ClaimedStep, ExecutionId, ExecutionState, StepStatus};
 use usvc_workflow::{Engine, Finish, Prepared, StepOutcome, Take};
 
@@ -103,6 +105,15 @@ pub struct WorkflowWorker {
     ended: broadcast::Sender<Arc<ExecutionState>>,
     /// The slots steps run in.
     pool: Arc<Semaphore>,
+    /// Slots held for offers not yet answered, by lease ([`WorkSignal::offer`]).
+    offers: Mutex<HashMap<String, Vec<tokio::sync::OwnedSemaphorePermit>>>,
+    /// What runs the steps taken under an offer.
+    engine: Arc<Engine>,
+    results: mpsc::UnboundedSender<(ClaimedStep, Finish, Running)>,
+    lease: Duration,
+    starved: Arc<AtomicBool>,
+    /// The runtime the worker was started on.
+    runtime: tokio::runtime::Handle,
 }
 
 impl WorkflowWorker {
@@ -121,6 +132,8 @@ impl WorkflowWorker {
                 remote.notify_one();
             }
         }));
+        let (results, finished) = mpsc::unbounded_channel();
+        let starved = Arc::new(AtomicBool::new(false));
         let worker = Arc::new(Self {
             owner: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
             in_flight: InFlight::default(),
@@ -131,10 +144,14 @@ impl WorkflowWorker {
             invalidation,
             ended: ended.clone(),
             pool: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            offers: Mutex::new(HashMap::new()),
+            engine: engine.clone(),
+            results: results.clone(),
+            lease: config.lease,
+            starved: starved.clone(),
+            runtime: tokio::runtime::Handle::current(),
         });
-        let (results, finished) = mpsc::unbounded_channel();
         let pool = worker.pool.clone();
-        let starved = Arc::new(AtomicBool::new(false));
         tokio::spawn(record_results(
             Recorder {
                 engine: engine.clone(),
@@ -217,6 +234,53 @@ impl WorkflowWorker {
 }
 
 impl WorkSignal for WorkflowWorker {
+    fn offer(&self, at_most: usize) -> Option<StepOffer> {
+        if self.stopping.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut held = Vec::new();
+        while held.len() < at_most {
+            match self.pool.clone().try_acquire_owned() {
+                Ok(permit) => held.push(permit),
+                Err(_) => break,
+            }
+        }
+        if held.is_empty() {
+            return None;
+        }
+        let offer = StepOffer {
+            lease: format!("{}/{}", self.owner, uuid::Uuid::now_v7().simple()),
+            until: self.engine.now()
+                + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX),
+            at_most: held.len(),
+        };
+        self.offers.lock().ok()?.insert(offer.lease.clone(), held);
+        Some(offer)
+    }
+
+    fn taken(&self, lease: &str, state: Option<Arc<ExecutionState>>) {
+        let held = self
+            .offers
+            .lock()
+            .ok()
+            .and_then(|mut offers| offers.remove(lease))
+            .unwrap_or_default();
+        let next = state
+            .map(|state| ClaimedStep::held_by(&state, lease))
+            .unwrap_or_default();
+        let spare = held.len() > next.len();
+        // On the worker's runtime, not the caller's (an HTTP worker thread).
+        let _runtime = self.runtime.enter();
+        metrics::counter!("usvc_workflow_steps_taken_at_start_total").increment(next.len() as u64);
+        for (step, permit) in next.into_iter().zip(held) {
+            let running = Running::new(&self.in_flight, &step, permit);
+            spawn_attempt(&self.engine, &self.results, &self.wake, step, running);
+        }
+        if spare && self.starved.swap(false, Ordering::AcqRel) {
+            self.wake.notify_one();
+        }
+    }
+
     fn wake(&self) {
         self.wake.notify_one();
         if self.pool.available_permits() > 0 {
@@ -538,8 +602,10 @@ impl Recorder {
         if state.execution.status.is_final() {
             metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
                 .increment(1);
+            // Its end may have released a queued execution of its concurrency group.
+            let released = state.execution.concurrency_key.is_some();
             let _ = self.ended.send(state);
-            return false;
+            return released;
         }
         let left = state.steps.iter().any(|s| {
             matches!(s.status, StepStatus::Ready | StepStatus::Waiting) && s.ready_at.is_some()

@@ -11,12 +11,12 @@ use usvc_core::ports::{
 use usvc_core::{
     permissions, AuditEntry, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
     ExecutionStatus, ExecutionSummary, IdempotencyKey, IdempotencyRecord, Page, PageRequest,
-    Principal, ResourceRef, TimelineEntry, WorkflowId, WorkflowStatus,
+    Principal, ResourceRef, StepStatus, TimelineEntry, WorkflowId, WorkflowStatus,
 };
 
 use crate::analytics::{self, OpenTasks, WorkflowStats};
 use crate::engine::Engine;
-use crate::plan::{initial, new_execution, CancelExecution, RetryExecution, Starter};
+use crate::plan::{initial, new_execution, CancelExecution, RetryExecution, Starter, TakeReady};
 use crate::subject;
 use crate::workflows::WorkflowService;
 
@@ -133,7 +133,28 @@ impl ExecutionService {
             resource_id: state.execution.id.as_uuid(),
             created_at: now,
         });
-        let state = match self.ports.executions.start(&state, record).await {
+        // This process's worker takes the first steps in the start's own transaction when it
+        // has free slots: they run the moment it commits, with no claim (issue 17).
+        let first = state
+            .steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Ready)
+            .count();
+        let offer = self.ports.signal.offer(first);
+        let then = offer.as_ref().map(|offer| {
+            Arc::new(TakeReady {
+                lease: offer.lease.clone(),
+                until: offer.until,
+                take: offer.at_most,
+                default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
+            }) as Arc<dyn ExecutionChange>
+        });
+        let started = self.ports.executions.start(&state, record, then).await;
+        if let Some(offer) = &offer {
+            let state = started.as_ref().ok().map(|s| Arc::new(s.clone()));
+            self.ports.signal.taken(&offer.lease, state);
+        }
+        let state = match started {
             Ok(stored) => stored,
             // A concurrent start with the same key won the race: answer what it started.
             Err(CoreError::Conflict(reason)) => {
@@ -146,7 +167,15 @@ impl ExecutionService {
             }
             Err(e) => return Err(e),
         };
-        self.ports.signal.wake();
+        // Steps left for a claim (no free slot here, no room for the tenant, more than one
+        // first step than slots): the workers are told.
+        if state
+            .steps
+            .iter()
+            .any(|s| s.status == StepStatus::Ready && s.ready_at.is_some())
+        {
+            self.ports.signal.wake();
+        }
         Ok((state, false))
     }
 

@@ -553,33 +553,79 @@ impl ExecutionChange for FinishAndTake {
         if !self.finished.apply(state, now)? {
             return Ok(false);
         }
-        if state.execution.status.is_final() || state.execution.queued {
-            return Ok(true);
-        }
         let room = usize::try_from(room)
             .unwrap_or(usize::MAX)
             .saturating_add(recorded);
-        let most = self.take.min(room);
-        let mut taken = 0;
-        for run in &mut state.steps {
-            if taken == most {
-                break;
-            }
-            if run.status == StepStatus::Ready && run.ready_at.is_some_and(|at| at <= now) {
-                run.status = StepStatus::Running;
-                run.attempts += 1;
-                run.lease_owner = Some(self.lease.clone());
-                run.lease_until = Some(self.until);
-                run.started_at.get_or_insert(now);
-                taken += 1;
-            }
-        }
-        if taken > 0 {
-            state.execution.status = ExecutionStatus::Running;
-            state.execution.started_at.get_or_insert(now);
-        }
+        take_ready(state, &self.lease, self.until, self.take.min(room), now);
         Ok(true)
     }
+}
+
+/// A new execution's first ready steps, taken by the worker of the process that starts it,
+/// in the start's transaction: up to `take`, and within the tenant's room.
+pub struct TakeReady {
+    /// The lease token the taken steps carry.
+    pub lease: String,
+    /// Until when the lease holds.
+    pub until: DateTime<Utc>,
+    /// How many ready steps to take at most.
+    pub take: usize,
+    /// The tenant's `steps_in_flight` where the platform set none.
+    pub default_in_flight: u32,
+}
+
+impl ExecutionChange for TakeReady {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        self.apply_within(state, now, u32::MAX)
+    }
+
+    fn claims_steps(&self) -> Option<u32> {
+        Some(self.default_in_flight)
+    }
+
+    fn apply_within(
+        &self,
+        state: &mut ExecutionState,
+        now: DateTime<Utc>,
+        room: u32,
+    ) -> Result<bool, CoreError> {
+        let most = self.take.min(usize::try_from(room).unwrap_or(usize::MAX));
+        Ok(take_ready(state, &self.lease, self.until, most, now) > 0)
+    }
+}
+
+/// Claims up to `most` steps that are ready now under `lease` until `until`, as a worker's
+/// claim does (running, one more attempt; the execution runs); how many. Nothing in an
+/// execution that ended or waits in its concurrency group's queue.
+fn take_ready(
+    state: &mut ExecutionState,
+    lease: &str,
+    until: DateTime<Utc>,
+    most: usize,
+    now: DateTime<Utc>,
+) -> usize {
+    if state.execution.status.is_final() || state.execution.queued {
+        return 0;
+    }
+    let mut taken = 0;
+    for run in &mut state.steps {
+        if taken == most {
+            break;
+        }
+        if run.status == StepStatus::Ready && run.ready_at.is_some_and(|at| at <= now) {
+            run.status = StepStatus::Running;
+            run.attempts += 1;
+            run.lease_owner = Some(lease.to_owned());
+            run.lease_until = Some(until);
+            run.started_at.get_or_insert(now);
+            taken += 1;
+        }
+    }
+    if taken > 0 {
+        state.execution.status = ExecutionStatus::Running;
+        state.execution.started_at.get_or_insert(now);
+    }
+    taken
 }
 
 /// A person answers a task: the task records the answer, and its waiting step succeeds

@@ -103,23 +103,39 @@ impl ExecutionRepository for Store {
         &self,
         state: &ExecutionState,
         key: Option<IdempotencyRecord>,
+        then: Option<Arc<dyn ExecutionChange>>,
     ) -> Result<ExecutionState, CoreError> {
         let state = state.clone();
+        let clock = self.clock();
         self.write(move |conn| {
             Box::pin(async move {
-                conn.transaction(async move |conn| {
-                    begin_write(conn).await?;
-                    let mut state = state;
-                    insert_new(conn, &mut state).await?;
-                    if let Some(key) = &key {
-                        idempotency::remember(conn, key).await?;
-                    }
-                    Ok::<_, diesel::result::Error>(state)
-                })
-                .await
-                .map_err(|e| {
-                    errors::conflict(e, "an execution was started with this key meanwhile")
-                })
+                let outcome: Result<ExecutionState, ChangeError> = conn
+                    .transaction(async move |conn| {
+                        begin_write(conn).await?;
+                        let mut state = state;
+                        insert_new(conn, &mut state).await?;
+                        if let Some(key) = &key {
+                            idempotency::remember(conn, key).await?;
+                        }
+                        let Some(then) = then else {
+                            return Ok(state);
+                        };
+                        let (tenant, id) = (
+                            DbId::from(state.execution.tenant_id.as_uuid()),
+                            DbId::from(state.execution.id.as_uuid()),
+                        );
+                        let now = state.execution.created_at.max(clock.now().trunc_subsecs(6));
+                        write_change(conn, tenant, id, &state, then.as_ref(), None, now).await
+                    })
+                    .await;
+                match outcome {
+                    Ok(state) => Ok(state),
+                    Err(ChangeError::Refused(e)) => Err(e),
+                    Err(ChangeError::Query(e)) => Err(errors::conflict(
+                        e,
+                        "an execution was started with this key meanwhile",
+                    )),
+                }
             })
         })
         .await
@@ -296,54 +312,9 @@ impl ExecutionRepository for Store {
                         // the order the changes really took (a change that waited for the
                         // lock is later than the one it waited for).
                         let now = now.max(clock.now().trunc_subsecs(6));
-                        let mut after = before.clone();
-                        let applied = match change.claims_steps() {
-                            Some(default_in_flight) => {
-                                let room =
-                                    fair_claims::room(conn, tenant, default_in_flight, now).await?;
-                                change.apply_within(&mut after, now, room)
-                            }
-                            None => change.apply(&mut after, now),
-                        };
-                        if !applied.map_err(ChangeError::Refused)? {
-                            return Ok(Some(after));
-                        }
-                        if after.execution != before.execution {
-                            diesel::update(
-                                workflow_executions::table.filter(workflow_executions::id.eq(id)),
-                            )
-                            .set(&ExecutionRow::of(&after.execution))
-                            .execute(conn)
-                            .await?;
-                        }
-                        let old: HashMap<&str, &StepRun> = before
-                            .steps
-                            .iter()
-                            .map(|s| (s.step_id.as_str(), s))
-                            .collect();
-                        let altered: Vec<StepRow> = after
-                            .steps
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, step)| {
-                                old.get(step.step_id.as_str()).is_none_or(|o| *o != *step)
-                            })
-                            .map(|(i, step)| StepRow::of(after.execution.id, i, step))
-                            .collect();
-                        rewrite_steps(conn, altered).await?;
-                        tasks::write(conn, &before.tasks, &after.tasks).await?;
-                        if !before.execution.status.is_final() && after.execution.status.is_final()
-                        {
-                            if let Some(group) = Group::of(&after.execution) {
-                                release(conn, &group, now).await?;
-                            }
-                        }
-                        if let Some(audit) = &audit {
-                            outbox::record(conn, std::slice::from_ref(audit)).await?;
-                        }
-                        let timeline = changes(&before, &after, now);
-                        insert_all!(conn, workflow_timeline::table, timeline);
-                        Ok(Some(after))
+                        write_change(conn, tenant, id, &before, change.as_ref(), audit.as_ref(), now)
+                            .await
+                            .map(Some)
                     })
                     .await;
                 match outcome {
@@ -387,6 +358,68 @@ impl ExecutionRepository for Store {
     async fn next_due(&self) -> Result<Option<DateTime<Utc>>, CoreError> {
         claims::next_due(self).await
     }
+}
+
+/// Applies `change` to `before` (the execution as it is stored, locked by the caller's
+/// transaction) and writes what differs: the execution, its altered step runs, its tasks,
+/// the concurrency slot it frees, `audit`, and a timeline entry per status change.
+async fn write_change(
+    conn: &mut Connection,
+    tenant: DbId,
+    id: DbId,
+    before: &ExecutionState,
+    change: &dyn ExecutionChange,
+    audit: Option<&AuditEntry>,
+    now: DateTime<Utc>,
+) -> Result<ExecutionState, ChangeError> {
+        let mut after = before.clone();
+        let applied = match change.claims_steps() {
+            Some(default_in_flight) => {
+                let room =
+                    fair_claims::room(conn, tenant, default_in_flight, now).await?;
+                change.apply_within(&mut after, now, room)
+            }
+            None => change.apply(&mut after, now),
+        };
+        if !applied.map_err(ChangeError::Refused)? {
+            return Ok(after);
+        }
+        if after.execution != before.execution {
+            diesel::update(
+                workflow_executions::table.filter(workflow_executions::id.eq(id)),
+            )
+            .set(&ExecutionRow::of(&after.execution))
+            .execute(conn)
+            .await?;
+        }
+        let old: HashMap<&str, &StepRun> = before
+            .steps
+            .iter()
+            .map(|s| (s.step_id.as_str(), s))
+            .collect();
+        let altered: Vec<StepRow> = after
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, step)| {
+                old.get(step.step_id.as_str()).is_none_or(|o| *o != *step)
+            })
+            .map(|(i, step)| StepRow::of(after.execution.id, i, step))
+            .collect();
+        rewrite_steps(conn, altered).await?;
+        tasks::write(conn, &before.tasks, &after.tasks).await?;
+        if !before.execution.status.is_final() && after.execution.status.is_final()
+        {
+            if let Some(group) = Group::of(&after.execution) {
+                release(conn, &group, now).await?;
+            }
+        }
+        if let Some(audit) = audit {
+            outbox::record(conn, std::slice::from_ref(audit)).await?;
+        }
+        let timeline = changes(before, &after, now);
+        insert_all!(conn, workflow_timeline::table, timeline);
+    Ok(after)
 }
 
 /// Why a change's transaction rolled back: the domain refused it, or the database failed.

@@ -136,7 +136,7 @@ where
                 step("timer", StepStatus::Waiting, Some(later)),
             ],
         );
-        repo.start(&state, None).await.unwrap();
+        repo.start(&state, None, None).await.unwrap();
         started.push(state.execution.id);
     }
     assert_eq!(repo.next_due().await.unwrap(), Some(now));
@@ -294,11 +294,11 @@ where
     for i in 0..30 {
         let older = now - Duration::seconds(60 - i);
         let state = execution(&busy, w, vec![step("a", StepStatus::Ready, Some(older))]);
-        repo.start(&state, None).await.unwrap();
+        repo.start(&state, None, None).await.unwrap();
     }
     let wq = workflow(store, &quiet).await;
     let lone = execution(&quiet, wq, vec![step("a", StepStatus::Ready, Some(now))]);
-    repo.start(&lone, None).await.unwrap();
+    repo.start(&lone, None, None).await.unwrap();
 
     // Oldest first would take five of busy's thirty; in turn, quiet's one is among them.
     let first = repo.claim("w1", 5, lease, now, ROOMY).await.unwrap();
@@ -330,7 +330,7 @@ where
     let wc = workflow(store, &capped).await;
     for _ in 0..3 {
         let state = execution(&capped, wc, vec![step("a", StepStatus::Ready, Some(now))]);
-        repo.start(&state, None).await.unwrap();
+        repo.start(&state, None, None).await.unwrap();
     }
     assert_eq!(repo.claim("w4", 100, lease, now, 2).await.unwrap().len(), 2);
     assert_eq!(repo.live_count(capped.id).await.unwrap(), 3);
@@ -338,6 +338,130 @@ where
         QuotaRepository::set(store, usvc_core::TenantId::new(), quotas, &audit(busy.id)).await,
         Err(CoreError::NotFound(_))
     ));
+}
+
+/// Claims every ready step under `lease`, within the room the store reports (kept in `seen`).
+struct TakeWithin {
+    lease: String,
+    seen: std::sync::Mutex<Vec<u32>>,
+}
+
+impl ExecutionChange for TakeWithin {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        self.apply_within(state, now, u32::MAX)
+    }
+
+    fn claims_steps(&self) -> Option<u32> {
+        Some(5)
+    }
+
+    fn apply_within(
+        &self,
+        state: &mut ExecutionState,
+        now: DateTime<Utc>,
+        room: u32,
+    ) -> Result<bool, CoreError> {
+        self.seen.lock().unwrap().push(room);
+        let mut left = room;
+        for run in &mut state.steps {
+            if left > 0 && run.status == StepStatus::Ready {
+                run.status = StepStatus::Running;
+                run.attempts += 1;
+                run.lease_owner = Some(self.lease.clone());
+                run.lease_until = Some(now + Duration::seconds(30));
+                left -= 1;
+            }
+        }
+        Ok(left < room)
+    }
+}
+
+pub(crate) async fn changes_that_claim_are_told_the_tenants_room<S>(store: &S)
+where
+    S: TenantRepository + WorkflowRepository + ExecutionRepository + QuotaRepository,
+{
+    let t = tenant(store, "roomy").await;
+    let repo: &dyn ExecutionRepository = store;
+    let now = Utc::now().trunc_subsecs(6);
+    let w = workflow(store, &t).await;
+    let ready = |n: usize| -> Vec<StepRun> {
+        (0..n)
+            .map(|i| step(&format!("s{i}"), StepStatus::Ready, Some(now)))
+            .collect()
+    };
+    // One step in flight under a claim; the default quota (5) leaves room for four.
+    repo.start(&execution(&t, w, ready(1)), None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.claim("w1", 10, Duration::seconds(30), now, 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let take = Arc::new(TakeWithin {
+        lease: "w2/start".into(),
+        seen: std::sync::Mutex::default(),
+    });
+    let started = repo
+        .start(&execution(&t, w, ready(6)), None, Some(take.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        *take.seen.lock().unwrap(),
+        [4],
+        "the default quota less one live lease"
+    );
+    let held = |s: &ExecutionState, lease: &str| {
+        s.steps
+            .iter()
+            .filter(|r| r.status == StepStatus::Running && r.lease_owner.as_deref() == Some(lease))
+            .count()
+    };
+    assert_eq!(
+        held(&started, "w2/start"),
+        4,
+        "the start answers what it took"
+    );
+    let stored = repo.get(t.id, started.execution.id).await.unwrap().unwrap();
+    assert_eq!(
+        held(&stored, "w2/start"),
+        4,
+        "and stored it with the execution"
+    );
+    assert_eq!(
+        repo.claim("w3", 10, Duration::seconds(30), now, 5)
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "the tenant's quota is full, however its steps were claimed"
+    );
+
+    // The platform's override counts instead of the default, in a change too.
+    let quotas = QuotaOverrides {
+        steps_in_flight: Some(7),
+        ..QuotaOverrides::default()
+    };
+    QuotaRepository::set(store, t.id, quotas, &audit(t.id))
+        .await
+        .unwrap();
+    let more = Arc::new(TakeWithin {
+        lease: "w2/change".into(),
+        seen: std::sync::Mutex::default(),
+    });
+    let changed = repo
+        .change(t.id, started.execution.id, more.clone(), None, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        *more.seen.lock().unwrap(),
+        [2],
+        "seven less five live leases"
+    );
+    assert_eq!(held(&changed, "w2/change"), 2);
 }
 
 /// Parks the step `ask` on a new task for `role`.
@@ -407,7 +531,7 @@ where
     let mut ids = Vec::new();
     for role in ["admin", "finance"] {
         let state = execution(&acme, w, vec![step("ask", StepStatus::Ready, Some(now))]);
-        ExecutionRepository::start(store, &state, None)
+        ExecutionRepository::start(store, &state, None, None)
             .await
             .unwrap();
         let ask = Ask { role: role.into() };

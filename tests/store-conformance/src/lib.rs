@@ -92,6 +92,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
             executions::claims_serve_tenants_in_turn_within_their_quotas
         ),
         scenario!(
+            "executions::room",
+            executions::changes_that_claim_are_told_the_tenants_room
+        ),
+        scenario!(
             "executions::tasks",
             executions::tasks_are_written_with_their_execution_and_read_by_their_audience
         ),

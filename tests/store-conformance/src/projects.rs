@@ -1303,7 +1303,7 @@ where
     }
     let w = crate::executions::workflow(store, &globex).await;
     let running = crate::executions::execution(&globex, w, Vec::new());
-    usvc_core::ports::ExecutionRepository::start(store, &running, None)
+    usvc_core::ports::ExecutionRepository::start(store, &running, None, None)
         .await
         .expect("start");
     let after = census.counts().await.expect("count");

@@ -24,8 +24,13 @@ use crate::http::state::AppState;
 
 /// The longest `?wait=` a start may ask for, in seconds.
 pub const MAX_WAIT_SECS: u64 = 30;
-/// How often a waiting start looks at an execution that may end on another replica.
+/// When a waiting start first looks at an execution that may end on another replica (or be
+/// cancelled); each look after waits twice as long, up to [`WAIT_POLL_MAX`]. Ends in this
+/// process need no look at all, so under load the looks were most of a run's reads (a look
+/// every 250 ms cost three or four per execution at 64 connections: issue 17).
 const WAIT_POLL: Duration = Duration::from_millis(250);
+/// The longest wait between two looks.
+const WAIT_POLL_MAX: Duration = Duration::from_secs(1);
 
 /// One step of an execution.
 #[derive(Debug, Serialize, ToSchema)]
@@ -215,7 +220,7 @@ pub async fn start(
     if !wait.is_zero() && !current.execution.status.is_final() {
         let deadline = tokio::time::Instant::now() + wait;
         // Ends in this process arrive on `ended`; the poll catches other replicas' and cancels.
-        let mut poll = tokio::time::interval(WAIT_POLL);
+        let (mut every, mut look) = (WAIT_POLL, tokio::time::Instant::now() + WAIT_POLL);
         loop {
             tokio::select! {
                 got = ended.recv() => match got {
@@ -228,7 +233,10 @@ pub async fn start(
                     Err(RecvError::Closed) => tokio::time::sleep(WAIT_POLL).await,
                     Err(RecvError::Lagged(_)) => {}
                 },
-                _ = poll.tick() => {}
+                () = tokio::time::sleep_until(look) => {
+                    every = (every * 2).min(WAIT_POLL_MAX);
+                    look = tokio::time::Instant::now() + every;
+                }
                 () = tokio::time::sleep_until(deadline) => {}
             }
             current = state.executions.get(&caller.0, id).await?;

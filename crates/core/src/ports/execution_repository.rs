@@ -19,11 +19,14 @@ pub trait ExecutionRepository: Send + Sync {
     /// start with an `Idempotency-Key`, the key's record, in one transaction. A key recorded
     /// meanwhile by a concurrent start is `Conflict` and writes nothing. An execution whose
     /// concurrency group is full is stored `queued` (the execution it returns says so); the
-    /// end of one of its group releases the oldest queued.
+    /// end of one of its group releases the oldest queued. `then`, when given, is applied to
+    /// the stored execution in the same transaction, as [`change`](Self::change) applies a
+    /// change (the starting worker taking the first steps).
     async fn start(
         &self,
         state: &ExecutionState,
         key: Option<IdempotencyRecord>,
+        then: Option<Arc<dyn ExecutionChange>>,
     ) -> Result<ExecutionState, CoreError>;
 
     /// Up to `limit` live executions whose deadline passed at `now`, for the engine to time

@@ -86,7 +86,7 @@ pub use totp_service::{TotpEnrollment, TotpService};
 pub use trigger_repository::TriggerRepository;
 pub use user_analytics::UserAnalytics;
 pub use user_repository::{UpdateOutcome, UserRepository};
-pub use work_signal::WorkSignal;
+pub use work_signal::{StepOffer, WorkSignal};
 pub use workflow_repository::WorkflowRepository;
 
 #[cfg(feature = "mock")]
