@@ -23,7 +23,7 @@ use usvc_core::ports::ExecutionRepository;
 use usvc_core::{
     AuditEntry, ClaimedStep, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
     ExecutionStatus, ExecutionSummary, ExecutionTiming, IdempotencyRecord, Page, PageRequest,
-    QueueStats, StepRun, StepTiming, TenantId, TimelineEntry, WorkflowId,
+    QueueStats, StepRun, StepStatus, StepTiming, TenantId, TimelineEntry, WorkflowId,
 };
 use uuid::Uuid;
 
@@ -372,54 +372,63 @@ async fn write_change(
     audit: Option<&AuditEntry>,
     now: DateTime<Utc>,
 ) -> Result<ExecutionState, ChangeError> {
-        let mut after = before.clone();
-        let applied = match change.claims_steps() {
-            Some(default_in_flight) => {
-                let room =
-                    fair_claims::room(conn, tenant, default_in_flight, now).await?;
+    let mut after = before.clone();
+    let applied = match change.claims_steps() {
+        // First with no room beyond the attempts it records (what a recording usually
+        // needs: the next step of a chain); the tenant's room is counted only when that left
+        // steps ready (a start, a fan-out), since counting reads every live lease.
+        Some(default_in_flight) => match change.apply_within(&mut after, now, 0) {
+            Ok(_) if any_ready(&after, now) => {
+                let room = fair_claims::room(conn, tenant, default_in_flight, now).await?;
+                after = before.clone();
                 change.apply_within(&mut after, now, room)
             }
-            None => change.apply(&mut after, now),
-        };
-        if !applied.map_err(ChangeError::Refused)? {
-            return Ok(after);
-        }
-        if after.execution != before.execution {
-            diesel::update(
-                workflow_executions::table.filter(workflow_executions::id.eq(id)),
-            )
+            other => other,
+        },
+        None => change.apply(&mut after, now),
+    };
+    if !applied.map_err(ChangeError::Refused)? {
+        return Ok(after);
+    }
+    if after.execution != before.execution {
+        diesel::update(workflow_executions::table.filter(workflow_executions::id.eq(id)))
             .set(&ExecutionRow::of(&after.execution))
             .execute(conn)
             .await?;
+    }
+    let old: HashMap<&str, &StepRun> = before
+        .steps
+        .iter()
+        .map(|s| (s.step_id.as_str(), s))
+        .collect();
+    let altered: Vec<StepRow> = after
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, step)| old.get(step.step_id.as_str()).is_none_or(|o| *o != *step))
+        .map(|(i, step)| StepRow::of(after.execution.id, i, step))
+        .collect();
+    rewrite_steps(conn, altered).await?;
+    tasks::write(conn, &before.tasks, &after.tasks).await?;
+    if !before.execution.status.is_final() && after.execution.status.is_final() {
+        if let Some(group) = Group::of(&after.execution) {
+            release(conn, &group, now).await?;
         }
-        let old: HashMap<&str, &StepRun> = before
-            .steps
-            .iter()
-            .map(|s| (s.step_id.as_str(), s))
-            .collect();
-        let altered: Vec<StepRow> = after
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(_, step)| {
-                old.get(step.step_id.as_str()).is_none_or(|o| *o != *step)
-            })
-            .map(|(i, step)| StepRow::of(after.execution.id, i, step))
-            .collect();
-        rewrite_steps(conn, altered).await?;
-        tasks::write(conn, &before.tasks, &after.tasks).await?;
-        if !before.execution.status.is_final() && after.execution.status.is_final()
-        {
-            if let Some(group) = Group::of(&after.execution) {
-                release(conn, &group, now).await?;
-            }
-        }
-        if let Some(audit) = audit {
-            outbox::record(conn, std::slice::from_ref(audit)).await?;
-        }
-        let timeline = changes(before, &after, now);
-        insert_all!(conn, workflow_timeline::table, timeline);
+    }
+    if let Some(audit) = audit {
+        outbox::record(conn, std::slice::from_ref(audit)).await?;
+    }
+    let timeline = changes(before, &after, now);
+    insert_all!(conn, workflow_timeline::table, timeline);
     Ok(after)
+}
+
+/// Whether `state` has steps ready to run at `now`.
+fn any_ready(state: &ExecutionState, now: DateTime<Utc>) -> bool {
+    state
+        .steps
+        .iter()
+        .any(|s| s.status == StepStatus::Ready && s.ready_at.is_some_and(|at| at <= now))
 }
 
 /// Why a change's transaction rolled back: the domain refused it, or the database failed.
