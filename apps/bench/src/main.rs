@@ -14,6 +14,7 @@ mod report;
 mod scenarios;
 mod server;
 mod suite;
+mod vacuum;
 
 use std::time::Duration;
 
