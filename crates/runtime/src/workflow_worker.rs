@@ -268,6 +268,12 @@ impl WorkSignal for WorkflowWorker {
         let next = state
             .map(|state| ClaimedStep::held_by(&state, lease))
             .unwrap_or_default();
+        // Shutting down: what the start took is handed back with the rest, not run.
+        let next = if self.stopping.load(Ordering::Acquire) {
+            Vec::new()
+        } else {
+            next
+        };
         let spare = held.len() > next.len();
         // On the worker's runtime, not the caller's (an HTTP worker thread).
         let _runtime = self.runtime.enter();
@@ -327,8 +333,12 @@ impl Run {
         self.expire_overdue().await;
         let free = self.pool.available_permits();
         if free == 0 {
-            // Every slot busy: a recording that frees one wakes us.
+            // Every slot busy: a recording that frees one wakes us (said before looking
+            // again, so a slot freed in between is not missed).
             self.starved.store(true, Ordering::Release);
+            if self.pool.available_permits() > 0 {
+                return;
+            }
             tokio::select! {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(MAX_IDLE) => {}
@@ -613,6 +623,10 @@ impl Recorder {
         let (Some(take), Some(results)) = (take, results) else {
             return left;
         };
+        if self.stopping.load(Ordering::Acquire) {
+            // Shutting down: what this recording took is handed back with the rest.
+            return left;
+        }
         let next = ClaimedStep::held_by(&state, &take.lease);
         if next.is_empty() {
             return left;

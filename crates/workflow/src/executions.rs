@@ -61,6 +61,32 @@ fn not_found() -> CoreError {
     CoreError::NotFound("execution".into())
 }
 
+/// The answer to a worker's offer of slots ([`WorkSignal::taken`]), given once: with what the
+/// start stored, or, when the start failed or its request was dropped before it answered,
+/// with nothing (the slots are freed; steps a committed start took then run after their
+/// lease, taken over like a dead worker's).
+struct OfferAnswer<'a> {
+    signal: &'a dyn WorkSignal,
+    lease: String,
+    answered: bool,
+}
+
+impl OfferAnswer<'_> {
+    fn give(&mut self, stored: Option<&ExecutionState>) {
+        self.answered = true;
+        self.signal
+            .taken(&self.lease, stored.map(|s| Arc::new(s.clone())));
+    }
+}
+
+impl Drop for OfferAnswer<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.signal.taken(&self.lease, None);
+        }
+    }
+}
+
 /// The `Idempotency-Key` scope of starting one workflow's executions.
 fn start_scope(workflow: WorkflowId) -> String {
     format!("workflows.execute:{workflow}")
@@ -140,20 +166,31 @@ impl ExecutionService {
             .iter()
             .filter(|s| s.status == StepStatus::Ready)
             .count();
-        let offer = self.ports.signal.offer(first);
-        let then = offer.as_ref().map(|offer| {
-            Arc::new(TakeReady {
-                lease: offer.lease.clone(),
-                until: offer.until,
-                take: offer.at_most,
-                default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
-            }) as Arc<dyn ExecutionChange>
-        });
-        let started = self.ports.executions.start(&state, record, then).await;
-        if let Some(offer) = &offer {
-            let state = started.as_ref().ok().map(|s| Arc::new(s.clone()));
-            self.ports.signal.taken(&offer.lease, state);
-        }
+        let started = match self.ports.signal.offer(first) {
+            Some(offer) => {
+                let then: Arc<dyn ExecutionChange> = Arc::new(TakeReady {
+                    lease: offer.lease.clone(),
+                    until: offer.until,
+                    take: offer.at_most,
+                    default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
+                });
+                // Answered however this ends, a request dropped meanwhile included (its
+                // client gone): the slots are never kept held.
+                let mut answer = OfferAnswer {
+                    signal: self.ports.signal.as_ref(),
+                    lease: offer.lease,
+                    answered: false,
+                };
+                let started = self
+                    .ports
+                    .executions
+                    .start(&state, record, Some(then))
+                    .await;
+                answer.give(started.as_ref().ok());
+                started
+            }
+            None => self.ports.executions.start(&state, record, None).await,
+        };
         let state = match started {
             Ok(stored) => stored,
             // A concurrent start with the same key won the race: answer what it started.
@@ -169,10 +206,12 @@ impl ExecutionService {
         };
         // Steps left for a claim (no free slot here, no room for the tenant, more than one
         // first step than slots): the workers are told.
-        if state
-            .steps
-            .iter()
-            .any(|s| s.status == StepStatus::Ready && s.ready_at.is_some())
+        // A queued start too: storing it may have released it (a slot a missed release left).
+        if state.execution.queued
+            || state
+                .steps
+                .iter()
+                .any(|s| s.status == StepStatus::Ready && s.ready_at.is_some())
         {
             self.ports.signal.wake();
         }

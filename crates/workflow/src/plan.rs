@@ -547,6 +547,8 @@ impl ExecutionChange for FinishAndTake {
                 state.step(&f.step_id).is_some_and(|s| {
                     s.status == StepStatus::Running
                         && s.lease_owner.as_deref() == Some(f.owner.as_str())
+                        // An expired lease is no longer in the tenant's count.
+                        && s.lease_until.is_none_or(|until| until >= now)
                 })
             })
             .count();
@@ -910,13 +912,13 @@ mod tests {
         assert_eq!(state.execution.status, ExecutionStatus::Running);
 
         // A recording that records nothing (the lease was lost) takes nothing.
-        let stale = FinishStep {
+        let lost_lease = FinishStep {
             owner: "someone else".into(),
             ..claim(&def, &mut state, "b")
         };
         let before = state.clone();
         let take = FinishAndTake {
-            finished: FinishSteps(vec![stale]),
+            finished: FinishSteps(vec![lost_lease]),
             lease: "w/again".into(),
             until,
             take: 3,

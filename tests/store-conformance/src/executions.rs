@@ -389,17 +389,29 @@ where
             .map(|i| step(&format!("s{i}"), StepStatus::Ready, Some(now)))
             .collect()
     };
-    // One step in flight under a claim; the default quota (5) leaves room for four.
+    // One step of this tenant and two of another in flight under a claim.
+    let other = tenant(store, "neighbour").await;
+    let wo = workflow(store, &other).await;
+    repo.start(&execution(&other, wo, ready(2)), None, None)
+        .await
+        .unwrap();
     repo.start(&execution(&t, w, ready(1)), None, None)
         .await
         .unwrap();
-    assert_eq!(
-        repo.claim("w1", 10, Duration::seconds(30), now, 5)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    let claimed = repo
+        .claim("w1", 10, Duration::seconds(30), now, 5)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    // And a lease of this tenant that expired (its worker died).
+    let mut dead = step("dead", StepStatus::Running, None);
+    dead.lease_owner = Some("gone/1".into());
+    dead.lease_until = Some(now - Duration::seconds(60));
+    dead.attempts = 1;
+    repo.start(&execution(&t, w, vec![dead]), None, None)
+        .await
+        .unwrap();
+    // The default quota (5) less the one live lease of this tenant leaves four.
     let take = Arc::new(TakeWithin {
         lease: "w2/start".into(),
         seen: std::sync::Mutex::default(),
