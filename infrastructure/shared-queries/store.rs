@@ -74,6 +74,9 @@ pub struct Store {
     /// Notified after each unit of work that queued audit entries has succeeded (committed):
     /// what wakes the audit sequencer ([`Self::audit_queued`]).
     audit_queued: Arc<tokio::sync::Notify>,
+    /// The `forget_before` (Unix seconds) of the last sweep of expired rate-limit windows:
+    /// a sweep a second is enough, and a hit without one is a single statement.
+    pub(crate) rate_limits_swept: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Store {
@@ -101,6 +104,7 @@ impl Store {
             clock: Arc::new(SystemClock),
             anchor: None,
             audit_queued: Arc::new(tokio::sync::Notify::new()),
+            rate_limits_swept: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
         })
     }
 

@@ -34,6 +34,8 @@ pub const WORK_CHANNEL: &str = "workflow-work";
 pub const MAX_IDLE: Duration = Duration::from_secs(10);
 /// The shortest sleep, so a step due "now" but held by another replica cannot spin us.
 const MIN_SLEEP: Duration = Duration::from_millis(10);
+/// How long a recording waits for attempts of the same execution still running here.
+const SIBLINGS_WAIT: Duration = Duration::from_millis(2);
 /// How long shutdown lets running attempts finish and be recorded before handing them back.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often a busy worker looks for executions past their deadline.
@@ -535,6 +537,18 @@ async fn record_results(
                 .or_default()
                 .push((step, finish, running));
         }
+        // Siblings still running here (a fan-out's branches end within a millisecond or two
+        // of each other): waited for briefly, so they are recorded in one transaction.
+        let until = tokio::time::Instant::now() + SIBLINGS_WAIT;
+        while recorder.siblings_running(&groups) {
+            match tokio::time::timeout_at(until, finished.recv()).await {
+                Ok(Some((step, finish, running))) => groups
+                    .entry(step.execution_id)
+                    .or_default()
+                    .push((step, finish, running)),
+                Ok(None) | Err(_) => break,
+            }
+        }
         let records = groups.into_values().map(|group| recorder.record(group));
         let left = futures::future::join_all(records).await;
         // The loop looks again only when there is something for it: steps these recordings
@@ -567,6 +581,19 @@ struct Recorder {
 }
 
 impl Recorder {
+    /// Whether attempts of the executions in `groups` other than those in hand still run here.
+    fn siblings_running(
+        &self,
+        groups: &HashMap<ExecutionId, Vec<(ClaimedStep, Finish, Running)>>,
+    ) -> bool {
+        let Ok(running) = self.in_flight.lock() else {
+            return false;
+        };
+        groups.iter().any(|(execution, in_hand)| {
+            running.keys().filter(|(e, _)| e == execution).count() > in_hand.len()
+        })
+    }
+
     /// Records one execution's finished attempts and runs what the same transaction took;
     /// whether it left steps for the loop to claim (ready, or due later).
     async fn record(&self, group: Vec<(ClaimedStep, Finish, Running)>) -> bool {
