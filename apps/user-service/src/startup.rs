@@ -27,12 +27,17 @@ pub fn build(config: &Config) -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(runtime)
 }
 
-/// The blocking pool's bound: connections + hashing slots + workflow steps in flight +
-/// [`BLOCKING_HEADROOM`].
+/// The most threads workflow steps evaluate templates on at once: evaluation is CPU work, so
+/// more threads than a few per core only add memory (issue 17's ceiling); steps beyond it wait
+/// their turn in the pool's queue.
+const TEMPLATE_THREADS: usize = 16;
+
+/// The blocking pool's bound: connections + hashing slots + template evaluations of workflow
+/// steps + [`BLOCKING_HEADROOM`].
 pub fn blocking_threads(config: &Config) -> usize {
     config.db_pool_size
         + crate::wiring::services::hash_concurrency()
-        + config.workflow_concurrency
+        + config.workflow_concurrency.min(TEMPLATE_THREADS)
         + BLOCKING_HEADROOM
 }
 

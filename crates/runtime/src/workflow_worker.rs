@@ -18,7 +18,7 @@ use usvc_core::ports::{
     ExecutionRepository, Invalidation, InvalidationMessage, StepOffer, WorkSignal,
 };
 use usvc_core::{ClaimedStep, ExecutionId, ExecutionState, StepStatus};
-use usvc_workflow::{Engine, Finish, Prepared, StepOutcome, Take};
+use usvc_workflow::{Engine, Finish, Prepared, StepOutcome};
 
 use usvc_logger::caught;
 
@@ -614,7 +614,7 @@ impl Recorder {
                 Err(_) => break,
             }
         }
-        let take = taking.then(|| Take {
+        let take = taking.then(|| StepOffer {
             lease: format!("{}/{}", self.owner, uuid::Uuid::now_v7().simple()),
             until: self.engine.now()
                 + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX),

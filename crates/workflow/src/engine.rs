@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
 use serde_json::json;
-use usvc_core::ports::{offload, Cache, Clock, ExecutionRepository, Offload, WorkflowRepository};
+use usvc_core::ports::{
+    offload, Cache, Clock, ExecutionRepository, Offload, StepOffer, WorkflowRepository,
+};
 use usvc_core::{ClaimedStep, CoreError, Execution, ExecutionState, TenantId, WorkflowId};
 
 use crate::definition::{parse_duration, Definition};
 use crate::kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
-use crate::plan::{Finish, FinishAndTake, FinishStep, FinishSteps, TimeOutExecution};
+use crate::plan::{Finish, FinishAndTake, FinishStep, FinishSteps, TakeReady, TimeOutExecution};
 use crate::template;
 
 /// How many times a step whose worker stopped mid-attempt is taken over beyond its retries.
@@ -89,17 +91,6 @@ pub enum Prepared {
     Finish(Finish),
     /// The execution is gone or over: drop the claim.
     Gone,
-}
-
-/// Ready steps a worker takes in the transaction that records its attempts.
-#[derive(Debug, Clone)]
-pub struct Take {
-    /// The lease token they are claimed under (`<worker>/<claim id>`).
-    pub lease: String,
-    /// Until when the lease holds.
-    pub until: DateTime<Utc>,
-    /// How many at most.
-    pub at_most: usize,
 }
 
 /// Prepares and records step attempts.
@@ -244,7 +235,7 @@ impl Engine {
     pub async fn finish_all(
         &self,
         attempts: Vec<(ClaimedStep, Finish)>,
-        take: Option<Take>,
+        take: Option<StepOffer>,
     ) -> Result<Option<ExecutionState>, CoreError> {
         let Some((first, _)) = attempts.first() else {
             return Ok(None);
@@ -268,10 +259,12 @@ impl Engine {
         let change: Arc<dyn usvc_core::ExecutionChange> = match take {
             Some(take) if take.at_most > 0 => Arc::new(FinishAndTake {
                 finished,
-                lease: take.lease,
-                until: take.until,
-                take: take.at_most,
-                default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
+                take: TakeReady {
+                    lease: take.lease,
+                    until: take.until,
+                    take: take.at_most,
+                    default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
+                },
             }),
             _ => Arc::new(finished),
         };

@@ -30,7 +30,7 @@ pub mod triggers;
 pub mod workflows;
 
 pub use definition::{Definition, OnFailure, Step, Trigger};
-pub use engine::{Engine, EnginePorts, Prepared, Take, VersionKey};
+pub use engine::{Engine, EnginePorts, Prepared, VersionKey};
 pub use executions::{ExecutionPorts, ExecutionService};
 pub use kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome, SERVICE_EVENT_PREFIXES};
 pub use plan::Finish;

@@ -505,20 +505,13 @@ impl ExecutionChange for FinishSteps {
 }
 
 /// Attempts ended and the worker that ran them takes what they unlocked, in the same
-/// transaction: each [`FinishStep`] applied, then up to `take` steps that are ready now are
-/// claimed under `lease` until `until` (as a claim would: running, one more attempt). What
-/// is not taken stays ready for any worker's claim.
+/// transaction: each [`FinishStep`] applied, then [`TakeReady`] (the room of the attempts just
+/// recorded added to the tenant's). What is not taken stays ready for any worker's claim.
 pub struct FinishAndTake {
     /// The attempts that ended.
     pub finished: FinishSteps,
-    /// The lease token the taken steps carry.
-    pub lease: String,
-    /// Until when the lease holds.
-    pub until: DateTime<Utc>,
-    /// How many ready steps to take at most.
-    pub take: usize,
-    /// The tenant's `steps_in_flight` where the platform set none.
-    pub default_in_flight: u32,
+    /// What the worker takes of the steps ready then.
+    pub take: TakeReady,
 }
 
 impl ExecutionChange for FinishAndTake {
@@ -527,12 +520,10 @@ impl ExecutionChange for FinishAndTake {
     }
 
     fn claims_steps(&self) -> Option<u32> {
-        Some(self.default_in_flight)
+        self.take.claims_steps()
     }
 
-    /// Takes at most `take` steps, and no more than the tenant's `room` (its steps in flight
-    /// may not pass its quota, however they were claimed); the attempts just recorded no
-    /// longer run, so they are room too.
+    /// The attempts just recorded no longer run, so they are room too.
     fn apply_within(
         &self,
         state: &mut ExecutionState,
@@ -555,10 +546,9 @@ impl ExecutionChange for FinishAndTake {
         if !self.finished.apply(state, now)? {
             return Ok(false);
         }
-        let room = usize::try_from(room)
-            .unwrap_or(usize::MAX)
-            .saturating_add(recorded);
-        take_ready(state, &self.lease, self.until, self.take.min(room), now);
+        let recorded = u32::try_from(recorded).unwrap_or(u32::MAX);
+        self.take
+            .apply_within(state, now, room.saturating_add(recorded))?;
         Ok(true)
     }
 }
@@ -886,10 +876,12 @@ mod tests {
         let until = Utc::now() + chrono::Duration::seconds(30);
         let take = FinishAndTake {
             finished: FinishSteps(vec![finished]),
-            lease: "w/next".into(),
-            until,
-            take: 3,
-            default_in_flight: 64,
+            take: TakeReady {
+                lease: "w/next".into(),
+                until,
+                take: 3,
+                default_in_flight: 64,
+            },
         };
         // The tenant has no room beyond the attempt just recorded: one step is taken.
         assert!(take.apply_within(&mut state, Utc::now(), 0).unwrap());
@@ -919,10 +911,12 @@ mod tests {
         let before = state.clone();
         let take = FinishAndTake {
             finished: FinishSteps(vec![lost_lease]),
-            lease: "w/again".into(),
-            until,
-            take: 3,
-            default_in_flight: 64,
+            take: TakeReady {
+                lease: "w/again".into(),
+                until,
+                take: 3,
+                default_in_flight: 64,
+            },
         };
         assert!(!take.apply(&mut state, Utc::now()).unwrap());
         assert_eq!(state, before);
@@ -942,10 +936,12 @@ mod tests {
         let until = Utc::now() + chrono::Duration::seconds(30);
         let take = FinishAndTake {
             finished: FinishSteps(vec![failing]),
-            lease: "w/next".into(),
-            until,
-            take: 1,
-            default_in_flight: 64,
+            take: TakeReady {
+                lease: "w/next".into(),
+                until,
+                take: 1,
+                default_in_flight: 64,
+            },
         };
         assert!(take.apply(&mut state, Utc::now()).unwrap());
         let flaky = state.step("flaky").unwrap();
@@ -962,10 +958,12 @@ mod tests {
         };
         let take = FinishAndTake {
             finished: FinishSteps(vec![last]),
-            lease: "w/next".into(),
-            until,
-            take: 1,
-            default_in_flight: 64,
+            take: TakeReady {
+                lease: "w/next".into(),
+                until,
+                take: 1,
+                default_in_flight: 64,
+            },
         };
         assert!(take.apply(&mut state, Utc::now()).unwrap());
         assert_eq!(state.execution.status, ExecutionStatus::Succeeded);

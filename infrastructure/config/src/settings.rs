@@ -227,7 +227,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s(
         "WORKFLOW_CONCURRENCY",
-        "32",
+        "128",
         "1-1024",
         "workflow steps one process runs at once (also how many it claims at a time)",
     ),
