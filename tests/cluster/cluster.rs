@@ -224,6 +224,22 @@ impl Cluster {
         pair["access_token"].as_str().expect("token").to_owned()
     }
 
+    /// Lifts the tenant's workflow start quotas (as its platform admin): the load starts more
+    /// executions a minute than the default quota (600) lets through now that the engine
+    /// keeps up, and this suite is about faults, not quotas (their 429s are tested apart).
+    pub fn lift_start_quotas(&self) {
+        let token = self.login(ADMIN, PASSWORD);
+        let (status, text) = self.send("GET", "/api/v1/tenant", Some(&token), None);
+        assert_eq!(status, 200, "{text}");
+        let tenant: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let id = tenant["id"].as_str().expect("tenant id");
+        let quotas =
+            serde_json::json!({"starts_per_minute": 100_000, "running_executions": 100_000});
+        let path = format!("/api/v1/tenants/{id}/quotas");
+        let (status, text) = self.send("PUT", &path, Some(&token), Some(&quotas));
+        assert_eq!(status, 200, "{text}");
+    }
+
     /// Runs `user-service ARGS` against the cluster's database (the CLI an operator uses).
     pub fn cli(&self, args: &[&str]) -> String {
         let mut command = Command::new(crate::service::binary());

@@ -86,6 +86,7 @@ fn three_replicas_behind_haproxy_survive_restarts_kills_and_a_database_restart_u
         cluster.lb_addr,
         started.elapsed().as_secs_f64()
     );
+    cluster.lift_start_quotas();
     let mut acknowledged = Vec::new();
 
     // 1. Rolling restart: each replica in turn drains, stops and is replaced.
