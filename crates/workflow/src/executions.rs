@@ -276,8 +276,17 @@ impl ExecutionService {
             .get(principal.tenant, id)
             .await?
             .ok_or_else(not_found)?;
-        // One about what the caller may not read (an event's subject, a project its steps
-        // touched) does not exist for them; the refusal is audited.
+        self.opened(principal, state).await
+    }
+
+    /// `state` if the caller may read what it is about: one about what they may not read (an
+    /// event's subject, a project its steps touched) does not exist for them; the refusal is
+    /// audited ([`subject::may_open`]).
+    async fn opened(
+        &self,
+        principal: &Principal,
+        state: ExecutionState,
+    ) -> Result<ExecutionState, CoreError> {
         if subject::may_open(self.ports.authorizer.as_ref(), principal, &state.execution).await? {
             Ok(state)
         } else {
@@ -300,11 +309,7 @@ impl ExecutionService {
         if state.execution.tenant_id != principal.tenant {
             return Err(not_found());
         }
-        if subject::may_open(self.ports.authorizer.as_ref(), principal, &state.execution).await? {
-            Ok(state)
-        } else {
-            Err(not_found())
-        }
+        self.opened(principal, state).await
     }
 
     /// Whether the caller may read `execution` ([`subject::may_see`]).
