@@ -17,6 +17,8 @@ mod errors;
 mod executions;
 #[path = "fair_claims.rs"]
 mod fair_claims;
+#[path = "fixed_sql.rs"]
+mod fixed_sql;
 #[path = "idempotency.rs"]
 mod idempotency;
 #[path = "login_throttle.rs"]

@@ -13,14 +13,14 @@ use usvc_core::{
 use uuid::Uuid;
 
 use crate::audit;
-use crate::backend::{tenant_status_locked, DbId};
+use crate::backend::{tenant_status_locked, Connection, DbId};
 use crate::errors;
 use crate::schema::{refresh_tokens, sessions, users};
 use crate::store::Store;
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
-struct SessionRow {
+pub(crate) struct SessionRow {
     id: DbId,
     tenant_id: DbId,
     user_id: DbId,
@@ -34,7 +34,27 @@ struct SessionRow {
     user_agent: Option<String>,
 }
 
+/// What [`rotate_refresh_at_once`](crate::backend::rotate_refresh_at_once) did with a token it
+/// spent.
+#[allow(dead_code)] // only Postgres's backend builds one; SQLite rotates in the transaction
+pub(crate) struct SpentNow {
+    /// The session as it is now, its last use and idle expiry moved, when it was live and the
+    /// next token is stored; `None` when it had ended (revoked or expired): the token is
+    /// spent, nothing else changed.
+    pub(crate) rotated: Option<SessionRow>,
+}
+
 impl SessionRow {
+    /// This row as a rotation left it: used now, idle until `idle_expires_at`.
+    #[allow(dead_code)] // Postgres's one-statement rotation only
+    pub(crate) fn moved(self, now: DateTime<Utc>, idle_expires_at: DateTime<Utc>) -> Self {
+        Self {
+            last_seen_at: now,
+            idle_expires_at,
+            ..self
+        }
+    }
+
     fn from_session(s: &Session) -> Self {
         Self {
             id: DbId::from(s.id.as_uuid()),
@@ -158,88 +178,20 @@ impl SessionRepository for Store {
     ) -> Result<RefreshOutcome, CoreError> {
         self.run(move |conn| {
             Box::pin(async move {
-                conn.transaction(async move |conn| {
-                    // Spending is a conditional update: of two concurrent presentations of one
-                    // token exactly one spends it; the other sees a spent token (reuse).
-                    // The spend answers with the token's session: one round trip on the
-                    // common path; only a token that was not spent now is looked up again.
-                    let spent: Option<DbId> = diesel::update(
-                        refresh_tokens::table
-                            .filter(refresh_tokens::hash.eq(&presented_hash))
-                            .filter(refresh_tokens::spent_at.is_null()),
-                    )
-                    .set(refresh_tokens::spent_at.eq(Some(now)))
-                    .returning(refresh_tokens::session_id)
-                    .get_result(conn)
+                // The common path, a current token of a live session, in one statement where
+                // the store can (Postgres); anything else in the transaction below.
+                if let Some(spent) =
+                    crate::backend::rotate_refresh_at_once(conn, &presented_hash, &new_hash, now)
+                        .await
+                        .map_err(errors::query)?
+                {
+                    return Ok(spent.rotated.map_or(RefreshOutcome::Invalid, |row| {
+                        RefreshOutcome::Rotated(row.into_session())
+                    }));
+                }
+                rotate_in_transaction(conn, presented_hash, new_hash, now)
                     .await
-                    .optional()?;
-                    let (session_id, spent_now) = if let Some(session_id) = spent {
-                        (session_id, true)
-                    } else {
-                        let known: Option<DbId> = refresh_tokens::table
-                            .filter(refresh_tokens::hash.eq(&presented_hash))
-                            .select(refresh_tokens::session_id)
-                            .first(conn)
-                            .await
-                            .optional()?;
-                        let Some(session_id) = known else {
-                            return Ok(RefreshOutcome::Invalid);
-                        };
-                        (session_id, false)
-                    };
-                    if !spent_now {
-                        diesel::update(
-                            sessions::table
-                                .filter(sessions::id.eq(session_id))
-                                .filter(sessions::revoked_at.is_null()),
-                        )
-                        .set((
-                            sessions::revoked_at.eq(Some(now)),
-                            sessions::revoked_reason.eq(Some("refresh_reuse")),
-                        ))
-                        .execute(conn)
-                        .await?;
-                        let session: SessionRow = sessions::table
-                            .find(session_id)
-                            .select(SessionRow::as_select())
-                            .first(conn)
-                            .await?;
-                        return Ok(RefreshOutcome::Reused(session.into_session()));
-                    }
-                    let session = sessions::table
-                        .find(session_id)
-                        .select(SessionRow::as_select())
-                        .first(conn)
-                        .await?
-                        .into_session();
-                    if !session.is_live(now) {
-                        return Ok(RefreshOutcome::Invalid);
-                    }
-                    diesel::insert_into(refresh_tokens::table)
-                        .values(NewRefreshToken {
-                            hash: new_hash,
-                            session_id,
-                            created_at: now,
-                        })
-                        .execute(conn)
-                        .await?;
-                    let window = session.idle_expires_at - session.last_seen_at;
-                    let idle = (now + window).min(session.absolute_expires_at);
-                    diesel::update(sessions::table.find(session_id))
-                        .set((
-                            sessions::last_seen_at.eq(now),
-                            sessions::idle_expires_at.eq(idle),
-                        ))
-                        .execute(conn)
-                        .await?;
-                    Ok::<_, diesel::result::Error>(RefreshOutcome::Rotated(Session {
-                        last_seen_at: now,
-                        idle_expires_at: idle,
-                        ..session
-                    }))
-                })
-                .await
-                .map_err(errors::query)
+                    .map_err(errors::query)
             })
         })
         .await
@@ -356,4 +308,95 @@ impl SessionRepository for Store {
         })
         .await
     }
+}
+
+/// A refresh rotation in a transaction: every case on SQLite, and on Postgres the tokens the
+/// one-statement path did not spend (unknown, or spent before: reuse).
+async fn rotate_in_transaction(
+    conn: &mut Connection,
+    presented_hash: String,
+    new_hash: String,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<RefreshOutcome> {
+    conn.transaction(async move |conn| {
+        // Spending is a conditional update: of two concurrent presentations of one
+        // token exactly one spends it; the other sees a spent token (reuse).
+        // The spend answers with the token's session: one round trip on the
+        // common path; only a token that was not spent now is looked up again.
+        let spent: Option<DbId> = diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::hash.eq(&presented_hash))
+                .filter(refresh_tokens::spent_at.is_null()),
+        )
+        .set(refresh_tokens::spent_at.eq(Some(now)))
+        .returning(refresh_tokens::session_id)
+        .get_result(conn)
+        .await
+        .optional()?;
+        let (session_id, spent_now) = if let Some(session_id) = spent {
+            (session_id, true)
+        } else {
+            let known: Option<DbId> = refresh_tokens::table
+                .filter(refresh_tokens::hash.eq(&presented_hash))
+                .select(refresh_tokens::session_id)
+                .first(conn)
+                .await
+                .optional()?;
+            let Some(session_id) = known else {
+                return Ok(RefreshOutcome::Invalid);
+            };
+            (session_id, false)
+        };
+        if !spent_now {
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(session_id))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set((
+                sessions::revoked_at.eq(Some(now)),
+                sessions::revoked_reason.eq(Some("refresh_reuse")),
+            ))
+            .execute(conn)
+            .await?;
+            let session: SessionRow = sessions::table
+                .find(session_id)
+                .select(SessionRow::as_select())
+                .first(conn)
+                .await?;
+            return Ok(RefreshOutcome::Reused(session.into_session()));
+        }
+        let session = sessions::table
+            .find(session_id)
+            .select(SessionRow::as_select())
+            .first(conn)
+            .await?
+            .into_session();
+        if !session.is_live(now) {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        diesel::insert_into(refresh_tokens::table)
+            .values(NewRefreshToken {
+                hash: new_hash,
+                session_id,
+                created_at: now,
+            })
+            .execute(conn)
+            .await?;
+        let window = session.idle_expires_at - session.last_seen_at;
+        let idle = (now + window).min(session.absolute_expires_at);
+        diesel::update(sessions::table.find(session_id))
+            .set((
+                sessions::last_seen_at.eq(now),
+                sessions::idle_expires_at.eq(idle),
+            ))
+            .execute(conn)
+            .await?;
+        Ok::<_, diesel::result::Error>(RefreshOutcome::Rotated(Session {
+            last_seen_at: now,
+            idle_expires_at: idle,
+            ..session
+        }))
+    })
+    .await
 }

@@ -22,6 +22,16 @@ const ROWS: &[&str] = &[
     "idle store work",
     "idle transactions",
     "RSS after idling",
+    "ceiling, limit off: RSS after the flood",
+    "ceiling, limit off: threads after the flood",
+    "ceiling, limit off: RSS after full-cache profiles",
+    "ceiling, limit off: RSS after idling",
+    "ceiling, limit off: peak RSS",
+    "ceiling, limit on: RSS after the flood",
+    "ceiling, limit on: threads after the flood",
+    "ceiling, limit on: RSS after full-cache profiles",
+    "ceiling, limit on: RSS after idling",
+    "ceiling, limit on: peak RSS",
 ];
 
 fn suite(postgres: Option<&str>) -> serde_json::Value {
@@ -32,6 +42,8 @@ fn suite(postgres: Option<&str>) -> serde_json::Value {
         "--seconds",
         "3",
         "--idle-seconds",
+        "2",
+        "--flood-seconds",
         "2",
         "--json",
         "--server",
@@ -77,6 +89,8 @@ fn check(result: &serde_json::Value, store: &str) {
         "project-create",
         "workflow-run p50",
         "peak RSS of the run",
+        "ceiling, limit off: RSS after idling",
+        "ceiling, limit on: RSS after full-cache profiles",
     ] {
         let row = rows.iter().find(|r| r["scenario"] == goal).expect("row");
         assert!(

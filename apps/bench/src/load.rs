@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::raw_commit::RawCommit;
-use crate::scenarios::{BodyInput, Credentials, Kind, Scenario};
+use crate::scenarios::{BodyInput, Credentials, Kind, Scenario, FULL_CACHE_USERS};
 
 /// How long each scenario runs before the connections switch to the other (with a baseline).
 pub const SLICE: Duration = Duration::from_millis(250);
@@ -74,6 +74,9 @@ pub struct Plan {
     pub credentials: Credentials,
     /// The server's database, for the `raw-commit` yardstick.
     pub database_url: Option<String>,
+    /// An access token to use instead of logging in before the run (taken before a login
+    /// flood that the per-IP limit answers 429, the memory ceiling's profile load).
+    pub bearer: Option<String>,
 }
 
 impl Plan {
@@ -185,7 +188,7 @@ struct Context<'a> {
     target: &'a Target,
     credentials: &'a Credentials,
     bearer: Option<&'a str>,
-    lookup: Option<&'a str>,
+    lookup: &'a [String],
     /// The path prepared before the run: the project [`Kind::ProjectGet`] reads, or the
     /// executions of the workflow [`Kind::WorkflowRun`] starts.
     prepared: Option<&'a str>,
@@ -235,14 +238,17 @@ async fn send(
 }
 
 /// Logs in once; the token pair's (access, refresh) tokens.
-async fn log_in(target: &Target, credentials: &Credentials) -> anyhow::Result<(String, String)> {
+pub(crate) async fn log_in(
+    target: &Target,
+    credentials: &Credentials,
+) -> anyhow::Result<(String, String)> {
     let mut sender = connect(target).await?;
     let login = crate::scenarios::find("login")?;
     let cx = Context {
         target,
         credentials,
         bearer: None,
-        lookup: None,
+        lookup: &[],
         prepared: None,
     };
     let Answer { status, body, .. } = send(&mut sender, &cx, &login, 0, None).await?;
@@ -317,7 +323,7 @@ impl Target {
     }
 }
 
-/// Users the lookup scenario asks for.
+/// Ids one lookup request asks for.
 const LOOKUP_IDS: usize = 100;
 
 /// One request outside the measured loop, with a bearer token and a JSON body.
@@ -351,16 +357,45 @@ async fn call(
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-/// Makes sure the tenant has [`LOOKUP_IDS`] users (importing `bench-N@bench.example` as
-/// needed) and returns the lookup body asking for them.
-async fn prepare_lookup(target: &Target, bearer: &str) -> anyhow::Result<String> {
-    let path = format!("/api/v1/users?limit={LOOKUP_IDS}");
-    let mut page = call(target, bearer, "GET", &path, None).await?;
-    let have = page["items"].as_array().map_or(0, Vec::len);
-    if have < LOOKUP_IDS {
-        let rows: Vec<serde_json::Value> = (0..LOOKUP_IDS)
+/// The ids of up to `users` users imported by [`prepare_lookup`], a page at a time.
+async fn bench_users(
+    target: &Target,
+    bearer: &str,
+    users: usize,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut ids = Vec::with_capacity(users);
+    let mut cursor = String::new();
+    while ids.len() < users {
+        let path = format!("/api/v1/users?q=bench-&limit=200&cursor={cursor}");
+        let page = call(target, bearer, "GET", &path, None).await?;
+        let items = page["items"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        ids.extend(items.iter().map(|u| u["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(next) if !items.is_empty() => next.clone_into(&mut cursor),
+            _ => break,
+        }
+    }
+    ids.truncate(users);
+    Ok(ids)
+}
+
+/// Makes sure the tenant has `users` users besides the bench account (importing
+/// `bench-N@bench.example` as needed) and returns the lookup bodies asking for them,
+/// [`LOOKUP_IDS`] per body.
+async fn prepare_lookup(
+    target: &Target,
+    bearer: &str,
+    users: usize,
+) -> anyhow::Result<Vec<String>> {
+    let mut ids = bench_users(target, bearer, users).await?;
+    if ids.len() < users {
+        let rows: Vec<serde_json::Value> = (0..users)
             .map(|i| serde_json::json!({"email": format!("bench-{i}@bench.example"), "display_name": format!("Bench user {i}")}))
             .collect();
+        // Rows an earlier run imported are rejected as duplicates; the others are stored.
         call(
             target,
             bearer,
@@ -369,17 +404,13 @@ async fn prepare_lookup(target: &Target, bearer: &str) -> anyhow::Result<String>
             Some(serde_json::Value::from(rows)),
         )
         .await?;
-        page = call(target, bearer, "GET", &path, None).await?;
+        ids = bench_users(target, bearer, users).await?;
     }
-    let ids: Vec<serde_json::Value> = page["items"]
-        .as_array()
-        .map(|items| items.iter().map(|u| u["id"].clone()).collect())
-        .unwrap_or_default();
-    anyhow::ensure!(
-        ids.len() == LOOKUP_IDS,
-        "could not get {LOOKUP_IDS} users to look up"
-    );
-    Ok(serde_json::json!({ "ids": ids }).to_string())
+    anyhow::ensure!(ids.len() == users, "could not get {users} users to look up");
+    Ok(ids
+        .chunks(LOOKUP_IDS)
+        .map(|chunk| serde_json::json!({ "ids": chunk }).to_string())
+        .collect())
 }
 
 /// Takes one request from the budget; `false` once it is spent.
@@ -393,7 +424,7 @@ fn take_one(budget: &AtomicU64) -> bool {
 async fn worker(
     plan: Arc<Plan>,
     bearer: Option<Arc<str>>,
-    lookup: Option<Arc<str>>,
+    lookup: Arc<[String]>,
     prepared: Option<Arc<str>>,
     started: Instant,
     measure_from: Instant,
@@ -405,7 +436,7 @@ async fn worker(
         target: &plan.target,
         credentials: &plan.credentials,
         bearer: bearer.as_deref(),
-        lookup: lookup.as_deref(),
+        lookup: &lookup,
         prepared: prepared.as_deref(),
     };
     // Each connection of the yardstick is its own database connection.
@@ -532,14 +563,21 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Results> {
     });
     let plan = Arc::new(plan.clone());
     let needs_token = plan.scenario.bearer || plan.baseline.is_some_and(|b| b.bearer);
-    let bearer: Option<Arc<str>> = if needs_token {
-        Some(log_in(&plan.target, &plan.credentials).await?.0.into())
-    } else {
-        None
+    let bearer: Option<Arc<str>> = match (&plan.bearer, needs_token) {
+        (_, false) => None,
+        (Some(given), true) => Some(given.as_str().into()),
+        (None, true) => Some(log_in(&plan.target, &plan.credentials).await?.0.into()),
     };
-    let lookup: Option<Arc<str>> = match (&bearer, plan.involves(Kind::Lookup)) {
-        (Some(token), true) => Some(prepare_lookup(&plan.target, token).await?.into()),
-        _ => None,
+    let users = if plan.involves(Kind::LookupFull) {
+        FULL_CACHE_USERS
+    } else if plan.involves(Kind::Lookup) {
+        LOOKUP_IDS
+    } else {
+        0
+    };
+    let lookup: Arc<[String]> = match &bearer {
+        Some(token) if users > 0 => prepare_lookup(&plan.target, token, users).await?.into(),
+        _ => Arc::from(Vec::new()),
     };
     let prepared: Option<Arc<str>> = match &bearer {
         Some(token) if plan.involves(Kind::ProjectGet) => {

@@ -9,6 +9,7 @@
 mod hash_rate;
 mod idle;
 mod load;
+mod memory;
 mod raw_commit;
 mod report;
 mod scenarios;
@@ -55,9 +56,12 @@ struct SuiteArgs {
     /// Measured seconds per scenario.
     #[arg(short, long, default_value_t = 10.0)]
     seconds: f64,
-    /// Seconds of the idle window at the end.
+    /// Seconds of the idle window, and of the memory ceiling's idle wait.
     #[arg(long, default_value_t = 60.0)]
     idle_seconds: f64,
+    /// Seconds of the memory ceiling's login flood.
+    #[arg(long, default_value_t = 60.0)]
+    flood_seconds: f64,
     /// Print JSON instead of a Markdown table.
     #[arg(long)]
     json: bool,
@@ -157,6 +161,7 @@ fn suite(args: &SuiteArgs) -> anyhow::Result<()> {
     for (name, value) in [
         ("--seconds", args.seconds),
         ("--idle-seconds", args.idle_seconds),
+        ("--flood-seconds", args.flood_seconds),
     ] {
         anyhow::ensure!(
             value.is_finite() && (1.0..=3600.0).contains(&value),
@@ -182,6 +187,7 @@ fn suite(args: &SuiteArgs) -> anyhow::Result<()> {
         postgres: args.postgres.clone(),
         seconds: args.seconds,
         idle_seconds: args.idle_seconds,
+        flood_seconds: args.flood_seconds,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -275,6 +281,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             password: args.password.clone(),
         },
         database_url: args.database_url.clone(),
+        bearer: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads.max(1))

@@ -202,6 +202,7 @@ mod tests {
                 password: "p".into(),
             },
             database_url: None,
+            bearer: None,
         };
         let results = Results {
             scenario: measured(&[2000; 100], 1),

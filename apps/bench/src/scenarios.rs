@@ -37,6 +37,9 @@ pub enum Kind {
     RefreshChain,
     /// The run first makes sure 100 users exist and asks for all of them in every request.
     Lookup,
+    /// The run first makes sure [`FULL_CACHE_USERS`] users exist (the user-profiles cache's
+    /// default size) and asks for 100 of them per request, in turn: the cache full.
+    LookupFull,
     /// The run first creates one project and reads it in every request.
     ProjectGet,
     /// Not HTTP: one single-row INSERT committed straight into `--database-url`.
@@ -73,8 +76,9 @@ pub struct BodyInput<'a> {
     pub credentials: &'a Credentials,
     /// The connection's current refresh token ([`Kind::RefreshChain`]).
     pub refresh_token: Option<&'a str>,
-    /// The prepared lookup body ([`Kind::Lookup`]).
-    pub lookup: Option<&'a str>,
+    /// The prepared lookup bodies ([`Kind::Lookup`], [`Kind::LookupFull`]): request `seq`
+    /// sends body `seq % len`.
+    pub lookup: &'a [String],
 }
 
 /// The account scenarios log in with (`--email`, `--password`).
@@ -122,9 +126,16 @@ fn workflow_body(seq: u64, _input: &BodyInput<'_>) -> String {
     serde_json::json!({"inputs": {"n": seq}}).to_string()
 }
 
-fn lookup_body(_seq: u64, input: &BodyInput<'_>) -> String {
-    input.lookup.unwrap_or(r#"{"ids":[]}"#).to_owned()
+fn lookup_body(seq: u64, input: &BodyInput<'_>) -> String {
+    let pages = input.lookup.len() as u64;
+    usize::try_from(seq.checked_rem(pages).unwrap_or(0))
+        .ok()
+        .and_then(|i| input.lookup.get(i))
+        .map_or_else(|| r#"{"ids":[]}"#.to_owned(), Clone::clone)
 }
+
+/// Users [`Kind::LookupFull`] reads: `CACHE_SIZE`'s default, the user-profiles cache's size.
+pub const FULL_CACHE_USERS: usize = 1000;
 
 const fn get(name: &'static str, description: &'static str, path: &'static str) -> Scenario {
     Scenario {
@@ -208,6 +219,17 @@ pub fn all() -> &'static [Scenario] {
             ok: &[200],
             bearer: true,
             kind: Kind::Lookup,
+            records: None,
+        },
+        Scenario {
+            name: "lookup-full",
+            description: "POST /api/v1/users/lookup: 100 of 1 000 profiles per request, in turn (the user-profiles cache full at its default size)",
+            method: "POST",
+            path: "/api/v1/users/lookup",
+            body: Some(lookup_body),
+            ok: &[200],
+            bearer: true,
+            kind: Kind::LookupFull,
             records: None,
         },
         Scenario {

@@ -1,6 +1,7 @@
 //! A server of the suite's own: `usvc-bench suite` starts `user-service` on an empty database
 //! (a fresh SQLite file, or a Postgres database it recreates), with the bench account as its
-//! bootstrap admin and the per-IP login limit off, and stops it at the end.
+//! bootstrap admin and the per-IP login limit off (on for one memory-ceiling run), and stops
+//! it at the end.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -84,10 +85,17 @@ async fn fresh_postgres(url: &str) -> anyhow::Result<String> {
 
 impl Server {
     /// Starts `binary` on an empty database: SQLite in a new directory when `postgres` is
-    /// `None`, else [`SUITE_DATABASE`] recreated on that Postgres server. Waits until it is
+    /// `None`, else [`SUITE_DATABASE`] recreated on that Postgres server, with
+    /// `AUTH_RATE_LIMIT=auth_rate_limit` (0: the per-IP login limit off). Waits until it is
     /// ready.
-    pub async fn start(binary: &Path, postgres: Option<&str>) -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("usvc-bench-suite-{}", std::process::id()));
+    pub async fn start(
+        binary: &Path,
+        postgres: Option<&str>,
+        auth_rate_limit: u32,
+    ) -> anyhow::Result<Self> {
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("usvc-bench-suite-{}-{n}", std::process::id()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
@@ -106,7 +114,7 @@ impl Server {
             .env("DATA_DIR", &dir)
             .env("BOOTSTRAP_ADMIN_EMAIL", &account.email)
             .env("BOOTSTRAP_ADMIN_PASSWORD", &account.password)
-            .env("AUTH_RATE_LIMIT", "0")
+            .env("AUTH_RATE_LIMIT", auth_rate_limit.to_string())
             .env("LOG_LEVEL", "error")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -136,19 +144,29 @@ impl Server {
         bail!("the server did not become ready within 120 s")
     }
 
-    /// Its resident memory now and at its peak, in MB (`VmRSS`, `VmHWM`).
-    pub fn memory_mb(&self) -> anyhow::Result<(f64, f64)> {
+    /// A field of its `/proc/PID/status` (`VmRSS:`), without the unit.
+    fn status(&self, name: &str) -> anyhow::Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .context("reading the server's /proc status")?;
-        let field = |name: &str| -> anyhow::Result<f64> {
-            let line = status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .with_context(|| format!("no {name} in /proc status"))?;
-            let kb: f64 = line.trim().trim_end_matches("kB").trim().parse()?;
-            Ok(kb / 1024.0)
-        };
-        Ok((field("VmRSS:")?, field("VmHWM:")?))
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .with_context(|| format!("no {name} in /proc status"))?;
+        Ok(line.trim().trim_end_matches("kB").trim().parse()?)
+    }
+
+    /// Its resident memory now and at its peak, in MB (`VmRSS`, `VmHWM`).
+    pub fn memory_mb(&self) -> anyhow::Result<(f64, f64)> {
+        Ok((
+            self.status("VmRSS:")? / 1024.0,
+            self.status("VmHWM:")? / 1024.0,
+        ))
+    }
+
+    /// Its threads now.
+    pub fn threads(&self) -> anyhow::Result<u64> {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // a count
+        Ok(self.status("Threads:")? as u64)
     }
 }
 

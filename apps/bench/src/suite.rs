@@ -5,8 +5,9 @@
 //!
 //! The order matters and is fixed: reads first (nothing written yet), then the login flood
 //! (memory is read right after it), the writes, the workflow engine at 1, 16 and 64
-//! connections (the tenant's quotas lifted first), the peak memory of the whole run, and
-//! last the idle window after the load has settled.
+//! connections (the tenant's quotas lifted first), the peak memory of the whole run, the
+//! idle window after the load has settled, and last the memory ceiling (`memory.rs`) on two
+//! servers of its own, the per-IP login limit off and on.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use crate::load::{self, Plan};
 use crate::report::Report;
 use crate::scenarios;
 use crate::server::{self, Server};
-use crate::{hash_rate, idle, vacuum};
+use crate::{hash_rate, idle, memory, vacuum};
 
 /// What the suite is told.
 #[derive(Debug, Clone)]
@@ -31,8 +32,10 @@ pub struct Options {
     pub postgres: Option<String>,
     /// Measured seconds per scenario.
     pub seconds: f64,
-    /// Seconds of the idle window.
+    /// Seconds of the idle window (and of the memory ceiling's idle wait).
     pub idle_seconds: f64,
+    /// Seconds of the memory ceiling's login flood.
+    pub flood_seconds: f64,
 }
 
 /// One line of the table.
@@ -115,6 +118,7 @@ async fn measure(
         duration: Duration::from_secs_f64(options.seconds),
         requests: None,
         warmup: Duration::from_secs(1),
+        bearer: None,
         credentials: server::credentials(),
         database_url: Some(server.database_url.clone()),
     };
@@ -146,7 +150,7 @@ fn load_row(report: &Report, connections: usize) -> Row {
 /// Runs the suite.
 #[allow(clippy::too_many_lines)] // one sequence, read top to bottom
 pub async fn run(options: &Options) -> anyhow::Result<Suite> {
-    let server = Server::start(&options.server, options.postgres.as_deref()).await?;
+    let server = Server::start(&options.server, options.postgres.as_deref(), 0).await?;
     let mut rows = Vec::new();
     let say = |what: &str| eprintln!("usvc-bench suite: {what}");
 
@@ -246,6 +250,57 @@ pub async fn run(options: &Options) -> anyhow::Result<Suite> {
     }
     let (idle_rss, _) = server.memory_mb()?;
     rows.push(Row::figure("RSS after idling", idle_rss, "MB").goal("< 100 MB", idle_rss < 100.0));
+    drop(server);
+
+    for (limit, label) in [(0, "limit off"), (memory::LIMIT_ON, "limit on")] {
+        say(&format!("memory ceiling, per-IP login {label}"));
+        let phases = memory::Phases {
+            flood: Duration::from_secs_f64(options.flood_seconds),
+            profiles: Duration::from_secs_f64(options.seconds),
+            idle: Duration::from_secs_f64(options.idle_seconds),
+        };
+        let ceiling =
+            memory::measure(&options.server, options.postgres.as_deref(), limit, phases).await?;
+        let name = |what: &str| format!("ceiling, {label}: {what}");
+        rows.push(
+            Row::figure(&name("RSS after the flood"), ceiling.after_flood, "MB")
+                .goal("<= 200 MB", ceiling.after_flood <= 200.0),
+        );
+        #[allow(clippy::cast_precision_loss)] // a thread count
+        let threads = ceiling.threads_after_flood as f64;
+        rows.push(Row::figure(
+            &name("threads after the flood"),
+            threads,
+            "threads",
+        ));
+        rows.push(
+            Row::figure(
+                &name("RSS after full-cache profiles"),
+                ceiling.after_profiles,
+                "MB",
+            )
+            .goal("<= 200 MB", ceiling.after_profiles <= 200.0),
+        );
+        rows.push(
+            Row::figure(&name("RSS after idling"), ceiling.after_idle, "MB")
+                .goal("< 100 MB", ceiling.after_idle < 100.0),
+        );
+        rows.push(
+            Row::figure(&name("peak RSS"), ceiling.peak, "MB")
+                .goal("<= 200 MB", ceiling.peak <= 200.0),
+        );
+    }
+    notes.push(format!(
+        "memory ceiling: a server of its own per row group, {}-connection login flood for {} s, \
+         then the full-cache profile load (lookup-full: {} users, 100 per request) for {} s, \
+         then {} s idle; per-IP limit off is AUTH_RATE_LIMIT=0, on is {}",
+        64,
+        options.flood_seconds,
+        scenarios::FULL_CACHE_USERS,
+        options.seconds,
+        options.idle_seconds,
+        memory::LIMIT_ON
+    ));
 
     Ok(Suite {
         store: if options.postgres.is_some() {

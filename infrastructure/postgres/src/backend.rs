@@ -69,7 +69,7 @@ pub(crate) async fn begin_write(_conn: &mut Connection) -> diesel::QueryResult<(
 /// transaction-scoped advisory lock keyed by the tenant id).
 pub(crate) async fn lock_tenant(conn: &mut Connection, tenant: DbId) -> diesel::QueryResult<()> {
     use diesel_async::RunQueryDsl as _;
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+    crate::fixed_sql::FixedSql::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
         .bind::<diesel::sql_types::Text, _>(tenant.to_string())
         .execute(conn)
         .await
@@ -206,4 +206,72 @@ pub(crate) async fn rewrite_steps(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// A refresh rotation's common path as one statement: spend the presented token if it is
+/// current, and if its session is live store the next token and move the session's idle
+/// expiry (by the session's own idle window, capped at its absolute expiry). One round trip
+/// instead of `BEGIN`, four statements and `COMMIT`: every refresh takes this path. `None`
+/// when the token was not spent now (unknown, or spent before: reuse), which the caller
+/// decides in a transaction of its own.
+///
+/// One statement is atomic, and of two presentations of one token the second waits for the
+/// first's row lock and then finds it spent, as in the transaction. The window is added as
+/// seconds, not as an interval of days, so a session's time zone cannot shift it.
+pub(crate) async fn rotate_refresh_at_once(
+    conn: &mut Connection,
+    presented: &str,
+    next: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> diesel::QueryResult<Option<crate::sessions::SpentNow>> {
+    use diesel::sql_types::{Nullable, Text, Timestamptz};
+    use diesel::{OptionalExtension as _, QueryableByName};
+    use diesel_async::RunQueryDsl as _;
+
+    #[derive(QueryableByName)]
+    struct Spent {
+        #[diesel(embed)]
+        session: crate::sessions::SessionRow,
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        moved_last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        moved_idle_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    let spent: Option<Spent> = crate::fixed_sql::FixedSql::new(
+        "WITH spent AS ( \
+             UPDATE refresh_tokens SET spent_at = $3 \
+             WHERE hash = $1 AND spent_at IS NULL RETURNING session_id), \
+         live AS ( \
+             SELECT s.id, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at \
+             FROM sessions s JOIN spent ON s.id = spent.session_id \
+             WHERE s.revoked_at IS NULL AND s.idle_expires_at > $3 \
+               AND s.absolute_expires_at > $3), \
+         issued AS ( \
+             INSERT INTO refresh_tokens (hash, session_id, created_at) \
+             SELECT $2, id, $3 FROM live), \
+         moved AS ( \
+             UPDATE sessions SET last_seen_at = $3, idle_expires_at = LEAST( \
+                 $3 + make_interval(secs => (EXTRACT(EPOCH FROM live.idle_expires_at) \
+                     - EXTRACT(EPOCH FROM live.last_seen_at))::float8), \
+                 live.absolute_expires_at) \
+             FROM live WHERE sessions.id = live.id \
+             RETURNING sessions.id, sessions.last_seen_at, sessions.idle_expires_at) \
+         SELECT s.*, moved.last_seen_at AS moved_last_seen_at, \
+                moved.idle_expires_at AS moved_idle_expires_at \
+         FROM spent JOIN sessions s ON s.id = spent.session_id \
+         LEFT JOIN moved ON moved.id = s.id",
+    )
+    .bind::<Text, _>(presented)
+    .bind::<Text, _>(next)
+    .bind::<Timestamptz, _>(now)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(spent.map(|spent| crate::sessions::SpentNow {
+        rotated: match (spent.moved_last_seen_at, spent.moved_idle_expires_at) {
+            (Some(now), Some(idle)) => Some(spent.session.moved(now, idle)),
+            _ => None,
+        },
+    }))
 }

@@ -198,7 +198,7 @@ impl Invalidation for PgInvalidation {
         self.store
             .run(move |conn| {
                 Box::pin(async move {
-                    diesel::sql_query("SELECT pg_notify($1, $2)")
+                    crate::fixed_sql::FixedSql::new("SELECT pg_notify($1, $2)")
                         .bind::<Text, _>(CHANNEL)
                         .bind::<Text, _>(payload)
                         .execute(conn)

@@ -217,3 +217,16 @@ pub(crate) async fn rewrite_steps(
     }
     Ok(())
 }
+
+/// A refresh rotation in one statement: not here. SQLite has no writing CTEs, and its
+/// statements are calls inside the process, so the caller's transaction costs no round
+/// trips (Postgres does it at once). Always `None`: the caller decides in its transaction.
+#[allow(clippy::unused_async)] // the same signature as Postgres's
+pub(crate) async fn rotate_refresh_at_once(
+    _conn: &mut Connection,
+    _presented: &str,
+    _next: &str,
+    _now: chrono::DateTime<chrono::Utc>,
+) -> diesel::QueryResult<Option<crate::sessions::SpentNow>> {
+    Ok(None)
+}

@@ -192,6 +192,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
             sessions::unknown_tokens_and_ended_sessions_do_not_refresh
         ),
         scenario!(
+            "sessions::rotation_windows",
+            sessions::a_rotation_moves_the_idle_expiry_by_the_exact_window_up_to_the_absolute_one
+        ),
+        scenario!(
             "sessions::concurrent_refresh",
             sessions::concurrent_presentations_of_one_token_rotate_exactly_once
         ),

@@ -144,6 +144,64 @@ where
     );
 }
 
+/// The idle window is kept to the microsecond (Postgres rotates in one statement, SQLite in a
+/// transaction: both must answer what they stored), and never passes the absolute expiry; a
+/// token of a revoked session is spent without a successor.
+pub(crate) async fn a_rotation_moves_the_idle_expiry_by_the_exact_window_up_to_the_absolute_one<S>(
+    store: &S,
+) where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    // Almost the whole absolute lifetime (12 h), so a second rotation reaches past it.
+    let window = Duration::hours(11) + Duration::minutes(55) + Duration::microseconds(123_457);
+    let (acme, s) = logged_in(store, window).await;
+    let later = s.last_seen_at + Duration::seconds(7) + Duration::microseconds(1);
+    let Ok(RefreshOutcome::Rotated(rotated)) = store
+        .rotate_refresh("refresh-1".into(), "refresh-2".into(), later)
+        .await
+    else {
+        panic!("expected a rotation");
+    };
+    assert_eq!(rotated.idle_expires_at, later + window);
+    let stored = SessionRepository::get(store, acme.id, s.id)
+        .await
+        .expect("get")
+        .expect("some");
+    assert_eq!(
+        (stored.last_seen_at, stored.idle_expires_at),
+        (rotated.last_seen_at, rotated.idle_expires_at),
+        "what a rotation answers is what it stored"
+    );
+
+    // Near the absolute expiry (12 h after login) the window is cut short there.
+    let late = s.last_seen_at + Duration::hours(11) + Duration::minutes(50);
+    let Ok(RefreshOutcome::Rotated(capped)) = store
+        .rotate_refresh("refresh-2".into(), "refresh-3".into(), late)
+        .await
+    else {
+        panic!("expected a rotation before the absolute expiry");
+    };
+    assert_eq!(capped.idle_expires_at, s.absolute_expires_at);
+
+    // A revoked session: its current token is spent, and no successor works.
+    assert!(store
+        .revoke(acme.id, s.id, "logout".into(), late, &audit(acme.id))
+        .await
+        .expect("revoke"));
+    let outcome = store
+        .rotate_refresh("refresh-3".into(), "refresh-4".into(), late)
+        .await;
+    assert_eq!(outcome.ok(), Some(RefreshOutcome::Invalid));
+    let outcome = store
+        .rotate_refresh("refresh-4".into(), "refresh-5".into(), late)
+        .await;
+    assert_eq!(
+        outcome.ok(),
+        Some(RefreshOutcome::Invalid),
+        "no successor was stored"
+    );
+}
+
 pub(crate) async fn concurrent_presentations_of_one_token_rotate_exactly_once<S>(store: &S)
 where
     S: TenantRepository + UserRepository + SessionRepository + Clone + 'static,
