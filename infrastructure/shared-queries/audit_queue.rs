@@ -18,6 +18,7 @@ use usvc_core::{AuditEntry, AuditId, AuditRecord};
 
 use crate::audit::AuditRow;
 use crate::backend::{begin_write, insert_all, insert_audit_rows, Connection, DbId};
+use crate::prepared::KeepPrepared as _;
 use crate::schema::{audit_heads, audit_queue};
 
 /// Entries sequenced per tenant and transaction: large enough that a busy tenant's backlog
@@ -157,6 +158,7 @@ async fn lock_head(
         .do_update()
         .set(audit_heads::seq.eq(audit_heads::seq))
         .returning((audit_heads::seq, audit_heads::hash))
+        .prepared()
         .get_result(conn)
         .await
 }
@@ -186,6 +188,7 @@ async fn chain(
             audit_heads::seq.eq(last + i64::try_from(count).unwrap_or(i64::MAX)),
             audit_heads::hash.eq(&prev),
         ))
+        .prepared()
         .execute(conn)
         .await?;
     Ok(count)

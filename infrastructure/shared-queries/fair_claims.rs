@@ -20,9 +20,9 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use crate::backend::{claim_lock, Connection, DbId, IdSql, StampSql};
+use crate::backend::{claim_lock, placeholder, Connection, DbId, IdSql, StampSql};
 use crate::executions::StepRow;
-use crate::fixed_sql::FixedSql;
+use crate::prepared::KeepPrepared as _;
 use crate::schema::workflow_step_runs;
 
 /// One picked step.
@@ -34,10 +34,13 @@ pub(crate) struct Pick {
     pub(crate) step_id: String,
 }
 
-const PICK: &str = "WITH flying AS (
+fn query() -> String {
+    let p: Vec<String> = (1..=5).map(placeholder).collect();
+    format!(
+        "WITH flying AS (
              SELECT e.tenant_id AS tenant_id, COUNT(*) AS n
              FROM workflow_step_runs s JOIN workflow_executions e ON e.id = s.execution_id
-             WHERE s.status = 'running' AND s.lease_until >= $1
+             WHERE s.status = 'running' AND s.lease_until >= {now_flying}
              GROUP BY e.tenant_id
          ),
          due AS (
@@ -48,16 +51,23 @@ const PICK: &str = "WITH flying AS (
                         ORDER BY s.ready_at, s.execution_id, s.step_id
                     ) AS turn
              FROM workflow_step_runs s JOIN workflow_executions e ON e.id = s.execution_id
-             WHERE (s.status IN ('ready', 'waiting') AND s.ready_at <= $2)
-                OR (s.status = 'running' AND s.lease_until < $3)
+             WHERE (s.status IN ('ready', 'waiting') AND s.ready_at <= {now_ready})
+                OR (s.status = 'running' AND s.lease_until < {now_lease})
          )
          SELECT d.execution_id AS execution_id, d.step_id AS step_id
          FROM due d
          LEFT JOIN flying f ON f.tenant_id = d.tenant_id
          LEFT JOIN tenant_quotas q ON q.tenant_id = d.tenant_id
-         WHERE d.turn <= COALESCE(q.steps_in_flight, $4) - COALESCE(f.n, 0)
+         WHERE d.turn <= COALESCE(q.steps_in_flight, {in_flight}) - COALESCE(f.n, 0)
          ORDER BY d.turn, d.ready_at
-         LIMIT $5";
+         LIMIT {limit}",
+        now_flying = p[0],
+        now_ready = p[1],
+        now_lease = p[2],
+        in_flight = p[3],
+        limit = p[4],
+    )
+}
 
 /// The steps a claim takes, locked: [`pick`]ed, then locked (`SKIP LOCKED` on Postgres) and
 /// re-checked as still due, since another worker may have taken some meanwhile.
@@ -105,12 +115,13 @@ async fn pick(
     default_in_flight: u32,
     limit: u32,
 ) -> diesel::QueryResult<Vec<Pick>> {
-    FixedSql::new(PICK)
+    diesel::sql_query(query())
         .bind::<StampSql, _>(now)
         .bind::<StampSql, _>(now)
         .bind::<StampSql, _>(now)
         .bind::<Integer, _>(i32::try_from(default_in_flight).unwrap_or(i32::MAX))
         .bind::<BigInt, _>(i64::from(limit))
+        .prepared()
         .load(conn)
         .await
 }
@@ -131,17 +142,25 @@ pub(crate) async fn room(
     }
     // From the live leases (few) to each one's execution by key: a join from the tenant's
     // side would read every execution it ever ran.
-    let row: Room = FixedSql::new(
-        "SELECT COALESCE((SELECT q.steps_in_flight FROM tenant_quotas q WHERE q.tenant_id = $1), $2)
+    let p: Vec<String> = (1..=4).map(placeholder).collect();
+    let query = format!(
+        "SELECT COALESCE((SELECT q.steps_in_flight FROM tenant_quotas q WHERE q.tenant_id = {tenant}), {default})
               - (SELECT COUNT(*) FROM workflow_step_runs s
-                 WHERE s.status = 'running' AND s.lease_until >= $3
+                 WHERE s.status = 'running' AND s.lease_until >= {now}
                    AND (SELECT e.tenant_id FROM workflow_executions e WHERE e.id = s.execution_id)
-                       = $1) AS room",
-    )
-    .bind::<IdSql, _>(tenant)
-    .bind::<BigInt, _>(i64::from(default_in_flight))
-    .bind::<StampSql, _>(now)
-    .get_result(conn)
+                       = {tenant_again}) AS room",
+        tenant = p[0],
+        default = p[1],
+        now = p[2],
+        tenant_again = p[3],
+    );
+    let row: Room = diesel::sql_query(query)
+        .bind::<IdSql, _>(tenant)
+        .bind::<BigInt, _>(i64::from(default_in_flight))
+        .bind::<StampSql, _>(now)
+        .bind::<IdSql, _>(tenant)
+        .prepared()
+        .get_result(conn)
         .await?;
     Ok(u32::try_from(row.room.max(0)).unwrap_or(u32::MAX))
 }

@@ -17,8 +17,6 @@ mod errors;
 mod executions;
 #[path = "fair_claims.rs"]
 mod fair_claims;
-#[path = "fixed_sql.rs"]
-mod fixed_sql;
 #[path = "idempotency.rs"]
 mod idempotency;
 #[path = "login_throttle.rs"]
@@ -35,6 +33,8 @@ mod project_access;
 mod project_analytics;
 #[path = "project_bulk.rs"]
 mod project_bulk;
+#[path = "prepared.rs"]
+mod prepared;
 #[path = "projects.rs"]
 mod projects;
 #[path = "quotas.rs"]

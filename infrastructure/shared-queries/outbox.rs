@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::backend::{begin_write, claim_lock, insert_all, Connection, DbId};
 use crate::errors;
+use crate::prepared::KeepPrepared as _;
 use crate::schema::outbox_events;
 use crate::store::Store;
 
@@ -112,6 +113,7 @@ impl Outbox for Store {
                 diesel::insert_into(outbox_events::table)
                     .values(&row)
                     .on_conflict_do_nothing()
+                    .prepared()
                     .execute(conn)
                     .await
                     .map(|n| n == 1)
@@ -141,6 +143,7 @@ impl Outbox for Store {
                                 outbox_events::table.filter(outbox_events::id.eq_any(ids)),
                             )
                             .set(outbox_events::relayed_at.eq(Some(at)))
+                            .prepared()
                             .execute(conn)
                             .await?;
                         }

@@ -10,6 +10,7 @@ use usvc_core::ports::RateLimiter;
 use usvc_core::CoreError;
 
 use crate::errors;
+use crate::prepared::KeepPrepared as _;
 use crate::schema::rate_limits;
 use crate::store::Store;
 
@@ -48,6 +49,7 @@ impl RateLimiter for Store {
                         .do_update()
                         .set(rate_limits::hits.eq(rate_limits::hits + 1))
                         .returning(rate_limits::hits)
+                        .prepared()
                         .get_result(conn)
                         .await
                         .map_err(errors::query)

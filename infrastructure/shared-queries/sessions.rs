@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::backend::{tenant_status_locked, Connection, DbId};
 use crate::errors;
+use crate::prepared::KeepPrepared as _;
 use crate::schema::{refresh_tokens, sessions, users};
 use crate::store::Store;
 
@@ -116,10 +117,12 @@ impl SessionRepository for Store {
                 conn.transaction(async move |conn| {
                     diesel::insert_into(sessions::table)
                         .values(&row)
+                        .prepared()
                         .execute(conn)
                         .await?;
                     diesel::insert_into(refresh_tokens::table)
                         .values(&token)
+                        .prepared()
                         .execute(conn)
                         .await?;
                     // Checked after writing, so the write lock (SQLite) or the share lock

@@ -18,6 +18,7 @@ use crate::backend::{begin_write, insert_all, row_lock, Connection, DbId};
 use crate::errors;
 use crate::executions::insert_new;
 use crate::outbox::EventRow;
+use crate::prepared::KeepPrepared as _;
 use crate::schema::{
     outbox_events, tenants, workflow_trigger_starts, workflow_triggers, workflows,
 };
@@ -265,6 +266,7 @@ impl TriggerRepository for Store {
                             .filter(outbox_events::triggered_at.is_null()),
                     )
                     .set(outbox_events::triggered_at.eq(Some(now)))
+                    .prepared()
                     .execute(conn)
                     .await?;
                     Ok::<_, diesel::result::Error>(started)

@@ -16,6 +16,7 @@ use crate::audit;
 use crate::backend::{has_role, insert_users, lock_tenant, DbId};
 use crate::errors;
 use crate::outbox;
+use crate::prepared::KeepPrepared as _;
 use crate::schema::{
     credentials, mfa_challenges, recovery_codes, sessions, totp_credentials, users,
 };
@@ -361,6 +362,7 @@ impl UserRepository for Store {
                             .filter(users::id.eq(id)),
                     )
                     .set(users::last_login_at.eq(Some(at)))
+                    .prepared()
                     .execute(conn)
                     .await
                     .map_err(errors::query)

@@ -68,9 +68,11 @@ pub(crate) async fn begin_write(_conn: &mut Connection) -> diesel::QueryResult<(
 /// Serialises owner-guarded writes of one tenant for the rest of the transaction (a
 /// transaction-scoped advisory lock keyed by the tenant id).
 pub(crate) async fn lock_tenant(conn: &mut Connection, tenant: DbId) -> diesel::QueryResult<()> {
+    use crate::prepared::KeepPrepared as _;
     use diesel_async::RunQueryDsl as _;
-    crate::fixed_sql::FixedSql::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
         .bind::<diesel::sql_types::Text, _>(tenant.to_string())
+        .prepared()
         .execute(conn)
         .await
         .map(|_| ())
@@ -224,6 +226,7 @@ pub(crate) async fn rotate_refresh_at_once(
     next: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> diesel::QueryResult<Option<crate::sessions::SpentNow>> {
+    use crate::prepared::KeepPrepared as _;
     use diesel::sql_types::{Nullable, Text, Timestamptz};
     use diesel::{OptionalExtension as _, QueryableByName};
     use diesel_async::RunQueryDsl as _;
@@ -238,7 +241,7 @@ pub(crate) async fn rotate_refresh_at_once(
         moved_idle_expires_at: Option<chrono::DateTime<chrono::Utc>>,
     }
 
-    let spent: Option<Spent> = crate::fixed_sql::FixedSql::new(
+    let spent: Option<Spent> = diesel::sql_query(
         "WITH spent AS ( \
              UPDATE refresh_tokens SET spent_at = $3 \
              WHERE hash = $1 AND spent_at IS NULL RETURNING session_id), \
@@ -265,6 +268,7 @@ pub(crate) async fn rotate_refresh_at_once(
     .bind::<Text, _>(presented)
     .bind::<Text, _>(next)
     .bind::<Timestamptz, _>(now)
+    .prepared()
     .get_result(conn)
     .await
     .optional()?;

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::backend::Connection;
 use crate::connect::connect;
 use crate::errors;
+use crate::prepared::KeepPrepared as _;
 use crate::store::Store;
 
 const CHANNEL: &str = "usvc_invalidation";
@@ -198,9 +199,10 @@ impl Invalidation for PgInvalidation {
         self.store
             .run(move |conn| {
                 Box::pin(async move {
-                    crate::fixed_sql::FixedSql::new("SELECT pg_notify($1, $2)")
+                    diesel::sql_query("SELECT pg_notify($1, $2)")
                         .bind::<Text, _>(CHANNEL)
                         .bind::<Text, _>(payload)
+                        .prepared()
                         .execute(conn)
                         .await
                         .map_err(errors::query)?;

@@ -36,6 +36,12 @@ impl QueryFragment<Pg> for Together<'_> {
         }
         last.walk_ast(out.reborrow())
     }
+
+    // Kept prepared by its text (`prepared.rs`): its parts are single-row statements, whose
+    // text varies at most with which columns take their defaults.
+    fn is_safe_to_cache_prepared(&self, _backend: &Pg) -> QueryResult<bool> {
+        Ok(true)
+    }
 }
 
 impl QueryId for Together<'_> {

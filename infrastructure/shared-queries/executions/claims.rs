@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::backend::{begin_write, claim_lock, insert_all, Connection, DbId};
 use crate::errors;
 use crate::fair_claims;
+use crate::prepared::KeepPrepared as _;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
 use crate::store::Store;
 
@@ -43,12 +44,14 @@ pub(super) async fn mark_running(
                 .filter(workflow_executions::started_at.is_null()),
         )
         .set(workflow_executions::started_at.eq(Some(now)))
+        .prepared()
         .execute(conn)
         .await?;
         diesel::update(
             workflow_executions::table.filter(workflow_executions::id.eq_any(starting.clone())),
         )
         .set(workflow_executions::status.eq("running"))
+        .prepared()
         .execute(conn)
         .await?;
         for id in &starting {
@@ -119,10 +122,12 @@ pub(super) async fn claim(
                                 workflow_step_runs::lease_owner.eq(Some(&token)),
                                 workflow_step_runs::lease_until.eq(Some(until)),
                             ))
+                            .prepared()
                             .execute(conn)
                             .await?;
                         diesel::update(mine.filter(workflow_step_runs::started_at.is_null()))
                             .set(workflow_step_runs::started_at.eq(Some(now)))
+                            .prepared()
                             .execute(conn)
                             .await?;
                     }
@@ -229,6 +234,7 @@ pub(super) async fn renew(
                                 .filter(workflow_step_runs::lease_owner.eq(lease)),
                         )
                         .set(workflow_step_runs::lease_until.eq(Some(until)))
+                        .prepared()
                         .execute(conn)
                         .await?;
                     }

@@ -35,6 +35,7 @@ use crate::outbox;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
 use crate::store::Store;
 use crate::tasks;
+use crate::prepared::KeepPrepared as _;
 
 mod analytics;
 mod claims;
@@ -393,6 +394,7 @@ async fn write_change(
     if after.execution != before.execution {
         diesel::update(workflow_executions::table.filter(workflow_executions::id.eq(id)))
             .set(&ExecutionRow::of(&after.execution))
+            .prepared()
             .execute(conn)
             .await?;
     }

@@ -13,6 +13,7 @@ use usvc_core::{
 use uuid::Uuid;
 
 use crate::backend::{insert_all, Connection, DbId};
+use crate::prepared::KeepPrepared as _;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -282,6 +283,7 @@ impl NewExecution {
     pub(crate) async fn insert(&self, conn: &mut Connection) -> Result<(), diesel::result::Error> {
         diesel::insert_into(workflow_executions::table)
             .values(&self.execution)
+            .prepared()
             .execute(conn)
             .await?;
         insert_all!(conn, workflow_step_runs::table, self.steps);

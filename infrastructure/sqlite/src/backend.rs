@@ -154,8 +154,7 @@ pub(crate) async fn tenant_status_locked(
 macro_rules! insert_all {
     ($conn:expr, $table:expr, $rows:expr) => {
         for row in &$rows {
-            diesel::insert_into($table)
-                .values(row)
+            crate::prepared::KeepPrepared::prepared(diesel::insert_into($table).values(row))
                 .execute($conn)
                 .await?;
         }
@@ -202,6 +201,7 @@ pub(crate) async fn rewrite_steps(
     conn: &mut Connection,
     rows: Vec<crate::executions::StepRow>,
 ) -> diesel::QueryResult<()> {
+    use crate::prepared::KeepPrepared as _;
     use crate::schema::workflow_step_runs::dsl as s;
     use diesel::{ExpressionMethods as _, QueryDsl as _};
     use diesel_async::RunQueryDsl as _;
@@ -212,6 +212,7 @@ pub(crate) async fn rewrite_steps(
                 .filter(s::step_id.eq(&row.step_id)),
         )
         .set(row)
+        .prepared()
         .execute(conn)
         .await?;
     }
