@@ -115,6 +115,28 @@ async fn write_together(conn: &mut Connection, a: DbId, b: DbId) -> QueryResult<
     )
 }
 
+/// `rotate_refresh_at_once(conn, presented, next, now)`: a refresh rotation's common path in
+/// one statement where the store can (Postgres, ADR 0027); `None` sends the caller to its
+/// transaction (always on SQLite).
+async fn rotate_refresh_at_once(
+    conn: &mut Connection,
+    now: chrono::DateTime<chrono::Utc>,
+) -> QueryResult<Option<crate::sessions::SpentNow>> {
+    backend::rotate_refresh_at_once(conn, "presented", "next", now).await
+}
+
+/// `list_prepared!(statement)`: a statement holding an `eq_any` over a list, kept prepared
+/// where the list is one bind (Postgres), as it is where it is one placeholder per element
+/// (SQLite; `prepared.rs`).
+async fn list_prepared(conn: &mut Connection, ids: Vec<DbId>) -> QueryResult<usize> {
+    use diesel::ExpressionMethods as _;
+    use diesel_async::RunQueryDsl as _;
+    backend::list_prepared!(diesel::delete(workflow_timeline::table)
+        .filter(workflow_timeline::execution_id.eq_any(ids)))
+    .execute(conn)
+    .await
+}
+
 /// `claim_lock!(query)` and `row_lock!(query)`: `FOR UPDATE SKIP LOCKED` and `FOR UPDATE` on
 /// Postgres; the query as it is on SQLite (one writer at a time).
 #[allow(clippy::if_same_then_else)]

@@ -139,11 +139,10 @@ impl Outbox for Store {
                         let rows: Vec<EventRow> = claim_lock!(pending).load(conn).await?;
                         let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
                         if !ids.is_empty() {
-                            diesel::update(
+                            crate::backend::list_prepared!(diesel::update(
                                 outbox_events::table.filter(outbox_events::id.eq_any(ids)),
                             )
-                            .set(outbox_events::relayed_at.eq(Some(at)))
-                            .prepared()
+                            .set(outbox_events::relayed_at.eq(Some(at))))
                             .execute(conn)
                             .await?;
                         }

@@ -18,7 +18,6 @@ use crate::backend::{begin_write, insert_all, row_lock, Connection, DbId};
 use crate::errors;
 use crate::executions::insert_new;
 use crate::outbox::EventRow;
-use crate::prepared::KeepPrepared as _;
 use crate::schema::{
     outbox_events, tenants, workflow_trigger_starts, workflow_triggers, workflows,
 };
@@ -260,13 +259,12 @@ impl TriggerRepository for Store {
                             started += 1;
                         }
                     }
-                    diesel::update(
+                    crate::backend::list_prepared!(diesel::update(
                         outbox_events::table
                             .filter(outbox_events::id.eq_any(events))
                             .filter(outbox_events::triggered_at.is_null()),
                     )
-                    .set(outbox_events::triggered_at.eq(Some(now)))
-                    .prepared()
+                    .set(outbox_events::triggered_at.eq(Some(now))))
                     .execute(conn)
                     .await?;
                     Ok::<_, diesel::result::Error>(started)

@@ -43,7 +43,7 @@ pub struct Ceiling {
 pub const LIMIT_ON: u32 = 300;
 
 /// Connections of the flood and of the profile load.
-const CONNECTIONS: usize = 64;
+pub const CONNECTIONS: usize = 64;
 
 /// Runs the three phases against a new server on an empty store (`postgres`: as the suite's
 /// server) with `AUTH_RATE_LIMIT=limit`.

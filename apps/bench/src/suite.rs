@@ -294,7 +294,7 @@ pub async fn run(options: &Options) -> anyhow::Result<Suite> {
         "memory ceiling: a server of its own per row group, {}-connection login flood for {} s, \
          then the full-cache profile load (lookup-full: {} users, 100 per request) for {} s, \
          then {} s idle; per-IP limit off is AUTH_RATE_LIMIT=0, on is {}",
-        64,
+        memory::CONNECTIONS,
         options.flood_seconds,
         scenarios::FULL_CACHE_USERS,
         options.seconds,

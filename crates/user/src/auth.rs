@@ -483,10 +483,9 @@ impl AuthService {
                 // The rotation only moved the session's idle expiry later; no replica's
                 // cached copy is invalidated for it: one that looks expired is re-read
                 // (`session`), so extending costs no cross-replica message per refresh.
-                // The user comes from the profile cache: a status or role change
-                // invalidates it everywhere, as it does for the profile reads.
                 let user = self
-                    .cached_user(session.tenant_id, session.user_id)
+                    .users
+                    .get(session.tenant_id, session.user_id)
                     .await?
                     .filter(|u| u.status == UserStatus::Active);
                 let Some(user) = user else {
@@ -582,19 +581,7 @@ impl AuthService {
 
     /// The caller's own profile, from the `user-profiles` cache (one load per user).
     pub async fn profile(&self, principal: &Principal) -> Result<User, CoreError> {
-        self.cached_user(principal.tenant, principal.user)
-            .await?
-            .ok_or_else(|| CoreError::Unauthenticated("the account no longer exists".into()))
-    }
-
-    /// A user of `tenant` from the `user-profiles` cache (loaded once; every change to a user
-    /// invalidates its entry everywhere), or `None` when there is no such user there.
-    async fn cached_user(
-        &self,
-        tenant: usvc_core::TenantId,
-        id: UserId,
-    ) -> Result<Option<User>, CoreError> {
-        let users = self.users.clone();
+        let (users, tenant, id) = (self.users.clone(), principal.tenant, principal.user);
         let user = self
             .profiles
             .get_or_load(
@@ -609,8 +596,10 @@ impl AuthService {
             .await;
         match user {
             // The cache is keyed by id alone; the tenant check keeps the wall intact.
-            Ok(user) if user.tenant_id == tenant => Ok(Some(user)),
-            Ok(_) | Err(CoreError::NotFound(_)) => Ok(None),
+            Ok(user) if user.tenant_id == principal.tenant => Ok(user),
+            Ok(_) | Err(CoreError::NotFound(_)) => Err(CoreError::Unauthenticated(
+                "the account no longer exists".into(),
+            )),
             Err(e) => Err(e),
         }
     }

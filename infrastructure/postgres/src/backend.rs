@@ -170,6 +170,15 @@ macro_rules! row_lock {
 }
 pub(crate) use row_lock;
 
+/// Keeps prepared a statement holding an `eq_any` over a list (`prepared.rs`): Postgres
+/// binds the list as one array (`= ANY($1)`), so the text stays the same whatever its length.
+macro_rules! list_prepared {
+    ($query:expr) => {
+        crate::prepared::KeepPrepared::prepared($query)
+    };
+}
+pub(crate) use list_prepared;
+
 /// Several writes as one statement (`together.rs`).
 pub(crate) use crate::together::write_together;
 
@@ -218,8 +227,12 @@ pub(crate) async fn rewrite_steps(
 /// decides in a transaction of its own.
 ///
 /// One statement is atomic, and of two presentations of one token the second waits for the
-/// first's row lock and then finds it spent, as in the transaction. The window is added as
-/// seconds, not as an interval of days, so a session's time zone cannot shift it.
+/// first's row lock and then finds it spent, as in the transaction. The session is read
+/// under its row lock, so a logout or revocation committing meanwhile is seen (the refresh
+/// then finds the session ended) rather than overwritten. The window is added as seconds,
+/// not as an interval of days, so a session's time zone cannot shift it. Columns are named,
+/// not `s.*`: the statement stays prepared, and a column added by a migration while it runs
+/// would change a `*`'s result type under it.
 pub(crate) async fn rotate_refresh_at_once(
     conn: &mut Connection,
     presented: &str,
@@ -249,7 +262,8 @@ pub(crate) async fn rotate_refresh_at_once(
              SELECT s.id, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at \
              FROM sessions s JOIN spent ON s.id = spent.session_id \
              WHERE s.revoked_at IS NULL AND s.idle_expires_at > $3 \
-               AND s.absolute_expires_at > $3), \
+               AND s.absolute_expires_at > $3 \
+             FOR NO KEY UPDATE OF s), \
          issued AS ( \
              INSERT INTO refresh_tokens (hash, session_id, created_at) \
              SELECT $2, id, $3 FROM live), \
@@ -260,7 +274,9 @@ pub(crate) async fn rotate_refresh_at_once(
                  live.absolute_expires_at) \
              FROM live WHERE sessions.id = live.id \
              RETURNING sessions.id, sessions.last_seen_at, sessions.idle_expires_at) \
-         SELECT s.*, moved.last_seen_at AS moved_last_seen_at, \
+         SELECT s.id, s.tenant_id, s.user_id, s.created_at, s.last_seen_at, \
+                s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoked_reason, \
+                s.ip, s.user_agent, moved.last_seen_at AS moved_last_seen_at, \
                 moved.idle_expires_at AS moved_idle_expires_at \
          FROM spent JOIN sessions s ON s.id = spent.session_id \
          LEFT JOIN moved ON moved.id = s.id",

@@ -38,20 +38,18 @@ pub(super) async fn mark_running(
     .load::<DbId>(conn)
     .await?;
     if !starting.is_empty() {
-        diesel::update(
+        crate::backend::list_prepared!(diesel::update(
             workflow_executions::table
                 .filter(workflow_executions::id.eq_any(starting.clone()))
                 .filter(workflow_executions::started_at.is_null()),
         )
-        .set(workflow_executions::started_at.eq(Some(now)))
-        .prepared()
+        .set(workflow_executions::started_at.eq(Some(now))))
         .execute(conn)
         .await?;
-        diesel::update(
+        crate::backend::list_prepared!(diesel::update(
             workflow_executions::table.filter(workflow_executions::id.eq_any(starting.clone())),
         )
-        .set(workflow_executions::status.eq("running"))
-        .prepared()
+        .set(workflow_executions::status.eq("running")))
         .execute(conn)
         .await?;
         for id in &starting {
@@ -115,21 +113,20 @@ pub(super) async fn claim(
                         let mine = workflow_step_runs::table
                             .filter(workflow_step_runs::execution_id.eq(DbId::from(execution)))
                             .filter(workflow_step_runs::step_id.eq_any(steps));
-                        diesel::update(mine.clone())
-                            .set((
-                                workflow_step_runs::status.eq("running"),
-                                workflow_step_runs::attempts.eq(workflow_step_runs::attempts + 1),
-                                workflow_step_runs::lease_owner.eq(Some(&token)),
-                                workflow_step_runs::lease_until.eq(Some(until)),
-                            ))
-                            .prepared()
-                            .execute(conn)
-                            .await?;
-                        diesel::update(mine.filter(workflow_step_runs::started_at.is_null()))
-                            .set(workflow_step_runs::started_at.eq(Some(now)))
-                            .prepared()
-                            .execute(conn)
-                            .await?;
+                        crate::backend::list_prepared!(diesel::update(mine.clone()).set((
+                            workflow_step_runs::status.eq("running"),
+                            workflow_step_runs::attempts.eq(workflow_step_runs::attempts + 1),
+                            workflow_step_runs::lease_owner.eq(Some(&token)),
+                            workflow_step_runs::lease_until.eq(Some(until)),
+                        )))
+                        .execute(conn)
+                        .await?;
+                        crate::backend::list_prepared!(diesel::update(
+                            mine.filter(workflow_step_runs::started_at.is_null())
+                        )
+                        .set(workflow_step_runs::started_at.eq(Some(now))))
+                        .execute(conn)
+                        .await?;
                     }
                     let mut ids: Vec<DbId> = rows.iter().map(|r| r.execution_id).collect();
                     ids.sort_by_key(|id| Uuid::from(*id));

@@ -162,6 +162,16 @@ macro_rules! insert_all {
 }
 pub(crate) use insert_all;
 
+/// A statement holding an `eq_any` over a list, as it is: SQLite writes one placeholder per
+/// element, so each length is another text, not one to keep prepared (Postgres keeps it:
+/// `prepared.rs`).
+macro_rules! list_prepared {
+    ($query:expr) => {
+        $query
+    };
+}
+pub(crate) use list_prepared;
+
 /// A claiming query as it is: SQLite runs one writer at a time, and one relay per process
 /// claims (Postgres adds `FOR UPDATE SKIP LOCKED`).
 macro_rules! claim_lock {
