@@ -126,8 +126,8 @@ async fn rotate_refresh_at_once(
 }
 
 /// `list_prepared!(statement)`: a statement holding an `eq_any` over a list, kept prepared
-/// where the list is one bind (Postgres), as it is where it is one placeholder per element
-/// (SQLite; `prepared.rs`).
+/// where the list is one bind (Postgres) and left unprepared where it is one placeholder per
+/// element (SQLite; `prepared.rs`).
 async fn list_prepared(conn: &mut Connection, ids: Vec<DbId>) -> QueryResult<usize> {
     use diesel::ExpressionMethods as _;
     use diesel_async::RunQueryDsl as _;
