@@ -324,8 +324,8 @@ async fn rotate_in_transaction(
     conn.transaction(async move |conn| {
         // Spending is a conditional update: of two concurrent presentations of one
         // token exactly one spends it; the other sees a spent token (reuse).
-        // The spend answers with the token's session: one round trip on the
-        // common path; only a token that was not spent now is looked up again.
+        // The spend answers with the token's session; only a token that was not
+        // spent now is looked up again (on Postgres, every token that gets here).
         let spent: Option<DbId> = diesel::update(
             refresh_tokens::table
                 .filter(refresh_tokens::hash.eq(&presented_hash))
