@@ -38,6 +38,11 @@ pub struct StoreOptions {
     /// and its connection discarded (never returned to the pool in an unknown state), so a
     /// half-open TCP connection cannot pin a pool slot forever.
     pub query_timeout: Duration,
+    /// Pooled connections unused this long are closed, all but one (`DB_IDLE_TIMEOUT`): a
+    /// load opens up to `pool_size` of them, each keeping buffers grown to the largest
+    /// statement and result it carried (a batch of audited reads: hundreds of kilobytes) and
+    /// a server process, and nothing shrinks them while they sit idle in the pool (ADR 0029).
+    pub idle_timeout: Duration,
 }
 
 impl Default for StoreOptions {
@@ -46,8 +51,45 @@ impl Default for StoreOptions {
             pool_size: 10,
             timeout: Duration::from_secs(5),
             query_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// Connections the idle sweep leaves open however long they idle, so the first request after
+/// a quiet spell does not wait for a connect.
+const KEPT_IDLE: usize = 1;
+
+/// Closes the pool's connections unused for `idle_timeout` (all but [`KEPT_IDLE`]), looking
+/// every half of it; ends once the pool is gone (it holds the pool only weakly). A check costs
+/// a lock on the pool's idle list, no database work. The pool hands out the connection
+/// returned last (LIFO, [`Store::build`]), so light traffic keeps reusing one connection and
+/// the rest age out; its idle list runs from the least to the most recently returned.
+fn sweep_idle_connections(pool: &Pool, idle_timeout: Duration, runtime: &Handle) {
+    let pool = pool.weak();
+    let every = (idle_timeout / 2).max(Duration::from_millis(100));
+    runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(pool) = pool.upgrade() else {
+                return;
+            };
+            // The last KEPT_IDLE of the idle list (the most recently returned) stay.
+            let oldest_closable = pool.status().available.saturating_sub(KEPT_IDLE);
+            let mut position = 0;
+            let swept = pool.retain(|_, metrics| {
+                let keep = position >= oldest_closable || metrics.last_used() < idle_timeout;
+                position += 1;
+                keep
+            });
+            if !swept.removed.is_empty() {
+                tracing::debug!(
+                    closed = swept.removed.len(),
+                    "idle database connections closed"
+                );
+            }
+        }
+    });
 }
 
 /// A connection pool plus the multi-threaded runtime every query runs on.
@@ -89,12 +131,14 @@ impl Store {
     ) -> Result<Self, CoreError> {
         let pool = Pool::builder(manager)
             .max_size(options.pool_size)
+            .queue_mode(deadpool::managed::QueueMode::Lifo)
             .runtime(deadpool::Runtime::Tokio1)
             .wait_timeout(Some(options.timeout))
             .create_timeout(Some(options.timeout))
             .recycle_timeout(Some(options.timeout))
             .build()
             .map_err(|e| CoreError::Internal(format!("database pool: {e}")))?;
+        sweep_idle_connections(&pool, options.idle_timeout, &runtime);
         Ok(Self {
             pool,
             runtime,

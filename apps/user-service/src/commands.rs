@@ -40,6 +40,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         services::notifier(&config)?,
     )
     .await?;
+    crate::memory_release::spawn();
     server::run(&config, AppState::assemble(&config, &adapters)).await
 }
 

@@ -9,9 +9,11 @@
 //! - [`wiring`]: which adapter implements which port; the domain services, runtimes and
 //!   cross-domain adapters built over them.
 //! - [`startup`]: the tokio runtime and the logger as the configuration sets them.
+//! - [`memory_release`]: hands memory freed under a load back to the system while idle.
 
 pub mod cli;
 pub mod commands;
 pub mod http;
+pub mod memory_release;
 pub mod startup;
 pub mod wiring;

@@ -73,6 +73,8 @@ pub struct Config {
     pub db_pool_size: usize,
     /// `DB_TIMEOUT`.
     pub db_timeout: Duration,
+    /// `DB_IDLE_TIMEOUT`.
+    pub db_idle_timeout: Duration,
     /// `CACHE_SIZE`.
     pub cache_size: u64,
     /// `SESSION_TTL`.
@@ -164,6 +166,7 @@ impl Config {
             data_dir: raw.parse("DATA_DIR", values::non_empty)?.into(),
             db_pool_size: raw.parse("DB_POOL_SIZE", |v| values::number::<usize>(v, 1, 256))?,
             db_timeout: secs("DB_TIMEOUT", 1, 300)?,
+            db_idle_timeout: secs("DB_IDLE_TIMEOUT", 1, 86_400)?,
             cache_size: raw.parse("CACHE_SIZE", |v| values::number::<u64>(v, 1, 10_000_000))?,
             session_ttl: secs("SESSION_TTL", 60, 31_536_000)?,
             jwt_expiry: secs("JWT_EXPIRY", 60, 86_400)?,

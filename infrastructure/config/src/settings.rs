@@ -89,6 +89,12 @@ pub const SETTINGS: &[Setting] = &[
         "connect / wait-for-connection timeout",
     ),
     s(
+        "DB_IDLE_TIMEOUT",
+        "30",
+        "1-86400 (seconds)",
+        "pooled connections unused this long are closed (one is kept)",
+    ),
+    s(
         "CACHE_SIZE",
         "1000",
         "1-10000000",

@@ -151,6 +151,7 @@ async fn work_past_the_query_timeout_fails_fast_and_frees_its_slot() {
         pool_size: 1,
         timeout: Duration::from_secs(30),
         query_timeout: Duration::from_millis(50),
+        ..StoreOptions::default()
     };
     // Migrate with generous defaults, so only the slow query meets the short deadline.
     let setup = open(
@@ -180,6 +181,7 @@ async fn an_in_memory_database_survives_a_discarded_connection() {
         pool_size: 1,
         timeout: Duration::from_secs(30),
         query_timeout: Duration::from_millis(50),
+        ..StoreOptions::default()
     };
     let store = open(
         "sqlite::memory:",

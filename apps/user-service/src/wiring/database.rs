@@ -118,6 +118,7 @@ fn sqlite_options(config: &Config) -> usvc_sqlite::StoreOptions {
     usvc_sqlite::StoreOptions {
         pool_size: config.db_pool_size,
         timeout: config.db_timeout,
+        idle_timeout: config.db_idle_timeout,
         ..usvc_sqlite::StoreOptions::default()
     }
 }
@@ -126,6 +127,7 @@ fn postgres_options(config: &Config) -> usvc_postgres::StoreOptions {
     usvc_postgres::StoreOptions {
         pool_size: config.db_pool_size,
         timeout: config.db_timeout,
+        idle_timeout: config.db_idle_timeout,
         ..usvc_postgres::StoreOptions::default()
     }
 }

@@ -1,0 +1,137 @@
+//! A refresh racing a logout on Postgres, where a refresh is one statement
+//! (`rotate_refresh_at_once`, ADR 0027): it reads the session under its row lock, so a
+//! revocation committing while the refresh waits for that lock ends the refresh — the caller
+//! must not get a fresh token pair for a session that was logged out before it was answered.
+//! (SQLite runs one writer at a time, so there is no such race to test there.)
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{SubsecRound, Utc};
+use usvc_core::ports::{SessionRepository, TenantRepository, UserRepository};
+use usvc_core::{Email, NewTenant, RefreshOutcome, Session, SessionId, User};
+use usvc_tests::audit;
+
+/// How long the revoking transaction holds the session's row before it commits: long enough
+/// for the refresh to start and queue behind it on a slow machine.
+const HOLD_SECONDS: u32 = 4;
+
+/// Polls `sql` (a `SELECT`) until it returns a row or `limit` passes; whether it did.
+async fn seen(db: &usvc_postgres::testing::TestDatabase, sql: &str, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        // A `SELECT`'s affected-row count is the number of rows it returned.
+        if db.execute(sql).await.expect("poll pg_stat_activity") > 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_committing_while_a_refresh_waits_ends_the_refresh() {
+    let Some((store, db)) = usvc_tests::postgres_store().await else {
+        return;
+    };
+    let db = Arc::new(db);
+    let now = Utc::now().trunc_subsecs(6);
+    let acme = NewTenant::parse("acme", "Acme")
+        .expect("tenant")
+        .into_tenant(now);
+    TenantRepository::create(&store, &acme, &audit(acme.id))
+        .await
+        .expect("tenant");
+    let ada = User::new(
+        acme.id,
+        Email::parse("ada@example.com").expect("email"),
+        vec!["member".into()],
+        now,
+    );
+    UserRepository::create(&store, &ada, None, &audit(acme.id))
+        .await
+        .expect("user");
+    let session = Session {
+        id: SessionId::new(),
+        tenant_id: acme.id,
+        user_id: ada.id,
+        created_at: now,
+        last_seen_at: now,
+        idle_expires_at: now + chrono::Duration::minutes(30),
+        absolute_expires_at: now + chrono::Duration::hours(12),
+        revoked_at: None,
+        revoked_reason: None,
+        ip: None,
+        user_agent: None,
+    };
+    SessionRepository::create(&store, &session, "refresh-1".into(), &audit(acme.id))
+        .await
+        .expect("session");
+
+    // Another connection locks the session's row, sleeps, then logs the session out and
+    // commits: one transaction (a DO block), as a logout on another replica would be.
+    let logout = format!(
+        "DO $$ BEGIN \
+           PERFORM 1 FROM sessions WHERE id = '{id}' FOR UPDATE; \
+           PERFORM pg_sleep({HOLD_SECONDS}); \
+           UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout' WHERE id = '{id}'; \
+         END $$",
+        id = session.id
+    );
+    let holder = {
+        let db = Arc::clone(&db);
+        tokio::spawn(async move { db.execute(&logout).await })
+    };
+    assert!(
+        seen(
+            &db,
+            "SELECT 1 FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event = 'PgSleep'",
+            Duration::from_secs(10),
+        )
+        .await,
+        "the logout never took the session's row"
+    );
+
+    let later = now + chrono::Duration::minutes(1);
+    let refresh = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .rotate_refresh("refresh-1".into(), "refresh-2".into(), later)
+                .await
+        })
+    };
+    let waited = seen(
+        &db,
+        "SELECT 1 FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        Duration::from_secs(u64::from(HOLD_SECONDS)),
+    )
+    .await;
+    holder
+        .await
+        .expect("logout task")
+        .expect("logout committed");
+    let outcome = refresh.await.expect("refresh task").expect("refresh");
+    assert!(
+        waited,
+        "the refresh did not wait for the session's row lock (it answered {outcome:?})"
+    );
+    assert_eq!(
+        outcome,
+        RefreshOutcome::Invalid,
+        "a refresh answered after the logout committed must not rotate"
+    );
+    // Nothing was issued in its place.
+    let next = store
+        .rotate_refresh("refresh-2".into(), "refresh-3".into(), later)
+        .await
+        .expect("refresh");
+    assert_eq!(next, RefreshOutcome::Invalid);
+    let stored = SessionRepository::get(&store, acme.id, session.id)
+        .await
+        .expect("get")
+        .expect("the session");
+    assert_eq!(stored.revoked_reason.as_deref(), Some("logout"));
+}
