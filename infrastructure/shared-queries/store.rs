@@ -38,10 +38,11 @@ pub struct StoreOptions {
     /// and its connection discarded (never returned to the pool in an unknown state), so a
     /// half-open TCP connection cannot pin a pool slot forever.
     pub query_timeout: Duration,
-    /// Pooled connections unused this long are closed, all but one (`DB_IDLE_TIMEOUT`): a
-    /// load opens up to `pool_size` of them, each keeping buffers grown to the largest
-    /// statement and result it carried (a batch of audited reads: hundreds of kilobytes) and
-    /// a server process, and nothing shrinks them while they sit idle in the pool (ADR 0029).
+    /// Pooled connections not handed out for this long are closed, all but one
+    /// (`DB_IDLE_TIMEOUT`): a load opens up to `pool_size` of them, each keeping buffers grown
+    /// to the largest statement and result it carried and its prepared statements (about
+    /// 2.5 MB each after a load of audited lookups) and a server process, and nothing shrinks
+    /// them while they sit idle in the pool (ADR 0029).
     pub idle_timeout: Duration,
 }
 
@@ -74,7 +75,10 @@ fn sweep_idle_connections(pool: &Pool, idle_timeout: Duration, runtime: &Handle)
             let Some(pool) = pool.upgrade() else {
                 return;
             };
-            // The last KEPT_IDLE of the idle list (the most recently returned) stay.
+            // The last KEPT_IDLE of the idle list (the most recently returned) stay. `available`
+            // is counted apart from the list, so a connection being returned or discarded at
+            // this instant can make it keep one more, or (rarely) none: the next unit of work
+            // then opens one.
             let oldest_closable = pool.status().available.saturating_sub(KEPT_IDLE);
             let mut position = 0;
             let swept = pool.retain(|_, metrics| {

@@ -14,7 +14,7 @@ use usvc_tests::audit;
 
 /// How long the revoking transaction holds the session's row before it commits: long enough
 /// for the refresh to start and queue behind it on a slow machine.
-const HOLD_SECONDS: u32 = 4;
+const HOLD_SECONDS: u32 = 8;
 
 /// Polls `sql` (a `SELECT`) until it returns a row or `limit` passes; whether it did.
 async fn seen(db: &usvc_postgres::testing::TestDatabase, sql: &str, limit: Duration) -> bool {

@@ -92,7 +92,7 @@ pub const SETTINGS: &[Setting] = &[
         "DB_IDLE_TIMEOUT",
         "30",
         "1-86400 (seconds)",
-        "pooled connections unused this long are closed (one is kept)",
+        "pooled connections not handed out for this long are closed (one is kept)",
     ),
     s(
         "CACHE_SIZE",

@@ -101,19 +101,54 @@ pub(crate) async fn insert_users(
     Ok(())
 }
 
-/// Stores audit rows inside the caller's transaction, in multi-row inserts of up to 500 rows
-/// (17 columns each, well under the 65 535 bind parameters of one statement).
+/// Stores audit rows inside the caller's transaction in one statement of fixed text, one
+/// array per column (`unnest`), kept prepared: a multi-row `VALUES` list would be a new
+/// statement text, parsed and planned again, for every count of rows the sequencer moves at
+/// once (ADR 0027). No bind-parameter limit applies: there are 17 of them, however many rows.
 pub(crate) async fn insert_audit_rows(
     conn: &mut Connection,
     rows: &[crate::audit::AuditRow],
 ) -> diesel::QueryResult<()> {
+    use crate::prepared::KeepPrepared as _;
+    use diesel::sql_types::{Array, Int8, Nullable, Text, Timestamptz, Uuid};
     use diesel_async::RunQueryDsl as _;
-    for chunk in rows.chunks(500) {
-        diesel::insert_into(crate::schema::audit_log::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
+    fn column<T>(
+        rows: &[crate::audit::AuditRow],
+        of: impl Fn(&crate::audit::AuditRow) -> T,
+    ) -> Vec<T> {
+        rows.iter().map(of).collect()
     }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "INSERT INTO audit_log (id, tenant_id, seq, at, actor_type, actor_id, session_id, \
+         action, resource_type, resource_id, outcome, ip, user_agent, request_id, details, \
+         prev_hash, hash) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int8[], $4::timestamptz[], \
+         $5::text[], $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[], \
+         $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])",
+    )
+    .bind::<Array<Uuid>, _>(column(rows, |r| r.id))
+    .bind::<Array<Uuid>, _>(column(rows, |r| r.tenant_id))
+    .bind::<Array<Int8>, _>(column(rows, |r| r.seq))
+    .bind::<Array<Timestamptz>, _>(column(rows, |r| r.at))
+    .bind::<Array<Text>, _>(column(rows, |r| r.actor_type.clone()))
+    .bind::<Array<Nullable<Uuid>>, _>(column(rows, |r| r.actor_id))
+    .bind::<Array<Nullable<Uuid>>, _>(column(rows, |r| r.session_id))
+    .bind::<Array<Text>, _>(column(rows, |r| r.action.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.resource_type.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.resource_id.clone()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.outcome.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.ip.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.user_agent.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(rows, |r| r.request_id.clone()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.details.clone()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.prev_hash.clone()))
+    .bind::<Array<Text>, _>(column(rows, |r| r.hash.clone()))
+    .prepared()
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
