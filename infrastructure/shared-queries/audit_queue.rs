@@ -284,11 +284,9 @@ pub(crate) async fn sequence_tenant(
             queued.into_iter().map(QueuedRow::into_entry),
         )
         .await?;
-        crate::backend::list_prepared!(diesel::delete(
-            audit_queue::table.filter(audit_queue::queued.eq_any(moved))
-        ))
-        .execute(conn)
-        .await?;
+        diesel::delete(audit_queue::table.filter(audit_queue::queued.eq_any(&moved)))
+            .execute(conn)
+            .await?;
         Ok(count)
     })
     .await

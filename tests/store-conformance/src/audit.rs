@@ -237,4 +237,16 @@ where
         0,
         "nothing left"
     );
+    // A backlog longer than one sequencing pass takes (1 000 rows) is chained whole, in order,
+    // every field and hash intact, however the store writes a batch.
+    log.append_many((62..=1261).map(|n| numbered(acme.id, n)).collect())
+        .await
+        .expect("append");
+    while log.sequence(100).await.expect("sequence") > 0 {}
+    let rows = checked_chain(log, acme.id).await;
+    let order: Vec<u64> = rows[1..]
+        .iter()
+        .filter_map(|r| r.entry.details["n"].as_u64())
+        .collect();
+    assert_eq!(order, (1..=1261).collect::<Vec<u64>>(), "queue order kept");
 }
