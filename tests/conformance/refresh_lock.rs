@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{SubsecRound, Utc};
-use usvc_core::ports::{SessionRepository, TenantRepository, UserRepository};
-use usvc_core::{Email, NewTenant, RefreshOutcome, Session, SessionId, User};
+use usvc_core::ports::{SessionRepository, UserRepository};
+use usvc_core::RefreshOutcome;
+use usvc_store_conformance::fixtures::{session, tenant, user};
 use usvc_tests::audit;
 
 /// How long the revoking transaction holds the session's row before it commits: long enough
@@ -35,35 +35,12 @@ async fn a_logout_committing_while_a_refresh_waits_ends_the_refresh() {
         return;
     };
     let db = Arc::new(db);
-    let now = Utc::now().trunc_subsecs(6);
-    let acme = NewTenant::parse("acme", "Acme")
-        .expect("tenant")
-        .into_tenant(now);
-    TenantRepository::create(&store, &acme, &audit(acme.id))
-        .await
-        .expect("tenant");
-    let ada = User::new(
-        acme.id,
-        Email::parse("ada@example.com").expect("email"),
-        vec!["member".into()],
-        now,
-    );
+    let acme = tenant(&store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
     UserRepository::create(&store, &ada, None, &audit(acme.id))
         .await
         .expect("user");
-    let session = Session {
-        id: SessionId::new(),
-        tenant_id: acme.id,
-        user_id: ada.id,
-        created_at: now,
-        last_seen_at: now,
-        idle_expires_at: now + chrono::Duration::minutes(30),
-        absolute_expires_at: now + chrono::Duration::hours(12),
-        revoked_at: None,
-        revoked_reason: None,
-        ip: None,
-        user_agent: None,
-    };
+    let session = session(&acme, &ada, chrono::Duration::minutes(30));
     SessionRepository::create(&store, &session, "refresh-1".into(), &audit(acme.id))
         .await
         .expect("session");
@@ -93,7 +70,7 @@ async fn a_logout_committing_while_a_refresh_waits_ends_the_refresh() {
         "the logout never took the session's row"
     );
 
-    let later = now + chrono::Duration::minutes(1);
+    let later = session.last_seen_at + chrono::Duration::minutes(1);
     let refresh = {
         let store = store.clone();
         tokio::spawn(async move {

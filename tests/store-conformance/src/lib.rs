@@ -47,6 +47,13 @@ mod workflows;
 /// once on this suite's 2-core machine before it became a library.
 const AT_ONCE: usize = 2;
 
+/// What the scenarios start from, for a store's own tests of what only it has
+/// (`tests/conformance/refresh_lock.rs`: a race only Postgres can have).
+pub mod fixtures {
+    pub use crate::sessions::session;
+    pub use crate::users::{tenant, user};
+}
+
 /// One promise of the ports, checked on a store.
 pub struct Scenario<S> {
     /// `module::name`, as reported.

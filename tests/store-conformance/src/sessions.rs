@@ -9,7 +9,8 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-pub(crate) fn session(tenant: &Tenant, user: &User, idle: Duration) -> Session {
+/// A live session of `user` that started now, idle for at most `idle` (not stored).
+pub fn session(tenant: &Tenant, user: &User, idle: Duration) -> Session {
     let now = now();
     Session {
         id: SessionId::new(),

@@ -3,7 +3,8 @@ use chrono::{Duration, Utc};
 use usvc_core::ports::{TenantRepository, UserRepository};
 use usvc_core::{CoreError, Email, NewTenant, Tenant, User};
 
-pub(crate) async fn tenant(repo: &dyn TenantRepository, slug: &str) -> Tenant {
+/// A new tenant named and slugged `slug`, stored.
+pub async fn tenant(repo: &dyn TenantRepository, slug: &str) -> Tenant {
     let tenant = NewTenant::parse(slug, slug)
         .expect("valid")
         .into_tenant(Utc::now());
@@ -13,7 +14,8 @@ pub(crate) async fn tenant(repo: &dyn TenantRepository, slug: &str) -> Tenant {
     tenant
 }
 
-pub(crate) fn user(tenant: &Tenant, email: &str) -> User {
+/// A member of `tenant` at `email` (not stored).
+pub fn user(tenant: &Tenant, email: &str) -> User {
     User::new(
         tenant.id,
         Email::parse(email).expect("email"),
