@@ -16,7 +16,7 @@ use diesel::sql_types::Bool;
 use diesel::{BoxableExpression, QueryResult};
 
 use crate::backend::{self, Backend, Connection, DbId};
-use crate::schema::{projects, users, workflow_executions, workflow_timeline};
+use crate::schema::{project_members, projects, users, workflow_executions, workflow_timeline};
 
 /// The adapter's store implements every port the service needs of a store.
 fn the_store_implements_every_port() {
@@ -112,6 +112,19 @@ async fn write_together(conn: &mut Connection, a: DbId, b: DbId) -> QueryResult<
             diesel::delete(workflow_timeline::table).filter(workflow_timeline::execution_id.eq(a)),
             diesel::delete(workflow_timeline::table).filter(workflow_timeline::execution_id.eq(b)),
         ]
+    )
+}
+
+/// `insert_rows_together!(conn, [(table, &rows), …])`: several tables' rows committed
+/// together, as one statement of multi-row inserts on Postgres, a statement per row in one
+/// transaction on SQLite. `Ok(())` or the first error.
+async fn insert_rows_together(
+    conn: &mut Connection,
+    a: Vec<crate::projects::MemberRow>,
+) -> QueryResult<()> {
+    backend::insert_rows_together!(
+        conn,
+        [(project_members::table, &a), (project_members::table, &a)]
     )
 }
 

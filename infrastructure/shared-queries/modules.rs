@@ -17,6 +17,8 @@ mod errors;
 mod executions;
 #[path = "fair_claims.rs"]
 mod fair_claims;
+#[path = "group_commit.rs"]
+mod group_commit;
 #[path = "idempotency.rs"]
 mod idempotency;
 #[path = "login_throttle.rs"]

@@ -27,7 +27,7 @@ const OWNERS_ONLY: &str =
 
 const NAME_TAKEN: &str = "a project with this name (or the same slug) already exists";
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = projects)]
 struct ProjectRow {
     id: DbId,
@@ -89,7 +89,7 @@ impl ProjectRow {
     }
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = project_versions)]
 pub(crate) struct VersionRow {
     project_id: DbId,
@@ -128,7 +128,7 @@ impl VersionRow {
     }
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = project_members)]
 pub(crate) struct MemberRow {
     pub(crate) project_id: DbId,
@@ -320,6 +320,56 @@ impl Store {
     }
 }
 
+/// A project create without an idempotency key, as group commit batches it: the project,
+/// its owner, version 1 and the audit entry.
+#[derive(Clone)]
+pub(crate) struct NewProject {
+    row: ProjectRow,
+    member: MemberRow,
+    version: VersionRow,
+    audit: AuditEntry,
+}
+
+/// Writes a batch of creates, all or nothing: where audit entries are only queued (Postgres)
+/// as one statement, one multi-row insert per table (`write_together!`: one round trip, no
+/// `BEGIN` or `COMMIT`); elsewhere in one transaction, chaining the entries in it.
+pub(crate) fn create_many<'c>(
+    conn: &'c mut Connection,
+    creates: &'c [NewProject],
+) -> crate::store::Work<'c, ()> {
+    Box::pin(async move {
+        let rows: Vec<ProjectRow> = creates.iter().map(|c| c.row.clone()).collect();
+        let members: Vec<MemberRow> = creates.iter().map(|c| c.member.clone()).collect();
+        let versions: Vec<VersionRow> = creates.iter().map(|c| c.version.clone()).collect();
+        let audits: Vec<AuditEntry> = creates.iter().map(|c| c.audit.clone()).collect();
+        if crate::backend::CHAINS_AUDIT_IN_CHANGE {
+            return conn
+                .transaction(async move |conn| {
+                    crate::backend::insert_all!(conn, projects::table, rows);
+                    crate::backend::insert_all!(conn, project_members::table, members);
+                    crate::backend::insert_all!(conn, project_versions::table, versions);
+                    outbox::record(conn, &audits).await
+                })
+                .await
+                .map_err(|e| errors::conflict(e, NAME_TAKEN));
+        }
+        let (queued, events): (Vec<_>, Vec<_>) = audits.iter().map(outbox::record_row).unzip();
+        crate::backend::insert_rows_together!(
+            conn,
+            [
+                (projects::table, &rows),
+                (project_members::table, &members),
+                (project_versions::table, &versions),
+                (audit_queue::table, &queued),
+                (outbox_events::table, &events),
+            ]
+        )
+        .map_err(|e| errors::conflict(e, NAME_TAKEN))?;
+        crate::audit_queue::announce();
+        Ok(())
+    })
+}
+
 #[async_trait]
 impl ProjectRepository for Store {
     async fn create(
@@ -340,26 +390,18 @@ impl ProjectRepository for Store {
         };
         let version = VersionRow::from_version(first)?;
         let audit = audit.clone();
-        self.run(move |conn| {
+        let Some(key) = key else {
+            // Concurrent creates share a statement and a commit (`group_commit.rs`).
+            let create = NewProject {
+                row,
+                member,
+                version,
+                audit,
+            };
+            return self.project_creates.write(self, create).await;
+        };
+        self.write(move |conn| {
             Box::pin(async move {
-                if !crate::backend::CHAINS_AUDIT_IN_CHANGE && key.is_none() {
-                    // Where the audit entry is only queued (Postgres), the whole change is
-                    // one statement: one round trip, atomic without BEGIN and COMMIT.
-                    let (queued, event) = outbox::record_row(&audit);
-                    crate::backend::write_together!(
-                        conn,
-                        [
-                            diesel::insert_into(projects::table).values(&row),
-                            diesel::insert_into(project_members::table).values(&member),
-                            diesel::insert_into(project_versions::table).values(&version),
-                            diesel::insert_into(audit_queue::table).values(&queued),
-                            diesel::insert_into(outbox_events::table).values(&event),
-                        ]
-                    )
-                    .map_err(|e| errors::conflict(e, NAME_TAKEN))?;
-                    crate::audit_queue::announce();
-                    return Ok(());
-                }
                 conn.transaction(async move |conn| {
                     diesel::insert_into(projects::table)
                         .values(&row)
@@ -373,9 +415,7 @@ impl ProjectRepository for Store {
                         .values(&version)
                         .execute(conn)
                         .await?;
-                    if let Some(key) = &key {
-                        idempotency::remember(conn, key).await?;
-                    }
+                    idempotency::remember(conn, &key).await?;
                     outbox::record(conn, std::slice::from_ref(&audit)).await
                 })
                 .await

@@ -16,6 +16,11 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 
 use crate::backend::{Connection, Pool};
 use crate::errors;
+use crate::group_commit::GroupCommit;
+
+/// Most writes in one group-commit batch: bounds a batch's statement (whose text, kept
+/// prepared, differs per batch size, so also how many texts a connection keeps for it).
+const GROUP_MAX_BATCH: usize = 16;
 
 tokio::task_local! {
     /// Set by `audit_queue::queue` while a unit of work queues audit entries, so the store
@@ -123,6 +128,11 @@ pub struct Store {
     /// The `forget_before` (Unix seconds) of the last sweep of expired rate-limit windows:
     /// a sweep a second is enough, and a hit without one is a single statement.
     pub(crate) rate_limits_swept: Arc<std::sync::atomic::AtomicI64>,
+    /// Project creates without an idempotency key, batched (`group_commit.rs`).
+    pub(crate) project_creates: GroupCommit<crate::projects::NewProject>,
+    /// How many batches of one kind are written at once (`group_commit.rs`): a quarter of the
+    /// pool, so batches leave connections for everything else.
+    group_writers: usize,
 }
 
 impl Store {
@@ -153,6 +163,12 @@ impl Store {
             anchor: None,
             audit_queued: Arc::new(tokio::sync::Notify::new()),
             rate_limits_swept: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
+            project_creates: GroupCommit::new(
+                "project_create",
+                crate::projects::create_many,
+                GROUP_MAX_BATCH,
+            ),
+            group_writers: (options.pool_size / 4).max(1),
         })
     }
 
@@ -187,7 +203,19 @@ impl Store {
     #[allow(dead_code)] // only the SQLite adapter calls it
     pub(crate) fn single_writer(mut self) -> Self {
         self.writer = Some(Arc::new(tokio::sync::Mutex::new(())));
+        // Writes take turns anyway: one batch at a time gathers the most per commit.
+        self.group_writers = 1;
         self
+    }
+
+    /// How many batches of one kind group commit writes at once.
+    pub(crate) fn group_writers(&self) -> usize {
+        self.group_writers
+    }
+
+    /// Runs `task` on the store runtime, not awaited: work no caller's cancellation may stop.
+    pub(crate) fn spawn_detached(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.runtime.spawn(task);
     }
 
     /// [`Self::run`] for a write transaction: on a single-writer store it waits its turn

@@ -363,6 +363,79 @@ async fn creates_with_one_idempotency_key_happen_once(t: TestApp) {
 }
 on_both_stores!(creates_with_one_idempotency_key_happen_once);
 
+/// The `/metrics` series of group commit's project creates: (writes, batches).
+async fn project_create_batches<S, B>(app: &S) -> (f64, f64)
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_http::body::MessageBody,
+{
+    let res = test::call_service(app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    let metrics = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let series = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{kind=\"project_create\"}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .map_or(0.0, |v| v.parse::<f64>().unwrap())
+    };
+    (
+        series("usvc_store_group_commit_writes_total"),
+        series("usvc_store_group_commit_batches_total"),
+    )
+}
+
+/// Creates sent at the same moment share commits (group commit): `/metrics` counts fewer
+/// batches than creates, and every create answers for itself: each made project is there
+/// once, and the one whose name clashes with another of its moment is refused alone.
+async fn concurrent_creates_share_commits_and_answer_each_for_itself(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
+    let (writes_before, batches_before) = project_create_batches(&app).await;
+    let mut names: Vec<String> = (0..24).map(|i| format!("Moment {i}")).collect();
+    names.push("MOMENT 3".into());
+    let creates = names.iter().map(|name| {
+        call(
+            &app,
+            Method::POST,
+            "/api/v1/projects",
+            Some(&root),
+            Some(json!({ "name": name })),
+        )
+    });
+    let answers = futures::future::join_all(creates).await;
+    let refused: Vec<&Value> = answers
+        .iter()
+        .filter(|(status, _)| *status != StatusCode::CREATED)
+        .map(|(status, body)| {
+            assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+            body
+        })
+        .collect();
+    assert_eq!(refused.len(), 1, "{answers:?}");
+    let (status, listed) = call(
+        &app,
+        Method::GET,
+        "/api/v1/projects?q=moment&limit=100",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["items"].as_array().unwrap().len(), 24, "{listed}");
+
+    let (writes, batches) = project_create_batches(&app).await;
+    // Other tests of this binary may create projects meanwhile; theirs only add to both.
+    assert!(writes - writes_before >= 25.0, "{writes} {writes_before}");
+    assert!(
+        writes - writes_before > batches - batches_before,
+        "some creates shared a batch: {writes} writes in {batches} batches"
+    );
+}
+on_both_stores!(concurrent_creates_share_commits_and_answer_each_for_itself);
+
 async fn analytics_and_the_projects_cache_are_reported(t: TestApp) {
     let (app, root) = t.serve_as_owner().await;
     let (mia, _) = support::join(&app, &root, "mia@example.com", &["member"]).await;

@@ -217,6 +217,16 @@ pub(crate) use list_prepared;
 /// Several writes as one statement (`together.rs`).
 pub(crate) use crate::together::write_together;
 
+/// Several tables' rows (`(table, &Vec<row>)` pairs) as one statement: a multi-row insert
+/// per table, joined by `write_together!`. Kept prepared by its text, one text per number of
+/// rows, so callers bound the rows (group commit's batches: `group_commit.rs`).
+macro_rules! insert_rows_together {
+    ($conn:expr, [$(($table:expr, $rows:expr)),+ $(,)?]) => {
+        crate::together::write_together!($conn, [$(diesel::insert_into($table).values($rows)),+])
+    };
+}
+pub(crate) use insert_rows_together;
+
 /// Writes the step runs a change altered, all in one statement (`INSERT … ON CONFLICT DO
 /// UPDATE`): the branches a fan-out unlocks cost one round trip, not one each.
 pub(crate) async fn rewrite_steps(

@@ -205,6 +205,25 @@ macro_rules! write_together {
 }
 pub(crate) use write_together;
 
+/// Several tables' rows (`(table, &Vec<row>)` pairs) in one transaction, a statement per row
+/// (Postgres sends one multi-row insert per table, all as one statement).
+macro_rules! insert_rows_together {
+    ($conn:expr, [$(($table:expr, $rows:expr)),+ $(,)?]) => {{
+        use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
+        $conn
+            .transaction(async |conn| {
+                $(for row in $rows {
+                    crate::prepared::KeepPrepared::prepared(diesel::insert_into($table).values(row))
+                        .execute(conn)
+                        .await?;
+                })+
+                Ok::<(), diesel::result::Error>(())
+            })
+            .await
+    }};
+}
+pub(crate) use insert_rows_together;
+
 /// Writes the step runs a change altered, one `UPDATE` each: statements are calls inside the
 /// process here (Postgres writes them in one statement).
 pub(crate) async fn rewrite_steps(

@@ -171,6 +171,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
             projects::every_sort_pages_through_every_project_once
         ),
         scenario!(
+            "projects::concurrent_creates",
+            projects::concurrent_creates_commit_each_whole_and_a_clash_fails_alone
+        ),
+        scenario!(
             "projects::project_outbox",
             projects::every_change_stages_its_event_in_its_own_transaction
         ),

@@ -1320,3 +1320,66 @@ where
     );
     assert_eq!(after.running_workflows - before.running_workflows, 1);
 }
+
+/// Creates that arrive together (which a store may write as one batch, one statement and one
+/// commit) each commit whole: project, owner, version 1, audit entry and event. One whose
+/// name clashes with another of the same moment fails alone, as `Conflict`, and writes
+/// nothing; every other create of its moment still commits.
+pub(crate) async fn concurrent_creates_commit_each_whole_and_a_clash_fails_alone<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + ProjectRepository + AuditLog + Outbox,
+{
+    let repo: &dyn ProjectRepository = store;
+    let outbox: &dyn Outbox = store;
+    let acme = tenant(store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    UserRepository::create(store, &ada, None, &audit(acme.id))
+        .await
+        .expect("user");
+    let later = Utc::now() + Duration::hours(1);
+    outbox.claim(1_000, later).await.expect("the user's event");
+    let chained_before = store.chain(acme.id, 0, 1_000).await.expect("chain").len();
+
+    let mut projects: Vec<Project> = (0..40)
+        .map(|i| project(&acme, &ada, &format!("Batch {i}")))
+        .collect();
+    projects.push(project(&acme, &ada, "BATCH 7"));
+    let outcomes = futures::future::join_all(projects.iter().map(|p| create(repo, p, &ada))).await;
+
+    let failed: Vec<(&Project, &CoreError)> = projects
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(p, outcome)| outcome.as_ref().err().map(|e| (p, e)))
+        .collect();
+    assert_eq!(failed.len(), 1, "only the clash fails: {failed:?}");
+    let (loser, error) = failed[0];
+    assert!(matches!(error, CoreError::Conflict(_)), "{error:?}");
+    assert!(loser.name.eq_ignore_ascii_case("batch 7"), "{}", loser.name);
+    assert_eq!(repo.get(acme.id, loser.id).await.expect("get"), None);
+    assert_eq!(repo.version(acme.id, loser.id, 1).await.expect("v"), None);
+
+    let created: Vec<&Project> = projects.iter().filter(|p| p.id != loser.id).collect();
+    for p in &created {
+        assert_eq!(
+            repo.get(acme.id, p.id).await.expect("get").as_ref(),
+            Some(*p)
+        );
+        assert_eq!(
+            repo.member_role(acme.id, p.id, ada.id).await.expect("role"),
+            Some(ProjectRole::Owner)
+        );
+        let first = repo.version(acme.id, p.id, 1).await.expect("v1");
+        assert_eq!(first.map(|v| v.snapshot).as_ref(), Some(*p));
+    }
+    assert_eq!(
+        store.chain(acme.id, 0, 1_000).await.expect("chain").len(),
+        chained_before + created.len(),
+        "one audit entry per create, none for the clash"
+    );
+    let events = outbox.claim(1_000, later).await.expect("claim");
+    assert_eq!(
+        events.len(),
+        created.len(),
+        "one event per create, none for the clash"
+    );
+}

@@ -1,0 +1,177 @@
+//! Group commit inside the store: concurrent writes of one kind share a statement and a
+//! commit, and each caller still returns only once its own write has committed.
+//!
+//! A small write's cost is its round trip, its statement and its commit more than its rows
+//! (docs/benchmarks.md; ADR 0030: Postgres project creates at 16 connections went from 0.21
+//! to 0.48 of the database's raw commit rate when batched). So a write of a
+//! batched kind is queued; if fewer than the store's `group_writers` batches are being
+//! written (a quarter of the pool; one on SQLite, whose writes take turns), the caller
+//! starts a writer, which takes everything queued (up to `max_batch`), writes it with the
+//! kind's `write_many`, answers every caller of the batch, and goes on while more is queued.
+//! Writes that arrive while the writers are busy wait for the next batch, so batches grow
+//! with the load and a lone write goes out at once, alone (no timer, no added latency).
+//!
+//! A batch that fails is written again one write at a time, so a write that cannot succeed
+//! (a name already taken, say) fails only its own caller. A writer runs detached from the
+//! request that started it (a cancelled request does not stop a batch other callers wait
+//! on), each batch is one unit of [`Store::write`] work with its timeouts, and no task stays
+//! when nothing is queued.
+//!
+//! Should a batch commit but its answer be lost with the connection, the one-by-one retry
+//! finds the rows there and answers `Conflict`: the same as a lone write whose commit answer
+//! is lost, which a caller cannot tell from a failure either.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::oneshot;
+use usvc_core::CoreError;
+
+use crate::backend::Connection;
+use crate::store::{Store, Work};
+
+/// Writes a batch (all of it or nothing) on the connection.
+pub(crate) type WriteMany<T> = for<'c> fn(&'c mut Connection, &'c [T]) -> Work<'c, ()>;
+
+type Waiting<T> = (T, oneshot::Sender<Result<(), CoreError>>);
+
+/// One kind of write, batched (see the module's doc). Cloning shares the queue.
+pub(crate) struct GroupCommit<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Clone for GroupCommit<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+struct Shared<T> {
+    /// The kind of write, the `kind` label of the batch counters on `/metrics`.
+    kind: &'static str,
+    state: Mutex<State<T>>,
+    write_many: WriteMany<T>,
+    max_batch: usize,
+}
+
+struct State<T> {
+    queued: VecDeque<Waiting<T>>,
+    /// Writers running now (each writes one batch at a time).
+    writing: usize,
+}
+
+impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
+    /// Batches of at most `max_batch` (at least one) writes of `kind`; as many written at
+    /// once as the store's [`Store::group_writers`].
+    pub(crate) fn new(kind: &'static str, write_many: WriteMany<T>, max_batch: usize) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                kind,
+                state: Mutex::new(State {
+                    queued: VecDeque::new(),
+                    writing: 0,
+                }),
+                write_many,
+                max_batch: max_batch.max(1),
+            }),
+        }
+    }
+
+    /// Writes `item` in the next batch on `store`; returns once that batch has committed
+    /// (`Ok`) or `item` has failed on its own (its error).
+    pub(crate) async fn write(&self, store: &Store, item: T) -> Result<(), CoreError> {
+        let (reply, committed) = oneshot::channel();
+        let start_writer = {
+            let mut state = self.lock();
+            state.queued.push_back((item, reply));
+            let free = state.writing < store.group_writers();
+            if free {
+                state.writing += 1;
+            }
+            free
+        };
+        if start_writer {
+            let (batches, writer) = (self.clone(), store.clone());
+            store.spawn_detached(async move { batches.write_while_queued(&writer).await });
+        }
+        committed.await.map_err(|_| {
+            CoreError::Unavailable("the write was dropped before it committed".into())
+        })?
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        // Nothing in this module panics while holding the lock; a poisoned queue is still whole.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One writer: batches until nothing is queued. Leaves with `writing` counted down in the
+    /// same critical section that found the queue empty, so a write queued after that starts
+    /// a writer of its own.
+    async fn write_while_queued(&self, store: &Store) {
+        let mut leaving = Leaving(Some(self.clone()));
+        loop {
+            let batch: Vec<Waiting<T>> = {
+                let mut state = self.lock();
+                let take = state.queued.len().min(self.shared.max_batch);
+                if take == 0 {
+                    state.writing -= 1;
+                    leaving.0 = None;
+                    return;
+                }
+                state.queued.drain(..take).collect()
+            };
+            self.write_batch(store, batch).await;
+        }
+    }
+
+    /// Writes `batch` as one; if that fails, each write alone, so each caller hears its own
+    /// outcome.
+    async fn write_batch(&self, store: &Store, batch: Vec<Waiting<T>>) {
+        let (items, replies): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
+        let kind = self.shared.kind;
+        metrics::counter!("usvc_store_group_commit_batches_total", "kind" => kind).increment(1);
+        metrics::counter!("usvc_store_group_commit_writes_total", "kind" => kind)
+            .increment(items.len() as u64);
+        let items = Arc::new(items);
+        let together = self.write_items(store, items.clone()).await;
+        if together.is_ok() || items.len() == 1 {
+            for reply in replies {
+                let _ = reply.send(together.clone());
+            }
+            return;
+        }
+        for (item, reply) in items.iter().zip(replies) {
+            let alone = Arc::new(vec![item.clone()]);
+            let _ = reply.send(self.write_items(store, alone).await);
+        }
+    }
+
+    async fn write_items(&self, store: &Store, items: Arc<Vec<T>>) -> Result<(), CoreError> {
+        let write_many = self.shared.write_many;
+        store
+            .write(move |conn| Box::pin(async move { write_many(conn, &items).await }))
+            .await
+    }
+}
+
+/// Counts a writer down should it end without finding the queue empty (a panic in a batch):
+/// the next write then starts a writer, and nothing queued waits for one that is gone.
+struct Leaving<T>(Option<GroupCommit<T>>);
+
+impl<T> Drop for Leaving<T> {
+    fn drop(&mut self) {
+        if let Some(batches) = self.0.take() {
+            let mut state = batches
+                .shared
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            state.writing -= 1;
+        }
+    }
+}
