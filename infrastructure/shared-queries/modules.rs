@@ -29,14 +29,14 @@ mod mfa;
 mod outbox;
 #[path = "platform_admins.rs"]
 mod platform_admins;
+#[path = "prepared.rs"]
+mod prepared;
 #[path = "project_access.rs"]
 mod project_access;
 #[path = "project_analytics.rs"]
 mod project_analytics;
 #[path = "project_bulk.rs"]
 mod project_bulk;
-#[path = "prepared.rs"]
-mod prepared;
 #[path = "projects.rs"]
 mod projects;
 #[path = "quotas.rs"]

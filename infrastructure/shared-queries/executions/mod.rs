@@ -11,7 +11,6 @@
 //! - [`analytics`]: summaries, timings and queue figures.
 #![allow(clippy::useless_conversion)] // `DbId` is `Uuid` itself on Postgres, a newtype on SQLite.
 
-
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -32,10 +31,10 @@ use crate::errors;
 use crate::fair_claims;
 use crate::idempotency;
 use crate::outbox;
+use crate::prepared::KeepPrepared as _;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
 use crate::store::Store;
 use crate::tasks;
-use crate::prepared::KeepPrepared as _;
 
 mod analytics;
 mod claims;
@@ -43,9 +42,9 @@ mod concurrency_groups;
 mod rows;
 
 pub(crate) use concurrency_groups::insert_new;
-pub(crate) use rows::{StepRow, TimelineRow};
 use concurrency_groups::{release, Group, LIVE};
 use rows::{changes, ExecutionRow};
+pub(crate) use rows::{StepRow, TimelineRow};
 
 #[allow(clippy::if_same_then_else)] // `row_lock!` is the identity on SQLite
 pub(crate) async fn load_state(
@@ -313,9 +312,17 @@ impl ExecutionRepository for Store {
                         // the order the changes really took (a change that waited for the
                         // lock is later than the one it waited for).
                         let now = now.max(clock.now().trunc_subsecs(6));
-                        write_change(conn, tenant, id, &before, change.as_ref(), audit.as_ref(), now)
-                            .await
-                            .map(Some)
+                        write_change(
+                            conn,
+                            tenant,
+                            id,
+                            &before,
+                            change.as_ref(),
+                            audit.as_ref(),
+                            now,
+                        )
+                        .await
+                        .map(Some)
                     })
                     .await;
                 match outcome {
@@ -444,4 +451,3 @@ impl From<diesel::result::Error> for ChangeError {
         Self::Query(e)
     }
 }
-

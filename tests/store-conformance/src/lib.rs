@@ -199,6 +199,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
             sessions::a_refresh_token_rotates_once_and_its_replay_revokes_the_session
         ),
         scenario!(
+            "sessions::concurrent_refreshes",
+            sessions::concurrent_refreshes_rotate_each_their_own_session_once
+        ),
+        scenario!(
             "sessions::ended_sessions",
             sessions::unknown_tokens_and_ended_sessions_do_not_refresh
         ),

@@ -323,3 +323,91 @@ where
         .expect("all");
     assert_eq!(again, [first.id]);
 }
+
+/// Refreshes that arrive together (which a store may rotate in one statement) each rotate
+/// their own session, each moved by its own time and idle window; a token presented twice at
+/// the same moment rotates once, and the other presentation is reuse, which ends the
+/// session, its fresh token with it.
+pub(crate) async fn concurrent_refreshes_rotate_each_their_own_session_once<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    let acme = tenant(store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    UserRepository::create(store, &ada, None, &audit(ada.tenant_id))
+        .await
+        .expect("user");
+    let mut sessions = Vec::new();
+    for i in 0..24_i64 {
+        let s = session(&acme, &ada, Duration::minutes(10 + i));
+        SessionRepository::create(store, &s, format!("token-{i}-0"), &audit(s.tenant_id))
+            .await
+            .expect("session");
+        sessions.push(s);
+    }
+    let at = |i: usize| sessions[i].last_seen_at + Duration::seconds(i64::try_from(i).unwrap_or(0));
+    // Every session's current token, and session 5's a second time.
+    let mut presented: Vec<(usize, String, String)> = (0..sessions.len())
+        .map(|i| (i, format!("token-{i}-0"), format!("token-{i}-1")))
+        .collect();
+    presented.push((5, "token-5-0".into(), "token-5-twin".into()));
+    let outcomes = futures::future::join_all(
+        presented
+            .iter()
+            .map(|(i, old, new)| store.rotate_refresh(old.clone(), new.clone(), at(*i))),
+    )
+    .await;
+
+    let mut rotated_twice = Vec::new();
+    for ((i, _, new), outcome) in presented.iter().zip(&outcomes) {
+        let s = &sessions[*i];
+        match outcome {
+            Ok(RefreshOutcome::Rotated(rotated)) => {
+                assert_eq!(rotated.id, s.id, "its own session");
+                assert_eq!(rotated.last_seen_at, at(*i));
+                assert_eq!(
+                    rotated.idle_expires_at,
+                    at(*i) + (s.idle_expires_at - s.last_seen_at),
+                    "moved by its own idle window"
+                );
+                if *i == 5 {
+                    rotated_twice.push(new.clone());
+                }
+            }
+            Ok(RefreshOutcome::Reused(revoked)) if *i == 5 => {
+                assert_eq!(revoked.id, s.id);
+                assert_eq!(revoked.revoked_reason.as_deref(), Some("refresh_reuse"));
+            }
+            other => panic!("session {i}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        rotated_twice.len(),
+        1,
+        "one presentation of session 5's token rotates, the other is reuse"
+    );
+    let fresh = rotated_twice.remove(0);
+    let later = now() + Duration::minutes(1);
+    assert_eq!(
+        store
+            .rotate_refresh(fresh, "token-5-2".into(), later)
+            .await
+            .ok(),
+        Some(RefreshOutcome::Invalid),
+        "the session ended with the reuse"
+    );
+    for (i, s) in sessions.iter().enumerate().filter(|(i, _)| *i != 5) {
+        let stored = SessionRepository::get(store, acme.id, s.id)
+            .await
+            .expect("get")
+            .expect("some");
+        assert_eq!(stored.last_seen_at, at(i), "session {i}");
+        match store
+            .rotate_refresh(format!("token-{i}-1"), format!("token-{i}-2"), at(i))
+            .await
+        {
+            Ok(RefreshOutcome::Rotated(again)) => assert_eq!(again.id, s.id),
+            other => panic!("session {i}'s next token: {other:?}"),
+        }
+    }
+}
