@@ -27,8 +27,11 @@ pub(crate) const SEQUENCE_BATCH: i64 = 1000;
 
 /// One queued entry: inserted without its queue position (the database assigns it), read
 /// back with it.
+// NULL for `None`, not `DEFAULT` (the column's default is NULL anyway): a multi-row insert
+// then has one text per row count whichever fields are empty, so it can stay prepared
+// (group commit, ADR 0030).
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_queue)]
+#[diesel(table_name = audit_queue, treat_none_as_null = true)]
 pub(crate) struct QueuedRow {
     #[diesel(skip_insertion)]
     queued: i64,

@@ -3,28 +3,30 @@
 //!
 //! A small write's cost is its round trip, its statement and its commit more than its rows
 //! (docs/benchmarks.md; ADR 0030: Postgres project creates at 16 connections went from 0.21
-//! to 0.48 of the database's raw commit rate when batched). So a write of a
+//! to 0.46 of the database's raw commit rate in the suite when batched). So a write of a
 //! batched kind is queued; if fewer than the store's `group_writers` batches are being
-//! written (a quarter of the pool; one on SQLite, whose writes take turns), the caller
+//! written (a quarter of the pool, rounded down, at least one; one on SQLite, whose writes
+//! take turns), the caller
 //! starts a writer, which takes everything queued (up to `max_batch`), writes it with the
 //! kind's `write_many`, answers every caller of the batch, and goes on while more is queued.
 //! Writes that arrive while the writers are busy wait for the next batch, so batches grow
 //! with the load and a lone write goes out at once, alone (no timer, no added latency).
 //!
-//! A batch that fails is written again one write at a time, so a write that cannot succeed
-//! (a name already taken, say) fails only its own caller. A writer runs detached from the
-//! request that started it (a cancelled request does not stop a batch other callers wait
-//! on), each batch is one unit of [`Store::write`] work with its timeouts, and no task stays
-//! when nothing is queued.
-//!
-//! Should a batch commit but its answer be lost with the connection, the one-by-one retry
-//! finds the rows there and answers `Conflict`: the same as a lone write whose commit answer
-//! is lost, which a caller cannot tell from a failure either.
+//! A batch is atomic. One that fails with `Conflict` (a constraint: a name already taken, say)
+//! was rolled back and is written again one write at a time, so only the write that cannot
+//! succeed fails, and only for its own caller. Any other failure (the database unreachable,
+//! a timeout, a deadlock) is every caller's answer at once: retrying write by write would
+//! hold them for a timeout each, and a batch whose commit answer was lost would be retried
+//! into `Conflict`s for writes that did commit. A writer runs detached from the request that
+//! started it (a cancelled request does not stop a batch other callers wait on), each batch is
+//! one unit of [`Store::write`] work with its timeouts, and no task stays when nothing is
+//! queued.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
+use tracing::Instrument as _;
 use usvc_core::CoreError;
 
 use crate::backend::Connection;
@@ -93,8 +95,13 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
             free
         };
         if start_writer {
+            // Counted before the task exists: should the runtime drop it unrun (shutting
+            // down), the guard's drop still counts the writer down and answers the queue.
+            let leaving = Leaving(Some(self.clone()));
             let (batches, writer) = (self.clone(), store.clone());
-            store.spawn_detached(async move { batches.write_while_queued(&writer).await });
+            store.spawn_detached(
+                async move { batches.write_while_queued(&writer, leaving).await }.in_current_span(),
+            );
         }
         committed.await.map_err(|_| {
             CoreError::Unavailable("the write was dropped before it committed".into())
@@ -112,8 +119,7 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
     /// One writer: batches until nothing is queued. Leaves with `writing` counted down in the
     /// same critical section that found the queue empty, so a write queued after that starts
     /// a writer of its own.
-    async fn write_while_queued(&self, store: &Store) {
-        let mut leaving = Leaving(Some(self.clone()));
+    async fn write_while_queued(&self, store: &Store, mut leaving: Leaving<T>) {
         loop {
             let batch: Vec<Waiting<T>> = {
                 let mut state = self.lock();
@@ -139,7 +145,7 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
             .increment(items.len() as u64);
         let items = Arc::new(items);
         let together = self.write_items(store, items.clone()).await;
-        if together.is_ok() || items.len() == 1 {
+        if !matches!(together, Err(CoreError::Conflict(_))) || items.len() == 1 {
             for reply in replies {
                 let _ = reply.send(together.clone());
             }
@@ -159,8 +165,10 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
     }
 }
 
-/// Counts a writer down should it end without finding the queue empty (a panic in a batch):
-/// the next write then starts a writer, and nothing queued waits for one that is gone.
+/// Counts a writer down should it end without finding the queue empty (a panic in a batch,
+/// or its task dropped unrun by a runtime shutting down). If it was the last writer, what is
+/// still queued is answered `Unavailable` (its reply dropped) rather than left waiting for a
+/// write that may never come to start another writer.
 struct Leaving<T>(Option<GroupCommit<T>>);
 
 impl<T> Drop for Leaving<T> {
@@ -172,6 +180,9 @@ impl<T> Drop for Leaving<T> {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             state.writing -= 1;
+            if state.writing == 0 {
+                state.queued.clear();
+            }
         }
     }
 }

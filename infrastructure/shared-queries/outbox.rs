@@ -17,8 +17,11 @@ use crate::prepared::KeepPrepared as _;
 use crate::schema::outbox_events;
 use crate::store::Store;
 
+// NULL for `None`, not `DEFAULT` (the column's default is NULL anyway): a multi-row insert
+// then has one text per row count whichever fields are empty, so it can stay prepared
+// (group commit, ADR 0030).
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = outbox_events)]
+#[diesel(table_name = outbox_events, treat_none_as_null = true)]
 pub(crate) struct EventRow {
     id: DbId,
     tenant_id: DbId,

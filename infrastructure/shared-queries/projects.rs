@@ -27,8 +27,11 @@ const OWNERS_ONLY: &str =
 
 const NAME_TAKEN: &str = "a project with this name (or the same slug) already exists";
 
+// NULL for `None`, not `DEFAULT` (the column's default is NULL anyway): a multi-row insert
+// then has one text per row count whichever fields are empty, so it can stay prepared
+// (group commit, ADR 0030).
 #[derive(Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = projects)]
+#[diesel(table_name = projects, treat_none_as_null = true)]
 struct ProjectRow {
     id: DbId,
     tenant_id: DbId,
@@ -89,8 +92,11 @@ impl ProjectRow {
     }
 }
 
+// NULL for `None`, not `DEFAULT` (the column's default is NULL anyway): a multi-row insert
+// then has one text per row count whichever fields are empty, so it can stay prepared
+// (group commit, ADR 0030).
 #[derive(Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = project_versions)]
+#[diesel(table_name = project_versions, treat_none_as_null = true)]
 pub(crate) struct VersionRow {
     project_id: DbId,
     version: i64,
@@ -338,6 +344,10 @@ pub(crate) fn create_many<'c>(
     creates: &'c [NewProject],
 ) -> crate::store::Work<'c, ()> {
     Box::pin(async move {
+        // One order for every batch (by name, then tenant): two batches written at once that
+        // hold the same names wait for each other in that order instead of deadlocking.
+        let mut creates: Vec<&NewProject> = creates.iter().collect();
+        creates.sort_by_cached_key(|c| (c.row.name_key.clone(), Uuid::from(c.row.tenant_id)));
         let rows: Vec<ProjectRow> = creates.iter().map(|c| c.row.clone()).collect();
         let members: Vec<MemberRow> = creates.iter().map(|c| c.member.clone()).collect();
         let versions: Vec<VersionRow> = creates.iter().map(|c| c.version.clone()).collect();

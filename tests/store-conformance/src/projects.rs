@@ -1322,9 +1322,10 @@ where
 }
 
 /// Creates that arrive together (which a store may write as one batch, one statement and one
-/// commit) each commit whole: project, owner, version 1, audit entry and event. One whose
-/// name clashes with another of the same moment fails alone, as `Conflict`, and writes
-/// nothing; every other create of its moment still commits.
+/// commit, whatever their tenants) each commit whole: project, owner, version 1, audit entry
+/// in its own tenant's chain, and event. One whose name clashes with another of the same
+/// moment fails alone, as `Conflict`, and writes nothing; every other create of its moment
+/// still commits, and the same name in another tenant is no clash.
 pub(crate) async fn concurrent_creates_commit_each_whole_and_a_clash_fails_alone<S>(store: &S)
 where
     S: TenantRepository + UserRepository + ProjectRepository + AuditLog + Outbox,
@@ -1332,49 +1333,68 @@ where
     let repo: &dyn ProjectRepository = store;
     let outbox: &dyn Outbox = store;
     let acme = tenant(store, "acme").await;
+    let globex = tenant(store, "globex").await;
     let ada = user(&acme, "ada@example.com");
-    UserRepository::create(store, &ada, None, &audit(acme.id))
-        .await
-        .expect("user");
+    let gus = user(&globex, "gus@example.com");
+    for u in [&ada, &gus] {
+        UserRepository::create(store, u, None, &audit(u.tenant_id))
+            .await
+            .expect("user");
+    }
     let later = Utc::now() + Duration::hours(1);
-    outbox.claim(1_000, later).await.expect("the user's event");
-    let chained_before = store.chain(acme.id, 0, 1_000).await.expect("chain").len();
+    outbox.claim(1_000, later).await.expect("the users' events");
+    let chained = |t| async move { store.chain(t, 0, 1_000).await.expect("chain").len() };
+    let (acme_before, globex_before) = (chained(acme.id).await, chained(globex.id).await);
 
-    let mut projects: Vec<Project> = (0..40)
-        .map(|i| project(&acme, &ada, &format!("Batch {i}")))
+    // Forty creates, the tenants taking turns (each name once per tenant), and a clash.
+    let mut projects: Vec<(Project, &User)> = (0..40)
+        .map(|i| {
+            let (t, owner) = if i % 2 == 0 {
+                (&acme, &ada)
+            } else {
+                (&globex, &gus)
+            };
+            (project(t, owner, &format!("Batch {}", i / 2)), owner)
+        })
         .collect();
-    projects.push(project(&acme, &ada, "BATCH 7"));
-    let outcomes = futures::future::join_all(projects.iter().map(|p| create(repo, p, &ada))).await;
+    projects.push((project(&acme, &ada, "BATCH 7"), &ada));
+    let outcomes =
+        futures::future::join_all(projects.iter().map(|(p, owner)| create(repo, p, owner))).await;
 
     let failed: Vec<(&Project, &CoreError)> = projects
         .iter()
         .zip(&outcomes)
-        .filter_map(|(p, outcome)| outcome.as_ref().err().map(|e| (p, e)))
+        .filter_map(|((p, _), outcome)| outcome.as_ref().err().map(|e| (p, e)))
         .collect();
     assert_eq!(failed.len(), 1, "only the clash fails: {failed:?}");
     let (loser, error) = failed[0];
     assert!(matches!(error, CoreError::Conflict(_)), "{error:?}");
-    assert!(loser.name.eq_ignore_ascii_case("batch 7"), "{}", loser.name);
+    assert!(
+        loser.tenant_id == acme.id && loser.name.eq_ignore_ascii_case("batch 7"),
+        "{loser:?}"
+    );
     assert_eq!(repo.get(acme.id, loser.id).await.expect("get"), None);
     assert_eq!(repo.version(acme.id, loser.id, 1).await.expect("v"), None);
 
-    let created: Vec<&Project> = projects.iter().filter(|p| p.id != loser.id).collect();
-    for p in &created {
+    let created: Vec<(&Project, &User)> = projects
+        .iter()
+        .filter(|(p, _)| p.id != loser.id)
+        .map(|(p, owner)| (p, *owner))
+        .collect();
+    for (p, owner) in &created {
+        let t = p.tenant_id;
+        assert_eq!(repo.get(t, p.id).await.expect("get").as_ref(), Some(*p));
         assert_eq!(
-            repo.get(acme.id, p.id).await.expect("get").as_ref(),
-            Some(*p)
-        );
-        assert_eq!(
-            repo.member_role(acme.id, p.id, ada.id).await.expect("role"),
+            repo.member_role(t, p.id, owner.id).await.expect("role"),
             Some(ProjectRole::Owner)
         );
-        let first = repo.version(acme.id, p.id, 1).await.expect("v1");
+        let first = repo.version(t, p.id, 1).await.expect("v1");
         assert_eq!(first.map(|v| v.snapshot).as_ref(), Some(*p));
     }
     assert_eq!(
-        store.chain(acme.id, 0, 1_000).await.expect("chain").len(),
-        chained_before + created.len(),
-        "one audit entry per create, none for the clash"
+        (chained(acme.id).await, chained(globex.id).await),
+        (acme_before + 20, globex_before + 20),
+        "one audit entry per create in its own tenant's chain, none for the clash"
     );
     let events = outbox.claim(1_000, later).await.expect("claim");
     assert_eq!(
@@ -1382,4 +1402,11 @@ where
         created.len(),
         "one event per create, none for the clash"
     );
+    for (tenant, count) in [(acme.id, 20), (globex.id, 20)] {
+        assert_eq!(
+            events.iter().filter(|e| e.tenant == tenant).count(),
+            count,
+            "each event in its own tenant"
+        );
+    }
 }
