@@ -183,18 +183,29 @@ impl SessionRepository for Store {
             Box::pin(async move {
                 // The common path, a current token of a live session, in one statement where
                 // the store can (Postgres); anything else in the transaction below.
-                if let Some(spent) =
+                let outcome = if let Some(spent) =
                     crate::backend::rotate_refresh_at_once(conn, &presented_hash, &new_hash, now)
                         .await
                         .map_err(errors::query)?
                 {
-                    return Ok(spent.rotated.map_or(RefreshOutcome::Invalid, |row| {
-                        RefreshOutcome::Rotated(row.into_session())
-                    }));
+                    spent.rotated.map_or(RefreshOutcome::Invalid, |row| {
+                        RefreshOutcome::Rotated(row.into_session(), None)
+                    })
+                } else {
+                    rotate_in_transaction(conn, presented_hash, new_hash, now)
+                        .await
+                        .map_err(errors::query)?
+                };
+                // A rotation comes with its user, read now on the same connection: one
+                // store call per refresh, not a second for the user (`RefreshOutcome`).
+                match outcome {
+                    RefreshOutcome::Rotated(session, _) => {
+                        let user =
+                            crate::users::live(conn, session.tenant_id, session.user_id).await?;
+                        Ok(RefreshOutcome::Rotated(session, user.map(Box::new)))
+                    }
+                    other => Ok(other),
                 }
-                rotate_in_transaction(conn, presented_hash, new_hash, now)
-                    .await
-                    .map_err(errors::query)
             })
         })
         .await
@@ -395,11 +406,15 @@ async fn rotate_in_transaction(
             ))
             .execute(conn)
             .await?;
-        Ok::<_, diesel::result::Error>(RefreshOutcome::Rotated(Session {
-            last_seen_at: now,
-            idle_expires_at: idle,
-            ..session
-        }))
+        // The user is read by the caller, after the commit.
+        Ok::<_, diesel::result::Error>(RefreshOutcome::Rotated(
+            Session {
+                last_seen_at: now,
+                idle_expires_at: idle,
+                ..session
+            },
+            None,
+        ))
     })
     .await
 }

@@ -203,6 +203,27 @@ fn created_event(user: &User, audit: &AuditEntry, source: &str) -> DomainEvent {
     )
 }
 
+/// The tenant's user `id` unless erased, as stored now (`UserRepository::get`, and a refresh's
+/// user read with its rotation: `sessions.rs`).
+pub(crate) async fn live(
+    conn: &mut crate::backend::Connection,
+    tenant: TenantId,
+    id: UserId,
+) -> Result<Option<User>, CoreError> {
+    let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
+    users::table
+        .filter(users::tenant_id.eq(tenant))
+        .filter(users::id.eq(id))
+        .filter(users::deleted_at.is_null())
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+        .map_err(errors::query)?
+        .map(UserRow::into_user)
+        .transpose()
+}
+
 #[async_trait]
 impl UserRepository for Store {
     async fn create(
@@ -248,23 +269,8 @@ impl UserRepository for Store {
     }
 
     async fn get(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, CoreError> {
-        let (tenant, id) = (DbId::from(tenant.as_uuid()), DbId::from(id.as_uuid()));
-        self.run(move |conn| {
-            Box::pin(async move {
-                users::table
-                    .filter(users::tenant_id.eq(tenant))
-                    .filter(users::id.eq(id))
-                    .filter(users::deleted_at.is_null())
-                    .select(UserRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()
-                    .map_err(errors::query)?
-                    .map(UserRow::into_user)
-                    .transpose()
-            })
-        })
-        .await
+        self.run(move |conn| Box::pin(async move { live(conn, tenant, id).await }))
+            .await
     }
 
     async fn find_for_login(

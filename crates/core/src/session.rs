@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{SessionId, TenantId, UserId};
+use crate::{SessionId, TenantId, User, UserId};
 
 /// A login session: what access and refresh tokens hang off, and what a logout revokes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,8 +43,11 @@ impl Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshOutcome {
     /// The token was current: it is now spent, the new one replaces it, the session is
-    /// extended.
-    Rotated(Session),
+    /// extended. With it, the session's user as stored right after the rotation (`None`:
+    /// erased), read in the same unit of store work: the new access token carries the user's
+    /// roles and must see a disable that committed before it, and one store call instead of
+    /// two is what a refresh costs (docs/benchmarks.md).
+    Rotated(Session, Option<Box<User>>),
     /// The token had already been spent: someone replayed it, so the whole session has been
     /// revoked (RFC 9700 reuse detection).
     Reused(Session),

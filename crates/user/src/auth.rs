@@ -479,15 +479,13 @@ impl AuthService {
             .rotate_refresh(presented, next.hash, now)
             .await?;
         match outcome {
-            RefreshOutcome::Rotated(session) => {
+            RefreshOutcome::Rotated(session, user) => {
                 // The rotation only moved the session's idle expiry later; no replica's
                 // cached copy is invalidated for it: one that looks expired is re-read
                 // (`session`), so extending costs no cross-replica message per refresh.
-                let user = self
-                    .users
-                    .get(session.tenant_id, session.user_id)
-                    .await?
-                    .filter(|u| u.status == UserStatus::Active);
+                // The user comes with it, as stored now (not from a cache another replica
+                // may have failed to invalidate: a disable must end the session here).
+                let user = user.filter(|u| u.status == UserStatus::Active).map(|u| *u);
                 let Some(user) = user else {
                     let entry = AuditEntry::system(session.tenant_id, audit::SESSION_REVOKED, now)
                         .on(ResourceRef::one("session", session.id))

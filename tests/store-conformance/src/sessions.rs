@@ -78,8 +78,13 @@ where
         .rotate_refresh("refresh-1".into(), "refresh-2".into(), later)
         .await
     {
-        Ok(RefreshOutcome::Rotated(rotated)) => {
+        Ok(RefreshOutcome::Rotated(rotated, user)) => {
             assert_eq!(rotated.id, s.id);
+            assert_eq!(
+                user.map(|u| u.id),
+                Some(s.user_id),
+                "the session's user, read with the rotation"
+            );
             assert_eq!(
                 rotated.idle_expires_at, idle,
                 "the idle window (30 min at login) moves on"
@@ -157,7 +162,7 @@ pub(crate) async fn a_rotation_moves_the_idle_expiry_by_the_exact_window_up_to_t
     let window = Duration::hours(11) + Duration::minutes(55) + Duration::microseconds(123_457);
     let (acme, s) = logged_in(store, window).await;
     let later = s.last_seen_at + Duration::seconds(7) + Duration::microseconds(1);
-    let Ok(RefreshOutcome::Rotated(rotated)) = store
+    let Ok(RefreshOutcome::Rotated(rotated, _)) = store
         .rotate_refresh("refresh-1".into(), "refresh-2".into(), later)
         .await
     else {
@@ -176,7 +181,7 @@ pub(crate) async fn a_rotation_moves_the_idle_expiry_by_the_exact_window_up_to_t
 
     // Near the absolute expiry (12 h after login) the window is cut short there.
     let late = s.last_seen_at + Duration::hours(11) + Duration::minutes(50);
-    let Ok(RefreshOutcome::Rotated(capped)) = store
+    let Ok(RefreshOutcome::Rotated(capped, _)) = store
         .rotate_refresh("refresh-2".into(), "refresh-3".into(), late)
         .await
     else {
@@ -226,7 +231,7 @@ where
     let mut rotated = 0;
     for task in tasks {
         match task.await.expect("join").expect("outcome") {
-            RefreshOutcome::Rotated(_) => rotated += 1,
+            RefreshOutcome::Rotated(..) => rotated += 1,
             RefreshOutcome::Reused(_) | RefreshOutcome::Invalid => {}
         }
     }
@@ -362,8 +367,9 @@ where
     for ((i, _, new), outcome) in presented.iter().zip(&outcomes) {
         let s = &sessions[*i];
         match outcome {
-            Ok(RefreshOutcome::Rotated(rotated)) => {
+            Ok(RefreshOutcome::Rotated(rotated, user)) => {
                 assert_eq!(rotated.id, s.id, "its own session");
+                assert_eq!(user.as_ref().map(|u| u.id), Some(ada.id));
                 assert_eq!(rotated.last_seen_at, at(*i));
                 assert_eq!(
                     rotated.idle_expires_at,
@@ -406,7 +412,7 @@ where
             .rotate_refresh(format!("token-{i}-1"), format!("token-{i}-2"), at(i))
             .await
         {
-            Ok(RefreshOutcome::Rotated(again)) => assert_eq!(again.id, s.id),
+            Ok(RefreshOutcome::Rotated(again, _)) => assert_eq!(again.id, s.id),
             other => panic!("session {i}'s next token: {other:?}"),
         }
     }

@@ -381,19 +381,20 @@ async fn refresh_spends_the_presented_token_and_hands_out_the_next() {
     let user = ada(&tenant);
     let session = live_session(&user);
     let mut mocks = Mocks::new();
-    let rotated = session.clone();
+    let (rotated, u) = (session.clone(), user.clone());
     mocks
         .sessions
         .expect_rotate_refresh()
         .withf(|presented, next, at| {
             presented == "hash-of-old-token" && next == "refresh-hash" && *at == now()
         })
-        .returning(move |_, _, _| Ok(RefreshOutcome::Rotated(rotated.clone())));
-    let u = user.clone();
-    mocks
-        .users
-        .expect_get()
-        .returning(move |_, _| Ok(Some(u.clone())));
+        .returning(move |_, _, _| {
+            Ok(RefreshOutcome::Rotated(
+                rotated.clone(),
+                Some(Box::new(u.clone())),
+            ))
+        });
+    mocks.users.expect_get().never();
     let pair = mocks
         .service()
         .refresh("old-token", &Origin::default())
@@ -437,16 +438,17 @@ async fn refresh_for_a_disabled_account_revokes_the_session() {
     user.status = UserStatus::Disabled;
     let session = live_session(&user);
     let mut mocks = Mocks::new();
-    let rotated = session.clone();
+    let (rotated, u) = (session.clone(), user.clone());
     mocks
         .sessions
         .expect_rotate_refresh()
-        .returning(move |_, _, _| Ok(RefreshOutcome::Rotated(rotated.clone())));
-    let u = user.clone();
-    mocks
-        .users
-        .expect_get()
-        .returning(move |_, _| Ok(Some(u.clone())));
+        .returning(move |_, _, _| {
+            Ok(RefreshOutcome::Rotated(
+                rotated.clone(),
+                Some(Box::new(u.clone())),
+            ))
+        });
+    mocks.users.expect_get().never();
     let id = session.id;
     mocks
         .sessions
