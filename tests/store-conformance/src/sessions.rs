@@ -27,15 +27,24 @@ pub fn session(tenant: &Tenant, user: &User, idle: Duration) -> Session {
     }
 }
 
-async fn logged_in<S>(store: &S, idle: Duration) -> (Tenant, Session)
+/// Tenant `acme` and its user ada, stored.
+async fn acme_and_ada<S>(store: &S) -> (Tenant, User)
 where
-    S: TenantRepository + UserRepository + SessionRepository,
+    S: TenantRepository + UserRepository,
 {
     let acme = tenant(store, "acme").await;
     let ada = user(&acme, "ada@example.com");
     UserRepository::create(store, &ada, None, &audit(ada.tenant_id))
         .await
         .expect("user");
+    (acme, ada)
+}
+
+async fn logged_in<S>(store: &S, idle: Duration) -> (Tenant, Session)
+where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    let (acme, ada) = acme_and_ada(store).await;
     let s = session(&acme, &ada, idle);
     SessionRepository::create(store, &s, "refresh-1".into(), &audit(s.tenant_id))
         .await
@@ -337,11 +346,7 @@ pub(crate) async fn concurrent_refreshes_rotate_each_their_own_session_once<S>(s
 where
     S: TenantRepository + UserRepository + SessionRepository,
 {
-    let acme = tenant(store, "acme").await;
-    let ada = user(&acme, "ada@example.com");
-    UserRepository::create(store, &ada, None, &audit(ada.tenant_id))
-        .await
-        .expect("user");
+    let (acme, ada) = acme_and_ada(store).await;
     let mut sessions = Vec::new();
     for i in 0..24_i64 {
         let s = session(&acme, &ada, Duration::minutes(10 + i));
