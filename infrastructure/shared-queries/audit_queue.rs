@@ -31,7 +31,7 @@ pub(crate) const SEQUENCE_BATCH: i64 = 1000;
 // then has one text per row count whichever fields are empty, so it can stay prepared
 // (group commit, ADR 0030).
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_queue, treat_none_as_null = true)]
+#[diesel(table_name = audit_queue, treat_none_as_default_value = false)]
 pub(crate) struct QueuedRow {
     #[diesel(skip_insertion)]
     queued: i64,

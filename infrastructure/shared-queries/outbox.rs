@@ -21,7 +21,7 @@ use crate::store::Store;
 // then has one text per row count whichever fields are empty, so it can stay prepared
 // (group commit, ADR 0030).
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = outbox_events, treat_none_as_null = true)]
+#[diesel(table_name = outbox_events, treat_none_as_default_value = false)]
 pub(crate) struct EventRow {
     id: DbId,
     tenant_id: DbId,

@@ -31,7 +31,7 @@ const NAME_TAKEN: &str = "a project with this name (or the same slug) already ex
 // then has one text per row count whichever fields are empty, so it can stay prepared
 // (group commit, ADR 0030).
 #[derive(Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = projects, treat_none_as_null = true)]
+#[diesel(table_name = projects, treat_none_as_default_value = false)]
 struct ProjectRow {
     id: DbId,
     tenant_id: DbId,
@@ -96,7 +96,7 @@ impl ProjectRow {
 // then has one text per row count whichever fields are empty, so it can stay prepared
 // (group commit, ADR 0030).
 #[derive(Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = project_versions, treat_none_as_null = true)]
+#[diesel(table_name = project_versions, treat_none_as_default_value = false)]
 pub(crate) struct VersionRow {
     project_id: DbId,
     version: i64,

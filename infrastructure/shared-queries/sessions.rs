@@ -183,14 +183,16 @@ impl SessionRepository for Store {
             Box::pin(async move {
                 // The common path, a current token of a live session, in one statement where
                 // the store can (Postgres); anything else in the transaction below.
-                let outcome = if let Some(spent) =
+                let turn = if let Some(spent) =
                     crate::backend::rotate_refresh_at_once(conn, &presented_hash, &new_hash, now)
                         .await
                         .map_err(errors::query)?
                 {
-                    spent.rotated.map_or(RefreshOutcome::Invalid, |row| {
-                        RefreshOutcome::Rotated(row.into_session(), None)
-                    })
+                    spent
+                        .rotated
+                        .map_or(Turn::Ended(RefreshOutcome::Invalid), |row| {
+                            Turn::Rotated(row.into_session())
+                        })
                 } else {
                     rotate_in_transaction(conn, presented_hash, new_hash, now)
                         .await
@@ -198,13 +200,13 @@ impl SessionRepository for Store {
                 };
                 // A rotation comes with its user, read now on the same connection: one
                 // store call per refresh, not a second for the user (`RefreshOutcome`).
-                match outcome {
-                    RefreshOutcome::Rotated(session, _) => {
+                match turn {
+                    Turn::Rotated(session) => {
                         let user =
                             crate::users::live(conn, session.tenant_id, session.user_id).await?;
                         Ok(RefreshOutcome::Rotated(session, user.map(Box::new)))
                     }
-                    other => Ok(other),
+                    Turn::Ended(outcome) => Ok(outcome),
                 }
             })
         })
@@ -324,6 +326,13 @@ impl SessionRepository for Store {
     }
 }
 
+/// What a rotation did, before its user is read: rotated this session, or an outcome that
+/// hands out no token (reuse, invalid).
+enum Turn {
+    Rotated(Session),
+    Ended(RefreshOutcome),
+}
+
 /// A refresh rotation in a transaction: every case on SQLite, and on Postgres the tokens the
 /// one-statement path did not spend (unknown, or spent before: reuse).
 async fn rotate_in_transaction(
@@ -331,7 +340,7 @@ async fn rotate_in_transaction(
     presented_hash: String,
     new_hash: String,
     now: DateTime<Utc>,
-) -> diesel::QueryResult<RefreshOutcome> {
+) -> diesel::QueryResult<Turn> {
     conn.transaction(async move |conn| {
         // Spending is a conditional update: of two concurrent presentations of one
         // token exactly one spends it; the other sees a spent token (reuse).
@@ -357,7 +366,7 @@ async fn rotate_in_transaction(
                 .await
                 .optional()?;
             let Some(session_id) = known else {
-                return Ok(RefreshOutcome::Invalid);
+                return Ok(Turn::Ended(RefreshOutcome::Invalid));
             };
             (session_id, false)
         };
@@ -378,7 +387,7 @@ async fn rotate_in_transaction(
                 .select(SessionRow::as_select())
                 .first(conn)
                 .await?;
-            return Ok(RefreshOutcome::Reused(session.into_session()));
+            return Ok(Turn::Ended(RefreshOutcome::Reused(session.into_session())));
         }
         let session = sessions::table
             .find(session_id)
@@ -387,7 +396,7 @@ async fn rotate_in_transaction(
             .await?
             .into_session();
         if !session.is_live(now) {
-            return Ok(RefreshOutcome::Invalid);
+            return Ok(Turn::Ended(RefreshOutcome::Invalid));
         }
         diesel::insert_into(refresh_tokens::table)
             .values(NewRefreshToken {
@@ -407,14 +416,11 @@ async fn rotate_in_transaction(
             .execute(conn)
             .await?;
         // The user is read by the caller, after the commit.
-        Ok::<_, diesel::result::Error>(RefreshOutcome::Rotated(
-            Session {
-                last_seen_at: now,
-                idle_expires_at: idle,
-                ..session
-            },
-            None,
-        ))
+        Ok::<_, diesel::result::Error>(Turn::Rotated(Session {
+            last_seen_at: now,
+            idle_expires_at: idle,
+            ..session
+        }))
     })
     .await
 }

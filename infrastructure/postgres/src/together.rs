@@ -39,7 +39,7 @@ impl QueryFragment<Pg> for Together<'_> {
 
     // Kept prepared by its text (`prepared.rs`): its parts are single-row statements, whose
     // text varies at most with which columns take their defaults, or multi-row inserts of
-    // rows that write NULL for `None` (`treat_none_as_null`), whose text varies only with
+    // rows that write NULL for `None` (`treat_none_as_default_value = false`), whose text varies only with
     // the row count, which their callers bound (group commit: at most 16, ADR 0030).
     fn is_safe_to_cache_prepared(&self, _backend: &Pg) -> QueryResult<bool> {
         Ok(true)

@@ -463,6 +463,29 @@ async fn refresh_for_a_disabled_account_revokes_the_session() {
 }
 
 #[tokio::test]
+async fn refresh_for_an_erased_account_revokes_the_session() {
+    let session = live_session(&ada(&acme()));
+    let mut mocks = Mocks::new();
+    let rotated = session.clone();
+    mocks
+        .sessions
+        .expect_rotate_refresh()
+        .returning(move |_, _, _| Ok(RefreshOutcome::Rotated(rotated.clone(), None)));
+    mocks.users.expect_get().never();
+    let id = session.id;
+    mocks
+        .sessions
+        .expect_revoke()
+        .withf(move |_, s, reason, _, _| *s == id && reason == "account_inactive")
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(true));
+    assert!(matches!(
+        mocks.service().refresh("t", &Origin::default()).await,
+        Err(CoreError::Unauthenticated(_))
+    ));
+}
+
+#[tokio::test]
 async fn bearer_tokens_authenticate_only_while_their_session_lives() {
     let user = ada(&acme());
     let session = live_session(&user);
