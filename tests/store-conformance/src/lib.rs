@@ -199,6 +199,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
             sessions::a_refresh_token_rotates_once_and_its_replay_revokes_the_session
         ),
         scenario!(
+            "sessions::rotation_user",
+            sessions::a_rotation_returns_its_user_as_stored_now
+        ),
+        scenario!(
             "sessions::concurrent_refreshes",
             sessions::concurrent_refreshes_rotate_each_their_own_session_once
         ),

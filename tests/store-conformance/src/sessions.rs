@@ -1,7 +1,7 @@
 use crate::audit;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use usvc_core::ports::{SessionRepository, TenantRepository, UserRepository};
-use usvc_core::{RefreshOutcome, Session, SessionId, Tenant, User};
+use usvc_core::ports::{SessionRepository, TenantRepository, UpdateOutcome, UserRepository};
+use usvc_core::{RefreshOutcome, Session, SessionId, Tenant, User, UserStatus};
 
 use crate::users::{tenant, user};
 
@@ -420,5 +420,45 @@ where
             Ok(RefreshOutcome::Rotated(again, _)) => assert_eq!(again.id, s.id),
             other => panic!("session {i}'s next token: {other:?}"),
         }
+    }
+}
+
+/// A rotation hands back its session's user as stored when it ran, not as at login: a disable
+/// committed before the refresh is what the caller sees (and then ends the session instead of
+/// issuing a token carrying the old status and roles).
+pub(crate) async fn a_rotation_returns_its_user_as_stored_now<S>(store: &S)
+where
+    S: TenantRepository + UserRepository + SessionRepository,
+{
+    let (acme, s) = logged_in(store, Duration::minutes(30)).await;
+    let ada = UserRepository::get(store, acme.id, s.user_id)
+        .await
+        .expect("get")
+        .expect("ada");
+    let mut disabled = ada.clone();
+    disabled.status = UserStatus::Disabled;
+    disabled.roles = vec!["viewer".into()];
+    disabled.updated_at = now();
+    assert_eq!(
+        UserRepository::update(store, &disabled, ada.updated_at, false, &audit(acme.id))
+            .await
+            .expect("update"),
+        UpdateOutcome::Updated
+    );
+    match store
+        .rotate_refresh(
+            "refresh-1".into(),
+            "refresh-2".into(),
+            s.last_seen_at + Duration::minutes(1),
+        )
+        .await
+    {
+        Ok(RefreshOutcome::Rotated(rotated, Some(user))) => {
+            assert_eq!(rotated.id, s.id);
+            assert_eq!(user.id, ada.id);
+            assert_eq!(user.status, UserStatus::Disabled, "the disable is seen");
+            assert_eq!(user.roles, vec!["viewer".to_owned()], "and the roles now");
+        }
+        other => panic!("expected a rotation with the user, got {other:?}"),
     }
 }
