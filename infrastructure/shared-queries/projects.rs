@@ -336,6 +336,22 @@ pub(crate) struct NewProject {
     audit: AuditEntry,
 }
 
+/// Creates' rows, their audit entries (chained here) and events, inside the caller's
+/// transaction: a batch of creates on a store that chains in the change, and a create with
+/// an idempotency key (which records its key in the same transaction) on either store.
+async fn insert_chained(
+    conn: &mut Connection,
+    rows: Vec<ProjectRow>,
+    members: Vec<MemberRow>,
+    versions: Vec<VersionRow>,
+    audits: Vec<AuditEntry>,
+) -> diesel::QueryResult<()> {
+    crate::backend::insert_all!(conn, projects::table, rows);
+    crate::backend::insert_all!(conn, project_members::table, members);
+    crate::backend::insert_all!(conn, project_versions::table, versions);
+    outbox::record(conn, &audits).await
+}
+
 /// Writes a batch of creates, all or nothing: where audit entries are only queued (Postgres)
 /// as one statement, one multi-row insert per table (`write_together!`: one round trip, no
 /// `BEGIN` or `COMMIT`); elsewhere in one transaction, chaining the entries in it.
@@ -355,10 +371,7 @@ pub(crate) fn create_many<'c>(
         if crate::backend::CHAINS_AUDIT_IN_CHANGE {
             return conn
                 .transaction(async move |conn| {
-                    crate::backend::insert_all!(conn, projects::table, rows);
-                    crate::backend::insert_all!(conn, project_members::table, members);
-                    crate::backend::insert_all!(conn, project_versions::table, versions);
-                    outbox::record(conn, &audits).await
+                    insert_chained(conn, rows, members, versions, audits).await
                 })
                 .await
                 .map_err(|e| errors::conflict(e, NAME_TAKEN));
@@ -413,20 +426,9 @@ impl ProjectRepository for Store {
         self.write(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
-                    diesel::insert_into(projects::table)
-                        .values(&row)
-                        .execute(conn)
+                    insert_chained(conn, vec![row], vec![member], vec![version], vec![audit])
                         .await?;
-                    diesel::insert_into(project_members::table)
-                        .values(&member)
-                        .execute(conn)
-                        .await?;
-                    diesel::insert_into(project_versions::table)
-                        .values(&version)
-                        .execute(conn)
-                        .await?;
-                    idempotency::remember(conn, &key).await?;
-                    outbox::record(conn, std::slice::from_ref(&audit)).await
+                    idempotency::remember(conn, &key).await
                 })
                 .await
                 .map_err(|e| errors::conflict(e, NAME_TAKEN))

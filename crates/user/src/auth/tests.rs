@@ -432,6 +432,16 @@ async fn a_replayed_or_unknown_refresh_token_is_refused() {
     );
 }
 
+/// The session `id` is expected to be revoked once, as `account_inactive`.
+fn expect_revoked_as_inactive(mocks: &mut Mocks, id: SessionId) {
+    mocks
+        .sessions
+        .expect_revoke()
+        .withf(move |_, s, reason, _, _| *s == id && reason == "account_inactive")
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(true));
+}
+
 #[tokio::test]
 async fn refresh_for_a_disabled_account_revokes_the_session() {
     let mut user = ada(&acme());
@@ -449,13 +459,7 @@ async fn refresh_for_a_disabled_account_revokes_the_session() {
             ))
         });
     mocks.users.expect_get().never();
-    let id = session.id;
-    mocks
-        .sessions
-        .expect_revoke()
-        .withf(move |_, s, reason, _, _| *s == id && reason == "account_inactive")
-        .times(1)
-        .returning(|_, _, _, _, _| Ok(true));
+    expect_revoked_as_inactive(&mut mocks, session.id);
     assert!(matches!(
         mocks.service().refresh("t", &Origin::default()).await,
         Err(CoreError::Unauthenticated(_))
@@ -472,13 +476,7 @@ async fn refresh_for_an_erased_account_revokes_the_session() {
         .expect_rotate_refresh()
         .returning(move |_, _, _| Ok(RefreshOutcome::Rotated(rotated.clone(), None)));
     mocks.users.expect_get().never();
-    let id = session.id;
-    mocks
-        .sessions
-        .expect_revoke()
-        .withf(move |_, s, reason, _, _| *s == id && reason == "account_inactive")
-        .times(1)
-        .returning(|_, _, _, _, _| Ok(true));
+    expect_revoked_as_inactive(&mut mocks, session.id);
     assert!(matches!(
         mocks.service().refresh("t", &Origin::default()).await,
         Err(CoreError::Unauthenticated(_))
