@@ -18,6 +18,7 @@ use crate::errors;
 use crate::prepared::KeepPrepared as _;
 use crate::schema::{refresh_tokens, sessions, users};
 use crate::store::Store;
+use crate::users::UserRow;
 
 #[derive(Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -43,6 +44,9 @@ pub(crate) struct SpentNow {
     /// next token is stored; `None` when it had ended (revoked or expired): the token is
     /// spent, nothing else changed.
     pub(crate) rotated: Option<SessionRow>,
+    /// The session's user as stored now, read by the same statement (a refresh is then one
+    /// round trip): `None` when it is gone (erased, or deleted) or nothing was rotated.
+    pub(crate) user: Option<crate::users::UserRow>,
 }
 
 impl SessionRow {
@@ -188,11 +192,18 @@ impl SessionRepository for Store {
                         .await
                         .map_err(errors::query)?
                 {
-                    spent
-                        .rotated
-                        .map_or(Turn::Ended(RefreshOutcome::Invalid), |row| {
-                            Turn::Rotated(row.into_session())
-                        })
+                    let outcome = match spent.rotated {
+                        Some(row) => RefreshOutcome::Rotated(
+                            row.into_session(),
+                            spent
+                                .user
+                                .map(UserRow::into_user)
+                                .transpose()?
+                                .map(Box::new),
+                        ),
+                        None => RefreshOutcome::Invalid,
+                    };
+                    Turn::Ended(outcome)
                 } else {
                     rotate_in_transaction(conn, presented_hash, new_hash, now)
                         .await
@@ -326,8 +337,9 @@ impl SessionRepository for Store {
     }
 }
 
-/// What a rotation did, before its user is read: rotated this session, or an outcome that
-/// hands out no token (reuse, invalid).
+/// What a rotation did: rotated this session, its user still to be read (the transaction's
+/// path), or the whole outcome (the one-statement path, or one that hands out no token:
+/// reuse, invalid).
 enum Turn {
     Rotated(Session),
     Ended(RefreshOutcome),

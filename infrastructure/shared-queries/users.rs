@@ -22,27 +22,29 @@ use crate::schema::{
 };
 use crate::store::Store;
 
+/// A user's row (its fields are the crate's: Postgres's one-statement refresh reads them
+/// beside the session's, `backend::rotate_refresh_at_once`).
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub(crate) struct UserRow {
-    id: DbId,
-    tenant_id: DbId,
-    email: String,
-    email_normalized: String,
-    email_verified: bool,
-    display_name: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-    locale: Option<String>,
-    timezone: Option<String>,
-    avatar_url: Option<String>,
-    metadata: serde_json::Value,
-    roles: serde_json::Value,
-    status: String,
-    mfa_enabled: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    last_login_at: Option<DateTime<Utc>>,
+    pub(crate) id: DbId,
+    pub(crate) tenant_id: DbId,
+    pub(crate) email: String,
+    pub(crate) email_normalized: String,
+    pub(crate) email_verified: bool,
+    pub(crate) display_name: Option<String>,
+    pub(crate) given_name: Option<String>,
+    pub(crate) family_name: Option<String>,
+    pub(crate) locale: Option<String>,
+    pub(crate) timezone: Option<String>,
+    pub(crate) avatar_url: Option<String>,
+    pub(crate) metadata: serde_json::Value,
+    pub(crate) roles: serde_json::Value,
+    pub(crate) status: String,
+    pub(crate) mfa_enabled: bool,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) last_login_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -70,7 +72,7 @@ impl UserRow {
         }
     }
 
-    fn into_user(self) -> Result<User, CoreError> {
+    pub(crate) fn into_user(self) -> Result<User, CoreError> {
         let corrupt =
             |what: &str| CoreError::Internal(format!("stored user has an invalid {what}"));
         let roles =

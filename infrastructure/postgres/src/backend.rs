@@ -285,7 +285,7 @@ pub(crate) async fn rotate_refresh_at_once(
     now: chrono::DateTime<chrono::Utc>,
 ) -> diesel::QueryResult<Option<crate::sessions::SpentNow>> {
     use crate::prepared::KeepPrepared as _;
-    use diesel::sql_types::{Nullable, Text, Timestamptz};
+    use diesel::sql_types::{Bool, Jsonb, Nullable, Text, Timestamptz, Uuid};
     use diesel::{OptionalExtension as _, QueryableByName};
     use diesel_async::RunQueryDsl as _;
 
@@ -297,6 +297,75 @@ pub(crate) async fn rotate_refresh_at_once(
         moved_last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
         #[diesel(sql_type = Nullable<Timestamptz>)]
         moved_idle_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// `None` (its columns NULL) when the session was not moved or its user is gone.
+        #[diesel(embed)]
+        user: Option<SpentUser>,
+    }
+
+    /// The session's user, its columns prefixed `u_` beside the session's own.
+    #[derive(QueryableByName)]
+    struct SpentUser {
+        #[diesel(sql_type = Uuid)]
+        u_id: uuid::Uuid,
+        #[diesel(sql_type = Uuid)]
+        u_tenant_id: uuid::Uuid,
+        #[diesel(sql_type = Text)]
+        u_email: String,
+        #[diesel(sql_type = Text)]
+        u_email_normalized: String,
+        #[diesel(sql_type = Bool)]
+        u_email_verified: bool,
+        #[diesel(sql_type = Nullable<Text>)]
+        u_display_name: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        u_given_name: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        u_family_name: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        u_locale: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        u_timezone: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        u_avatar_url: Option<String>,
+        #[diesel(sql_type = Jsonb)]
+        u_metadata: serde_json::Value,
+        #[diesel(sql_type = Jsonb)]
+        u_roles: serde_json::Value,
+        #[diesel(sql_type = Text)]
+        u_status: String,
+        #[diesel(sql_type = Bool)]
+        u_mfa_enabled: bool,
+        #[diesel(sql_type = Timestamptz)]
+        u_created_at: chrono::DateTime<chrono::Utc>,
+        #[diesel(sql_type = Timestamptz)]
+        u_updated_at: chrono::DateTime<chrono::Utc>,
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        u_last_login_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    impl SpentUser {
+        fn into_row(self) -> crate::users::UserRow {
+            crate::users::UserRow {
+                id: self.u_id,
+                tenant_id: self.u_tenant_id,
+                email: self.u_email,
+                email_normalized: self.u_email_normalized,
+                email_verified: self.u_email_verified,
+                display_name: self.u_display_name,
+                given_name: self.u_given_name,
+                family_name: self.u_family_name,
+                locale: self.u_locale,
+                timezone: self.u_timezone,
+                avatar_url: self.u_avatar_url,
+                metadata: self.u_metadata,
+                roles: self.u_roles,
+                status: self.u_status,
+                mfa_enabled: self.u_mfa_enabled,
+                created_at: self.u_created_at,
+                updated_at: self.u_updated_at,
+                last_login_at: self.u_last_login_at,
+            }
+        }
     }
 
     let spent: Option<Spent> = diesel::sql_query(
@@ -322,9 +391,20 @@ pub(crate) async fn rotate_refresh_at_once(
          SELECT s.id, s.tenant_id, s.user_id, s.created_at, s.last_seen_at, \
                 s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoked_reason, \
                 s.ip, s.user_agent, moved.last_seen_at AS moved_last_seen_at, \
-                moved.idle_expires_at AS moved_idle_expires_at \
+                moved.idle_expires_at AS moved_idle_expires_at, \
+                u.id AS u_id, u.tenant_id AS u_tenant_id, u.email AS u_email, \
+                u.email_normalized AS u_email_normalized, \
+                u.email_verified AS u_email_verified, u.display_name AS u_display_name, \
+                u.given_name AS u_given_name, u.family_name AS u_family_name, \
+                u.locale AS u_locale, u.timezone AS u_timezone, \
+                u.avatar_url AS u_avatar_url, u.metadata AS u_metadata, u.roles AS u_roles, \
+                u.status AS u_status, u.mfa_enabled AS u_mfa_enabled, \
+                u.created_at AS u_created_at, u.updated_at AS u_updated_at, \
+                u.last_login_at AS u_last_login_at \
          FROM spent JOIN sessions s ON s.id = spent.session_id \
-         LEFT JOIN moved ON moved.id = s.id",
+         LEFT JOIN moved ON moved.id = s.id \
+         LEFT JOIN users u ON moved.id IS NOT NULL AND u.id = s.user_id \
+              AND u.tenant_id = s.tenant_id AND u.deleted_at IS NULL",
     )
     .bind::<Text, _>(presented)
     .bind::<Text, _>(next)
@@ -338,5 +418,6 @@ pub(crate) async fn rotate_refresh_at_once(
             (Some(now), Some(idle)) => Some(spent.session.moved(now, idle)),
             _ => None,
         },
+        user: spent.user.map(SpentUser::into_row),
     }))
 }
