@@ -7,11 +7,10 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+use ed25519_dalek::Signer as _;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{
-    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
-};
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Header, Validation};
+use serde::Serialize;
 use serde_json::{json, Value};
 use usvc_core::ports::{AccessClaims, Clock, IssuedToken, TokenRequest, TokenService};
 use usvc_core::CoreError;
@@ -74,11 +73,9 @@ impl SigningKey {
         self.created_at
     }
 
-    fn encoding_key(&self) -> Result<EncodingKey, CoreError> {
-        let der = ed25519_dalek::SigningKey::from_bytes(&self.seed)
-            .to_pkcs8_der()
-            .map_err(|e| CoreError::Internal(format!("signing key encoding: {e}")))?;
-        Ok(EncodingKey::from_ed_der(der.as_bytes()))
+    /// The key ready to sign: its public half derived once, here, not per token.
+    fn signer(&self) -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(&self.seed)
     }
 
     /// The public key, base64url (the JWK `x`).
@@ -116,7 +113,7 @@ struct VerifyingKey {
 
 struct Ring {
     active: String,
-    signing: EncodingKey,
+    signing: ed25519_dalek::SigningKey,
     verifying: Vec<VerifyingKey>,
 }
 
@@ -151,7 +148,7 @@ impl JwtService {
             clock,
             ring: RwLock::new(Ring {
                 active: active.kid.clone(),
-                signing: active.encoding_key()?,
+                signing: active.signer(),
                 verifying: vec![verifying(active)?],
             }),
         };
@@ -161,7 +158,7 @@ impl JwtService {
 
     /// Makes `key` the signing key; the previous keys keep verifying until retired.
     pub fn rotate(&self, key: &SigningKey) -> Result<(), CoreError> {
-        let signing = key.encoding_key()?;
+        let signing = key.signer();
         let verifier = verifying(key)?;
         let mut ring = self.write();
         ring.verifying.retain(|k| k.kid != key.kid);
@@ -205,7 +202,7 @@ impl JwtService {
         for key in previous.iter().filter(|k| k.kid != active.kid) {
             keys.push(verifying(key)?);
         }
-        let signing = active.encoding_key()?;
+        let signing = active.signer();
         let mut ring = self.write();
         *ring = Ring {
             active: active.kid.clone(),
@@ -239,6 +236,25 @@ impl JwtService {
         validation.validate_nbf = false;
         validation
     }
+}
+
+/// A compact JWS (RFC 7515: header, claims and signature, each base64url without padding),
+/// as `jsonwebtoken::encode` writes it, signed with a key kept ready: `encode` parses its key
+/// from PKCS#8 and derives the public half on every call, an Ed25519 scalar multiplication
+/// that cost as much as the signature (every login and refresh signs a token).
+fn compact_jws(
+    header: &Header,
+    claims: &impl Serialize,
+    key: &ed25519_dalek::SigningKey,
+) -> Result<String, CoreError> {
+    let encoding = |e: serde_json::Error| CoreError::Internal(format!("token encoding: {e}"));
+    let mut message = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).map_err(encoding)?);
+    message.push('.');
+    message.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(encoding)?));
+    let signature = key.sign(message.as_bytes());
+    message.push('.');
+    message.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+    Ok(message)
 }
 
 fn unauthenticated(reason: &str) -> CoreError {
@@ -279,8 +295,7 @@ impl TokenService for JwtService {
         let ring = self.read();
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(ring.active.clone());
-        let token = encode(&header, &claims, &ring.signing)
-            .map_err(|e| CoreError::Internal(format!("token signing: {e}")))?;
+        let token = compact_jws(&header, &claims, &ring.signing)?;
         Ok(IssuedToken {
             token,
             claims,

@@ -1,9 +1,16 @@
 //! The rejection matrix of the identity issue: every token a client must not get through with.
 
+use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+use jsonwebtoken::{encode, EncodingKey};
 use usvc_core::ports::SystemClock;
 use usvc_core::{SessionId, TenantId, UserId};
 
 use super::*;
+
+/// `key` as `jsonwebtoken` takes it (PKCS#8), for tokens built the library's way.
+fn library_key(key: &SigningKey) -> EncodingKey {
+    EncodingKey::from_ed_der(key.signer().to_pkcs8_der().expect("der").as_bytes())
+}
 
 struct FixedClock(DateTime<Utc>);
 
@@ -176,10 +183,7 @@ fn unknown_or_missing_key_ids_are_rejected() {
     let no_kid = encode(
         &Header::new(Algorithm::EdDSA),
         &claims,
-        &SigningKey::generate(Utc::now())
-            .expect("key")
-            .encoding_key()
-            .expect("der"),
+        &library_key(&SigningKey::generate(Utc::now()).expect("key")),
     )
     .expect("encode");
     assert_rejected(&service, &no_kid, "token has no key id");
@@ -360,4 +364,21 @@ mod properties {
             ));
         }
     }
+}
+
+#[test]
+fn a_token_is_signed_byte_for_byte_as_the_library_signs_it() {
+    // Ed25519 signatures are deterministic: the token signed with the key kept ready is the
+    // very token `jsonwebtoken::encode` writes from the key's PKCS#8 form.
+    let key = SigningKey::generate(Utc::now()).expect("key");
+    let service = JwtService::new(config(), Arc::new(SystemClock), &key, &[]).expect("svc");
+    let issued = service.issue(&request()).expect("issue");
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(key.kid().to_owned());
+    let library = encode(&header, &issued.claims, &library_key(&key)).expect("encode");
+    assert_eq!(issued.token, library);
+    assert_eq!(
+        service.verify(&issued.token).expect("verify"),
+        issued.claims
+    );
 }
