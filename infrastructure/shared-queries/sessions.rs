@@ -203,7 +203,7 @@ impl SessionRepository for Store {
                         ),
                         None => RefreshOutcome::Invalid,
                     };
-                    Turn::Ended(outcome)
+                    Turn::Done(outcome)
                 } else {
                     rotate_in_transaction(conn, presented_hash, new_hash, now)
                         .await
@@ -217,7 +217,7 @@ impl SessionRepository for Store {
                             crate::users::live(conn, session.tenant_id, session.user_id).await?;
                         Ok(RefreshOutcome::Rotated(session, user.map(Box::new)))
                     }
-                    Turn::Ended(outcome) => Ok(outcome),
+                    Turn::Done(outcome) => Ok(outcome),
                 }
             })
         })
@@ -342,7 +342,7 @@ impl SessionRepository for Store {
 /// reuse, invalid).
 enum Turn {
     Rotated(Session),
-    Ended(RefreshOutcome),
+    Done(RefreshOutcome),
 }
 
 /// A refresh rotation in a transaction: every case on SQLite, and on Postgres the tokens the
@@ -378,7 +378,7 @@ async fn rotate_in_transaction(
                 .await
                 .optional()?;
             let Some(session_id) = known else {
-                return Ok(Turn::Ended(RefreshOutcome::Invalid));
+                return Ok(Turn::Done(RefreshOutcome::Invalid));
             };
             (session_id, false)
         };
@@ -399,7 +399,7 @@ async fn rotate_in_transaction(
                 .select(SessionRow::as_select())
                 .first(conn)
                 .await?;
-            return Ok(Turn::Ended(RefreshOutcome::Reused(session.into_session())));
+            return Ok(Turn::Done(RefreshOutcome::Reused(session.into_session())));
         }
         let session = sessions::table
             .find(session_id)
@@ -408,7 +408,7 @@ async fn rotate_in_transaction(
             .await?
             .into_session();
         if !session.is_live(now) {
-            return Ok(Turn::Ended(RefreshOutcome::Invalid));
+            return Ok(Turn::Done(RefreshOutcome::Invalid));
         }
         diesel::insert_into(refresh_tokens::table)
             .values(NewRefreshToken {

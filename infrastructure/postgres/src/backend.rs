@@ -1,5 +1,7 @@
 //! What the shared query modules need to know about Postgres.
 
+use diesel::sql_types as sql;
+
 /// The database's name in trace spans (OpenTelemetry's `db.system`).
 pub(crate) const DB_SYSTEM: &str = "postgresql";
 
@@ -264,6 +266,73 @@ pub(crate) async fn rewrite_steps(
     Ok(())
 }
 
+/// The session's user, read by [`rotate_refresh_at_once`] beside the session: its columns
+/// are prefixed `u_` there (the session's own carry the bare names).
+#[derive(diesel::QueryableByName)]
+struct SpentUser {
+    #[diesel(sql_type = sql::Uuid, column_name = u_id)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = sql::Uuid, column_name = u_tenant_id)]
+    tenant_id: uuid::Uuid,
+    #[diesel(sql_type = sql::Text, column_name = u_email)]
+    email: String,
+    #[diesel(sql_type = sql::Text, column_name = u_email_normalized)]
+    email_normalized: String,
+    #[diesel(sql_type = sql::Bool, column_name = u_email_verified)]
+    email_verified: bool,
+    #[diesel(sql_type = sql::Nullable<sql::Text>, column_name = u_display_name)]
+    display_name: Option<String>,
+    #[diesel(sql_type = sql::Nullable<sql::Text>, column_name = u_given_name)]
+    given_name: Option<String>,
+    #[diesel(sql_type = sql::Nullable<sql::Text>, column_name = u_family_name)]
+    family_name: Option<String>,
+    #[diesel(sql_type = sql::Nullable<sql::Text>, column_name = u_locale)]
+    locale: Option<String>,
+    #[diesel(sql_type = sql::Nullable<sql::Text>, column_name = u_timezone)]
+    timezone: Option<String>,
+    #[diesel(sql_type = sql::Nullable<sql::Text>, column_name = u_avatar_url)]
+    avatar_url: Option<String>,
+    #[diesel(sql_type = sql::Jsonb, column_name = u_metadata)]
+    metadata: serde_json::Value,
+    #[diesel(sql_type = sql::Jsonb, column_name = u_roles)]
+    roles: serde_json::Value,
+    #[diesel(sql_type = sql::Text, column_name = u_status)]
+    status: String,
+    #[diesel(sql_type = sql::Bool, column_name = u_mfa_enabled)]
+    mfa_enabled: bool,
+    #[diesel(sql_type = sql::Timestamptz, column_name = u_created_at)]
+    created_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = sql::Timestamptz, column_name = u_updated_at)]
+    updated_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = sql::Nullable<sql::Timestamptz>, column_name = u_last_login_at)]
+    last_login_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SpentUser {
+    fn into_row(self) -> crate::users::UserRow {
+        crate::users::UserRow {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            email: self.email,
+            email_normalized: self.email_normalized,
+            email_verified: self.email_verified,
+            display_name: self.display_name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            locale: self.locale,
+            timezone: self.timezone,
+            avatar_url: self.avatar_url,
+            metadata: self.metadata,
+            roles: self.roles,
+            status: self.status,
+            mfa_enabled: self.mfa_enabled,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_login_at: self.last_login_at,
+        }
+    }
+}
+
 /// A refresh rotation's common path as one statement: spend the presented token if it is
 /// current, and if its session is live store the next token and move the session's idle
 /// expiry (by the session's own idle window, capped at its absolute expiry). One round trip
@@ -285,7 +354,7 @@ pub(crate) async fn rotate_refresh_at_once(
     now: chrono::DateTime<chrono::Utc>,
 ) -> diesel::QueryResult<Option<crate::sessions::SpentNow>> {
     use crate::prepared::KeepPrepared as _;
-    use diesel::sql_types::{Bool, Jsonb, Nullable, Text, Timestamptz, Uuid};
+    use diesel::sql_types::{Nullable, Text, Timestamptz};
     use diesel::{OptionalExtension as _, QueryableByName};
     use diesel_async::RunQueryDsl as _;
 
@@ -300,72 +369,6 @@ pub(crate) async fn rotate_refresh_at_once(
         /// `None` (its columns NULL) when the session was not moved or its user is gone.
         #[diesel(embed)]
         user: Option<SpentUser>,
-    }
-
-    /// The session's user, its columns prefixed `u_` beside the session's own.
-    #[derive(QueryableByName)]
-    struct SpentUser {
-        #[diesel(sql_type = Uuid)]
-        u_id: uuid::Uuid,
-        #[diesel(sql_type = Uuid)]
-        u_tenant_id: uuid::Uuid,
-        #[diesel(sql_type = Text)]
-        u_email: String,
-        #[diesel(sql_type = Text)]
-        u_email_normalized: String,
-        #[diesel(sql_type = Bool)]
-        u_email_verified: bool,
-        #[diesel(sql_type = Nullable<Text>)]
-        u_display_name: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        u_given_name: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        u_family_name: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        u_locale: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        u_timezone: Option<String>,
-        #[diesel(sql_type = Nullable<Text>)]
-        u_avatar_url: Option<String>,
-        #[diesel(sql_type = Jsonb)]
-        u_metadata: serde_json::Value,
-        #[diesel(sql_type = Jsonb)]
-        u_roles: serde_json::Value,
-        #[diesel(sql_type = Text)]
-        u_status: String,
-        #[diesel(sql_type = Bool)]
-        u_mfa_enabled: bool,
-        #[diesel(sql_type = Timestamptz)]
-        u_created_at: chrono::DateTime<chrono::Utc>,
-        #[diesel(sql_type = Timestamptz)]
-        u_updated_at: chrono::DateTime<chrono::Utc>,
-        #[diesel(sql_type = Nullable<Timestamptz>)]
-        u_last_login_at: Option<chrono::DateTime<chrono::Utc>>,
-    }
-
-    impl SpentUser {
-        fn into_row(self) -> crate::users::UserRow {
-            crate::users::UserRow {
-                id: self.u_id,
-                tenant_id: self.u_tenant_id,
-                email: self.u_email,
-                email_normalized: self.u_email_normalized,
-                email_verified: self.u_email_verified,
-                display_name: self.u_display_name,
-                given_name: self.u_given_name,
-                family_name: self.u_family_name,
-                locale: self.u_locale,
-                timezone: self.u_timezone,
-                avatar_url: self.u_avatar_url,
-                metadata: self.u_metadata,
-                roles: self.u_roles,
-                status: self.u_status,
-                mfa_enabled: self.u_mfa_enabled,
-                created_at: self.u_created_at,
-                updated_at: self.u_updated_at,
-                last_login_at: self.u_last_login_at,
-            }
-        }
     }
 
     let spent: Option<Spent> = diesel::sql_query(
