@@ -21,6 +21,11 @@
 //! started it (a cancelled request does not stop a batch other callers wait on), each batch is
 //! one unit of [`Store::write`] work with its timeouts, and no task stays when nothing is
 //! queued.
+//!
+//! A write waits in the queue at most the store's connection wait (`DB_TIMEOUT`, what it
+//! would have waited for a connection of its own): still queued past it, it is taken out and
+//! answered `Unavailable` (503), never written. Once a writer has taken it, it waits for its
+//! batch, which the query timeout bounds.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -35,7 +40,9 @@ use crate::store::{Store, Work};
 /// Writes a batch (all of it or nothing) on the connection.
 pub(crate) type WriteMany<T> = for<'c> fn(&'c mut Connection, &'c [T]) -> Work<'c, ()>;
 
-type Waiting<T> = (T, oneshot::Sender<Result<(), CoreError>>);
+/// A queued write: its ticket (what takes it out of the queue at its deadline), the write,
+/// and where its answer goes.
+type Waiting<T> = (u64, T, oneshot::Sender<Result<(), CoreError>>);
 
 /// One kind of write, batched (see the module's doc). Cloning shares the queue.
 pub(crate) struct GroupCommit<T> {
@@ -62,6 +69,8 @@ struct State<T> {
     queued: VecDeque<Waiting<T>>,
     /// Writers running now (each writes one batch at a time).
     writing: usize,
+    /// The ticket of the next write queued.
+    next_ticket: u64,
 }
 
 impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
@@ -74,6 +83,7 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
                 state: Mutex::new(State {
                     queued: VecDeque::new(),
                     writing: 0,
+                    next_ticket: 0,
                 }),
                 write_many,
                 max_batch: max_batch.max(1),
@@ -82,17 +92,20 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
     }
 
     /// Writes `item` in the next batch on `store`; returns once that batch has committed
-    /// (`Ok`) or `item` has failed on its own (its error).
+    /// (`Ok`) or `item` has failed on its own (its error), or `Unavailable` when no writer
+    /// took it within the store's connection wait (then it was not written).
     pub(crate) async fn write(&self, store: &Store, item: T) -> Result<(), CoreError> {
-        let (reply, committed) = oneshot::channel();
-        let start_writer = {
+        let (reply, mut committed) = oneshot::channel();
+        let (ticket, start_writer) = {
             let mut state = self.lock();
-            state.queued.push_back((item, reply));
+            let ticket = state.next_ticket;
+            state.next_ticket += 1;
+            state.queued.push_back((ticket, item, reply));
             let free = state.writing < store.group_writers();
             if free {
                 state.writing += 1;
             }
-            free
+            (ticket, free)
         };
         if start_writer {
             // Counted before the task exists: should the runtime drop it unrun (shutting
@@ -103,9 +116,24 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
                 async move { batches.write_while_queued(&writer, leaving).await }.in_current_span(),
             );
         }
-        committed.await.map_err(|_| {
-            CoreError::Unavailable("the write was dropped before it committed".into())
-        })?
+        let dropped =
+            |_| CoreError::Unavailable("the write was dropped before it committed".into());
+        match tokio::time::timeout(store.wait_timeout(), &mut committed).await {
+            Ok(answer) => answer.map_err(dropped)?,
+            Err(_) if self.withdraw(ticket) => Err(CoreError::Unavailable(
+                "the database is busy: the write waited too long for its turn".into(),
+            )),
+            // A writer took it meanwhile: its batch's answer is on its way.
+            Err(_) => committed.await.map_err(dropped)?,
+        }
+    }
+
+    /// Takes the write with `ticket` out of the queue if no writer has taken it yet.
+    fn withdraw(&self, ticket: u64) -> bool {
+        let mut state = self.lock();
+        let before = state.queued.len();
+        state.queued.retain(|(queued, _, _)| *queued != ticket);
+        state.queued.len() < before
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
@@ -138,7 +166,10 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
     /// Writes `batch` as one; if that fails, each write alone, so each caller hears its own
     /// outcome.
     async fn write_batch(&self, store: &Store, batch: Vec<Waiting<T>>) {
-        let (items, replies): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
+        let (items, replies): (Vec<T>, Vec<_>) = batch
+            .into_iter()
+            .map(|(_, item, reply)| (item, reply))
+            .unzip();
         let kind = self.shared.kind;
         metrics::counter!("usvc_store_group_commit_batches_total", "kind" => kind).increment(1);
         metrics::counter!("usvc_store_group_commit_writes_total", "kind" => kind)

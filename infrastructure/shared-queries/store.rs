@@ -208,6 +208,12 @@ impl Store {
         self
     }
 
+    /// How long a caller waits for a connection (`DB_TIMEOUT`), and a group-commit write
+    /// for a writer to take it.
+    pub(crate) fn wait_timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// How many batches of one kind group commit writes at once.
     pub(crate) fn group_writers(&self) -> usize {
         self.group_writers

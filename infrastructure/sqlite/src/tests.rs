@@ -222,3 +222,66 @@ async fn an_in_memory_database_survives_a_discarded_connection() {
         .await;
     assert_eq!(kept, Ok(1), "the row is still there on the new connection");
 }
+
+/// What [`sleepy_batch`] wrote, in order.
+static SLEEPY_WRITTEN: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+
+/// A batch whose items say how many milliseconds each takes to write; it records them.
+fn sleepy_batch<'c>(
+    _conn: &'c mut crate::backend::Connection,
+    items: &'c [u64],
+) -> crate::store::Work<'c, ()> {
+    Box::pin(async move {
+        for ms in items {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+        }
+        SLEEPY_WRITTEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(items);
+        Ok(())
+    })
+}
+
+/// Group commit (ADR 0030): a write no writer takes within the connection wait (`DB_TIMEOUT`)
+/// is answered `Unavailable` and never written; one a writer took waits for its batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_commit_write_left_waiting_too_long_is_refused_and_never_written() {
+    let options = StoreOptions {
+        timeout: Duration::from_millis(200),
+        ..StoreOptions::default()
+    };
+    let store = open(
+        "sqlite::memory:",
+        options,
+        tokio::runtime::Handle::current(),
+    )
+    .await
+    .expect("open");
+    let written = || {
+        SLEEPY_WRITTEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    };
+    let batches = crate::group_commit::GroupCommit::new("test", sleepy_batch, 16);
+    // SQLite writes one batch at a time: this one holds the only writer for 800 ms.
+    let slow = {
+        let (batches, store) = (batches.clone(), store.clone());
+        tokio::spawn(async move { batches.write(&store, 800).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let late = batches.write(&store, 1).await;
+    assert!(
+        matches!(late, Err(usvc_core::CoreError::Unavailable(_))),
+        "a write queued behind the batch past the wait is refused: {late:?}"
+    );
+    let slow = slow.await.expect("join");
+    assert!(
+        slow.is_ok(),
+        "a write taken at once waits for its batch, however long: {slow:?}"
+    );
+    assert_eq!(written(), vec![800], "the refused write was never written");
+    batches.write(&store, 2).await.expect("the queue goes on");
+    assert_eq!(written(), vec![800, 2]);
+}
