@@ -225,6 +225,14 @@ async fn an_in_memory_database_survives_a_discarded_connection() {
 
 /// What [`sleepy_batch`] wrote, in order.
 static SLEEPY_WRITTEN: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+/// Set when a [`sleepy_batch`] has started writing.
+static SLEEPY_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a [`sleepy_batch`] has started (spelled out: diesel's `RunQueryDsl::load` is in
+/// scope here).
+fn sleepy_started() -> bool {
+    std::sync::atomic::AtomicBool::load(&SLEEPY_STARTED, std::sync::atomic::Ordering::SeqCst)
+}
 
 /// A batch whose items say how many milliseconds each takes to write; it records them.
 fn sleepy_batch<'c>(
@@ -232,6 +240,7 @@ fn sleepy_batch<'c>(
     items: &'c [u64],
 ) -> crate::store::Work<'c, ()> {
     Box::pin(async move {
+        SLEEPY_STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
         for ms in items {
             tokio::time::sleep(Duration::from_millis(*ms)).await;
         }
@@ -270,7 +279,14 @@ async fn a_group_commit_write_left_waiting_too_long_is_refused_and_never_written
         let (batches, store) = (batches.clone(), store.clone());
         tokio::spawn(async move { batches.write(&store, 800).await })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Queued only once the writer has taken the slow write (however late its thread woke).
+    for _ in 0..500 {
+        if sleepy_started() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(sleepy_started(), "the batch started");
     let late = batches.write(&store, 1).await;
     assert!(
         matches!(late, Err(usvc_core::CoreError::Unavailable(_))),

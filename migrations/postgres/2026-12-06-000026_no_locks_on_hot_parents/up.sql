@@ -1,8 +1,8 @@
 -- Rows that come with traffic no longer name their tenant, user or workflow through a FOREIGN
 -- KEY on Postgres. Such a constraint makes every insert lock the parent row (FOR KEY SHARE),
 -- and inserts of one tenant that run side by side then share that lock through a MultiXact:
--- one tenant's writes contend on one row they never change (a 13-20% slower project create
--- at 16 connections, docs/benchmarks.md). Nothing is lost: tenants, users and workflows are
+-- one tenant's writes contend on one row they never change (project creates at 16
+-- connections ran 11-16% slower, docs/benchmarks.md). Nothing is lost: tenants, users and workflows are
 -- never deleted (they are disabled, erased in place or marked deleted), every writer takes
 -- these ids from the authenticated caller or a row it has just read, and SQLite, where a
 -- check locks nothing, keeps the constraints, so the conformance suite's SQLite run still
