@@ -8,6 +8,17 @@ use usvc_core::ports::TenantRepository;
 
 use crate::{migrate, open, StoreOptions};
 
+/// An in-memory store with `options` on the test's runtime.
+async fn in_memory(options: StoreOptions) -> crate::SqliteStore {
+    open(
+        "sqlite::memory:",
+        options,
+        tokio::runtime::Handle::current(),
+    )
+    .await
+    .expect("open")
+}
+
 /// Counts to three million in SQL: long enough to be cancelled mid-flight.
 const SLOW_QUERY: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
      WHERE x < 3000000) SELECT count(*) FROM c";
@@ -183,13 +194,7 @@ async fn an_in_memory_database_survives_a_discarded_connection() {
         query_timeout: Duration::from_millis(50),
         ..StoreOptions::default()
     };
-    let store = open(
-        "sqlite::memory:",
-        options,
-        tokio::runtime::Handle::current(),
-    )
-    .await
-    .expect("open");
+    let store = in_memory(options).await;
     store
         .run(|conn| {
             Box::pin(async move {
@@ -260,13 +265,7 @@ async fn a_group_commit_write_left_waiting_too_long_is_refused_and_never_written
         timeout: Duration::from_millis(200),
         ..StoreOptions::default()
     };
-    let store = open(
-        "sqlite::memory:",
-        options,
-        tokio::runtime::Handle::current(),
-    )
-    .await
-    .expect("open");
+    let store = in_memory(options).await;
     let written = || {
         SLEEPY_WRITTEN
             .lock()
