@@ -341,9 +341,11 @@ impl SpentUser {
 /// decides in a transaction of its own.
 ///
 /// One statement is atomic, and of two presentations of one token the second waits for the
-/// first's row lock and then finds it spent, as in the transaction. The session is read
-/// under its row lock, so a logout or revocation committing meanwhile is seen (the refresh
-/// then finds the session ended) rather than overwritten. The window is added as seconds,
+/// first's row lock and then finds it spent, as in the transaction. The session is moved by
+/// an `UPDATE` whose conditions Postgres re-checks on the row's latest version once it holds
+/// the row lock, so a logout or revocation committing meanwhile is seen (the refresh then
+/// finds the session ended, stores no next token) rather than overwritten; a separate
+/// `FOR NO KEY UPDATE` read first would only write one more lock record per refresh. The window is added as seconds,
 /// not as an interval of days, so a session's time zone cannot shift it. Columns are named,
 /// not `s.*`: the statement stays prepared, and a column added by a migration while it runs
 /// would change a `*`'s result type under it.
@@ -375,22 +377,18 @@ pub(crate) async fn rotate_refresh_at_once(
         "WITH spent AS ( \
              UPDATE refresh_tokens SET spent_at = $3 \
              WHERE hash = $1 AND spent_at IS NULL RETURNING session_id), \
-         live AS ( \
-             SELECT s.id, s.last_seen_at, s.idle_expires_at, s.absolute_expires_at \
-             FROM sessions s JOIN spent ON s.id = spent.session_id \
-             WHERE s.revoked_at IS NULL AND s.idle_expires_at > $3 \
-               AND s.absolute_expires_at > $3 \
-             FOR NO KEY UPDATE OF s), \
-         issued AS ( \
-             INSERT INTO refresh_tokens (hash, session_id, created_at) \
-             SELECT $2, id, $3 FROM live), \
          moved AS ( \
              UPDATE sessions SET last_seen_at = $3, idle_expires_at = LEAST( \
-                 $3 + make_interval(secs => (EXTRACT(EPOCH FROM live.idle_expires_at) \
-                     - EXTRACT(EPOCH FROM live.last_seen_at))::float8), \
-                 live.absolute_expires_at) \
-             FROM live WHERE sessions.id = live.id \
-             RETURNING sessions.id, sessions.last_seen_at, sessions.idle_expires_at) \
+                 $3 + make_interval(secs => (EXTRACT(EPOCH FROM sessions.idle_expires_at) \
+                     - EXTRACT(EPOCH FROM sessions.last_seen_at))::float8), \
+                 sessions.absolute_expires_at) \
+             FROM spent WHERE sessions.id = spent.session_id \
+               AND sessions.revoked_at IS NULL AND sessions.idle_expires_at > $3 \
+               AND sessions.absolute_expires_at > $3 \
+             RETURNING sessions.id, sessions.last_seen_at, sessions.idle_expires_at), \
+         issued AS ( \
+             INSERT INTO refresh_tokens (hash, session_id, created_at) \
+             SELECT $2, id, $3 FROM moved) \
          SELECT s.id, s.tenant_id, s.user_id, s.created_at, s.last_seen_at, \
                 s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoked_reason, \
                 s.ip, s.user_agent, moved.last_seen_at AS moved_last_seen_at, \
