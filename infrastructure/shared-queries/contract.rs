@@ -92,13 +92,26 @@ async fn insert_all(
     Ok(())
 }
 
-/// The step runs a change altered, written back: one statement on Postgres, one per row on
+/// A new execution's rows: one statement on Postgres for a few steps, a statement per row on
 /// SQLite.
-async fn rewrite_steps(
+async fn insert_execution_rows(
     conn: &mut Connection,
-    rows: Vec<crate::executions::StepRow>,
+    execution: &crate::executions::ExecutionRow,
+    steps: &[crate::executions::StepRow],
+    timeline: &[crate::executions::TimelineRow],
 ) -> QueryResult<()> {
-    backend::rewrite_steps(conn, rows).await
+    backend::insert_execution_rows(conn, execution, steps, timeline).await
+}
+
+/// What an execution change writes every time (its row, the step runs it altered, its
+/// timeline): one statement on Postgres for a few rows, a statement per row on SQLite.
+async fn write_change_rows(
+    conn: &mut Connection,
+    execution: Option<&crate::executions::ExecutionRow>,
+    steps: &[crate::executions::StepRow],
+    timeline: &[crate::executions::TimelineRow],
+) -> QueryResult<()> {
+    backend::write_change_rows(conn, execution, steps, timeline).await
 }
 
 /// `write_together!(conn, [statement, …])`: independent writes committed together, as one

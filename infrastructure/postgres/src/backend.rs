@@ -187,6 +187,31 @@ macro_rules! insert_all {
 }
 pub(crate) use insert_all;
 
+/// The most rows [`insert_fixed!`] and [`rewrite_steps`] write as one statement kept prepared:
+/// one text per row count, so at most this many per statement and connection.
+pub(crate) const KEPT_ROWS: usize = 16;
+
+/// [`insert_all!`] for rows whose insert text depends only on how many there are (each
+/// `None` bound as NULL, `treat_none_as_default_value = false`): up to [`KEPT_ROWS`] rows are
+/// one statement kept prepared (`prepared.rs`), so the few rows a workflow claim or recording
+/// writes cost one round trip, not a second to parse the statement; more are written as
+/// `insert_all!` writes them.
+macro_rules! insert_fixed {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        let rows = &$rows;
+        if rows.len() > crate::backend::KEPT_ROWS {
+            crate::backend::insert_all!($conn, $table, rows);
+        } else if !rows.is_empty() {
+            crate::prepared::KeepPrepared::prepared(
+                diesel::insert_into($table).values(rows.as_slice()),
+            )
+            .execute($conn)
+            .await?;
+        }
+    };
+}
+pub(crate) use insert_fixed;
+
 /// A claiming query that skips rows another transaction (another replica's relay or worker)
 /// holds, so each row is claimed once without waiting.
 macro_rules! claim_lock {
@@ -229,21 +254,17 @@ macro_rules! insert_rows_together {
 }
 pub(crate) use insert_rows_together;
 
-/// Writes the step runs a change altered, all in one statement (`INSERT … ON CONFLICT DO
-/// UPDATE`): the branches a fan-out unlocks cost one round trip, not one each.
-pub(crate) async fn rewrite_steps(
-    conn: &mut Connection,
-    rows: Vec<crate::executions::StepRow>,
-) -> diesel::QueryResult<()> {
+/// The upsert of the step runs a change altered (`INSERT … ON CONFLICT DO UPDATE`): the
+/// branches a fan-out unlocks are one statement, not one each.
+fn steps_upsert(
+    rows: &[crate::executions::StepRow],
+) -> impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + diesel::query_builder::QueryId + Send + '_
+{
     use crate::schema::workflow_step_runs::dsl as s;
     use diesel::upsert::excluded;
     use diesel::ExpressionMethods as _;
-    use diesel_async::RunQueryDsl as _;
-    if rows.is_empty() {
-        return Ok(());
-    }
     diesel::insert_into(s::workflow_step_runs)
-        .values(&rows)
+        .values(rows)
         .on_conflict((s::execution_id, s::step_id))
         .do_update()
         .set((
@@ -261,8 +282,135 @@ pub(crate) async fn rewrite_steps(
             s::started_at.eq(excluded(s::started_at)),
             s::finished_at.eq(excluded(s::finished_at)),
         ))
-        .execute(conn)
-        .await?;
+}
+
+/// An execution's timeline entries as one `INSERT … SELECT FROM unnest(…)`: one column array
+/// per column, so the text is the same whatever the number of entries (a fan-out of n steps
+/// writes about 2n + 1) and stays prepared without one text per count.
+struct TimelineInsert {
+    ids: Vec<uuid::Uuid>,
+    executions: Vec<uuid::Uuid>,
+    ats: Vec<chrono::DateTime<chrono::Utc>>,
+    steps: Vec<Option<String>>,
+    statuses: Vec<String>,
+    attempts: Vec<Option<i32>>,
+    details: Vec<Option<String>>,
+}
+
+impl TimelineInsert {
+    fn of(rows: &[crate::executions::TimelineRow]) -> Self {
+        Self {
+            ids: rows.iter().map(|r| r.id).collect(),
+            executions: rows.iter().map(|r| r.execution_id).collect(),
+            ats: rows.iter().map(|r| r.at).collect(),
+            steps: rows.iter().map(|r| r.step_id.clone()).collect(),
+            statuses: rows.iter().map(|r| r.status.clone()).collect(),
+            attempts: rows.iter().map(|r| r.attempt).collect(),
+            details: rows.iter().map(|r| r.detail.clone()).collect(),
+        }
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TimelineInsert {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz, Uuid};
+        out.push_sql(
+            "INSERT INTO workflow_timeline \
+             (id, execution_id, at, step_id, status, attempt, detail) SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<Uuid>, _>(&self.ids)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Uuid>, _>(&self.executions)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamptz>, _>(&self.ats)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.steps)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.statuses)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Integer>>, _>(&self.attempts)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.details)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// A new execution's rows (its own, its step runs, its timeline) as one statement
+/// (`together.rs`) when it has at most [`KEPT_ROWS`] steps, kept prepared as
+/// [`write_change_rows`] keeps its statement (at most 16 texts per connection); a larger one
+/// as a statement per table.
+pub(crate) async fn insert_execution_rows(
+    conn: &mut Connection,
+    execution: &crate::executions::ExecutionRow,
+    steps: &[crate::executions::StepRow],
+    timeline: &[crate::executions::TimelineRow],
+) -> diesel::QueryResult<()> {
+    use crate::schema::{workflow_executions, workflow_step_runs};
+    use diesel::query_builder::QueryFragment;
+    use diesel_async::RunQueryDsl as _;
+    let mut parts: Vec<Box<dyn QueryFragment<diesel::pg::Pg> + Send + '_>> = vec![Box::new(
+        diesel::insert_into(workflow_executions::table).values(execution),
+    )];
+    if steps.len() > KEPT_ROWS {
+        crate::together::Together(parts).execute(conn).await?;
+        insert_all!(conn, workflow_step_runs::table, steps);
+        parts = Vec::new();
+    } else if !steps.is_empty() {
+        parts.push(Box::new(
+            diesel::insert_into(workflow_step_runs::table).values(steps),
+        ));
+    }
+    if !timeline.is_empty() {
+        parts.push(Box::new(TimelineInsert::of(timeline)));
+    }
+    if !parts.is_empty() {
+        crate::together::Together(parts).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// What an execution change writes every time, as one statement when it is a few rows
+/// (`together.rs`): the execution's row when it changed, the step runs it altered, its
+/// timeline entries. A recording or a claim is then `BEGIN`, its reads, this and `COMMIT`
+/// (the three as separate statements cost two more round trips, and a statement of
+/// varying text a third to parse it). Kept prepared: the timeline's text is one whatever its
+/// length ([`TimelineInsert`]), the step runs' depends only on their count (`None` bound as
+/// NULL), bounded by [`KEPT_ROWS`]; more step runs are written by a statement of their own,
+/// so a connection keeps at most 2 × 17 × 2 texts of this statement.
+pub(crate) async fn write_change_rows(
+    conn: &mut Connection,
+    execution: Option<&crate::executions::ExecutionRow>,
+    steps: &[crate::executions::StepRow],
+    timeline: &[crate::executions::TimelineRow],
+) -> diesel::QueryResult<()> {
+    use crate::schema::workflow_executions;
+    use diesel::query_builder::QueryFragment;
+    use diesel::{ExpressionMethods as _, QueryDsl as _};
+    use diesel_async::RunQueryDsl as _;
+    let update = execution.map(|row| {
+        diesel::update(workflow_executions::table.filter(workflow_executions::id.eq(row.id)))
+            .set(row)
+    });
+    let mut parts: Vec<Box<dyn QueryFragment<diesel::pg::Pg> + Send + '_>> = Vec::new();
+    if let Some(update) = update {
+        parts.push(Box::new(update));
+    }
+    if steps.len() > KEPT_ROWS {
+        steps_upsert(steps).execute(conn).await?;
+    } else if !steps.is_empty() {
+        parts.push(Box::new(steps_upsert(steps)));
+    }
+    if !timeline.is_empty() {
+        parts.push(Box::new(TimelineInsert::of(timeline)));
+    }
+    if parts.is_empty() {
+        return Ok(());
+    }
+    crate::together::Together(parts).execute(conn).await?;
     Ok(())
 }
 

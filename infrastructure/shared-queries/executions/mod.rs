@@ -26,12 +26,11 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::backend::{begin_write, insert_all, rewrite_steps, row_lock, Connection, DbId};
+use crate::backend::{begin_write, row_lock, write_change_rows, Connection, DbId};
 use crate::errors;
 use crate::fair_claims;
 use crate::idempotency;
 use crate::outbox;
-use crate::prepared::KeepPrepared as _;
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
 use crate::store::Store;
 use crate::tasks;
@@ -43,8 +42,8 @@ mod rows;
 
 pub(crate) use concurrency_groups::insert_new;
 use concurrency_groups::{release, Group, LIVE};
-use rows::{changes, ExecutionRow};
-pub(crate) use rows::{StepRow, TimelineRow};
+use rows::changes;
+pub(crate) use rows::{ExecutionRow, StepRow, TimelineRow};
 
 #[allow(clippy::if_same_then_else)] // `row_lock!` is the identity on SQLite
 pub(crate) async fn load_state(
@@ -120,12 +119,9 @@ impl ExecutionRepository for Store {
                         let Some(then) = then else {
                             return Ok(state);
                         };
-                        let (tenant, id) = (
-                            DbId::from(state.execution.tenant_id.as_uuid()),
-                            DbId::from(state.execution.id.as_uuid()),
-                        );
+                        let tenant = DbId::from(state.execution.tenant_id.as_uuid());
                         let now = state.execution.created_at.max(clock.now().trunc_subsecs(6));
-                        write_change(conn, tenant, id, &state, then.as_ref(), None, now).await
+                        write_change(conn, tenant, &state, then.as_ref(), None, now).await
                     })
                     .await;
                 match outcome {
@@ -312,17 +308,9 @@ impl ExecutionRepository for Store {
                         // the order the changes really took (a change that waited for the
                         // lock is later than the one it waited for).
                         let now = now.max(clock.now().trunc_subsecs(6));
-                        write_change(
-                            conn,
-                            tenant,
-                            id,
-                            &before,
-                            change.as_ref(),
-                            audit.as_ref(),
-                            now,
-                        )
-                        .await
-                        .map(Some)
+                        write_change(conn, tenant, &before, change.as_ref(), audit.as_ref(), now)
+                            .await
+                            .map(Some)
                     })
                     .await;
                 match outcome {
@@ -374,7 +362,6 @@ impl ExecutionRepository for Store {
 async fn write_change(
     conn: &mut Connection,
     tenant: DbId,
-    id: DbId,
     before: &ExecutionState,
     change: &dyn ExecutionChange,
     audit: Option<&AuditEntry>,
@@ -398,13 +385,8 @@ async fn write_change(
     if !applied.map_err(ChangeError::Refused)? {
         return Ok(after);
     }
-    if after.execution != before.execution {
-        diesel::update(workflow_executions::table.filter(workflow_executions::id.eq(id)))
-            .set(&ExecutionRow::of(&after.execution))
-            .prepared()
-            .execute(conn)
-            .await?;
-    }
+    let execution =
+        (after.execution != before.execution).then(|| ExecutionRow::of(&after.execution));
     let old: HashMap<&str, &StepRun> = before
         .steps
         .iter()
@@ -417,7 +399,10 @@ async fn write_change(
         .filter(|(_, step)| old.get(step.step_id.as_str()).is_none_or(|o| *o != *step))
         .map(|(i, step)| StepRow::of(after.execution.id, i, step))
         .collect();
-    rewrite_steps(conn, altered).await?;
+    // First: the concurrency slot's release below counts the live executions of its group,
+    // this one's ended row included.
+    let timeline = changes(before, &after, now);
+    write_change_rows(conn, execution.as_ref(), &altered, &timeline).await?;
     tasks::write(conn, &before.tasks, &after.tasks).await?;
     if !before.execution.status.is_final() && after.execution.status.is_final() {
         if let Some(group) = Group::of(&after.execution) {
@@ -427,8 +412,6 @@ async fn write_change(
     if let Some(audit) = audit {
         outbox::record(conn, std::slice::from_ref(audit)).await?;
     }
-    let timeline = changes(before, &after, now);
-    insert_all!(conn, workflow_timeline::table, timeline);
     Ok(after)
 }
 

@@ -5,19 +5,22 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use usvc_core::{
     CoreError, Execution, ExecutionId, ExecutionState, ExecutionStatus, StepRun, StepStatus,
     TenantId, UserId, WorkflowId,
 };
 use uuid::Uuid;
 
-use crate::backend::{insert_all, Connection, DbId};
-use crate::prepared::KeepPrepared as _;
+use crate::backend::{Connection, DbId};
 use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = workflow_executions, treat_none_as_null = true)]
+// `None` as NULL in an insert too (see `StepRow`).
+#[diesel(
+    table_name = workflow_executions,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub(crate) struct ExecutionRow {
     pub(crate) id: DbId,
     pub(crate) tenant_id: DbId,
@@ -40,7 +43,13 @@ pub(crate) struct ExecutionRow {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = workflow_step_runs, treat_none_as_null = true)]
+// `None` as NULL in an insert too (not DEFAULT, which is NULL anyway): the text of a few rows'
+// insert then depends only on their number, so it stays prepared (`insert_fixed!`).
+#[diesel(
+    table_name = workflow_step_runs,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub(crate) struct StepRow {
     pub(crate) execution_id: DbId,
     pub(crate) step_id: String,
@@ -60,7 +69,8 @@ pub(crate) struct StepRow {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = workflow_timeline)]
+// `None` as NULL (see `StepRow`).
+#[diesel(table_name = workflow_timeline, treat_none_as_default_value = false)]
 pub(crate) struct TimelineRow {
     pub(crate) id: DbId,
     pub(crate) execution_id: DbId,
@@ -279,15 +289,10 @@ impl NewExecution {
         }
     }
 
-    /// Inserts the rows, inside the caller's transaction.
+    /// Inserts the rows, inside the caller's transaction (one statement on Postgres for the
+    /// usual few steps: `insert_execution_rows`).
     pub(crate) async fn insert(&self, conn: &mut Connection) -> Result<(), diesel::result::Error> {
-        diesel::insert_into(workflow_executions::table)
-            .values(&self.execution)
-            .prepared()
-            .execute(conn)
-            .await?;
-        insert_all!(conn, workflow_step_runs::table, self.steps);
-        insert_all!(conn, workflow_timeline::table, self.timeline);
-        Ok(())
+        crate::backend::insert_execution_rows(conn, &self.execution, &self.steps, &self.timeline)
+            .await
     }
 }

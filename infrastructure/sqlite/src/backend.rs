@@ -161,6 +161,9 @@ macro_rules! insert_all {
     };
 }
 pub(crate) use insert_all;
+// Every insert is kept prepared here already (a statement per row); Postgres keeps a few
+// rows' multi-row insert prepared under this name.
+pub(crate) use insert_all as insert_fixed;
 
 /// A statement holding an `eq_any` over a list, as it is: SQLite writes one placeholder per
 /// element, so each length is another text, not one to keep prepared (Postgres keeps it:
@@ -224,17 +227,48 @@ macro_rules! insert_rows_together {
 }
 pub(crate) use insert_rows_together;
 
-/// Writes the step runs a change altered, one `UPDATE` each: statements are calls inside the
-/// process here (Postgres writes them in one statement).
-pub(crate) async fn rewrite_steps(
+/// A new execution's rows (its own, its step runs, its timeline), a statement per row
+/// (Postgres sends them as one statement).
+pub(crate) async fn insert_execution_rows(
     conn: &mut Connection,
-    rows: Vec<crate::executions::StepRow>,
+    execution: &crate::executions::ExecutionRow,
+    steps: &[crate::executions::StepRow],
+    timeline: &[crate::executions::TimelineRow],
 ) -> diesel::QueryResult<()> {
     use crate::prepared::KeepPrepared as _;
-    use crate::schema::workflow_step_runs::dsl as s;
+    use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
+    use diesel_async::RunQueryDsl as _;
+    diesel::insert_into(workflow_executions::table)
+        .values(execution)
+        .prepared()
+        .execute(conn)
+        .await?;
+    insert_all!(conn, workflow_step_runs::table, *steps);
+    insert_all!(conn, workflow_timeline::table, *timeline);
+    Ok(())
+}
+
+/// What an execution change writes every time: the execution's row when it changed, one
+/// `UPDATE` per step run it altered, its timeline entries. Statements are calls inside the
+/// process here (Postgres sends them as one statement).
+pub(crate) async fn write_change_rows(
+    conn: &mut Connection,
+    execution: Option<&crate::executions::ExecutionRow>,
+    steps: &[crate::executions::StepRow],
+    timeline: &[crate::executions::TimelineRow],
+) -> diesel::QueryResult<()> {
+    use crate::prepared::KeepPrepared as _;
+    use crate::schema::{workflow_executions, workflow_step_runs::dsl as s, workflow_timeline};
     use diesel::{ExpressionMethods as _, QueryDsl as _};
     use diesel_async::RunQueryDsl as _;
-    for row in &rows {
+    if let Some(row) = execution {
+        diesel::update(workflow_executions::table.filter(workflow_executions::id.eq(row.id)))
+            .set(row)
+            .prepared()
+            .execute(conn)
+            .await?;
+    }
+    for row in steps {
         diesel::update(
             s::workflow_step_runs
                 .filter(s::execution_id.eq(row.execution_id))
@@ -245,6 +279,7 @@ pub(crate) async fn rewrite_steps(
         .execute(conn)
         .await?;
     }
+    insert_all!(conn, workflow_timeline::table, *timeline);
     Ok(())
 }
 
