@@ -1,6 +1,7 @@
 //! A refresh racing a logout on Postgres, where a refresh is one statement
-//! (`rotate_refresh_at_once`, ADR 0027): it reads the session under its row lock, so a
-//! revocation committing while the refresh waits for that lock ends the refresh — the caller
+//! (`rotate_refresh_at_once`, ADR 0027): it moves the session with an `UPDATE` whose
+//! conditions Postgres re-checks once it holds the row lock, so a revocation committing while
+//! the refresh waits for that lock ends the refresh — the caller
 //! must not get a fresh token pair for a session that was logged out before it was answered.
 //! (SQLite runs one writer at a time, so there is no such race to test there.)
 

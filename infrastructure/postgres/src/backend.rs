@@ -187,8 +187,8 @@ macro_rules! insert_all {
 }
 pub(crate) use insert_all;
 
-/// The most rows [`insert_fixed!`] and [`rewrite_steps`] write as one statement kept prepared:
-/// one text per row count, so at most this many per statement and connection.
+/// The most rows [`insert_fixed!`] and the step runs' upsert write as one statement kept
+/// prepared: one text per row count, so at most this many per statement and connection.
 pub(crate) const KEPT_ROWS: usize = 16;
 
 /// [`insert_all!`] for rows whose insert text depends only on how many there are (each
@@ -222,9 +222,9 @@ macro_rules! claim_lock {
 pub(crate) use claim_lock;
 
 /// A read that locks its rows to the end of the transaction: changes to one execution wait
-/// for each other and each sees the last. `FOR NO KEY UPDATE`, not `FOR UPDATE`: inserts that
-/// reference the row (timeline rows, whose foreign key takes `KEY SHARE`) must not wait for
-/// it, or a claim inserting its timeline would deadlock with a change waiting on the claim.
+/// for each other and each sees the last. `FOR NO KEY UPDATE`, not `FOR UPDATE`: it is all a
+/// change needs, and a foreign key's `KEY SHARE` check (SQLite keeps the timeline's and step
+/// runs' keys to their execution; Postgres dropped them, ADR 0032) must not wait for it.
 macro_rules! row_lock {
     ($query:expr) => {
         $query.for_no_key_update()
@@ -341,8 +341,8 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TimelineInsert {
 
 /// A new execution's rows (its own, its step runs, its timeline) as one statement
 /// (`together.rs`) when it has at most [`KEPT_ROWS`] steps, kept prepared as
-/// [`write_change_rows`] keeps its statement (at most 16 texts per connection); a larger one
-/// as a statement per table.
+/// [`write_change_rows`] keeps its statement (about 35 texts per connection: the step runs'
+/// count, the timeline one text); a larger one as a statement per table.
 pub(crate) async fn insert_execution_rows(
     conn: &mut Connection,
     execution: &crate::executions::ExecutionRow,
