@@ -92,15 +92,12 @@ async fn insert_all(
     Ok(())
 }
 
-/// `insert_fixed!(conn, table, rows)`: rows whose insert text depends only on their count
-/// (`None` bound as NULL); a few kept prepared as one statement on Postgres.
-async fn insert_fixed(
+/// Timeline entries on their own: one statement on Postgres, one per entry on SQLite.
+async fn insert_timeline(
     conn: &mut Connection,
-    rows: Vec<crate::executions::TimelineRow>,
+    rows: &[crate::executions::TimelineRow],
 ) -> QueryResult<()> {
-    use diesel_async::RunQueryDsl as _;
-    backend::insert_fixed!(conn, workflow_timeline::table, rows);
-    Ok(())
+    backend::insert_timeline(conn, rows).await
 }
 
 /// A new execution's rows: one statement on Postgres for a few steps, a statement per row on

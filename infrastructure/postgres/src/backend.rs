@@ -187,30 +187,9 @@ macro_rules! insert_all {
 }
 pub(crate) use insert_all;
 
-/// The most rows [`insert_fixed!`] and the step runs' upsert write as one statement kept
-/// prepared: one text per row count, so at most this many per statement and connection.
+/// The most step runs written as one statement kept prepared (their upsert's text depends on
+/// the row count): at most this many texts per statement and connection.
 pub(crate) const KEPT_ROWS: usize = 16;
-
-/// [`insert_all!`] for rows whose insert text depends only on how many there are (each
-/// `None` bound as NULL, `treat_none_as_default_value = false`): up to [`KEPT_ROWS`] rows are
-/// one statement kept prepared (`prepared.rs`), so the few rows a workflow claim or recording
-/// writes cost one round trip, not a second to parse the statement; more are written as
-/// `insert_all!` writes them.
-macro_rules! insert_fixed {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        let rows = &$rows;
-        if rows.len() > crate::backend::KEPT_ROWS {
-            crate::backend::insert_all!($conn, $table, rows);
-        } else if !rows.is_empty() {
-            crate::prepared::KeepPrepared::prepared(
-                diesel::insert_into($table).values(rows.as_slice()),
-            )
-            .execute($conn)
-            .await?;
-        }
-    };
-}
-pub(crate) use insert_fixed;
 
 /// A claiming query that skips rows another transaction (another replica's relay or worker)
 /// holds, so each row is claimed once without waiting.
@@ -337,6 +316,30 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for TimelineInsert {
         out.push_sql(")");
         Ok(())
     }
+
+    // One text whatever the number of entries: kept prepared (`prepared.rs`).
+    fn is_safe_to_cache_prepared(&self, _backend: &diesel::pg::Pg) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl diesel::query_builder::QueryId for TimelineInsert {
+    type QueryId = ();
+    // Cached by its SQL text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+/// Timeline entries written on their own (a claim's, a released queue's): one statement kept
+/// prepared whatever their number ([`TimelineInsert`]).
+pub(crate) async fn insert_timeline(
+    conn: &mut Connection,
+    timeline: &[crate::executions::TimelineRow],
+) -> diesel::QueryResult<()> {
+    use diesel_async::RunQueryDsl as _;
+    if !timeline.is_empty() {
+        TimelineInsert::of(timeline).execute(conn).await?;
+    }
+    Ok(())
 }
 
 /// A new execution's rows (its own, its step runs, its timeline) as one statement

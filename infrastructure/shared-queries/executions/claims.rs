@@ -11,11 +11,11 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use usvc_core::{ClaimedStep, CoreError, ExecutionId, ExecutionState, StepRun};
 use uuid::Uuid;
 
-use crate::backend::{begin_write, claim_lock, insert_fixed, Connection, DbId};
+use crate::backend::{begin_write, claim_lock, insert_timeline, Connection, DbId};
 use crate::errors;
 use crate::fair_claims;
 use crate::prepared::KeepPrepared as _;
-use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline};
+use crate::schema::{workflow_executions, workflow_step_runs};
 use crate::store::Store;
 
 use super::concurrency_groups::LIVE;
@@ -132,7 +132,7 @@ pub(super) async fn claim(
                     ids.sort_by_key(|id| Uuid::from(*id));
                     ids.dedup_by_key(|id| Uuid::from(*id));
                     mark_running(conn, ids.clone(), now, &mut timeline).await?;
-                    insert_fixed!(conn, workflow_timeline::table, timeline);
+                    insert_timeline(conn, &timeline).await?;
                     // Each claim carries its execution as the claim left it (one read for
                     // the whole batch), so running a step needs no read of its own.
                     let executions: Vec<ExecutionRow> = workflow_executions::table
@@ -284,7 +284,7 @@ pub(super) async fn release(store: &Store, owner: &str) -> Result<u64, CoreError
                             detail: Some("lease handed back at shutdown".into()),
                         });
                     }
-                    insert_fixed!(conn, workflow_timeline::table, timeline);
+                    insert_timeline(conn, &timeline).await?;
                     Ok::<_, diesel::result::Error>(held.len() as u64)
                 })
                 .await

@@ -8,8 +8,8 @@ use diesel_async::RunQueryDsl;
 use usvc_core::{Execution, ExecutionState, StepStatus};
 use uuid::Uuid;
 
-use crate::backend::{claim_lock, insert_fixed, row_lock, Connection, DbId};
-use crate::schema::{workflow_executions, workflow_step_runs, workflow_timeline, workflows};
+use crate::backend::{claim_lock, insert_timeline, row_lock, Connection, DbId};
+use crate::schema::{workflow_executions, workflow_step_runs, workflows};
 
 use super::rows::{NewExecution, TimelineRow};
 
@@ -165,6 +165,6 @@ pub(crate) async fn release(
             detail: Some("released from the concurrency queue".into()),
         })
         .collect();
-    insert_fixed!(conn, workflow_timeline::table, timeline);
+    insert_timeline(conn, &timeline).await?;
     Ok(())
 }

@@ -44,7 +44,7 @@ pub(crate) struct ExecutionRow {
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 // `None` as NULL in an insert too (not DEFAULT, which is NULL anyway): the text of a few rows'
-// insert then depends only on their number, so it stays prepared (`insert_fixed!`).
+// insert then depends only on their number, so it stays prepared (`write_change_rows`).
 #[diesel(
     table_name = workflow_step_runs,
     treat_none_as_null = true,

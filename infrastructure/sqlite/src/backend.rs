@@ -161,9 +161,6 @@ macro_rules! insert_all {
     };
 }
 pub(crate) use insert_all;
-// Every insert is kept prepared here already (a statement per row); Postgres keeps a few
-// rows' multi-row insert prepared under this name.
-pub(crate) use insert_all as insert_fixed;
 
 /// A statement holding an `eq_any` over a list, as it is: SQLite writes one placeholder per
 /// element, so each length is another text, not one to keep prepared (Postgres keeps it:
@@ -244,6 +241,17 @@ pub(crate) async fn insert_execution_rows(
         .execute(conn)
         .await?;
     insert_all!(conn, workflow_step_runs::table, *steps);
+    insert_all!(conn, workflow_timeline::table, *timeline);
+    Ok(())
+}
+
+/// Timeline entries written on their own, a statement per entry (Postgres: one statement).
+pub(crate) async fn insert_timeline(
+    conn: &mut Connection,
+    timeline: &[crate::executions::TimelineRow],
+) -> diesel::QueryResult<()> {
+    use crate::schema::workflow_timeline;
+    use diesel_async::RunQueryDsl as _;
     insert_all!(conn, workflow_timeline::table, *timeline);
     Ok(())
 }
