@@ -653,6 +653,126 @@ async fn independent_branches_overlap_and_joins_wait(t: TestApp) {
 
 on_both_stores!(independent_branches_overlap_and_joins_wait);
 
+/// Pure steps (transform, condition, noop) unlocked by a recording run at once in the worker
+/// that recorded it and are recorded in the same transaction: a fan-out of transforms and its
+/// join end at the instant their root's result is written. Everything else about them is as
+/// if each had been claimed and recorded on its own: outputs, skips, the timeline. A step of
+/// another kind (an event) ends the chain and runs as usual. With no budget for it
+/// (`WORKFLOW_PURE_BUDGET_MS=0`), each runs and is recorded on its own.
+async fn pure_steps_run_at_once_and_show_every_state(t: TestApp, at_once: bool) {
+    let (app, root) = t.serve_as_owner().await;
+    let id = define(
+        &app,
+        &root,
+        json!({"name": "chain", "steps": [
+            {"id": "root", "kind": "transform", "with": {"n": "{{ inputs.n }}"}},
+            {"id": "a", "kind": "transform", "depends_on": ["root"],
+             "with": {"v": "{{ steps.root.output.n * 2 }}"}},
+            {"id": "b", "kind": "transform", "depends_on": ["root"],
+             "with": {"v": "{{ steps.root.output.n * 3 }}"}},
+            {"id": "not", "kind": "transform", "depends_on": ["root"], "if": "inputs.n > 100",
+             "with": {"v": 0}},
+            {"id": "gate", "kind": "condition", "depends_on": ["root"],
+             "with": {"expr": "inputs.n > 100"}},
+            {"id": "big", "kind": "noop", "depends_on": ["gate"]},
+            {"id": "join", "kind": "transform", "depends_on": ["a", "b"],
+             "with": {"sum": "{{ steps.a.output.v + steps.b.output.v }}"}},
+            {"id": "tell", "kind": "event", "depends_on": ["join"],
+             "with": {"type": "order.summed", "payload": {"sum": "{{ steps.join.output.sum }}"}}},
+            {"id": "after", "kind": "transform", "depends_on": ["tell"],
+             "with": {"type": "{{ steps.tell.output.type }}"}}
+        ]}),
+    )
+    .await;
+    let (status, done) = start(&app, &root, &id, json!({"n": 7}), 20).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(step(&done, "join")["output"], json!({"sum": 35}));
+    assert_eq!(step(&done, "not")["status"], "skipped");
+    assert_eq!(step(&done, "gate")["output"], json!({"result": false}));
+    assert_eq!(step(&done, "big")["skipped_because"], "condition");
+    assert_eq!(
+        step(&done, "after")["output"],
+        json!({"type": "order.summed"})
+    );
+
+    // Root's recording ran and recorded the pure steps it unlocked, and theirs: one
+    // transaction, one instant.
+    let ended = time(&step(&done, "root")["finished_at"]);
+    for id in ["a", "b", "not", "gate", "join"] {
+        assert_eq!(step(&done, id)["attempts"], 1, "{id}");
+    }
+    if at_once {
+        for id in ["a", "b", "not", "gate", "join"] {
+            assert_eq!(time(&step(&done, id)["finished_at"]), ended, "{id}: {done}");
+        }
+    } else {
+        assert!(time(&step(&done, "join")["finished_at"]) > ended, "{done}");
+    }
+    // The event step is not pure: it was taken by that recording and run after it.
+    assert!(time(&step(&done, "tell")["finished_at"]) > ended);
+    assert!(time(&step(&done, "after")["finished_at"]) > ended);
+
+    let execution = done["execution_id"].as_str().unwrap();
+    let (_, timeline) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/executions/{execution}/timeline"),
+        Some(&root),
+        None,
+    )
+    .await;
+    let of = |id: &str| -> Vec<String> {
+        timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["step_id"] == id)
+            .map(|e| e["status"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for id in ["root", "a", "b", "join", "tell", "after"] {
+        assert_eq!(
+            of(id),
+            ["ready", "running", "succeeded"],
+            "{id}: {timeline}"
+        );
+    }
+    assert_eq!(of("gate"), ["ready", "running", "succeeded"]);
+    assert_eq!(of("not"), ["ready", "running", "skipped"]);
+    assert_eq!(of("big"), ["skipped"]);
+}
+
+mod pure_steps_run_at_once_and_show_every_state {
+    use super::support::TestApp;
+
+    /// A budget no test machine runs out of: the chain is always run to its end.
+    const AMPLE: [(&str, &str); 1] = [("WORKFLOW_PURE_BUDGET_MS", "1000")];
+    const NONE: [(&str, &str); 1] = [("WORKFLOW_PURE_BUDGET_MS", "0")];
+
+    #[actix_web::test]
+    async fn sqlite() {
+        let app = TestApp::sqlite().with_settings(&AMPLE).start().await;
+        super::pure_steps_run_at_once_and_show_every_state(app, true).await;
+        let app = TestApp::sqlite().with_settings(&NONE).start().await;
+        super::pure_steps_run_at_once_and_show_every_state(app, false).await;
+    }
+
+    #[actix_web::test]
+    async fn postgres() {
+        for (settings, at_once) in [(AMPLE, true), (NONE, false)] {
+            let Some(app) = TestApp::postgres()
+                .with_settings(&settings)
+                .start_if_available()
+                .await
+            else {
+                return;
+            };
+            super::pure_steps_run_at_once_and_show_every_state(app, at_once).await;
+        }
+    }
+}
+
 /// `a` fails at run time (integer division by `inputs.zero`); `slow` is a sibling still
 /// running (a timer) when it does.
 fn failing(on_failure: &str) -> Value {

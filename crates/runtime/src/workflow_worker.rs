@@ -93,6 +93,11 @@ pub struct WorkerConfig {
     /// third of this while the attempt runs); a step whose lease ran out is presumed to belong
     /// to a dead worker and is taken over.
     pub lease: Duration,
+    /// How long a recording may spend running the pure steps it unlocks, to record them in
+    /// its own transaction ([`Recorder::run_pure`]); zero runs each on its own. A bound,
+    /// because recordings wait for each other: a tenant's slow templates must not hold back
+    /// everyone's results.
+    pub pure_budget: Duration,
 }
 
 /// The running worker; its task ends once the last handle is gone or it is shut down.
@@ -166,6 +171,7 @@ impl WorkflowWorker {
                 pool: pool.clone(),
                 starved: starved.clone(),
                 batch: usize::try_from(config.batch).unwrap_or(usize::MAX),
+                pure_budget: config.pure_budget,
                 results: results.downgrade(),
             },
             finished,
@@ -434,14 +440,7 @@ fn spawn_attempt(
 ) {
     let (engine, results, wake) = (engine.clone(), results.clone(), wake.clone());
     tokio::spawn(async move {
-        let finish = caught("workflow step", run_step(&engine, &step))
-            .await
-            .unwrap_or_else(|panic| {
-                Some(Finish::Ran(StepOutcome::Failed(format!(
-                    "the step stopped on an internal error ({panic}); it is in the service's log"
-                ))))
-            });
-        if let Some(finish) = finish {
+        if let Some(finish) = attempt(&engine, &step).await {
             let _ = results.send((step, finish, running));
         } else {
             drop(running);
@@ -449,6 +448,18 @@ fn spawn_attempt(
             wake.notify_one();
         }
     });
+}
+
+/// Runs one claimed attempt, a panic caught as the step's failure; how it ended, or `None`
+/// when there is nothing to record.
+async fn attempt(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
+    caught("workflow step", run_step(engine, step))
+        .await
+        .unwrap_or_else(|panic| {
+            Some(Finish::Ran(StepOutcome::Failed(format!(
+                "the step stopped on an internal error ({panic}); it is in the service's log"
+            ))))
+        })
 }
 
 /// Tries `work` again, twice at most and briefly, while it fails with `Unavailable` (a pool
@@ -575,6 +586,8 @@ struct Recorder {
     starved: Arc<AtomicBool>,
     /// Most free slots one recording takes steps for.
     batch: usize,
+    /// [`WorkerConfig::pure_budget`].
+    pure_budget: Duration,
     /// Where the attempts taken at recording send their results: weak, so the channel closes
     /// (and this task ends) when the worker loop is gone.
     results: mpsc::WeakUnboundedSender<(ClaimedStep, Finish, Running)>,
@@ -592,6 +605,48 @@ impl Recorder {
         groups.iter().any(|(execution, in_hand)| {
             running.keys().filter(|(e, _)| e == execution).count() > in_hand.len()
         })
+    }
+
+    /// `attempts`, then round after round the pure steps (`StepKind::pure`) the round before
+    /// will take under `take`, each round run here at once on the execution as the attempts'
+    /// claim saw it, to be recorded with the attempts in one transaction: a chain of
+    /// transforms costs one commit, not one each (ADR 0033). A round stops the chain where it takes a step of another kind, and one not
+    /// run within the budget is dropped (its steps are taken by the round before and run as
+    /// usual); the store checks every round's leases again, so a state that changed meanwhile
+    /// costs a rerun of a pure step at most.
+    async fn run_pure(
+        &self,
+        attempts: Vec<(ClaimedStep, Finish)>,
+        take: &StepOffer,
+    ) -> Vec<Vec<(ClaimedStep, Finish)>> {
+        let deadline = tokio::time::Instant::now() + self.pure_budget;
+        let mut state = attempts
+            .last()
+            .and_then(|(claimed, _)| claimed.snapshot.clone())
+            .filter(|_| !self.pure_budget.is_zero());
+        let mut rounds = vec![attempts];
+        while let (Some(seen), Some(last)) = (state.take(), rounds.last()) {
+            let Ok(Some((after, taken))) = self.engine.take_pure(&seen, last, take).await else {
+                break;
+            };
+            let running = futures::future::join_all(taken.iter().map(|s| attempt(&self.engine, s)));
+            let Ok(finished) = tokio::time::timeout_at(deadline, running).await else {
+                break;
+            };
+            let round: Vec<_> = taken
+                .into_iter()
+                .zip(finished)
+                .filter_map(|(step, finish)| Some((step, finish?)))
+                .collect();
+            if round.is_empty() {
+                break;
+            }
+            metrics::counter!("usvc_workflow_pure_steps_run_at_once_total")
+                .increment(round.len() as u64);
+            state = Some(after);
+            rounds.push(round);
+        }
+        rounds
     }
 
     /// Records one execution's finished attempts and runs what the same transaction took;
@@ -620,9 +675,13 @@ impl Recorder {
                 + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX),
             at_most: slots.len() + spare.len(),
         });
+        let rounds = match &take {
+            Some(take) => self.run_pure(attempts, take).await,
+            None => vec![attempts],
+        };
         let recorded = caught(
             "workflow results",
-            transient_retries(|| self.engine.finish_all(attempts.clone(), take.clone())),
+            transient_retries(|| self.engine.finish_all(rounds.clone(), take.clone())),
         )
         .await
         .unwrap_or_else(|panic| Err(usvc_core::CoreError::Internal(panic)));

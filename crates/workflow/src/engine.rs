@@ -18,7 +18,9 @@ use usvc_core::{ClaimedStep, CoreError, Execution, ExecutionState, TenantId, Wor
 
 use crate::definition::{parse_duration, Definition};
 use crate::kinds::{Kinds, StepCall, StepEnv, StepKind, StepOutcome};
-use crate::plan::{Finish, FinishAndTake, FinishStep, FinishSteps, TakeReady, TimeOutExecution};
+use crate::plan::{
+    Finish, FinishAndTake, FinishChain, FinishStep, FinishSteps, TakeReady, TimeOutExecution,
+};
 use crate::template;
 
 /// How many times a step whose worker stopped mid-attempt is taken over beyond its retries.
@@ -232,19 +234,88 @@ impl Engine {
     /// With `take`, the same transaction also claims up to `take.at_most` of the steps that
     /// are ready then (what the attempts unlocked) under `take.lease`: the worker runs them
     /// next without a claim of its own ([`ClaimedStep::held_by`] on the state answered).
+    /// Each round after the first holds the pure steps the worker already ran on what the
+    /// round before took ([`Engine::take_pure`]): recorded in the same transaction, each
+    /// round taking what it unlocks in turn.
     pub async fn finish_all(
         &self,
-        attempts: Vec<(ClaimedStep, Finish)>,
+        rounds: Vec<Vec<(ClaimedStep, Finish)>>,
         take: Option<StepOffer>,
     ) -> Result<Option<ExecutionState>, CoreError> {
-        let Some((first, _)) = attempts.first() else {
+        let Some((first, _)) = rounds.first().and_then(|round| round.first()) else {
             return Ok(None);
         };
         let (tenant, execution) = (first.tenant_id, first.execution_id);
         let definition = self
             .definition(first.tenant_id, first.workflow_id, first.version)
             .await?;
-        let steps = attempts
+        let change: Arc<dyn usvc_core::ExecutionChange> = match take {
+            Some(take) if take.at_most > 0 => Arc::new(FinishChain(
+                rounds
+                    .into_iter()
+                    .map(|round| taking(&definition, execution, round, &take))
+                    .collect(),
+            )),
+            _ => Arc::new(finishing(
+                &definition,
+                execution,
+                rounds.into_iter().flatten(),
+            )),
+        };
+        self.ports
+            .executions
+            .change(tenant, execution, change, None, self.now())
+            .await
+    }
+
+    /// What recording `attempts` under `take` will hand the worker, worked out on `state`
+    /// (the execution as the worker last saw it) as the store will work it out: the state
+    /// after, and the steps taken, when there are some and every one is of a pure kind
+    /// ([`StepKind::pure`]); the worker may then run them at once and record them with the
+    /// attempts, one more round of [`Engine::finish_all`]. `None` otherwise: the steps are
+    /// taken by the recording and run as usual.
+    pub async fn take_pure(
+        &self,
+        state: &ExecutionState,
+        attempts: &[(ClaimedStep, Finish)],
+        take: &StepOffer,
+    ) -> Result<Option<(Arc<ExecutionState>, Vec<ClaimedStep>)>, CoreError> {
+        let Some((first, _)) = attempts.first() else {
+            return Ok(None);
+        };
+        let definition = self
+            .definition(first.tenant_id, first.workflow_id, first.version)
+            .await?;
+        let link = taking(&definition, first.execution_id, attempts.to_vec(), take);
+        let mut after = state.clone();
+        if !usvc_core::ExecutionChange::apply(&link, &mut after, self.now())? {
+            return Ok(None);
+        }
+        let after = Arc::new(after);
+        let taken = ClaimedStep::held_by(&after, &take.lease);
+        let pure = |claimed: &ClaimedStep| {
+            definition
+                .steps
+                .iter()
+                .find(|s| s.id == claimed.step_id)
+                .and_then(|s| self.ports.kinds.get(&s.kind))
+                .is_some_and(|kind| kind.pure())
+        };
+        if taken.is_empty() || !taken.iter().all(pure) {
+            return Ok(None);
+        }
+        Ok(Some((after, taken)))
+    }
+}
+
+/// The attempts of `execution` in `attempts` as one recording.
+fn finishing(
+    definition: &Arc<Definition>,
+    execution: usvc_core::ExecutionId,
+    attempts: impl IntoIterator<Item = (ClaimedStep, Finish)>,
+) -> FinishSteps {
+    FinishSteps(
+        attempts
             .into_iter()
             .filter(|(c, _)| c.execution_id == execution)
             .map(|(claimed, finish)| FinishStep {
@@ -254,24 +325,26 @@ impl Engine {
                 attempt: claimed.attempt,
                 finish,
             })
-            .collect();
-        let finished = FinishSteps(steps);
-        let change: Arc<dyn usvc_core::ExecutionChange> = match take {
-            Some(take) if take.at_most > 0 => Arc::new(FinishAndTake {
-                finished,
-                take: TakeReady {
-                    lease: take.lease,
-                    until: take.until,
-                    take: take.at_most,
-                    default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
-                },
-            }),
-            _ => Arc::new(finished),
-        };
-        self.ports
-            .executions
-            .change(tenant, execution, change, None, self.now())
-            .await
+            .collect(),
+    )
+}
+
+/// The attempts of `execution` in `attempts` as one recording that takes what is ready
+/// after it under `take`.
+fn taking(
+    definition: &Arc<Definition>,
+    execution: usvc_core::ExecutionId,
+    attempts: Vec<(ClaimedStep, Finish)>,
+    take: &StepOffer,
+) -> FinishAndTake {
+    FinishAndTake {
+        finished: finishing(definition, execution, attempts),
+        take: TakeReady {
+            lease: take.lease.clone(),
+            until: take.until,
+            take: take.at_most,
+            default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
+        },
     }
 }
 

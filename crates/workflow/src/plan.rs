@@ -553,6 +553,62 @@ impl ExecutionChange for FinishAndTake {
     }
 }
 
+/// A recording followed by the pure steps (`StepKind::pure`) the recording worker ran at once
+/// on what it unlocked, all in one transaction: each link is a [`FinishAndTake`] whose
+/// `finished` are the attempts the previous link took (under its `take.lease`), the first
+/// link's the attempts the worker ran as usual. Each link is checked like any recording: an
+/// attempt counts only if the step is still running under its lease and attempt, so where
+/// the store's state differs from the one the worker ran them on (another worker took a step
+/// first, the tenant had less room), what does not match changes nothing and stays for a
+/// claim. The chain ends at the first link that records nothing.
+pub struct FinishChain(pub Vec<FinishAndTake>);
+
+impl ExecutionChange for FinishChain {
+    fn apply(&self, state: &mut ExecutionState, now: DateTime<Utc>) -> Result<bool, CoreError> {
+        self.apply_within(state, now, u32::MAX)
+    }
+
+    fn claims_steps(&self) -> Option<u32> {
+        self.0.first().and_then(FinishAndTake::claims_steps)
+    }
+
+    /// The tenant's `room` is passed on from link to link less what each holds (the leases
+    /// it took less the attempts it recorded).
+    fn apply_within(
+        &self,
+        state: &mut ExecutionState,
+        now: DateTime<Utc>,
+        room: u32,
+    ) -> Result<bool, CoreError> {
+        let mut room = i64::from(room);
+        let mut changed = false;
+        for link in &self.0 {
+            let live = live_leases(state, now);
+            if !link.apply_within(state, now, u32::try_from(room.max(0)).unwrap_or(u32::MAX))? {
+                break;
+            }
+            changed = true;
+            room -= live_leases(state, now) - live;
+        }
+        Ok(changed)
+    }
+}
+
+/// The steps of `state` running under a lease that has not run out at `now`: what the
+/// tenant's `steps_in_flight` counts of it.
+fn live_leases(state: &ExecutionState, now: DateTime<Utc>) -> i64 {
+    let live = state
+        .steps
+        .iter()
+        .filter(|s| {
+            s.status == StepStatus::Running
+                && s.lease_owner.is_some()
+                && s.lease_until.is_none_or(|until| until >= now)
+        })
+        .count();
+    i64::try_from(live).unwrap_or(i64::MAX)
+}
+
 /// A new execution's first ready steps, taken by the worker of the process that starts it,
 /// in the start's transaction: up to `take`, and within the tenant's room.
 pub struct TakeReady {
@@ -919,6 +975,90 @@ mod tests {
             },
         };
         assert!(!take.apply(&mut state, Utc::now()).unwrap());
+        assert_eq!(state, before);
+    }
+
+    /// A link of a chain: the steps of `ids`, run under `owner` (attempt 1), ended well;
+    /// then what is ready is taken under `lease`.
+    fn link(def: &Arc<Definition>, owner: &str, ids: &[&str], lease: &str) -> FinishAndTake {
+        FinishAndTake {
+            finished: FinishSteps(
+                ids.iter()
+                    .map(|id| FinishStep {
+                        definition: def.clone(),
+                        step_id: (*id).into(),
+                        owner: owner.into(),
+                        attempt: 1,
+                        finish: ok(json!({ "id": id })),
+                    })
+                    .collect(),
+            ),
+            take: TakeReady {
+                lease: lease.into(),
+                until: Utc::now() + chrono::Duration::seconds(30),
+                take: 3,
+                default_in_flight: 64,
+            },
+        }
+    }
+
+    #[test]
+    fn a_chain_records_the_steps_its_links_took_and_nothing_they_did_not() {
+        let def = definition(json!({"name": "w", "steps": [
+            {"id": "root", "kind": "noop"},
+            {"id": "a", "kind": "noop", "depends_on": ["root"]},
+            {"id": "b", "kind": "noop", "depends_on": ["root"]},
+            {"id": "c", "kind": "noop", "depends_on": ["root"]},
+            {"id": "join", "kind": "noop", "depends_on": ["a", "b", "c"]}
+        ]}));
+        let chain = |def: &Arc<Definition>| {
+            FinishChain(vec![
+                link(def, "w", &["root"], "w/next"),
+                link(def, "w/next", &["a", "b", "c"], "w/next"),
+                link(def, "w/next", &["join"], "w/next"),
+            ])
+        };
+        // Room for all: the whole execution is recorded at once.
+        let mut state = start(&def);
+        claim(&def, &mut state, "root");
+        assert!(chain(&def)
+            .apply_within(&mut state, Utc::now(), 64)
+            .unwrap());
+        assert_eq!(state.execution.status, ExecutionStatus::Succeeded);
+        assert_eq!(
+            state.step("join").unwrap().output,
+            Some(json!({"id": "join"}))
+        );
+        assert!(state
+            .steps
+            .iter()
+            .all(|s| s.attempts == 1 && s.lease_owner.is_none()));
+
+        // The tenant has no room beyond what each link records: the first link takes one
+        // step (`a`), so the second records `a` only (`b` and `c` were not taken: their
+        // results do not count), takes `b` in turn, and the third records nothing.
+        let mut state = start(&def);
+        claim(&def, &mut state, "root");
+        assert!(chain(&def).apply_within(&mut state, Utc::now(), 0).unwrap());
+        assert_eq!(status(&state, "a").0, StepStatus::Succeeded);
+        let b = state.step("b").unwrap();
+        assert_eq!(
+            (b.status, b.lease_owner.as_deref(), b.output.clone()),
+            (StepStatus::Running, Some("w/next"), None),
+            "taken by the last link that recorded something, to be run as usual"
+        );
+        assert_eq!(status(&state, "c").0, StepStatus::Ready);
+        assert_eq!(status(&state, "join").0, StepStatus::Pending);
+        assert_eq!(state.execution.status, ExecutionStatus::Running);
+
+        // A chain whose first attempt lost its lease changes nothing at all.
+        let mut state = start(&def);
+        claim(&def, &mut state, "root");
+        state.step_mut("root").unwrap().lease_owner = Some("someone else".into());
+        let before = state.clone();
+        assert!(!chain(&def)
+            .apply_within(&mut state, Utc::now(), 64)
+            .unwrap());
         assert_eq!(state, before);
     }
 

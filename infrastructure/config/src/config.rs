@@ -125,6 +125,9 @@ pub struct Config {
     pub workflow_concurrency: usize,
     /// `WORKFLOW_LEASE`: how long a claimed step is held.
     pub workflow_lease: Duration,
+    /// `WORKFLOW_PURE_BUDGET_MS`: how long a recording may spend running the pure steps it
+    /// unlocks, to record them in its own transaction (zero: never).
+    pub workflow_pure_budget: Duration,
     /// `WORKFLOW_HTTP_ALLOW`: the non-public networks workflow `http` steps may reach.
     pub workflow_http_allow: Vec<ipnet::IpNet>,
     /// `TRUSTED_PROXIES`: the load balancers whose `X-Forwarded-For` names the client.
@@ -147,16 +150,7 @@ impl Config {
                 "production" => Ok(Environment::Production),
                 _ => Err(()),
             })?,
-            log_level: raw.parse("LOG_LEVEL", |v| {
-                match v.trim().to_ascii_lowercase().as_str() {
-                    "trace" => Ok(LogLevel::Trace),
-                    "debug" => Ok(LogLevel::Debug),
-                    "info" => Ok(LogLevel::Info),
-                    "warn" | "warning" => Ok(LogLevel::Warn),
-                    "error" => Ok(LogLevel::Error),
-                    _ => Err(()),
-                }
-            })?,
+            log_level: raw.parse("LOG_LEVEL", log_level)?,
             host: raw.parse("HOST", values::ip)?,
             port: raw.parse("PORT", |v| values::number::<u16>(v, 0, u16::MAX))?,
             database_url: raw.parse("DATABASE_URL", |v| {
@@ -223,6 +217,9 @@ impl Config {
                 values::number::<usize>(v, 1, 1024)
             })?,
             workflow_lease: secs("WORKFLOW_LEASE", 2, 3600)?,
+            workflow_pure_budget: raw.parse("WORKFLOW_PURE_BUDGET_MS", |v| {
+                values::number::<u64>(v, 0, 1000).map(Duration::from_millis)
+            })?,
             workflow_http_allow: raw.parse("WORKFLOW_HTTP_ALLOW", values::networks)?,
             trusted_proxies: raw.parse("TRUSTED_PROXIES", values::proxy_networks)?,
             sources: SETTINGS
@@ -280,6 +277,18 @@ impl Config {
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.describe()).finish()
+    }
+}
+
+/// `LOG_LEVEL`'s value.
+fn log_level(v: &str) -> Result<LogLevel, ()> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "trace" => Ok(LogLevel::Trace),
+        "debug" => Ok(LogLevel::Debug),
+        "info" => Ok(LogLevel::Info),
+        "warn" | "warning" => Ok(LogLevel::Warn),
+        "error" => Ok(LogLevel::Error),
+        _ => Err(()),
     }
 }
 

@@ -244,6 +244,12 @@ pub const SETTINGS: &[Setting] = &[
         "how long a worker holds a claimed step; a step still running past it is taken over by another worker, so keep it above step timeouts",
     ),
     s(
+        "WORKFLOW_PURE_BUDGET_MS",
+        "10",
+        "0-1000 (milliseconds)",
+        "how long recording a workflow step may spend running the pure steps (transform, condition, noop) it unlocks at once, to record them in the same transaction; what is left runs as usual; 0: each runs on its own",
+    ),
+    s(
         "WORKFLOW_HTTP_ALLOW",
         "",
         "empty, or comma-separated networks (CIDR), e.g. 10.0.0.0/8,127.0.0.1/32",

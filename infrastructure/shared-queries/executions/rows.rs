@@ -220,14 +220,27 @@ pub(crate) fn changes(
     for step in &after.steps {
         let was = old.get(step.step_id.as_str());
         let moved = was.is_none_or(|o| o.status != step.status || o.attempts != step.attempts);
-        // Unlocked and taken by the recording worker in the same change: it was ready first,
-        // as when a claim takes it later.
-        let unlocked_and_taken = step.status == StepStatus::Running
-            && was.is_some_and(|o| o.status == StepStatus::Pending);
-        if unlocked_and_taken {
+        // Taken in this change (one more attempt than it had waiting): by the recording
+        // worker as it was unlocked, and maybe run and ended too (a pure step run at once).
+        // The timeline shows what a claim and a recording of their own would: ready, running,
+        // then how the attempt ended.
+        let taken = was.is_some_and(|o| {
+            matches!(o.status, StepStatus::Pending | StepStatus::Ready)
+                && step.attempts > o.attempts
+        });
+        if taken && was.is_some_and(|o| o.status == StepStatus::Pending) {
             let mut ready = entry(id, at, Some(step), StepStatus::Ready.as_str(), None);
             ready.attempt = Some(step.attempts - 1);
             rows.push(ready);
+        }
+        if taken && step.status != StepStatus::Running {
+            rows.push(entry(
+                id,
+                at,
+                Some(step),
+                StepStatus::Running.as_str(),
+                None,
+            ));
         }
         if moved {
             rows.push(entry(

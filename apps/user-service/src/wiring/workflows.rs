@@ -61,6 +61,7 @@ pub fn engine(
             concurrency: config.workflow_concurrency,
             batch: u32::try_from(config.workflow_concurrency).unwrap_or(u32::MAX),
             lease: config.workflow_lease,
+            pure_budget: config.workflow_pure_budget,
         },
     );
     let executions = Arc::new(usvc_workflow::ExecutionService::new(

@@ -19,6 +19,10 @@ impl StepKind for Condition {
         "condition"
     }
 
+    fn pure(&self) -> bool {
+        true
+    }
+
     fn expression_fields(&self) -> &'static [&'static str] {
         &["expr"]
     }

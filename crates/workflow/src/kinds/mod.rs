@@ -156,6 +156,15 @@ pub trait StepKind: Send + Sync {
         None
     }
 
+    /// Whether an attempt only computes its output from its [`StepCall`] (no effect outside
+    /// the execution, nothing read but its context; running it twice gives the same). A
+    /// worker runs such a step right after the recording that unlocked it and records both
+    /// in one transaction instead of one each: nothing is lost if it dies first, since the
+    /// step only runs again (ADR 0033).
+    fn pure(&self) -> bool {
+        false
+    }
+
     /// Runs one attempt. A kind that needs a person returns [`StepOutcome::Ask`] (a human
     /// task); one that waits returns [`StepOutcome::Park`].
     async fn run(&self, call: StepCall, env: &StepEnv) -> StepOutcome;

@@ -13,6 +13,10 @@ impl StepKind for Noop {
         "noop"
     }
 
+    fn pure(&self) -> bool {
+        true
+    }
+
     async fn run(&self, _call: StepCall, _env: &StepEnv) -> StepOutcome {
         StepOutcome::Succeeded(serde_json::json!({}))
     }

@@ -14,6 +14,10 @@ impl StepKind for Transform {
         "transform"
     }
 
+    fn pure(&self) -> bool {
+        true
+    }
+
     async fn run(&self, call: StepCall, _env: &StepEnv) -> StepOutcome {
         StepOutcome::Succeeded(serde_json::Value::Object(call.with))
     }
