@@ -92,6 +92,12 @@ async fn insert_all(
     Ok(())
 }
 
+/// Before a change reads an execution's steps: locks the ones a claim could take (Postgres;
+/// SQLite's write transactions run one at a time).
+async fn lock_claimable_steps(conn: &mut Connection, execution: DbId) -> QueryResult<()> {
+    backend::lock_claimable_steps(conn, execution).await
+}
+
 /// Timeline entries on their own: one statement on Postgres, one per entry on SQLite.
 async fn insert_timeline(
     conn: &mut Connection,

@@ -559,8 +559,14 @@ impl ExecutionChange for FinishAndTake {
 /// link's the attempts the worker ran as usual. Each link is checked like any recording: an
 /// attempt counts only if the step is still running under its lease and attempt, so where
 /// the store's state differs from the one the worker ran them on (another worker took a step
-/// first, the tenant had less room), what does not match changes nothing and stays for a
-/// claim. The chain ends at the first link that records nothing.
+/// first), what does not match changes nothing and stays for a claim. The chain ends at the
+/// first link that records nothing.
+///
+/// The tenant's `steps_in_flight` room bounds what the chain leaves running when it commits
+/// (what its last link takes), not what the links before take: those steps were run and
+/// are recorded by the next link in the same transaction, so no one ever sees them running.
+/// Counting the room costs a read of every live lease; a chain that ends the execution, or
+/// leaves no step ready, needs none.
 pub struct FinishChain(pub Vec<FinishAndTake>);
 
 impl ExecutionChange for FinishChain {
@@ -572,25 +578,28 @@ impl ExecutionChange for FinishChain {
         self.0.first().and_then(FinishAndTake::claims_steps)
     }
 
-    /// The tenant's `room` is passed on from link to link less what each holds (the leases
-    /// it took less the attempts it recorded).
+    /// The links before the last take what they find ready (each up to its `take`); the
+    /// last one takes within `room` less the leases the links before left that it does not
+    /// record (steps the store handed out that the worker did not run).
     fn apply_within(
         &self,
         state: &mut ExecutionState,
         now: DateTime<Utc>,
         room: u32,
     ) -> Result<bool, CoreError> {
-        let mut room = i64::from(room);
-        let mut changed = false;
-        for link in &self.0 {
-            let live = live_leases(state, now);
-            if !link.apply_within(state, now, u32::try_from(room.max(0)).unwrap_or(u32::MAX))? {
-                break;
+        let Some((last, before)) = self.0.split_last() else {
+            return Ok(false);
+        };
+        let live = live_leases(state, now);
+        for (i, link) in before.iter().enumerate() {
+            if !link.apply_within(state, now, u32::MAX)? {
+                return Ok(i > 0);
             }
-            changed = true;
-            room -= live_leases(state, now) - live;
         }
-        Ok(changed)
+        let left = live_leases(state, now) - live;
+        let room = (i64::from(room) - left.max(0)).max(0);
+        let recorded = last.apply_within(state, now, u32::try_from(room).unwrap_or(u32::MAX))?;
+        Ok(recorded || !before.is_empty())
     }
 }
 
@@ -1003,7 +1012,7 @@ mod tests {
     }
 
     #[test]
-    fn a_chain_records_the_steps_its_links_took_and_nothing_they_did_not() {
+    fn a_chain_records_what_its_links_took_and_its_last_link_takes_within_the_room() {
         let def = definition(json!({"name": "w", "steps": [
             {"id": "root", "kind": "noop"},
             {"id": "a", "kind": "noop", "depends_on": ["root"]},
@@ -1018,38 +1027,55 @@ mod tests {
                 link(def, "w/next", &["join"], "w/next"),
             ])
         };
-        // Room for all: the whole execution is recorded at once.
-        let mut state = start(&def);
-        claim(&def, &mut state, "root");
-        assert!(chain(&def)
-            .apply_within(&mut state, Utc::now(), 64)
-            .unwrap());
-        assert_eq!(state.execution.status, ExecutionStatus::Succeeded);
-        assert_eq!(
-            state.step("join").unwrap().output,
-            Some(json!({"id": "join"}))
-        );
-        assert!(state
-            .steps
-            .iter()
-            .all(|s| s.attempts == 1 && s.lease_owner.is_none()));
+        // The whole execution is recorded at once, even with no room beyond what it
+        // records: nothing of it is left running.
+        for room in [64, 0] {
+            let mut state = start(&def);
+            claim(&def, &mut state, "root");
+            assert!(chain(&def)
+                .apply_within(&mut state, Utc::now(), room)
+                .unwrap());
+            assert_eq!(state.execution.status, ExecutionStatus::Succeeded);
+            assert_eq!(
+                state.step("join").unwrap().output,
+                Some(json!({"id": "join"}))
+            );
+            assert!(state
+                .steps
+                .iter()
+                .all(|s| s.attempts == 1 && s.lease_owner.is_none()));
+        }
 
-        // The tenant has no room beyond what each link records: the first link takes one
-        // step (`a`), so the second records `a` only (`b` and `c` were not taken: their
-        // results do not count), takes `b` in turn, and the third records nothing.
+        // The worker ran `a` and `b` only (say `c` was taken elsewhere in its view): the
+        // store's first link took all three, the second records two, and `c` stays running
+        // under the lease, for the worker to run from the state answered.
+        let partial = FinishChain(vec![
+            link(&def, "w", &["root"], "w/next"),
+            link(&def, "w/next", &["a", "b"], "w/next"),
+        ]);
         let mut state = start(&def);
         claim(&def, &mut state, "root");
-        assert!(chain(&def).apply_within(&mut state, Utc::now(), 0).unwrap());
+        assert!(partial.apply_within(&mut state, Utc::now(), 0).unwrap());
         assert_eq!(status(&state, "a").0, StepStatus::Succeeded);
-        let b = state.step("b").unwrap();
+        assert_eq!(status(&state, "b").0, StepStatus::Succeeded);
+        let c = state.step("c").unwrap();
         assert_eq!(
-            (b.status, b.lease_owner.as_deref(), b.output.clone()),
+            (c.status, c.lease_owner.as_deref(), c.output.clone()),
             (StepStatus::Running, Some("w/next"), None),
-            "taken by the last link that recorded something, to be run as usual"
+            "taken by the link before, to be run as usual"
         );
-        assert_eq!(status(&state, "c").0, StepStatus::Ready);
         assert_eq!(status(&state, "join").0, StepStatus::Pending);
         assert_eq!(state.execution.status, ExecutionStatus::Running);
+
+        // The last link takes within the room: root's recording alone takes one step with
+        // no room beyond it (the attempt it records), as a recording of its own would.
+        let mut state = start(&def);
+        claim(&def, &mut state, "root");
+        let alone = FinishChain(vec![link(&def, "w", &["root"], "w/next")]);
+        assert!(alone.apply_within(&mut state, Utc::now(), 0).unwrap());
+        assert_eq!(status(&state, "a").0, StepStatus::Running);
+        assert_eq!(status(&state, "b").0, StepStatus::Ready);
+        assert_eq!(status(&state, "c").0, StepStatus::Ready);
 
         // A chain whose first attempt lost its lease changes nothing at all.
         let mut state = start(&def);

@@ -329,6 +329,29 @@ impl diesel::query_builder::QueryId for TimelineInsert {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
+/// Locks the step rows of `execution` that something besides its changes writes: the ones
+/// a claim takes (ready, waiting, running: a lease may have run out) and a heartbeat or
+/// shutdown renews or hands back (running). A change locks them before it reads the steps, so
+/// none is taken between its read and its writes; the others (pending, ended) change only
+/// under the execution's lock, which the change holds already. Locking every row cost a
+/// lock record per row in the WAL, most of them for steps no one else could touch.
+pub(crate) async fn lock_claimable_steps(
+    conn: &mut Connection,
+    execution: DbId,
+) -> diesel::QueryResult<()> {
+    use crate::schema::workflow_step_runs;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl as _;
+    list_prepared!(workflow_step_runs::table
+        .filter(workflow_step_runs::execution_id.eq(execution))
+        .filter(workflow_step_runs::status.eq_any(["ready", "waiting", "running"]))
+        .select(workflow_step_runs::step_id)
+        .for_no_key_update())
+    .load::<String>(conn)
+    .await?;
+    Ok(())
+}
+
 /// Timeline entries written on their own (a claim's, a released queue's): one statement kept
 /// prepared whatever their number ([`TimelineInsert`]).
 pub(crate) async fn insert_timeline(

@@ -26,7 +26,9 @@ use usvc_core::{
 };
 use uuid::Uuid;
 
-use crate::backend::{begin_write, row_lock, write_change_rows, Connection, DbId};
+use crate::backend::{
+    begin_write, lock_claimable_steps, row_lock, write_change_rows, Connection, DbId,
+};
 use crate::errors;
 use crate::fair_claims;
 use crate::idempotency;
@@ -42,7 +44,7 @@ mod rows;
 
 pub(crate) use concurrency_groups::insert_new;
 use concurrency_groups::{release, Group, LIVE};
-use rows::changes;
+use rows::{changes, NewExecution};
 pub(crate) use rows::{ExecutionRow, StepRow, TimelineRow};
 
 #[allow(clippy::if_same_then_else)] // `row_lock!` is the identity on SQLite
@@ -66,13 +68,13 @@ pub(crate) async fn load_state(
         .filter(workflow_step_runs::execution_id.eq(id))
         .order(workflow_step_runs::position.asc())
         .select(StepRow::as_select());
-    // Locked too when changing: a claim committing between this read and the change's writes
-    // would otherwise be overwritten (claims lock step rows, not the execution's).
-    let steps: Vec<StepRow> = if lock {
-        row_lock!(steps_query).load(conn).await?
-    } else {
-        steps_query.load(conn).await?
-    };
+    // When changing, the steps a claim could take are locked first (claims lock step rows,
+    // not the execution's): one committing between this read and the change's writes would
+    // otherwise be overwritten. Read after the lock, so what is read is what was locked.
+    if lock {
+        lock_claimable_steps(conn, id).await?;
+    }
+    let steps: Vec<StepRow> = steps_query.load(conn).await?;
     let convert = || -> Result<ExecutionState, CoreError> {
         Ok(ExecutionState {
             execution: row.into_execution()?,
@@ -112,6 +114,26 @@ impl ExecutionRepository for Store {
                     .transaction(async move |conn| {
                         begin_write(conn).await?;
                         let mut state = state;
+                        if let Some(then) = then
+                            .as_ref()
+                            .filter(|_| Group::of(&state.execution).is_none())
+                        {
+                            // Outside a concurrency group nothing decides whether it runs
+                            // but the change itself: applied first, so the rows are written
+                            // once (one insert, not an insert and an update of the same rows).
+                            let tenant = DbId::from(state.execution.tenant_id.as_uuid());
+                            let now = state.execution.created_at.max(clock.now().trunc_subsecs(6));
+                            let after = applied(conn, tenant, &state, then.as_ref(), now)
+                                .await?
+                                .unwrap_or_else(|| state.clone());
+                            NewExecution::changed(&state, &after, now)
+                                .insert(conn)
+                                .await?;
+                            if let Some(key) = &key {
+                                idempotency::remember(conn, key).await?;
+                            }
+                            return Ok(after);
+                        }
                         insert_new(conn, &mut state).await?;
                         if let Some(key) = &key {
                             idempotency::remember(conn, key).await?;
@@ -367,24 +389,9 @@ async fn write_change(
     audit: Option<&AuditEntry>,
     now: DateTime<Utc>,
 ) -> Result<ExecutionState, ChangeError> {
-    let mut after = before.clone();
-    let applied = match change.claims_steps() {
-        // First with no room beyond the attempts it records (what a recording usually
-        // needs: the next step of a chain); the tenant's room is counted only when that left
-        // steps ready (a start, a fan-out), since counting reads every live lease.
-        Some(default_in_flight) => match change.apply_within(&mut after, now, 0) {
-            Ok(_) if any_ready(&after, now) => {
-                let room = fair_claims::room(conn, tenant, default_in_flight, now).await?;
-                after = before.clone();
-                change.apply_within(&mut after, now, room)
-            }
-            other => other,
-        },
-        None => change.apply(&mut after, now),
+    let Some(after) = applied(conn, tenant, before, change, now).await? else {
+        return Ok(before.clone());
     };
-    if !applied.map_err(ChangeError::Refused)? {
-        return Ok(after);
-    }
     let execution =
         (after.execution != before.execution).then(|| ExecutionRow::of(&after.execution));
     let old: HashMap<&str, &StepRun> = before
@@ -413,6 +420,32 @@ async fn write_change(
         outbox::record(conn, std::slice::from_ref(audit)).await?;
     }
     Ok(after)
+}
+
+/// `before` as `change` leaves it, or `None` if there is nothing to do.
+async fn applied(
+    conn: &mut Connection,
+    tenant: DbId,
+    before: &ExecutionState,
+    change: &dyn ExecutionChange,
+    now: DateTime<Utc>,
+) -> Result<Option<ExecutionState>, ChangeError> {
+    let mut after = before.clone();
+    let applied = match change.claims_steps() {
+        // First with no room beyond the attempts it records (what a recording usually
+        // needs: the next step of a chain); the tenant's room is counted only when that left
+        // steps ready (a start, a fan-out), since counting reads every live lease.
+        Some(default_in_flight) => match change.apply_within(&mut after, now, 0) {
+            Ok(_) if any_ready(&after, now) => {
+                let room = fair_claims::room(conn, tenant, default_in_flight, now).await?;
+                after = before.clone();
+                change.apply_within(&mut after, now, room)
+            }
+            other => other,
+        },
+        None => change.apply(&mut after, now),
+    };
+    Ok(applied.map_err(ChangeError::Refused)?.then_some(after))
 }
 
 /// Whether `state` has steps ready to run at `now`.

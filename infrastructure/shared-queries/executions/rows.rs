@@ -302,6 +302,23 @@ impl NewExecution {
         }
     }
 
+    /// The rows of `after`, a new execution `state` as a change at `now` left it before it
+    /// was written: the timeline has what the change did after the new execution's entries.
+    pub(crate) fn changed(
+        state: &ExecutionState,
+        after: &ExecutionState,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut rows = Self::of(state);
+        let id = after.execution.id;
+        rows.execution = ExecutionRow::of(&after.execution);
+        rows.steps = (after.steps.iter().enumerate())
+            .map(|(i, s)| StepRow::of(id, i, s))
+            .collect();
+        rows.timeline.extend(changes(state, after, now));
+        rows
+    }
+
     /// Inserts the rows, inside the caller's transaction (one statement on Postgres for the
     /// usual few steps: `insert_execution_rows`).
     pub(crate) async fn insert(&self, conn: &mut Connection) -> Result<(), diesel::result::Error> {

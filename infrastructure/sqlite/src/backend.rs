@@ -245,6 +245,16 @@ pub(crate) async fn insert_execution_rows(
     Ok(())
 }
 
+/// Nothing to lock: SQLite's write transactions run one at a time (Postgres locks the step
+/// rows a claim could take).
+#[allow(clippy::unused_async)] // the shape the shared queries call on both backends
+pub(crate) async fn lock_claimable_steps(
+    _conn: &mut Connection,
+    _execution: DbId,
+) -> diesel::QueryResult<()> {
+    Ok(())
+}
+
 /// Timeline entries written on their own, a statement per entry (Postgres: one statement).
 pub(crate) async fn insert_timeline(
     conn: &mut Connection,
