@@ -385,7 +385,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    workflow_timeline (id) {
+    workflow_timeline (execution_id, id) {
         id -> Uuid,
         execution_id -> Uuid,
         at -> Timestamptz,
