@@ -334,7 +334,7 @@ impl diesel::query_builder::QueryId for TimelineInsert {
 /// shutdown renews or hands back (running). A change locks them before it reads the steps, so
 /// none is taken between its read and its writes; the others (pending, ended) change only
 /// under the execution's lock, which the change holds already. Locking every row cost a
-/// lock record per row in the WAL, most of them for steps no one else could touch.
+/// lock record per row in the WAL, most of them for steps no one else could touch (ADR 0034).
 pub(crate) async fn lock_claimable_steps(
     conn: &mut Connection,
     execution: DbId,
