@@ -115,7 +115,8 @@ async fn run(n: u32) -> Result<ExecutionState, Box<dyn Error>> {
         offload: Arc::new(BlockingPool),
     }));
     // The runtime: one worker, four steps at a time, each held under a 30 s lease; pure steps
-    // (transforms) unlocked by a result run at once, for up to 10 ms, and are recorded with it.
+    // (transforms) taken by a start or a recording run at once, for up to 100 ms, and are
+    // recorded in its transaction.
     let worker = WorkflowWorker::start(
         engine.clone(),
         store.clone(),
@@ -124,7 +125,7 @@ async fn run(n: u32) -> Result<ExecutionState, Box<dyn Error>> {
             concurrency: 4,
             batch: 4,
             lease: Duration::from_secs(30),
-            pure_budget: Duration::from_millis(10),
+            pure_budget: Duration::from_millis(100),
         },
     );
     let workflows = Arc::new(WorkflowService::new(WorkflowPorts {

@@ -93,10 +93,11 @@ pub struct WorkerConfig {
     /// third of this while the attempt runs); a step whose lease ran out is presumed to belong
     /// to a dead worker and is taken over.
     pub lease: Duration,
-    /// How long a recording may spend running the pure steps it unlocks, to record them in
-    /// its own transaction ([`Recorder::run_pure`]); zero runs each on its own. A bound,
-    /// because recordings wait for each other: a tenant's slow templates must not hold back
-    /// everyone's results.
+    /// How long a start or a recording may spend running the pure steps it takes, to record
+    /// them in its own transaction (ADR 0033; [`Recorder::run_pure`],
+    /// `ExecutionService::start`); zero runs each on its own. It bounds what slow templates
+    /// add to one execution's start or recording (wall time: waiting for a blocking thread
+    /// counts); what is left runs as usual.
     pub pure_budget: Duration,
 }
 
@@ -118,6 +119,8 @@ pub struct WorkflowWorker {
     engine: Arc<Engine>,
     results: mpsc::UnboundedSender<(ClaimedStep, Finish, Running)>,
     lease: Duration,
+    /// [`WorkerConfig::pure_budget`], handed on with every offer.
+    pure_budget: Duration,
     starved: Arc<AtomicBool>,
     /// The runtime the worker was started on.
     runtime: tokio::runtime::Handle,
@@ -155,6 +158,7 @@ impl WorkflowWorker {
             engine: engine.clone(),
             results: results.clone(),
             lease: config.lease,
+            pure_budget: config.pure_budget,
             starved: starved.clone(),
             runtime: tokio::runtime::Handle::current(),
         });
@@ -261,6 +265,7 @@ impl WorkSignal for WorkflowWorker {
             until: self.engine.now()
                 + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX),
             at_most: held.len(),
+            pure_budget: self.pure_budget,
         };
         self.offers.lock().ok()?.insert(offer.lease.clone(), held);
         Some(offer)
@@ -273,6 +278,13 @@ impl WorkSignal for WorkflowWorker {
             .ok()
             .and_then(|mut offers| offers.remove(lease))
             .unwrap_or_default();
+        if let Some(state) = state.as_ref().filter(|s| s.execution.status.is_final()) {
+            // Ended in its start's transaction (its steps were pure, run at once: ADR 0033):
+            // told like an end recorded here.
+            metrics::counter!("usvc_workflow_executions_ended_total", "status" => state.execution.status.as_str())
+                .increment(1);
+            let _ = self.ended.send(state.clone());
+        }
         let next = state
             .map(|state| ClaimedStep::held_by(&state, lease))
             .unwrap_or_default();
@@ -532,10 +544,12 @@ async fn run_step(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
 /// group unlocked, as many as the attempts' slots and the free ones allow and the tenant's
 /// `steps_in_flight` quota has room for, and they run here at once: no claim, no read, no wait
 /// for the loop (issue 17). The rest stay ready for the next claim, which the recording wakes.
+/// Each group is recorded in a task of its own, so none waits for another's.
 async fn record_results(
     recorder: Recorder,
     mut finished: mpsc::UnboundedReceiver<(ClaimedStep, Finish, Running)>,
 ) {
+    let recorder = Arc::new(recorder);
     while let Some((step, finish, running)) = finished.recv().await {
         let mut groups: HashMap<ExecutionId, Vec<(ClaimedStep, Finish, Running)>> = HashMap::new();
         groups
@@ -560,13 +574,20 @@ async fn record_results(
                 Ok(None) | Err(_) => break,
             }
         }
-        let records = groups.into_values().map(|group| recorder.record(group));
-        let left = futures::future::join_all(records).await;
-        // The loop looks again only when there is something for it: steps these recordings
-        // left ready (or scheduled for later), or slots freed while it waits for one. Waking
-        // it after every recording cost a claim and a `next_due` each (issue 17).
-        if left.into_iter().any(|left| left) || recorder.starved.swap(false, Ordering::AcqRel) {
-            recorder.wake.notify_one();
+        // Each group in a task of its own: one that runs pure steps first (ADR 0033), or waits
+        // for its execution's lock, holds back no other and no next batch.
+        for group in groups.into_values() {
+            let recorder = recorder.clone();
+            tokio::spawn(async move {
+                let left = recorder.record(group).await;
+                // The loop looks again only when there is something for it: steps this
+                // recording left ready (or scheduled for later), or slots freed while it
+                // waits for one. Waking it after every recording cost a claim and a
+                // `next_due` each (issue 17).
+                if left || recorder.starved.swap(false, Ordering::AcqRel) {
+                    recorder.wake.notify_one();
+                }
+            });
         }
     }
 }
@@ -619,34 +640,29 @@ impl Recorder {
         attempts: Vec<(ClaimedStep, Finish)>,
         take: &StepOffer,
     ) -> Vec<Vec<(ClaimedStep, Finish)>> {
-        let deadline = tokio::time::Instant::now() + self.pure_budget;
-        let mut state = attempts
+        let seen = attempts
             .last()
             .and_then(|(claimed, _)| claimed.snapshot.clone())
-            .filter(|_| !self.pure_budget.is_zero());
-        let mut rounds = vec![attempts];
-        while let (Some(seen), Some(last)) = (state.take(), rounds.last()) {
-            let Ok(Some((after, taken))) = self.engine.take_pure(&seen, last, take).await else {
-                break;
-            };
-            let running = futures::future::join_all(taken.iter().map(|s| attempt(&self.engine, s)));
-            let Ok(finished) = tokio::time::timeout_at(deadline, running).await else {
-                break;
-            };
-            let round: Vec<_> = taken
-                .into_iter()
-                .zip(finished)
-                .filter_map(|(step, finish)| Some((step, finish?)))
-                .collect();
-            if round.is_empty() {
-                break;
-            }
-            metrics::counter!("usvc_workflow_pure_steps_run_at_once_total")
-                .increment(round.len() as u64);
-            state = Some(after);
-            rounds.push(round);
-        }
-        rounds
+            .filter(|_| !take.pure_budget.is_zero());
+        let Some(seen) = seen else {
+            return vec![attempts];
+        };
+        let deadline = tokio::time::Instant::now() + take.pure_budget;
+        let engine = &self.engine;
+        engine
+            .pure_rounds(seen, attempts, take, |taken: Vec<ClaimedStep>| async move {
+                let running = futures::future::join_all(taken.iter().map(|s| attempt(engine, s)));
+                let finished = tokio::time::timeout_at(deadline, running).await.ok()?;
+                let round: Vec<_> = taken
+                    .into_iter()
+                    .zip(finished)
+                    .filter_map(|(step, finish)| Some((step, finish?)))
+                    .collect();
+                metrics::counter!("usvc_workflow_pure_steps_run_at_once_total")
+                    .increment(round.len() as u64);
+                Some(round)
+            })
+            .await
     }
 
     /// Records one execution's finished attempts and runs what the same transaction took;
@@ -674,6 +690,7 @@ impl Recorder {
             until: self.engine.now()
                 + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX),
             at_most: slots.len() + spare.len(),
+            pure_budget: self.pure_budget,
         });
         let rounds = match &take {
             Some(take) => self.run_pure(attempts, take).await,

@@ -273,20 +273,18 @@ impl Engine {
     /// after, and the steps taken, when there are some and every one is of a pure kind
     /// ([`StepKind::pure`]); the worker may then run them at once and record them with the
     /// attempts, one more round of [`Engine::finish_all`]. `None` otherwise: the steps are
-    /// taken by the recording and run as usual.
+    /// taken by the recording and run as usual. No attempts: what a start takes.
     pub async fn take_pure(
         &self,
         state: &ExecutionState,
         attempts: &[(ClaimedStep, Finish)],
         take: &StepOffer,
     ) -> Result<Option<(Arc<ExecutionState>, Vec<ClaimedStep>)>, CoreError> {
-        let Some((first, _)) = attempts.first() else {
-            return Ok(None);
-        };
+        let e = &state.execution;
         let definition = self
-            .definition(first.tenant_id, first.workflow_id, first.version)
+            .definition(e.tenant_id, e.workflow_id, e.version)
             .await?;
-        let link = taking(&definition, first.execution_id, attempts.to_vec(), take);
+        let link = taking(&definition, e.id, attempts.to_vec(), take);
         let mut after = state.clone();
         if !usvc_core::ExecutionChange::apply(&link, &mut after, self.now())? {
             return Ok(None);
@@ -305,6 +303,107 @@ impl Engine {
             return Ok(None);
         }
         Ok(Some((after, taken)))
+    }
+
+    /// `first` (attempts to record, or none for a start), then round after round the pure
+    /// steps the round before will take under `take` on `seen` (the execution as the caller
+    /// last saw it), each round run by `run` (`None`: no more, the budget is spent): the
+    /// rounds of one [`Engine::finish_all`] (or, from a start, [`Engine::start_change`]).
+    /// A round stops where it would take a step of another kind; the store checks every
+    /// round's leases again (ADR 0033).
+    pub async fn pure_rounds<F, R>(
+        &self,
+        seen: Arc<ExecutionState>,
+        first: Vec<(ClaimedStep, Finish)>,
+        take: &StepOffer,
+        mut run: F,
+    ) -> Vec<Vec<(ClaimedStep, Finish)>>
+    where
+        F: FnMut(Vec<ClaimedStep>) -> R,
+        R: std::future::Future<Output = Option<Vec<(ClaimedStep, Finish)>>>,
+    {
+        let mut state = Some(seen);
+        let mut rounds = vec![first];
+        while let (Some(seen), Some(last)) = (state.take(), rounds.last()) {
+            let Ok(Some((after, taken))) = self.take_pure(&seen, last, take).await else {
+                break;
+            };
+            let Some(round) = run(taken).await.filter(|round| !round.is_empty()) else {
+                break;
+            };
+            state = Some(after);
+            rounds.push(round);
+        }
+        rounds
+    }
+
+    /// The pure steps a start with `offer` takes first, and what they unlock, run here and
+    /// now (within the offer's budget, checked between rounds), to be written with the new
+    /// execution ([`Engine::start_change`]): a workflow of transforms ends in its start's
+    /// transaction. The first round is empty (the start records nothing, it takes).
+    pub async fn start_rounds(
+        &self,
+        state: &ExecutionState,
+        offer: &StepOffer,
+    ) -> Vec<Vec<(ClaimedStep, Finish)>> {
+        if offer.pure_budget.is_zero() {
+            return vec![Vec::new()];
+        }
+        let until = std::time::Instant::now() + offer.pure_budget;
+        let seen = Arc::new(state.clone());
+        self.pure_rounds(
+            seen,
+            Vec::new(),
+            offer,
+            |taken: Vec<ClaimedStep>| async move {
+                if std::time::Instant::now() > until {
+                    return None;
+                }
+                let runs = taken.iter().map(|step| self.run_pure(step));
+                let finished = futures::future::join_all(runs).await;
+                Some(
+                    taken
+                        .into_iter()
+                        .zip(finished)
+                        .filter_map(|(step, finish)| Some((step, finish?)))
+                        .collect(),
+                )
+            },
+        )
+        .await
+    }
+
+    /// One attempt of a pure step, here: its `if` and `with` evaluated off the runtime
+    /// threads (as for any step), then its kind, which computes and returns at once.
+    /// `None` when there is nothing to record.
+    async fn run_pure(&self, step: &ClaimedStep) -> Option<Finish> {
+        match self.prepare(step).await {
+            Ok(Prepared::Run {
+                kind, call, env, ..
+            }) => Some(Finish::Ran(kind.run(call, &env).await)),
+            Ok(Prepared::Finish(finish)) => Some(finish),
+            Ok(Prepared::Gone) | Err(_) => None,
+        }
+    }
+
+    /// What a start with `offer` applies in its transaction: it takes its first steps, and
+    /// records `rounds` ([`Engine::start_rounds`]) after that take.
+    pub async fn start_change(
+        &self,
+        state: &ExecutionState,
+        rounds: Vec<Vec<(ClaimedStep, Finish)>>,
+        offer: &StepOffer,
+    ) -> Result<Arc<dyn usvc_core::ExecutionChange>, CoreError> {
+        let e = &state.execution;
+        let definition = self
+            .definition(e.tenant_id, e.workflow_id, e.version)
+            .await?;
+        Ok(Arc::new(FinishChain(
+            rounds
+                .into_iter()
+                .map(|round| taking(&definition, e.id, round, offer))
+                .collect(),
+        )))
     }
 }
 

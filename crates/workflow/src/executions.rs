@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 use usvc_core::ports::{
-    offload, Authorizer, EventRelay, ExecutionRepository, IdempotencyKeys, TaskRepository,
-    WorkSignal,
+    offload, Authorizer, EventRelay, ExecutionRepository, IdempotencyKeys, StepOffer,
+    TaskRepository, WorkSignal,
 };
 use usvc_core::{
     permissions, AuditEntry, CoreError, Execution, ExecutionChange, ExecutionId, ExecutionState,
@@ -168,19 +168,14 @@ impl ExecutionService {
             .count();
         let started = match self.ports.signal.offer(first) {
             Some(offer) => {
-                let then: Arc<dyn ExecutionChange> = Arc::new(TakeReady {
-                    lease: offer.lease.clone(),
-                    until: offer.until,
-                    take: offer.at_most,
-                    default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
-                });
                 // Answered however this ends, a request dropped meanwhile included (its
                 // client gone): the slots are never kept held.
                 let mut answer = OfferAnswer {
                     signal: self.ports.signal.as_ref(),
-                    lease: offer.lease,
+                    lease: offer.lease.clone(),
                     answered: false,
                 };
+                let then = self.first_steps(&state, &offer).await?;
                 let started = self
                     .ports
                     .executions
@@ -216,6 +211,30 @@ impl ExecutionService {
             self.ports.signal.wake();
         }
         Ok((state, false))
+    }
+
+    /// What a start with `offer` does in its transaction: takes its first steps, and, when
+    /// they are pure (outside a concurrency group, where a slot decides whether it runs at
+    /// all), records them run here and now, and what they unlock, round after round (ADR
+    /// 0033): a workflow of transforms ends in its start's transaction.
+    async fn first_steps(
+        &self,
+        state: &ExecutionState,
+        offer: &StepOffer,
+    ) -> Result<Arc<dyn ExecutionChange>, CoreError> {
+        let engine = &self.ports.engine;
+        if state.execution.concurrency_key.is_none() {
+            let rounds = engine.start_rounds(state, offer).await;
+            if rounds.len() > 1 {
+                return engine.start_change(state, rounds, offer).await;
+            }
+        }
+        Ok(Arc::new(TakeReady {
+            lease: offer.lease.clone(),
+            until: offer.until,
+            take: offer.at_most,
+            default_in_flight: usvc_core::TenantQuotas::DEFAULT.steps_in_flight,
+        }))
     }
 
     async fn replay(

@@ -507,6 +507,8 @@ impl ExecutionChange for FinishSteps {
 /// Attempts ended and the worker that ran them takes what they unlocked, in the same
 /// transaction: each [`FinishStep`] applied, then [`TakeReady`] (the room of the attempts just
 /// recorded added to the tenant's). What is not taken stays ready for any worker's claim.
+/// With no attempts it is a [`TakeReady`]: what a start takes ahead of the pure steps it
+/// runs at once ([`FinishChain`]).
 pub struct FinishAndTake {
     /// The attempts that ended.
     pub finished: FinishSteps,
@@ -543,13 +545,16 @@ impl ExecutionChange for FinishAndTake {
                 })
             })
             .count();
-        if !self.finished.apply(state, now)? {
+        // With nothing to record it is a take (a start's, ahead of the pure steps it runs).
+        let taking_only = self.finished.0.is_empty();
+        if !self.finished.apply(state, now)? && !taking_only {
             return Ok(false);
         }
         let recorded = u32::try_from(recorded).unwrap_or(u32::MAX);
-        self.take
+        let took = self
+            .take
             .apply_within(state, now, room.saturating_add(recorded))?;
-        Ok(true)
+        Ok(took || !taking_only)
     }
 }
 

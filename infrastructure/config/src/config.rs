@@ -125,8 +125,8 @@ pub struct Config {
     pub workflow_concurrency: usize,
     /// `WORKFLOW_LEASE`: how long a claimed step is held.
     pub workflow_lease: Duration,
-    /// `WORKFLOW_PURE_BUDGET_MS`: how long a recording may spend running the pure steps it
-    /// unlocks, to record them in its own transaction (zero: never).
+    /// `WORKFLOW_PURE_BUDGET_MS`: how long a start or a recording may spend running the pure
+    /// steps it takes, to record them in its own transaction (zero: never).
     pub workflow_pure_budget: Duration,
     /// `WORKFLOW_HTTP_ALLOW`: the non-public networks workflow `http` steps may reach.
     pub workflow_http_allow: Vec<ipnet::IpNet>,

@@ -245,9 +245,9 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s(
         "WORKFLOW_PURE_BUDGET_MS",
-        "10",
+        "100",
         "0-1000 (milliseconds)",
-        "how long recording a workflow step may spend running the pure steps (transform, condition, noop) it unlocks at once, to record them in the same transaction; what is left runs as usual; 0: each runs on its own",
+        "how long starting a workflow execution, or recording a step, may spend running the pure steps (transform, condition, noop) it takes at once, to record them in the same transaction; what is left runs as usual; 0: each runs on its own",
     ),
     s(
         "WORKFLOW_HTTP_ALLOW",

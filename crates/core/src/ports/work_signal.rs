@@ -15,6 +15,10 @@ pub struct StepOffer {
     pub until: DateTime<Utc>,
     /// How many steps at most (the slots held).
     pub at_most: usize,
+    /// How long the taker may spend running, before its transaction commits, the pure steps
+    /// it takes and what they unlock, to record them in that transaction (ADR 0033); zero:
+    /// it runs none.
+    pub pure_budget: std::time::Duration,
 }
 
 /// Tells the workflow workers that steps became ready (an execution started, a task was
