@@ -69,6 +69,16 @@ where
     }
 }
 
+/// An execution's timeline, as `token` reads it.
+async fn timeline<S, B>(app: &S, token: &str, execution: &str) -> (StatusCode, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: actix_web::body::MessageBody,
+{
+    let path = format!("/api/v1/executions/{execution}/timeline");
+    call(app, Method::GET, &path, Some(token), None).await
+}
+
 fn step<'a>(execution: &'a Value, id: &str) -> &'a Value {
     execution["steps"]
         .as_array()
@@ -173,14 +183,7 @@ async fn the_example_runs_and_conditions_skip_exactly_their_branch(t: TestApp) {
 
     // Every state change is on the timeline, in order.
     let execution = small["execution_id"].as_str().unwrap();
-    let (status, timeline) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/executions/{execution}/timeline"),
-        Some(&root),
-        None,
-    )
-    .await;
+    let (status, timeline) = timeline(&app, &root, execution).await;
     assert_eq!(status, StatusCode::OK);
     let entries: Vec<(String, String)> = timeline
         .as_array()
@@ -653,23 +656,25 @@ async fn independent_branches_overlap_and_joins_wait(t: TestApp) {
 
 on_both_stores!(independent_branches_overlap_and_joins_wait);
 
-/// Pure steps (transform, condition, noop) unlocked by a recording run at once in the worker
-/// that recorded it and are recorded in the same transaction: a fan-out of transforms and its
-/// join end at the instant their root's result is written. Everything else about them is as
-/// if each had been claimed and recorded on its own: outputs, skips, the timeline. A step of
-/// another kind (an event) ends the chain and runs as usual. With no budget for it
-/// (`WORKFLOW_PURE_BUDGET_MS=0`), each runs and is recorded on its own.
+/// Pure steps (transform, condition, noop) taken by a start or a recording run at once where
+/// they were taken and are recorded in the same transaction: a fan-out of transforms and its
+/// join end at the instant the step that unlocked them is recorded, and a workflow of
+/// transforms ends in its start. Everything else about them is as if each had been claimed
+/// and recorded on its own: outputs, skips, the timeline. A step of another kind (an event)
+/// ends a chain and runs as usual. With no budget for it (`WORKFLOW_PURE_BUDGET_MS=0`),
+/// each runs and is recorded on its own.
 async fn pure_steps_run_at_once_and_show_every_state(t: TestApp, at_once: bool) {
     let (app, root) = t.serve_as_owner().await;
     let id = define(
         &app,
         &root,
         json!({"name": "chain", "steps": [
-            {"id": "root", "kind": "transform", "with": {"n": "{{ inputs.n }}"}},
+            {"id": "root", "kind": "event",
+             "with": {"type": "order.started", "payload": {"n": "{{ inputs.n }}"}}},
             {"id": "a", "kind": "transform", "depends_on": ["root"],
-             "with": {"v": "{{ steps.root.output.n * 2 }}"}},
+             "with": {"v": "{{ inputs.n * 2 }}"}},
             {"id": "b", "kind": "transform", "depends_on": ["root"],
-             "with": {"v": "{{ steps.root.output.n * 3 }}"}},
+             "with": {"v": "{{ inputs.n * 3 }}"}},
             {"id": "not", "kind": "transform", "depends_on": ["root"], "if": "inputs.n > 100",
              "with": {"v": 0}},
             {"id": "gate", "kind": "condition", "depends_on": ["root"],
@@ -696,51 +701,71 @@ async fn pure_steps_run_at_once_and_show_every_state(t: TestApp, at_once: bool) 
         json!({"type": "order.summed"})
     );
 
-    // Root's recording ran and recorded the pure steps it unlocked, and theirs: one
-    // transaction, one instant.
-    let ended = time(&step(&done, "root")["finished_at"]);
-    for id in ["a", "b", "not", "gate", "join"] {
+    // The event steps ran as usual; each recording also ran and recorded the pure steps it
+    // unlocked, and theirs: one transaction, one instant.
+    let at = |id: &str| time(&step(&done, id)["finished_at"]);
+    for id in ["a", "b", "not", "gate", "join", "after"] {
         assert_eq!(step(&done, id)["attempts"], 1, "{id}");
     }
+    assert!(at("tell") > at("root"));
     if at_once {
         for id in ["a", "b", "not", "gate", "join"] {
-            assert_eq!(time(&step(&done, id)["finished_at"]), ended, "{id}: {done}");
+            assert_eq!(at(id), at("root"), "{id}: {done}");
         }
+        assert_eq!(at("after"), at("tell"), "{done}");
     } else {
-        assert!(time(&step(&done, "join")["finished_at"]) > ended, "{done}");
+        assert!(at("join") > at("root"), "{done}");
+        assert!(at("after") > at("tell"), "{done}");
     }
-    // The event step is not pure: it was taken by that recording and run after it.
-    assert!(time(&step(&done, "tell")["finished_at"]) > ended);
-    assert!(time(&step(&done, "after")["finished_at"]) > ended);
 
     let execution = done["execution_id"].as_str().unwrap();
-    let (_, timeline) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/executions/{execution}/timeline"),
-        Some(&root),
-        None,
-    )
-    .await;
-    let of = |id: &str| -> Vec<String> {
+    let (_, entries) = timeline(&app, &root, execution).await;
+    let of = |timeline: &Value, id: &str| -> Vec<String> {
         timeline
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["step_id"] == id)
+            .filter(|e| e["step_id"] == id || (id == "-" && e["step_id"].is_null()))
             .map(|e| e["status"].as_str().unwrap().to_owned())
             .collect()
     };
-    for id in ["root", "a", "b", "join", "tell", "after"] {
-        assert_eq!(
-            of(id),
-            ["ready", "running", "succeeded"],
-            "{id}: {timeline}"
-        );
+    for id in ["root", "a", "b", "gate", "join", "tell", "after"] {
+        let seen = of(&entries, id);
+        assert_eq!(seen, ["ready", "running", "succeeded"], "{id}: {entries}");
     }
-    assert_eq!(of("gate"), ["ready", "running", "succeeded"]);
-    assert_eq!(of("not"), ["ready", "running", "skipped"]);
-    assert_eq!(of("big"), ["skipped"]);
+    assert_eq!(of(&entries, "not"), ["ready", "running", "skipped"]);
+    assert_eq!(of(&entries, "big"), ["skipped"]);
+
+    // Transforms only: the start itself runs them all, and answers with the ended execution
+    // even without waiting; its timeline still shows it pending, running, succeeded.
+    let id = define(
+        &app,
+        &root,
+        json!({"name": "sums", "steps": [
+            {"id": "one", "kind": "transform", "with": {"v": "{{ inputs.n + 1 }}"}},
+            {"id": "two", "kind": "transform", "depends_on": ["one"],
+             "with": {"v": "{{ steps.one.output.v * 2 }}"}}
+        ]}),
+    )
+    .await;
+    let (status, started) = start(&app, &root, &id, json!({"n": 4}), 0).await;
+    assert!(status.is_success(), "{started}");
+    if at_once {
+        assert_eq!(started["status"], "succeeded", "{started}");
+        assert_eq!(step(&started, "two")["output"], json!({"v": 10}));
+    } else {
+        assert_eq!(started["status"], "running", "{started}");
+    }
+    let execution = started["execution_id"].as_str().unwrap();
+    let done = until(&app, &root, execution, |e| e["status"] == "succeeded").await;
+    assert_eq!(step(&done, "two")["output"], json!({"v": 10}));
+    let (_, timeline) = timeline(&app, &root, execution).await;
+    assert_eq!(
+        of(&timeline, "-"),
+        ["pending", "running", "succeeded"],
+        "{timeline}"
+    );
+    assert_eq!(of(&timeline, "two"), ["ready", "running", "succeeded"]);
 }
 
 mod pure_steps_run_at_once_and_show_every_state {
@@ -836,14 +861,7 @@ async fn fail_fast_cancels_continue_finishes_and_retry_reruns_the_failed(t: Test
         kept,
         "the succeeded branch did not run again"
     );
-    let (_, timeline) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/executions/{execution}/timeline"),
-        Some(&root),
-        None,
-    )
-    .await;
+    let (_, timeline) = timeline(&app, &root, execution).await;
     let a_runs = timeline
         .as_array()
         .unwrap()

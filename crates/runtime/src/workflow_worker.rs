@@ -513,7 +513,8 @@ async fn run_step(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
             env,
         }) => {
             let started = Instant::now();
-            let outcome = tokio::time::timeout(timeout, kind.run(call, &env))
+            let name = kind.name();
+            let outcome = tokio::time::timeout(timeout, engine.run(kind, call, env))
                 .await
                 .unwrap_or_else(|_| {
                     StepOutcome::Failed(format!("timed out after {} ms", timeout.as_millis()))
@@ -524,9 +525,9 @@ async fn run_step(engine: &Engine, step: &ClaimedStep) -> Option<Finish> {
                 StepOutcome::Park { .. } => "parked",
                 StepOutcome::Ask(_) => "asked",
             };
-            metrics::histogram!("usvc_workflow_step_seconds", "kind" => kind.name())
+            metrics::histogram!("usvc_workflow_step_seconds", "kind" => name)
                 .record(started.elapsed().as_secs_f64());
-            metrics::counter!("usvc_workflow_step_attempts_total", "kind" => kind.name(), "result" => result)
+            metrics::counter!("usvc_workflow_step_attempts_total", "kind" => name, "result" => result)
                 .increment(1);
             Some(Finish::Ran(outcome))
         }

@@ -373,17 +373,31 @@ impl Engine {
         .await
     }
 
-    /// One attempt of a pure step, here: its `if` and `with` evaluated off the runtime
-    /// threads (as for any step), then its kind, which computes and returns at once.
-    /// `None` when there is nothing to record.
+    /// One attempt of a pure step, here (a start's request): its `if` and `with` evaluated
+    /// off the request threads (as for any step), then its kind ([`Engine::run`]). `None`
+    /// when there is nothing to record.
     async fn run_pure(&self, step: &ClaimedStep) -> Option<Finish> {
         match self.prepare(step).await {
             Ok(Prepared::Run {
                 kind, call, env, ..
-            }) => Some(Finish::Ran(kind.run(call, &env).await)),
+            }) => Some(Finish::Ran(self.run(kind, call, env).await)),
             Ok(Prepared::Finish(finish)) => Some(finish),
             Ok(Prepared::Gone) | Err(_) => None,
         }
+    }
+
+    /// Runs `kind` on `call`. A kind that evaluates an expression itself (a `condition`:
+    /// up to 250 ms of CPU, ADR 0021) runs on the blocking pool, as templates do, not on the
+    /// threads that carry requests and recordings; a pure kind computes nothing else, so it
+    /// is driven to its end there.
+    pub async fn run(&self, kind: Arc<dyn StepKind>, call: StepCall, env: StepEnv) -> StepOutcome {
+        if kind.expression_fields().is_empty() || !kind.pure() {
+            return kind.run(call, &env).await;
+        }
+        let run = move || Ok(futures::executor::block_on(kind.run(call, &env)));
+        offload(self.ports.offload.as_ref(), run)
+            .await
+            .unwrap_or_else(|e| StepOutcome::Failed(format!("the step could not run: {e}")))
     }
 
     /// What a start with `offer` applies in its transaction: it takes its first steps, and

@@ -583,29 +583,70 @@ impl ExecutionChange for FinishChain {
         self.0.first().and_then(FinishAndTake::claims_steps)
     }
 
-    /// The links before the last take what they find ready (each up to its `take`); the
-    /// last one takes within `room` less the leases the links before left that it does not
-    /// record (steps the store handed out that the worker did not run).
+    /// A link is followed by the next only while the store agrees with what the worker ran
+    /// the next on: every attempt of the link is still held as the worker held it, and the
+    /// steps the link takes are exactly the next link's attempts. Otherwise (an attempt's
+    /// lease was lost and its step recorded elsewhere, another step was ready here, a round
+    /// was cut short) that link is the last: it is recorded as a recording of its own would
+    /// be, and what it takes runs as usual. Links followed by another take what they find
+    /// ready (each up to its `take`); the last one takes within `room`.
     fn apply_within(
         &self,
         state: &mut ExecutionState,
         now: DateTime<Utc>,
         room: u32,
     ) -> Result<bool, CoreError> {
-        let Some((last, before)) = self.0.split_last() else {
-            return Ok(false);
-        };
         let live = live_leases(state, now);
-        for (i, link) in before.iter().enumerate() {
-            if !link.apply_within(state, now, u32::MAX)? {
-                return Ok(i > 0);
+        let mut applied = false;
+        for (i, link) in self.0.iter().enumerate() {
+            if let Some(next) = self.0.get(i + 1) {
+                if holds_all(state, &link.finished) {
+                    let mut ahead = state.clone();
+                    if link.apply_within(&mut ahead, now, u32::MAX)?
+                        && held_exactly(&ahead, &link.take.lease, &next.finished)
+                    {
+                        *state = ahead;
+                        applied = true;
+                        continue;
+                    }
+                }
             }
+            // Less the leases the links before left (none, when the chain held).
+            let left = live_leases(state, now) - live;
+            let room = (i64::from(room) - left.max(0)).max(0);
+            let recorded =
+                link.apply_within(state, now, u32::try_from(room).unwrap_or(u32::MAX))?;
+            return Ok(recorded || applied);
         }
-        let left = live_leases(state, now) - live;
-        let room = (i64::from(room) - left.max(0)).max(0);
-        let recorded = last.apply_within(state, now, u32::try_from(room).unwrap_or(u32::MAX))?;
-        Ok(recorded || !before.is_empty())
+        Ok(applied)
     }
+}
+
+/// Whether every attempt of `finished` still holds its step (running under its lease, at
+/// its attempt).
+fn holds_all(state: &ExecutionState, finished: &FinishSteps) -> bool {
+    finished.0.iter().all(|f| {
+        state.step(&f.step_id).is_some_and(|s| {
+            s.status == StepStatus::Running
+                && s.lease_owner.as_deref() == Some(f.owner.as_str())
+                && s.attempts == f.attempt
+        })
+    })
+}
+
+/// Whether the steps `lease` holds in `state` are exactly the attempts of `finished`.
+fn held_exactly(state: &ExecutionState, lease: &str, finished: &FinishSteps) -> bool {
+    let held: Vec<(&str, i32)> = state
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Running && s.lease_owner.as_deref() == Some(lease))
+        .map(|s| (s.step_id.as_str(), s.attempts))
+        .collect();
+    held.len() == finished.0.len()
+        && finished
+            .0
+            .iter()
+            .all(|f| f.owner == lease && held.contains(&(f.step_id.as_str(), f.attempt)))
 }
 
 /// The steps of `state` running under a lease that has not run out at `now`: what the
@@ -930,15 +971,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn recording_takes_unlocked_steps_within_the_tenants_room() {
-        let def = definition(json!({"name": "w", "steps": [
+    /// `root`, then `a`, `b` and `c` at once, then `join`.
+    fn fan_out() -> Arc<Definition> {
+        definition(json!({"name": "w", "steps": [
             {"id": "root", "kind": "noop"},
             {"id": "a", "kind": "noop", "depends_on": ["root"]},
             {"id": "b", "kind": "noop", "depends_on": ["root"]},
             {"id": "c", "kind": "noop", "depends_on": ["root"]},
             {"id": "join", "kind": "noop", "depends_on": ["a", "b", "c"]}
-        ]}));
+        ]}))
+    }
+
+    #[test]
+    fn recording_takes_unlocked_steps_within_the_tenants_room() {
+        let def = fan_out();
         let mut state = start(&def);
         let finished = FinishStep {
             ..claim(&def, &mut state, "root")
@@ -1018,13 +1064,7 @@ mod tests {
 
     #[test]
     fn a_chain_records_what_its_links_took_and_its_last_link_takes_within_the_room() {
-        let def = definition(json!({"name": "w", "steps": [
-            {"id": "root", "kind": "noop"},
-            {"id": "a", "kind": "noop", "depends_on": ["root"]},
-            {"id": "b", "kind": "noop", "depends_on": ["root"]},
-            {"id": "c", "kind": "noop", "depends_on": ["root"]},
-            {"id": "join", "kind": "noop", "depends_on": ["a", "b", "c"]}
-        ]}));
+        let def = fan_out();
         let chain = |def: &Arc<Definition>| {
             FinishChain(vec![
                 link(def, "w", &["root"], "w/next"),
@@ -1052,8 +1092,9 @@ mod tests {
         }
 
         // The worker ran `a` and `b` only (say `c` was taken elsewhere in its view): the
-        // store's first link took all three, the second records two, and `c` stays running
-        // under the lease, for the worker to run from the state answered.
+        // store's first link would take all three, so it does not agree with the worker and
+        // the chain ends there: root's recording is recorded as one of its own, taking within
+        // the room (none beyond the attempt it records: one step), to be run as usual.
         let partial = FinishChain(vec![
             link(&def, "w", &["root"], "w/next"),
             link(&def, "w/next", &["a", "b"], "w/next"),
@@ -1061,16 +1102,26 @@ mod tests {
         let mut state = start(&def);
         claim(&def, &mut state, "root");
         assert!(partial.apply_within(&mut state, Utc::now(), 0).unwrap());
-        assert_eq!(status(&state, "a").0, StepStatus::Succeeded);
-        assert_eq!(status(&state, "b").0, StepStatus::Succeeded);
-        let c = state.step("c").unwrap();
+        assert_eq!(status(&state, "root").0, StepStatus::Succeeded);
+        let a = state.step("a").unwrap();
         assert_eq!(
-            (c.status, c.lease_owner.as_deref(), c.output.clone()),
+            (a.status, a.lease_owner.as_deref(), a.output.clone()),
             (StepStatus::Running, Some("w/next"), None),
-            "taken by the link before, to be run as usual"
+            "taken, not recorded with the worker's result"
         );
-        assert_eq!(status(&state, "join").0, StepStatus::Pending);
+        assert_eq!(status(&state, "b").0, StepStatus::Ready);
+        assert_eq!(status(&state, "c").0, StepStatus::Ready);
         assert_eq!(state.execution.status, ExecutionStatus::Running);
+
+        // The same when the first attempt lost its lease meanwhile to a worker that recorded
+        // it (its output, not this worker's, decides what runs next): nothing is recorded.
+        let mut state = start(&def);
+        claim(&def, &mut state, "root");
+        state.step_mut("root").unwrap().attempts = 2;
+        assert!(!chain(&def)
+            .apply_within(&mut state, Utc::now(), 64)
+            .unwrap());
+        assert_eq!(status(&state, "a").0, StepStatus::Pending);
 
         // The last link takes within the room: root's recording alone takes one step with
         // no room beyond it (the attempt it records), as a recording of its own would.

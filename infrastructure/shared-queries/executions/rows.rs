@@ -212,6 +212,7 @@ pub(crate) fn changes(
 ) -> Vec<TimelineRow> {
     let id = after.execution.id;
     let mut rows = Vec::new();
+    let mut any_taken = false;
     let old: HashMap<&str, &StepRun> = before
         .steps
         .iter()
@@ -233,6 +234,7 @@ pub(crate) fn changes(
             ready.attempt = Some(step.attempts - 1);
             rows.push(ready);
         }
+        any_taken |= taken;
         if taken && step.status != StepStatus::Running {
             rows.push(entry(
                 id,
@@ -253,6 +255,15 @@ pub(crate) fn changes(
         }
     }
     if before.execution.status != after.execution.status {
+        // Begun and ended in this one change (its steps pure, run at once): it ran first,
+        // as the timeline of an execution begun and ended in changes of their own shows.
+        let began = !matches!(before.execution.status, ExecutionStatus::Running);
+        if any_taken && began && after.execution.status.is_final() {
+            rows.insert(
+                0,
+                entry(id, at, None, ExecutionStatus::Running.as_str(), None),
+            );
+        }
         rows.push(entry(
             id,
             at,
