@@ -10,7 +10,7 @@ use usvc_core::{Action, AuditEntry, CoreError, Role, RoleId, TenantId};
 use uuid::Uuid;
 
 use crate::audit;
-use crate::backend::{has_role, DbId};
+use crate::backend::{begin_write, has_role, DbId};
 use crate::errors;
 use crate::schema::{roles, users};
 use crate::store::Store;
@@ -170,6 +170,11 @@ impl RoleRepository for Store {
             .run(move |conn| {
                 Box::pin(async move {
                     conn.transaction(async move |conn| {
+                        // It reads before it writes: on SQLite the write lock is taken
+                        // first, so a write committed meanwhile by another connection does
+                        // not make the upgrade fail at once ("database is locked": a 503
+                        // seen under load in the hostile-input suite).
+                        begin_write(conn).await?;
                         let name: Option<String> = roles::table
                             .filter(roles::tenant_id.eq(tenant))
                             .filter(roles::id.eq(id))
