@@ -250,12 +250,9 @@ impl Engine {
             .definition(first.tenant_id, first.workflow_id, first.version)
             .await?;
         let change: Arc<dyn usvc_core::ExecutionChange> = match take {
-            Some(take) if take.at_most > 0 => Arc::new(FinishChain(
-                rounds
-                    .into_iter()
-                    .map(|round| taking(&definition, execution, round, &take))
-                    .collect(),
-            )),
+            Some(take) if take.at_most > 0 => {
+                Arc::new(chain(&definition, execution, rounds, &take))
+            }
             _ => Arc::new(finishing(
                 &definition,
                 execution,
@@ -412,12 +409,7 @@ impl Engine {
         let definition = self
             .definition(e.tenant_id, e.workflow_id, e.version)
             .await?;
-        Ok(Arc::new(FinishChain(
-            rounds
-                .into_iter()
-                .map(|round| taking(&definition, e.id, round, offer))
-                .collect(),
-        )))
+        Ok(Arc::new(chain(&definition, e.id, rounds, offer)))
     }
 }
 
@@ -438,6 +430,21 @@ fn finishing(
                 attempt: claimed.attempt,
                 finish,
             })
+            .collect(),
+    )
+}
+
+/// `rounds` of attempts of `execution` as one change, each round a recording that takes
+/// under `take` ([`taking`]).
+fn chain(
+    definition: &Arc<Definition>,
+    execution: usvc_core::ExecutionId,
+    rounds: Vec<Vec<(ClaimedStep, Finish)>>,
+    take: &StepOffer,
+) -> FinishChain {
+    FinishChain(
+        (rounds.into_iter())
+            .map(|round| taking(definition, execution, round, take))
             .collect(),
     )
 }

@@ -416,10 +416,7 @@ impl ExecutionChange for FinishStep {
         let mut asked = None;
         // A lease that expired and was taken by another worker, or a step cancelled
         // meanwhile: this attempt's result no longer counts.
-        if run.status != StepStatus::Running
-            || run.lease_owner.as_deref() != Some(self.owner.as_str())
-            || run.attempts != self.attempt
-        {
+        if !self.holds(run) {
             return Ok(false);
         }
         run.lease_owner = None;
@@ -487,6 +484,15 @@ impl ExecutionChange for FinishStep {
         state.tasks.extend(asked);
         settle(&self.definition, state, now);
         Ok(true)
+    }
+}
+
+impl FinishStep {
+    /// Whether this attempt still holds `run`: running under its lease, at its attempt.
+    fn holds(&self, run: &StepRun) -> bool {
+        run.status == StepStatus::Running
+            && run.lease_owner.as_deref() == Some(self.owner.as_str())
+            && run.attempts == self.attempt
     }
 }
 
@@ -625,13 +631,7 @@ impl ExecutionChange for FinishChain {
 /// Whether every attempt of `finished` still holds its step (running under its lease, at
 /// its attempt).
 fn holds_all(state: &ExecutionState, finished: &FinishSteps) -> bool {
-    finished.0.iter().all(|f| {
-        state.step(&f.step_id).is_some_and(|s| {
-            s.status == StepStatus::Running
-                && s.lease_owner.as_deref() == Some(f.owner.as_str())
-                && s.attempts == f.attempt
-        })
-    })
+    (finished.0.iter()).all(|f| state.step(&f.step_id).is_some_and(|run| f.holds(run)))
 }
 
 /// Whether the steps `lease` holds in `state` are exactly the attempts of `finished`.
