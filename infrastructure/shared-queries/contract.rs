@@ -31,6 +31,10 @@ const DB_SYSTEM: &str = backend::DB_SYSTEM;
 /// nothing to gain from a queue) or leaves them queued for the sequencer (`audit_queue.rs`).
 const CHAINS_AUDIT_IN_CHANGE: bool = backend::CHAINS_AUDIT_IN_CHANGE;
 
+/// Whether concurrent refresh rotations go through `rotate_refreshes_at_once`, batched
+/// (`sessions.rs`), or each through its own transaction.
+const ROTATES_AT_ONCE: bool = backend::ROTATES_AT_ONCE;
+
 /// The async connection every query runs on, of the backend the schema is written for.
 fn connection(conn: &mut Connection) -> &mut impl diesel_async::AsyncConnection<Backend = Backend> {
     conn
@@ -155,14 +159,19 @@ async fn insert_rows_together(
     )
 }
 
-/// `rotate_refresh_at_once(conn, presented, next, now)`: a refresh rotation's common path in
-/// one statement where the store can (Postgres, ADR 0027); `None` sends the caller to its
-/// transaction (always on SQLite).
-async fn rotate_refresh_at_once(
+/// `rotate_refreshes_at_once(conn, rotations)`: concurrent refresh rotations' common path in
+/// one statement where the store can (`ROTATES_AT_ONCE`: Postgres, ADR 0027 and 0030), one
+/// answer per rotation; `None` sends its caller to its transaction.
+async fn rotate_refreshes_at_once(
     conn: &mut Connection,
     now: chrono::DateTime<chrono::Utc>,
-) -> QueryResult<Option<crate::sessions::SpentNow>> {
-    backend::rotate_refresh_at_once(conn, "presented", "next", now).await
+) -> QueryResult<Vec<Option<crate::sessions::SpentNow>>> {
+    let rotation = crate::sessions::Rotation {
+        presented: "presented".into(),
+        next: "next".into(),
+        now,
+    };
+    backend::rotate_refreshes_at_once(conn, &[rotation]).await
 }
 
 /// `list_prepared!(statement)`: a statement holding an `eq_any` over a list, kept prepared

@@ -37,19 +37,21 @@ use usvc_core::CoreError;
 use crate::backend::Connection;
 use crate::store::{Store, Work};
 
-/// Writes a batch (all of it or nothing) on the connection.
-pub(crate) type WriteMany<T> = for<'c> fn(&'c mut Connection, &'c [T]) -> Work<'c, ()>;
+/// Writes a batch (all of it or nothing) on the connection, answering each write of it in
+/// order: `R` is what a write's caller hears back (a created row's `()`, a refresh rotation's
+/// outcome).
+pub(crate) type WriteMany<T, R> = for<'c> fn(&'c mut Connection, &'c [T]) -> Work<'c, Vec<R>>;
 
 /// A queued write: its ticket (what takes it out of the queue at its deadline), the write,
 /// and where its answer goes.
-type Waiting<T> = (u64, T, oneshot::Sender<Result<(), CoreError>>);
+type Waiting<T, R> = (u64, T, oneshot::Sender<Result<R, CoreError>>);
 
 /// One kind of write, batched (see the module's doc). Cloning shares the queue.
-pub(crate) struct GroupCommit<T> {
-    shared: Arc<Shared<T>>,
+pub(crate) struct GroupCommit<T, R = ()> {
+    shared: Arc<Shared<T, R>>,
 }
 
-impl<T> Clone for GroupCommit<T> {
+impl<T, R> Clone for GroupCommit<T, R> {
     fn clone(&self) -> Self {
         Self {
             shared: self.shared.clone(),
@@ -57,26 +59,26 @@ impl<T> Clone for GroupCommit<T> {
     }
 }
 
-struct Shared<T> {
+struct Shared<T, R> {
     /// The kind of write, the `kind` label of the batch counters on `/metrics`.
     kind: &'static str,
-    state: Mutex<State<T>>,
-    write_many: WriteMany<T>,
+    state: Mutex<State<T, R>>,
+    write_many: WriteMany<T, R>,
     max_batch: usize,
 }
 
-struct State<T> {
-    queued: VecDeque<Waiting<T>>,
+struct State<T, R> {
+    queued: VecDeque<Waiting<T, R>>,
     /// Writers running now (each writes one batch at a time).
     writing: usize,
     /// The ticket of the next write queued.
     next_ticket: u64,
 }
 
-impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
+impl<T: Clone + Send + Sync + 'static, R: Send + 'static> GroupCommit<T, R> {
     /// Batches of at most `max_batch` (at least one) writes of `kind`; as many written at
     /// once as the store's [`Store::group_writers`].
-    pub(crate) fn new(kind: &'static str, write_many: WriteMany<T>, max_batch: usize) -> Self {
+    pub(crate) fn new(kind: &'static str, write_many: WriteMany<T, R>, max_batch: usize) -> Self {
         Self {
             shared: Arc::new(Shared {
                 kind,
@@ -94,7 +96,7 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
     /// Writes `item` in the next batch on `store`; returns once that batch has committed
     /// (`Ok`) or `item` has failed on its own (its error), or `Unavailable` when no writer
     /// took it within the store's connection wait (then it was not written).
-    pub(crate) async fn write(&self, store: &Store, item: T) -> Result<(), CoreError> {
+    pub(crate) async fn write(&self, store: &Store, item: T) -> Result<R, CoreError> {
         let (reply, mut committed) = oneshot::channel();
         let (ticket, start_writer) = {
             let mut state = self.lock();
@@ -136,7 +138,7 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
         state.queued.len() < before
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T, R>> {
         // Nothing in this module panics while holding the lock; a poisoned queue is still whole.
         self.shared
             .state
@@ -147,9 +149,9 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
     /// One writer: batches until nothing is queued. Leaves with `writing` counted down in the
     /// same critical section that found the queue empty, so a write queued after that starts
     /// a writer of its own.
-    async fn write_while_queued(&self, store: &Store, mut leaving: Leaving<T>) {
+    async fn write_while_queued(&self, store: &Store, mut leaving: Leaving<T, R>) {
         loop {
-            let batch: Vec<Waiting<T>> = {
+            let batch: Vec<Waiting<T, R>> = {
                 let mut state = self.lock();
                 let take = state.queued.len().min(self.shared.max_batch);
                 if take == 0 {
@@ -165,7 +167,7 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
 
     /// Writes `batch` as one; if that fails, each write alone, so each caller hears its own
     /// outcome.
-    async fn write_batch(&self, store: &Store, batch: Vec<Waiting<T>>) {
+    async fn write_batch(&self, store: &Store, batch: Vec<Waiting<T, R>>) {
         let (items, replies): (Vec<T>, Vec<_>) = batch
             .into_iter()
             .map(|(_, item, reply)| (item, reply))
@@ -175,24 +177,46 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
         metrics::counter!("usvc_store_group_commit_writes_total", "kind" => kind)
             .increment(items.len() as u64);
         let items = Arc::new(items);
-        let together = self.write_items(store, items.clone()).await;
-        if !matches!(together, Err(CoreError::Conflict(_))) || items.len() == 1 {
-            for reply in replies {
-                let _ = reply.send(together.clone());
+        match self.write_items(store, items.clone()).await {
+            Ok(answers) => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(Ok(answer));
+                }
             }
-            return;
-        }
-        for (item, reply) in items.iter().zip(replies) {
-            let alone = Arc::new(vec![item.clone()]);
-            let _ = reply.send(self.write_items(store, alone).await);
+            Err(CoreError::Conflict(_)) if items.len() > 1 => {
+                for (item, reply) in items.iter().zip(replies) {
+                    let alone = Arc::new(vec![item.clone()]);
+                    // `write_items` checked that a batch of one has one answer.
+                    let answer = self
+                        .write_items(store, alone)
+                        .await
+                        .map(|mut answers| answers.swap_remove(0));
+                    let _ = reply.send(answer);
+                }
+            }
+            Err(e) => {
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
         }
     }
 
-    async fn write_items(&self, store: &Store, items: Arc<Vec<T>>) -> Result<(), CoreError> {
+    /// `items` written as one batch, each write's answer in their order.
+    async fn write_items(&self, store: &Store, items: Arc<Vec<T>>) -> Result<Vec<R>, CoreError> {
         let write_many = self.shared.write_many;
-        store
+        let count = items.len();
+        let answers = store
             .write(move |conn| Box::pin(async move { write_many(conn, &items).await }))
-            .await
+            .await?;
+        if answers.len() == count {
+            Ok(answers)
+        } else {
+            Err(CoreError::Internal(format!(
+                "a batch of {count} writes was answered {} times",
+                answers.len()
+            )))
+        }
     }
 }
 
@@ -200,9 +224,9 @@ impl<T: Clone + Send + Sync + 'static> GroupCommit<T> {
 /// or its task dropped unrun by a runtime shutting down). If it was the last writer, what is
 /// still queued is answered `Unavailable` (its reply dropped) rather than left waiting for a
 /// write that may never come to start another writer.
-struct Leaving<T>(Option<GroupCommit<T>>);
+struct Leaving<T, R>(Option<GroupCommit<T, R>>);
 
-impl<T> Drop for Leaving<T> {
+impl<T, R> Drop for Leaving<T, R> {
     fn drop(&mut self) {
         if let Some(batches) = self.0.take() {
             let mut state = batches

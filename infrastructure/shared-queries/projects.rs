@@ -358,8 +358,9 @@ async fn insert_chained(
 pub(crate) fn create_many<'c>(
     conn: &'c mut Connection,
     creates: &'c [NewProject],
-) -> crate::store::Work<'c, ()> {
+) -> crate::store::Work<'c, Vec<()>> {
     Box::pin(async move {
+        let answers = vec![(); creates.len()];
         // One order for every batch (by name, then tenant): two batches written at once that
         // hold the same names wait for each other in that order instead of deadlocking.
         let mut creates: Vec<&NewProject> = creates.iter().collect();
@@ -374,6 +375,7 @@ pub(crate) fn create_many<'c>(
                     insert_chained(conn, rows, members, versions, audits).await
                 })
                 .await
+                .map(|()| answers)
                 .map_err(|e| errors::conflict(e, NAME_TAKEN));
         }
         let (queued, events): (Vec<_>, Vec<_>) = audits.iter().map(outbox::record_row).unzip();
@@ -389,7 +391,7 @@ pub(crate) fn create_many<'c>(
         )
         .map_err(|e| errors::conflict(e, NAME_TAKEN))?;
         crate::audit_queue::announce();
-        Ok(())
+        Ok(answers)
     })
 }
 

@@ -36,8 +36,31 @@ pub(crate) struct SessionRow {
     user_agent: Option<String>,
 }
 
-/// What [`rotate_refresh_at_once`](crate::backend::rotate_refresh_at_once) did with a token it
-/// spent.
+/// A refresh's rotation waiting for its batch (`group_commit.rs`): the presented token's hash,
+/// the next token's, and the refresh's time.
+#[derive(Clone)]
+#[allow(dead_code)] // read by Postgres's backend only; SQLite rotates in the transaction
+pub(crate) struct Rotation {
+    pub(crate) presented: String,
+    pub(crate) next: String,
+    pub(crate) now: DateTime<Utc>,
+}
+
+/// Concurrent refreshes' rotations as one statement and one commit where the store can
+/// (`backend::rotate_refreshes_at_once`; the store's `refresh_rotations` batch them).
+pub(crate) fn rotate_many<'c>(
+    conn: &'c mut Connection,
+    rotations: &'c [Rotation],
+) -> crate::store::Work<'c, Vec<Option<SpentNow>>> {
+    Box::pin(async move {
+        crate::backend::rotate_refreshes_at_once(conn, rotations)
+            .await
+            .map_err(errors::query)
+    })
+}
+
+/// What [`rotate_refreshes_at_once`](crate::backend::rotate_refreshes_at_once) did with a
+/// token it spent.
 #[allow(dead_code)] // only Postgres's backend builds one; SQLite rotates in the transaction
 pub(crate) struct SpentNow {
     /// The session as it is now, its last use and idle expiry moved, when it was live and the
@@ -183,32 +206,34 @@ impl SessionRepository for Store {
         new_hash: String,
         now: DateTime<Utc>,
     ) -> Result<RefreshOutcome, CoreError> {
+        // The common path, a current token of a live session, in one statement shared with
+        // the refreshes arriving meanwhile where the store can (Postgres); anything else in
+        // the transaction below.
+        if crate::backend::ROTATES_AT_ONCE {
+            let rotation = Rotation {
+                presented: presented_hash.clone(),
+                next: new_hash.clone(),
+                now,
+            };
+            if let Some(spent) = self.refresh_rotations.write(self, rotation).await? {
+                return Ok(match spent.rotated {
+                    Some(row) => RefreshOutcome::Rotated(
+                        row.into_session(),
+                        spent
+                            .user
+                            .map(UserRow::into_user)
+                            .transpose()?
+                            .map(Box::new),
+                    ),
+                    None => RefreshOutcome::Invalid,
+                });
+            }
+        }
         self.run(move |conn| {
             Box::pin(async move {
-                // The common path, a current token of a live session, in one statement where
-                // the store can (Postgres); anything else in the transaction below.
-                let turn = if let Some(spent) =
-                    crate::backend::rotate_refresh_at_once(conn, &presented_hash, &new_hash, now)
-                        .await
-                        .map_err(errors::query)?
-                {
-                    let outcome = match spent.rotated {
-                        Some(row) => RefreshOutcome::Rotated(
-                            row.into_session(),
-                            spent
-                                .user
-                                .map(UserRow::into_user)
-                                .transpose()?
-                                .map(Box::new),
-                        ),
-                        None => RefreshOutcome::Invalid,
-                    };
-                    Turn::Done(outcome)
-                } else {
-                    rotate_in_transaction(conn, presented_hash, new_hash, now)
-                        .await
-                        .map_err(errors::query)?
-                };
+                let turn = rotate_in_transaction(conn, presented_hash, new_hash, now)
+                    .await
+                    .map_err(errors::query)?;
                 // A rotation comes with its user, read now on the same connection: one
                 // store call per refresh, not a second for the user (`RefreshOutcome`).
                 match turn {

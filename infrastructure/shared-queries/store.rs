@@ -130,6 +130,9 @@ pub struct Store {
     pub(crate) rate_limits_swept: Arc<std::sync::atomic::AtomicI64>,
     /// Project creates without an idempotency key, batched (`group_commit.rs`).
     pub(crate) project_creates: GroupCommit<crate::projects::NewProject>,
+    /// Refresh rotations where the store rotates in one statement (Postgres), batched.
+    pub(crate) refresh_rotations:
+        GroupCommit<crate::sessions::Rotation, Option<crate::sessions::SpentNow>>,
     /// How many batches of one kind are written at once (`group_commit.rs`): a quarter of the
     /// pool, so batches leave connections for everything else.
     group_writers: usize,
@@ -166,6 +169,11 @@ impl Store {
             project_creates: GroupCommit::new(
                 "project_create",
                 crate::projects::create_many,
+                GROUP_MAX_BATCH,
+            ),
+            refresh_rotations: GroupCommit::new(
+                "refresh_rotation",
+                crate::sessions::rotate_many,
                 GROUP_MAX_BATCH,
             ),
             group_writers: (options.pool_size / 4).max(1),

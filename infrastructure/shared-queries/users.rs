@@ -23,7 +23,7 @@ use crate::schema::{
 use crate::store::Store;
 
 /// A user's row (its fields are the crate's: Postgres's one-statement refresh reads them
-/// beside the session's, `backend::rotate_refresh_at_once`).
+/// beside the session's, `backend::rotate_refreshes_at_once`).
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub(crate) struct UserRow {

@@ -1,5 +1,5 @@
 //! A refresh racing a logout on Postgres, where a refresh is one statement
-//! (`rotate_refresh_at_once`, ADR 0027): it moves the session with an `UPDATE` whose
+//! (`rotate_refreshes_at_once`, ADR 0027): it moves the session with an `UPDATE` whose
 //! conditions Postgres re-checks once it holds the row lock, so a revocation committing while
 //! the refresh waits for that lock ends the refresh — the caller
 //! must not get a fresh token pair for a session that was logged out before it was answered.

@@ -440,7 +440,7 @@ pub(crate) async fn write_change_rows(
     Ok(())
 }
 
-/// The session's user, read by [`rotate_refresh_at_once`] beside the session: its columns
+/// The session's user, read by [`rotate_refreshes_at_once`] beside the session: its columns
 /// are prefixed `u_` there (the session's own carry the bare names).
 #[derive(diesel::QueryableByName)]
 struct SpentUser {
@@ -507,35 +507,46 @@ impl SpentUser {
     }
 }
 
-/// A refresh rotation's common path as one statement: spend the presented token if it is
-/// current, and if its session is live store the next token and move the session's idle
-/// expiry (by the session's own idle window, capped at its absolute expiry). One round trip
-/// instead of `BEGIN`, four statements and `COMMIT`: every refresh takes this path. `None`
-/// when the token was not spent now (unknown, or spent before: reuse), which the caller
-/// decides in a transaction of its own.
+/// Whether [`rotate_refreshes_at_once`] rotates (here it does; SQLite rotates in the
+/// caller's transaction instead): the store then batches concurrent refreshes through it.
+pub(crate) const ROTATES_AT_ONCE: bool = true;
+
+/// The common path of concurrent refresh rotations (a current token of a live session) as
+/// one statement, one commit for all of them (ADR 0027, group commit of ADR 0030): spend each
+/// presented token if it is current, and if its session is live store its next token and
+/// move the session's idle expiry (by the session's own idle window, capped at its absolute
+/// expiry). One answer per rotation, in order: `None` when its token was not spent now
+/// (unknown, or spent before: reuse), which the caller decides in a transaction of its own.
 ///
-/// One statement is atomic, and of two presentations of one token the second waits for the
-/// first's row lock and then finds it spent, as in the transaction. The session is moved by
-/// an `UPDATE` whose conditions Postgres re-checks on the row's latest version once it holds
-/// the row lock, so a logout or revocation committing meanwhile is seen (the refresh then
-/// finds the session ended, stores no next token) rather than overwritten; a separate
-/// `FOR NO KEY UPDATE` read first would only write one more lock record per refresh. The window is added as seconds,
-/// not as an interval of days, so a session's time zone cannot shift it. Columns are named,
-/// not `s.*`: the statement stays prepared, and a column added by a migration while it runs
+/// The batch is sorted by presented hash and holds each hash once, so two batches lock the
+/// tokens they share in one order (no deadlock), and a token presented twice in one batch is
+/// spent by its first presentation; the second is answered `None` and finds it spent in its
+/// transaction (reuse), as it would after waiting for the first's row lock.
+///
+/// One statement is atomic, and of two presentations of one token in different batches the
+/// second waits for the first's row lock and then finds it spent. The session is moved by an
+/// `UPDATE` whose conditions Postgres re-checks on the row's latest version once it holds the
+/// row lock, so a logout or revocation committing meanwhile is seen (the refresh then finds
+/// the session ended, stores no next token) rather than overwritten; a separate
+/// `FOR NO KEY UPDATE` read first would only write one more lock record per refresh. The
+/// window is added as seconds, not as an interval of days, so a session's time zone cannot
+/// shift it. The tokens are found by `hash = ANY($1)` (an index scan of the key whatever the
+/// planner guesses of the arrays' length). Columns are named, not `s.*`: the statement stays
+/// prepared (one text for any batch size), and a column added by a migration while it runs
 /// would change a `*`'s result type under it.
-pub(crate) async fn rotate_refresh_at_once(
+pub(crate) async fn rotate_refreshes_at_once(
     conn: &mut Connection,
-    presented: &str,
-    next: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> diesel::QueryResult<Option<crate::sessions::SpentNow>> {
+    rotations: &[crate::sessions::Rotation],
+) -> diesel::QueryResult<Vec<Option<crate::sessions::SpentNow>>> {
     use crate::prepared::KeepPrepared as _;
-    use diesel::sql_types::{Nullable, Text, Timestamptz};
-    use diesel::{OptionalExtension as _, QueryableByName};
+    use diesel::sql_types::{Array, Nullable, Text, Timestamptz};
+    use diesel::QueryableByName;
     use diesel_async::RunQueryDsl as _;
 
     #[derive(QueryableByName)]
     struct Spent {
+        #[diesel(sql_type = Text)]
+        presented: String,
         #[diesel(embed)]
         session: crate::sessions::SessionRow,
         #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -547,23 +558,35 @@ pub(crate) async fn rotate_refresh_at_once(
         user: Option<SpentUser>,
     }
 
-    let spent: Option<Spent> = diesel::sql_query(
-        "WITH spent AS ( \
-             UPDATE refresh_tokens SET spent_at = $3 \
-             WHERE hash = $1 AND spent_at IS NULL RETURNING session_id), \
+    let mut asked: Vec<&crate::sessions::Rotation> = rotations.iter().collect();
+    asked.sort_by(|a, b| a.presented.cmp(&b.presented));
+    asked.dedup_by(|later, first| later.presented == first.presented);
+    let presented: Vec<&str> = asked.iter().map(|r| r.presented.as_str()).collect();
+    let next: Vec<&str> = asked.iter().map(|r| r.next.as_str()).collect();
+    let at: Vec<chrono::DateTime<chrono::Utc>> = asked.iter().map(|r| r.now).collect();
+    let spent: Vec<Spent> = diesel::sql_query(
+        "WITH asked AS ( \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) \
+                 AS asked (presented, next, at)), \
+         spent AS ( \
+             UPDATE refresh_tokens SET spent_at = asked.at FROM asked \
+             WHERE refresh_tokens.hash = ANY($1) AND refresh_tokens.hash = asked.presented \
+               AND refresh_tokens.spent_at IS NULL \
+             RETURNING refresh_tokens.session_id, asked.presented, asked.next, asked.at), \
          moved AS ( \
-             UPDATE sessions SET last_seen_at = $3, idle_expires_at = LEAST( \
-                 $3 + make_interval(secs => (EXTRACT(EPOCH FROM sessions.idle_expires_at) \
+             UPDATE sessions SET last_seen_at = spent.at, idle_expires_at = LEAST( \
+                 spent.at + make_interval(secs => (EXTRACT(EPOCH FROM sessions.idle_expires_at) \
                      - EXTRACT(EPOCH FROM sessions.last_seen_at))::float8), \
                  sessions.absolute_expires_at) \
              FROM spent WHERE sessions.id = spent.session_id \
-               AND sessions.revoked_at IS NULL AND sessions.idle_expires_at > $3 \
-               AND sessions.absolute_expires_at > $3 \
+               AND sessions.revoked_at IS NULL AND sessions.idle_expires_at > spent.at \
+               AND sessions.absolute_expires_at > spent.at \
              RETURNING sessions.id, sessions.last_seen_at, sessions.idle_expires_at), \
          issued AS ( \
              INSERT INTO refresh_tokens (hash, session_id, created_at) \
-             SELECT $2, id, $3 FROM moved) \
-         SELECT s.id, s.tenant_id, s.user_id, s.created_at, s.last_seen_at, \
+             SELECT spent.next, moved.id, spent.at FROM moved \
+             JOIN spent ON spent.session_id = moved.id) \
+         SELECT spent.presented, s.id, s.tenant_id, s.user_id, s.created_at, s.last_seen_at, \
                 s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoked_reason, \
                 s.ip, s.user_agent, moved.last_seen_at AS moved_last_seen_at, \
                 moved.idle_expires_at AS moved_idle_expires_at, \
@@ -581,18 +604,29 @@ pub(crate) async fn rotate_refresh_at_once(
          LEFT JOIN users u ON moved.id IS NOT NULL AND u.id = s.user_id \
               AND u.tenant_id = s.tenant_id AND u.deleted_at IS NULL",
     )
-    .bind::<Text, _>(presented)
-    .bind::<Text, _>(next)
-    .bind::<Timestamptz, _>(now)
+    .bind::<Array<Text>, _>(presented)
+    .bind::<Array<Text>, _>(next)
+    .bind::<Array<Timestamptz>, _>(at)
     .prepared()
-    .get_result(conn)
-    .await
-    .optional()?;
-    Ok(spent.map(|spent| crate::sessions::SpentNow {
-        rotated: match (spent.moved_last_seen_at, spent.moved_idle_expires_at) {
-            (Some(now), Some(idle)) => Some(spent.session.moved(now, idle)),
-            _ => None,
-        },
-        user: spent.user.map(SpentUser::into_row),
-    }))
+    .load(conn)
+    .await?;
+    let mut by_presented: std::collections::HashMap<String, Spent> = spent
+        .into_iter()
+        .map(|spent| (spent.presented.clone(), spent))
+        .collect();
+    // Each hash was asked once: its answer goes to the first rotation presenting it (the one
+    // the batch kept); a repeat finds the entry taken and is answered `None`.
+    Ok(rotations
+        .iter()
+        .map(|rotation| {
+            let spent = by_presented.remove(&rotation.presented)?;
+            Some(crate::sessions::SpentNow {
+                rotated: match (spent.moved_last_seen_at, spent.moved_idle_expires_at) {
+                    (Some(now), Some(idle)) => Some(spent.session.moved(now, idle)),
+                    _ => None,
+                },
+                user: spent.user.map(SpentUser::into_row),
+            })
+        })
+        .collect())
 }

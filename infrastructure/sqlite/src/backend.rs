@@ -301,15 +301,18 @@ pub(crate) async fn write_change_rows(
     Ok(())
 }
 
-/// A refresh rotation in one statement: not here. SQLite has no writing CTEs, and its
-/// statements are calls inside the process, so the caller's transaction costs no round
-/// trips (Postgres does it at once). Always `None`: the caller decides in its transaction.
+/// Whether `rotate_refreshes_at_once` rotates: not here. SQLite has no writing CTEs, and
+/// its statements are calls inside the process, so the caller's transaction costs no round
+/// trips (Postgres batches concurrent rotations into one statement).
+pub(crate) const ROTATES_AT_ONCE: bool = false;
+
+/// Never called ([`ROTATES_AT_ONCE`] is `false`); the same signature as Postgres's so the
+/// shared code compiles here. Answers every rotation `None`: the caller's transaction
+/// decides.
 #[allow(clippy::unused_async)] // the same signature as Postgres's
-pub(crate) async fn rotate_refresh_at_once(
+pub(crate) async fn rotate_refreshes_at_once(
     _conn: &mut Connection,
-    _presented: &str,
-    _next: &str,
-    _now: chrono::DateTime<chrono::Utc>,
-) -> diesel::QueryResult<Option<crate::sessions::SpentNow>> {
-    Ok(None)
+    rotations: &[crate::sessions::Rotation],
+) -> diesel::QueryResult<Vec<Option<crate::sessions::SpentNow>>> {
+    Ok(rotations.iter().map(|_| None).collect())
 }

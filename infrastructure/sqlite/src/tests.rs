@@ -243,7 +243,7 @@ fn sleepy_started() -> bool {
 fn sleepy_batch<'c>(
     _conn: &'c mut crate::backend::Connection,
     items: &'c [u64],
-) -> crate::store::Work<'c, ()> {
+) -> crate::store::Work<'c, Vec<()>> {
     Box::pin(async move {
         SLEEPY_STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
         for ms in items {
@@ -253,7 +253,7 @@ fn sleepy_batch<'c>(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .extend_from_slice(items);
-        Ok(())
+        Ok(vec![(); items.len()])
     })
 }
 
