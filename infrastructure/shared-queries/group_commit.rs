@@ -19,7 +19,7 @@
 //! hold them for a timeout each, and a batch whose commit answer was lost would be retried
 //! into `Conflict`s for writes that did commit. A writer runs detached from the request that
 //! started it (a cancelled request does not stop a batch other callers wait on), each batch is
-//! one unit of [`Store::write`] work with its timeouts, and no task stays when nothing is
+//! one unit of store work with its timeouts ([`Store::write_in_place`]: the writer already runs on the store runtime), and no task stays when nothing is
 //! queued.
 //!
 //! A write waits in the queue at most the store's connection wait (`DB_TIMEOUT`, what it
@@ -207,7 +207,7 @@ impl<T: Clone + Send + Sync + 'static, R: Send + 'static> GroupCommit<T, R> {
         let write_many = self.shared.write_many;
         let count = items.len();
         let answers = store
-            .write(move |conn| Box::pin(async move { write_many(conn, &items).await }))
+            .write_in_place(move |conn| Box::pin(async move { write_many(conn, &items).await }))
             .await?;
         if answers.len() == count {
             Ok(answers)

@@ -5,13 +5,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection as _, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use usvc_core::ports::Outbox;
 use usvc_core::{AuditEntry, CoreError, DomainEvent, TenantId, UserId};
 use uuid::Uuid;
 
 use crate::audit;
-use crate::backend::{begin_write, claim_lock, insert_all, Connection, DbId};
+use crate::backend::{insert_all, Connection, DbId};
 use crate::errors;
 use crate::prepared::KeepPrepared as _;
 use crate::schema::outbox_events;
@@ -127,35 +127,37 @@ impl Outbox for Store {
     }
 
     async fn claim(&self, limit: u32, at: DateTime<Utc>) -> Result<Vec<DomainEvent>, CoreError> {
-        let rows: Vec<EventRow> = self
+        let mut rows: Vec<EventRow> = self
             .write(move |conn| {
                 Box::pin(async move {
-                    conn.transaction(async move |conn| {
-                        // SQLite holds the write lock from the start, so concurrent claims
-                        // queue instead of failing to upgrade a read.
-                        begin_write(conn).await?;
-                        let pending = outbox_events::table
-                            .filter(outbox_events::relayed_at.is_null())
-                            .order(outbox_events::id.asc())
-                            .limit(i64::from(limit))
-                            .select(EventRow::as_select());
-                        let rows: Vec<EventRow> = claim_lock!(pending).load(conn).await?;
-                        let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
-                        if !ids.is_empty() {
-                            crate::backend::list_prepared!(diesel::update(
-                                outbox_events::table.filter(outbox_events::id.eq_any(ids)),
-                            )
-                            .set(outbox_events::relayed_at.eq(Some(at))))
-                            .execute(conn)
-                            .await?;
-                        }
-                        Ok::<_, diesel::result::Error>(rows)
-                    })
+                    // One statement, no explicit row lock: a `FOR UPDATE` read before the
+                    // mark wrote a lock record per event besides the mark itself. Two relays
+                    // (replicas) picking the same events is settled by the mark's own
+                    // condition, which Postgres re-checks on the row's latest version once
+                    // it holds the row: the second waits for the first's commit, finds the
+                    // events relayed and takes none of them. (SQLite writes one at a time.)
+                    let waiting = diesel::alias!(outbox_events as waiting);
+                    let pending = waiting
+                        .filter(waiting.field(outbox_events::relayed_at).is_null())
+                        .order(waiting.field(outbox_events::id).asc())
+                        .limit(i64::from(limit))
+                        .select(waiting.field(outbox_events::id));
+                    diesel::update(
+                        outbox_events::table
+                            .filter(outbox_events::id.eq_any(pending))
+                            .filter(outbox_events::relayed_at.is_null()),
+                    )
+                    .set(outbox_events::relayed_at.eq(Some(at)))
+                    .returning(EventRow::as_returning())
+                    .prepared()
+                    .get_results(conn)
                     .await
                     .map_err(errors::query)
                 })
             })
             .await?;
+        // `RETURNING` keeps no order: the relay hands events on oldest first.
+        rows.sort_by_key(|row| Uuid::from(row.id));
         rows.into_iter().map(EventRow::into_event).collect()
     }
 }

@@ -73,16 +73,6 @@ pub(crate) struct SpentNow {
 }
 
 impl SessionRow {
-    /// This row as a rotation left it: used now, idle until `idle_expires_at`.
-    #[allow(dead_code)] // Postgres's one-statement rotation only
-    pub(crate) fn moved(self, now: DateTime<Utc>, idle_expires_at: DateTime<Utc>) -> Self {
-        Self {
-            last_seen_at: now,
-            idle_expires_at,
-            ..self
-        }
-    }
-
     fn from_session(s: &Session) -> Self {
         Self {
             id: DbId::from(s.id.as_uuid()),

@@ -251,6 +251,19 @@ impl Store {
         self.spawn(work, None).await
     }
 
+    /// [`Self::write`] on the caller's own task, for a caller already running on the store
+    /// runtime (a group-commit writer, `group_commit.rs`): the same turn, connection and
+    /// timeouts, without a task of its own to spawn and be woken from once per batch.
+    pub(crate) async fn write_in_place<T, F>(&self, work: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
+    {
+        metrics::counter!("usvc_store_work_total").increment(1);
+        let span = tracing::info_span!("store", db.system = crate::backend::DB_SYSTEM);
+        self.unit(work, self.writer.clone()).instrument(span).await
+    }
+
     /// `work` on the store runtime, after its turn on `writer` when given (taken inside the
     /// spawned task, so a caller that goes away cannot end the turn while the work runs).
     async fn spawn<T, F>(
@@ -266,52 +279,65 @@ impl Store {
         // `/metrics` shows what the service asks of its database, busy or idle, on either
         // store (`usvc-bench idle` reads it).
         metrics::counter!("usvc_store_work_total").increment(1);
-        let pool = self.pool.clone();
-        let audit_queued = self.audit_queued.clone();
-        let (deadline, wait) = (self.query_timeout, self.timeout);
         // One span per unit of work, a child of the caller's (the domain operation inside the
         // HTTP request), so a trace shows where a request spent its time in the database.
         let span = tracing::info_span!("store", db.system = crate::backend::DB_SYSTEM);
-        let task = self.runtime.spawn(
-            async move {
-                let _turn = match writer {
-                    Some(writer) => Some(
-                        tokio::time::timeout(wait, writer.lock_owned())
-                            .await
-                            .map_err(|_| {
-                                CoreError::Unavailable(format!(
-                                    "no turn to write within {} s",
-                                    wait.as_secs()
-                                ))
-                            })?,
-                    ),
-                    None => None,
-                };
-                let mut conn = pool.get().await.map_err(errors::pool)?;
-                let timed = AUDIT_QUEUED
-                    .scope(std::cell::Cell::new(false), async {
-                        let result = tokio::time::timeout(deadline, work(&mut conn)).await;
-                        (result, AUDIT_QUEUED.with(std::cell::Cell::get))
-                    })
-                    .await;
-                if let (Ok(result), queued) = timed {
-                    if queued && result.is_ok() {
-                        audit_queued.notify_one();
-                    }
-                    result
-                } else {
-                    // The connection's state is unknown: detach it so it is closed.
-                    drop(deadpool::managed::Object::take(conn));
-                    Err(CoreError::Unavailable(format!(
-                        "the database did not finish within {} s",
-                        deadline.as_secs()
-                    )))
-                }
-            }
-            .instrument(span),
-        );
+        let unit = self.unit(work, writer);
+        let task = self.runtime.spawn(unit.instrument(span));
         task.await
             .map_err(|e| CoreError::Internal(format!("store task failed: {e}")))?
+    }
+
+    /// One unit of work as it runs: its turn on `writer` when given, a pooled connection,
+    /// `work` under the query timeout, and the audit sequencer told once it has committed
+    /// entries it queued.
+    fn unit<T, F>(
+        &self,
+        work: F,
+        writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    ) -> impl Future<Output = Result<T, CoreError>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Connection) -> Work<'c, T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let audit_queued = self.audit_queued.clone();
+        let (deadline, wait) = (self.query_timeout, self.timeout);
+        async move {
+            let _turn = match writer {
+                Some(writer) => Some(
+                    tokio::time::timeout(wait, writer.lock_owned())
+                        .await
+                        .map_err(|_| {
+                            CoreError::Unavailable(format!(
+                                "no turn to write within {} s",
+                                wait.as_secs()
+                            ))
+                        })?,
+                ),
+                None => None,
+            };
+            let mut conn = pool.get().await.map_err(errors::pool)?;
+            let timed = AUDIT_QUEUED
+                .scope(std::cell::Cell::new(false), async {
+                    let result = tokio::time::timeout(deadline, work(&mut conn)).await;
+                    (result, AUDIT_QUEUED.with(std::cell::Cell::get))
+                })
+                .await;
+            if let (Ok(result), queued) = timed {
+                if queued && result.is_ok() {
+                    audit_queued.notify_one();
+                }
+                result
+            } else {
+                // The connection's state is unknown: detach it so it is closed.
+                drop(deadpool::managed::Object::take(conn));
+                Err(CoreError::Unavailable(format!(
+                    "the database did not finish within {} s",
+                    deadline.as_secs()
+                )))
+            }
+        }
     }
 }
 

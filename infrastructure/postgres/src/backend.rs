@@ -518,28 +518,29 @@ pub(crate) const ROTATES_AT_ONCE: bool = true;
 /// expiry). One answer per rotation, in order: `None` when its token was not spent now
 /// (unknown, or spent before: reuse), which the caller decides in a transaction of its own.
 ///
-/// The batch is sorted by presented hash and holds each hash once, so two batches lock the
-/// tokens they share in one order (no deadlock), and a token presented twice in one batch is
-/// spent by its first presentation; the second is answered `None` and finds it spent in its
-/// transaction (reuse), as it would after waiting for the first's row lock.
+/// Each rotation is its own pair of `UPDATE`s in the statement ([`rotations_text`]), each
+/// finding its row by an equality on a key (the session's by a scalar subquery, not a join,
+/// which the planner could turn into a scan of the table): kept prepared, a plan is made
+/// once per connection and kept, and a key lookup is an index scan in it however small the
+/// table was then. (One `UPDATE` over arrays of all the batch's tokens was planned as a sequential scan
+/// while the table was small, and kept scanning it as it grew wherever statistics were not
+/// refreshed: a third of the throughput.) The batch is sorted by presented hash and holds
+/// each hash once, so batches lock the tokens they share in one order, and a token presented
+/// twice in one batch is spent by its first presentation; the second is answered `None` and
+/// finds it spent in its transaction (reuse), as it would after waiting for the first's lock.
 ///
-/// One statement is atomic, and of two presentations of one token in different batches the
-/// second waits for the first's row lock and then finds it spent. The session is moved by an
+/// Statement-level atomicity: of two presentations of one token in different batches the
+/// second waits for the first's row lock and then finds it spent. A session is moved by an
 /// `UPDATE` whose conditions Postgres re-checks on the row's latest version once it holds the
 /// row lock, so a logout or revocation committing meanwhile is seen (the refresh then finds
 /// the session ended, stores no next token) rather than overwritten; a separate
-/// `FOR NO KEY UPDATE` read first would only write one more lock record per refresh. The
-/// window is added as seconds, not as an interval of days, so a session's time zone cannot
-/// shift it. The tokens are found by `hash = ANY($1)` (an index scan of the key whatever the
-/// planner guesses of the arrays' length). Columns are named, not `s.*`: the statement stays
-/// prepared (one text for any batch size), and a column added by a migration while it runs
-/// would change a `*`'s result type under it.
+/// `FOR NO KEY UPDATE` read first would only write one more lock record per refresh.
 pub(crate) async fn rotate_refreshes_at_once(
     conn: &mut Connection,
     rotations: &[crate::sessions::Rotation],
 ) -> diesel::QueryResult<Vec<Option<crate::sessions::SpentNow>>> {
     use crate::prepared::KeepPrepared as _;
-    use diesel::sql_types::{Array, Nullable, Text, Timestamptz};
+    use diesel::sql_types::{Text, Timestamptz};
     use diesel::QueryableByName;
     use diesel_async::RunQueryDsl as _;
 
@@ -547,12 +548,9 @@ pub(crate) async fn rotate_refreshes_at_once(
     struct Spent {
         #[diesel(sql_type = Text)]
         presented: String,
+        /// The session as its move left it; `None` (its columns NULL) when it had ended.
         #[diesel(embed)]
-        session: crate::sessions::SessionRow,
-        #[diesel(sql_type = Nullable<Timestamptz>)]
-        moved_last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
-        #[diesel(sql_type = Nullable<Timestamptz>)]
-        moved_idle_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        session: Option<crate::sessions::SessionRow>,
         /// `None` (its columns NULL) when the session was not moved or its user is gone.
         #[diesel(embed)]
         user: Option<SpentUser>,
@@ -561,55 +559,17 @@ pub(crate) async fn rotate_refreshes_at_once(
     let mut asked: Vec<&crate::sessions::Rotation> = rotations.iter().collect();
     asked.sort_by(|a, b| a.presented.cmp(&b.presented));
     asked.dedup_by(|later, first| later.presented == first.presented);
-    let presented: Vec<&str> = asked.iter().map(|r| r.presented.as_str()).collect();
-    let next: Vec<&str> = asked.iter().map(|r| r.next.as_str()).collect();
-    let at: Vec<chrono::DateTime<chrono::Utc>> = asked.iter().map(|r| r.now).collect();
-    let spent: Vec<Spent> = diesel::sql_query(
-        "WITH asked AS ( \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) \
-                 AS asked (presented, next, at)), \
-         spent AS ( \
-             UPDATE refresh_tokens SET spent_at = asked.at FROM asked \
-             WHERE refresh_tokens.hash = ANY($1) AND refresh_tokens.hash = asked.presented \
-               AND refresh_tokens.spent_at IS NULL \
-             RETURNING refresh_tokens.session_id, asked.presented, asked.next, asked.at), \
-         moved AS ( \
-             UPDATE sessions SET last_seen_at = spent.at, idle_expires_at = LEAST( \
-                 spent.at + make_interval(secs => (EXTRACT(EPOCH FROM sessions.idle_expires_at) \
-                     - EXTRACT(EPOCH FROM sessions.last_seen_at))::float8), \
-                 sessions.absolute_expires_at) \
-             FROM spent WHERE sessions.id = spent.session_id \
-               AND sessions.revoked_at IS NULL AND sessions.idle_expires_at > spent.at \
-               AND sessions.absolute_expires_at > spent.at \
-             RETURNING sessions.id, sessions.last_seen_at, sessions.idle_expires_at), \
-         issued AS ( \
-             INSERT INTO refresh_tokens (hash, session_id, created_at) \
-             SELECT spent.next, moved.id, spent.at FROM moved \
-             JOIN spent ON spent.session_id = moved.id) \
-         SELECT spent.presented, s.id, s.tenant_id, s.user_id, s.created_at, s.last_seen_at, \
-                s.idle_expires_at, s.absolute_expires_at, s.revoked_at, s.revoked_reason, \
-                s.ip, s.user_agent, moved.last_seen_at AS moved_last_seen_at, \
-                moved.idle_expires_at AS moved_idle_expires_at, \
-                u.id AS u_id, u.tenant_id AS u_tenant_id, u.email AS u_email, \
-                u.email_normalized AS u_email_normalized, \
-                u.email_verified AS u_email_verified, u.display_name AS u_display_name, \
-                u.given_name AS u_given_name, u.family_name AS u_family_name, \
-                u.locale AS u_locale, u.timezone AS u_timezone, \
-                u.avatar_url AS u_avatar_url, u.metadata AS u_metadata, u.roles AS u_roles, \
-                u.status AS u_status, u.mfa_enabled AS u_mfa_enabled, \
-                u.created_at AS u_created_at, u.updated_at AS u_updated_at, \
-                u.last_login_at AS u_last_login_at \
-         FROM spent JOIN sessions s ON s.id = spent.session_id \
-         LEFT JOIN moved ON moved.id = s.id \
-         LEFT JOIN users u ON moved.id IS NOT NULL AND u.id = s.user_id \
-              AND u.tenant_id = s.tenant_id AND u.deleted_at IS NULL",
-    )
-    .bind::<Array<Text>, _>(presented)
-    .bind::<Array<Text>, _>(next)
-    .bind::<Array<Timestamptz>, _>(at)
-    .prepared()
-    .load(conn)
-    .await?;
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query = diesel::sql_query(rotations_text(asked.len())).into_boxed();
+    for rotation in &asked {
+        query = query
+            .bind::<Text, _>(rotation.presented.clone())
+            .bind::<Text, _>(rotation.next.clone())
+            .bind::<Timestamptz, _>(rotation.now);
+    }
+    let spent: Vec<Spent> = query.prepared().load(conn).await?;
     let mut by_presented: std::collections::HashMap<String, Spent> = spent
         .into_iter()
         .map(|spent| (spent.presented.clone(), spent))
@@ -620,13 +580,80 @@ pub(crate) async fn rotate_refreshes_at_once(
         .iter()
         .map(|rotation| {
             let spent = by_presented.remove(&rotation.presented)?;
+            let user = spent.session.as_ref().and(spent.user);
             Some(crate::sessions::SpentNow {
-                rotated: match (spent.moved_last_seen_at, spent.moved_idle_expires_at) {
-                    (Some(now), Some(idle)) => Some(spent.session.moved(now, idle)),
-                    _ => None,
-                },
-                user: spent.user.map(SpentUser::into_row),
+                rotated: spent.session,
+                user: user.map(SpentUser::into_row),
             })
         })
         .collect())
+}
+
+/// The text of [`rotate_refreshes_at_once`] for `count` rotations (one per batch size: at
+/// most the store's largest batch of texts kept per connection). Rotation `i` binds its
+/// presented hash, next hash and time as `$3i+1`, `$3i+2`, `$3i+3`; `spent_i` spends its
+/// token, `moved_i` moves its session; the next tokens are stored by one `INSERT`, and each
+/// spent token answers one row: its hash, the session as moved (NULL when it had ended) and
+/// the session's user as stored now, prefixed `u_` (NULL when gone). The window is added
+/// as seconds, not as an interval of days, so a session's time zone cannot shift it.
+/// Columns are named, not `*`: a column added by a migration while the statement is kept
+/// would change a `*`'s result type under it.
+fn rotations_text(count: usize) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::from("WITH ");
+    for i in 0..count {
+        let (p, n, t) = (3 * i + 1, 3 * i + 2, 3 * i + 3);
+        // `write!` to a `String` cannot fail.
+        let _ = write!(
+            text,
+            "spent_{i} AS ( \
+                 UPDATE refresh_tokens SET spent_at = ${t} \
+                 WHERE hash = ${p} AND spent_at IS NULL \
+                 RETURNING session_id, ${p}::text AS presented), \
+             moved_{i} AS ( \
+                 UPDATE sessions SET last_seen_at = ${t}, idle_expires_at = LEAST( \
+                     ${t} + make_interval(secs => (EXTRACT(EPOCH FROM sessions.idle_expires_at) \
+                         - EXTRACT(EPOCH FROM sessions.last_seen_at))::float8), \
+                     sessions.absolute_expires_at) \
+                 WHERE sessions.id = (SELECT session_id FROM spent_{i}) \
+                   AND sessions.revoked_at IS NULL AND sessions.idle_expires_at > ${t} \
+                   AND sessions.absolute_expires_at > ${t} \
+                 RETURNING ${p}::text AS presented, ${n}::text AS next, sessions.id, \
+                     sessions.tenant_id, sessions.user_id, sessions.created_at, \
+                     sessions.last_seen_at, sessions.idle_expires_at, \
+                     sessions.absolute_expires_at, sessions.revoked_at, \
+                     sessions.revoked_reason, sessions.ip, sessions.user_agent), "
+        );
+    }
+    let union = |name: &str| {
+        (0..count)
+            .map(|i| format!("SELECT * FROM {name}_{i}"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+    };
+    let _ = write!(
+        text,
+        "spent AS ({spent}), moved AS ({moved}), \
+         issued AS ( \
+             INSERT INTO refresh_tokens (hash, session_id, created_at) \
+             SELECT next, id, last_seen_at FROM moved) \
+         SELECT spent.presented, moved.id, moved.tenant_id, moved.user_id, moved.created_at, \
+                moved.last_seen_at, moved.idle_expires_at, moved.absolute_expires_at, \
+                moved.revoked_at, moved.revoked_reason, moved.ip, moved.user_agent, \
+                u.id AS u_id, u.tenant_id AS u_tenant_id, u.email AS u_email, \
+                u.email_normalized AS u_email_normalized, \
+                u.email_verified AS u_email_verified, u.display_name AS u_display_name, \
+                u.given_name AS u_given_name, u.family_name AS u_family_name, \
+                u.locale AS u_locale, u.timezone AS u_timezone, \
+                u.avatar_url AS u_avatar_url, u.metadata AS u_metadata, u.roles AS u_roles, \
+                u.status AS u_status, u.mfa_enabled AS u_mfa_enabled, \
+                u.created_at AS u_created_at, u.updated_at AS u_updated_at, \
+                u.last_login_at AS u_last_login_at \
+         FROM spent LEFT JOIN moved ON moved.presented = spent.presented \
+         LEFT JOIN users u ON u.id = moved.user_id AND u.tenant_id = moved.tenant_id \
+              AND u.deleted_at IS NULL",
+        spent = union("spent"),
+        moved = union("moved"),
+    );
+    text
 }
