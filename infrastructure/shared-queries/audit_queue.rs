@@ -221,24 +221,36 @@ pub(crate) async fn any_waiting(
     .await
 }
 
-/// Most tenants [`tenants_waiting`] looks at in one call: more waiting than this are reached
-/// in later rounds, once those before them in id order have been sequenced.
-const TENANTS_LOOKED_AT: usize = 64;
+/// Most waiting tenants [`tenants_waiting`] finds by index lookups; with more waiting it
+/// groups the queue instead (one statement, whatever the count).
+const TENANTS_LOOKED_UP: usize = 64;
 
 /// Tenants with queued entries, the longest-waiting first, at most `limit` of them.
 ///
 /// Found one tenant at a time by the `(tenant_id, queued)` index (the next tenant after the
 /// last found, with its first entry), not by grouping the table: the queue is written and
 /// emptied all the time, so between vacuums its heap is mostly dead rows, and a grouping
-/// read every row version of it on every round of the sequencer (a twentieth of the machine
-/// under a stream of project creates, docs/benchmarks.md). One key lookup per waiting
-/// tenant reads the index instead, whose dead entries the lookups themselves mark.
+/// reads every row version of it on every round of the sequencer. One key lookup per
+/// waiting tenant reads the index instead, whose dead entries the lookups themselves mark.
+/// Past [`TENANTS_LOOKED_UP`] tenants that many lookups cost more than the grouping, and
+/// stopping there would leave the tenants after them unseen: it groups.
 pub(crate) async fn tenants_waiting(
     conn: &mut Connection,
     limit: i64,
 ) -> Result<Vec<DbId>, diesel::result::Error> {
-    let mut firsts: Vec<(DbId, i64)> = Vec::new();
-    while firsts.len() < TENANTS_LOOKED_AT {
+    let mut firsts: Vec<(DbId, Option<i64>)> = Vec::new();
+    loop {
+        if firsts.len() == TENANTS_LOOKED_UP {
+            firsts = audit_queue::table
+                .group_by(audit_queue::tenant_id)
+                .select((
+                    audit_queue::tenant_id,
+                    diesel::dsl::min(audit_queue::queued),
+                ))
+                .load(conn)
+                .await?;
+            break;
+        }
         let mut next = audit_queue::table
             .order((audit_queue::tenant_id.asc(), audit_queue::queued.asc()))
             .select((audit_queue::tenant_id, audit_queue::queued))
@@ -247,7 +259,7 @@ pub(crate) async fn tenants_waiting(
             next = next.filter(audit_queue::tenant_id.gt(*after));
         }
         match next.first::<(DbId, i64)>(conn).await.optional()? {
-            Some(first) => firsts.push(first),
+            Some((tenant, first)) => firsts.push((tenant, Some(first))),
             None => break,
         }
     }

@@ -19,8 +19,8 @@
 //! hold them for a timeout each, and a batch whose commit answer was lost would be retried
 //! into `Conflict`s for writes that did commit. A writer runs detached from the request that
 //! started it (a cancelled request does not stop a batch other callers wait on), each batch is
-//! one unit of store work with its timeouts ([`Store::write_in_place`]: the writer already runs on the store runtime), and no task stays when nothing is
-//! queued.
+//! one unit of store work with its timeouts ([`Store::write_in_place`]: the writer already
+//! runs on the store runtime), and no task stays when nothing is queued.
 //!
 //! A write waits in the queue at most the store's connection wait (`DB_TIMEOUT`, what it
 //! would have waited for a connection of its own): still queued past it, it is taken out and
@@ -206,9 +206,13 @@ impl<T: Clone + Send + Sync + 'static, R: Send + 'static> GroupCommit<T, R> {
     async fn write_items(&self, store: &Store, items: Arc<Vec<T>>) -> Result<Vec<R>, CoreError> {
         let write_many = self.shared.write_many;
         let count = items.len();
-        let answers = store
-            .write_in_place(move |conn| Box::pin(async move { write_many(conn, &items).await }))
-            .await?;
+        // A panic in a batch is its callers' `Internal` error, as it was when each batch ran
+        // in a task of its own: the writer goes on with the queue.
+        let batch = store
+            .write_in_place(move |conn| Box::pin(async move { write_many(conn, &items).await }));
+        let answers = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(batch))
+            .await
+            .map_err(|_| CoreError::Internal("a group-commit batch panicked".into()))??;
         if answers.len() == count {
             Ok(answers)
         } else {

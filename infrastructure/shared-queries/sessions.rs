@@ -425,21 +425,33 @@ async fn rotate_in_transaction(
         if !session.is_live(now) {
             return Ok(Turn::Done(RefreshOutcome::Invalid));
         }
+        let window = session.idle_expires_at - session.last_seen_at;
+        let idle = (now + window).min(session.absolute_expires_at);
+        // The move re-checks that the session is live: on Postgres a logout committed since
+        // the read above is seen here (the update waits for its row lock, then finds the
+        // session revoked), and the refresh ends instead of handing out a pair for it.
+        let moved = diesel::update(
+            sessions::table
+                .filter(sessions::id.eq(session_id))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::idle_expires_at.gt(now))
+                .filter(sessions::absolute_expires_at.gt(now)),
+        )
+        .set((
+            sessions::last_seen_at.eq(now),
+            sessions::idle_expires_at.eq(idle),
+        ))
+        .execute(conn)
+        .await?;
+        if moved == 0 {
+            return Ok(Turn::Done(RefreshOutcome::Invalid));
+        }
         diesel::insert_into(refresh_tokens::table)
             .values(NewRefreshToken {
                 hash: new_hash,
                 session_id,
                 created_at: now,
             })
-            .execute(conn)
-            .await?;
-        let window = session.idle_expires_at - session.last_seen_at;
-        let idle = (now + window).min(session.absolute_expires_at);
-        diesel::update(sessions::table.find(session_id))
-            .set((
-                sessions::last_seen_at.eq(now),
-                sessions::idle_expires_at.eq(idle),
-            ))
             .execute(conn)
             .await?;
         // The user is read by the caller, after the commit.

@@ -107,7 +107,8 @@ fn sweep_idle_connections(pool: &Pool, idle_timeout: Duration, runtime: &Handle)
 /// caller that is dropped mid-query (a cancelled HTTP request on an actix worker) only drops
 /// the handle: the query finishes on the store runtime and the connection returns to the pool
 /// intact. This is what keeps SQLite's `SyncConnectionWrapper` from blocking (and panicking) a
-/// single-threaded actix worker in its `Drop`.
+/// single-threaded actix worker in its `Drop`. (A group-commit writer, itself a detached task
+/// on that runtime, runs its batches in place: `write_in_place`.)
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,

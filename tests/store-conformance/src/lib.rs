@@ -91,6 +91,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
             audit::queued_entries_are_chained_once_in_order_by_any_sequencer
         ),
         scenario!(
+            "audit::many_tenants_waiting",
+            audit::a_sequencing_pass_reaches_every_waiting_tenant
+        ),
+        scenario!(
             "executions::executions",
             executions::steps_are_claimed_once_leased_and_changed_under_lock
         ),

@@ -13,8 +13,9 @@ pub trait Outbox: Send + Sync {
     async fn emit(&self, event: DomainEvent) -> Result<bool, CoreError>;
 
     /// Takes up to `limit` events not relayed yet, oldest first, and marks them relayed at
-    /// `at`, in one transaction. Events a concurrent relay (another replica) is taking are
-    /// skipped, so each event is taken once.
+    /// `at`, atomically. Of two relays (replicas) choosing the same events, each event goes
+    /// to one: the other finds it relayed and gets fewer (possibly none), so each event is
+    /// taken once.
     async fn claim(&self, limit: u32, at: DateTime<Utc>) -> Result<Vec<DomainEvent>, CoreError>;
 }
 
