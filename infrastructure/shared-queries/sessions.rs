@@ -409,19 +409,28 @@ async fn rotate_in_transaction(
             ))
             .execute(conn)
             .await?;
-            let session: SessionRow = sessions::table
+            // A token whose session is gone (Postgres keeps no key from a token to its
+            // session, ADR 0032: an operator's clean-up may leave one) refreshes nothing.
+            let session: Option<SessionRow> = sessions::table
                 .find(session_id)
                 .select(SessionRow::as_select())
                 .first(conn)
-                .await?;
-            return Ok(Turn::Done(RefreshOutcome::Reused(session.into_session())));
+                .await
+                .optional()?;
+            return Ok(Turn::Done(session.map_or(RefreshOutcome::Invalid, |s| {
+                RefreshOutcome::Reused(s.into_session())
+            })));
         }
-        let session = sessions::table
+        let Some(session) = sessions::table
             .find(session_id)
             .select(SessionRow::as_select())
             .first(conn)
-            .await?
-            .into_session();
+            .await
+            .optional()?
+        else {
+            return Ok(Turn::Done(RefreshOutcome::Invalid));
+        };
+        let session = session.into_session();
         if !session.is_live(now) {
             return Ok(Turn::Done(RefreshOutcome::Invalid));
         }

@@ -1,7 +1,8 @@
 //! The store conformance suite (`usvc-store-conformance`: every repository port's promises)
 //! run on SQLite and on Postgres (when `TEST_DATABASE_URL` is set; required in CI by
 //! `REQUIRE_POSTGRES=1`), plus what only one backend has: its pool report, and Postgres's
-//! `LISTEN/NOTIFY` invalidation between replicas and its refresh's row lock against a logout.
+//! `LISTEN/NOTIFY` invalidation between replicas, its refresh's row lock against a logout, and
+//! a refresh token whose session row is gone (Postgres keeps no key between them).
 //!
 //! `STORE_SCENARIOS=projects::` runs only the scenarios whose name contains it.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed set-up should panic loudly.

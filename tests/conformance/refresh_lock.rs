@@ -3,7 +3,8 @@
 //! conditions Postgres re-checks once it holds the row lock, so a revocation committing while
 //! the refresh waits for that lock ends the refresh — the caller
 //! must not get a fresh token pair for a session that was logged out before it was answered.
-//! (SQLite runs one writer at a time, so there is no such race to test there.)
+//! (SQLite runs one writer at a time, so there is no such race to test there.) Also: a token
+//! whose session row is gone refreshes nothing (SQLite's key to the session forbids one).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,4 +113,44 @@ async fn a_logout_committing_while_a_refresh_waits_ends_the_refresh() {
         .expect("get")
         .expect("the session");
     assert_eq!(stored.revoked_reason.as_deref(), Some("logout"));
+}
+
+/// A refresh token whose session row is gone (Postgres keeps no key from a token to its
+/// session, ADR 0032, so an operator deleting old sessions by hand can leave one): presented,
+/// fresh or spent, it refreshes nothing and is no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_whose_session_is_gone_refreshes_nothing() {
+    let Some((store, db)) = usvc_tests::postgres_store().await else {
+        return;
+    };
+    let acme = tenant(&store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    UserRepository::create(&store, &ada, None, &audit(acme.id))
+        .await
+        .expect("user");
+    let session = session(&acme, &ada, chrono::Duration::minutes(30));
+    SessionRepository::create(&store, &session, "refresh-1".into(), &audit(acme.id))
+        .await
+        .expect("session");
+    let later = session.last_seen_at + chrono::Duration::minutes(1);
+    // Spent once, so the next presentation is a replay of a token whose session is gone.
+    assert!(matches!(
+        store
+            .rotate_refresh("refresh-1".into(), "refresh-2".into(), later)
+            .await,
+        Ok(RefreshOutcome::Rotated(..))
+    ));
+    db.execute(&format!("DELETE FROM sessions WHERE id = '{}'", session.id))
+        .await
+        .expect("delete the session");
+    for (presented, next) in [("refresh-2", "refresh-3"), ("refresh-1", "refresh-4")] {
+        let outcome = store
+            .rotate_refresh(presented.into(), next.into(), later)
+            .await;
+        assert_eq!(
+            outcome.ok(),
+            Some(RefreshOutcome::Invalid),
+            "{presented}: no session, no refresh"
+        );
+    }
 }
