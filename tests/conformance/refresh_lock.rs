@@ -31,21 +31,31 @@ async fn seen(db: &usvc_postgres::testing::TestDatabase, sql: &str, limit: Durat
     false
 }
 
+/// Ada of tenant acme, logged in for 30 idle minutes: her session, its refresh token
+/// `refresh-1`.
+async fn logged_in<S>(store: &S) -> usvc_core::Session
+where
+    S: usvc_core::ports::TenantRepository + UserRepository + SessionRepository,
+{
+    let acme = tenant(store, "acme").await;
+    let ada = user(&acme, "ada@example.com");
+    UserRepository::create(store, &ada, None, &audit(acme.id))
+        .await
+        .expect("user");
+    let session = session(&acme, &ada, chrono::Duration::minutes(30));
+    SessionRepository::create(store, &session, "refresh-1".into(), &audit(acme.id))
+        .await
+        .expect("session");
+    session
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_committing_while_a_refresh_waits_ends_the_refresh() {
     let Some((store, db)) = usvc_tests::postgres_store().await else {
         return;
     };
     let db = Arc::new(db);
-    let acme = tenant(&store, "acme").await;
-    let ada = user(&acme, "ada@example.com");
-    UserRepository::create(&store, &ada, None, &audit(acme.id))
-        .await
-        .expect("user");
-    let session = session(&acme, &ada, chrono::Duration::minutes(30));
-    SessionRepository::create(&store, &session, "refresh-1".into(), &audit(acme.id))
-        .await
-        .expect("session");
+    let session = logged_in(&store).await;
 
     // Another connection locks the session's row, sleeps, then logs the session out and
     // commits: one transaction (a DO block), as a logout on another replica would be.
@@ -108,7 +118,7 @@ async fn a_logout_committing_while_a_refresh_waits_ends_the_refresh() {
         .await
         .expect("refresh");
     assert_eq!(next, RefreshOutcome::Invalid);
-    let stored = SessionRepository::get(&store, acme.id, session.id)
+    let stored = SessionRepository::get(&store, session.tenant_id, session.id)
         .await
         .expect("get")
         .expect("the session");
@@ -123,15 +133,7 @@ async fn a_token_whose_session_is_gone_refreshes_nothing() {
     let Some((store, db)) = usvc_tests::postgres_store().await else {
         return;
     };
-    let acme = tenant(&store, "acme").await;
-    let ada = user(&acme, "ada@example.com");
-    UserRepository::create(&store, &ada, None, &audit(acme.id))
-        .await
-        .expect("user");
-    let session = session(&acme, &ada, chrono::Duration::minutes(30));
-    SessionRepository::create(&store, &session, "refresh-1".into(), &audit(acme.id))
-        .await
-        .expect("session");
+    let session = logged_in(&store).await;
     let later = session.last_seen_at + chrono::Duration::minutes(1);
     // Spent once, so the next presentation is a replay of a token whose session is gone.
     assert!(matches!(
