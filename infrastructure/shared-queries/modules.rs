@@ -25,6 +25,8 @@ mod idempotency;
 mod login_throttle;
 #[path = "mfa.rs"]
 mod mfa;
+#[path = "oauth_clients.rs"]
+mod oauth_clients;
 #[path = "outbox.rs"]
 mod outbox;
 #[path = "platform_admins.rs"]

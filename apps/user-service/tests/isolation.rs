@@ -50,6 +50,14 @@ fn id_probes() -> Vec<Probe> {
         ),
         probe(Method::DELETE, "/api/v1/roles/{}", None),
         probe(Method::DELETE, "/api/v1/auth/sessions/{}", None),
+        probe(Method::GET, "/api/v1/oauth/clients/{}", None),
+        probe(
+            Method::PUT,
+            "/api/v1/oauth/clients/{}",
+            Some(r#"{"name": "x", "redirect_uris": ["https://a.example/cb"]}"#),
+        ),
+        probe(Method::POST, "/api/v1/oauth/clients/{}/secret", None),
+        probe(Method::DELETE, "/api/v1/oauth/clients/{}", None),
         probe(Method::GET, "/api/v1/tenants/{}", None),
         probe(
             Method::PATCH,
@@ -263,6 +271,15 @@ async fn tenant_b_is_invisible_to_tenant_a(t: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{b_project}");
+    let (status, b_client) = call(
+        &app,
+        Method::POST,
+        "/api/v1/oauth/clients",
+        Some(&b_owner),
+        Some(json!({"name": "Globex app", "redirect_uris": ["https://globex.test/cb"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{b_client}");
     let (_, b_sessions) = call(
         &app,
         Method::GET,
@@ -287,6 +304,7 @@ async fn tenant_b_is_invisible_to_tenant_a(t: TestApp) {
         b_sessions["items"][0]["id"].as_str().unwrap().to_owned(),
         b_tenant["id"].as_str().unwrap().to_owned(),
         b_project["id"].as_str().unwrap().to_owned(),
+        b_client["client_id"].as_str().unwrap().to_owned(),
     ];
     let b_names = [
         "secret.agent@globex.test",

@@ -71,6 +71,7 @@ fn endpoint(action: &str, victim: &str) -> Option<(Method, String, Option<serde_
                 json!({"name": format!("r{}", victim.replace('-', "")).chars().take(20).collect::<String>(), "description": "", "permissions": ["users:read"]}),
             ),
         ),
+        "clients:manage" => (Method::GET, "/api/v1/oauth/clients".into(), None),
         "tenant:read" => (Method::GET, "/api/v1/tenant".into(), None),
         "tenant:write" => (
             Method::PATCH,

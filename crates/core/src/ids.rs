@@ -91,6 +91,10 @@ id_type!(
     /// Identifies a human task (an approval) of an execution.
     TaskId
 );
+id_type!(
+    /// Identifies an OAuth client of a tenant; its text form is the `client_id`.
+    ClientId
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ pub mod execution;
 pub mod idempotency;
 pub mod ids;
 pub mod mfa;
+pub mod oauth_client;
 pub mod page;
 pub mod permissions;
 pub mod ports;
@@ -46,8 +47,11 @@ pub use execution::{
     ExecutionTiming, QueueStats, StepRun, StepStatus, StepTiming, TimelineEntry,
 };
 pub use idempotency::{IdempotencyKey, IdempotencyRecord, IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY};
-pub use ids::{ExecutionId, ProjectId, RoleId, SessionId, TaskId, TenantId, UserId, WorkflowId};
+pub use ids::{
+    ClientId, ExecutionId, ProjectId, RoleId, SessionId, TaskId, TenantId, UserId, WorkflowId,
+};
 pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};
+pub use oauth_client::{ClientAuthMethod, ClientKind, GrantType, IdTokenAlg, OAuthClient};
 pub use page::{Cursor, Page, PageRequest};
 pub use permissions::Decision;
 pub use principal::{Action, Principal, ResourceRef};

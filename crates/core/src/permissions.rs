@@ -49,6 +49,8 @@ pub const WORKFLOWS_WRITE: Action = Action::from_static("workflows:write");
 pub const WORKFLOWS_EXECUTE: Action = Action::from_static("workflows:execute");
 /// Complete human tasks of workflow runs.
 pub const TASKS_COMPLETE: Action = Action::from_static("tasks:complete");
+/// Register, change and remove the tenant's OAuth clients (docs/oidc.md).
+pub const CLIENTS_MANAGE: Action = Action::from_static("clients:manage");
 
 /// Create, list, change and disable tenants: a platform grant (held by the bootstrap admin,
 /// given with `user-service admin grant-platform`), never part of a tenant role.
@@ -58,7 +60,7 @@ pub const TENANTS_MANAGE: Action = Action::from_static("tenants:manage");
 pub const PLATFORM: [Action; 1] = [TENANTS_MANAGE];
 
 /// Every action, for listings and for validating custom roles.
-pub const ALL: [Action; 20] = [
+pub const ALL: [Action; 21] = [
     USERS_READ,
     USERS_WRITE,
     USERS_DELETE,
@@ -78,6 +80,7 @@ pub const ALL: [Action; 20] = [
     WORKFLOWS_WRITE,
     WORKFLOWS_EXECUTE,
     TASKS_COMPLETE,
+    CLIENTS_MANAGE,
     TENANTS_MANAGE,
 ];
 

@@ -25,6 +25,7 @@ const GRANTS: [(&str, &[&str]); 4] = [
             "tenant:*",
             "analytics:*",
             "roles:manage",
+            "clients:manage",
             "projects:*",
             "workflows:*",
             "tasks:*",

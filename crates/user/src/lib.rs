@@ -15,6 +15,7 @@ mod bootstrap;
 pub mod builtin_roles;
 pub mod events;
 pub mod grants;
+pub mod oauth;
 pub mod password_policy;
 mod platform;
 pub mod roles;
@@ -27,6 +28,7 @@ pub use auth::mfa::{ConfirmedTotp, MfaSubject, MFA_MAX_ATTEMPTS, RECOVERY_CODES}
 pub use auth::{lockout, AuthPorts, AuthService, LoginOutcome, TokenPair, FREE_FAILURES, MAX_LOCK};
 pub use bootstrap::{bootstrap, provision, Bootstrap, BootstrapPorts, Provisioned, DEFAULT_TENANT};
 pub use builtin_roles::RoleAuthorizer;
+pub use oauth::{ClientInput, ClientService, SavedClient};
 pub use platform::{
     set_platform_grant, NewTenantWithOwner, PlatformPorts, PlatformService, TenantChanges,
 };

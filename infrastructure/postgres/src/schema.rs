@@ -180,6 +180,27 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(roles, users);
 
 diesel::table! {
+    oauth_clients (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        name -> Text,
+        kind -> Text,
+        auth_method -> Text,
+        secret_hash -> Nullable<Text>,
+        jwks -> Nullable<Jsonb>,
+        redirect_uris -> Jsonb,
+        post_logout_redirect_uris -> Jsonb,
+        grant_types -> Jsonb,
+        scopes -> Jsonb,
+        roles -> Jsonb,
+        trusted -> Bool,
+        id_token_alg -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Uuid,
         tenant_id -> Uuid,

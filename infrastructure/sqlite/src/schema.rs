@@ -180,6 +180,27 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(roles, users);
 
 diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        kind -> Text,
+        auth_method -> Text,
+        secret_hash -> Nullable<Text>,
+        jwks -> Nullable<Json>,
+        redirect_uris -> Json,
+        post_logout_redirect_uris -> Json,
+        grant_types -> Json,
+        scopes -> Json,
+        roles -> Json,
+        trusted -> Bool,
+        id_token_alg -> Text,
+        created_at -> TimestamptzSqlite,
+        updated_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Text,
         tenant_id -> Text,

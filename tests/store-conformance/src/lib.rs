@@ -30,6 +30,7 @@ mod audit;
 mod executions;
 mod login_throttle;
 mod mfa;
+mod oauth_clients;
 mod platform;
 mod projects;
 mod rate_limits;
@@ -189,6 +190,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
         scenario!(
             "rate_limits::rate_limits",
             rate_limits::windows_count_every_hit_once_and_old_ones_are_forgotten
+        ),
+        scenario!(
+            "oauth_clients::round_trip",
+            oauth_clients::clients_round_trip_and_stay_in_their_tenant
         ),
         scenario!(
             "roles::custom_roles",

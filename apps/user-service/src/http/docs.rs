@@ -7,9 +7,9 @@ use utoipa::OpenApi;
 
 use crate::http::openapi_responses::StandardResponses;
 use crate::http::{
-    analytics, audit, auth, executions, health, jwks, metrics, mfa, own_tenant, permission_checks,
-    platform_tenants, problem, project_bulk, project_members, project_versions, projects, quotas,
-    recovery, roles, sessions, tasks, users, workflows,
+    analytics, audit, auth, executions, health, jwks, metrics, mfa, oauth_clients, own_tenant,
+    permission_checks, platform_tenants, problem, project_bulk, project_members, project_versions,
+    projects, quotas, recovery, roles, sessions, tasks, users, workflows,
 };
 
 /// The API description.
@@ -60,6 +60,12 @@ use crate::http::{
         roles::update,
         roles::delete,
         roles::assign,
+        oauth_clients::list,
+        oauth_clients::create,
+        oauth_clients::get,
+        oauth_clients::update,
+        oauth_clients::rotate_secret,
+        oauth_clients::delete,
         permission_checks::check,
         permission_checks::check_batch,
         projects::create,
@@ -122,6 +128,7 @@ use crate::http::{
         (name = "users", description = "Users and profiles"),
         (name = "mfa", description = "TOTP second factor and recovery codes"),
         (name = "roles", description = "Built-in and custom roles, and their assignment"),
+        (name = "oauth", description = "OpenID Connect clients of the tenant (docs/oidc.md)"),
         (name = "authz", description = "Permission questions for other services"),
         (name = "analytics", description = "Figures from the database"),
         (name = "tenant", description = "The caller's tenant and its identity settings"),

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod metrics_registry;
 pub mod mfa;
 pub mod numbers;
+pub mod oauth_clients;
 pub mod openapi_responses;
 pub mod origin;
 pub mod own_tenant;
@@ -171,6 +172,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(roles::delete)),
     )
     .service(resource("/api/v1/users/{user_id}/roles", "PUT").route(web::put().to(roles::assign)))
+    .service(
+        resource("/api/v1/oauth/clients", "GET, POST")
+            .route(web::get().to(oauth_clients::list))
+            .route(web::post().to(oauth_clients::create)),
+    )
+    .service(
+        resource("/api/v1/oauth/clients/{client_id}", "GET, PUT, DELETE")
+            .route(web::get().to(oauth_clients::get))
+            .route(web::put().to(oauth_clients::update))
+            .route(web::delete().to(oauth_clients::delete)),
+    )
+    .service(
+        resource("/api/v1/oauth/clients/{client_id}/secret", "POST")
+            .route(web::post().to(oauth_clients::rotate_secret)),
+    )
     .service(
         resource("/api/v1/authz/check", "POST").route(web::post().to(permission_checks::check)),
     )

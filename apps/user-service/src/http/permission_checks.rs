@@ -38,7 +38,7 @@ pub struct CheckRequest {
     pub user_id: Option<String>,
     /// An action of the catalogue (`projects:write`).
     #[schema(
-        pattern = "^(users:(read|write|delete|import|manage_owners)|roles:manage|tenant:(read|write)|analytics:read|audit:read|projects:(create|read|write|delete|manage_members)|workflows:(read|write|execute)|tasks:complete|tenants:manage)$"
+        pattern = "^(users:(read|write|delete|import|manage_owners)|roles:manage|tenant:(read|write)|analytics:read|audit:read|projects:(create|read|write|delete|manage_members)|workflows:(read|write|execute)|tasks:complete|clients:manage|tenants:manage)$"
     )]
     pub action: String,
     /// The resource.

@@ -44,7 +44,7 @@ described!(
     /// only) and `tenants:manage` (the platform grant).
     GrantableAction,
     "An action of the catalogue a custom role may carry",
-    "^(users:(read|write|delete|import)|roles:manage|tenant:(read|write)|analytics:read|audit:read|projects:(create|read|write|delete|manage_members)|workflows:(read|write|execute)|tasks:complete)$",
+    "^(users:(read|write|delete|import)|roles:manage|tenant:(read|write)|analytics:read|audit:read|projects:(create|read|write|delete|manage_members)|workflows:(read|write|execute)|tasks:complete|clients:manage)$",
     None,
     None
 );

@@ -44,6 +44,8 @@ pub struct AppState {
     pub tenants: TenantService,
     /// Custom roles.
     pub roles: Arc<RoleService>,
+    /// OAuth clients.
+    pub clients: Arc<usvc_user::ClientService>,
     /// Reading and verifying the audit trail.
     pub audit: Arc<AuditService>,
     /// Tenant administration (the platform grant).
@@ -110,6 +112,7 @@ impl AppState {
             users,
             tenants,
             roles,
+            clients,
             audit,
             platform,
             projects,
@@ -129,6 +132,7 @@ impl AppState {
             users,
             tenants,
             roles,
+            clients,
             audit,
             platform,
             projects,

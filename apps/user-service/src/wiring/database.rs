@@ -10,9 +10,9 @@ use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, AuditLog, Clock, ExecutionRepository, HealthCheck, IdempotencyKeys,
-    Invalidation, LoginThrottle, MfaRepository, Outbox, PlatformAdmins, ProjectAccess,
-    ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter, RoleRepository,
-    ServiceCensus, SessionRepository, SigningKeyRepository, Store, TaskRepository,
+    Invalidation, LoginThrottle, MfaRepository, OAuthClientRepository, Outbox, PlatformAdmins,
+    ProjectAccess, ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter,
+    RoleRepository, ServiceCensus, SessionRepository, SigningKeyRepository, Store, TaskRepository,
     TenantRepository, TriggerRepository, UserAnalytics, UserRepository, WorkflowRepository,
 };
 
@@ -43,6 +43,8 @@ pub struct Database {
     pub census: Arc<dyn ServiceCensus>,
     /// Custom roles.
     pub roles: Arc<dyn RoleRepository>,
+    /// OAuth clients.
+    pub oauth_clients: Arc<dyn OAuthClientRepository>,
     /// The audit trail.
     pub audit: Arc<dyn AuditLog>,
     /// Holders of the platform grant.
@@ -96,6 +98,7 @@ impl Database {
             user_analytics: store.clone(),
             census: store.clone(),
             roles: store.clone(),
+            oauth_clients: store.clone(),
             audit: store.clone(),
             platform: store.clone(),
             quotas: store.clone(),

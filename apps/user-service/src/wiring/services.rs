@@ -15,8 +15,8 @@ use usvc_core::{Password, ProjectId, Role, TenantId};
 use usvc_security::{Argon2Hasher, HashParams, RandomTokens, Totp};
 use usvc_user::{
     AuditService, AuthPorts, AuthService, AuthorizerPorts, Bootstrap, BootstrapPorts,
-    PlatformPorts, PlatformService, RoleService, TenantAuthorizer, TenantService, UserPorts,
-    UserService,
+    ClientService, PlatformPorts, PlatformService, RoleService, TenantAuthorizer, TenantService,
+    UserPorts, UserService,
 };
 
 use usvc_project::{ProjectPorts, ProjectService};
@@ -39,6 +39,8 @@ pub struct Services {
     pub tenants: TenantService,
     /// Custom roles.
     pub roles: Arc<RoleService>,
+    /// OAuth clients.
+    pub clients: Arc<ClientService>,
     /// Reading and verifying the audit trail.
     pub audit: Arc<AuditService>,
     /// Tenant administration (the platform grant).
@@ -208,6 +210,7 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
         tenants: TenantService::new(db.tenants.clone(), clock.clone()),
         clock: clock.clone(),
         roles: role_service(db, authorizer.clone(), clock.clone(), definitions),
+        clients: client_service(db, authorizer.clone(), clock.clone()),
         audit: Arc::new(AuditService::new(audit.clone(), authorizer.clone())),
         audit_log: audit.clone(),
         audit_sequencer,
@@ -272,6 +275,21 @@ fn role_service(
         clock,
         definitions,
         db.platform.clone(),
+    ))
+}
+
+/// The OAuth client registry; client secrets are random opaque tokens.
+fn client_service(
+    db: &Database,
+    authorizer: Arc<dyn Authorizer>,
+    clock: Arc<dyn Clock>,
+) -> Arc<ClientService> {
+    Arc::new(ClientService::new(
+        db.oauth_clients.clone(),
+        db.roles.clone(),
+        authorizer,
+        Arc::new(RandomTokens),
+        clock,
     ))
 }
 

@@ -202,7 +202,7 @@ macro_rules! on_both_stores {
 
 /// The catalogue of actions (docs/security.md), written out here so the tests do not take
 /// the implementation's word for it.
-pub const CATALOGUE: [&str; 20] = [
+pub const CATALOGUE: [&str; 21] = [
     "users:read",
     "users:write",
     "users:delete",
@@ -222,6 +222,7 @@ pub const CATALOGUE: [&str; 20] = [
     "workflows:write",
     "workflows:execute",
     "tasks:complete",
+    "clients:manage",
     "tenants:manage",
 ];
 

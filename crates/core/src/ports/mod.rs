@@ -16,6 +16,7 @@ mod invalidation;
 mod login_throttle;
 mod mfa_repository;
 mod notifier;
+mod oauth_client_repository;
 mod offload;
 mod opaque_tokens;
 mod outbox;
@@ -61,6 +62,7 @@ pub use invalidation::{
 pub use login_throttle::LoginThrottle;
 pub use mfa_repository::MfaRepository;
 pub use notifier::{Message, Notifier};
+pub use oauth_client_repository::OAuthClientRepository;
 pub use offload::{offload, InPlace, Offload};
 pub use opaque_tokens::{OpaqueToken, OpaqueTokens};
 pub use outbox::{EventRelay, Outbox};

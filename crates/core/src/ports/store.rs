@@ -5,10 +5,10 @@
 
 use super::{
     ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
-    LoginThrottle, MfaRepository, Outbox, PlatformAdmins, ProjectAccess, ProjectAnalytics,
-    ProjectRepository, QuotaRepository, RateLimiter, RoleRepository, ServiceCensus,
-    SessionRepository, SigningKeyRepository, TaskRepository, TenantRepository, TriggerRepository,
-    UserAnalytics, UserRepository, WorkflowRepository,
+    LoginThrottle, MfaRepository, OAuthClientRepository, Outbox, PlatformAdmins, ProjectAccess,
+    ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter, RoleRepository,
+    ServiceCensus, SessionRepository, SigningKeyRepository, TaskRepository, TenantRepository,
+    TriggerRepository, UserAnalytics, UserRepository, WorkflowRepository,
 };
 
 /// Writes the list of ports once: the trait and its blanket implementation.
@@ -35,6 +35,7 @@ store!(
     UserAnalytics,
     ServiceCensus,
     RoleRepository,
+    OAuthClientRepository,
     AuditLog,
     PlatformAdmins,
     QuotaRepository,

@@ -48,6 +48,14 @@ pub const ROLE_CREATED: &str = "role.created";
 pub const ROLE_UPDATED: &str = "role.updated";
 /// A custom role was deleted.
 pub const ROLE_DELETED: &str = "role.deleted";
+/// An OAuth client was registered.
+pub const CLIENT_CREATED: &str = "oauth_client.created";
+/// An OAuth client's definition changed.
+pub const CLIENT_UPDATED: &str = "oauth_client.updated";
+/// An OAuth client got a new secret.
+pub const CLIENT_SECRET_ROTATED: &str = "oauth_client.secret_rotated";
+/// An OAuth client was removed.
+pub const CLIENT_DELETED: &str = "oauth_client.deleted";
 /// A tenant was created.
 pub const TENANT_CREATED: &str = "tenant.created";
 /// A tenant's name, status or settings changed.

@@ -1,0 +1,348 @@
+//! The OAuth client registry over HTTP (`/api/v1/oauth/clients`): registration with a secret
+//! shown once, validation naming each field, who may manage clients, what roles a client may
+//! be given, tenant isolation and the audit trail.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
+
+#[macro_use]
+mod support;
+
+use support::TestApp;
+
+use actix_web::http::{Method, StatusCode};
+use serde_json::json;
+use support::{audit_actions, call, join};
+
+const CLIENTS: &str = "/api/v1/oauth/clients";
+
+async fn clients_are_registered_changed_and_removed(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
+    let grafana = json!({
+        "name": "Grafana",
+        "redirect_uris": ["https://grafana.example.com/login/generic_oauth"],
+    });
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&root),
+        Some(grafana.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 40, "a long random secret: {secret}");
+    assert_eq!(created["kind"], "confidential");
+    assert_eq!(created["auth_method"], "client_secret_basic");
+    assert_eq!(
+        created["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(created["scopes"], json!(["openid", "profile", "email"]));
+    assert_eq!(created["id_token_alg"], "RS256");
+
+    // The secret is shown once: neither a read nor the list has it.
+    let (status, read) = call(
+        &app,
+        Method::GET,
+        &format!("{CLIENTS}/{id}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(read.get("client_secret").is_none(), "{read}");
+    let (_, list) = call(&app, Method::GET, CLIENTS, Some(&root), None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert!(list["items"][0].get("client_secret").is_none());
+
+    // A read sent back with a change is a valid replacement; the secret stays.
+    let mut changed = read.clone();
+    changed["name"] = json!("Grafana (prod)");
+    changed["trusted"] = json!(true);
+    let (status, updated) = call(
+        &app,
+        Method::PUT,
+        &format!("{CLIENTS}/{id}"),
+        Some(&root),
+        Some(changed),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["name"], "Grafana (prod)");
+    assert!(
+        updated.get("client_secret").is_none(),
+        "no new secret: {updated}"
+    );
+
+    // The kind is fixed.
+    let mut public = read.clone();
+    public["kind"] = json!("public");
+    let (status, problem) = call(
+        &app,
+        Method::PUT,
+        &format!("{CLIENTS}/{id}"),
+        Some(&root),
+        Some(public),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "kind");
+
+    // A rotated secret is new.
+    let (status, rotated) = call(
+        &app,
+        Method::POST,
+        &format!("{CLIENTS}/{id}/secret"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let second = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(second, secret);
+
+    // A public client gets no secret, and cannot rotate one.
+    let (status, spa) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&root),
+        Some(json!({"name": "SPA", "kind": "public", "redirect_uris": ["http://127.0.0.1:5173/cb"], "id_token_alg": "EdDSA"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{spa}");
+    assert_eq!(spa["auth_method"], "none");
+    assert!(spa.get("client_secret").is_none());
+    let spa_id = spa["client_id"].as_str().unwrap();
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &format!("{CLIENTS}/{spa_id}/secret"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("{CLIENTS}/{id}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("{CLIENTS}/{id}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let trail = audit_actions(&app, &root, &format!("resource=oauth_client:{id}")).await;
+    assert_eq!(
+        trail,
+        [
+            "oauth_client.deleted",
+            "oauth_client.secret_rotated",
+            "oauth_client.updated",
+            "oauth_client.created"
+        ]
+    );
+}
+on_both_stores!(clients_are_registered_changed_and_removed);
+
+async fn bad_definitions_are_refused_field_by_field(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
+    for (body, field) in [
+        (
+            json!({"name": "", "redirect_uris": ["https://a.example/cb"]}),
+            "name",
+        ),
+        (
+            json!({"name": "x", "redirect_uris": ["http://evil.example/cb"]}),
+            "redirect_uris[0]",
+        ),
+        (
+            json!({"name": "x", "redirect_uris": ["https://a.example/cb#f"]}),
+            "redirect_uris[0]",
+        ),
+        (
+            json!({"name": "x", "redirect_uris": ["javascript:alert(1)"], "kind": "public"}),
+            "redirect_uris[0]",
+        ),
+        (json!({"name": "x", "redirect_uris": []}), "redirect_uris"),
+        (
+            json!({"name": "x", "redirect_uris": ["https://a.example/cb"], "scopes": ["openid", "root"]}),
+            "scopes[1]",
+        ),
+        (
+            json!({"name": "x", "kind": "public", "redirect_uris": ["https://a.example/cb"], "grant_types": ["client_credentials"]}),
+            "grant_types",
+        ),
+        (
+            json!({"name": "x", "kind": "public", "auth_method": "client_secret_post", "redirect_uris": ["https://a.example/cb"]}),
+            "auth_method",
+        ),
+        (
+            json!({"name": "x", "auth_method": "private_key_jwt", "redirect_uris": ["https://a.example/cb"]}),
+            "jwks",
+        ),
+        (
+            json!({"name": "x", "auth_method": "private_key_jwt", "redirect_uris": ["https://a.example/cb"], "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}),
+            "jwks.keys[0]",
+        ),
+        (
+            json!({"name": "x", "redirect_uris": ["https://a.example/cb"], "roles": ["viewer"]}),
+            "roles",
+        ),
+        (
+            json!({"name": "x", "grant_types": ["client_credentials"], "roles": ["no-such-role"]}),
+            "roles[0]",
+        ),
+    ] {
+        let (status, problem) =
+            call(&app, Method::POST, CLIENTS, Some(&root), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{body}: {problem}");
+    }
+    // Shape errors are 400 too, never a 500.
+    for body in [
+        json!({"name": "x", "grant_types": ["implicit"]}),
+        json!({"name": "x", "kind": "hybrid"}),
+        json!({"name": "x", "secret": "mine"}),
+    ] {
+        let (status, problem) =
+            call(&app, Method::POST, CLIENTS, Some(&root), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {problem}");
+    }
+    let (_, list) = call(&app, Method::GET, CLIENTS, Some(&root), None).await;
+    assert_eq!(list["items"], json!([]), "nothing was stored");
+}
+on_both_stores!(bad_definitions_are_refused_field_by_field);
+
+async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
+    let (member, _) = join(&app, &root, "member@example.com", &["member"]).await;
+    let (admin, _) = join(&app, &root, "deputy@example.com", &["admin"]).await;
+    let robot = |roles: &[&str]| json!({"name": "robot", "grant_types": ["client_credentials"], "roles": roles});
+
+    let (status, _) = call(&app, Method::GET, CLIENTS, Some(&member), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(&app, Method::POST, CLIENTS, Some(&member), Some(robot(&[]))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(&app, Method::POST, CLIENTS, None, Some(robot(&[]))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // An admin may give a client the admin role, not the owner role (owners' powers).
+    let (status, made) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&admin),
+        Some(robot(&["admin"])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let (status, problem) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&admin),
+        Some(robot(&["owner"])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    // Nor raise an owner's client to owner by changing it.
+    let (status, owned) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&root),
+        Some(robot(&["owner"])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{owned}");
+    let owned_id = owned["client_id"].as_str().unwrap();
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &format!("{CLIENTS}/{owned_id}"),
+        Some(&admin),
+        Some(robot(&["viewer"])),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "taking the owner role off takes holding it"
+    );
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("{CLIENTS}/{owned_id}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let trail = audit_actions(&app, &root, "action=authz.denied").await;
+    assert!(trail.len() >= 3, "refusals are audited: {trail:?}");
+}
+on_both_stores!(only_managers_register_and_nobody_gives_a_client_more_than_they_hold);
+
+async fn another_tenants_client_does_not_exist(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
+    let (status, created) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&root),
+        Some(json!({"name": "Mine", "redirect_uris": ["https://a.example/cb"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = created["client_id"].as_str().unwrap();
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        "/api/v1/tenants",
+        Some(&root),
+        Some(json!({"slug": "globex", "name": "Globex", "owner": {"email": "boss@globex.test", "password": support::USER_PASSWORD}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (other, _) =
+        support::login(&app, "globex", "boss@globex.test", support::USER_PASSWORD).await;
+    for (method, path, body) in [
+        (Method::GET, format!("{CLIENTS}/{id}"), None),
+        (
+            Method::PUT,
+            format!("{CLIENTS}/{id}"),
+            Some(json!({"name": "Theirs", "redirect_uris": ["https://b.example/cb"]})),
+        ),
+        (Method::POST, format!("{CLIENTS}/{id}/secret"), None),
+        (Method::DELETE, format!("{CLIENTS}/{id}"), None),
+    ] {
+        let (status, _) = call(&app, method.clone(), &path, Some(&other), body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let (_, list) = call(&app, Method::GET, CLIENTS, Some(&other), None).await;
+    assert_eq!(list["items"], json!([]));
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &format!("{CLIENTS}/not-an-id"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+on_both_stores!(another_tenants_client_does_not_exist);

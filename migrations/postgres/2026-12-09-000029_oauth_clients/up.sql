@@ -1,0 +1,27 @@
+-- OAuth clients of a tenant (docs/oidc.md). List columns hold JSON arrays; the secret is kept
+-- only as its SHA-256 (hex).
+CREATE TABLE oauth_clients (
+    id uuid PRIMARY KEY,
+    tenant_id uuid NOT NULL REFERENCES tenants (id),
+    name text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('confidential', 'public')),
+    auth_method text NOT NULL
+        CHECK (auth_method IN ('client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none')),
+    secret_hash text,
+    jwks jsonb,
+    redirect_uris jsonb NOT NULL,
+    post_logout_redirect_uris jsonb NOT NULL,
+    grant_types jsonb NOT NULL,
+    scopes jsonb NOT NULL,
+    roles jsonb NOT NULL,
+    trusted boolean NOT NULL,
+    id_token_alg text NOT NULL CHECK (id_token_alg IN ('RS256', 'EdDSA')),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+CREATE INDEX oauth_clients_tenant ON oauth_clients (tenant_id, id);
+
+-- ID tokens are signed with EdDSA or RS256 (many OpenID clients accept only RS256).
+ALTER TABLE signing_keys DROP CONSTRAINT signing_keys_algorithm_check;
+ALTER TABLE signing_keys ADD CONSTRAINT signing_keys_algorithm_check
+    CHECK (algorithm IN ('EdDSA', 'RS256'));
