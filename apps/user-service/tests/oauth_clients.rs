@@ -231,13 +231,27 @@ async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t:
     let (app, root) = t.serve_as_owner().await;
     let (member, _) = join(&app, &root, "member@example.com", &["member"]).await;
     let (admin, _) = join(&app, &root, "deputy@example.com", &["admin"]).await;
-    let robot = |roles: &[&str]| json!({"name": "robot", "grant_types": ["client_credentials"], "roles": roles});
+    let service_account = |roles: &[&str]| json!({"name": "robot", "grant_types": ["client_credentials"], "roles": roles});
 
     let (status, _) = call(&app, Method::GET, CLIENTS, Some(&member), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = call(&app, Method::POST, CLIENTS, Some(&member), Some(robot(&[]))).await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&member),
+        Some(service_account(&[])),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = call(&app, Method::POST, CLIENTS, None, Some(robot(&[]))).await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        None,
+        Some(service_account(&[])),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // An admin may give a client the admin role, not the owner role (owners' powers).
@@ -246,7 +260,7 @@ async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t:
         Method::POST,
         CLIENTS,
         Some(&admin),
-        Some(robot(&["admin"])),
+        Some(service_account(&["admin"])),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{made}");
@@ -255,7 +269,7 @@ async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t:
         Method::POST,
         CLIENTS,
         Some(&admin),
-        Some(robot(&["owner"])),
+        Some(service_account(&["owner"])),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
@@ -265,7 +279,7 @@ async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t:
         Method::POST,
         CLIENTS,
         Some(&root),
-        Some(robot(&["owner"])),
+        Some(service_account(&["owner"])),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{owned}");
@@ -275,7 +289,7 @@ async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t:
         Method::PUT,
         &format!("{CLIENTS}/{owned_id}"),
         Some(&admin),
-        Some(robot(&["viewer"])),
+        Some(service_account(&["viewer"])),
     )
     .await;
     assert_eq!(
