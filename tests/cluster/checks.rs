@@ -203,7 +203,8 @@ pub fn revocations_reach_every_replica(cluster: &Cluster) {
     eprintln!("logout, demotion and disable held on every replica within a second");
 }
 
-/// The key ids a replica publishes, the signing key first.
+/// The access-token key ids a replica publishes (EdDSA; RS256 keys sign ID tokens), the
+/// signing key first.
 fn kids(replica: &Service) -> Vec<String> {
     let (status, body) = replica.get("/.well-known/jwks.json");
     assert_eq!(status, 200, "{body}");
@@ -212,6 +213,7 @@ fn kids(replica: &Service) -> Vec<String> {
         .as_array()
         .map(|keys| {
             keys.iter()
+                .filter(|k| k["alg"] == "EdDSA")
                 .filter_map(|k| k["kid"].as_str().map(str::to_owned))
                 .collect()
         })

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use crate::service::{binary, Service};
 
-fn kids(service: &Service) -> Vec<String> {
+/// The published key ids of algorithm `alg`, the signing key first.
+fn kids_of(service: &Service, alg: &str) -> Vec<String> {
     let (status, body) = service.get("/.well-known/jwks.json");
     assert_eq!(status, 200, "{body}");
     let jwks: serde_json::Value = serde_json::from_str(&body).expect("json");
@@ -13,8 +14,14 @@ fn kids(service: &Service) -> Vec<String> {
         .as_array()
         .expect("keys")
         .iter()
+        .filter(|k| k["alg"] == alg)
         .map(|k| k["kid"].as_str().expect("kid").to_owned())
         .collect()
+}
+
+/// The access-token keys (EdDSA).
+fn kids(service: &Service) -> Vec<String> {
+    kids_of(service, "EdDSA")
 }
 
 #[test]
@@ -23,6 +30,12 @@ fn rotate_keys_reaches_the_running_server_and_keys_survive_a_restart() {
     let service = Service::start(dir.path(), &[]);
     let first = kids(&service);
     assert_eq!(first.len(), 1);
+    let first_rsa = kids_of(&service, "RS256");
+    assert_eq!(
+        first_rsa.len(),
+        1,
+        "an RS256 key for ID tokens from the first start"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -69,6 +82,9 @@ fn rotate_keys_reaches_the_running_server_and_keys_survive_a_restart() {
         [new_kid.clone(), first[0].clone()],
         "new key first, old still verifying"
     );
+    let rsa = kids_of(&service, "RS256");
+    assert_eq!(rsa.len(), 2, "the RS256 key is rotated with it: {rsa:?}");
+    assert_eq!(rsa[1], first_rsa[0]);
     drop(service);
 
     let restarted = Service::start(dir.path(), &[]);

@@ -266,7 +266,14 @@ async fn jwks_publishes_the_ed25519_key_that_verifies_issued_tokens() {
     assert_eq!(cache.as_deref(), Some("public, max-age=60"));
     let jwks: Value = test::read_body_json(res).await;
     let keys = jwks["keys"].as_array().expect("keys");
-    assert_eq!(keys.len(), 1, "a fresh database gets exactly one key");
+    assert_eq!(
+        keys.len(),
+        2,
+        "a fresh database gets exactly one key per algorithm"
+    );
+    assert_eq!(keys[1]["kty"], "RSA");
+    assert_eq!(keys[1]["alg"], "RS256");
+    assert!(keys[1].get("d").is_none() && keys[1].get("p").is_none());
     assert_eq!(keys[0]["kty"], "OKP");
     assert_eq!(keys[0]["crv"], "Ed25519");
     assert_eq!(keys[0]["alg"], "EdDSA");

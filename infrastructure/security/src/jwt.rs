@@ -1,4 +1,7 @@
-//! EdDSA access tokens with a rotating key ring.
+//! EdDSA access tokens with a rotating key ring, and ID tokens signed with EdDSA or RS256.
+
+mod rsa_key;
+pub use rsa_key::{RsaSigningKey, RSA_BITS};
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -13,7 +16,7 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Header, Valida
 use serde::Serialize;
 use serde_json::{json, Value};
 use usvc_core::ports::{AccessClaims, Clock, IssuedToken, TokenRequest, TokenService};
-use usvc_core::CoreError;
+use usvc_core::{CoreError, IdTokenAlg};
 
 /// One Ed25519 signing key with its id. `Debug` never shows the private half.
 #[derive(Clone)]
@@ -115,6 +118,8 @@ struct Ring {
     active: String,
     signing: ed25519_dalek::SigningKey,
     verifying: Vec<VerifyingKey>,
+    /// The RS256 keys (ID tokens only): the signing one first. Empty until loaded.
+    rsa: Vec<RsaSigningKey>,
 }
 
 /// `TokenService` with a key ring: one active key signs; every key not yet retired verifies,
@@ -150,6 +155,7 @@ impl JwtService {
                 active: active.kid.clone(),
                 signing: active.signer(),
                 verifying: vec![verifying(active)?],
+                rsa: Vec::new(),
             }),
         };
         service.replace_keys(active, previous)?;
@@ -204,12 +210,20 @@ impl JwtService {
         }
         let signing = active.signer();
         let mut ring = self.write();
-        *ring = Ring {
-            active: active.kid.clone(),
-            signing,
-            verifying: keys,
-        };
+        ring.active.clone_from(&active.kid);
+        ring.signing = signing;
+        ring.verifying = keys;
         Ok(())
+    }
+
+    /// Replaces the RS256 keys: `keys[0]` signs ID tokens asking for RS256, all are published.
+    pub fn replace_rsa_keys(&self, keys: Vec<RsaSigningKey>) {
+        self.write().rsa = keys;
+    }
+
+    /// The ids of the RS256 keys, the signing one first.
+    pub fn rsa_kids(&self) -> Vec<String> {
+        self.read().rsa.iter().map(|k| k.kid().to_owned()).collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Ring> {
@@ -245,16 +259,22 @@ impl JwtService {
 fn compact_jws(
     header: &Header,
     claims: &impl Serialize,
-    key: &ed25519_dalek::SigningKey,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, CoreError>,
 ) -> Result<String, CoreError> {
     let encoding = |e: serde_json::Error| CoreError::Internal(format!("token encoding: {e}"));
     let mut message = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header).map_err(encoding)?);
     message.push('.');
     message.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(encoding)?));
-    let signature = key.sign(message.as_bytes());
+    let signature = sign(message.as_bytes())?;
     message.push('.');
-    message.push_str(&URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+    message.push_str(&URL_SAFE_NO_PAD.encode(signature));
     Ok(message)
+}
+
+fn ed25519(
+    key: &ed25519_dalek::SigningKey,
+) -> impl FnOnce(&[u8]) -> Result<Vec<u8>, CoreError> + '_ {
+    move |message| Ok(key.sign(message).to_bytes().to_vec())
 }
 
 fn unauthenticated(reason: &str) -> CoreError {
@@ -295,7 +315,7 @@ impl TokenService for JwtService {
         let ring = self.read();
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(ring.active.clone());
-        let token = compact_jws(&header, &claims, &ring.signing)?;
+        let token = compact_jws(&header, &claims, ed25519(&ring.signing))?;
         Ok(IssuedToken {
             token,
             claims,
@@ -333,9 +353,33 @@ impl TokenService for JwtService {
         Ok(claims)
     }
 
+    fn sign_claims(&self, claims: &Value, alg: IdTokenAlg) -> Result<String, CoreError> {
+        let ring = self.read();
+        match alg {
+            IdTokenAlg::EdDSA => {
+                let mut header = Header::new(Algorithm::EdDSA);
+                header.kid = Some(ring.active.clone());
+                compact_jws(&header, claims, ed25519(&ring.signing))
+            }
+            IdTokenAlg::RS256 => {
+                let key = ring
+                    .rsa
+                    .first()
+                    .ok_or_else(|| CoreError::Unavailable("no RS256 key is loaded yet".into()))?
+                    .clone();
+                drop(ring);
+                let mut header = Header::new(Algorithm::RS256);
+                header.kid = Some(key.kid().to_owned());
+                compact_jws(&header, claims, |message| key.sign(message))
+            }
+        }
+    }
+
     fn jwks(&self) -> Value {
         let ring = self.read();
-        json!({"keys": ring.verifying.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()})
+        let mut keys: Vec<Value> = ring.verifying.iter().map(|k| k.jwk.clone()).collect();
+        keys.extend(ring.rsa.iter().map(RsaSigningKey::jwk));
+        json!({ "keys": keys })
     }
 }
 

@@ -15,7 +15,11 @@ use usvc_core::ports::{
     Clock, Invalidation, InvalidationMessage, SecretBox, SigningKeyRepository, StoredSigningKey,
 };
 
-use crate::{JwtConfig, JwtService, SigningKey};
+use crate::{JwtConfig, JwtService, RsaSigningKey, SigningKey};
+
+/// The stored algorithm names.
+const EDDSA: &str = "EdDSA";
+const RS256: &str = "RS256";
 
 /// How often a replica re-reads the stored keys even when nothing told it to (SQLite, where a
 /// rotation by another process cannot reach this one, or a missed notification).
@@ -55,10 +59,45 @@ fn unseal(stored: &StoredSigningKey, secrets: &dyn SecretBox) -> anyhow::Result<
     ))
 }
 
+fn unseal_rsa(stored: &StoredSigningKey, secrets: &dyn SecretBox) -> anyhow::Result<RsaSigningKey> {
+    let pkcs8 = secrets
+        .open(&stored.sealed_private_key, &context(&stored.kid))
+        .with_context(|| {
+            format!(
+                "cannot decrypt signing key {} (is MASTER_KEY the one it was made with?)",
+                stored.kid
+            )
+        })?;
+    Ok(RsaSigningKey::from_pkcs8(
+        stored.kid.clone(),
+        pkcs8,
+        stored.created_at,
+    )?)
+}
+
+/// A key of the ring, whatever its algorithm: what its place in the ring depends on.
+pub trait Dated {
+    /// When it was made.
+    fn created_at(&self) -> chrono::DateTime<Utc>;
+}
+
+impl Dated for SigningKey {
+    fn created_at(&self) -> chrono::DateTime<Utc> {
+        SigningKey::created_at(self)
+    }
+}
+
+impl Dated for RsaSigningKey {
+    fn created_at(&self) -> chrono::DateTime<Utc> {
+        RsaSigningKey::created_at(self)
+    }
+}
+
 /// The ring in the order the token service takes it, the signing key first: the newest key
 /// at least [`ACTIVATE_AFTER`] old (the oldest when every key is younger, as on a fresh
-/// database), then the others newest first. `keys` comes newest first.
-pub fn signing_order(mut keys: Vec<SigningKey>, now: chrono::DateTime<Utc>) -> Vec<SigningKey> {
+/// database), then the others newest first. `keys` comes newest first. Each algorithm's keys
+/// are ordered on their own.
+pub fn signing_order<K: Dated>(mut keys: Vec<K>, now: chrono::DateTime<Utc>) -> Vec<K> {
     let settled = chrono::Duration::from_std(ACTIVATE_AFTER).unwrap_or_default();
     let active = keys
         .iter()
@@ -71,19 +110,39 @@ pub fn signing_order(mut keys: Vec<SigningKey>, now: chrono::DateTime<Utc>) -> V
     keys
 }
 
-/// Every live key, newest first, unsealed.
+/// Every live key of each algorithm, newest first, unsealed.
+#[derive(Debug, Default)]
+pub struct Keys {
+    /// EdDSA: access tokens, and ID tokens of clients that ask for EdDSA.
+    pub ed25519: Vec<SigningKey>,
+    /// RS256: ID tokens.
+    pub rsa: Vec<RsaSigningKey>,
+}
+
+/// Every live key of each algorithm, newest first, unsealed.
+pub async fn load_all(
+    repo: &dyn SigningKeyRepository,
+    secrets: &dyn SecretBox,
+) -> anyhow::Result<Keys> {
+    let mut keys = Keys::default();
+    for stored in repo.live().await? {
+        match stored.algorithm.as_str() {
+            RS256 => keys.rsa.push(unseal_rsa(&stored, secrets)?),
+            _ => keys.ed25519.push(unseal(&stored, secrets)?),
+        }
+    }
+    Ok(keys)
+}
+
+/// Every live EdDSA key, newest first, unsealed.
 pub async fn load(
     repo: &dyn SigningKeyRepository,
     secrets: &dyn SecretBox,
 ) -> anyhow::Result<Vec<SigningKey>> {
-    repo.live()
-        .await?
-        .iter()
-        .map(|stored| unseal(stored, secrets))
-        .collect()
+    Ok(load_all(repo, secrets).await?.ed25519)
 }
 
-/// Makes, seals and stores a new key; it signs from the next (re)load on.
+/// Makes, seals and stores a new EdDSA key; it signs from the next (re)load on.
 async fn create(
     repo: &dyn SigningKeyRepository,
     secrets: &dyn SecretBox,
@@ -92,7 +151,7 @@ async fn create(
     let key = SigningKey::generate(now)?;
     repo.insert(&StoredSigningKey {
         kid: key.kid().to_owned(),
-        algorithm: "EdDSA".into(),
+        algorithm: EDDSA.into(),
         public_key: key.public_key(),
         sealed_private_key: secrets.seal(key.seed(), &context(key.kid()))?,
         created_at: key.created_at(),
@@ -102,10 +161,30 @@ async fn create(
     Ok(key)
 }
 
+/// Makes (on the blocking pool: RSA generation takes a while), seals and stores a new RS256
+/// key made at `now`.
+async fn create_rsa(
+    repo: &dyn SigningKeyRepository,
+    secrets: &dyn SecretBox,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<RsaSigningKey> {
+    let key = tokio::task::spawn_blocking(move || RsaSigningKey::generate(now)).await??;
+    repo.insert(&StoredSigningKey {
+        kid: key.kid().to_owned(),
+        algorithm: RS256.into(),
+        public_key: key.public_key(),
+        sealed_private_key: secrets.seal(key.pkcs8(), &context(key.kid()))?,
+        created_at: key.created_at(),
+        retired_at: None,
+    })
+    .await?;
+    Ok(key)
+}
+
 /// When the next key of `keys` starts signing ([`ACTIVATE_AFTER`] after it was made), if one
 /// is still waiting: the ring re-reads then, so signing moves to it on time without polling.
-pub fn next_activation(
-    keys: &[SigningKey],
+pub fn next_activation<K: Dated>(
+    keys: &[K],
     now: chrono::DateTime<Utc>,
 ) -> Option<chrono::DateTime<Utc>> {
     let settle = chrono::Duration::from_std(ACTIVATE_AFTER).unwrap_or_default();
@@ -127,18 +206,29 @@ pub async fn start(
     invalidation: &dyn Invalidation,
     reload_every: Duration,
 ) -> anyhow::Result<Arc<JwtService>> {
-    let mut keys = load(repo.as_ref(), secrets.as_ref()).await?;
-    if keys.is_empty() {
-        let key = create(repo.as_ref(), secrets.as_ref(), clock.now()).await?;
-        tracing::info!(kid = key.kid(), "created the first token signing key");
-        keys = load(repo.as_ref(), secrets.as_ref()).await?;
+    let mut keys = load_all(repo.as_ref(), secrets.as_ref()).await?;
+    if keys.ed25519.is_empty() || keys.rsa.is_empty() {
+        // A fresh database, or one from before RS256 keys: both made at one time, as one
+        // generation (`rotate`).
+        let now = clock.now();
+        if keys.ed25519.is_empty() {
+            let key = create(repo.as_ref(), secrets.as_ref(), now).await?;
+            tracing::info!(kid = key.kid(), "created the first token signing key");
+        }
+        if keys.rsa.is_empty() {
+            let key = create_rsa(repo.as_ref(), secrets.as_ref(), now).await?;
+            tracing::info!(kid = key.kid(), "created the first RS256 ID-token key");
+        }
+        keys = load_all(repo.as_ref(), secrets.as_ref()).await?;
     }
-    let first_due = next_activation(&keys, clock.now());
-    let keys = signing_order(keys, clock.now());
-    let (active, previous) = keys
+    let now = clock.now();
+    let first_due = due(&keys, now);
+    let ed25519 = signing_order(keys.ed25519, now);
+    let (active, previous) = ed25519
         .split_first()
         .ok_or_else(|| anyhow::anyhow!("no signing key could be loaded"))?;
     let service = Arc::new(JwtService::new(config, clock.clone(), active, previous)?);
+    service.replace_rsa_keys(signing_order(keys.rsa, now));
     let wake = Arc::new(Notify::new());
     let waker = Arc::downgrade(&wake);
     // `*` is the bus's "you may have missed messages": re-read then too.
@@ -180,6 +270,35 @@ impl Reload {
     }
 }
 
+/// When a key of either algorithm is next due to start signing.
+fn due(keys: &Keys, now: chrono::DateTime<Utc>) -> Option<chrono::DateTime<Utc>> {
+    match (
+        next_activation(&keys.ed25519, now),
+        next_activation(&keys.rsa, now),
+    ) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Applies freshly loaded keys to the service, where they changed.
+fn apply(service: &JwtService, keys: Keys, now: chrono::DateTime<Utc>) {
+    let ed25519 = signing_order(keys.ed25519, now);
+    let kids: Vec<String> = ed25519.iter().map(|k| k.kid().to_owned()).collect();
+    if let (Some((active, previous)), true) = (ed25519.split_first(), kids != service.kids()) {
+        match service.replace_keys(active, previous) {
+            Ok(()) => tracing::info!(active = active.kid(), "signing keys reloaded"),
+            Err(e) => tracing::warn!(error = %e, "signing keys could not be applied"),
+        }
+    }
+    let rsa = signing_order(keys.rsa, now);
+    let rsa_kids: Vec<String> = rsa.iter().map(|k| k.kid().to_owned()).collect();
+    if !rsa.is_empty() && rsa_kids != service.rsa_kids() {
+        tracing::info!(active = rsa_kids[0], "RS256 keys reloaded");
+        service.replace_rsa_keys(rsa);
+    }
+}
+
 async fn reload_forever(
     service: std::sync::Weak<JwtService>,
     reload: Reload,
@@ -200,23 +319,17 @@ async fn reload_forever(
         let Some(service) = service.upgrade() else {
             return;
         };
-        let loaded =
-            usvc_logger::caught("signing key reload", load(repo.as_ref(), secrets.as_ref()))
-                .await
-                .unwrap_or_else(|panic| Err(anyhow::anyhow!(panic)));
+        let loaded = usvc_logger::caught(
+            "signing key reload",
+            load_all(repo.as_ref(), secrets.as_ref()),
+        )
+        .await
+        .unwrap_or_else(|panic| Err(anyhow::anyhow!(panic)));
         match loaded {
             Ok(keys) => {
-                due = next_activation(&keys, clock.now());
-                let keys = signing_order(keys, clock.now());
-                let kids: Vec<String> = keys.iter().map(|k| k.kid().to_owned()).collect();
-                if let (Some((active, previous)), true) =
-                    (keys.split_first(), kids != service.kids())
-                {
-                    match service.replace_keys(active, previous) {
-                        Ok(()) => tracing::info!(active = active.kid(), "signing keys reloaded"),
-                        Err(e) => tracing::warn!(error = %e, "signing keys could not be applied"),
-                    }
-                }
+                let now = clock.now();
+                due = self::due(&keys, now);
+                apply(&service, keys, now);
             }
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "signing keys could not be reloaded");
@@ -247,7 +360,11 @@ pub async fn rotate(
     invalidation: &dyn Invalidation,
 ) -> anyhow::Result<Rotation> {
     let before = load(repo, secrets).await?;
-    let key = create(repo, secrets, clock.now()).await?;
+    // One generation: both keys made at one time, so retiring what is older than the
+    // previous generation (below) never takes its other half.
+    let now = clock.now();
+    let key = create(repo, secrets, now).await?;
+    create_rsa(repo, secrets, now).await?;
     let reload = InvalidationMessage {
         cache: SIGNING_KEYS.to_owned(),
         key: None,

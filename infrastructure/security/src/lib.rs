@@ -7,7 +7,8 @@
 //!   associated data, under a master key from configuration or a 0600 file.
 //! - [`JwtService`] and [`SigningKey`] — `TokenService`: EdDSA (Ed25519) access tokens with a
 //!   `kid`, verification pinned to EdDSA, issuer, audience, `exp` and `nbf`, a key ring that
-//!   rotates without invalidating live tokens, and the JWKS that publishes it.
+//!   rotates without invalidating live tokens, and the JWKS that publishes it; ID tokens signed
+//!   with EdDSA or RS256 ([`RsaSigningKey`]: made by `rsa`, signing through `ring`).
 //! - [`key_ring`] — the ring's life over the `SigningKeyRepository` and `SecretBox` ports:
 //!   first key on a fresh store, reload when the invalidation bus says a key was added,
 //!   rotation, a new key verifying before it signs.
@@ -22,7 +23,7 @@ mod password;
 mod secret_box;
 mod totp;
 
-pub use jwt::{JwtConfig, JwtService, SigningKey};
+pub use jwt::{JwtConfig, JwtService, RsaSigningKey, SigningKey, RSA_BITS};
 pub use opaque::RandomTokens;
 pub use password::{Argon2Hasher, HashParams};
 pub use secret_box::{AesGcmSecretBox, MasterKey};

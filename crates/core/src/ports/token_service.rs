@@ -63,6 +63,14 @@ pub trait TokenService: Send + Sync {
     /// Every failure is `Unauthenticated` with a reason fit for logs, not for callers.
     fn verify(&self, token: &str) -> Result<AccessClaims, CoreError>;
 
+    /// Signs `claims` (an ID token) as a compact JWS with the signing key of `alg`, its `kid`
+    /// in the header. `Unavailable` if no key of `alg` is loaded.
+    fn sign_claims(
+        &self,
+        claims: &serde_json::Value,
+        alg: crate::IdTokenAlg,
+    ) -> Result<String, CoreError>;
+
     /// The JSON Web Key Set of every key that may still verify a live token.
     fn jwks(&self) -> serde_json::Value;
 }

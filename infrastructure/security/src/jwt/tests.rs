@@ -382,3 +382,64 @@ fn a_token_is_signed_byte_for_byte_as_the_library_signs_it() {
         issued.claims
     );
 }
+
+/// An ID token as any client verifies it: the key found in the JWKS by `kid`, the algorithm
+/// pinned, the audience the client's id.
+fn verified_by_a_client(service: &JwtService, token: &str, alg: Algorithm) -> Value {
+    let header = decode_header(token).expect("header");
+    assert_eq!(header.alg, alg);
+    let kid = header.kid.expect("kid");
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(service.jwks()).expect("a JWK Set clients can read");
+    let jwk = jwks.find(&kid).expect("the signing key is published");
+    let mut validation = Validation::new(alg);
+    validation.set_audience(&["client-1"]);
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+    decode::<Value>(
+        token,
+        &DecodingKey::from_jwk(jwk).expect("key"),
+        &validation,
+    )
+    .expect("verifies")
+    .claims
+}
+
+#[test]
+fn id_tokens_are_signed_with_rs256_or_eddsa_and_verify_with_the_published_keys() {
+    let (service, _) = service();
+    let claims = json!({"iss": "https://op.example", "aud": "client-1", "sub": "u",
+        "exp": Utc::now().timestamp() + 60, "nonce": "n-1"});
+    assert!(
+        matches!(
+            service.sign_claims(&claims, IdTokenAlg::RS256),
+            Err(CoreError::Unavailable(_))
+        ),
+        "no RS256 key loaded: refused, not signed with something else"
+    );
+    let rsa = RsaSigningKey::generate(Utc::now()).expect("RSA key");
+    service.replace_rsa_keys(vec![rsa.clone()]);
+    let rs256 = service
+        .sign_claims(&claims, IdTokenAlg::RS256)
+        .expect("signed");
+    assert_eq!(
+        verified_by_a_client(&service, &rs256, Algorithm::RS256),
+        claims
+    );
+    let eddsa = service
+        .sign_claims(&claims, IdTokenAlg::EdDSA)
+        .expect("signed");
+    assert_eq!(
+        verified_by_a_client(&service, &eddsa, Algorithm::EdDSA),
+        claims
+    );
+
+    // A key restored from its PKCS#8 form is the same key.
+    let restored =
+        RsaSigningKey::from_pkcs8(rsa.kid().to_owned(), rsa.pkcs8().to_vec(), rsa.created_at())
+            .expect("restored");
+    assert_eq!(restored.jwk(), rsa.jwk());
+    let n = rsa.jwk()["n"].as_str().expect("n").len();
+    assert_eq!(n, 342, "a 2048-bit modulus, base64url");
+    // An ID token is never an access token: RS256 is refused by `verify` whatever it says.
+    assert!(service.verify(&rs256).is_err());
+}
