@@ -122,51 +122,16 @@ impl SessionRepository for Store {
         refresh_hash: String,
         audit: &AuditEntry,
     ) -> Result<(), CoreError> {
-        let row = SessionRow::from_session(session);
+        let session = session.clone();
         let audit = audit.clone();
-        let token = NewRefreshToken {
-            hash: refresh_hash,
-            session_id: DbId::from(session.id.as_uuid()),
-            created_at: session.created_at,
-        };
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
-                    diesel::insert_into(sessions::table)
-                        .values(&row)
-                        .prepared()
-                        .execute(conn)
-                        .await?;
-                    diesel::insert_into(refresh_tokens::table)
-                        .values(&token)
-                        .prepared()
-                        .execute(conn)
-                        .await?;
-                    // Checked after writing, so the write lock (SQLite) or the share lock
-                    // (Postgres) orders this login against a concurrent disable or erase.
-                    let tenant_active = tenant_status_locked(conn, row.tenant_id)
-                        .await?
-                        .is_some_and(|s| s == TenantStatus::Active.as_str());
-                    let user_active: i64 = users::table
-                        .filter(users::id.eq(row.user_id))
-                        .filter(users::tenant_id.eq(row.tenant_id))
-                        .filter(users::deleted_at.is_null())
-                        .filter(users::status.eq(UserStatus::Active.as_str()))
-                        .count()
-                        .get_result(conn)
-                        .await?;
-                    if !tenant_active || user_active == 0 {
-                        return Err(diesel::result::Error::RollbackTransaction);
-                    }
+                    open_in(conn, &session, refresh_hash).await?;
                     audit::append(conn, &audit).await
                 })
                 .await
-                .map_err(|e| match e {
-                    diesel::result::Error::RollbackTransaction => CoreError::Unauthenticated(
-                        "the account or its tenant is no longer active".into(),
-                    ),
-                    other => errors::query(other),
-                })
+                .map_err(closed_account)
             })
         })
         .await
@@ -362,6 +327,60 @@ enum Turn {
 
 /// A refresh rotation in a transaction: every case on SQLite, and on Postgres the tokens the
 /// one-statement path did not spend (unknown, or spent before: reuse).
+/// The error of a session that could not open because its account or tenant is no longer
+/// active ([`open_in`]'s rollback), or of the query.
+pub(crate) fn closed_account(e: diesel::result::Error) -> CoreError {
+    match e {
+        diesel::result::Error::RollbackTransaction => {
+            CoreError::Unauthenticated("the account or its tenant is no longer active".into())
+        }
+        other => errors::query(other),
+    }
+}
+
+/// Stores `session` and its first refresh token inside the caller's transaction; rolls it
+/// back (`RollbackTransaction`, see [`closed_account`]) unless the tenant is active and the
+/// user live and active.
+pub(crate) async fn open_in(
+    conn: &mut Connection,
+    session: &Session,
+    refresh_hash: String,
+) -> QueryResult<()> {
+    let row = SessionRow::from_session(session);
+    let token = NewRefreshToken {
+        hash: refresh_hash,
+        session_id: DbId::from(session.id.as_uuid()),
+        created_at: session.created_at,
+    };
+    diesel::insert_into(sessions::table)
+        .values(&row)
+        .prepared()
+        .execute(conn)
+        .await?;
+    diesel::insert_into(refresh_tokens::table)
+        .values(&token)
+        .prepared()
+        .execute(conn)
+        .await?;
+    // Checked after writing, so the write lock (SQLite) or the share lock (Postgres) orders
+    // this login against a concurrent disable or erase.
+    let tenant_active = tenant_status_locked(conn, row.tenant_id)
+        .await?
+        .is_some_and(|s| s == TenantStatus::Active.as_str());
+    let user_active: i64 = users::table
+        .filter(users::id.eq(row.user_id))
+        .filter(users::tenant_id.eq(row.tenant_id))
+        .filter(users::deleted_at.is_null())
+        .filter(users::status.eq(UserStatus::Active.as_str()))
+        .count()
+        .get_result(conn)
+        .await?;
+    if !tenant_active || user_active == 0 {
+        return Err(diesel::result::Error::RollbackTransaction);
+    }
+    Ok(())
+}
+
 async fn rotate_in_transaction(
     conn: &mut Connection,
     presented_hash: String,

@@ -26,6 +26,7 @@ const PURE: &[&str] = &[
     "chrono-tz", // the IANA time-zone database, compiled in: data only
     "serde_yaml",
     "serde_path_to_error", // field paths in deserialisation errors: computation only
+    "url",                 // OAuth redirect URIs parsed and compared: computation only
 ];
 
 fn normal_dependencies(crate_dir: &str) -> Vec<String> {

@@ -11,6 +11,7 @@ mod deploy;
 mod hostile;
 mod keys;
 mod login;
+mod oidc;
 mod postgres;
 mod roles;
 mod service;

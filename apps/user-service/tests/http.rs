@@ -247,6 +247,8 @@ async fn jwks_publishes_the_ed25519_key_that_verifies_issued_tokens() {
             tenant: usvc_core::TenantId::new(),
             session: usvc_core::SessionId::new(),
             roles: vec!["member".into()],
+            client_id: None,
+            scope: None,
         })
         .expect("issue");
     let app = t.service().await;

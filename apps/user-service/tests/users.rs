@@ -830,6 +830,8 @@ async fn every_rejected_token_case_is_a_401_on_every_new_endpoint() {
             .parse()
             .unwrap(),
         roles: vec!["owner".into()],
+        client_id: None,
+        scope: None,
     };
     let config = support::config("sqlite::memory:");
     let ours =

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod mfa;
 pub mod oauth_client;
+pub mod oauth_grant;
 pub mod page;
 pub mod permissions;
 pub mod ports;
@@ -52,6 +53,7 @@ pub use ids::{
 };
 pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};
 pub use oauth_client::{ClientAuthMethod, ClientKind, GrantType, IdTokenAlg, OAuthClient};
+pub use oauth_grant::{AuthorizationCode, OAuthGrant};
 pub use page::{Cursor, Page, PageRequest};
 pub use permissions::Decision;
 pub use principal::{Action, Principal, ResourceRef};

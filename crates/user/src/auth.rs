@@ -153,6 +153,41 @@ fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
         .map_err(|e| CoreError::Internal(format!("session lifetime: {e}")))
 }
 
+/// A new session of `user` opened at `now` with the tenant's lifetimes (its idle lifetime,
+/// or the service's `SESSION_TTL`, never past its absolute one).
+pub(crate) fn new_session(
+    tenant: &Tenant,
+    user: &User,
+    client: &Origin,
+    now: DateTime<Utc>,
+    settings: &dyn Settings,
+) -> Result<Session, CoreError> {
+    let now = chrono::SubsecRound::trunc_subsecs(now, 6);
+    let idle = tenant
+        .settings
+        .session_idle_secs
+        .map_or_else(|| settings.identity().session_idle, Duration::from_secs);
+    let absolute = Duration::from_secs(tenant.settings.session_absolute_secs);
+    Ok(Session {
+        id: SessionId::new(),
+        tenant_id: user.tenant_id,
+        user_id: user.id,
+        created_at: now,
+        last_seen_at: now,
+        idle_expires_at: after(now, idle.min(absolute))?,
+        absolute_expires_at: after(now, absolute)?,
+        revoked_at: None,
+        revoked_reason: None,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    })
+}
+
+/// How refresh tokens issued to OAuth clients begin (`ort.<client_id>.<random>`): the
+/// account's own refresh endpoint refuses them, the token endpoint takes nothing else, and
+/// the client a token belongs to is known before it is spent.
+pub const CLIENT_REFRESH_PREFIX: &str = "ort.";
+
 impl AuthService {
     /// A service over `ports`.
     pub fn new(ports: AuthPorts) -> Self {
@@ -413,25 +448,7 @@ impl AuthService {
         method: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenPair, CoreError> {
-        let now = chrono::SubsecRound::trunc_subsecs(now, 6);
-        let idle = tenant.settings.session_idle_secs.map_or_else(
-            || self.settings.identity().session_idle,
-            Duration::from_secs,
-        );
-        let absolute = Duration::from_secs(tenant.settings.session_absolute_secs);
-        let session = Session {
-            id: SessionId::new(),
-            tenant_id: user.tenant_id,
-            user_id: user.id,
-            created_at: now,
-            last_seen_at: now,
-            idle_expires_at: after(now, idle.min(absolute))?,
-            absolute_expires_at: after(now, absolute)?,
-            revoked_at: None,
-            revoked_reason: None,
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-        };
+        let session = new_session(tenant, user, client, now, self.settings.as_ref())?;
         let actor = Actor::in_session(user.id, session.id);
         let entry = AuditEntry::system(user.tenant_id, audit::LOGIN, now)
             .from(actor, client)
@@ -454,6 +471,8 @@ impl AuthService {
             tenant: user.tenant_id,
             session,
             roles: user.roles.clone(),
+            client_id: None,
+            scope: None,
         })?;
         Ok(TokenPair {
             access_token: issued.token,
@@ -471,6 +490,14 @@ impl AuthService {
         refresh_token: &str,
         origin: &Origin,
     ) -> Result<TokenPair, CoreError> {
+        if refresh_token.starts_with(CLIENT_REFRESH_PREFIX) {
+            // A client's token would come back without its scope: its client refreshes it
+            // at the token endpoint, and nobody else refreshes it at all.
+            return Err(CoreError::Unauthenticated(
+                "an OAuth client's refresh token: the client refreshes it at its token endpoint"
+                    .into(),
+            ));
+        }
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         let presented = self.opaque.hash(refresh_token);
         let next = self.opaque.generate()?;
@@ -807,6 +834,17 @@ impl AuthService {
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, CoreError> {
         let now = self.clock.now();
         let claims = self.verified(bearer, now)?;
+        // A token a client got for signing in (`openid profile email`) is for `userinfo`;
+        // only the `api` scope lets a client act on this API as its user (docs/oidc.md).
+        if claims
+            .scope
+            .as_deref()
+            .is_some_and(|scope| !scope.split(' ').any(|s| s == "api"))
+        {
+            return Err(CoreError::Unauthenticated(
+                "this token was issued to a client without the `api` scope".into(),
+            ));
+        }
         let session = self.session(&claims, now).await?;
         let owned = session.user_id == claims.sub && session.tenant_id == claims.tid;
         if !owned || !session.is_live(now) {

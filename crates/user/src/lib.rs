@@ -25,10 +25,13 @@ mod users;
 
 pub use audit::{AuditExport, AuditService};
 pub use auth::mfa::{ConfirmedTotp, MfaSubject, MFA_MAX_ATTEMPTS, RECOVERY_CODES};
-pub use auth::{lockout, AuthPorts, AuthService, LoginOutcome, TokenPair, FREE_FAILURES, MAX_LOCK};
+pub use auth::{
+    lockout, AuthPorts, AuthService, LoginOutcome, TokenPair, CLIENT_REFRESH_PREFIX, FREE_FAILURES,
+    MAX_LOCK,
+};
 pub use bootstrap::{bootstrap, provision, Bootstrap, BootstrapPorts, Provisioned, DEFAULT_TENANT};
 pub use builtin_roles::RoleAuthorizer;
-pub use oauth::{ClientInput, ClientService, SavedClient};
+pub use oauth::{ClientInput, ClientService, OidcPorts, OidcProvider, SavedClient};
 pub use platform::{
     set_platform_grant, NewTenantWithOwner, PlatformPorts, PlatformService, TenantChanges,
 };

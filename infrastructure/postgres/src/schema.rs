@@ -201,6 +201,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_codes (hash) {
+        hash -> Text,
+        tenant_id -> Uuid,
+        client_id -> Uuid,
+        user_id -> Uuid,
+        browser_session_id -> Uuid,
+        redirect_uri -> Text,
+        code_challenge -> Nullable<Text>,
+        scope -> Jsonb,
+        nonce -> Nullable<Text>,
+        auth_time -> Timestamptz,
+        amr -> Jsonb,
+        issuer -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        redeemed_at -> Nullable<Timestamptz>,
+        session_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    oauth_grants (session_id) {
+        session_id -> Uuid,
+        tenant_id -> Uuid,
+        client_id -> Uuid,
+        user_id -> Uuid,
+        browser_session_id -> Uuid,
+        scope -> Jsonb,
+        auth_time -> Timestamptz,
+        amr -> Jsonb,
+        issuer -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Uuid,
         tenant_id -> Uuid,

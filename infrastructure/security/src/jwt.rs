@@ -311,6 +311,8 @@ impl TokenService for JwtService {
             nbf: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: uuid::Uuid::now_v7().to_string(),
+            client_id: request.client_id.map(|c| c.to_string()),
+            scope: request.scope.clone(),
         };
         let ring = self.read();
         let mut header = Header::new(Algorithm::EdDSA);

@@ -201,6 +201,42 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_codes (hash) {
+        hash -> Text,
+        tenant_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        browser_session_id -> Text,
+        redirect_uri -> Text,
+        code_challenge -> Nullable<Text>,
+        scope -> Json,
+        nonce -> Nullable<Text>,
+        auth_time -> TimestamptzSqlite,
+        amr -> Json,
+        issuer -> Text,
+        created_at -> TimestamptzSqlite,
+        expires_at -> TimestamptzSqlite,
+        redeemed_at -> Nullable<TimestamptzSqlite>,
+        session_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    oauth_grants (session_id) {
+        session_id -> Text,
+        tenant_id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        browser_session_id -> Text,
+        scope -> Json,
+        auth_time -> TimestamptzSqlite,
+        amr -> Json,
+        issuer -> Text,
+        created_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Text,
         tenant_id -> Text,

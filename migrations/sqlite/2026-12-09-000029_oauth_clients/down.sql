@@ -1,3 +1,5 @@
+DROP TABLE oauth_grants;
+DROP TABLE oauth_codes;
 DROP TABLE oauth_clients;
 CREATE TABLE signing_keys_prev (
     kid TEXT PRIMARY KEY NOT NULL,

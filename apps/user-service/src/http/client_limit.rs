@@ -58,6 +58,21 @@ impl AuthRateLimit {
     }
 }
 
+impl AuthRateLimit {
+    /// Counts `req` against its client's limit (the hosted sign-in form, which answers with
+    /// a page rather than through the [`ClientLimit`] extractor's problem).
+    pub async fn check_request(
+        &self,
+        req: &HttpRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(), CoreError> {
+        match crate::http::client_address::client_ip(req).map(client_key) {
+            Some(ip) => self.check(&ip, now).await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// The bucket an address counts in: the address itself for IPv4, its /64 network for IPv6
 /// (one host usually holds a whole /64 and could otherwise rotate through it).
 fn client_key(ip: std::net::IpAddr) -> String {

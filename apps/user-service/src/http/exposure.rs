@@ -34,6 +34,11 @@ impl Exposure {
         }
     }
 
+    /// Whether the service is reached over https (`PUBLIC_URL`).
+    pub fn https(&self) -> bool {
+        self.hsts
+    }
+
     /// Adds the security headers to `headers` (keeping any a handler set itself).
     pub fn apply(&self, headers: &mut HeaderMap) {
         let mut set = |name: HeaderName, value: &'static str| {

@@ -20,6 +20,7 @@ pub mod metrics_registry;
 pub mod mfa;
 pub mod numbers;
 pub mod oauth_clients;
+pub mod oidc;
 pub mod openapi_responses;
 pub mod origin;
 pub mod own_tenant;
@@ -88,6 +89,7 @@ pub fn build_app(
 /// Every route, in one table.
 #[allow(clippy::too_many_lines)] // one list of every route is the point: grep it, read it
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    oidc::routes(cfg);
     // Probes also answer HEAD (some load balancers probe that way); actix sends no body.
     cfg.service(
         resource("/health", "GET, HEAD")

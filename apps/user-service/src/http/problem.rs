@@ -254,7 +254,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 pub fn ensure_problem_body<B>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    if is_json(res.headers()) {
+    if is_json(res.headers()) || is_page(res.headers()) {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let (req, res) = res.into_parts();
@@ -306,6 +306,14 @@ pub fn method_not_allowed(req: &HttpRequest, allow: &'static str) -> HttpRespons
         Some(HeaderValue::from_static(allow)),
         req,
     )
+}
+
+/// Whether a response is one of the hosted sign-in pages (an error page is for a person).
+fn is_page(headers: &actix_web::http::header::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// Whether a response carries JSON (`application/json` or any `+json` type).

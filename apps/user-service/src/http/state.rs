@@ -46,6 +46,8 @@ pub struct AppState {
     pub roles: Arc<RoleService>,
     /// OAuth clients.
     pub clients: Arc<usvc_user::ClientService>,
+    /// The OpenID provider.
+    pub oidc: Arc<usvc_user::OidcProvider>,
     /// Reading and verifying the audit trail.
     pub audit: Arc<AuditService>,
     /// Tenant administration (the platform grant).
@@ -113,6 +115,7 @@ impl AppState {
             tenants,
             roles,
             clients,
+            oidc,
             audit,
             platform,
             projects,
@@ -133,6 +136,7 @@ impl AppState {
             tenants,
             roles,
             clients,
+            oidc,
             audit,
             platform,
             projects,

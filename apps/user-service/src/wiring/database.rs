@@ -10,10 +10,11 @@ use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, AuditLog, Clock, ExecutionRepository, HealthCheck, IdempotencyKeys,
-    Invalidation, LoginThrottle, MfaRepository, OAuthClientRepository, Outbox, PlatformAdmins,
-    ProjectAccess, ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter,
-    RoleRepository, ServiceCensus, SessionRepository, SigningKeyRepository, Store, TaskRepository,
-    TenantRepository, TriggerRepository, UserAnalytics, UserRepository, WorkflowRepository,
+    Invalidation, LoginThrottle, MfaRepository, OAuthClientRepository, OAuthGrantRepository,
+    Outbox, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository, QuotaRepository,
+    RateLimiter, RoleRepository, ServiceCensus, SessionRepository, SigningKeyRepository, Store,
+    TaskRepository, TenantRepository, TriggerRepository, UserAnalytics, UserRepository,
+    WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -45,6 +46,8 @@ pub struct Database {
     pub roles: Arc<dyn RoleRepository>,
     /// OAuth clients.
     pub oauth_clients: Arc<dyn OAuthClientRepository>,
+    /// Authorization codes and grants.
+    pub oauth_grants: Arc<dyn OAuthGrantRepository>,
     /// The audit trail.
     pub audit: Arc<dyn AuditLog>,
     /// Holders of the platform grant.
@@ -99,6 +102,7 @@ impl Database {
             census: store.clone(),
             roles: store.clone(),
             oauth_clients: store.clone(),
+            oauth_grants: store.clone(),
             audit: store.clone(),
             platform: store.clone(),
             quotas: store.clone(),

@@ -15,8 +15,8 @@ use usvc_core::{Password, ProjectId, Role, TenantId};
 use usvc_security::{Argon2Hasher, HashParams, RandomTokens, Totp};
 use usvc_user::{
     AuditService, AuthPorts, AuthService, AuthorizerPorts, Bootstrap, BootstrapPorts,
-    ClientService, PlatformPorts, PlatformService, RoleService, TenantAuthorizer, TenantService,
-    UserPorts, UserService,
+    ClientService, OidcPorts, OidcProvider, PlatformPorts, PlatformService, RoleService,
+    TenantAuthorizer, TenantService, UserPorts, UserService,
 };
 
 use usvc_project::{ProjectPorts, ProjectService};
@@ -41,6 +41,8 @@ pub struct Services {
     pub roles: Arc<RoleService>,
     /// OAuth clients.
     pub clients: Arc<ClientService>,
+    /// The OpenID provider.
+    pub oidc: Arc<OidcProvider>,
     /// Reading and verifying the audit trail.
     pub audit: Arc<AuditService>,
     /// Tenant administration (the platform grant).
@@ -211,6 +213,7 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
         clock: clock.clone(),
         roles: role_service(db, authorizer.clone(), clock.clone(), definitions),
         clients: client_service(db, authorizer.clone(), clock.clone()),
+        oidc: oidc_provider(config, adapters, audit.clone()),
         audit: Arc::new(AuditService::new(audit.clone(), authorizer.clone())),
         audit_log: audit.clone(),
         audit_sequencer,
@@ -276,6 +279,31 @@ fn role_service(
         definitions,
         db.platform.clone(),
     ))
+}
+
+/// The OpenID provider over the store, the key ring and the secret box (which seals the
+/// browser's sign-in cookie and pending requests).
+fn oidc_provider(
+    config: &Config,
+    adapters: &Adapters,
+    audit: Arc<dyn AuditLog>,
+) -> Arc<OidcProvider> {
+    let db = &adapters.db;
+    Arc::new(OidcProvider::new(OidcPorts {
+        clients: db.oauth_clients.clone(),
+        grants: db.oauth_grants.clone(),
+        sessions: db.sessions.clone(),
+        users: db.users.clone(),
+        tenants: db.tenants.clone(),
+        tokens: adapters.tokens.clone(),
+        opaque: Arc::new(RandomTokens),
+        secrets: adapters.secrets.clone(),
+        clock: adapters.clock.clone(),
+        audit,
+        settings: Arc::new(FixedSettings {
+            identity: config.identity(),
+        }),
+    }))
 }
 
 /// The OAuth client registry; client secrets are random opaque tokens.

@@ -5,10 +5,11 @@
 
 use super::{
     ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
-    LoginThrottle, MfaRepository, OAuthClientRepository, Outbox, PlatformAdmins, ProjectAccess,
-    ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter, RoleRepository,
-    ServiceCensus, SessionRepository, SigningKeyRepository, TaskRepository, TenantRepository,
-    TriggerRepository, UserAnalytics, UserRepository, WorkflowRepository,
+    LoginThrottle, MfaRepository, OAuthClientRepository, OAuthGrantRepository, Outbox,
+    PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository, QuotaRepository,
+    RateLimiter, RoleRepository, ServiceCensus, SessionRepository, SigningKeyRepository,
+    TaskRepository, TenantRepository, TriggerRepository, UserAnalytics, UserRepository,
+    WorkflowRepository,
 };
 
 /// Writes the list of ports once: the trait and its blanket implementation.
@@ -36,6 +37,7 @@ store!(
     ServiceCensus,
     RoleRepository,
     OAuthClientRepository,
+    OAuthGrantRepository,
     AuditLog,
     PlatformAdmins,
     QuotaRepository,

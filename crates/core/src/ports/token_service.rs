@@ -27,6 +27,13 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Unique token id.
     pub jti: String,
+    /// The OAuth client the token was issued to (RFC 9068), if one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The scopes it was issued with (space-separated), if a client asked for them: without
+    /// `api` it opens `userinfo` only, not this service's API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// What to put in a new access token; the service adds `iss`, `aud`, times, `jti`.
@@ -40,6 +47,10 @@ pub struct TokenRequest {
     pub session: SessionId,
     /// Roles to embed.
     pub roles: Vec<String>,
+    /// The OAuth client it is for, if any.
+    pub client_id: Option<crate::ClientId>,
+    /// The scopes granted to that client (space-separated).
+    pub scope: Option<String>,
 }
 
 /// A signed access token.

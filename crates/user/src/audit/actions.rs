@@ -56,6 +56,22 @@ pub const CLIENT_UPDATED: &str = "oauth_client.updated";
 pub const CLIENT_SECRET_ROTATED: &str = "oauth_client.secret_rotated";
 /// An OAuth client was removed.
 pub const CLIENT_DELETED: &str = "oauth_client.deleted";
+/// An authorization request was refused (details: why).
+pub const OAUTH_AUTHORIZE_REFUSED: &str = "oauth.authorize_refused";
+/// A hosted sign-in form came without the browser's CSRF token.
+pub const OAUTH_CSRF_REFUSED: &str = "oauth.csrf_refused";
+/// A user declined a client's consent request.
+pub const OAUTH_CONSENT_DENIED: &str = "oauth.consent_denied";
+/// An authorization code was issued to a client.
+pub const OAUTH_CODE_ISSUED: &str = "oauth.code_issued";
+/// A redeemed code came again; the grant it opened was revoked.
+pub const OAUTH_CODE_REUSED: &str = "oauth.code_reused";
+/// A client got tokens (details: the grant type).
+pub const OAUTH_TOKEN_ISSUED: &str = "oauth.token_issued";
+/// A token request was refused (details: the RFC 6749 error and why).
+pub const OAUTH_TOKEN_REFUSED: &str = "oauth.token_refused";
+/// A client read a user's claims at `userinfo`.
+pub const OAUTH_USERINFO: &str = "oauth.userinfo";
 /// A tenant was created.
 pub const TENANT_CREATED: &str = "tenant.created";
 /// A tenant's name, status or settings changed.

@@ -199,6 +199,8 @@ fn claims(user: UserId, tenant: TenantId, session: SessionId) -> AccessClaims {
         nbf: 0,
         exp: 0,
         jti: "j".into(),
+        client_id: None,
+        scope: None,
     }
 }
 

@@ -1,9 +1,23 @@
 //! The OpenID provider's domain (docs/oidc.md): the tenant's client registry (`clients`,
-//! checked by `client_rules`) and what client assertions are checked against (`assertion`).
+//! checked by `client_rules`), authorization requests (`request`), the provider's use cases
+//! (`provider`: issuers, the browser session, codes), client authentication at the token
+//! endpoint (`client_auth`, `assertion`), the token endpoint and `userinfo` (`tokens`) and
+//! its errors (`errors`).
 
 pub mod assertion;
+pub mod client_auth;
 pub mod client_rules;
 pub mod clients;
+pub mod discovery;
+pub mod errors;
+pub mod provider;
+pub mod request;
+pub mod tokens;
 
+pub use client_auth::ClientCredentials;
 pub use client_rules::{ClientInput, SUPPORTED_SCOPES};
 pub use clients::{ClientService, SavedClient};
+pub use errors::OAuthError;
+pub use provider::{BrowserSession, Issuer, Next, OidcPorts, OidcProvider};
+pub use request::{AuthorizationParams, AuthorizationRequest, Refusal};
+pub use tokens::{TokenParams, TokenResponse};

@@ -47,6 +47,8 @@ fn request() -> TokenRequest {
         tenant: TenantId::new(),
         session: SessionId::new(),
         roles: vec!["member".into()],
+        client_id: None,
+        scope: None,
     }
 }
 

@@ -1,0 +1,401 @@
+//! The browser's side of the authorization code flow: `{issuer}/oauth/authorize`, the
+//! sign-in form (`/oauth/login`), the second factor (`/oauth/login/mfa`) and consent
+//! (`/oauth/consent`). Every decision is the provider's (`usvc_user::oauth`); this module
+//! moves parameters, cookies and pages.
+
+use std::collections::HashMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+use usvc_core::{CoreError, Origin};
+use usvc_user::oauth::{AuthorizationParams, AuthorizationRequest, BrowserSession, Next, Refusal};
+use usvc_user::LoginOutcome;
+
+use crate::http::oidc::cookies;
+use crate::http::oidc::pages::{self, Frame};
+use crate::http::origin;
+use crate::http::state::AppState;
+
+/// Cookies are `Secure` when the service is reached over https (as HSTS is sent).
+fn secure(state: &AppState) -> bool {
+    state.exposure.https()
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// A page of the flow with the frame filled in (tenant, client, CSRF token: set as a cookie
+/// when the browser has none yet).
+struct Flow<'a> {
+    state: &'a AppState,
+    req: &'a HttpRequest,
+    request: &'a AuthorizationRequest,
+    sealed: String,
+}
+
+impl Flow<'_> {
+    async fn frame(&self, error: Option<String>) -> (Frame, Option<String>) {
+        let tenant = self
+            .state
+            .oidc
+            .tenant(self.request)
+            .await
+            .map(|t| t.name)
+            .unwrap_or_default();
+        let client = self
+            .state
+            .oidc
+            .client(
+                &usvc_user::oauth::Issuer {
+                    url: self.request.issuer.clone(),
+                    tenant: Some(self.request.tenant_id),
+                },
+                &self.request.client_id.to_string(),
+            )
+            .await
+            .ok()
+            .flatten()
+            .map(|c| c.name);
+        let (csrf, new) = cookies::csrf_token(self.req);
+        let frame = Frame {
+            tenant_name: tenant,
+            client_name: client,
+            error,
+            req: self.sealed.clone(),
+            csrf: csrf.clone(),
+        };
+        (frame, new.then_some(csrf))
+    }
+
+    async fn page(
+        &self,
+        status: StatusCode,
+        name: &str,
+        error: Option<String>,
+        extra: serde_json::Value,
+    ) -> HttpResponse {
+        let (frame, new_csrf) = self.frame(error).await;
+        let mut res = pages::render(status, name, &frame, extra);
+        if let Some(token) = new_csrf {
+            cookies::set(&mut res, cookies::CSRF, Some(&token), secure(self.state));
+        }
+        res
+    }
+
+    async fn sign_in(
+        &self,
+        status: StatusCode,
+        error: Option<String>,
+        email: &str,
+    ) -> HttpResponse {
+        let email = if email.is_empty() {
+            self.request.login_hint.clone().unwrap_or_default()
+        } else {
+            email.to_owned()
+        };
+        self.page(status, "sign_in.html", error, json!({ "email": email }))
+            .await
+    }
+
+    /// Shows what comes next for the request.
+    async fn next(&self, browser: Option<&BrowserSession>, consented: bool) -> HttpResponse {
+        match self.state.oidc.next(self.request, browser, consented).await {
+            Ok(Next::SignIn) => self.sign_in(StatusCode::OK, None, "").await,
+            Ok(Next::Consent(client)) => {
+                self.page(
+                    StatusCode::OK,
+                    "consent.html",
+                    None,
+                    json!({ "scopes": describe(&self.request.scope), "client_name": client.name }),
+                )
+                .await
+            }
+            Ok(Next::Redirect(location)) => see_other(&location),
+            Err(e) => failure(&e),
+        }
+    }
+}
+
+/// What each scope lets the application do, as the consent page says it.
+fn describe(scope: &[String]) -> Vec<&'static str> {
+    scope
+        .iter()
+        .filter_map(|s| match s.as_str() {
+            "openid" => Some("know who you are"),
+            "profile" => Some("see your name and profile"),
+            "email" => Some("see your email address"),
+            "offline_access" => Some("stay signed in when you are away"),
+            "api" => Some("act on your behalf in this service"),
+            _ => None,
+        })
+        .collect()
+}
+
+fn failure(e: &CoreError) -> HttpResponse {
+    let (status, message) = match e {
+        CoreError::Unauthenticated(m) | CoreError::NotFound(m) => {
+            (StatusCode::BAD_REQUEST, m.clone())
+        }
+        CoreError::RateLimited { .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many attempts: wait a moment and try again".to_owned(),
+        ),
+        other => {
+            tracing::warn!(error = %other, "the sign-in flow failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the service could not complete this; try again".to_owned(),
+            )
+        }
+    };
+    pages::error(status, "", &message)
+}
+
+async fn browser_of(state: &AppState, req: &HttpRequest) -> Option<BrowserSession> {
+    let sealed = cookies::get(req, cookies::BROWSER)?;
+    state.oidc.open_browser(&sealed).await.ok().flatten()
+}
+
+/// `GET|POST {issuer}/oauth/authorize`: checks the request, then signs the user in, asks for
+/// consent, or returns a code.
+pub async fn authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let raw = if req.method() == actix_web::http::Method::POST {
+        String::from_utf8_lossy(&body).into_owned()
+    } else {
+        req.query_string().to_owned()
+    };
+    let Ok(params) = serde_urlencoded::from_str::<AuthorizationParams>(&raw) else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "",
+            "the sign-in request is malformed",
+        );
+    };
+    let issuer = match state.oidc.issuer(req.match_info().get("slug")).await {
+        Ok(issuer) => issuer,
+        Err(e) => return failure(&e),
+    };
+    let request = match state
+        .oidc
+        .validate(&issuer, &params, &origin::of(&req))
+        .await
+    {
+        Ok((request, _)) => request,
+        Err(Refusal::Page(message)) => return pages::error(StatusCode::BAD_REQUEST, "", &message),
+        Err(Refusal::Redirect(refusal)) => return see_other(&refusal.location()),
+    };
+    let Ok(sealed) = state.oidc.seal_request(&request) else {
+        return failure(&CoreError::Internal("sealing".into()));
+    };
+    let flow = Flow {
+        state: &state,
+        req: &req,
+        request: &request,
+        sealed,
+    };
+    let browser = browser_of(&state, &req).await;
+    flow.next(browser.as_ref(), false).await
+}
+
+/// The fields of a hosted form.
+fn form(body: &web::Bytes) -> HashMap<String, String> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+/// Opens the request a form carries, once its CSRF token matches (a refusal is audited).
+async fn opened<'a>(
+    state: &AppState,
+    req: &HttpRequest,
+    fields: &'a HashMap<String, String>,
+) -> Result<(AuthorizationRequest, &'a str), HttpResponse> {
+    let sealed = fields.get("req").map(String::as_str).unwrap_or_default();
+    let request = state.oidc.open_request(sealed).map_err(|e| failure(&e))?;
+    let csrf = fields.get("csrf").map(String::as_str).unwrap_or_default();
+    if !cookies::csrf_ok(req, csrf) {
+        state.oidc.csrf_refused(&request, &origin::of(req)).await;
+        return Err(pages::error(
+            StatusCode::FORBIDDEN,
+            "",
+            "this form was not sent from this site's page (its security token is missing or wrong): reload and try again",
+        ));
+    }
+    Ok((request, sealed))
+}
+
+/// Signs the browser in (cookie set) and goes on with the request.
+async fn signed_in(flow: &Flow<'_>, access_token: &str, amr: &[&str]) -> HttpResponse {
+    let (browser, sealed) = match flow.state.oidc.browser_session(access_token, amr) {
+        Ok(b) => b,
+        Err(e) => return failure(&e),
+    };
+    let mut res = flow.next(Some(&browser), false).await;
+    cookies::set(
+        &mut res,
+        cookies::BROWSER,
+        Some(&sealed),
+        secure(flow.state),
+    );
+    res
+}
+
+/// `POST /oauth/login`: email and password.
+pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let fields = form(&body);
+    let (request, sealed) = match opened(&state, &req, &fields).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    let flow = Flow {
+        state: &state,
+        req: &req,
+        request: &request,
+        sealed: sealed.to_owned(),
+    };
+    let email = fields.get("email").map(String::as_str).unwrap_or_default();
+    let password = fields
+        .get("password")
+        .map(String::as_str)
+        .unwrap_or_default();
+    if let Err(e) = state
+        .auth_limit
+        .check_request(&req, state.clock.now())
+        .await
+    {
+        return failure(&e);
+    }
+    let tenant = match state.oidc.tenant(&request).await {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
+    let origin: Origin = origin::of(&req);
+    let outcome = state
+        .auth
+        .login(
+            tenant.slug.as_str(),
+            email,
+            &usvc_core::Password::new(password),
+            origin,
+        )
+        .await;
+    match outcome {
+        Ok(LoginOutcome::Tokens(pair)) => signed_in(&flow, &pair.access_token, &["pwd"]).await,
+        Ok(LoginOutcome::MfaRequired {
+            mfa_token,
+            enroll: false,
+        }) => {
+            flow.page(
+                StatusCode::OK,
+                "mfa.html",
+                None,
+                json!({ "mfa_token": mfa_token }),
+            )
+            .await
+        }
+        Ok(LoginOutcome::MfaRequired { enroll: true, .. }) => pages::error(
+            StatusCode::FORBIDDEN,
+            &tenant.name,
+            "your organisation requires a second factor: set one up in your account first",
+        ),
+        Err(CoreError::Unauthenticated(_)) => {
+            flow.sign_in(
+                StatusCode::UNAUTHORIZED,
+                Some("Wrong email or password.".into()),
+                email,
+            )
+            .await
+        }
+        Err(CoreError::Forbidden(_)) => {
+            flow.sign_in(
+                StatusCode::FORBIDDEN,
+                Some("This account is not active.".into()),
+                email,
+            )
+            .await
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+/// `POST /oauth/login/mfa`: the second factor (TOTP or a recovery code).
+pub async fn login_mfa(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let fields = form(&body);
+    let (request, sealed) = match opened(&state, &req, &fields).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    let flow = Flow {
+        state: &state,
+        req: &req,
+        request: &request,
+        sealed: sealed.to_owned(),
+    };
+    let mfa_token = fields
+        .get("mfa_token")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let code = fields.get("code").map(String::as_str).unwrap_or_default();
+    match state
+        .auth
+        .verify_mfa(mfa_token, code, &origin::of(&req))
+        .await
+    {
+        Ok(pair) => signed_in(&flow, &pair.access_token, &["pwd", "mfa"]).await,
+        Err(CoreError::Unauthenticated(reason)) if reason == "invalid code" => {
+            flow.page(
+                StatusCode::UNAUTHORIZED,
+                "mfa.html",
+                Some("That code is not right.".into()),
+                json!({ "mfa_token": mfa_token }),
+            )
+            .await
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+/// `POST /oauth/consent`: allow or deny.
+pub async fn consent(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let fields = form(&body);
+    let (request, sealed) = match opened(&state, &req, &fields).await {
+        Ok(opened) => opened,
+        Err(page) => return page,
+    };
+    let flow = Flow {
+        state: &state,
+        req: &req,
+        request: &request,
+        sealed: sealed.to_owned(),
+    };
+    let browser = browser_of(&state, &req).await;
+    match (fields.get("decision").map(String::as_str), browser) {
+        (Some("allow"), Some(browser)) => flow.next(Some(&browser), true).await,
+        (Some("deny"), _) => see_other(&state.oidc.deny(&request, &origin::of(&req)).await),
+        (_, None) => flow.next(None, false).await,
+        _ => pages::error(StatusCode::BAD_REQUEST, "", "choose allow or deny"),
+    }
+}
+
+/// `GET /oauth/assets/style.css`.
+pub async fn style() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(pages::STYLE)
+}

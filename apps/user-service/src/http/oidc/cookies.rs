@@ -1,0 +1,64 @@
+//! The hosted pages' two cookies: the browser's sign-in (`usvc_op`, sealed, `HttpOnly`) and
+//! the CSRF token every form repeats (`usvc_csrf`: a request forged from another site cannot
+//! read it, so it cannot repeat it). Both `SameSite=Lax`, `Secure` when `PUBLIC_URL` is https.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use usvc_core::ports::OpaqueTokens as _;
+
+/// The browser's sign-in.
+pub const BROWSER: &str = "usvc_op";
+/// The CSRF token.
+pub const CSRF: &str = "usvc_csrf";
+
+/// The value of cookie `name` on `req`.
+pub fn get(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Adds `Set-Cookie` for `name` = `value` (`None`: delete it).
+pub fn set(res: &mut HttpResponse, name: &str, value: Option<&str>, secure: bool) {
+    let lifetime = if value.is_some() { "" } else { "; Max-Age=0" };
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{name}={}; Path=/; HttpOnly; SameSite=Lax{secure}{lifetime}",
+        value.unwrap_or_default()
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The browser's CSRF token, and whether it is new (to be set on the response).
+pub fn csrf_token(req: &HttpRequest) -> (String, bool) {
+    match get(req, CSRF).filter(|t| t.len() >= 32) {
+        Some(token) => (token, false),
+        None => (
+            usvc_security::RandomTokens
+                .generate()
+                .map(|t| t.token)
+                .unwrap_or_default(),
+            true,
+        ),
+    }
+}
+
+/// Whether a form's `csrf` field repeats the browser's cookie.
+pub fn csrf_ok(req: &HttpRequest, field: &str) -> bool {
+    get(req, CSRF).is_some_and(|cookie| {
+        cookie.len() >= 32 && cookie.len() == field.len() && {
+            // Compared in constant time: the token is a secret of the browser.
+            cookie
+                .bytes()
+                .zip(field.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        }
+    })
+}

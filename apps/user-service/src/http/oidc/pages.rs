@@ -1,0 +1,136 @@
+//! The hosted pages, rendered on the server from templates compiled into the binary (no
+//! script, nothing fetched from elsewhere): sign-in, second factor, consent, errors.
+
+use std::sync::LazyLock;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+use minijinja::Environment;
+use serde::Serialize;
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    // Each page is its content inside the one frame (`base.html`), put together here once:
+    // the templating engine runs without template inheritance (the workflow engine's
+    // templates are held to that). `.html` names are escaped automatically: every value a
+    // user or client sent is text.
+    let base = include_str!("templates/base.html");
+    for (name, content) in [
+        ("sign_in.html", include_str!("templates/sign_in.html")),
+        ("mfa.html", include_str!("templates/mfa.html")),
+        ("consent.html", include_str!("templates/consent.html")),
+        ("error.html", include_str!("templates/error.html")),
+    ] {
+        let page = base.replace("@@CONTENT@@", content);
+        if let Err(e) = env.add_template_owned(name, page) {
+            tracing::error!(error = %e, template = name, "a hosted page does not compile");
+        }
+    }
+    env
+});
+
+/// The style sheet every page links.
+pub const STYLE: &str = include_str!("templates/style.css");
+
+/// What every page shows: whose sign-in it is and for which application.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Frame {
+    /// The tenant's name.
+    pub tenant_name: String,
+    /// The application's name, if known.
+    pub client_name: Option<String>,
+    /// An error to announce (`role="alert"`).
+    pub error: Option<String>,
+    /// The sealed authorization request.
+    pub req: String,
+    /// The CSRF token of the browser.
+    pub csrf: String,
+}
+
+/// The page `name` with `frame` and `extra` values, with `status`. Pages are never cached
+/// and never framed; their scripts and styles come from here only.
+pub fn render(
+    status: StatusCode,
+    name: &str,
+    frame: &Frame,
+    extra: serde_json::Value,
+) -> HttpResponse {
+    let mut context = serde_json::to_value(frame).unwrap_or_default();
+    if let Some(all) = context.as_object_mut() {
+        all.insert("heading".into(), heading(name).into());
+        if let serde_json::Value::Object(more) = extra {
+            all.extend(more);
+        }
+    }
+    let body = TEMPLATES
+        .get_template(name)
+        .and_then(|t| t.render(&context))
+        .map_err(|e| {
+            tracing::error!(error = %e, page = name, "a hosted page failed to render");
+            e
+        })
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, page = name, "a hosted page failed to render");
+            "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
+        });
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .body(body)
+}
+
+/// Each page's heading (and title).
+fn heading(page: &str) -> &'static str {
+    match page {
+        "sign_in.html" => "Sign in",
+        "mfa.html" => "Enter your code",
+        "consent.html" => "Allow access?",
+        _ => "Cannot continue",
+    }
+}
+
+/// The error page: nothing is sent back to the application (it could not be trusted with
+/// an answer), the user is told what went wrong.
+pub fn error(status: StatusCode, tenant_name: &str, message: &str) -> HttpResponse {
+    let frame = Frame {
+        tenant_name: tenant_name.to_owned(),
+        error: Some(message.to_owned()),
+        ..Frame::default()
+    };
+    render(status, "error.html", &frame, serde_json::json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_compiles_and_escapes_what_it_is_given() {
+        let frame = Frame {
+            tenant_name: "<script>alert(1)</script>".into(),
+            client_name: Some("\"><img src=x>".into()),
+            error: None,
+            req: "r".into(),
+            csrf: "c".into(),
+        };
+        for page in ["sign_in.html", "mfa.html", "consent.html", "error.html"] {
+            let res = render(
+                StatusCode::OK,
+                page,
+                &frame,
+                serde_json::json!({"email": "a@b", "scopes": ["openid"], "mfa_token": "m"}),
+            );
+            let body = actix_web::body::to_bytes(res.into_body());
+            let body = futures::executor::block_on(body)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            assert!(body.contains("&lt;script&gt;"), "{page}: {body}");
+            assert!(!body.contains("<img src=x>"), "{page}");
+            assert!(!body.contains("went wrong"), "{page} rendered");
+        }
+    }
+}

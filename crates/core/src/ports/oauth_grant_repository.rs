@@ -1,0 +1,42 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{AuditEntry, AuthorizationCode, CoreError, OAuthGrant, Session, SessionId};
+
+/// Storage of authorization codes and the grants they open.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait OAuthGrantRepository: Send + Sync {
+    /// Stores a new code, auditing its issue in the same transaction.
+    async fn issue_code(
+        &self,
+        code: &AuthorizationCode,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError>;
+
+    /// The code with this hash, redeemed or not (a redeemed one tells which grant to revoke
+    /// when it comes again).
+    async fn find_code(&self, hash: String) -> Result<Option<AuthorizationCode>, CoreError>;
+
+    /// Redeems a code, atomically: if it is unredeemed and unexpired at `now`, it is marked
+    /// redeemed by `grant`, and the grant's session (with its first refresh token), the grant
+    /// and `audit` are stored. `false` (nothing written) if the code was already redeemed or
+    /// has expired. The session opens only while its tenant and user are active
+    /// (`Unauthenticated` otherwise), as [`crate::ports::SessionRepository::create`].
+    async fn redeem_code(
+        &self,
+        hash: String,
+        now: DateTime<Utc>,
+        session: &Session,
+        refresh_hash: String,
+        grant: &OAuthGrant,
+        audit: &AuditEntry,
+    ) -> Result<bool, CoreError>;
+
+    /// Spends a code without opening anything (a token request that failed its PKCE check:
+    /// the code is not offered a second guess). `false` if it was no longer redeemable.
+    async fn burn_code(&self, hash: String, now: DateTime<Utc>) -> Result<bool, CoreError>;
+
+    /// The grant whose session this is, if it is one.
+    async fn grant(&self, session: SessionId) -> Result<Option<OAuthGrant>, CoreError>;
+}

@@ -1,0 +1,89 @@
+//! Who is calling the token endpoint (RFC 6749 section 2.3): exactly one method, the one the
+//! client registered. Every failure is `invalid_client`, whatever failed.
+
+use usvc_core::{ClientAuthMethod, OAuthClient};
+
+use crate::oauth::errors::OAuthError;
+use crate::oauth::provider::{Issuer, OidcProvider};
+
+/// The credentials a token request carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientCredentials {
+    /// From the `Authorization: Basic` header: client id and secret (form-urlencoded first).
+    pub basic: Option<(String, String)>,
+    /// The form's `client_id`.
+    pub client_id: Option<String>,
+    /// The form's `client_secret`.
+    pub client_secret: Option<String>,
+    /// The form's `client_assertion_type`.
+    pub assertion_type: Option<String>,
+    /// The form's `client_assertion`.
+    pub assertion: Option<String>,
+}
+
+impl OidcProvider {
+    /// The client `credentials` prove, if they do, by the method it registered.
+    pub async fn authenticate_client(
+        &self,
+        issuer: &Issuer,
+        credentials: &ClientCredentials,
+    ) -> Result<OAuthClient, OAuthError> {
+        let (claimed, method, secret) = match credentials {
+            ClientCredentials {
+                basic: Some((id, secret)),
+                client_secret: None,
+                assertion: None,
+                ..
+            } if credentials.client_id.as_ref().is_none_or(|c| c == id) => (
+                id.clone(),
+                ClientAuthMethod::ClientSecretBasic,
+                Some(secret),
+            ),
+            ClientCredentials {
+                basic: None,
+                client_id: Some(id),
+                client_secret: Some(secret),
+                assertion: None,
+                ..
+            } => (id.clone(), ClientAuthMethod::ClientSecretPost, Some(secret)),
+            ClientCredentials {
+                basic: None,
+                assertion: Some(_),
+                ..
+            } => {
+                return Err(OAuthError::invalid_client(
+                    "client assertions (private_key_jwt) are not accepted yet",
+                ))
+            }
+            ClientCredentials {
+                basic: None,
+                client_id: Some(id),
+                client_secret: None,
+                assertion: None,
+                ..
+            } => (id.clone(), ClientAuthMethod::None, None),
+            _ => {
+                return Err(OAuthError::invalid_client(
+                    "authenticate with exactly one method",
+                ))
+            }
+        };
+        let client = self
+            .client(issuer, &claimed)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+        if client.auth_method != method {
+            return Err(OAuthError::invalid_client(&format!(
+                "this client authenticates with {}",
+                client.auth_method.as_str()
+            )));
+        }
+        if let Some(secret) = secret {
+            let presented = self.ports.opaque.hash(secret);
+            if client.secret_hash.as_deref() != Some(presented.as_str()) {
+                return Err(OAuthError::invalid_client("wrong client secret"));
+            }
+        }
+        Ok(client)
+    }
+}

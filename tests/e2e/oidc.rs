@@ -1,0 +1,565 @@
+//! The OpenID provider driven by a client library nobody here wrote (`openidconnect`):
+//! discovery, the authorization code flow with PKCE through the hosted sign-in page, ID
+//! tokens verified with RS256 and EdDSA, `userinfo`, refresh with rotation and reuse
+//! detection; and the attacks a provider must refuse (docs/oidc.md).
+
+use std::collections::HashMap;
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreUserInfoClaims,
+};
+use openidconnect::reqwest::blocking::{Client, Response};
+use openidconnect::reqwest::header;
+use openidconnect::reqwest::redirect::Policy;
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
+};
+use serde_json::{json, Value};
+
+use crate::service::Service;
+
+const EMAIL: &str = "owner@example.com";
+const PASSWORD: &str = "a long and unusual passphrase";
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+/// A port free right now, for a service whose `PUBLIC_URL` must name its own address.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+struct Provider {
+    _dir: tempfile::TempDir,
+    service: Service,
+    url: String,
+    admin: String,
+}
+
+fn provider() -> Provider {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port().to_string();
+    let url = format!("http://127.0.0.1:{port}");
+    let service = Service::start(
+        dir.path(),
+        &[
+            ("PORT", &port),
+            ("PUBLIC_URL", &url),
+            ("BOOTSTRAP_ADMIN_EMAIL", EMAIL),
+            ("BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
+            ("AUTH_RATE_LIMIT", "0"),
+        ],
+    );
+    let admin = crate::login::login(&service, EMAIL, PASSWORD)["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    Provider {
+        _dir: dir,
+        service,
+        url,
+        admin,
+    }
+}
+
+impl Provider {
+    /// Registers a client with one API call; its id and secret (if it has one).
+    fn register(&self, definition: &Value) -> (String, Option<String>) {
+        let (status, body) = self.service.send(
+            "POST",
+            "/api/v1/oauth/clients",
+            Some(&self.admin),
+            Some(definition),
+        );
+        assert_eq!(status, 201, "{body}");
+        let client: Value = serde_json::from_str(&body).expect("json");
+        (
+            client["client_id"].as_str().expect("id").to_owned(),
+            client["client_secret"].as_str().map(str::to_owned),
+        )
+    }
+}
+
+fn http() -> Client {
+    Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// A browser enough for the hosted pages: it keeps cookies and follows nothing by itself.
+struct Browser {
+    http: Client,
+    cookies: HashMap<String, String>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self {
+            http: http(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn keep(&mut self, res: &Response) {
+        for value in res.headers().get_all(header::SET_COOKIE) {
+            let pair = value
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if res.headers().get_all(header::SET_COOKIE).iter().any(|c| {
+                    c.to_str().unwrap_or_default().contains("Max-Age=0")
+                        && c.to_str().unwrap_or_default().starts_with(k)
+                }) {
+                    self.cookies.remove(k);
+                } else {
+                    self.cookies.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// GET `url` → (status, Location, body).
+    fn get(&mut self, url: &str) -> (u16, Option<String>, String) {
+        let res = self
+            .http
+            .get(url)
+            .header(header::COOKIE, self.cookie_header())
+            .send()
+            .expect("GET");
+        self.answer(res)
+    }
+
+    /// POST a form to `path` of `base` → (status, Location, body).
+    fn post(
+        &mut self,
+        base: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Option<String>, String) {
+        let res = self
+            .http
+            .post(format!("{base}{path}"))
+            .header(header::COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .expect("POST");
+        self.answer(res)
+    }
+
+    fn answer(&mut self, res: Response) -> (u16, Option<String>, String) {
+        self.keep(&res);
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (status, location, res.text().unwrap_or_default())
+    }
+}
+
+/// The value of the hidden field `name` on a page.
+fn field(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name} on: {page}"))
+        + marker.len();
+    page[start..].split('"').next().expect("value").to_owned()
+}
+
+/// The query parameter `name` of `url`.
+fn param(url: &str, name: &str) -> Option<String> {
+    let parsed = openidconnect::url::Url::parse(url).expect("url");
+    parsed
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Signs in on the hosted page the authorization URL leads to; where the browser is sent.
+fn sign_in(
+    browser: &mut Browser,
+    base: &str,
+    auth_url: &str,
+    password: &str,
+) -> (u16, Option<String>, String) {
+    let (status, _, page) = browser.get(auth_url);
+    assert_eq!(status, 200, "the sign-in page: {page}");
+    assert!(page.contains("<form") && page.contains("autocomplete=\"current-password\""));
+    let (req, csrf) = (field(&page, "req"), field(&page, "csrf"));
+    browser.post(
+        base,
+        "/oauth/login",
+        &[
+            ("req", &req),
+            ("csrf", &csrf),
+            ("email", EMAIL),
+            ("password", password),
+        ],
+    )
+}
+
+#[test]
+fn a_standard_client_signs_in_with_pkce_and_verifies_rs256_and_eddsa_id_tokens() {
+    let p = provider();
+    let http = http();
+    let (client_id, secret) = p.register(&json!({
+        "name": "Grafana",
+        "redirect_uris": [REDIRECT],
+        "scopes": ["openid", "profile", "email", "offline_access"],
+        "trusted": true,
+    }));
+
+    // Discovery, as any client does it.
+    let metadata =
+        CoreProviderMetadata::discover(&IssuerUrl::new(p.url.clone()).expect("url"), &http)
+            .expect("the discovery document and JWKS are what clients expect");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(client_id.clone()),
+        secret.map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("url"));
+
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("offline_access".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    let mut browser = Browser::new();
+    let (status, _, page) = sign_in(&mut browser, &p.url, auth_url.as_str(), "wrong password");
+    assert_eq!(status, 401, "{page}");
+    assert!(
+        page.contains("role=\"alert\""),
+        "the error is announced: {page}"
+    );
+    let (status, location, page) = sign_in(&mut browser, &p.url, auth_url.as_str(), PASSWORD);
+    assert_eq!(status, 303, "{page}");
+    let location = location.expect("redirect");
+    assert!(location.starts_with(REDIRECT), "{location}");
+    assert_eq!(
+        param(&location, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(
+        param(&location, "iss").as_deref(),
+        Some(p.url.as_str()),
+        "RFC 9207"
+    );
+    let code = param(&location, "code").expect("code");
+
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .expect("token endpoint known")
+        .set_pkce_verifier(verifier)
+        .request(&http)
+        .expect("the code is exchanged");
+    let id_token = tokens.id_token().expect("an ID token");
+    let verifier = client.id_token_verifier();
+    let claims = id_token
+        .claims(&verifier, &nonce)
+        .expect("RS256 ID token verifies");
+    assert_eq!(
+        *id_token.signing_alg().expect("alg"),
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256
+    );
+    assert_eq!(claims.email().map(|e| e.as_str()), Some(EMAIL));
+    assert_eq!(claims.email_verified(), Some(false));
+    assert!(claims.auth_time().is_some());
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .expect("amr")
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect();
+    assert_eq!(amr, ["pwd"]);
+
+    // userinfo answers for the access token, the same subject.
+    let info: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .expect("userinfo known")
+        .request(&http)
+        .expect("userinfo");
+    assert_eq!(info.subject(), claims.subject());
+    assert_eq!(info.email().map(|e| e.as_str()), Some(EMAIL));
+
+    // A sign-in token is not an API token: without the `api` scope this API refuses it.
+    let (status, _) = p.service.send(
+        "GET",
+        "/api/v1/users/profile",
+        Some(tokens.access_token().secret()),
+        None,
+    );
+    assert_eq!(status, 401);
+
+    // The code is single-use; its second use revokes what the first opened.
+    let (_, verifier2) = PkceCodeChallenge::new_random_sha256();
+    let replay = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(verifier2)
+        .request(&http);
+    assert!(replay.is_err(), "a reused code is refused");
+
+    // The grant was revoked by the reuse: its refresh token no longer works.
+    let refresh = tokens.refresh_token().expect("a refresh token").clone();
+    assert!(client
+        .exchange_refresh_token(&refresh)
+        .expect("refresh")
+        .request(&http)
+        .is_err());
+
+    // A fresh sign-in (the browser is still signed in: no form this time) and a refresh
+    // that rotates; the spent token's replay revokes the grant.
+    let (challenge, pkce) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let (status, location, _) = browser.get(auth_url.as_str());
+    assert_eq!(status, 303, "single sign-on: the browser's session answers");
+    let code = param(&location.expect("redirect"), "code").expect("code");
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(pkce)
+        .request(&http)
+        .expect("exchanged");
+    tokens
+        .id_token()
+        .expect("id token")
+        .claims(&verifier, &nonce)
+        .expect("verifies");
+    let first: RefreshToken = tokens.refresh_token().expect("refresh token").clone();
+    let rotated = client
+        .exchange_refresh_token(&first)
+        .expect("refresh")
+        .request(&http)
+        .expect("rotated");
+    let second = rotated
+        .refresh_token()
+        .expect("a new refresh token")
+        .clone();
+    assert_ne!(second.secret(), first.secret());
+    assert!(
+        client
+            .exchange_refresh_token(&first)
+            .expect("refresh")
+            .request(&http)
+            .is_err(),
+        "reuse refused"
+    );
+    assert!(
+        client
+            .exchange_refresh_token(&second)
+            .expect("refresh")
+            .request(&http)
+            .is_err(),
+        "reuse revoked the whole grant"
+    );
+
+    // A public client (no secret, PKCE required) whose ID tokens are EdDSA.
+    let (spa_id, spa_secret) = p.register(&json!({
+        "name": "SPA", "kind": "public", "redirect_uris": [REDIRECT], "trusted": true,
+        "id_token_alg": "EdDSA",
+    }));
+    assert!(spa_secret.is_none(), "a public client has no secret");
+    let metadata =
+        CoreProviderMetadata::discover(&IssuerUrl::new(p.url.clone()).expect("url"), &http)
+            .expect("discovery");
+    let spa = CoreClient::from_provider_metadata(metadata, ClientId::new(spa_id), None)
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("url"));
+    let (challenge, pkce) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _, nonce) = spa
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let (status, location, _) = browser.get(auth_url.as_str());
+    assert_eq!(status, 303);
+    let code = param(&location.expect("redirect"), "code").expect("code");
+    let tokens = spa
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint")
+        .set_pkce_verifier(pkce)
+        .request(&http)
+        .expect("exchanged without a secret");
+    let id_token = tokens.id_token().expect("id token");
+    let eddsa = spa
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EdDsa]);
+    id_token
+        .claims(&eddsa, &nonce)
+        .expect("EdDSA ID token verifies with the published key");
+    assert_eq!(
+        *id_token.signing_alg().expect("alg"),
+        CoreJwsSigningAlgorithm::EdDsa
+    );
+}
+
+#[test]
+fn the_provider_refuses_what_it_must() {
+    let p = provider();
+    let http = http();
+    let (a_id, a_secret) =
+        p.register(&json!({"name": "A", "redirect_uris": [REDIRECT], "trusted": true}));
+    let (b_id, b_secret) =
+        p.register(&json!({"name": "B", "redirect_uris": [REDIRECT], "trusted": true}));
+    let metadata =
+        CoreProviderMetadata::discover(&IssuerUrl::new(p.url.clone()).expect("url"), &http)
+            .expect("discovery");
+    let client = |id: &str, secret: &Option<String>| {
+        CoreClient::from_provider_metadata(
+            metadata.clone(),
+            ClientId::new(id.into()),
+            secret.clone().map(ClientSecret::new),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("url"))
+    };
+    let (a, b) = (client(&a_id, &a_secret), client(&b_id, &b_secret));
+    let mut browser = Browser::new();
+
+    // A redirect URI the client did not register: an error page, never a redirect to it.
+    let evil = format!(
+        "{}/oauth/authorize?response_type=code&client_id={a_id}&scope=openid&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+        p.url
+    );
+    let (status, location, page) = browser.get(&evil);
+    assert_eq!((status, location), (400, None), "{page}");
+    assert!(page.contains("redirect URI"), "{page}");
+
+    // A form posted without the browser's CSRF token is refused.
+    let (challenge, pkce) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _, _) = a
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let (_, _, page) = browser.get(auth_url.as_str());
+    let req = field(&page, "req");
+    let (status, location, _) = browser.post(
+        &p.url,
+        "/oauth/login",
+        &[
+            ("req", &req),
+            ("csrf", "forged-forged-forged-forged-forged"),
+            ("email", EMAIL),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!((status, location), (403, None));
+
+    // Signed in properly; the code is A's.
+    let (status, location, page) = sign_in(&mut browser, &p.url, auth_url.as_str(), PASSWORD);
+    assert_eq!(status, 303, "{page}");
+    let code = param(&location.expect("redirect"), "code").expect("code");
+    // B cannot redeem A's code, and trying does not burn it for A.
+    let (_, b_pkce) = PkceCodeChallenge::new_random_sha256();
+    assert!(b
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .expect("t")
+        .set_pkce_verifier(b_pkce)
+        .request(&http)
+        .is_err());
+    // No verifier, or a wrong one: refused, and the code is burnt.
+    let raw = |form: &[(&str, &str)]| {
+        let res = http
+            .post(format!("{}/oauth/token", p.url))
+            .basic_auth(&a_id, a_secret.as_deref())
+            .form(form)
+            .send()
+            .expect("token request");
+        (
+            res.status().as_u16(),
+            serde_json::from_str::<Value>(&res.text().unwrap_or_default()).unwrap_or_default(),
+        )
+    };
+    let (status, body) = raw(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+    ]);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    let (status, body) = raw(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", pkce.secret()),
+    ]);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "burnt by the failed try: {body}"
+    );
+
+    // Wrong secret: invalid_client, 401.
+    let res = http
+        .post(format!("{}/oauth/token", p.url))
+        .basic_auth(&a_id, Some("not-the-secret"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .expect("token request");
+    assert_eq!(res.status().as_u16(), 401);
+    assert!(res.headers().contains_key(header::WWW_AUTHENTICATE));
+
+    // Each refusal is in the audit trail.
+    let (status, body) = p.service.send(
+        "GET",
+        "/api/v1/audit?action=oauth.token_refused",
+        Some(&p.admin),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let trail: Value = serde_json::from_str(&body).expect("json");
+    assert!(
+        trail["items"].as_array().expect("items").len() >= 3,
+        "{trail}"
+    );
+    for action in ["oauth.csrf_refused", "oauth.authorize_refused"] {
+        let (_, body) = p.service.send(
+            "GET",
+            &format!("/api/v1/audit?action={action}"),
+            Some(&p.admin),
+            None,
+        );
+        assert!(body.contains(action), "{action} audited: {body}");
+    }
+}
