@@ -7,9 +7,9 @@ use utoipa::OpenApi;
 
 use crate::http::openapi_responses::StandardResponses;
 use crate::http::{
-    analytics, audit, auth, executions, health, jwks, metrics, mfa, oauth_clients, own_tenant,
-    permission_checks, platform_tenants, problem, project_bulk, project_members, project_versions,
-    projects, quotas, recovery, roles, sessions, tasks, users, workflows,
+    analytics, audit, auth, executions, health, jwks, metrics, mfa, oauth_clients, oidc,
+    own_tenant, permission_checks, platform_tenants, problem, project_bulk, project_members,
+    project_versions, projects, quotas, recovery, roles, sessions, tasks, users, workflows,
 };
 
 /// The API description.
@@ -27,6 +27,20 @@ use crate::http::{
         health::detailed,
         metrics::metrics,
         jwks::jwks,
+        oidc::openapi::discovery,
+        oidc::openapi::tenant_discovery,
+        oidc::openapi::metadata,
+        oidc::openapi::tenant_metadata,
+        oidc::openapi::authorize,
+        oidc::openapi::tenant_authorize,
+        oidc::openapi::token,
+        oidc::openapi::tenant_token,
+        oidc::openapi::userinfo,
+        oidc::openapi::tenant_userinfo,
+        oidc::openapi::userinfo_post,
+        oidc::openapi::tenant_userinfo_post,
+        oidc::openapi::authorize_form,
+        oidc::openapi::tenant_authorize_form,
         auth::login,
         auth::refresh,
         auth::logout,
@@ -129,6 +143,7 @@ use crate::http::{
         (name = "mfa", description = "TOTP second factor and recovery codes"),
         (name = "roles", description = "Built-in and custom roles, and their assignment"),
         (name = "oauth", description = "OpenID Connect clients of the tenant (docs/oidc.md)"),
+        (name = "oidc", description = "The OpenID provider: discovery, authorization, token, userinfo (docs/oidc.md); each also under a tenant issuer /t/{slug}"),
         (name = "authz", description = "Permission questions for other services"),
         (name = "analytics", description = "Figures from the database"),
         (name = "tenant", description = "The caller's tenant and its identity settings"),

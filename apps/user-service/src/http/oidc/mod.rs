@@ -6,6 +6,7 @@
 pub mod authorize;
 pub mod cookies;
 pub mod endpoints;
+pub mod openapi;
 pub mod pages;
 
 use actix_web::web;
@@ -14,35 +15,45 @@ use crate::http::resource;
 
 /// The provider's routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    for base in ["", "/t/{slug}"] {
-        cfg.service(
-            resource(&format!("{base}/.well-known/openid-configuration"), "GET")
-                .route(web::get().to(endpoints::discovery)),
-        )
-        .service(
-            resource(&format!("{base}/oauth/authorize"), "GET, POST")
-                .route(web::get().to(authorize::authorize))
-                .route(web::post().to(authorize::authorize)),
-        )
-        .service(
-            resource(&format!("{base}/oauth/token"), "POST")
-                .route(web::post().to(endpoints::token)),
-        )
-        .service(
-            resource(&format!("{base}/oauth/userinfo"), "GET, POST")
-                .route(web::get().to(endpoints::userinfo))
-                .route(web::post().to(endpoints::userinfo)),
-        );
-    }
+    cfg.service(
+        resource("/.well-known/openid-configuration", "GET")
+            .route(web::get().to(openapi::discovery)),
+    )
+    .service(
+        resource("/t/{slug}/.well-known/openid-configuration", "GET")
+            .route(web::get().to(openapi::tenant_discovery)),
+    )
     // RFC 8414 section 3: the metadata of an issuer with a path lives under the well-known
     // prefix, the path after it.
-    cfg.service(
+    .service(
         resource("/.well-known/oauth-authorization-server", "GET")
-            .route(web::get().to(endpoints::discovery)),
+            .route(web::get().to(openapi::metadata)),
     )
     .service(
         resource("/.well-known/oauth-authorization-server/t/{slug}", "GET")
-            .route(web::get().to(endpoints::discovery)),
+            .route(web::get().to(openapi::tenant_metadata)),
+    )
+    .service(
+        resource("/oauth/authorize", "GET, POST")
+            .route(web::get().to(openapi::authorize))
+            .route(web::post().to(openapi::authorize_form)),
+    )
+    .service(
+        resource("/t/{slug}/oauth/authorize", "GET, POST")
+            .route(web::get().to(openapi::tenant_authorize))
+            .route(web::post().to(openapi::tenant_authorize_form)),
+    )
+    .service(resource("/oauth/token", "POST").route(web::post().to(openapi::token)))
+    .service(resource("/t/{slug}/oauth/token", "POST").route(web::post().to(openapi::tenant_token)))
+    .service(
+        resource("/oauth/userinfo", "GET, POST")
+            .route(web::get().to(openapi::userinfo))
+            .route(web::post().to(openapi::userinfo_post)),
+    )
+    .service(
+        resource("/t/{slug}/oauth/userinfo", "GET, POST")
+            .route(web::get().to(openapi::tenant_userinfo))
+            .route(web::post().to(openapi::tenant_userinfo_post)),
     )
     .service(resource("/oauth/login", "POST").route(web::post().to(authorize::login)))
     .service(resource("/oauth/login/mfa", "POST").route(web::post().to(authorize::login_mfa)))
