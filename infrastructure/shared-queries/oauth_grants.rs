@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
-use crate::schema::{oauth_codes, oauth_grants};
+use crate::schema::{oauth_codes, oauth_grants, refresh_tokens};
 use crate::sessions::{closed_account, open_in};
 use crate::store::Store;
 
@@ -240,6 +240,31 @@ impl OAuthGrantRepository for Store {
                 .await
                 .map(|n| n > 0)
                 .map_err(errors::query)
+            })
+        })
+        .await
+    }
+
+    async fn grant_of_refresh(
+        &self,
+        refresh_hash: String,
+    ) -> Result<Option<OAuthGrant>, CoreError> {
+        self.run(move |conn| {
+            Box::pin(async move {
+                oauth_grants::table
+                    .filter(
+                        oauth_grants::session_id.nullable().eq(refresh_tokens::table
+                            .filter(refresh_tokens::hash.eq(refresh_hash))
+                            .select(refresh_tokens::session_id)
+                            .single_value()),
+                    )
+                    .select(GrantRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()
+                    .map_err(errors::query)?
+                    .map(GrantRow::into_grant)
+                    .transpose()
             })
         })
         .await

@@ -369,6 +369,21 @@ fn a_standard_client_signs_in_with_pkce_and_verifies_rs256_and_eddsa_id_tokens()
         .expect("a new refresh token")
         .clone();
     assert_ne!(second.secret(), first.secret());
+    // Asking a refresh for more than was granted is refused, and the token is not spent.
+    assert!(client
+        .exchange_refresh_token(&second)
+        .expect("refresh")
+        .add_scope(Scope::new("api".into()))
+        .request(&http)
+        .is_err());
+    let third = client
+        .exchange_refresh_token(&second)
+        .expect("refresh")
+        .request(&http)
+        .expect("the refused request left the token usable")
+        .refresh_token()
+        .expect("a new refresh token")
+        .clone();
     assert!(
         client
             .exchange_refresh_token(&first)
@@ -379,7 +394,7 @@ fn a_standard_client_signs_in_with_pkce_and_verifies_rs256_and_eddsa_id_tokens()
     );
     assert!(
         client
-            .exchange_refresh_token(&second)
+            .exchange_refresh_token(&third)
             .expect("refresh")
             .request(&http)
             .is_err(),
@@ -449,6 +464,23 @@ fn the_provider_refuses_what_it_must() {
     };
     let (a, b) = (client(&a_id, &a_secret), client(&b_id, &b_secret));
     let mut browser = Browser::new();
+
+    // The tenant issuer is an issuer of its own, to the same clients of its tenant; an
+    // unknown tenant has none.
+    let tenant_issuer = format!("{}/t/default", p.url);
+    let tenant_metadata =
+        CoreProviderMetadata::discover(&IssuerUrl::new(tenant_issuer.clone()).expect("url"), &http)
+            .expect("the tenant issuer's discovery");
+    assert_eq!(tenant_metadata.issuer().as_str(), tenant_issuer);
+    assert!(tenant_metadata
+        .token_endpoint()
+        .expect("token")
+        .as_str()
+        .starts_with(&tenant_issuer));
+    let (status, _) = p
+        .service
+        .get("/t/no-such-tenant/.well-known/openid-configuration");
+    assert_eq!(status, 404);
 
     // A redirect URI the client did not register: an error page, never a redirect to it.
     let evil = format!(

@@ -306,6 +306,32 @@ async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t:
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // A trusted client with the `api` scope would hand its registrant any signed-in user's
+    // API powers without a consent page: only a caller holding every tenant action makes,
+    // rotates or removes one.
+    let silent = json!({"name": "silent", "redirect_uris": ["https://a.example/cb"], "trusted": true, "scopes": ["openid", "api"]});
+    let (status, problem) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&admin),
+        Some(silent.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (status, made) = call(&app, Method::POST, CLIENTS, Some(&root), Some(silent)).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let silent_id = made["client_id"].as_str().unwrap();
+    for (method, path) in [
+        (Method::POST, format!("{CLIENTS}/{silent_id}/secret")),
+        (Method::DELETE, format!("{CLIENTS}/{silent_id}")),
+    ] {
+        let (status, _) = call(&app, method.clone(), &path, Some(&admin), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}");
+    }
+    let untrusted = json!({"name": "asks", "redirect_uris": ["https://a.example/cb"], "scopes": ["openid", "api"]});
+    let (status, made) = call(&app, Method::POST, CLIENTS, Some(&admin), Some(untrusted)).await;
+    assert_eq!(status, StatusCode::CREATED, "its users are asked: {made}");
     let trail = audit_actions(&app, &root, "action=authz.denied").await;
     assert!(trail.len() >= 3, "refusals are audited: {trail:?}");
 }

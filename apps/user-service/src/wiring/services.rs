@@ -11,7 +11,7 @@ use usvc_core::ports::{
     AuditLog, Authorizer, Clock, FixedSettings, Notifier, PasswordHasher, Settings as _,
 };
 use usvc_core::ports::{Cache, ProjectAccessList};
-use usvc_core::{Password, ProjectId, Role, TenantId};
+use usvc_core::{Password, ProjectId, Role, Session, SessionId, TenantId};
 use usvc_security::{Argon2Hasher, HashParams, RandomTokens, Totp};
 use usvc_user::{
     AuditService, AuthPorts, AuthService, AuthorizerPorts, Bootstrap, BootstrapPorts,
@@ -158,6 +158,7 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
         (&audit, &clock),
     );
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
+    let grant_sessions = live_sessions.clone();
     let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
     let auth = Arc::new(AuthService::new(AuthPorts {
         tenants: db.tenants.clone(),
@@ -213,7 +214,7 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
         clock: clock.clone(),
         roles: role_service(db, authorizer.clone(), clock.clone(), definitions),
         clients: client_service(db, authorizer.clone(), clock.clone()),
-        oidc: oidc_provider(config, adapters, audit.clone()),
+        oidc: oidc_provider(config, adapters, (audit.clone(), grant_sessions)),
         audit: Arc::new(AuditService::new(audit.clone(), authorizer.clone())),
         audit_log: audit.clone(),
         audit_sequencer,
@@ -286,7 +287,7 @@ fn role_service(
 fn oidc_provider(
     config: &Config,
     adapters: &Adapters,
-    audit: Arc<dyn AuditLog>,
+    (audit, live_sessions): (Arc<dyn AuditLog>, Arc<dyn Cache<SessionId, Session>>),
 ) -> Arc<OidcProvider> {
     let db = &adapters.db;
     Arc::new(OidcProvider::new(OidcPorts {
@@ -303,6 +304,7 @@ fn oidc_provider(
         settings: Arc::new(FixedSettings {
             identity: config.identity(),
         }),
+        live_sessions,
     }))
 }
 

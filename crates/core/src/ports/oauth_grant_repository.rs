@@ -37,6 +37,11 @@ pub trait OAuthGrantRepository: Send + Sync {
     /// the code is not offered a second guess). `false` if it was no longer redeemable.
     async fn burn_code(&self, hash: String, now: DateTime<Utc>) -> Result<bool, CoreError>;
 
+    /// The grant a refresh token (by its hash, spent or not) belongs to, read before the
+    /// token is presented: what it may be refreshed for is checked before it is spent.
+    async fn grant_of_refresh(&self, refresh_hash: String)
+        -> Result<Option<OAuthGrant>, CoreError>;
+
     /// The grant whose session this is, if it is one.
     async fn grant(&self, session: SessionId) -> Result<Option<OAuthGrant>, CoreError>;
 }

@@ -21,6 +21,25 @@ pub struct ClientCredentials {
     pub assertion: Option<String>,
 }
 
+impl ClientCredentials {
+    /// The client these credentials claim to be, whatever the method.
+    pub fn claimed_id(&self) -> Option<&str> {
+        self.basic
+            .as_ref()
+            .map(|(id, _)| id.as_str())
+            .or(self.client_id.as_deref())
+    }
+}
+
+/// Equal, compared in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 impl OidcProvider {
     /// The client `credentials` prove, if they do, by the method it registered.
     pub async fn authenticate_client(
@@ -80,7 +99,11 @@ impl OidcProvider {
         }
         if let Some(secret) = secret {
             let presented = self.ports.opaque.hash(secret);
-            if client.secret_hash.as_deref() != Some(presented.as_str()) {
+            if !client
+                .secret_hash
+                .as_deref()
+                .is_some_and(|stored| same(stored, &presented))
+            {
                 return Err(OAuthError::invalid_client("wrong client secret"));
             }
         }

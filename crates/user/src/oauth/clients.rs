@@ -32,6 +32,10 @@ pub struct ClientService {
     clock: Arc<dyn Clock>,
 }
 
+/// What a change to a trusted `api` client is refused as.
+const ACTS_AS_ANYONE: &str =
+    "manage a trusted client with the `api` scope (it acts as any user who signs in)";
+
 fn uses_secret(method: ClientAuthMethod) -> bool {
     matches!(
         method,
@@ -105,6 +109,28 @@ impl ClientService {
         .await
     }
 
+    /// A trusted client (no consent page) with the `api` scope gets an API token for any
+    /// user who is signed in at the provider and follows a link, silently (`prompt=none`):
+    /// whoever defines it, holds its secret or removes it could act as anyone, owners
+    /// included. Only a caller who holds every tenant action may.
+    async fn may_act_as_anyone(
+        &self,
+        principal: &Principal,
+        scopes: &[String],
+        trusted: bool,
+        doing: &str,
+    ) -> Result<(), CoreError> {
+        if !trusted || !scopes.iter().any(|s| s == "api") {
+            return Ok(());
+        }
+        let everything: Vec<_> = permissions::ALL
+            .iter()
+            .filter(|a| !permissions::PLATFORM.contains(a))
+            .cloned()
+            .collect();
+        grants::ensure_holds(self.authorizer.as_ref(), principal, &everything, doing).await
+    }
+
     /// The tenant's clients (`clients:manage`).
     pub async fn list(&self, principal: &Principal) -> Result<Vec<OAuthClient>, CoreError> {
         self.allow(principal).await?;
@@ -135,6 +161,8 @@ impl ClientService {
         self.allow(principal).await?;
         let checked = check(&input)?;
         self.may_grant(principal, &checked).await?;
+        self.may_act_as_anyone(principal, &checked.scopes, input.trusted, ACTS_AS_ANYONE)
+            .await?;
         let secret = if uses_secret(checked.auth_method) {
             Some(self.opaque.generate()?)
         } else {
@@ -189,6 +217,10 @@ impl ClientService {
         let mut touched = checked.clone();
         touched.roles.extend(current.roles.iter().cloned());
         self.may_grant(principal, &touched).await?;
+        self.may_act_as_anyone(principal, &checked.scopes, input.trusted, ACTS_AS_ANYONE)
+            .await?;
+        self.may_act_as_anyone(principal, &current.scopes, current.trusted, ACTS_AS_ANYONE)
+            .await?;
         let (secret_hash, secret) = match (uses_secret(checked.auth_method), current.secret_hash) {
             (true, Some(hash)) => (Some(hash), None),
             (true, None) => {
@@ -227,6 +259,8 @@ impl ClientService {
     ) -> Result<SavedClient, CoreError> {
         self.allow(principal).await?;
         let current = self.own(principal, id).await?;
+        self.may_act_as_anyone(principal, &current.scopes, current.trusted, ACTS_AS_ANYONE)
+            .await?;
         if !uses_secret(current.auth_method) {
             return Err(CoreError::Conflict(format!(
                 "this client authenticates with `{}`, not a secret",
@@ -261,6 +295,8 @@ impl ClientService {
             "remove a client with these roles",
         )
         .await?;
+        self.may_act_as_anyone(principal, &current.scopes, current.trusted, ACTS_AS_ANYONE)
+            .await?;
         let entry = AuditEntry::by(principal, audit::CLIENT_DELETED, self.clock.now())
             .on(ResourceRef::one("oauth_client", id));
         self.clients.delete(principal.tenant, id, &entry).await

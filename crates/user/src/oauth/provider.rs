@@ -11,12 +11,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use usvc_core::ports::{
-    AuditLog, Clock, OAuthClientRepository, OAuthGrantRepository, OpaqueTokens, SecretBox,
+    AuditLog, Cache, Clock, OAuthClientRepository, OAuthGrantRepository, OpaqueTokens, SecretBox,
     SessionRepository, Settings, TenantRepository, TokenService, UserRepository,
 };
 use usvc_core::{
     Actor, AuditEntry, AuthorizationCode, ClientId, CoreError, OAuthClient, Origin, ResourceRef,
-    SessionId, Slug, TenantId, TenantStatus, UserId,
+    Session, SessionId, Slug, TenantId, TenantStatus, UserId,
 };
 
 use crate::audit::actions as audit;
@@ -94,6 +94,9 @@ pub struct OidcPorts {
     pub audit: Arc<dyn AuditLog>,
     /// `PUBLIC_URL`, `SESSION_TTL`.
     pub settings: Arc<dyn Settings>,
+    /// Every replica's cached live sessions: a grant the provider revokes is dropped from
+    /// them at once, as a logout's is.
+    pub live_sessions: Arc<dyn Cache<SessionId, Session>>,
 }
 
 /// The OpenID provider.
@@ -174,10 +177,10 @@ impl OidcProvider {
         origin: &Origin,
     ) -> Result<(AuthorizationRequest, OAuthClient), Refusal> {
         let client = match params.client_id.as_deref() {
-            Some(id) => self
-                .client(issuer, id)
-                .await
-                .map_err(|e| Refusal::Page(e.to_string()))?,
+            Some(id) => self.client(issuer, id).await.map_err(|e| {
+                tracing::warn!(error = %e, "an authorization request could not be checked");
+                Refusal::Page("the service could not check this request; try again".into())
+            })?,
             None => None,
         };
         let Some(client) = client else {
@@ -278,15 +281,42 @@ impl OidcProvider {
         request: &AuthorizationRequest,
         browser: Option<&BrowserSession>,
         consented: bool,
+        origin: &Origin,
     ) -> Result<Next, CoreError> {
         let now = self.now();
+        // The client as registered now: a redirect URI or scope its administrators removed
+        // while the user signed in is not used.
+        let client = self
+            .ports
+            .clients
+            .get(request.client_id)
+            .await?
+            .filter(|c| {
+                c.redirect_uris.contains(&request.redirect_uri)
+                    && request.scope.iter().all(|s| c.scopes.contains(s))
+            })
+            .ok_or_else(|| {
+                CoreError::NotFound("application (its registration has changed)".into())
+            })?;
+        let fresh = |b: &BrowserSession| b.auth_time >= request.received_at;
+        let has_mfa = |b: &BrowserSession| b.amr.iter().any(|m| m == "mfa");
+        if let Some(b) = browser {
+            if request.mfa_asked && fresh(b) && !has_mfa(b) {
+                // Signed in just now, without the second factor the account does not have.
+                return Ok(Next::Redirect(self.error(
+                    request,
+                    "unmet_authentication_requirements",
+                    "the user has no second factor",
+                )));
+            }
+        }
         let signed_in = browser.filter(|b| {
             b.tenant == request.tenant_id
-                && (!request.prompt.login || b.auth_time >= request.received_at)
+                && (!request.prompt.login || fresh(b))
                 && request.max_age.is_none_or(|max| {
                     (now - b.auth_time).num_seconds() <= i64::try_from(max).unwrap_or(i64::MAX)
                 })
-                && (!request.mfa_asked || b.amr.iter().any(|m| m == "mfa"))
+                && (!request.mfa_asked || has_mfa(b))
         });
         let Some(browser) = signed_in else {
             if request.prompt.none {
@@ -298,12 +328,6 @@ impl OidcProvider {
             }
             return Ok(Next::SignIn);
         };
-        let client = self
-            .ports
-            .clients
-            .get(request.client_id)
-            .await?
-            .ok_or_else(|| CoreError::NotFound("client".into()))?;
         let needs_consent = (!client.trusted || request.prompt.consent) && !consented;
         if needs_consent {
             if request.prompt.none {
@@ -315,7 +339,33 @@ impl OidcProvider {
             }
             return Ok(Next::Consent(Box::new(client)));
         }
-        Ok(Next::Redirect(self.issue_code(request, browser).await?))
+        Ok(Next::Redirect(
+            self.issue_code(request, browser, origin).await?,
+        ))
+    }
+
+    /// Ends a browser's earlier sign-in when another replaces it on the same browser.
+    pub async fn end_browser(
+        &self,
+        browser: &BrowserSession,
+        origin: &Origin,
+    ) -> Result<(), CoreError> {
+        let now = self.now();
+        let entry = AuditEntry::system(browser.tenant, audit::SESSION_REVOKED, now)
+            .from(Actor::in_session(browser.user, browser.session), origin)
+            .on(ResourceRef::one("session", browser.session))
+            .details(json!({ "reason": "signed_in_again" }));
+        self.ports
+            .sessions
+            .revoke(
+                browser.tenant,
+                browser.session,
+                "signed_in_again".into(),
+                now,
+                &entry,
+            )
+            .await?;
+        self.ports.live_sessions.invalidate(&browser.session).await
     }
 
     /// A hosted form came without the browser's CSRF token: refused, and audited.
@@ -361,6 +411,7 @@ impl OidcProvider {
         &self,
         request: &AuthorizationRequest,
         browser: &BrowserSession,
+        origin: &Origin,
     ) -> Result<String, CoreError> {
         let now = self.now();
         let code = self.ports.opaque.generate()?;
@@ -383,10 +434,7 @@ impl OidcProvider {
             session_id: None,
         };
         let entry = AuditEntry::system(request.tenant_id, audit::OAUTH_CODE_ISSUED, now)
-            .from(
-                Actor::in_session(browser.user, browser.session),
-                &Origin::default(),
-            )
+            .from(Actor::in_session(browser.user, browser.session), origin)
             .on(ResourceRef::one("oauth_client", request.client_id))
             .details(
                 json!({ "scope": request.scope.join(" "), "redirect_uri": request.redirect_uri }),

@@ -60,13 +60,18 @@ impl OidcProvider {
         let client = match self.authenticate_client(issuer, credentials).await {
             Ok(client) => client,
             Err(e) => {
-                self.refused(issuer, None, &e, origin).await;
+                // A wrong secret for a real client is audited in its tenant.
+                let claimed = match credentials.claimed_id() {
+                    Some(id) => self.client(issuer, id).await.ok().flatten(),
+                    None => None,
+                };
+                self.refused(issuer, claimed.as_ref(), &e, origin).await;
                 return Err(e);
             }
         };
         let answer = match params.grant_type.as_deref() {
             Some("authorization_code") => self.redeem(issuer, &client, params, origin).await,
-            Some("refresh_token") => self.refresh(&client, params, origin).await,
+            Some("refresh_token") => self.refresh(issuer, &client, params, origin).await,
             Some("client_credentials") => Err(OAuthError::unsupported_grant_type(
                 "client_credentials is not offered yet",
             )),
@@ -152,6 +157,11 @@ impl OidcProvider {
                 "this code was issued by another issuer",
             ));
         }
+        if !client.redirect_uris.contains(&code.redirect_uri) {
+            return Err(OAuthError::invalid_grant(
+                "the redirect URI is no longer registered",
+            ));
+        }
         let verified = match (&code.code_challenge, params.code_verifier.as_deref()) {
             (Some(challenge), Some(verifier)) => pkce_matches(challenge, verifier),
             (None, None) => client.kind == ClientKind::Confidential,
@@ -190,6 +200,15 @@ impl OidcProvider {
             .from(Actor::in_session(user.id, session.id), origin)
             .on(ResourceRef::one("oauth_client", client.id))
             .details(json!({ "grant_type": "authorization_code", "scope": code.scope.join(" ") }));
+        // The answer is made before the code is spent: a failure to sign must not leave the
+        // client with a spent code whose retry would count as reuse.
+        let answer = self.respond(
+            client,
+            &grant,
+            &user,
+            code.nonce.as_deref(),
+            Some(refresh.0),
+        )?;
         let redeemed = self
             .ports
             .grants
@@ -198,13 +217,7 @@ impl OidcProvider {
         if !redeemed {
             return Err(OAuthError::invalid_grant("this code was already used"));
         }
-        self.respond(
-            client,
-            &grant,
-            &user,
-            code.nonce.as_deref(),
-            Some(refresh.0),
-        )
+        Ok(answer)
     }
 
     /// A code came back after it was redeemed: whoever holds it now is not who redeemed it,
@@ -222,10 +235,16 @@ impl OidcProvider {
             .details(json!({ "session_id": code.session_id }));
         match code.session_id {
             Some(session) => {
-                self.ports
+                let revoked = self
+                    .ports
                     .sessions
                     .revoke(code.tenant_id, session, "code_reuse".into(), now, &entry)
                     .await?;
+                self.ports.live_sessions.invalidate(&session).await?;
+                if !revoked {
+                    // Already ended: the reuse is still on record.
+                    self.ports.audit.append(entry).await?;
+                }
             }
             None => self.ports.audit.append(entry).await?,
         }
@@ -251,6 +270,7 @@ impl OidcProvider {
 
     async fn refresh(
         &self,
+        issuer: &Issuer,
         client: &OAuthClient,
         params: &TokenParams,
         origin: &Origin,
@@ -274,16 +294,40 @@ impl OidcProvider {
                 "not a refresh token of this client",
             ));
         }
+        let hash = self.ports.opaque.hash(presented);
+        // What it may be refreshed for is settled before it is spent: a refused request
+        // leaves the token as it was.
+        let mut grant = self
+            .ports
+            .grants
+            .grant_of_refresh(hash.clone())
+            .await?
+            .filter(|g| g.client_id == client.id && g.issuer == issuer.url)
+            .ok_or_else(|| OAuthError::invalid_grant("unknown refresh token"))?;
+        // Scopes the client's registration no longer allows are not given again.
+        grant.scope.retain(|s| client.scopes.contains(s));
+        if let Some(narrower) = params.scope.as_deref() {
+            let asked: Vec<String> = narrower
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if asked.iter().any(|s| !grant.scope.contains(s)) {
+                return Err(OAuthError::invalid_scope("more than was granted"));
+            }
+            grant.scope = asked;
+        }
         let now = self.now();
         let next = self.refresh_token(client)?;
         let outcome = self
             .ports
             .sessions
-            .rotate_refresh(self.ports.opaque.hash(presented), next.1, now)
+            .rotate_refresh(hash, next.1, now)
             .await?;
         let (session, user) = match outcome {
             RefreshOutcome::Rotated(session, user) => (session, user),
             RefreshOutcome::Reused(session) => {
+                self.ports.live_sessions.invalidate(&session.id).await?;
                 let entry = AuditEntry::system(session.tenant_id, audit::REFRESH_REUSED, now)
                     .from(Actor::in_session(session.user_id, session.id), origin)
                     .on(ResourceRef::one("oauth_client", client.id))
@@ -299,31 +343,18 @@ impl OidcProvider {
                 ))
             }
         };
-        let grant = self
-            .ports
-            .grants
-            .grant(session.id)
-            .await?
-            .filter(|g| g.client_id == client.id)
-            .ok_or_else(|| OAuthError::invalid_grant("not a refresh token of this client"))?;
         let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
             self.end(session.tenant_id, session.id, "account_inactive")
                 .await?;
             return Err(OAuthError::invalid_grant("the account is no longer active"));
         };
-        let mut grant = grant;
-        if let Some(narrower) = params.scope.as_deref() {
-            let asked: Vec<String> = narrower
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if asked.iter().any(|s| !grant.scope.contains(s)) {
-                return Err(OAuthError::invalid_scope("more than was granted"));
-            }
-            grant.scope = asked;
-        }
-        self.respond(client, &grant, &user, None, Some(next.0))
+        let answer = self.respond(client, &grant, &user, None, Some(next.0))?;
+        let entry = AuditEntry::system(session.tenant_id, audit::OAUTH_TOKEN_ISSUED, now)
+            .from(Actor::in_session(user.id, session.id), origin)
+            .on(ResourceRef::one("oauth_client", client.id))
+            .details(json!({ "grant_type": "refresh_token", "scope": grant.scope.join(" ") }));
+        self.ports.audit.append(entry).await?;
+        Ok(answer)
     }
 
     async fn end(
@@ -340,6 +371,7 @@ impl OidcProvider {
             .sessions
             .revoke(tenant, session, reason.into(), now, &entry)
             .await?;
+        self.ports.live_sessions.invalidate(&session).await?;
         Ok(())
     }
 
@@ -407,10 +439,17 @@ impl OidcProvider {
     /// section 5.3): the access token must carry `openid`, and its session must be live.
     pub async fn userinfo(
         &self,
+        issuer: &Issuer,
         bearer: &str,
         origin: &Origin,
     ) -> Result<Value, usvc_core::CoreError> {
         let claims = self.ports.tokens.verify(bearer)?;
+        if issuer.tenant.is_some_and(|t| t != claims.tid) {
+            // A tenant issuer answers for its own tenant's tokens only.
+            return Err(usvc_core::CoreError::Unauthenticated(
+                "a token of another issuer".into(),
+            ));
+        }
         let scope: Vec<String> = claims
             .scope
             .as_deref()

@@ -61,7 +61,7 @@ impl Flow<'_> {
             .ok()
             .flatten()
             .map(|c| c.name);
-        let (csrf, new) = cookies::csrf_token(self.req);
+        let (csrf, new) = cookies::csrf_token(self.req, secure(self.state));
         let frame = Frame {
             tenant_name: tenant,
             client_name: client,
@@ -82,7 +82,12 @@ impl Flow<'_> {
         let (frame, new_csrf) = self.frame(error).await;
         let mut res = pages::render(status, name, &frame, extra);
         if let Some(token) = new_csrf {
-            cookies::set(&mut res, cookies::CSRF, Some(&token), secure(self.state));
+            cookies::set(
+                &mut res,
+                &cookies::csrf(secure(self.state)),
+                Some(&token),
+                secure(self.state),
+            );
         }
         res
     }
@@ -104,7 +109,12 @@ impl Flow<'_> {
 
     /// Shows what comes next for the request.
     async fn next(&self, browser: Option<&BrowserSession>, consented: bool) -> HttpResponse {
-        match self.state.oidc.next(self.request, browser, consented).await {
+        match self
+            .state
+            .oidc
+            .next(self.request, browser, consented, &origin::of(self.req))
+            .await
+        {
             Ok(Next::SignIn) => self.sign_in(StatusCode::OK, None, "").await,
             Ok(Next::Consent(client)) => {
                 self.page(
@@ -157,7 +167,7 @@ fn failure(e: &CoreError) -> HttpResponse {
 }
 
 async fn browser_of(state: &AppState, req: &HttpRequest) -> Option<BrowserSession> {
-    let sealed = cookies::get(req, cookies::BROWSER)?;
+    let sealed = cookies::get(req, &cookies::browser(secure(state)))?;
     state.oidc.open_browser(&sealed).await.ok().flatten()
 }
 
@@ -220,7 +230,7 @@ async fn opened<'a>(
     let sealed = fields.get("req").map(String::as_str).unwrap_or_default();
     let request = state.oidc.open_request(sealed).map_err(|e| failure(&e))?;
     let csrf = fields.get("csrf").map(String::as_str).unwrap_or_default();
-    if !cookies::csrf_ok(req, csrf) {
+    if !cookies::csrf_ok(req, csrf, secure(state)) {
         state.oidc.csrf_refused(&request, &origin::of(req)).await;
         return Err(pages::error(
             StatusCode::FORBIDDEN,
@@ -237,13 +247,22 @@ async fn signed_in(flow: &Flow<'_>, access_token: &str, amr: &[&str]) -> HttpRes
         Ok(b) => b,
         Err(e) => return failure(&e),
     };
+    // The browser's earlier sign-in, if any, ends: one browser, one sign-in.
+    if let Some(earlier) = browser_of(flow.state, flow.req).await {
+        if earlier.session != browser.session {
+            if let Err(e) = flow
+                .state
+                .oidc
+                .end_browser(&earlier, &origin::of(flow.req))
+                .await
+            {
+                tracing::warn!(error = %e, "an earlier sign-in could not be ended");
+            }
+        }
+    }
     let mut res = flow.next(Some(&browser), false).await;
-    cookies::set(
-        &mut res,
-        cookies::BROWSER,
-        Some(&sealed),
-        secure(flow.state),
-    );
+    let secure = secure(flow.state);
+    cookies::set(&mut res, &cookies::browser(secure), Some(&sealed), secure);
     res
 }
 

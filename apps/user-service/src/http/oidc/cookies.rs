@@ -1,15 +1,30 @@
 //! The hosted pages' two cookies: the browser's sign-in (`usvc_op`, sealed, `HttpOnly`) and
 //! the CSRF token every form repeats (`usvc_csrf`: a request forged from another site cannot
-//! read it, so it cannot repeat it). Both `SameSite=Lax`, `Secure` when `PUBLIC_URL` is https.
+//! read it, so it cannot repeat it). Both `SameSite=Lax`; over https both are `Secure` and
+//! named `__Host-…`, which a sibling subdomain cannot set (so it cannot plant a token, or a
+//! sign-in, of its own).
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use usvc_core::ports::OpaqueTokens as _;
 
-/// The browser's sign-in.
-pub const BROWSER: &str = "usvc_op";
-/// The CSRF token.
-pub const CSRF: &str = "usvc_csrf";
+/// The browser's sign-in cookie's name.
+pub fn browser(secure: bool) -> String {
+    named("usvc_op", secure)
+}
+
+/// The CSRF cookie's name.
+pub fn csrf(secure: bool) -> String {
+    named("usvc_csrf", secure)
+}
+
+fn named(name: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    }
+}
 
 /// The value of cookie `name` on `req`.
 pub fn get(req: &HttpRequest, name: &str) -> Option<String> {
@@ -36,8 +51,8 @@ pub fn set(res: &mut HttpResponse, name: &str, value: Option<&str>, secure: bool
 }
 
 /// The browser's CSRF token, and whether it is new (to be set on the response).
-pub fn csrf_token(req: &HttpRequest) -> (String, bool) {
-    match get(req, CSRF).filter(|t| t.len() >= 32) {
+pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, bool) {
+    match get(req, &csrf(secure)).filter(|t| t.len() >= 32) {
         Some(token) => (token, false),
         None => (
             usvc_security::RandomTokens
@@ -50,8 +65,8 @@ pub fn csrf_token(req: &HttpRequest) -> (String, bool) {
 }
 
 /// Whether a form's `csrf` field repeats the browser's cookie.
-pub fn csrf_ok(req: &HttpRequest, field: &str) -> bool {
-    get(req, CSRF).is_some_and(|cookie| {
+pub fn csrf_ok(req: &HttpRequest, field: &str, secure: bool) -> bool {
+    get(req, &csrf(secure)).is_some_and(|cookie| {
         cookie.len() >= 32 && cookie.len() == field.len() && {
             // Compared in constant time: the token is a secret of the browser.
             cookie

@@ -53,7 +53,10 @@ fn oauth_error(e: &OAuthError, basic: bool) -> Result<HttpResponse, ApiError> {
 /// first, RFC 6749 section 2.3.1).
 fn basic(req: &HttpRequest) -> Option<Result<(String, String), ()>> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()
@@ -169,7 +172,12 @@ pub async fn userinfo(
     let Some(bearer) = bearer else {
         return Ok(refuse("invalid_token", StatusCode::UNAUTHORIZED));
     };
-    match state.oidc.userinfo(bearer.trim(), &origin::of(&req)).await {
+    let issuer = issuer(&state, &req).await?;
+    match state
+        .oidc
+        .userinfo(&issuer, bearer.trim(), &origin::of(&req))
+        .await
+    {
         Ok(claims) => Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
