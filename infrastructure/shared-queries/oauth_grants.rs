@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
-use crate::schema::{oauth_codes, oauth_grants, refresh_tokens};
+use crate::schema::{oauth_codes, oauth_grants, refresh_tokens, sessions};
 use crate::sessions::{closed_account, open_in};
 use crate::store::Store;
 
@@ -265,6 +265,49 @@ impl OAuthGrantRepository for Store {
                     .map_err(errors::query)?
                     .map(GrantRow::into_grant)
                     .transpose()
+            })
+        })
+        .await
+    }
+
+    async fn end_sign_in(
+        &self,
+        tenant: TenantId,
+        browser_session: SessionId,
+        reason: String,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<Vec<SessionId>, CoreError> {
+        let (tenant, browser) = (id(tenant.as_uuid()), id(browser_session.as_uuid()));
+        let audit = audit.clone();
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    let grants = oauth_grants::table
+                        .filter(oauth_grants::browser_session_id.eq(browser))
+                        .select(oauth_grants::session_id);
+                    let ids = diesel::update(sessions::table)
+                        .filter(sessions::tenant_id.eq(tenant))
+                        .filter(sessions::revoked_at.is_null())
+                        .filter(sessions::id.eq(browser).or(sessions::id.eq_any(grants)))
+                        .set((
+                            sessions::revoked_at.eq(Some(now)),
+                            sessions::revoked_reason.eq(Some(reason)),
+                        ))
+                        .returning(sessions::id)
+                        .get_results::<DbId>(conn)
+                        .await?;
+                    if !ids.is_empty() {
+                        audit::append(conn, &audit).await?;
+                    }
+                    Ok::<_, diesel::result::Error>(
+                        ids.into_iter()
+                            .map(|id| SessionId::from_uuid(Uuid::from(id)))
+                            .collect(),
+                    )
+                })
+                .await
+                .map_err(errors::query)
             })
         })
         .await

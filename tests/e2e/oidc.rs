@@ -34,60 +34,90 @@ fn free_port() -> u16 {
 
 struct Provider {
     _dir: tempfile::TempDir,
-    service: Service,
+    _service: Service,
     url: String,
     admin: String,
+    /// A client trusting the service's self-signed certificate (OAuth wants TLS: the
+    /// library refuses a revocation endpoint over plain HTTP).
+    http: Client,
 }
 
+/// The service over HTTPS (a self-signed certificate for `localhost`), its `PUBLIC_URL`
+/// its own address, with an owner to administer it.
 fn provider() -> Provider {
     let dir = tempfile::tempdir().expect("temp dir");
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).expect("write cert");
+    std::fs::write(&key, made.key_pair.serialize_pem()).expect("write key");
     let port = free_port().to_string();
-    let url = format!("http://127.0.0.1:{port}");
+    let url = format!("https://localhost:{port}");
     let service = Service::start(
         dir.path(),
         &[
             ("PORT", &port),
             ("PUBLIC_URL", &url),
+            ("TLS_CERT", &cert.to_string_lossy()),
+            ("TLS_KEY", &key.to_string_lossy()),
             ("BOOTSTRAP_ADMIN_EMAIL", EMAIL),
             ("BOOTSTRAP_ADMIN_PASSWORD", PASSWORD),
             ("AUTH_RATE_LIMIT", "0"),
         ],
     );
-    let admin = crate::login::login(&service, EMAIL, PASSWORD)["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let http = Client::builder()
+        .redirect(Policy::none())
+        .add_root_certificate(
+            openidconnect::reqwest::Certificate::from_pem(made.cert.pem().as_bytes()).expect("pem"),
+        )
+        .build()
+        .expect("http client");
+    let login: Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(json!({"email": EMAIL, "password": PASSWORD}).to_string())
+        .send()
+        .and_then(Response::text)
+        .map(|t| serde_json::from_str(&t).expect("json"))
+        .expect("owner login");
+    let admin = login["access_token"].as_str().expect("token").to_owned();
     Provider {
         _dir: dir,
-        service,
+        _service: service,
         url,
         admin,
+        http,
     }
 }
 
 impl Provider {
     /// Registers a client with one API call; its id and secret (if it has one).
     fn register(&self, definition: &Value) -> (String, Option<String>) {
-        let (status, body) = self.service.send(
-            "POST",
-            "/api/v1/oauth/clients",
-            Some(&self.admin),
-            Some(definition),
-        );
-        assert_eq!(status, 201, "{body}");
-        let client: Value = serde_json::from_str(&body).expect("json");
+        let res = self
+            .http
+            .post(format!("{}/api/v1/oauth/clients", self.url))
+            .bearer_auth(&self.admin)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(definition.to_string())
+            .send()
+            .expect("register");
+        assert_eq!(res.status().as_u16(), 201);
+        let client: Value = serde_json::from_str(&res.text().expect("body")).expect("json");
         (
             client["client_id"].as_str().expect("id").to_owned(),
             client["client_secret"].as_str().map(str::to_owned),
         )
     }
-}
 
-fn http() -> Client {
-    Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .expect("http client")
+    /// `GET path` as the owner → (status, body).
+    fn get(&self, path: &str) -> (u16, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.admin)
+            .send()
+            .expect("GET");
+        (res.status().as_u16(), res.text().unwrap_or_default())
+    }
 }
 
 /// A browser enough for the hosted pages: it keeps cookies and follows nothing by itself.
@@ -97,9 +127,9 @@ struct Browser {
 }
 
 impl Browser {
-    fn new() -> Self {
+    fn new(p: &Provider) -> Self {
         Self {
-            http: http(),
+            http: p.http.clone(),
             cookies: HashMap::new(),
         }
     }
@@ -218,7 +248,7 @@ fn sign_in(
 #[test]
 fn a_standard_client_signs_in_with_pkce_and_verifies_rs256_and_eddsa_id_tokens() {
     let p = provider();
-    let http = http();
+    let http = p.http.clone();
     let (client_id, secret) = p.register(&json!({
         "name": "Grafana",
         "redirect_uris": [REDIRECT],
@@ -250,7 +280,7 @@ fn a_standard_client_signs_in_with_pkce_and_verifies_rs256_and_eddsa_id_tokens()
         .set_pkce_challenge(challenge)
         .url();
 
-    let mut browser = Browser::new();
+    let mut browser = Browser::new(&p);
     let (status, _, page) = sign_in(&mut browser, &p.url, auth_url.as_str(), "wrong password");
     assert_eq!(status, 401, "{page}");
     assert!(
@@ -308,13 +338,13 @@ fn a_standard_client_signs_in_with_pkce_and_verifies_rs256_and_eddsa_id_tokens()
     assert_eq!(info.email().map(|e| e.as_str()), Some(EMAIL));
 
     // A sign-in token is not an API token: without the `api` scope this API refuses it.
-    let (status, _) = p.service.send(
-        "GET",
-        "/api/v1/users/profile",
-        Some(tokens.access_token().secret()),
-        None,
-    );
-    assert_eq!(status, 401);
+    let status = http
+        .get(format!("{}/api/v1/users/profile", p.url))
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .expect("GET")
+        .status();
+    assert_eq!(status.as_u16(), 401);
 
     // The code is single-use; its second use revokes what the first opened.
     let (_, verifier2) = PkceCodeChallenge::new_random_sha256();
@@ -446,7 +476,7 @@ fn a_standard_client_signs_in_with_pkce_and_verifies_rs256_and_eddsa_id_tokens()
 #[test]
 fn the_provider_refuses_what_it_must() {
     let p = provider();
-    let http = http();
+    let http = p.http.clone();
     let (a_id, a_secret) =
         p.register(&json!({"name": "A", "redirect_uris": [REDIRECT], "trusted": true}));
     let (b_id, b_secret) =
@@ -463,7 +493,7 @@ fn the_provider_refuses_what_it_must() {
         .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("url"))
     };
     let (a, b) = (client(&a_id, &a_secret), client(&b_id, &b_secret));
-    let mut browser = Browser::new();
+    let mut browser = Browser::new(&p);
 
     // The tenant issuer is an issuer of its own, to the same clients of its tenant; an
     // unknown tenant has none.
@@ -477,9 +507,7 @@ fn the_provider_refuses_what_it_must() {
         .expect("token")
         .as_str()
         .starts_with(&tenant_issuer));
-    let (status, _) = p
-        .service
-        .get("/t/no-such-tenant/.well-known/openid-configuration");
+    let (status, _) = p.get("/t/no-such-tenant/.well-known/openid-configuration");
     assert_eq!(status, 404);
 
     // A redirect URI the client did not register: an error page, never a redirect to it.
@@ -573,12 +601,7 @@ fn the_provider_refuses_what_it_must() {
     assert!(res.headers().contains_key(header::WWW_AUTHENTICATE));
 
     // Each refusal is in the audit trail.
-    let (status, body) = p.service.send(
-        "GET",
-        "/api/v1/audit?action=oauth.token_refused",
-        Some(&p.admin),
-        None,
-    );
+    let (status, body) = p.get("/api/v1/audit?action=oauth.token_refused");
     assert_eq!(status, 200, "{body}");
     let trail: Value = serde_json::from_str(&body).expect("json");
     assert!(
@@ -586,12 +609,133 @@ fn the_provider_refuses_what_it_must() {
         "{trail}"
     );
     for action in ["oauth.csrf_refused", "oauth.authorize_refused"] {
-        let (_, body) = p.service.send(
-            "GET",
-            &format!("/api/v1/audit?action={action}"),
-            Some(&p.admin),
-            None,
-        );
+        let (_, body) = p.get(&format!("/api/v1/audit?action={action}"));
         assert!(body.contains(action), "{action} audited: {body}");
     }
+}
+
+#[test]
+fn revocation_introspection_and_logout_end_what_they_name() {
+    use openidconnect::core::CoreRevocableToken;
+    use openidconnect::{IntrospectionUrl, RevocationUrl, TokenIntrospectionResponse as _};
+
+    let p = provider();
+    let http = p.http.clone();
+    let bye = "http://127.0.0.1:9/signed-out";
+    let (client_id, secret) = p.register(&json!({
+        "name": "App", "redirect_uris": [REDIRECT], "post_logout_redirect_uris": [bye],
+        "trusted": true,
+    }));
+    let metadata =
+        CoreProviderMetadata::discover(&IssuerUrl::new(p.url.clone()).expect("url"), &http)
+            .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(client_id),
+        secret.map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).expect("url"))
+    .set_revocation_url(RevocationUrl::new(format!("{}/oauth/revoke", p.url)).expect("url"))
+    .set_introspection_url(
+        IntrospectionUrl::new(format!("{}/oauth/introspect", p.url)).expect("url"),
+    );
+    let mut browser = Browser::new(&p);
+    let sign_in_once = |browser: &mut Browser, first: bool| {
+        let (challenge, pkce) = PkceCodeChallenge::new_random_sha256();
+        let (auth_url, _, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge)
+            .url();
+        let (status, location, page) = if first {
+            sign_in(browser, &p.url, auth_url.as_str(), PASSWORD)
+        } else {
+            browser.get(auth_url.as_str())
+        };
+        assert_eq!(status, 303, "{page}");
+        let code = param(&location.expect("redirect"), "code").expect("code");
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .expect("token endpoint")
+            .set_pkce_verifier(pkce)
+            .request(&http)
+            .expect("exchanged");
+        tokens
+            .id_token()
+            .expect("id token")
+            .claims(&client.id_token_verifier(), &nonce)
+            .expect("verifies");
+        tokens
+    };
+
+    // Introspection tells a live token from a revoked one; revoking the refresh token ends
+    // the grant, access token included.
+    let tokens = sign_in_once(&mut browser, true);
+    let active = client
+        .introspect(tokens.access_token())
+        .request(&http)
+        .expect("introspection");
+    assert!(active.active());
+    client
+        .revoke_token(CoreRevocableToken::from(
+            tokens.refresh_token().expect("refresh").clone(),
+        ))
+        .expect("revocation endpoint")
+        .request(&http)
+        .expect("revoked");
+    let after = client
+        .introspect(tokens.access_token())
+        .request(&http)
+        .expect("introspection");
+    assert!(!after.active(), "the grant's access token died with it");
+    assert!(client
+        .exchange_refresh_token(tokens.refresh_token().expect("refresh"))
+        .expect("r")
+        .request(&http)
+        .is_err());
+
+    // RP-initiated logout with the ID token as hint: the sign-in and every grant opened from
+    // it end, and the browser returns where the client registered, with its state.
+    let tokens = sign_in_once(&mut browser, false);
+    let hint = tokens.id_token().expect("id token").to_string();
+    let (status, location, _) = browser.get(&format!(
+        "{}/oauth/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=s-9",
+        p.url,
+        openidconnect::url::form_urlencoded::byte_serialize(bye.as_bytes()).collect::<String>()
+    ));
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("{bye}?state=s-9").as_str())
+    );
+    let info: Result<CoreUserInfoClaims, _> = client
+        .user_info(tokens.access_token().clone(), None)
+        .expect("userinfo")
+        .request(&http);
+    assert!(info.is_err(), "the grant ended with the sign-in");
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _, _) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let (status, _, page) = browser.get(auth_url.as_str());
+    assert_eq!(status, 200, "signed out: the sign-in page again");
+    assert!(page.contains("autocomplete=\"current-password\""));
+
+    // A logout link without a hint signs nobody out: the user is asked first.
+    let (status, location, page) = browser.get(&format!(
+        "{}/oauth/logout?post_logout_redirect_uri=https%3A%2F%2Fevil.example",
+        p.url
+    ));
+    assert_eq!((status, location), (200, None), "{page}");
+    assert!(page.contains("Sign out"));
+    let (_, body) = p.get("/api/v1/audit?action=oauth.logout");
+    assert!(body.contains("oauth.logout"), "{body}");
 }

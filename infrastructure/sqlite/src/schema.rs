@@ -83,6 +83,7 @@ diesel::table! {
 diesel::joinable!(credentials -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, credentials, sessions, refresh_tokens);
 diesel::allow_tables_to_appear_in_same_query!(refresh_tokens, oauth_grants);
+diesel::allow_tables_to_appear_in_same_query!(sessions, oauth_grants);
 
 diesel::table! {
     login_failures (tenant_id, email_normalized) {

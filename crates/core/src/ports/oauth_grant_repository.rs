@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{AuditEntry, AuthorizationCode, CoreError, OAuthGrant, Session, SessionId};
+use crate::{AuditEntry, AuthorizationCode, CoreError, OAuthGrant, Session, SessionId, TenantId};
 
 /// Storage of authorization codes and the grants they open.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -41,6 +41,18 @@ pub trait OAuthGrantRepository: Send + Sync {
     /// token is presented: what it may be refreshed for is checked before it is spent.
     async fn grant_of_refresh(&self, refresh_hash: String)
         -> Result<Option<OAuthGrant>, CoreError>;
+
+    /// Ends a browser's sign-in and every grant opened from it (RP-initiated logout): each
+    /// live session among them is revoked with `reason`, `audit` appended if any was; returns
+    /// the sessions revoked.
+    async fn end_sign_in(
+        &self,
+        tenant: TenantId,
+        browser_session: SessionId,
+        reason: String,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<Vec<SessionId>, CoreError>;
 
     /// The grant whose session this is, if it is one.
     async fn grant(&self, session: SessionId) -> Result<Option<OAuthGrant>, CoreError>;

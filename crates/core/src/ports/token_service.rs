@@ -82,6 +82,11 @@ pub trait TokenService: Send + Sync {
         alg: crate::IdTokenAlg,
     ) -> Result<String, CoreError>;
 
+    /// The claims of a token this service signed (an ID token coming back as an
+    /// `id_token_hint`): signature checked against any published key of its algorithm,
+    /// expiry not (a hint may be old). `Unauthenticated` for anything else.
+    fn verify_own(&self, token: &str) -> Result<serde_json::Value, CoreError>;
+
     /// The JSON Web Key Set of every key that may still verify a live token.
     fn jwks(&self) -> serde_json::Value;
 }

@@ -70,6 +70,12 @@ pub const OAUTH_CODE_REUSED: &str = "oauth.code_reused";
 pub const OAUTH_TOKEN_ISSUED: &str = "oauth.token_issued";
 /// A token request was refused (details: the RFC 6749 error and why).
 pub const OAUTH_TOKEN_REFUSED: &str = "oauth.token_refused";
+/// A client revoked a token it holds (RFC 7009): its grant's session ended.
+pub const OAUTH_TOKEN_REVOKED: &str = "oauth.token_revoked";
+/// A client asked what an access token is (RFC 7662).
+pub const OAUTH_INTROSPECTED: &str = "oauth.introspected";
+/// A browser's sign-in and every grant opened from it ended (RP-initiated logout).
+pub const OAUTH_LOGOUT: &str = "oauth.logout";
 /// A client read a user's claims at `userinfo`.
 pub const OAUTH_USERINFO: &str = "oauth.userinfo";
 /// A tenant was created.

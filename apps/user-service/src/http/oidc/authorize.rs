@@ -418,3 +418,111 @@ pub async fn style() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(pages::STYLE)
 }
+
+/// The parameters of a logout request (RP-Initiated Logout 1.0 section 2).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LogoutParams {
+    /// An ID token this issuer signed: names the sign-in to end.
+    pub id_token_hint: Option<String>,
+    /// The client asking.
+    pub client_id: Option<String>,
+    /// Where to return: one of the client's registered post-logout redirect URIs.
+    pub post_logout_redirect_uri: Option<String>,
+    /// Returned as sent.
+    pub state: Option<String>,
+}
+
+fn signed_out(state: &AppState, req: &HttpRequest, redirect: Option<String>) -> HttpResponse {
+    let secure = secure(state);
+    let mut res = match redirect {
+        Some(location) => see_other(&location),
+        None => pages::render(
+            StatusCode::OK,
+            "signed_out.html",
+            &Frame::default(),
+            json!({}),
+        ),
+    };
+    if cookies::get(req, &cookies::browser(secure)).is_some() {
+        cookies::set(&mut res, &cookies::browser(secure), None, secure);
+    }
+    res
+}
+
+/// `GET {issuer}/oauth/logout`: with an `id_token_hint` this issuer signed, the sign-in it
+/// names ends (with every grant opened from it) and the browser returns to the client's
+/// registered post-logout URI; without one, the user is asked first.
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let params: LogoutParams = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let issuer = match state.oidc.issuer(req.match_info().get("slug")).await {
+        Ok(issuer) => issuer,
+        Err(e) => return failure(&e),
+    };
+    let logout = match state
+        .oidc
+        .logout_request(
+            &issuer,
+            params.id_token_hint.as_deref(),
+            params.client_id.as_deref(),
+            params.post_logout_redirect_uri.as_deref(),
+            params.state.as_deref(),
+        )
+        .await
+    {
+        Ok(logout) => logout,
+        Err(e) => return failure(&e),
+    };
+    let Some((tenant, sign_in)) = logout.sign_in else {
+        // No proof the application is asking: the user confirms (CSRF-protected form).
+        let (csrf, new) = cookies::csrf_token(&req, secure(&state));
+        let frame = Frame {
+            csrf: csrf.clone(),
+            ..Frame::default()
+        };
+        let mut res = pages::render(StatusCode::OK, "logout.html", &frame, json!({}));
+        if new {
+            cookies::set(
+                &mut res,
+                &cookies::csrf(secure(&state)),
+                Some(&csrf),
+                secure(&state),
+            );
+        }
+        return res;
+    };
+    if let Err(e) = state
+        .oidc
+        .end_sign_in(tenant, sign_in, &origin::of(&req))
+        .await
+    {
+        return failure(&e);
+    }
+    signed_out(&state, &req, logout.redirect)
+}
+
+/// `POST /oauth/logout`: the confirmed sign-out of this browser.
+pub async fn logout_confirmed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let fields = form(&body);
+    let csrf = fields.get("csrf").map(String::as_str).unwrap_or_default();
+    if !cookies::csrf_ok(&req, csrf, secure(&state)) {
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            "",
+            "this form was not sent from this site's page: reload and try again",
+        );
+    }
+    if let Some(browser) = browser_of(&state, &req).await {
+        if let Err(e) = state
+            .oidc
+            .end_browser_sign_in(&browser, &origin::of(&req))
+            .await
+        {
+            return failure(&e);
+        }
+    }
+    signed_out(&state, &req, None)
+}

@@ -36,7 +36,7 @@ fn oauth_error(e: &OAuthError, basic: bool) -> Result<HttpResponse, ApiError> {
     if let Some(internal) = &e.internal {
         return Err(ApiError(internal.clone()));
     }
-    let status = if e.error == "invalid_client" {
+    let status = if e.error == "invalid_client" || e.error == "unauthorized_client" {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::BAD_REQUEST
@@ -185,5 +185,80 @@ pub async fn userinfo(
         Err(CoreError::Unauthenticated(_)) => Ok(refuse("invalid_token", StatusCode::UNAUTHORIZED)),
         Err(CoreError::Forbidden(_)) => Ok(refuse("insufficient_scope", StatusCode::FORBIDDEN)),
         Err(e) => Err(ApiError(e)),
+    }
+}
+
+/// The client credentials of a form (Basic header, or the form's fields), taking them out.
+fn credentials(
+    req: &HttpRequest,
+    fields: &mut HashMap<String, String>,
+) -> Result<ClientCredentials, OAuthError> {
+    let basic = basic(req)
+        .transpose()
+        .map_err(|()| OAuthError::invalid_client("malformed Basic credentials"))?;
+    Ok(ClientCredentials {
+        basic,
+        client_id: fields.remove("client_id"),
+        client_secret: fields.remove("client_secret"),
+        assertion_type: fields.remove("client_assertion_type"),
+        assertion: fields.remove("client_assertion"),
+    })
+}
+
+/// `POST {issuer}/oauth/revoke` (RFC 7009): 200 whether or not the token was known.
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let issuer = issuer(&state, &req).await?;
+    let used_basic = basic(&req).is_some();
+    let mut fields = match fields(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error(&e, used_basic),
+    };
+    let credentials = match credentials(&req, &mut fields) {
+        Ok(c) => c,
+        Err(e) => return oauth_error(&e, true),
+    };
+    let token = fields.remove("token");
+    match state
+        .oidc
+        .revoke(&issuer, &credentials, token.as_deref(), &origin::of(&req))
+        .await
+    {
+        Ok(()) => Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()),
+        Err(e) => oauth_error(&e, used_basic),
+    }
+}
+
+/// `POST {issuer}/oauth/introspect` (RFC 7662), for confidential clients.
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let issuer = issuer(&state, &req).await?;
+    let used_basic = basic(&req).is_some();
+    let mut fields = match fields(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error(&e, used_basic),
+    };
+    let credentials = match credentials(&req, &mut fields) {
+        Ok(c) => c,
+        Err(e) => return oauth_error(&e, true),
+    };
+    let token = fields.remove("token");
+    match state
+        .oidc
+        .introspect(&issuer, &credentials, token.as_deref(), &origin::of(&req))
+        .await
+    {
+        Ok(answer) => Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(answer)),
+        Err(e) => oauth_error(&e, used_basic),
     }
 }

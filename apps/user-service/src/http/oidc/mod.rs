@@ -55,6 +55,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(openapi::tenant_userinfo))
             .route(web::post().to(openapi::tenant_userinfo_post)),
     )
+    .service(resource("/oauth/revoke", "POST").route(web::post().to(openapi::revoke)))
+    .service(
+        resource("/t/{slug}/oauth/revoke", "POST").route(web::post().to(openapi::tenant_revoke)),
+    )
+    .service(resource("/oauth/introspect", "POST").route(web::post().to(openapi::introspect)))
+    .service(
+        resource("/t/{slug}/oauth/introspect", "POST")
+            .route(web::post().to(openapi::tenant_introspect)),
+    )
+    .service(
+        resource("/oauth/logout", "GET, POST")
+            .route(web::get().to(openapi::logout))
+            .route(web::post().to(openapi::logout_confirmed)),
+    )
+    .service(resource("/t/{slug}/oauth/logout", "GET").route(web::get().to(openapi::tenant_logout)))
     .service(resource("/oauth/login", "POST").route(web::post().to(authorize::login)))
     .service(resource("/oauth/login/mfa", "POST").route(web::post().to(authorize::login_mfa)))
     .service(resource("/oauth/consent", "POST").route(web::post().to(authorize::consent)))

@@ -300,3 +300,131 @@ pub async fn tenant_authorize_form(
 ) -> HttpResponse {
     authorize::authorize(state, req, body).await
 }
+
+/// A revocation request (RFC 7009), `application/x-www-form-urlencoded`, with the client's
+/// credentials as at the token endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenOnlyForm {
+    /// The token.
+    pub token: String,
+    /// `access_token` or `refresh_token` (a hint only).
+    pub token_type_hint: Option<String>,
+    /// The client (client_secret_post, none).
+    pub client_id: Option<String>,
+    /// The secret (client_secret_post).
+    pub client_secret: Option<String>,
+}
+
+macro_rules! issuer_pair {
+    ($global:ident, $tenant:ident, $method:ident, $path:literal, $handler:path, $doc:literal,
+     body = $body:ty, responses = [$($resp:tt)*]) => {
+        #[doc = $doc]
+        #[utoipa::path($method, path = $path, tag = "oidc",
+            request_body(content = $body, content_type = "application/x-www-form-urlencoded"),
+            responses($($resp)*))]
+        pub async fn $global(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+            $handler(state, req, body).await
+        }
+
+        #[doc = $doc]
+        #[doc = ""]
+        #[doc = "At a tenant issuer: its clients only."]
+        #[utoipa::path($method, path = concat!("/t/{slug}", $path), tag = "oidc",
+            params(("slug" = String, Path, description = "The tenant's slug")),
+            request_body(content = $body, content_type = "application/x-www-form-urlencoded"),
+            responses($($resp)*,
+                (status = 404, description = "No active tenant has this slug", body = crate::http::problem::Problem, content_type = "application/problem+json")))]
+        pub async fn $tenant(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+            $handler(state, req, body).await
+        }
+    };
+}
+
+issuer_pair!(revoke, tenant_revoke, post, "/oauth/revoke", endpoints::revoke,
+    "Revokes a token the calling client holds (RFC 7009): its grant ends. 200 whether or not the token was known.",
+    body = TokenOnlyForm,
+    responses = [
+        (status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, body = OAuthErrorBody),
+        (status = 401, description = "The client could not be authenticated", body = OAuthErrorBody)
+    ]);
+
+issuer_pair!(
+    introspect,
+    tenant_introspect,
+    post,
+    "/oauth/introspect",
+    endpoints::introspect,
+    "What an access token is (RFC 7662), for a confidential client of its tenant.",
+    body = TokenOnlyForm,
+    responses = [
+        (
+            status = 200,
+            description = "`{active: false}`, or `active` with the token's claims",
+            content_type = "application/json",
+            body = Object
+        ),
+        (status = 400, body = OAuthErrorBody),
+        (
+            status = 401,
+            description = "The client could not be authenticated, or is public",
+            body = OAuthErrorBody
+        )
+    ]
+);
+
+/// RP-initiated logout: with an `id_token_hint` this issuer signed, the sign-in it names and
+/// every grant opened from it end, and the browser returns to a registered
+/// `post_logout_redirect_uri` (with `state`); without one, a page asks the user first.
+#[utoipa::path(get, path = "/oauth/logout", tag = "oidc",
+    params(
+        ("id_token_hint" = Option<String>, Query, description = "An ID token this issuer signed"),
+        ("client_id" = Option<String>, Query, description = "The client"),
+        ("post_logout_redirect_uri" = Option<String>, Query, description = "One of the client's, exactly"),
+        ("state" = Option<String>, Query, description = "Returned as sent"),
+    ),
+    responses(
+        (status = 200, description = "Signed out, or the confirmation page", content_type = "text/html"),
+        (status = 303, description = "Signed out; back to the client"),
+        (status = 404, description = "An error page: no such issuer", content_type = "text/html"),
+        (status = 503, description = "An error page: try again", content_type = "text/html"),
+    ))]
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    authorize::logout(state, req).await
+}
+
+/// A tenant issuer's RP-initiated logout.
+#[utoipa::path(get, path = "/t/{slug}/oauth/logout", tag = "oidc",
+    params(
+        ("slug" = String, Path, description = "The tenant's slug"),
+        ("id_token_hint" = Option<String>, Query, description = "An ID token this issuer signed"),
+        ("client_id" = Option<String>, Query, description = "The client"),
+        ("post_logout_redirect_uri" = Option<String>, Query, description = "One of the client's, exactly"),
+        ("state" = Option<String>, Query, description = "Returned as sent"),
+    ),
+    responses(
+        (status = 200, description = "Signed out, or the confirmation page", content_type = "text/html"),
+        (status = 303, description = "Signed out; back to the client"),
+        (status = 404, description = "An error page: no such issuer", content_type = "text/html"),
+        (status = 503, description = "An error page: try again", content_type = "text/html"),
+    ))]
+pub async fn tenant_logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    authorize::logout(state, req).await
+}
+
+/// The confirmed sign-out of this browser (the form the logout page shows; its CSRF token
+/// must match the browser's).
+#[utoipa::path(post, path = "/oauth/logout", tag = "oidc",
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Signed out", content_type = "text/html"),
+        (status = 403, description = "An error page: the form's CSRF token is missing or wrong", content_type = "text/html"),
+        (status = 503, description = "An error page: try again", content_type = "text/html"),
+    ))]
+pub async fn logout_confirmed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    authorize::logout_confirmed(state, req, body).await
+}

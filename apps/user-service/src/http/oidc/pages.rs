@@ -20,6 +20,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("mfa.html", include_str!("templates/mfa.html")),
         ("consent.html", include_str!("templates/consent.html")),
         ("error.html", include_str!("templates/error.html")),
+        ("logout.html", include_str!("templates/logout.html")),
+        ("signed_out.html", include_str!("templates/signed_out.html")),
     ] {
         let page = base.replace("@@CONTENT@@", content);
         if let Err(e) = env.add_template_owned(name, page) {
@@ -89,6 +91,8 @@ fn heading(page: &str) -> &'static str {
         "sign_in.html" => "Sign in",
         "mfa.html" => "Enter your code",
         "consent.html" => "Allow access?",
+        "logout.html" => "Sign out",
+        "signed_out.html" => "Signed out",
         _ => "Cannot continue",
     }
 }
@@ -117,7 +121,14 @@ mod tests {
             req: "r".into(),
             csrf: "c".into(),
         };
-        for page in ["sign_in.html", "mfa.html", "consent.html", "error.html"] {
+        for page in [
+            "sign_in.html",
+            "mfa.html",
+            "consent.html",
+            "error.html",
+            "logout.html",
+            "signed_out.html",
+        ] {
             let res = render(
                 StatusCode::OK,
                 page,
