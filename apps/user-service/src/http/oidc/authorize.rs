@@ -34,7 +34,7 @@ fn see_other(location: &str) -> HttpResponse {
 struct Flow<'a> {
     state: &'a AppState,
     req: &'a HttpRequest,
-    request: &'a AuthorizationRequest,
+    request: AuthorizationRequest,
     sealed: String,
 }
 
@@ -43,7 +43,7 @@ impl Flow<'_> {
         let tenant = self
             .state
             .oidc
-            .tenant(self.request)
+            .tenant(&self.request)
             .await
             .map(|t| t.name)
             .unwrap_or_default();
@@ -112,7 +112,7 @@ impl Flow<'_> {
         match self
             .state
             .oidc
-            .next(self.request, browser, consented, &origin::of(self.req))
+            .next(&self.request, browser, consented, &origin::of(self.req))
             .await
         {
             Ok(Next::SignIn) => self.sign_in(StatusCode::OK, None, "").await,
@@ -209,7 +209,7 @@ pub async fn authorize(
     let flow = Flow {
         state: &state,
         req: &req,
-        request: &request,
+        request,
         sealed,
     };
     let browser = browser_of(&state, &req).await;
@@ -223,10 +223,10 @@ fn form(body: &web::Bytes) -> HashMap<String, String> {
 
 /// Opens the request a form carries, once its CSRF token matches (a refusal is audited).
 async fn opened<'a>(
-    state: &AppState,
-    req: &HttpRequest,
-    fields: &'a HashMap<String, String>,
-) -> Result<(AuthorizationRequest, &'a str), HttpResponse> {
+    state: &'a AppState,
+    req: &'a HttpRequest,
+    fields: &HashMap<String, String>,
+) -> Result<Flow<'a>, HttpResponse> {
     let sealed = fields.get("req").map(String::as_str).unwrap_or_default();
     let request = state.oidc.open_request(sealed).map_err(|e| failure(&e))?;
     let csrf = fields.get("csrf").map(String::as_str).unwrap_or_default();
@@ -238,7 +238,12 @@ async fn opened<'a>(
             "this form was not sent from this site's page (its security token is missing or wrong): reload and try again",
         ));
     }
-    Ok((request, sealed))
+    Ok(Flow {
+        state,
+        req,
+        request,
+        sealed: sealed.to_owned(),
+    })
 }
 
 /// Signs the browser in (cookie set) and goes on with the request.
@@ -269,15 +274,9 @@ async fn signed_in(flow: &Flow<'_>, access_token: &str, amr: &[&str]) -> HttpRes
 /// `POST /oauth/login`: email and password.
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let fields = form(&body);
-    let (request, sealed) = match opened(&state, &req, &fields).await {
-        Ok(opened) => opened,
+    let flow = match opened(&state, &req, &fields).await {
+        Ok(flow) => flow,
         Err(page) => return page,
-    };
-    let flow = Flow {
-        state: &state,
-        req: &req,
-        request: &request,
-        sealed: sealed.to_owned(),
     };
     let email = fields.get("email").map(String::as_str).unwrap_or_default();
     let password = fields
@@ -291,7 +290,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     {
         return failure(&e);
     }
-    let tenant = match state.oidc.tenant(&request).await {
+    let tenant = match state.oidc.tenant(&flow.request).await {
         Ok(t) => t,
         Err(e) => return failure(&e),
     };
@@ -351,15 +350,9 @@ pub async fn login_mfa(
     body: web::Bytes,
 ) -> HttpResponse {
     let fields = form(&body);
-    let (request, sealed) = match opened(&state, &req, &fields).await {
-        Ok(opened) => opened,
+    let flow = match opened(&state, &req, &fields).await {
+        Ok(flow) => flow,
         Err(page) => return page,
-    };
-    let flow = Flow {
-        state: &state,
-        req: &req,
-        request: &request,
-        sealed: sealed.to_owned(),
     };
     let mfa_token = fields
         .get("mfa_token")
@@ -392,20 +385,14 @@ pub async fn consent(
     body: web::Bytes,
 ) -> HttpResponse {
     let fields = form(&body);
-    let (request, sealed) = match opened(&state, &req, &fields).await {
-        Ok(opened) => opened,
+    let flow = match opened(&state, &req, &fields).await {
+        Ok(flow) => flow,
         Err(page) => return page,
-    };
-    let flow = Flow {
-        state: &state,
-        req: &req,
-        request: &request,
-        sealed: sealed.to_owned(),
     };
     let browser = browser_of(&state, &req).await;
     match (fields.get("decision").map(String::as_str), browser) {
         (Some("allow"), Some(browser)) => flow.next(Some(&browser), true).await,
-        (Some("deny"), _) => see_other(&state.oidc.deny(&request, &origin::of(&req)).await),
+        (Some("deny"), _) => see_other(&state.oidc.deny(&flow.request, &origin::of(&req)).await),
         (_, None) => flow.next(None, false).await,
         _ => pages::error(StatusCode::BAD_REQUEST, "", "choose allow or deny"),
     }

@@ -94,25 +94,14 @@ pub async fn token(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let issuer = issuer(&state, &req).await?;
-    let basic = basic(&req);
-    let used_basic = basic.is_some();
-    let mut fields = match fields(&body) {
-        Ok(f) => f,
-        Err(e) => return oauth_error(&e, used_basic),
-    };
-    let Ok(basic) = basic.transpose() else {
-        return oauth_error(
-            &OAuthError::invalid_client("malformed Basic credentials"),
-            true,
-        );
-    };
-    let credentials = ClientCredentials {
-        basic,
-        client_id: fields.remove("client_id"),
-        client_secret: fields.remove("client_secret"),
-        assertion_type: fields.remove("client_assertion_type"),
-        assertion: fields.remove("client_assertion"),
+    let ClientForm {
+        issuer,
+        credentials,
+        mut fields,
+        used_basic,
+    } = match client_form(&state, &req, &body).await? {
+        Ok(form) => form,
+        Err(refusal) => return Ok(refusal),
     };
     let params = TokenParams {
         grant_type: fields.remove("grant_type"),
@@ -188,21 +177,45 @@ pub async fn userinfo(
     }
 }
 
-/// The client credentials of a form (Basic header, or the form's fields), taking them out.
-fn credentials(
+/// A form a client posts (token, revocation, introspection): the issuer it came to, the
+/// client's credentials (Basic header, or the form's fields) and the form's other fields.
+struct ClientForm {
+    issuer: Issuer,
+    credentials: ClientCredentials,
+    fields: HashMap<String, String>,
+    used_basic: bool,
+}
+
+/// Reads a client's form; a malformed one is answered (the inner `Err`) as the specs say.
+async fn client_form(
+    state: &AppState,
     req: &HttpRequest,
-    fields: &mut HashMap<String, String>,
-) -> Result<ClientCredentials, OAuthError> {
-    let basic = basic(req)
-        .transpose()
-        .map_err(|()| OAuthError::invalid_client("malformed Basic credentials"))?;
-    Ok(ClientCredentials {
+    body: &[u8],
+) -> Result<Result<ClientForm, HttpResponse>, ApiError> {
+    let issuer = issuer(state, req).await?;
+    let basic = basic(req);
+    let used_basic = basic.is_some();
+    let mut fields = match fields(body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error(&e, used_basic).map(Err),
+    };
+    let Ok(basic) = basic.transpose() else {
+        let malformed = OAuthError::invalid_client("malformed Basic credentials");
+        return oauth_error(&malformed, true).map(Err);
+    };
+    let credentials = ClientCredentials {
         basic,
         client_id: fields.remove("client_id"),
         client_secret: fields.remove("client_secret"),
         assertion_type: fields.remove("client_assertion_type"),
         assertion: fields.remove("client_assertion"),
-    })
+    };
+    Ok(Ok(ClientForm {
+        issuer,
+        credentials,
+        fields,
+        used_basic,
+    }))
 }
 
 /// `POST {issuer}/oauth/revoke` (RFC 7009): 200 whether or not the token was known.
@@ -211,15 +224,14 @@ pub async fn revoke(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let issuer = issuer(&state, &req).await?;
-    let used_basic = basic(&req).is_some();
-    let mut fields = match fields(&body) {
-        Ok(f) => f,
-        Err(e) => return oauth_error(&e, used_basic),
-    };
-    let credentials = match credentials(&req, &mut fields) {
-        Ok(c) => c,
-        Err(e) => return oauth_error(&e, true),
+    let ClientForm {
+        issuer,
+        credentials,
+        mut fields,
+        used_basic,
+    } = match client_form(&state, &req, &body).await? {
+        Ok(form) => form,
+        Err(refusal) => return Ok(refusal),
     };
     let token = fields.remove("token");
     match state
@@ -240,15 +252,14 @@ pub async fn introspect(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let issuer = issuer(&state, &req).await?;
-    let used_basic = basic(&req).is_some();
-    let mut fields = match fields(&body) {
-        Ok(f) => f,
-        Err(e) => return oauth_error(&e, used_basic),
-    };
-    let credentials = match credentials(&req, &mut fields) {
-        Ok(c) => c,
-        Err(e) => return oauth_error(&e, true),
+    let ClientForm {
+        issuer,
+        credentials,
+        mut fields,
+        used_basic,
+    } = match client_form(&state, &req, &body).await? {
+        Ok(form) => form,
+        Err(refusal) => return Ok(refusal),
     };
     let token = fields.remove("token");
     match state

@@ -108,40 +108,6 @@ pub async fn tenant_metadata(
     endpoints::discovery(state, req).await
 }
 
-/// The token endpoint.
-#[utoipa::path(post, path = "/oauth/token", tag = "oidc",
-    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 200, body = TokenAnswer),
-        (status = 400, body = OAuthErrorBody),
-        (status = 401, description = "The client could not be authenticated", body = OAuthErrorBody),
-    ))]
-pub async fn token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    endpoints::token(state, req, body).await
-}
-
-/// A tenant issuer's token endpoint (its clients only).
-#[utoipa::path(post, path = "/t/{slug}/oauth/token", tag = "oidc",
-    params(("slug" = String, Path, description = "The tenant's slug")),
-    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    responses(
-        (status = 200, body = TokenAnswer),
-        (status = 400, body = OAuthErrorBody),
-        (status = 401, description = "The client could not be authenticated", body = OAuthErrorBody),
-        (status = 404, description = "No active tenant has this slug", body = crate::http::problem::Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn tenant_token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    endpoints::token(state, req, body).await
-}
-
 /// The signed-in user's claims, as the access token's scopes allow (OpenID Connect Core
 /// section 5.3). Also answers POST.
 #[utoipa::path(get, path = "/oauth/userinfo", tag = "oidc", security(("bearer" = [])),
@@ -339,6 +305,25 @@ macro_rules! issuer_pair {
         }
     };
 }
+
+issuer_pair!(
+    token,
+    tenant_token,
+    post,
+    "/oauth/token",
+    endpoints::token,
+    "The token endpoint: a code or a refresh token for tokens (RFC 6749 section 3.2).",
+    body = TokenForm,
+    responses = [
+        (status = 200, body = TokenAnswer),
+        (status = 400, body = OAuthErrorBody),
+        (
+            status = 401,
+            description = "The client could not be authenticated",
+            body = OAuthErrorBody
+        )
+    ]
+);
 
 issuer_pair!(revoke, tenant_revoke, post, "/oauth/revoke", endpoints::revoke,
     "Revokes a token the calling client holds (RFC 7009): its grant ends. 200 whether or not the token was known.",
