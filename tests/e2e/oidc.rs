@@ -729,6 +729,21 @@ fn revocation_introspection_and_logout_end_what_they_name() {
     assert_eq!(status, 200, "signed out: the sign-in page again");
     assert!(page.contains("autocomplete=\"current-password\""));
 
+    // An old ID token (of a sign-in that has ended) signs nobody out: the user is asked.
+    let tokens = sign_in_once(&mut browser, true);
+    let (status, location, page) = browser.get(&format!(
+        "{}/oauth/logout?id_token_hint={hint}&post_logout_redirect_uri={}",
+        p.url,
+        openidconnect::url::form_urlencoded::byte_serialize(bye.as_bytes()).collect::<String>()
+    ));
+    assert_eq!((status, location), (200, None), "{page}");
+    let info: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .expect("userinfo")
+        .request(&http)
+        .expect("the current sign-in's grant lives on");
+    assert!(!info.subject().as_str().is_empty());
+
     // A logout link without a hint signs nobody out: the user is asked first.
     let (status, location, page) = browser.get(&format!(
         "{}/oauth/logout?post_logout_redirect_uri=https%3A%2F%2Fevil.example",

@@ -32,14 +32,14 @@ impl OidcProvider {
         token: Option<&str>,
         origin: &Origin,
     ) -> Result<(), OAuthError> {
-        let client = self.authenticate_client(issuer, credentials).await?;
+        let client = self.authenticated(issuer, credentials, origin).await?;
         let token = token.ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
         let session = if token.starts_with(CLIENT_REFRESH_PREFIX) {
             self.ports
                 .grants
                 .grant_of_refresh(self.ports.opaque.hash(token))
                 .await?
-                .filter(|g| g.client_id == client.id)
+                .filter(|g| g.client_id == client.id && g.issuer == issuer.url)
                 .map(|g| (g.tenant_id, g.session_id))
         } else {
             self.ports
@@ -74,9 +74,9 @@ impl OidcProvider {
         token: Option<&str>,
         origin: &Origin,
     ) -> Result<Value, OAuthError> {
-        let client = self.authenticate_client(issuer, credentials).await?;
+        let client = self.authenticated(issuer, credentials, origin).await?;
         if client.kind != ClientKind::Confidential {
-            return Err(OAuthError::unauthorized_client(
+            return Err(OAuthError::invalid_client(
                 "introspection is for confidential clients",
             ));
         }

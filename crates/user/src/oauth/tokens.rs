@@ -57,18 +57,7 @@ impl OidcProvider {
         params: &TokenParams,
         origin: &Origin,
     ) -> Result<TokenResponse, OAuthError> {
-        let client = match self.authenticate_client(issuer, credentials).await {
-            Ok(client) => client,
-            Err(e) => {
-                // A wrong secret for a real client is audited in its tenant.
-                let claimed = match credentials.claimed_id() {
-                    Some(id) => self.client(issuer, id).await.ok().flatten(),
-                    None => None,
-                };
-                self.refused(issuer, claimed.as_ref(), &e, origin).await;
-                return Err(e);
-            }
-        };
+        let client = self.authenticated(issuer, credentials, origin).await?;
         let answer = match params.grant_type.as_deref() {
             Some("authorization_code") => self.redeem(issuer, &client, params, origin).await,
             Some("refresh_token") => self.refresh(issuer, &client, params, origin).await,
@@ -84,6 +73,27 @@ impl OidcProvider {
             self.refused(issuer, Some(&client), e, origin).await;
         }
         answer
+    }
+
+    /// The calling client, by the method it registered; a failure is audited in the
+    /// claimed client's tenant when that client exists (a wrong secret leaves a record).
+    pub(crate) async fn authenticated(
+        &self,
+        issuer: &Issuer,
+        credentials: &ClientCredentials,
+        origin: &Origin,
+    ) -> Result<OAuthClient, OAuthError> {
+        match self.authenticate_client(issuer, credentials).await {
+            Ok(client) => Ok(client),
+            Err(e) => {
+                let claimed = match credentials.claimed_id() {
+                    Some(id) => self.client(issuer, id).await.ok().flatten(),
+                    None => None,
+                };
+                self.refused(issuer, claimed.as_ref(), &e, origin).await;
+                Err(e)
+            }
+        }
     }
 
     /// Audits a refused token request (in the client's tenant; unknown clients have none).

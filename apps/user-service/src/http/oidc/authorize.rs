@@ -148,9 +148,8 @@ fn describe(scope: &[String]) -> Vec<&'static str> {
 
 fn failure(e: &CoreError) -> HttpResponse {
     let (status, message) = match e {
-        CoreError::Unauthenticated(m) | CoreError::NotFound(m) => {
-            (StatusCode::BAD_REQUEST, m.clone())
-        }
+        CoreError::Unauthenticated(m) => (StatusCode::BAD_REQUEST, m.clone()),
+        CoreError::NotFound(what) => (StatusCode::NOT_FOUND, format!("no such {what}")),
         CoreError::RateLimited { .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             "too many attempts: wait a moment and try again".to_owned(),
@@ -436,11 +435,35 @@ fn signed_out(state: &AppState, req: &HttpRequest, redirect: Option<String>) -> 
     res
 }
 
-/// `GET {issuer}/oauth/logout`: with an `id_token_hint` this issuer signed, the sign-in it
-/// names ends (with every grant opened from it) and the browser returns to the client's
-/// registered post-logout URI; without one, the user is asked first.
-pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let params: LogoutParams = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+/// The page asking the user to confirm signing out (CSRF-protected form).
+fn confirm_logout(state: &AppState, req: &HttpRequest) -> HttpResponse {
+    let (csrf, new) = cookies::csrf_token(req, secure(state));
+    let frame = Frame {
+        csrf: csrf.clone(),
+        ..Frame::default()
+    };
+    let mut res = pages::render(StatusCode::OK, "logout.html", &frame, json!({}));
+    if new {
+        cookies::set(
+            &mut res,
+            &cookies::csrf(secure(state)),
+            Some(&csrf),
+            secure(state),
+        );
+    }
+    res
+}
+
+/// A logout request from a client (query or form): with an `id_token_hint` this issuer
+/// signed for the sign-in this browser holds, that sign-in ends (with every grant opened
+/// from it) and the browser returns to the client's registered post-logout URI; anything
+/// else (no hint, or a hint naming another sign-in) asks the user first (RP-Initiated
+/// Logout section 2: an old or leaked ID token alone must not sign anyone out).
+async fn logout_requested(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &LogoutParams,
+) -> HttpResponse {
     let issuer = match state.oidc.issuer(req.match_info().get("slug")).await {
         Ok(issuer) => issuer,
         Err(e) => return failure(&e),
@@ -459,42 +482,42 @@ pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         Ok(logout) => logout,
         Err(e) => return failure(&e),
     };
-    let Some((tenant, sign_in)) = logout.sign_in else {
-        // No proof the application is asking: the user confirms (CSRF-protected form).
-        let (csrf, new) = cookies::csrf_token(&req, secure(&state));
-        let frame = Frame {
-            csrf: csrf.clone(),
-            ..Frame::default()
-        };
-        let mut res = pages::render(StatusCode::OK, "logout.html", &frame, json!({}));
-        if new {
-            cookies::set(
-                &mut res,
-                &cookies::csrf(secure(&state)),
-                Some(&csrf),
-                secure(&state),
-            );
-        }
-        return res;
+    let browser = browser_of(state, req).await;
+    let this_browser = match (logout.sign_in, &browser) {
+        (Some((tenant, sign_in)), Some(b)) => b.tenant == tenant && b.session == sign_in,
+        _ => false,
+    };
+    let Some(browser) = browser.filter(|_| this_browser) else {
+        return confirm_logout(state, req);
     };
     if let Err(e) = state
         .oidc
-        .end_sign_in(tenant, sign_in, &origin::of(&req))
+        .end_browser_sign_in(&browser, &origin::of(req))
         .await
     {
         return failure(&e);
     }
-    signed_out(&state, &req, logout.redirect)
+    signed_out(state, req, logout.redirect)
 }
 
-/// `POST /oauth/logout`: the confirmed sign-out of this browser.
-pub async fn logout_confirmed(
+/// `GET {issuer}/oauth/logout`.
+pub async fn logout(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let params: LogoutParams = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    logout_requested(&state, &req, &params).await
+}
+
+/// `POST {issuer}/oauth/logout`: a client's logout request as a form, or the user's
+/// confirmation (the form the confirmation page shows, with its CSRF token).
+pub async fn logout_posted(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
     let fields = form(&body);
-    let csrf = fields.get("csrf").map(String::as_str).unwrap_or_default();
+    let Some(csrf) = fields.get("csrf") else {
+        let params: LogoutParams = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        return logout_requested(&state, &req, &params).await;
+    };
     if !cookies::csrf_ok(&req, csrf, secure(&state)) {
         return pages::error(
             StatusCode::FORBIDDEN,

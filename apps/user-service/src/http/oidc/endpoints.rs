@@ -36,7 +36,7 @@ fn oauth_error(e: &OAuthError, basic: bool) -> Result<HttpResponse, ApiError> {
     if let Some(internal) = &e.internal {
         return Err(ApiError(internal.clone()));
     }
-    let status = if e.error == "invalid_client" || e.error == "unauthorized_client" {
+    let status = if e.error == "invalid_client" {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::BAD_REQUEST
@@ -241,6 +241,7 @@ pub async fn revoke(
     {
         Ok(()) => Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
             .finish()),
         Err(e) => oauth_error(&e, used_basic),
     }

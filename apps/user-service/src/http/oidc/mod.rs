@@ -67,9 +67,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/oauth/logout", "GET, POST")
             .route(web::get().to(openapi::logout))
-            .route(web::post().to(openapi::logout_confirmed)),
+            .route(web::post().to(openapi::logout_posted)),
     )
-    .service(resource("/t/{slug}/oauth/logout", "GET").route(web::get().to(openapi::tenant_logout)))
+    .service(
+        resource("/t/{slug}/oauth/logout", "GET, POST")
+            .route(web::get().to(openapi::tenant_logout))
+            .route(web::post().to(openapi::tenant_logout_posted)),
+    )
     .service(resource("/oauth/login", "POST").route(web::post().to(authorize::login)))
     .service(resource("/oauth/login/mfa", "POST").route(web::post().to(authorize::login_mfa)))
     .service(resource("/oauth/consent", "POST").route(web::post().to(authorize::consent)))

@@ -397,19 +397,39 @@ pub async fn tenant_logout(state: web::Data<AppState>, req: HttpRequest) -> Http
     authorize::logout(state, req).await
 }
 
-/// The confirmed sign-out of this browser (the form the logout page shows; its CSRF token
-/// must match the browser's).
+/// RP-initiated logout as a form (the GET's parameters), or the user's confirmation from the
+/// logout page (its `csrf` field must repeat the browser's token).
 #[utoipa::path(post, path = "/oauth/logout", tag = "oidc",
     request_body(content = Object, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Signed out", content_type = "text/html"),
-        (status = 403, description = "An error page: the form's CSRF token is missing or wrong", content_type = "text/html"),
+        (status = 200, description = "Signed out, or the confirmation page", content_type = "text/html"),
+        (status = 303, description = "Signed out; back to the client"),
+        (status = 403, description = "An error page: the form's CSRF token is wrong", content_type = "text/html"),
         (status = 503, description = "An error page: try again", content_type = "text/html"),
     ))]
-pub async fn logout_confirmed(
+pub async fn logout_posted(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    authorize::logout_confirmed(state, req, body).await
+    authorize::logout_posted(state, req, body).await
+}
+
+/// A tenant issuer's RP-initiated logout as a form.
+#[utoipa::path(post, path = "/t/{slug}/oauth/logout", tag = "oidc",
+    params(("slug" = String, Path, description = "The tenant's slug")),
+    request_body(content = Object, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Signed out, or the confirmation page", content_type = "text/html"),
+        (status = 303, description = "Signed out; back to the client"),
+        (status = 403, description = "An error page: the form's CSRF token is wrong", content_type = "text/html"),
+        (status = 404, description = "An error page: no such issuer", content_type = "text/html"),
+        (status = 503, description = "An error page: try again", content_type = "text/html"),
+    ))]
+pub async fn tenant_logout_posted(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    authorize::logout_posted(state, req, body).await
 }
