@@ -28,6 +28,12 @@ impl fmt::Debug for Password {
     }
 }
 
+/// Whether `a` and `b` are equal, in time that depends only on their lengths: for comparing
+/// secrets (tokens, secret hashes) without telling a caller where a guess went wrong.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::Password;

@@ -69,7 +69,7 @@ impl Exposure {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
-        if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        if usvc_core::secret::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             Ok(())
         } else {
             Err(Box::new(Problem::new(
@@ -79,11 +79,6 @@ impl Exposure {
             )))
         }
     }
-}
-
-/// Whether `a` and `b` are equal, in time that depends only on their lengths.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -111,8 +106,8 @@ mod tests {
 
     #[test]
     fn the_operator_token_is_compared_whole() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(usvc_core::secret::constant_time_eq(b"abc", b"abc"));
+        assert!(!usvc_core::secret::constant_time_eq(b"abc", b"abd"));
+        assert!(!usvc_core::secret::constant_time_eq(b"abc", b"abcd"));
     }
 }

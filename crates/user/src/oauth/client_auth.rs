@@ -31,15 +31,6 @@ impl ClientCredentials {
     }
 }
 
-/// Equal, compared in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 impl OidcProvider {
     /// The client `credentials` prove, if they do, by the method it registered.
     pub async fn authenticate_client(
@@ -99,11 +90,9 @@ impl OidcProvider {
         }
         if let Some(secret) = secret {
             let presented = self.ports.opaque.hash(secret);
-            if !client
-                .secret_hash
-                .as_deref()
-                .is_some_and(|stored| same(stored, &presented))
-            {
+            if !client.secret_hash.as_deref().is_some_and(|stored| {
+                usvc_core::secret::constant_time_eq(stored.as_bytes(), presented.as_bytes())
+            }) {
                 return Err(OAuthError::invalid_client("wrong client secret"));
             }
         }

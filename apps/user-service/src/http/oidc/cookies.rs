@@ -67,13 +67,8 @@ pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, bool) {
 /// Whether a form's `csrf` field repeats the browser's cookie.
 pub fn csrf_ok(req: &HttpRequest, field: &str, secure: bool) -> bool {
     get(req, &csrf(secure)).is_some_and(|cookie| {
-        cookie.len() >= 32 && cookie.len() == field.len() && {
-            // Compared in constant time: the token is a secret of the browser.
-            cookie
-                .bytes()
-                .zip(field.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-        }
+        // Compared in constant time: the token is a secret of the browser.
+        cookie.len() >= 32
+            && usvc_core::secret::constant_time_eq(cookie.as_bytes(), field.as_bytes())
     })
 }
