@@ -7,13 +7,13 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use serde::de::DeserializeOwned;
 use usvc_core::ports::OAuthClientRepository;
-use usvc_core::{AuditEntry, ClientId, CoreError, OAuthClient, TenantId};
+use usvc_core::{AuditEntry, ClientId, CoreError, OAuthClient, TenantId, UserStatus};
 use uuid::Uuid;
 
 use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
-use crate::schema::oauth_clients;
+use crate::schema::{oauth_clients, sessions, users};
 use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -188,6 +188,20 @@ impl OAuthClientRepository for Store {
                         .execute(conn)
                         .await?;
                         if updated > 0 {
+                            // Its service account (the user with the client's id, if it
+                            // has one) holds the client's roles from now on.
+                            diesel::update(
+                                users::table
+                                    .filter(users::tenant_id.eq(row.tenant_id))
+                                    .filter(users::id.eq(row.id))
+                                    .filter(users::deleted_at.is_null()),
+                            )
+                            .set((
+                                users::roles.eq(&row.roles),
+                                users::updated_at.eq(row.updated_at),
+                            ))
+                            .execute(conn)
+                            .await?;
                             audit::append(conn, &audit).await?;
                         }
                         Ok::<_, diesel::result::Error>(updated)
@@ -223,6 +237,33 @@ impl OAuthClientRepository for Store {
                         .execute(conn)
                         .await?;
                         if deleted > 0 {
+                            // Its service account is disabled and signed out: the history
+                            // of what it did stays attributed to it.
+                            let now = audit.at;
+                            diesel::update(
+                                users::table
+                                    .filter(users::tenant_id.eq(tenant))
+                                    .filter(users::id.eq(id))
+                                    .filter(users::deleted_at.is_null()),
+                            )
+                            .set((
+                                users::status.eq(UserStatus::Disabled.as_str()),
+                                users::updated_at.eq(now),
+                            ))
+                            .execute(conn)
+                            .await?;
+                            diesel::update(
+                                sessions::table
+                                    .filter(sessions::tenant_id.eq(tenant))
+                                    .filter(sessions::user_id.eq(id))
+                                    .filter(sessions::revoked_at.is_null()),
+                            )
+                            .set((
+                                sessions::revoked_at.eq(Some(now)),
+                                sessions::revoked_reason.eq(Some("client_deleted")),
+                            ))
+                            .execute(conn)
+                            .await?;
                             audit::append(conn, &audit).await?;
                         }
                         Ok::<_, diesel::result::Error>(deleted)

@@ -212,13 +212,39 @@ impl OAuthGrantRepository for Store {
                     if taken == 0 {
                         return Ok(false);
                     }
-                    open_in(conn, &session, refresh_hash).await?;
+                    open_in(conn, &session, Some(refresh_hash)).await?;
                     diesel::insert_into(oauth_grants::table)
                         .values(&row)
                         .execute(conn)
                         .await?;
                     audit::append(conn, &audit).await?;
                     Ok(true)
+                })
+                .await
+                .map_err(closed_account)
+            })
+        })
+        .await
+    }
+
+    async fn open_grant(
+        &self,
+        session: &Session,
+        grant: &OAuthGrant,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError> {
+        let session = session.clone();
+        let row = GrantRow::from_grant(grant);
+        let audit = audit.clone();
+        self.run(move |conn| {
+            Box::pin(async move {
+                conn.transaction(async move |conn| {
+                    open_in(conn, &session, None).await?;
+                    diesel::insert_into(oauth_grants::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await?;
+                    audit::append(conn, &audit).await
                 })
                 .await
                 .map_err(closed_account)

@@ -127,7 +127,7 @@ impl SessionRepository for Store {
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
-                    open_in(conn, &session, refresh_hash).await?;
+                    open_in(conn, &session, Some(refresh_hash)).await?;
                     audit::append(conn, &audit).await
                 })
                 .await
@@ -344,24 +344,27 @@ pub(crate) fn closed_account(e: diesel::result::Error) -> CoreError {
 pub(crate) async fn open_in(
     conn: &mut Connection,
     session: &Session,
-    refresh_hash: String,
+    refresh_hash: Option<String>,
 ) -> QueryResult<()> {
     let row = SessionRow::from_session(session);
-    let token = NewRefreshToken {
-        hash: refresh_hash,
-        session_id: DbId::from(session.id.as_uuid()),
-        created_at: session.created_at,
-    };
     diesel::insert_into(sessions::table)
         .values(&row)
         .prepared()
         .execute(conn)
         .await?;
-    diesel::insert_into(refresh_tokens::table)
-        .values(&token)
-        .prepared()
-        .execute(conn)
-        .await?;
+    // A client's own (client_credentials) grant has no refresh token.
+    if let Some(hash) = refresh_hash {
+        let token = NewRefreshToken {
+            hash,
+            session_id: DbId::from(session.id.as_uuid()),
+            created_at: session.created_at,
+        };
+        diesel::insert_into(refresh_tokens::table)
+            .values(&token)
+            .prepared()
+            .execute(conn)
+            .await?;
+    }
     // Checked after writing, so the write lock (SQLite) or the share lock (Postgres) orders
     // this login against a concurrent disable or erase.
     let tenant_active = tenant_status_locked(conn, row.tenant_id)

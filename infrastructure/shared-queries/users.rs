@@ -80,7 +80,7 @@ impl UserRow {
         Ok(User {
             id: UserId::from_uuid(Uuid::from(self.id)),
             tenant_id: TenantId::from_uuid(Uuid::from(self.tenant_id)),
-            email: Email::parse(&self.email).map_err(|_| corrupt("email"))?,
+            email: Email::stored(&self.email).map_err(|_| corrupt("email"))?,
             email_verified: self.email_verified,
             display_name: self.display_name,
             given_name: self.given_name,

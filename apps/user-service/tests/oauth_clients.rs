@@ -9,8 +9,11 @@ mod support;
 
 use support::TestApp;
 
+use actix_http::Request;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
 use support::{audit_actions, call, join};
 
 const CLIENTS: &str = "/api/v1/oauth/clients";
@@ -386,3 +389,252 @@ async fn another_tenants_client_does_not_exist(t: TestApp) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 on_both_stores!(another_tenants_client_does_not_exist);
+
+/// A token request to `/oauth/token` with HTTP Basic client authentication; the status and
+/// the JSON answer.
+async fn token_request<S, B>(app: &S, client: (&str, &str), form: &str) -> (StatusCode, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    use base64::Engine as _;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", client.0, client.1));
+    let req = actix_web::test::TestRequest::post()
+        .uri("/oauth/token")
+        .insert_header(("Authorization", format!("Basic {basic}")))
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(form.to_owned())
+        .to_request();
+    let res = actix_web::test::call_service(app, req).await;
+    let status = res.status();
+    let body = actix_web::test::read_body(res).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn a_client_acts_as_its_service_account(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
+    let (status, made) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&root),
+        Some(json!({"name": "Nightly report", "grant_types": ["client_credentials"], "scopes": ["api"], "roles": ["member"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let id = made["client_id"].as_str().unwrap().to_owned();
+    let secret = made["client_secret"].as_str().unwrap().to_owned();
+    let me = (id.as_str(), secret.as_str());
+
+    let (status, tokens) = token_request(&app, me, "grant_type=client_credentials").await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "api");
+    assert!(
+        tokens.get("refresh_token").is_none(),
+        "RFC 6749 4.4.3: {tokens}"
+    );
+    assert!(
+        tokens.get("id_token").is_none(),
+        "nobody signed in: {tokens}"
+    );
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+
+    // The token is the service account's: a user with the client's id and roles, whose
+    // address nobody can take.
+    let (status, profile) = call(
+        &app,
+        Method::GET,
+        "/api/v1/users/profile",
+        Some(&access),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    assert_eq!(profile["id"], id.as_str());
+    assert_eq!(profile["roles"], json!(["member"]));
+    let address = profile["email"].as_str().unwrap().to_owned();
+    assert!(address.ends_with("@service-accounts.invalid"), "{address}");
+    let (status, made_project) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&access),
+        Some(json!({"name": "Made by a machine"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "a member may create: {made_project}"
+    );
+    let (status, refused) = call(
+        &app,
+        Method::POST,
+        "/api/v1/users",
+        Some(&root),
+        Some(json!({"email": address, "password": support::USER_PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["errors"][0]["field"], "email", "{refused}");
+
+    // Taking a role from the client takes it from tokens already issued.
+    let (_, mut definition) = call(
+        &app,
+        Method::GET,
+        &format!("{CLIENTS}/{id}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    definition["roles"] = json!(["viewer"]);
+    let (status, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{CLIENTS}/{id}"),
+        Some(&root),
+        Some(definition),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        Some(&access),
+        Some(json!({"name": "Not any more"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // What it may not have: scopes about a person, a wrong secret, another grant.
+    let (status, body) =
+        token_request(&app, me, "grant_type=client_credentials&scope=openid").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+    );
+    let (status, body) = token_request(
+        &app,
+        (&id, "not-the-secret"),
+        "grant_type=client_credentials",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let (status, body) = token_request(
+        &app,
+        me,
+        "grant_type=authorization_code&code=x&redirect_uri=https://a.example/cb",
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
+    );
+
+    // Revoking the token ends it at once (RFC 7009).
+    let form = format!("token={access}");
+    let req = |path: &str| {
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        actix_web::test::TestRequest::post()
+            .uri(path)
+            .insert_header(("Authorization", format!("Basic {basic}")))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(form.clone())
+            .to_request()
+    };
+    let res = actix_web::test::call_service(&app, req("/oauth/revoke")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/users/profile",
+        Some(&access),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Disabling the account stops the client; removing the client disables the account and
+    // ends its tokens.
+    let (_, tokens) = token_request(&app, me, "grant_type=client_credentials").await;
+    let second = tokens["access_token"].as_str().unwrap().to_owned();
+    let (status, body) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        Some(&root),
+        Some(json!({"status": "disabled"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = token_request(&app, me, "grant_type=client_credentials").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{id}"),
+        Some(&root),
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, tokens) = token_request(&app, me, "grant_type=client_credentials").await;
+    let third = tokens["access_token"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/users/profile",
+        Some(&third),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        &app,
+        Method::DELETE,
+        &format!("{CLIENTS}/{id}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for token in [&second, &third] {
+        let (status, _) = call(
+            &app,
+            Method::GET,
+            "/api/v1/users/profile",
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (_, account) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/users/{id}"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(
+        account["status"], "disabled",
+        "its history stays: {account}"
+    );
+
+    let trail = audit_actions(&app, &root, "action=oauth_client.service_account_created").await;
+    assert_eq!(trail.len(), 1, "made once: {trail:?}");
+    let issued = audit_actions(&app, &root, "action=oauth.token_issued").await;
+    assert_eq!(issued.len(), 3, "{issued:?}");
+}
+on_both_stores!(a_client_acts_as_its_service_account);

@@ -70,5 +70,5 @@ pub use session::{RefreshOutcome, Session};
 pub use task::{Task, TaskAudience, TaskDecision, TaskStatus};
 pub use tenant::{NewTenant, Slug, Tenant, TenantSettings, TenantStatus};
 pub use trigger::{ActiveTrigger, TriggerKind, TriggeredStart, WorkflowTrigger};
-pub use user::{Email, User, UserFilter, UserStatus, BUILT_IN_ROLES};
+pub use user::{Email, User, UserFilter, UserStatus, BUILT_IN_ROLES, SERVICE_ACCOUNT_DOMAIN};
 pub use workflow::{Workflow, WorkflowStatus, WorkflowVersion};

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{CoreError, TenantId, UserId};
+use crate::{ClientId, CoreError, TenantId, UserId};
 
 /// An email address: trimmed, 3–254 characters, one `@` with text on both sides and a dot in
 /// the domain. Uniqueness is per tenant and case-insensitive ([`Email::normalized`]).
@@ -13,9 +13,38 @@ use crate::{CoreError, TenantId, UserId};
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
+/// The domain of service accounts' addresses (docs/oidc.md). `.invalid` is reserved (RFC
+/// 2606, RFC 6761): no mail is ever delivered there, so [`Email::parse`] refuses it and no
+/// person's address can take a service account's.
+pub const SERVICE_ACCOUNT_DOMAIN: &str = "service-accounts.invalid";
+
 impl Email {
-    /// Validates an address as a user typed it.
+    /// Validates an address as a user typed it: well formed and deliverable (not under the
+    /// reserved `.invalid` domain).
     pub fn parse(raw: &str) -> Result<Self, CoreError> {
+        let email = Self::stored(raw)?;
+        let reserved = email
+            .0
+            .rsplit_once('.')
+            .is_some_and(|(_, tld)| tld.eq_ignore_ascii_case("invalid"));
+        if reserved {
+            return Err(CoreError::invalid(
+                "email",
+                "is under the reserved .invalid domain, where no mail is delivered",
+            ));
+        }
+        Ok(email)
+    }
+
+    /// The address of the service account of an OAuth client (`client-{id}@`
+    /// [`SERVICE_ACCOUNT_DOMAIN`]): nobody can sign up with it, nothing is sent to it.
+    pub fn service_account(client: ClientId) -> Self {
+        Self(format!("client-{client}@{SERVICE_ACCOUNT_DOMAIN}"))
+    }
+
+    /// Reads an address back from storage: well formed, reserved domains allowed (service
+    /// accounts live there).
+    pub fn stored(raw: &str) -> Result<Self, CoreError> {
         let email = raw.trim();
         let invalid = || CoreError::invalid("email", "is not a valid email address");
         // 254 characters as sent, as `/openapi.json` states, and as trimmed.
@@ -206,5 +235,15 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn reserved_addresses_belong_to_service_accounts_only() {
+        let client = ClientId::new();
+        let account = Email::service_account(client);
+        assert!(Email::parse(account.as_str()).is_err());
+        assert!(Email::parse("someone@example.INVALID").is_err());
+        assert_eq!(Email::stored(account.as_str()).expect("stored"), account);
+        assert!(Email::parse("ada@invalid.example.com").is_ok());
     }
 }

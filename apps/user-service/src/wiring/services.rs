@@ -11,7 +11,7 @@ use usvc_core::ports::{
     AuditLog, Authorizer, Clock, FixedSettings, Notifier, PasswordHasher, Settings as _,
 };
 use usvc_core::ports::{Cache, ProjectAccessList};
-use usvc_core::{Password, ProjectId, Role, Session, SessionId, TenantId};
+use usvc_core::{Password, ProjectId, Role, Session, SessionId, TenantId, User, UserId};
 use usvc_security::{Argon2Hasher, HashParams, RandomTokens, Totp};
 use usvc_user::{
     AuditService, AuthPorts, AuthService, AuthorizerPorts, Bootstrap, BootstrapPorts,
@@ -158,8 +158,8 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
         (&audit, &clock),
     );
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
-    let grant_sessions = live_sessions.clone();
     let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
+    let provider_caches: ProviderCaches = (live_sessions.clone(), profiles.clone());
     let auth = Arc::new(AuthService::new(AuthPorts {
         tenants: db.tenants.clone(),
         users: db.users.clone(),
@@ -213,8 +213,8 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
         tenants: TenantService::new(db.tenants.clone(), clock.clone()),
         clock: clock.clone(),
         roles: role_service(db, authorizer.clone(), clock.clone(), definitions),
-        clients: client_service(db, authorizer.clone(), clock.clone()),
-        oidc: oidc_provider(config, adapters, (audit.clone(), grant_sessions)),
+        clients: client_service(db, authorizer.clone(), clock.clone(), &provider_caches.1),
+        oidc: oidc_provider(config, adapters, audit.clone(), provider_caches),
         audit: Arc::new(AuditService::new(audit.clone(), authorizer.clone())),
         audit_log: audit.clone(),
         audit_sequencer,
@@ -282,12 +282,20 @@ fn role_service(
     ))
 }
 
+/// The caches the OpenID provider drops entries of: live sessions (a revoked grant) and
+/// profiles (a service account changed with its client).
+type ProviderCaches = (
+    Arc<dyn Cache<SessionId, Session>>,
+    Arc<dyn Cache<UserId, User>>,
+);
+
 /// The OpenID provider over the store, the key ring and the secret box (which seals the
 /// browser's sign-in cookie and pending requests).
 fn oidc_provider(
     config: &Config,
     adapters: &Adapters,
-    (audit, live_sessions): (Arc<dyn AuditLog>, Arc<dyn Cache<SessionId, Session>>),
+    audit: Arc<dyn AuditLog>,
+    (live_sessions, profiles): ProviderCaches,
 ) -> Arc<OidcProvider> {
     let db = &adapters.db;
     Arc::new(OidcProvider::new(OidcPorts {
@@ -305,6 +313,7 @@ fn oidc_provider(
             identity: config.identity(),
         }),
         live_sessions,
+        profiles,
     }))
 }
 
@@ -313,13 +322,14 @@ fn client_service(
     db: &Database,
     authorizer: Arc<dyn Authorizer>,
     clock: Arc<dyn Clock>,
+    profiles: &Arc<dyn Cache<UserId, User>>,
 ) -> Arc<ClientService> {
     Arc::new(ClientService::new(
         db.oauth_clients.clone(),
         db.roles.clone(),
         authorizer,
         Arc::new(RandomTokens),
-        clock,
+        (clock, profiles.clone()),
     ))
 }
 

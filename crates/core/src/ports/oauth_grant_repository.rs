@@ -33,6 +33,16 @@ pub trait OAuthGrantRepository: Send + Sync {
         audit: &AuditEntry,
     ) -> Result<bool, CoreError>;
 
+    /// Opens a client's own grant (`client_credentials`: its service account's session,
+    /// without a refresh token) and appends `audit`, in one transaction; `Unauthenticated`
+    /// if the tenant or the account is not active.
+    async fn open_grant(
+        &self,
+        session: &Session,
+        grant: &OAuthGrant,
+        audit: &AuditEntry,
+    ) -> Result<(), CoreError>;
+
     /// Spends a code without opening anything (a token request that failed its PKCE check:
     /// the code is not offered a second guess). `false` if it was no longer redeemable.
     async fn burn_code(&self, hash: String, now: DateTime<Utc>) -> Result<bool, CoreError>;

@@ -56,6 +56,8 @@ pub const CLIENT_UPDATED: &str = "oauth_client.updated";
 pub const CLIENT_SECRET_ROTATED: &str = "oauth_client.secret_rotated";
 /// An OAuth client was removed.
 pub const CLIENT_DELETED: &str = "oauth_client.deleted";
+/// A client's service account was made (its first `client_credentials` request).
+pub const SERVICE_ACCOUNT_CREATED: &str = "oauth_client.service_account_created";
 /// An authorization request was refused (details: why).
 pub const OAUTH_AUTHORIZE_REFUSED: &str = "oauth.authorize_refused";
 /// A hosted sign-in form came without the browser's CSRF token.

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
-use usvc_core::ports::{Authorizer, Clock, OAuthClientRepository, OpaqueTokens, RoleRepository};
+use usvc_core::ports::{
+    Authorizer, Cache, Clock, OAuthClientRepository, OpaqueTokens, RoleRepository,
+};
 use usvc_core::{
     permissions, AuditEntry, ClientAuthMethod, ClientId, CoreError, OAuthClient, Principal,
-    ResourceRef,
+    ResourceRef, User, UserId,
 };
 
 use crate::audit::actions as audit;
@@ -30,6 +32,7 @@ pub struct ClientService {
     authorizer: Arc<dyn Authorizer>,
     opaque: Arc<dyn OpaqueTokens>,
     clock: Arc<dyn Clock>,
+    profiles: Arc<dyn Cache<UserId, User>>,
 }
 
 /// What a change to a trusted `api` client is refused as.
@@ -45,13 +48,14 @@ fn uses_secret(method: ClientAuthMethod) -> bool {
 
 impl ClientService {
     /// A service over the client store; roles are read to check what a client's tokens would
-    /// grant, and secrets are made by `opaque`.
+    /// grant, and secrets are made by `opaque`. A change to a client changes its service
+    /// account (docs/oidc.md), whose cached profile `profiles` drops.
     pub fn new(
         clients: Arc<dyn OAuthClientRepository>,
         roles: Arc<dyn RoleRepository>,
         authorizer: Arc<dyn Authorizer>,
         opaque: Arc<dyn OpaqueTokens>,
-        clock: Arc<dyn Clock>,
+        (clock, profiles): (Arc<dyn Clock>, Arc<dyn Cache<UserId, User>>),
     ) -> Self {
         Self {
             clients,
@@ -59,7 +63,16 @@ impl ClientService {
             authorizer,
             opaque,
             clock,
+            profiles,
         }
+    }
+
+    /// The client's service account (if it has one) changed with it: every replica reads it
+    /// again, so new roles, or a disabled account, hold from the next request.
+    async fn service_account_changed(&self, id: ClientId) -> Result<(), CoreError> {
+        self.profiles
+            .invalidate(&UserId::from_uuid(id.as_uuid()))
+            .await
     }
 
     async fn allow(&self, principal: &Principal) -> Result<(), CoreError> {
@@ -248,6 +261,7 @@ impl ClientService {
             .on(ResourceRef::one("oauth_client", client.id))
             .details(definition(&client));
         self.clients.update(&client, &entry).await?;
+        self.service_account_changed(client.id).await?;
         Ok(SavedClient { client, secret })
     }
 
@@ -299,7 +313,8 @@ impl ClientService {
             .await?;
         let entry = AuditEntry::by(principal, audit::CLIENT_DELETED, self.clock.now())
             .on(ResourceRef::one("oauth_client", id));
-        self.clients.delete(principal.tenant, id, &entry).await
+        self.clients.delete(principal.tenant, id, &entry).await?;
+        self.service_account_changed(id).await
     }
 }
 

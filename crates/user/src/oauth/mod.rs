@@ -1,8 +1,8 @@
 //! The OpenID provider's domain (docs/oidc.md): the tenant's client registry (`clients`,
 //! checked by `client_rules`), authorization requests (`request`), the provider's use cases
 //! (`provider`: issuers, the browser session, codes), client authentication at the token
-//! endpoint (`client_auth`, `assertion`), the token endpoint and `userinfo` (`tokens`) and
-//! its errors (`errors`).
+//! endpoint (`client_auth`, `assertion`), the token endpoint and `userinfo` (`tokens`), a
+//! client acting as itself (`service_account`) and the endpoints' errors (`errors`).
 
 pub mod assertion;
 pub mod client_auth;
@@ -13,6 +13,7 @@ pub mod ending;
 pub mod errors;
 pub mod provider;
 pub mod request;
+pub mod service_account;
 pub mod tokens;
 
 pub use client_auth::ClientCredentials;

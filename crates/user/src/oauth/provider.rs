@@ -16,7 +16,7 @@ use usvc_core::ports::{
 };
 use usvc_core::{
     Actor, AuditEntry, AuthorizationCode, ClientId, CoreError, OAuthClient, Origin, ResourceRef,
-    Session, SessionId, Slug, TenantId, TenantStatus, UserId,
+    Session, SessionId, Slug, TenantId, TenantStatus, User, UserId,
 };
 
 use crate::audit::actions as audit;
@@ -97,6 +97,9 @@ pub struct OidcPorts {
     /// Every replica's cached live sessions: a grant the provider revokes is dropped from
     /// them at once, as a logout's is.
     pub live_sessions: Arc<dyn Cache<SessionId, Session>>,
+    /// Every replica's cached profiles: a service account's roles set again are dropped
+    /// from them at once.
+    pub profiles: Arc<dyn Cache<UserId, User>>,
 }
 
 /// The OpenID provider.

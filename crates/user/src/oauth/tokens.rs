@@ -19,7 +19,7 @@ use crate::oauth::request::{pkce_matches, ACR_MFA};
 /// A token request's form, as received.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenParams {
-    /// `authorization_code` or `refresh_token`.
+    /// `authorization_code`, `refresh_token` or `client_credentials`.
     pub grant_type: Option<String>,
     /// The code.
     pub code: Option<String>,
@@ -29,7 +29,7 @@ pub struct TokenParams {
     pub code_verifier: Option<String>,
     /// The refresh token.
     pub refresh_token: Option<String>,
-    /// A narrower scope (refresh only).
+    /// A narrower scope (refresh), or the scope asked for (`client_credentials`).
     pub scope: Option<String>,
 }
 
@@ -61,9 +61,10 @@ impl OidcProvider {
         let answer = match params.grant_type.as_deref() {
             Some("authorization_code") => self.redeem(issuer, &client, params, origin).await,
             Some("refresh_token") => self.refresh(issuer, &client, params, origin).await,
-            Some("client_credentials") => Err(OAuthError::unsupported_grant_type(
-                "client_credentials is not offered yet",
-            )),
+            Some("client_credentials") => {
+                self.client_credentials(issuer, &client, params.scope.as_deref(), origin)
+                    .await
+            }
             Some(other) => Err(OAuthError::unsupported_grant_type(&format!(
                 "`{other}` is not a grant of this provider"
             ))),
