@@ -638,3 +638,150 @@ async fn a_client_acts_as_its_service_account(t: TestApp) {
     assert_eq!(issued.len(), 3, "{issued:?}");
 }
 on_both_stores!(a_client_acts_as_its_service_account);
+
+/// A compact JWS of `claims` with `header`, signed by `sign` over `header.payload`.
+fn jws(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = URL_SAFE_NO_PAD.encode(sign(input.as_bytes()));
+    format!("{input}.{signature}")
+}
+
+/// A token request authenticated by `assertion` alone (no Basic header, no secret).
+async fn asserted<S, B>(app: &S, assertion: &str, extra: &str) -> (StatusCode, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let form = format!(
+        "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}{extra}"
+    );
+    let req = actix_web::test::TestRequest::post()
+        .uri("/oauth/token")
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(form)
+        .to_request();
+    let res = actix_web::test::call_service(app, req).await;
+    let status = res.status();
+    let body = actix_web::test::read_body(res).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn a_client_proves_itself_with_a_signed_assertion(t: TestApp) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use ed25519_dalek::Signer as _;
+    use hmac::Mac as _;
+
+    let (app, root) = t.serve_as_owner().await;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let public = key.verifying_key().to_bytes();
+    let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "k1", "use": "sig",
+                     "x": URL_SAFE_NO_PAD.encode(public)});
+    let (status, made) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&root),
+        Some(
+            json!({"name": "Signed", "auth_method": "private_key_jwt", "jwks": {"keys": [jwk]},
+                    "grant_types": ["client_credentials"], "scopes": ["api"], "roles": ["viewer"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert!(made.get("client_secret").is_none(), "no secret: {made}");
+    let id = made["client_id"].as_str().unwrap().to_owned();
+    let now = chrono::Utc::now().timestamp();
+    let claims = |jti: &str| {
+        json!({"iss": id, "sub": id, "aud": "http://localhost:8008/oauth/token",
+               "exp": now + 120, "iat": now, "jti": jti})
+    };
+    let ed = |claims: &Value| {
+        jws(&json!({"alg": "EdDSA", "kid": "k1"}), claims, |input| {
+            key.sign(input).to_bytes().to_vec()
+        })
+    };
+
+    let good = ed(&claims("first"));
+    let (status, tokens) = asserted(&app, &good, "").await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let (status, profile) = call(
+        &app,
+        Method::GET,
+        "/api/v1/users/profile",
+        tokens["access_token"].as_str(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, profile["id"].as_str()),
+        (StatusCode::OK, Some(id.as_str()))
+    );
+
+    // Each refused with invalid_client, and audited in the client's tenant.
+    let none = jws(&json!({"alg": "none"}), &claims("none"), |_| Vec::new());
+    let hs256 = jws(
+        &json!({"alg": "HS256", "kid": "k1"}),
+        &claims("hmac"),
+        |input| {
+            // The classic confusion: an HMAC keyed with the client's *public* key.
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&public).unwrap();
+            mac.update(input);
+            mac.finalize().into_bytes().to_vec()
+        },
+    );
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+    let foreign = jws(
+        &json!({"alg": "EdDSA", "kid": "k1"}),
+        &claims("foreign"),
+        |input| stranger.sign(input).to_bytes().to_vec(),
+    );
+    let mut elsewhere = claims("elsewhere");
+    elsewhere["aud"] = json!("https://other.example/oauth/token");
+    let mut forever = claims("forever");
+    forever["exp"] = json!(now + 86_400);
+    let mut tampered = good.clone();
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+    for (what, assertion, extra, reason) in [
+        ("alg none", none, "", "`none`"),
+        ("HS256", hs256, "", "`HS256`"),
+        (
+            "another key",
+            foreign,
+            "",
+            "none of the client's registered keys",
+        ),
+        (
+            "a tampered signature",
+            tampered,
+            "",
+            "none of the client's registered keys",
+        ),
+        ("a replay", good.clone(), "", "already used"),
+        ("another audience", ed(&elsewhere), "", "aud"),
+        ("a long life", ed(&forever), "", "too long"),
+        (
+            "another client_id",
+            ed(&claims("other-id")),
+            "&client_id=someone-else",
+            "client_id",
+        ),
+    ] {
+        let (status, body) = asserted(&app, &assertion, extra).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+        assert_eq!(body["error"], "invalid_client", "{what}: {body}");
+        let description = body["error_description"].as_str().unwrap_or_default();
+        assert!(description.contains(reason), "{what}: {body}");
+    }
+    let (status, _) = token_request(&app, (&id, "a-guess"), "grant_type=client_credentials").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no secret opens it");
+    let refusals = audit_actions(&app, &root, "action=oauth.token_refused").await;
+    assert_eq!(refusals.len(), 9, "every refusal audited: {refusals:?}");
+}
+on_both_stores!(a_client_proves_itself_with_a_signed_assertion);

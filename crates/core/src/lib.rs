@@ -52,7 +52,9 @@ pub use ids::{
     ClientId, ExecutionId, ProjectId, RoleId, SessionId, TaskId, TenantId, UserId, WorkflowId,
 };
 pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};
-pub use oauth_client::{ClientAuthMethod, ClientKind, GrantType, IdTokenAlg, OAuthClient};
+pub use oauth_client::{
+    ClientAuthMethod, ClientKind, GrantType, IdTokenAlg, OAuthClient, ASSERTION_ALGORITHMS,
+};
 pub use oauth_grant::{AuthorizationCode, OAuthGrant};
 pub use page::{Cursor, Page, PageRequest};
 pub use permissions::Decision;

@@ -85,6 +85,11 @@ impl IdTokenAlg {
     }
 }
 
+/// The algorithms client assertions (`private_key_jwt`) may be signed with, one per key
+/// type: never `none`, never an HMAC (a client's registered key is public: anyone could make
+/// an HMAC with it).
+pub const ASSERTION_ALGORITHMS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
+
 /// A registered OAuth client of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OAuthClient {

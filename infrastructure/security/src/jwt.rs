@@ -1,5 +1,6 @@
 //! EdDSA access tokens with a rotating key ring, and ID tokens signed with EdDSA or RS256.
 
+mod client_assertion;
 mod rsa_key;
 pub use rsa_key::{RsaSigningKey, RSA_BITS};
 
@@ -375,6 +376,10 @@ impl TokenService for JwtService {
                 compact_jws(&header, claims, |message| key.sign(message))
             }
         }
+    }
+
+    fn verify_client_assertion(&self, assertion: &str, keys: &Value) -> Result<Value, CoreError> {
+        client_assertion::verify(assertion, keys)
     }
 
     fn verify_own(&self, token: &str) -> Result<Value, CoreError> {

@@ -203,6 +203,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_assertions (hash) {
+        hash -> Text,
+        client_id -> Text,
+        expires_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
     oauth_codes (hash) {
         hash -> Text,
         tenant_id -> Text,

@@ -87,6 +87,16 @@ pub trait TokenService: Send + Sync {
     /// expiry not (a hint may be old). `Unauthenticated` for anything else.
     fn verify_own(&self, token: &str) -> Result<serde_json::Value, CoreError>;
 
+    /// The claims of a client assertion (`private_key_jwt`, RFC 7523) if one of `keys` (the
+    /// client's registered JWK Set) signed it with an algorithm of
+    /// [`crate::ASSERTION_ALGORITHMS`]; `none` and HMACs are refused by name. Only the
+    /// signature is checked: the caller checks the claims. `Unauthenticated` with the reason.
+    fn verify_client_assertion(
+        &self,
+        assertion: &str,
+        keys: &serde_json::Value,
+    ) -> Result<serde_json::Value, CoreError>;
+
     /// The JSON Web Key Set of every key that may still verify a live token.
     fn jwks(&self) -> serde_json::Value;
 }

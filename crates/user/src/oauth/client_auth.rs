@@ -3,6 +3,7 @@
 
 use usvc_core::{ClientAuthMethod, OAuthClient};
 
+use crate::oauth::assertion::unverified_subject;
 use crate::oauth::errors::OAuthError;
 use crate::oauth::provider::{Issuer, OidcProvider};
 
@@ -22,12 +23,16 @@ pub struct ClientCredentials {
 }
 
 impl ClientCredentials {
-    /// The client these credentials claim to be, whatever the method.
-    pub fn claimed_id(&self) -> Option<&str> {
-        self.basic
-            .as_ref()
-            .map(|(id, _)| id.as_str())
-            .or(self.client_id.as_deref())
+    /// The clients these credentials claim to be, whatever the method (an assertion's
+    /// subject unverified), most explicit first: a refusal is audited in the tenant of the
+    /// first that exists.
+    pub fn claimed_ids(&self) -> Vec<String> {
+        let basic = self.basic.as_ref().map(|(id, _)| id.clone());
+        let asserted = self.assertion.as_deref().and_then(unverified_subject);
+        [basic, self.client_id.clone(), asserted]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }
 
@@ -58,13 +63,10 @@ impl OidcProvider {
             } => (id.clone(), ClientAuthMethod::ClientSecretPost, Some(secret)),
             ClientCredentials {
                 basic: None,
-                assertion: Some(_),
+                client_secret: None,
+                assertion: Some(assertion),
                 ..
-            } => {
-                return Err(OAuthError::invalid_client(
-                    "client assertions (private_key_jwt) are not accepted yet",
-                ))
-            }
+            } => return self.asserted_client(issuer, credentials, assertion).await,
             ClientCredentials {
                 basic: None,
                 client_id: Some(id),

@@ -2,6 +2,8 @@
 
 use serde_json::{json, Value};
 
+use usvc_core::ASSERTION_ALGORITHMS;
+
 use crate::oauth::client_rules::SUPPORTED_SCOPES;
 use crate::oauth::request::ACR_MFA;
 
@@ -15,8 +17,10 @@ pub fn metadata(issuer: &str, public_url: &str) -> Value {
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth/introspect"),
         "end_session_endpoint": format!("{issuer}/oauth/logout"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "jwks_uri": format!("{public_url}/.well-known/jwks.json"),
         "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["code"],
@@ -24,7 +28,8 @@ pub fn metadata(issuer: &str, public_url: &str) -> Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "EdDSA"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": [ACR_MFA],

@@ -87,10 +87,13 @@ impl OidcProvider {
         match self.authenticate_client(issuer, credentials).await {
             Ok(client) => Ok(client),
             Err(e) => {
-                let claimed = match credentials.claimed_id() {
-                    Some(id) => self.client(issuer, id).await.ok().flatten(),
-                    None => None,
-                };
+                let mut claimed = None;
+                for id in credentials.claimed_ids() {
+                    claimed = self.client(issuer, &id).await.ok().flatten();
+                    if claimed.is_some() {
+                        break;
+                    }
+                }
                 self.refused(issuer, claimed.as_ref(), &e, origin).await;
                 Err(e)
             }

@@ -11,11 +11,12 @@ use crate::http::problem::ApiError;
 use crate::http::state::AppState;
 
 /// A token request (RFC 6749 section 4.1.3 and 6), `application/x-www-form-urlencoded`.
-/// Clients authenticate with HTTP Basic, or `client_id` + `client_secret` in the form, or
-/// `client_id` alone (public clients).
+/// Clients authenticate with HTTP Basic, or `client_id` + `client_secret` in the form, or a
+/// signed `client_assertion` (private_key_jwt, RFC 7523), or `client_id` alone (public
+/// clients).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenForm {
-    /// `authorization_code` or `refresh_token`.
+    /// `authorization_code`, `refresh_token` or `client_credentials`.
     pub grant_type: String,
     /// The code (authorization_code).
     pub code: Option<String>,
@@ -25,12 +26,17 @@ pub struct TokenForm {
     pub code_verifier: Option<String>,
     /// The refresh token (refresh_token).
     pub refresh_token: Option<String>,
-    /// A narrower scope (refresh_token).
+    /// A narrower scope (refresh_token), or the scope asked for (client_credentials).
     pub scope: Option<String>,
     /// The client (client_secret_post, none).
     pub client_id: Option<String>,
     /// The secret (client_secret_post).
     pub client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` (private_key_jwt).
+    pub client_assertion_type: Option<String>,
+    /// A JWT signed with one of the client's registered keys, RS256, ES256 or EdDSA
+    /// (private_key_jwt).
+    pub client_assertion: Option<String>,
 }
 
 /// A token response (RFC 6749 section 5.1, OpenID Connect Core section 3.1.3.3).
@@ -279,6 +285,11 @@ pub struct TokenOnlyForm {
     pub client_id: Option<String>,
     /// The secret (client_secret_post).
     pub client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` (private_key_jwt).
+    pub client_assertion_type: Option<String>,
+    /// A JWT signed with one of the client's registered keys, RS256, ES256 or EdDSA
+    /// (private_key_jwt).
+    pub client_assertion: Option<String>,
 }
 
 macro_rules! issuer_pair {
