@@ -37,7 +37,7 @@ impl TenantRow {
             slug: tenant.slug.as_str().to_owned(),
             name: tenant.name.clone(),
             status: tenant.status.as_str().to_owned(),
-            settings: serde_json::to_value(tenant.settings).unwrap_or_default(),
+            settings: serde_json::to_value(&tenant.settings).unwrap_or_default(),
             created_at: tenant.created_at,
             updated_at: tenant.updated_at,
         }

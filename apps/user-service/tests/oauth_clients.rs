@@ -785,3 +785,90 @@ async fn a_client_proves_itself_with_a_signed_assertion(t: TestApp) {
     assert_eq!(refusals.len(), 9, "every refusal audited: {refusals:?}");
 }
 on_both_stores!(a_client_proves_itself_with_a_signed_assertion);
+
+async fn the_sign_in_page_wears_the_tenants_branding(t: TestApp) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let (app, root) = t.serve_as_owner().await;
+    let branding = json!({"display_name": "Acme Corp", "logo_url": "https://cdn.acme.example/logo.svg",
+                          "primary_color": "#ffee00", "background_color": "#0f172a"});
+    let (status, tenant) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/tenant/settings",
+        Some(&root),
+        Some(json!({ "branding": branding })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tenant}");
+    assert_eq!(tenant["settings"]["branding"], branding);
+    // Only plain values: nothing typed here runs on the pages.
+    let (status, refused) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/tenant/settings",
+        Some(&root),
+        Some(json!({"branding": {"logo_url": "javascript:alert(1)", "primary_color": "red;}*{display:none"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    let fields: Vec<&str> = refused["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["branding.logo_url", "branding.primary_color"]);
+
+    let (_, made) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&root),
+        Some(json!({"name": "Portal", "redirect_uris": ["https://portal.example/cb"]})),
+    )
+    .await;
+    let id = made["client_id"].as_str().unwrap();
+    let req = actix_web::test::TestRequest::get()
+        .uri(&format!(
+            "/oauth/authorize?response_type=code&client_id={id}&redirect_uri=https%3A%2F%2Fportal.example%2Fcb&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        ))
+        .to_request();
+    let res = actix_web::test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = String::from_utf8(actix_web::test::read_body(res).await.to_vec()).unwrap();
+    // Attribute values are escaped (`/` as `&#x2f;`), which a browser reads back as written.
+    assert!(
+        page.contains(
+            "<img class=\"logo\" src=\"https:&#x2f;&#x2f;cdn.acme.example&#x2f;logo.svg\""
+        ),
+        "{page}"
+    );
+    assert!(page.contains("Acme Corp"), "{page}");
+    // The colours arrive with text that reads on them, in the one inline style the policy
+    // allows by its hash.
+    let style = page
+        .split("<style>")
+        .nth(1)
+        .and_then(|rest| rest.split("</style>").next())
+        .expect("the brand's style");
+    assert!(
+        style.contains("--accent:#ffee00;--on-accent:#000000"),
+        "{style}"
+    );
+    assert!(style.contains("--bg:#0f172a;--on-bg:#ffffff"), "{style}");
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style));
+    assert!(
+        csp.contains(&format!("style-src 'self' 'sha256-{hash}'")),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+}
+on_both_stores!(the_sign_in_page_wears_the_tenants_branding);

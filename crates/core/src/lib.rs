@@ -10,6 +10,7 @@
 pub mod action_token;
 pub mod analytics;
 pub mod audit;
+pub mod branding;
 pub mod error;
 pub mod event;
 pub mod execution;
@@ -41,6 +42,7 @@ pub use audit::{
     chain_hash, Actor, AuditEntry, AuditFilter, AuditId, AuditRecord, ChainHead, ChainReport,
     Origin, Outcome,
 };
+pub use branding::Branding;
 pub use error::{CoreError, FieldError};
 pub use event::DomainEvent;
 pub use execution::{

@@ -91,7 +91,7 @@ impl TenantStatus {
 /// How a tenant runs its identity: who may sign up, whether MFA is mandatory, how long
 /// sessions live. Stored as one JSON document so a new setting needs no migration; a missing
 /// key takes its default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TenantSettings {
     /// Whether `POST /api/v1/auth/register` creates accounts (as `member`).
@@ -103,6 +103,8 @@ pub struct TenantSettings {
     pub session_idle_secs: Option<u64>,
     /// Absolute lifetime of new sessions in seconds, counted from login.
     pub session_absolute_secs: u64,
+    /// How the hosted sign-in pages look.
+    pub branding: crate::Branding,
 }
 
 impl Default for TenantSettings {
@@ -112,6 +114,7 @@ impl Default for TenantSettings {
             mfa_required: false,
             session_idle_secs: None,
             session_absolute_secs: Self::DEFAULT_ABSOLUTE_SECS,
+            branding: crate::Branding::default(),
         }
     }
 }
@@ -122,7 +125,7 @@ impl TenantSettings {
     /// Session lifetimes must lie in this range (one minute to 90 days).
     pub const LIFETIME_RANGE: std::ops::RangeInclusive<u64> = 60..=90 * 24 * 3600;
 
-    /// Checks the lifetimes; both are reported at once.
+    /// Checks the lifetimes and the branding; every problem is reported at once.
     pub fn validate(&self) -> Result<(), CoreError> {
         let mut errors = Vec::new();
         let range = Self::LIFETIME_RANGE;
@@ -139,6 +142,7 @@ impl TenantSettings {
                 message,
             });
         }
+        errors.extend(self.branding.problems());
         if errors.is_empty() {
             Ok(())
         } else {

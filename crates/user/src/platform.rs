@@ -256,7 +256,7 @@ impl PlatformService {
             Ok(Tenant {
                 name: name.clone().unwrap_or(t.name),
                 status: changes.status.unwrap_or(t.status),
-                settings: changes.settings.unwrap_or(t.settings),
+                settings: changes.settings.clone().unwrap_or(t.settings),
                 ..t
             })
         };

@@ -104,7 +104,12 @@ impl TenantService {
             self.tenants.as_ref(),
             principal.tenant,
             now,
-            &|t| Ok(Tenant { settings, ..t }),
+            &|t| {
+                Ok(Tenant {
+                    settings: settings.clone(),
+                    ..t
+                })
+            },
             &entry,
         )
         .await?;

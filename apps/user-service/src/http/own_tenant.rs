@@ -5,12 +5,53 @@ use super::body;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use usvc_core::{Tenant, TenantSettings};
+use usvc_core::{Branding, Tenant, TenantSettings};
 use utoipa::ToSchema;
 
 use crate::http::authenticated::Authenticated;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
+
+/// How the hosted sign-in pages look (docs/oidc.md); every field optional.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrandingView {
+    /// Shown as the pages' heading instead of the tenant's name.
+    #[schema(min_length = 1, max_length = 100)]
+    pub display_name: Option<String>,
+    /// An `https://` URL of the logo, shown above the heading.
+    #[schema(max_length = 2048, pattern = "^https://")]
+    pub logo_url: Option<String>,
+    /// The accent: buttons, links, the focus ring (`#rrggbb`). Text on it is black or
+    /// white, whichever reads better.
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
+    pub primary_color: Option<String>,
+    /// The page background (`#rrggbb`).
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
+    pub background_color: Option<String>,
+}
+
+impl From<Branding> for BrandingView {
+    fn from(b: Branding) -> Self {
+        Self {
+            display_name: b.display_name,
+            logo_url: b.logo_url,
+            primary_color: b.primary_color,
+            background_color: b.background_color,
+        }
+    }
+}
+
+impl From<BrandingView> for Branding {
+    fn from(b: BrandingView) -> Self {
+        Self {
+            display_name: b.display_name,
+            logo_url: b.logo_url,
+            primary_color: b.primary_color,
+            background_color: b.background_color,
+        }
+    }
+}
 
 /// Identity settings.
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,6 +64,8 @@ pub struct SettingsView {
     pub session_idle_secs: Option<u64>,
     /// Absolute lifetime of new sessions (s).
     pub session_absolute_secs: u64,
+    /// How the hosted sign-in pages look.
+    pub branding: BrandingView,
 }
 
 /// A tenant.
@@ -56,6 +99,7 @@ impl From<Tenant> for TenantView {
                 mfa_required: t.settings.mfa_required,
                 session_idle_secs: t.settings.session_idle_secs,
                 session_absolute_secs: t.settings.session_absolute_secs,
+                branding: t.settings.branding.into(),
             },
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -97,6 +141,8 @@ pub struct SettingsUpdate {
     #[serde(default, deserialize_with = "crate::http::numbers::whole")]
     #[schema(minimum = 60, maximum = 7_776_000)]
     pub session_absolute_secs: Option<u64>,
+    /// The pages' look, replaced as a whole (`{}` returns to the service's).
+    pub branding: Option<BrandingView>,
 }
 
 impl SettingsUpdate {
@@ -109,6 +155,7 @@ impl SettingsUpdate {
             session_absolute_secs: self
                 .session_absolute_secs
                 .unwrap_or(current.session_absolute_secs),
+            branding: self.branding.map_or(current.branding, Branding::from),
         }
     }
 }

@@ -12,6 +12,7 @@ use usvc_core::{CoreError, Origin};
 use usvc_user::oauth::{AuthorizationParams, AuthorizationRequest, BrowserSession, Next, Refusal};
 use usvc_user::LoginOutcome;
 
+use crate::http::oidc::brand::Brand;
 use crate::http::oidc::cookies;
 use crate::http::oidc::pages::{self, Frame};
 use crate::http::origin;
@@ -40,12 +41,12 @@ struct Flow<'a> {
 
 impl Flow<'_> {
     async fn frame(&self, error: Option<String>) -> (Frame, Option<String>) {
-        let tenant = self
+        let brand = self
             .state
             .oidc
             .tenant(&self.request)
             .await
-            .map(|t| t.name)
+            .map(|t| Brand::of(&t))
             .unwrap_or_default();
         let client = self
             .state
@@ -63,7 +64,7 @@ impl Flow<'_> {
             .map(|c| c.name);
         let (csrf, new) = cookies::csrf_token(self.req, secure(self.state));
         let frame = Frame {
-            tenant_name: tenant,
+            brand,
             client_name: client,
             error,
             req: self.sealed.clone(),

@@ -4,6 +4,7 @@
 //! `/t/{slug}`.
 
 pub mod authorize;
+pub mod brand;
 pub mod cookies;
 pub mod endpoints;
 pub mod openapi;

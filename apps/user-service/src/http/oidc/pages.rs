@@ -8,6 +8,8 @@ use actix_web::HttpResponse;
 use minijinja::Environment;
 use serde::Serialize;
 
+use crate::http::oidc::brand::Brand;
+
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     // Each page is its content inside the one frame (`base.html`), put together here once:
@@ -37,8 +39,8 @@ pub const STYLE: &str = include_str!("templates/style.css");
 /// What every page shows: whose sign-in it is and for which application.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Frame {
-    /// The tenant's name.
-    pub tenant_name: String,
+    /// The tenant's name, logo and colours.
+    pub brand: Brand,
     /// The application's name, if known.
     pub client_name: Option<String>,
     /// An error to announce (`role="alert"`).
@@ -75,12 +77,17 @@ pub fn render(
             tracing::error!(error = %e, page = name, "a hosted page failed to render");
             "<!doctype html><title>Error</title><p>Something went wrong.</p>".to_owned()
         });
+    // The tenant's colours are the one inline style, allowed by its hash alone.
+    let style_src = frame
+        .brand
+        .style_source()
+        .map_or_else(|| "'self'".to_owned(), |hash| format!("'self' {hash}"));
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
+            format!("default-src 'none'; style-src {style_src}; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'"),
         ))
         .body(body)
 }
@@ -101,7 +108,7 @@ fn heading(page: &str) -> &'static str {
 /// an answer), the user is told what went wrong.
 pub fn error(status: StatusCode, tenant_name: &str, message: &str) -> HttpResponse {
     let frame = Frame {
-        tenant_name: tenant_name.to_owned(),
+        brand: Brand::named(tenant_name),
         error: Some(message.to_owned()),
         ..Frame::default()
     };
@@ -115,7 +122,7 @@ mod tests {
     #[test]
     fn every_page_compiles_and_escapes_what_it_is_given() {
         let frame = Frame {
-            tenant_name: "<script>alert(1)</script>".into(),
+            brand: Brand::named("<script>alert(1)</script>"),
             client_name: Some("\"><img src=x>".into()),
             error: None,
             req: "r".into(),
