@@ -872,3 +872,51 @@ async fn the_sign_in_page_wears_the_tenants_branding(t: TestApp) {
     assert!(!csp.contains("unsafe-inline"), "{csp}");
 }
 on_both_stores!(the_sign_in_page_wears_the_tenants_branding);
+
+async fn browser_applications_may_call_the_provider_across_origins(t: TestApp) {
+    let app = t.service().await;
+    for path in [
+        "/oauth/userinfo",
+        "/oauth/token",
+        "/oauth/revoke",
+        "/t/default/oauth/userinfo",
+    ] {
+        let req = actix_web::test::TestRequest::default()
+            .method(Method::OPTIONS)
+            .uri(path)
+            .insert_header(("Origin", "https://spa.example"))
+            .insert_header(("Access-Control-Request-Method", "GET"))
+            .insert_header(("Access-Control-Request-Headers", "authorization"))
+            .to_request();
+        let res = actix_web::test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "{path}");
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(header("access-control-allow-origin"), "*", "{path}");
+        assert!(
+            header("access-control-allow-headers").contains("Authorization"),
+            "{path}"
+        );
+        assert!(
+            header("access-control-allow-credentials").is_empty(),
+            "never with cookies"
+        );
+    }
+    // The answers themselves carry the header too, refusals included.
+    let req = actix_web::test::TestRequest::get()
+        .uri("/oauth/userinfo")
+        .insert_header(("Origin", "https://spa.example"))
+        .to_request();
+    let res = actix_web::test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.headers().get("access-control-allow-origin").unwrap(),
+        "*"
+    );
+}
+on_both_stores!(browser_applications_may_call_the_provider_across_origins);

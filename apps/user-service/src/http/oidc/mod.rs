@@ -1,15 +1,17 @@
 //! The OpenID provider over HTTP (docs/oidc.md): discovery, the token endpoint and
-//! `userinfo` (`endpoints`), the browser's flow and the hosted pages (`authorize`, `pages`,
-//! `cookies`). Each issuer-bound route exists at the service-wide issuer and under
-//! `/t/{slug}`.
+//! `userinfo` (`endpoints`, with `cors` for browser applications), the browser's flow and the
+//! hosted pages (`authorize`, `pages`, `brand`, `cookies`). Each issuer-bound route exists at
+//! the service-wide issuer and under `/t/{slug}`.
 
 pub mod authorize;
 pub mod brand;
 pub mod cookies;
+pub mod cors;
 pub mod endpoints;
 pub mod openapi;
 pub mod pages;
 
+use actix_web::http::Method;
 use actix_web::web;
 
 use crate::http::resource;
@@ -44,21 +46,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(openapi::tenant_authorize))
             .route(web::post().to(openapi::tenant_authorize_form)),
     )
-    .service(resource("/oauth/token", "POST").route(web::post().to(openapi::token)))
-    .service(resource("/t/{slug}/oauth/token", "POST").route(web::post().to(openapi::tenant_token)))
     .service(
-        resource("/oauth/userinfo", "GET, POST")
+        resource("/oauth/token", "POST, OPTIONS")
+            .route(web::post().to(openapi::token))
+            .route(web::method(Method::OPTIONS).to(cors::preflight)),
+    )
+    .service(
+        resource("/t/{slug}/oauth/token", "POST, OPTIONS")
+            .route(web::post().to(openapi::tenant_token))
+            .route(web::method(Method::OPTIONS).to(cors::preflight)),
+    )
+    .service(
+        resource("/oauth/userinfo", "GET, POST, OPTIONS")
             .route(web::get().to(openapi::userinfo))
-            .route(web::post().to(openapi::userinfo_post)),
+            .route(web::post().to(openapi::userinfo_post))
+            .route(web::method(Method::OPTIONS).to(cors::preflight)),
     )
     .service(
-        resource("/t/{slug}/oauth/userinfo", "GET, POST")
+        resource("/t/{slug}/oauth/userinfo", "GET, POST, OPTIONS")
             .route(web::get().to(openapi::tenant_userinfo))
-            .route(web::post().to(openapi::tenant_userinfo_post)),
+            .route(web::post().to(openapi::tenant_userinfo_post))
+            .route(web::method(Method::OPTIONS).to(cors::preflight)),
     )
-    .service(resource("/oauth/revoke", "POST").route(web::post().to(openapi::revoke)))
     .service(
-        resource("/t/{slug}/oauth/revoke", "POST").route(web::post().to(openapi::tenant_revoke)),
+        resource("/oauth/revoke", "POST, OPTIONS")
+            .route(web::post().to(openapi::revoke))
+            .route(web::method(Method::OPTIONS).to(cors::preflight)),
+    )
+    .service(
+        resource("/t/{slug}/oauth/revoke", "POST, OPTIONS")
+            .route(web::post().to(openapi::tenant_revoke))
+            .route(web::method(Method::OPTIONS).to(cors::preflight)),
     )
     .service(resource("/oauth/introspect", "POST").route(web::post().to(openapi::introspect)))
     .service(
