@@ -149,9 +149,17 @@ impl OAuthGrantRepository for Store {
     ) -> Result<(), CoreError> {
         let row = CodeRow::from_code(code);
         let audit = audit.clone();
+        // Codes past their life by a day are forgotten on the way (a code lives 60 s; the
+        // day keeps a late reuse recognised, so it still revokes the grant).
+        let forgotten = code.created_at - chrono::Duration::days(1);
         self.run(move |conn| {
             Box::pin(async move {
                 conn.transaction(async move |conn| {
+                    diesel::delete(
+                        oauth_codes::table.filter(oauth_codes::expires_at.lt(forgotten)),
+                    )
+                    .execute(conn)
+                    .await?;
                     diesel::insert_into(oauth_codes::table)
                         .values(&row)
                         .execute(conn)

@@ -196,6 +196,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
             oauth_clients::clients_round_trip_and_stay_in_their_tenant
         ),
         scenario!(
+            "oauth_grants::assertions_and_codes",
+            oauth_clients::assertions_are_spent_once_and_old_codes_forgotten
+        ),
+        scenario!(
             "roles::custom_roles",
             roles::custom_roles_round_trip_stay_in_their_tenant_and_cannot_be_deleted_while_held
         ),

@@ -3,7 +3,7 @@
 use crate::audit;
 use chrono::{SubsecRound, Utc};
 use serde_json::json;
-use usvc_core::ports::{OAuthClientRepository, TenantRepository};
+use usvc_core::ports::{OAuthClientRepository, OAuthGrantRepository, TenantRepository};
 use usvc_core::{
     ClientAuthMethod, ClientId, ClientKind, CoreError, GrantType, IdTokenAlg, OAuthClient, Tenant,
 };
@@ -116,5 +116,83 @@ where
         clients.list(globex.id).await.expect("list"),
         vec![other],
         "the other tenant's client is still there"
+    );
+}
+
+fn code(t: &Tenant, issued: chrono::DateTime<Utc>) -> usvc_core::AuthorizationCode {
+    usvc_core::AuthorizationCode {
+        hash: format!(
+            "{}{}",
+            uuid::Uuid::now_v7().simple(),
+            uuid::Uuid::now_v7().simple()
+        ),
+        tenant_id: t.id,
+        client_id: ClientId::new(),
+        user_id: usvc_core::UserId::new(),
+        browser_session: usvc_core::SessionId::new(),
+        redirect_uri: "https://app.example.com/cb".into(),
+        code_challenge: None,
+        scope: vec!["openid".into()],
+        nonce: None,
+        auth_time: issued,
+        amr: vec!["pwd".into()],
+        issuer: "https://id.example.com".into(),
+        created_at: issued,
+        expires_at: issued + chrono::Duration::seconds(60),
+        redeemed_at: None,
+        session_id: None,
+    }
+}
+
+pub(crate) async fn assertions_are_spent_once_and_old_codes_forgotten<S>(store: &S)
+where
+    S: TenantRepository + OAuthGrantRepository,
+{
+    let grants: &dyn OAuthGrantRepository = store;
+    let now = Utc::now().trunc_subsecs(6);
+    let client = ClientId::new();
+    let later = now + chrono::Duration::minutes(5);
+    assert!(grants
+        .spend_assertion("a1".into(), client, later, now)
+        .await
+        .unwrap());
+    assert!(
+        !grants
+            .spend_assertion("a1".into(), client, later, now)
+            .await
+            .unwrap(),
+        "a replay is refused"
+    );
+    assert!(grants
+        .spend_assertion("a2".into(), client, later, now)
+        .await
+        .unwrap());
+    // Once an assertion has expired it cannot be presented anyway: it is forgotten.
+    let soon = now + chrono::Duration::seconds(1);
+    assert!(grants
+        .spend_assertion("a3".into(), client, soon, now)
+        .await
+        .unwrap());
+    let after = now + chrono::Duration::seconds(2);
+    assert!(grants
+        .spend_assertion("a3".into(), client, later, after)
+        .await
+        .unwrap());
+
+    let acme = tenant(store, "acme").await;
+    let ancient = code(&acme, now - chrono::Duration::days(3));
+    let recent = code(&acme, now - chrono::Duration::hours(1));
+    for c in [&ancient, &recent] {
+        grants.issue_code(c, &audit(acme.id)).await.expect("issue");
+    }
+    grants
+        .issue_code(&code(&acme, now), &audit(acme.id))
+        .await
+        .expect("issue");
+    assert_eq!(grants.find_code(ancient.hash.clone()).await.unwrap(), None);
+    assert_eq!(
+        grants.find_code(recent.hash.clone()).await.unwrap(),
+        Some(recent),
+        "an expired code is kept a day: a late reuse still revokes its grant"
     );
 }

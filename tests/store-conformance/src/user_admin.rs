@@ -433,6 +433,12 @@ pub(crate) async fn tenant_settings_round_trip(repo: &dyn TenantRepository) {
         mfa_required: true,
         session_idle_secs: Some(600),
         session_absolute_secs: 3600,
+        branding: usvc_core::Branding {
+            display_name: Some("Acme Corp".into()),
+            logo_url: Some("https://cdn.acme.example/logo.svg".into()),
+            primary_color: Some("#0f766e".into()),
+            background_color: None,
+        },
     };
     let now = Utc::now().trunc_subsecs(6);
     let changed = Tenant {

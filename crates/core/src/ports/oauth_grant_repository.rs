@@ -9,7 +9,8 @@ use crate::{
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait OAuthGrantRepository: Send + Sync {
-    /// Stores a new code, auditing its issue in the same transaction.
+    /// Stores a new code, auditing its issue in the same transaction; codes that expired a
+    /// day or more before it was made are deleted on the way.
     async fn issue_code(
         &self,
         code: &AuthorizationCode,
