@@ -31,6 +31,8 @@ mod oauth_clients;
 mod oauth_grants;
 #[path = "outbox.rs"]
 mod outbox;
+#[path = "passkeys.rs"]
+mod passkeys;
 #[path = "platform_admins.rs"]
 mod platform_admins;
 #[path = "prepared.rs"]

@@ -18,7 +18,7 @@ use crate::errors;
 use crate::outbox;
 use crate::prepared::KeepPrepared as _;
 use crate::schema::{
-    credentials, mfa_challenges, recovery_codes, sessions, totp_credentials, users,
+    credentials, mfa_challenges, passkeys, recovery_codes, sessions, totp_credentials, users,
 };
 use crate::store::Store;
 
@@ -668,6 +668,9 @@ impl UserRepository for Store {
                             )
                             .execute(conn)
                             .await?;
+                            diesel::delete(passkeys::table.filter(passkeys::user_id.eq(id_db)))
+                                .execute(conn)
+                                .await?;
                             let live: Vec<DbId> = sessions::table
                                 .filter(sessions::user_id.eq(id_db))
                                 .filter(sessions::revoked_at.is_null())

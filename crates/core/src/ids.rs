@@ -95,6 +95,10 @@ id_type!(
     /// Identifies an OAuth client of a tenant; its text form is the `client_id`.
     ClientId
 );
+id_type!(
+    /// Identifies a user's passkey.
+    PasskeyId
+);
 
 #[cfg(test)]
 mod tests {

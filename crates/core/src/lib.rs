@@ -20,6 +20,7 @@ pub mod mfa;
 pub mod oauth_client;
 pub mod oauth_grant;
 pub mod page;
+pub mod passkey;
 pub mod permissions;
 pub mod ports;
 pub mod principal;
@@ -51,7 +52,8 @@ pub use execution::{
 };
 pub use idempotency::{IdempotencyKey, IdempotencyRecord, IDEMPOTENCY_WINDOW, MAX_IDEMPOTENCY_KEY};
 pub use ids::{
-    ClientId, ExecutionId, ProjectId, RoleId, SessionId, TaskId, TenantId, UserId, WorkflowId,
+    ClientId, ExecutionId, PasskeyId, ProjectId, RoleId, SessionId, TaskId, TenantId, UserId,
+    WorkflowId,
 };
 pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};
 pub use oauth_client::{
@@ -59,6 +61,7 @@ pub use oauth_client::{
 };
 pub use oauth_grant::{AuthorizationCode, OAuthGrant};
 pub use page::{Cursor, Page, PageRequest};
+pub use passkey::Passkey;
 pub use permissions::Decision;
 pub use principal::{Action, Principal, ResourceRef};
 pub use project::{

@@ -203,6 +203,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkeys (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        name -> Text,
+        credential_id -> Text,
+        credential -> Jsonb,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     oauth_assertions (hash) {
         hash -> Text,
         client_id -> Uuid,

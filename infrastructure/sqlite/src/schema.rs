@@ -203,6 +203,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        name -> Text,
+        credential_id -> Text,
+        credential -> Json,
+        created_at -> TimestamptzSqlite,
+        last_used_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::table! {
     oauth_assertions (hash) {
         hash -> Text,
         client_id -> Text,

@@ -31,6 +31,7 @@ mod executions;
 mod login_throttle;
 mod mfa;
 mod oauth_clients;
+mod passkeys;
 mod platform;
 mod projects;
 mod rate_limits;
@@ -194,6 +195,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
         scenario!(
             "oauth_clients::round_trip",
             oauth_clients::clients_round_trip_and_stay_in_their_tenant
+        ),
+        scenario!(
+            "passkeys::round_trip",
+            passkeys::passkeys_belong_to_their_user_and_go_with_them
         ),
         scenario!(
             "oauth_grants::assertions_and_codes",

@@ -11,10 +11,10 @@ use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
     ActionTokenRepository, AuditLog, Clock, ExecutionRepository, HealthCheck, IdempotencyKeys,
     Invalidation, LoginThrottle, MfaRepository, OAuthClientRepository, OAuthGrantRepository,
-    Outbox, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository, QuotaRepository,
-    RateLimiter, RoleRepository, ServiceCensus, SessionRepository, SigningKeyRepository, Store,
-    TaskRepository, TenantRepository, TriggerRepository, UserAnalytics, UserRepository,
-    WorkflowRepository,
+    Outbox, PasskeyRepository, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
+    QuotaRepository, RateLimiter, RoleRepository, ServiceCensus, SessionRepository,
+    SigningKeyRepository, Store, TaskRepository, TenantRepository, TriggerRepository,
+    UserAnalytics, UserRepository, WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -48,6 +48,8 @@ pub struct Database {
     pub oauth_clients: Arc<dyn OAuthClientRepository>,
     /// Authorization codes and grants.
     pub oauth_grants: Arc<dyn OAuthGrantRepository>,
+    /// Users' passkeys.
+    pub passkeys: Arc<dyn PasskeyRepository>,
     /// The audit trail.
     pub audit: Arc<dyn AuditLog>,
     /// Holders of the platform grant.
@@ -103,6 +105,7 @@ impl Database {
             roles: store.clone(),
             oauth_clients: store.clone(),
             oauth_grants: store.clone(),
+            passkeys: store.clone(),
             audit: store.clone(),
             platform: store.clone(),
             quotas: store.clone(),

@@ -6,10 +6,10 @@
 use super::{
     ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
     LoginThrottle, MfaRepository, OAuthClientRepository, OAuthGrantRepository, Outbox,
-    PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository, QuotaRepository,
-    RateLimiter, RoleRepository, ServiceCensus, SessionRepository, SigningKeyRepository,
-    TaskRepository, TenantRepository, TriggerRepository, UserAnalytics, UserRepository,
-    WorkflowRepository,
+    PasskeyRepository, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
+    QuotaRepository, RateLimiter, RoleRepository, ServiceCensus, SessionRepository,
+    SigningKeyRepository, TaskRepository, TenantRepository, TriggerRepository, UserAnalytics,
+    UserRepository, WorkflowRepository,
 };
 
 /// Writes the list of ports once: the trait and its blanket implementation.
@@ -38,6 +38,7 @@ store!(
     RoleRepository,
     OAuthClientRepository,
     OAuthGrantRepository,
+    PasskeyRepository,
     AuditLog,
     PlatformAdmins,
     QuotaRepository,

@@ -102,9 +102,9 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<(), CoreError>;
 
     /// Erases a user in one transaction: personal data removed (email, names, metadata,
-    /// credentials, second factors), status disabled, every live session revoked; the id stays
-    /// for history. Returns the revoked sessions, or `NotFound`; with `keep_an_owner`,
-    /// `Conflict` if the tenant would be left without an active owner.
+    /// credentials, second factors, passkeys), status disabled, every live session revoked;
+    /// the id stays for history. Returns the revoked sessions, or `NotFound`; with
+    /// `keep_an_owner`, `Conflict` if the tenant would be left without an active owner.
     async fn erase(
         &self,
         tenant: TenantId,
