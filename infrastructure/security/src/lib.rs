@@ -22,9 +22,11 @@ mod opaque;
 mod password;
 mod secret_box;
 mod totp;
+mod webauthn;
 
 pub use jwt::{JwtConfig, JwtService, RsaSigningKey, SigningKey, RSA_BITS};
 pub use opaque::RandomTokens;
 pub use password::{Argon2Hasher, HashParams};
 pub use secret_box::{AesGcmSecretBox, MasterKey};
 pub use totp::Totp;
+pub use webauthn::WebAuthnRp;

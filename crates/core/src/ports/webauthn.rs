@@ -75,10 +75,12 @@ pub trait WebAuthn: Send + Sync {
     /// Begins a second-factor check with the user's own credentials.
     fn start_second_factor(&self, credentials: &[Value]) -> Result<Ceremony, CoreError>;
 
-    /// Checks a second-factor answer.
+    /// Checks a second-factor answer against the state and the user's credentials (the one
+    /// that signed comes back updated).
     fn finish_second_factor(
         &self,
         answer: &Value,
         state: &Value,
+        credentials: &[Value],
     ) -> Result<VerifiedAssertion, CoreError>;
 }
