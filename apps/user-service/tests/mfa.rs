@@ -657,3 +657,186 @@ async fn guesses_sent_at_once_are_counted_one_by_one(t: TestApp) {
 }
 
 on_both_stores!(guesses_sent_at_once_are_counted_one_by_one);
+
+/// A software passkey answering a registration the service began (it makes no discoverable
+/// credentials, so it is handed the options with resident keys off; the answer is checked
+/// exactly as a phone's).
+fn create_passkey(
+    device: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    options: &Value,
+) -> Value {
+    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+    let mut options: webauthn_rs::prelude::CreationChallengeResponse =
+        serde_json::from_value(options.clone()).unwrap();
+    let chosen = options.public_key.authenticator_selection.as_mut().unwrap();
+    chosen.require_resident_key = false;
+    chosen.resident_key = None;
+    let origin = webauthn_rs::prelude::Url::parse("http://localhost:8008").unwrap();
+    serde_json::to_value(device.do_registration(origin, options).unwrap()).unwrap()
+}
+
+async fn users_register_name_and_remove_their_passkeys(t: TestApp) {
+    let (app, owner) = t.serve_as_owner().await;
+    let (status, begun) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/passkeys/registration",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{begun}");
+    let selection = &begun["options"]["publicKey"]["authenticatorSelection"];
+    assert_eq!(
+        selection["residentKey"], "required",
+        "discoverable: {selection}"
+    );
+    assert_eq!(selection["userVerification"], "required");
+    let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+    let credential = create_passkey(&mut device, &begun["options"]);
+    let state = begun["state"].as_str().unwrap();
+
+    // Refused: a bad name, a state that is not one, another user's state.
+    for (body, field) in [
+        (
+            json!({"state": state, "name": " ", "credential": credential}),
+            "name",
+        ),
+        (
+            json!({"state": "forged", "name": "Laptop", "credential": credential}),
+            "state",
+        ),
+        (
+            json!({"state": state, "name": "Laptop", "credential": {"id": "x"}}),
+            "credential",
+        ),
+    ] {
+        let (status, problem) = call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/passkeys",
+            Some(&owner),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let (member, _) = support::join(&app, &owner, "mia@example.com", &["member"]).await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/passkeys",
+        Some(&member),
+        Some(json!({"state": state, "name": "Stolen", "credential": credential})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a state is its beginner's only"
+    );
+
+    let (status, made) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/passkeys",
+        Some(&owner),
+        Some(json!({"state": state, "name": "  Laptop ", "credential": credential})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["name"], "Laptop");
+    assert!(made.get("credential").is_none(), "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/passkeys",
+        Some(&owner),
+        Some(json!({"state": state, "name": "Again", "credential": credential})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "registered once");
+
+    // A second registration excludes the device's passkey already registered.
+    let (_, again) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/passkeys/registration",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!(
+        again["options"]["publicKey"]["excludeCredentials"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    let (_, list) = call(
+        &app,
+        Method::GET,
+        "/api/v1/auth/passkeys",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, theirs) = call(
+        &app,
+        Method::GET,
+        "/api/v1/auth/passkeys",
+        Some(&member),
+        None,
+    )
+    .await;
+    assert_eq!(theirs["items"], json!([]), "each sees their own");
+    let path = format!("/api/v1/auth/passkeys/{id}");
+    for (token, expected) in [(&member, StatusCode::NOT_FOUND), (&owner, StatusCode::OK)] {
+        let (status, _) = call(
+            &app,
+            Method::PATCH,
+            &path,
+            Some(token),
+            Some(json!({"name": "Work laptop"})),
+        )
+        .await;
+        assert_eq!(status, expected);
+    }
+    let (status, _) = call(&app, Method::DELETE, &path, Some(&member), None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "nobody removes another's passkey"
+    );
+    let (_, list) = call(
+        &app,
+        Method::GET,
+        "/api/v1/auth/passkeys",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert_eq!(list["items"][0]["name"], "Work laptop");
+    let (status, _) = call(&app, Method::DELETE, &path, Some(&owner), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = call(&app, Method::DELETE, &path, Some(&owner), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let trail = support::audit_actions(&app, &owner, "action=passkey.registered").await;
+    assert_eq!(trail.len(), 1);
+    assert_eq!(
+        support::audit_actions(&app, &owner, "action=passkey.renamed")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        support::audit_actions(&app, &owner, "action=passkey.removed")
+            .await
+            .len(),
+        1
+    );
+}
+on_both_stores!(users_register_name_and_remove_their_passkeys);

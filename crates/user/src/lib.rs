@@ -16,9 +16,11 @@ pub mod builtin_roles;
 pub mod events;
 pub mod grants;
 pub mod oauth;
+pub mod passkeys;
 pub mod password_policy;
 mod platform;
 pub mod roles;
+mod sealed;
 mod tenant_authorizer;
 mod tenants;
 mod users;
@@ -32,6 +34,7 @@ pub use auth::{
 pub use bootstrap::{bootstrap, provision, Bootstrap, BootstrapPorts, Provisioned, DEFAULT_TENANT};
 pub use builtin_roles::RoleAuthorizer;
 pub use oauth::{ClientInput, ClientService, OidcPorts, OidcProvider, SavedClient};
+pub use passkeys::{BegunRegistration, PasskeyPorts, PasskeyService};
 pub use platform::{
     set_platform_grant, NewTenantWithOwner, PlatformPorts, PlatformService, TenantChanges,
 };

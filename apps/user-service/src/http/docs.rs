@@ -8,8 +8,9 @@ use utoipa::OpenApi;
 use crate::http::openapi_responses::StandardResponses;
 use crate::http::{
     analytics, audit, auth, executions, health, jwks, metrics, mfa, oauth_clients, oidc,
-    own_tenant, permission_checks, platform_tenants, problem, project_bulk, project_members,
-    project_versions, projects, quotas, recovery, roles, sessions, tasks, users, workflows,
+    own_tenant, passkeys, permission_checks, platform_tenants, problem, project_bulk,
+    project_members, project_versions, projects, quotas, recovery, roles, sessions, tasks, users,
+    workflows,
 };
 
 /// The API description.
@@ -119,6 +120,11 @@ use crate::http::{
         quotas::get,
         quotas::set,
         quotas::own,
+        passkeys::list,
+        passkeys::begin,
+        passkeys::finish,
+        passkeys::rename,
+        passkeys::remove,
         sessions::list,
         sessions::revoke,
         sessions::logout_all,

@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod openapi_responses;
 pub mod origin;
 pub mod own_tenant;
+pub mod passkeys;
 pub mod permission_checks;
 pub mod platform_tenants;
 pub mod problem;
@@ -334,6 +335,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/api/v1/tenants/{tenant_id}/quotas", "GET, PUT")
             .route(web::get().to(quotas::get))
             .route(web::put().to(quotas::set)),
+    )
+    .service(
+        resource("/api/v1/auth/passkeys", "GET, POST")
+            .route(web::get().to(passkeys::list))
+            .route(web::post().to(passkeys::finish)),
+    )
+    .service(
+        resource("/api/v1/auth/passkeys/registration", "POST")
+            .route(web::post().to(passkeys::begin)),
+    )
+    .service(
+        resource("/api/v1/auth/passkeys/{passkey_id}", "PATCH, DELETE")
+            .route(web::patch().to(passkeys::rename))
+            .route(web::delete().to(passkeys::remove)),
     )
     .service(resource("/api/v1/auth/sessions", "GET").route(web::get().to(sessions::list)))
     .service(

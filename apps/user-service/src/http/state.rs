@@ -48,6 +48,8 @@ pub struct AppState {
     pub clients: Arc<usvc_user::ClientService>,
     /// The OpenID provider.
     pub oidc: Arc<usvc_user::OidcProvider>,
+    /// The callers' passkeys.
+    pub passkeys: Arc<usvc_user::PasskeyService>,
     /// Reading and verifying the audit trail.
     pub audit: Arc<AuditService>,
     /// Tenant administration (the platform grant).
@@ -137,6 +139,7 @@ impl AppState {
             roles,
             clients,
             oidc,
+            passkeys: services::passkey_service(config, adapters),
             audit,
             platform,
             projects,

@@ -10,13 +10,13 @@ use usvc_config::Config;
 use usvc_core::ports::{
     AuditLog, Authorizer, Clock, FixedSettings, Notifier, PasswordHasher, Settings as _,
 };
-use usvc_core::ports::{Cache, ProjectAccessList};
+use usvc_core::ports::{Cache, ProjectAccessList, WebAuthn};
 use usvc_core::{Password, ProjectId, Role, Session, SessionId, TenantId, User, UserId};
-use usvc_security::{Argon2Hasher, HashParams, RandomTokens, Totp};
+use usvc_security::{Argon2Hasher, HashParams, RandomTokens, Totp, WebAuthnRp};
 use usvc_user::{
     AuditService, AuthPorts, AuthService, AuthorizerPorts, Bootstrap, BootstrapPorts,
-    ClientService, OidcPorts, OidcProvider, PlatformPorts, PlatformService, RoleService,
-    TenantAuthorizer, TenantService, UserPorts, UserService,
+    ClientService, OidcPorts, OidcProvider, PasskeyPorts, PasskeyService, PlatformPorts,
+    PlatformService, RoleService, TenantAuthorizer, TenantService, UserPorts, UserService,
 };
 
 use usvc_project::{ProjectPorts, ProjectService};
@@ -390,4 +390,23 @@ pub async fn bootstrap(
         }
     }
     Ok(())
+}
+
+/// A user's passkeys over the store and the WebAuthn relying party of `PUBLIC_URL` (none,
+/// with a warning, when it names an IP address: passkeys are then unavailable).
+pub fn passkey_service(config: &Config, adapters: &Adapters) -> Arc<PasskeyService> {
+    let webauthn = match WebAuthnRp::new(&config.identity().public_url, &config.totp_issuer) {
+        Ok(rp) => Some(Arc::new(rp) as Arc<dyn WebAuthn>),
+        Err(e) => {
+            tracing::warn!(error = %e, "passkeys are unavailable");
+            None
+        }
+    };
+    Arc::new(PasskeyService::new(PasskeyPorts {
+        passkeys: adapters.db.passkeys.clone(),
+        users: adapters.db.users.clone(),
+        webauthn,
+        secrets: adapters.secrets.clone(),
+        clock: adapters.clock.clone(),
+    }))
 }

@@ -80,6 +80,12 @@ pub const OAUTH_INTROSPECTED: &str = "oauth.introspected";
 pub const OAUTH_LOGOUT: &str = "oauth.logout";
 /// A client read a user's claims at `userinfo`.
 pub const OAUTH_USERINFO: &str = "oauth.userinfo";
+/// A user registered a passkey.
+pub const PASSKEY_REGISTERED: &str = "passkey.registered";
+/// A user renamed a passkey.
+pub const PASSKEY_RENAMED: &str = "passkey.renamed";
+/// A user removed a passkey.
+pub const PASSKEY_REMOVED: &str = "passkey.removed";
 /// A tenant was created.
 pub const TENANT_CREATED: &str = "tenant.created";
 /// A tenant's name, status or settings changed.

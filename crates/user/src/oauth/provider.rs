@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -216,15 +214,11 @@ impl OidcProvider {
     }
 
     fn seal<T: Serialize>(&self, value: &T, context: &[u8]) -> Result<String, CoreError> {
-        let json =
-            serde_json::to_vec(value).map_err(|e| CoreError::Internal(format!("sealing: {e}")))?;
-        Ok(URL_SAFE_NO_PAD.encode(self.ports.secrets.seal(&json, context)?))
+        crate::sealed::seal(self.ports.secrets.as_ref(), value, context)
     }
 
     fn open<T: for<'de> Deserialize<'de>>(&self, sealed: &str, context: &[u8]) -> Option<T> {
-        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        let json = self.ports.secrets.open(&bytes, context).ok()?;
-        serde_json::from_slice(&json).ok()
+        crate::sealed::open(self.ports.secrets.as_ref(), sealed, context)
     }
 
     /// A pending request, sealed to travel through the sign-in pages (any replica opens it).

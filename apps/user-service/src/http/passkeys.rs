@@ -1,0 +1,199 @@
+//! `/api/v1/auth/passkeys`: the caller's passkeys (docs/passkeys.md). Registering one takes
+//! two calls around the browser's `navigator.credentials.create`: begin (options and a sealed
+//! state), then finish (the browser's answer, the state and a name).
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use usvc_core::{Passkey, PasskeyId};
+use utoipa::ToSchema;
+
+use crate::http::authenticated::Authenticated;
+use crate::http::body;
+use crate::http::problem::{ApiError, Problem};
+use crate::http::state::AppState;
+
+/// A passkey as its owner sees it (nothing of the key itself).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyView {
+    /// Its id.
+    pub id: String,
+    /// What the user calls it.
+    pub name: String,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+    /// When it last signed the user in.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<Passkey> for PasskeyView {
+    fn from(p: Passkey) -> Self {
+        Self {
+            id: p.id.to_string(),
+            name: p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        }
+    }
+}
+
+/// The caller's passkeys, in the API's list shape (all fit one page).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyList {
+    /// Oldest first.
+    pub items: Vec<PasskeyView>,
+    /// Always `null`.
+    pub next_cursor: Option<String>,
+}
+
+/// A registration begun.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationOptions {
+    /// For `navigator.credentials.create(...)` (binary fields base64url: decode `challenge`,
+    /// `user.id` and each `excludeCredentials[].id` to bytes first).
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    /// Send it back with the answer, within five minutes.
+    pub state: String,
+}
+
+/// A registration finished.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPasskey {
+    /// The `state` from the beginning.
+    #[schema(max_length = 16384)]
+    pub state: String,
+    /// What to call it ("Work laptop"), 1-64 characters.
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: String,
+    /// The browser's `PublicKeyCredential` (binary fields base64url).
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// A new name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRename {
+    /// 1-64 characters.
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: String,
+}
+
+/// My passkeys.
+#[utoipa::path(get, path = "/api/v1/auth/passkeys", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, body = PasskeyList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let items = state
+        .passkeys
+        .list(&caller.0)
+        .await?
+        .into_iter()
+        .map(PasskeyView::from)
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(PasskeyList {
+            items,
+            next_cursor: None,
+        }))
+}
+
+/// Begins registering a passkey: options for the browser and a state to send back.
+#[utoipa::path(post, path = "/api/v1/auth/passkeys/registration", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, body = RegistrationOptions),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already 20 passkeys", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Passkeys are unavailable (PUBLIC_URL names an IP address)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn begin(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let begun = state.passkeys.begin_registration(&caller.0).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(RegistrationOptions {
+            options: begun.options,
+            state: begun.state,
+        }))
+}
+
+/// Finishes registering a passkey with the browser's answer.
+#[utoipa::path(post, path = "/api/v1/auth/passkeys", tag = "auth", security(("bearer" = [])),
+    request_body = NewPasskey,
+    responses(
+        (status = 201, body = PasskeyView),
+        (status = 400, description = "A bad name, a state not begun by this user in the last five minutes, or an answer that does not verify", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This passkey is already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Passkeys are unavailable (PUBLIC_URL names an IP address)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn finish(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: body::Json<NewPasskey>,
+) -> Result<HttpResponse, ApiError> {
+    let new = body.into_inner();
+    let passkey = state
+        .passkeys
+        .finish_registration(&caller.0, &new.state, &new.name, &new.credential)
+        .await?;
+    Ok(HttpResponse::Created().json(PasskeyView::from(passkey)))
+}
+
+/// Renames one of my passkeys.
+#[utoipa::path(patch, path = "/api/v1/auth/passkeys/{passkey_id}", tag = "auth", security(("bearer" = [])),
+    params(("passkey_id" = String, Path, description = "A passkey id from the list")),
+    request_body = PasskeyRename,
+    responses(
+        (status = 200, body = PasskeyView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such passkey of mine", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn rename(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<uuid::Uuid>,
+    body: body::Json<PasskeyRename>,
+) -> Result<HttpResponse, ApiError> {
+    let passkey = state
+        .passkeys
+        .rename(
+            &caller.0,
+            PasskeyId::from_uuid(id.into_inner()),
+            &body.into_inner().name,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(PasskeyView::from(passkey)))
+}
+
+/// Removes one of my passkeys: it signs nobody in any more.
+#[utoipa::path(delete, path = "/api/v1/auth/passkeys/{passkey_id}", tag = "auth", security(("bearer" = [])),
+    params(("passkey_id" = String, Path, description = "A passkey id from the list")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such passkey of mine", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn remove(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .passkeys
+        .remove(&caller.0, PasskeyId::from_uuid(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

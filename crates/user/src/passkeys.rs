@@ -1,0 +1,245 @@
+//! A user's passkeys (docs/passkeys.md, ADR 0036): registering one (a ceremony begun and
+//! finished by the same signed-in user, its state sealed in between), listing, renaming and
+//! removing them. Each user manages their own; every change is audited.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use usvc_core::ports::{Clock, PasskeyRepository, SecretBox, UserRepository, WebAuthn};
+use usvc_core::{
+    AuditEntry, CoreError, Passkey, PasskeyId, Principal, ResourceRef, TenantId, UserId,
+};
+
+use crate::audit::actions as audit;
+use crate::sealed;
+
+/// How many passkeys one user may hold.
+pub const MAX_PASSKEYS: usize = 20;
+
+/// How long a begun registration may be finished.
+const CEREMONY_MINUTES: i64 = 5;
+
+/// What a sealed registration is bound to.
+const REGISTRATION_CONTEXT: &[u8] = b"passkey-registration";
+
+/// What the ports give the passkey use cases.
+pub struct PasskeyPorts {
+    /// The passkeys.
+    pub passkeys: Arc<dyn PasskeyRepository>,
+    /// Whose (their email names the passkey on the device).
+    pub users: Arc<dyn UserRepository>,
+    /// The relying party; `None` where the service has none (`PUBLIC_URL` names an IP
+    /// address): passkeys are then unavailable, everything else works.
+    pub webauthn: Option<Arc<dyn WebAuthn>>,
+    /// Seals ceremony states.
+    pub secrets: Arc<dyn SecretBox>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A registration begun: the options for `navigator.credentials.create` and the sealed state
+/// to send back with the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BegunRegistration {
+    /// `{"publicKey": {...}}`.
+    pub options: Value,
+    /// Opaque; valid five minutes, for this user only.
+    pub state: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SealedRegistration {
+    tenant: TenantId,
+    user: UserId,
+    expires_at: DateTime<Utc>,
+    state: Value,
+}
+
+/// A passkey's name as given: trimmed, 1-64 characters, no control characters.
+fn checked_name(name: &str) -> Result<String, CoreError> {
+    let name = name.trim();
+    if (1..=64).contains(&name.chars().count()) && !name.chars().any(char::is_control) {
+        Ok(name.to_owned())
+    } else {
+        Err(CoreError::invalid(
+            "name",
+            "1-64 characters, no control characters",
+        ))
+    }
+}
+
+/// Registering, listing, renaming and removing the caller's passkeys.
+pub struct PasskeyService {
+    ports: PasskeyPorts,
+}
+
+impl PasskeyService {
+    /// A service over `ports`.
+    pub fn new(ports: PasskeyPorts) -> Self {
+        Self { ports }
+    }
+
+    fn rp(&self) -> Result<&dyn WebAuthn, CoreError> {
+        self.ports.webauthn.as_deref().ok_or_else(|| {
+            CoreError::Unavailable(
+                "passkeys need PUBLIC_URL to name a host (a domain), not an IP address".into(),
+            )
+        })
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        chrono::SubsecRound::trunc_subsecs(self.ports.clock.now(), 6)
+    }
+
+    /// The caller's passkeys, oldest first.
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<Passkey>, CoreError> {
+        self.ports
+            .passkeys
+            .list(principal.tenant, principal.user)
+            .await
+    }
+
+    /// Begins registering a passkey for the caller.
+    pub async fn begin_registration(
+        &self,
+        principal: &Principal,
+    ) -> Result<BegunRegistration, CoreError> {
+        let user = self
+            .ports
+            .users
+            .get(principal.tenant, principal.user)
+            .await?
+            .ok_or_else(|| CoreError::Unauthenticated("the account is gone".into()))?;
+        let existing = self.list(principal).await?;
+        if existing.len() >= MAX_PASSKEYS {
+            return Err(CoreError::Conflict(format!(
+                "at most {MAX_PASSKEYS} passkeys: remove one first"
+            )));
+        }
+        let credentials: Vec<Value> = existing.into_iter().map(|p| p.credential).collect();
+        let shown = user
+            .display_name
+            .clone()
+            .unwrap_or_else(|| user.email.to_string());
+        let ceremony =
+            self.rp()?
+                .start_registration(user.id, user.email.as_str(), &shown, &credentials)?;
+        let state = sealed::seal(
+            self.ports.secrets.as_ref(),
+            &SealedRegistration {
+                tenant: principal.tenant,
+                user: principal.user,
+                expires_at: self.now() + Duration::minutes(CEREMONY_MINUTES),
+                state: ceremony.state,
+            },
+            REGISTRATION_CONTEXT,
+        )?;
+        Ok(BegunRegistration {
+            options: ceremony.options,
+            state,
+        })
+    }
+
+    /// Finishes a registration the caller began: the browser's `answer` is verified against
+    /// the sealed `state` and the passkey stored under `name`.
+    pub async fn finish_registration(
+        &self,
+        principal: &Principal,
+        state: &str,
+        name: &str,
+        answer: &Value,
+    ) -> Result<Passkey, CoreError> {
+        let name = checked_name(name)?;
+        let now = self.now();
+        let begun: SealedRegistration =
+            sealed::open(self.ports.secrets.as_ref(), state, REGISTRATION_CONTEXT)
+                .filter(|s: &SealedRegistration| {
+                    s.tenant == principal.tenant && s.user == principal.user && s.expires_at > now
+                })
+                .ok_or_else(|| {
+                    CoreError::invalid(
+                        "state",
+                        "not a registration of yours begun in the last 5 minutes",
+                    )
+                })?;
+        let created = self
+            .rp()?
+            .finish_registration(answer, &begun.state)
+            .map_err(|e| match e {
+                CoreError::Unauthenticated(reason) => CoreError::invalid("credential", reason),
+                other => other,
+            })?;
+        let passkey = Passkey {
+            id: PasskeyId::new(),
+            tenant_id: principal.tenant,
+            user_id: principal.user,
+            name,
+            credential_id: created.credential_id,
+            credential: created.credential,
+            created_at: now,
+            last_used_at: None,
+        };
+        let entry = AuditEntry::by(principal, audit::PASSKEY_REGISTERED, now)
+            .on(ResourceRef::one("passkey", passkey.id))
+            .details(json!({ "name": passkey.name }));
+        self.ports.passkeys.create(&passkey, &entry).await?;
+        Ok(passkey)
+    }
+
+    /// Renames one of the caller's passkeys.
+    pub async fn rename(
+        &self,
+        principal: &Principal,
+        id: PasskeyId,
+        name: &str,
+    ) -> Result<Passkey, CoreError> {
+        let name = checked_name(name)?;
+        let entry = AuditEntry::by(principal, audit::PASSKEY_RENAMED, self.now())
+            .on(ResourceRef::one("passkey", id))
+            .details(json!({ "name": name }));
+        if !self
+            .ports
+            .passkeys
+            .rename(principal.tenant, principal.user, id, name, &entry)
+            .await?
+        {
+            return Err(CoreError::NotFound("passkey".into()));
+        }
+        self.list(principal)
+            .await?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| CoreError::NotFound("passkey".into()))
+    }
+
+    /// Removes one of the caller's passkeys: it signs nobody in from now on.
+    pub async fn remove(&self, principal: &Principal, id: PasskeyId) -> Result<(), CoreError> {
+        let entry = AuditEntry::by(principal, audit::PASSKEY_REMOVED, self.now())
+            .on(ResourceRef::one("passkey", id));
+        if self
+            .ports
+            .passkeys
+            .delete(principal.tenant, principal.user, id, &entry)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound("passkey".into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_short_and_printable() {
+        assert_eq!(checked_name("  Work laptop ").unwrap(), "Work laptop");
+        for bad in ["", "   ", "a\nb", &"x".repeat(65)] {
+            assert!(checked_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
