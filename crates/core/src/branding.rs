@@ -7,8 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::FieldError;
 
 /// A tenant's look on the hosted pages; every field optional (the service's look otherwise).
+/// Read only from a JSON object (`[null]` is not a branding, though serde's derived form
+/// would take a sequence for a struct).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct Branding {
     /// Shown as the pages' heading instead of the tenant's name (1-100 characters).
     pub display_name: Option<String>,
@@ -18,6 +20,30 @@ pub struct Branding {
     pub primary_color: Option<String>,
     /// The page background (`#rrggbb`).
     pub background_color: Option<String>,
+}
+
+/// The fields of a [`Branding`] as an object must have them.
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct BrandingObject {
+    display_name: Option<String>,
+    logo_url: Option<String>,
+    primary_color: Option<String>,
+    background_color: Option<String>,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for Branding {
+    type Error = serde_json::Error;
+
+    fn try_from(object: serde_json::Map<String, serde_json::Value>) -> Result<Self, Self::Error> {
+        let fields: BrandingObject = serde_json::from_value(serde_json::Value::Object(object))?;
+        Ok(Self {
+            display_name: fields.display_name,
+            logo_url: fields.logo_url,
+            primary_color: fields.primary_color,
+            background_color: fields.background_color,
+        })
+    }
 }
 
 /// Whether `value` is a `#rrggbb` colour: the only form accepted, so a colour can be written
@@ -73,6 +99,23 @@ impl Branding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_object_is_a_branding() {
+        let read: Branding =
+            serde_json::from_value(serde_json::json!({"primary_color": "#000000"}))
+                .expect("an object");
+        assert_eq!(read.primary_color.as_deref(), Some("#000000"));
+        for not in [
+            serde_json::json!([null, null]),
+            serde_json::json!({"colour": "red"}),
+        ] {
+            assert!(
+                serde_json::from_value::<Branding>(not.clone()).is_err(),
+                "{not}"
+            );
+        }
+    }
 
     #[test]
     fn only_plain_values_pass() {

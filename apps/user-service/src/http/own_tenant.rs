@@ -13,8 +13,7 @@ use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 
 /// How the hosted sign-in pages look (docs/oidc.md); every field optional.
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub struct BrandingView {
     /// Shown as the pages' heading instead of the tenant's name.
     #[schema(min_length = 1, max_length = 100)]
@@ -33,17 +32,6 @@ pub struct BrandingView {
 
 impl From<Branding> for BrandingView {
     fn from(b: Branding) -> Self {
-        Self {
-            display_name: b.display_name,
-            logo_url: b.logo_url,
-            primary_color: b.primary_color,
-            background_color: b.background_color,
-        }
-    }
-}
-
-impl From<BrandingView> for Branding {
-    fn from(b: BrandingView) -> Self {
         Self {
             display_name: b.display_name,
             logo_url: b.logo_url,
@@ -142,7 +130,8 @@ pub struct SettingsUpdate {
     #[schema(minimum = 60, maximum = 7_776_000)]
     pub session_absolute_secs: Option<u64>,
     /// The pages' look, replaced as a whole (`{}` returns to the service's).
-    pub branding: Option<BrandingView>,
+    #[schema(value_type = Option<BrandingView>)]
+    pub branding: Option<Branding>,
 }
 
 impl SettingsUpdate {
@@ -155,7 +144,7 @@ impl SettingsUpdate {
             session_absolute_secs: self
                 .session_absolute_secs
                 .unwrap_or(current.session_absolute_secs),
-            branding: self.branding.map_or(current.branding, Branding::from),
+            branding: self.branding.unwrap_or(current.branding),
         }
     }
 }

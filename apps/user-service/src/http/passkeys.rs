@@ -81,6 +81,13 @@ pub struct PasskeyRename {
     pub name: String,
 }
 
+/// The passkey an id in a path names: one that is not an id names none of mine.
+fn passkey_id(raw: &str) -> Result<PasskeyId, ApiError> {
+    raw.parse::<uuid::Uuid>()
+        .map(PasskeyId::from_uuid)
+        .map_err(|_| usvc_core::CoreError::NotFound("passkey".into()).into())
+}
+
 /// My passkeys.
 #[utoipa::path(get, path = "/api/v1/auth/passkeys", tag = "auth", security(("bearer" = [])),
     responses(
@@ -163,16 +170,12 @@ pub async fn finish(
 pub async fn rename(
     state: web::Data<AppState>,
     caller: Authenticated,
-    id: web::Path<uuid::Uuid>,
+    id: web::Path<String>,
     body: body::Json<PasskeyRename>,
 ) -> Result<HttpResponse, ApiError> {
     let passkey = state
         .passkeys
-        .rename(
-            &caller.0,
-            PasskeyId::from_uuid(id.into_inner()),
-            &body.into_inner().name,
-        )
+        .rename(&caller.0, passkey_id(&id)?, &body.into_inner().name)
         .await?;
     Ok(HttpResponse::Ok().json(PasskeyView::from(passkey)))
 }
@@ -182,18 +185,14 @@ pub async fn rename(
     params(("passkey_id" = String, Path, description = "A passkey id from the list")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such passkey of mine", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn remove(
     state: web::Data<AppState>,
     caller: Authenticated,
-    id: web::Path<uuid::Uuid>,
+    id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .passkeys
-        .remove(&caller.0, PasskeyId::from_uuid(id.into_inner()))
-        .await?;
+    state.passkeys.remove(&caller.0, passkey_id(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
