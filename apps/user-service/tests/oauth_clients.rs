@@ -257,7 +257,18 @@ async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t:
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    // An admin may give a client the admin role, not the owner role (owners' powers).
+    // A client manager gives a client only roles whose powers they hold; no client is an
+    // owner.
+    let (status, role) = call(
+        &app,
+        Method::POST,
+        "/api/v1/roles",
+        Some(&root),
+        Some(json!({"name": "integrator", "permissions": ["clients:manage"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{role}");
+    let (integrator, _) = join(&app, &root, "ivy@example.com", &["integrator"]).await;
     let (status, made) = call(
         &app,
         Method::POST,
@@ -271,13 +282,12 @@ async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t:
         &app,
         Method::POST,
         CLIENTS,
-        Some(&admin),
-        Some(service_account(&["owner"])),
+        Some(&integrator),
+        Some(service_account(&["admin"])),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
-    // Nor raise an owner's client to owner by changing it.
-    let (status, owned) = call(
+    let (status, problem) = call(
         &app,
         Method::POST,
         CLIENTS,
@@ -285,26 +295,27 @@ async fn only_managers_register_and_nobody_gives_a_client_more_than_they_hold(t:
         Some(service_account(&["owner"])),
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "{owned}");
-    let owned_id = owned["client_id"].as_str().unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    // Nor take such a role off a client, or remove it: that takes holding it.
+    let owned_id = made["client_id"].as_str().unwrap();
     let (status, _) = call(
         &app,
         Method::PUT,
         &format!("{CLIENTS}/{owned_id}"),
-        Some(&admin),
+        Some(&integrator),
         Some(service_account(&["viewer"])),
     )
     .await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
-        "taking the owner role off takes holding it"
+        "taking the role off takes holding it"
     );
     let (status, _) = call(
         &app,
         Method::DELETE,
         &format!("{CLIENTS}/{owned_id}"),
-        Some(&admin),
+        Some(&integrator),
         None,
     )
     .await;
@@ -390,26 +401,40 @@ async fn another_tenants_client_does_not_exist(t: TestApp) {
 }
 on_both_stores!(another_tenants_client_does_not_exist);
 
-/// A token request to `/oauth/token` with HTTP Basic client authentication; the status and
-/// the JSON answer.
-async fn token_request<S, B>(app: &S, client: (&str, &str), form: &str) -> (StatusCode, Value)
+/// A form POSTed to `path`, with HTTP Basic client authentication when `client` is given;
+/// the status and the JSON answer.
+async fn form_post<S, B>(
+    app: &S,
+    path: &str,
+    client: Option<(&str, &str)>,
+    form: &str,
+) -> (StatusCode, Value)
 where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
     use base64::Engine as _;
-    let basic =
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", client.0, client.1));
-    let req = actix_web::test::TestRequest::post()
-        .uri("/oauth/token")
-        .insert_header(("Authorization", format!("Basic {basic}")))
+    let mut req = actix_web::test::TestRequest::post()
+        .uri(path)
         .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-        .set_payload(form.to_owned())
-        .to_request();
-    let res = actix_web::test::call_service(app, req).await;
+        .set_payload(form.to_owned());
+    if let Some((id, secret)) = client {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        req = req.insert_header(("Authorization", format!("Basic {basic}")));
+    }
+    let res = actix_web::test::call_service(app, req.to_request()).await;
     let status = res.status();
     let body = actix_web::test::read_body(res).await;
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// A token request with HTTP Basic client authentication.
+async fn token_request<S, B>(app: &S, client: (&str, &str), form: &str) -> (StatusCode, Value)
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    form_post(app, "/oauth/token", Some(client), form).await
 }
 
 async fn a_client_acts_as_its_service_account(t: TestApp) {
@@ -480,6 +505,45 @@ async fn a_client_acts_as_its_service_account(t: TestApp) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
     assert_eq!(refused["errors"][0]["field"], "email", "{refused}");
 
+    // The account is its client's: its address and roles are not the users API's, it
+    // registers no passkey, and no client is an owner.
+    for change in [
+        json!({"email": "mine@example.com"}),
+        json!({"roles": ["admin"]}),
+    ] {
+        let (status, body) = call(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            Some(&root),
+            Some(change.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{change}: {body}");
+    }
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/passkeys/registration",
+        Some(&access),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an application's token adds no passkey"
+    );
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        CLIENTS,
+        Some(&root),
+        Some(json!({"name": "Boss", "grant_types": ["client_credentials"], "scopes": ["api"], "roles": ["owner"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
     // Taking a role from the client takes it from tokens already issued.
     let (_, mut definition) = call(
         &app,
@@ -539,18 +603,8 @@ async fn a_client_acts_as_its_service_account(t: TestApp) {
 
     // Revoking the token ends it at once (RFC 7009).
     let form = format!("token={access}");
-    let req = |path: &str| {
-        use base64::Engine as _;
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-        actix_web::test::TestRequest::post()
-            .uri(path)
-            .insert_header(("Authorization", format!("Basic {basic}")))
-            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-            .set_payload(form.clone())
-            .to_request()
-    };
-    let res = actix_web::test::call_service(&app, req("/oauth/revoke")).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (status, _) = form_post(&app, "/oauth/revoke", Some(me), &form).await;
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = call(
         &app,
         Method::GET,
@@ -661,15 +715,7 @@ where
     let form = format!(
         "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}{extra}"
     );
-    let req = actix_web::test::TestRequest::post()
-        .uri("/oauth/token")
-        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-        .set_payload(form)
-        .to_request();
-    let res = actix_web::test::call_service(app, req).await;
-    let status = res.status();
-    let body = actix_web::test::read_body(res).await;
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    form_post(app, "/oauth/token", None, &form).await
 }
 
 async fn a_client_proves_itself_with_a_signed_assertion(t: TestApp) {
@@ -908,6 +954,17 @@ async fn browser_applications_may_call_the_provider_across_origins(t: TestApp) {
         );
     }
     // The answers themselves carry the header too, refusals included.
+    let req = actix_web::test::TestRequest::post()
+        .uri("/oauth/token")
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload("grant_type=refresh_token&client_id=nobody")
+        .to_request();
+    let res = actix_web::test::call_service(&app, req).await;
+    assert!(res.status().is_client_error());
+    assert_eq!(
+        res.headers().get("access-control-allow-origin").unwrap(),
+        "*"
+    );
     let req = actix_web::test::TestRequest::get()
         .uri("/oauth/userinfo")
         .insert_header(("Origin", "https://spa.example"))

@@ -174,6 +174,15 @@ pub struct User {
 }
 
 impl User {
+    /// Whether this is an OAuth client's service account (its address under
+    /// [`SERVICE_ACCOUNT_DOMAIN`], which no person's can be): its address and roles are its
+    /// client's, not the users API's.
+    pub fn is_service_account(&self) -> bool {
+        self.email
+            .normalized()
+            .ends_with(&format!("@{SERVICE_ACCOUNT_DOMAIN}"))
+    }
+
     /// A new active user with no profile details yet, stamped with `now` (to the
     /// microsecond, the precision both stores keep).
     pub fn new(tenant_id: TenantId, email: Email, roles: Vec<String>, now: DateTime<Utc>) -> Self {

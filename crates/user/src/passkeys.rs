@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use usvc_core::ports::{Clock, PasskeyRepository, SecretBox, UserRepository, WebAuthn};
+use usvc_core::ports::{
+    Clock, OAuthGrantRepository, PasskeyRepository, SecretBox, UserRepository, WebAuthn,
+};
 use usvc_core::{
     AuditEntry, CoreError, Passkey, PasskeyId, Principal, ResourceRef, TenantId, UserId,
 };
@@ -37,6 +39,8 @@ pub struct PasskeyPorts {
     pub secrets: Arc<dyn SecretBox>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Which sessions are an application's grants (they do not register passkeys).
+    pub grants: Arc<dyn OAuthGrantRepository>,
 }
 
 /// A registration begun: the options for `navigator.credentials.create` and the sealed state
@@ -101,11 +105,23 @@ impl PasskeyService {
             .await
     }
 
+    /// A passkey is a lasting way into the account: only the user's own sign-in adds one,
+    /// not an application's token acting for them (an OAuth grant with the `api` scope).
+    async fn first_party(&self, principal: &Principal) -> Result<(), CoreError> {
+        if self.ports.grants.grant(principal.session).await?.is_some() {
+            return Err(CoreError::Forbidden(
+                "passkeys are registered by the user, not through an application".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Begins registering a passkey for the caller.
     pub async fn begin_registration(
         &self,
         principal: &Principal,
     ) -> Result<BegunRegistration, CoreError> {
+        self.first_party(principal).await?;
         let user = self
             .ports
             .users
@@ -151,6 +167,7 @@ impl PasskeyService {
         name: &str,
         answer: &Value,
     ) -> Result<Passkey, CoreError> {
+        self.first_party(principal).await?;
         let name = checked_name(name)?;
         let now = self.now();
         let begun: SealedRegistration =

@@ -118,6 +118,7 @@ pub async fn list(
     responses(
         (status = 200, body = RegistrationOptions),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An application's token (passkeys are registered by the user)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already 20 passkeys", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Passkeys are unavailable (PUBLIC_URL names an IP address)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -141,6 +142,7 @@ pub async fn begin(
         (status = 201, body = PasskeyView),
         (status = 400, description = "A bad name, a state not begun by this user in the last five minutes, or an answer that does not verify", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "An application's token (passkeys are registered by the user)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This passkey is already registered", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Passkeys are unavailable (PUBLIC_URL names an IP address)", body = Problem, content_type = "application/problem+json"),
     ))]

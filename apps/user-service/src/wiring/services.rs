@@ -408,5 +408,6 @@ pub fn passkey_service(config: &Config, adapters: &Adapters) -> Arc<PasskeyServi
         webauthn,
         secrets: adapters.secrets.clone(),
         clock: adapters.clock.clone(),
+        grants: adapters.db.oauth_grants.clone(),
     }))
 }

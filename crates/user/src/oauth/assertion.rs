@@ -34,7 +34,13 @@ pub fn usable_key(key: &Value) -> Result<(), String> {
         return Err("a private key: register only the public part".into());
     }
     let ok = match text("kty") {
-        Some("RSA") => text("n").is_some() && text("e").is_some(),
+        // RSA below 2048 bits is breakable (NIST SP 800-131A): its modulus is 256 bytes or more.
+        Some("RSA") => {
+            text("n")
+                .and_then(|n| URL_SAFE_NO_PAD.decode(n).ok())
+                .is_some_and(|n| n.len() >= 256)
+                && text("e").is_some()
+        }
         Some("EC") => text("crv") == Some("P-256") && text("x").is_some() && text("y").is_some(),
         Some("OKP") => text("crv") == Some("Ed25519") && text("x").is_some(),
         _ => false,
@@ -42,7 +48,10 @@ pub fn usable_key(key: &Value) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("an RSA (n, e), EC P-256 (x, y) or OKP Ed25519 (x) public key".into())
+        Err(
+            "an RSA (n, e; 2048 bits or more), EC P-256 (x, y) or OKP Ed25519 (x) public key"
+                .into(),
+        )
     }
 }
 
@@ -246,6 +255,14 @@ mod tests {
         })
         .contains("jti"));
         assert!(refused(|c| c["jti"] = json!("x".repeat(257))).contains("jti"));
+    }
+
+    #[test]
+    fn short_rsa_keys_and_private_parts_are_not_registered() {
+        let n = |bytes: usize| URL_SAFE_NO_PAD.encode(vec![0xC5; bytes]);
+        assert!(usable_key(&json!({"kty": "RSA", "n": n(256), "e": "AQAB"})).is_ok());
+        assert!(usable_key(&json!({"kty": "RSA", "n": n(128), "e": "AQAB"})).is_err());
+        assert!(usable_key(&json!({"kty": "OKP", "crv": "Ed25519", "x": "a", "d": "b"})).is_err());
     }
 
     #[test]

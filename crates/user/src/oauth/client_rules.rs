@@ -112,6 +112,14 @@ pub fn check(input: &ClientInput) -> Result<CheckedClient, CoreError> {
     if roles.len() > 20 {
         errors.push("roles", "at most 20 roles");
     }
+    // A service account must never be what keeps a tenant owned: removing its client would
+    // leave nobody to administer it.
+    if roles.iter().any(|r| r == "owner") {
+        errors.push(
+            "roles",
+            "a client cannot be an owner (give it `admin` or a custom role)",
+        );
+    }
     if errors.0.is_empty() {
         Ok(CheckedClient {
             name,

@@ -128,7 +128,8 @@ impl OidcProvider {
     }
 
     /// The client's service account, made on its first token request, holding the client's
-    /// roles (set again here if someone changed them through the users API). A disabled one
+    /// roles (set again here should they differ: the users API cannot change them, a client
+    /// update writes them in its own transaction). A disabled one
     /// refuses the client: administrators stop a service account as they stop anyone.
     async fn service_account(
         &self,
@@ -157,17 +158,22 @@ impl OidcProvider {
         let entry = AuditEntry::system(tenant, audit::USER_UPDATED, now)
             .on(ResourceRef::one("user", id))
             .details(json!({ "roles": changed.roles, "reason": "service account of its client" }));
+        // Only an account that was an owner (made before clients could not be) can be the
+        // tenant's last one.
+        let was_owner = account.roles.iter().any(|r| r == "owner");
         let outcome = self
             .ports
             .users
-            .update(&changed, account.updated_at, true, &entry)
+            .update(&changed, account.updated_at, was_owner, &entry)
             .await?;
         self.ports.profiles.invalidate(&id).await?;
         match outcome {
             usvc_core::ports::UpdateOutcome::Updated => Ok(changed),
-            // Changed meanwhile, or the tenant's last owner: the next request tries again.
-            _ => Err(OAuthError::invalid_grant(
+            usvc_core::ports::UpdateOutcome::Stale => Err(OAuthError::invalid_grant(
                 "the service account changed meanwhile: ask again",
+            )),
+            usvc_core::ports::UpdateOutcome::LastOwner => Err(OAuthError::invalid_client(
+                "the service account is the tenant's last owner: give the tenant another first",
             )),
         }
     }

@@ -213,6 +213,22 @@ impl AdminChanges {
         errors: &mut Vec<FieldError>,
     ) -> Vec<&'static str> {
         let mut changed = self.profile.apply(user, errors);
+        // A service account is its client's (docs/oidc.md): moving its address would let a
+        // reset link give it a password, and its roles are set from the client.
+        if user.is_service_account() {
+            for (given, field) in [
+                (self.email.is_some(), "email"),
+                (self.roles.is_some(), "roles"),
+            ] {
+                if given {
+                    error(
+                        errors,
+                        field,
+                        "belongs to the OAuth client this service account serves: change the client",
+                    );
+                }
+            }
+        }
         if let Some(raw) = self.email {
             match Email::parse(&raw) {
                 Ok(email) => {

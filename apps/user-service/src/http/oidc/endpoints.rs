@@ -43,6 +43,8 @@ fn oauth_error(e: &OAuthError, basic: bool) -> Result<HttpResponse, ApiError> {
     };
     let mut res = HttpResponse::build(status);
     res.insert_header((header::CACHE_CONTROL, "no-store"));
+    // A browser application reads the error too (a failed refresh is `invalid_grant`).
+    res.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
     if status == StatusCode::UNAUTHORIZED && basic {
         res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"token\""));
     }
