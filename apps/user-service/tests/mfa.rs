@@ -840,3 +840,119 @@ async fn users_register_name_and_remove_their_passkeys(t: TestApp) {
     );
 }
 on_both_stores!(users_register_name_and_remove_their_passkeys);
+
+async fn a_passkey_alone_signs_its_user_in_once_per_challenge(t: TestApp) {
+    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+    let (app, owner) = t.serve_as_owner().await;
+    let (_, me) = call(
+        &app,
+        Method::GET,
+        "/api/v1/users/profile",
+        Some(&owner),
+        None,
+    )
+    .await;
+    let me = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
+    let (_, begun) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/passkeys/registration",
+        Some(&owner),
+        None,
+    )
+    .await;
+    let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+    let created = create_passkey(&mut device, &begun["options"]);
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/passkeys",
+        Some(&owner),
+        Some(json!({"state": begun["state"], "name": "Phone", "credential": created})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // No name typed: the options name no credential; the device answers with its own.
+    let (status, sign_in) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/passkeys/sign-in",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{sign_in}");
+    assert_eq!(
+        sign_in["options"]["publicKey"]["allowCredentials"],
+        json!([])
+    );
+    // The software device makes no discoverable credentials: it is told which one to use,
+    // and its answer carries the user handle a phone's would.
+    let mut options = sign_in["options"].clone();
+    options["publicKey"]["allowCredentials"] =
+        json!([{"type": "public-key", "id": created["rawId"]}]);
+    let options: webauthn_rs::prelude::RequestChallengeResponse =
+        serde_json::from_value(options).unwrap();
+    let origin = webauthn_rs::prelude::Url::parse("http://localhost:8008").unwrap();
+    let mut answer = device.do_authentication(origin, options).unwrap();
+    answer.response.user_handle = Some(me.as_bytes().to_vec());
+    let login = json!({"state": sign_in["state"], "credential": answer});
+    let (status, tokens) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login/passkey",
+        None,
+        Some(login.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let (status, profile) = call(
+        &app,
+        Method::GET,
+        "/api/v1/users/profile",
+        Some(access),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, profile["id"].as_str()),
+        (StatusCode::OK, Some(me.to_string().as_str()))
+    );
+    let (_, passkeys) = call(
+        &app,
+        Method::GET,
+        "/api/v1/auth/passkeys",
+        Some(&owner),
+        None,
+    )
+    .await;
+    assert!(
+        passkeys["items"][0]["last_used_at"].is_string(),
+        "{passkeys}"
+    );
+
+    // The same answer again is refused (and audited), as is a state this service never sealed.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login/passkey",
+        None,
+        Some(login),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, problem) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/login/passkey",
+        None,
+        Some(json!({"state": "forged", "credential": answer})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    let failures = support::audit_actions(&app, &owner, "action=auth.login_failed").await;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+}
+on_both_stores!(a_passkey_alone_signs_its_user_in_once_per_challenge);

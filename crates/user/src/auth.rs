@@ -874,6 +874,7 @@ impl AuthService {
 
 mod attempts;
 pub mod mfa;
+mod passkey_login;
 pub mod recovery;
 
 #[cfg(test)]

@@ -8,10 +8,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use usvc_core::ports::{
-    Clock, OAuthGrantRepository, PasskeyRepository, SecretBox, UserRepository, WebAuthn,
+    AuditLog, Clock, OAuthGrantRepository, PasskeyRepository, SecretBox, UserRepository, WebAuthn,
 };
 use usvc_core::{
-    AuditEntry, CoreError, Passkey, PasskeyId, Principal, ResourceRef, TenantId, UserId,
+    Actor, AuditEntry, CoreError, Origin, Outcome, Passkey, PasskeyId, Principal, ResourceRef,
+    TenantId, UserId,
 };
 
 use crate::audit::actions as audit;
@@ -25,6 +26,27 @@ const CEREMONY_MINUTES: i64 = 5;
 
 /// What a sealed registration is bound to.
 const REGISTRATION_CONTEXT: &[u8] = b"passkey-registration";
+
+/// What a sealed sign-in is bound to.
+const SIGN_IN_CONTEXT: &[u8] = b"passkey-sign-in";
+
+#[derive(Serialize, Deserialize)]
+struct SealedSignIn {
+    /// The ceremony's random challenge: spent on the first answer, so that the sign-in
+    /// cannot be replayed.
+    challenge: String,
+    expires_at: DateTime<Utc>,
+    state: Value,
+}
+
+/// Who a passkey sign-in proved to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedIn {
+    /// Their tenant.
+    pub tenant: TenantId,
+    /// The user.
+    pub user: UserId,
+}
 
 /// What the ports give the passkey use cases.
 pub struct PasskeyPorts {
@@ -41,6 +63,8 @@ pub struct PasskeyPorts {
     pub clock: Arc<dyn Clock>,
     /// Which sessions are an application's grants (they do not register passkeys).
     pub grants: Arc<dyn OAuthGrantRepository>,
+    /// Refused sign-ins are recorded here.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 /// A registration begun: the options for `navigator.credentials.create` and the sealed state
@@ -203,6 +227,98 @@ impl PasskeyService {
             .details(json!({ "name": passkey.name }));
         self.ports.passkeys.create(&passkey, &entry).await?;
         Ok(passkey)
+    }
+
+    /// Begins a sign-in with a passkey alone: the authenticator offers the user's
+    /// discoverable passkeys for this service. The state is sealed for five minutes.
+    pub fn begin_sign_in(&self) -> Result<BegunRegistration, CoreError> {
+        let ceremony = self.rp()?.start_passwordless()?;
+        let challenge = ceremony.options["publicKey"]["challenge"]
+            .as_str()
+            .ok_or_else(|| CoreError::Internal("sign-in options without a challenge".into()))?
+            .to_owned();
+        let state = sealed::seal(
+            self.ports.secrets.as_ref(),
+            &SealedSignIn {
+                challenge,
+                expires_at: self.now() + Duration::minutes(CEREMONY_MINUTES),
+                state: ceremony.state,
+            },
+            SIGN_IN_CONTEXT,
+        )?;
+        Ok(BegunRegistration {
+            options: ceremony.options,
+            state,
+        })
+    }
+
+    /// Finishes a passkey sign-in: the answer names a registered passkey (by its user handle
+    /// and credential id), verifies against it, and its sign-in was not answered before.
+    /// Every refusal is the same `Unauthenticated`; one naming a known passkey is audited in
+    /// its user's tenant.
+    pub async fn finish_sign_in(
+        &self,
+        state: &str,
+        answer: &Value,
+        origin: &Origin,
+    ) -> Result<SignedIn, CoreError> {
+        let refused = || CoreError::Unauthenticated("the passkey sign-in failed".into());
+        let now = self.now();
+        let begun: SealedSignIn = sealed::open(self.ports.secrets.as_ref(), state, SIGN_IN_CONTEXT)
+            .filter(|s: &SealedSignIn| s.expires_at > now)
+            .ok_or_else(|| {
+                CoreError::invalid("state", "not a sign-in begun in the last 5 minutes")
+            })?;
+        let rp = self.rp()?;
+        let (user, credential_id) = rp.identify(answer).map_err(|e| match e {
+            CoreError::Validation(errors) => CoreError::Validation(errors),
+            _ => refused(),
+        })?;
+        let passkey = self
+            .ports
+            .passkeys
+            .find_by_credential(credential_id)
+            .await?
+            .filter(|p| p.user_id == user)
+            .ok_or_else(refused)?;
+        let verified = match rp.finish_passwordless(answer, &begun.state, &passkey.credential) {
+            Ok(verified) => verified,
+            Err(CoreError::Unauthenticated(reason)) => {
+                self.refused(&passkey, &reason, origin, now).await;
+                return Err(refused());
+            }
+            Err(e) => return Err(e),
+        };
+        let challenge = format!("passkey-sign-in.{}", begun.challenge);
+        if !self
+            .ports
+            .passkeys
+            .spend_challenge(challenge, begun.expires_at, now)
+            .await?
+        {
+            self.refused(&passkey, "a sign-in answered twice", origin, now)
+                .await;
+            return Err(refused());
+        }
+        self.ports
+            .passkeys
+            .record_use(passkey.id, verified.credential, now)
+            .await?;
+        Ok(SignedIn {
+            tenant: passkey.tenant_id,
+            user: passkey.user_id,
+        })
+    }
+
+    async fn refused(&self, passkey: &Passkey, reason: &str, origin: &Origin, now: DateTime<Utc>) {
+        let entry = AuditEntry::system(passkey.tenant_id, audit::LOGIN_FAILED, now)
+            .from(Actor::sessionless(passkey.user_id), origin)
+            .on(ResourceRef::one("user", passkey.user_id))
+            .outcome(Outcome::Failure)
+            .details(json!({ "method": "passkey", "passkey_id": passkey.id, "reason": reason }));
+        if let Err(e) = self.ports.audit.append(entry).await {
+            tracing::warn!(error = %e, "a refused passkey sign-in was not audited");
+        }
     }
 
     /// Renames one of the caller's passkeys.

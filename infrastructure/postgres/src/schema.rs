@@ -203,6 +203,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkey_challenges (hash) {
+        hash -> Text,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     passkeys (id) {
         id -> Uuid,
         tenant_id -> Uuid,

@@ -203,6 +203,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkey_challenges (hash) {
+        hash -> Text,
+        expires_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
     passkeys (id) {
         id -> Text,
         tenant_id -> Text,

@@ -125,6 +125,8 @@ use crate::http::{
         passkeys::finish,
         passkeys::rename,
         passkeys::remove,
+        passkeys::begin_sign_in,
+        passkeys::sign_in,
         sessions::list,
         sessions::revoke,
         sessions::logout_all,

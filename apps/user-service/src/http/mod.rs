@@ -346,6 +346,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(passkeys::begin)),
     )
     .service(
+        resource("/api/v1/auth/passkeys/sign-in", "POST")
+            .route(web::post().to(passkeys::begin_sign_in)),
+    )
+    .service(
+        resource("/api/v1/auth/login/passkey", "POST").route(web::post().to(passkeys::sign_in)),
+    )
+    .service(
         resource("/api/v1/auth/passkeys/{passkey_id}", "PATCH, DELETE")
             .route(web::patch().to(passkeys::rename))
             .route(web::delete().to(passkeys::remove)),

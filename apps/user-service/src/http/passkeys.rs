@@ -2,14 +2,17 @@
 //! two calls around the browser's `navigator.credentials.create`: begin (options and a sealed
 //! state), then finish (the browser's answer, the state and a name).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use usvc_core::{Passkey, PasskeyId};
 use utoipa::ToSchema;
 
+use crate::http::auth::{tokens, TokenResponse};
 use crate::http::authenticated::Authenticated;
 use crate::http::body;
+use crate::http::client_limit::ClientLimit;
+use crate::http::origin;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 
@@ -46,11 +49,11 @@ pub struct PasskeyList {
     pub next_cursor: Option<String>,
 }
 
-/// A registration begun.
+/// A ceremony begun (a registration or a sign-in).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RegistrationOptions {
-    /// For `navigator.credentials.create(...)` (binary fields base64url: decode `challenge`,
-    /// `user.id` and each `excludeCredentials[].id` to bytes first).
+pub struct CeremonyOptions {
+    /// For `navigator.credentials.create(...)` or `.get(...)` (binary fields base64url:
+    /// decode `challenge`, `user.id` and each credential `id` to bytes first).
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
     /// Send it back with the answer, within five minutes.
@@ -67,6 +70,18 @@ pub struct NewPasskey {
     /// What to call it ("Work laptop"), 1-64 characters.
     #[schema(min_length = 1, max_length = 64)]
     pub name: String,
+    /// The browser's `PublicKeyCredential` (binary fields base64url).
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// A passkey sign-in's answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyLogin {
+    /// The `state` from the beginning.
+    #[schema(max_length = 16384)]
+    pub state: String,
     /// The browser's `PublicKeyCredential` (binary fields base64url).
     #[schema(value_type = Object)]
     pub credential: serde_json::Value,
@@ -116,7 +131,7 @@ pub async fn list(
 /// Begins registering a passkey: options for the browser and a state to send back.
 #[utoipa::path(post, path = "/api/v1/auth/passkeys/registration", tag = "auth", security(("bearer" = [])),
     responses(
-        (status = 200, body = RegistrationOptions),
+        (status = 200, body = CeremonyOptions),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An application's token (passkeys are registered by the user)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already 20 passkeys", body = Problem, content_type = "application/problem+json"),
@@ -129,7 +144,7 @@ pub async fn begin(
     let begun = state.passkeys.begin_registration(&caller.0).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(RegistrationOptions {
+        .json(CeremonyOptions {
             options: begun.options,
             state: begun.state,
         }))
@@ -197,4 +212,53 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     state.passkeys.remove(&caller.0, passkey_id(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Begins a sign-in with a passkey alone (no name typed: the device offers its passkeys).
+#[utoipa::path(post, path = "/api/v1/auth/passkeys/sign-in", tag = "auth",
+    responses(
+        (status = 200, body = CeremonyOptions),
+        (status = 429, description = "Too many requests (AUTH_RATE_LIMIT per client IP)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Passkeys are unavailable (PUBLIC_URL names an IP address)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn begin_sign_in(
+    state: web::Data<AppState>,
+    _limit: ClientLimit,
+) -> Result<HttpResponse, ApiError> {
+    let begun = state.passkeys.begin_sign_in()?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(CeremonyOptions {
+            options: begun.options,
+            state: begun.state,
+        }))
+}
+
+/// Signs in with a passkey: the device's answer to the sign-in begun. A passkey with user
+/// verification is two factors: no second factor is asked.
+#[utoipa::path(post, path = "/api/v1/auth/login/passkey", tag = "auth", request_body = PasskeyLogin,
+    responses(
+        (status = 200, description = "Tokens", body = TokenResponse),
+        (status = 400, description = "A state not begun in the last five minutes, or not a credential", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The answer does not sign anyone in (one answer for every reason)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests (AUTH_RATE_LIMIT per client IP)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Passkeys are unavailable (PUBLIC_URL names an IP address)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    _limit: ClientLimit,
+    req: HttpRequest,
+    body: body::Json<PasskeyLogin>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let origin = origin::of(&req);
+    let signed_in = state
+        .passkeys
+        .finish_sign_in(&body.state, &body.credential, &origin)
+        .await?;
+    let pair = state
+        .auth
+        .passkey_login(signed_in.tenant, signed_in.user, origin)
+        .await?;
+    Ok(tokens(pair))
 }

@@ -409,5 +409,6 @@ pub fn passkey_service(config: &Config, adapters: &Adapters) -> Arc<PasskeyServi
         secrets: adapters.secrets.clone(),
         clock: adapters.clock.clone(),
         grants: adapters.db.oauth_grants.clone(),
+        audit: adapters.db.audit.clone(),
     }))
 }
