@@ -142,7 +142,12 @@ impl WebAuthn for WebAuthnRp {
             .webauthn
             .identify_discoverable_authentication(&assertion)
             .map_err(refused)?;
-        Ok((UserId::from_uuid(user), assertion.id.clone()))
+        // The credential id as the raw bytes say it (the text `id` is the caller's to spoil:
+        // base64url of `rawId` is what was stored, and all it can hold).
+        Ok((
+            UserId::from_uuid(user),
+            URL_SAFE_NO_PAD.encode(&assertion.raw_id),
+        ))
     }
 
     fn finish_passwordless(
@@ -321,6 +326,13 @@ mod tests {
         let answer = serde_json::to_value(&assertion).unwrap();
         assert_eq!(
             rp.identify(&answer).unwrap(),
+            (user, credential.credential_id.clone())
+        );
+        // A spoiled text `id` (a NUL no database keeps) does not reach the store.
+        let mut spoiled = answer.clone();
+        spoiled["id"] = serde_json::json!("a\u{0}b");
+        assert_eq!(
+            rp.identify(&spoiled).unwrap(),
             (user, credential.credential_id.clone())
         );
         let verified = rp
