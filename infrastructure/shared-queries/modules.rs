@@ -57,6 +57,8 @@ mod service_census;
 mod sessions;
 #[path = "signing_keys.rs"]
 mod signing_keys;
+#[path = "spent_once.rs"]
+mod spent_once;
 #[path = "store.rs"]
 mod store;
 #[path = "tasks.rs"]

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
-use crate::schema::{oauth_assertions, oauth_codes, oauth_grants, refresh_tokens, sessions};
+use crate::schema::{oauth_codes, oauth_grants, refresh_tokens, sessions};
 use crate::sessions::{closed_account, open_in};
 use crate::store::Store;
 
@@ -256,38 +256,6 @@ impl OAuthGrantRepository for Store {
                 })
                 .await
                 .map_err(closed_account)
-            })
-        })
-        .await
-    }
-
-    async fn spend_assertion(
-        &self,
-        hash: String,
-        client: ClientId,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, CoreError> {
-        self.run(move |conn| {
-            Box::pin(async move {
-                let spend = async move {
-                    diesel::delete(
-                        oauth_assertions::table.filter(oauth_assertions::expires_at.le(now)),
-                    )
-                    .execute(conn)
-                    .await?;
-                    diesel::insert_into(oauth_assertions::table)
-                        .values((
-                            oauth_assertions::hash.eq(hash),
-                            oauth_assertions::client_id.eq(id(client.as_uuid())),
-                            oauth_assertions::expires_at.eq(expires_at),
-                        ))
-                        .on_conflict_do_nothing()
-                        .execute(conn)
-                        .await
-                        .map(|inserted| inserted > 0)
-                };
-                spend.await.map_err(errors::query)
             })
         })
         .await

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
-use crate::schema::{passkey_challenges, passkeys};
+use crate::schema::passkeys;
 use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -177,36 +177,6 @@ impl PasskeyRepository for Store {
                 })
                 .await
                 .map_err(errors::query)
-            })
-        })
-        .await
-    }
-
-    async fn spend_challenge(
-        &self,
-        hash: String,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, CoreError> {
-        self.run(move |conn| {
-            Box::pin(async move {
-                let spend = async move {
-                    diesel::delete(
-                        passkey_challenges::table.filter(passkey_challenges::expires_at.le(now)),
-                    )
-                    .execute(conn)
-                    .await?;
-                    diesel::insert_into(passkey_challenges::table)
-                        .values((
-                            passkey_challenges::hash.eq(hash),
-                            passkey_challenges::expires_at.eq(expires_at),
-                        ))
-                        .on_conflict_do_nothing()
-                        .execute(conn)
-                        .await
-                        .map(|inserted| inserted > 0)
-                };
-                spend.await.map_err(errors::query)
             })
         })
         .await

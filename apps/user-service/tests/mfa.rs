@@ -675,6 +675,55 @@ fn create_passkey(
     serde_json::to_value(device.do_registration(origin, options).unwrap()).unwrap()
 }
 
+/// Registers a passkey called "Phone" on `device` for the bearer of `token`; the credential
+/// the device created.
+async fn register_passkey<S, B>(
+    app: &S,
+    token: &str,
+    device: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
+) -> Value
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let (status, begun) = call(
+        app,
+        Method::POST,
+        "/api/v1/auth/passkeys/registration",
+        Some(token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{begun}");
+    let created = create_passkey(device, &begun["options"]);
+    let (status, saved) = call(
+        app,
+        Method::POST,
+        "/api/v1/auth/passkeys",
+        Some(token),
+        Some(json!({"state": begun["state"], "name": "Phone", "credential": created})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    created
+}
+
+/// The software device's answer to a ceremony's options (`allowCredentials` named).
+fn answer_passkey(
+    device: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    options: &Value,
+) -> webauthn_rs::prelude::PublicKeyCredential {
+    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+    let options: webauthn_rs::prelude::RequestChallengeResponse =
+        serde_json::from_value(options.clone()).unwrap();
+    let origin = webauthn_rs::prelude::Url::parse("http://localhost:8008").unwrap();
+    device.do_authentication(origin, options).unwrap()
+}
+
 async fn users_register_name_and_remove_their_passkeys(t: TestApp) {
     let (app, owner) = t.serve_as_owner().await;
     let (status, begun) = call(
@@ -842,7 +891,6 @@ async fn users_register_name_and_remove_their_passkeys(t: TestApp) {
 on_both_stores!(users_register_name_and_remove_their_passkeys);
 
 async fn a_passkey_alone_signs_its_user_in_once_per_challenge(t: TestApp) {
-    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
     let (app, owner) = t.serve_as_owner().await;
     let (_, me) = call(
         &app,
@@ -853,25 +901,8 @@ async fn a_passkey_alone_signs_its_user_in_once_per_challenge(t: TestApp) {
     )
     .await;
     let me = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
-    let (_, begun) = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/passkeys/registration",
-        Some(&owner),
-        None,
-    )
-    .await;
     let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
-    let created = create_passkey(&mut device, &begun["options"]);
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth/passkeys",
-        Some(&owner),
-        Some(json!({"state": begun["state"], "name": "Phone", "credential": created})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let created = register_passkey(&app, &owner, &mut device).await;
 
     // No name typed: the options name no credential; the device answers with its own.
     let (status, sign_in) = call(
@@ -892,10 +923,7 @@ async fn a_passkey_alone_signs_its_user_in_once_per_challenge(t: TestApp) {
     let mut options = sign_in["options"].clone();
     options["publicKey"]["allowCredentials"] =
         json!([{"type": "public-key", "id": created["rawId"]}]);
-    let options: webauthn_rs::prelude::RequestChallengeResponse =
-        serde_json::from_value(options).unwrap();
-    let origin = webauthn_rs::prelude::Url::parse("http://localhost:8008").unwrap();
-    let mut answer = device.do_authentication(origin, options).unwrap();
+    let mut answer = answer_passkey(&mut device, &options);
     answer.response.user_handle = Some(me.as_bytes().to_vec());
     let login = json!({"state": sign_in["state"], "credential": answer});
     let (status, tokens) = call(
@@ -956,3 +984,132 @@ async fn a_passkey_alone_signs_its_user_in_once_per_challenge(t: TestApp) {
     assert_eq!(failures.len(), 1, "{failures:?}");
 }
 on_both_stores!(a_passkey_alone_signs_its_user_in_once_per_challenge);
+
+/// A passkey answers the second factor of a password login: in a tenant that requires MFA it
+/// stands in for TOTP (no enrolment asked), its answer is bound to its own login, taken once,
+/// and a refusal counts like a wrong code.
+async fn a_passkey_answers_the_second_factor_of_a_password_login(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
+    let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+    let created = register_passkey(&app, &root, &mut device).await;
+    let (status, _) = call(
+        &app,
+        Method::PATCH,
+        "/api/v1/tenant/settings",
+        Some(&root),
+        Some(json!({"mfa_required": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let owner_login = password_login("default", support::ADMIN_EMAIL, support::ADMIN_PASSWORD);
+    let begin = || {
+        call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(owner_login.clone()),
+        )
+    };
+
+    let (status, first) = begin().await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        (&first["enrollment_required"], &first["methods"]),
+        (&json!(false), &json!(["passkey"])),
+        "the passkey is the second factor: {first}"
+    );
+    let allowed = &first["passkey"]["options"]["publicKey"]["allowCredentials"];
+    assert_eq!(allowed[0]["id"], created["rawId"], "{first}");
+    let answer = answer_passkey(&mut device, &first["passkey"]["options"]);
+    let verify = |token: &Value,
+                  state: &Value,
+                  answer: &webauthn_rs::prelude::PublicKeyCredential| {
+        json!({"mfa_token": token, "passkey": {"state": state, "credential": answer}})
+    };
+
+    // Another login's ceremony does not answer this one; neither nor both of code and
+    // passkey is a bad request.
+    let (_, second) = begin().await;
+    for body in [
+        verify(&second["mfa_token"], &first["passkey"]["state"], &answer),
+        json!({"mfa_token": second["mfa_token"]}),
+        json!({"mfa_token": second["mfa_token"], "code": "123456",
+               "passkey": {"state": second["passkey"]["state"], "credential": answer}}),
+    ] {
+        let (status, problem) = call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/mfa/verify",
+            None,
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    }
+    // The answer to the first ceremony, sent with the second login's state, is refused.
+    let (status, problem) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(verify(
+            &second["mfa_token"],
+            &second["passkey"]["state"],
+            &answer,
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+
+    let body = verify(&first["mfa_token"], &first["passkey"]["state"], &answer);
+    let (status, tokens) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        "/api/v1/users/profile",
+        Some(access),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Taken once.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/mfa/verify",
+        None,
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let failures = support::audit_actions(&app, &root, "action=auth.login_failed").await;
+    assert_eq!(
+        failures.len(),
+        1,
+        "the refused answer is audited: {failures:?}"
+    );
+    let (_, trail) = call(
+        &app,
+        Method::GET,
+        "/api/v1/audit?action=auth.login",
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_eq!(
+        trail["items"][0]["details"]["method"], "passkey_mfa",
+        "{trail}"
+    );
+}
+on_both_stores!(a_passkey_answers_the_second_factor_of_a_password_login);

@@ -9,14 +9,14 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::{
     AccessClaims, ActionTokenRepository, AuditLog, Cache, Clock, EventPublisher, HashLane,
-    LoginThrottle, MfaRepository, Notifier, OpaqueTokens, PasswordHasher, SecretBox,
-    SessionRepository, Settings, TenantRepository, TokenRequest, TokenService, TotpService,
-    UserRepository,
+    LoginThrottle, MfaRepository, Notifier, OpaqueTokens, PasskeyRepository, PasswordHasher,
+    SecretBox, SessionRepository, Settings, TenantRepository, TokenRequest, TokenService,
+    TotpService, UserRepository, WebAuthn,
 };
 use usvc_core::{
-    Action, Actor, AuditEntry, ChallengePurpose, CoreError, Email, Origin, Outcome, Password,
-    Principal, RefreshOutcome, ResourceRef, Session, SessionId, Slug, Tenant, TenantStatus, User,
-    UserId, UserStatus,
+    Action, Actor, AuditEntry, CoreError, Email, Origin, Outcome, Password, Principal,
+    RefreshOutcome, ResourceRef, Session, SessionId, Slug, Tenant, TenantStatus, User, UserId,
+    UserStatus,
 };
 
 /// What a successful login or refresh hands the client.
@@ -37,14 +37,19 @@ pub struct TokenPair {
 pub enum LoginOutcome {
     /// Logged in.
     Tokens(TokenPair),
-    /// A second factor is needed: present a code with this token at `/auth/mfa/verify`, or,
-    /// when `enroll` is set (the tenant requires MFA and the user has none), enrol TOTP with it
-    /// first.
+    /// A second factor is needed: present a code or a passkey's answer with this token at
+    /// `/auth/mfa/verify`, or, when `enroll` is set (the tenant requires MFA and the user has
+    /// no second factor), enrol TOTP with it first.
     MfaRequired {
-        /// The opaque `mfa_token` (five minutes, five wrong codes).
+        /// The opaque `mfa_token` (five minutes, five wrong answers).
         mfa_token: String,
         /// Whether TOTP must be enrolled before tokens are issued.
         enroll: bool,
+        /// The second factors the user holds, by name: `totp`, `recovery_code`, `passkey`.
+        methods: Vec<&'static str>,
+        /// With a passkey among them: the ceremony for `navigator.credentials.get`, begun
+        /// with the user's passkeys, its state sealed to this `mfa_token`.
+        passkey: Option<crate::passkeys::BegunCeremony>,
     },
 }
 
@@ -101,6 +106,8 @@ pub struct AuthService {
     notifier: Arc<dyn Notifier>,
     audit: Arc<dyn AuditLog>,
     settings: Arc<dyn Settings>,
+    passkeys: Arc<dyn PasskeyRepository>,
+    webauthn: Option<Arc<dyn WebAuthn>>,
     attempts: attempts::Attempts,
 }
 
@@ -145,6 +152,11 @@ pub struct AuthPorts {
     /// Service-wide settings (the idle lifetime of sessions, the public URL of links in mail),
     /// read when used.
     pub settings: Arc<dyn Settings>,
+    /// Passkeys, which answer the second factor too.
+    pub passkeys: Arc<dyn PasskeyRepository>,
+    /// The WebAuthn relying party; `None` where passkeys are unavailable (`PUBLIC_URL` names
+    /// an IP address).
+    pub webauthn: Option<Arc<dyn WebAuthn>>,
 }
 
 fn after(now: DateTime<Utc>, d: Duration) -> Result<DateTime<Utc>, CoreError> {
@@ -211,6 +223,8 @@ impl AuthService {
             notifier: ports.notifier,
             audit: ports.audit,
             settings: ports.settings,
+            passkeys: ports.passkeys,
+            webauthn: ports.webauthn,
             attempts: attempts::Attempts::default(),
         }
     }
@@ -268,15 +282,8 @@ impl AuthService {
         if check.needs_rehash {
             self.upgrade_hash(&user, password, &client, now).await;
         }
-        if user.mfa_enabled {
-            return self
-                .challenge(&user, ChallengePurpose::Verify, client, now)
-                .await;
-        }
-        if tenant.settings.mfa_required {
-            return self
-                .challenge(&user, ChallengePurpose::Enroll, client, now)
-                .await;
+        if user.mfa_enabled || tenant.settings.mfa_required {
+            return self.second_factor(&user, client, now).await;
         }
         self.throttle.reset(tenant.id, name).await?;
         let pair = self
@@ -874,6 +881,7 @@ impl AuthService {
 
 mod attempts;
 pub mod mfa;
+mod passkey_factor;
 mod passkey_login;
 pub mod recovery;
 

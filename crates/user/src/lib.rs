@@ -34,7 +34,7 @@ pub use auth::{
 pub use bootstrap::{bootstrap, provision, Bootstrap, BootstrapPorts, Provisioned, DEFAULT_TENANT};
 pub use builtin_roles::RoleAuthorizer;
 pub use oauth::{ClientInput, ClientService, OidcPorts, OidcProvider, SavedClient};
-pub use passkeys::{BegunRegistration, PasskeyPorts, PasskeyService, SignedIn};
+pub use passkeys::{BegunCeremony, PasskeyPorts, PasskeyService, SignedIn};
 pub use platform::{
     set_platform_grant, NewTenantWithOwner, PlatformPorts, PlatformService, TenantChanges,
 };

@@ -8,7 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use usvc_core::ports::{
-    AuditLog, Clock, OAuthGrantRepository, PasskeyRepository, SecretBox, UserRepository, WebAuthn,
+    AuditLog, Clock, OAuthGrantRepository, PasskeyRepository, SecretBox, SingleUse, SpentOnce,
+    UserRepository, WebAuthn,
 };
 use usvc_core::{
     Actor, AuditEntry, CoreError, Origin, Outcome, Passkey, PasskeyId, Principal, ResourceRef,
@@ -63,17 +64,19 @@ pub struct PasskeyPorts {
     pub clock: Arc<dyn Clock>,
     /// Which sessions are an application's grants (they do not register passkeys).
     pub grants: Arc<dyn OAuthGrantRepository>,
+    /// Sign-in challenges spent (each answered once, service-wide).
+    pub spent: Arc<dyn SpentOnce>,
     /// Refused sign-ins are recorded here.
     pub audit: Arc<dyn AuditLog>,
 }
 
-/// A registration begun: the options for `navigator.credentials.create` and the sealed state
-/// to send back with the answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BegunRegistration {
+/// A ceremony begun: the options for `navigator.credentials.create` (registering) or `.get`
+/// (signing in), and the sealed state to send back with the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BegunCeremony {
     /// `{"publicKey": {...}}`.
     pub options: Value,
-    /// Opaque; valid five minutes, for this user only.
+    /// Opaque; valid five minutes, for the ceremony it was begun for only.
     pub state: String,
 }
 
@@ -144,7 +147,7 @@ impl PasskeyService {
     pub async fn begin_registration(
         &self,
         principal: &Principal,
-    ) -> Result<BegunRegistration, CoreError> {
+    ) -> Result<BegunCeremony, CoreError> {
         self.first_party(principal).await?;
         let user = self
             .ports
@@ -176,7 +179,7 @@ impl PasskeyService {
             },
             REGISTRATION_CONTEXT,
         )?;
-        Ok(BegunRegistration {
+        Ok(BegunCeremony {
             options: ceremony.options,
             state,
         })
@@ -231,7 +234,7 @@ impl PasskeyService {
 
     /// Begins a sign-in with a passkey alone: the authenticator offers the user's
     /// discoverable passkeys for this service. The state is sealed for five minutes.
-    pub fn begin_sign_in(&self) -> Result<BegunRegistration, CoreError> {
+    pub fn begin_sign_in(&self) -> Result<BegunCeremony, CoreError> {
         let ceremony = self.rp()?.start_passwordless()?;
         let challenge = ceremony.options["publicKey"]["challenge"]
             .as_str()
@@ -246,7 +249,7 @@ impl PasskeyService {
             },
             SIGN_IN_CONTEXT,
         )?;
-        Ok(BegunRegistration {
+        Ok(BegunCeremony {
             options: ceremony.options,
             state,
         })
@@ -289,11 +292,15 @@ impl PasskeyService {
             }
             Err(e) => return Err(e),
         };
-        let challenge = format!("passkey-sign-in.{}", begun.challenge);
         if !self
             .ports
-            .passkeys
-            .spend_challenge(challenge, begun.expires_at, now)
+            .spent
+            .spend(
+                SingleUse::PasskeyChallenge,
+                begun.challenge.clone(),
+                begun.expires_at,
+                now,
+            )
             .await?
         {
             self.refused(&passkey, "a sign-in answered twice", origin, now)

@@ -203,8 +203,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    passkey_challenges (hash) {
-        hash -> Text,
+    spent_once (kind, key) {
+        kind -> Text,
+        key -> Text,
         expires_at -> Timestamptz,
     }
 }
@@ -219,14 +220,6 @@ diesel::table! {
         credential -> Jsonb,
         created_at -> Timestamptz,
         last_used_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    oauth_assertions (hash) {
-        hash -> Text,
-        client_id -> Uuid,
-        expires_at -> Timestamptz,
     }
 }
 

@@ -203,8 +203,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    passkey_challenges (hash) {
-        hash -> Text,
+    spent_once (kind, key) {
+        kind -> Text,
+        key -> Text,
         expires_at -> TimestamptzSqlite,
     }
 }
@@ -219,14 +220,6 @@ diesel::table! {
         credential -> Json,
         created_at -> TimestamptzSqlite,
         last_used_at -> Nullable<TimestamptzSqlite>,
-    }
-}
-
-diesel::table! {
-    oauth_assertions (hash) {
-        hash -> Text,
-        client_id -> Text,
-        expires_at -> TimestamptzSqlite,
     }
 }
 

@@ -38,6 +38,7 @@ mod rate_limits;
 mod roles;
 mod sessions;
 mod signing_keys;
+mod spent_once;
 mod tenants;
 mod triggers;
 mod user_admin;
@@ -201,8 +202,12 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
             passkeys::passkeys_belong_to_their_user_and_go_with_them
         ),
         scenario!(
-            "oauth_grants::assertions_and_codes",
-            oauth_clients::assertions_are_spent_once_and_old_codes_forgotten
+            "oauth_grants::old_codes",
+            oauth_clients::old_codes_are_forgotten
+        ),
+        scenario!(
+            "spent_once::per_kind",
+            spent_once::proofs_are_spent_once_per_kind
         ),
         scenario!(
             "roles::custom_roles",

@@ -112,22 +112,6 @@ where
         .await
         .unwrap());
 
-    // A sign-in challenge is spent once; an expired one is forgotten.
-    let now = Utc::now().trunc_subsecs(6);
-    let later = now + chrono::Duration::minutes(5);
-    assert!(keys.spend_challenge("c1".into(), later, now).await.unwrap());
-    assert!(
-        !keys.spend_challenge("c1".into(), later, now).await.unwrap(),
-        "a replay"
-    );
-    let soon = now + chrono::Duration::seconds(1);
-    assert!(keys.spend_challenge("c2".into(), soon, now).await.unwrap());
-    let after = now + chrono::Duration::seconds(2);
-    assert!(keys
-        .spend_challenge("c2".into(), later, after)
-        .await
-        .unwrap());
-
     // Erasing the user erases their passkeys.
     UserRepository::erase(store, acme.id, ada.id, Utc::now(), false, &audit(acme.id))
         .await

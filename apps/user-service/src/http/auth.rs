@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::http::authenticated::Authenticated;
 use crate::http::client_limit::ClientLimit;
 use crate::http::origin::{self, ClientOrigin};
+use crate::http::passkeys::CeremonyOptions;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 
@@ -71,10 +72,16 @@ pub struct MfaRequired {
     /// Present with a code at `/api/v1/auth/mfa/verify` (five minutes, five tries); with
     /// `enrollment_required`, use it at `/api/v1/auth/mfa/totp/enroll` and `/confirm` instead.
     pub mfa_token: String,
-    /// `totp`, `recovery_code`.
+    /// The second factors the user holds (`totp`, `recovery_code`, `passkey`); with
+    /// `enrollment_required`, `totp` (what to enrol).
     pub methods: Vec<&'static str>,
     /// The tenant requires MFA and the user has none: enrol TOTP first.
     pub enrollment_required: bool,
+    /// With `passkey` among the methods: the ceremony to answer with one of the user's
+    /// passkeys (`navigator.credentials.get(options)`), sent back to `/api/v1/auth/mfa/verify`
+    /// as `passkey: {state, credential}` with the `mfa_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<CeremonyOptions>,
 }
 
 /// Tokens must not be cached anywhere (RFC 6749 section 5.1).
@@ -108,17 +115,19 @@ pub async fn login(
         .await?;
     Ok(match outcome {
         LoginOutcome::Tokens(pair) => tokens(pair),
-        LoginOutcome::MfaRequired { mfa_token, enroll } => HttpResponse::Ok()
+        LoginOutcome::MfaRequired {
+            mfa_token,
+            enroll,
+            methods,
+            passkey,
+        } => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(MfaRequired {
                 mfa_required: true,
                 mfa_token,
-                methods: if enroll {
-                    vec!["totp"]
-                } else {
-                    vec!["totp", "recovery_code"]
-                },
+                methods,
                 enrollment_required: enroll,
+                passkey: passkey.map(CeremonyOptions::from),
             }),
     })
 }

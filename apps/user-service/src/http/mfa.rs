@@ -13,26 +13,32 @@ use crate::http::auth::{tokens, TokenResponse};
 use crate::http::authenticated::{optional, Authenticated};
 use crate::http::client_limit::ClientLimit;
 use crate::http::origin::{self, ClientOrigin};
+use crate::http::passkeys::PasskeyAnswer;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 
-/// A second-factor check completing a login.
+/// A second-factor check completing a login: a code, or a passkey's answer.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// The `mfa_token` the login returned.
     pub mfa_token: String,
-    /// A 6-digit TOTP code, or an unused recovery code (`xxxx-xxxx-xxxx-xxxx`).
+    /// A 6-digit TOTP code, or an unused recovery code (`xxxx-xxxx-xxxx-xxxx`). Send this or
+    /// `passkey`, not both.
     #[schema(min_length = 1, max_length = 64)]
-    pub code: String,
+    pub code: Option<String>,
+    /// A passkey's answer to the ceremony the login returned (`passkey.state`).
+    pub passkey: Option<PasskeyAnswer>,
 }
 
-/// Completes a login with a TOTP or recovery code.
+/// Completes a login with a TOTP code, a recovery code or a passkey.
 #[utoipa::path(post, path = "/api/v1/auth/mfa/verify", tag = "mfa", request_body = VerifyRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 401, description = "Wrong code, or an unknown, spent or expired mfa_token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Neither or both of `code` and `passkey`, a `passkey.state` not of this login, or not a credential", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong code or refused passkey, or an unknown, spent or expired mfa_token", body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Passkeys are unavailable (PUBLIC_URL names an IP address)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn verify(
     state: web::Data<AppState>,
@@ -40,12 +46,34 @@ pub async fn verify(
     origin: ClientOrigin,
     body: body::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(tokens(
-        state
-            .auth
-            .verify_mfa(&body.mfa_token, &body.code, &origin.0)
-            .await?,
-    ))
+    let body = body.into_inner();
+    let pair = match (body.code, body.passkey) {
+        (Some(code), None) => {
+            state
+                .auth
+                .verify_mfa(&body.mfa_token, &code, &origin.0)
+                .await?
+        }
+        (None, Some(answer)) => {
+            state
+                .auth
+                .verify_mfa_passkey(
+                    &body.mfa_token,
+                    &answer.state,
+                    &answer.credential,
+                    &origin.0,
+                )
+                .await?
+        }
+        _ => {
+            return Err(CoreError::invalid(
+                "code",
+                "send a `code` or a `passkey` answer, one of them",
+            )
+            .into())
+        }
+    };
+    Ok(tokens(pair))
 }
 
 /// Enrolment (and confirmation) by a caller without a session yet.

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use usvc_core::{Passkey, PasskeyId};
+use usvc_user::BegunCeremony;
 use utoipa::ToSchema;
 
 use crate::http::auth::{tokens, TokenResponse};
@@ -49,7 +50,7 @@ pub struct PasskeyList {
     pub next_cursor: Option<String>,
 }
 
-/// A ceremony begun (a registration or a sign-in).
+/// A ceremony begun (a registration, a sign-in, or a login's second factor).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CeremonyOptions {
     /// For `navigator.credentials.create(...)` or `.get(...)` (binary fields base64url:
@@ -58,6 +59,15 @@ pub struct CeremonyOptions {
     pub options: serde_json::Value,
     /// Send it back with the answer, within five minutes.
     pub state: String,
+}
+
+impl From<BegunCeremony> for CeremonyOptions {
+    fn from(begun: BegunCeremony) -> Self {
+        Self {
+            options: begun.options,
+            state: begun.state,
+        }
+    }
 }
 
 /// A registration finished.
@@ -75,10 +85,10 @@ pub struct NewPasskey {
     pub credential: serde_json::Value,
 }
 
-/// A passkey sign-in's answer.
+/// A passkey's answer to a ceremony the service began (a sign-in, or a login's second factor).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PasskeyLogin {
+pub struct PasskeyAnswer {
     /// The `state` from the beginning.
     #[schema(max_length = 16384)]
     pub state: String,
@@ -144,10 +154,7 @@ pub async fn begin(
     let begun = state.passkeys.begin_registration(&caller.0).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(CeremonyOptions {
-            options: begun.options,
-            state: begun.state,
-        }))
+        .json(CeremonyOptions::from(begun)))
 }
 
 /// Finishes registering a passkey with the browser's answer.
@@ -228,15 +235,12 @@ pub async fn begin_sign_in(
     let begun = state.passkeys.begin_sign_in()?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(CeremonyOptions {
-            options: begun.options,
-            state: begun.state,
-        }))
+        .json(CeremonyOptions::from(begun)))
 }
 
 /// Signs in with a passkey: the device's answer to the sign-in begun. A passkey with user
 /// verification is two factors: no second factor is asked.
-#[utoipa::path(post, path = "/api/v1/auth/login/passkey", tag = "auth", request_body = PasskeyLogin,
+#[utoipa::path(post, path = "/api/v1/auth/login/passkey", tag = "auth", request_body = PasskeyAnswer,
     responses(
         (status = 200, description = "Tokens", body = TokenResponse),
         (status = 400, description = "A state not begun in the last five minutes, or not a credential", body = Problem, content_type = "application/problem+json"),
@@ -248,7 +252,7 @@ pub async fn sign_in(
     state: web::Data<AppState>,
     _limit: ClientLimit,
     req: HttpRequest,
-    body: body::Json<PasskeyLogin>,
+    body: body::Json<PasskeyAnswer>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let origin = origin::of(&req);

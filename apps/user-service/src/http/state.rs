@@ -139,7 +139,7 @@ impl AppState {
             roles,
             clients,
             oidc,
-            passkeys: services::passkey_service(config, adapters),
+            passkeys: services::passkey_service(adapters),
             audit,
             platform,
             projects,

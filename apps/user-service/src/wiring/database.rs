@@ -13,7 +13,7 @@ use usvc_core::ports::{
     Invalidation, LoginThrottle, MfaRepository, OAuthClientRepository, OAuthGrantRepository,
     Outbox, PasskeyRepository, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
     QuotaRepository, RateLimiter, RoleRepository, ServiceCensus, SessionRepository,
-    SigningKeyRepository, Store, TaskRepository, TenantRepository, TriggerRepository,
+    SigningKeyRepository, SpentOnce, Store, TaskRepository, TenantRepository, TriggerRepository,
     UserAnalytics, UserRepository, WorkflowRepository,
 };
 
@@ -50,6 +50,8 @@ pub struct Database {
     pub oauth_grants: Arc<dyn OAuthGrantRepository>,
     /// Users' passkeys.
     pub passkeys: Arc<dyn PasskeyRepository>,
+    /// Single-use proofs spent (client assertions, passkey sign-in challenges).
+    pub spent: Arc<dyn SpentOnce>,
     /// The audit trail.
     pub audit: Arc<dyn AuditLog>,
     /// Holders of the platform grant.
@@ -106,6 +108,7 @@ impl Database {
             oauth_clients: store.clone(),
             oauth_grants: store.clone(),
             passkeys: store.clone(),
+            spent: store.clone(),
             audit: store.clone(),
             platform: store.clone(),
             quotas: store.clone(),

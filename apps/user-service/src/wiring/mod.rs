@@ -21,7 +21,7 @@ pub use database::{connect, migrate, Database};
 
 use std::sync::Arc;
 
-use usvc_core::ports::{Clock, Notifier, PasswordHasher, SecretBox};
+use usvc_core::ports::{Clock, Notifier, PasswordHasher, SecretBox, WebAuthn};
 use usvc_security::JwtService;
 
 /// The adapters the domains run over, chosen once: by `serve` from the configuration, or by
@@ -40,6 +40,9 @@ pub struct Adapters {
     pub notifier: Arc<dyn Notifier>,
     /// The one source of time of every domain, runtime and handler.
     pub clock: Arc<dyn Clock>,
+    /// The WebAuthn relying party of `PUBLIC_URL`; `None` (with a warning) when it names an
+    /// IP address: passkeys are then unavailable, everything else works.
+    pub webauthn: Option<Arc<dyn WebAuthn>>,
 }
 
 /// What `serve` starts before it serves: the store (migrated), the key ring (its first key
@@ -69,5 +72,6 @@ pub async fn start(
         secrets,
         notifier,
         clock,
+        webauthn: services::relying_party(config),
     })
 }

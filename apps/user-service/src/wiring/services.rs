@@ -160,30 +160,13 @@ pub fn build(config: &Config, adapters: &Adapters, caches: &CacheRegistry) -> Se
     let live_sessions = caches.create(CacheSpec::USER_SESSIONS.with_ttl(config.session_ttl));
     let profiles = caches.create(CacheSpec::USER_PROFILES.with_capacity(config.cache_size));
     let provider_caches: ProviderCaches = (live_sessions.clone(), profiles.clone());
-    let auth = Arc::new(AuthService::new(AuthPorts {
-        tenants: db.tenants.clone(),
-        users: db.users.clone(),
-        sessions: db.sessions.clone(),
-        hasher: hasher.clone(),
-        tokens: adapters.tokens.clone(),
-        opaque: Arc::new(RandomTokens),
-        clock: clock.clone(),
-        throttle: db.login_throttle.clone(),
-        verified_tokens: caches.create(CacheSpec::JWT_TOKENS),
-        live_sessions: live_sessions.clone(),
-        profiles: profiles.clone(),
-        events: Arc::new(events.clone()),
-        mfa: db.mfa.clone(),
-        totp: Arc::new(Totp::new(&config.totp_issuer)),
-        secrets: adapters.secrets.clone(),
-        action_tokens: db.action_tokens.clone(),
-        notifier: adapters.notifier.clone(),
-        audit: audit.clone(),
-        // The sections the domains read, and nothing else of the configuration (no secrets).
-        settings: Arc::new(FixedSettings {
-            identity: config.identity(),
-        }),
-    }));
+    let auth = auth_service(
+        config,
+        adapters,
+        caches,
+        &provider_caches,
+        (&events, &audit),
+    );
     let (platform, quotas) = platform_and_quotas(
         db,
         caches,
@@ -301,6 +284,7 @@ fn oidc_provider(
     Arc::new(OidcProvider::new(OidcPorts {
         clients: db.oauth_clients.clone(),
         grants: db.oauth_grants.clone(),
+        spent: db.spent.clone(),
         sessions: db.sessions.clone(),
         users: db.users.clone(),
         tenants: db.tenants.clone(),
@@ -392,23 +376,66 @@ pub async fn bootstrap(
     Ok(())
 }
 
-/// A user's passkeys over the store and the WebAuthn relying party of `PUBLIC_URL` (none,
-/// with a warning, when it names an IP address: passkeys are then unavailable).
-pub fn passkey_service(config: &Config, adapters: &Adapters) -> Arc<PasskeyService> {
-    let webauthn = match WebAuthnRp::new(&config.identity().public_url, &config.totp_issuer) {
-        Ok(rp) => Some(Arc::new(rp) as Arc<dyn WebAuthn>),
+/// Logins, sessions, MFA and bearer authentication over the shared caches (`live_sessions`,
+/// `profiles`).
+fn auth_service(
+    config: &Config,
+    adapters: &Adapters,
+    caches: &CacheRegistry,
+    (live_sessions, profiles): &ProviderCaches,
+    (events, audit): (&EventBus, &Arc<dyn AuditLog>),
+) -> Arc<AuthService> {
+    let db = &adapters.db;
+    Arc::new(AuthService::new(AuthPorts {
+        tenants: db.tenants.clone(),
+        users: db.users.clone(),
+        sessions: db.sessions.clone(),
+        hasher: adapters.hasher.clone(),
+        tokens: adapters.tokens.clone(),
+        opaque: Arc::new(RandomTokens),
+        clock: adapters.clock.clone(),
+        throttle: db.login_throttle.clone(),
+        verified_tokens: caches.create(CacheSpec::JWT_TOKENS),
+        live_sessions: live_sessions.clone(),
+        profiles: profiles.clone(),
+        events: Arc::new(events.clone()),
+        mfa: db.mfa.clone(),
+        totp: Arc::new(Totp::new(&config.totp_issuer)),
+        secrets: adapters.secrets.clone(),
+        action_tokens: db.action_tokens.clone(),
+        notifier: adapters.notifier.clone(),
+        audit: audit.clone(),
+        // The sections the domains read, and nothing else of the configuration (no secrets).
+        settings: Arc::new(FixedSettings {
+            identity: config.identity(),
+        }),
+        passkeys: db.passkeys.clone(),
+        webauthn: adapters.webauthn.clone(),
+    }))
+}
+
+/// The WebAuthn relying party of `PUBLIC_URL`: none, with a warning, when it names an IP
+/// address (passkeys are then unavailable).
+pub fn relying_party(config: &Config) -> Option<Arc<dyn WebAuthn>> {
+    match WebAuthnRp::new(&config.identity().public_url, &config.totp_issuer) {
+        Ok(rp) => Some(Arc::new(rp)),
         Err(e) => {
             tracing::warn!(error = %e, "passkeys are unavailable");
             None
         }
-    };
+    }
+}
+
+/// A user's passkeys over the store and the relying party.
+pub fn passkey_service(adapters: &Adapters) -> Arc<PasskeyService> {
     Arc::new(PasskeyService::new(PasskeyPorts {
         passkeys: adapters.db.passkeys.clone(),
         users: adapters.db.users.clone(),
-        webauthn,
+        webauthn: adapters.webauthn.clone(),
         secrets: adapters.secrets.clone(),
         clock: adapters.clock.clone(),
         grants: adapters.db.oauth_grants.clone(),
+        spent: adapters.db.spent.clone(),
         audit: adapters.db.audit.clone(),
     }))
 }

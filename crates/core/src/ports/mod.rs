@@ -36,6 +36,7 @@ mod service_census;
 mod session_repository;
 mod settings;
 mod signing_key_repository;
+mod spent_once;
 mod store;
 mod task_repository;
 mod tenant_repository;
@@ -85,6 +86,7 @@ pub use service_census::ServiceCensus;
 pub use session_repository::SessionRepository;
 pub use settings::{FixedSettings, IdentitySettings, Settings};
 pub use signing_key_repository::{SigningKeyRepository, StoredSigningKey};
+pub use spent_once::{SingleUse, SpentOnce};
 pub use store::Store;
 pub use task_repository::TaskRepository;
 pub use tenant_repository::TenantRepository;
@@ -132,6 +134,8 @@ pub use opaque_tokens::MockOpaqueTokens;
 #[cfg(feature = "mock")]
 pub use outbox::{MockEventRelay, MockOutbox};
 #[cfg(feature = "mock")]
+pub use passkey_repository::MockPasskeyRepository;
+#[cfg(feature = "mock")]
 pub use password_hasher::MockPasswordHasher;
 #[cfg(feature = "mock")]
 pub use platform_admins::MockPlatformAdmins;
@@ -160,6 +164,8 @@ pub use settings::MockSettings;
 #[cfg(feature = "mock")]
 pub use signing_key_repository::MockSigningKeyRepository;
 #[cfg(feature = "mock")]
+pub use spent_once::MockSpentOnce;
+#[cfg(feature = "mock")]
 pub use task_repository::MockTaskRepository;
 #[cfg(feature = "mock")]
 pub use tenant_repository::MockTenantRepository;
@@ -173,6 +179,8 @@ pub use trigger_repository::MockTriggerRepository;
 pub use user_analytics::MockUserAnalytics;
 #[cfg(feature = "mock")]
 pub use user_repository::MockUserRepository;
+#[cfg(feature = "mock")]
+pub use webauthn::MockWebAuthn;
 #[cfg(feature = "mock")]
 pub use work_signal::MockWorkSignal;
 #[cfg(feature = "mock")]

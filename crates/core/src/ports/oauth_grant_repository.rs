@@ -1,9 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{
-    AuditEntry, AuthorizationCode, ClientId, CoreError, OAuthGrant, Session, SessionId, TenantId,
-};
+use crate::{AuditEntry, AuthorizationCode, CoreError, OAuthGrant, Session, SessionId, TenantId};
 
 /// Storage of authorization codes and the grants they open.
 #[cfg_attr(feature = "mock", mockall::automock)]
@@ -45,17 +43,6 @@ pub trait OAuthGrantRepository: Send + Sync {
         grant: &OAuthGrant,
         audit: &AuditEntry,
     ) -> Result<(), CoreError>;
-
-    /// Spends a client assertion (`private_key_jwt`) by the hash of its client and `jti`,
-    /// kept until `expires_at`: `true` the first time, `false` if it was seen before (a
-    /// replay). Assertions expired at `now` are forgotten on the way.
-    async fn spend_assertion(
-        &self,
-        hash: String,
-        client: ClientId,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, CoreError>;
 
     /// Spends a code without opening anything (a token request that failed its PKCE check:
     /// the code is not offered a second guess). `false` if it was no longer redeemable.

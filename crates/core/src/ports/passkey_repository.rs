@@ -40,15 +40,6 @@ pub trait PasskeyRepository: Send + Sync {
         audit: &AuditEntry,
     ) -> Result<bool, CoreError>;
 
-    /// Spends a sign-in challenge (by its hash), remembered until `expires_at`: `true` the
-    /// first time, `false` for a replay. Challenges expired at `now` are forgotten on the way.
-    async fn spend_challenge(
-        &self,
-        hash: String,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, CoreError>;
-
     /// Records a sign-in with the passkey: its credential as updated (counter) and when.
     async fn record_use(
         &self,

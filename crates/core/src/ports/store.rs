@@ -8,8 +8,8 @@ use super::{
     LoginThrottle, MfaRepository, OAuthClientRepository, OAuthGrantRepository, Outbox,
     PasskeyRepository, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
     QuotaRepository, RateLimiter, RoleRepository, ServiceCensus, SessionRepository,
-    SigningKeyRepository, TaskRepository, TenantRepository, TriggerRepository, UserAnalytics,
-    UserRepository, WorkflowRepository,
+    SigningKeyRepository, SpentOnce, TaskRepository, TenantRepository, TriggerRepository,
+    UserAnalytics, UserRepository, WorkflowRepository,
 };
 
 /// Writes the list of ports once: the trait and its blanket implementation.
@@ -39,6 +39,7 @@ store!(
     OAuthClientRepository,
     OAuthGrantRepository,
     PasskeyRepository,
+    SpentOnce,
     AuditLog,
     PlatformAdmins,
     QuotaRepository,

@@ -49,7 +49,7 @@ pub struct ConfirmedTotp {
     pub tokens: Option<TokenPair>,
 }
 
-fn invalid_mfa_token() -> CoreError {
+pub(super) fn invalid_mfa_token() -> CoreError {
     CoreError::Unauthenticated("the MFA token is invalid or has expired; log in again".into())
 }
 
@@ -87,15 +87,32 @@ impl AuthService {
         Ok((codes, hashes))
     }
 
-    /// Stores a challenge for `user` and hands its token out instead of tokens.
-    pub(super) async fn challenge(
+    /// Asks for the second factor after a right password: a challenge answered by the
+    /// factors `user` holds (TOTP and recovery codes once enabled, their passkeys), or,
+    /// holding none (the tenant requires MFA), one that lets them enrol TOTP. Its token is
+    /// handed out instead of tokens.
+    pub(super) async fn second_factor(
         &self,
         user: &User,
-        purpose: ChallengePurpose,
         client: Origin,
         now: DateTime<Utc>,
     ) -> Result<LoginOutcome, CoreError> {
+        let passkeys = self.factor_passkeys(user).await?;
+        let mut methods = Vec::new();
+        if user.mfa_enabled {
+            methods.extend(["totp", "recovery_code"]);
+        }
+        if !passkeys.is_empty() {
+            methods.push("passkey");
+        }
+        let purpose = if methods.is_empty() {
+            methods.push("totp");
+            ChallengePurpose::Enroll
+        } else {
+            ChallengePurpose::Verify
+        };
         let token = self.opaque.generate()?;
+        let passkey = self.begin_passkey_factor(&token.hash, user, &passkeys, now)?;
         self.mfa
             .create_challenge(&MfaChallenge {
                 hash: token.hash,
@@ -112,11 +129,13 @@ impl AuthService {
         Ok(LoginOutcome::MfaRequired {
             mfa_token: token.token,
             enroll: purpose == ChallengePurpose::Enroll,
+            methods,
+            passkey,
         })
     }
 
     /// The live challenge behind an `mfa_token`, with its (active) user and tenant.
-    async fn open_challenge(
+    pub(super) async fn open_challenge(
         &self,
         mfa_token: &str,
         purpose: ChallengePurpose,

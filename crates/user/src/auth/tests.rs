@@ -2,11 +2,14 @@ use chrono::TimeZone;
 use usvc_core::ports::{
     AccessClaims, IdentitySettings, IssuedToken, MockActionTokenRepository, MockAuditLog,
     MockClock, MockEventPublisher, MockLoginThrottle, MockMfaRepository, MockNotifier,
-    MockOpaqueTokens, MockPasswordHasher, MockSecretBox, MockSessionRepository, MockSettings,
-    MockTenantRepository, MockTokenService, MockTotpService, MockUserRepository, OpaqueToken,
-    PasswordCheck,
+    MockOpaqueTokens, MockPasskeyRepository, MockPasswordHasher, MockSecretBox,
+    MockSessionRepository, MockSettings, MockTenantRepository, MockTokenService, MockTotpService,
+    MockUserRepository, MockWebAuthn, OpaqueToken, PasswordCheck,
 };
-use usvc_core::{ActionPurpose, MfaChallenge, NewTenant, Tenant, TenantId, TotpCredential, UserId};
+use usvc_core::{
+    ActionPurpose, ChallengePurpose, MfaChallenge, NewTenant, Tenant, TenantId, TotpCredential,
+    UserId,
+};
 
 use super::*;
 
@@ -57,6 +60,9 @@ struct Mocks {
     action_tokens: MockActionTokenRepository,
     notifier: MockNotifier,
     audit: MockAuditLog,
+    passkeys: MockPasskeyRepository,
+    /// `None`: passkeys unavailable (no relying party), as on a service at an IP address.
+    webauthn: Option<MockWebAuthn>,
 }
 
 /// A throttle that never locks and accepts every count and reset.
@@ -103,6 +109,8 @@ impl Mocks {
             action_tokens: MockActionTokenRepository::new(),
             notifier: MockNotifier::new(),
             audit: MockAuditLog::new(),
+            passkeys: MockPasskeyRepository::new(),
+            webauthn: None,
         }
     }
 
@@ -183,6 +191,8 @@ impl Mocks {
             notifier: Arc::new(self.notifier),
             audit: Arc::new(self.audit),
             settings: Arc::new(settings()),
+            passkeys: Arc::new(self.passkeys),
+            webauthn: self.webauthn.map(|rp| Arc::new(rp) as Arc<dyn WebAuthn>),
         })
     }
 }
@@ -946,7 +956,9 @@ async fn a_user_with_totp_gets_a_challenge_and_no_session_from_the_password() {
         outcome,
         LoginOutcome::MfaRequired {
             mfa_token: "refresh-token".into(),
-            enroll: false
+            enroll: false,
+            methods: vec!["totp", "recovery_code"],
+            passkey: None,
         }
     );
 
@@ -972,6 +984,75 @@ async fn a_user_with_totp_gets_a_challenge_and_no_session_from_the_password() {
         outcome,
         LoginOutcome::MfaRequired { enroll: true, .. }
     ));
+}
+
+#[tokio::test]
+async fn a_passkey_stands_in_for_totp_where_the_tenant_requires_mfa() {
+    let mut strict = acme();
+    strict.settings.mfa_required = true;
+    let user = ada(&strict);
+    let mut mocks = Mocks::new()
+        .with_account(&strict, &user, Some("hash"))
+        .password_check(true, false);
+    mocks.sessions.expect_create().never();
+    let (tid, uid) = (user.tenant_id, user.id);
+    mocks.passkeys.expect_list().returning(move |_, _| {
+        Ok(vec![usvc_core::Passkey {
+            id: usvc_core::PasskeyId::new(),
+            tenant_id: tid,
+            user_id: uid,
+            name: "Phone".into(),
+            credential_id: "cred".into(),
+            credential: serde_json::json!({"cred": 1}),
+            created_at: now(),
+            last_used_at: None,
+        }])
+    });
+    let mut rp = MockWebAuthn::new();
+    rp.expect_start_second_factor()
+        .withf(|credentials| credentials == [serde_json::json!({"cred": 1})])
+        .times(1)
+        .returning(|_| {
+            Ok(usvc_core::ports::Ceremony {
+                options: serde_json::json!({"publicKey": {"challenge": "c"}}),
+                state: serde_json::json!("expectations"),
+            })
+        });
+    mocks.webauthn = Some(rp);
+    mocks
+        .secrets
+        .expect_seal()
+        .withf(|_, context| context == b"passkey-second-factor")
+        .returning(|_, _| Ok(b"sealed".to_vec()));
+    mocks
+        .mfa
+        .expect_create_challenge()
+        .withf(|c| c.purpose == ChallengePurpose::Verify)
+        .times(1)
+        .returning(|_| Ok(()));
+    let outcome = mocks
+        .service()
+        .login("acme", "ada@example.com", &password(), Origin::default())
+        .await
+        .expect("login");
+    let LoginOutcome::MfaRequired {
+        enroll,
+        methods,
+        passkey,
+        ..
+    } = outcome
+    else {
+        panic!("a second factor is asked: {outcome:?}");
+    };
+    assert!(
+        !enroll,
+        "no TOTP enrolment: the passkey is the second factor"
+    );
+    assert_eq!(methods, ["passkey"]);
+    assert_eq!(
+        passkey.map(|p| p.options),
+        Some(serde_json::json!({"publicKey": {"challenge": "c"}}))
+    );
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::Value;
+use usvc_core::ports::SingleUse;
 use usvc_core::{ClientAuthMethod, CoreError, OAuthClient};
 
 use crate::oauth::client_auth::ClientCredentials;
@@ -187,8 +188,8 @@ impl OidcProvider {
         let hash = self.ports.opaque.hash(&format!("{}.{jti}", client.id));
         if !self
             .ports
-            .grants
-            .spend_assertion(hash, client.id, spent_until, now)
+            .spent
+            .spend(SingleUse::ClientAssertion, hash, spent_until, now)
             .await?
         {
             return Err(OAuthError::invalid_client(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use usvc_core::ports::{
     AuditLog, Cache, Clock, OAuthClientRepository, OAuthGrantRepository, OpaqueTokens, SecretBox,
-    SessionRepository, Settings, TenantRepository, TokenService, UserRepository,
+    SessionRepository, Settings, SpentOnce, TenantRepository, TokenService, UserRepository,
 };
 use usvc_core::{
     Actor, AuditEntry, AuthorizationCode, ClientId, CoreError, OAuthClient, Origin, ResourceRef,
@@ -74,6 +74,8 @@ pub struct OidcPorts {
     pub clients: Arc<dyn OAuthClientRepository>,
     /// Codes and grants.
     pub grants: Arc<dyn OAuthGrantRepository>,
+    /// Client assertions spent (each `jti` once).
+    pub spent: Arc<dyn SpentOnce>,
     /// Sessions (the browser's, and each grant's).
     pub sessions: Arc<dyn SessionRepository>,
     /// Users (the ID token's and `userinfo`'s claims).

@@ -309,6 +309,7 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         Ok(LoginOutcome::MfaRequired {
             mfa_token,
             enroll: false,
+            ..
         }) => {
             flow.page(
                 StatusCode::OK,
