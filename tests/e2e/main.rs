@@ -6,6 +6,7 @@
 #![allow(clippy::too_many_lines)] // a scenario reads best as one story, top to bottom.
 
 mod bench_suite;
+mod browser;
 mod cli;
 mod deploy;
 mod hostile;

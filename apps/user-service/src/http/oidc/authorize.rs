@@ -1,13 +1,13 @@
 //! The browser's side of the authorization code flow: `{issuer}/oauth/authorize`, the
-//! sign-in form (`/oauth/login`), the second factor (`/oauth/login/mfa`) and consent
-//! (`/oauth/consent`). Every decision is the provider's (`usvc_user::oauth`); this module
+//! sign-in form (`/oauth/login`, or a passkey alone at `/oauth/login/passkey`), the second
+//! factor (`/oauth/login/mfa`: a code or a passkey) and consent (`/oauth/consent`). Every decision is the provider's (`usvc_user::oauth`); this module
 //! moves parameters, cookies and pages.
 
 use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde_json::{json, Value};
 use usvc_core::{CoreError, Origin};
 use usvc_user::oauth::{AuthorizationParams, AuthorizationRequest, BrowserSession, Next, Refusal};
 use usvc_user::LoginOutcome;
@@ -19,11 +19,11 @@ use crate::http::origin;
 use crate::http::state::AppState;
 
 /// Cookies are `Secure` when the service is reached over https (as HSTS is sent).
-fn secure(state: &AppState) -> bool {
+pub(super) fn secure(state: &AppState) -> bool {
     state.exposure.https()
 }
 
-fn see_other(location: &str) -> HttpResponse {
+pub(super) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -104,8 +104,14 @@ impl Flow<'_> {
         } else {
             email.to_owned()
         };
-        self.page(status, "sign_in.html", error, json!({ "email": email }))
-            .await
+        let mut extra = json!({ "email": email });
+        // Each sign-in page carries a passkey sign-in begun for it (nothing is stored until
+        // it is answered); none where passkeys are unavailable.
+        if let Ok(begun) = self.state.passkeys.begin_sign_in() {
+            extra["passkey_options"] = begun.options.to_string().into();
+            extra["passkey_state"] = begun.state.into();
+        }
+        self.page(status, "sign_in.html", error, extra).await
     }
 
     /// Shows what comes next for the request.
@@ -147,7 +153,7 @@ fn describe(scope: &[String]) -> Vec<&'static str> {
         .collect()
 }
 
-fn failure(e: &CoreError) -> HttpResponse {
+pub(super) fn failure(e: &CoreError) -> HttpResponse {
     let (status, message) = match e {
         CoreError::Unauthenticated(m) => (StatusCode::BAD_REQUEST, m.clone()),
         CoreError::NotFound(what) => (StatusCode::NOT_FOUND, format!("no such {what}")),
@@ -166,7 +172,7 @@ fn failure(e: &CoreError) -> HttpResponse {
     pages::error(status, "", &message)
 }
 
-async fn browser_of(state: &AppState, req: &HttpRequest) -> Option<BrowserSession> {
+pub(super) async fn browser_of(state: &AppState, req: &HttpRequest) -> Option<BrowserSession> {
     let sealed = cookies::get(req, &cookies::browser(secure(state)))?;
     state.oidc.open_browser(&sealed).await.ok().flatten()
 }
@@ -217,7 +223,7 @@ pub async fn authorize(
 }
 
 /// The fields of a hosted form.
-fn form(body: &web::Bytes) -> HashMap<String, String> {
+pub(super) fn form(body: &web::Bytes) -> HashMap<String, String> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
@@ -309,15 +315,20 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         Ok(LoginOutcome::MfaRequired {
             mfa_token,
             enroll: false,
-            ..
+            methods,
+            passkey,
         }) => {
-            flow.page(
-                StatusCode::OK,
-                "mfa.html",
-                None,
-                json!({ "mfa_token": mfa_token }),
-            )
-            .await
+            let (options, state) = passkey
+                .map(|p| (p.options.to_string(), p.state))
+                .unwrap_or_default();
+            let page = SecondFactor {
+                mfa_token: &mfa_token,
+                methods: methods.join(" "),
+                passkey_options: &options,
+                passkey_state: &state,
+            };
+            flow.page(StatusCode::OK, "mfa.html", None, page.values())
+                .await
         }
         Ok(LoginOutcome::MfaRequired { enroll: true, .. }) => pages::error(
             StatusCode::FORBIDDEN,
@@ -344,7 +355,45 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     }
 }
 
-/// `POST /oauth/login/mfa`: the second factor (TOTP or a recovery code).
+/// The second-factor page's values, carried from the login through each try.
+struct SecondFactor<'a> {
+    mfa_token: &'a str,
+    /// The factors the user holds, space-separated (`totp recovery_code passkey`).
+    methods: String,
+    /// The passkey ceremony's options (JSON) and sealed state, if a passkey is among them.
+    passkey_options: &'a str,
+    passkey_state: &'a str,
+}
+
+impl<'a> SecondFactor<'a> {
+    /// As the form sent them back (only known method names are kept).
+    fn posted(fields: &'a HashMap<String, String>) -> Self {
+        let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
+        let methods = field("methods")
+            .split(' ')
+            .filter(|m| ["totp", "recovery_code", "passkey"].contains(m))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Self {
+            mfa_token: field("mfa_token"),
+            methods,
+            passkey_options: field("passkey_options"),
+            passkey_state: field("passkey_state"),
+        }
+    }
+
+    fn values(&self) -> Value {
+        json!({
+            "mfa_token": self.mfa_token,
+            "methods": self.methods.split(' ').filter(|m| !m.is_empty()).collect::<Vec<_>>(),
+            "passkey_options": self.passkey_options,
+            "passkey_state": self.passkey_state,
+        })
+    }
+}
+
+/// `POST /oauth/login/mfa`: the second factor: a TOTP or recovery code, or a passkey's
+/// answer (`credential`, filled in by the page's script).
 pub async fn login_mfa(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -355,26 +404,101 @@ pub async fn login_mfa(
         Ok(flow) => flow,
         Err(page) => return page,
     };
-    let mfa_token = fields
-        .get("mfa_token")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let code = fields.get("code").map(String::as_str).unwrap_or_default();
-    match state
-        .auth
-        .verify_mfa(mfa_token, code, &origin::of(&req))
-        .await
-    {
-        Ok(pair) => signed_in(&flow, &pair.access_token, &["pwd", "mfa"]).await,
+    let page = SecondFactor::posted(&fields);
+    let origin = origin::of(&req);
+    let answer = fields.get("credential").filter(|c| !c.is_empty());
+    let outcome = if let Some(answer) = answer {
+        match serde_json::from_str::<Value>(answer) {
+            Ok(answer) => state
+                .auth
+                .verify_mfa_passkey(page.mfa_token, page.passkey_state, &answer, &origin)
+                .await
+                .map(|pair| (pair, ["pwd", "hwk", "mfa"].as_slice())),
+            Err(_) => Err(CoreError::invalid("credential", "not a passkey's answer")),
+        }
+    } else {
+        let code = fields.get("code").map(String::as_str).unwrap_or_default();
+        state
+            .auth
+            .verify_mfa(page.mfa_token, code, &origin)
+            .await
+            .map(|pair| (pair, ["pwd", "mfa"].as_slice()))
+    };
+    let again = |status, message: &str| {
+        flow.page(status, "mfa.html", Some(message.to_owned()), page.values())
+    };
+    match outcome {
+        Ok((pair, amr)) => signed_in(&flow, &pair.access_token, amr).await,
         Err(CoreError::Unauthenticated(reason)) if reason == "invalid code" => {
-            flow.page(
-                StatusCode::UNAUTHORIZED,
-                "mfa.html",
-                Some("That code is not right.".into()),
-                json!({ "mfa_token": mfa_token }),
+            again(StatusCode::UNAUTHORIZED, "That code is not right.").await
+        }
+        Err(CoreError::Unauthenticated(reason)) if reason.starts_with("the passkey") => {
+            again(StatusCode::UNAUTHORIZED, "That passkey was not accepted.").await
+        }
+        Err(CoreError::Validation(_)) => {
+            again(
+                StatusCode::BAD_REQUEST,
+                "That answer could not be read: try again.",
             )
             .await
         }
+        Err(e) => failure(&e),
+    }
+}
+
+/// `POST /oauth/login/passkey`: a passkey alone, answering the sign-in page's ceremony. Only
+/// a passkey of the request's tenant signs in here.
+pub async fn login_passkey(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let fields = form(&body);
+    let flow = match opened(&state, &req, &fields).await {
+        Ok(flow) => flow,
+        Err(page) => return page,
+    };
+    if let Err(e) = state
+        .auth_limit
+        .check_request(&req, state.clock.now())
+        .await
+    {
+        return failure(&e);
+    }
+    let refused = || {
+        flow.sign_in(
+            StatusCode::UNAUTHORIZED,
+            Some("That passkey did not sign you in.".into()),
+            "",
+        )
+    };
+    let sealed = fields.get("state").map(String::as_str).unwrap_or_default();
+    let Some(answer) = fields
+        .get("credential")
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+    else {
+        return refused().await;
+    };
+    let origin = origin::of(&req);
+    let signed = match state
+        .passkeys
+        .finish_sign_in(sealed, &answer, &origin)
+        .await
+    {
+        Ok(signed) if signed.tenant == flow.request.tenant_id => signed,
+        Ok(_) | Err(CoreError::Unauthenticated(_) | CoreError::Validation(_)) => {
+            return refused().await
+        }
+        Err(e) => return failure(&e),
+    };
+    match state
+        .auth
+        .passkey_login(signed.tenant, signed.user, origin)
+        .await
+    {
+        // A passkey with user verification: possession and the device's PIN or biometrics.
+        Ok(pair) => signed_in(&flow, &pair.access_token, &["hwk", "mfa"]).await,
+        Err(CoreError::Unauthenticated(_)) => refused().await,
         Err(e) => failure(&e),
     }
 }
@@ -397,6 +521,14 @@ pub async fn consent(
         (_, None) => flow.next(None, false).await,
         _ => pages::error(StatusCode::BAD_REQUEST, "", "choose allow or deny"),
     }
+}
+
+/// `GET /oauth/assets/passkey.js`.
+pub async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(pages::PASSKEY_SCRIPT)
 }
 
 /// `GET /oauth/assets/style.css`.

@@ -1,8 +1,10 @@
 //! The OpenID provider over HTTP (docs/oidc.md): discovery, the token endpoint and
 //! `userinfo` (`endpoints`, with `cors` for browser applications), the browser's flow and the
-//! hosted pages (`authorize`, `pages`, `brand`, `cookies`). Each issuer-bound route exists at
-//! the service-wide issuer and under `/t/{slug}`.
+//! hosted pages (`authorize`, `pages`, `brand`, `cookies`), and the signed-in browser's own
+//! passkeys (`account`). Each issuer-bound route exists at the service-wide issuer and under
+//! `/t/{slug}`.
 
+pub mod account;
 pub mod authorize;
 pub mod brand;
 pub mod cookies;
@@ -95,6 +97,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/oauth/login", "POST").route(web::post().to(authorize::login)))
     .service(resource("/oauth/login/mfa", "POST").route(web::post().to(authorize::login_mfa)))
+    .service(
+        resource("/oauth/login/passkey", "POST").route(web::post().to(authorize::login_passkey)),
+    )
+    .service(resource("/oauth/account", "GET").route(web::get().to(account::account)))
+    .service(resource("/oauth/account/passkeys", "POST").route(web::post().to(account::passkeys)))
+    .service(resource("/oauth/assets/passkey.js", "GET").route(web::get().to(authorize::script)))
     .service(resource("/oauth/consent", "POST").route(web::post().to(authorize::consent)))
     .service(resource("/oauth/assets/style.css", "GET").route(web::get().to(authorize::style)));
 }

@@ -1,5 +1,6 @@
-//! The hosted pages, rendered on the server from templates compiled into the binary (no
-//! script, nothing fetched from elsewhere): sign-in, second factor, consent, errors.
+//! The hosted pages, rendered on the server from templates compiled into the binary (nothing
+//! fetched from elsewhere; one small script of ours for passkeys): sign-in, second factor,
+//! consent, the account's passkeys, errors.
 
 use std::sync::LazyLock;
 
@@ -24,6 +25,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("error.html", include_str!("templates/error.html")),
         ("logout.html", include_str!("templates/logout.html")),
         ("signed_out.html", include_str!("templates/signed_out.html")),
+        ("account.html", include_str!("templates/account.html")),
     ] {
         let page = base.replace("@@CONTENT@@", content);
         if let Err(e) = env.add_template_owned(name, page) {
@@ -35,6 +37,9 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// The style sheet every page links.
 pub const STYLE: &str = include_str!("templates/style.css");
+
+/// The script every page links: passkey ceremonies (`navigator.credentials`).
+pub const PASSKEY_SCRIPT: &str = include_str!("templates/passkey.js");
 
 /// What every page shows: whose sign-in it is and for which application.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -52,7 +57,7 @@ pub struct Frame {
 }
 
 /// The page `name` with `frame` and `extra` values, with `status`. Pages are never cached
-/// and never framed; their scripts and styles come from here only.
+/// and never framed; their script and styles come from here only (no inline script).
 pub fn render(
     status: StatusCode,
     name: &str,
@@ -87,7 +92,7 @@ pub fn render(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            format!("default-src 'none'; style-src {style_src}; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'"),
+            format!("default-src 'none'; script-src 'self'; style-src {style_src}; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'"),
         ))
         .body(body)
 }
@@ -96,10 +101,11 @@ pub fn render(
 fn heading(page: &str) -> &'static str {
     match page {
         "sign_in.html" => "Sign in",
-        "mfa.html" => "Enter your code",
+        "mfa.html" => "Confirm it is you",
         "consent.html" => "Allow access?",
         "logout.html" => "Sign out",
         "signed_out.html" => "Signed out",
+        "account.html" => "Your account",
         _ => "Cannot continue",
     }
 }
@@ -135,12 +141,16 @@ mod tests {
             "error.html",
             "logout.html",
             "signed_out.html",
+            "account.html",
         ] {
             let res = render(
                 StatusCode::OK,
                 page,
                 &frame,
-                serde_json::json!({"email": "a@b", "scopes": ["openid"], "mfa_token": "m"}),
+                serde_json::json!({"email": "a@b", "scopes": ["openid"], "mfa_token": "m",
+                    "methods": ["totp", "passkey"], "passkey_options": "{\"x\":\"<img src=x>\"}",
+                    "passkey_state": "s",
+                    "passkeys": [{"id": "i", "name": "<script>alert(1)</script>", "created_at": "t"}]}),
             );
             let body = actix_web::body::to_bytes(res.into_body());
             let body = futures::executor::block_on(body)

@@ -1,0 +1,174 @@
+//! `/oauth/account`: the hosted page where the browser's signed-in user manages their own
+//! passkeys (docs/passkeys.md): lists them, adds one (the page's script hands the ceremony to
+//! the device), renames and removes them. It acts as the browser's sign-in (the session the
+//! hosted sign-in opened), through the same `PasskeyService` as the API; every form carries the
+//! CSRF token, every change answers with a redirect back to the page.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+use usvc_core::{CoreError, PasskeyId, Principal};
+use usvc_user::oauth::BrowserSession;
+
+use crate::http::oidc::authorize::{browser_of, failure, form, secure, see_other};
+use crate::http::oidc::brand::Brand;
+use crate::http::oidc::cookies;
+use crate::http::oidc::pages::{self, Frame};
+use crate::http::origin;
+use crate::http::state::AppState;
+
+/// Where the page lives (and every change returns to).
+const PAGE: &str = "/oauth/account";
+
+/// The browser's sign-in as the principal its forms act for (its own passkeys need no role).
+fn principal(browser: &BrowserSession, req: &HttpRequest) -> Principal {
+    Principal {
+        user: browser.user,
+        tenant: browser.tenant,
+        session: browser.session,
+        roles: Vec::new(),
+        origin: origin::of(req),
+    }
+}
+
+fn not_signed_in() -> HttpResponse {
+    pages::error(
+        StatusCode::UNAUTHORIZED,
+        "",
+        "sign in first: this page manages the account this browser is signed in to",
+    )
+}
+
+/// `GET /oauth/account`.
+pub async fn account(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    match browser_of(&state, &req).await {
+        Some(browser) => page(&state, &req, &browser, StatusCode::OK, None).await,
+        None => not_signed_in(),
+    }
+}
+
+/// The page, with `error` announced.
+async fn page(
+    state: &AppState,
+    req: &HttpRequest,
+    browser: &BrowserSession,
+    status: StatusCode,
+    error: Option<String>,
+) -> HttpResponse {
+    let principal = principal(browser, req);
+    let (user, passkeys) = match (
+        state.auth.profile(&principal).await,
+        state.passkeys.list(&principal).await,
+    ) {
+        (Ok(user), Ok(passkeys)) => (user, passkeys),
+        (Err(e), _) | (_, Err(e)) => return failure(&e),
+    };
+    let brand = match state.db.tenants.get(browser.tenant).await {
+        Ok(tenant) => tenant.map(|t| Brand::of(&t)).unwrap_or_default(),
+        Err(e) => return failure(&e),
+    };
+    let listed: Vec<Value> = passkeys
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id.to_string(),
+                "name": p.name,
+                "created_at": p.created_at.format("%Y-%m-%d").to_string(),
+                "last_used_at": p.last_used_at.map(|t| t.format("%Y-%m-%d").to_string()),
+            })
+        })
+        .collect();
+    let mut extra = json!({ "email": user.email.as_str(), "passkeys": listed });
+    // A registration begun for the page (none at the limit or without passkeys).
+    if let Ok(begun) = state.passkeys.begin_registration(&principal).await {
+        extra["passkey_options"] = begun.options.to_string().into();
+        extra["passkey_state"] = begun.state.into();
+    }
+    let (csrf, new) = cookies::csrf_token(req, secure(state));
+    let frame = Frame {
+        brand,
+        error,
+        csrf: csrf.clone(),
+        ..Frame::default()
+    };
+    let mut res = pages::render(status, "account.html", &frame, extra);
+    if new {
+        let secure = secure(state);
+        cookies::set(&mut res, &cookies::csrf(secure), Some(&csrf), secure);
+    }
+    res
+}
+
+/// `POST /oauth/account/passkeys`: `action` = `add` (`state`, `name`, `credential`),
+/// `rename` (`passkey_id`, `name`) or `remove` (`passkey_id`).
+pub async fn passkeys(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let fields = form(&body);
+    let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
+    if !cookies::csrf_ok(&req, field("csrf"), secure(&state)) {
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            "",
+            "this form was not sent from this site's page: reload and try again",
+        );
+    }
+    let Some(browser) = browser_of(&state, &req).await else {
+        return not_signed_in();
+    };
+    let principal = principal(&browser, &req);
+    let id = || {
+        field("passkey_id")
+            .parse::<PasskeyId>()
+            .map_err(|_| CoreError::NotFound("passkey".into()))
+    };
+    let done = match field("action") {
+        "add" => match serde_json::from_str::<Value>(field("credential")) {
+            Ok(answer) => state
+                .passkeys
+                .finish_registration(&principal, field("state"), field("name"), &answer)
+                .await
+                .map(|_| ()),
+            Err(_) => Err(CoreError::invalid("credential", "not a passkey's answer")),
+        },
+        "rename" => match id() {
+            Ok(id) => state
+                .passkeys
+                .rename(&principal, id, field("name"))
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        },
+        "remove" => match id() {
+            Ok(id) => state.passkeys.remove(&principal, id).await,
+            Err(e) => Err(e),
+        },
+        _ => Err(CoreError::invalid("action", "add, rename or remove")),
+    };
+    match done {
+        Ok(()) => see_other(PAGE),
+        Err(e @ (CoreError::Validation(_) | CoreError::NotFound(_) | CoreError::Conflict(_))) => {
+            let (status, message) = match &e {
+                CoreError::NotFound(_) => (StatusCode::NOT_FOUND, "That passkey is gone.".into()),
+                CoreError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+                other => (StatusCode::BAD_REQUEST, describe(other)),
+            };
+            page(&state, &req, &browser, status, Some(message)).await
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+/// A validation error as one sentence for the page.
+fn describe(e: &CoreError) -> String {
+    match e {
+        CoreError::Validation(errors) => errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
