@@ -90,6 +90,24 @@ fn provider() -> Provider {
 }
 
 impl Provider {
+    /// `method path` with a JSON `body` as the bearer of `token` → (status, parsed body).
+    fn api(&self, token: &str, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let method = openidconnect::reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let res = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .expect("request");
+        let status = res.status().as_u16();
+        (
+            status,
+            serde_json::from_str(&res.text().unwrap_or_default()).unwrap_or(Value::Null),
+        )
+    }
+
     /// Registers a client with one API call; its id and secret (if it has one).
     fn register(&self, definition: &Value) -> (String, Option<String>) {
         let res = self
@@ -211,6 +229,26 @@ fn field(page: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no field {name} on: {page}"))
         + marker.len();
     page[start..].split('"').next().expect("value").to_owned()
+}
+
+/// The value of the first attribute `name` on a page, as written (escaped).
+fn attribute(page: &str, name: &str) -> String {
+    let marker = format!("{name}=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} on: {page}"))
+        + marker.len();
+    page[start..].split('"').next().expect("value").to_owned()
+}
+
+/// HTML-escaped text as the browser reads it.
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// The query parameter `name` of `url`.
@@ -753,4 +791,222 @@ fn revocation_introspection_and_logout_end_what_they_name() {
     assert!(page.contains("Sign out"));
     let (_, body) = p.get("/api/v1/audit?action=oauth.logout");
     assert!(body.contains("oauth.logout"), "{body}");
+}
+
+/// The hosted passkey forms and the account page refuse what they must: no sign-in, no CSRF
+/// token, an answer that is not one, a passkey that is not the user's; the pages load their
+/// one script from the service and nothing inline.
+#[test]
+fn the_hosted_passkey_forms_refuse_what_they_must() {
+    let p = provider();
+    let (id, _) = p.register(&json!({"name": "App", "redirect_uris": [REDIRECT], "trusted": true}));
+    let auth_url = format!(
+        "{}/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&scope=openid&state=s&code_challenge={}&code_challenge_method=S256",
+        p.url,
+        openidconnect::url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+    let mut browser = Browser::new(&p);
+
+    // No sign-in: the account page says so.
+    let (status, _, page) = browser.get(&format!("{}/oauth/account", p.url));
+    assert_eq!(status, 401, "{page}");
+
+    // The sign-in page offers a passkey through the service's own script, nothing inline.
+    let res = p.http.get(&auth_url).send().expect("the sign-in page");
+    let csp = res
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    let (status, _, page) = browser.get(&auth_url);
+    assert_eq!(status, 200);
+    assert!(page.contains("<script src=\"/oauth/assets/passkey.js\" defer></script>"));
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "no inline script: {page}"
+    );
+    assert!(page.contains("data-passkey=\"get\""), "{page}");
+    let (status, _, script) = browser.get(&format!("{}/oauth/assets/passkey.js", p.url));
+    assert_eq!(status, 200);
+    assert!(script.contains("navigator.credentials"));
+
+    // A passkey answer without the CSRF token, or one that is not an answer.
+    let (req, csrf, state) = (
+        field(&page, "req"),
+        field(&page, "csrf"),
+        field(&page, "state"),
+    );
+    let (status, _, _) = browser.post(
+        &p.url,
+        "/oauth/login/passkey",
+        &[("req", &req), ("state", &state), ("credential", "{}")],
+    );
+    assert_eq!(status, 403, "no CSRF token");
+    for credential in ["", "not json", "{\"id\": \"x\"}"] {
+        let (status, _, page) = browser.post(
+            &p.url,
+            "/oauth/login/passkey",
+            &[
+                ("req", &req),
+                ("csrf", &csrf),
+                ("state", &state),
+                ("credential", credential),
+            ],
+        );
+        assert_eq!(status, 401, "{credential}: {page}");
+        assert!(page.contains("role=\"alert\""), "{page}");
+    }
+
+    // Signed in: the account page works, its forms only with the token.
+    let (status, location, page) = sign_in(&mut browser, &p.url, &auth_url, PASSWORD);
+    assert_eq!(status, 303, "{page}");
+    assert!(location.expect("redirect").starts_with(REDIRECT));
+    let (status, _, page) = browser.get(&format!("{}/oauth/account", p.url));
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(EMAIL) && page.contains("data-passkey=\"create\""),
+        "{page}"
+    );
+    let csrf = field(&page, "csrf");
+    let state = field(&page, "state");
+    let (status, _, _) = browser.post(
+        &p.url,
+        "/oauth/account/passkeys",
+        &[
+            ("action", "add"),
+            ("state", &state),
+            ("name", "x"),
+            ("credential", "{}"),
+        ],
+    );
+    assert_eq!(status, 403, "no CSRF token");
+    let missing = uuid::Uuid::now_v7().to_string();
+    for (form, expected) in [
+        (
+            vec![
+                ("action", "add"),
+                ("state", &state),
+                ("name", "x"),
+                ("credential", "{}"),
+            ],
+            400,
+        ),
+        (
+            vec![
+                ("action", "add"),
+                ("state", "forged"),
+                ("name", "x"),
+                ("credential", "{}"),
+            ],
+            400,
+        ),
+        (
+            vec![
+                ("action", "rename"),
+                ("passkey_id", missing.as_str()),
+                ("name", "x"),
+            ],
+            404,
+        ),
+        (vec![("action", "remove"), ("passkey_id", "not-an-id")], 404),
+        (vec![("action", "steal")], 400),
+    ] {
+        let mut form = form;
+        form.push(("csrf", &csrf));
+        let (status, _, page) = browser.post(&p.url, "/oauth/account/passkeys", &form);
+        assert_eq!(status, expected, "{form:?}: {page}");
+        assert!(page.contains("role=\"alert\""), "{page}");
+    }
+    a_passkey_signs_in_only_at_its_own_tenant(&p, &auth_url);
+}
+
+/// A user of another tenant, with a passkey: it signs them in through their tenant's
+/// application, and nobody through this one's.
+fn a_passkey_signs_in_only_at_its_own_tenant(p: &Provider, auth_url: &str) {
+    use webauthn_authenticator_rs::WebauthnAuthenticator as _;
+    let (status, body) = p.api(
+        &p.admin,
+        "POST",
+        "/api/v1/tenants",
+        &json!({"slug": "beta", "name": "Beta",
+                "owner": {"email": "bea@example.com", "password": PASSWORD}}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let beta_login = json!({"tenant": "beta", "email": "bea@example.com", "password": PASSWORD});
+    let (_, tokens) = p.api("", "POST", "/api/v1/auth/login", &beta_login);
+    let bea = tokens["access_token"].as_str().expect("token").to_owned();
+    let beta = |method: &str, path: &str, body: &Value| p.api(&bea, method, path, body);
+    let origin = webauthn_rs::prelude::Url::parse(&p.url).expect("origin");
+    let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+    let (_, begun) = beta("POST", "/api/v1/auth/passkeys/registration", &json!(null));
+    let mut options: webauthn_rs::prelude::CreationChallengeResponse =
+        serde_json::from_value(begun["options"].clone()).expect("options");
+    // The software device makes no discoverable credentials: it is told which to use later.
+    let chosen = options
+        .public_key
+        .authenticator_selection
+        .as_mut()
+        .expect("selection");
+    chosen.require_resident_key = false;
+    chosen.resident_key = None;
+    let created = device
+        .do_registration(origin.clone(), options)
+        .expect("created");
+    let created = serde_json::to_value(created).expect("json");
+    let (status, saved) = beta(
+        "POST",
+        "/api/v1/auth/passkeys",
+        &json!({"state": begun["state"], "name": "Phone", "credential": created}),
+    );
+    assert_eq!(status, 201, "{saved}");
+    let (_, me) = beta("GET", "/api/v1/users/profile", &json!(null));
+    let user = uuid::Uuid::parse_str(me["id"].as_str().expect("id")).expect("uuid");
+    let (status, client) = beta(
+        "POST",
+        "/api/v1/oauth/clients",
+        &json!({"name": "Beta app", "redirect_uris": [REDIRECT], "trusted": true}),
+    );
+    assert_eq!(status, 201, "{client}");
+    let beta_url = auth_url.replace(
+        &param(auth_url, "client_id").expect("client"),
+        client["client_id"].as_str().expect("client id"),
+    );
+
+    // The sign-in page's ceremony, answered by the device as a phone would (its user handle).
+    let mut answer_on = |url: &str| {
+        let mut browser = Browser::new(p);
+        let (_, _, page) = browser.get(url);
+        let mut options: Value =
+            serde_json::from_str(&unescape(&attribute(&page, "data-options"))).expect("options");
+        options["publicKey"]["allowCredentials"] =
+            json!([{"type": "public-key", "id": created["rawId"]}]);
+        let options = serde_json::from_value(options).expect("request options");
+        let mut answer = device
+            .do_authentication(origin.clone(), options)
+            .expect("signed");
+        answer.response.user_handle = Some(user.as_bytes().to_vec());
+        let credential = serde_json::to_string(&answer).expect("json");
+        browser.post(
+            &p.url,
+            "/oauth/login/passkey",
+            &[
+                ("req", &field(&page, "req")),
+                ("csrf", &field(&page, "csrf")),
+                ("state", &field(&page, "state")),
+                ("credential", &credential),
+            ],
+        )
+    };
+    let (status, _, page) = answer_on(auth_url);
+    assert_eq!(
+        status, 401,
+        "another tenant's passkey signs nobody in here: {page}"
+    );
+    let (status, location, page) = answer_on(&beta_url);
+    assert_eq!(status, 303, "{page}");
+    assert!(location.expect("redirect").starts_with(REDIRECT));
 }
