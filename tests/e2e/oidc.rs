@@ -938,8 +938,8 @@ fn a_passkey_signs_in_only_at_its_own_tenant(p: &Provider, auth_url: &str) {
     assert_eq!(status, 201, "{body}");
     let beta_login = json!({"tenant": "beta", "email": "bea@example.com", "password": PASSWORD});
     let (_, tokens) = p.api("", "POST", "/api/v1/auth/login", &beta_login);
-    let bea = tokens["access_token"].as_str().expect("token").to_owned();
-    let beta = |method: &str, path: &str, body: &Value| p.api(&bea, method, path, body);
+    let owner_of_beta = tokens["access_token"].as_str().expect("token").to_owned();
+    let beta = |method: &str, path: &str, body: &Value| p.api(&owner_of_beta, method, path, body);
     let origin = webauthn_rs::prelude::Url::parse(&p.url).expect("origin");
     let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
     let (_, begun) = beta("POST", "/api/v1/auth/passkeys/registration", &json!(null));
