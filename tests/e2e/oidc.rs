@@ -921,6 +921,21 @@ fn the_hosted_passkey_forms_refuse_what_they_must() {
         assert_eq!(status, expected, "{form:?}: {page}");
         assert!(page.contains("role=\"alert\""), "{page}");
     }
+    // The password typed again proves a fresh sign-in (how a sign-in older than five
+    // minutes adds a passkey); a wrong one is refused.
+    for (password, status, shown) in [
+        ("not it", 400, "That password is not right."),
+        (PASSWORD, 200, "data-passkey=\"create\""),
+    ] {
+        let form = [
+            ("action", "confirm"),
+            ("password", password),
+            ("csrf", &csrf),
+        ];
+        let (got, _, page) = browser.post(&p.url, "/oauth/account/passkeys", &form);
+        assert_eq!(got, status, "{page}");
+        assert!(page.contains(shown), "{page}");
+    }
     a_passkey_signs_in_only_at_its_own_tenant(&p, &auth_url);
 }
 
@@ -942,7 +957,11 @@ fn a_passkey_signs_in_only_at_its_own_tenant(p: &Provider, auth_url: &str) {
     let beta = |method: &str, path: &str, body: &Value| p.api(&owner_of_beta, method, path, body);
     let origin = webauthn_rs::prelude::Url::parse(&p.url).expect("origin");
     let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
-    let (_, begun) = beta("POST", "/api/v1/auth/passkeys/registration", &json!(null));
+    let (_, begun) = beta(
+        "POST",
+        "/api/v1/auth/passkeys/registration",
+        &json!({"password": PASSWORD}),
+    );
     let mut options: webauthn_rs::prelude::CreationChallengeResponse =
         serde_json::from_value(begun["options"].clone()).expect("options");
     // The software device makes no discoverable credentials: it is told which to use later.

@@ -695,7 +695,7 @@ where
         Method::POST,
         "/api/v1/auth/passkeys/registration",
         Some(token),
-        None,
+        Some(json!({"password": support::ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{begun}");
@@ -726,12 +726,25 @@ fn answer_passkey(
 
 async fn users_register_name_and_remove_their_passkeys(t: TestApp) {
     let (app, owner) = t.serve_as_owner().await;
+    // A session alone adds no passkey: the password proves it is still its user's.
+    for body in [json!({}), json!({"password": "not the password"})] {
+        let (status, problem) = call(
+            &app,
+            Method::POST,
+            "/api/v1/auth/passkeys/registration",
+            Some(&owner),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert!(problem.to_string().contains("password"), "{problem}");
+    }
     let (status, begun) = call(
         &app,
         Method::POST,
         "/api/v1/auth/passkeys/registration",
         Some(&owner),
-        None,
+        Some(json!({"password": support::ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{begun}");
@@ -806,7 +819,11 @@ async fn users_register_name_and_remove_their_passkeys(t: TestApp) {
         Some(json!({"state": state, "name": "Again", "credential": credential})),
     )
     .await;
-    assert_eq!(status, StatusCode::CONFLICT, "registered once");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a begun registration adds one passkey"
+    );
 
     // A second registration excludes the device's passkey already registered.
     let (_, again) = call(
@@ -814,7 +831,7 @@ async fn users_register_name_and_remove_their_passkeys(t: TestApp) {
         Method::POST,
         "/api/v1/auth/passkeys/registration",
         Some(&owner),
-        None,
+        Some(json!({"password": support::ADMIN_PASSWORD})),
     )
     .await;
     assert_eq!(

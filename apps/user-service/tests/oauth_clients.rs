@@ -526,7 +526,7 @@ async fn a_client_acts_as_its_service_account(t: TestApp) {
         Method::POST,
         "/api/v1/auth/passkeys/registration",
         Some(&access),
-        None,
+        Some(json!({"password": "anything"})),
     )
     .await;
     assert_eq!(

@@ -883,6 +883,7 @@ mod attempts;
 pub mod mfa;
 mod passkey_factor;
 mod passkey_login;
+pub mod reauthenticate;
 pub mod recovery;
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ mod users;
 
 pub use audit::{AuditExport, AuditService};
 pub use auth::mfa::{ConfirmedTotp, MfaSubject, MFA_MAX_ATTEMPTS, RECOVERY_CODES};
+pub use auth::reauthenticate::{FreshSignIn, FRESH_SIGN_IN};
 pub use auth::{
     lockout, AuthPorts, AuthService, LoginOutcome, TokenPair, CLIENT_REFRESH_PREFIX, FREE_FAILURES,
     MAX_LOCK,

@@ -17,6 +17,7 @@ use usvc_core::{
 };
 
 use crate::audit::actions as audit;
+use crate::auth::reauthenticate::FreshSignIn;
 use crate::sealed;
 
 /// How many passkeys one user may hold.
@@ -84,8 +85,19 @@ pub struct BegunCeremony {
 struct SealedRegistration {
     tenant: TenantId,
     user: UserId,
+    /// The ceremony's random challenge: spent when the registration finishes, so one begun
+    /// registration adds one passkey.
+    challenge: String,
     expires_at: DateTime<Utc>,
     state: Value,
+}
+
+/// The random challenge of a ceremony's options.
+fn challenge_of(options: &Value) -> Result<String, CoreError> {
+    options["publicKey"]["challenge"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| CoreError::Internal("ceremony options without a challenge".into()))
 }
 
 /// A passkey's name as given: trimmed, 1-64 characters, no control characters.
@@ -134,7 +146,9 @@ impl PasskeyService {
 
     /// A passkey is a lasting way into the account: only the user's own sign-in adds one,
     /// not an application's token acting for them (an OAuth grant with the `api` scope).
-    async fn first_party(&self, principal: &Principal) -> Result<(), CoreError> {
+    /// Checked before the caller is asked to prove who they are (an application's token
+    /// gets no guesses at the password).
+    pub async fn first_party(&self, principal: &Principal) -> Result<(), CoreError> {
         if self.ports.grants.grant(principal.session).await?.is_some() {
             return Err(CoreError::Forbidden(
                 "passkeys are registered by the user, not through an application".into(),
@@ -143,10 +157,13 @@ impl PasskeyService {
         Ok(())
     }
 
-    /// Begins registering a passkey for the caller.
+    /// Begins registering a passkey for the caller, who proved who they are moments ago
+    /// (`AuthService::reauthenticate` or a fresh hosted sign-in): a passkey is a lasting way
+    /// into the account.
     pub async fn begin_registration(
         &self,
         principal: &Principal,
+        _fresh: &FreshSignIn,
     ) -> Result<BegunCeremony, CoreError> {
         self.first_party(principal).await?;
         let user = self
@@ -174,6 +191,7 @@ impl PasskeyService {
             &SealedRegistration {
                 tenant: principal.tenant,
                 user: principal.user,
+                challenge: challenge_of(&ceremony.options)?,
                 expires_at: self.now() + Duration::minutes(CEREMONY_MINUTES),
                 state: ceremony.state,
             },
@@ -215,6 +233,28 @@ impl PasskeyService {
                 CoreError::Unauthenticated(reason) => CoreError::invalid("credential", reason),
                 other => other,
             })?;
+        // Registrations finishing side by side each passed the count when they began.
+        if self.list(principal).await?.len() >= MAX_PASSKEYS {
+            return Err(CoreError::Conflict(format!(
+                "at most {MAX_PASSKEYS} passkeys: remove one first"
+            )));
+        }
+        if !self
+            .ports
+            .spent
+            .spend(
+                SingleUse::PasskeyChallenge,
+                begun.challenge,
+                begun.expires_at,
+                now,
+            )
+            .await?
+        {
+            return Err(CoreError::invalid(
+                "state",
+                "this registration was already finished: begin another",
+            ));
+        }
         let passkey = Passkey {
             id: PasskeyId::new(),
             tenant_id: principal.tenant,
@@ -236,10 +276,7 @@ impl PasskeyService {
     /// discoverable passkeys for this service. The state is sealed for five minutes.
     pub fn begin_sign_in(&self) -> Result<BegunCeremony, CoreError> {
         let ceremony = self.rp()?.start_passwordless()?;
-        let challenge = ceremony.options["publicKey"]["challenge"]
-            .as_str()
-            .ok_or_else(|| CoreError::Internal("sign-in options without a challenge".into()))?
-            .to_owned();
+        let challenge = challenge_of(&ceremony.options)?;
         let state = sealed::seal(
             self.ports.secrets.as_ref(),
             &SealedSignIn {
@@ -258,12 +295,14 @@ impl PasskeyService {
     /// Finishes a passkey sign-in: the answer names a registered passkey (by its user handle
     /// and credential id), verifies against it, and its sign-in was not answered before.
     /// Every refusal is the same `Unauthenticated`; one naming a known passkey is audited in
-    /// its user's tenant.
+    /// its user's tenant. With `tenant` (a sign-in for that tenant's application) a passkey of
+    /// another tenant is refused before anything of it is used.
     pub async fn finish_sign_in(
         &self,
         state: &str,
         answer: &Value,
         origin: &Origin,
+        tenant: Option<TenantId>,
     ) -> Result<SignedIn, CoreError> {
         let refused = || CoreError::Unauthenticated("the passkey sign-in failed".into());
         let now = self.now();
@@ -284,6 +323,11 @@ impl PasskeyService {
             .await?
             .filter(|p| p.user_id == user)
             .ok_or_else(refused)?;
+        if tenant.is_some_and(|t| t != passkey.tenant_id) {
+            self.refused(&passkey, "a passkey of another tenant", origin, now)
+                .await;
+            return Err(refused());
+        }
         let verified = match rp.finish_passwordless(answer, &begun.state, &passkey.credential) {
             Ok(verified) => verified,
             Err(CoreError::Unauthenticated(reason)) => {

@@ -17,18 +17,36 @@ use crate::http::passkeys::PasskeyAnswer;
 use crate::http::problem::{ApiError, Problem};
 use crate::http::state::AppState;
 
-/// A second-factor check completing a login: a code, or a passkey's answer.
+/// A second-factor check completing a login: a code, or a passkey's answer (one of them).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum VerifyRequest {
+    /// A TOTP or recovery code.
+    Code(CodeAnswer),
+    /// A passkey's answer.
+    Passkey(PasskeyFactor),
+}
+
+/// A code completing a login.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct VerifyRequest {
+pub struct CodeAnswer {
     /// The `mfa_token` the login returned.
     pub mfa_token: String,
-    /// A 6-digit TOTP code, or an unused recovery code (`xxxx-xxxx-xxxx-xxxx`). Send this or
-    /// `passkey`, not both.
+    /// A 6-digit TOTP code, or an unused recovery code (`xxxx-xxxx-xxxx-xxxx`).
     #[schema(min_length = 1, max_length = 64)]
-    pub code: Option<String>,
-    /// A passkey's answer to the ceremony the login returned (`passkey.state`).
-    pub passkey: Option<PasskeyAnswer>,
+    pub code: String,
+}
+
+/// A passkey's answer completing a login.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyFactor {
+    /// The `mfa_token` the login returned.
+    pub mfa_token: String,
+    /// The answer to the ceremony the login returned (`passkey.state` and the device's
+    /// `PublicKeyCredential`).
+    pub passkey: PasskeyAnswer,
 }
 
 /// Completes a login with a TOTP code, a recovery code or a passkey.
@@ -46,31 +64,24 @@ pub async fn verify(
     origin: ClientOrigin,
     body: body::Json<VerifyRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let pair = match (body.code, body.passkey) {
-        (Some(code), None) => {
+    let pair = match body.into_inner() {
+        VerifyRequest::Code(answer) => {
             state
                 .auth
-                .verify_mfa(&body.mfa_token, &code, &origin.0)
+                .verify_mfa(&answer.mfa_token, &answer.code, &origin.0)
                 .await?
         }
-        (None, Some(answer)) => {
+        VerifyRequest::Passkey(answer) => {
+            let passkey = answer.passkey;
             state
                 .auth
                 .verify_mfa_passkey(
-                    &body.mfa_token,
-                    &answer.state,
-                    &answer.credential,
+                    &answer.mfa_token,
+                    &passkey.state,
+                    &passkey.credential,
                     &origin.0,
                 )
                 .await?
-        }
-        _ => {
-            return Err(CoreError::invalid(
-                "code",
-                "send a `code` or a `passkey` answer, one of them",
-            )
-            .into())
         }
     };
     Ok(tokens(pair))

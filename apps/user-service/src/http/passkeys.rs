@@ -5,7 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use usvc_core::{Passkey, PasskeyId};
+use usvc_core::{Passkey, PasskeyId, Password};
 use usvc_user::BegunCeremony;
 use utoipa::ToSchema;
 
@@ -138,20 +138,39 @@ pub async fn list(
         }))
 }
 
-/// Begins registering a passkey: options for the browser and a state to send back.
+/// Your password, proving a session is still yours before a lasting credential is added.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reauthentication {
+    /// Your password (a wrong one counts toward the lockout).
+    #[schema(value_type = String, format = Password)]
+    pub password: Password,
+}
+
+/// Begins registering a passkey: options for the browser and a state to send back. Takes
+/// your password: a stolen session must not add its thief's passkey.
 #[utoipa::path(post, path = "/api/v1/auth/passkeys/registration", tag = "auth", security(("bearer" = [])),
+    request_body = Reauthentication,
     responses(
         (status = 200, body = CeremonyOptions),
+        (status = 400, description = "The password is missing or not right", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An application's token (passkeys are registered by the user)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already 20 passkeys", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The account is locked (too many wrong passwords)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Passkeys are unavailable (PUBLIC_URL names an IP address)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn begin(
     state: web::Data<AppState>,
     caller: Authenticated,
+    body: body::Json<Reauthentication>,
 ) -> Result<HttpResponse, ApiError> {
-    let begun = state.passkeys.begin_registration(&caller.0).await?;
+    state.passkeys.first_party(&caller.0).await?;
+    let fresh = state
+        .auth
+        .reauthenticate(&caller.0, &body.into_inner().password)
+        .await?;
+    let begun = state.passkeys.begin_registration(&caller.0, &fresh).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(CeremonyOptions::from(begun)))
@@ -258,7 +277,7 @@ pub async fn sign_in(
     let origin = origin::of(&req);
     let signed_in = state
         .passkeys
-        .finish_sign_in(&body.state, &body.credential, &origin)
+        .finish_sign_in(&body.state, &body.credential, &origin, None)
         .await?;
     let pair = state
         .auth

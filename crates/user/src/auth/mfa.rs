@@ -98,11 +98,13 @@ impl AuthService {
         now: DateTime<Utc>,
     ) -> Result<LoginOutcome, CoreError> {
         let passkeys = self.factor_passkeys(user).await?;
+        let token = self.opaque.generate()?;
+        let passkey = self.begin_passkey_factor(&token.hash, user, &passkeys, now)?;
         let mut methods = Vec::new();
         if user.mfa_enabled {
             methods.extend(["totp", "recovery_code"]);
         }
-        if !passkeys.is_empty() {
+        if passkey.is_some() {
             methods.push("passkey");
         }
         let purpose = if methods.is_empty() {
@@ -111,8 +113,6 @@ impl AuthService {
         } else {
             ChallengePurpose::Verify
         };
-        let token = self.opaque.generate()?;
-        let passkey = self.begin_passkey_factor(&token.hash, user, &passkeys, now)?;
         self.mfa
             .create_challenge(&MfaChallenge {
                 hash: token.hash,
@@ -247,16 +247,33 @@ impl AuthService {
                 .await?;
             return Err(invalid_code());
         }
+        self.complete_challenge(challenge, (&tenant, &user), origin, "mfa", now)
+            .await
+    }
+
+    /// Completes the login `challenge` stands for once its second factor is proven: the
+    /// challenge is consumed (a replay finds it spent), the account's failures are
+    /// forgotten, and the session opens as from where the login began, recorded as `method`.
+    pub(super) async fn complete_challenge(
+        &self,
+        challenge: MfaChallenge,
+        (tenant, user): (&Tenant, &User),
+        origin: &Origin,
+        method: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair, CoreError> {
         if !self.mfa.consume_challenge(challenge.hash, now).await? {
             return Err(invalid_mfa_token());
         }
-        self.throttle.reset(tenant.id, name).await?;
+        self.throttle
+            .reset(tenant.id, user.email.normalized())
+            .await?;
         let client = Origin {
             ip: challenge.ip,
             user_agent: challenge.user_agent,
             request_id: origin.request_id.clone(),
         };
-        self.finish_login(&tenant, &user, client, "mfa", now).await
+        self.finish_login(tenant, user, client, method, now).await
     }
 
     /// Starts TOTP enrolment: a new secret (sealed at rest), its `otpauth://` URI and QR
@@ -278,23 +295,8 @@ impl AuthService {
                     "is required: setting up MFA from a session takes your password",
                 ));
             };
-            let tenant = self
-                .tenants
-                .get(user.tenant_id)
-                .await?
-                .ok_or_else(|| CoreError::NotFound("tenant".into()))?;
-            let name = user.email.normalized();
-            let (_turn, now) = self.refuse_if_locked(tenant.id, &name, now).await?;
-            if self
-                .check_password(user.tenant_id, &user.email, password)
-                .await?
-                .is_none()
-            {
-                let actor = Actor::caller(principal);
-                self.count_failure(&tenant, name, actor, &principal.origin, now)
-                    .await?;
-                return Err(CoreError::invalid("password", "is not right"));
-            }
+            self.password_proves(&user, principal, password, now)
+                .await?;
         }
         let secret = self.totp.new_secret()?;
         self.mfa
@@ -355,23 +357,10 @@ impl AuthService {
         )
         .await;
         let tokens = match login {
-            Some((challenge, tenant)) => {
-                if !self.mfa.consume_challenge(challenge.hash, now).await? {
-                    return Err(invalid_mfa_token());
-                }
-                self.throttle
-                    .reset(tenant.id, user.email.normalized())
-                    .await?;
-                let client = Origin {
-                    ip: challenge.ip,
-                    user_agent: challenge.user_agent,
-                    request_id: origin.request_id.clone(),
-                };
-                Some(
-                    self.finish_login(&tenant, &user, client, "mfa", now)
-                        .await?,
-                )
-            }
+            Some((challenge, tenant)) => Some(
+                self.complete_challenge(challenge, (&tenant, &user), &origin, "mfa", now)
+                    .await?,
+            ),
             None => None,
         };
         Ok(ConfirmedTotp {

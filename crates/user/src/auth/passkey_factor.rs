@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use usvc_core::{Actor, ChallengePurpose, CoreError, Origin, Passkey, User, UserId};
 
-use super::mfa::{invalid_mfa_token, MFA_TOKEN_LIFETIME};
+use super::mfa::MFA_TOKEN_LIFETIME;
 use super::{AuthService, TokenPair};
 use crate::passkeys::BegunCeremony;
 use crate::sealed;
@@ -54,7 +54,15 @@ impl AuthService {
             return Ok(None);
         }
         let credentials: Vec<Value> = passkeys.iter().map(|p| p.credential.clone()).collect();
-        let ceremony = rp.start_second_factor(&credentials)?;
+        // A stored credential the relying party cannot read must not stop the login: the
+        // user's other factors still answer.
+        let ceremony = match rp.start_second_factor(&credentials) {
+            Ok(ceremony) => ceremony,
+            Err(e) => {
+                tracing::error!(user = %user.id, error = %e, "passkeys cannot answer this login");
+                return Ok(None);
+            }
+        };
         let state = sealed::seal(
             self.secrets.as_ref(),
             &SealedFactor {
@@ -114,24 +122,15 @@ impl AuthService {
             }
             Err(e) => return Err(e),
         };
-        // The passkey may have been removed since the login began: its answer no longer counts.
+        // The relying party verified against these very credentials: one of them signed.
         let passkey = passkeys
             .iter()
             .find(|p| p.credential_id == verified.credential_id)
-            .ok_or_else(|| CoreError::Unauthenticated("that passkey was removed".into()))?;
-        if !self.mfa.consume_challenge(challenge.hash, now).await? {
-            return Err(invalid_mfa_token());
-        }
+            .ok_or_else(|| CoreError::Internal("a verified passkey is not the user's".into()))?;
         self.passkeys
             .record_use(passkey.id, verified.credential, now)
             .await?;
-        self.throttle.reset(tenant.id, name).await?;
-        let client = Origin {
-            ip: challenge.ip,
-            user_agent: challenge.user_agent,
-            request_id: origin.request_id.clone(),
-        };
-        self.finish_login(&tenant, &user, client, "passkey_mfa", now)
+        self.complete_challenge(challenge, (&tenant, &user), origin, "passkey_mfa", now)
             .await
     }
 }

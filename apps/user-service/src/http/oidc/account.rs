@@ -1,6 +1,7 @@
 //! `/oauth/account`: the hosted page where the browser's signed-in user manages their own
 //! passkeys (docs/passkeys.md): lists them, adds one (the page's script hands the ceremony to
-//! the device), renames and removes them. It acts as the browser's sign-in (the session the
+//! the device; only within five minutes of signing in, or after the password is typed again
+//! on the page), renames and removes them. It acts as the browser's sign-in (the session the
 //! hosted sign-in opened), through the same `PasskeyService` as the API; every form carries the
 //! CSRF token, every change answers with a redirect back to the page.
 
@@ -9,6 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use usvc_core::{CoreError, PasskeyId, Principal};
 use usvc_user::oauth::BrowserSession;
+use usvc_user::FreshSignIn;
 
 use crate::http::oidc::authorize::{browser_of, failure, form, secure, see_other};
 use crate::http::oidc::brand::Brand;
@@ -42,18 +44,22 @@ fn not_signed_in() -> HttpResponse {
 /// `GET /oauth/account`.
 pub async fn account(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     match browser_of(&state, &req).await {
-        Some(browser) => page(&state, &req, &browser, StatusCode::OK, None).await,
+        Some(browser) => {
+            let fresh = state.auth.fresh_since(browser.auth_time);
+            page(&state, &req, &browser, (StatusCode::OK, None), fresh).await
+        }
         None => not_signed_in(),
     }
 }
 
-/// The page, with `error` announced.
+/// The page, with `error` announced; with a `fresh` sign-in, a passkey registration begun
+/// for it, else the password form that proves one.
 async fn page(
     state: &AppState,
     req: &HttpRequest,
     browser: &BrowserSession,
-    status: StatusCode,
-    error: Option<String>,
+    (status, error): (StatusCode, Option<String>),
+    fresh: Option<FreshSignIn>,
 ) -> HttpResponse {
     let principal = principal(browser, req);
     let (user, passkeys) = match (
@@ -79,10 +85,15 @@ async fn page(
         })
         .collect();
     let mut extra = json!({ "email": user.email.as_str(), "passkeys": listed });
-    // A registration begun for the page (none at the limit or without passkeys).
-    if let Ok(begun) = state.passkeys.begin_registration(&principal).await {
-        extra["passkey_options"] = begun.options.to_string().into();
-        extra["passkey_state"] = begun.state.into();
+    match fresh {
+        // A registration begun for the page (none at the limit or without passkeys).
+        Some(fresh) => {
+            if let Ok(begun) = state.passkeys.begin_registration(&principal, &fresh).await {
+                extra["passkey_options"] = begun.options.to_string().into();
+                extra["passkey_state"] = begun.state.into();
+            }
+        }
+        None => extra["confirm"] = true.into(),
     }
     let (csrf, new) = cookies::csrf_token(req, secure(state));
     let frame = Frame {
@@ -93,14 +104,14 @@ async fn page(
     };
     let mut res = pages::render(status, "account.html", &frame, extra);
     if new {
-        let secure = secure(state);
-        cookies::set(&mut res, &cookies::csrf(secure), Some(&csrf), secure);
+        cookies::give_csrf(&mut res, &csrf, secure(state));
     }
     res
 }
 
-/// `POST /oauth/account/passkeys`: `action` = `add` (`state`, `name`, `credential`),
-/// `rename` (`passkey_id`, `name`) or `remove` (`passkey_id`).
+/// `POST /oauth/account/passkeys`: `action` = `confirm` (`password`: the page again, ready
+/// to add a passkey), `add` (`state`, `name`, `credential`), `rename` (`passkey_id`, `name`)
+/// or `remove` (`passkey_id`).
 pub async fn passkeys(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -124,6 +135,20 @@ pub async fn passkeys(
             .parse::<PasskeyId>()
             .map_err(|_| CoreError::NotFound("passkey".into()))
     };
+    if field("action") == "confirm" {
+        let password = usvc_core::Password::new(field("password"));
+        return match state.auth.reauthenticate(&principal, &password).await {
+            Ok(fresh) => page(&state, &req, &browser, (StatusCode::OK, None), Some(fresh)).await,
+            Err(CoreError::Validation(_)) => {
+                let wrong = (
+                    StatusCode::BAD_REQUEST,
+                    Some("That password is not right.".into()),
+                );
+                page(&state, &req, &browser, wrong, None).await
+            }
+            Err(e) => failure(&e),
+        };
+    }
     let done = match field("action") {
         "add" => match serde_json::from_str::<Value>(field("credential")) {
             Ok(answer) => state
@@ -150,25 +175,14 @@ pub async fn passkeys(
     match done {
         Ok(()) => see_other(PAGE),
         Err(e @ (CoreError::Validation(_) | CoreError::NotFound(_) | CoreError::Conflict(_))) => {
-            let (status, message) = match &e {
+            let shown = match &e {
                 CoreError::NotFound(_) => (StatusCode::NOT_FOUND, "That passkey is gone.".into()),
                 CoreError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
-                other => (StatusCode::BAD_REQUEST, describe(other)),
+                other => (StatusCode::BAD_REQUEST, other.to_string()),
             };
-            page(&state, &req, &browser, status, Some(message)).await
+            page(&state, &req, &browser, (shown.0, Some(shown.1)), None).await
         }
+        Err(CoreError::Forbidden(m)) => pages::error(StatusCode::FORBIDDEN, "", &m),
         Err(e) => failure(&e),
-    }
-}
-
-/// A validation error as one sentence for the page.
-fn describe(e: &CoreError) -> String {
-    match e {
-        CoreError::Validation(errors) => errors
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
     }
 }

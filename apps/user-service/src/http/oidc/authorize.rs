@@ -83,12 +83,7 @@ impl Flow<'_> {
         let (frame, new_csrf) = self.frame(error).await;
         let mut res = pages::render(status, name, &frame, extra);
         if let Some(token) = new_csrf {
-            cookies::set(
-                &mut res,
-                &cookies::csrf(secure(self.state)),
-                Some(&token),
-                secure(self.state),
-            );
+            cookies::give_csrf(&mut res, &token, secure(self.state));
         }
         res
     }
@@ -252,6 +247,13 @@ async fn opened<'a>(
     })
 }
 
+/// The login's per-IP limit (`AUTH_RATE_LIMIT`), for every form that checks a secret: the
+/// page saying so once it is reached.
+async fn over_limit(state: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
+    let checked = state.auth_limit.check_request(req, state.clock.now()).await;
+    checked.err().map(|e| failure(&e))
+}
+
 /// Signs the browser in (cookie set) and goes on with the request.
 async fn signed_in(flow: &Flow<'_>, access_token: &str, amr: &[&str]) -> HttpResponse {
     let (browser, sealed) = match flow.state.oidc.browser_session(access_token, amr) {
@@ -289,12 +291,8 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         .get("password")
         .map(String::as_str)
         .unwrap_or_default();
-    if let Err(e) = state
-        .auth_limit
-        .check_request(&req, state.clock.now())
-        .await
-    {
-        return failure(&e);
+    if let Some(page) = over_limit(&state, &req).await {
+        return page;
     }
     let tenant = match state.oidc.tenant(&flow.request).await {
         Ok(t) => t,
@@ -404,6 +402,9 @@ pub async fn login_mfa(
         Ok(flow) => flow,
         Err(page) => return page,
     };
+    if let Some(page) = over_limit(&state, &req).await {
+        return page;
+    }
     let page = SecondFactor::posted(&fields);
     let origin = origin::of(&req);
     let answer = fields.get("credential").filter(|c| !c.is_empty());
@@ -458,12 +459,8 @@ pub async fn login_passkey(
         Ok(flow) => flow,
         Err(page) => return page,
     };
-    if let Err(e) = state
-        .auth_limit
-        .check_request(&req, state.clock.now())
-        .await
-    {
-        return failure(&e);
+    if let Some(page) = over_limit(&state, &req).await {
+        return page;
     }
     let refused = || {
         flow.sign_in(
@@ -482,13 +479,11 @@ pub async fn login_passkey(
     let origin = origin::of(&req);
     let signed = match state
         .passkeys
-        .finish_sign_in(sealed, &answer, &origin)
+        .finish_sign_in(sealed, &answer, &origin, Some(flow.request.tenant_id))
         .await
     {
-        Ok(signed) if signed.tenant == flow.request.tenant_id => signed,
-        Ok(_) | Err(CoreError::Unauthenticated(_) | CoreError::Validation(_)) => {
-            return refused().await
-        }
+        Ok(signed) => signed,
+        Err(CoreError::Unauthenticated(_) | CoreError::Validation(_)) => return refused().await,
         Err(e) => return failure(&e),
     };
     match state
@@ -578,12 +573,7 @@ fn confirm_logout(state: &AppState, req: &HttpRequest) -> HttpResponse {
     };
     let mut res = pages::render(StatusCode::OK, "logout.html", &frame, json!({}));
     if new {
-        cookies::set(
-            &mut res,
-            &cookies::csrf(secure(state)),
-            Some(&csrf),
-            secure(state),
-        );
+        cookies::give_csrf(&mut res, &csrf, secure(state));
     }
     res
 }

@@ -64,6 +64,11 @@ pub fn csrf_token(req: &HttpRequest, secure: bool) -> (String, bool) {
     }
 }
 
+/// Sets a CSRF token new to this browser (from [`csrf_token`]) as its cookie.
+pub fn give_csrf(res: &mut HttpResponse, token: &str, secure: bool) {
+    set(res, &csrf(secure), Some(token), secure);
+}
+
 /// Whether a form's `csrf` field repeats the browser's cookie.
 pub fn csrf_ok(req: &HttpRequest, field: &str, secure: bool) -> bool {
     get(req, &csrf(secure)).is_some_and(|cookie| {
