@@ -34,7 +34,7 @@ fn free_port() -> u16 {
 
 struct Provider {
     _dir: tempfile::TempDir,
-    _service: Service,
+    service: Service,
     url: String,
     admin: String,
     /// A client trusting the service's self-signed certificate (OAuth wants TLS: the
@@ -82,7 +82,7 @@ fn provider() -> Provider {
     let admin = login["access_token"].as_str().expect("token").to_owned();
     Provider {
         _dir: dir,
-        _service: service,
+        service,
         url,
         admin,
         http,
@@ -1028,4 +1028,160 @@ fn a_passkey_signs_in_only_at_its_own_tenant(p: &Provider, auth_url: &str) {
     let (status, location, page) = answer_on(&beta_url);
     assert_eq!(status, 303, "{page}");
     assert!(location.expect("redirect").starts_with(REDIRECT));
+}
+
+/// The token of the newest mailed link to `path` (mail goes to the log without SMTP).
+fn mailed_token(p: &Provider, path: &str) -> String {
+    let marker = format!("{path}?token=");
+    let logs = p.service.stderr().join("\n");
+    let at = logs
+        .rfind(&marker)
+        .unwrap_or_else(|| panic!("no {path} link mailed:\n{logs}"))
+        + marker.len();
+    logs[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// Registration and recovery on the hosted pages: "forgot your password?" mails a link whose
+/// page sets a new one; the verification link's page confirms the address; where the
+/// tenant allows it, an account made on the registration page signs straight in.
+#[test]
+fn the_hosted_pages_register_and_recover_accounts() {
+    let p = provider();
+    let (id, _) = p.register(&json!({"name": "App", "redirect_uris": [REDIRECT], "trusted": true}));
+    let auth_url = format!(
+        "{}/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&scope=openid&state=s&code_challenge={}&code_challenge_method=S256",
+        p.url,
+        openidconnect::url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+    let mut browser = Browser::new(&p);
+    let (_, _, page) = browser.get(&auth_url);
+    let req = field(&page, "req");
+    assert!(page.contains("Forgot your password?"), "{page}");
+    assert!(
+        !page.contains("Create an account"),
+        "registration is off: {page}"
+    );
+    let (status, _, _) = browser.get(&format!("{}/oauth/register?req={req}", p.url));
+    assert_eq!(status, 403, "no registration page while it is off");
+
+    // Forgot: the same answer for an unknown address; a link for a real one.
+    let (status, _, page) = browser.get(&format!("{}/oauth/password/forgot?req={req}", p.url));
+    assert_eq!(status, 200, "{page}");
+    let csrf = field(&page, "csrf");
+    let mut answers = Vec::new();
+    for email in ["nobody@example.com", EMAIL] {
+        let form = [("req", req.as_str()), ("csrf", &csrf), ("email", email)];
+        let (status, _, page) = browser.post(&p.url, "/oauth/password/forgot", &form);
+        assert_eq!(status, 200, "{page}");
+        answers.push(page[page.find("role=\"status\"").expect("a notice")..][..200].to_owned());
+    }
+    assert_eq!(answers[0], answers[1], "no account enumeration");
+    let token = mailed_token(&p, "/reset-password");
+    let (status, _, page) = browser.get(&format!("{}/reset-password?token={token}", p.url));
+    assert_eq!(status, 200, "{page}");
+    let csrf = field(&page, "csrf");
+    let new_password = "a brand new and unusual passphrase";
+    for (form, expected) in [
+        (
+            vec![("token", token.as_str()), ("new_password", new_password)],
+            403,
+        ),
+        (
+            vec![
+                ("token", token.as_str()),
+                ("new_password", "short"),
+                ("csrf", &csrf),
+            ],
+            400,
+        ),
+        (
+            vec![
+                ("token", token.as_str()),
+                ("new_password", new_password),
+                ("csrf", &csrf),
+            ],
+            200,
+        ),
+        (
+            vec![
+                ("token", token.as_str()),
+                ("new_password", new_password),
+                ("csrf", &csrf),
+            ],
+            400,
+        ),
+    ] {
+        let (status, _, page) = browser.post(&p.url, "/reset-password", &form);
+        assert_eq!(status, expected, "{form:?}: {page}");
+    }
+    let (status, location, page) = sign_in(&mut browser, &p.url, &auth_url, new_password);
+    assert_eq!(status, 303, "the new password signs in: {page}");
+    assert!(location.expect("redirect").starts_with(REDIRECT));
+
+    // Registration, once the tenant allows it: the account signs straight in.
+    let (status, _) = p.api(
+        &login_token(&p, new_password),
+        "PATCH",
+        "/api/v1/tenant/settings",
+        &json!({"self_registration": true}),
+    );
+    assert_eq!(status, 200);
+    let mut stranger = Browser::new(&p);
+    let (_, _, page) = stranger.get(&auth_url);
+    assert!(page.contains("Create an account"), "{page}");
+    let (status, _, page) = stranger.get(&format!("{}/oauth/register?req={req}", p.url));
+    assert_eq!(status, 200, "{page}");
+    let csrf = field(&page, "csrf");
+    let (status, _, page) = stranger.post(
+        &p.url,
+        "/oauth/register",
+        &[
+            ("req", &req),
+            ("csrf", &csrf),
+            ("email", "new@example.com"),
+            ("password", "short"),
+        ],
+    );
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("role=\"alert\""), "{page}");
+    let (status, location, page) = stranger.post(
+        &p.url,
+        "/oauth/register",
+        &[
+            ("req", &req),
+            ("csrf", &csrf),
+            ("email", "new@example.com"),
+            ("password", PASSWORD),
+            ("display_name", "Newcomer"),
+        ],
+    );
+    assert_eq!(status, 303, "{page}");
+    assert!(location.expect("redirect").starts_with(REDIRECT));
+
+    // Its verification link: the page only shows a button; the POST confirms, once.
+    let token = mailed_token(&p, "/verify-email");
+    let (status, _, page) = stranger.get(&format!("{}/verify-email?token={token}", p.url));
+    assert_eq!(status, 200, "{page}");
+    let csrf = field(&page, "csrf");
+    for expected in [200, 400] {
+        let form = [("token", token.as_str()), ("csrf", &csrf)];
+        let (status, _, page) = stranger.post(&p.url, "/verify-email", &form);
+        assert_eq!(status, expected, "{page}");
+    }
+}
+
+/// The owner's access token with `password`.
+fn login_token(p: &Provider, password: &str) -> String {
+    let (status, tokens) = p.api(
+        "",
+        "POST",
+        "/api/v1/auth/login",
+        &json!({"email": EMAIL, "password": password}),
+    );
+    assert_eq!(status, 200, "{tokens}");
+    tokens["access_token"].as_str().expect("token").to_owned()
 }

@@ -12,7 +12,7 @@ use usvc_core::{CoreError, PasskeyId, Principal};
 use usvc_user::oauth::BrowserSession;
 use usvc_user::FreshSignIn;
 
-use crate::http::oidc::authorize::{browser_of, failure, form, secure, see_other};
+use crate::http::oidc::authorize::{browser_of, failure, form, secure, see_other, with_csrf};
 use crate::http::oidc::brand::Brand;
 use crate::http::oidc::cookies;
 use crate::http::oidc::pages::{self, Frame};
@@ -95,18 +95,12 @@ async fn page(
         }
         None => extra["confirm"] = true.into(),
     }
-    let (csrf, new) = cookies::csrf_token(req, secure(state));
     let frame = Frame {
         brand,
         error,
-        csrf: csrf.clone(),
         ..Frame::default()
     };
-    let mut res = pages::render(status, "account.html", &frame, extra);
-    if new {
-        cookies::give_csrf(&mut res, &csrf, secure(state));
-    }
-    res
+    with_csrf(state, req, (status, "account.html"), frame, extra)
 }
 
 /// `POST /oauth/account/passkeys`: `action` = `confirm` (`password`: the page again, ready

@@ -32,11 +32,11 @@ pub(super) fn see_other(location: &str) -> HttpResponse {
 
 /// A page of the flow with the frame filled in (tenant, client, CSRF token: set as a cookie
 /// when the browser has none yet).
-struct Flow<'a> {
-    state: &'a AppState,
-    req: &'a HttpRequest,
-    request: AuthorizationRequest,
-    sealed: String,
+pub(super) struct Flow<'a> {
+    pub(super) state: &'a AppState,
+    pub(super) req: &'a HttpRequest,
+    pub(super) request: AuthorizationRequest,
+    pub(super) sealed: String,
 }
 
 impl Flow<'_> {
@@ -73,7 +73,7 @@ impl Flow<'_> {
         (frame, new.then_some(csrf))
     }
 
-    async fn page(
+    pub(super) async fn page(
         &self,
         status: StatusCode,
         name: &str,
@@ -88,10 +88,21 @@ impl Flow<'_> {
         res
     }
 
-    async fn sign_in(
+    pub(super) async fn sign_in(
         &self,
         status: StatusCode,
         error: Option<String>,
+        email: &str,
+    ) -> HttpResponse {
+        self.sign_in_noting(status, error, None, email).await
+    }
+
+    /// The sign-in page, with `notice` announced (what happened, not an error).
+    pub(super) async fn sign_in_noting(
+        &self,
+        status: StatusCode,
+        error: Option<String>,
+        notice: Option<&str>,
         email: &str,
     ) -> HttpResponse {
         let email = if email.is_empty() {
@@ -99,7 +110,13 @@ impl Flow<'_> {
         } else {
             email.to_owned()
         };
-        let mut extra = json!({ "email": email });
+        let open = self
+            .state
+            .oidc
+            .tenant(&self.request)
+            .await
+            .is_ok_and(|t| t.settings.self_registration);
+        let mut extra = json!({ "email": email, "notice": notice, "registration_open": open });
         // Each sign-in page carries a passkey sign-in begun for it (nothing is stored until
         // it is answered); none where passkeys are unavailable.
         if let Ok(begun) = self.state.passkeys.begin_sign_in() {
@@ -222,8 +239,38 @@ pub(super) fn form(body: &web::Bytes) -> HashMap<String, String> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
+/// The request a page's link carries (`?req=…`, sealed by this service): the links from the
+/// sign-in page to its neighbours (forgot password, registration) and back. A GET changes
+/// nothing, so it needs no CSRF token.
+pub(super) async fn resumed<'a>(
+    state: &'a AppState,
+    req: &'a HttpRequest,
+    sealed: &str,
+) -> Result<Flow<'a>, HttpResponse> {
+    let request = state.oidc.open_request(sealed).map_err(|e| failure(&e))?;
+    Ok(Flow {
+        state,
+        req,
+        request,
+        sealed: sealed.to_owned(),
+    })
+}
+
+/// `GET /oauth/login?req=…`: the sign-in page again (from its neighbours' "back" links).
+pub async fn login_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let sealed = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|(k, v)| (k == "req").then_some(v))
+        .unwrap_or_default();
+    match resumed(&state, &req, &sealed).await {
+        Ok(flow) => flow.sign_in(StatusCode::OK, None, "").await,
+        Err(page) => page,
+    }
+}
+
 /// Opens the request a form carries, once its CSRF token matches (a refusal is audited).
-async fn opened<'a>(
+pub(super) async fn opened<'a>(
     state: &'a AppState,
     req: &'a HttpRequest,
     fields: &HashMap<String, String>,
@@ -249,13 +296,13 @@ async fn opened<'a>(
 
 /// The login's per-IP limit (`AUTH_RATE_LIMIT`), for every form that checks a secret: the
 /// page saying so once it is reached.
-async fn over_limit(state: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
+pub(super) async fn over_limit(state: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
     let checked = state.auth_limit.check_request(req, state.clock.now()).await;
     checked.err().map(|e| failure(&e))
 }
 
 /// Signs the browser in (cookie set) and goes on with the request.
-async fn signed_in(flow: &Flow<'_>, access_token: &str, amr: &[&str]) -> HttpResponse {
+pub(super) async fn signed_in(flow: &Flow<'_>, access_token: &str, amr: &[&str]) -> HttpResponse {
     let (browser, sealed) = match flow.state.oidc.browser_session(access_token, amr) {
         Ok(b) => b,
         Err(e) => return failure(&e),
@@ -566,12 +613,25 @@ fn signed_out(state: &AppState, req: &HttpRequest, redirect: Option<String>) -> 
 
 /// The page asking the user to confirm signing out (CSRF-protected form).
 fn confirm_logout(state: &AppState, req: &HttpRequest) -> HttpResponse {
+    let page = (StatusCode::OK, "logout.html");
+    with_csrf(state, req, page, Frame::default(), json!({}))
+}
+
+/// A page outside an authorization request (`frame` without its CSRF token: filled in here,
+/// and set as the browser's cookie when it has none).
+pub(super) fn with_csrf(
+    state: &AppState,
+    req: &HttpRequest,
+    (status, name): (StatusCode, &str),
+    frame: Frame,
+    extra: Value,
+) -> HttpResponse {
     let (csrf, new) = cookies::csrf_token(req, secure(state));
     let frame = Frame {
         csrf: csrf.clone(),
-        ..Frame::default()
+        ..frame
     };
-    let mut res = pages::render(StatusCode::OK, "logout.html", &frame, json!({}));
+    let mut res = pages::render(status, name, &frame, extra);
     if new {
         cookies::give_csrf(&mut res, &csrf, secure(state));
     }

@@ -1,7 +1,8 @@
 //! The OpenID provider over HTTP (docs/oidc.md): discovery, the token endpoint and
 //! `userinfo` (`endpoints`, with `cors` for browser applications), the browser's flow and the
 //! hosted pages (`authorize`, `pages`, `brand`, `cookies`), and the signed-in browser's own
-//! passkeys (`account`). Each issuer-bound route exists at the service-wide issuer and under
+//! passkeys (`account`), account recovery (`recovery`: forgot password, the mailed reset and
+//! verification links) and registration (`register`). Each issuer-bound route exists at the service-wide issuer and under
 //! `/t/{slug}`.
 
 pub mod account;
@@ -12,6 +13,8 @@ pub mod cors;
 pub mod endpoints;
 pub mod openapi;
 pub mod pages;
+pub mod recovery;
+pub mod register;
 
 use actix_web::http::Method;
 use actix_web::web;
@@ -95,7 +98,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(openapi::tenant_logout))
             .route(web::post().to(openapi::tenant_logout_posted)),
     )
-    .service(resource("/oauth/login", "POST").route(web::post().to(authorize::login)))
+    .configure(hosted_pages);
+}
+
+/// The hosted pages' own routes (sign-in, second factor, consent, registration, recovery,
+/// the account's passkeys, assets): the same for every issuer.
+fn hosted_pages(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/oauth/login", "GET, POST")
+            .route(web::get().to(authorize::login_page))
+            .route(web::post().to(authorize::login)),
+    )
+    .service(
+        resource("/oauth/password/forgot", "GET, POST")
+            .route(web::get().to(recovery::forgot_page))
+            .route(web::post().to(recovery::forgot)),
+    )
+    .service(
+        resource("/reset-password", "GET, POST")
+            .route(web::get().to(recovery::reset_page))
+            .route(web::post().to(recovery::reset)),
+    )
+    .service(
+        resource("/verify-email", "GET, POST")
+            .route(web::get().to(recovery::verify_page))
+            .route(web::post().to(recovery::verify)),
+    )
+    .service(
+        resource("/oauth/register", "GET, POST")
+            .route(web::get().to(register::register_page))
+            .route(web::post().to(register::register)),
+    )
     .service(resource("/oauth/login/mfa", "POST").route(web::post().to(authorize::login_mfa)))
     .service(
         resource("/oauth/login/passkey", "POST").route(web::post().to(authorize::login_passkey)),

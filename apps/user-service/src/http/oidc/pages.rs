@@ -26,6 +26,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("logout.html", include_str!("templates/logout.html")),
         ("signed_out.html", include_str!("templates/signed_out.html")),
         ("account.html", include_str!("templates/account.html")),
+        ("forgot.html", include_str!("templates/forgot.html")),
+        ("reset.html", include_str!("templates/reset.html")),
+        ("verify.html", include_str!("templates/verify.html")),
+        ("notice.html", include_str!("templates/notice.html")),
+        ("register.html", include_str!("templates/register.html")),
     ] {
         let page = base.replace("@@CONTENT@@", content);
         if let Err(e) = env.add_template_owned(name, page) {
@@ -106,6 +111,11 @@ fn heading(page: &str) -> &'static str {
         "logout.html" => "Sign out",
         "signed_out.html" => "Signed out",
         "account.html" => "Your account",
+        "forgot.html" => "Forgot your password?",
+        "reset.html" => "Choose a new password",
+        "verify.html" => "Confirm your address",
+        "register.html" => "Create an account",
+        "notice.html" => "Done",
         _ => "Cannot continue",
     }
 }
@@ -142,6 +152,11 @@ mod tests {
             "logout.html",
             "signed_out.html",
             "account.html",
+            "forgot.html",
+            "reset.html",
+            "verify.html",
+            "notice.html",
+            "register.html",
         ] {
             let res = render(
                 StatusCode::OK,
@@ -150,7 +165,8 @@ mod tests {
                 serde_json::json!({"email": "a@b", "scopes": ["openid"], "mfa_token": "m",
                     "methods": ["totp", "passkey"], "passkey_options": "{\"x\":\"<img src=x>\"}",
                     "passkey_state": "s",
-                    "passkeys": [{"id": "i", "name": "<script>alert(1)</script>", "created_at": "t"}]}),
+                    "passkeys": [{"id": "i", "name": "<script>alert(1)</script>", "created_at": "t"}],
+                    "token": "\"><img src=x>", "message": "<img src=x>", "display_name": "<img src=x>"}),
             );
             let body = actix_web::body::to_bytes(res.into_body());
             let body = futures::executor::block_on(body)
