@@ -27,6 +27,8 @@ mod login_throttle;
 mod mfa;
 #[path = "oauth_clients.rs"]
 mod oauth_clients;
+#[path = "oauth_consents.rs"]
+mod oauth_consents;
 #[path = "oauth_grants.rs"]
 mod oauth_grants;
 #[path = "outbox.rs"]

@@ -18,7 +18,8 @@ use crate::errors;
 use crate::outbox;
 use crate::prepared::KeepPrepared as _;
 use crate::schema::{
-    credentials, mfa_challenges, passkeys, recovery_codes, sessions, totp_credentials, users,
+    credentials, mfa_challenges, oauth_consents, passkeys, recovery_codes, sessions,
+    totp_credentials, users,
 };
 use crate::store::Store;
 
@@ -203,6 +204,33 @@ fn created_event(user: &User, audit: &AuditEntry, source: &str) -> DomainEvent {
         audit.actor.user(),
         serde_json::json!({ "user_id": user.id, "roles": user.roles, "source": source }),
     )
+}
+
+/// Deletes every way into the account of user `id` and what it allowed: its password, second
+/// factors, pending challenges, passkeys and consents to applications (erasure).
+async fn forget_credentials(
+    conn: &mut crate::backend::Connection,
+    id: DbId,
+) -> Result<(), diesel::result::Error> {
+    diesel::delete(credentials::table.filter(credentials::user_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(totp_credentials::table.filter(totp_credentials::user_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(passkeys::table.filter(passkeys::user_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(oauth_consents::table.filter(oauth_consents::user_id.eq(id)))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The tenant's user `id` unless erased, as stored now (`UserRepository::get`, and a refresh's
@@ -648,29 +676,7 @@ impl UserRepository for Store {
                             if keep_an_owner && active_owners(conn, tenant).await? == 0 {
                                 return Err(diesel::result::Error::RollbackTransaction);
                             }
-                            diesel::delete(
-                                credentials::table.filter(credentials::user_id.eq(id_db)),
-                            )
-                            .execute(conn)
-                            .await?;
-                            diesel::delete(
-                                totp_credentials::table.filter(totp_credentials::user_id.eq(id_db)),
-                            )
-                            .execute(conn)
-                            .await?;
-                            diesel::delete(
-                                recovery_codes::table.filter(recovery_codes::user_id.eq(id_db)),
-                            )
-                            .execute(conn)
-                            .await?;
-                            diesel::delete(
-                                mfa_challenges::table.filter(mfa_challenges::user_id.eq(id_db)),
-                            )
-                            .execute(conn)
-                            .await?;
-                            diesel::delete(passkeys::table.filter(passkeys::user_id.eq(id_db)))
-                                .execute(conn)
-                                .await?;
+                            forget_credentials(conn, id_db).await?;
                             let live: Vec<DbId> = sessions::table
                                 .filter(sessions::user_id.eq(id_db))
                                 .filter(sessions::revoked_at.is_null())

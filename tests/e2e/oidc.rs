@@ -1185,3 +1185,115 @@ fn login_token(p: &Provider, password: &str) -> String {
     assert_eq!(status, 200, "{tokens}");
     tokens["access_token"].as_str().expect("token").to_owned()
 }
+
+/// Consent to an application that is not `trusted` is asked once and remembered for the
+/// scopes allowed; more scopes or `prompt=consent` ask again; withdrawing it (API) ends the
+/// application's grants (its refresh token stops working) and it asks again.
+#[test]
+fn consent_is_asked_once_remembered_and_withdrawn() {
+    let p = provider();
+    let (id, secret) = p.register(&json!({
+        "name": "Third party", "redirect_uris": [REDIRECT],
+        "scopes": ["openid", "email", "offline_access"],
+    }));
+    let secret = secret.expect("a confidential client");
+    let verifier = "a-verifier-long-enough-to-be-a-pkce-verifier-of-43-characters-or-more";
+    let challenge = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+    };
+    let url = |scope: &str, extra: &str| {
+        format!(
+            "{}/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&scope={}&state=s&code_challenge={challenge}&code_challenge_method=S256{extra}",
+            p.url,
+            openidconnect::url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
+            openidconnect::url::form_urlencoded::byte_serialize(scope.as_bytes()).collect::<String>(),
+        )
+    };
+    let mut browser = Browser::new(&p);
+    let allow = |browser: &mut Browser, page: &str| {
+        assert!(page.contains("asks to"), "the consent page: {page}");
+        let form = [
+            ("req", field(page, "req")),
+            ("csrf", field(page, "csrf")),
+            ("decision", "allow".into()),
+        ];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, location, page) = browser.post(&p.url, "/oauth/consent", &form);
+        assert_eq!(status, 303, "{page}");
+        location.expect("back to the client")
+    };
+
+    let (status, _, page) = sign_in(
+        &mut browser,
+        &p.url,
+        &url("openid offline_access", ""),
+        PASSWORD,
+    );
+    assert_eq!(status, 200, "asked first: {page}");
+    let first = allow(&mut browser, &page);
+    // Remembered: straight back with a code.
+    let (status, location, _) = browser.get(&url("openid offline_access", ""));
+    assert_eq!(status, 303, "remembered");
+    assert!(location.expect("redirect").contains("code="));
+    // More scopes, or prompt=consent: asked again.
+    for (scope, extra) in [("openid email", ""), ("openid", "&prompt=consent")] {
+        let (status, _, page) = browser.get(&url(scope, extra));
+        assert_eq!(status, 200, "{scope}{extra}: {page}");
+        allow(&mut browser, &page);
+    }
+    let (status, consents) = p.api(&p.admin, "GET", "/api/v1/auth/consents", &json!(null));
+    assert_eq!(status, 200, "{consents}");
+    assert_eq!(
+        consents["items"][0]["client_name"], "Third party",
+        "{consents}"
+    );
+    assert_eq!(
+        consents["items"][0]["scope"],
+        json!(["openid", "offline_access", "email"]),
+        "{consents}"
+    );
+
+    // The first code's refresh token works until the consent is withdrawn.
+    let code = param(&first, "code").expect("code");
+    let token = |form: &[(&str, &str)]| {
+        let res = p
+            .http
+            .post(format!("{}/oauth/token", p.url))
+            .basic_auth(&id, Some(&secret))
+            .form(form)
+            .send()
+            .expect("token request");
+        let status = res.status().as_u16();
+        (
+            status,
+            serde_json::from_str::<Value>(&res.text().unwrap_or_default()).unwrap_or(Value::Null),
+        )
+    };
+    let (status, tokens) = token(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ]);
+    assert_eq!(status, 200, "{tokens}");
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+    let path = format!("/api/v1/auth/consents/{id}");
+    let (status, _) = p.api(&p.admin, "DELETE", &path, &json!(null));
+    assert_eq!(status, 204);
+    let (status, refused) = token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{refused}"
+    );
+    let (status, _, page) = browser.get(&url("openid", ""));
+    assert_eq!(status, 200, "asked again: {page}");
+    assert!(page.contains("asks to"));
+    let (status, _) = p.api(&p.admin, "DELETE", &path, &json!(null));
+    assert_eq!(status, 404, "withdrawn once");
+}

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod mfa;
 pub mod oauth_client;
+pub mod oauth_consent;
 pub mod oauth_grant;
 pub mod page;
 pub mod passkey;
@@ -59,6 +60,7 @@ pub use mfa::{ChallengePurpose, MfaChallenge, TotpCredential};
 pub use oauth_client::{
     ClientAuthMethod, ClientKind, GrantType, IdTokenAlg, OAuthClient, ASSERTION_ALGORITHMS,
 };
+pub use oauth_consent::OAuthConsent;
 pub use oauth_grant::{AuthorizationCode, OAuthGrant};
 pub use page::{Cursor, Page, PageRequest};
 pub use passkey::Passkey;

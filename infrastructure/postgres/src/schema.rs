@@ -203,6 +203,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_consents (user_id, client_id) {
+        tenant_id -> Uuid,
+        user_id -> Uuid,
+        client_id -> Uuid,
+        scope -> Text,
+        granted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     spent_once (kind, key) {
         kind -> Text,
         key -> Text,

@@ -203,6 +203,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    oauth_consents (user_id, client_id) {
+        tenant_id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
     spent_once (kind, key) {
         kind -> Text,
         key -> Text,

@@ -27,6 +27,7 @@ use usvc_core::ports::Store;
 
 mod action_tokens;
 mod audit;
+mod consents;
 mod executions;
 mod login_throttle;
 mod mfa;
@@ -204,6 +205,10 @@ pub fn all<S: Store + Clone>() -> Vec<Scenario<S>> {
         scenario!(
             "oauth_grants::old_codes",
             oauth_clients::old_codes_are_forgotten
+        ),
+        scenario!(
+            "consents::one_per_application",
+            consents::consents_are_one_per_application_and_go_with_their_user
         ),
         scenario!(
             "spent_once::per_kind",

@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 
 use crate::http::openapi_responses::StandardResponses;
 use crate::http::{
-    analytics, audit, auth, executions, health, jwks, metrics, mfa, oauth_clients, oidc,
+    analytics, audit, auth, consents, executions, health, jwks, metrics, mfa, oauth_clients, oidc,
     own_tenant, passkeys, permission_checks, platform_tenants, problem, project_bulk,
     project_members, project_versions, projects, quotas, recovery, roles, sessions, tasks, users,
     workflows,
@@ -120,6 +120,8 @@ use crate::http::{
         quotas::get,
         quotas::set,
         quotas::own,
+        consents::list,
+        consents::withdraw,
         passkeys::list,
         passkeys::begin,
         passkeys::finish,

@@ -7,6 +7,7 @@ pub mod authenticated;
 pub mod body;
 pub mod client_address;
 pub mod client_limit;
+pub mod consents;
 pub mod docs;
 pub mod document;
 pub mod executions;
@@ -356,6 +357,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/api/v1/auth/passkeys/{passkey_id}", "PATCH, DELETE")
             .route(web::patch().to(passkeys::rename))
             .route(web::delete().to(passkeys::remove)),
+    )
+    .service(resource("/api/v1/auth/consents", "GET").route(web::get().to(consents::list)))
+    .service(
+        resource("/api/v1/auth/consents/{client_id}", "DELETE")
+            .route(web::delete().to(consents::withdraw)),
     )
     .service(resource("/api/v1/auth/sessions", "GET").route(web::get().to(sessions::list)))
     .service(

@@ -9,12 +9,12 @@ use tokio::runtime::Handle;
 use usvc_cache::LocalInvalidation;
 use usvc_config::{Config, DatabaseKind};
 use usvc_core::ports::{
-    ActionTokenRepository, AuditLog, Clock, ExecutionRepository, HealthCheck, IdempotencyKeys,
-    Invalidation, LoginThrottle, MfaRepository, OAuthClientRepository, OAuthGrantRepository,
-    Outbox, PasskeyRepository, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
-    QuotaRepository, RateLimiter, RoleRepository, ServiceCensus, SessionRepository,
-    SigningKeyRepository, SpentOnce, Store, TaskRepository, TenantRepository, TriggerRepository,
-    UserAnalytics, UserRepository, WorkflowRepository,
+    ActionTokenRepository, AuditLog, Clock, ConsentRepository, ExecutionRepository, HealthCheck,
+    IdempotencyKeys, Invalidation, LoginThrottle, MfaRepository, OAuthClientRepository,
+    OAuthGrantRepository, Outbox, PasskeyRepository, PlatformAdmins, ProjectAccess,
+    ProjectAnalytics, ProjectRepository, QuotaRepository, RateLimiter, RoleRepository,
+    ServiceCensus, SessionRepository, SigningKeyRepository, SpentOnce, Store, TaskRepository,
+    TenantRepository, TriggerRepository, UserAnalytics, UserRepository, WorkflowRepository,
 };
 
 /// The store behind its ports.
@@ -48,6 +48,8 @@ pub struct Database {
     pub oauth_clients: Arc<dyn OAuthClientRepository>,
     /// Authorization codes and grants.
     pub oauth_grants: Arc<dyn OAuthGrantRepository>,
+    /// Users' standing consents to applications.
+    pub consents: Arc<dyn ConsentRepository>,
     /// Users' passkeys.
     pub passkeys: Arc<dyn PasskeyRepository>,
     /// Single-use proofs spent (client assertions, passkey sign-in challenges).
@@ -107,6 +109,7 @@ impl Database {
             roles: store.clone(),
             oauth_clients: store.clone(),
             oauth_grants: store.clone(),
+            consents: store.clone(),
             passkeys: store.clone(),
             spent: store.clone(),
             audit: store.clone(),

@@ -285,6 +285,7 @@ fn oidc_provider(
         clients: db.oauth_clients.clone(),
         grants: db.oauth_grants.clone(),
         spent: db.spent.clone(),
+        consents: db.consents.clone(),
         sessions: db.sessions.clone(),
         users: db.users.clone(),
         tenants: db.tenants.clone(),

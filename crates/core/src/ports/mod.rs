@@ -7,6 +7,7 @@ mod audit_log;
 mod authorizer;
 mod cache;
 mod clock;
+mod consent_repository;
 mod event_publisher;
 mod execution_repository;
 mod health;
@@ -55,6 +56,7 @@ pub use audit_log::AuditLog;
 pub use authorizer::Authorizer;
 pub use cache::{Cache, CacheLoad, CacheStats, INVALIDATE_KEY_BY_KEY};
 pub use clock::{Clock, SystemClock};
+pub use consent_repository::ConsentRepository;
 pub use event_publisher::EventPublisher;
 pub use execution_repository::ExecutionRepository;
 pub use health::{ComponentHealth, HealthCheck, HealthStatus, PoolStats};
@@ -111,6 +113,8 @@ pub use authorizer::MockAuthorizer;
 pub use cache::MockCache;
 #[cfg(feature = "mock")]
 pub use clock::MockClock;
+#[cfg(feature = "mock")]
+pub use consent_repository::MockConsentRepository;
 #[cfg(feature = "mock")]
 pub use event_publisher::MockEventPublisher;
 #[cfg(feature = "mock")]

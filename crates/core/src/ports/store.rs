@@ -4,9 +4,9 @@
 //! (`usvc-store-conformance`, docs/reuse.md).
 
 use super::{
-    ActionTokenRepository, AuditLog, ExecutionRepository, HealthCheck, IdempotencyKeys,
-    LoginThrottle, MfaRepository, OAuthClientRepository, OAuthGrantRepository, Outbox,
-    PasskeyRepository, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
+    ActionTokenRepository, AuditLog, ConsentRepository, ExecutionRepository, HealthCheck,
+    IdempotencyKeys, LoginThrottle, MfaRepository, OAuthClientRepository, OAuthGrantRepository,
+    Outbox, PasskeyRepository, PlatformAdmins, ProjectAccess, ProjectAnalytics, ProjectRepository,
     QuotaRepository, RateLimiter, RoleRepository, ServiceCensus, SessionRepository,
     SigningKeyRepository, SpentOnce, TaskRepository, TenantRepository, TriggerRepository,
     UserAnalytics, UserRepository, WorkflowRepository,
@@ -38,6 +38,7 @@ store!(
     RoleRepository,
     OAuthClientRepository,
     OAuthGrantRepository,
+    ConsentRepository,
     PasskeyRepository,
     SpentOnce,
     AuditLog,

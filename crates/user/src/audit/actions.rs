@@ -64,6 +64,10 @@ pub const OAUTH_AUTHORIZE_REFUSED: &str = "oauth.authorize_refused";
 pub const OAUTH_CSRF_REFUSED: &str = "oauth.csrf_refused";
 /// A user declined a client's consent request.
 pub const OAUTH_CONSENT_DENIED: &str = "oauth.consent_denied";
+/// A user allowed an application (remembered: not asked again for those scopes).
+pub const OAUTH_CONSENT_GIVEN: &str = "oauth.consent_given";
+/// A user withdrew their consent to an application (its grants of them ended).
+pub const OAUTH_CONSENT_WITHDRAWN: &str = "oauth.consent_withdrawn";
 /// An authorization code was issued to a client.
 pub const OAUTH_CODE_ISSUED: &str = "oauth.code_issued";
 /// A redeemed code came again; the grant it opened was revoked.

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use usvc_core::ports::{
-    AuditLog, Cache, Clock, OAuthClientRepository, OAuthGrantRepository, OpaqueTokens, SecretBox,
-    SessionRepository, Settings, SpentOnce, TenantRepository, TokenService, UserRepository,
+    AuditLog, Cache, Clock, ConsentRepository, OAuthClientRepository, OAuthGrantRepository,
+    OpaqueTokens, SecretBox, SessionRepository, Settings, SpentOnce, TenantRepository,
+    TokenService, UserRepository,
 };
 use usvc_core::{
     Actor, AuditEntry, AuthorizationCode, ClientId, CoreError, OAuthClient, Origin, ResourceRef,
@@ -76,6 +77,8 @@ pub struct OidcPorts {
     pub grants: Arc<dyn OAuthGrantRepository>,
     /// Client assertions spent (each `jti` once).
     pub spent: Arc<dyn SpentOnce>,
+    /// Users' remembered consents.
+    pub consents: Arc<dyn ConsentRepository>,
     /// Sessions (the browser's, and each grant's).
     pub sessions: Arc<dyn SessionRepository>,
     /// Users (the ID token's and `userinfo`'s claims).
@@ -327,7 +330,12 @@ impl OidcProvider {
             }
             return Ok(Next::SignIn);
         };
-        let needs_consent = (!client.trusted || request.prompt.consent) && !consented;
+        let asks = !client.trusted || request.prompt.consent;
+        if asks && consented {
+            self.remember(request, browser, origin).await?;
+        }
+        let needs_consent =
+            asks && !consented && !self.remembered(request, browser, &client).await?;
         if needs_consent {
             if request.prompt.none {
                 return Ok(Next::Redirect(self.error(

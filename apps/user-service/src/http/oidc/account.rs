@@ -1,7 +1,8 @@
 //! `/oauth/account`: the hosted page where the browser's signed-in user manages their own
 //! passkeys (docs/passkeys.md): lists them, adds one (the page's script hands the ceremony to
 //! the device; only within five minutes of signing in, or after the password is typed again
-//! on the page), renames and removes them. It acts as the browser's sign-in (the session the
+//! on the page), renames and removes them; and the applications they allowed, each
+//! withdrawable (remembered consent). It acts as the browser's sign-in (the session the
 //! hosted sign-in opened), through the same `PasskeyService` as the API; every form carries the
 //! CSRF token, every change answers with a redirect back to the page.
 
@@ -62,12 +63,13 @@ async fn page(
     fresh: Option<FreshSignIn>,
 ) -> HttpResponse {
     let principal = principal(browser, req);
-    let (user, passkeys) = match (
+    let (user, passkeys, consents) = match (
         state.auth.profile(&principal).await,
         state.passkeys.list(&principal).await,
+        state.oidc.consents(&principal).await,
     ) {
-        (Ok(user), Ok(passkeys)) => (user, passkeys),
-        (Err(e), _) | (_, Err(e)) => return failure(&e),
+        (Ok(user), Ok(passkeys), Ok(consents)) => (user, passkeys, consents),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failure(&e),
     };
     let brand = match state.db.tenants.get(browser.tenant).await {
         Ok(tenant) => tenant.map(|t| Brand::of(&t)).unwrap_or_default(),
@@ -84,7 +86,18 @@ async fn page(
             })
         })
         .collect();
-    let mut extra = json!({ "email": user.email.as_str(), "passkeys": listed });
+    let allowed: Vec<Value> = consents
+        .iter()
+        .map(|c| {
+            json!({
+                "client_id": c.consent.client_id.to_string(),
+                "name": c.client_name,
+                "scope": c.consent.scope.join(" "),
+            })
+        })
+        .collect();
+    let mut extra =
+        json!({ "email": user.email.as_str(), "passkeys": listed, "consents": allowed });
     match fresh {
         // A registration begun for the page (none at the limit or without passkeys).
         Some(fresh) => {
@@ -104,8 +117,8 @@ async fn page(
 }
 
 /// `POST /oauth/account/passkeys`: `action` = `confirm` (`password`: the page again, ready
-/// to add a passkey), `add` (`state`, `name`, `credential`), `rename` (`passkey_id`, `name`)
-/// or `remove` (`passkey_id`).
+/// to add a passkey), `add` (`state`, `name`, `credential`), `rename` (`passkey_id`, `name`),
+/// `remove` (`passkey_id`) or `withdraw` (`client_id`: the consent to an application).
 pub async fn passkeys(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -164,13 +177,20 @@ pub async fn passkeys(
             Ok(id) => state.passkeys.remove(&principal, id).await,
             Err(e) => Err(e),
         },
+        "withdraw" => match field("client_id").parse::<uuid::Uuid>() {
+            Ok(client) => {
+                let client = usvc_core::ClientId::from_uuid(client);
+                state.oidc.withdraw_consent(&principal, client).await
+            }
+            Err(_) => Err(CoreError::NotFound("consent".into())),
+        },
         _ => Err(CoreError::invalid("action", "add, rename or remove")),
     };
     match done {
         Ok(()) => see_other(PAGE),
         Err(e @ (CoreError::Validation(_) | CoreError::NotFound(_) | CoreError::Conflict(_))) => {
             let shown = match &e {
-                CoreError::NotFound(_) => (StatusCode::NOT_FOUND, "That passkey is gone.".into()),
+                CoreError::NotFound(_) => (StatusCode::NOT_FOUND, "That is gone already.".into()),
                 CoreError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
                 other => (StatusCode::BAD_REQUEST, other.to_string()),
             };
