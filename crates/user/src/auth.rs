@@ -234,13 +234,37 @@ impl AuthService {
     /// the same answer. After [`FREE_FAILURES`] failures in a row an account name is locked for
     /// a growing delay (429 with `Retry-After`), whether or not the account exists. A user with
     /// TOTP (or in a tenant that requires MFA) gets an MFA challenge instead of tokens.
-    #[tracing::instrument(name = "auth.login", skip_all, fields(tenant = %tenant))]
     pub async fn login(
         &self,
         tenant: &str,
         email: &str,
         password: &Password,
         client: Origin,
+    ) -> Result<LoginOutcome, CoreError> {
+        self.login_with(tenant, email, password, client, false)
+            .await
+    }
+
+    /// [`Self::login`] for an application that asked for a second factor (OpenID `acr_values`):
+    /// a user holding only a passkey is asked for it too, not just users with TOTP on.
+    pub async fn login_asking_mfa(
+        &self,
+        tenant: &str,
+        email: &str,
+        password: &Password,
+        client: Origin,
+    ) -> Result<LoginOutcome, CoreError> {
+        self.login_with(tenant, email, password, client, true).await
+    }
+
+    #[tracing::instrument(name = "auth.login", skip_all, fields(tenant = %tenant))]
+    async fn login_with(
+        &self,
+        tenant: &str,
+        email: &str,
+        password: &Password,
+        client: Origin,
+        mfa_asked: bool,
     ) -> Result<LoginOutcome, CoreError> {
         // Microseconds: what both stores keep, so a stored time reads back equal.
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
@@ -282,7 +306,8 @@ impl AuthService {
         if check.needs_rehash {
             self.upgrade_hash(&user, password, &client, now).await;
         }
-        if user.mfa_enabled || tenant.settings.mfa_required {
+        let asked = mfa_asked && !self.factor_passkeys(&user).await?.is_empty();
+        if user.mfa_enabled || tenant.settings.mfa_required || asked {
             return self.second_factor(&user, client, now).await;
         }
         self.throttle.reset(tenant.id, name).await?;

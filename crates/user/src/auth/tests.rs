@@ -986,15 +986,8 @@ async fn a_user_with_totp_gets_a_challenge_and_no_session_from_the_password() {
     ));
 }
 
-#[tokio::test]
-async fn a_passkey_stands_in_for_totp_where_the_tenant_requires_mfa() {
-    let mut strict = acme();
-    strict.settings.mfa_required = true;
-    let user = ada(&strict);
-    let mut mocks = Mocks::new()
-        .with_account(&strict, &user, Some("hash"))
-        .password_check(true, false);
-    mocks.sessions.expect_create().never();
+/// `user` holds one passkey, which the relying party can begin a second factor with.
+fn with_passkey(mut mocks: Mocks, user: &User) -> Mocks {
     let (tid, uid) = (user.tenant_id, user.id);
     mocks.passkeys.expect_list().returning(move |_, _| {
         Ok(vec![usvc_core::Passkey {
@@ -1024,17 +1017,18 @@ async fn a_passkey_stands_in_for_totp_where_the_tenant_requires_mfa() {
         .expect_seal()
         .withf(|_, context| context == b"passkey-second-factor")
         .returning(|_, _| Ok(b"sealed".to_vec()));
+    mocks.sessions.expect_create().never();
     mocks
         .mfa
         .expect_create_challenge()
         .withf(|c| c.purpose == ChallengePurpose::Verify)
         .times(1)
         .returning(|_| Ok(()));
-    let outcome = mocks
-        .service()
-        .login("acme", "ada@example.com", &password(), Origin::default())
-        .await
-        .expect("login");
+    mocks
+}
+
+/// The passkey ceremony of a login that asked for the second factor, and the methods named.
+fn passkey_asked(outcome: LoginOutcome) -> (Vec<&'static str>, Option<serde_json::Value>) {
     let LoginOutcome::MfaRequired {
         enroll,
         methods,
@@ -1048,11 +1042,45 @@ async fn a_passkey_stands_in_for_totp_where_the_tenant_requires_mfa() {
         !enroll,
         "no TOTP enrolment: the passkey is the second factor"
     );
-    assert_eq!(methods, ["passkey"]);
+    (methods, passkey.map(|p| p.options))
+}
+
+#[tokio::test]
+async fn a_passkey_stands_in_for_totp_where_the_tenant_requires_mfa() {
+    let mut strict = acme();
+    strict.settings.mfa_required = true;
+    let user = ada(&strict);
+    let mocks = Mocks::new()
+        .with_account(&strict, &user, Some("hash"))
+        .password_check(true, false);
+    let outcome = with_passkey(mocks, &user)
+        .service()
+        .login("acme", "ada@example.com", &password(), Origin::default())
+        .await
+        .expect("login");
     assert_eq!(
-        passkey.map(|p| p.options),
-        Some(serde_json::json!({"publicKey": {"challenge": "c"}}))
+        passkey_asked(outcome),
+        (
+            vec!["passkey"],
+            Some(serde_json::json!({"publicKey": {"challenge": "c"}}))
+        )
     );
+}
+
+#[tokio::test]
+async fn an_application_asking_for_mfa_gets_the_passkey_asked() {
+    // The tenant does not require MFA and the user has no TOTP: only the application asks.
+    let tenant = acme();
+    let user = ada(&tenant);
+    let mocks = Mocks::new()
+        .with_account(&tenant, &user, Some("hash"))
+        .password_check(true, false);
+    let outcome = with_passkey(mocks, &user)
+        .service()
+        .login_asking_mfa("acme", "ada@example.com", &password(), Origin::default())
+        .await
+        .expect("login");
+    assert_eq!(passkey_asked(outcome).0, ["passkey"]);
 }
 
 #[tokio::test]

@@ -346,15 +346,15 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         Err(e) => return failure(&e),
     };
     let origin: Origin = origin::of(&req);
-    let outcome = state
-        .auth
-        .login(
-            tenant.slug.as_str(),
-            email,
-            &usvc_core::Password::new(password),
-            origin,
-        )
-        .await;
+    let password = usvc_core::Password::new(password);
+    let slug = tenant.slug.as_str();
+    let outcome = if flow.request.mfa_asked {
+        // The application asked for a second factor: a passkey counts, when the user has one.
+        let auth = &state.auth;
+        auth.login_asking_mfa(slug, email, &password, origin).await
+    } else {
+        state.auth.login(slug, email, &password, origin).await
+    };
     match outcome {
         Ok(LoginOutcome::Tokens(pair)) => signed_in(&flow, &pair.access_token, &["pwd"]).await,
         Ok(LoginOutcome::MfaRequired {
