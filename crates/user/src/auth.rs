@@ -49,7 +49,7 @@ pub enum LoginOutcome {
         methods: Vec<&'static str>,
         /// With a passkey among them: the ceremony for `navigator.credentials.get`, begun
         /// with the user's passkeys, its state sealed to this `mfa_token`.
-        passkey: Option<crate::passkeys::BegunCeremony>,
+        passkey: Option<crate::ceremony::BegunCeremony>,
     },
 }
 

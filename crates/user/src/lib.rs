@@ -13,6 +13,7 @@ pub mod audit;
 mod auth;
 mod bootstrap;
 pub mod builtin_roles;
+mod ceremony;
 pub mod events;
 pub mod grants;
 pub mod oauth;
@@ -34,8 +35,9 @@ pub use auth::{
 };
 pub use bootstrap::{bootstrap, provision, Bootstrap, BootstrapPorts, Provisioned, DEFAULT_TENANT};
 pub use builtin_roles::RoleAuthorizer;
+pub use ceremony::BegunCeremony;
 pub use oauth::{ClientInput, ClientService, OidcPorts, OidcProvider, SavedClient};
-pub use passkeys::{BegunCeremony, PasskeyPorts, PasskeyService, SignedIn};
+pub use passkeys::{PasskeyPorts, PasskeyService, SignedIn};
 pub use platform::{
     set_platform_grant, NewTenantWithOwner, PlatformPorts, PlatformService, TenantChanges,
 };

@@ -18,6 +18,7 @@ use usvc_core::{
 
 use crate::audit::actions as audit;
 use crate::auth::reauthenticate::FreshSignIn;
+use crate::ceremony::BegunCeremony;
 use crate::sealed;
 
 /// How many passkeys one user may hold.
@@ -69,16 +70,6 @@ pub struct PasskeyPorts {
     pub spent: Arc<dyn SpentOnce>,
     /// Refused sign-ins are recorded here.
     pub audit: Arc<dyn AuditLog>,
-}
-
-/// A ceremony begun: the options for `navigator.credentials.create` (registering) or `.get`
-/// (signing in), and the sealed state to send back with the answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BegunCeremony {
-    /// `{"publicKey": {...}}`.
-    pub options: Value,
-    /// Opaque; valid five minutes, for the ceremony it was begun for only.
-    pub state: String,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use usvc_core::{Actor, ChallengePurpose, CoreError, Origin, Passkey, User, UserI
 
 use super::mfa::MFA_TOKEN_LIFETIME;
 use super::{AuthService, TokenPair};
-use crate::passkeys::BegunCeremony;
+use crate::ceremony::BegunCeremony;
 use crate::sealed;
 
 /// What a sealed second-factor ceremony is bound to.
