@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
-use crate::schema::{action_tokens, credentials, sessions, users};
+use crate::schema::{action_tokens, credentials, passkeys, sessions, users};
 use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -180,6 +180,12 @@ impl ActionTokenRepository for Store {
                                 credentials::password_hash.eq(&password_hash),
                                 credentials::updated_at.eq(now),
                             ))
+                            .execute(conn)
+                            .await?;
+                        // A passkey signs in without the password: whoever reset it (having
+                        // lost control of the account, or never had it) starts from the
+                        // password alone.
+                        diesel::delete(passkeys::table.filter(passkeys::user_id.eq(user)))
                             .execute(conn)
                             .await?;
                         let live: Vec<DbId> = sessions::table

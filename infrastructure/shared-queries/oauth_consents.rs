@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::backend::DbId;
 use crate::errors;
-use crate::schema::{oauth_consents, oauth_grants, sessions};
+use crate::schema::{oauth_codes, oauth_consents, oauth_grants, sessions};
 use crate::store::Store;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -147,9 +147,17 @@ impl ConsentRepository for Store {
                     )
                     .execute(conn)
                     .await?;
-                    if forgotten == 0 {
-                        return Ok(None);
-                    }
+                    // Codes issued but not yet redeemed open nothing any more.
+                    diesel::update(
+                        oauth_codes::table
+                            .filter(oauth_codes::tenant_id.eq(tenant))
+                            .filter(oauth_codes::user_id.eq(user))
+                            .filter(oauth_codes::client_id.eq(client))
+                            .filter(oauth_codes::redeemed_at.is_null()),
+                    )
+                    .set(oauth_codes::redeemed_at.eq(Some(now)))
+                    .execute(conn)
+                    .await?;
                     let grants = oauth_grants::table
                         .filter(oauth_grants::client_id.eq(client))
                         .filter(oauth_grants::user_id.eq(user))
@@ -165,6 +173,11 @@ impl ConsentRepository for Store {
                         .returning(sessions::id)
                         .get_results::<DbId>(conn)
                         .await?;
+                    // Grants opened before consents were remembered have no row: withdrawing
+                    // still ends them.
+                    if forgotten == 0 && ids.is_empty() {
+                        return Ok(None);
+                    }
                     audit::append(conn, &audit).await?;
                     Ok::<_, diesel::result::Error>(Some(
                         ids.into_iter()

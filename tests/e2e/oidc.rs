@@ -1148,24 +1148,41 @@ fn the_hosted_pages_register_and_recover_accounts() {
     );
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("role=\"alert\""), "{page}");
-    let (status, location, page) = stranger.post(
-        &p.url,
-        "/oauth/register",
-        &[
-            ("req", &req),
+    // The same answer whether or not the address was free; the new account then signs in.
+    let mut answers = Vec::new();
+    for email in ["new@example.com", EMAIL] {
+        let form = [
+            ("req", req.as_str()),
             ("csrf", &csrf),
-            ("email", "new@example.com"),
+            ("email", email),
             ("password", PASSWORD),
             ("display_name", "Newcomer"),
-        ],
-    );
-    assert_eq!(status, 303, "{page}");
+        ];
+        let (status, _, page) = stranger.post(&p.url, "/oauth/register", &form);
+        assert_eq!(status, 200, "{page}");
+        answers.push(page[page.find("role=\"status\"").expect("a notice")..][..200].to_owned());
+    }
+    assert_eq!(answers[0], answers[1], "registration finds no accounts");
+    let (_, _, page) = stranger.get(&auth_url);
+    let form = [
+        ("req", field(&page, "req")),
+        ("csrf", field(&page, "csrf")),
+        ("email", "new@example.com".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, location, page) = stranger.post(&p.url, "/oauth/login", &form);
+    assert_eq!(status, 303, "the new account signs in: {page}");
     assert!(location.expect("redirect").starts_with(REDIRECT));
 
     // Its verification link: the page only shows a button; the POST confirms, once.
     let token = mailed_token(&p, "/verify-email");
     let (status, _, page) = stranger.get(&format!("{}/verify-email?token={token}", p.url));
     assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("new@example.com") && page.contains("do not confirm"),
+        "the page names the account: {page}"
+    );
     let csrf = field(&page, "csrf");
     for expected in [200, 400] {
         let form = [("token", token.as_str()), ("csrf", &csrf)];
@@ -1194,7 +1211,7 @@ fn consent_is_asked_once_remembered_and_withdrawn() {
     let p = provider();
     let (id, secret) = p.register(&json!({
         "name": "Third party", "redirect_uris": [REDIRECT],
-        "scopes": ["openid", "email", "offline_access"],
+        "scopes": ["openid", "email", "offline_access", "api"],
     }));
     let secret = secret.expect("a confidential client");
     let verifier = "a-verifier-long-enough-to-be-a-pkce-verifier-of-43-characters-or-more";
@@ -1243,6 +1260,12 @@ fn consent_is_asked_once_remembered_and_withdrawn() {
         assert_eq!(status, 200, "{scope}{extra}: {page}");
         allow(&mut browser, &page);
     }
+    // Acting as the user in this API (`api`) is asked every time.
+    for _ in 0..2 {
+        let (status, _, page) = browser.get(&url("openid api", ""));
+        assert_eq!(status, 200, "api asks every time: {page}");
+        allow(&mut browser, &page);
+    }
     let (status, consents) = p.api(&p.admin, "GET", "/api/v1/auth/consents", &json!(null));
     assert_eq!(status, 200, "{consents}");
     assert_eq!(
@@ -1251,9 +1274,22 @@ fn consent_is_asked_once_remembered_and_withdrawn() {
     );
     assert_eq!(
         consents["items"][0]["scope"],
-        json!(["openid", "offline_access", "email"]),
+        json!(["openid", "offline_access", "email", "api"]),
         "{consents}"
     );
+    // A registration changed since (here its name; redirect URIs or a secret alike) is not
+    // the application the user allowed: asked again.
+    let (status, client) = p.api(
+        &p.admin,
+        "PUT",
+        &format!("/api/v1/oauth/clients/{id}"),
+        &json!({"name": "Third party v2", "redirect_uris": [REDIRECT],
+                "scopes": ["openid", "email", "offline_access", "api"]}),
+    );
+    assert_eq!(status, 200, "{client}");
+    let (status, _, page) = browser.get(&url("openid", ""));
+    assert_eq!(status, 200, "asked again after the change: {page}");
+    allow(&mut browser, &page);
 
     // The first code's refresh token works until the consent is withdrawn.
     let code = param(&first, "code").expect("code");

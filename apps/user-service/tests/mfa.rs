@@ -1130,3 +1130,42 @@ async fn a_passkey_answers_the_second_factor_of_a_password_login(t: TestApp) {
     );
 }
 on_both_stores!(a_passkey_answers_the_second_factor_of_a_password_login);
+
+/// A password reset starts the account over from the password: its passkeys (a way in without
+/// it) are removed with the sessions, so one planted by whoever held the account is gone.
+async fn a_password_reset_removes_the_passkeys(t: TestApp) {
+    let (app, root) = t.serve_as_owner().await;
+    let mut device = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+    register_passkey(&app, &root, &mut device).await;
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/password/forgot",
+        None,
+        Some(json!({"email": support::ADMIN_EMAIL})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let token = t.mail.token_for(support::ADMIN_EMAIL).expect("a link");
+    let new_password = "a brand new and unusual passphrase";
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth/password/reset",
+        None,
+        Some(json!({"token": token, "new_password": new_password})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (access, _) = login(&app, "default", support::ADMIN_EMAIL, new_password).await;
+    let (_, list) = call(
+        &app,
+        Method::GET,
+        "/api/v1/auth/passkeys",
+        Some(&access),
+        None,
+    )
+    .await;
+    assert_eq!(list["items"], json!([]), "{list}");
+}
+on_both_stores!(a_password_reset_removes_the_passkeys);

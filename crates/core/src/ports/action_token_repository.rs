@@ -19,8 +19,9 @@ pub trait ActionTokenRepository: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<ActionToken>, CoreError>;
 
-    /// Spends a password-reset token, sets the new password hash and revokes every session of
-    /// the user, atomically. `None` if the token is not (or no longer) valid; otherwise the
+    /// Spends a password-reset token, sets the new password hash, removes the user's passkeys
+    /// (a way in without the password) and revokes every session of the user, atomically.
+    /// `None` if the token is not (or no longer) valid; otherwise the
     /// revoked sessions.
     async fn redeem_password_reset(
         &self,

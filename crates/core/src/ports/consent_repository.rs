@@ -22,8 +22,9 @@ pub trait ConsentRepository: Send + Sync {
     async fn list(&self, tenant: TenantId, user: UserId) -> Result<Vec<OAuthConsent>, CoreError>;
 
     /// Withdraws the user's consent to `client` and, in the same transaction, revokes that
-    /// client's live grants of the user (their sessions), appending `audit`. `None` if there
-    /// was no consent; else the sessions revoked.
+    /// client's live grants of the user (their sessions) and spends its unredeemed codes,
+    /// appending `audit`. `None` if there was neither a consent nor a live grant; else the
+    /// sessions revoked.
     async fn forget(
         &self,
         tenant: TenantId,

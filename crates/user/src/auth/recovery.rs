@@ -5,7 +5,7 @@ use serde_json::json;
 use usvc_core::ports::{HashLane, Message};
 use usvc_core::{
     ActionPurpose, ActionToken, Actor, AuditEntry, CoreError, Email, Origin, Password, Principal,
-    ResourceRef, Slug, TenantStatus, User, UserStatus,
+    ResourceRef, Slug, Tenant, TenantStatus, User, UserStatus,
 };
 
 use super::AuthService;
@@ -190,6 +190,26 @@ impl AuthService {
         let now = chrono::SubsecRound::trunc_subsecs(self.clock.now(), 6);
         self.mail_link(user, ActionPurpose::EmailVerification, now)
             .await
+    }
+
+    /// What a verification link is for, before it is used: the address and its tenant (the
+    /// page names them, so nobody confirms an account they did not make). `None` for a token
+    /// that is not (or no longer) valid.
+    pub async fn verification_for(
+        &self,
+        token: &str,
+    ) -> Result<Option<(String, Tenant)>, CoreError> {
+        let now = self.clock.now();
+        let hash = self.opaque.hash(token);
+        let Some(found) = self
+            .action_tokens
+            .find(hash, ActionPurpose::EmailVerification, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let tenant = self.tenants.get(found.tenant_id).await?;
+        Ok(tenant.map(|t| (found.email, t)))
     }
 
     /// Marks an address verified with a verification link's token (once, within 24 hours,

@@ -2,11 +2,19 @@
 //! the consent page is not shown again for the scopes they allowed (unless the application
 //! asks `prompt=consent`); a request for more asks again, and allowing adds them. The user
 //! lists their consents and withdraws one, which ends that application's access at once.
+//!
+//! A remembered consent is a promise about the application as it was allowed, so it does not
+//! stand in for the page when: the request asks `api` (acting as the user in this API, asked
+//! every time, as only an administrator holding every action may register an application
+//! that skips it); the application's registration changed since (new redirect URIs, a new
+//! secret: whoever changed it is not whom the user allowed); or a public client returns to a
+//! redirect URI that is not https (another app on the device can claim a custom scheme or a
+//! loopback port, RFC 8252 section 8.6).
 
 use serde_json::json;
 use usvc_core::{
-    Actor, AuditEntry, ClientId, CoreError, OAuthClient, OAuthConsent, Origin, Principal,
-    ResourceRef,
+    Actor, AuditEntry, ClientId, ClientKind, CoreError, OAuthClient, OAuthConsent, Origin,
+    Principal, ResourceRef,
 };
 
 use crate::audit::actions as audit;
@@ -30,7 +38,9 @@ impl OidcProvider {
         browser: &BrowserSession,
         client: &OAuthClient,
     ) -> Result<bool, CoreError> {
-        if request.prompt.consent {
+        let not_https =
+            client.kind == ClientKind::Public && !request.redirect_uri.starts_with("https://");
+        if request.prompt.consent || request.scope.iter().any(|s| s == "api") || not_https {
             return Ok(false);
         }
         let consent = self
@@ -38,7 +48,7 @@ impl OidcProvider {
             .consents
             .find(browser.tenant, browser.user, client.id)
             .await?;
-        Ok(consent.is_some_and(|c| c.covers(&request.scope)))
+        Ok(consent.is_some_and(|c| c.granted_at >= client.updated_at && c.covers(&request.scope)))
     }
 
     /// Remembers that the browser's user allowed `request`'s scopes to its client.
@@ -107,8 +117,12 @@ impl OidcProvider {
             .forget(principal.tenant, principal.user, client, now, &entry)
             .await?
             .ok_or_else(|| CoreError::NotFound("consent".into()))?;
+        // Committed: every replica drops what it cached, each failure logged (the sessions are
+        // revoked in the store; a cached copy lives at most its TTL).
         for session in &revoked {
-            self.ports.live_sessions.invalidate(session).await?;
+            if let Err(e) = self.ports.live_sessions.invalidate(session).await {
+                tracing::warn!(%session, error = %e, "a withdrawn grant stays cached until its TTL");
+            }
         }
         Ok(())
     }

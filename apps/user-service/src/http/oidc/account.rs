@@ -127,11 +127,7 @@ pub async fn passkeys(
     let fields = form(&body);
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
     if !cookies::csrf_ok(&req, field("csrf"), secure(&state)) {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            "",
-            "this form was not sent from this site's page: reload and try again",
-        );
+        return pages::forged_form();
     }
     let Some(browser) = browser_of(&state, &req).await else {
         return not_signed_in();
@@ -184,7 +180,10 @@ pub async fn passkeys(
             }
             Err(_) => Err(CoreError::NotFound("consent".into())),
         },
-        _ => Err(CoreError::invalid("action", "add, rename or remove")),
+        _ => Err(CoreError::invalid(
+            "action",
+            "confirm, add, rename, remove or withdraw",
+        )),
     };
     match done {
         Ok(()) => see_other(PAGE),
@@ -192,6 +191,7 @@ pub async fn passkeys(
             let shown = match &e {
                 CoreError::NotFound(_) => (StatusCode::NOT_FOUND, "That is gone already.".into()),
                 CoreError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+                CoreError::Validation(errors) => (StatusCode::BAD_REQUEST, pages::sentence(errors)),
                 other => (StatusCode::BAD_REQUEST, other.to_string()),
             };
             page(&state, &req, &browser, (shown.0, Some(shown.1)), None).await

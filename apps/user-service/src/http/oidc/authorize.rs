@@ -169,6 +169,7 @@ pub(super) fn failure(e: &CoreError) -> HttpResponse {
     let (status, message) = match e {
         CoreError::Unauthenticated(m) => (StatusCode::BAD_REQUEST, m.clone()),
         CoreError::NotFound(what) => (StatusCode::NOT_FOUND, format!("no such {what}")),
+        CoreError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
         CoreError::RateLimited { .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             "too many attempts: wait a moment and try again".to_owned(),
@@ -239,6 +240,15 @@ pub(super) fn form(body: &web::Bytes) -> HashMap<String, String> {
     serde_urlencoded::from_bytes(body).unwrap_or_default()
 }
 
+/// The query parameter `name` of `req` (empty when absent).
+pub(super) fn query(req: &HttpRequest, name: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|(k, v)| (k == name).then_some(v))
+        .unwrap_or_default()
+}
+
 /// The request a page's link carries (`?req=…`, sealed by this service): the links from the
 /// sign-in page to its neighbours (forgot password, registration) and back. A GET changes
 /// nothing, so it needs no CSRF token.
@@ -258,12 +268,7 @@ pub(super) async fn resumed<'a>(
 
 /// `GET /oauth/login?req=…`: the sign-in page again (from its neighbours' "back" links).
 pub async fn login_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let sealed = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find_map(|(k, v)| (k == "req").then_some(v))
-        .unwrap_or_default();
-    match resumed(&state, &req, &sealed).await {
+    match resumed(&state, &req, &query(&req, "req")).await {
         Ok(flow) => flow.sign_in(StatusCode::OK, None, "").await,
         Err(page) => page,
     }
@@ -280,11 +285,7 @@ pub(super) async fn opened<'a>(
     let csrf = fields.get("csrf").map(String::as_str).unwrap_or_default();
     if !cookies::csrf_ok(req, csrf, secure(state)) {
         state.oidc.csrf_refused(&request, &origin::of(req)).await;
-        return Err(pages::error(
-            StatusCode::FORBIDDEN,
-            "",
-            "this form was not sent from this site's page (its security token is missing or wrong): reload and try again",
-        ));
+        return Err(pages::forged_form());
     }
     Ok(Flow {
         state,
@@ -294,8 +295,22 @@ pub(super) async fn opened<'a>(
     })
 }
 
-/// The login's per-IP limit (`AUTH_RATE_LIMIT`), for every form that checks a secret: the
-/// page saying so once it is reached.
+/// [`opened`] for a form that checks a secret (a password, a code, a passkey, an address
+/// to mail): also under the login's per-IP limit (`AUTH_RATE_LIMIT`), past which the page
+/// says so.
+pub(super) async fn opened_limited<'a>(
+    state: &'a AppState,
+    req: &'a HttpRequest,
+    fields: &HashMap<String, String>,
+) -> Result<Flow<'a>, HttpResponse> {
+    let flow = opened(state, req, fields).await?;
+    match over_limit(state, req).await {
+        Some(page) => Err(page),
+        None => Ok(flow),
+    }
+}
+
+/// The login's per-IP limit (`AUTH_RATE_LIMIT`): the page saying so once it is reached.
 pub(super) async fn over_limit(state: &AppState, req: &HttpRequest) -> Option<HttpResponse> {
     let checked = state.auth_limit.check_request(req, state.clock.now()).await;
     checked.err().map(|e| failure(&e))
@@ -329,7 +344,7 @@ pub(super) async fn signed_in(flow: &Flow<'_>, access_token: &str, amr: &[&str])
 /// `POST /oauth/login`: email and password.
 pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let fields = form(&body);
-    let flow = match opened(&state, &req, &fields).await {
+    let flow = match opened_limited(&state, &req, &fields).await {
         Ok(flow) => flow,
         Err(page) => return page,
     };
@@ -338,9 +353,6 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
         .get("password")
         .map(String::as_str)
         .unwrap_or_default();
-    if let Some(page) = over_limit(&state, &req).await {
-        return page;
-    }
     let tenant = match state.oidc.tenant(&flow.request).await {
         Ok(t) => t,
         Err(e) => return failure(&e),
@@ -445,13 +457,10 @@ pub async fn login_mfa(
     body: web::Bytes,
 ) -> HttpResponse {
     let fields = form(&body);
-    let flow = match opened(&state, &req, &fields).await {
+    let flow = match opened_limited(&state, &req, &fields).await {
         Ok(flow) => flow,
         Err(page) => return page,
     };
-    if let Some(page) = over_limit(&state, &req).await {
-        return page;
-    }
     let page = SecondFactor::posted(&fields);
     let origin = origin::of(&req);
     let answer = fields.get("credential").filter(|c| !c.is_empty());
@@ -502,13 +511,10 @@ pub async fn login_passkey(
     body: web::Bytes,
 ) -> HttpResponse {
     let fields = form(&body);
-    let flow = match opened(&state, &req, &fields).await {
+    let flow = match opened_limited(&state, &req, &fields).await {
         Ok(flow) => flow,
         Err(page) => return page,
     };
-    if let Some(page) = over_limit(&state, &req).await {
-        return page;
-    }
     let refused = || {
         flow.sign_in(
             StatusCode::UNAUTHORIZED,
@@ -703,11 +709,7 @@ pub async fn logout_posted(
         return logout_requested(&state, &req, &params).await;
     };
     if !cookies::csrf_ok(&req, csrf, secure(&state)) {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            "",
-            "this form was not sent from this site's page: reload and try again",
-        );
+        return pages::forged_form();
     }
     if let Some(browser) = browser_of(&state, &req).await {
         if let Err(e) = state

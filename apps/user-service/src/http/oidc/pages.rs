@@ -95,6 +95,9 @@ pub fn render(
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        // Links carry sealed requests and mailed tokens: none leaves in a Referer (a tenant's
+        // logo comes from elsewhere).
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             format!("default-src 'none'; script-src 'self'; style-src {style_src}; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'"),
@@ -118,6 +121,24 @@ fn heading(page: &str) -> &'static str {
         "notice.html" => "Done",
         _ => "Cannot continue",
     }
+}
+
+/// A form without the browser's CSRF token (sent from another site, or a stale page).
+pub fn forged_form() -> HttpResponse {
+    error(
+        StatusCode::FORBIDDEN,
+        "",
+        "this form was not sent from this site's page (its security token is missing or wrong): reload and try again",
+    )
+}
+
+/// Field errors as one sentence for a page (`password: too short; email: …`).
+pub fn sentence(errors: &[usvc_core::FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field.replace('_', " "), e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The error page: nothing is sent back to the application (it could not be trusted with

@@ -10,29 +10,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use usvc_core::{CoreError, Password};
 
-use crate::http::oidc::authorize::{failure, form, opened, over_limit, resumed, secure, with_csrf};
+use crate::http::oidc::authorize::{
+    failure, form, opened_limited, over_limit, query, resumed, secure, with_csrf,
+};
+use crate::http::oidc::brand::Brand;
 use crate::http::oidc::cookies;
 use crate::http::oidc::pages::{self, Frame};
 use crate::http::origin;
 use crate::http::state::AppState;
-
-/// The query parameter `name` of `req`.
-fn query(req: &HttpRequest, name: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-        .unwrap_or_default()
-}
-
-fn refused_form() -> HttpResponse {
-    pages::error(
-        StatusCode::FORBIDDEN,
-        "",
-        "this form was not sent from this site's page: reload and try again",
-    )
-}
 
 fn notice(state: &AppState, req: &HttpRequest, heading: &str, message: &str) -> HttpResponse {
     let extra = json!({ "heading": heading, "message": message });
@@ -64,13 +49,10 @@ pub async fn forgot(
     body: web::Bytes,
 ) -> HttpResponse {
     let fields = form(&body);
-    let flow = match opened(&state, &req, &fields).await {
+    let flow = match opened_limited(&state, &req, &fields).await {
         Ok(flow) => flow,
         Err(page) => return page,
     };
-    if let Some(page) = over_limit(&state, &req).await {
-        return page;
-    }
     let email = fields.get("email").map(String::as_str).unwrap_or_default();
     let tenant = match state.oidc.tenant(&flow.request).await {
         Ok(tenant) => tenant,
@@ -118,7 +100,7 @@ pub async fn reset(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     let fields = form(&body);
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
     if !cookies::csrf_ok(&req, field("csrf"), secure(&state)) {
-        return refused_form();
+        return pages::forged_form();
     }
     if let Some(page) = over_limit(&state, &req).await {
         return page;
@@ -144,13 +126,8 @@ pub async fn reset(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
             )
         }
         Err(CoreError::Validation(errors)) => {
-            let message = errors
-                .iter()
-                .map(|e| e.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
             let frame = Frame {
-                error: Some(format!("That password cannot be used: {message}.")),
+                error: Some(format!("That cannot be used: {}.", pages::sentence(&errors))),
                 ..Frame::default()
             };
             let token = json!({ "token": field("token") });
@@ -160,15 +137,29 @@ pub async fn reset(state: web::Data<AppState>, req: HttpRequest, body: web::Byte
     }
 }
 
-/// `GET /verify-email?token=…` (the mailed link): a button confirming the address.
+/// `GET /verify-email?token=…` (the mailed link): which account and organisation the link
+/// confirms, and a button to confirm it (someone may have registered another's address: the
+/// page says whose account it is, and not to confirm one they did not make).
 pub async fn verify_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let token = query(&req, "token");
-    with_csrf(
-        &state,
-        &req,
-        (StatusCode::OK, "verify.html"),
-        Frame::default(),
-        json!({ "token": token }),
+    let (email, tenant) = match state.auth.verification_for(&token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return expired(),
+        Err(e) => return failure(&e),
+    };
+    let frame = Frame {
+        brand: Brand::of(&tenant),
+        ..Frame::default()
+    };
+    let values = json!({ "token": token, "email": email, "organisation": tenant.name });
+    with_csrf(&state, &req, (StatusCode::OK, "verify.html"), frame, values)
+}
+
+fn expired() -> HttpResponse {
+    pages::error(
+        StatusCode::BAD_REQUEST,
+        "",
+        "this link has expired or was already used",
     )
 }
 
@@ -181,7 +172,7 @@ pub async fn verify(
     let fields = form(&body);
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
     if !cookies::csrf_ok(&req, field("csrf"), secure(&state)) {
-        return refused_form();
+        return pages::forged_form();
     }
     if let Some(page) = over_limit(&state, &req).await {
         return page;
@@ -197,11 +188,7 @@ pub async fn verify(
             "Address confirmed",
             "Your email address is confirmed.",
         ),
-        Err(CoreError::Validation(_)) => pages::error(
-            StatusCode::BAD_REQUEST,
-            "",
-            "this link has expired or was already used",
-        ),
+        Err(CoreError::Validation(_)) => expired(),
         Err(e) => failure(&e),
     }
 }

@@ -1,17 +1,16 @@
 //! `/oauth/register`: creating an account from the sign-in page, where the tenant allows
-//! self-registration (docs/oidc.md). The account is made as through the API (a `member`,
-//! a verification mail, the same answer whether or not the address was free); then the
-//! browser signs in with the chosen password and the authorization request goes on. When
-//! that sign-in does not succeed (the address was taken, or a second factor is needed) the
-//! sign-in page says what to do, in words that tell nothing about other accounts.
+//! self-registration (docs/oidc.md). The account is made as through the API (a `member`, a
+//! verification mail); the page then says the same whether or not the address was free
+//! ("check your mail, then sign in"), so it tells nothing about other accounts, and the new
+//! user signs in on the sign-in page it returns to.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use usvc_core::{CoreError, Password};
-use usvc_user::{LoginOutcome, ProfileChanges, Registration};
+use usvc_user::{ProfileChanges, Registration};
 
-use crate::http::oidc::authorize::{failure, form, opened, over_limit, resumed, signed_in, Flow};
+use crate::http::oidc::authorize::{failure, form, opened_limited, query, resumed, Flow};
 use crate::http::oidc::pages;
 use crate::http::origin;
 use crate::http::state::AppState;
@@ -31,12 +30,7 @@ async fn open(flow: &Flow<'_>) -> Result<usvc_core::Tenant, HttpResponse> {
 
 /// `GET /oauth/register?req=…`.
 pub async fn register_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let sealed = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find_map(|(k, v)| (k == "req").then_some(v))
-        .unwrap_or_default();
-    let flow = match resumed(&state, &req, &sealed).await {
+    let flow = match resumed(&state, &req, &query(&req, "req")).await {
         Ok(flow) => flow,
         Err(page) => return page,
     };
@@ -55,7 +49,7 @@ pub async fn register(
     body: web::Bytes,
 ) -> HttpResponse {
     let fields = form(&body);
-    let flow = match opened(&state, &req, &fields).await {
+    let flow = match opened_limited(&state, &req, &fields).await {
         Ok(flow) => flow,
         Err(page) => return page,
     };
@@ -63,9 +57,6 @@ pub async fn register(
         Ok(tenant) => tenant,
         Err(page) => return page,
     };
-    if let Some(page) = over_limit(&state, &req).await {
-        return page;
-    }
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
     let (email, name) = (field("email"), field("display_name").trim());
     let origin = origin::of(&req);
@@ -87,11 +78,7 @@ pub async fn register(
         }
         Ok(None) => {}
         Err(CoreError::Validation(errors)) => {
-            let message = errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field.replace('_', " "), e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let message = pages::sentence(&errors);
             let values = json!({ "email": email, "display_name": name });
             return flow
                 .page(
@@ -104,16 +91,8 @@ pub async fn register(
         }
         Err(e) => return failure(&e),
     }
-    let password = Password::new(field("password"));
-    let outcome = state
-        .auth
-        .login(tenant.slug.as_str(), email, &password, origin)
-        .await;
-    if let Ok(LoginOutcome::Tokens(pair)) = outcome {
-        return signed_in(&flow, &pair.access_token, &["pwd"]).await;
-    }
-    let next = "If this address was new, its account is ready; either way, sign in with its \
-                password (and confirm the address with the link we mailed).";
+    let next = "If this address can be registered, its account is ready: sign in with it \
+                (and confirm the address with the link we mailed).";
     flow.sign_in_noting(StatusCode::OK, None, Some(next), email)
         .await
 }
