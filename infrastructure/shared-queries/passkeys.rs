@@ -185,21 +185,27 @@ impl PasskeyRepository for Store {
     async fn record_use(
         &self,
         id: PasskeyId,
+        previous: serde_json::Value,
         credential: serde_json::Value,
         at: DateTime<Utc>,
-    ) -> Result<(), CoreError> {
+    ) -> Result<bool, CoreError> {
         let id = DbId::from(id.as_uuid());
         self.run(move |conn| {
             Box::pin(async move {
-                diesel::update(passkeys::table.filter(passkeys::id.eq(id)))
-                    .set((
-                        passkeys::credential.eq(credential),
-                        passkeys::last_used_at.eq(Some(at)),
-                    ))
-                    .execute(conn)
-                    .await
-                    .map(drop)
-                    .map_err(errors::query)
+                // Compare-and-set on the credential read before verifying.
+                diesel::update(
+                    passkeys::table
+                        .filter(passkeys::id.eq(id))
+                        .filter(passkeys::credential.eq(previous)),
+                )
+                .set((
+                    passkeys::credential.eq(credential),
+                    passkeys::last_used_at.eq(Some(at)),
+                ))
+                .execute(conn)
+                .await
+                .map(|n| n > 0)
+                .map_err(errors::query)
             })
         })
         .await

@@ -342,10 +342,22 @@ impl PasskeyService {
                 .await;
             return Err(refused());
         }
-        self.ports
+        let previous = passkey.credential.clone();
+        if !self
+            .ports
             .passkeys
-            .record_use(passkey.id, verified.credential, now)
-            .await?;
+            .record_use(passkey.id, previous, verified.credential, now)
+            .await?
+        {
+            self.refused(
+                &passkey,
+                "the passkey was removed or used at that moment",
+                origin,
+                now,
+            )
+            .await;
+            return Err(refused());
+        }
         Ok(SignedIn {
             tenant: passkey.tenant_id,
             user: passkey.user_id,

@@ -92,9 +92,23 @@ where
         .await
         .unwrap());
     let used_at = Utc::now().trunc_subsecs(6);
-    keys.record_use(laptop.id, json!({"cred": {"counter": 7}}), used_at)
+    let stored = laptop.credential.clone();
+    assert!(keys
+        .record_use(
+            laptop.id,
+            stored.clone(),
+            json!({"cred": {"counter": 7}}),
+            used_at
+        )
         .await
-        .unwrap();
+        .unwrap());
+    assert!(
+        !keys
+            .record_use(laptop.id, stored, json!({"cred": {"counter": 5}}), used_at)
+            .await
+            .unwrap(),
+        "a use verified against the credential as it was before does not overwrite the newer"
+    );
     let read = keys
         .find_by_credential("cred-1".into())
         .await
@@ -111,6 +125,13 @@ where
         .delete(acme.id, ada.id, phone.id, &audit(acme.id))
         .await
         .unwrap());
+    assert!(
+        !keys
+            .record_use(phone.id, phone.credential.clone(), json!({}), used_at)
+            .await
+            .unwrap(),
+        "a passkey removed mid-sign-in records no use"
+    );
 
     // Erasing the user erases their passkeys.
     UserRepository::erase(store, acme.id, ada.id, Utc::now(), false, &audit(acme.id))

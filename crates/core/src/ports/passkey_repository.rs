@@ -40,11 +40,15 @@ pub trait PasskeyRepository: Send + Sync {
         audit: &AuditEntry,
     ) -> Result<bool, CoreError>;
 
-    /// Records a sign-in with the passkey: its credential as updated (counter) and when.
+    /// Records a sign-in with the passkey: its credential as updated (counter) and when, if
+    /// it is still stored as `previous` (the credential the answer was verified against).
+    /// `false` when it is not: removed since, or used by another sign-in at the same moment
+    /// (whose newer counter must not be overwritten with an older one).
     async fn record_use(
         &self,
         id: PasskeyId,
+        previous: serde_json::Value,
         credential: serde_json::Value,
         at: DateTime<Utc>,
-    ) -> Result<(), CoreError>;
+    ) -> Result<bool, CoreError>;
 }

@@ -127,9 +127,17 @@ impl AuthService {
             .iter()
             .find(|p| p.credential_id == verified.credential_id)
             .ok_or_else(|| CoreError::Internal("a verified passkey is not the user's".into()))?;
-        self.passkeys
-            .record_use(passkey.id, verified.credential, now)
-            .await?;
+        let previous = passkey.credential.clone();
+        if !self
+            .passkeys
+            .record_use(passkey.id, previous, verified.credential, now)
+            .await?
+        {
+            // Removed since the login began, or used at that very moment.
+            return Err(CoreError::Unauthenticated(
+                "the passkey's answer was refused".into(),
+            ));
+        }
         self.complete_challenge(challenge, (&tenant, &user), origin, "passkey_mfa", now)
             .await
     }
