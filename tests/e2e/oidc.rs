@@ -793,19 +793,25 @@ fn revocation_introspection_and_logout_end_what_they_name() {
     assert!(body.contains("oauth.logout"), "{body}");
 }
 
+/// Registers a trusted application (no consent page) and gives its authorization URL
+/// (`openid`, PKCE with a fixed challenge: these tests never redeem its codes).
+fn trusted_app(p: &Provider) -> String {
+    let (id, _) = p.register(&json!({"name": "App", "redirect_uris": [REDIRECT], "trusted": true}));
+    format!(
+        "{}/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&scope=openid&state=s&code_challenge={}&code_challenge_method=S256",
+        p.url,
+        openidconnect::url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    )
+}
+
 /// The hosted passkey forms and the account page refuse what they must: no sign-in, no CSRF
 /// token, an answer that is not one, a passkey that is not the user's; the pages load their
 /// one script from the service and nothing inline.
 #[test]
 fn the_hosted_passkey_forms_refuse_what_they_must() {
     let p = provider();
-    let (id, _) = p.register(&json!({"name": "App", "redirect_uris": [REDIRECT], "trusted": true}));
-    let auth_url = format!(
-        "{}/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&scope=openid&state=s&code_challenge={}&code_challenge_method=S256",
-        p.url,
-        openidconnect::url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-    );
+    let auth_url = trusted_app(&p);
     let mut browser = Browser::new(&p);
 
     // No sign-in: the account page says so.
@@ -1046,17 +1052,11 @@ fn mailed_token(p: &Provider, path: &str) -> String {
 
 /// Registration and recovery on the hosted pages: "forgot your password?" mails a link whose
 /// page sets a new one; the verification link's page confirms the address; where the
-/// tenant allows it, an account made on the registration page signs straight in.
+/// tenant allows it, the registration page makes an account that then signs in.
 #[test]
 fn the_hosted_pages_register_and_recover_accounts() {
     let p = provider();
-    let (id, _) = p.register(&json!({"name": "App", "redirect_uris": [REDIRECT], "trusted": true}));
-    let auth_url = format!(
-        "{}/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&scope=openid&state=s&code_challenge={}&code_challenge_method=S256",
-        p.url,
-        openidconnect::url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>(),
-        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-    );
+    let auth_url = trusted_app(&p);
     let mut browser = Browser::new(&p);
     let (_, _, page) = browser.get(&auth_url);
     let req = field(&page, "req");

@@ -306,9 +306,12 @@ impl AuthService {
         if check.needs_rehash {
             self.upgrade_hash(&user, password, &client, now).await;
         }
-        let asked = mfa_asked && !self.factor_passkeys(&user).await?.is_empty();
-        if user.mfa_enabled || tenant.settings.mfa_required || asked {
-            return self.second_factor(&user, client, now).await;
+        if user.mfa_enabled || tenant.settings.mfa_required || mfa_asked {
+            // Read once: whether the application's ask applies, and the ceremony to begin.
+            let passkeys = self.factor_passkeys(&user).await?;
+            if user.mfa_enabled || tenant.settings.mfa_required || !passkeys.is_empty() {
+                return self.second_factor(&user, &passkeys, client, now).await;
+            }
         }
         self.throttle.reset(tenant.id, name).await?;
         let pair = self

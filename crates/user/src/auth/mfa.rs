@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use usvc_core::ports::TotpEnrollment;
 use usvc_core::{
-    Action, Actor, AuditEntry, ChallengePurpose, CoreError, MfaChallenge, Origin, Password,
-    Principal, ResourceRef, Tenant, TotpCredential, User, UserId, UserStatus,
+    Action, Actor, AuditEntry, ChallengePurpose, CoreError, MfaChallenge, Origin, Passkey,
+    Password, Principal, ResourceRef, Tenant, TotpCredential, User, UserId, UserStatus,
 };
 
 use super::{AuthService, LoginOutcome, TokenPair};
@@ -88,18 +88,18 @@ impl AuthService {
     }
 
     /// Asks for the second factor after a right password: a challenge answered by the
-    /// factors `user` holds (TOTP and recovery codes once enabled, their passkeys), or,
+    /// factors `user` holds (TOTP and recovery codes once enabled, their `passkeys`), or,
     /// holding none (the tenant requires MFA), one that lets them enrol TOTP. Its token is
     /// handed out instead of tokens.
     pub(super) async fn second_factor(
         &self,
         user: &User,
+        passkeys: &[Passkey],
         client: Origin,
         now: DateTime<Utc>,
     ) -> Result<LoginOutcome, CoreError> {
-        let passkeys = self.factor_passkeys(user).await?;
         let token = self.opaque.generate()?;
-        let passkey = self.begin_passkey_factor(&token.hash, user, &passkeys, now)?;
+        let passkey = self.begin_passkey_factor(&token.hash, user, passkeys, now)?;
         let mut methods = Vec::new();
         if user.mfa_enabled {
             methods.extend(["totp", "recovery_code"]);
